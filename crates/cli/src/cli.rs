@@ -1,0 +1,246 @@
+//! Command-line grammar and dispatch.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use liveops_server::{Config, ConfigFlags};
+
+use crate::{admin, client};
+
+/// liveops: incidents, analytics, feedback, releases, performance, security
+/// and reviews for a product that is live, in one self-hosted binary.
+#[derive(Debug, Parser)]
+#[command(name = "liveops", version, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file to read (default: ./liveops.toml when it exists).
+    #[arg(long, global = true, env = "LIVEOPS_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory for state and telemetry [env: LIVEOPS_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Keep state in PostgreSQL at this url [env: LIVEOPS_DATABASE_URL].
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Output format for commands that print data.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// The liveops server to talk to, for client commands.
+    #[arg(long, global = true, env = "LIVEOPS_SERVER", value_name = "URL")]
+    pub server: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [env: LIVEOPS_LISTEN] [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage users (admin; works on the data directory or database directly).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage projects.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Apply database migrations (admin).
+    Migrate,
+    /// Show configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent snapshot of state and telemetry to DEST, even while the server runs (admin).
+    Backup {
+        /// A directory that does not exist yet, or is empty.
+        dest: PathBuf,
+    },
+    /// Restore a snapshot from SRC into the data directory or database; the server must be stopped (admin).
+    Restore {
+        /// A directory written by `liveops backup`.
+        src: PathBuf,
+    },
+    /// Save a server address and API token for the client commands.
+    Login {
+        /// Read the token from standard input instead of LIVEOPS_TOKEN.
+        #[arg(long)]
+        token_stdin: bool,
+    },
+    /// Show who the API token belongs to (client).
+    Whoami,
+    /// Read a project's audit log (client).
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Incidents: list, show, open, ack, resolve, escalate, note (client).
+    #[command(subcommand)]
+    Incident(crate::support::IncidentCommand),
+    /// Who is on call (client).
+    #[command(subcommand)]
+    Oncall(crate::support::OncallCommand),
+    /// Support tickets (client).
+    #[command(subcommand)]
+    Ticket(crate::support::TicketCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user and print a generated password (or read one from stdin).
+    Add {
+        email: String,
+        /// Make the user an instance administrator.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project and print its slug and ingest key (admin).
+    Create {
+        name: String,
+        /// URL name; derived from NAME when left out.
+        #[arg(long)]
+        slug: Option<String>,
+        /// Make this user the project's owner.
+        #[arg(long, value_name = "EMAIL")]
+        owner: Option<String>,
+    },
+    /// Add a user to a project, or change their role (admin).
+    AddMember {
+        #[arg(long)]
+        project: String,
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        /// owner, admin, responder or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// List the projects the API token can reach (client).
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token for a user in a project and print it once (admin).
+    Create {
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// Comma-separated: read, write, admin.
+        #[arg(long, default_value = "read")]
+        scopes: String,
+        /// Lifetime such as 30d, 12h or 2w.
+        #[arg(long, default_value = "90d")]
+        expires_in: String,
+        /// What the token is for.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+    /// List your tokens in a project (client).
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Revoke a token (client).
+    Revoke {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted.
+    Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// The newest audit entries of a project.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+impl Global {
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        self.load_config_with(None)
+    }
+
+    pub fn load_config_with(&self, listen: Option<SocketAddr>) -> anyhow::Result<Config> {
+        let flags = ConfigFlags {
+            data_dir: self.data_dir.clone(),
+            listen,
+            database_url: self.database_url.clone(),
+        };
+        Ok(Config::load(self.config.as_deref(), &flags)?)
+    }
+}
+
+pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Serve { listen } => admin::serve(g.load_config_with(listen)?).await,
+        Command::User(UserCommand::Add {
+            email,
+            admin,
+            password_stdin,
+        }) => admin::user_add(g, &email, admin, password_stdin).await,
+        Command::Project(ProjectCommand::Create { name, slug, owner }) => {
+            admin::project_create(g, &name, slug.as_deref(), owner.as_deref()).await
+        }
+        Command::Project(ProjectCommand::AddMember {
+            project,
+            user,
+            role,
+        }) => admin::add_member(g, &project, &user, &role).await,
+        Command::Project(ProjectCommand::List) => client::project_list(g).await,
+        Command::Token(TokenCommand::Create {
+            user,
+            project,
+            scopes,
+            expires_in,
+            name,
+        }) => admin::token_create(g, &user, &project, &scopes, &expires_in, &name).await,
+        Command::Token(TokenCommand::List { project }) => client::token_list(g, &project).await,
+        Command::Token(TokenCommand::Revoke { project, id }) => {
+            client::token_revoke(g, &project, &id).await
+        }
+        Command::Migrate => admin::migrate(g).await,
+        Command::Config(ConfigCommand::Show) => admin::config_show(g),
+        Command::Backup { dest } => admin::backup(g, &dest).await,
+        Command::Restore { src } => admin::restore(g, &src).await,
+        Command::Login { token_stdin } => client::login(g, token_stdin).await,
+        Command::Whoami => client::whoami(g).await,
+        Command::Audit(AuditCommand::List { project, limit }) => {
+            client::audit_list(g, &project, limit).await
+        }
+        Command::Incident(cmd) => crate::support::incident(g, cmd).await,
+        Command::Oncall(cmd) => crate::support::oncall(g, cmd).await,
+        Command::Ticket(cmd) => crate::support::ticket(g, cmd).await,
+    }
+}

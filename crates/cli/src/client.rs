@@ -1,0 +1,273 @@
+//! Client commands: they talk to a running server's API with an API token.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::cli::Global;
+use crate::output;
+
+/// What `liveops login` remembers.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Credentials {
+    server: Option<String>,
+    token: Option<String>,
+}
+
+fn credentials_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("liveops").join("credentials.toml"))
+}
+
+fn saved() -> Credentials {
+    credentials_path()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .and_then(|s| toml::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+pub(crate) struct Client {
+    http: reqwest::Client,
+    server: String,
+    token: String,
+}
+
+impl Client {
+    pub(crate) fn new(g: &Global) -> anyhow::Result<Client> {
+        let saved = saved();
+        let server = g
+            .server
+            .clone()
+            .or(saved.server)
+            .context("no server: pass --server, set LIVEOPS_SERVER, or run `liveops login`")?;
+        let token = std::env::var("LIVEOPS_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+            .or(saved.token)
+            .context("no API token: set LIVEOPS_TOKEN or run `liveops login`")?;
+        Client::with(server, token)
+    }
+
+    fn with(server: String, token: String) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("liveops-cli/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()?;
+        Ok(Client {
+            http,
+            server: server.trim_end_matches('/').to_owned(),
+            token,
+        })
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.server);
+        let mut req = self.http.request(method, &url).bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("could not reach {}", self.server))?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if !status.is_success() {
+            let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let detail = problem
+                .get("detail")
+                .and_then(Value::as_str)
+                .or_else(|| problem.get("title").and_then(Value::as_str))
+                .unwrap_or(text.as_str());
+            bail!("the server answered {status}: {detail}");
+        }
+        if text.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_str(&text).context("the server sent a body that is not JSON")
+    }
+}
+
+pub(crate) fn s(v: &Value, key: &str) -> String {
+    output::plain(v.get(key).unwrap_or(&Value::Null))
+}
+
+pub async fn login(g: &Global, token_stdin: bool) -> anyhow::Result<()> {
+    let server = g
+        .server
+        .clone()
+        .context("pass --server or set LIVEOPS_SERVER to the liveops address")?;
+    let token = if token_stdin {
+        let mut t = String::new();
+        std::io::stdin().read_to_string(&mut t)?;
+        t.trim().to_owned()
+    } else {
+        std::env::var("LIVEOPS_TOKEN").context("set LIVEOPS_TOKEN or pass --token-stdin")?
+    };
+    let client = Client::with(server.clone(), token.clone())?;
+    let me = client.call(Method::GET, "/api/v1/me", None).await?;
+    let path = credentials_path().context("no home directory to keep credentials in")?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let creds = Credentials {
+        server: Some(server),
+        token: Some(token),
+    };
+    std::fs::write(&path, toml::to_string(&creds)?)?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    output::record(
+        g.format,
+        &[
+            (
+                "logged_in_as",
+                me.get("email").cloned().unwrap_or(Value::Null),
+            ),
+            ("credentials", json!(path.display().to_string())),
+        ],
+    );
+    Ok(())
+}
+
+pub async fn whoami(g: &Global) -> anyhow::Result<()> {
+    let me = Client::new(g)?
+        .call(Method::GET, "/api/v1/me", None)
+        .await?;
+    match g.format {
+        crate::cli::Format::Json => println!("{me}"),
+        crate::cli::Format::Table => output::record(
+            g.format,
+            &[
+                ("email", me["email"].clone()),
+                ("admin", me["is_admin"].clone()),
+                ("via", me["authenticated_by"].clone()),
+                (
+                    "projects",
+                    json!(
+                        me["projects"]
+                            .as_array()
+                            .map(|ps| ps.iter().map(|p| s(p, "slug")).collect::<Vec<_>>())
+                            .unwrap_or_default()
+                    ),
+                ),
+            ],
+        ),
+    }
+    Ok(())
+}
+
+pub async fn project_list(g: &Global) -> anyhow::Result<()> {
+    let list = Client::new(g)?
+        .call(Method::GET, "/api/v1/projects", None)
+        .await?;
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| vec![s(p, "slug"), s(p, "name"), s(p, "role"), s(p, "created_at")])
+                .collect()
+        })
+        .unwrap_or_default();
+    output::table(g.format, &list, &["SLUG", "NAME", "ROLE", "CREATED"], &rows);
+    Ok(())
+}
+
+pub async fn token_list(g: &Global, project: &str) -> anyhow::Result<()> {
+    let list = Client::new(g)?
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{project}/tokens"),
+            None,
+        )
+        .await?;
+    let rows: Vec<Vec<String>> = list
+        .as_array()
+        .map(|ts| {
+            ts.iter()
+                .map(|t| {
+                    vec![
+                        s(t, "id"),
+                        s(t, "name"),
+                        s(t, "user"),
+                        s(t, "scopes"),
+                        s(t, "expires_at"),
+                        s(t, "last_used_at"),
+                        s(t, "revoked_at"),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    output::table(
+        g.format,
+        &list,
+        &[
+            "ID",
+            "NAME",
+            "USER",
+            "SCOPES",
+            "EXPIRES",
+            "LAST USED",
+            "REVOKED",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+pub async fn token_revoke(g: &Global, project: &str, id: &str) -> anyhow::Result<()> {
+    Client::new(g)?
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/projects/{project}/tokens/{id}"),
+            None,
+        )
+        .await?;
+    output::record(g.format, &[("revoked", json!(id))]);
+    Ok(())
+}
+
+pub async fn audit_list(g: &Global, project: &str, limit: i64) -> anyhow::Result<()> {
+    let page = Client::new(g)?
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{project}/audit?limit={limit}"),
+            None,
+        )
+        .await?;
+    let rows: Vec<Vec<String>> = page["entries"]
+        .as_array()
+        .map(|es| {
+            es.iter()
+                .map(|e| {
+                    vec![
+                        s(e, "at"),
+                        s(e, "actor"),
+                        s(e, "action"),
+                        s(e, "target"),
+                        s(e, "ip"),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    output::table(
+        g.format,
+        &page,
+        &["AT", "ACTOR", "ACTION", "TARGET", "FROM"],
+        &rows,
+    );
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Printing results as aligned text for people or JSON for scripts.
+
+use serde_json::Value;
+
+use crate::cli::Format;
+
+/// Prints one record: `key  value` lines, or a JSON object.
+pub fn record(format: Format, fields: &[(&str, Value)]) {
+    match format {
+        Format::Json => {
+            let obj: serde_json::Map<String, Value> = fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect();
+            println!("{}", Value::Object(obj));
+        }
+        Format::Table => {
+            let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            for (k, v) in fields {
+                println!("{k:width$}  {}", plain(v));
+            }
+        }
+    }
+}
+
+/// Prints rows under headers, or the JSON value the rows came from.
+pub fn table(format: Format, json: &Value, headers: &[&str], rows: &[Vec<String>]) {
+    match format {
+        Format::Json => println!("{json}"),
+        Format::Table => {
+            if rows.is_empty() {
+                println!("(none)");
+                return;
+            }
+            let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+            for row in rows {
+                for (i, cell) in row.iter().enumerate() {
+                    if let Some(w) = widths.get_mut(i) {
+                        *w = (*w).max(cell.chars().count());
+                    }
+                }
+            }
+            let line = |cells: Vec<&str>| {
+                let parts: Vec<String> = cells
+                    .iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:w$}"))
+                    .collect();
+                println!("{}", parts.join("  ").trim_end());
+            };
+            line(headers.to_vec());
+            for row in rows {
+                line(row.iter().map(String::as_str).collect());
+            }
+        }
+    }
+}
+
+/// A JSON value as a person reads it: strings without quotes, null as `-`.
+pub fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}

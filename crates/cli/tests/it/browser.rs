@@ -1,0 +1,232 @@
+//! The web UI in a real browser: Debian's chromium driven through chromedriver.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use liveops_core::Area;
+use serde_json::json;
+
+use crate::helpers::{Backend, artifacts_dir, spawn_app};
+
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_chromedriver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect(
+            "chromedriver is not installed: run scripts/test.sh, which installs chromium-driver",
+        );
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "chromedriver did not start"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Driver { child, port }
+}
+
+async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    // Several crates in the test build bring rustls; name the provider once.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::rustls()
+        .expect("tls")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("connect to chromedriver")
+}
+
+async fn shot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(
+        artifacts_dir("screenshots").join(format!("{name}.png")),
+        png,
+    )
+    .expect("save");
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .expect("text")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_signs_in_switches_project_and_opens_every_area() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", false)
+        .await;
+    let _ = app.project("Shop", &ada).await;
+    let _ = app.project("Blog", &ada).await;
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+
+    // A deep link leads through the login page and back.
+    c.goto(&app.url("/p/shop/support")).await.expect("goto");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with("/login")
+    );
+    shot(&c, "01-login").await;
+    c.find(Locator::Css("#email"))
+        .await
+        .expect("email")
+        .send_keys("ada@example.com")
+        .await
+        .expect("type");
+    c.find(Locator::Css("#password"))
+        .await
+        .expect("password")
+        .send_keys("correct horse battery")
+        .await
+        .expect("type");
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .expect("submit")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(
+        c.current_url().await.expect("url").path(),
+        "/p/shop/support"
+    );
+    assert_eq!(text_of(&c, "main h1").await, Area::Support.title());
+    shot(&c, "02-shop-support").await;
+
+    // Switch project from the header; the area in view stays.
+    c.find(Locator::Css("details.switcher summary"))
+        .await
+        .expect("switcher")
+        .click()
+        .await
+        .expect("open");
+    shot(&c, "03-switcher-open").await;
+    c.find(Locator::LinkText("Blog"))
+        .await
+        .expect("Blog link")
+        .click()
+        .await
+        .expect("switch");
+    assert_eq!(
+        c.current_url().await.expect("url").path(),
+        "/p/blog/support"
+    );
+    assert!(
+        text_of(&c, "details.switcher summary")
+            .await
+            .contains("Blog")
+    );
+
+    // Every area from the navigation, each with its empty state.
+    for (i, area) in Area::ALL.into_iter().enumerate() {
+        c.find(Locator::Css(&format!(
+            "nav.areas a[href='/p/blog/{}']",
+            area.slug()
+        )))
+        .await
+        .expect("nav link")
+        .click()
+        .await
+        .expect("click");
+        assert_eq!(
+            c.current_url().await.expect("url").path(),
+            format!("/p/blog/{}", area.slug())
+        );
+        assert_eq!(text_of(&c, "main h1").await, area.title());
+        let empty = text_of(&c, &format!("div.empty[data-area='{}']", area.slug())).await;
+        assert!(!empty.is_empty());
+        let current = text_of(&c, "nav.areas a[aria-current=page]").await;
+        assert_eq!(current, area.title());
+        shot(&c, &format!("{:02}-area-{}", i + 10, area.slug())).await;
+    }
+
+    // Settings: make a token in the form; its secret is shown once.
+    c.find(Locator::Css("nav.areas a[href='/p/blog/settings']"))
+        .await
+        .expect("settings")
+        .click()
+        .await
+        .expect("click");
+    c.find(Locator::Css("#token-name"))
+        .await
+        .expect("name")
+        .send_keys("laptop")
+        .await
+        .expect("type");
+    c.find(Locator::XPath("//button[text()='Create token']"))
+        .await
+        .expect("create")
+        .click()
+        .await
+        .expect("click");
+    let secret = text_of(&c, "code.secret").await;
+    assert!(secret.starts_with("lo_pat_"), "{secret}");
+    shot(&c, "30-settings-token").await;
+
+    // Sign out: back at the login page, and the project pages are closed.
+    c.find(Locator::XPath("//button[text()='Sign out']"))
+        .await
+        .expect("sign out")
+        .click()
+        .await
+        .expect("click");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with("/login")
+    );
+    c.goto(&app.url("/p/blog")).await.expect("goto");
+    assert!(
+        c.current_url()
+            .await
+            .expect("url")
+            .path()
+            .starts_with("/login")
+    );
+    c.close().await.expect("close browser");
+    app.stop().await;
+}

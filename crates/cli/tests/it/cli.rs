@@ -1,0 +1,407 @@
+//! The `liveops` binary as a newcomer uses it: real processes, real signals.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, fresh_postgres_database, postgres_admin_url, storage_stories};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_liveops");
+
+/// Where a process-level test keeps its data: a data directory, plus its own
+/// PostgreSQL database on that backend.
+pub struct Place {
+    pub dir: tempfile::TempDir,
+    pub database_url: Option<String>,
+}
+
+impl Place {
+    pub async fn new(backend: Backend) -> Place {
+        let database_url = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                Some(fresh_postgres_database(&postgres_admin_url().expect("postgres url")).await)
+            }
+        };
+        Place {
+            dir: tempfile::tempdir().expect("tempdir"),
+            database_url,
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A `liveops` command pointed at this place, with a clean environment.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env_remove("LIVEOPS_SERVER")
+            .env_remove("LIVEOPS_TOKEN")
+            .env_remove("LIVEOPS_DATABASE_URL")
+            .env("LIVEOPS_DATA_DIR", self.data_dir())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg"))
+            .current_dir(self.dir.path());
+        if let Some(url) = &self.database_url {
+            c.env("LIVEOPS_DATABASE_URL", url);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run liveops")
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "liveops {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs a command with `--format json` and parses its answer.
+    pub fn json(&self, args: &[&str]) -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        serde_json::from_str(&self.ok(&all)).expect("json output")
+    }
+
+    pub fn serve(&self) -> Server {
+        serve_with(self.cmd(&["serve", "--listen", "127.0.0.1:0"]))
+    }
+}
+
+/// Starts `cmd` (a `liveops serve` command) and waits for its banner.
+pub fn serve_with(mut cmd: Command) -> Server {
+    let mut child = cmd
+        .env("LIVEOPS_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn liveops serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read banner");
+    let base = line
+        .trim()
+        .strip_prefix("liveops listening on ")
+        .unwrap_or_else(|| panic!("unexpected banner: {line:?}"))
+        .to_owned();
+    Server { child, base }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        self.signal("-TERM");
+        let status = wait_for(&mut self.child, Duration::from_secs(30));
+        assert!(status.success(), "server exited with {status}");
+    }
+
+    /// A crash: SIGKILL, no chance to flush anything.
+    pub fn kill9(mut self) {
+        self.signal("-KILL");
+        let _ = wait_for(&mut self.child, Duration::from_secs(30));
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        assert!(start.elapsed() < limit, "process did not exit in {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The admin setup a newcomer does: a user, a project, a token.
+pub fn bootstrap(place: &Place) -> (String, String) {
+    let user = place.json(&["user", "add", "ada@example.com", "--admin"]);
+    assert!(
+        user["password"].as_str().is_some_and(|p| p.len() >= 20),
+        "{user}"
+    );
+    let project = place.json(&["project", "create", "My Shop", "--owner", "ada@example.com"]);
+    assert_eq!(project["slug"], "my-shop");
+    let token = place.json(&[
+        "token",
+        "create",
+        "--user",
+        "ada@example.com",
+        "--project",
+        "my-shop",
+        "--scopes",
+        "read,write,admin",
+        "--expires-in",
+        "30d",
+    ]);
+    (
+        "my-shop".into(),
+        token["token"].as_str().expect("token").to_owned(),
+    )
+}
+
+#[test]
+fn every_command_has_help() {
+    let place = Place {
+        dir: tempfile::tempdir().expect("tempdir"),
+        database_url: None,
+    };
+    let commands: &[&[&str]] = &[
+        &[],
+        &["serve"],
+        &["user"],
+        &["user", "add"],
+        &["project"],
+        &["project", "create"],
+        &["project", "add-member"],
+        &["project", "list"],
+        &["token"],
+        &["token", "create"],
+        &["token", "list"],
+        &["token", "revoke"],
+        &["migrate"],
+        &["config"],
+        &["config", "show"],
+        &["backup"],
+        &["restore"],
+        &["login"],
+        &["whoami"],
+        &["audit", "list"],
+    ];
+    for cmd in commands {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = place.run(&args);
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn bad_cli_input_gets_a_readable_error() {
+    let place = Place {
+        dir: tempfile::tempdir().expect("tempdir"),
+        database_url: None,
+    };
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["user", "add", "not-an-email"],
+            "not a valid e-mail address",
+        ),
+        (
+            &["project", "create", "Shop", "--slug", "Bad Slug"],
+            "not a valid project slug",
+        ),
+        (
+            &[
+                "token",
+                "create",
+                "--user",
+                "a@example.com",
+                "--project",
+                "x",
+                "--expires-in",
+                "forever",
+            ],
+            "is not a duration",
+        ),
+        (
+            &[
+                "token",
+                "create",
+                "--user",
+                "a@example.com",
+                "--project",
+                "x",
+                "--scopes",
+                "delete",
+            ],
+            "unknown scope",
+        ),
+        (&["whoami"], "no server"),
+        (&["restore", "/nonexistent"], "no liveops backup"),
+    ];
+    for (args, message) in cases {
+        let out = place.run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(message),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+async fn newcomer_gets_from_nothing_to_an_api_call(backend: Backend) {
+    let place = Place::new(backend).await;
+    let server = place.serve();
+    // Admin commands work while the server runs.
+    let (slug, token) = bootstrap(&place);
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(server.url(&format!("/api/v1/projects/{slug}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("api call");
+    assert_eq!(resp.status(), 200);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["name"], "My Shop");
+
+    // Client commands reach the same server with the token.
+    let whoami = place
+        .cmd(&["whoami", "--format", "json", "--server", &server.base])
+        .env("LIVEOPS_TOKEN", &token)
+        .output()
+        .expect("whoami");
+    assert!(
+        whoami.status.success(),
+        "{}",
+        String::from_utf8_lossy(&whoami.stderr)
+    );
+    let me: Value = serde_json::from_slice(&whoami.stdout).expect("json");
+    assert_eq!(me["email"], "ada@example.com");
+    // `login` remembers the server and token for later commands.
+    let mut login = place
+        .cmd(&["login", "--token-stdin", "--server", &server.base])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("login");
+    login
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(token.as_bytes())
+        .expect("write token");
+    assert!(login.wait().expect("login").success());
+    let projects = place.json(&["project", "list"]);
+    assert_eq!(projects[0]["slug"], "my-shop");
+    let audit = place.ok(&["audit", "list", "--project", "my-shop"]);
+    assert!(
+        audit.contains("token.create") && audit.contains("project.create"),
+        "{audit}"
+    );
+
+    let shown = place.ok(&["config", "show"]);
+    assert!(shown.contains("data_dir"));
+    if let Some(url) = &place.database_url {
+        let with_password = url.replace("postgres@", "postgres:s3cret-pw@");
+        let out = place
+            .cmd(&["config", "show"])
+            .env("LIVEOPS_DATABASE_URL", &with_password)
+            .output()
+            .expect("config show");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !text.contains("s3cret-pw") && text.contains("redacted"),
+            "{text}"
+        );
+    }
+    server.stop();
+}
+
+async fn acknowledged_writes_survive_kill_9(backend: Backend) {
+    let place = Place::new(backend).await;
+    let (slug, token) = bootstrap(&place);
+    let server = place.serve();
+    let http = reqwest::Client::new();
+    let tokens_url = |s: &Server| s.url(&format!("/api/v1/projects/{slug}/tokens"));
+    let mut made = Vec::new();
+    for i in 0..20 {
+        let resp = http
+            .post(tokens_url(&server))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "name": format!("crash-test-{i}"), "scopes": ["read"] }))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(resp.status(), 201);
+        made.push(format!("crash-test-{i}"));
+    }
+    // No graceful shutdown: every acknowledged write must already be on disk.
+    server.kill9();
+    let server = place.serve();
+    let list: Value = http
+        .get(tokens_url(&server))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let names: Vec<&str> = list
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    for name in made {
+        assert!(names.contains(&name.as_str()), "{name} lost");
+    }
+    server.stop();
+}
+
+async fn one_server_per_data_directory(backend: Backend) {
+    let place = Place::new(backend).await;
+    let server = place.serve();
+    let second = place.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr)
+            .contains("another liveops server is using the data directory"),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    server.stop();
+    // After a clean stop the control socket is gone.
+    assert!(!Path::new(&place.data_dir().join("control.sock")).exists());
+}
+
+storage_stories!(
+    newcomer_gets_from_nothing_to_an_api_call,
+    acknowledged_writes_survive_kill_9,
+    one_server_per_data_directory,
+);

@@ -1,0 +1,343 @@
+//! `spawn_app()` and friends: a real server on port 0 with a fresh data
+//! directory, on SQLite or on its own PostgreSQL database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use liveops_core::{Email, ProjectName, Role, Scopes, Slug};
+use liveops_server::config::Secret;
+use liveops_server::state::{AppState, now_ms};
+use liveops_server::{Application, Config, actions, auth};
+use liveops_store::access::User;
+use liveops_store::audit::{Actor, ActorKind};
+use liveops_store::projects::Project;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// Where a test keeps its state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server the tests may use, if any.
+pub fn postgres_admin_url() -> Option<String> {
+    std::env::var("LIVEOPS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Creates an empty database of its own for one test and returns its url.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    let name = format!("liveops_test_{}", uuid_like());
+    let admin = liveops_store::Db::connect(admin_url)
+        .await
+        .expect("connect to LIVEOPS_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(admin.pool())
+        .await
+        .expect("create test database");
+    admin.close().await;
+    let mut url = url::Url::parse(admin_url).expect("postgres url");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+fn uuid_like() -> String {
+    liveops_store::new_id()
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A config for a fresh server on `backend`, listening on port 0.
+pub async fn test_config(backend: Backend, dir: &std::path::Path) -> Config {
+    let database_url = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let admin = postgres_admin_url().expect("LIVEOPS_TEST_POSTGRES_URL");
+            Some(Secret::new(fresh_postgres_database(&admin).await))
+        }
+    };
+    Config {
+        data_dir: dir.join("data"),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut config = test_config(backend, dir.path()).await;
+    tweak(&mut config);
+    let app = Application::build(config.clone()).await.expect("build app");
+    let addr = app.local_addr();
+    let state = app.state().clone();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        state,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        stop: Some(stop),
+        task: Some(task),
+        _dir: dir,
+    }
+}
+
+pub fn test_actor() -> Actor {
+    Actor {
+        kind: ActorKind::System,
+        name: "test".into(),
+        ip: None,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Stops the server the graceful way and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server result");
+        }
+    }
+
+    pub async fn user(&self, email: &str, password: &str, admin: bool) -> User {
+        let hash = auth::password::hash(password).expect("hash");
+        actions::create_user(
+            &self.state.db,
+            &test_actor(),
+            &Email::parse(email).expect("email"),
+            &hash,
+            admin,
+        )
+        .await
+        .expect("create user")
+    }
+
+    /// A project owned by `owner`, with its ingest key.
+    pub async fn project(&self, name: &str, owner: &User) -> (Project, String) {
+        let name = ProjectName::parse(name).expect("name");
+        let slug = Slug::from_name(&name).expect("slug");
+        let created =
+            actions::create_project(&self.state.db, &test_actor(), &name, &slug, Some(owner))
+                .await
+                .expect("create project");
+        (created.project, created.ingest_key)
+    }
+
+    pub async fn member(&self, project: &Project, user: &User, role: Role) {
+        actions::set_member(&self.state.db, &test_actor(), project, user, role)
+            .await
+            .expect("set member");
+    }
+
+    /// A token for `user` in `project`, valid for a day.
+    pub async fn token(&self, user: &User, project: &Project, scopes: &str) -> String {
+        self.token_expiring(user, project, scopes, now_ms() + 86_400_000)
+            .await
+    }
+
+    pub async fn token_expiring(
+        &self,
+        user: &User,
+        project: &Project,
+        scopes: &str,
+        expires_at: i64,
+    ) -> String {
+        let scopes: Scopes = scopes.parse().expect("scopes");
+        actions::create_token(
+            &self.state.db,
+            &test_actor(),
+            user,
+            project,
+            "test",
+            &scopes,
+            expires_at,
+        )
+        .await
+        .expect("create token")
+        .secret
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        status_json(resp).await
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        status_json(req.send().await.expect("request")).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub async fn status_json(resp: reqwest::Response) -> (u16, Value) {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.expect("body");
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, json)
+}
+
+/// Asserts that a response is a problem-details body with `status`.
+pub fn assert_problem(got: &(u16, Value), status: u16) {
+    assert_eq!(got.0, status, "unexpected answer: {}", got.1);
+    assert_eq!(got.1["status"], status, "not problem details: {}", got.1);
+    assert!(got.1["title"].is_string(), "no title: {}", got.1);
+}
+
+/// Where tests may write files worth keeping, such as screenshots.
+pub fn artifacts_dir(kind: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(kind);
+    std::fs::create_dir_all(&dir).expect("artifacts dir");
+    dir
+}
+
+/// Runs the same async story on SQLite and, when LIVEOPS_TEST_POSTGRES_URL
+/// is set, on PostgreSQL. Each story is `async fn name(backend: Backend)`.
+macro_rules! storage_stories {
+    ($($story:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    super::$story($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $story() {
+                    if $crate::helpers::postgres_admin_url().is_none() {
+                        eprintln!("LIVEOPS_TEST_POSTGRES_URL is not set; scripts/test.sh sets it");
+                        return;
+                    }
+                    super::$story($crate::helpers::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use storage_stories;
+
+/// What a sink has received: the path name and body of each POST.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>;
+
+/// An HTTP endpoint that records every POST it receives, standing in for a
+/// team's webhook receiver (or Slack).
+pub struct Sink {
+    pub base: String,
+    received: Received,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        use axum::extract::{Path as AxPath, State as AxState};
+        let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let app =
+            axum::Router::new()
+                .route(
+                    "/{name}",
+                    axum::routing::post(
+                        |AxState(r): AxState<Received>,
+                         AxPath(name): AxPath<String>,
+                         body: String| async move {
+                            let v = serde_json::from_str(&body).unwrap_or(Value::String(body));
+                            r.lock().unwrap_or_else(|p| p.into_inner()).push((name, v));
+                            "ok"
+                        },
+                    ),
+                )
+                .with_state(received.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind sink");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Sink {
+            base,
+            received,
+            _task: task,
+        }
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        format!("{}/{name}", self.base)
+    }
+
+    /// Everything posted to `/{name}` so far.
+    pub fn got(&self, name: &str) -> Vec<Value> {
+        self.received
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Waits until `/{name}` has received at least `n` posts, or `limit` passes.
+    pub async fn wait_for(&self, name: &str, n: usize, limit: std::time::Duration) -> Vec<Value> {
+        let start = std::time::Instant::now();
+        loop {
+            let got = self.got(name);
+            if got.len() >= n || start.elapsed() > limit {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}

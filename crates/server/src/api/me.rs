@@ -1,0 +1,48 @@
+//! `GET /api/v1/me`: who the caller is and what they can reach.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::projects::ProjectView;
+use super::tokens::TokenView;
+use crate::auth::{Principal, Via};
+use crate::error::ApiResult;
+use crate::state::{AppState, format_ms};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub id: String,
+    pub email: String,
+    /// Instance administrators may create projects and users.
+    pub is_admin: bool,
+    pub created_at: String,
+    /// `session` or `token`.
+    pub authenticated_by: String,
+    /// The token in use, when authenticated by one.
+    pub token: Option<TokenView>,
+    /// The projects this caller can reach, with their role in each.
+    pub projects: Vec<ProjectView>,
+}
+
+/// The authenticated caller.
+#[utoipa::path(get, path = "/api/v1/me", tag = "access",
+    responses((status = 200, description = "The caller", body = Me)))]
+pub async fn me(State(state): State<AppState>, principal: Principal) -> ApiResult<Json<Me>> {
+    let projects = super::projects::visible_projects(&state, &principal).await?;
+    let (authenticated_by, token) = match &principal.via {
+        Via::Session { .. } => ("session", None),
+        Via::Token(t) => ("token", Some(TokenView::from(t.as_ref()))),
+    };
+    let u = &principal.user;
+    Ok(Json(Me {
+        id: u.id.clone(),
+        email: u.email.clone(),
+        is_admin: u.is_admin,
+        created_at: format_ms(u.created_at),
+        authenticated_by: authenticated_by.into(),
+        token,
+        projects,
+    }))
+}

@@ -1,0 +1,128 @@
+//! The JSON API under `/api/v1`, with its OpenAPI document generated from the
+//! handlers themselves so that the two cannot drift apart.
+
+pub mod audit;
+pub mod me;
+pub mod projects;
+pub mod support;
+pub mod tokens;
+pub mod users;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::error::Problem;
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "liveops",
+        description = "The liveops HTTP API. Every error is an RFC 9457 problem-details body.",
+        license(name = "Apache-2.0")
+    ),
+    components(schemas(Problem)),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+/// Adds what every operation shares: the bearer scheme, and a default
+/// problem-details response for every error status.
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        let problem = ResponseBuilder::new()
+            .description("An error, as RFC 9457 problem details")
+            .content(
+                "application/problem+json",
+                Content::new(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                    "Problem",
+                )))),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("default".into())
+                    .or_insert_with(|| RefOr::T(problem.clone()));
+            }
+        }
+    }
+}
+
+/// The API routes and the OpenAPI document that describes them.
+pub fn router() -> Router<AppState> {
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(me::me))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(projects::list_projects, projects::create_project))
+        .routes(routes!(projects::get_project))
+        .routes(routes!(projects::rotate_ingest_key))
+        .routes(routes!(projects::list_members))
+        .routes(routes!(projects::set_member, projects::remove_member))
+        .routes(routes!(tokens::list_tokens, tokens::create_token))
+        .routes(routes!(tokens::revoke_token))
+        .routes(routes!(audit::list_audit))
+        .routes(routes!(support::list_components, support::create_component))
+        .routes(routes!(support::set_component_status))
+        .routes(routes!(support::list_schedules, support::create_schedule))
+        .routes(routes!(support::get_schedule))
+        .routes(routes!(support::create_override))
+        .routes(routes!(support::who_is_on_call))
+        .routes(routes!(support::schedule_calendar))
+        .routes(routes!(support::user_calendar))
+        .routes(routes!(support::list_tiers))
+        .routes(routes!(support::set_tier))
+        .routes(routes!(support::list_policies, support::create_policy))
+        .routes(routes!(
+            support::list_integrations,
+            support::create_integration
+        ))
+        .routes(routes!(support::list_hooks, support::create_hook))
+        .routes(routes!(support::list_rules, support::create_rule))
+        .routes(routes!(support::list_incidents, support::create_incident))
+        .routes(routes!(support::get_incident))
+        .routes(routes!(support::acknowledge_incident))
+        .routes(routes!(support::resolve_incident))
+        .routes(routes!(support::escalate_incident))
+        .routes(routes!(support::add_incident_update))
+        .routes(routes!(support::link_incident))
+        .routes(routes!(support::request_hotfix))
+        .routes(routes!(support::list_tickets, support::create_ticket))
+        .routes(routes!(support::get_ticket))
+        .routes(routes!(support::ticket_action))
+        .routes(routes!(support::support_stats))
+        .split_for_parts();
+    // After the routes, so that it reaches every operation.
+    Conventions.modify(&mut openapi);
+    let doc = std::sync::Arc::new(openapi);
+    router.route(
+        "/api/v1/openapi.json",
+        get(move || {
+            let doc = doc.clone();
+            async move { Json(doc.as_ref().clone()) }
+        }),
+    )
+}

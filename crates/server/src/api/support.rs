@@ -1,0 +1,2460 @@
+//! Production support over the API: incidents, on-call, escalation,
+//! integrations, notifications, tickets and status-page components.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use jiff::Timestamp;
+use liveops_core::Permission;
+use liveops_core::support::escalation::Tier;
+use liveops_core::support::incident::{Severity, StatusStage};
+use liveops_core::support::sla::{self, Priority, Standing};
+use liveops_core::support::status::ComponentStatus;
+use liveops_store::StoreError;
+use liveops_store::audit;
+use liveops_store::support::incidents::IncidentRow;
+use liveops_store::support::intake::{IntegrationKind, NewIntegration};
+use liveops_store::support::notify::Channel;
+use liveops_store::support::oncall::{LayerRow, StoredLevel, StoredTarget, build_policy};
+use liveops_store::support::tickets::{NewTicket, Ticket};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Principal, ProjectAccess, keys, project_access};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::state::{AppState, format_ms, now_ms};
+use crate::support::service::{self, ActionError, ManualIncident};
+
+fn unprocessable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::unprocessable(e.to_string())
+}
+
+impl From<ActionError> for ApiError {
+    fn from(e: ActionError) -> ApiError {
+        match e {
+            ActionError::Refused(why) => ApiError::conflict(why),
+            ActionError::Store(s) => s.into(),
+        }
+    }
+}
+
+fn parse_time(field: &str, s: &str) -> ApiResult<i64> {
+    s.parse::<Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            ApiError::unprocessable(format!(
+                "`{field}` must be an RFC 3339 time like 2026-01-05T09:00:00Z"
+            ))
+        })
+}
+
+fn text(field: &str, s: &str, max: usize) -> ApiResult<String> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::unprocessable(format!(
+            "`{field}` needs 1 to {max} printable characters"
+        )));
+    }
+    Ok(t.to_owned())
+}
+
+/// The user id of a project member (or instance admin) by e-mail address.
+async fn member_id(state: &AppState, access: &ProjectAccess, email: &str) -> ApiResult<String> {
+    let parsed = liveops_core::Email::parse(email).map_err(unprocessable)?;
+    let user = match state.db.user_by_email(&parsed).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::unprocessable(format!("no user {parsed}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if !user.is_admin
+        && state
+            .db
+            .role_of(&access.project.id, &user.id)
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::unprocessable(format!(
+            "{parsed} is not a member of this project"
+        )));
+    }
+    Ok(user.id)
+}
+
+async fn email_of(state: &AppState, user_id: &str) -> ApiResult<String> {
+    match state.db.user_by_id(user_id).await {
+        Ok(u) => Ok(u.email),
+        Err(StoreError::NotFound) => Ok(format!("deleted user {user_id}")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+// ---------------------------------------------------------------- components
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComponentView {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// operational, under_maintenance, degraded_performance, partial_outage or major_outage.
+    pub status: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewComponent {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+/// Status-page components of the project.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/components", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Components", body = Vec<ComponentView>)))]
+pub async fn list_components(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<ComponentView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let list = state.db.components(&access.project.id).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|c| ComponentView {
+                id: c.id,
+                name: c.name,
+                description: c.description,
+                status: c.status.as_str().into(),
+            })
+            .collect(),
+    ))
+}
+
+/// Adds a status-page component.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/components", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewComponent,
+    responses((status = 201, description = "The component", body = ComponentView)))]
+pub async fn create_component(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewComponent>,
+) -> ApiResult<(StatusCode, Json<ComponentView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    let name = text("name", &body.name, 100)?;
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| text("description", d, 500))
+        .transpose()?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let c = liveops_store::support::status::insert_component(
+        &mut tx,
+        &access.project.id,
+        &name,
+        description.as_deref(),
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "component.create",
+        Some(&name),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ComponentView {
+            id: c.id,
+            name: c.name,
+            description: c.description,
+            status: c.status.as_str().into(),
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentStatusBody {
+    pub status: String,
+}
+
+/// Sets a component's status by hand, e.g. for maintenance.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/components/{component}/status", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("component" = String, Path, description = "Component id or name")),
+    request_body = ComponentStatusBody,
+    responses((status = 200, description = "The component", body = ComponentView)))]
+pub async fn set_component_status(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, component)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<ComponentStatusBody>,
+) -> ApiResult<Json<ComponentView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let status: ComponentStatus = body.status.parse().map_err(unprocessable)?;
+    let c = state
+        .db
+        .component(&access.project.id, &component)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no component `{component}`")))?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    liveops_store::support::status::set_status(&mut tx, &c.id, status, now).await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "component.status",
+        Some(&c.name),
+        Some(&serde_json::json!({"status": status.as_str()}).to_string()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(ComponentView {
+        id: c.id,
+        name: c.name,
+        description: c.description,
+        status: status.as_str().into(),
+    }))
+}
+
+// ---------------------------------------------------------------- schedules
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LayerBody {
+    /// Members' e-mail addresses, in rotation order.
+    pub members: Vec<String>,
+    /// The first hand-off, as local time in the schedule's zone, e.g. `2026-01-05T09:00`.
+    pub start: String,
+    /// Shift length: `12h`, `1d`, `1w`, …
+    pub shift: String,
+    /// Only these weekdays (`mon`…`sun`) …
+    pub days: Option<Vec<String>>,
+    /// … from this local time (`09:00`) …
+    pub from: Option<String>,
+    /// … until this one (`17:00`; earlier than `from` runs overnight).
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSchedule {
+    pub name: String,
+    /// An IANA time zone such as `Europe/Berlin`.
+    pub time_zone: String,
+    /// Layers, lowest first; higher layers win.
+    pub layers: Vec<LayerBody>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OverrideView {
+    pub id: String,
+    pub user: String,
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScheduleView {
+    pub id: String,
+    pub name: String,
+    pub time_zone: String,
+    pub layers: Vec<LayerBody>,
+    pub overrides: Vec<OverrideView>,
+    /// Who is on call now.
+    pub on_call_now: Option<String>,
+}
+
+async fn schedule_view(state: &AppState, project_id: &str, id: &str) -> ApiResult<ScheduleView> {
+    let loaded = state
+        .db
+        .schedule(project_id, id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("no schedule `{id}`")),
+            e => e.into(),
+        })?;
+    let mut layers = Vec::new();
+    for l in &loaded.layers {
+        let mut members = Vec::new();
+        for m in &l.members {
+            members.push(email_of(state, m).await?);
+        }
+        layers.push(LayerBody {
+            members,
+            start: l.start_local.clone(),
+            shift: l.shift.clone(),
+            days: l
+                .restrict_days
+                .as_ref()
+                .map(|d| d.split(',').map(str::to_owned).collect()),
+            from: l.restrict_from.clone(),
+            to: l.restrict_to.clone(),
+        });
+    }
+    let mut overrides = Vec::new();
+    for o in &loaded.overrides {
+        overrides.push(OverrideView {
+            id: o.id.clone(),
+            user: email_of(state, &o.user_id).await?,
+            start: format_ms(o.start_at),
+            end: format_ms(o.end_at),
+        });
+    }
+    let on_call_now = match loaded.schedule.on_call_at(Timestamp::now()) {
+        Some((u, _)) => Some(email_of(state, u).await?),
+        None => None,
+    };
+    Ok(ScheduleView {
+        id: loaded.row.id,
+        name: loaded.row.name,
+        time_zone: loaded.row.time_zone,
+        layers,
+        overrides,
+        on_call_now,
+    })
+}
+
+/// The project's on-call schedules.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/schedules", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Schedules", body = Vec<ScheduleView>)))]
+pub async fn list_schedules(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<ScheduleView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let mut out = Vec::new();
+    for s in state.db.schedules(&access.project.id).await? {
+        out.push(schedule_view(&state, &access.project.id, &s.id).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Creates an on-call schedule from rotation layers.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/schedules", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewSchedule,
+    responses((status = 201, description = "The schedule", body = ScheduleView)))]
+pub async fn create_schedule(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewSchedule>,
+) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    let name = text("name", &body.name, 100)?;
+    liveops_core::support::schedule::time_zone(&body.time_zone).map_err(unprocessable)?;
+    if body.layers.is_empty() || body.layers.len() > 20 {
+        return Err(ApiError::unprocessable("a schedule needs 1 to 20 layers"));
+    }
+    let mut rows = Vec::new();
+    for (i, l) in body.layers.iter().enumerate() {
+        if l.members.is_empty() || l.members.len() > 100 {
+            return Err(ApiError::unprocessable(format!(
+                "layer {}: a rotation needs 1 to 100 members",
+                i + 1
+            )));
+        }
+        let mut members = Vec::new();
+        for m in &l.members {
+            members.push(member_id(&state, &access, m).await?);
+        }
+        let row = LayerRow {
+            members,
+            start_local: l.start.clone(),
+            shift: l.shift.clone(),
+            restrict_days: l.days.as_ref().map(|d| d.join(",")),
+            restrict_from: l.from.clone(),
+            restrict_to: l.to.clone(),
+        };
+        row.to_layer(&body.time_zone)
+            .map_err(|e| ApiError::unprocessable(format!("layer {}: {e}", i + 1)))?;
+        rows.push(row);
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let id = liveops_store::support::oncall::insert_schedule(
+        &mut tx,
+        &access.project.id,
+        &name,
+        &body.time_zone,
+        &rows,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "schedule.create",
+        Some(&name),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(schedule_view(&state, &access.project.id, &id).await?),
+    ))
+}
+
+/// One schedule with its layers and overrides.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/schedules/{schedule}", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("schedule" = String, Path, description = "Schedule id or name")),
+    responses((status = 200, description = "The schedule", body = ScheduleView)))]
+pub async fn get_schedule(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, schedule)): ApiPath<(String, String)>,
+) -> ApiResult<Json<ScheduleView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    Ok(Json(
+        schedule_view(&state, &access.project.id, &schedule).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOverride {
+    /// Who stands in.
+    pub user: String,
+    pub start: String,
+    pub end: String,
+}
+
+/// Puts someone on call in place of the schedule for a while.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/schedules/{schedule}/overrides", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("schedule" = String, Path, description = "Schedule id or name")),
+    request_body = NewOverride,
+    responses((status = 201, description = "The schedule with the override", body = ScheduleView)))]
+pub async fn create_override(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, schedule)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<NewOverride>,
+) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let loaded = state
+        .db
+        .schedule(&access.project.id, &schedule)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no schedule `{schedule}`")))?;
+    let user = member_id(&state, &access, &body.user).await?;
+    let start = parse_time("start", &body.start)?;
+    let end = parse_time("end", &body.end)?;
+    if end <= start {
+        return Err(ApiError::unprocessable(
+            "an override must end after it starts",
+        ));
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    liveops_store::support::oncall::insert_override(
+        &mut tx,
+        &loaded.row.id,
+        &user,
+        start,
+        end,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "schedule.override",
+        Some(&loaded.row.name),
+        Some(
+            &serde_json::json!({"user": body.user, "start": body.start, "end": body.end})
+                .to_string(),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(schedule_view(&state, &access.project.id, &loaded.row.id).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AtQuery {
+    /// An RFC 3339 time; now when left out.
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OnCallEntry {
+    /// A schedule name, or a tier (`L1`, `L2`, `L3`).
+    pub on: String,
+    pub user: Option<String>,
+    /// `override`, `layer N`, or `tier members` when a tier has no schedule.
+    pub source: String,
+}
+
+/// Who is on call at a time, per schedule and per support tier.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/oncall", tag = "support",
+    params(("project" = String, Path, description = "Project slug"), AtQuery),
+    responses((status = 200, description = "Who is on call", body = Vec<OnCallEntry>)))]
+pub async fn who_is_on_call(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AtQuery>,
+) -> ApiResult<Json<Vec<OnCallEntry>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let at = match q.at.as_deref() {
+        Some(s) => Timestamp::from_millisecond(parse_time("at", s)?).map_err(unprocessable)?,
+        None => Timestamp::now(),
+    };
+    let mut out = Vec::new();
+    for s in state.db.schedules(&access.project.id).await? {
+        let loaded = state.db.schedule(&access.project.id, &s.id).await?;
+        let (user, source) = match loaded.schedule.on_call_at(at) {
+            Some((u, src)) => (
+                Some(email_of(&state, u).await?),
+                match src {
+                    liveops_core::support::schedule::Source::Override => "override".to_owned(),
+                    liveops_core::support::schedule::Source::Layer(i) => format!("layer {}", i + 1),
+                },
+            ),
+            None => (None, "nobody".to_owned()),
+        };
+        out.push(OnCallEntry {
+            on: s.name,
+            user,
+            source,
+        });
+    }
+    for tier in Tier::ALL {
+        let (people, by_schedule) =
+            service::tier_on_call(&state.db, &access.project.id, tier, at).await?;
+        let source = if by_schedule {
+            "schedule"
+        } else {
+            "tier members"
+        };
+        let mut emails = Vec::new();
+        for p in &people {
+            emails.push(email_of(&state, p).await?);
+        }
+        out.push(OnCallEntry {
+            on: tier.as_str().to_uppercase(),
+            user: (!emails.is_empty()).then(|| emails.join(", ")),
+            source: source.into(),
+        });
+    }
+    Ok(Json(out))
+}
+
+// ---------------------------------------------------------------- tiers
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TierView {
+    /// l1, l2 or l3.
+    pub tier: String,
+    /// The schedule whose on-call person answers for the tier, if any.
+    pub schedule: Option<String>,
+    /// Members' e-mail addresses; all are notified when there is no schedule.
+    pub members: Vec<String>,
+}
+
+/// The support tiers L1, L2 and L3.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/tiers", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Tiers", body = Vec<TierView>)))]
+pub async fn list_tiers(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<TierView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let mut out = Vec::new();
+    for row in state.db.tiers(&access.project.id).await? {
+        let mut members = Vec::new();
+        for m in &row.members {
+            members.push(email_of(&state, m).await?);
+        }
+        let schedule = match &row.schedule_id {
+            Some(id) => state
+                .db
+                .schedule(&access.project.id, id)
+                .await
+                .ok()
+                .map(|s| s.row.name),
+            None => None,
+        };
+        out.push(TierView {
+            tier: row.tier.as_str().into(),
+            schedule,
+            members,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierBody {
+    pub schedule: Option<String>,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// Sets a tier's members and schedule.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/tiers/{tier}", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("tier" = String, Path, description = "l1, l2 or l3")),
+    request_body = TierBody,
+    responses((status = 200, description = "The tier", body = TierView)))]
+pub async fn set_tier(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, tier)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<TierBody>,
+) -> ApiResult<Json<TierView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    let tier = Tier::parse(&tier)
+        .ok_or_else(|| ApiError::not_found(format!("no tier `{tier}`: use l1, l2 or l3")))?;
+    let schedule_id = match body.schedule.as_deref() {
+        Some(s) => Some(
+            state
+                .db
+                .schedule(&access.project.id, s)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no schedule `{s}`")))?
+                .row
+                .id,
+        ),
+        None => None,
+    };
+    let mut members = Vec::new();
+    for m in &body.members {
+        members.push(member_id(&state, &access, m).await?);
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    liveops_store::support::oncall::set_tier(
+        &mut tx,
+        &access.project.id,
+        tier,
+        schedule_id.as_deref(),
+        &members,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "tier.set",
+        Some(tier.as_str()),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(TierView {
+        tier: tier.as_str().into(),
+        schedule: body.schedule,
+        members: body.members,
+    }))
+}
+
+// ---------------------------------------------------------------- policies
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LevelBody {
+    /// Targets such as `user:ann@example.com`, `schedule:Primary` or `tier:l2`.
+    pub notify: Vec<String>,
+    /// Seconds to wait for an acknowledgement before the next level.
+    pub delay_secs: i64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPolicy {
+    pub name: String,
+    pub levels: Vec<LevelBody>,
+    /// How many more times to run through all levels.
+    #[serde(default)]
+    pub repeat: u32,
+    /// Seconds after which an acknowledgement lapses and escalation restarts.
+    pub ack_timeout_secs: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyView {
+    pub id: String,
+    pub name: String,
+    pub levels: Vec<LevelBody>,
+    pub repeat: u32,
+    pub ack_timeout_secs: Option<i64>,
+}
+
+async fn policy_view(
+    state: &AppState,
+    row: liveops_store::support::oncall::PolicyRow,
+) -> ApiResult<PolicyView> {
+    let mut levels = Vec::new();
+    for l in &row.levels {
+        let mut notify = Vec::new();
+        for t in &l.targets {
+            notify.push(match t {
+                StoredTarget::User(u) => format!("user:{}", email_of(state, u).await?),
+                StoredTarget::Schedule(s) => format!("schedule:{s}"),
+                StoredTarget::Tier(t) => format!("tier:{t}"),
+            });
+        }
+        levels.push(LevelBody {
+            notify,
+            delay_secs: l.delay_secs,
+        });
+    }
+    Ok(PolicyView {
+        id: row.id,
+        name: row.name,
+        levels,
+        repeat: row.repeat,
+        ack_timeout_secs: row.ack_timeout_secs,
+    })
+}
+
+/// Escalation policies.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/policies", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Policies", body = Vec<PolicyView>)))]
+pub async fn list_policies(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<PolicyView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let mut out = Vec::new();
+    for p in state.db.policies(&access.project.id).await? {
+        out.push(policy_view(&state, p).await?);
+    }
+    Ok(Json(out))
+}
+
+/// Creates an escalation policy.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/policies", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewPolicy,
+    responses((status = 201, description = "The policy", body = PolicyView)))]
+pub async fn create_policy(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewPolicy>,
+) -> ApiResult<(StatusCode, Json<PolicyView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    let name = text("name", &body.name, 100)?;
+    if body
+        .ack_timeout_secs
+        .is_some_and(|s| !(60..=86_400).contains(&s))
+    {
+        return Err(ApiError::unprocessable(
+            "ack_timeout_secs must be between 60 and 86400",
+        ));
+    }
+    let mut levels = Vec::new();
+    for (i, l) in body.levels.iter().enumerate() {
+        let mut targets = Vec::new();
+        for t in &l.notify {
+            let (kind, value) = t.split_once(':').ok_or_else(|| {
+                ApiError::unprocessable(format!(
+                    "level {}: `{t}` must look like user:EMAIL, schedule:NAME or tier:l1",
+                    i + 1
+                ))
+            })?;
+            targets.push(match kind {
+                "user" => StoredTarget::User(member_id(&state, &access, value).await?),
+                "schedule" => StoredTarget::Schedule(
+                    state
+                        .db
+                        .schedule(&access.project.id, value)
+                        .await
+                        .map_err(|_| {
+                            ApiError::unprocessable(format!(
+                                "level {}: no schedule `{value}`",
+                                i + 1
+                            ))
+                        })?
+                        .row
+                        .id,
+                ),
+                "tier" => StoredTarget::Tier(value.to_ascii_lowercase()),
+                other => {
+                    return Err(ApiError::unprocessable(format!(
+                        "level {}: unknown target kind `{other}`: use user, schedule or tier",
+                        i + 1
+                    )));
+                }
+            });
+        }
+        levels.push(StoredLevel {
+            targets,
+            delay_secs: l.delay_secs,
+        });
+    }
+    build_policy(&levels, body.repeat).map_err(unprocessable)?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let id = liveops_store::support::oncall::insert_policy(
+        &mut tx,
+        &access.project.id,
+        &name,
+        &levels,
+        body.repeat,
+        body.ack_timeout_secs,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "policy.create",
+        Some(&name),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let row = state.db.policy(&access.project.id, &id).await?;
+    Ok((StatusCode::CREATED, Json(policy_view(&state, row).await?)))
+}
+
+// ---------------------------------------------------------------- integrations
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIntegrationBody {
+    pub name: String,
+    /// alertmanager, grafana or generic.
+    pub kind: String,
+    /// Escalation policy (id or name) for incidents it opens.
+    pub policy: Option<String>,
+    /// Status-page component (id or name) its incidents affect.
+    pub component: Option<String>,
+    /// Severity when the alert carries none; sev3 by default.
+    pub default_severity: Option<String>,
+    /// Resolve the incident when its alerts resolve; true by default.
+    pub auto_resolve: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IntegrationView {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub default_severity: String,
+    pub auto_resolve: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedIntegration {
+    pub integration: IntegrationView,
+    /// The secret; shown only now.
+    pub secret: String,
+    /// Where to send alerts: the secret is part of the path.
+    pub url_path: String,
+}
+
+/// Alert integrations.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/integrations", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Integrations", body = Vec<IntegrationView>)))]
+pub async fn list_integrations(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<IntegrationView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    Ok(Json(
+        state
+            .db
+            .integrations(&access.project.id)
+            .await?
+            .into_iter()
+            .map(|i| IntegrationView {
+                id: i.id,
+                name: i.name,
+                kind: i.kind.as_str().into(),
+                default_severity: i.default_severity.as_str().into(),
+                auto_resolve: i.auto_resolve,
+                created_at: format_ms(i.created_at),
+            })
+            .collect(),
+    ))
+}
+
+/// Creates an alert integration and its secret webhook address.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/integrations", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewIntegrationBody,
+    responses((status = 201, description = "The integration", body = CreatedIntegration)))]
+pub async fn create_integration(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewIntegrationBody>,
+) -> ApiResult<(StatusCode, Json<CreatedIntegration>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    let name = text("name", &body.name, 100)?;
+    let kind: IntegrationKind = body.kind.parse().map_err(ApiError::unprocessable)?;
+    let policy_id = match body.policy.as_deref() {
+        Some(p) => Some(
+            state
+                .db
+                .policy(&access.project.id, p)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no escalation policy `{p}`")))?
+                .id,
+        ),
+        None => None,
+    };
+    let component_id = match body.component.as_deref() {
+        Some(c) => Some(
+            state
+                .db
+                .component(&access.project.id, c)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no component `{c}`")))?
+                .id,
+        ),
+        None => None,
+    };
+    let default_severity: Severity = body
+        .default_severity
+        .as_deref()
+        .unwrap_or("sev3")
+        .parse()
+        .map_err(unprocessable)?;
+    let secret = format!("lo_alert_{}", keys::random_string(40));
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let i = liveops_store::support::intake::insert_integration(
+        &mut tx,
+        &NewIntegration {
+            project_id: &access.project.id,
+            name: &name,
+            kind,
+            secret_hash: &keys::hash(&secret),
+            policy_id: policy_id.as_deref(),
+            component_id: component_id.as_deref(),
+            default_severity,
+            auto_resolve: body.auto_resolve.unwrap_or(true),
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "integration.create",
+        Some(&name),
+        Some(&serde_json::json!({"kind": kind.as_str()}).to_string()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedIntegration {
+            url_path: format!("/ingest/alerts/{secret}"),
+            secret,
+            integration: IntegrationView {
+                id: i.id,
+                name: i.name,
+                kind: i.kind.as_str().into(),
+                default_severity: i.default_severity.as_str().into(),
+                auto_resolve: i.auto_resolve,
+                created_at: format_ms(i.created_at),
+            },
+        }),
+    ))
+}
+
+// ---------------------------------------------------------------- notifications
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHook {
+    /// webhook (liveops JSON) or slack (incoming-webhook shape).
+    pub kind: String,
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HookView {
+    pub id: String,
+    pub kind: String,
+    pub url: String,
+}
+
+fn check_url(url: &str) -> ApiResult<String> {
+    let u = url::Url::parse(url.trim())
+        .map_err(|e| ApiError::unprocessable(format!("`{url}` is not a URL: {e}")))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(ApiError::unprocessable(
+            "only http and https URLs can receive notifications",
+        ));
+    }
+    Ok(u.to_string())
+}
+
+/// The project's outgoing webhooks for incident events.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/hooks", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Hooks", body = Vec<HookView>)))]
+pub async fn list_hooks(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<HookView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    Ok(Json(
+        state
+            .db
+            .hooks(&access.project.id)
+            .await?
+            .into_iter()
+            .map(|h| HookView {
+                id: h.id,
+                kind: h.channel.as_str().into(),
+                url: h.url,
+            })
+            .collect(),
+    ))
+}
+
+/// Adds an outgoing webhook for incident events.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/hooks", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewHook,
+    responses((status = 201, description = "The hook", body = HookView)))]
+pub async fn create_hook(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewHook>,
+) -> ApiResult<(StatusCode, Json<HookView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
+    let channel: Channel = body.kind.parse().map_err(ApiError::unprocessable)?;
+    if channel == Channel::Email {
+        return Err(ApiError::unprocessable("a hook is a webhook or slack URL"));
+    }
+    let url = check_url(&body.url)?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let id = liveops_store::support::notify::insert_hook(
+        &mut tx,
+        &access.project.id,
+        channel,
+        &url,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "hook.create",
+        Some(&url),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(HookView {
+            id,
+            kind: channel.as_str().into(),
+            url,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewContact {
+    /// email, webhook or slack.
+    pub kind: String,
+    /// An e-mail address or a URL.
+    pub address: String,
+    /// Notify through it for incidents at least this severe (sev4 = all); sev4 by default.
+    pub min_severity: Option<String>,
+    /// Wait this long after being paged before using it; 0 by default.
+    pub delay_secs: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactRuleView {
+    pub id: String,
+    pub kind: String,
+    pub address: String,
+    pub min_severity: String,
+    pub delay_secs: i64,
+}
+
+/// Your notification rules: how and when liveops reaches you.
+#[utoipa::path(get, path = "/api/v1/me/notification-rules", tag = "support",
+    responses((status = 200, description = "Rules", body = Vec<ContactRuleView>)))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> ApiResult<Json<Vec<ContactRuleView>>> {
+    Ok(Json(
+        state
+            .db
+            .rules_of(&principal.user.id)
+            .await?
+            .into_iter()
+            .map(|r| ContactRuleView {
+                id: r.id,
+                kind: r.contact.channel.as_str().into(),
+                address: r.contact.address,
+                min_severity: r.min_severity.as_str().into(),
+                delay_secs: r.delay_secs,
+            })
+            .collect(),
+    ))
+}
+
+/// Adds a contact method with its notification rule.
+#[utoipa::path(post, path = "/api/v1/me/notification-rules", tag = "support",
+    request_body = NewContact,
+    responses((status = 201, description = "The rule", body = ContactRuleView)))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiJson(body): ApiJson<NewContact>,
+) -> ApiResult<(StatusCode, Json<ContactRuleView>)> {
+    if principal
+        .scopes()
+        .is_some_and(|s| !s.contains(liveops_core::Scope::Write))
+    {
+        return Err(ApiError::forbidden(
+            "this API token lacks the `write` scope",
+        ));
+    }
+    let channel: Channel = body.kind.parse().map_err(ApiError::unprocessable)?;
+    let address = match channel {
+        Channel::Email => liveops_core::Email::parse(&body.address)
+            .map_err(unprocessable)?
+            .to_string(),
+        Channel::Webhook | Channel::Slack => check_url(&body.address)?,
+    };
+    let min: Severity = body
+        .min_severity
+        .as_deref()
+        .unwrap_or("sev4")
+        .parse()
+        .map_err(unprocessable)?;
+    let delay = body.delay_secs.unwrap_or(0);
+    if !(0..=86_400).contains(&delay) {
+        return Err(ApiError::unprocessable(
+            "delay_secs must be between 0 and 86400",
+        ));
+    }
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let contact = liveops_store::support::notify::insert_contact(
+        &mut tx,
+        &principal.user.id,
+        channel,
+        &address,
+        now,
+    )
+    .await?;
+    let id = liveops_store::support::notify::insert_rule(
+        &mut tx,
+        &principal.user.id,
+        &contact,
+        min,
+        delay,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ContactRuleView {
+            id,
+            kind: channel.as_str().into(),
+            address,
+            min_severity: min.as_str().into(),
+            delay_secs: delay,
+        }),
+    ))
+}
+
+// ---------------------------------------------------------------- incidents
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentView {
+    pub number: i64,
+    pub title: String,
+    /// sev1 (worst) to sev4.
+    pub severity: String,
+    /// triggered, acknowledged or resolved.
+    pub state: String,
+    /// The public stage: investigating, identified, monitoring or resolved.
+    pub stage: String,
+    pub assignee: Option<String>,
+    pub commander: Option<String>,
+    pub created_at: String,
+    pub acknowledged_at: Option<String>,
+    pub resolved_at: Option<String>,
+    /// The escalation step that runs next, from 0.
+    pub escalation_step: i64,
+    /// When it runs; absent when escalation is stopped.
+    pub escalation_due_at: Option<String>,
+}
+
+async fn incident_view(state: &AppState, i: &IncidentRow) -> ApiResult<IncidentView> {
+    let assignee = match &i.assignee_id {
+        Some(u) => Some(email_of(state, u).await?),
+        None => None,
+    };
+    let commander = match &i.commander_id {
+        Some(u) => Some(email_of(state, u).await?),
+        None => None,
+    };
+    Ok(IncidentView {
+        number: i.number,
+        title: i.title.clone(),
+        severity: i.severity.as_str().into(),
+        state: i.state.as_str().into(),
+        stage: i.stage.as_str().into(),
+        assignee,
+        commander,
+        created_at: format_ms(i.created_at),
+        acknowledged_at: i.acknowledged_at.map(format_ms),
+        resolved_at: i.resolved_at.map(format_ms),
+        escalation_step: i.esc_step,
+        escalation_due_at: i.esc_next_at.map(format_ms),
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncidentQuery {
+    /// `open` for triggered and acknowledged only.
+    pub state: Option<String>,
+    /// At most this many, 1 to 500; 100 by default.
+    pub limit: Option<i64>,
+}
+
+/// Incidents, newest first.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/incidents", tag = "support",
+    params(("project" = String, Path, description = "Project slug"), IncidentQuery),
+    responses((status = 200, description = "Incidents", body = Vec<IncidentView>)))]
+pub async fn list_incidents(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<IncidentQuery>,
+) -> ApiResult<Json<Vec<IncidentView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+    }
+    let open_only = match q.state.as_deref() {
+        None | Some("all") => false,
+        Some("open") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "state `{other}`: use open or all"
+            )));
+        }
+    };
+    let mut out = Vec::new();
+    for i in state
+        .db
+        .incidents(&access.project.id, open_only, None, None, limit)
+        .await?
+    {
+        out.push(incident_view(&state, &i).await?);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewIncidentBody {
+    pub title: String,
+    /// sev1 to sev4; sev3 by default.
+    pub severity: Option<String>,
+    /// Escalation policy, by id or name.
+    pub policy: Option<String>,
+    pub assignee: Option<String>,
+    pub commander: Option<String>,
+    #[serde(default)]
+    pub services: Vec<String>,
+    /// Status-page components (ids or names) affected.
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// What is known so far.
+    pub description: Option<String>,
+}
+
+/// Opens an incident by hand.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewIncidentBody,
+    responses((status = 201, description = "The incident", body = IncidentView)))]
+pub async fn create_incident(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewIncidentBody>,
+) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let title = text("title", &body.title, 200)?;
+    let severity: Severity = body
+        .severity
+        .as_deref()
+        .unwrap_or("sev3")
+        .parse()
+        .map_err(unprocessable)?;
+    let policy_id = match body.policy.as_deref() {
+        Some(p) => Some(
+            state
+                .db
+                .policy(&access.project.id, p)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no escalation policy `{p}`")))?
+                .id,
+        ),
+        None => None,
+    };
+    let assignee = match body.assignee.as_deref() {
+        Some(e) => Some(member_id(&state, &access, e).await?),
+        None => None,
+    };
+    let commander = match body.commander.as_deref() {
+        Some(e) => Some(member_id(&state, &access, e).await?),
+        None => None,
+    };
+    let services = body
+        .services
+        .iter()
+        .map(|s| text("services", s, 100))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let mut components = Vec::new();
+    for c in &body.components {
+        components.push(
+            state
+                .db
+                .component(&access.project.id, c)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no component `{c}`")))?
+                .id,
+        );
+    }
+    let description = body
+        .description
+        .as_deref()
+        .map(|d| text("description", d, 5000))
+        .transpose()?;
+    let incident = service::open_incident(
+        &state.db,
+        &access.actor(),
+        &access.project.id,
+        &ManualIncident {
+            title: &title,
+            severity,
+            policy_id: policy_id.as_deref(),
+            assignee_id: assignee.as_deref(),
+            commander_id: commander.as_deref(),
+            services: &services,
+            components: &components,
+            body: description.as_deref(),
+        },
+    )
+    .await?;
+    if incident.policy_id.is_some() {
+        service::run_step(&state.db, &incident).await?;
+    }
+    let fresh = state
+        .db
+        .incident_by_number(&access.project.id, incident.number)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(incident_view(&state, &fresh).await?),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TimelineEntry {
+    pub at: String,
+    pub actor: String,
+    /// triggered, acknowledged, notified, escalated, note, investigating, …, resolved.
+    pub kind: String,
+    pub body: Option<String>,
+    /// Shown on the public status page.
+    pub public: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeliveryView {
+    pub channel: String,
+    pub target: String,
+    /// pending, sent or failed.
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LinkView {
+    /// ticket, release, deployment or hotfix.
+    pub kind: String,
+    pub target: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AlertView {
+    pub fingerprint: String,
+    pub status: String,
+    pub summary: String,
+    pub labels: String,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentDetail {
+    pub incident: IncidentView,
+    pub services: Vec<String>,
+    pub timeline: Vec<TimelineEntry>,
+    pub alerts: Vec<AlertView>,
+    pub links: Vec<LinkView>,
+    /// Every notification sent or queued for the incident.
+    pub deliveries: Vec<DeliveryView>,
+}
+
+async fn find_incident(
+    state: &AppState,
+    access: &ProjectAccess,
+    number: &str,
+) -> ApiResult<IncidentRow> {
+    let n: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no incident #{number}")))?;
+    state
+        .db
+        .incident_by_number(&access.project.id, n)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("no incident #{n}")),
+            e => e.into(),
+        })
+}
+
+/// One incident with its timeline, alerts, links and deliveries.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/incidents/{number}", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    responses((status = 200, description = "The incident", body = IncidentDetail)))]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+) -> ApiResult<Json<IncidentDetail>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    Ok(Json(incident_detail(&state, &i).await?))
+}
+
+pub(crate) async fn incident_detail(
+    state: &AppState,
+    i: &IncidentRow,
+) -> ApiResult<IncidentDetail> {
+    Ok(IncidentDetail {
+        incident: incident_view(state, i).await?,
+        services: state.db.incident_services(&i.id).await?,
+        timeline: state
+            .db
+            .incident_events(&i.id)
+            .await?
+            .into_iter()
+            .map(|e| TimelineEntry {
+                at: format_ms(e.at),
+                actor: e.actor,
+                kind: e.kind,
+                body: e.body,
+                public: e.public,
+            })
+            .collect(),
+        alerts: state
+            .db
+            .incident_alerts(&i.id)
+            .await?
+            .into_iter()
+            .map(|a| AlertView {
+                fingerprint: a.fingerprint,
+                status: a.status,
+                summary: a.summary,
+                labels: a.labels,
+                first_seen: format_ms(a.first_seen),
+                last_seen: format_ms(a.last_seen),
+            })
+            .collect(),
+        links: state
+            .db
+            .incident_links(&i.id)
+            .await?
+            .into_iter()
+            .map(|l| LinkView {
+                kind: l.kind,
+                target: l.target_id,
+            })
+            .collect(),
+        deliveries: state
+            .db
+            .deliveries_for_incident(&i.id)
+            .await?
+            .into_iter()
+            .map(|d| DeliveryView {
+                channel: d.channel.as_str().into(),
+                target: d.target,
+                state: d.state,
+                attempts: d.attempts,
+                last_error: d.last_error,
+                created_at: format_ms(d.created_at),
+                sent_at: d.sent_at.map(format_ms),
+            })
+            .collect(),
+    })
+}
+
+async fn after_action(
+    state: &AppState,
+    access: &ProjectAccess,
+    i: &IncidentRow,
+) -> ApiResult<Json<IncidentView>> {
+    let fresh = state
+        .db
+        .incident_by_number(&access.project.id, i.number)
+        .await?;
+    Ok(Json(incident_view(state, &fresh).await?))
+}
+
+/// Acknowledges an incident: escalation stops.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/acknowledge", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub async fn acknowledge_incident(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+) -> ApiResult<Json<IncidentView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    let timeout = match &i.policy_id {
+        Some(p) => state
+            .db
+            .policy(&access.project.id, p)
+            .await
+            .ok()
+            .and_then(|p| p.ack_timeout_secs),
+        None => None,
+    };
+    service::acknowledge(&state.db, &access.actor(), &i, timeout).await?;
+    after_action(&state, &access, &i).await
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    /// What happened, for the timeline (and the status page for updates).
+    pub body: Option<String>,
+    /// A public stage: investigating, identified, monitoring or resolved.
+    pub stage: Option<String>,
+}
+
+/// Resolves an incident.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/resolve", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub async fn resolve_incident(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+) -> ApiResult<Json<IncidentView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    service::resolve(&state.db, &access.actor(), &i, None).await?;
+    after_action(&state, &access, &i).await
+}
+
+/// Escalates an incident to the next level of its policy now.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/escalate", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub async fn escalate_incident(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+) -> ApiResult<Json<IncidentView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    service::escalate(&state.db, &access.actor(), &i).await?;
+    after_action(&state, &access, &i).await
+}
+
+/// Adds a note, or a public status update when `stage` is given.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/updates", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    request_body = NoteBody,
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub async fn add_incident_update(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<NoteBody>,
+) -> ApiResult<Json<IncidentView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    let text_body = text("body", body.body.as_deref().unwrap_or(""), 5000)?;
+    let stage: Option<StatusStage> = body
+        .stage
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(unprocessable)?;
+    service::add_update(&state.db, &access.actor(), &i, &text_body, stage).await?;
+    after_action(&state, &access, &i).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// ticket, release or deployment.
+    pub kind: String,
+    /// The other end: a ticket number, a release version, a deployment id.
+    pub target: String,
+}
+
+/// Links an incident to a ticket, release or deployment.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/links", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    request_body = LinkBody,
+    responses((status = 200, description = "The incident", body = IncidentView)))]
+pub async fn link_incident(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<LinkBody>,
+) -> ApiResult<Json<IncidentView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    if !matches!(body.kind.as_str(), "ticket" | "release" | "deployment") {
+        return Err(ApiError::unprocessable(
+            "kind must be ticket, release or deployment",
+        ));
+    }
+    let target = text("target", &body.target, 100)?;
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    if body.kind == "ticket" {
+        let n: i64 = target
+            .trim_start_matches('#')
+            .parse()
+            .map_err(|_| ApiError::unprocessable("a ticket is linked by its number"))?;
+        let t = state
+            .db
+            .ticket_by_number(&access.project.id, n)
+            .await
+            .map_err(|_| ApiError::unprocessable(format!("no ticket #{n}")))?;
+        liveops_store::support::tickets::link_incident(&mut tx, &t.id, Some(&i.id)).await?;
+    }
+    liveops_store::support::incidents::add_link(&mut tx, &i.id, &body.kind, &target, now).await?;
+    liveops_store::support::incidents::add_event(
+        &mut tx,
+        &i.id,
+        &access.actor().name,
+        "linked",
+        Some(&format!("{} {target}", body.kind)),
+        false,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "incident.link",
+        Some(&i.number.to_string()),
+        Some(&serde_json::json!({"kind": body.kind, "target": target}).to_string()),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    after_action(&state, &access, &i).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HotfixBody {
+    pub reason: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HotfixView {
+    pub id: String,
+    pub incident: i64,
+    pub reason: String,
+    /// requested until release planning takes it up.
+    pub state: String,
+}
+
+/// Requests a hotfix (patch release) for an incident, for release planning to pick up.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/hotfix", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Incident number")),
+    request_body = HotfixBody,
+    responses((status = 201, description = "The request", body = HotfixView)))]
+pub async fn request_hotfix(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<HotfixBody>,
+) -> ApiResult<(StatusCode, Json<HotfixView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let i = find_incident(&state, &access, &number).await?;
+    let reason = text("reason", &body.reason, 2000)?;
+    let now = now_ms();
+    let id = liveops_store::new_id();
+    let mut tx = state.db.begin().await?;
+    sqlx_insert_hotfix(
+        &mut tx,
+        &id,
+        &access.project.id,
+        &i.id,
+        &access.actor().name,
+        &reason,
+        now,
+    )
+    .await?;
+    liveops_store::support::incidents::add_link(&mut tx, &i.id, "hotfix", &id, now).await?;
+    liveops_store::support::incidents::add_event(
+        &mut tx,
+        &i.id,
+        &access.actor().name,
+        "hotfix_requested",
+        Some(&reason),
+        false,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "incident.hotfix",
+        Some(&i.number.to_string()),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(HotfixView {
+            id,
+            incident: i.number,
+            reason,
+            state: "requested".into(),
+        }),
+    ))
+}
+
+async fn sqlx_insert_hotfix(
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+    project_id: &str,
+    incident_id: &str,
+    by: &str,
+    reason: &str,
+    now: i64,
+) -> ApiResult<()> {
+    liveops_store::support::incidents::insert_hotfix(
+        conn,
+        id,
+        project_id,
+        incident_id,
+        by,
+        reason,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- tickets
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    pub number: i64,
+    pub subject: String,
+    pub requester: String,
+    /// l1, l2 or l3.
+    pub tier: String,
+    /// urgent, high, normal or low.
+    pub priority: String,
+    /// open, pending, solved or closed.
+    pub status: String,
+    /// api, web or email.
+    pub source: String,
+    pub incident: Option<i64>,
+    pub created_at: String,
+    pub first_response_due: String,
+    pub resolution_due: String,
+    pub first_response_at: Option<String>,
+    pub resolved_at: Option<String>,
+    /// met, breached, at_risk or on_track.
+    pub first_response_sla: String,
+    pub resolution_sla: String,
+}
+
+fn ts(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+fn ticket_standings(t: &Ticket, now: i64) -> (Standing, Standing) {
+    (
+        sla::standing(
+            ts(t.created_at),
+            ts(t.first_response_due),
+            t.first_response_at.map(ts),
+            ts(now),
+        ),
+        sla::standing(
+            ts(t.created_at),
+            ts(t.resolution_due),
+            t.resolved_at.map(ts),
+            ts(now),
+        ),
+    )
+}
+
+async fn ticket_view(state: &AppState, t: &Ticket) -> ApiResult<TicketView> {
+    let (fr, res) = ticket_standings(t, now_ms());
+    let incident = match &t.incident_id {
+        Some(id) => {
+            let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
+            Some(
+                liveops_store::support::incidents::get(&mut conn, id)
+                    .await?
+                    .number,
+            )
+        }
+        None => None,
+    };
+    Ok(TicketView {
+        number: t.number,
+        subject: t.subject.clone(),
+        requester: t.requester.clone(),
+        tier: t.tier.as_str().into(),
+        priority: t.priority.as_str().into(),
+        status: t.status.clone(),
+        source: t.source.clone(),
+        incident,
+        created_at: format_ms(t.created_at),
+        first_response_due: format_ms(t.first_response_due),
+        resolution_due: format_ms(t.resolution_due),
+        first_response_at: t.first_response_at.map(format_ms),
+        resolved_at: t.resolved_at.map(format_ms),
+        first_response_sla: fr.as_str().into(),
+        resolution_sla: res.as_str().into(),
+    })
+}
+
+/// Tickets, newest first.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/tickets", tag = "support",
+    params(("project" = String, Path, description = "Project slug"), IncidentQuery),
+    responses((status = 200, description = "Tickets", body = Vec<TicketView>)))]
+pub async fn list_tickets(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<IncidentQuery>,
+) -> ApiResult<Json<Vec<TicketView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500"));
+    }
+    let open_only = match q.state.as_deref() {
+        None | Some("all") => false,
+        Some("open") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "state `{other}`: use open or all"
+            )));
+        }
+    };
+    let mut out = Vec::new();
+    for t in state
+        .db
+        .tickets(&access.project.id, open_only, None, None, limit)
+        .await?
+    {
+        out.push(ticket_view(&state, &t).await?);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicketBody {
+    pub subject: String,
+    /// The customer's e-mail address.
+    pub requester: String,
+    /// The first message.
+    pub body: String,
+    /// urgent, high, normal (default) or low.
+    pub priority: Option<String>,
+    /// l1 (default), l2 or l3.
+    pub tier: Option<String>,
+}
+
+pub(crate) async fn open_ticket(
+    state: &AppState,
+    project_id: &str,
+    actor: &liveops_store::audit::Actor,
+    body: &NewTicketBody,
+    source: &str,
+) -> ApiResult<Ticket> {
+    let subject = text("subject", &body.subject, 200)?;
+    let requester = liveops_core::Email::parse(&body.requester).map_err(unprocessable)?;
+    let message = text("body", &body.body, 20_000)?;
+    let priority = match body.priority.as_deref() {
+        Some(p) => Priority::parse(p).ok_or_else(|| {
+            ApiError::unprocessable(format!("priority `{p}`: use urgent, high, normal or low"))
+        })?,
+        None => Priority::Normal,
+    };
+    let tier = match body.tier.as_deref() {
+        Some(t) => Tier::parse(t)
+            .ok_or_else(|| ApiError::unprocessable(format!("tier `{t}`: use l1, l2 or l3")))?,
+        None => Tier::L1,
+    };
+    let targets = priority.default_targets();
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let t = liveops_store::support::tickets::insert_ticket(
+        &mut tx,
+        &NewTicket {
+            project_id,
+            subject: &subject,
+            requester: requester.as_str(),
+            tier,
+            priority,
+            source,
+            first_response_due: now + targets.first_response.as_millis() as i64,
+            resolution_due: now + targets.resolution.as_millis() as i64,
+        },
+        now,
+    )
+    .await?;
+    liveops_store::support::tickets::add_comment(
+        &mut tx,
+        &t.id,
+        requester.as_str(),
+        true,
+        false,
+        &message,
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        Some(project_id),
+        "ticket.open",
+        Some(&t.number.to_string()),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(t)
+}
+
+/// Opens a support ticket.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/tickets", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewTicketBody,
+    responses((status = 201, description = "The ticket", body = TicketView)))]
+pub async fn create_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewTicketBody>,
+) -> ApiResult<(StatusCode, Json<TicketView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let t = open_ticket(&state, &access.project.id, &access.actor(), &body, "api").await?;
+    Ok((StatusCode::CREATED, Json(ticket_view(&state, &t).await?)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentView {
+    pub at: String,
+    pub author: String,
+    /// A reply the requester sees, or an internal note.
+    pub public: bool,
+    pub body: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketDetail {
+    pub ticket: TicketView,
+    pub comments: Vec<CommentView>,
+}
+
+async fn find_ticket(state: &AppState, access: &ProjectAccess, number: &str) -> ApiResult<Ticket> {
+    let n: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no ticket #{number}")))?;
+    state
+        .db
+        .ticket_by_number(&access.project.id, n)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("no ticket #{n}")),
+            e => e.into(),
+        })
+}
+
+async fn ticket_detail(state: &AppState, t: &Ticket) -> ApiResult<TicketDetail> {
+    Ok(TicketDetail {
+        ticket: ticket_view(state, t).await?,
+        comments: state
+            .db
+            .ticket_comments(&t.id)
+            .await?
+            .into_iter()
+            .map(|c| CommentView {
+                at: format_ms(c.at),
+                author: c.author,
+                public: c.public,
+                body: c.body,
+            })
+            .collect(),
+    })
+}
+
+/// One ticket with its conversation.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/tickets/{number}", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Ticket number")),
+    responses((status = 200, description = "The ticket", body = TicketDetail)))]
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+) -> ApiResult<Json<TicketDetail>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let t = find_ticket(&state, &access, &number).await?;
+    Ok(Json(ticket_detail(&state, &t).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketAction {
+    /// reply, note, escalate, solve, close, reopen or link.
+    pub action: String,
+    /// The text of a reply or note.
+    pub body: Option<String>,
+    /// For `link`: the incident number.
+    pub incident: Option<i64>,
+}
+
+/// Replies, adds a note, escalates to the next tier, solves, closes, reopens or links a ticket.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/tickets/{number}/actions", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("number" = String, Path, description = "Ticket number")),
+    request_body = TicketAction,
+    responses((status = 200, description = "The ticket", body = TicketDetail)))]
+pub async fn ticket_action(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, number)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<TicketAction>,
+) -> ApiResult<Json<TicketDetail>> {
+    use liveops_store::support::tickets as tk;
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let t = find_ticket(&state, &access, &number).await?;
+    let actor = access.actor();
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    match body.action.as_str() {
+        "reply" | "note" => {
+            let text_body = text("body", body.body.as_deref().unwrap_or(""), 20_000)?;
+            tk::add_comment(
+                &mut tx,
+                &t.id,
+                &actor.name,
+                body.action == "reply",
+                true,
+                &text_body,
+                now,
+            )
+            .await?;
+        }
+        "escalate" => {
+            let next = t
+                .tier
+                .next()
+                .ok_or_else(|| ApiError::conflict("the ticket is already at L3"))?;
+            tk::set_tier(&mut tx, &t.id, next).await?;
+            tk::add_comment(
+                &mut tx,
+                &t.id,
+                &actor.name,
+                false,
+                true,
+                &format!(
+                    "escalated from {} to {}",
+                    t.tier.as_str().to_uppercase(),
+                    next.as_str().to_uppercase()
+                ),
+                now,
+            )
+            .await?;
+        }
+        "solve" => tk::set_status(&mut tx, &t.id, "solved", now).await?,
+        "close" => tk::set_status(&mut tx, &t.id, "closed", now).await?,
+        "reopen" => {
+            if !matches!(t.status.as_str(), "solved" | "closed") {
+                return Err(ApiError::conflict(
+                    "only a solved or closed ticket can be reopened",
+                ));
+            }
+            tk::set_status(&mut tx, &t.id, "open", now).await?;
+        }
+        "link" => {
+            let n = body
+                .incident
+                .ok_or_else(|| ApiError::unprocessable("link needs `incident`"))?;
+            let i = state
+                .db
+                .incident_by_number(&access.project.id, n)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no incident #{n}")))?;
+            tk::link_incident(&mut tx, &t.id, Some(&i.id)).await?;
+            liveops_store::support::incidents::add_link(
+                &mut tx,
+                &i.id,
+                "ticket",
+                &t.number.to_string(),
+                now,
+            )
+            .await?;
+        }
+        other => {
+            return Err(ApiError::unprocessable(format!(
+                "unknown action `{other}`: use reply, note, escalate, solve, close, reopen or link"
+            )));
+        }
+    }
+    audit::record(
+        &mut tx,
+        &actor,
+        Some(&access.project.id),
+        &format!("ticket.{}", body.action),
+        Some(&t.number.to_string()),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let fresh = state
+        .db
+        .ticket_by_number(&access.project.id, t.number)
+        .await?;
+    Ok(Json(ticket_detail(&state, &fresh).await?))
+}
+
+// ---------------------------------------------------------------- stats
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RangeQuery {
+    /// Start of the range (RFC 3339); 30 days ago by default.
+    pub from: Option<String>,
+    /// End of the range (RFC 3339); now by default.
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeverityStats {
+    pub severity: String,
+    pub incidents: usize,
+    /// Mean time to acknowledge, in seconds.
+    pub mtta_secs: Option<i64>,
+    /// Mean time to resolve, in seconds.
+    pub mttr_secs: Option<i64>,
+    pub median_tta_secs: Option<i64>,
+    pub median_ttr_secs: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SupportStats {
+    pub from: String,
+    pub to: String,
+    pub by_severity: Vec<SeverityStats>,
+    pub tickets: usize,
+    /// Share of decided first-response targets that were met, 0 to 1.
+    pub first_response_attainment: Option<f64>,
+    pub resolution_attainment: Option<f64>,
+    pub breached_tickets: Vec<i64>,
+    pub at_risk_tickets: Vec<i64>,
+}
+
+/// MTTA and MTTR by severity, and ticket SLA attainment, over a time range.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/support/stats", tag = "support",
+    params(("project" = String, Path, description = "Project slug"), RangeQuery),
+    responses((status = 200, description = "Statistics", body = SupportStats)))]
+pub async fn support_stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<RangeQuery>,
+) -> ApiResult<Json<SupportStats>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let now = now_ms();
+    let to =
+        q.to.as_deref()
+            .map(|t| parse_time("to", t))
+            .transpose()?
+            .unwrap_or(now);
+    let from = q
+        .from
+        .as_deref()
+        .map(|t| parse_time("from", t))
+        .transpose()?
+        .unwrap_or(to - 30 * 86_400_000);
+    if from >= to {
+        return Err(ApiError::bad_request("`from` must be before `to`"));
+    }
+    let incidents = state
+        .db
+        .incidents(&access.project.id, false, Some(from), Some(to), i64::MAX)
+        .await?;
+    let secs = |d: jiff::SignedDuration| d.as_secs();
+    let by_severity = Severity::ALL
+        .into_iter()
+        .map(|sev| {
+            let of: Vec<&IncidentRow> = incidents.iter().filter(|i| i.severity == sev).collect();
+            let tta = sla::duration_stats(
+                of.iter()
+                    .filter_map(|i| {
+                        i.acknowledged_at
+                            .map(|a| jiff::SignedDuration::from_millis(a - i.created_at))
+                    })
+                    .collect(),
+            );
+            let ttr = sla::duration_stats(
+                of.iter()
+                    .filter_map(|i| {
+                        i.resolved_at
+                            .map(|r| jiff::SignedDuration::from_millis(r - i.created_at))
+                    })
+                    .collect(),
+            );
+            SeverityStats {
+                severity: sev.as_str().into(),
+                incidents: of.len(),
+                mtta_secs: tta.map(|s| secs(s.mean)),
+                mttr_secs: ttr.map(|s| secs(s.mean)),
+                median_tta_secs: tta.map(|s| secs(s.median)),
+                median_ttr_secs: ttr.map(|s| secs(s.median)),
+            }
+        })
+        .collect();
+    let tickets = state
+        .db
+        .tickets(&access.project.id, false, Some(from), Some(to), i64::MAX)
+        .await?;
+    let standings: Vec<(i64, Standing, Standing)> = tickets
+        .iter()
+        .map(|t| {
+            let (a, b) = ticket_standings(t, now);
+            (t.number, a, b)
+        })
+        .collect();
+    let fr: Vec<Standing> = standings.iter().map(|s| s.1).collect();
+    let res: Vec<Standing> = standings.iter().map(|s| s.2).collect();
+    Ok(Json(SupportStats {
+        from: format_ms(from),
+        to: format_ms(to),
+        by_severity,
+        tickets: tickets.len(),
+        first_response_attainment: sla::attainment(&fr),
+        resolution_attainment: sla::attainment(&res),
+        breached_tickets: standings
+            .iter()
+            .filter(|s| s.1 == Standing::Breached || s.2 == Standing::Breached)
+            .map(|s| s.0)
+            .collect(),
+        at_risk_tickets: standings
+            .iter()
+            .filter(|s| s.1 == Standing::AtRisk || s.2 == Standing::AtRisk)
+            .map(|s| s.0)
+            .collect(),
+    }))
+}
+
+// ---------------------------------------------------------------- calendars
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CalendarQuery {
+    /// Days ahead to include, 1 to 400; 60 by default. The past week is always included.
+    pub days: Option<i64>,
+    /// For the per-person feed: whose shifts.
+    pub user: Option<String>,
+}
+
+fn calendar_window(days: Option<i64>) -> ApiResult<(Timestamp, Timestamp)> {
+    let days = days.unwrap_or(60);
+    if !(1..=400).contains(&days) {
+        return Err(ApiError::bad_request("days must be between 1 and 400"));
+    }
+    let now = Timestamp::now();
+    let from = now
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
+        .map_err(ApiError::internal)?;
+    let to = now
+        .checked_add(jiff::SignedDuration::from_hours(24 * days))
+        .map_err(ApiError::internal)?;
+    Ok((from, to))
+}
+
+fn ics(body: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// The schedule's final on-call shifts as an iCalendar feed.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/schedules/{schedule}/calendar.ics", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("schedule" = String, Path, description = "Schedule id or name"), CalendarQuery),
+    responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
+pub async fn schedule_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, schedule)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<CalendarQuery>,
+) -> ApiResult<axum::response::Response> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let (from, to) = calendar_window(q.days)?;
+    let loaded = state
+        .db
+        .schedule(&access.project.id, &schedule)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no schedule `{schedule}`")))?;
+    let mut events = Vec::new();
+    for seg in loaded.schedule.final_shifts(from, to) {
+        let who = email_of(&state, &seg.user).await?;
+        events.push(liveops_wire::ical::Event {
+            uid: format!("{}-{}@liveops", loaded.row.id, seg.start.as_second()),
+            start: seg.start,
+            end: seg.end,
+            summary: format!("On call: {who} ({})", loaded.row.name),
+            description: None,
+        });
+    }
+    Ok(ics(liveops_wire::ical::calendar(
+        &loaded.row.name,
+        &events,
+        Timestamp::now(),
+    )))
+}
+
+/// One person's on-call shifts across every schedule of the project.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/oncall/calendar.ics", tag = "support",
+    params(("project" = String, Path, description = "Project slug"), CalendarQuery),
+    responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
+pub async fn user_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<CalendarQuery>,
+) -> ApiResult<axum::response::Response> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let (from, to) = calendar_window(q.days)?;
+    let (user_id, email) = match q.user.as_deref() {
+        Some(e) => (member_id(&state, &access, e).await?, e.to_owned()),
+        None => (principal.user.id.clone(), principal.user.email.clone()),
+    };
+    let mut events = Vec::new();
+    for s in state.db.schedules(&access.project.id).await? {
+        let loaded = state.db.schedule(&access.project.id, &s.id).await?;
+        for seg in loaded
+            .schedule
+            .final_shifts(from, to)
+            .into_iter()
+            .filter(|g| g.user == user_id)
+        {
+            events.push(liveops_wire::ical::Event {
+                uid: format!("{}-{}-{}@liveops", s.id, user_id, seg.start.as_second()),
+                start: seg.start,
+                end: seg.end,
+                summary: format!("On call: {}", s.name),
+                description: None,
+            });
+        }
+    }
+    events.sort_by_key(|e| e.start);
+    Ok(ics(liveops_wire::ical::calendar(
+        &format!("On call: {email}"),
+        &events,
+        Timestamp::now(),
+    )))
+}

@@ -1,0 +1,192 @@
+//! Personal API tokens: listed, created (the secret shown once) and revoked.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use liveops_core::access::authorize;
+use liveops_core::{Permission, Scopes, TimeSpan};
+use liveops_store::access::ApiToken;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::actions;
+use crate::auth::{Principal, ProjectAccess, Via, project_access};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::state::{AppState, format_ms, now_ms};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    /// The start of the token, to recognise it by.
+    pub hint: String,
+    /// Whose token it is.
+    pub user: String,
+    pub scopes: Vec<String>,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+impl From<&ApiToken> for TokenView {
+    fn from(t: &ApiToken) -> Self {
+        TokenView {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            hint: t.hint.clone(),
+            user: t.user_email.clone(),
+            scopes: t.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
+            created_at: format_ms(t.created_at),
+            expires_at: format_ms(t.expires_at),
+            last_used_at: t.last_used_at.map(format_ms),
+            revoked_at: t.revoked_at.map(format_ms),
+        }
+    }
+}
+
+/// Whether the caller may see and revoke everybody's tokens in the project.
+fn manages_all(access: &ProjectAccess) -> bool {
+    authorize(
+        access.role,
+        access.principal.scopes(),
+        Permission::Administer,
+    )
+    .is_ok()
+}
+
+/// Tokens in the project: all of them for admins, one's own otherwise.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/tokens", tag = "access",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Tokens, newest first", body = Vec<TokenView>)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<TokenView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let only = (!manages_all(&access)).then_some(principal.user.id.as_str());
+    let tokens = state.db.tokens(&access.project.id, only).await?;
+    Ok(Json(tokens.iter().map(TokenView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewToken {
+    /// What the token is for, e.g. `ci deploys`.
+    pub name: String,
+    /// Any of `read`, `write`, `admin`.
+    pub scopes: Vec<String>,
+    /// Lifetime such as `30d`, `12h` or `2w`; at most ten years. Defaults to `90d`.
+    pub expires_in: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    pub token: TokenView,
+    /// The secret to send as `Authorization: Bearer …`. Shown only in this answer.
+    pub secret: String,
+}
+
+/// Creates a token for the caller in this project. A token can only make
+/// tokens with no more scopes and no longer life than itself.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/tokens", tag = "access",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewToken,
+    responses((status = 201, description = "The token and its secret", body = CreatedToken)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewToken>,
+) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "a token name needs 1 to 100 printable characters",
+        ));
+    }
+    let scopes: Scopes = body
+        .scopes
+        .join(",")
+        .parse()
+        .map_err(|e: liveops_core::access::ScopesError| ApiError::unprocessable(e.to_string()))?;
+    let span: TimeSpan = body
+        .expires_in
+        .as_deref()
+        .unwrap_or("90d")
+        .parse()
+        .map_err(|e: liveops_core::span::TimeSpanError| ApiError::unprocessable(e.to_string()))?;
+    if let Some(extra) = scopes
+        .iter()
+        .find(|s| !liveops_core::access::role_grants(access.role, *s))
+    {
+        return Err(ApiError::forbidden(format!(
+            "your role `{}` cannot use the `{}` scope",
+            access.role,
+            extra.as_str()
+        )));
+    }
+    let mut expires_at = now_ms().saturating_add(span.millis());
+    if let Via::Token(parent) = &principal.via {
+        if let Some(extra) = scopes.iter().find(|s| !parent.scopes.contains(*s)) {
+            return Err(ApiError::forbidden(format!(
+                "a token cannot create a token with the `{}` scope it lacks itself",
+                extra.as_str()
+            )));
+        }
+        expires_at = expires_at.min(parent.expires_at);
+    }
+    let created = actions::create_token(
+        &state.db,
+        &access.actor(),
+        &principal.user,
+        &access.project,
+        name,
+        &scopes,
+        expires_at,
+    )
+    .await?;
+    let token = state.db.token(&access.project.id, &created.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: TokenView::from(&token),
+            secret: created.secret,
+        }),
+    ))
+}
+
+/// Revokes a token. Anyone may revoke their own; admins anyone's.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/tokens/{id}", tag = "access",
+    params(("project" = String, Path, description = "Project slug"),
+           ("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    if !liveops_store::is_id(&id) {
+        return Err(ApiError::not_found(format!(
+            "no token {id} in this project"
+        )));
+    }
+    let token = state
+        .db
+        .token(&access.project.id, &id)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no token {id} in this project")))?;
+    if token.user_id != principal.user.id && !manages_all(&access) {
+        return Err(ApiError::forbidden(
+            "only project admins may revoke other people's tokens",
+        ));
+    }
+    if token.revoked_at.is_some() {
+        return Err(ApiError::conflict("the token is already revoked"));
+    }
+    actions::revoke_token(&state.db, &access.actor(), &access.project, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,20 @@
+//! The liveops server: HTTP API, web UI, background jobs and the admin actions
+//! the CLI shares with them.
+
+pub mod actions;
+pub mod api;
+pub mod auth;
+pub mod backup;
+pub mod config;
+pub mod control;
+pub mod error;
+mod jobs;
+pub mod metrics;
+pub mod startup;
+pub mod state;
+pub mod support;
+mod system;
+pub mod ui;
+
+pub use config::{Config, ConfigFlags};
+pub use startup::Application;

@@ -1,0 +1,226 @@
+//! Building and running the server: stores, listener, routes, jobs and a
+//! graceful shutdown. Tests drive the same `Application` the binary runs.
+
+use std::fs::File;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use liveops_store::Db;
+use liveops_telemetry::DuckDbStore;
+use tokio::net::{TcpListener, UnixListener};
+use tokio::sync::watch;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{api, control, jobs, metrics, support, system, ui};
+
+/// Opens the state database the configuration names.
+pub async fn open_state(config: &Config) -> anyhow::Result<Db> {
+    let db = match &config.database_url {
+        Some(url) => Db::connect(url.expose())
+            .await
+            .context("could not connect to PostgreSQL")?,
+        None => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!(
+                    "could not create data directory {}",
+                    config.data_dir.display()
+                )
+            })?;
+            Db::open_sqlite(&config.state_db_path())
+                .await
+                .with_context(|| format!("could not open {}", config.state_db_path().display()))?
+        }
+    };
+    Ok(db)
+}
+
+/// Holds the data directory for one server; released on drop.
+#[derive(Debug)]
+pub struct DataDirLock(#[allow(dead_code)] File);
+
+impl DataDirLock {
+    /// Takes the lock, or says which server already holds it.
+    pub fn acquire(config: &Config) -> anyhow::Result<DataDirLock> {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "could not create data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(config.lock_path())
+            .with_context(|| format!("could not open {}", config.lock_path().display()))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DataDirLock(file)),
+            Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+                "another liveops server is using the data directory {}",
+                config.data_dir.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => {
+                Err(e).context("could not lock the data directory")
+            }
+        }
+    }
+
+    /// True when a server holds the data directory right now.
+    pub fn held_by_server(config: &Config) -> bool {
+        if !config.lock_path().exists() {
+            return false;
+        }
+        match File::options().write(true).open(config.lock_path()) {
+            Ok(f) => matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let api = api::router().layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(system::metrics))
+        .route("/status/{project}", get(support::public::status))
+        .route(
+            "/ingest/alerts",
+            post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
+        .route(
+            "/ingest/alerts/{secret}",
+            post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
+        .merge(api)
+        .merge(ui::router())
+        .fallback(system::fallback)
+        .layer(middleware::from_fn(system::problem_for_bare_errors))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            system::security_headers,
+        ))
+        .with_state(state)
+}
+
+/// A server ready to run: stores open and migrated, sockets bound.
+#[derive(Debug)]
+pub struct Application {
+    listener: TcpListener,
+    control: UnixListener,
+    state: AppState,
+    lock: DataDirLock,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let lock = DataDirLock::acquire(&config)?;
+        let db = open_state(&config).await?;
+        db.migrate()
+            .await
+            .context("could not migrate the state database")?;
+        let telemetry_path = config.telemetry_path();
+        let telemetry = tokio::task::spawn_blocking(move || DuckDbStore::open(&telemetry_path))
+            .await?
+            .context("could not open the telemetry store")?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", config.listen))?;
+        let control = control::bind(&config.control_socket_path()).with_context(|| {
+            format!(
+                "could not open the control socket {}",
+                config.control_socket_path().display()
+            )
+        })?;
+        let state = AppState::new(config, db, Arc::new(telemetry));
+        Ok(Application {
+            listener,
+            control,
+            state,
+            lock,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| self.state.config.listen)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets in-flight
+    /// requests finish, stops the jobs and closes both stores.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            control,
+            state,
+            lock,
+        } = self;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let housekeeping = tokio::spawn(jobs::housekeeping(state.clone(), stop_rx.clone()));
+        let support = tokio::spawn(jobs::support(state.clone(), stop_rx.clone()));
+        let control_task = tokio::spawn(control::serve(control, state.clone(), stop_rx));
+        tracing::info!(address = %listener.local_addr()?, "liveops is listening");
+
+        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await;
+
+        let _ = stop_tx.send(true);
+        let _ = housekeeping.await;
+        let _ = support.await;
+        let _ = control_task.await;
+        let telemetry = state.telemetry.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || telemetry.close()).await? {
+            tracing::error!(error = %e, "closing the telemetry store failed");
+        }
+        state.db.close().await;
+        let _ = std::fs::remove_file(state.config.control_socket_path());
+        drop(lock);
+        tracing::info!("liveops stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+/// A future that completes on SIGTERM or Ctrl-C. The handlers are installed
+/// now, before the server starts, so a signal that comes early is not lost to
+/// the default action (which would kill the process without a clean stop).
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        tracing::info!("shutting down");
+    })
+}

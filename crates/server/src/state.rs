@@ -1,0 +1,63 @@
+//! Shared server state handed to every handler and job.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use liveops_store::Db;
+use liveops_telemetry::TelemetryStore;
+
+use crate::auth::limiter::Limiter;
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+#[derive(Debug, Clone)]
+pub struct AppState(Arc<Inner>);
+
+#[derive(Debug)]
+pub struct Inner {
+    pub config: Config,
+    pub db: Db,
+    pub telemetry: Arc<dyn TelemetryStore>,
+    pub metrics: Metrics,
+    /// Login attempts per client address.
+    pub login_limiter: Limiter,
+    /// Delivers queued notifications.
+    pub sender: crate::support::deliver::Sender,
+}
+
+impl AppState {
+    pub fn new(config: Config, db: Db, telemetry: Arc<dyn TelemetryStore>) -> AppState {
+        let sender = crate::support::deliver::Sender::new(
+            config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
+            config.smtp_from.clone(),
+        );
+        AppState(Arc::new(Inner {
+            sender,
+            config,
+            db,
+            telemetry,
+            metrics: Metrics::new(),
+            login_limiter: Limiter::new(20, Duration::from_secs(300)),
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Now, in unix milliseconds, the unit every stored time uses.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+/// A stored time as RFC 3339, in UTC.
+pub fn format_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}

@@ -1,0 +1,208 @@
+//! The web UI: server-rendered HTML pages that work without JavaScript.
+//!
+//! Page helpers return a finished error page as their `Err`, which handlers
+//! hand straight back; boxing that `Response` would only add noise.
+#![allow(clippy::result_large_err)]
+
+pub mod charts;
+mod login;
+mod pages;
+mod settings;
+mod style;
+mod support;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::CookieJar;
+use liveops_core::{Area, Role};
+use liveops_store::access::Session;
+use liveops_store::projects::Project;
+use maud::{DOCTYPE, Markup, html};
+
+use crate::auth::{SESSION_COOKIE, keys};
+use crate::state::{AppState, now_ms};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/assets/app.css", get(style::css))
+        .route("/p/{project}", get(pages::overview))
+        .route("/p/{project}/settings", get(settings::page))
+        .route("/p/{project}/settings/tokens", post(settings::create_token))
+        .route(
+            "/p/{project}/settings/tokens/{id}/revoke",
+            post(settings::revoke_token),
+        )
+        .route(
+            "/p/{project}/settings/ingest-key",
+            post(settings::rotate_ingest_key),
+        )
+        .route("/p/{project}/support", get(support::overview))
+        .route("/p/{project}/support/incidents", post(support::open))
+        .route(
+            "/p/{project}/support/incidents/{number}",
+            get(support::incident),
+        )
+        .route(
+            "/p/{project}/support/incidents/{number}/{action}",
+            post(support::incident_action),
+        )
+        .route("/p/{project}/{area}", get(pages::area))
+}
+
+/// A signed-in person in the browser.
+#[derive(Debug, Clone)]
+pub struct UiSession {
+    pub session: Session,
+    pub ip: Option<String>,
+}
+
+/// Pages for signed-in people redirect everyone else to the login page.
+impl FromRequestParts<AppState> for UiSession {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let next = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let to_login =
+            || Redirect::to(&format!("/login?next={}", url_encode(&next))).into_response();
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        match state
+            .db
+            .session(&keys::hash(cookie.value()), now_ms())
+            .await
+        {
+            Ok(session) => Ok(UiSession {
+                session,
+                ip: crate::auth::principal::client_ip(parts),
+            }),
+            Err(liveops_store::StoreError::NotFound) => Err(to_login()),
+            Err(e) => Err(error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("The state database did not answer: {e}"),
+            )),
+        }
+    }
+}
+
+fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// What the page frame needs to draw navigation.
+#[derive(Debug)]
+pub struct Frame<'a> {
+    pub session: &'a Session,
+    pub projects: &'a [(Project, Role)],
+    pub current: Option<&'a Project>,
+    /// The area or page in view, kept when switching project.
+    pub section: &'a str,
+}
+
+pub fn page(title: &str, frame: Option<&Frame<'_>>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · liveops" }
+                link rel="stylesheet" href="/assets/app.css";
+            }
+            body {
+                header.top {
+                    a.brand href="/" { "liveops" }
+                    @if let Some(f) = frame {
+                        (switcher(f))
+                        span.spacer {}
+                        span.who { (f.session.user.email) }
+                        form.inline method="post" action="/logout" {
+                            input type="hidden" name="_csrf" value=(f.session.csrf_token);
+                            button type="submit" { "Sign out" }
+                        }
+                    }
+                }
+                div.shell {
+                    @if let Some(f) = frame {
+                        @if let Some(p) = f.current {
+                            nav.areas aria-label="Areas" {
+                                ul {
+                                    li { a href={"/p/" (p.slug)} aria-current=[(f.section == "overview").then_some("page")] { "Overview" } }
+                                    @for area in Area::ALL {
+                                        li { a href={"/p/" (p.slug) "/" (area.slug())} aria-current=[(f.section == area.slug()).then_some("page")] { (area.title()) } }
+                                    }
+                                    li.sep { a href={"/p/" (p.slug) "/settings"} aria-current=[(f.section == "settings").then_some("page")] { "Settings" } }
+                                }
+                            }
+                        }
+                    }
+                    main { (body) }
+                }
+            }
+        }
+    }
+}
+
+fn switcher(f: &Frame<'_>) -> Markup {
+    let section = if f.section == "overview" {
+        String::new()
+    } else {
+        format!("/{}", f.section)
+    };
+    html! {
+        details.switcher {
+            summary {
+                "Project: "
+                strong { (f.current.map_or("choose…", |p| p.name.as_str())) }
+            }
+            ul {
+                @for (p, role) in f.projects {
+                    li {
+                        a href={"/p/" (p.slug) (section)} { (p.name) }
+                        " " small { (role) }
+                    }
+                }
+                @if f.projects.is_empty() {
+                    li { "No projects yet" }
+                }
+            }
+        }
+    }
+}
+
+/// Refuses a form whose CSRF token is not the session's.
+pub(crate) fn csrf_ok(s: &UiSession, sent: &str) -> Result<(), Response> {
+    if s.session.csrf_token == sent {
+        Ok(())
+    } else {
+        Err(error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired or came from another site. Reload the page and try again.",
+        ))
+    }
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let body = page(
+        status.canonical_reason().unwrap_or("Error"),
+        None,
+        html! {
+            h1 { (status.canonical_reason().unwrap_or("Error")) }
+            p.notice { (message) }
+            p { a href="/" { "Back to liveops" } }
+        },
+    );
+    (status, [(header::CACHE_CONTROL, "no-store")], body).into_response()
+}

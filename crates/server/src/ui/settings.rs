@@ -1,0 +1,365 @@
+//! Project settings in the browser: members, API tokens, the ingest key and the audit log.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use liveops_core::access::authorize;
+use liveops_core::{Permission, Role, Scopes, TimeSpan};
+use liveops_store::audit::{Actor, ActorKind};
+use liveops_store::projects::Project;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::pages::{pick, projects_for};
+use super::{Frame, UiSession, csrf_ok, error_page};
+use crate::actions;
+use crate::state::{AppState, format_ms, now_ms};
+
+fn actor(s: &UiSession) -> Actor {
+    Actor {
+        kind: ActorKind::Session,
+        name: s.session.user.email.clone(),
+        ip: s.ip.clone(),
+    }
+}
+
+/// Something to show at the top of the settings page after an action.
+enum Flash {
+    Secret { what: &'static str, value: String },
+    Error(String),
+}
+
+async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash>) -> Response {
+    let projects = match projects_for(state, s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (project, role) = match pick(&projects, slug) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let admin = authorize(*role, None, Permission::Administer).is_ok();
+    let loaded = async {
+        let members = state.db.members(&project.id).await?;
+        let only = (!admin).then_some(s.session.user.id.as_str());
+        let tokens = state.db.tokens(&project.id, only).await?;
+        let audit = if admin {
+            state.db.audit_log(&project.id, None, 100).await?
+        } else {
+            Vec::new()
+        };
+        Ok::<_, liveops_store::StoreError>((members, tokens, audit))
+    }
+    .await;
+    let (members, tokens, audit) = match loaded {
+        Ok(l) => l,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let csrf = &s.session.csrf_token;
+    let frame = Frame {
+        session: &s.session,
+        projects: &projects,
+        current: Some(project),
+        section: "settings",
+    };
+    let status = if matches!(flash, Some(Flash::Error(_))) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let body = html! {
+        h1 { "Settings" }
+        @match &flash {
+            Some(Flash::Secret { what, value }) => {
+                div.notice role="status" {
+                    p { "Your new " (what) ". Copy it now: it is shown only once." }
+                    pre { code.secret { (value) } }
+                }
+            }
+            Some(Flash::Error(e)) => { p.error role="alert" { (e) } }
+            None => {}
+        }
+        section {
+            h2 { "Members" }
+            table {
+                thead { tr { th { "E-mail" } th { "Role" } } }
+                tbody {
+                    @for m in &members {
+                        tr { td { (m.user.email) } td { (m.role) } }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "API tokens" }
+            (tokens_table(project, &tokens, csrf))
+            h3 { "New token" }
+            form.stack method="post" action={"/p/" (project.slug) "/settings/tokens"} {
+                input type="hidden" name="_csrf" value=(csrf);
+                label for="token-name" { "Name" }
+                input #token-name name="name" required maxlength="100" placeholder="ci deploys";
+                fieldset {
+                    legend { "Scopes" }
+                    label { input type="checkbox" name="read" value="on" checked; " read" }
+                    label { input type="checkbox" name="write" value="on"; " write" }
+                    label { input type="checkbox" name="admin" value="on"; " admin" }
+                }
+                label for="token-expiry" { "Expires in" }
+                select #token-expiry name="expires_in" {
+                    option value="7d" { "7 days" }
+                    option value="30d" selected { "30 days" }
+                    option value="90d" { "90 days" }
+                    option value="365d" { "1 year" }
+                }
+                button type="submit" { "Create token" }
+            }
+        }
+        @if admin {
+            section {
+                h2 { "Ingest key" }
+                p { "SDKs send events and traces with this key. It begins "
+                    code { (project.ingest_key_hint) "…" } "." }
+                form method="post" action={"/p/" (project.slug) "/settings/ingest-key"} {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    button type="submit" { "Replace the ingest key" }
+                }
+            }
+            section {
+                h2 { "Audit log" }
+                @if audit.is_empty() {
+                    p.empty { "Nothing has been changed in this project yet." }
+                } @else {
+                    table.audit {
+                        thead { tr { th { "When (UTC)" } th { "Who" } th { "What" } th { "Target" } th { "From" } } }
+                        tbody {
+                            @for e in &audit {
+                                tr {
+                                    td { (format_ms(e.at)) }
+                                    td { (e.actor) " " small { (e.actor_kind) } }
+                                    td { code { (e.action) } }
+                                    td { (e.target.as_deref().unwrap_or("")) }
+                                    td { (e.ip.as_deref().unwrap_or("")) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    (
+        status,
+        super::page(&format!("Settings · {}", project.name), Some(&frame), body),
+    )
+        .into_response()
+}
+
+fn tokens_table(
+    project: &Project,
+    tokens: &[liveops_store::access::ApiToken],
+    csrf: &str,
+) -> Markup {
+    let now = now_ms();
+    html! {
+        @if tokens.is_empty() {
+            p.empty { "No API tokens yet." }
+        } @else {
+            table {
+                thead { tr { th { "Name" } th { "Starts" } th { "Owner" } th { "Scopes" } th { "Expires" } th { "Last used" } th {} } }
+                tbody {
+                    @for t in tokens {
+                        tr {
+                            td { (t.name) }
+                            td { code { (t.hint) "…" } }
+                            td { (t.user_email) }
+                            td { (t.scopes) }
+                            td { (format_ms(t.expires_at)) }
+                            td { (t.last_used_at.map_or_else(|| "never".to_owned(), format_ms)) }
+                            td {
+                                @if t.revoked_at.is_some() {
+                                    "revoked"
+                                } @else if t.expires_at <= now {
+                                    "expired"
+                                } @else {
+                                    form.inline method="post" action={"/p/" (project.slug) "/settings/tokens/" (t.id) "/revoke"} {
+                                        input type="hidden" name="_csrf" value=(csrf);
+                                        button type="submit" { "Revoke" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+) -> Response {
+    render(&state, &s, &slug, None).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    read: Option<String>,
+    write: Option<String>,
+    admin: Option<String>,
+    expires_in: String,
+}
+
+/// Finds the project and the person's role, or answers with an error page.
+async fn project_role(
+    state: &AppState,
+    s: &UiSession,
+    slug: &str,
+) -> Result<(Project, Role), Response> {
+    let projects = projects_for(state, s).await?;
+    pick(&projects, slug).cloned()
+}
+
+pub async fn create_token(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Form(f): Form<TokenForm>,
+) -> Response {
+    if let Err(r) = csrf_ok(&s, &f.csrf) {
+        return r;
+    }
+    let (project, role) = match project_role(&state, &s, &slug).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let picked: Vec<&str> = [("read", &f.read), ("write", &f.write), ("admin", &f.admin)]
+        .into_iter()
+        .filter(|(_, v)| v.is_some())
+        .map(|(k, _)| k)
+        .collect();
+    let name = f.name.trim();
+    let parsed = (|| {
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err("A token name needs 1 to 100 printable characters.".to_owned());
+        }
+        let scopes: Scopes = picked.join(",").parse().map_err(|e| format!("{e}."))?;
+        if let Some(extra) = scopes
+            .iter()
+            .find(|sc| !liveops_core::access::role_grants(role, *sc))
+        {
+            return Err(format!(
+                "Your role `{role}` cannot use the `{}` scope.",
+                extra.as_str()
+            ));
+        }
+        let span: TimeSpan = f.expires_in.parse().map_err(|e| format!("{e}."))?;
+        Ok((scopes, span))
+    })();
+    let (scopes, span) = match parsed {
+        Ok(v) => v,
+        Err(e) => return render(&state, &s, &slug, Some(Flash::Error(e))).await,
+    };
+    let expires_at = now_ms().saturating_add(span.millis());
+    match actions::create_token(
+        &state.db,
+        &actor(&s),
+        &s.session.user,
+        &project,
+        name,
+        &scopes,
+        expires_at,
+    )
+    .await
+    {
+        Ok(created) => {
+            let flash = Flash::Secret {
+                what: "API token",
+                value: created.secret,
+            };
+            render(&state, &s, &slug, Some(flash)).await
+        }
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, id)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = csrf_ok(&s, &f.csrf) {
+        return r;
+    }
+    let (project, role) = match project_role(&state, &s, &slug).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let found = if liveops_store::is_id(&id) {
+        state.db.token(&project.id, &id).await.ok()
+    } else {
+        None
+    };
+    let Some(token) = found else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "There is no such token in this project.",
+        );
+    };
+    let admin = authorize(role, None, Permission::Administer).is_ok();
+    if token.user_id != s.session.user.id && !admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Only project admins may revoke other people's tokens.",
+        );
+    }
+    if token.revoked_at.is_none()
+        && let Err(e) = actions::revoke_token(&state.db, &actor(&s), &project, &id).await
+    {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+    }
+    Redirect::to(&format!("/p/{slug}/settings")).into_response()
+}
+
+pub async fn rotate_ingest_key(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = csrf_ok(&s, &f.csrf) {
+        return r;
+    }
+    let (project, role) = match project_role(&state, &s, &slug).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if authorize(role, None, Permission::Administer).is_err() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Only project admins may replace the ingest key.",
+        );
+    }
+    match actions::rotate_ingest_key(&state.db, &actor(&s), &project).await {
+        Ok(key) => {
+            let flash = Flash::Secret {
+                what: "ingest key",
+                value: key,
+            };
+            render(&state, &s, &slug, Some(flash)).await
+        }
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}

@@ -1,0 +1,106 @@
+//! Append-only schema migrations, embedded in the binary.
+//!
+//! Each migration is one portable SQL file. Where SQLite and PostgreSQL need
+//! different SQL, the entry names a per-backend file instead. sqlx's migrator
+//! applies them, records checksums (so an edited migration is refused) and, on
+//! PostgreSQL, takes an advisory lock so that several instances can start at once.
+
+use std::borrow::Cow;
+
+use futures::future::BoxFuture;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+use crate::{Backend, Db, Result};
+
+struct Entry {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+/// Portable migrations list the same file twice.
+macro_rules! portable {
+    ($version:literal, $name:literal, $file:literal) => {
+        Entry {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/", $file)),
+            postgres: include_str!(concat!("../migrations/", $file)),
+        }
+    };
+}
+
+/// Append only: never edit or reorder an entry that has shipped.
+const MIGRATIONS: &[Entry] = &[
+    portable!(1, "foundation", "0001_foundation.sql"),
+    portable!(2, "support", "0002_support.sql"),
+];
+
+#[derive(Debug)]
+struct Embedded(Backend);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(self) -> BoxFuture<'s, std::result::Result<Vec<Migration>, BoxDynError>> {
+        let backend = self.0;
+        Box::pin(async move {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|m| {
+                    let sql = match backend {
+                        Backend::Sqlite => m.sqlite,
+                        Backend::Postgres => m.postgres,
+                    };
+                    Migration::new(
+                        m.version,
+                        Cow::Borrowed(m.name),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub(crate) async fn run(db: &Db) -> Result<()> {
+    let migrator = Migrator::new(Embedded(db.backend())).await?;
+    migrator.run(db.pool()).await?;
+    Ok(())
+}
+
+/// The newest schema version this binary knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_listed_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations dir")
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        files.sort();
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|m| m.version).collect();
+        let expected: Vec<i64> = (1..=MIGRATIONS.len() as i64).collect();
+        assert_eq!(versions, expected, "versions must be 1, 2, 3, … in order");
+        for file in files {
+            let version: i64 = file
+                .split('_')
+                .next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("migration file {file} must start with its version"));
+            assert!(
+                versions.contains(&version),
+                "{file} is not listed in MIGRATIONS"
+            );
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Status-page components, their history, scheduled maintenance and subscribers.
+
+use liveops_core::support::status::ComponentStatus;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::parse_stored;
+use crate::{Db, Result, StoreError, new_id};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Component {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub status: ComponentStatus,
+    pub position: i64,
+}
+
+fn component_from(r: &AnyRow) -> Result<Component> {
+    Ok(Component {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        description: r.try_get("description")?,
+        status: parse_stored("component status", &r.try_get::<String, _>("status")?)?,
+        position: r.try_get("position")?,
+    })
+}
+
+const COLS: &str = "id, project_id, name, description, status, position";
+
+pub async fn insert_component(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name: &str,
+    description: Option<&str>,
+    now: i64,
+) -> Result<Component> {
+    let id = new_id();
+    let row = sqlx::query(&format!(
+        "INSERT INTO support_components (id, project_id, name, description, status, position, created_at) \
+         VALUES ($1, $2, $3, $4, 'operational', \
+         (SELECT COALESCE(MAX(position), 0) + 1 FROM support_components WHERE project_id = $2), $5) RETURNING {COLS}"
+    ))
+    .bind(&id)
+    .bind(project_id)
+    .bind(name)
+    .bind(description)
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a component with this name"))?;
+    log_status(conn, &id, ComponentStatus::Operational, now).await?;
+    component_from(&row)
+}
+
+async fn log_status(
+    conn: &mut AnyConnection,
+    component_id: &str,
+    status: ComponentStatus,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO support_component_log (id, component_id, at, status) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(new_id())
+    .bind(component_id)
+    .bind(now)
+    .bind(status.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Sets a component's status, logging the change; false when it was unchanged.
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    component_id: &str,
+    status: ComponentStatus,
+    now: i64,
+) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE support_components SET status = $1 WHERE id = $2 AND status <> $1")
+            .bind(status.as_str())
+            .bind(component_id)
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 1 {
+        log_status(conn, component_id, status, now).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// Marks a component as affected by an incident.
+pub async fn affect(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+    component_id: &str,
+    status: ComponentStatus,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO support_incident_components (incident_id, component_id, status) VALUES ($1, $2, $3) \
+         ON CONFLICT (incident_id, component_id) DO UPDATE SET status = excluded.status",
+    )
+    .bind(incident_id)
+    .bind(component_id)
+    .bind(status.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The worst status open incidents give a component, if any affects it.
+pub async fn worst_open_impact(
+    conn: &mut AnyConnection,
+    component_id: &str,
+) -> Result<Option<ComponentStatus>> {
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT ic.status FROM support_incident_components ic JOIN support_incidents i ON i.id = ic.incident_id \
+         WHERE ic.component_id = $1 AND i.state <> 'resolved'",
+    )
+    .bind(component_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut worst = None;
+    for s in statuses {
+        let s: ComponentStatus = parse_stored("component status", &s)?;
+        worst = Some(worst.map_or(s, |w: ComponentStatus| w.max(s)));
+    }
+    Ok(worst)
+}
+
+pub async fn components_of_incident(
+    conn: &mut AnyConnection,
+    incident_id: &str,
+) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT component_id FROM support_incident_components WHERE incident_id = $1",
+    )
+    .bind(incident_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    pub id: String,
+    pub title: String,
+    pub body: Option<String>,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    pub state: String,
+    pub components: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    pub kind: String,
+    pub address: String,
+    /// Component ids; `None` means every component.
+    pub components: Option<Vec<String>>,
+}
+
+impl Db {
+    pub async fn components(&self, project_id: &str) -> Result<Vec<Component>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM support_components WHERE project_id = $1 ORDER BY position, name"
+        ))
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(component_from).collect()
+    }
+
+    /// A component by id or name.
+    pub async fn component(&self, project_id: &str, id_or_name: &str) -> Result<Component> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM support_components WHERE project_id = $1 AND (id = $2 OR name = $2)"
+        ))
+        .bind(project_id)
+        .bind(id_or_name)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        component_from(&row)
+    }
+
+    /// The status in force at `from` and every change after it.
+    pub async fn component_history(
+        &self,
+        component_id: &str,
+        from: i64,
+    ) -> Result<(Option<ComponentStatus>, Vec<(i64, ComponentStatus)>)> {
+        let before: Option<String> = sqlx::query_scalar(
+            "SELECT status FROM support_component_log WHERE component_id = $1 AND at <= $2 ORDER BY at DESC, id DESC LIMIT 1",
+        )
+        .bind(component_id)
+        .bind(from)
+        .fetch_optional(self.pool())
+        .await?;
+        let rows = sqlx::query(
+            "SELECT at, status FROM support_component_log WHERE component_id = $1 AND at > $2 ORDER BY at, id",
+        )
+        .bind(component_id)
+        .bind(from)
+        .fetch_all(self.pool())
+        .await?;
+        let changes = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get::<i64, _>("at")?,
+                    parse_stored("component status", &r.try_get::<String, _>("status")?)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let before = before
+            .map(|s| parse_stored("component status", &s))
+            .transpose()?;
+        Ok((before, changes))
+    }
+
+    /// Maintenance windows that have not ended before `now`.
+    pub async fn maintenances(&self, project_id: &str, now: i64) -> Result<Vec<Maintenance>> {
+        let rows = sqlx::query(
+            "SELECT id, title, body, starts_at, ends_at, state, components FROM support_maintenances \
+             WHERE project_id = $1 AND ends_at > $2 ORDER BY starts_at",
+        )
+        .bind(project_id)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let components: String = r.try_get("components")?;
+                Ok(Maintenance {
+                    id: r.try_get("id")?,
+                    title: r.try_get("title")?,
+                    body: r.try_get("body")?,
+                    starts_at: r.try_get("starts_at")?,
+                    ends_at: r.try_get("ends_at")?,
+                    state: r.try_get("state")?,
+                    components: components
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn subscribers(&self, project_id: &str) -> Result<Vec<Subscriber>> {
+        let rows = sqlx::query(
+            "SELECT kind, address, components FROM support_subscribers WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let components: Option<String> = r.try_get("components")?;
+                Ok(Subscriber {
+                    kind: r.try_get("kind")?,
+                    address: r.try_get("address")?,
+                    components: components
+                        .filter(|c| !c.is_empty())
+                        .map(|c| c.split(',').map(str::to_owned).collect()),
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,236 @@
+//! Support tickets: tiers, priorities, SLA due times, replies and notes.
+
+use liveops_core::support::escalation::Tier;
+use liveops_core::support::sla::Priority;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::{Db, Result, StoreError, new_id};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    pub id: String,
+    pub project_id: String,
+    pub number: i64,
+    pub subject: String,
+    pub requester: String,
+    pub tier: Tier,
+    pub priority: Priority,
+    /// open, pending, solved or closed.
+    pub status: String,
+    /// api, web or email.
+    pub source: String,
+    pub assignee_id: Option<String>,
+    pub incident_id: Option<String>,
+    pub created_at: i64,
+    pub first_response_due: i64,
+    pub resolution_due: i64,
+    pub first_response_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+}
+
+const COLS: &str = "id, project_id, number, subject, requester, tier, priority, status, source, assignee_id, \
+     incident_id, created_at, first_response_due, resolution_due, first_response_at, resolved_at";
+
+fn ticket_from(r: &AnyRow) -> Result<Ticket> {
+    let bad =
+        |what: &str, v: String| StoreError::Other(format!("stored {what} `{v}` is not valid"));
+    let tier: String = r.try_get("tier")?;
+    let priority: String = r.try_get("priority")?;
+    Ok(Ticket {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        number: r.try_get("number")?,
+        subject: r.try_get("subject")?,
+        requester: r.try_get("requester")?,
+        tier: Tier::parse(&tier).ok_or_else(|| bad("tier", tier.clone()))?,
+        priority: Priority::parse(&priority).ok_or_else(|| bad("priority", priority.clone()))?,
+        status: r.try_get("status")?,
+        source: r.try_get("source")?,
+        assignee_id: r.try_get("assignee_id")?,
+        incident_id: r.try_get("incident_id")?,
+        created_at: r.try_get("created_at")?,
+        first_response_due: r.try_get("first_response_due")?,
+        resolution_due: r.try_get("resolution_due")?,
+        first_response_at: r.try_get("first_response_at")?,
+        resolved_at: r.try_get("resolved_at")?,
+    })
+}
+
+#[derive(Debug)]
+pub struct NewTicket<'a> {
+    pub project_id: &'a str,
+    pub subject: &'a str,
+    pub requester: &'a str,
+    pub tier: Tier,
+    pub priority: Priority,
+    pub source: &'a str,
+    pub first_response_due: i64,
+    pub resolution_due: i64,
+}
+
+pub async fn insert_ticket(
+    conn: &mut AnyConnection,
+    t: &NewTicket<'_>,
+    now: i64,
+) -> Result<Ticket> {
+    let row = sqlx::query(&format!(
+        "INSERT INTO support_tickets (id, project_id, number, subject, requester, tier, priority, status, source, \
+         created_at, first_response_due, resolution_due) VALUES ($1, $2, \
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM support_tickets WHERE project_id = $2), \
+         $3, $4, $5, $6, 'open', $7, $8, $9, $10) RETURNING {COLS}"
+    ))
+    .bind(new_id())
+    .bind(t.project_id)
+    .bind(t.subject)
+    .bind(t.requester)
+    .bind(t.tier.as_str())
+    .bind(t.priority.as_str())
+    .bind(t.source)
+    .bind(now)
+    .bind(t.first_response_due)
+    .bind(t.resolution_due)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a ticket with this number"))?;
+    ticket_from(&row)
+}
+
+/// Adds a reply (public) or an internal note. The first public reply by
+/// staff is the ticket's first response.
+pub async fn add_comment(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    author: &str,
+    public: bool,
+    staff: bool,
+    body: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO support_ticket_comments (id, ticket_id, at, author, public, body) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(new_id())
+    .bind(ticket_id)
+    .bind(now)
+    .bind(author)
+    .bind(i64::from(public))
+    .bind(body)
+    .execute(&mut *conn)
+    .await?;
+    if public && staff {
+        sqlx::query("UPDATE support_tickets SET first_response_at = COALESCE(first_response_at, $1) WHERE id = $2")
+            .bind(now)
+            .bind(ticket_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_status(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    status: &str,
+    now: i64,
+) -> Result<()> {
+    let resolved = matches!(status, "solved" | "closed");
+    sqlx::query(
+        "UPDATE support_tickets SET status = $1, \
+         resolved_at = CASE WHEN $2 = 1 THEN COALESCE(resolved_at, $3) ELSE NULL END WHERE id = $4",
+    )
+    .bind(status)
+    .bind(i64::from(resolved))
+    .bind(now)
+    .bind(ticket_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_tier(conn: &mut AnyConnection, ticket_id: &str, tier: Tier) -> Result<()> {
+    sqlx::query("UPDATE support_tickets SET tier = $1 WHERE id = $2")
+        .bind(tier.as_str())
+        .bind(ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn link_incident(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    incident_id: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE support_tickets SET incident_id = $1 WHERE id = $2")
+        .bind(incident_id)
+        .bind(ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comment {
+    pub at: i64,
+    pub author: String,
+    pub public: bool,
+    pub body: String,
+}
+
+impl Db {
+    pub async fn ticket_by_number(&self, project_id: &str, number: i64) -> Result<Ticket> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM support_tickets WHERE project_id = $1 AND number = $2"
+        ))
+        .bind(project_id)
+        .bind(number)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        ticket_from(&row)
+    }
+
+    /// Tickets newest first, created in `[from, to)`, optionally only unresolved ones.
+    pub async fn tickets(
+        &self,
+        project_id: &str,
+        open_only: bool,
+        from: Option<i64>,
+        to: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM support_tickets WHERE project_id = $1 \
+             AND ($2 = 0 OR status IN ('open', 'pending')) AND created_at >= $3 AND created_at < $4 \
+             ORDER BY number DESC LIMIT $5"
+        ))
+        .bind(project_id)
+        .bind(i64::from(open_only))
+        .bind(from.unwrap_or(i64::MIN))
+        .bind(to.unwrap_or(i64::MAX))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
+    pub async fn ticket_comments(&self, ticket_id: &str) -> Result<Vec<Comment>> {
+        let rows = sqlx::query(
+            "SELECT at, author, public, body FROM support_ticket_comments WHERE ticket_id = $1 ORDER BY at, id",
+        )
+        .bind(ticket_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Comment {
+                    at: r.try_get("at")?,
+                    author: r.try_get("author")?,
+                    public: r.try_get::<i64, _>("public")? != 0,
+                    body: r.try_get("body")?,
+                })
+            })
+            .collect()
+    }
+}

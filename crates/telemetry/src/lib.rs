@@ -1,0 +1,38 @@
+//! Telemetry store: events, spans and metrics behind a trait, DuckDB by default.
+//!
+//! State (users, incidents, …) lives in the state store; high-volume telemetry
+//! lives here. [`TelemetryStore`] is the boundary a ClickHouse backend will
+//! implement; [`DuckDbStore`] is the embedded default, a single file in the data
+//! directory that only one process may hold open.
+
+mod duck;
+
+pub use duck::DuckDbStore;
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("telemetry database error: {0}")]
+    Duck(#[from] duckdb::Error),
+    #[error("telemetry file error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the telemetry store is closed")]
+    Closed,
+}
+
+pub type Result<T, E = TelemetryError> = std::result::Result<T, E>;
+
+/// What every telemetry backend provides. Methods block; async callers run
+/// them on a blocking thread.
+pub trait TelemetryStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Succeeds when the store answers a query.
+    fn ping(&self) -> Result<()>;
+    /// Bytes the store takes on disk.
+    fn size_bytes(&self) -> Result<u64>;
+    /// Writes a consistent copy to `dest`, which must not exist, while the
+    /// store stays open.
+    fn snapshot(&self, dest: &Path) -> Result<()>;
+    /// Flushes everything and releases the store; later calls fail with `Closed`.
+    fn close(&self) -> Result<()>;
+}

@@ -1,0 +1,8 @@
+//! Wire formats: external payloads parsed into core types, and core types
+//! written out in the formats other tools read.
+//!
+//! Parsers take bytes and return either a core value or an error a person can
+//! act on. They never panic on any input.
+
+pub mod alerts;
+pub mod ical;

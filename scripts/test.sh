@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests, the integration stories on SQLite and
+# PostgreSQL, real clients (schemathesis, SDKs) and the browser test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/liveops-target}"
+eval "$(bash scripts/setup.sh)"
+cargo test --workspace --all-targets "$@"
