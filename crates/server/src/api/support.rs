@@ -1268,6 +1268,26 @@ pub struct IncidentQuery {
     pub limit: Option<i64>,
 }
 
+impl IncidentQuery {
+    /// Whether to list only open records, and how many at most.
+    fn parse(&self) -> ApiResult<(bool, i64)> {
+        let limit = self.limit.unwrap_or(100);
+        if !(1..=500).contains(&limit) {
+            return Err(ApiError::bad_request("limit must be between 1 and 500"));
+        }
+        let open_only = match self.state.as_deref() {
+            None | Some("all") => false,
+            Some("open") => true,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "state `{other}`: use open or all"
+                )));
+            }
+        };
+        Ok((open_only, limit))
+    }
+}
+
 /// Incidents, newest first.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/incidents", tag = "support",
     params(("project" = String, Path, description = "Project slug"), IncidentQuery),
@@ -1279,19 +1299,7 @@ pub async fn list_incidents(
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> ApiResult<Json<Vec<IncidentView>>> {
     let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 500"));
-    }
-    let open_only = match q.state.as_deref() {
-        None | Some("all") => false,
-        Some("open") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "state `{other}`: use open or all"
-            )));
-        }
-    };
+    let (open_only, limit) = q.parse()?;
     let mut out = Vec::new();
     for i in state
         .db
@@ -1916,19 +1924,7 @@ pub async fn list_tickets(
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> ApiResult<Json<Vec<TicketView>>> {
     let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request("limit must be between 1 and 500"));
-    }
-    let open_only = match q.state.as_deref() {
-        None | Some("all") => false,
-        Some("open") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "state `{other}`: use open or all"
-            )));
-        }
-    };
+    let (open_only, limit) = q.parse()?;
     let mut out = Vec::new();
     for t in state
         .db
