@@ -99,6 +99,7 @@ pub fn router(state: AppState) -> Router {
             "/ingest/alerts",
             post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
         )
+        .route("/ingest/email", post(support::public::inbound_email))
         .route(
             "/ingest/alerts/{secret}",
             post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),

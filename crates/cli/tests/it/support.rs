@@ -472,6 +472,75 @@ async fn tickets_climb_tiers_with_slas(backend: Backend) {
         .await,
         422,
     );
+
+    // A mail provider's inbound webhook opens tickets, authenticated by the ingest key.
+    let (_, key) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/ingest-key",
+            &admin,
+            None,
+        )
+        .await;
+    let key = key["ingest_key"].as_str().expect("key").to_owned();
+    let mail = json!({"from": "Cus Tomer <cus2@example.org>", "subject": "Refund?", "text": "Please refund order 42"});
+    let resp = app
+        .http
+        .post(app.url("/ingest/email"))
+        .bearer_auth(&key)
+        .json(&mail)
+        .send()
+        .await
+        .expect("mail");
+    assert_eq!(resp.status(), 201);
+    let (_, t) = app.get("/api/v1/projects/shop/tickets/2", &admin).await;
+    assert_eq!(t["ticket"]["source"], "email");
+    assert_eq!(t["ticket"]["requester"], "cus2@example.org");
+    assert_eq!(t["comments"][0]["body"], "Please refund order 42");
+    let resp = app
+        .http
+        .post(app.url("/ingest/email"))
+        .bearer_auth("lo_ingest_wrong")
+        .json(&mail)
+        .send()
+        .await
+        .expect("mail");
+    assert_eq!(resp.status(), 401);
+
+    // Scheduled maintenance shows on the status page.
+    let (status, m) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/maintenances",
+            &admin,
+            Some(json!({"title": "Database upgrade", "starts_at": "2099-01-01T02:00:00Z", "ends_at": "2099-01-01T03:00:00Z", "components": ["Checkout"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    let page: Value = app
+        .http
+        .get(app.url("/status/shop.json"))
+        .send()
+        .await
+        .expect("status")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        page["scheduled_maintenances"][0]["title"],
+        "Database upgrade"
+    );
+    assert_eq!(page["scheduled_maintenances"][0]["status"], "scheduled");
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/maintenances",
+            &admin,
+            Some(json!({"title": "Backwards", "starts_at": "2099-01-01T03:00:00Z", "ends_at": "2099-01-01T02:00:00Z"})),
+        )
+        .await,
+        422,
+    );
     app.stop().await;
 }
 

@@ -114,6 +114,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(support::get_ticket))
         .routes(routes!(support::ticket_action))
         .routes(routes!(support::support_stats))
+        .routes(routes!(support::create_maintenance))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

@@ -2454,3 +2454,102 @@ pub async fn user_calendar(
         Timestamp::now(),
     )))
 }
+
+// ---------------------------------------------------------------- maintenance
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMaintenanceBody {
+    pub title: String,
+    pub body: Option<String>,
+    /// RFC 3339.
+    pub starts_at: String,
+    /// RFC 3339, after `starts_at`.
+    pub ends_at: String,
+    /// Affected components, by id or name.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MaintenanceView {
+    pub id: String,
+    pub title: String,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub components: Vec<String>,
+}
+
+/// Schedules a maintenance window; it shows on the status page until it ends.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/maintenances", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = NewMaintenanceBody,
+    responses((status = 201, description = "The maintenance window", body = MaintenanceView)))]
+pub async fn create_maintenance(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<NewMaintenanceBody>,
+) -> ApiResult<(StatusCode, Json<MaintenanceView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let title = text("title", &body.title, 200)?;
+    let note = body
+        .body
+        .as_deref()
+        .map(|b| text("body", b, 5000))
+        .transpose()?;
+    let starts_at = parse_time("starts_at", &body.starts_at)?;
+    let ends_at = parse_time("ends_at", &body.ends_at)?;
+    if ends_at <= starts_at {
+        return Err(ApiError::unprocessable(
+            "a maintenance window must end after it starts",
+        ));
+    }
+    let mut components = Vec::new();
+    for c in &body.components {
+        components.push(
+            state
+                .db
+                .component(&access.project.id, c)
+                .await
+                .map_err(|_| ApiError::unprocessable(format!("no component `{c}`")))?,
+        );
+    }
+    let ids: Vec<String> = components.iter().map(|c| c.id.clone()).collect();
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    let id = liveops_store::support::status::insert_maintenance(
+        &mut tx,
+        &liveops_store::support::status::NewMaintenance {
+            project_id: &access.project.id,
+            title: &title,
+            body: note.as_deref(),
+            starts_at,
+            ends_at,
+            components: &ids,
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "maintenance.schedule",
+        Some(&title),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MaintenanceView {
+            id,
+            title,
+            starts_at: format_ms(starts_at),
+            ends_at: format_ms(ends_at),
+            components: components.into_iter().map(|c| c.name).collect(),
+        }),
+    ))
+}

@@ -88,6 +88,64 @@ async fn ingest(state: &AppState, secret: &str, body: &[u8]) -> ApiResult<Respon
     .into_response())
 }
 
+/// An inbound e-mail as a mail provider's inbound webhook posts it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InboundEmail {
+    pub from: String,
+    pub subject: String,
+    pub text: String,
+}
+
+/// Opens a ticket from an inbound e-mail. Authenticated by the project's
+/// ingest key as a bearer token.
+pub async fn inbound_email(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    crate::error::ApiJson(mail): crate::error::ApiJson<InboundEmail>,
+) -> ApiResult<Response> {
+    let key = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("send the project's ingest key as a bearer token"))?;
+    let project = match state
+        .db
+        .project_by_ingest_hash(&keys::hash(key.trim()))
+        .await
+    {
+        Ok(p) => p,
+        Err(StoreError::NotFound) => return Err(ApiError::unauthorized("unknown ingest key")),
+        Err(e) => return Err(e.into()),
+    };
+    // "Name <address>" or a bare address.
+    let from = mail
+        .from
+        .rsplit_once('<')
+        .map_or(mail.from.as_str(), |(_, rest)| rest.trim_end_matches('>'))
+        .trim()
+        .to_owned();
+    let actor = liveops_store::audit::Actor {
+        kind: liveops_store::audit::ActorKind::System,
+        name: "inbound-email".into(),
+        ip: None,
+    };
+    let body = crate::api::support::NewTicketBody {
+        subject: mail.subject,
+        requester: from,
+        body: mail.text,
+        priority: None,
+        tier: None,
+    };
+    let ticket =
+        crate::api::support::open_ticket(&state, &project.id, &actor, &body, "email").await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "ticket": ticket.number })),
+    )
+        .into_response())
+}
+
 #[derive(Debug, Serialize)]
 struct StatusComponent {
     id: String,

@@ -155,6 +155,41 @@ pub struct Maintenance {
     pub components: Vec<String>,
 }
 
+/// A maintenance window about to be scheduled.
+#[derive(Debug)]
+pub struct NewMaintenance<'a> {
+    pub project_id: &'a str,
+    pub title: &'a str,
+    pub body: Option<&'a str>,
+    pub starts_at: i64,
+    pub ends_at: i64,
+    /// Component ids.
+    pub components: &'a [String],
+}
+
+pub async fn insert_maintenance(
+    conn: &mut AnyConnection,
+    m: &NewMaintenance<'_>,
+    now: i64,
+) -> Result<String> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO support_maintenances (id, project_id, title, body, starts_at, ends_at, state, components, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'scheduled', $7, $8)",
+    )
+    .bind(&id)
+    .bind(m.project_id)
+    .bind(m.title)
+    .bind(m.body)
+    .bind(m.starts_at)
+    .bind(m.ends_at)
+    .bind(m.components.join(","))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
     pub kind: String,
