@@ -96,6 +96,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .route("/status/{project}", get(support::public::status))
         .route(
+            "/status/{project}/subscribe",
+            post(support::public::subscribe),
+        )
+        .route(
             "/ingest/alerts",
             post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
         )

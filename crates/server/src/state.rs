@@ -24,6 +24,8 @@ pub struct Inner {
     pub login_limiter: Limiter,
     /// Delivers queued notifications.
     pub sender: crate::support::deliver::Sender,
+    /// Status-page subscriptions per client address.
+    pub subscribe_limiter: Limiter,
 }
 
 impl AppState {
@@ -39,6 +41,7 @@ impl AppState {
             telemetry,
             metrics: Metrics::new(),
             login_limiter: Limiter::new(20, Duration::from_secs(300)),
+            subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
         }))
     }
 }

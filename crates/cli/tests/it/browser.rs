@@ -69,6 +69,19 @@ async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
         .expect("connect to chromedriver")
 }
 
+/// Waits for the browser to land on a path that `want` accepts: a click
+/// returns before the navigation it starts (form post, redirect) finishes.
+async fn wait_path(c: &Client, want: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let path = c.current_url().await.expect("url").path().to_owned();
+        if want(&path) || start.elapsed() > Duration::from_secs(10) {
+            return path;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn shot(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(
@@ -103,10 +116,8 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
     // A deep link leads through the login page and back.
     c.goto(&app.url("/p/shop/support")).await.expect("goto");
     assert!(
-        c.current_url()
+        wait_path(&c, |p| p.starts_with("/login"))
             .await
-            .expect("url")
-            .path()
             .starts_with("/login")
     );
     shot(&c, "01-login").await;
@@ -129,7 +140,7 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
         .await
         .expect("click");
     assert_eq!(
-        c.current_url().await.expect("url").path(),
+        wait_path(&c, |p| p == "/p/shop/support").await,
         "/p/shop/support"
     );
     assert_eq!(text_of(&c, "main h1").await, Area::Support.title());
@@ -150,7 +161,7 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
         .await
         .expect("switch");
     assert_eq!(
-        c.current_url().await.expect("url").path(),
+        wait_path(&c, |p| p == "/p/blog/support").await,
         "/p/blog/support"
     );
     assert!(
@@ -170,10 +181,8 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
         .click()
         .await
         .expect("click");
-        assert_eq!(
-            c.current_url().await.expect("url").path(),
-            format!("/p/blog/{}", area.slug())
-        );
+        let want = format!("/p/blog/{}", area.slug());
+        assert_eq!(wait_path(&c, |p| p == want).await, want);
         assert_eq!(text_of(&c, "main h1").await, area.title());
         let empty = text_of(&c, &format!("div.empty[data-area='{}']", area.slug())).await;
         assert!(!empty.is_empty());
@@ -213,18 +222,14 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
         .await
         .expect("click");
     assert!(
-        c.current_url()
+        wait_path(&c, |p| p.starts_with("/login"))
             .await
-            .expect("url")
-            .path()
             .starts_with("/login")
     );
     c.goto(&app.url("/p/blog")).await.expect("goto");
     assert!(
-        c.current_url()
+        wait_path(&c, |p| p.starts_with("/login"))
             .await
-            .expect("url")
-            .path()
             .starts_with("/login")
     );
     c.close().await.expect("close browser");

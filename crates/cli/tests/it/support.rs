@@ -161,6 +161,23 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
     let sink = Sink::start().await;
     let (admin, secret) = support_setup(&app, &sink, 2).await;
     assert_eq!(status_of(&app, "Checkout").await, "operational");
+    // A customer follows the Checkout component on the public status page.
+    let resp = app
+        .http
+        .post(app.url("/status/shop/subscribe"))
+        .json(&json!({"kind": "webhook", "address": sink.url("subscriber"), "components": ["Checkout"]}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(resp.status(), 201);
+    let resp = app
+        .http
+        .post(app.url("/status/shop/subscribe"))
+        .json(&json!({"kind": "pigeon", "address": "roof"}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(resp.status(), 422);
 
     // Alertmanager repeats a firing group; it stays one incident.
     for _ in 0..3 {
@@ -237,12 +254,23 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
             "resolved"
         ]
     );
-    let deliveries = detail["deliveries"].as_array().expect("deliveries");
-    assert_eq!(deliveries.len(), 2);
-    assert!(
-        deliveries.iter().all(|d| d["state"] == "sent"),
-        "{deliveries:?}"
-    );
+    // The pages to ann and bob were delivered; the subscriber's go alongside.
+    let pages: Vec<&Value> = detail["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .filter(|d| !d["target"].as_str().unwrap_or("").ends_with("/subscriber"))
+        .collect();
+    assert_eq!(pages.len(), 2, "{pages:?}");
+    assert!(pages.iter().all(|d| d["state"] == "sent"), "{pages:?}");
+
+    // The subscriber heard that it started and that it ended.
+    let heard = sink
+        .wait_for("subscriber", 2, Duration::from_secs(10))
+        .await;
+    assert_eq!(heard.len(), 2, "{heard:?}");
+    assert!(heard.iter().all(|h| h["event"] == "status.update"));
+    assert_eq!(heard[1]["incident"]["state"], "resolved");
 
     // A new firing after resolution opens a new incident.
     let (_, body) = post_alert(&app, &secret, &am_payload("firing")).await;

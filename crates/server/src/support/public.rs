@@ -88,6 +88,87 @@ async fn ingest(state: &AppState, secret: &str, body: &[u8]) -> ApiResult<Respon
     .into_response())
 }
 
+/// A status-page subscription request.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subscribe {
+    /// email or webhook.
+    pub kind: String,
+    pub address: String,
+    /// Component names to follow; all when empty.
+    #[serde(default)]
+    pub components: Vec<String>,
+}
+
+/// Subscribes an e-mail address or webhook to a project's status updates. No
+/// login; limited per client address.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Path(slug): Path<String>,
+    crate::error::ApiJson(req): crate::error::ApiJson<Subscribe>,
+) -> ApiResult<Response> {
+    if let Err(wait) = state
+        .subscribe_limiter
+        .check(peer.ip(), std::time::Instant::now())
+    {
+        return Err(ApiError::too_many(
+            "too many subscriptions from your address",
+            wait,
+        ));
+    }
+    let project = match state.db.project_by_slug(&slug).await {
+        Ok(p) => p,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::not_found(format!("no status page `{slug}`")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let address = match req.kind.as_str() {
+        "email" => liveops_core::Email::parse(&req.address)
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?
+            .to_string(),
+        "webhook" => {
+            let u = url::Url::parse(req.address.trim()).map_err(|e| {
+                ApiError::unprocessable(format!("`{}` is not a URL: {e}", req.address))
+            })?;
+            if !matches!(u.scheme(), "http" | "https") {
+                return Err(ApiError::unprocessable(
+                    "a webhook must be an http or https URL",
+                ));
+            }
+            u.to_string()
+        }
+        other => {
+            return Err(ApiError::unprocessable(format!(
+                "kind `{other}`: use email or webhook"
+            )));
+        }
+    };
+    let mut ids = Vec::new();
+    for name in &req.components {
+        let c = state
+            .db
+            .component(&project.id, name)
+            .await
+            .map_err(|_| ApiError::unprocessable(format!("no component `{name}`")))?;
+        ids.push(c.id);
+    }
+    let components = (!ids.is_empty()).then(|| ids.join(","));
+    let mut tx = state.db.begin().await?;
+    liveops_store::support::status::insert_subscriber(
+        &mut tx,
+        &project.id,
+        &req.kind,
+        &address,
+        components.as_deref(),
+        now_ms(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({ "subscribed": address }))).into_response())
+}
+
 /// An inbound e-mail as a mail provider's inbound webhook posts it.
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

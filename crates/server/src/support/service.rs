@@ -93,6 +93,14 @@ async fn ingest_once(db: &Db, integration: &Integration, group: &AlertGroup) -> 
             .await?;
             if let Some(component) = &integration.component_id {
                 affect_component(&mut tx, &incident, component, impact(severity), now).await?;
+                notify_subscribers(
+                    &mut tx,
+                    db,
+                    &incident,
+                    "We are investigating an issue.",
+                    now,
+                )
+                .await?;
             }
             hook_event(&mut tx, db, &incident, "incident.triggered", now).await?;
             (incident, true)
@@ -164,6 +172,7 @@ async fn resolve_in(
         return Ok(false);
     }
     incidents::add_event(conn, &incident.id, actor, "resolved", Some(why), true, now).await?;
+    notify_subscribers(conn, db, incident, "This incident has been resolved.", now).await?;
     for component in components::components_of_incident(conn, &incident.id).await? {
         refresh_component(conn, &component, now).await?;
     }
@@ -405,6 +414,7 @@ pub async fn add_update(
                 now,
             )
             .await?;
+            notify_subscribers(&mut tx, db, incident, body, now).await?;
         }
         None => {
             incidents::add_event(
@@ -708,6 +718,61 @@ fn render(channel: Channel, subject: &str, payload: &serde_json::Value) -> Strin
             payload["incident"]["state"].as_str().unwrap_or(""),
         ),
     }
+}
+
+/// Tells status-page subscribers of the incident's components about a public
+/// change: by e-mail or by webhook, through the outbox.
+async fn notify_subscribers(
+    conn: &mut AnyConnection,
+    db: &Db,
+    incident: &IncidentRow,
+    update: &str,
+    now: i64,
+) -> Result<()> {
+    let affected = components::components_of_incident(conn, &incident.id).await?;
+    if affected.is_empty() {
+        return Ok(());
+    }
+    let fresh = incidents::get(conn, &incident.id).await?;
+    let subject = format!("[status] {} — {}", fresh.title, fresh.stage.as_str());
+    let payload = json!({
+        "event": "status.update",
+        "incident": incident_json(&fresh),
+        "update": update,
+    });
+    for sub in db.subscribers(&incident.project_id).await? {
+        let wanted = sub
+            .components
+            .as_ref()
+            .is_none_or(|cs| cs.iter().any(|c| affected.contains(c)));
+        if !wanted {
+            continue;
+        }
+        let channel = if sub.kind == "email" {
+            Channel::Email
+        } else {
+            Channel::Webhook
+        };
+        let body = match channel {
+            Channel::Email => format!("{subject}\n\n{update}\n"),
+            _ => payload.to_string(),
+        };
+        notify::enqueue(
+            conn,
+            &NewDelivery {
+                project_id: &incident.project_id,
+                incident_id: Some(&incident.id),
+                channel,
+                target: &sub.address,
+                subject: &subject,
+                payload: &body,
+                due_at: now,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Tells the project's outgoing hooks about an incident event.

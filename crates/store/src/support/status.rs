@@ -190,6 +190,31 @@ pub async fn insert_maintenance(
     Ok(id)
 }
 
+/// Adds (or updates) a status-page subscriber; `components` are ids, `None` for all.
+pub async fn insert_subscriber(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    kind: &str,
+    address: &str,
+    components: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO support_subscribers (id, project_id, kind, address, components, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, kind, address) \
+         DO UPDATE SET components = excluded.components",
+    )
+    .bind(new_id())
+    .bind(project_id)
+    .bind(kind)
+    .bind(address)
+    .bind(components)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subscriber {
     pub kind: String,
