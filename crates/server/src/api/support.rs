@@ -82,6 +82,32 @@ async fn member_id(state: &AppState, access: &ProjectAccess, email: &str) -> Api
     Ok(user.id)
 }
 
+/// A component a request names, by id or name; a missing one is the request's fault.
+async fn named_component(
+    state: &AppState,
+    access: &ProjectAccess,
+    name: &str,
+) -> ApiResult<liveops_store::support::status::Component> {
+    match state.db.component(&access.project.id, name).await {
+        Err(StoreError::NotFound) => Err(ApiError::unprocessable(format!("no component `{name}`"))),
+        other => Ok(other?),
+    }
+}
+
+/// An escalation policy a request names, by id or name.
+async fn named_policy(
+    state: &AppState,
+    access: &ProjectAccess,
+    name: &str,
+) -> ApiResult<liveops_store::support::oncall::PolicyRow> {
+    match state.db.policy(&access.project.id, name).await {
+        Err(StoreError::NotFound) => Err(ApiError::unprocessable(format!(
+            "no escalation policy `{name}`"
+        ))),
+        other => Ok(other?),
+    }
+}
+
 async fn email_of(state: &AppState, user_id: &str) -> ApiResult<String> {
     match state.db.user_by_id(user_id).await {
         Ok(u) => Ok(u.email),
@@ -924,25 +950,11 @@ pub async fn create_integration(
     let name = text("name", &body.name, 100)?;
     let kind: IntegrationKind = body.kind.parse().map_err(ApiError::unprocessable)?;
     let policy_id = match body.policy.as_deref() {
-        Some(p) => Some(
-            state
-                .db
-                .policy(&access.project.id, p)
-                .await
-                .map_err(|_| ApiError::unprocessable(format!("no escalation policy `{p}`")))?
-                .id,
-        ),
+        Some(p) => Some(named_policy(&state, &access, p).await?.id),
         None => None,
     };
     let component_id = match body.component.as_deref() {
-        Some(c) => Some(
-            state
-                .db
-                .component(&access.project.id, c)
-                .await
-                .map_err(|_| ApiError::unprocessable(format!("no component `{c}`")))?
-                .id,
-        ),
+        Some(c) => Some(named_component(&state, &access, c).await?.id),
         None => None,
     };
     let default_severity: Severity = body
@@ -1350,14 +1362,7 @@ pub async fn create_incident(
         .parse()
         .map_err(unprocessable)?;
     let policy_id = match body.policy.as_deref() {
-        Some(p) => Some(
-            state
-                .db
-                .policy(&access.project.id, p)
-                .await
-                .map_err(|_| ApiError::unprocessable(format!("no escalation policy `{p}`")))?
-                .id,
-        ),
+        Some(p) => Some(named_policy(&state, &access, p).await?.id),
         None => None,
     };
     let assignee = match body.assignee.as_deref() {
@@ -1375,14 +1380,7 @@ pub async fn create_incident(
         .collect::<ApiResult<Vec<_>>>()?;
     let mut components = Vec::new();
     for c in &body.components {
-        components.push(
-            state
-                .db
-                .component(&access.project.id, c)
-                .await
-                .map_err(|_| ApiError::unprocessable(format!("no component `{c}`")))?
-                .id,
-        );
+        components.push(named_component(&state, &access, c).await?.id);
     }
     let description = body
         .description
@@ -2507,13 +2505,7 @@ pub async fn create_maintenance(
     }
     let mut components = Vec::new();
     for c in &body.components {
-        components.push(
-            state
-                .db
-                .component(&access.project.id, c)
-                .await
-                .map_err(|_| ApiError::unprocessable(format!("no component `{c}`")))?,
-        );
+        components.push(named_component(&state, &access, c).await?);
     }
     let ids: Vec<String> = components.iter().map(|c| c.id.clone()).collect();
     let now = now_ms();

@@ -720,6 +720,29 @@ fn render(channel: Channel, subject: &str, payload: &serde_json::Value) -> Strin
     }
 }
 
+/// Queues a message about `incident` for delivery at once.
+async fn deliver_now(
+    conn: &mut AnyConnection,
+    incident: &IncidentRow,
+    channel: Channel,
+    target: &str,
+    subject: &str,
+    body: &str,
+    now: i64,
+) -> Result<()> {
+    let delivery = NewDelivery {
+        project_id: &incident.project_id,
+        incident_id: Some(&incident.id),
+        channel,
+        target,
+        subject,
+        payload: body,
+        due_at: now,
+    };
+    notify::enqueue(conn, &delivery, now).await?;
+    Ok(())
+}
+
 /// Tells status-page subscribers of the incident's components about a public
 /// change: by e-mail or by webhook, through the outbox.
 async fn notify_subscribers(
@@ -757,20 +780,7 @@ async fn notify_subscribers(
             Channel::Email => format!("{subject}\n\n{update}\n"),
             _ => payload.to_string(),
         };
-        notify::enqueue(
-            conn,
-            &NewDelivery {
-                project_id: &incident.project_id,
-                incident_id: Some(&incident.id),
-                channel,
-                target: &sub.address,
-                subject: &subject,
-                payload: &body,
-                due_at: now,
-            },
-            now,
-        )
-        .await?;
+        deliver_now(conn, incident, channel, &sub.address, &subject, &body, now).await?;
     }
     Ok(())
 }
@@ -792,17 +802,13 @@ async fn hook_event(
     let subject = subject(&fresh);
     for hook in hooks {
         let body = render(hook.channel, &subject, &payload);
-        notify::enqueue(
+        deliver_now(
             conn,
-            &NewDelivery {
-                project_id: &incident.project_id,
-                incident_id: Some(&incident.id),
-                channel: hook.channel,
-                target: &hook.url,
-                subject: &subject,
-                payload: &body,
-                due_at: now,
-            },
+            incident,
+            hook.channel,
+            &hook.url,
+            &subject,
+            &body,
             now,
         )
         .await?;
