@@ -87,7 +87,7 @@ pub enum Command {
     /// Read a project's audit log (client).
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Incidents: list, show, open, ack, resolve, escalate, note (client).
+    /// Incidents: list, show, open, ack, resolve, escalate, note, fixed-by (client).
     #[command(subcommand)]
     Incident(crate::support::IncidentCommand),
     /// Who is on call (client).
@@ -96,6 +96,12 @@ pub enum Command {
     /// Support tickets (client).
     #[command(subcommand)]
     Ticket(crate::support::TicketCommand),
+    /// Status-page maintenance windows: list, schedule, move (client).
+    #[command(subcommand)]
+    Maintenance(crate::support::MaintenanceCommand),
+    /// Usage analytics: trends, active users, funnels, retention, features, persons, export (client).
+    #[command(subcommand)]
+    Analytics(crate::analytics::AnalyticsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -242,5 +248,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Incident(cmd) => crate::support::incident(g, cmd).await,
         Command::Oncall(cmd) => crate::support::oncall(g, cmd).await,
         Command::Ticket(cmd) => crate::support::ticket(g, cmd).await,
+        Command::Maintenance(cmd) => crate::support::maintenance(g, cmd).await,
+        Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
     }
 }

@@ -97,6 +97,32 @@ impl Client {
         }
         serde_json::from_str(&text).context("the server sent a body that is not JSON")
     }
+
+    /// GETs `path` and writes the body to `dest`; returns the bytes written.
+    pub(crate) async fn download(&self, path: &str, dest: &std::path::Path) -> anyhow::Result<u64> {
+        let url = format!("{}{path}", self.server);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .timeout(std::time::Duration::from_secs(3600))
+            .send()
+            .await
+            .with_context(|| format!("could not reach {}", self.server))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.context("the download broke off")?;
+        if !status.is_success() {
+            let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let detail = problem
+                .get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or("no detail");
+            bail!("the server answered {status}: {detail}");
+        }
+        std::fs::write(dest, &bytes)
+            .with_context(|| format!("could not write {}", dest.display()))?;
+        Ok(bytes.len() as u64)
+    }
 }
 
 pub(crate) fn s(v: &Value, key: &str) -> String {

@@ -2,6 +2,7 @@
 //! directory or database directly, and API client commands.
 
 mod admin;
+mod analytics;
 mod cli;
 mod client;
 mod output;

@@ -67,6 +67,50 @@ pub enum IncidentCommand {
         #[arg(long)]
         stage: Option<String>,
     },
+    /// The incidents and tickets a release fixed.
+    FixedBy {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// The release version or id.
+        release: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MaintenanceCommand {
+    /// Maintenance windows, latest first.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Schedule a window; the status page announces it.
+    Schedule {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        title: String,
+        /// RFC 3339 start, like 2026-12-01T02:00:00Z.
+        #[arg(long)]
+        starts: String,
+        /// RFC 3339 end.
+        #[arg(long)]
+        ends: String,
+        /// Affected status-page component (repeatable).
+        #[arg(long = "component")]
+        components: Vec<String>,
+        /// A message for subscribers.
+        #[arg(long)]
+        body: Option<String>,
+    },
+    /// Move a window on: in_progress, verifying or completed.
+    Move {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        id: String,
+        status: String,
+        /// A message for subscribers.
+        #[arg(long)]
+        body: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -113,12 +157,16 @@ pub enum TicketCommand {
         #[arg(long, value_name = "SLUG")]
         project: String,
         number: i64,
-        /// reply, note, escalate, solve, close, reopen or link.
+        /// reply, note, escalate, solve, close, reopen, link or fixed_in.
         action: String,
         #[arg(long)]
         body: Option<String>,
+        /// For `link`: the incident number.
         #[arg(long)]
         incident: Option<i64>,
+        /// For `fixed_in`: the release that fixed it.
+        #[arg(long)]
+        release: Option<String>,
     },
 }
 
@@ -250,6 +298,118 @@ pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
                     ("state", v["state"].clone()),
                 ],
             );
+        }
+        IncidentCommand::FixedBy { project, release } => {
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!(
+                        "/api/v1/projects/{project}/releases/{}/fixes",
+                        path_escape(&release)
+                    ),
+                    None,
+                )
+                .await?;
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            for i in v["incidents"].as_array().into_iter().flatten() {
+                rows.push(vec![
+                    "incident".into(),
+                    format!("#{}", s(i, "number")),
+                    s(i, "state"),
+                    s(i, "title"),
+                ]);
+            }
+            for t in v["tickets"].as_array().into_iter().flatten() {
+                rows.push(vec![
+                    "ticket".into(),
+                    format!("#{}", s(t, "number")),
+                    s(t, "status"),
+                    s(t, "subject"),
+                ]);
+            }
+            output::table(g.format, &v, &["KIND", "#", "STATE", "TITLE"], &rows);
+        }
+    }
+    Ok(())
+}
+
+/// Escapes a value for one URL path segment.
+fn path_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn maintenance(g: &Global, cmd: MaintenanceCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let base = |p: &str| format!("/api/v1/projects/{p}/maintenances");
+    let show = |v: &Value| {
+        output::record(
+            g.format,
+            &[
+                ("id", v["id"].clone()),
+                ("title", v["title"].clone()),
+                ("status", v["status"].clone()),
+                ("starts_at", v["starts_at"].clone()),
+                ("ends_at", v["ends_at"].clone()),
+            ],
+        )
+    };
+    match cmd {
+        MaintenanceCommand::List { project } => {
+            let list = c.call(Method::GET, &base(&project), None).await?;
+            let rows: Vec<Vec<String>> = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    vec![
+                        s(m, "id"),
+                        s(m, "status"),
+                        s(m, "starts_at"),
+                        s(m, "ends_at"),
+                        s(m, "title"),
+                    ]
+                })
+                .collect();
+            output::table(
+                g.format,
+                &list,
+                &["ID", "STATUS", "STARTS", "ENDS", "TITLE"],
+                &rows,
+            );
+        }
+        MaintenanceCommand::Schedule {
+            project,
+            title,
+            starts,
+            ends,
+            components,
+            body,
+        } => {
+            let req = json!({ "title": title, "starts_at": starts, "ends_at": ends, "components": components, "body": body });
+            let v = c.call(Method::POST, &base(&project), Some(req)).await?;
+            show(&v);
+        }
+        MaintenanceCommand::Move {
+            project,
+            id,
+            status,
+            body,
+        } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("{}/{}/status", base(&project), path_escape(&id)),
+                    Some(json!({ "status": status, "body": body })),
+                )
+                .await?;
+            show(&v);
         }
     }
     Ok(())
@@ -396,12 +556,13 @@ pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
             action,
             body,
             incident,
+            release,
         } => {
             let v = c
                 .call(
                     Method::POST,
                     &format!("{}/{number}/actions", base(&project)),
-                    Some(json!({ "action": action, "body": body, "incident": incident })),
+                    Some(json!({ "action": action, "body": body, "incident": incident, "release": release })),
                 )
                 .await?;
             output::record(

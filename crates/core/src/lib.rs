@@ -4,6 +4,7 @@
 //! file system. Every value that exists is valid: constructors parse.
 
 pub mod access;
+pub mod analytics;
 pub mod area;
 pub mod span;
 pub mod support;

@@ -37,6 +37,9 @@ pub struct Config {
     pub smtp_from: String,
     /// How often background jobs (escalations, deliveries) look for due work, in milliseconds.
     pub job_tick_ms: u64,
+    /// Analytics events each project ingest key may send per second
+    /// (bursts up to twice that); over it, ingest answers 429.
+    pub ingest_events_per_sec: u64,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             smtp_url: None,
             smtp_from: "liveops <liveops@localhost>".into(),
             job_tick_ms: 1000,
+            ingest_events_per_sec: 1_000_000,
         }
     }
 }
@@ -71,6 +75,7 @@ const ENV_KEYS: &[&str] = &[
     "smtp_url",
     "smtp_from",
     "job_tick_ms",
+    "ingest_events_per_sec",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +124,9 @@ impl Config {
             return Err(ConfigError(
                 "job_tick_ms must be between 10 and 60000".into(),
             ));
+        }
+        if self.ingest_events_per_sec == 0 {
+            return Err(ConfigError("ingest_events_per_sec must be positive".into()));
         }
         if self.session_hours == 0 || self.request_timeout_secs == 0 || self.max_body_bytes == 0 {
             return Err(ConfigError(

@@ -6,7 +6,8 @@ use tokio::sync::watch;
 
 use crate::state::{AppState, now_ms};
 
-/// Drops expired browser sessions every ten minutes.
+/// Drops expired browser sessions, and analytics events past each
+/// project's retention, every ten minutes (and once at start).
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -17,15 +18,36 @@ pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
                     Ok(n) => tracing::info!(sessions = n, "pruned expired sessions"),
                     Err(e) => tracing::warn!(error = %e, "could not prune sessions"),
                 }
+                if let Err(e) = expire_events(&state).await {
+                    tracing::warn!(error = %e, "could not drop expired events");
+                }
             }
             _ = stop.changed() => return,
         }
     }
 }
 
-/// Runs due escalation steps and acknowledgement timeouts, then sends due
-/// notifications, every `job_tick_ms`. Both read their work from the
-/// database, so a restart picks up exactly where the last run stopped.
+/// Deletes events older than each project's retention. The deletes run on
+/// the telemetry store's query connection, so ingest carries on meanwhile.
+pub async fn expire_events(state: &AppState) -> anyhow::Result<u64> {
+    let mut dropped = 0;
+    for (project, days) in state.db.retention_limits().await? {
+        let cutoff = now_ms() - days * 86_400_000;
+        let t = state.telemetry.clone();
+        let n = tokio::task::spawn_blocking(move || t.analytics().drop_before(&project, cutoff))
+            .await??;
+        dropped += n;
+    }
+    if dropped > 0 {
+        tracing::info!(events = dropped, "dropped events past their retention");
+    }
+    Ok(dropped)
+}
+
+/// Runs due escalation steps, acknowledgement timeouts, SLA warnings and
+/// maintenance stages, then sends due notifications, every `job_tick_ms`.
+/// All read their work from the database, so a restart picks up exactly
+/// where the last run stopped.
 pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(state.config.job_tick_ms));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -34,6 +56,12 @@ pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 if let Err(e) = crate::support::service::run_due(&state.db).await {
                     tracing::warn!(error = %e, "escalation run failed");
+                }
+                if let Err(e) = crate::support::tickets::watch_slas(&state.db).await {
+                    tracing::warn!(error = %e, "SLA watch failed");
+                }
+                if let Err(e) = crate::support::maintenance::run_due(&state.db).await {
+                    tracing::warn!(error = %e, "maintenance run failed");
                 }
                 if let Err(e) = crate::support::deliver::run_due(&state.db, &state.sender).await {
                     tracing::warn!(error = %e, "delivery run failed");

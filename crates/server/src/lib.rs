@@ -2,13 +2,14 @@
 //! the CLI shares with them.
 
 pub mod actions;
+pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod backup;
 pub mod config;
 pub mod control;
 pub mod error;
-mod jobs;
+pub mod jobs;
 pub mod metrics;
 pub mod startup;
 pub mod state;

@@ -20,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{api, control, jobs, metrics, support, system, ui};
+use crate::{analytics, api, control, jobs, metrics, support, system, ui};
 
 /// Opens the state database the configuration names.
 pub async fn open_state(config: &Config) -> anyhow::Result<Db> {
@@ -108,6 +108,7 @@ pub fn router(state: AppState) -> Router {
             "/ingest/alerts/{secret}",
             post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
         )
+        .merge(analytics_ingest())
         .merge(api)
         .merge(ui::router())
         .fallback(system::fallback)
@@ -125,6 +126,34 @@ pub fn router(state: AppState) -> Router {
             system::security_headers,
         ))
         .with_state(state)
+}
+
+/// The paths the PostHog and Segment SDKs send to, with and without a
+/// trailing slash, each with its own body limit.
+fn analytics_ingest() -> Router<AppState> {
+    use analytics::ingest;
+    let mut r = Router::new();
+    for path in ["/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch"] {
+        let route = get(ingest::posthog)
+            .post(ingest::posthog)
+            .options(ingest::posthog)
+            .layer(DefaultBodyLimit::max(ingest::BATCH_LIMIT));
+        r = r
+            .route(path, route.clone())
+            .route(&format!("{path}/"), route);
+    }
+    for path in ["/decide", "/decide/", "/flags", "/flags/"] {
+        r = r.route(
+            path,
+            get(ingest::flags)
+                .post(ingest::flags)
+                .options(ingest::flags),
+        );
+    }
+    r.route(
+        "/v1/{call}",
+        post(ingest::segment).layer(DefaultBodyLimit::max(1024 * 1024)),
+    )
 }
 
 /// A server ready to run: stores open and migrated, sockets bound.

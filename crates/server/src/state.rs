@@ -26,6 +26,8 @@ pub struct Inner {
     pub sender: crate::support::deliver::Sender,
     /// Status-page subscriptions per client address.
     pub subscribe_limiter: Limiter,
+    /// Analytics ingest keys recently seen, and their rate limits.
+    pub ingest_keys: crate::analytics::IngestKeys,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
             metrics: Metrics::new(),
             login_limiter: Limiter::new(20, Duration::from_secs(300)),
             subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
+            ingest_keys: crate::analytics::IngestKeys::default(),
         }))
     }
 }

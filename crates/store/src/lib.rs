@@ -6,6 +6,7 @@
 //! truly differ, a migration carries a per-backend variant (see [`migrate`]).
 
 pub mod access;
+pub mod analytics;
 pub mod audit;
 pub mod backup;
 mod db;

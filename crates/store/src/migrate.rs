@@ -36,6 +36,8 @@ macro_rules! portable {
 const MIGRATIONS: &[Entry] = &[
     portable!(1, "foundation", "0001_foundation.sql"),
     portable!(2, "support", "0002_support.sql"),
+    portable!(3, "support_tickets", "0003_support_tickets.sql"),
+    portable!(4, "analytics", "0004_analytics.sql"),
 ];
 
 #[derive(Debug)]

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use duckdb::Connection;
 
+use crate::analytics::Analytics;
 use crate::{Result, TelemetryError, TelemetryStore};
 
 /// Telemetry in one DuckDB file. All access goes through one connection behind
@@ -14,6 +15,7 @@ use crate::{Result, TelemetryError, TelemetryStore};
 pub struct DuckDbStore {
     path: PathBuf,
     conn: Mutex<Option<Connection>>,
+    analytics: Analytics,
 }
 
 /// The schema version of the telemetry file; bumped by later migrations.
@@ -25,10 +27,15 @@ impl DuckDbStore {
     /// Opens or creates the store at `path`. Fails if another process holds it.
     pub fn open(path: &Path) -> Result<DuckDbStore> {
         let conn = Connection::open(path)?;
+        // DuckDB would take most of the machine's memory for its buffers;
+        // liveops keeps its own analytics layout in memory beside it.
+        conn.execute_batch("SET memory_limit = '384MB'")?;
         conn.execute_batch(SCHEMA)?;
+        let analytics = Analytics::open(&conn)?;
         Ok(DuckDbStore {
             path: path.to_owned(),
             conn: Mutex::new(Some(conn)),
+            analytics,
         })
     }
 
@@ -62,15 +69,23 @@ impl TelemetryStore for DuckDbStore {
     }
 
     fn snapshot(&self, dest: &Path) -> Result<()> {
-        self.with_conn(|c| {
-            c.execute_batch("CHECKPOINT")?;
-            // Holding the connection lock keeps writers out while the file is copied.
-            std::fs::copy(&self.path, dest)?;
-            Ok(())
+        // The analytics writer pauses, and the connection lock keeps every
+        // other writer out, while the file is checkpointed and copied.
+        self.analytics.paused(|| {
+            self.with_conn(|c| {
+                c.execute_batch("CHECKPOINT")?;
+                std::fs::copy(&self.path, dest)?;
+                Ok(())
+            })
         })
     }
 
+    fn analytics(&self) -> &Analytics {
+        &self.analytics
+    }
+
     fn close(&self) -> Result<()> {
+        self.analytics.close();
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(conn) = guard.take() {
             conn.execute_batch("CHECKPOINT")?;

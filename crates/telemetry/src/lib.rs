@@ -5,8 +5,10 @@
 //! implement; [`DuckDbStore`] is the embedded default, a single file in the data
 //! directory that only one process may hold open.
 
+pub mod analytics;
 mod duck;
 
+pub use analytics::Analytics;
 pub use duck::DuckDbStore;
 
 use std::path::Path;
@@ -19,6 +21,10 @@ pub enum TelemetryError {
     Io(#[from] std::io::Error),
     #[error("the telemetry store is closed")]
     Closed,
+    #[error("events could not be stored: {0}")]
+    Ingest(String),
+    #[error("{0}")]
+    Query(String),
 }
 
 pub type Result<T, E = TelemetryError> = std::result::Result<T, E>;
@@ -33,6 +39,9 @@ pub trait TelemetryStore: Send + Sync + std::fmt::Debug + 'static {
     /// Writes a consistent copy to `dest`, which must not exist, while the
     /// store stays open.
     fn snapshot(&self, dest: &Path) -> Result<()>;
+    /// Product analytics: ingest, persons and queries. Today a concrete
+    /// type over DuckDB; a ClickHouse backend will make it a trait of its own.
+    fn analytics(&self) -> &Analytics;
     /// Flushes everything and releases the store; later calls fail with `Closed`.
     fn close(&self) -> Result<()>;
 }

@@ -5,4 +5,5 @@
 //! act on. They never panic on any input.
 
 pub mod alerts;
+pub mod analytics;
 pub mod ical;

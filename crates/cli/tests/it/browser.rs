@@ -235,3 +235,130 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
     c.close().await.expect("close browser");
     app.stop().await;
 }
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .expect("type");
+}
+
+async fn click(c: &Client, xpath: &str) {
+    c.find(Locator::XPath(xpath))
+        .await
+        .unwrap_or_else(|e| panic!("{xpath}: {e}"))
+        .click()
+        .await
+        .expect("click");
+}
+
+/// The analytics page charts real events and runs a funnel from its form;
+/// a ticket is opened and answered from the support pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_charts_analytics_and_works_a_ticket() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let (_, key) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/projects/shop/ingest-key",
+            &admin,
+            None,
+        )
+        .await;
+    let now = jiff::Timestamp::now();
+    let mut batch = Vec::new();
+    for p in 0..40 {
+        for (i, e) in ["visit", "signup", "pay"]
+            .iter()
+            .enumerate()
+            .take(1 + p % 3)
+        {
+            let at = now - jiff::SignedDuration::from_hours((p % 20) as i64 * 24 + 3 - i as i64);
+            batch.push(
+                json!({"event": e, "distinct_id": format!("p{p}"), "timestamp": at.to_string()}),
+            );
+        }
+    }
+    let resp = app
+        .http
+        .post(app.url("/batch/"))
+        .json(&json!({"api_key": key["ingest_key"], "batch": batch}))
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(resp.status(), 200);
+
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+    c.goto(&app.url("/p/shop/analytics")).await.expect("goto");
+    wait_path(&c, |p| p.starts_with("/login")).await;
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    assert_eq!(
+        wait_path(&c, |p| p == "/p/shop/analytics").await,
+        "/p/shop/analytics"
+    );
+    // The active-users chart is drawn, with a point per day.
+    let points = c
+        .find_all(Locator::Css("#active svg.lines circle"))
+        .await
+        .expect("points");
+    assert!(points.len() >= 30, "{} points", points.len());
+    shot(&c, "40-analytics").await;
+    fill(&c, "#steps", "visit\nsignup\npay").await;
+    click(&c, "//button[text()='Run funnel']").await;
+    wait_path(&c, |p| p == "/p/shop/analytics").await;
+    let start = Instant::now();
+    while c.find(Locator::Css("table.funnel")).await.is_err() {
+        assert!(start.elapsed() < Duration::from_secs(10), "no funnel table");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let first = text_of(&c, "table.funnel tbody tr:first-child").await;
+    assert!(first.contains("visit") && first.contains("40"), "{first}");
+    let last = text_of(&c, "table.funnel tbody tr:last-child").await;
+    assert!(last.contains("pay") && last.contains("13"), "{last}");
+    c.find(Locator::Css("#funnel"))
+        .await
+        .expect("funnel section")
+        .click()
+        .await
+        .ok();
+    shot(&c, "41-analytics-funnel").await;
+
+    // Tickets: open one from the form, then reply.
+    c.goto(&app.url("/p/shop/support/tickets"))
+        .await
+        .expect("goto");
+    fill(&c, "#t-subject", "Card declined").await;
+    fill(&c, "#t-requester", "cus@example.org").await;
+    fill(&c, "#t-body", "My card is declined at checkout").await;
+    click(&c, "//button[text()='Open ticket']").await;
+    assert_eq!(
+        wait_path(&c, |p| p == "/p/shop/support/tickets/1").await,
+        "/p/shop/support/tickets/1"
+    );
+    fill(&c, "#reply", "We are looking into it").await;
+    click(&c, "//button[text()='Send']").await;
+    let start = Instant::now();
+    loop {
+        let page = c.source().await.expect("source");
+        if page.contains("We are looking into it") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "reply not shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text_of(&c, "table.sla").await.contains("met"));
+    shot(&c, "42-ticket").await;
+    c.close().await.expect("close browser");
+    app.stop().await;
+}

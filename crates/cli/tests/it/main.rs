@@ -4,12 +4,14 @@ mod helpers;
 
 mod access;
 mod alertmanager;
+mod analytics;
 mod backup;
 mod browser;
 mod cli;
 mod errors;
 mod restart;
 mod schemathesis;
+mod smtp;
 mod support;
 mod system;
 mod tidy;

@@ -7,7 +7,9 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Sink, TestApp, assert_problem, spawn_app_with, storage_stories};
+use crate::helpers::{
+    Backend, Sink, TestApp, assert_problem, spawn_app, spawn_app_with, storage_stories,
+};
 
 /// A project with two people on two tiers, each reached by webhook, a
 /// component, a policy (L1, then L2, once more round) and an Alertmanager
@@ -572,9 +574,343 @@ async fn tickets_climb_tiers_with_slas(backend: Backend) {
     app.stop().await;
 }
 
+/// SLA warnings (80% of the time gone) and breaches reach the tier's on-call
+/// person and the project's hooks exactly once each, and show on the ticket.
+async fn ticket_slas_warn_then_breach_once(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.job_tick_ms = 100).await;
+    let sink = Sink::start().await;
+    let (admin, _) = support_setup(&app, &sink, 60).await;
+    let (status, hook) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/hooks",
+            &admin,
+            Some(json!({"kind": "webhook", "url": sink.url("hooks")})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let open = |subject: &'static str, fr: i64, res: i64| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            app.send(
+                Method::POST,
+                "/api/v1/projects/shop/tickets",
+                &admin,
+                Some(
+                    json!({"subject": subject, "requester": "cus@example.org", "body": "Help",
+                    "first_response_secs": fr, "resolution_secs": res}),
+                ),
+            )
+            .await
+        }
+    };
+    let (status, t) = open("Slow", 2, 4).await;
+    assert_eq!(status, 201, "{t}");
+    // A second ticket is answered in time: its first response raises nothing.
+    let (status, _) = open("Answered", 3, 3600).await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/tickets/2/actions",
+            &admin,
+            Some(json!({"action": "reply", "body": "On it"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // L1's on-call person (ann, by her webhook rule) hears of ticket 1 four times.
+    sink.wait_for("ann", 4, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let ann: Vec<(String, String, i64)> = sink
+        .got("ann")
+        .iter()
+        .map(|v| {
+            (
+                v["event"].as_str().unwrap_or("").to_owned(),
+                v["target"].as_str().unwrap_or("").to_owned(),
+                v["ticket"]["number"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    let mut want = vec![
+        (
+            "ticket.sla_at_risk".to_owned(),
+            "first_response".to_owned(),
+            1,
+        ),
+        (
+            "ticket.sla_breached".to_owned(),
+            "first_response".to_owned(),
+            1,
+        ),
+        ("ticket.sla_at_risk".to_owned(), "resolution".to_owned(), 1),
+        ("ticket.sla_breached".to_owned(), "resolution".to_owned(), 1),
+    ];
+    let mut got = ann;
+    got.sort();
+    want.sort();
+    assert_eq!(got, want, "each warning and breach once");
+    assert_eq!(sink.got("hooks").len(), 4);
+    assert!(sink.got("bob").is_empty(), "L2 is not on the ticket's tier");
+
+    let (_, d) = app.get("/api/v1/projects/shop/tickets/1", &admin).await;
+    assert_eq!(d["sla_alerts"].as_array().map(Vec::len), Some(4), "{d}");
+    assert_eq!(d["ticket"]["first_response_sla"], "breached");
+    assert!(
+        d["comments"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["body"]
+                .as_str()
+                .is_some_and(|b| b.starts_with("SLA breached: first response")))),
+        "{d}"
+    );
+    let (_, stats) = app.get("/api/v1/projects/shop/support/stats", &admin).await;
+    assert_eq!(stats["breached_tickets"], json!([1]));
+
+    for bad in [
+        json!({"subject": "x", "requester": "a@example.org", "body": "y", "first_response_secs": 0}),
+        json!({"subject": "x", "requester": "a@example.org", "body": "y", "first_response_secs": 60, "resolution_secs": 30}),
+    ] {
+        assert_problem(
+            &app.send(
+                Method::POST,
+                "/api/v1/projects/shop/tickets",
+                &admin,
+                Some(bad),
+            )
+            .await,
+            422,
+        );
+    }
+    let (_, list) = app.get("/api/v1/projects/shop/tickets", &admin).await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(2),
+        "bad tickets create nothing"
+    );
+    app.stop().await;
+}
+
+/// Maintenance windows move scheduled → in progress → verifying → completed,
+/// by hand or by the clock; their components are under maintenance meanwhile
+/// and subscribers hear of each move.
+async fn maintenance_windows_move_components(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.job_tick_ms = 100).await;
+    let sink = Sink::start().await;
+    let (admin, _) = support_setup(&app, &sink, 60).await;
+    let resp = app
+        .http
+        .post(app.url("/status/shop/subscribe"))
+        .json(&json!({"kind": "webhook", "address": sink.url("subscriber"), "components": ["Checkout"]}))
+        .send()
+        .await
+        .expect("subscribe");
+    assert_eq!(resp.status(), 201);
+    let (status, m) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/maintenances",
+            &admin,
+            Some(json!({"title": "Database upgrade", "starts_at": "2099-01-01T02:00:00Z", "ends_at": "2099-01-01T03:00:00Z", "components": ["Checkout"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{m}");
+    assert_eq!(m["status"], "scheduled");
+    let path = format!(
+        "/api/v1/projects/shop/maintenances/{}/status",
+        m["id"].as_str().expect("id")
+    );
+    let move_to = |status: &'static str| {
+        let (app, admin, path) = (&app, admin.clone(), path.clone());
+        async move {
+            app.send(
+                Method::POST,
+                &path,
+                &admin,
+                Some(json!({"status": status, "body": "Upgrading the primary"})),
+            )
+            .await
+        }
+    };
+    let (status, v) = move_to("in_progress").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "in_progress");
+    assert_eq!(status_of(&app, "Checkout").await, "under_maintenance");
+    // An incident during the window shows over the maintenance, and the
+    // component returns to maintenance when it resolves.
+    let (status, inc) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents",
+            &admin,
+            Some(
+                json!({"title": "Checkout errors", "severity": "sev2", "components": ["Checkout"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{inc}");
+    assert_eq!(status_of(&app, "Checkout").await, "partial_outage");
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents/1/resolve",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(status_of(&app, "Checkout").await, "under_maintenance");
+    assert_eq!(move_to("verifying").await.0, 200);
+    assert_problem(&move_to("scheduled").await, 409);
+    assert_problem(&move_to("finished").await, 422);
+    let (status, _) = move_to("completed").await;
+    assert_eq!(status, 200);
+    assert_eq!(status_of(&app, "Checkout").await, "operational");
+    assert_problem(&move_to("completed").await, 409);
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/maintenances/nope/status",
+            &admin,
+            Some(json!({"status": "completed"})),
+        )
+        .await,
+        404,
+    );
+    // The incident's own updates reach the subscriber too; pick out the
+    // maintenance notices once all three have arrived.
+    let stages = |all: &[Value]| -> Vec<String> {
+        all.iter()
+            .filter(|n| n["event"] == "maintenance.update")
+            .filter_map(|n| n["maintenance"]["status"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let start = std::time::Instant::now();
+    while stages(&sink.got("subscriber")).len() < 3 && start.elapsed() < Duration::from_secs(10) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        stages(&sink.got("subscriber")),
+        ["in_progress", "verifying", "completed"]
+    );
+
+    // The clock starts and completes a window nobody touches.
+    let now = jiff::Timestamp::now();
+    let at = |secs: i64| (now + jiff::SignedDuration::from_secs(secs)).to_string();
+    let (status, m2) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/maintenances",
+            &admin,
+            Some(json!({"title": "Cache flush", "starts_at": at(1), "ends_at": at(3), "components": ["Checkout"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{m2}");
+    let mut seen = Vec::new();
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        let s = status_of(&app, "Checkout").await;
+        if seen.last() != Some(&s) {
+            seen.push(s.clone());
+        }
+        if seen.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, ["operational", "under_maintenance", "operational"]);
+    let (_, list) = app.get("/api/v1/projects/shop/maintenances", &admin).await;
+    assert!(
+        list.as_array()
+            .is_some_and(|l| l.iter().all(|m| m["status"] == "completed")),
+        "{list}"
+    );
+    app.stop().await;
+}
+
+/// A release lists the incidents and tickets it fixed.
+async fn releases_list_what_they_fixed(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let sink = Sink::start().await;
+    let (admin, _) = support_setup(&app, &sink, 60).await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents",
+            &admin,
+            Some(json!({"title": "Refunds fail", "severity": "sev3"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/tickets",
+            &admin,
+            Some(json!({"subject": "Refund failed", "requester": "cus@example.org", "body": "Twice"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, v) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents/1/links",
+            &admin,
+            Some(json!({"kind": "release", "target": "2.4.1"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, d) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/tickets/1/actions",
+            &admin,
+            Some(json!({"action": "fixed_in", "release": "2.4.1"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["fixed_in"], json!(["2.4.1"]));
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/tickets/1/actions",
+            &admin,
+            Some(json!({"action": "fixed_in"})),
+        )
+        .await,
+        422,
+    );
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/tickets/1/actions",
+            &admin,
+            Some(json!({"action": "link", "incident": 99})),
+        )
+        .await,
+        422,
+    );
+    let (status, fixes) = app
+        .get("/api/v1/projects/shop/releases/2.4.1/fixes", &admin)
+        .await;
+    assert_eq!(status, 200, "{fixes}");
+    assert_eq!(fixes["incidents"][0]["number"], 1);
+    assert_eq!(fixes["tickets"][0]["number"], 1);
+    let (_, none) = app
+        .get("/api/v1/projects/shop/releases/9.9.9/fixes", &admin)
+        .await;
+    assert_eq!(none["incidents"], json!([]));
+    assert_eq!(none["tickets"], json!([]));
+    app.stop().await;
+}
+
 storage_stories!(
     alerts_escalate_until_acknowledged_then_resolve,
     bad_alert_payloads_are_refused_and_create_nothing,
     schedules_say_who_is_on_call,
     tickets_climb_tiers_with_slas,
+    ticket_slas_warn_then_breach_once,
+    maintenance_windows_move_components,
+    releases_list_what_they_fixed,
 );

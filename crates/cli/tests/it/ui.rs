@@ -203,7 +203,178 @@ async fn repeated_failed_sign_ins_lock_the_account(backend: Backend) {
     app.stop().await;
 }
 
+/// Tickets and maintenance through the pages' own forms: open a ticket,
+/// reply, note, escalate, record the fixing release, solve and reopen;
+/// schedule a window and move it on.
+async fn tickets_and_maintenance_work_from_the_pages(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", false)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/projects/shop/components",
+            &admin,
+            Some(serde_json::json!({"name": "Checkout"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let b = browser();
+    let csrf = sign_in(&b, &app.base, "ada@example.com", "correct horse battery").await;
+    let page = |path: String| {
+        let b = b.clone();
+        async move {
+            let resp = b.get(path).send().await.expect("get");
+            let status = resp.status().as_u16();
+            (status, resp.text().await.expect("body"))
+        }
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let b = b.clone();
+        async move {
+            let resp = b.post(path).form(&form).send().await.expect("post");
+            let status = resp.status().as_u16();
+            let location = resp
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            (status, location, resp.text().await.unwrap_or_default())
+        }
+    };
+    let (status, list) = page(app.url("/p/shop/support/tickets")).await;
+    assert_eq!(status, 200);
+    assert!(list.contains("No unresolved tickets."), "{list}");
+    let (status, location, _) = post(
+        app.url("/p/shop/support/tickets"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("subject", "Cannot pay".into()),
+            ("requester", "cus@example.org".into()),
+            ("body", "My card is declined".into()),
+            ("priority", "high".into()),
+            ("tier", "l1".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    assert_eq!(location, "/p/shop/support/tickets/1");
+    // A bad requester is refused with a readable page and creates nothing.
+    let (status, _, body) = post(
+        app.url("/p/shop/support/tickets"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("subject", "Broken".into()),
+            ("requester", "nobody".into()),
+            ("body", "x".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("e-mail") || body.contains("address"),
+        "{body}"
+    );
+    let t = app.url("/p/shop/support/tickets/1");
+    for (action, extra) in [
+        ("comment", vec![("kind", "reply"), ("body", "We are on it")]),
+        (
+            "comment",
+            vec![("kind", "note"), ("body", "Payment provider issue")],
+        ),
+        ("escalate", vec![]),
+        ("fixed_in", vec![("release", "3.1.4")]),
+        ("solve", vec![]),
+    ] {
+        let mut form = vec![("_csrf", csrf.clone())];
+        form.extend(extra.into_iter().map(|(k, v)| (k, v.to_owned())));
+        let (status, location, body) = post(format!("{t}/{action}"), form).await;
+        assert_eq!(status, 303, "{action}: {body}");
+        assert_eq!(location, "/p/shop/support/tickets/1");
+    }
+    let (status, html) = page(t.clone()).await;
+    assert_eq!(status, 200);
+    for want in [
+        "Cannot pay",
+        "We are on it",
+        "Payment provider issue",
+        "internal note",
+        "escalated from L1 to L2",
+        "Fixed in release 3.1.4",
+        "data-status=\"solved\"",
+        "Reopen",
+    ] {
+        assert!(html.contains(want), "{want} missing from the ticket page");
+    }
+    let (status, _, body) = post(
+        format!("{t}/escalate"),
+        vec![("_csrf", "forged".to_owned())],
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, _) = post(format!("{t}/reopen"), vec![("_csrf", csrf.clone())]).await;
+    assert_eq!(status, 303);
+    let (status, _, body) = post(format!("{t}/reopen"), vec![("_csrf", csrf.clone())]).await;
+    assert_eq!(status, 409, "{body}");
+    let (status, _) = page(app.url("/p/shop/support/tickets/99")).await;
+    assert_eq!(status, 404);
+    let (_, list) = page(app.url("/p/shop/support/tickets?show=all")).await;
+    assert!(list.contains("/p/shop/support/tickets/1"));
+
+    // Maintenance: schedule from the support page, then move it on.
+    let (_, support) = page(app.url("/p/shop/support")).await;
+    let component = support
+        .split("name=\"component\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("component checkbox")
+        .to_owned();
+    let (status, _, body) = post(
+        app.url("/p/shop/support/maintenances"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("title", "Database upgrade".into()),
+            ("starts_at", "2099-01-01T02:00".into()),
+            ("ends_at", "2099-01-01T03:00".into()),
+            ("component", component),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303, "{body}");
+    let (status, _, _) = post(
+        app.url("/p/shop/support/maintenances"),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("title", "Backwards".into()),
+            ("starts_at", "2099-01-01T03:00".into()),
+            ("ends_at", "2099-01-01T02:00".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    let (_, maint) = app.get("/api/v1/projects/shop/maintenances", &admin).await;
+    assert_eq!(maint.as_array().map(Vec::len), Some(1), "{maint}");
+    assert_eq!(maint[0]["components"], serde_json::json!(["Checkout"]));
+    let id = maint[0]["id"].as_str().expect("id").to_owned();
+    let (status, _, _) = post(
+        app.url(&format!("/p/shop/support/maintenances/{id}/in_progress")),
+        vec![("_csrf", csrf.clone())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, support) = page(app.url("/p/shop/support")).await;
+    assert!(support.contains("data-state=\"in_progress\""), "{support}");
+    let (_, comps) = app.get("/api/v1/projects/shop/components", &admin).await;
+    assert_eq!(comps[0]["status"], "under_maintenance");
+    app.stop().await;
+}
+
 storage_stories!(
     sign_in_shows_projects_and_areas,
-    repeated_failed_sign_ins_lock_the_account
+    repeated_failed_sign_ins_lock_the_account,
+    tickets_and_maintenance_work_from_the_pages,
 );

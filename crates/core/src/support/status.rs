@@ -69,6 +69,72 @@ impl std::str::FromStr for ComponentStatus {
     }
 }
 
+/// A maintenance window's stage, as Statuspage names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MaintenanceState {
+    Scheduled,
+    InProgress,
+    Verifying,
+    Completed,
+}
+
+impl MaintenanceState {
+    pub const ALL: [MaintenanceState; 4] = [
+        MaintenanceState::Scheduled,
+        MaintenanceState::InProgress,
+        MaintenanceState::Verifying,
+        MaintenanceState::Completed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MaintenanceState::Scheduled => "scheduled",
+            MaintenanceState::InProgress => "in_progress",
+            MaintenanceState::Verifying => "verifying",
+            MaintenanceState::Completed => "completed",
+        }
+    }
+
+    /// Whether the window's components are under maintenance in this stage.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            MaintenanceState::InProgress | MaintenanceState::Verifying
+        )
+    }
+
+    /// Stages only move forward; a scheduled window may also be completed
+    /// (called off) before it starts.
+    pub fn can_move_to(self, to: MaintenanceState) -> bool {
+        to > self
+    }
+
+    /// The stage the clock moves a window to at `now`, if any: it starts at
+    /// `starts_at` and completes at `ends_at`, unless people moved it first.
+    pub fn due(self, starts_at: Timestamp, ends_at: Timestamp, now: Timestamp) -> Option<Self> {
+        match self {
+            MaintenanceState::Completed => None,
+            _ if now >= ends_at => Some(MaintenanceState::Completed),
+            MaintenanceState::Scheduled if now >= starts_at => Some(MaintenanceState::InProgress),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for MaintenanceState {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MaintenanceState::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| UnknownValue {
+                what: "maintenance state",
+                value: s.to_owned(),
+                expected: "scheduled, in_progress, verifying, completed",
+            })
+    }
+}
+
 /// One day of a component's history.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DayUptime {
@@ -173,5 +239,25 @@ mod tests {
         );
         assert!("down".parse::<ComponentStatus>().is_err());
         assert!(MajorOutage > DegradedPerformance);
+    }
+
+    #[test]
+    fn maintenance_moves_forward_with_the_clock() {
+        use MaintenanceState::*;
+        let (start, end) = (h(10), h(12));
+        assert_eq!(Scheduled.due(start, end, h(9)), None);
+        assert_eq!(Scheduled.due(start, end, h(10)), Some(InProgress));
+        assert_eq!(InProgress.due(start, end, h(11)), None);
+        assert_eq!(Verifying.due(start, end, h(12)), Some(Completed));
+        // A window nobody started before it ended still completes.
+        assert_eq!(Scheduled.due(start, end, h(13)), Some(Completed));
+        assert_eq!(Completed.due(start, end, h(13)), None);
+        assert!(Scheduled.can_move_to(Verifying));
+        assert!(!Completed.can_move_to(InProgress));
+        assert!(!InProgress.can_move_to(InProgress));
+        assert!(InProgress.is_active() && Verifying.is_active());
+        assert!(!Scheduled.is_active() && !Completed.is_active());
+        assert_eq!("verifying".parse::<MaintenanceState>(), Ok(Verifying));
+        assert!("done".parse::<MaintenanceState>().is_err());
     }
 }

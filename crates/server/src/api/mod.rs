@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, with its OpenAPI document generated from the
 //! handlers themselves so that the two cannot drift apart.
 
+pub mod analytics;
 pub mod audit;
 pub mod me;
 pub mod projects;
@@ -114,7 +115,26 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(support::get_ticket))
         .routes(routes!(support::ticket_action))
         .routes(routes!(support::support_stats))
-        .routes(routes!(support::create_maintenance))
+        .routes(routes!(support::release_fixes))
+        .routes(routes!(
+            support::list_maintenances,
+            support::create_maintenance
+        ))
+        .routes(routes!(support::move_maintenance))
+        .routes(routes!(analytics::event_names))
+        .routes(routes!(analytics::trends))
+        .routes(routes!(analytics::active))
+        .routes(routes!(analytics::stickiness))
+        .routes(routes!(analytics::lifecycle))
+        .routes(routes!(analytics::funnel))
+        .routes(routes!(analytics::retention))
+        .routes(routes!(analytics::list_features, analytics::create_feature))
+        .routes(routes!(analytics::delete_feature))
+        .routes(routes!(analytics::feature_usage))
+        .routes(routes!(analytics::persons))
+        .routes(routes!(analytics::person, analytics::delete_person))
+        .routes(routes!(analytics::get_settings, analytics::put_settings))
+        .routes(routes!(analytics::export))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

@@ -150,6 +150,7 @@ pub async fn rotate_ingest_key(
 ) -> ApiResult<Json<IngestKey>> {
     let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let key = actions::rotate_ingest_key(&state.db, &access.actor(), &access.project).await?;
+    state.ingest_keys.forget_all();
     Ok(Json(IngestKey { ingest_key: key }))
 }
 

@@ -8,15 +8,15 @@ use jiff::Timestamp;
 use liveops_core::Permission;
 use liveops_core::support::escalation::Tier;
 use liveops_core::support::incident::{Severity, StatusStage};
-use liveops_core::support::sla::{self, Priority, Standing};
-use liveops_core::support::status::ComponentStatus;
+use liveops_core::support::sla::{self, Standing};
+use liveops_core::support::status::{ComponentStatus, MaintenanceState};
 use liveops_store::StoreError;
 use liveops_store::audit;
 use liveops_store::support::incidents::IncidentRow;
 use liveops_store::support::intake::{IntegrationKind, NewIntegration};
 use liveops_store::support::notify::Channel;
 use liveops_store::support::oncall::{LayerRow, StoredLevel, StoredTarget, build_policy};
-use liveops_store::support::tickets::{NewTicket, Ticket};
+use liveops_store::support::tickets::Ticket;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -24,6 +24,7 @@ use crate::auth::{Principal, ProjectAccess, keys, project_access};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
+use crate::support::tickets::{self, TicketFields, TicketOp, TicketRequest};
 
 fn unprocessable(e: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable(e.to_string())
@@ -32,6 +33,7 @@ fn unprocessable(e: impl std::fmt::Display) -> ApiError {
 impl From<ActionError> for ApiError {
     fn from(e: ActionError) -> ApiError {
         match e {
+            ActionError::Invalid(why) => ApiError::unprocessable(why),
             ActionError::Refused(why) => ApiError::conflict(why),
             ActionError::Store(s) => s.into(),
         }
@@ -49,13 +51,16 @@ fn parse_time(field: &str, s: &str) -> ApiResult<i64> {
 }
 
 fn text(field: &str, s: &str, max: usize) -> ApiResult<String> {
-    let t = s.trim();
-    if t.is_empty() || t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(ApiError::unprocessable(format!(
-            "`{field}` needs 1 to {max} printable characters"
-        )));
+    tickets::clean_text(field, s, max).map_err(ApiError::unprocessable)
+}
+
+/// Maps a lookup's error: a missing record becomes `missing`; a database
+/// failure stays what it is.
+fn or_missing(missing: ApiError) -> impl FnOnce(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => missing,
+        e => e.into(),
     }
-    Ok(t.to_owned())
 }
 
 /// The user id of a project member (or instance admin) by e-mail address.
@@ -231,7 +236,9 @@ pub async fn set_component_status(
         .db
         .component(&access.project.id, &component)
         .await
-        .map_err(|_| ApiError::not_found(format!("no component `{component}`")))?;
+        .map_err(or_missing(ApiError::not_found(format!(
+            "no component `{component}`"
+        ))))?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     liveops_store::support::status::set_status(&mut tx, &c.id, status, now).await?;
@@ -480,7 +487,9 @@ pub async fn create_override(
         .db
         .schedule(&access.project.id, &schedule)
         .await
-        .map_err(|_| ApiError::not_found(format!("no schedule `{schedule}`")))?;
+        .map_err(or_missing(ApiError::not_found(format!(
+            "no schedule `{schedule}`"
+        ))))?;
     let user = member_id(&state, &access, &body.user).await?;
     let start = parse_time("start", &body.start)?;
     let end = parse_time("end", &body.end)?;
@@ -666,7 +675,9 @@ pub async fn set_tier(
                 .db
                 .schedule(&access.project.id, s)
                 .await
-                .map_err(|_| ApiError::unprocessable(format!("no schedule `{s}`")))?
+                .map_err(or_missing(ApiError::unprocessable(format!(
+                    "no schedule `{s}`"
+                ))))?
                 .row
                 .id,
         ),
@@ -819,11 +830,11 @@ pub async fn create_policy(
                         .db
                         .schedule(&access.project.id, value)
                         .await
-                        .map_err(|_| {
-                            ApiError::unprocessable(format!(
+                        .map_err(|e| {
+                            or_missing(ApiError::unprocessable(format!(
                                 "level {}: no schedule `{value}`",
                                 i + 1
-                            ))
+                            )))(e)
                         })?
                         .row
                         .id,
@@ -1702,11 +1713,13 @@ pub async fn link_incident(
             .trim_start_matches('#')
             .parse()
             .map_err(|_| ApiError::unprocessable("a ticket is linked by its number"))?;
-        let t = state
-            .db
-            .ticket_by_number(&access.project.id, n)
-            .await
-            .map_err(|_| ApiError::unprocessable(format!("no ticket #{n}")))?;
+        let t = match state.db.ticket_by_number(&access.project.id, n).await {
+            Ok(t) => t,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::unprocessable(format!("no ticket #{n}")));
+            }
+            Err(e) => return Err(e.into()),
+        };
         liveops_store::support::tickets::link_incident(&mut tx, &t.id, Some(&i.id)).await?;
     }
     liveops_store::support::incidents::add_link(&mut tx, &i.id, &body.kind, &target, now).await?;
@@ -1858,29 +1871,8 @@ pub struct TicketView {
     pub resolution_sla: String,
 }
 
-fn ts(ms: i64) -> Timestamp {
-    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
-}
-
-fn ticket_standings(t: &Ticket, now: i64) -> (Standing, Standing) {
-    (
-        sla::standing(
-            ts(t.created_at),
-            ts(t.first_response_due),
-            t.first_response_at.map(ts),
-            ts(now),
-        ),
-        sla::standing(
-            ts(t.created_at),
-            ts(t.resolution_due),
-            t.resolved_at.map(ts),
-            ts(now),
-        ),
-    )
-}
-
 async fn ticket_view(state: &AppState, t: &Ticket) -> ApiResult<TicketView> {
-    let (fr, res) = ticket_standings(t, now_ms());
+    let (fr, res) = tickets::standings(t, now_ms());
     let incident = match &t.incident_id {
         Some(id) => {
             let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
@@ -1946,69 +1938,10 @@ pub struct NewTicketBody {
     pub priority: Option<String>,
     /// l1 (default), l2 or l3.
     pub tier: Option<String>,
-}
-
-pub(crate) async fn open_ticket(
-    state: &AppState,
-    project_id: &str,
-    actor: &liveops_store::audit::Actor,
-    body: &NewTicketBody,
-    source: &str,
-) -> ApiResult<Ticket> {
-    let subject = text("subject", &body.subject, 200)?;
-    let requester = liveops_core::Email::parse(&body.requester).map_err(unprocessable)?;
-    let message = text("body", &body.body, 20_000)?;
-    let priority = match body.priority.as_deref() {
-        Some(p) => Priority::parse(p).ok_or_else(|| {
-            ApiError::unprocessable(format!("priority `{p}`: use urgent, high, normal or low"))
-        })?,
-        None => Priority::Normal,
-    };
-    let tier = match body.tier.as_deref() {
-        Some(t) => Tier::parse(t)
-            .ok_or_else(|| ApiError::unprocessable(format!("tier `{t}`: use l1, l2 or l3")))?,
-        None => Tier::L1,
-    };
-    let targets = priority.default_targets();
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    let t = liveops_store::support::tickets::insert_ticket(
-        &mut tx,
-        &NewTicket {
-            project_id,
-            subject: &subject,
-            requester: requester.as_str(),
-            tier,
-            priority,
-            source,
-            first_response_due: now + targets.first_response.as_millis() as i64,
-            resolution_due: now + targets.resolution.as_millis() as i64,
-        },
-        now,
-    )
-    .await?;
-    liveops_store::support::tickets::add_comment(
-        &mut tx,
-        &t.id,
-        requester.as_str(),
-        true,
-        false,
-        &message,
-        now,
-    )
-    .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Some(project_id),
-        "ticket.open",
-        Some(&t.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(t)
+    /// First-response target in seconds; the priority's default otherwise.
+    pub first_response_secs: Option<i64>,
+    /// Resolution target in seconds; the priority's default otherwise.
+    pub resolution_secs: Option<i64>,
 }
 
 /// Opens a support ticket.
@@ -2023,7 +1956,17 @@ pub async fn create_ticket(
     ApiJson(body): ApiJson<NewTicketBody>,
 ) -> ApiResult<(StatusCode, Json<TicketView>)> {
     let access = project_access(&state, &principal, &slug, Permission::Write).await?;
-    let t = open_ticket(&state, &access.project.id, &access.actor(), &body, "api").await?;
+    let req = TicketRequest::parse(&TicketFields {
+        subject: &body.subject,
+        requester: &body.requester,
+        body: &body.body,
+        priority: body.priority.as_deref(),
+        tier: body.tier.as_deref(),
+        first_response_secs: body.first_response_secs,
+        resolution_secs: body.resolution_secs,
+    })
+    .map_err(ApiError::unprocessable)?;
+    let t = tickets::open(&state.db, &access.project.id, &access.actor(), &req, "api").await?;
     Ok((StatusCode::CREATED, Json(ticket_view(&state, &t).await?)))
 }
 
@@ -2037,9 +1980,22 @@ pub struct CommentView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct SlaAlertView {
+    /// first_response or resolution.
+    pub target: String,
+    /// at_risk or breached.
+    pub level: String,
+    pub at: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TicketDetail {
     pub ticket: TicketView,
     pub comments: Vec<CommentView>,
+    /// Releases that fixed the ticket.
+    pub fixed_in: Vec<String>,
+    /// SLA warnings and breaches announced so far.
+    pub sla_alerts: Vec<SlaAlertView>,
 }
 
 async fn find_ticket(state: &AppState, access: &ProjectAccess, number: &str) -> ApiResult<Ticket> {
@@ -2072,6 +2028,25 @@ async fn ticket_detail(state: &AppState, t: &Ticket) -> ApiResult<TicketDetail> 
                 body: c.body,
             })
             .collect(),
+        fixed_in: state
+            .db
+            .ticket_links(&t.id)
+            .await?
+            .into_iter()
+            .filter(|(kind, _)| kind == "release")
+            .map(|(_, target)| target)
+            .collect(),
+        sla_alerts: state
+            .db
+            .sla_alerts(&t.id)
+            .await?
+            .into_iter()
+            .map(|(target, level, at)| SlaAlertView {
+                target,
+                level,
+                at: format_ms(at),
+            })
+            .collect(),
     })
 }
 
@@ -2093,15 +2068,18 @@ pub async fn get_ticket(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TicketAction {
-    /// reply, note, escalate, solve, close, reopen or link.
+    /// reply, note, escalate, solve, close, reopen, link or fixed_in.
     pub action: String,
     /// The text of a reply or note.
     pub body: Option<String>,
     /// For `link`: the incident number.
     pub incident: Option<i64>,
+    /// For `fixed_in`: the release (version or id) that fixed the ticket.
+    pub release: Option<String>,
 }
 
-/// Replies, adds a note, escalates to the next tier, solves, closes, reopens or links a ticket.
+/// Replies, notes, escalates to the next tier, solves, closes, reopens, links
+/// a ticket to an incident, or records the release that fixed it.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/tickets/{number}/actions", tag = "support",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Ticket number")),
@@ -2113,98 +2091,74 @@ pub async fn ticket_action(
     ApiPath((slug, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<TicketAction>,
 ) -> ApiResult<Json<TicketDetail>> {
-    use liveops_store::support::tickets as tk;
     let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let t = find_ticket(&state, &access, &number).await?;
-    let actor = access.actor();
-    let now = now_ms();
-    let mut tx = state.db.begin().await?;
-    match body.action.as_str() {
-        "reply" | "note" => {
-            let text_body = text("body", body.body.as_deref().unwrap_or(""), 20_000)?;
-            tk::add_comment(
-                &mut tx,
-                &t.id,
-                &actor.name,
-                body.action == "reply",
-                true,
-                &text_body,
-                now,
-            )
-            .await?;
-        }
-        "escalate" => {
-            let next = t
-                .tier
-                .next()
-                .ok_or_else(|| ApiError::conflict("the ticket is already at L3"))?;
-            tk::set_tier(&mut tx, &t.id, next).await?;
-            tk::add_comment(
-                &mut tx,
-                &t.id,
-                &actor.name,
-                false,
-                true,
-                &format!(
-                    "escalated from {} to {}",
-                    t.tier.as_str().to_uppercase(),
-                    next.as_str().to_uppercase()
-                ),
-                now,
-            )
-            .await?;
-        }
-        "solve" => tk::set_status(&mut tx, &t.id, "solved", now).await?,
-        "close" => tk::set_status(&mut tx, &t.id, "closed", now).await?,
-        "reopen" => {
-            if !matches!(t.status.as_str(), "solved" | "closed") {
-                return Err(ApiError::conflict(
-                    "only a solved or closed ticket can be reopened",
-                ));
-            }
-            tk::set_status(&mut tx, &t.id, "open", now).await?;
-        }
-        "link" => {
-            let n = body
-                .incident
-                .ok_or_else(|| ApiError::unprocessable("link needs `incident`"))?;
-            let i = state
-                .db
-                .incident_by_number(&access.project.id, n)
-                .await
-                .map_err(|_| ApiError::unprocessable(format!("no incident #{n}")))?;
-            tk::link_incident(&mut tx, &t.id, Some(&i.id)).await?;
-            liveops_store::support::incidents::add_link(
-                &mut tx,
-                &i.id,
-                "ticket",
-                &t.number.to_string(),
-                now,
-            )
-            .await?;
-        }
-        other => {
-            return Err(ApiError::unprocessable(format!(
-                "unknown action `{other}`: use reply, note, escalate, solve, close, reopen or link"
-            )));
-        }
-    }
-    audit::record(
-        &mut tx,
-        &actor,
-        Some(&access.project.id),
-        &format!("ticket.{}", body.action),
-        Some(&t.number.to_string()),
-        None,
-        now,
+    let op = TicketOp::parse(
+        &body.action,
+        body.body.as_deref(),
+        body.incident,
+        body.release.as_deref(),
     )
-    .await?;
-    tx.commit().await?;
+    .map_err(ApiError::unprocessable)?;
+    tickets::apply(&state.db, &access.actor(), &t, &op).await?;
     let fresh = state
         .db
         .ticket_by_number(&access.project.id, t.number)
         .await?;
     Ok(Json(ticket_detail(&state, &fresh).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FixesView {
+    pub release: String,
+    pub incidents: Vec<IncidentSummary>,
+    pub tickets: Vec<TicketView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IncidentSummary {
+    pub number: i64,
+    pub title: String,
+    pub severity: String,
+    pub state: String,
+}
+
+/// The incidents and tickets a release fixed: the other end of their release links.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases/{release}/fixes", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("release" = String, Path, description = "Release version or id")),
+    responses((status = 200, description = "What the release fixed", body = FixesView)))]
+pub async fn release_fixes(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, release)): ApiPath<(String, String)>,
+) -> ApiResult<Json<FixesView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let incidents = state
+        .db
+        .incidents_linked_to(&access.project.id, "release", &release)
+        .await?
+        .into_iter()
+        .map(|i| IncidentSummary {
+            number: i.number,
+            title: i.title,
+            severity: i.severity.as_str().into(),
+            state: i.state.as_str().into(),
+        })
+        .collect();
+    let mut tickets = Vec::new();
+    for t in state
+        .db
+        .tickets_linked_to(&access.project.id, "release", &release)
+        .await?
+    {
+        tickets.push(ticket_view(&state, &t).await?);
+    }
+    Ok(Json(FixesView {
+        release,
+        incidents,
+        tickets,
+    }))
 }
 
 // ---------------------------------------------------------------- stats
@@ -2311,7 +2265,7 @@ pub async fn support_stats(
     let standings: Vec<(i64, Standing, Standing)> = tickets
         .iter()
         .map(|t| {
-            let (a, b) = ticket_standings(t, now);
+            let (a, b) = tickets::standings(t, now);
             (t.number, a, b)
         })
         .collect();
@@ -2392,7 +2346,9 @@ pub async fn schedule_calendar(
         .db
         .schedule(&access.project.id, &schedule)
         .await
-        .map_err(|_| ApiError::not_found(format!("no schedule `{schedule}`")))?;
+        .map_err(or_missing(ApiError::not_found(format!(
+            "no schedule `{schedule}`"
+        ))))?;
     let mut events = Vec::new();
     for seg in loaded.schedule.final_shifts(from, to) {
         let who = email_of(&state, &seg.user).await?;
@@ -2473,9 +2429,99 @@ pub struct NewMaintenanceBody {
 pub struct MaintenanceView {
     pub id: String,
     pub title: String,
+    /// scheduled, in_progress, verifying or completed.
+    pub status: String,
     pub starts_at: String,
     pub ends_at: String,
     pub components: Vec<String>,
+}
+
+async fn maintenance_view(
+    state: &AppState,
+    project_id: &str,
+    m: liveops_store::support::status::Maintenance,
+) -> ApiResult<MaintenanceView> {
+    let names: std::collections::HashMap<String, String> = state
+        .db
+        .components(project_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    Ok(MaintenanceView {
+        status: m.state.as_str().into(),
+        starts_at: format_ms(m.starts_at),
+        ends_at: format_ms(m.ends_at),
+        components: m
+            .components
+            .iter()
+            .filter_map(|c| names.get(c).cloned())
+            .collect(),
+        id: m.id,
+        title: m.title,
+    })
+}
+
+/// Maintenance windows, latest start first.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/maintenances", tag = "support",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Maintenance windows", body = Vec<MaintenanceView>)))]
+pub async fn list_maintenances(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<MaintenanceView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let mut out = Vec::new();
+    for m in state.db.all_maintenances(&access.project.id, 100).await? {
+        out.push(maintenance_view(&state, &access.project.id, m).await?);
+    }
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MaintenanceStatusBody {
+    /// in_progress, verifying or completed; stages only move forward.
+    pub status: String,
+    /// A message for subscribers.
+    pub body: Option<String>,
+}
+
+/// Moves a maintenance window to its next stage by hand: its components go
+/// under maintenance while it runs, come back when it completes, and
+/// subscribers are told. The clock also starts and completes windows.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/maintenances/{id}/status", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("id" = String, Path, description = "Maintenance window id")),
+    request_body = MaintenanceStatusBody,
+    responses((status = 200, description = "The maintenance window", body = MaintenanceView)))]
+pub async fn move_maintenance(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<MaintenanceStatusBody>,
+) -> ApiResult<Json<MaintenanceView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let to: MaintenanceState = body.status.parse().map_err(unprocessable)?;
+    let note = body
+        .body
+        .as_deref()
+        .map(|b| text("body", b, 5000))
+        .transpose()?;
+    let m = state
+        .db
+        .maintenance(&access.project.id, &id)
+        .await
+        .map_err(or_missing(ApiError::not_found(format!(
+            "no maintenance window `{id}`"
+        ))))?;
+    crate::support::maintenance::move_to(&state.db, &access.actor(), &m, to, note.as_deref())
+        .await?;
+    let fresh = state.db.maintenance(&access.project.id, &id).await?;
+    Ok(Json(
+        maintenance_view(&state, &access.project.id, fresh).await?,
+    ))
 }
 
 /// Schedules a maintenance window; it shows on the status page until it ends.
@@ -2539,6 +2585,7 @@ pub async fn create_maintenance(
         Json(MaintenanceView {
             id,
             title,
+            status: MaintenanceState::Scheduled.as_str().into(),
             starts_at: format_ms(starts_at),
             ends_at: format_ms(ends_at),
             components: components.into_iter().map(|c| c.name).collect(),

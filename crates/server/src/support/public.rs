@@ -18,6 +18,7 @@ use crate::auth::keys;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
 use crate::support::service;
+use crate::support::tickets::{self, TicketFields, TicketRequest};
 
 /// Answers Alertmanager, Grafana and generic webhooks.
 pub async fn alerts_by_path(
@@ -211,15 +212,14 @@ pub async fn inbound_email(
         name: "inbound-email".into(),
         ip: None,
     };
-    let body = crate::api::support::NewTicketBody {
-        subject: mail.subject,
-        requester: from,
-        body: mail.text,
-        priority: None,
-        tier: None,
-    };
-    let ticket =
-        crate::api::support::open_ticket(&state, &project.id, &actor, &body, "email").await?;
+    let req = TicketRequest::parse(&TicketFields {
+        subject: &mail.subject,
+        requester: &from,
+        body: &mail.text,
+        ..TicketFields::default()
+    })
+    .map_err(ApiError::unprocessable)?;
+    let ticket = tickets::open(&state.db, &project.id, &actor, &req, "email").await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "ticket": ticket.number })),
@@ -378,11 +378,7 @@ async fn status_page(state: &AppState, slug: &str) -> ApiResult<StatusPage> {
         .await?
         .into_iter()
         .map(|m| StatusMaintenance {
-            status: if m.starts_at <= now {
-                "in_progress"
-            } else {
-                "scheduled"
-            },
+            status: m.state.as_str(),
             title: m.title,
             body: m.body,
             scheduled_for: format_ms(m.starts_at),

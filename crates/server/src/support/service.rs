@@ -151,12 +151,21 @@ async fn affect_component(
     refresh_component(conn, component_id, now).await
 }
 
-/// Sets a component to the worst impact of its open incidents, or operational.
-async fn refresh_component(conn: &mut AnyConnection, component_id: &str, now: i64) -> Result<()> {
-    let worst = components::worst_open_impact(conn, component_id)
-        .await?
-        .unwrap_or(ComponentStatus::Operational);
-    components::set_status(conn, component_id, worst, now).await?;
+/// Sets a component to the worst impact of its open incidents; with none,
+/// under maintenance while a window covers it, else operational.
+pub(crate) async fn refresh_component(
+    conn: &mut AnyConnection,
+    component_id: &str,
+    now: i64,
+) -> Result<()> {
+    let status = match components::worst_open_impact(conn, component_id).await? {
+        Some(worst) => worst,
+        None if components::under_maintenance(conn, component_id).await? => {
+            ComponentStatus::UnderMaintenance
+        }
+        None => ComponentStatus::Operational,
+    };
+    components::set_status(conn, component_id, status, now).await?;
     Ok(())
 }
 
@@ -180,9 +189,13 @@ async fn resolve_in(
     Ok(true)
 }
 
-/// Why an action on an incident was refused.
+/// Why an action on an incident, ticket or maintenance window failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
+    /// The request itself is wrong (a missing field, an unknown reference).
+    #[error("{0}")]
+    Invalid(String),
+    /// The request is fine but the record's state does not allow it.
     #[error("{0}")]
     Refused(String),
     #[error(transparent)]
@@ -763,7 +776,36 @@ async fn notify_subscribers(
         "incident": incident_json(&fresh),
         "update": update,
     });
-    for sub in db.subscribers(&incident.project_id).await? {
+    let notice = Notice {
+        project_id: &incident.project_id,
+        incident_id: Some(&incident.id),
+        subject: &subject,
+        text: update,
+        payload: &payload,
+    };
+    notify_subscribers_of(conn, db, &notice, &affected, now).await
+}
+
+/// A public notice for status-page subscribers.
+pub(crate) struct Notice<'a> {
+    pub project_id: &'a str,
+    pub incident_id: Option<&'a str>,
+    pub subject: &'a str,
+    /// The e-mail body's text.
+    pub text: &'a str,
+    /// The webhook body.
+    pub payload: &'a serde_json::Value,
+}
+
+/// Queues a notice for every subscriber of any of `affected` (component ids).
+pub(crate) async fn notify_subscribers_of(
+    conn: &mut AnyConnection,
+    db: &Db,
+    notice: &Notice<'_>,
+    affected: &[String],
+    now: i64,
+) -> Result<()> {
+    for sub in db.subscribers(notice.project_id).await? {
         let wanted = sub
             .components
             .as_ref()
@@ -771,16 +813,24 @@ async fn notify_subscribers(
         if !wanted {
             continue;
         }
-        let channel = if sub.kind == "email" {
-            Channel::Email
+        let (channel, body) = if sub.kind == "email" {
+            (
+                Channel::Email,
+                format!("{}\n\n{}\n", notice.subject, notice.text),
+            )
         } else {
-            Channel::Webhook
+            (Channel::Webhook, notice.payload.to_string())
         };
-        let body = match channel {
-            Channel::Email => format!("{subject}\n\n{update}\n"),
-            _ => payload.to_string(),
+        let delivery = NewDelivery {
+            project_id: notice.project_id,
+            incident_id: notice.incident_id,
+            channel,
+            target: &sub.address,
+            subject: notice.subject,
+            payload: &body,
+            due_at: now,
         };
-        deliver_now(conn, incident, channel, &sub.address, &subject, &body, now).await?;
+        notify::enqueue(conn, &delivery, now).await?;
     }
     Ok(())
 }

@@ -52,3 +52,64 @@ pub fn bars(values: &[(String, f64)], unit: &str) -> Markup {
         }
     }
 }
+
+const PALETTE: [&str; 6] = [
+    "#1f5fbf", "#e8710a", "#2e9d57", "#8e44ad", "#b3261e", "#5f6b7a",
+];
+
+/// Lines over shared x labels, one per series, with a legend, axis ticks
+/// and a tooltip on every point.
+pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
+    let (w, h) = (640.0, 220.0);
+    let (left, right, top, bottom) = (48.0, 12.0, 12.0, 36.0);
+    let n = x_labels.len().max(1);
+    let max = series
+        .iter()
+        .flat_map(|s| s.1.iter().copied())
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let x = |i: usize| left + (w - left - right) * (i as f64) / ((n - 1).max(1) as f64);
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
+    let ticks = [0.0, 0.5, 1.0];
+    let every = n.div_ceil(6).max(1);
+    html! {
+        figure.chart {
+            svg.lines xmlns="http://www.w3.org/2000/svg" role="img" viewBox={"0 0 " (w) " " (h)}
+                width=(w) height=(h) aria-label="Line chart" {
+                @for t in ticks {
+                    line x1=(left) x2=(w - right) y1=(y(max * t)) y2=(y(max * t)) stroke="#dde" {}
+                    text x=(left - 6.0) y=(y(max * t) + 4.0) font-size="11" text-anchor="end" { (format!("{:.0}", max * t)) }
+                }
+                @for (i, label) in x_labels.iter().enumerate() {
+                    @if i % every == 0 || i + 1 == n {
+                        text x=(x(i)) y=(h - bottom + 16.0) font-size="11" text-anchor="middle" { (label) }
+                    }
+                }
+                @for (k, (name, values)) in series.iter().enumerate() {
+                    @let colour = PALETTE[k % PALETTE.len()];
+                    @let points = values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect::<Vec<_>>().join(" ");
+                    polyline points=(points) fill="none" stroke=(colour) stroke-width="2" {}
+                    @for (i, v) in values.iter().enumerate() {
+                        circle cx=(x(i)) cy=(y(*v)) r="2.5" fill=(colour) {
+                            title { (name) " · " (x_labels.get(i).map_or("", |s| s.as_str())) ": " (format!("{v:.0}")) }
+                        }
+                    }
+                }
+            }
+            figcaption.legend {
+                @for (k, (name, _)) in series.iter().enumerate() {
+                    span { svg width="12" height="12" { rect width="12" height="12" fill=(PALETTE[k % PALETTE.len()]) {} } " " (name) " " }
+                }
+            }
+        }
+    }
+}
+
+/// A cell background whose strength follows `share` (0 to 1).
+pub fn heat(share: f64) -> String {
+    let a = (share.clamp(0.0, 1.0) * 0.85 + 0.05).min(0.9);
+    format!(
+        "background: rgba(31, 95, 191, {a:.2}); color: {}",
+        if a > 0.5 { "#fff" } else { "#111" }
+    )
+}

@@ -4,6 +4,7 @@
 //! hand straight back; boxing that `Response` would only add noise.
 #![allow(clippy::result_large_err)]
 
+mod analytics;
 pub mod charts;
 mod login;
 mod pages;
@@ -52,6 +53,40 @@ pub fn router() -> Router<AppState> {
         .route(
             "/p/{project}/support/incidents/{number}/{action}",
             post(support::incident_action),
+        )
+        .route(
+            "/p/{project}/support/tickets",
+            get(support::tickets).post(support::open_ticket),
+        )
+        .route(
+            "/p/{project}/support/tickets/{number}",
+            get(support::ticket),
+        )
+        .route(
+            "/p/{project}/support/tickets/{number}/{action}",
+            post(support::ticket_action),
+        )
+        .route(
+            "/p/{project}/support/maintenances",
+            post(support::schedule_maintenance),
+        )
+        .route(
+            "/p/{project}/support/maintenances/{id}/{stage}",
+            post(support::move_maintenance),
+        )
+        .route("/p/{project}/analytics", get(analytics::page_view))
+        .route(
+            "/p/{project}/analytics/features",
+            post(analytics::create_feature),
+        )
+        .route("/p/{project}/analytics/persons", get(analytics::persons))
+        .route(
+            "/p/{project}/analytics/persons/{distinct_id}",
+            get(analytics::person),
+        )
+        .route(
+            "/p/{project}/analytics/persons/{distinct_id}/delete",
+            post(analytics::delete_person),
         )
         .route("/p/{project}/{area}", get(pages::area))
 }

@@ -352,7 +352,9 @@ pub async fn rotate_ingest_key(
             "Only project admins may replace the ingest key.",
         );
     }
-    match actions::rotate_ingest_key(&state.db, &actor(&s), &project).await {
+    let rotated = actions::rotate_ingest_key(&state.db, &actor(&s), &project).await;
+    state.ingest_keys.forget_all();
+    match rotated {
         Ok(key) => {
             let flash = Flash::Secret {
                 what: "ingest key",

@@ -493,15 +493,28 @@ impl Db {
             .collect()
     }
 
-    /// Incidents linked to `target_id` of `kind` (the other end of a link).
-    pub async fn incidents_linked_to(&self, kind: &str, target_id: &str) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT incident_id FROM support_incident_links WHERE kind = $1 AND target_id = $2",
-        )
+    /// A project's incidents linked to `target_id` of `kind` (the other end of a link), newest first.
+    pub async fn incidents_linked_to(
+        &self,
+        project_id: &str,
+        kind: &str,
+        target_id: &str,
+    ) -> Result<Vec<IncidentRow>> {
+        let cols = COLS
+            .split(", ")
+            .map(|c| format!("i.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {cols} FROM support_incidents i JOIN support_incident_links l ON l.incident_id = i.id \
+             WHERE i.project_id = $1 AND l.kind = $2 AND l.target_id = $3 ORDER BY i.number DESC"
+        ))
+        .bind(project_id)
         .bind(kind)
         .bind(target_id)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        rows.iter().map(incident_from).collect()
     }
 
     pub async fn incident_services(&self, incident_id: &str) -> Result<Vec<String>> {

@@ -1,6 +1,6 @@
 //! Status-page components, their history, scheduled maintenance and subscribers.
 
-use liveops_core::support::status::ComponentStatus;
+use liveops_core::support::status::{ComponentStatus, MaintenanceState};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -147,12 +147,63 @@ pub async fn components_of_incident(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Maintenance {
     pub id: String,
+    pub project_id: String,
     pub title: String,
     pub body: Option<String>,
     pub starts_at: i64,
     pub ends_at: i64,
-    pub state: String,
+    pub state: MaintenanceState,
     pub components: Vec<String>,
+}
+
+const MAINT_COLS: &str = "id, project_id, title, body, starts_at, ends_at, state, components";
+
+fn maintenance_from(r: &AnyRow) -> Result<Maintenance> {
+    let components: String = r.try_get("components")?;
+    Ok(Maintenance {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        title: r.try_get("title")?,
+        body: r.try_get("body")?,
+        starts_at: r.try_get("starts_at")?,
+        ends_at: r.try_get("ends_at")?,
+        state: parse_stored("maintenance state", &r.try_get::<String, _>("state")?)?,
+        components: components
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+    })
+}
+
+/// Moves a window from stage `from` to `to`; false when it was no longer at
+/// `from` (someone, or the clock, moved it first).
+pub async fn move_maintenance(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: MaintenanceState,
+    to: MaintenanceState,
+) -> Result<bool> {
+    let done =
+        sqlx::query("UPDATE support_maintenances SET state = $1 WHERE id = $2 AND state = $3")
+            .bind(to.as_str())
+            .bind(id)
+            .bind(from.as_str())
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Whether a maintenance window in progress or being verified covers the component.
+pub async fn under_maintenance(conn: &mut AnyConnection, component_id: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM support_maintenances WHERE state IN ('in_progress', 'verifying') \
+         AND (',' || components || ',') LIKE ('%,' || $1 || ',%')",
+    )
+    .bind(component_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
 }
 
 /// A maintenance window about to be scheduled.
@@ -282,34 +333,57 @@ impl Db {
         Ok((before, changes))
     }
 
-    /// Maintenance windows that have not ended before `now`.
+    /// Maintenance windows not completed and not ended before `now`: the
+    /// ones a status page announces.
     pub async fn maintenances(&self, project_id: &str, now: i64) -> Result<Vec<Maintenance>> {
-        let rows = sqlx::query(
-            "SELECT id, title, body, starts_at, ends_at, state, components FROM support_maintenances \
-             WHERE project_id = $1 AND ends_at > $2 ORDER BY starts_at",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {MAINT_COLS} FROM support_maintenances \
+             WHERE project_id = $1 AND ends_at > $2 AND state <> 'completed' ORDER BY starts_at"
+        ))
         .bind(project_id)
         .bind(now)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let components: String = r.try_get("components")?;
-                Ok(Maintenance {
-                    id: r.try_get("id")?,
-                    title: r.try_get("title")?,
-                    body: r.try_get("body")?,
-                    starts_at: r.try_get("starts_at")?,
-                    ends_at: r.try_get("ends_at")?,
-                    state: r.try_get("state")?,
-                    components: components
-                        .split(',')
-                        .filter(|c| !c.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                })
-            })
-            .collect()
+        rows.iter().map(maintenance_from).collect()
+    }
+
+    /// A project's maintenance windows, latest start first.
+    pub async fn all_maintenances(&self, project_id: &str, limit: i64) -> Result<Vec<Maintenance>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MAINT_COLS} FROM support_maintenances WHERE project_id = $1 \
+             ORDER BY starts_at DESC LIMIT $2"
+        ))
+        .bind(project_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(maintenance_from).collect()
+    }
+
+    pub async fn maintenance(&self, project_id: &str, id: &str) -> Result<Maintenance> {
+        let row = sqlx::query(&format!(
+            "SELECT {MAINT_COLS} FROM support_maintenances WHERE project_id = $1 AND id = $2"
+        ))
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        maintenance_from(&row)
+    }
+
+    /// Windows, across projects, that the clock moves on at `now`: scheduled
+    /// ones that have started and unfinished ones that have ended.
+    pub async fn due_maintenances(&self, now: i64, limit: i64) -> Result<Vec<Maintenance>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MAINT_COLS} FROM support_maintenances WHERE state <> 'completed' \
+             AND ((state = 'scheduled' AND starts_at <= $1) OR ends_at <= $1) ORDER BY starts_at LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(maintenance_from).collect()
     }
 
     pub async fn subscribers(&self, project_id: &str) -> Result<Vec<Subscriber>> {

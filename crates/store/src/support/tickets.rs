@@ -170,6 +170,49 @@ pub async fn link_incident(
     Ok(())
 }
 
+/// Links a ticket to another area's record; `kind` names it (`release`).
+pub async fn add_link(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    kind: &str,
+    target_id: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO support_ticket_links (ticket_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (ticket_id, kind, target_id) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(kind)
+    .bind(target_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Records that an SLA `level` (at_risk or breached) of a `target`
+/// (first_response or resolution) was announced; false when it already was.
+pub async fn claim_sla_alert(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    target: &str,
+    level: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO support_sla_alerts (ticket_id, target, level, at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (ticket_id, target, level) DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(target)
+    .bind(level)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Comment {
     pub at: i64,
@@ -210,6 +253,75 @@ impl Db {
         .bind(from.unwrap_or(i64::MIN))
         .bind(to.unwrap_or(i64::MAX))
         .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
+    /// Unresolved tickets, across projects, that have used four fifths of a
+    /// target's time and whose resolution breach was not announced yet: the
+    /// SLA watch's work list.
+    pub async fn tickets_for_sla_watch(&self, now: i64, limit: i64) -> Result<Vec<Ticket>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLS} FROM support_tickets t WHERE status IN ('open', 'pending') \
+             AND ((first_response_at IS NULL AND created_at + (first_response_due - created_at) * 4 / 5 <= $1) \
+                  OR created_at + (resolution_due - created_at) * 4 / 5 <= $1) \
+             AND NOT EXISTS (SELECT 1 FROM support_sla_alerts a WHERE a.ticket_id = t.id \
+                  AND a.target = 'resolution' AND a.level = 'breached') \
+             ORDER BY resolution_due LIMIT $2"
+        ))
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
+    /// The SLA announcements made for a ticket: (target, level, at).
+    pub async fn sla_alerts(&self, ticket_id: &str) -> Result<Vec<(String, String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT target, level, at FROM support_sla_alerts WHERE ticket_id = $1 ORDER BY at, target, level",
+        )
+        .bind(ticket_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("target")?, r.try_get("level")?, r.try_get("at")?)))
+            .collect()
+    }
+
+    /// A ticket's links to other areas: (kind, target).
+    pub async fn ticket_links(&self, ticket_id: &str) -> Result<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT kind, target_id FROM support_ticket_links WHERE ticket_id = $1 ORDER BY created_at, kind",
+        )
+        .bind(ticket_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("kind")?, r.try_get("target_id")?)))
+            .collect()
+    }
+
+    /// Tickets of a project linked to `target` of `kind`, newest first.
+    pub async fn tickets_linked_to(
+        &self,
+        project_id: &str,
+        kind: &str,
+        target: &str,
+    ) -> Result<Vec<Ticket>> {
+        let cols = COLS
+            .split(", ")
+            .map(|c| format!("t.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(&format!(
+            "SELECT {cols} FROM support_tickets t JOIN support_ticket_links l ON l.ticket_id = t.id \
+             WHERE t.project_id = $1 AND l.kind = $2 AND l.target_id = $3 ORDER BY t.number DESC"
+        ))
+        .bind(project_id)
+        .bind(kind)
+        .bind(target)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(ticket_from).collect()

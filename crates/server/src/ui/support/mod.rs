@@ -1,5 +1,12 @@
 //! The production-support pages: incidents, on-call, tickets.
 
+mod maintenance;
+mod tickets;
+
+use maintenance::maintenance_section;
+pub use maintenance::{move_maintenance, schedule_maintenance};
+pub use tickets::{open_ticket, ticket, ticket_action, tickets};
+
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -97,10 +104,12 @@ pub async fn overview(
                 oncall.push((tier.as_str().to_uppercase(), emails.join(", ")));
             }
         }
-        Ok::<_, liveops_store::StoreError>((incidents, tickets, oncall))
+        let maintenances = state.db.all_maintenances(&project.id, 20).await?;
+        let components = state.db.components(&project.id).await?;
+        Ok::<_, liveops_store::StoreError>((incidents, tickets, oncall, maintenances, components))
     }
     .await;
-    let (incidents, tickets, oncall) = match loaded {
+    let (incidents, tickets, oncall, maintenances, components) = match loaded {
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
@@ -164,8 +173,10 @@ pub async fn overview(
                 table { tbody { @for (on, who) in &oncall { tr { th { (on) } td { (who) } } } } }
             }
         }
+        (maintenance_section(project, &maintenances, &components, &s.session.csrf_token, can_write))
         section {
             h2 { "Open tickets" }
+            p { a href={"/p/" (project.slug) "/support/tickets"} { "All tickets" } " · " a href={"/p/" (project.slug) "/support/tickets#new"} { "Open a ticket" } }
             @if tickets.is_empty() {
                 p.empty { "No open tickets." }
             } @else {
@@ -174,7 +185,7 @@ pub async fn overview(
                     tbody {
                         @for t in &tickets {
                             tr {
-                                td { "#" (t.number) }
+                                td { a href={"/p/" (project.slug) "/support/tickets/" (t.number)} { "#" (t.number) } }
                                 td { (t.tier.as_str().to_uppercase()) }
                                 td { (t.priority.as_str()) }
                                 td { (t.subject) }
@@ -436,6 +447,7 @@ pub async fn incident_action(
             project.slug, i.number
         ))
         .into_response(),
+        Err(ActionError::Invalid(why)) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
         Err(ActionError::Refused(why)) => error_page(StatusCode::CONFLICT, &why),
         Err(ActionError::Store(e)) => db_error(e),
     }

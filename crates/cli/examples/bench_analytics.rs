@@ -1,0 +1,452 @@
+//! The analytics benchmark: 10 million events across 500,000 persons over 30
+//! days, sent to a running `liveops serve` through PostHog's `/batch` (100
+//! events a request), then the three headline queries, each timed against
+//! DuckDB and ClickHouse (chdb) on the same events and the same 2 threads.
+//!
+//! Run it as BENCHMARKS.md says; it prints a Markdown table.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const DAY: i64 = 86_400;
+/// 2026-10-01T00:00:00Z.
+const START: i64 = 1_790_812_800;
+
+struct Args {
+    events: usize,
+    persons: usize,
+    connections: usize,
+    repeat: usize,
+    python: PathBuf,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        events: 10_000_000,
+        persons: 500_000,
+        connections: 16,
+        repeat: 5,
+        python: PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").unwrap_or_else(|_| {
+            format!(
+                "{}/.cache/liveops-venv",
+                std::env::var("HOME").unwrap_or_default()
+            )
+        }))
+        .join("bin/python"),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--events" => a.events = value().parse().unwrap_or(a.events),
+            "--persons" => a.persons = value().parse().unwrap_or(a.persons),
+            "--connections" => a.connections = value().parse().unwrap_or(a.connections),
+            "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
+            "--python" => a.python = PathBuf::from(value()),
+            other => eprintln!("ignoring {other}"),
+        }
+    }
+    a
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// PostHog `/batch` bodies of 100 events: each person has a session or
+/// more over the 30 days, walking some way down the funnel.
+fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
+    let names = [
+        "$pageview",
+        "viewed product",
+        "added to cart",
+        "started checkout",
+        "purchased",
+        "searched",
+    ];
+    let mut rng = Rng(0x00c0_ffee_1234_5678);
+    let mut events = Vec::with_capacity(a.events);
+    let per = a.events / a.persons;
+    for p in 0..a.persons {
+        let mut t = START + rng.below(30 * DAY as u64) as i64;
+        for i in 0..per {
+            // Mostly forward through the funnel, sometimes browsing.
+            let step = (rng.below(6) * rng.below(6) / 5) as usize % names.len();
+            t += rng.below(6 * 3600) as i64;
+            if t >= START + 30 * DAY {
+                t = START + rng.below(30 * DAY as u64) as i64;
+            }
+            events.push((p, i, names[step], t));
+        }
+    }
+    // Interleave persons the way live traffic arrives: by time.
+    events.sort_by_key(|e| e.3);
+    events
+        .chunks(100)
+        .map(|chunk| {
+            let batch: Vec<Value> = chunk
+                .iter()
+                .map(|(p, i, name, t)| {
+                    json!({
+                        "event": name,
+                        "distinct_id": format!("person-{p}"),
+                        "uuid": format!("{p:08x}-{i:04x}"),
+                        "timestamp": jiff::Timestamp::from_second(*t).map(|t| t.to_string()).unwrap_or_default(),
+                        "properties": {"$lib": "bench", "$current_url": "https://shop.example/p"},
+                    })
+                })
+                .collect();
+            serde_json::to_vec(&json!({"api_key": key, "batch": batch})).unwrap_or_default()
+        })
+        .collect()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn liveops_bin() -> PathBuf {
+    // The example sits in target/<profile>/examples; the binary one up.
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("liveops"))
+        .unwrap_or_else(|| PathBuf::from("liveops"))
+}
+
+fn liveops(data: &Path, args: &[&str]) -> Value {
+    let out = Command::new(liveops_bin())
+        .args(args)
+        .args(["--format", "json"])
+        .env("LIVEOPS_DATA_DIR", data)
+        .env_remove("LIVEOPS_DATABASE_URL")
+        .output()
+        .expect("run liveops");
+    assert!(
+        out.status.success(),
+        "liveops {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+async fn best_of<F, Fut>(repeat: usize, mut f: F) -> (f64, Value)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let mut best = f64::MAX;
+    let mut last = Value::Null;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        last = f().await;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, last)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let a = args();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    liveops(&data, &["user", "add", "bench@example.com", "--admin"]);
+    liveops(
+        &data,
+        &["project", "create", "Bench", "--owner", "bench@example.com"],
+    );
+    let token = liveops(
+        &data,
+        &[
+            "token",
+            "create",
+            "--user",
+            "bench@example.com",
+            "--project",
+            "bench",
+            "--scopes",
+            "read,write,admin",
+        ],
+    )["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut child = Command::new(liveops_bin())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LIVEOPS_DATA_DIR", &data)
+        .env("LIVEOPS_LOG", "warn")
+        .env("LIVEOPS_REQUEST_TIMEOUT_SECS", "600")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start liveops");
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let server = Server {
+        base: line
+            .trim()
+            .trim_start_matches("liveops listening on ")
+            .to_owned(),
+        child,
+    };
+    let pid = server.child.id();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(a.connections)
+        .build()
+        .expect("client");
+    let key: Value = http
+        .post(format!("{}/api/v1/projects/bench/ingest-key", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let key = key["ingest_key"].as_str().unwrap_or_default().to_owned();
+
+    eprintln!("generating {} events for {} persons…", a.events, a.persons);
+    let bodies = Arc::new(bodies(&a, &key));
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    eprintln!("ingesting over {} connections…", a.connections);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..a.connections {
+        let (http, bodies, next, failed) =
+            (http.clone(), bodies.clone(), next.clone(), failed.clone());
+        let url = format!("{}/batch/", server.base);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                loop {
+                    match http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                    {
+                        Ok(r) if r.status().is_success() => break,
+                        Ok(r) if r.status() == 429 || r.status() == 503 => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let ingest_secs = started.elapsed().as_secs_f64();
+    sampling.abort();
+    let peak_mib = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+    let eps = a.events as f64 / ingest_secs;
+    eprintln!(
+        "ingested in {ingest_secs:.1} s ({eps:.0} events/s), {} failed requests, peak RSS {peak_mib:.0} MiB",
+        failed.load(Ordering::Relaxed)
+    );
+    drop(bodies);
+
+    let api = |path: &str| format!("{}/api/v1/projects/bench/analytics/{path}", server.base);
+    let (from, to) = ("2026-10-01", "2026-10-31");
+    let funnel_body = json!({"steps": ["$pageview", "viewed product", "added to cart", "started checkout"],
+        "window": "14d", "from": from, "to": to});
+    let retention_body =
+        json!({"start_event": "$pageview", "interval": "week", "from": "2026-09-28", "periods": 8});
+    // Warm up: the first query folds freshly ingested events into the layout.
+    let _ = http
+        .get(api("active?from=2026-10-01&to=2026-10-31"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let (funnel_s, funnel) = best_of(a.repeat, || {
+        let req = http
+            .post(api("funnel"))
+            .bearer_auth(&token)
+            .json(&funnel_body);
+        async move {
+            req.send()
+                .await
+                .expect("funnel")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    })
+    .await;
+    let (retention_s, _) = best_of(a.repeat, || {
+        let req = http
+            .post(api("retention"))
+            .bearer_auth(&token)
+            .json(&retention_body);
+        async move {
+            req.send()
+                .await
+                .expect("retention")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    })
+    .await;
+    let (dau_s, _) = best_of(a.repeat, || {
+        let req = http
+            .get(api("active?from=2026-10-01&to=2026-10-31"))
+            .bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .expect("dau")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    })
+    .await;
+    eprintln!("funnel steps: {}", funnel["steps"]);
+
+    eprintln!("exporting Parquet and running DuckDB and chdb…");
+    let parquet = dir.path().join("events.parquet");
+    let bytes = http
+        .get(api("export"))
+        .bearer_auth(&token)
+        .timeout(Duration::from_secs(1800))
+        .send()
+        .await
+        .expect("export")
+        .bytes()
+        .await
+        .expect("bytes");
+    std::fs::write(&parquet, &bytes).expect("write parquet");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../scripts/analytics_reference.py"
+    );
+    let out = Command::new(&a.python)
+        .arg(script)
+        .arg(&parquet)
+        .args([
+            "--steps",
+            "$pageview,viewed product,added to cart,started checkout",
+        ])
+        .args(["--from-ms", &((START) * 1000).to_string()])
+        .args(["--to-ms", &((START + 30 * DAY) * 1000).to_string()])
+        .args(["--retention-event", "$pageview"])
+        .args([
+            "--retention-from-ms",
+            &((START - 3 * DAY) * 1000).to_string(),
+        ])
+        .args(["--periods", "8", "--threads", "2", "--load-table"])
+        .args(["--repeat", &a.repeat.to_string()])
+        .output()
+        .expect("run the reference script");
+    let reference: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        Value::Null
+    });
+    let t = &reference["timings"];
+    let secs = |v: &Value| v.as_f64();
+    let ratio = |ours: f64, theirs: Option<f64>| {
+        theirs.map_or("—".to_owned(), |x| format!("{:.1}× faster", x / ours))
+    };
+    println!("| Measurement | liveops | DuckDB | chdb | Target |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| Ingest, PostHog `/batch`, 100 events/request, {} connections | {eps:.0} events/s | — | — | ≥ 200,000 events/s |",
+        a.connections
+    );
+    println!("| Server peak RSS while ingesting | {peak_mib:.0} MiB | — | — | ≤ 1024 MiB |");
+    println!(
+        "| 4-step funnel, 14-day window | {:.3} s | {} ({}) | {} ({}) | ≤ 0.15 s |",
+        funnel_s,
+        secs(&t["duckdb"]["first_entry_funnel"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(funnel_s, secs(&t["duckdb"]["first_entry_funnel"])),
+        secs(&t["chdb"]["funnel"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(funnel_s, secs(&t["chdb"]["funnel"])),
+    );
+    println!(
+        "| Weekly retention, 8 periods | {:.3} s | {} ({}) | {} ({}) | ≤ 0.25 s |",
+        retention_s,
+        secs(&t["duckdb"]["retention"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(retention_s, secs(&t["duckdb"]["retention"])),
+        secs(&t["chdb"]["retention"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(retention_s, secs(&t["chdb"]["retention"])),
+    );
+    println!(
+        "| DAU over 30 days | {:.3} s | {} ({}) | {} ({}) | ≤ 0.1 s |",
+        dau_s,
+        secs(&t["duckdb"]["dau"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(dau_s, secs(&t["duckdb"]["dau"])),
+        secs(&t["chdb"]["dau"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(dau_s, secs(&t["chdb"]["dau"])),
+    );
+    println!();
+    println!(
+        "Check: liveops funnel {} · chdb windowFunnel {}",
+        funnel["steps"]
+            .as_array()
+            .map(|s| s
+                .iter()
+                .map(|x| x["persons"].to_string())
+                .collect::<Vec<_>>()
+                .join("/"))
+            .unwrap_or_default(),
+        reference["funnel"]
+    );
+}

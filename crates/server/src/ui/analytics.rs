@@ -1,0 +1,654 @@
+//! The usage-analytics pages: active users, trends, a funnel, retention and
+//! features on one page driven by plain GET forms; persons and their
+//! deletion on their own pages.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use liveops_core::access::authorize;
+use liveops_core::analytics::Interval;
+use liveops_core::{Area, Permission};
+use liveops_store::audit::{Actor, ActorKind};
+use liveops_telemetry::analytics as q;
+use maud::html;
+use serde::Deserialize;
+
+use super::charts::{heat, lines};
+use super::pages::{pick, projects_for};
+use super::{Frame, UiSession, csrf_ok, error_page, page};
+use crate::api::analytics::{
+    FunnelBody, RetentionBody, funnel_query, funnel_view, parse_when, retention_query,
+};
+use crate::error::ApiError;
+use crate::state::{AppState, format_ms, now_ms};
+
+const DAY_MS: i64 = 86_400_000;
+
+fn api_error(e: ApiError) -> Response {
+    error_page(e.status(), e.detail().unwrap_or("The query failed."))
+}
+
+async fn run<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
+    + Send
+    + 'static,
+) -> Result<T, Response> {
+    let t = state.telemetry.clone();
+    match tokio::task::spawn_blocking(move || f(t.analytics())).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(liveops_telemetry::TelemetryError::Query(m))) => {
+            Err(error_page(StatusCode::UNPROCESSABLE_ENTITY, &m))
+        }
+        Ok(Err(e)) => Err(error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())),
+        Err(e) => Err(error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &e.to_string(),
+        )),
+    }
+}
+
+/// The page's forms, all optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct AnalyticsForm {
+    event: Option<String>,
+    interval: Option<String>,
+    breakdown: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    /// One funnel step per line.
+    steps: Option<String>,
+    window: Option<String>,
+    order: Option<String>,
+    start_event: Option<String>,
+    return_event: Option<String>,
+    retention_interval: Option<String>,
+}
+
+fn blank(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn page_view(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Query(f): Query<AnalyticsForm>,
+) -> Response {
+    let projects = match projects_for(&state, &s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (project, role) = match pick(&projects, &slug) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let id = project.id.clone();
+    // Range: the form's, else the last 30 days.
+    let to = match blank(&f.to) {
+        Some(t) => match parse_when("to", &t) {
+            Ok(v) => v,
+            Err(e) => return api_error(e),
+        },
+        None => (now_ms().div_euclid(DAY_MS) + 1) * DAY_MS,
+    };
+    let from = match blank(&f.from) {
+        Some(t) => match parse_when("from", &t) {
+            Ok(v) => v,
+            Err(e) => return api_error(e),
+        },
+        None => to - 30 * DAY_MS,
+    };
+    if from >= to || to - from > 400 * DAY_MS {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Pick a range of 1 to 400 days, `from` before `to`.",
+        );
+    }
+    let from_day = from.div_euclid(DAY_MS);
+    let days = ((to - 1).div_euclid(DAY_MS) - from_day + 1) as usize;
+    let events = {
+        let id = id.clone();
+        match run(&state, move |a| Ok(a.event_names(&id))).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+    let active = {
+        let id = id.clone();
+        let query = q::ActiveQuery {
+            events: Vec::new(),
+            from_day,
+            days,
+        };
+        match run(&state, move |a| a.active_users(&id, &query)).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+    let interval = match blank(&f.interval).map(|i| i.parse::<Interval>()) {
+        Some(Ok(i)) => i,
+        Some(Err(e)) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+        None => Interval::Day,
+    };
+    let trends = {
+        let id = id.clone();
+        let query = q::TrendsQuery {
+            event: blank(&f.event),
+            interval,
+            from_ms: from,
+            to_ms: to,
+            filters: Vec::new(),
+            breakdown: blank(&f.breakdown),
+        };
+        match run(&state, move |a| a.trends(&id, &query)).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+    let funnel = match blank(&f.steps) {
+        Some(steps) => {
+            let body = FunnelBody {
+                steps: steps
+                    .lines()
+                    .map(|l| l.trim().to_owned())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+                window: blank(&f.window),
+                order: blank(&f.order),
+                exclusions: Vec::new(),
+                from: Some(format_ms(from)),
+                to: Some(format_ms(to)),
+                breakdown: None,
+                dropoff_after: Some(1),
+            };
+            let mut query = match funnel_query(&body) {
+                Ok(q) => q,
+                Err(e) => return api_error(e),
+            };
+            if query.steps.len() < 2 {
+                query.dropoff_after = None;
+            }
+            let id = id.clone();
+            match run(&state, move |a| a.funnel(&id, &query)).await {
+                Ok(a) => Some(funnel_view(a)),
+                Err(r) => return r,
+            }
+        }
+        None => None,
+    };
+    let retention = match blank(&f.start_event) {
+        Some(start) => {
+            let body = RetentionBody {
+                start_event: start,
+                return_event: blank(&f.return_event),
+                interval: blank(&f.retention_interval),
+                from: None,
+                periods: Some(8),
+                cohort: None,
+                mode: None,
+            };
+            let query = match retention_query(&body) {
+                Ok(q) => q,
+                Err(e) => return api_error(e),
+            };
+            let id = id.clone();
+            match run(&state, move |a| a.retention(&id, &query)).await {
+                Ok(c) => Some(c),
+                Err(r) => return r,
+            }
+        }
+        None => None,
+    };
+    let usage = match crate::api::analytics::usage(&state, &project.id, from, to).await {
+        Ok(u) => u,
+        Err(e) => return api_error(e),
+    };
+    let frame = Frame {
+        session: &s.session,
+        projects: &projects,
+        current: Some(project),
+        section: Area::Analytics.slug(),
+    };
+    let can_write = authorize(*role, None, Permission::Write).is_ok();
+    let labels: Vec<String> = active
+        .days
+        .iter()
+        .map(|d| format_ms(*d)[5..10].to_owned())
+        .collect();
+    let base = format!("/p/{}/analytics", project.slug);
+    let event_options = |selected: Option<&str>| {
+        html! {
+            @for (name, count) in &events {
+                option value=(name) selected[selected == Some(name.as_str())] { (name) " (" (count) ")" }
+            }
+        }
+    };
+    let body = html! {
+        h1 { (Area::Analytics.title()) }
+        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } }
+        @if events.is_empty() {
+            div.empty data-area="analytics" {
+                p { strong { "No events have arrived for this project yet." } }
+                p { "Point the PostHog or Segment SDK at this server with the project's ingest key (Settings). PostHog: host = this address; Segment: host = this address, write key = the ingest key." }
+            }
+        }
+        form.range method="get" action=(base) {
+            label { "From " input type="date" name="from" value=(format_ms(from)[..10]); }
+            " " label { "To " input type="date" name="to" value=(format_ms(to)[..10]); }
+            " " button type="submit" { "Show" }
+        }
+        section #active {
+            h2 { "Active users" }
+            (lines(&labels, &[
+                ("DAU".to_owned(), active.dau.iter().map(|v| *v as f64).collect()),
+                ("WAU".to_owned(), active.wau.iter().map(|v| *v as f64).collect()),
+                ("MAU".to_owned(), active.mau.iter().map(|v| *v as f64).collect()),
+            ]))
+            p { "Latest day: DAU " strong { (active.dau.last().copied().unwrap_or(0)) } ", WAU " strong { (active.wau.last().copied().unwrap_or(0)) } ", MAU " strong { (active.mau.last().copied().unwrap_or(0)) } }
+        }
+        section #trends {
+            h2 { "Trends" }
+            form.inline method="get" action=(base) {
+                input type="hidden" name="from" value=(format_ms(from)[..10]);
+                input type="hidden" name="to" value=(format_ms(to)[..10]);
+                label { "Event " select name="event" { option value="" { "all events" } (event_options(f.event.as_deref())) } }
+                " " label { "per " select name="interval" {
+                    @for i in [Interval::Hour, Interval::Day, Interval::Week, Interval::Month] { option value=(i.as_str()) selected[i == interval] { (i.as_str()) } }
+                } }
+                " " label { "breakdown by property " input name="breakdown" value=(f.breakdown.clone().unwrap_or_default()) size="12"; }
+                " " button type="submit" { "Chart" }
+            }
+            @let tl: Vec<String> = trends.first().map(|s| s.points.iter().map(|p| format_ms(p.start_ms)[5..if interval == Interval::Hour { 16 } else { 10 }].to_owned()).collect()).unwrap_or_default();
+            (lines(&tl, &trends.iter().take(6).map(|s| (s.value.clone().unwrap_or_else(|| if f.breakdown.is_some() { "(none)".into() } else { "events".into() }), s.points.iter().map(|p| p.events as f64).collect())).collect::<Vec<_>>()))
+            table.trends {
+                thead { tr { th { "Series" } th { "Events" } th { "Unique persons (max per interval)" } } }
+                tbody { @for s in &trends { tr { td { (s.value.clone().unwrap_or_else(|| "all".into())) } td { (s.points.iter().map(|p| p.events).sum::<u64>()) } td { (s.points.iter().map(|p| p.persons).max().unwrap_or(0)) } } } }
+            }
+        }
+        section #funnel {
+            h2 { "Funnel" }
+            form.stack method="get" action=(base) {
+                input type="hidden" name="from" value=(format_ms(from)[..10]);
+                input type="hidden" name="to" value=(format_ms(to)[..10]);
+                label for="steps" { "Steps, one event per line (several events for one step: a|b)" }
+                textarea #steps name="steps" rows="4" { (f.steps.clone().unwrap_or_default()) }
+                label for="window" { "Conversion window" }
+                input #window name="window" value=(f.window.clone().unwrap_or_else(|| "14d".into())) size="6";
+                label for="order" { "Order" }
+                select #order name="order" {
+                    @for o in ["ordered", "strict", "unordered"] { option value=(o) selected[f.order.as_deref() == Some(o)] { (o) } }
+                }
+                button type="submit" { "Run funnel" }
+            }
+            @if let Some(fv) = &funnel {
+                table.funnel {
+                    thead { tr { th { "Step" } th { "Persons" } th { "Conversion" } th { "From previous" } th { "Drop-off" } th { "Median time" } } }
+                    tbody {
+                        @for st in &fv.steps {
+                            tr {
+                                td { (st.step) ". " (st.event) }
+                                td { (st.persons) }
+                                td { (format!("{:.1}%", st.conversion * 100.0)) }
+                                td { (format!("{:.1}%", st.from_previous * 100.0)) }
+                                td { (format!("{:.1}%", st.dropoff * 100.0)) }
+                                td { (st.median_secs.map(|m| format!("{m:.0} s")).unwrap_or_default()) }
+                            }
+                        }
+                    }
+                }
+                (super::charts::bars(&fv.steps.iter().map(|s| (format!("{}. {}", s.step, s.event), s.persons as f64)).collect::<Vec<_>>(), "persons"))
+                @if let Some(d) = &fv.dropoff {
+                    h3 { (d.persons) " dropped off after step " (d.after_step) }
+                    @if !d.next_events.is_empty() {
+                        p { "What they did next: " (d.next_events.iter().map(|n| format!("{} ({})", n.event, n.persons)).collect::<Vec<_>>().join(", ")) }
+                    }
+                    @if !d.sample.is_empty() {
+                        p { "Some of them: "
+                            @for (i, who) in d.sample.iter().take(10).enumerate() {
+                                @if i > 0 { ", " }
+                                a href={(base) "/persons/" (url_segment(who))} { (who) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #retention {
+            h2 { "Retention" }
+            form.inline method="get" action=(base) {
+                label { "Start event " select name="start_event" { (event_options(f.start_event.as_deref())) } }
+                " " label { "Return event " select name="return_event" { option value="" { "same" } (event_options(f.return_event.as_deref())) } }
+                " " label { "per " select name="retention_interval" {
+                    @for i in ["day", "week", "month"] { option value=(i) selected[f.retention_interval.as_deref().unwrap_or("week") == i] { (i) } }
+                } }
+                " " button type="submit" { "Show retention" }
+            }
+            @if let Some(cohorts) = &retention {
+                table.retention {
+                    thead { tr { th { "Cohort" } th { "People" } @for k in 0..cohorts.len() { th { (k) } } } }
+                    tbody {
+                        @for c in cohorts {
+                            @let size = c.counts.first().copied().unwrap_or(0);
+                            tr {
+                                td { (format_ms(c.start_ms)[..10]) }
+                                td { (size) }
+                                @for n in &c.counts {
+                                    @let share = if size == 0 { 0.0 } else { *n as f64 / size as f64 };
+                                    td style=(heat(share)) title={(n) " people"} { (format!("{:.0}%", share * 100.0)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #features {
+            h2 { "Features" }
+            @if usage.features.is_empty() {
+                p.empty { "No features are defined. A feature is a name for one or more events." }
+            } @else {
+                table.features {
+                    thead { tr { th { "Feature" } th { "Users" } th { "Adoption" } th { "Uses" } th { "Uses per user" } } }
+                    tbody { @for u in &usage.features { tr { td { (u.name) } td { (u.users) } td { (format!("{:.1}%", u.adoption * 100.0)) } td { (u.events) } td { (format!("{:.1}", u.per_user)) } } } }
+                }
+                p { (usage.active_users) " active people in the range." }
+            }
+            @if can_write {
+                details {
+                    summary { "Define a feature" }
+                    form.stack method="post" action={(base) "/features"} {
+                        input type="hidden" name="_csrf" value=(s.session.csrf_token);
+                        label for="f-name" { "Name" }
+                        input #f-name name="name" required maxlength="100";
+                        label for="f-events" { "Events, one per line" }
+                        textarea #f-events name="events" rows="3" required {}
+                        button type="submit" { "Save feature" }
+                    }
+                }
+            }
+        }
+    };
+    page(&format!("Analytics · {}", project.name), Some(&frame), body).into_response()
+}
+
+fn url_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FeatureForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    events: String,
+}
+
+pub async fn create_feature(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Form(f): Form<FeatureForm>,
+) -> Response {
+    if let Err(r) = csrf_ok(&s, &f.csrf) {
+        return r;
+    }
+    let projects = match projects_for(&state, &s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (project, role) = match pick(&projects, &slug) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    if authorize(*role, None, Permission::Write).is_err() {
+        return error_page(StatusCode::FORBIDDEN, "Your role cannot define features.");
+    }
+    let name = f.name.trim();
+    let events: Vec<String> = f
+        .events
+        .lines()
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty())
+        .collect();
+    if name.is_empty() || name.chars().count() > 100 || events.is_empty() || events.len() > 20 {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A feature needs a name (1 to 100 characters) and 1 to 20 events.",
+        );
+    }
+    if events
+        .iter()
+        .any(|e| e.chars().count() > 200 || e.chars().any(char::is_control))
+    {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "An event name has 1 to 200 printable characters.",
+        );
+    }
+    let now = now_ms();
+    let actor = Actor {
+        kind: ActorKind::Session,
+        name: s.session.user.email.clone(),
+        ip: s.ip.clone(),
+    };
+    let done = async {
+        let mut tx = state.db.begin().await?;
+        liveops_store::analytics::insert_feature(&mut tx, &project.id, name, &events, now).await?;
+        liveops_store::audit::record(
+            &mut tx,
+            &actor,
+            Some(&project.id),
+            "analytics.feature.create",
+            Some(name),
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok::<_, liveops_store::StoreError>(())
+    }
+    .await;
+    match done {
+        Ok(()) => Redirect::to(&format!("/p/{}/analytics#features", project.slug)).into_response(),
+        Err(liveops_store::StoreError::Conflict(what)) => {
+            error_page(StatusCode::CONFLICT, &format!("{what} already exists."))
+        }
+        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PersonSearch {
+    search: Option<String>,
+}
+
+pub async fn persons(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Query(f): Query<PersonSearch>,
+) -> Response {
+    let projects = match projects_for(&state, &s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (project, _) = match pick(&projects, &slug) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let id = project.id.clone();
+    let search = blank(&f.search);
+    let needle = search.clone();
+    let list = match run(&state, move |a| Ok(a.persons(&id, needle.as_deref(), 100))).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let frame = Frame {
+        session: &s.session,
+        projects: &projects,
+        current: Some(project),
+        section: Area::Analytics.slug(),
+    };
+    let base = format!("/p/{}/analytics", project.slug);
+    let body = html! {
+        p { a href=(base) { "← Analytics" } }
+        h1 { "Persons" }
+        form.inline method="get" {
+            label { "Distinct id contains " input name="search" value=(search.clone().unwrap_or_default()); }
+            " " button type="submit" { "Search" }
+        }
+        @if list.is_empty() {
+            p.empty { "No persons found." }
+        } @else {
+            table.persons {
+                thead { tr { th { "Distinct ids" } th { "Properties" } th { "First seen" } } }
+                tbody {
+                    @for p in &list {
+                        tr {
+                            td { @for (i, d) in p.distinct_ids.iter().enumerate() { @if i > 0 { ", " } a href={(base) "/persons/" (url_segment(d))} { (d) } } }
+                            td { code { (p.properties) } }
+                            td { (format_ms(p.created_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    page(&format!("Persons · {}", project.name), Some(&frame), body).into_response()
+}
+
+pub async fn person(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, distinct_id)): Path<(String, String)>,
+) -> Response {
+    let projects = match projects_for(&state, &s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (project, role) = match pick(&projects, &slug) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    let id = project.id.clone();
+    let did = distinct_id.clone();
+    let found = match run(&state, move |a| {
+        let Some(p) = a.person(&id, &did) else {
+            return Ok(None);
+        };
+        let events = a.person_events(&id, &p.distinct_ids, 100)?;
+        Ok(Some((p, events)))
+    })
+    .await
+    {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let Some((person, events)) = found else {
+        return error_page(StatusCode::NOT_FOUND, "No person has this distinct id.");
+    };
+    let frame = Frame {
+        session: &s.session,
+        projects: &projects,
+        current: Some(project),
+        section: Area::Analytics.slug(),
+    };
+    let can_delete = authorize(*role, None, Permission::Administer).is_ok();
+    let base = format!("/p/{}/analytics", project.slug);
+    let body = html! {
+        p { a href={(base) "/persons"} { "← Persons" } }
+        h1 { "Person " (person.distinct_ids.first().map_or("", |d| d.as_str())) }
+        p.meta { "Distinct ids: " (person.distinct_ids.join(", ")) " · first seen " (format_ms(person.created_at)) }
+        h2 { "Properties" }
+        pre { (person.properties) }
+        h2 { "Latest events" }
+        table.events {
+            thead { tr { th { "Time (UTC)" } th { "Event" } th { "Distinct id" } } }
+            tbody { @for e in &events { tr { td { (format_ms(e.at_ms)) } td { (e.event) } td { (e.distinct_id) } } } }
+        }
+        @if can_delete {
+            form.stack method="post" action={(base) "/persons/" (url_segment(&distinct_id)) "/delete"} {
+                input type="hidden" name="_csrf" value=(s.session.csrf_token);
+                p { "Deleting removes this person, all their distinct ids and every event they sent. It cannot be undone." }
+                label { input type="checkbox" name="confirm" value="yes" required; " I understand" }
+                button.danger type="submit" { "Delete person and events" }
+            }
+        }
+    };
+    page(&format!("Person · {}", project.name), Some(&frame), body).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    confirm: Option<String>,
+}
+
+pub async fn delete_person(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, distinct_id)): Path<(String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    if let Err(r) = csrf_ok(&s, &f.csrf) {
+        return r;
+    }
+    if f.confirm.as_deref() != Some("yes") {
+        return error_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Tick the box to confirm the deletion.",
+        );
+    }
+    let projects = match projects_for(&state, &s).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let (project, role) = match pick(&projects, &slug) {
+        Ok(found) => found,
+        Err(r) => return r,
+    };
+    if authorize(*role, None, Permission::Administer).is_err() {
+        return error_page(StatusCode::FORBIDDEN, "Only admins can delete persons.");
+    }
+    let id = project.id.clone();
+    let did = distinct_id.clone();
+    let deleted = match run(&state, move |a| a.delete_person(&id, &did)).await {
+        Ok(Some(n)) => n,
+        Ok(None) => return error_page(StatusCode::NOT_FOUND, "No person has this distinct id."),
+        Err(r) => return r,
+    };
+    let actor = Actor {
+        kind: ActorKind::Session,
+        name: s.session.user.email.clone(),
+        ip: s.ip.clone(),
+    };
+    let audited = async {
+        let mut conn = state
+            .db
+            .pool()
+            .acquire()
+            .await
+            .map_err(liveops_store::StoreError::from)?;
+        liveops_store::audit::record(
+            &mut conn,
+            &actor,
+            Some(&project.id),
+            "analytics.person.delete",
+            Some(&distinct_id),
+            Some(&serde_json::json!({ "events_deleted": deleted }).to_string()),
+            now_ms(),
+        )
+        .await
+    }
+    .await;
+    if let Err(e) = audited {
+        // The person is gone either way; say so in the log for the record.
+        tracing::error!(error = %e, %distinct_id, "a person was deleted but the audit entry failed");
+    }
+    Redirect::to(&format!("/p/{}/analytics/persons", project.slug)).into_response()
+}

@@ -1,0 +1,205 @@
+"""Reference answers for liveops' analytics, from DuckDB and ClickHouse (chdb).
+
+Reads events exported by `liveops analytics export` (Parquet with columns
+uuid, event, distinct_id, person_id, timestamp_ms, ...) and prints JSON with
+the same measures liveops computes, each from plain SQL:
+
+- funnel: ClickHouse `windowFunnel` levels (chdb), and the per-step counts
+  they imply;
+- dau / wau / mau per day and weekly first-time retention (DuckDB SQL).
+
+With --time it also times each query (best of --repeat runs), for the
+benchmark. Both engines are limited to --threads threads.
+"""
+
+import argparse
+import json
+import time
+
+
+def best_of(repeat, fn):
+    best, result = None, None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        took = time.perf_counter() - t
+        best = took if best is None or took < best else best
+    return best, result
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("parquet")
+    p.add_argument("--steps", required=True, help="comma-separated funnel events")
+    p.add_argument("--window-secs", type=int, default=14 * 86400)
+    p.add_argument("--from-ms", type=int, required=True)
+    p.add_argument("--to-ms", type=int, required=True)
+    p.add_argument("--retention-event", required=True)
+    p.add_argument("--retention-from-ms", type=int, required=True)
+    p.add_argument("--periods", type=int, default=8)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeat", type=int, default=1)
+    p.add_argument("--engines", default="duckdb,chdb")
+    p.add_argument("--load-table", action="store_true",
+                   help="load the Parquet file into each engine's own table first (benchmark)")
+    args = p.parse_args()
+    steps = args.steps.split(",")
+    out = {"timings": {}}
+    engines = args.engines.split(",")
+    day = 86_400_000
+
+    if "duckdb" in engines:
+        import duckdb
+
+        con = duckdb.connect()
+        con.execute(f"SET threads = {args.threads}")
+        src = f"read_parquet('{args.parquet}')"
+        if args.load_table:
+            con.execute(
+                f"CREATE TABLE ev AS SELECT person_id, event, timestamp_ms FROM {src} ORDER BY timestamp_ms"
+            )
+            src = "ev"
+        f, t = args.from_ms, args.to_ms
+        first_day, last_day = f // day, (t - 1) // day
+
+        def dau():
+            return con.execute(
+                f"""SELECT timestamp_ms // {day} AS d, count(DISTINCT person_id)
+                    FROM {src} WHERE timestamp_ms >= {f} AND timestamp_ms < {t}
+                    GROUP BY d ORDER BY d"""
+            ).fetchall()
+
+        def window(width):
+            # Distinct persons over the `width` days ending on each day.
+            return con.execute(
+                f"""WITH days AS (SELECT range AS d FROM range({first_day}, {last_day + 1})),
+                    act AS (SELECT DISTINCT person_id, timestamp_ms // {day} AS d FROM {src}
+                            WHERE timestamp_ms >= {(first_day - width + 1) * day} AND timestamp_ms < {t})
+                    SELECT days.d, count(DISTINCT act.person_id) FROM days
+                    LEFT JOIN act ON act.d BETWEEN days.d - {width - 1} AND days.d
+                    GROUP BY days.d ORDER BY days.d"""
+            ).fetchall()
+
+        week0 = ((args.retention_from_ms // day) + 3) // 7
+        ev = args.retention_event.replace("'", "''")
+        n = args.periods
+
+        def retention():
+            # First-time weekly cohorts (Monday weeks), "on" each later week.
+            return con.execute(
+                f"""WITH e AS (SELECT person_id, ((timestamp_ms // {day}) + 3) // 7 AS w
+                               FROM {src} WHERE event = '{ev}'),
+                    firsts AS (SELECT person_id, min(w) AS c FROM e GROUP BY person_id),
+                    cohort AS (SELECT * FROM firsts WHERE c >= {week0} AND c < {week0 + n}),
+                    back AS (SELECT DISTINCT person_id, w FROM e WHERE w >= {week0} AND w < {week0 + n})
+                    SELECT cohort.c - {week0} AS c, back.w - cohort.c AS k, count(*)
+                    FROM cohort JOIN back USING (person_id)
+                    WHERE back.w >= cohort.c GROUP BY ALL ORDER BY 1, 2"""
+            ).fetchall()
+
+        timed = {}
+        timed["dau"], rows = best_of(args.repeat, dau)
+        got = {d: c for d, c in rows}
+        out["dau"] = [got.get(d, 0) for d in range(first_day, last_day + 1)]
+        timed["wau"], rows = best_of(args.repeat, lambda: window(7))
+        out["wau"] = [c for _, c in rows]
+        timed["mau"], rows = best_of(args.repeat, lambda: window(30))
+        out["mau"] = [c for _, c in rows]
+        timed["retention"], rows = best_of(args.repeat, retention)
+        table = [[0] * (n - c) for c in range(n)]
+        for c, k, cnt in rows:
+            if 0 <= c < n and 0 <= k < n - c:
+                table[c][k] = cnt
+        out["retention"] = table
+
+        def first_entry_funnel():
+            # The usual SQL funnel: each person's first step-1 event, then
+            # the first of each later step after the one before, in the window.
+            conds = []
+            sql = f"""WITH s0 AS (SELECT person_id, min(timestamp_ms) AS t0 FROM {src}
+                      WHERE event = '{steps[0]}' AND timestamp_ms >= {f} AND timestamp_ms < {t}
+                      GROUP BY person_id)"""
+            prev = "s0"
+            for i, step in enumerate(steps[1:], start=1):
+                sql += f""", s{i} AS (SELECT p.person_id, p.t0, min(e.timestamp_ms) AS t{i}
+                          FROM {prev} p JOIN {src} e ON e.person_id = p.person_id
+                          AND e.event = '{step}' AND e.timestamp_ms >= p.t{i - 1}
+                          AND e.timestamp_ms <= p.t0 + {args.window_secs * 1000} AND e.timestamp_ms < {t}
+                          GROUP BY p.person_id, p.t0)"""
+                prev = f"s{i}"
+            sql += " SELECT " + ", ".join(f"(SELECT count(*) FROM s{i})" for i in range(len(steps)))
+            return con.execute(sql).fetchone()
+
+        timed["first_entry_funnel"], row = best_of(args.repeat, first_entry_funnel)
+        out["duckdb_first_entry_funnel"] = list(row)
+        out["timings"]["duckdb"] = timed
+
+    if "chdb" in engines:
+        import chdb
+        from chdb import session
+
+        s = session.Session()
+        s.query(f"SET max_threads = {args.threads}")
+        src = f"file('{args.parquet}', Parquet)"
+        if args.load_table:
+            s.query("CREATE DATABASE IF NOT EXISTS bench")
+            s.query(
+                f"""CREATE TABLE bench.ev ENGINE = MergeTree ORDER BY (person_id, timestamp_ms)
+                    AS SELECT assumeNotNull(person_id) AS person_id, assumeNotNull(event) AS event,
+                    assumeNotNull(timestamp_ms) AS timestamp_ms FROM {src}"""
+            )
+            src = "bench.ev"
+        conds = ", ".join(f"event = '{e}'" for e in steps)
+
+        def funnel():
+            r = s.query(
+                f"""SELECT level, count() FROM (
+                      SELECT person_id, windowFunnel({args.window_secs})(
+                          toDateTime(intDiv(timestamp_ms, 1000)), {conds}) AS level
+                      FROM {src}
+                      WHERE timestamp_ms >= {args.from_ms} AND timestamp_ms < {args.to_ms}
+                      GROUP BY person_id)
+                    GROUP BY level ORDER BY level""",
+                "JSONCompact",
+            )
+            return json.loads(r.bytes())["data"]
+
+        def dau():
+            r = s.query(
+                f"""SELECT intDiv(timestamp_ms, {day}) AS d, uniqExact(person_id) FROM {src}
+                    WHERE timestamp_ms >= {args.from_ms} AND timestamp_ms < {args.to_ms}
+                    GROUP BY d ORDER BY d""",
+                "JSONCompact",
+            )
+            return json.loads(r.bytes())["data"]
+
+        def retention():
+            week0 = ((args.retention_from_ms // day) + 3) // 7
+            ev = args.retention_event.replace("'", "\\'")
+            n = args.periods
+            r = s.query(
+                f"""WITH e AS (SELECT person_id, intDiv(intDiv(timestamp_ms, {day}) + 3, 7) AS w
+                               FROM {src} WHERE event = '{ev}'),
+                    firsts AS (SELECT person_id, min(w) AS c FROM e GROUP BY person_id),
+                    cohort AS (SELECT * FROM firsts WHERE c >= {week0} AND c < {week0 + n}),
+                    back AS (SELECT DISTINCT person_id, w FROM e WHERE w >= {week0} AND w < {week0 + n})
+                    SELECT cohort.c - {week0} AS c, back.w - cohort.c AS k, count()
+                    FROM cohort INNER JOIN back USING (person_id)
+                    WHERE back.w >= cohort.c GROUP BY c, k ORDER BY c, k""",
+                "JSONCompact",
+            )
+            return json.loads(r.bytes())["data"]
+
+        timed = {}
+        timed["funnel"], rows = best_of(args.repeat, funnel)
+        levels = {int(lv): int(c) for lv, c in rows}
+        out["funnel"] = [sum(c for lv, c in levels.items() if lv >= k) for k in range(1, len(steps) + 1)]
+        timed["dau"], _ = best_of(args.repeat, dau)
+        timed["retention"], _ = best_of(args.repeat, retention)
+        out["timings"]["chdb"] = timed
+
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
