@@ -30,6 +30,10 @@ impl DuckDbStore {
         // DuckDB would take most of the machine's memory for its buffers;
         // liveops keeps its own analytics layout in memory beside it.
         conn.execute_batch("SET memory_limit = '384MB'")?;
+        // Checkpoints compress what the log holds and stall the writer while
+        // they run; fewer, larger ones keep ingest steady. The log replays
+        // on start after a crash, so this also bounds recovery work.
+        conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
         conn.execute_batch(SCHEMA)?;
         let analytics = Analytics::open(&conn)?;
         Ok(DuckDbStore {

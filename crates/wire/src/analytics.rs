@@ -8,6 +8,10 @@ use std::io::Read;
 use base64::Engine;
 use jiff::Timestamp;
 use liveops_core::analytics::event::{Event, Rejected, clip};
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 /// Why a whole body could not be read.
@@ -47,33 +51,37 @@ impl Compression {
 }
 
 /// Unpacks a body: a base64 form, gzip (told or seen by its magic bytes),
-/// or plain JSON; never more than `limit` bytes once unpacked.
-pub fn unpack(body: &[u8], hint: Compression, limit: usize) -> Result<Vec<u8>, BodyError> {
-    let mut bytes: Vec<u8>;
+/// or plain JSON (borrowed as it is); never more than `limit` bytes once
+/// unpacked.
+pub fn unpack(body: &[u8], hint: Compression, limit: usize) -> Result<Cow<'_, [u8]>, BodyError> {
     let form_data = body.starts_with(b"data=");
-    if hint == Compression::Base64 || form_data {
+    let bytes: Cow<'_, [u8]> = if hint == Compression::Base64 || form_data {
         let field = url::form_urlencoded::parse(body)
             .find(|(k, _)| k == "data")
             .map(|(_, v)| v.into_owned())
             .ok_or_else(|| BodyError::Invalid("the form has no `data` field".into()))?;
-        bytes = base64::engine::general_purpose::STANDARD
-            .decode(field.trim())
-            .map_err(|e| BodyError::Compression(format!("bad base64: {e}")))?;
+        Cow::Owned(
+            base64::engine::general_purpose::STANDARD
+                .decode(field.trim())
+                .map_err(|e| BodyError::Compression(format!("bad base64: {e}")))?,
+        )
     } else {
-        bytes = body.to_vec();
-    }
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+        Cow::Borrowed(body)
+    };
+    let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         let mut reader = flate2::read::MultiGzDecoder::new(&bytes[..]).take(limit as u64 + 1);
         reader
             .read_to_end(&mut out)
             .map_err(|e| BodyError::Compression(e.to_string()))?;
-        bytes = out;
+        Cow::Owned(out)
     } else if hint == Compression::Gzip && !form_data {
         return Err(BodyError::Compression(
             "the body was said to be gzip but is not".into(),
         ));
-    }
+    } else {
+        bytes
+    };
     if bytes.len() > limit {
         return Err(BodyError::TooLarge(limit));
     }
@@ -151,25 +159,94 @@ fn event_time(
     Ok(ctx_now)
 }
 
+/// A PostHog body's outer shape; the events stay raw until each is read.
+#[derive(Deserialize)]
+struct PhTop<'a> {
+    #[serde(borrow)]
+    batch: Option<Vec<&'a RawValue>>,
+    #[serde(borrow)]
+    api_key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    token: Option<Cow<'a, str>>,
+    #[serde(rename = "sentAt", borrow)]
+    sent_at: Option<Cow<'a, str>>,
+    historical_migration: Option<bool>,
+}
+
+/// One PostHog event, reading only what liveops needs; `properties` stays
+/// the sender's own text unless something must come out of it.
+#[derive(Deserialize)]
+struct PhEvent<'a> {
+    #[serde(borrow)]
+    event: Option<Cow<'a, str>>,
+    distinct_id: Option<Value>,
+    #[serde(rename = "$distinct_id")]
+    dollar_distinct_id: Option<Value>,
+    #[serde(borrow)]
+    uuid: Option<Cow<'a, str>>,
+    timestamp: Option<Value>,
+    offset: Option<i64>,
+    #[serde(borrow)]
+    token: Option<Cow<'a, str>>,
+    #[serde(rename = "$token", borrow)]
+    dollar_token: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    api_key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    properties: Option<&'a RawValue>,
+    #[serde(rename = "$set", borrow)]
+    set: Option<&'a RawValue>,
+    #[serde(rename = "$set_once", borrow)]
+    set_once: Option<&'a RawValue>,
+}
+
+/// The few properties liveops reads; everything else is skipped unread.
+#[derive(Deserialize, Default)]
+struct PhProps<'a> {
+    distinct_id: Option<Value>,
+    #[serde(borrow)]
+    token: Option<Cow<'a, str>>,
+    #[serde(rename = "$anon_distinct_id")]
+    anon_distinct_id: Option<Value>,
+    alias: Option<Value>,
+    #[serde(rename = "$set", borrow)]
+    set: Option<&'a RawValue>,
+    #[serde(rename = "$set_once", borrow)]
+    set_once: Option<&'a RawValue>,
+}
+
+/// An object's text, or `None` for anything else (or an empty object).
+fn raw_object(v: Option<&RawValue>) -> Option<String> {
+    let text = v?.get().trim();
+    (text.starts_with('{') && text != "{}").then(|| text.to_owned())
+}
+
 /// Decodes a PostHog capture body (already unpacked): a bare array of
 /// events, `{"batch": [...]}` with a key, or one event.
 pub fn posthog(body: &[u8], ctx: &mut Context<'_>) -> Result<Decoded, BodyError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| BodyError::Json(e.to_string()))?;
-    let (items, top, sent_at, historical) = match v {
-        Value::Array(items) => (items, Map::new(), None, false),
-        Value::Object(mut o) => match o.remove("batch") {
-            Some(Value::Array(items)) => {
-                let sent = o.get("sentAt").and_then(Value::as_str).and_then(parse_time);
-                let hist = o
-                    .get("historical_migration")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                (items, o, sent, hist)
+    let text = std::str::from_utf8(body).map_err(|e| BodyError::Json(e.to_string()))?;
+    let first = text.trim_start().as_bytes().first().copied();
+    let (items, top) = match first {
+        Some(b'[') => {
+            let items: Vec<&RawValue> =
+                serde_json::from_str(text).map_err(|e| BodyError::Json(e.to_string()))?;
+            (items, None)
+        }
+        Some(b'{') => {
+            let top: PhTop<'_> =
+                serde_json::from_str(text).map_err(|e| BodyError::Json(e.to_string()))?;
+            match top.batch {
+                Some(ref b) => (b.clone(), Some(top)),
+                None => {
+                    let one: &RawValue =
+                        serde_json::from_str(text).map_err(|e| BodyError::Json(e.to_string()))?;
+                    (vec![one], None)
+                }
             }
-            Some(_) => return Err(BodyError::Invalid("`batch` must be an array".into())),
-            None => (vec![Value::Object(o)], Map::new(), None, false),
-        },
+        }
         _ => {
+            // Still say why precisely when it is not JSON at all.
+            serde_json::from_str::<Value>(text).map_err(|e| BodyError::Json(e.to_string()))?;
             return Err(BodyError::Invalid(
                 "the body must be an event, an array of events or a batch".into(),
             ));
@@ -178,25 +255,46 @@ pub fn posthog(body: &[u8], ctx: &mut Context<'_>) -> Result<Decoded, BodyError>
     if items.is_empty() {
         return Err(BodyError::Empty);
     }
-    let sent_at = if historical { None } else { sent_at };
-    let top_key = ["api_key", "token"]
-        .iter()
-        .find_map(|k| top.get(*k).and_then(Value::as_str))
+    let historical = top
+        .as_ref()
+        .and_then(|t| t.historical_migration)
+        .unwrap_or(false);
+    let sent_at = top
+        .as_ref()
+        .and_then(|t| t.sent_at.as_deref())
+        .and_then(parse_time)
+        .filter(|_| !historical);
+    let mut key: Option<String> = top
+        .as_ref()
+        .and_then(|t| t.api_key.as_deref().or(t.token.as_deref()))
         .map(str::to_owned);
-    let mut key: Option<String> = top_key;
     let mut events = Vec::with_capacity(items.len());
     for item in items {
-        let Value::Object(ev) = item else {
-            events.push(Err(Rejected::Malformed(
-                "an event must be an object".into(),
-            )));
-            continue;
+        let ev: PhEvent<'_> = match serde_json::from_str(item.get()) {
+            Ok(ev) => ev,
+            Err(e) => {
+                events.push(Err(Rejected::Malformed(format!("not an event: {e}"))));
+                continue;
+            }
         };
-        let props = ev.get("properties").and_then(Value::as_object);
-        let ev_key = ["token", "$token", "api_key"]
-            .iter()
-            .find_map(|k| ev.get(*k).and_then(Value::as_str))
-            .or_else(|| props.and_then(|p| p.get("token")).and_then(Value::as_str));
+        let props: PhProps<'_> = match ev.properties {
+            Some(raw) if raw.get().trim_start().starts_with('{') => {
+                match serde_json::from_str(raw.get()) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        events.push(Err(Rejected::Malformed(format!("bad properties: {e}"))));
+                        continue;
+                    }
+                }
+            }
+            _ => PhProps::default(),
+        };
+        let ev_key = ev
+            .token
+            .as_deref()
+            .or(ev.dollar_token.as_deref())
+            .or(ev.api_key.as_deref())
+            .or(props.token.as_deref());
         if let Some(k) = ev_key {
             match &key {
                 Some(existing) if existing != k => {
@@ -208,43 +306,68 @@ pub fn posthog(body: &[u8], ctx: &mut Context<'_>) -> Result<Decoded, BodyError>
                 None => key = Some(k.to_owned()),
             }
         }
-        events.push(posthog_event(&ev, props, sent_at, ctx));
+        events.push(posthog_event(&ev, &props, sent_at, ctx));
     }
     Ok(Decoded { key, events })
 }
 
 fn posthog_event(
-    ev: &Map<String, Value>,
-    props: Option<&Map<String, Value>>,
+    ev: &PhEvent<'_>,
+    props: &PhProps<'_>,
     sent_at: Option<i64>,
     ctx: &mut Context<'_>,
 ) -> Result<Event, Rejected> {
-    let name = ev
-        .get("event")
-        .and_then(Value::as_str)
-        .and_then(clip)
-        .ok_or(Rejected::NoName)?;
+    let name = ev.event.as_deref().and_then(clip).ok_or(Rejected::NoName)?;
     let distinct_id = ev
-        .get("distinct_id")
-        .or_else(|| ev.get("$distinct_id"))
-        .or_else(|| props.and_then(|p| p.get("distinct_id")))
+        .distinct_id
+        .as_ref()
+        .or(ev.dollar_distinct_id.as_ref())
+        .or(props.distinct_id.as_ref())
         .and_then(id_of)
         .ok_or(Rejected::NoDistinctId)?;
-    let at_ms = event_time(ev, sent_at, ctx.now_ms)?;
+    let at_ms = match &ev.timestamp {
+        Some(Value::Null) | None => match ev.offset {
+            Some(offset) => ctx.now_ms - offset,
+            None => ctx.now_ms,
+        },
+        Some(ts) => {
+            let at = ts
+                .as_str()
+                .and_then(parse_time)
+                .ok_or_else(|| Rejected::BadTimestamp(ts.to_string()))?;
+            match sent_at {
+                Some(sent) => at + (ctx.now_ms - sent),
+                None => at,
+            }
+        }
+    };
     let uuid = ev
-        .get("uuid")
-        .and_then(Value::as_str)
+        .uuid
+        .as_deref()
         .and_then(clip)
         .unwrap_or_else(|| (ctx.new_id)());
-    let mut properties = props.cloned().unwrap_or_default();
-    let set = object_text(ev.get("$set").or_else(|| properties.get("$set")));
-    let set_once = object_text(ev.get("$set_once").or_else(|| properties.get("$set_once")));
-    properties.remove("$set");
-    properties.remove("$set_once");
-    properties.remove("token");
+    let set = raw_object(ev.set.or(props.set));
+    let set_once = raw_object(ev.set_once.or(props.set_once));
+    // Properties are kept as sent, except that the project key and the
+    // person updates (stored on the person) come out.
+    let properties = match ev.properties {
+        Some(raw) if raw.get().trim_start().starts_with('{') => {
+            if props.token.is_some() || props.set.is_some() || props.set_once.is_some() {
+                let mut map: Map<String, Value> = serde_json::from_str(raw.get())
+                    .map_err(|e| Rejected::Malformed(format!("bad properties: {e}")))?;
+                map.remove("token");
+                map.remove("$set");
+                map.remove("$set_once");
+                Value::Object(map).to_string()
+            } else {
+                raw.get().trim().to_owned()
+            }
+        }
+        _ => "{}".to_owned(),
+    };
     let merge_with = match name.as_str() {
-        "$identify" => properties.get("$anon_distinct_id").and_then(id_of),
-        "$create_alias" | "$merge_dangerously" => properties.get("alias").and_then(id_of),
+        "$identify" => props.anon_distinct_id.as_ref().and_then(id_of),
+        "$create_alias" | "$merge_dangerously" => props.alias.as_ref().and_then(id_of),
         _ => None,
     }
     .filter(|other| *other != distinct_id);
@@ -253,7 +376,7 @@ fn posthog_event(
         name,
         distinct_id,
         at_ms,
-        properties: Value::Object(properties).to_string(),
+        properties,
         set,
         set_once,
         merge_with,
@@ -536,8 +659,14 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(json).expect("gzip");
         let gz = gz.finish().expect("gzip");
-        assert_eq!(unpack(&gz, Compression::None, 1000).expect("magic"), json);
-        assert_eq!(unpack(&gz, Compression::Gzip, 1000).expect("hint"), json);
+        assert_eq!(
+            *unpack(&gz, Compression::None, 1000).expect("magic"),
+            json[..]
+        );
+        assert_eq!(
+            *unpack(&gz, Compression::Gzip, 1000).expect("hint"),
+            json[..]
+        );
         assert_eq!(
             unpack(&gz, Compression::Gzip, 10),
             Err(BodyError::TooLarge(10))
@@ -551,12 +680,12 @@ mod tests {
             .append_pair("data", &b64)
             .finish();
         assert_eq!(
-            unpack(form.as_bytes(), Compression::Base64, 1000).expect("form"),
-            json
+            *unpack(form.as_bytes(), Compression::Base64, 1000).expect("form"),
+            json[..]
         );
         assert_eq!(
-            unpack(form.as_bytes(), Compression::None, 1000).expect("sniffed"),
-            json
+            *unpack(form.as_bytes(), Compression::None, 1000).expect("sniffed"),
+            json[..]
         );
     }
 

@@ -47,6 +47,10 @@ pub fn clip(s: &str) -> Option<String> {
     if t.is_empty() {
         return None;
     }
+    // Short ids, nearly all of them, need no counting of characters.
+    if t.len() <= MAX_ID_CHARS {
+        return Some(t.to_owned());
+    }
     Some(t.chars().take(MAX_ID_CHARS).collect())
 }
 

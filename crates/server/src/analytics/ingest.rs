@@ -223,7 +223,7 @@ async fn posthog_inner(
         Err(BodyError::Compression(_)) if body.starts_with(b"data=") => {
             url::form_urlencoded::parse(body)
                 .find(|(k, _)| k == "data")
-                .map(|(_, v)| v.into_owned().into_bytes())
+                .map(|(_, v)| std::borrow::Cow::<[u8]>::Owned(v.into_owned().into_bytes()))
                 .filter(|v| matches!(v.first(), Some(b'[' | b'{')))
                 .ok_or_else(|| {
                     ApiError::bad_request("the `data` field is neither base64 nor JSON")
