@@ -87,7 +87,7 @@ pub enum Command {
     /// Read a project's audit log (client).
     #[command(subcommand)]
     Audit(AuditCommand),
-    /// Incidents: list, show, open, ack, resolve, escalate, note, fixed-by (client).
+    /// Incidents: list, show, open, ack, resolve, escalate, note, stats, fixed-by (client).
     #[command(subcommand)]
     Incident(crate::support::IncidentCommand),
     /// Who is on call (client).

@@ -67,6 +67,17 @@ pub enum IncidentCommand {
         #[arg(long)]
         stage: Option<String>,
     },
+    /// MTTA and MTTR by severity, and ticket SLA attainment.
+    Stats {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// RFC 3339 start; 30 days ago by default.
+        #[arg(long)]
+        from: Option<String>,
+        /// RFC 3339 end; now by default.
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// The incidents and tickets a release fixed.
     FixedBy {
         #[arg(long, value_name = "SLUG")]
@@ -298,6 +309,54 @@ pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
                     ("state", v["state"].clone()),
                 ],
             );
+        }
+        IncidentCommand::Stats { project, from, to } => {
+            let mut q = Vec::new();
+            if let Some(f) = from {
+                q.push(format!("from={}", url_escape(&f)));
+            }
+            if let Some(t) = to {
+                q.push(format!("to={}", url_escape(&t)));
+            }
+            let q = if q.is_empty() {
+                String::new()
+            } else {
+                format!("?{}", q.join("&"))
+            };
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/projects/{project}/support/stats{q}"),
+                    None,
+                )
+                .await?;
+            let rows: Vec<Vec<String>> = v["by_severity"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    vec![
+                        s(r, "severity"),
+                        s(r, "incidents"),
+                        s(r, "mtta_secs"),
+                        s(r, "mttr_secs"),
+                    ]
+                })
+                .collect();
+            output::table(
+                g.format,
+                &v,
+                &["SEVERITY", "INCIDENTS", "MTTA (S)", "MTTR (S)"],
+                &rows,
+            );
+            if g.format == Format::Table {
+                println!(
+                    "tickets: {} · first response on time: {} · resolved on time: {}",
+                    s(&v, "tickets"),
+                    s(&v, "first_response_attainment"),
+                    s(&v, "resolution_attainment")
+                );
+            }
         }
         IncidentCommand::FixedBy { project, release } => {
             let v = c

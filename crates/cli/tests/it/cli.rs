@@ -400,8 +400,147 @@ async fn one_server_per_data_directory(backend: Backend) {
     assert!(!Path::new(&place.data_dir().join("control.sock")).exists());
 }
 
+/// The client commands against a running server: incidents, tickets,
+/// maintenance, statistics and analytics, in tables and JSON.
+async fn client_commands_work_against_a_server(backend: Backend) {
+    let place = Place::new(backend).await;
+    let (slug, token) = bootstrap(&place);
+    let server = place.serve();
+    let client = |args: &[&str]| {
+        let mut c = place.cmd(args);
+        c.env("LIVEOPS_SERVER", &server.base)
+            .env("LIVEOPS_TOKEN", &token);
+        let out = c.output().expect("run");
+        assert!(
+            out.status.success(),
+            "liveops {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let json = |args: &[&str]| -> Value {
+        let mut all = args.to_vec();
+        all.extend(["--format", "json"]);
+        serde_json::from_str(&client(&all)).expect("json")
+    };
+    let opened = json(&[
+        "incident",
+        "open",
+        "--project",
+        &slug,
+        "Checkout down",
+        "--severity",
+        "sev1",
+    ]);
+    assert_eq!(opened["number"], 1);
+    client(&["incident", "ack", "--project", &slug, "1"]);
+    client(&["incident", "resolve", "--project", &slug, "1"]);
+    let stats = json(&["incident", "stats", "--project", &slug]);
+    assert_eq!(stats["by_severity"][0]["incidents"], 1);
+    assert!(stats["by_severity"][0]["mttr_secs"].is_number());
+    assert!(client(&["incident", "stats", "--project", &slug]).contains("sev1"));
+    let t = json(&[
+        "ticket",
+        "open",
+        "--project",
+        &slug,
+        "Refund",
+        "--requester",
+        "cus@example.org",
+        "--body",
+        "Please",
+    ]);
+    assert_eq!(t["number"], 1);
+    json(&[
+        "ticket",
+        "act",
+        "--project",
+        &slug,
+        "1",
+        "fixed_in",
+        "--release",
+        "1.2.3",
+    ]);
+    let fixes = json(&["incident", "fixed-by", "--project", &slug, "1.2.3"]);
+    assert_eq!(fixes["tickets"][0]["number"], 1);
+    let m = json(&[
+        "maintenance",
+        "schedule",
+        "--project",
+        &slug,
+        "Upgrade",
+        "--starts",
+        "2099-01-01T00:00:00Z",
+        "--ends",
+        "2099-01-01T01:00:00Z",
+    ]);
+    let id = m["id"].as_str().expect("id").to_owned();
+    assert_eq!(
+        json(&["maintenance", "move", "--project", &slug, &id, "completed"])["status"],
+        "completed"
+    );
+    assert!(client(&["maintenance", "list", "--project", &slug]).contains("Upgrade"));
+    // Analytics: events from the ingest API, then the queries from the CLI.
+    let ingest: Value = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/projects/{slug}/ingest-key")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let batch: Vec<Value> = ["visit", "visit", "signup"]
+        .iter()
+        .enumerate()
+        .map(|(i, e)| serde_json::json!({"event": e, "distinct_id": format!("u{}", i % 2), "uuid": format!("c{i}")}))
+        .collect();
+    let resp = reqwest::Client::new()
+        .post(server.url("/batch/"))
+        .json(&serde_json::json!({"api_key": ingest["ingest_key"], "batch": batch}))
+        .send()
+        .await
+        .expect("ingest");
+    assert_eq!(resp.status(), 200);
+    let f = json(&["analytics", "funnel", "--project", &slug, "visit", "signup"]);
+    assert_eq!(f["steps"][0]["persons"], 2);
+    assert_eq!(f["steps"][1]["persons"], 1);
+    assert!(client(&["analytics", "active", "--project", &slug]).contains("DAU"));
+    assert!(client(&["analytics", "events", "--project", &slug]).contains("visit"));
+    let out = place.dir.path().join("events.parquet");
+    json(&[
+        "analytics",
+        "export",
+        "--project",
+        &slug,
+        "--out",
+        &out.display().to_string(),
+    ]);
+    assert!(std::fs::read(&out).expect("parquet").starts_with(b"PAR1"));
+    let refused = place
+        .cmd(&["analytics", "delete-person", "--project", &slug, "u0"])
+        .env("LIVEOPS_SERVER", &server.base)
+        .env("LIVEOPS_TOKEN", &token)
+        .output()
+        .expect("run");
+    assert!(!refused.status.success(), "deleting needs --yes");
+    assert_eq!(
+        json(&[
+            "analytics",
+            "delete-person",
+            "--project",
+            &slug,
+            "u0",
+            "--yes"
+        ])["events_deleted"],
+        2
+    );
+    server.stop();
+}
+
 storage_stories!(
     newcomer_gets_from_nothing_to_an_api_call,
+    client_commands_work_against_a_server,
     acknowledged_writes_survive_kill_9,
     one_server_per_data_directory,
 );

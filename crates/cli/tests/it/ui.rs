@@ -327,6 +327,11 @@ async fn tickets_and_maintenance_work_from_the_pages(backend: Backend) {
 
     // Maintenance: schedule from the support page, then move it on.
     let (_, support) = page(app.url("/p/shop/support")).await;
+    assert!(
+        support.contains("Response times, last 30 days"),
+        "{support}"
+    );
+    assert!(support.contains("first response on time"), "{support}");
     let component = support
         .split("name=\"component\" value=\"")
         .nth(1)

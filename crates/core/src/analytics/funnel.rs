@@ -87,12 +87,32 @@ impl Path {
     };
 }
 
+/// Working memory for [`Funnel::run_with`], made once per thread: one
+/// chain of step times per level, so nothing is cleared per person.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    chains: Vec<[i64; MAX_STEPS]>,
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch {
+            chains: vec![[0; MAX_STEPS]; MAX_STEPS],
+        }
+    }
+}
+
 impl Funnel {
     /// The person's path through the funnel, or `None` when an exclusion
     /// removes them. `ts` is sorted ascending and `names[i]` is event `i`'s name.
     pub fn run(&self, ts: &[i64], names: &[u32]) -> Option<Path> {
+        self.run_with(ts, names, &mut Scratch::default())
+    }
+
+    /// [`Funnel::run`] with working memory kept between people.
+    pub fn run_with(&self, ts: &[i64], names: &[u32], scratch: &mut Scratch) -> Option<Path> {
         let path = match self.order {
-            FunnelOrder::Ordered => self.ordered(ts, names),
+            FunnelOrder::Ordered => self.ordered(ts, names, scratch),
             FunnelOrder::Strict => self.strict(ts, names),
             FunnelOrder::Unordered => self.unordered(ts, names),
         };
@@ -110,11 +130,13 @@ impl Funnel {
         }
     }
 
-    fn ordered(&self, ts: &[i64], names: &[u32]) -> Path {
+    fn ordered(&self, ts: &[i64], names: &[u32], scratch: &mut Scratch) -> Path {
         let n = self.steps.min(MAX_STEPS);
         let bits = self.step_bits();
-        // chains[k]: the latest chain that reached step k (start is times[0]).
-        let mut chains: [Option<[i64; MAX_STEPS]>; MAX_STEPS] = [None; MAX_STEPS];
+        // chains[k] (valid when bit k is set): the latest chain that reached
+        // step k; its start is chains[k][0].
+        let chains = &mut scratch.chains;
+        let mut valid = 0u64;
         let mut best = Path::NONE;
         let mut i = 0;
         while i < ts.len() {
@@ -131,29 +153,23 @@ impl Funnel {
                 if step >= n {
                     break;
                 }
-                let next = if step == 0 {
-                    let mut times = [0; MAX_STEPS];
-                    times[0] = t;
-                    Some(times)
+                if step == 0 {
+                    chains[0][0] = t;
+                } else if valid & (1 << (step - 1)) != 0
+                    && t - chains[step - 1][0] <= self.window_ms
+                {
+                    let (before, after) = chains.split_at_mut(step);
+                    after[0][..step].copy_from_slice(&before[step - 1][..step]);
+                    after[0][step] = t;
                 } else {
-                    match chains[step - 1] {
-                        Some(mut times) if t - times[0] <= self.window_ms => {
-                            times[step] = t;
-                            Some(times)
-                        }
-                        _ => None,
-                    }
-                };
-                if let Some(times) = next {
-                    chains[step] = Some(times);
-                    if step + 1 > best.level {
-                        best = Path {
-                            level: step + 1,
-                            times,
-                        };
-                        if best.level == n {
-                            return best;
-                        }
+                    continue;
+                }
+                valid |= 1 << step;
+                if step + 1 > best.level {
+                    best.level = step + 1;
+                    best.times[..=step].copy_from_slice(&chains[step][..=step]);
+                    if best.level == n {
+                        return best;
                     }
                 }
             }

@@ -2223,9 +2223,20 @@ pub async fn support_stats(
     if from >= to {
         return Err(ApiError::bad_request("`from` must be before `to`"));
     }
+    Ok(Json(stats(&state, &access.project.id, from, to).await?))
+}
+
+/// MTTA and MTTR by severity, and ticket SLA attainment, over `[from, to)`.
+pub async fn stats(
+    state: &AppState,
+    project_id: &str,
+    from: i64,
+    to: i64,
+) -> ApiResult<SupportStats> {
+    let now = now_ms();
     let incidents = state
         .db
-        .incidents(&access.project.id, false, Some(from), Some(to), i64::MAX)
+        .incidents(project_id, false, Some(from), Some(to), i64::MAX)
         .await?;
     let secs = |d: jiff::SignedDuration| d.as_secs();
     let by_severity = Severity::ALL
@@ -2260,7 +2271,7 @@ pub async fn support_stats(
         .collect();
     let tickets = state
         .db
-        .tickets(&access.project.id, false, Some(from), Some(to), i64::MAX)
+        .tickets(project_id, false, Some(from), Some(to), i64::MAX)
         .await?;
     let standings: Vec<(i64, Standing, Standing)> = tickets
         .iter()
@@ -2271,7 +2282,7 @@ pub async fn support_stats(
         .collect();
     let fr: Vec<Standing> = standings.iter().map(|s| s.1).collect();
     let res: Vec<Standing> = standings.iter().map(|s| s.2).collect();
-    Ok(Json(SupportStats {
+    Ok(SupportStats {
         from: format_ms(from),
         to: format_ms(to),
         by_severity,
@@ -2288,7 +2299,7 @@ pub async fn support_stats(
             .filter(|s| s.1 == Standing::AtRisk || s.2 == Standing::AtRisk)
             .map(|s| s.0)
             .collect(),
-    }))
+    })
 }
 
 // ---------------------------------------------------------------- calendars

@@ -8,7 +8,9 @@ use duckdb::types::Value as DuckValue;
 use liveops_core::analytics::active::{
     ActiveTally, ActiveUsers, Activity, Lifecycle, active_days, lifecycle,
 };
-use liveops_core::analytics::funnel::{Exclusion, Funnel, FunnelOrder, FunnelTotals, MAX_STEPS};
+use liveops_core::analytics::funnel::{
+    Exclusion, Funnel, FunnelOrder, FunnelTotals, MAX_STEPS, Scratch,
+};
 use liveops_core::analytics::retention::{Cohort, Retention, RetentionTable, ReturnMode};
 use liveops_core::analytics::{Interval, NameMasks, median_mean};
 
@@ -436,6 +438,7 @@ impl Analytics {
                 exclusions,
             };
             struct Acc {
+                scratch: Scratch,
                 totals: FunnelTotals,
                 by: HashMap<String, FunnelTotals>,
                 excluded: u64,
@@ -449,6 +452,7 @@ impl Analytics {
                 q.from_ms,
                 q.to_ms,
                 || Acc {
+                    scratch: Scratch::default(),
                     totals: FunnelTotals::new(n),
                     by: HashMap::new(),
                     excluded: 0,
@@ -457,7 +461,7 @@ impl Analytics {
                     next: HashMap::new(),
                 },
                 |acc, person, ts, names| {
-                    let Some(path) = funnel.run(ts, names) else {
+                    let Some(path) = funnel.run_with(ts, names, &mut acc.scratch) else {
                         acc.excluded += 1;
                         return;
                     };

@@ -113,6 +113,24 @@ pub async fn overview(
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
+    let now = crate::state::now_ms();
+    let stats =
+        match crate::api::support::stats(&state, &project.id, now - 30 * 86_400_000, now).await {
+            Ok(s) => s,
+            Err(e) => {
+                return error_page(
+                    e.status(),
+                    e.detail().unwrap_or("Statistics are unavailable."),
+                );
+            }
+        };
+    let secs = |v: Option<i64>| match v {
+        Some(s) if s >= 3600 => format!("{:.1} h", s as f64 / 3600.0),
+        Some(s) if s >= 60 => format!("{:.0} min", s as f64 / 60.0),
+        Some(s) => format!("{s} s"),
+        None => "—".into(),
+    };
+    let share = |v: Option<f64>| v.map_or("—".into(), |x| format!("{:.0}%", x * 100.0));
     let frame = Frame {
         session: &s.session,
         projects: &projects,
@@ -171,6 +189,20 @@ pub async fn overview(
                 p.empty { "No schedules or tiers are set up." }
             } @else {
                 table { tbody { @for (on, who) in &oncall { tr { th { (on) } td { (who) } } } } }
+            }
+        }
+        section.stats {
+            h2 { "Response times, last 30 days" }
+            table.stats {
+                thead { tr { th { "Severity" } th { "Incidents" } th { "MTTA" } th { "MTTR" } th { "Median TTA" } th { "Median TTR" } } }
+                tbody {
+                    @for r in &stats.by_severity {
+                        tr { td { (r.severity.to_uppercase()) } td { (r.incidents) } td { (secs(r.mtta_secs)) } td { (secs(r.mttr_secs)) } td { (secs(r.median_tta_secs)) } td { (secs(r.median_ttr_secs)) } }
+                    }
+                }
+            }
+            p { (stats.tickets) " tickets: first response on time " strong { (share(stats.first_response_attainment)) } ", resolved on time " strong { (share(stats.resolution_attainment)) }
+                @if !stats.breached_tickets.is_empty() { " · breached: " (stats.breached_tickets.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")) }
             }
         }
         (maintenance_section(project, &maintenances, &components, &s.session.csrf_token, can_write))
