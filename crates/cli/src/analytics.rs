@@ -50,6 +50,29 @@ pub enum AnalyticsCommand {
         #[arg(long)]
         to: Option<String>,
     },
+    /// How many people were active on 1, 2, … days of a range.
+    Stickiness {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// New, returning, resurrecting and dormant people per interval.
+    Lifecycle {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        event: Option<String>,
+        /// day, week or month.
+        #[arg(long, default_value = "week")]
+        interval: String,
+        #[arg(long, default_value_t = 8)]
+        periods: usize,
+    },
     /// Conversion through steps (each an event, or `a|b` for either).
     Funnel {
         #[arg(long, value_name = "SLUG")]
@@ -243,6 +266,68 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 .map(|d| vec![s(d, "date"), s(d, "dau"), s(d, "wau"), s(d, "mau")])
                 .collect();
             output::table(g.format, &v, &["DATE", "DAU", "WAU", "MAU"], &rows);
+        }
+        AnalyticsCommand::Stickiness {
+            project,
+            event,
+            from,
+            to,
+        } => {
+            let q = query(&[("event", &event), ("from", &from), ("to", &to)]);
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("{}/stickiness{q}", base(&project)),
+                    None,
+                )
+                .await?;
+            let rows: Vec<Vec<String>> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["persons"].as_u64().unwrap_or(0) > 0)
+                .map(|d| vec![s(d, "days"), s(d, "persons")])
+                .collect();
+            output::table(g.format, &v, &["DAYS ACTIVE", "PERSONS"], &rows);
+        }
+        AnalyticsCommand::Lifecycle {
+            project,
+            event,
+            interval,
+            periods,
+        } => {
+            let q = query(&[
+                ("event", &event),
+                ("interval", &Some(interval)),
+                ("periods", &Some(periods.to_string())),
+            ]);
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("{}/lifecycle{q}", base(&project)),
+                    None,
+                )
+                .await?;
+            let rows: Vec<Vec<String>> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|d| {
+                    vec![
+                        s(d, "start"),
+                        s(d, "new"),
+                        s(d, "returning"),
+                        s(d, "resurrecting"),
+                        format!("-{}", s(d, "dormant")),
+                    ]
+                })
+                .collect();
+            output::table(
+                g.format,
+                &v,
+                &["START", "NEW", "RETURNING", "RESURRECTING", "DORMANT"],
+                &rows,
+            );
         }
         AnalyticsCommand::Funnel {
             project,

@@ -313,6 +313,8 @@ async fn browser_charts_analytics_and_works_a_ticket() {
         .await
         .expect("points");
     assert!(points.len() >= 30, "{} points", points.len());
+    assert!(text_of(&c, "table.lifecycle").await.contains("New"));
+    assert!(c.find(Locator::Css("#stickiness svg.bars")).await.is_ok());
     shot(&c, "40-analytics").await;
     fill(&c, "#steps", "visit\nsignup\npay").await;
     click(&c, "//button[text()='Run funnel']").await;

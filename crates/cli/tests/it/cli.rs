@@ -507,6 +507,19 @@ async fn client_commands_work_against_a_server(backend: Backend) {
     assert_eq!(f["steps"][1]["persons"], 1);
     assert!(client(&["analytics", "active", "--project", &slug]).contains("DAU"));
     assert!(client(&["analytics", "events", "--project", &slug]).contains("visit"));
+    let sticky = json(&["analytics", "stickiness", "--project", &slug]);
+    assert_eq!(sticky[0]["persons"], 2, "both active on one day");
+    let life = json(&[
+        "analytics",
+        "lifecycle",
+        "--project",
+        &slug,
+        "--interval",
+        "day",
+        "--periods",
+        "3",
+    ]);
+    assert_eq!(life[2]["new"], 2, "{life}");
     let out = place.dir.path().join("events.parquet");
     json(&[
         "analytics",

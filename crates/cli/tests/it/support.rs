@@ -410,6 +410,17 @@ async fn schedules_say_who_is_on_call(backend: Backend) {
         );
         assert!(body.contains("On call: "), "{body}");
     }
+    // Calendar apps subscribe to a URL: the token may ride in the query.
+    let feed = format!("/api/v1/projects/shop/schedules/Primary/calendar.ics?token={admin}");
+    let resp = app.http.get(app.url(&feed)).send().await.expect("ics");
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .http
+        .get(app.url("/api/v1/projects/shop/schedules/Primary/calendar.ics?token=lo_pat_nope"))
+        .send()
+        .await
+        .expect("ics");
+    assert_eq!(resp.status(), 401);
     // Bad schedules are refused with a reason.
     for (body, msg) in [
         (

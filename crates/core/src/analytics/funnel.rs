@@ -92,13 +92,23 @@ impl Path {
 #[derive(Debug, Clone)]
 pub struct Scratch {
     chains: Vec<[i64; MAX_STEPS]>,
+    /// The step times of the last person's path.
+    best: [i64; MAX_STEPS],
 }
 
 impl Default for Scratch {
     fn default() -> Scratch {
         Scratch {
             chains: vec![[0; MAX_STEPS]; MAX_STEPS],
+            best: [0; MAX_STEPS],
         }
+    }
+}
+
+impl Scratch {
+    /// When each step of the last path run happened (valid up to its level).
+    pub fn times(&self) -> &[i64; MAX_STEPS] {
+        &self.best
     }
 }
 
@@ -106,20 +116,33 @@ impl Funnel {
     /// The person's path through the funnel, or `None` when an exclusion
     /// removes them. `ts` is sorted ascending and `names[i]` is event `i`'s name.
     pub fn run(&self, ts: &[i64], names: &[u32]) -> Option<Path> {
-        self.run_with(ts, names, &mut Scratch::default())
+        let mut scratch = Scratch::default();
+        let level = self.run_with(ts, names, &mut scratch)?;
+        Some(Path {
+            level,
+            times: scratch.best,
+        })
     }
 
-    /// [`Funnel::run`] with working memory kept between people.
-    pub fn run_with(&self, ts: &[i64], names: &[u32], scratch: &mut Scratch) -> Option<Path> {
-        let path = match self.order {
+    /// [`Funnel::run`] with working memory kept between people: returns the
+    /// level reached, with the step times in [`Scratch::times`].
+    pub fn run_with(&self, ts: &[i64], names: &[u32], scratch: &mut Scratch) -> Option<usize> {
+        let level = match self.order {
             FunnelOrder::Ordered => self.ordered(ts, names, scratch),
-            FunnelOrder::Strict => self.strict(ts, names),
-            FunnelOrder::Unordered => self.unordered(ts, names),
+            FunnelOrder::Strict | FunnelOrder::Unordered => {
+                let path = if self.order == FunnelOrder::Strict {
+                    self.strict(ts, names)
+                } else {
+                    self.unordered(ts, names)
+                };
+                scratch.best = path.times;
+                path.level
+            }
         };
-        if path.level > 0 && self.excluded(&path, ts, names) {
+        if level > 0 && self.excluded(level, &scratch.best, ts, names) {
             return None;
         }
-        Some(path)
+        Some(level)
     }
 
     fn step_bits(&self) -> u64 {
@@ -130,14 +153,14 @@ impl Funnel {
         }
     }
 
-    fn ordered(&self, ts: &[i64], names: &[u32], scratch: &mut Scratch) -> Path {
+    fn ordered(&self, ts: &[i64], names: &[u32], scratch: &mut Scratch) -> usize {
         let n = self.steps.min(MAX_STEPS);
         let bits = self.step_bits();
         // chains[k] (valid when bit k is set): the latest chain that reached
         // step k; its start is chains[k][0].
-        let chains = &mut scratch.chains;
+        let Scratch { chains, best } = scratch;
         let mut valid = 0u64;
-        let mut best = Path::NONE;
+        let mut level = 0;
         let mut i = 0;
         while i < ts.len() {
             // One instant at a time, its matches in step order.
@@ -165,16 +188,16 @@ impl Funnel {
                     continue;
                 }
                 valid |= 1 << step;
-                if step + 1 > best.level {
-                    best.level = step + 1;
-                    best.times[..=step].copy_from_slice(&chains[step][..=step]);
-                    if best.level == n {
-                        return best;
+                if step + 1 > level {
+                    level = step + 1;
+                    best[..=step].copy_from_slice(&chains[step][..=step]);
+                    if level == n {
+                        return level;
                     }
                 }
             }
         }
-        best
+        level
     }
 
     fn strict(&self, ts: &[i64], names: &[u32]) -> Path {
@@ -247,16 +270,16 @@ impl Funnel {
         best
     }
 
-    fn excluded(&self, path: &Path, ts: &[i64], names: &[u32]) -> bool {
+    fn excluded(&self, level: usize, times: &[i64; MAX_STEPS], ts: &[i64], names: &[u32]) -> bool {
         self.exclusions.iter().any(|x| {
-            if path.level <= x.after {
+            if level <= x.after {
                 return false;
             }
-            let from = path.times[x.after];
-            let until = if path.level > x.before {
-                path.times[x.before]
+            let from = times[x.after];
+            let until = if level > x.before {
+                times[x.before]
             } else {
-                path.times[0].saturating_add(self.window_ms)
+                times[0].saturating_add(self.window_ms)
             };
             ts.iter()
                 .zip(names)
@@ -282,11 +305,12 @@ impl FunnelTotals {
         }
     }
 
-    pub fn add(&mut self, p: &Path) {
-        for k in 0..p.level.min(self.reached.len()) {
+    /// Counts one person who reached `level` steps at `times`.
+    pub fn add(&mut self, level: usize, times: &[i64; MAX_STEPS]) {
+        for k in 0..level.min(self.reached.len()) {
             self.reached[k] += 1;
             if k > 0 {
-                self.to_convert[k].push(p.times[k] - p.times[k - 1]);
+                self.to_convert[k].push(times[k] - times[k - 1]);
             }
         }
     }
@@ -377,8 +401,9 @@ mod tests {
         let ts = [0, 2 * MIN, 7 * MIN];
         let p = f.run(&ts, &[0, 1, 2]).expect("path");
         let mut totals = FunnelTotals::new(3);
-        totals.add(&p);
-        totals.add(&f.run(&ts[..1], &[0]).expect("path"));
+        totals.add(p.level, &p.times);
+        let one = f.run(&ts[..1], &[0]).expect("path");
+        totals.add(one.level, &one.times);
         assert_eq!(totals.reached, vec![2, 1, 1]);
         assert_eq!(totals.to_convert[1], vec![2 * MIN]);
         assert_eq!(totals.to_convert[2], vec![5 * MIN]);

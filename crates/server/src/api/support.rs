@@ -20,7 +20,7 @@ use liveops_store::support::tickets::Ticket;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Principal, ProjectAccess, keys, project_access};
+use crate::auth::{FeedPrincipal, Principal, ProjectAccess, keys, project_access};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
@@ -2311,6 +2311,9 @@ pub struct CalendarQuery {
     pub days: Option<i64>,
     /// For the per-person feed: whose shifts.
     pub user: Option<String>,
+    /// An API token, for calendar apps that subscribe to a URL and cannot
+    /// send an Authorization header; use a read-only token.
+    pub token: Option<String>,
 }
 
 fn calendar_window(days: Option<i64>) -> ApiResult<(Timestamp, Timestamp)> {
@@ -2347,7 +2350,7 @@ fn ics(body: String) -> axum::response::Response {
     responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
 pub async fn schedule_calendar(
     State(state): State<AppState>,
-    principal: Principal,
+    FeedPrincipal(principal): FeedPrincipal,
     ApiPath((slug, schedule)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<CalendarQuery>,
 ) -> ApiResult<axum::response::Response> {
@@ -2384,7 +2387,7 @@ pub async fn schedule_calendar(
     responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
 pub async fn user_calendar(
     State(state): State<AppState>,
-    principal: Principal,
+    FeedPrincipal(principal): FeedPrincipal,
     ApiPath(slug): ApiPath<String>,
     ApiQuery(q): ApiQuery<CalendarQuery>,
 ) -> ApiResult<axum::response::Response> {

@@ -6,7 +6,7 @@ pub mod limiter;
 pub mod password;
 pub mod principal;
 
-pub use principal::{Principal, ProjectAccess, Via, project_access};
+pub use principal::{FeedPrincipal, Principal, ProjectAccess, Via, project_access};
 
 /// The browser session cookie.
 pub const SESSION_COOKIE: &str = "liveops_session";

@@ -69,6 +69,72 @@ pub fn client_ip(parts: &Parts) -> Option<String> {
         .map(|ci| ci.0.ip().to_string())
 }
 
+impl Principal {
+    /// The holder of an API token, if the token is live.
+    pub async fn from_token(
+        state: &AppState,
+        token: &str,
+        ip: Option<String>,
+    ) -> ApiResult<Principal> {
+        let now = now_ms();
+        let found = match state.db.token_by_hash(&keys::hash(token)).await {
+            Ok(t) => t,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::unauthorized("the API token is not valid"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if found.revoked_at.is_some() {
+            return Err(ApiError::unauthorized("the API token has been revoked"));
+        }
+        if found.expires_at <= now {
+            return Err(ApiError::unauthorized(format!(
+                "the API token expired at {}",
+                crate::state::format_ms(found.expires_at)
+            )));
+        }
+        state.db.touch_token(&found.id, now).await?;
+        let user = state.db.user_by_id(&found.user_id).await?;
+        Ok(Principal {
+            user,
+            via: Via::Token(Box::new(found)),
+            ip,
+        })
+    }
+}
+
+/// A caller of a calendar feed: as for any API call, or with the API token
+/// in the `token` query parameter, because calendar apps subscribe to a URL
+/// and cannot send headers. Use a read-only token for feeds.
+#[derive(Debug)]
+pub struct FeedPrincipal(pub Principal);
+
+impl FromRequestParts<AppState> for FeedPrincipal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<FeedPrincipal> {
+        let token = parts.uri.query().and_then(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .find(|(k, _)| k == "token")
+                .map(|(_, v)| v.into_owned())
+        });
+        match token {
+            Some(t)
+                if !parts
+                    .headers
+                    .contains_key(axum::http::header::AUTHORIZATION) =>
+            {
+                Principal::from_token(state, t.trim(), client_ip(parts))
+                    .await
+                    .map(FeedPrincipal)
+            }
+            _ => Principal::from_request_parts(parts, state)
+                .await
+                .map(FeedPrincipal),
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -86,29 +152,7 @@ impl FromRequestParts<AppState> for Principal {
                 .ok_or_else(|| {
                     ApiError::unauthorized("use `Authorization: Bearer <token>` with an API token")
                 })?;
-            let found = match state.db.token_by_hash(&keys::hash(token)).await {
-                Ok(t) => t,
-                Err(StoreError::NotFound) => {
-                    return Err(ApiError::unauthorized("the API token is not valid"));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if found.revoked_at.is_some() {
-                return Err(ApiError::unauthorized("the API token has been revoked"));
-            }
-            if found.expires_at <= now {
-                return Err(ApiError::unauthorized(format!(
-                    "the API token expired at {}",
-                    crate::state::format_ms(found.expires_at)
-                )));
-            }
-            state.db.touch_token(&found.id, now).await?;
-            let user = state.db.user_by_id(&found.user_id).await?;
-            return Ok(Principal {
-                user,
-                via: Via::Token(Box::new(found)),
-                ip,
-            });
+            return Principal::from_token(state, token, ip).await;
         }
 
         let jar = CookieJar::from_headers(&parts.headers);

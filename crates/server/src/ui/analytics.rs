@@ -129,6 +129,31 @@ pub async fn page_view(
             Err(r) => return r,
         }
     };
+    let sticky = {
+        let id = id.clone();
+        let query = q::ActiveQuery {
+            events: Vec::new(),
+            from_day,
+            days,
+        };
+        match run(&state, move |a| a.stickiness(&id, &query)).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
+    let life = {
+        let id = id.clone();
+        let query = q::LifecycleQuery {
+            events: Vec::new(),
+            interval: Interval::Week,
+            from_ms: Interval::Week.bucket_start(Interval::Week.bucket(to - 1) - 7),
+            periods: 8,
+        };
+        match run(&state, move |a| a.lifecycle(&id, &query)).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        }
+    };
     let interval = match blank(&f.interval).map(|i| i.parse::<Interval>()) {
         Some(Ok(i)) => i,
         Some(Err(e)) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
@@ -249,6 +274,18 @@ pub async fn page_view(
                 ("MAU".to_owned(), active.mau.iter().map(|v| *v as f64).collect()),
             ]))
             p { "Latest day: DAU " strong { (active.dau.last().copied().unwrap_or(0)) } ", WAU " strong { (active.wau.last().copied().unwrap_or(0)) } ", MAU " strong { (active.mau.last().copied().unwrap_or(0)) } }
+        }
+        section #stickiness {
+            h2 { "Stickiness" }
+            p { "People by the number of days they were active in the range." }
+            (super::charts::bars(&sticky.iter().enumerate().filter(|(_, n)| **n > 0).map(|(k, n)| (format!("{} day{}", k + 1, if k == 0 { "" } else { "s" }), *n as f64)).collect::<Vec<_>>(), "people"))
+        }
+        section #lifecycle {
+            h2 { "Lifecycle, by week" }
+            table.lifecycle {
+                thead { tr { th { "Week of" } th { "New" } th { "Returning" } th { "Resurrecting" } th { "Dormant" } } }
+                tbody { @for (start, l) in &life { tr { td { (format_ms(*start)[..10]) } td { (l.new) } td { (l.returning) } td { (l.resurrecting) } td { "−" (l.dormant) } } } }
+            }
         }
         section #trends {
             h2 { "Trends" }

@@ -461,27 +461,28 @@ impl Analytics {
                     next: HashMap::new(),
                 },
                 |acc, person, ts, names| {
-                    let Some(path) = funnel.run_with(ts, names, &mut acc.scratch) else {
+                    let Some(level) = funnel.run_with(ts, names, &mut acc.scratch) else {
                         acc.excluded += 1;
                         return;
                     };
-                    if path.level == 0 {
+                    if level == 0 {
                         return;
                     }
-                    acc.totals.add(&path);
+                    let times = acc.scratch.times();
+                    acc.totals.add(level, times);
                     if let Some(key) = &q.breakdown {
                         let props = p.persons.person(person).map_or("", |x| x.2);
                         acc.by
                             .entry(person_prop(props, key))
                             .or_insert_with(|| FunnelTotals::new(n))
-                            .add(&path);
+                            .add(level, times);
                     }
-                    if q.dropoff_after == Some(path.level) && path.level < n {
+                    if q.dropoff_after == Some(level) && level < n {
                         acc.dropped += 1;
                         if acc.sample.len() < 100 {
                             acc.sample.push(person);
                         }
-                        let last = path.times[path.level - 1];
+                        let last = times[level - 1];
                         let at = ts.partition_point(|&t| t <= last);
                         if let Some(&next) = names.get(at) {
                             *acc.next.entry(next).or_default() += 1;
