@@ -61,7 +61,7 @@ const PALETTE: [&str; 6] = [
 /// and a tooltip on every point.
 pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
     let (w, h) = (640.0, 220.0);
-    let (left, right, top, bottom) = (48.0, 12.0, 12.0, 36.0);
+    let (left, right, top, bottom) = (48.0, 28.0, 12.0, 36.0);
     let n = x_labels.len().max(1);
     let max = series
         .iter()

@@ -6,8 +6,6 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::DateTime;
-use liveops_core::Permission;
-use liveops_core::access::authorize;
 use liveops_core::support::status::MaintenanceState;
 use liveops_store::audit;
 use liveops_store::projects::Project;
@@ -15,10 +13,9 @@ use liveops_store::support::status::{Component, Maintenance, NewMaintenance};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{actor, db_error, load};
+use super::{actor, db_error, outcome, writable};
 use crate::state::{AppState, format_ms, now_ms};
-use crate::support::service::ActionError;
-use crate::ui::{UiSession, csrf_ok, error_page};
+use crate::ui::{UiSession, error_page};
 
 pub(super) fn maintenance_section(
     project: &Project,
@@ -143,20 +140,11 @@ pub async fn schedule_maintenance(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let f = ScheduleForm::from_pairs(pairs);
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (projects, idx) = match load(&state, &s, &slug).await {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "schedule maintenance").await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (project, role) = &projects[idx];
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Your role cannot schedule maintenance.",
-        );
-    }
+    let project = &projects[idx].0;
     let unprocessable = |why: &str| error_page(StatusCode::UNPROCESSABLE_ENTITY, why);
     let title = match crate::support::tickets::clean_text("title", &f.title, 200) {
         Ok(t) => t,
@@ -238,17 +226,11 @@ pub async fn move_maintenance(
     Path((slug, id, to)): Path<(String, String, String)>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (projects, idx) = match load(&state, &s, &slug).await {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "move maintenance").await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (project, role) = &projects[idx];
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot move maintenance.");
-    }
+    let project = &projects[idx].0;
     let Ok(to) = to.parse::<MaintenanceState>() else {
         return error_page(StatusCode::NOT_FOUND, "There is no such maintenance stage.");
     };
@@ -262,10 +244,8 @@ pub async fn move_maintenance(
         }
         Err(e) => return db_error(e),
     };
-    match crate::support::maintenance::move_to(&state.db, &actor(&s), &m, to, None).await {
-        Ok(()) => Redirect::to(&format!("/p/{}/support", project.slug)).into_response(),
-        Err(ActionError::Invalid(why)) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
-        Err(ActionError::Refused(why)) => error_page(StatusCode::CONFLICT, &why),
-        Err(ActionError::Store(e)) => db_error(e),
-    }
+    outcome(
+        crate::support::maintenance::move_to(&state.db, &actor(&s), &m, to, None).await,
+        &format!("/p/{}/support", project.slug),
+    )
 }

@@ -54,6 +54,36 @@ fn db_error(e: impl std::fmt::Display) -> Response {
     error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
 }
 
+/// The prologue of every support form: the CSRF token, the project, and a
+/// role that may change things (`what` says what, for the refusal).
+async fn writable(
+    state: &AppState,
+    s: &UiSession,
+    slug: &str,
+    csrf: &str,
+    what: &str,
+) -> Result<(Vec<(Project, Role)>, usize), Response> {
+    csrf_ok(s, csrf)?;
+    let (projects, idx) = load(state, s, slug).await?;
+    if authorize(projects[idx].1, None, Permission::Write).is_err() {
+        return Err(error_page(
+            StatusCode::FORBIDDEN,
+            &format!("Your role cannot {what}."),
+        ));
+    }
+    Ok((projects, idx))
+}
+
+/// An action's outcome as a page: back to `then`, or why not.
+fn outcome(done: Result<(), ActionError>, then: &str) -> Response {
+    match done {
+        Ok(()) => Redirect::to(then).into_response(),
+        Err(ActionError::Invalid(why)) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
+        Err(ActionError::Refused(why)) => error_page(StatusCode::CONFLICT, &why),
+        Err(ActionError::Store(e)) => db_error(e),
+    }
+}
+
 /// The support area: open incidents, who is on call, recent tickets.
 pub async fn overview(
     State(state): State<AppState>,
@@ -247,17 +277,11 @@ pub async fn open(
     Path(slug): Path<String>,
     Form(f): Form<OpenForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (projects, idx) = match load(&state, &s, &slug).await {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "open incidents").await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (project, role) = &projects[idx];
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot open incidents.");
-    }
+    let project = &projects[idx].0;
     let title = f.title.trim();
     if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
         return error_page(
@@ -421,17 +445,11 @@ pub async fn incident_action(
     Path((slug, number, action)): Path<(String, i64, String)>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (projects, idx) = match load(&state, &s, &slug).await {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "change incidents").await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (project, role) = &projects[idx];
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot change incidents.");
-    }
+    let project = &projects[idx].0;
     let Ok(i) = state.db.incident_by_number(&project.id, number).await else {
         return error_page(
             StatusCode::NOT_FOUND,
@@ -473,14 +491,8 @@ pub async fn incident_action(
         }
         _ => return error_page(StatusCode::NOT_FOUND, "There is no such action."),
     };
-    match done {
-        Ok(()) => Redirect::to(&format!(
-            "/p/{}/support/incidents/{}",
-            project.slug, i.number
-        ))
-        .into_response(),
-        Err(ActionError::Invalid(why)) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
-        Err(ActionError::Refused(why)) => error_page(StatusCode::CONFLICT, &why),
-        Err(ActionError::Store(e)) => db_error(e),
-    }
+    outcome(
+        done,
+        &format!("/p/{}/support/incidents/{}", project.slug, i.number),
+    )
 }

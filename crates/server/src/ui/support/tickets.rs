@@ -13,11 +13,10 @@ use liveops_store::support::tickets::Ticket;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{actor, db_error, load};
+use super::{actor, db_error, load, outcome, writable};
 use crate::state::{AppState, format_ms, now_ms};
-use crate::support::service::ActionError;
 use crate::support::tickets::{self as svc, TicketFields, TicketOp, TicketRequest};
-use crate::ui::{Frame, UiSession, csrf_ok, error_page, page};
+use crate::ui::{Frame, UiSession, error_page, page};
 
 fn standing_badge(s: Standing) -> Markup {
     html! { span.sla data-sla=(s.as_str()) { (s.as_str().replace('_', " ")) } }
@@ -127,17 +126,11 @@ pub async fn open_ticket(
     Path(slug): Path<String>,
     Form(f): Form<OpenTicketForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (projects, idx) = match load(&state, &s, &slug).await {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "open tickets").await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (project, role) = &projects[idx];
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot open tickets.");
-    }
+    let project = &projects[idx].0;
     let req = match TicketRequest::parse(&TicketFields {
         subject: &f.subject,
         requester: &f.requester,
@@ -308,17 +301,11 @@ pub async fn ticket_action(
     Path((slug, number, action)): Path<(String, i64, String)>,
     Form(f): Form<TicketActionForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (projects, idx) = match load(&state, &s, &slug).await {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "change tickets").await {
         Ok(v) => v,
         Err(r) => return r,
     };
-    let (project, role) = &projects[idx];
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot change tickets.");
-    }
+    let project = &projects[idx].0;
     let t = match find(&state, &project.id, number).await {
         Ok(t) => t,
         Err(r) => return r,
@@ -343,11 +330,8 @@ pub async fn ticket_action(
         Ok(op) => op,
         Err(why) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
     };
-    match svc::apply(&state.db, &actor(&s), &t, &op).await {
-        Ok(()) => Redirect::to(&format!("/p/{}/support/tickets/{}", project.slug, t.number))
-            .into_response(),
-        Err(ActionError::Invalid(why)) => error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
-        Err(ActionError::Refused(why)) => error_page(StatusCode::CONFLICT, &why),
-        Err(ActionError::Store(e)) => db_error(e),
-    }
+    outcome(
+        svc::apply(&state.db, &actor(&s), &t, &op).await,
+        &format!("/p/{}/support/tickets/{}", project.slug, t.number),
+    )
 }
