@@ -148,12 +148,14 @@ pub fn median_mean(values: &mut [i64]) -> Option<(i64, f64)> {
     if values.is_empty() {
         return None;
     }
-    values.sort_unstable();
+    // Selection, not a sort: a funnel's steps can hold a value per person.
     let n = values.len();
+    let (below, &mut upper, _) = values.select_nth_unstable(n / 2);
     let median = if n % 2 == 1 {
-        values[n / 2]
+        upper
     } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2
+        let lower = below.iter().copied().max().unwrap_or(upper);
+        (lower + upper) / 2
     };
     let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
     Some((median, mean))
