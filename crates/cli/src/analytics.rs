@@ -32,7 +32,9 @@ pub enum AnalyticsCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
-        /// Property filters `key=value`, several joined by `;`.
+        /// Event property filters joined by `;`: key=value, key!=value,
+        /// key~text, key!~text, key=~regex, key!=~regex, key>n, key>=n,
+        /// key<n, key<=n, key? (set), key!? (not set).
         #[arg(long = "where")]
         filter: Option<String>,
         /// An event property to break down by.
@@ -89,9 +91,12 @@ pub enum AnalyticsCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
-        /// A person property to break down by.
+        /// A property to break down by.
         #[arg(long)]
         breakdown: Option<String>,
+        /// event (the step-1 event's property) or person.
+        #[arg(long, default_value = "event")]
+        breakdown_type: String,
         /// Show who dropped off after this step and what they did next.
         #[arg(long)]
         dropoff_after: Option<usize>,
@@ -337,11 +342,13 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             from,
             to,
             breakdown,
+            breakdown_type,
             dropoff_after,
         } => {
             let body = json!({
                 "steps": steps, "window": window, "order": order, "from": from, "to": to,
-                "breakdown": breakdown, "dropoff_after": dropoff_after,
+                "breakdown": breakdown, "breakdown_type": breakdown_type,
+                "dropoff_after": dropoff_after,
             });
             let v = c
                 .call(
@@ -392,14 +399,38 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                     d.get("persons").map(output::plain).unwrap_or_default(),
                     d.get("after_step").map(output::plain).unwrap_or_default()
                 );
-                for n in d
-                    .get("next_events")
+                for path in d
+                    .get("paths")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                 {
-                    println!("  then {} ({})", s(n, "event"), s(n, "persons"));
+                    let events: Vec<String> = path["events"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(output::plain)
+                        .collect();
+                    let shown = if events.is_empty() {
+                        "(nothing more)".to_owned()
+                    } else {
+                        events.join(" → ")
+                    };
+                    println!("  then {shown} ({})", s(path, "persons"));
                 }
+            }
+            if v["breakdown"].as_array().is_some_and(|b| !b.is_empty()) {
+                println!();
+                println!("BREAKDOWN: PERSONS PER STEP");
+            }
+            for b in v["breakdown"].as_array().into_iter().flatten() {
+                let counts: Vec<String> = b["steps"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|st| s(st, "persons"))
+                    .collect();
+                println!("{}: {}", s(b, "value"), counts.join(" → "));
             }
         }
         AnalyticsCommand::Retention {

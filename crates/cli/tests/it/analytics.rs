@@ -294,6 +294,10 @@ async fn ingest_keeps_good_events_and_refuses_bad_ones(backend: Backend) {
 
 /// A small, fixed history: who did what, in days and hours after
 /// 2026-11-02 (a Monday).
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 fn story() -> Vec<Value> {
     const MONDAY: i64 = 1_793_577_600;
     let at = |d: i64, h: i64| {
@@ -327,7 +331,16 @@ fn story() -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(n, (e, who, d, h))| {
-            json!({"event": e, "distinct_id": who, "uuid": format!("s{n}"), "timestamp": at(*d, *h)})
+            // Where each first visit came from, and what each payment was.
+            let properties = match (*e, *who, *d) {
+                ("visit", "ann", 0) | ("visit", "cat", 1) => json!({"utm_source": "ads"}),
+                ("visit", "bob", _) => json!({"utm_source": "blog"}),
+                ("pay", "ann", _) => json!({"amount": 30, "coupon": "NOV"}),
+                ("pay", "cat", _) => json!({"amount": "5"}),
+                _ => json!({}),
+            };
+            json!({"event": e, "distinct_id": who, "uuid": format!("s{n}"), "timestamp": at(*d, *h),
+                "properties": properties})
         })
         .collect();
     out.push(
@@ -379,6 +392,20 @@ async fn queries_answer_from_the_events(backend: Backend) {
     assert_eq!(f["steps"][1]["median_secs"], 3600.0);
     assert_eq!(f["dropoff"]["persons"], 2);
     assert_eq!(f["dropoff"]["next_events"][0]["event"], "help");
+    // After signing up, bob asked for help; dan did nothing more.
+    assert_eq!(
+        f["dropoff"]["paths"],
+        json!([{"events": [], "persons": 1}, {"events": ["help"], "persons": 1}]),
+        "{f}"
+    );
+    let (_, deep) = funnel(json!({"dropoff_after": 1, "steps": ["visit", "trial"]})).await;
+    // bob and dan never trialled: bob signed up and asked for help, dan
+    // was identified and signed up.
+    assert_eq!(
+        deep["dropoff"]["paths"],
+        json!([{"events": ["$identify", "signup"], "persons": 1}, {"events": ["signup", "help"], "persons": 1}]),
+        "{deep}"
+    );
     let (_, wide) = funnel(json!({"window": "30d"})).await;
     assert_eq!(wide["steps"][3]["persons"], 2);
     let (_, strict) = funnel(json!({"order": "strict"})).await;
@@ -390,7 +417,35 @@ async fn queries_answer_from_the_events(backend: Backend) {
         funnel(json!({"exclusions": [{"event": "help", "after_step": 2, "before_step": 3}]})).await;
     assert_eq!(excl["excluded"], 1);
     assert_eq!(excl["steps"][0]["persons"], 3);
-    let (_, by) = funnel(json!({"breakdown": "plan"})).await;
+    // By the step-1 event's property: ann's and cat's paths began with a
+    // visit from ads, bob's from the blog, dan's with no source.
+    let (status, src) = funnel(json!({"breakdown": "utm_source"})).await;
+    assert_eq!(status, 200, "{src}");
+    let firsts: Vec<(String, u64, u64)> = src["breakdown"]
+        .as_array()
+        .expect("breakdown")
+        .iter()
+        .map(|b| {
+            (
+                b["value"].as_str().unwrap_or("").to_owned(),
+                b["steps"][0]["persons"].as_u64().unwrap_or(0),
+                b["steps"][3]["persons"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        firsts,
+        vec![
+            ("ads".to_owned(), 2, 1),
+            ("(none)".to_owned(), 1, 0),
+            ("blog".to_owned(), 1, 0)
+        ]
+    );
+    assert_problem(
+        &funnel(json!({"breakdown": "x", "breakdown_type": "group"})).await,
+        422,
+    );
+    let (_, by) = funnel(json!({"breakdown": "plan", "breakdown_type": "person"})).await;
     assert!(
         by["breakdown"].as_array().is_some_and(|b| b
             .iter()
@@ -447,6 +502,40 @@ async fn queries_answer_from_the_events(backend: Backend) {
         t["series"][0]["points"][1]["persons"], 3,
         "ann, cat and dan (anon) in week 1"
     );
+    // Property filters beyond equality.
+    let paid = |filter: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        let path = format!(
+            "/api/v1/projects/shop/analytics/trends?event=pay&interval=month&from=2026-11-01&to=2026-12-01&where={}",
+            urlencode(filter)
+        );
+        async move {
+            let (status, v) = app.get(&path, &admin).await;
+            assert_eq!(status, 200, "{filter}: {v}");
+            v["series"][0]["points"][0]["events"].as_u64().unwrap_or(99)
+        }
+    };
+    assert_eq!(paid("amount>10").await, 1);
+    assert_eq!(paid("amount<=5").await, 1);
+    assert_eq!(paid("amount>=5;amount<100").await, 2);
+    assert_eq!(paid("coupon?").await, 1);
+    assert_eq!(paid("coupon!?").await, 1);
+    assert_eq!(paid("coupon!=NOV").await, 1, "cat has no coupon");
+    assert_eq!(paid("coupon~nov").await, 1);
+    assert_eq!(paid("coupon=~^N.V$").await, 1);
+    assert_eq!(paid("coupon!~o").await, 1);
+    for bad in ["amount>lots", "coupon=~(", "coupon"] {
+        let (status, v) = app
+            .get(
+                &format!(
+                    "/api/v1/projects/shop/analytics/trends?where={}",
+                    urlencode(bad)
+                ),
+                &admin,
+            )
+            .await;
+        assert_eq!(status, 422, "{bad}: {v}");
+    }
 
     // Features: adoption among the range's active people.
     let (status, _) = app

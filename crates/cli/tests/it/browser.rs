@@ -91,6 +91,20 @@ async fn shot(client: &Client, name: &str) {
     .expect("save");
 }
 
+/// The text of an element that a navigation now under way will show.
+async fn text_when(client: &Client, css: &str) -> String {
+    let start = Instant::now();
+    loop {
+        match client.find(Locator::Css(css)).await {
+            Ok(e) => return e.text().await.expect("text"),
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(15), "{css}: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
 async fn text_of(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
@@ -210,7 +224,7 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
         .click()
         .await
         .expect("click");
-    let secret = text_of(&c, "code.secret").await;
+    let secret = text_when(&c, "code.secret").await;
     assert!(secret.starts_with("lo_pat_"), "{secret}");
     shot(&c, "30-settings-token").await;
 
@@ -328,6 +342,12 @@ async fn browser_charts_analytics_and_works_a_ticket() {
     assert!(first.contains("visit") && first.contains("40"), "{first}");
     let last = text_of(&c, "table.funnel tbody tr:last-child").await;
     assert!(last.contains("pay") && last.contains("13"), "{last}");
+    // A third of them only visited: their drop-off path is empty.
+    let paths = text_of(&c, "table.paths").await;
+    assert!(
+        paths.contains("(nothing more)") && paths.contains("14"),
+        "{paths}"
+    );
     c.find(Locator::Css("#funnel"))
         .await
         .expect("funnel section")
@@ -335,6 +355,17 @@ async fn browser_charts_analytics_and_works_a_ticket() {
         .await
         .ok();
     shot(&c, "41-analytics-funnel").await;
+    // Trends take property filters beyond equality.
+    c.goto(&app.url("/p/shop/analytics?event=visit&where=plan%21%3F"))
+        .await
+        .expect("goto");
+    let trends = text_of(&c, "table.trends tbody").await;
+    assert!(trends.contains("40"), "{trends}");
+    c.goto(&app.url("/p/shop/analytics?where=amount%3Elots"))
+        .await
+        .expect("goto");
+    let refusal = text_of(&c, "body").await;
+    assert!(refusal.contains("not a number"), "{refusal}");
 
     // Tickets: open one from the form, then reply.
     c.goto(&app.url("/p/shop/support/tickets"))

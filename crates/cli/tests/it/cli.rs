@@ -505,6 +505,31 @@ async fn client_commands_work_against_a_server(backend: Backend) {
     let f = json(&["analytics", "funnel", "--project", &slug, "visit", "signup"]);
     assert_eq!(f["steps"][0]["persons"], 2);
     assert_eq!(f["steps"][1]["persons"], 1);
+    let table = client(&[
+        "analytics",
+        "funnel",
+        "--project",
+        &slug,
+        "visit",
+        "signup",
+        "--dropoff-after",
+        "1",
+    ]);
+    assert!(
+        table.contains("1 dropped off after step 1") && table.contains("then (nothing more) (1)"),
+        "{table}"
+    );
+    let filtered = |filter: &str| {
+        let t = json(&["analytics", "trends", "--project", &slug, "--where", filter]);
+        t["series"][0]["points"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| p["events"].as_u64().unwrap_or(0))
+            .sum::<u64>()
+    };
+    assert_eq!(filtered("plan!?"), 3);
+    assert_eq!(filtered("plan=pro"), 0);
     assert!(client(&["analytics", "active", "--project", &slug]).contains("DAU"));
     assert!(client(&["analytics", "events", "--project", &slug]).contains("visit"));
     let sticky = json(&["analytics", "stickiness", "--project", &slug]);

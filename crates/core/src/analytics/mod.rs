@@ -7,6 +7,7 @@
 
 pub mod active;
 pub mod event;
+pub mod filter;
 pub mod funnel;
 pub mod retention;
 

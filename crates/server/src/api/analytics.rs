@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use jiff::Timestamp;
 use liveops_core::analytics::Interval;
+use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::{FunnelOrder, MAX_STEPS};
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
 use liveops_core::{Permission, TimeSpan};
@@ -146,7 +147,10 @@ pub struct TrendsParams {
     pub from: Option<String>,
     /// End, exclusive; the end of today by default.
     pub to: Option<String>,
-    /// Property filters `key=value`, several joined by `;`.
+    /// Event property filters joined by `;`: `key=value`, `key!=value`,
+    /// `key~text` (contains, any case), `key!~text`, `key=~regex`,
+    /// `key!=~regex`, `key>n`, `key>=n`, `key<n`, `key<=n`, `key?` (set) and
+    /// `key!?` (not set). Negative ones also match events without the key.
     #[serde(rename = "where")]
     pub filter: Option<String>,
     /// An event property to break down by.
@@ -188,19 +192,7 @@ pub async fn trends(
     let interval = interval(p.interval.as_deref(), Interval::Day)?;
     let max_days = if interval == Interval::Hour { 31 } else { 3660 };
     let (from_ms, to_ms) = range(p.from.as_deref(), p.to.as_deref(), 30, max_days)?;
-    let mut filters = Vec::new();
-    for part in p
-        .filter
-        .as_deref()
-        .unwrap_or("")
-        .split(';')
-        .filter(|s| !s.trim().is_empty())
-    {
-        let (k, v) = part.split_once('=').ok_or_else(|| {
-            ApiError::unprocessable(format!("filter `{part}` must look like key=value"))
-        })?;
-        filters.push((k.trim().to_owned(), v.trim().to_owned()));
-    }
+    let filters = parse_filters(p.filter.as_deref().unwrap_or("")).map_err(unprocessable)?;
     let query = q::TrendsQuery {
         event: p
             .event
@@ -436,8 +428,11 @@ pub struct FunnelBody {
     pub from: Option<String>,
     /// End, exclusive; the end of today by default.
     pub to: Option<String>,
-    /// A person property to break down by.
+    /// A property to break down by.
     pub breakdown: Option<String>,
+    /// `event` (default): the property as the person's step-1 event carried
+    /// it; `person`: the person property as it is now.
+    pub breakdown_type: Option<String>,
     /// List who dropped off after this step (1-based) and what they did next.
     pub dropoff_after: Option<usize>,
 }
@@ -477,6 +472,15 @@ pub struct DropOffView {
     pub sample: Vec<String>,
     /// What they did next, most common first.
     pub next_events: Vec<NextEventView>,
+    /// Their next few events (repeats in a row counted once), most common
+    /// first; an empty list means they did nothing more.
+    pub paths: Vec<DropOffPathView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DropOffPathView {
+    pub events: Vec<String>,
+    pub persons: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -558,6 +562,22 @@ pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
         )));
     }
     let (from_ms, to_ms) = range(body.from.as_deref(), body.to.as_deref(), 30, 3660)?;
+    let key = body
+        .breakdown
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_owned);
+    let breakdown = match (body.breakdown_type.as_deref().unwrap_or("event"), key) {
+        (_, None) => None,
+        ("event", Some(k)) => Some(q::FunnelBreakdown::Event(k)),
+        ("person", Some(k)) => Some(q::FunnelBreakdown::Person(k)),
+        (other, _) => {
+            return Err(ApiError::unprocessable(format!(
+                "breakdown_type `{other}` is not one of: event, person"
+            )));
+        }
+    };
     Ok(q::FunnelQuery {
         steps,
         window_ms: window.millis(),
@@ -565,7 +585,7 @@ pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
         exclusions,
         from_ms,
         to_ms,
-        breakdown: body.breakdown.clone().filter(|b| !b.trim().is_empty()),
+        breakdown,
         dropoff_after: body.dropoff_after,
     })
 }
@@ -589,6 +609,11 @@ pub fn funnel_view(a: q::FunnelAnswer) -> FunnelView {
                 .next_events
                 .into_iter()
                 .map(|(event, persons)| NextEventView { event, persons })
+                .collect(),
+            paths: d
+                .paths
+                .into_iter()
+                .map(|(events, persons)| DropOffPathView { events, persons })
                 .collect(),
         }),
         excluded: a.excluded,

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
 use liveops_core::analytics::Interval;
+use liveops_core::analytics::filter::parse_filters;
 use liveops_core::{Area, Permission};
 use liveops_store::audit::{Actor, ActorKind};
 use liveops_telemetry::analytics as q;
@@ -55,12 +56,18 @@ pub struct AnalyticsForm {
     event: Option<String>,
     interval: Option<String>,
     breakdown: Option<String>,
+    /// Trends' property filters, as the API's `where`.
+    #[serde(rename = "where")]
+    filter: Option<String>,
     from: Option<String>,
     to: Option<String>,
     /// One funnel step per line.
     steps: Option<String>,
     window: Option<String>,
     order: Option<String>,
+    funnel_breakdown: Option<String>,
+    breakdown_type: Option<String>,
+    dropoff_after: Option<String>,
     start_event: Option<String>,
     return_event: Option<String>,
     retention_interval: Option<String>,
@@ -159,6 +166,10 @@ pub async fn page_view(
         Some(Err(e)) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
         None => Interval::Day,
     };
+    let filters = match parse_filters(f.filter.as_deref().unwrap_or("")) {
+        Ok(v) => v,
+        Err(e) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    };
     let trends = {
         let id = id.clone();
         let query = q::TrendsQuery {
@@ -166,7 +177,7 @@ pub async fn page_view(
             interval,
             from_ms: from,
             to_ms: to,
-            filters: Vec::new(),
+            filters,
             breakdown: blank(&f.breakdown),
         };
         match run(&state, move |a| a.trends(&id, &query)).await {
@@ -176,27 +187,36 @@ pub async fn page_view(
     };
     let funnel = match blank(&f.steps) {
         Some(steps) => {
+            let steps: Vec<String> = steps
+                .lines()
+                .map(|l| l.trim().to_owned())
+                .filter(|l| !l.is_empty())
+                .collect();
+            let dropoff_after = match blank(&f.dropoff_after).map(|d| d.parse::<usize>()) {
+                None => (steps.len() > 1).then_some(1),
+                Some(Ok(d)) => Some(d),
+                Some(Err(_)) => {
+                    return error_page(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "the drop-off step must be a step number",
+                    );
+                }
+            };
             let body = FunnelBody {
-                steps: steps
-                    .lines()
-                    .map(|l| l.trim().to_owned())
-                    .filter(|l| !l.is_empty())
-                    .collect(),
+                steps,
                 window: blank(&f.window),
                 order: blank(&f.order),
                 exclusions: Vec::new(),
                 from: Some(format_ms(from)),
                 to: Some(format_ms(to)),
-                breakdown: None,
-                dropoff_after: Some(1),
+                breakdown: blank(&f.funnel_breakdown),
+                breakdown_type: blank(&f.breakdown_type),
+                dropoff_after,
             };
-            let mut query = match funnel_query(&body) {
+            let query = match funnel_query(&body) {
                 Ok(q) => q,
                 Err(e) => return api_error(e),
             };
-            if query.steps.len() < 2 {
-                query.dropoff_after = None;
-            }
             let id = id.clone();
             match run(&state, move |a| a.funnel(&id, &query)).await {
                 Ok(a) => Some(funnel_view(a)),
@@ -297,6 +317,9 @@ pub async fn page_view(
                     @for i in [Interval::Hour, Interval::Day, Interval::Week, Interval::Month] { option value=(i.as_str()) selected[i == interval] { (i.as_str()) } }
                 } }
                 " " label { "breakdown by property " input name="breakdown" value=(f.breakdown.clone().unwrap_or_default()) size="12"; }
+                " " label title="key=value, key!=value, key~text, key=~regex, key>n, key<n, key? (set), key!? (not set); several joined by ;" {
+                    "where " input name="where" value=(f.filter.clone().unwrap_or_default()) size="24" placeholder="plan=pro; amount>10";
+                }
                 " " button type="submit" { "Chart" }
             }
             @let tl: Vec<String> = trends.first().map(|s| s.points.iter().map(|p| format_ms(p.start_ms)[5..if interval == Interval::Hour { 16 } else { 10 }].to_owned()).collect()).unwrap_or_default();
@@ -319,6 +342,15 @@ pub async fn page_view(
                 select #order name="order" {
                     @for o in ["ordered", "strict", "unordered"] { option value=(o) selected[f.order.as_deref() == Some(o)] { (o) } }
                 }
+                label for="funnel_breakdown" { "Breakdown by property" }
+                input #funnel_breakdown name="funnel_breakdown" value=(f.funnel_breakdown.clone().unwrap_or_default()) size="16";
+                label for="breakdown_type" { "Property of" }
+                select #breakdown_type name="breakdown_type" {
+                    option value="event" selected[f.breakdown_type.as_deref() != Some("person")] { "the step-1 event" }
+                    option value="person" selected[f.breakdown_type.as_deref() == Some("person")] { "the person" }
+                }
+                label for="dropoff_after" { "Show who dropped off after step" }
+                input #dropoff_after name="dropoff_after" type="number" min="1" value=(f.dropoff_after.clone().unwrap_or_else(|| "1".into())) size="3";
                 button type="submit" { "Run funnel" }
             }
             @if let Some(fv) = &funnel {
@@ -338,10 +370,25 @@ pub async fn page_view(
                     }
                 }
                 (super::charts::bars(&fv.steps.iter().map(|s| (format!("{}. {}", s.step, s.event), s.persons as f64)).collect::<Vec<_>>(), "persons"))
+                @if !fv.breakdown.is_empty() {
+                    table.breakdown {
+                        thead { tr { th { "Breakdown" } @for st in &fv.steps { th { (st.step) ". " (st.event) } } } }
+                        tbody { @for b in fv.breakdown.iter().take(20) { tr {
+                            td { (b.value) }
+                            @for st in &b.steps { td { (st.persons) " (" (format!("{:.0}%", st.conversion * 100.0)) ")" } }
+                        } } }
+                    }
+                }
                 @if let Some(d) = &fv.dropoff {
                     h3 { (d.persons) " dropped off after step " (d.after_step) }
-                    @if !d.next_events.is_empty() {
-                        p { "What they did next: " (d.next_events.iter().map(|n| format!("{} ({})", n.event, n.persons)).collect::<Vec<_>>().join(", ")) }
+                    @if !d.paths.is_empty() {
+                        table.paths {
+                            thead { tr { th { "What they did next" } th { "Persons" } } }
+                            tbody { @for path in &d.paths { tr {
+                                td { @if path.events.is_empty() { "(nothing more)" } @else { (path.events.join(" → ")) } }
+                                td { (path.persons) }
+                            } } }
+                        }
                     }
                     @if !d.sample.is_empty() {
                         p { "Some of them: "

@@ -8,6 +8,7 @@ use duckdb::types::Value as DuckValue;
 use liveops_core::analytics::active::{
     ActiveTally, ActiveUsers, Activity, Lifecycle, active_days, lifecycle,
 };
+use liveops_core::analytics::filter::{Condition, PropertyFilter};
 use liveops_core::analytics::funnel::{
     Exclusion, Funnel, FunnelOrder, FunnelTotals, MAX_STEPS, Scratch,
 };
@@ -138,12 +139,24 @@ pub struct FunnelQuery {
     pub exclusions: Vec<(EventSet, usize, usize)>,
     pub from_ms: i64,
     pub to_ms: i64,
-    /// A person property to break the funnel down by.
-    pub breakdown: Option<String>,
+    pub breakdown: Option<FunnelBreakdown>,
     /// Who dropped off after reaching this many steps (1-based), and what
     /// they did next.
     pub dropoff_after: Option<usize>,
 }
+
+/// What to break a funnel down by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunnelBreakdown {
+    /// A person property, as the person has it now.
+    Person(String),
+    /// An event property, as the event that started the person's path (their
+    /// step-1 event) carried it: PostHog's first-touch attribution.
+    Event(String),
+}
+
+/// How many events a drop-off path follows.
+pub const PATH_LENGTH: usize = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DropOff {
@@ -153,6 +166,9 @@ pub struct DropOff {
     pub persons: Vec<String>,
     /// What they did next, most common first.
     pub next_events: Vec<(String, u64)>,
+    /// The next [`PATH_LENGTH`] events they did (repeats in a row counted
+    /// once), most common first; an empty path means they did nothing more.
+    pub paths: Vec<(Vec<String>, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -224,8 +240,8 @@ pub struct TrendsQuery {
     pub interval: Interval,
     pub from_ms: i64,
     pub to_ms: i64,
-    /// Event properties that must equal the given text.
-    pub filters: Vec<(String, String)>,
+    /// Conditions on event properties, all of which must hold.
+    pub filters: Vec<PropertyFilter>,
     /// An event property to break down by.
     pub breakdown: Option<String>,
 }
@@ -265,6 +281,56 @@ pub struct StoredEvent {
 
 fn json_path(prop: &str) -> String {
     format!("$.\"{}\"", prop.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A property filter as a DuckDB condition on the event row `e`, with its
+/// parameters appended to `args` in order. Negative operators keep events
+/// without the property, as [`Condition::test`] defines.
+fn filter_sql(f: &PropertyFilter, args: &mut Vec<DuckValue>) -> String {
+    args.push(DuckValue::Text(json_path(&f.key)));
+    let x = "json_extract_string(e.properties, ?)";
+    let mut text = |v: &str| args.push(DuckValue::Text(v.to_owned()));
+    match &f.condition {
+        Condition::Equals(v) => {
+            text(v);
+            format!("{x} = ?")
+        }
+        Condition::NotEquals(v) => {
+            text(v);
+            format!("coalesce({x} <> ?, true)")
+        }
+        Condition::Contains(v) => {
+            text(v);
+            format!("coalesce(contains(lower({x}), lower(?)), false)")
+        }
+        Condition::NotContains(v) => {
+            text(v);
+            format!("coalesce(NOT contains(lower({x}), lower(?)), true)")
+        }
+        Condition::Matches(p) => {
+            text(p);
+            format!("coalesce(regexp_matches({x}, ?), false)")
+        }
+        Condition::NotMatches(p) => {
+            text(p);
+            format!("coalesce(NOT regexp_matches({x}, ?), true)")
+        }
+        Condition::IsSet => format!("{x} IS NOT NULL"),
+        Condition::IsNotSet => format!("{x} IS NULL"),
+        Condition::Greater(n)
+        | Condition::GreaterOrEqual(n)
+        | Condition::Less(n)
+        | Condition::LessOrEqual(n) => {
+            let op = match f.condition {
+                Condition::Greater(_) => ">",
+                Condition::GreaterOrEqual(_) => ">=",
+                Condition::Less(_) => "<",
+                _ => "<=",
+            };
+            args.push(DuckValue::Double(*n));
+            format!("coalesce(TRY_CAST(trim({x}) AS DOUBLE) {op} ?, false)")
+        }
+    }
 }
 
 fn person_prop(props: &str, key: &str) -> String {
@@ -419,7 +485,20 @@ impl Analytics {
             )));
         }
         let labels: Vec<String> = q.steps.iter().map(|s| s.join(" or ")).collect();
+        let first_touch = match &q.breakdown {
+            Some(FunnelBreakdown::Event(key)) => Some(self.first_step_values(project, q, key)?),
+            _ => None,
+        };
         let answer = self.read(project, |p| -> Result<FunnelAnswer> {
+            // Step-1 events' breakdown values, by distinct id and time.
+            let touch: HashMap<(u32, i64), String> = first_touch
+                .iter()
+                .flatten()
+                .filter_map(|(did, ts, value)| {
+                    let value = value.clone().unwrap_or_else(|| "(none)".into());
+                    Some(((p.persons.did(did)?, *ts), value))
+                })
+                .collect();
             let mut sets: Vec<Vec<u32>> = q.steps.iter().map(|s| ids(&p.names, s)).collect();
             let mut exclusions = Vec::new();
             for (events, after, before) in &q.exclusions {
@@ -445,6 +524,7 @@ impl Analytics {
                 dropped: u64,
                 sample: Vec<u32>,
                 next: HashMap<u32, u64>,
+                paths: HashMap<Vec<u32>, u64>,
             }
             let n = q.steps.len();
             let parts = scan(
@@ -459,6 +539,7 @@ impl Analytics {
                     dropped: 0,
                     sample: Vec::new(),
                     next: HashMap::new(),
+                    paths: HashMap::new(),
                 },
                 |acc, person, ts, names| {
                     let Some(level) = funnel.run_with(ts, names, &mut acc.scratch) else {
@@ -470,10 +551,25 @@ impl Analytics {
                     }
                     let times = acc.scratch.times();
                     acc.totals.add(level, times);
-                    if let Some(key) = &q.breakdown {
-                        let props = p.persons.person(person).map_or("", |x| x.2);
+                    let value = match &q.breakdown {
+                        Some(FunnelBreakdown::Person(key)) => {
+                            let props = p.persons.person(person).map_or("", |x| x.2);
+                            Some(person_prop(props, key))
+                        }
+                        Some(FunnelBreakdown::Event(_)) => {
+                            let dids = p.persons.person(person).map_or(&[][..], |x| x.1);
+                            Some(
+                                dids.iter()
+                                    .find_map(|d| touch.get(&(*d, times[0])))
+                                    .cloned()
+                                    .unwrap_or_else(|| "(none)".into()),
+                            )
+                        }
+                        None => None,
+                    };
+                    if let Some(value) = value {
                         acc.by
-                            .entry(person_prop(props, key))
+                            .entry(value)
                             .or_insert_with(|| FunnelTotals::new(n))
                             .add(level, times);
                     }
@@ -487,6 +583,16 @@ impl Analytics {
                         if let Some(&next) = names.get(at) {
                             *acc.next.entry(next).or_default() += 1;
                         }
+                        let mut path: Vec<u32> = Vec::with_capacity(PATH_LENGTH);
+                        for &name in &names[at..] {
+                            if path.len() == PATH_LENGTH {
+                                break;
+                            }
+                            if path.last() != Some(&name) {
+                                path.push(name);
+                            }
+                        }
+                        *acc.paths.entry(path).or_default() += 1;
                     }
                 },
             )?;
@@ -495,6 +601,7 @@ impl Analytics {
             let (mut excluded, mut dropped) = (0, 0);
             let mut sample = Vec::new();
             let mut next: HashMap<u32, u64> = HashMap::new();
+            let mut paths: HashMap<Vec<u32>, u64> = HashMap::new();
             for part in parts {
                 totals.merge(part.totals);
                 for (k, v) in part.by {
@@ -505,6 +612,9 @@ impl Analytics {
                 sample.extend(part.sample);
                 for (k, v) in part.next {
                     *next.entry(k).or_default() += v;
+                }
+                for (k, v) in part.paths {
+                    *paths.entry(k).or_default() += v;
                 }
             }
             let mut breakdown: Vec<(String, Vec<FunnelStep>)> = by
@@ -524,6 +634,12 @@ impl Analytics {
                     .collect();
                 next.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
                 next.truncate(10);
+                let mut paths: Vec<(Vec<String>, u64)> = paths
+                    .into_iter()
+                    .map(|(k, v)| (k.iter().map(|&n| p.names.name(n).to_owned()).collect(), v))
+                    .collect();
+                paths.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                paths.truncate(10);
                 sample.truncate(100);
                 DropOff {
                     after_step: after,
@@ -538,6 +654,7 @@ impl Analytics {
                         })
                         .collect(),
                     next_events: next,
+                    paths,
                 }
             });
             Ok(FunnelAnswer {
@@ -556,6 +673,41 @@ impl Analytics {
                 excluded: 0,
             }),
         }
+    }
+
+    /// Every step-1 event in the funnel's range with the breakdown
+    /// property's value: (distinct id, time, value).
+    fn first_step_values(
+        &self,
+        project: &str,
+        q: &FunnelQuery,
+        key: &str,
+    ) -> Result<Vec<(String, i64, Option<String>)>> {
+        let first = q.steps.first().map(Vec::as_slice).unwrap_or(&[]);
+        if first.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; first.len()].join(", ");
+        let sql = format!(
+            "SELECT distinct_id, ts, json_extract_string(properties, ?) FROM analytics_events \
+             WHERE project_id = ? AND ts >= ? AND ts < ? AND event IN ({marks})"
+        );
+        let mut args = vec![
+            DuckValue::Text(json_path(key)),
+            DuckValue::Text(project.to_owned()),
+            DuckValue::BigInt(q.from_ms),
+            DuckValue::BigInt(q.to_ms),
+        ];
+        args.extend(first.iter().map(|e| DuckValue::Text(e.clone())));
+        self.with_read_conn(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(duckdb::params_from_iter(args.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
     }
 
     pub fn retention(&self, project: &str, q: &RetentionQuery) -> Result<Vec<RetentionCohort>> {
@@ -728,10 +880,9 @@ impl Analytics {
             filter.push_str(" AND e.event = ?");
             args.push(DuckValue::Text(e.clone()));
         }
-        for (k, v) in &q.filters {
-            filter.push_str(" AND json_extract_string(e.properties, ?) = ?");
-            args.push(DuckValue::Text(json_path(k)));
-            args.push(DuckValue::Text(v.clone()));
+        for f in &q.filters {
+            filter.push_str(" AND ");
+            filter.push_str(&filter_sql(f, &mut args));
         }
         let breakdown = match &q.breakdown {
             Some(k) => {
@@ -903,5 +1054,59 @@ impl Analytics {
             out
         })
         .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liveops_core::analytics::filter::parse_filters;
+
+    /// Each filter selects in DuckDB exactly the rows that the core's
+    /// definition of the filter accepts.
+    #[test]
+    fn filter_sql_agrees_with_the_core_definition() {
+        let rows = [
+            r#"{"plan": "pro", "n": 12, "url": "https://x.io/Checkout?a=1"}"#,
+            r#"{"plan": "free", "n": "7.5", "url": "/docs/start"}"#,
+            r#"{"plan": null, "n": "ten", "flag": true}"#,
+            r#"{"n": 10, "url": "/DOCS"}"#,
+            r#"{}"#,
+        ];
+        let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+        conn.execute_batch("CREATE TABLE ev (id INTEGER, properties VARCHAR)")
+            .expect("table");
+        for (i, r) in rows.iter().enumerate() {
+            conn.execute("INSERT INTO ev VALUES (?, ?)", duckdb::params![i as i32, r])
+                .expect("row");
+        }
+        let text_of = |row: &str, key: &str| -> Option<String> {
+            let v: serde_json::Value = serde_json::from_str(row).ok()?;
+            match v.get(key)? {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            }
+        };
+        let filters = "plan=pro;plan!=pro;url~checkout;url!~checkout;url=~^/docs;url!=~^/d;\
+                       n>10;n>=10;n<10;n<=7.5;plan?;plan!?;flag=true;n=12";
+        for f in parse_filters(filters).expect("filters") {
+            let mut args = Vec::new();
+            let cond = filter_sql(&f, &mut args);
+            let sql = format!("SELECT id FROM ev e WHERE {cond} ORDER BY id");
+            let mut stmt = conn.prepare(&sql).expect("prepare");
+            let got: Vec<i32> = stmt
+                .query_map(duckdb::params_from_iter(args.iter()), |r| r.get(0))
+                .expect("query")
+                .collect::<std::result::Result<_, _>>()
+                .expect("rows");
+            let want: Vec<i32> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| f.condition.test(text_of(r, &f.key).as_deref()))
+                .map(|(i, _)| i as i32)
+                .collect();
+            assert_eq!(got, want, "filter {f}");
+        }
     }
 }
