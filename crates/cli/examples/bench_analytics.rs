@@ -5,13 +5,15 @@
 //!
 //! Run it as BENCHMARKS.md says; it prints a Markdown table.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{Rng, best_of, rss_kib};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400;
@@ -24,6 +26,8 @@ struct Args {
     connections: usize,
     repeat: usize,
     python: PathBuf,
+    /// Stop after ingest (for profiling the server).
+    ingest_only: bool,
 }
 
 fn args() -> Args {
@@ -39,6 +43,7 @@ fn args() -> Args {
             )
         }))
         .join("bin/python"),
+        ingest_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,24 +54,11 @@ fn args() -> Args {
             "--connections" => a.connections = value().parse().unwrap_or(a.connections),
             "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
             "--python" => a.python = PathBuf::from(value()),
+            "--ingest-only" => a.ingest_only = true,
             other => eprintln!("ignoring {other}"),
         }
     }
     a
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
 }
 
 /// PostHog `/batch` bodies of 100 events: each person has a session or
@@ -117,132 +109,15 @@ fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn liveops_bin() -> PathBuf {
-    // The example sits in target/<profile>/examples; the binary one up.
-    let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent()
-        .and_then(Path::parent)
-        .map(|d| d.join("liveops"))
-        .unwrap_or_else(|| PathBuf::from("liveops"))
-}
-
-fn liveops(data: &Path, args: &[&str]) -> Value {
-    let out = Command::new(liveops_bin())
-        .args(args)
-        .args(["--format", "json"])
-        .env("LIVEOPS_DATA_DIR", data)
-        .env_remove("LIVEOPS_DATABASE_URL")
-        .output()
-        .expect("run liveops");
-    assert!(
-        out.status.success(),
-        "liveops {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-async fn best_of<F, Fut>(repeat: usize, mut f: F) -> (f64, Value)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Value>,
-{
-    let mut best = f64::MAX;
-    let mut last = Value::Null;
-    for _ in 0..repeat {
-        let t = Instant::now();
-        last = f().await;
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    (best, last)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
-    liveops(&data, &["user", "add", "bench@example.com", "--admin"]);
-    liveops(
-        &data,
-        &["project", "create", "Bench", "--owner", "bench@example.com"],
-    );
-    let token = liveops(
-        &data,
-        &[
-            "token",
-            "create",
-            "--user",
-            "bench@example.com",
-            "--project",
-            "bench",
-            "--scopes",
-            "read,write,admin",
-        ],
-    )["token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let mut child = Command::new(liveops_bin())
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("LIVEOPS_DATA_DIR", &data)
-        .env("LIVEOPS_LOG", "warn")
-        .env("LIVEOPS_REQUEST_TIMEOUT_SECS", "600")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start liveops");
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = BufReader::new(out).read_line(&mut line);
-    }
-    let server = Server {
-        base: line
-            .trim()
-            .trim_start_matches("liveops listening on ")
-            .to_owned(),
-        child,
-    };
+    let (dir, server, token, key) = common::start().await;
     let pid = server.child.id();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections)
         .build()
         .expect("client");
-    let key: Value = http
-        .post(format!("{}/api/v1/projects/bench/ingest-key", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
-    let key = key["ingest_key"].as_str().unwrap_or_default().to_owned();
 
     eprintln!("generating {} events for {} persons…", a.events, a.persons);
     let bodies = Arc::new(bodies(&a, &key));
@@ -258,7 +133,10 @@ async fn main() {
             }
         })
     };
-    eprintln!("ingesting over {} connections…", a.connections);
+    eprintln!(
+        "ingesting over {} connections (server pid {pid})…",
+        a.connections
+    );
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..a.connections {
@@ -302,6 +180,9 @@ async fn main() {
         failed.load(Ordering::Relaxed)
     );
     drop(bodies);
+    if a.ingest_only {
+        return;
+    }
 
     let api = |path: &str| format!("{}/api/v1/projects/bench/analytics/{path}", server.base);
     let (from, to) = ("2026-10-01", "2026-10-31");

@@ -45,6 +45,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = startup::shutdown_signal().context("could not install signal handlers")?;
     let app = Application::build(config).await?;
     println!("liveops listening on http://{}", app.local_addr());
+    if let Some(otlp) = app.otlp_addr() {
+        println!("liveops listening for OTLP on http://{otlp}");
+    }
     app.run_until(shutdown).await
 }
 

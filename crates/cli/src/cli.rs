@@ -102,6 +102,9 @@ pub enum Command {
     /// Usage analytics: trends, active users, funnels, retention, features, persons, export (client).
     #[command(subcommand)]
     Analytics(crate::analytics::AnalyticsCommand),
+    /// Performance: route latency and errors, query fingerprints, findings, traces, the tuning report (client).
+    #[command(subcommand, name = "perf", alias = "performance")]
+    Perf(crate::performance::PerfCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -250,5 +253,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Ticket(cmd) => crate::support::ticket(g, cmd).await,
         Command::Maintenance(cmd) => crate::support::maintenance(g, cmd).await,
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
+        Command::Perf(cmd) => crate::performance::run(g, cmd).await,
     }
 }

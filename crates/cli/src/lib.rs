@@ -6,6 +6,7 @@ mod analytics;
 mod cli;
 mod client;
 mod output;
+mod performance;
 mod support;
 
 use std::ffi::OsString;

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod analytics;
 pub mod area;
+pub mod performance;
 pub mod span;
 pub mod support;
 pub mod tenancy;

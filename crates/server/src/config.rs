@@ -17,6 +17,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
+    /// An extra address that serves only OTLP/HTTP (`/v1/traces`), for
+    /// exporters left at their default `http://host:4318`; off when unset.
+    pub otlp_listen: Option<SocketAddr>,
     /// `postgres://…` puts state in PostgreSQL instead of the data directory's SQLite file.
     pub database_url: Option<Secret>,
     /// The address people reach liveops at, e.g. `https://ops.example.com`.
@@ -47,6 +50,7 @@ impl Default for Config {
         Config {
             data_dir: PathBuf::from("liveops-data"),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            otlp_listen: None,
             database_url: None,
             public_url: None,
             session_hours: 24 * 7,
@@ -66,6 +70,7 @@ impl Default for Config {
 const ENV_KEYS: &[&str] = &[
     "data_dir",
     "listen",
+    "otlp_listen",
     "database_url",
     "public_url",
     "session_hours",

@@ -71,3 +71,20 @@ pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
         }
     }
 }
+
+/// Scans new spans for performance findings and release regressions every
+/// minute.
+pub async fn performance(state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = crate::performance::scan_now(&state).await {
+                    tracing::warn!(error = %e, "performance scan failed");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod control;
 pub mod error;
 pub mod jobs;
 pub mod metrics;
+pub mod performance;
 pub mod startup;
 pub mod state;
 pub mod support;

@@ -20,7 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{analytics, api, control, jobs, metrics, support, system, ui};
+use crate::{analytics, api, control, jobs, metrics, performance, support, system, ui};
 
 /// Opens the state database the configuration names.
 pub async fn open_state(config: &Config) -> anyhow::Result<Db> {
@@ -154,12 +154,22 @@ fn analytics_ingest() -> Router<AppState> {
         "/v1/{call}",
         post(ingest::segment).layer(DefaultBodyLimit::max(1024 * 1024)),
     )
+    .merge(otlp_ingest())
+}
+
+/// The OTLP/HTTP paths, also served alone on the optional OTLP listener.
+fn otlp_ingest() -> Router<AppState> {
+    Router::new().route(
+        "/v1/traces",
+        post(performance::traces).layer(DefaultBodyLimit::max(performance::OTLP_LIMIT)),
+    )
 }
 
 /// A server ready to run: stores open and migrated, sockets bound.
 #[derive(Debug)]
 pub struct Application {
     listener: TcpListener,
+    otlp: Option<TcpListener>,
     control: UnixListener,
     state: AppState,
     lock: DataDirLock,
@@ -179,6 +189,14 @@ impl Application {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
+        let otlp = match config.otlp_listen {
+            Some(addr) => Some(
+                TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("could not listen for OTLP on {addr}"))?,
+            ),
+            None => None,
+        };
         let control = control::bind(&config.control_socket_path()).with_context(|| {
             format!(
                 "could not open the control socket {}",
@@ -188,6 +206,7 @@ impl Application {
         let state = AppState::new(config, db, Arc::new(telemetry));
         Ok(Application {
             listener,
+            otlp,
             control,
             state,
             lock,
@@ -198,6 +217,11 @@ impl Application {
         self.listener
             .local_addr()
             .unwrap_or_else(|_| self.state.config.listen)
+    }
+
+    /// Where the extra OTLP listener is bound, when configured.
+    pub fn otlp_addr(&self) -> Option<SocketAddr> {
+        self.otlp.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn state(&self) -> &AppState {
@@ -212,6 +236,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Application {
             listener,
+            otlp,
             control,
             state,
             lock,
@@ -219,9 +244,24 @@ impl Application {
         let (stop_tx, stop_rx) = watch::channel(false);
         let housekeeping = tokio::spawn(jobs::housekeeping(state.clone(), stop_rx.clone()));
         let support = tokio::spawn(jobs::support(state.clone(), stop_rx.clone()));
-        let control_task = tokio::spawn(control::serve(control, state.clone(), stop_rx));
+        let performance = tokio::spawn(jobs::performance(state.clone(), stop_rx.clone()));
+        let control_task = tokio::spawn(control::serve(control, state.clone(), stop_rx.clone()));
         tracing::info!(address = %listener.local_addr()?, "liveops is listening");
 
+        let otlp_task = otlp.map(|l| {
+            let mut stop = stop_rx.clone();
+            let app = otlp_ingest()
+                .layer(middleware::from_fn(system::problem_for_bare_errors))
+                .with_state(state.clone());
+            tracing::info!(address = ?l.local_addr().ok(), "liveops is listening for OTLP");
+            tokio::spawn(async move {
+                axum::serve(l, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await
+            })
+        });
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
@@ -230,6 +270,10 @@ impl Application {
         let _ = stop_tx.send(true);
         let _ = housekeeping.await;
         let _ = support.await;
+        let _ = performance.await;
+        if let Some(t) = otlp_task {
+            let _ = t.await;
+        }
         let _ = control_task.await;
         let telemetry = state.telemetry.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || telemetry.close()).await? {

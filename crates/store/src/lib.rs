@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backup;
 mod db;
 pub mod migrate;
+pub mod performance;
 pub mod projects;
 pub mod support;
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(2, "support", "0002_support.sql"),
     portable!(3, "support_tickets", "0003_support_tickets.sql"),
     portable!(4, "analytics", "0004_analytics.sql"),
+    portable!(5, "performance", "0005_performance.sql"),
 ];
 
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 use duckdb::Connection;
 
 use crate::analytics::Analytics;
+use crate::performance::Performance;
 use crate::{Result, TelemetryError, TelemetryStore};
 
 /// Telemetry in one DuckDB file. All access goes through one connection behind
@@ -16,6 +17,7 @@ pub struct DuckDbStore {
     path: PathBuf,
     conn: Mutex<Option<Connection>>,
     analytics: Analytics,
+    performance: Performance,
 }
 
 /// The schema version of the telemetry file; bumped by later migrations.
@@ -36,10 +38,12 @@ impl DuckDbStore {
         conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
         conn.execute_batch(SCHEMA)?;
         let analytics = Analytics::open(&conn)?;
+        let performance = Performance::open(&conn)?;
         Ok(DuckDbStore {
             path: path.to_owned(),
             conn: Mutex::new(Some(conn)),
             analytics,
+            performance,
         })
     }
 
@@ -76,10 +80,12 @@ impl TelemetryStore for DuckDbStore {
         // The analytics writer pauses, and the connection lock keeps every
         // other writer out, while the file is checkpointed and copied.
         self.analytics.paused(|| {
-            self.with_conn(|c| {
-                c.execute_batch("CHECKPOINT")?;
-                std::fs::copy(&self.path, dest)?;
-                Ok(())
+            self.performance.paused(|| {
+                self.with_conn(|c| {
+                    c.execute_batch("CHECKPOINT")?;
+                    std::fs::copy(&self.path, dest)?;
+                    Ok(())
+                })
             })
         })
     }
@@ -88,8 +94,13 @@ impl TelemetryStore for DuckDbStore {
         &self.analytics
     }
 
+    fn performance(&self) -> &Performance {
+        &self.performance
+    }
+
     fn close(&self) -> Result<()> {
         self.analytics.close();
+        self.performance.close();
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(conn) = guard.take() {
             conn.execute_batch("CHECKPOINT")?;

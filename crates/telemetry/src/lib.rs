@@ -7,9 +7,11 @@
 
 pub mod analytics;
 mod duck;
+pub mod performance;
 
 pub use analytics::Analytics;
 pub use duck::DuckDbStore;
+pub use performance::Performance;
 
 use std::path::Path;
 
@@ -42,6 +44,9 @@ pub trait TelemetryStore: Send + Sync + std::fmt::Debug + 'static {
     /// Product analytics: ingest, persons and queries. Today a concrete
     /// type over DuckDB; a ClickHouse backend will make it a trait of its own.
     fn analytics(&self) -> &Analytics;
+    /// Spans, route rollups and detectors. Concrete over DuckDB today, like
+    /// [`TelemetryStore::analytics`].
+    fn performance(&self) -> &Performance;
     /// Flushes everything and releases the store; later calls fail with `Closed`.
     fn close(&self) -> Result<()>;
 }

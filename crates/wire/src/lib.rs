@@ -7,3 +7,4 @@
 pub mod alerts;
 pub mod analytics;
 pub mod ical;
+pub mod otlp;

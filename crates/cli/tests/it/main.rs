@@ -9,6 +9,7 @@ mod backup;
 mod browser;
 mod cli;
 mod errors;
+mod performance;
 mod restart;
 mod schemathesis;
 mod smtp;

@@ -52,7 +52,7 @@ pub async fn sign_in(browser: &Client, base: &str, email: &str, password: &str) 
     hidden_value(&html, "_csrf").expect("session csrf in the page")
 }
 
-fn browser() -> Client {
+pub fn browser() -> Client {
     Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod me;
+pub mod performance;
 pub mod projects;
 pub mod support;
 pub mod tokens;
@@ -135,6 +136,13 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(analytics::person, analytics::delete_person))
         .routes(routes!(analytics::get_settings, analytics::put_settings))
         .routes(routes!(analytics::export))
+        .routes(routes!(performance::routes))
+        .routes(routes!(performance::series))
+        .routes(routes!(performance::queries))
+        .routes(routes!(performance::findings))
+        .routes(routes!(performance::update_finding))
+        .routes(routes!(performance::trace))
+        .routes(routes!(performance::report))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

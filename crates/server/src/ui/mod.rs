@@ -8,6 +8,7 @@ mod analytics;
 pub mod charts;
 mod login;
 mod pages;
+mod performance;
 mod settings;
 mod style;
 mod support;
@@ -87,6 +88,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/p/{project}/analytics/persons/{distinct_id}/delete",
             post(analytics::delete_person),
+        )
+        .route("/p/{project}/performance", get(performance::page_view))
+        .route(
+            "/p/{project}/performance/traces/{trace}",
+            get(performance::trace),
+        )
+        .route(
+            "/p/{project}/performance/findings/{id}",
+            post(performance::set_finding),
         )
         .route("/p/{project}/{area}", get(pages::area))
 }

@@ -1,0 +1,151 @@
+//! What the benchmarks share: a `liveops serve` of their own on a fresh
+//! data directory, with a user, a project, an API token and an ingest key;
+//! the server's memory; best-of-N timing; and a small random generator.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+use serde_json::Value;
+
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn liveops_bin() -> PathBuf {
+    // The example sits in target/<profile>/examples; the binary one up.
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("liveops"))
+        .unwrap_or_else(|| PathBuf::from("liveops"))
+}
+
+pub fn liveops(data: &Path, args: &[&str]) -> Value {
+    let out = Command::new(liveops_bin())
+        .args(args)
+        .args(["--format", "json"])
+        .env("LIVEOPS_DATA_DIR", data)
+        .env_remove("LIVEOPS_DATABASE_URL")
+        .output()
+        .expect("run liveops");
+    assert!(
+        out.status.success(),
+        "liveops {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+pub async fn best_of<F, Fut>(repeat: usize, mut f: F) -> (f64, Value)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Value>,
+{
+    let mut best = f64::MAX;
+    let mut last = Value::Null;
+    for _ in 0..repeat {
+        let t = Instant::now();
+        last = f().await;
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    (best, last)
+}
+
+/// Starts a server on a fresh data directory (dropped with the first value)
+/// with a user, a project `bench`, an admin token and an ingest key:
+/// (directory, server, token, ingest key).
+pub async fn start() -> (tempfile::TempDir, Server, String, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    liveops(&data, &["user", "add", "bench@example.com", "--admin"]);
+    liveops(
+        &data,
+        &["project", "create", "Bench", "--owner", "bench@example.com"],
+    );
+    let token = liveops(
+        &data,
+        &[
+            "token",
+            "create",
+            "--user",
+            "bench@example.com",
+            "--project",
+            "bench",
+            "--scopes",
+            "read,write,admin",
+        ],
+    )["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let mut child = Command::new(liveops_bin())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("LIVEOPS_DATA_DIR", &data)
+        .env("LIVEOPS_LOG", "warn")
+        .env("LIVEOPS_REQUEST_TIMEOUT_SECS", "600")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start liveops");
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = BufReader::new(out).read_line(&mut line);
+    }
+    let server = Server {
+        base: line
+            .trim()
+            .trim_start_matches("liveops listening on ")
+            .to_owned(),
+        child,
+    };
+    let key: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/projects/bench/ingest-key", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let key = key["ingest_key"].as_str().unwrap_or_default().to_owned();
+    (dir, server, token, key)
+}

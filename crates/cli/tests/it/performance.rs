@@ -1,0 +1,558 @@
+//! Performance end to end: a small Python service instrumented with the real
+//! OpenTelemetry SDK exports to liveops in protobuf and in JSON; liveops
+//! reports route percentiles within the sketch's stated error of the exact
+//! values, the N+1 and slow-query findings, and the regression the second
+//! release brought. Also: OTLP refusals, partial success and gzip, on both
+//! state backends, and spans that survive a `kill -9`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::cli::{Place, bootstrap};
+use crate::helpers::{Backend, TestApp, assert_problem, spawn_app, storage_stories};
+
+const SERVICE: &str = include_str!("otel_service.py");
+
+fn venv() -> PathBuf {
+    PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").expect(
+        "LIVEOPS_TEST_VENV is not set: run the tests with scripts/test.sh, which builds the venv",
+    ))
+}
+
+async fn setup(app: &TestApp) -> (String, String) {
+    let root = app
+        .user("root@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &root).await;
+    let admin = app.token(&root, &shop, "read,write,admin").await;
+    let (status, key) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/ingest-key",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{key}");
+    (admin, key["ingest_key"].as_str().expect("key").to_owned())
+}
+
+/// Runs the instrumented service once; returns each server span it made:
+/// (route, duration in ns, trace id).
+fn run_service(
+    app: &TestApp,
+    key: &str,
+    version: &str,
+    mode: &str,
+    handler_ms: u32,
+) -> Vec<(String, i64, String)> {
+    let out = Command::new(venv().join("bin").join("python"))
+        .args([
+            "-c",
+            SERVICE,
+            &app.url("/v1/traces"),
+            key,
+            version,
+            mode,
+            &handler_ms.to_string(),
+        ])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "the service failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).expect("span line");
+            (
+                v["route"].as_str().expect("route").to_owned(),
+                v["duration_ns"].as_i64().expect("duration"),
+                v["trace_id"].as_str().expect("trace").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The exact latency (ms) at DDSketch's rank for quantile `q`.
+fn exact(durations: &mut [i64], q: f64) -> f64 {
+    durations.sort_unstable();
+    let rank = (q * (durations.len() - 1) as f64).floor() as usize;
+    durations[rank] as f64 / 1e6
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instrumented_service_gets_percentiles_findings_and_a_regression() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (admin, key) = setup(&app).await;
+    let first = run_service(&app, &key, "1.0.0", "protobuf", 20);
+    let second = run_service(&app, &key, "1.1.0", "json", 70);
+    assert_eq!(first.len(), 44);
+    assert_eq!(second.len(), 44);
+
+    // Percentiles of each route in release 1.0.0, against the exact values.
+    let (status, routes) = app
+        .get(
+            "/api/v1/projects/shop/performance/routes?last=1h&version=1.0.0",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{routes}");
+    let routes = routes.as_array().expect("routes").clone();
+    assert_eq!(routes.len(), 3, "{routes:?}");
+    for r in &routes {
+        let route = r["route"].as_str().expect("route");
+        let mut durations: Vec<i64> = first.iter().filter(|s| s.0 == route).map(|s| s.1).collect();
+        assert_eq!(
+            r["requests"].as_u64(),
+            Some(durations.len() as u64),
+            "{route}"
+        );
+        assert_eq!(r["service"], "shop");
+        for (field, q) in [
+            ("p50_ms", 0.5),
+            ("p90_ms", 0.9),
+            ("p95_ms", 0.95),
+            ("p99_ms", 0.99),
+        ] {
+            let want = exact(&mut durations, q);
+            let got = r[field].as_f64().expect("percentile");
+            assert!(
+                (got - want).abs() <= want * 0.01 + 1e-6,
+                "{route} {field}: {got} vs exact {want}"
+            );
+        }
+        assert_eq!(r["errors"], 0);
+    }
+    let (_, all) = app
+        .get("/api/v1/projects/shop/performance/routes?last=1h", &admin)
+        .await;
+    let users = all
+        .as_array()
+        .expect("routes")
+        .iter()
+        .find(|r| r["route"] == "GET /users/{id}")
+        .expect("users route")
+        .clone();
+    assert_eq!(users["requests"], 80, "both releases together");
+
+    // Queries, grouped by fingerprint.
+    let (status, queries) = app
+        .get("/api/v1/projects/shop/performance/queries?last=1h", &admin)
+        .await;
+    assert_eq!(status, 200, "{queries}");
+    let items = queries
+        .as_array()
+        .expect("queries")
+        .iter()
+        .find(|q| {
+            q["query"]
+                .as_str()
+                .is_some_and(|t| t.contains("FROM items WHERE order_id = ?"))
+        })
+        .expect("the N+1 query's fingerprint")
+        .clone();
+    assert_eq!(
+        items["calls"], 60,
+        "10 per /orders request, 3 requests per run, 2 runs"
+    );
+
+    // The detectors: N+1 on /orders, a slow query on /report, and the
+    // regression 1.1.0 brought to /users/{id}.
+    let until = (jiff::Timestamp::now().as_nanosecond() + 60_000_000_000) as i64;
+    let recorded = liveops_server::performance::scan(&app.state, until)
+        .await
+        .expect("scan");
+    assert!(recorded >= 3, "{recorded}");
+    let (status, findings) = app
+        .get("/api/v1/projects/shop/performance/findings", &admin)
+        .await;
+    assert_eq!(status, 200, "{findings}");
+    let find = |kind: &str| {
+        findings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["kind"] == kind)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {kind} finding in {findings}"))
+    };
+    let n1 = find("n_plus_one");
+    assert_eq!(n1["route"], "GET /orders");
+    assert_eq!(n1["occurrences"], 6, "every /orders request of both runs");
+    assert!(
+        n1["query"].as_str().unwrap_or("").contains("order_id = ?"),
+        "{n1}"
+    );
+    let slow = find("slow_query");
+    assert_eq!(slow["route"], "GET /report");
+    assert_eq!(slow["occurrences"], 2);
+    let reg = find("regression");
+    assert_eq!(reg["route"], "GET /users/{id}");
+    assert_eq!(reg["subject"], "1.1.0");
+    assert!(
+        reg["detail"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Mann–Whitney"),
+        "{reg}"
+    );
+    assert!(
+        findings
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["route"] != "GET /users/{id}" || f["kind"] == "regression"),
+        "no query finding on the plain route: {findings}"
+    );
+
+    // The evidence: the N+1 finding's example trace has its ten calls.
+    let trace = n1["example_trace"].as_str().expect("trace");
+    let (status, spans) = app
+        .get(
+            &format!("/api/v1/projects/shop/performance/traces/{trace}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{spans}");
+    let calls = spans
+        .as_array()
+        .expect("spans")
+        .iter()
+        .filter(|s| {
+            s["statement"]
+                .as_str()
+                .is_some_and(|t| t.contains("order_id"))
+        })
+        .count();
+    assert_eq!(calls, 10);
+
+    // A second scan over the same spans adds nothing; a resolved finding
+    // stays resolved until it is seen again.
+    liveops_server::performance::scan(&app.state, until)
+        .await
+        .expect("scan");
+    let (_, again) = app
+        .get("/api/v1/projects/shop/performance/findings", &admin)
+        .await;
+    assert_eq!(
+        again.as_array().map(Vec::len),
+        findings.as_array().map(Vec::len)
+    );
+    let id = slow["id"].as_str().expect("id");
+    let (status, marked) = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/projects/shop/performance/findings/{id}"),
+            &admin,
+            Some(json!({"status": "resolved"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{marked}");
+    assert_eq!(marked["status"], "resolved");
+    let (_, open) = app
+        .get("/api/v1/projects/shop/performance/findings", &admin)
+        .await;
+    assert!(open.as_array().expect("open").iter().all(|f| f["id"] != id));
+
+    // The tuning report ranks the same things.
+    let (status, report) = app
+        .get("/api/v1/projects/shop/performance/report?last=1h", &admin)
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["n_plus_one"][0]["route"], "GET /orders");
+    assert_eq!(report["slow_queries"][0]["route"], "GET /report");
+    assert_eq!(report["regressions"][0]["version"], "1.1.0");
+    assert_eq!(report["regressions"][0]["previous_version"], "1.0.0");
+    assert!(report["routes"].as_array().is_some_and(|r| r.len() == 3));
+
+    // The page shows the routes, the open findings and a trace's waterfall,
+    // and resolves a finding from its form.
+    let b = crate::ui::browser();
+    let csrf = crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
+    let html = b
+        .get(app.url("/p/shop/performance?last=1h"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("GET /users/{id}") && html.contains("N+1 queries"),
+        "{html}"
+    );
+    assert!(html.contains("Release regression"), "{html}");
+    let page = b
+        .get(app.url(&format!("/p/shop/performance/traces/{trace}")))
+        .send()
+        .await
+        .expect("trace page");
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text()
+            .await
+            .expect("html")
+            .contains("svg class=\"waterfall\"")
+    );
+    let n1_id = n1["id"].as_str().expect("id");
+    let resp = b
+        .post(app.url(&format!("/p/shop/performance/findings/{n1_id}")))
+        .form(&[("_csrf", csrf.as_str()), ("status", "ignored")])
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(resp.status(), 303);
+    let resp = b
+        .post(app.url(&format!("/p/shop/performance/findings/{n1_id}")))
+        .form(&[("_csrf", "forged"), ("status", "open")])
+        .send()
+        .await
+        .expect("form");
+    assert_eq!(resp.status(), 403);
+    let (_, ignored) = app
+        .get(
+            "/api/v1/projects/shop/performance/findings?status=ignored",
+            &admin,
+        )
+        .await;
+    assert_eq!(ignored[0]["id"], n1["id"]);
+
+    app.stop().await;
+}
+
+/// OTLP refusals, partial success and gzip; findings kept in the state store.
+async fn otlp_ingest_answers_like_a_collector(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, key) = setup(&app).await;
+    let now = jiff::Timestamp::now().as_nanosecond() as i64;
+    let span = |id: &str, name: &str, start: i64, ms: i64, attrs: Value| {
+        json!({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": id, "name": name,
+               "kind": 2, "startTimeUnixNano": start.to_string(),
+               "endTimeUnixNano": (start + ms * 1_000_000).to_string(), "attributes": attrs})
+    };
+    let attrs = json!([
+        {"key": "http.method", "value": {"stringValue": "POST"}},
+        {"key": "http.target", "value": {"stringValue": "/upload/42?x=1"}},
+        {"key": "http.status_code", "value": {"intValue": 503}},
+        {"key": "http.request_content_length", "value": {"intValue": "400000"}}
+    ]);
+    let body = json!({"resourceSpans": [{
+    "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "api"}}]},
+    "scopeSpans": [{"spans": [
+        span("eee19b7ec3c1b174", "POST", now, 120, attrs),
+        span("zz", "bad", now, 1, json!([]))
+    ]}]}]});
+    let post = |body: Vec<u8>, headers: Vec<(&'static str, String)>| {
+        let mut req = app.http.post(app.url("/v1/traces")).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move {
+            let resp = req.send().await.expect("post");
+            let status = resp.status().as_u16();
+            let ct = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            (status, ct, resp.bytes().await.expect("body").to_vec())
+        }
+    };
+    let json_ct = ("content-type", "application/json".to_owned());
+    let bearer = ("authorization", format!("Bearer {key}"));
+    let (status, ct, answer) = post(
+        body.to_string().into_bytes(),
+        vec![json_ct.clone(), bearer.clone()],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(ct, "application/json");
+    let answer: Value = serde_json::from_slice(&answer).expect("json answer");
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
+
+    // Gzip, with the key in basic auth.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(json!({"resourceSpans": []}).to_string().as_bytes())
+        .expect("gzip");
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("otel:{key}")
+        )
+    );
+    let (status, _, answer) = post(
+        gz.finish().expect("gzip"),
+        vec![
+            json_ct.clone(),
+            ("content-encoding", "gzip".into()),
+            ("authorization", basic),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
+
+    // Refusals: no key, a bad key, garbage protobuf, an unknown type.
+    let (status, _, _) = post(body.to_string().into_bytes(), vec![json_ct.clone()]).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = post(
+        body.to_string().into_bytes(),
+        vec![json_ct.clone(), ("authorization", "Bearer nope".into())],
+    )
+    .await;
+    assert_eq!(status, 401);
+    let (status, _, problem) = post(
+        b"\x0a\xff\xff\xff".to_vec(),
+        vec![
+            ("content-type", "application/x-protobuf".into()),
+            bearer.clone(),
+        ],
+    )
+    .await;
+    assert_eq!(status, 400, "{}", String::from_utf8_lossy(&problem));
+    let (status, _, _) = post(
+        b"hello".to_vec(),
+        vec![("content-type", "text/plain".into()), bearer.clone()],
+    )
+    .await;
+    assert_eq!(status, 415);
+    let (status, _, _) = post(b"{".to_vec(), vec![json_ct.clone(), bearer.clone()]).await;
+    assert_eq!(status, 400);
+
+    // The stored span: its route from the path, its error, its payload.
+    let (status, routes) = app
+        .get("/api/v1/projects/shop/performance/routes?last=1h", &admin)
+        .await;
+    assert_eq!(status, 200, "{routes}");
+    assert_eq!(routes[0]["route"], "POST /upload/{id}");
+    assert_eq!(routes[0]["errors"], 1);
+    assert_eq!(routes[0]["apdex"], 0.0, "a failed request frustrates");
+    let until = now + 120_000_000_000;
+    liveops_server::performance::scan(&app.state, until)
+        .await
+        .expect("scan");
+    let (_, findings) = app
+        .get(
+            "/api/v1/projects/shop/performance/findings?status=all",
+            &admin,
+        )
+        .await;
+    assert_eq!(findings[0]["kind"], "large_payload", "{findings}");
+    assert_eq!(findings[0]["route"], "POST /upload/{id}");
+    let id = findings[0]["id"].as_str().expect("id");
+    assert_problem(
+        &app.send(
+            Method::PATCH,
+            &format!("/api/v1/projects/shop/performance/findings/{id}"),
+            &admin,
+            Some(json!({"status": "gone"})),
+        )
+        .await,
+        422,
+    );
+    assert_problem(
+        &app.send(
+            Method::PATCH,
+            "/api/v1/projects/shop/performance/findings/nope",
+            &admin,
+            Some(json!({"status": "ignored"})),
+        )
+        .await,
+        404,
+    );
+    assert_problem(
+        &app.get(
+            "/api/v1/projects/shop/performance/routes?last=forever",
+            &admin,
+        )
+        .await,
+        422,
+    );
+    assert_problem(
+        &app.get("/api/v1/projects/shop/performance/traces/xyz", &admin)
+            .await,
+        422,
+    );
+    assert_problem(
+        &app.get(
+            "/api/v1/projects/shop/performance/traces/00000000000000000000000000000001",
+            &admin,
+        )
+        .await,
+        404,
+    );
+    app.stop().await;
+}
+
+storage_stories!(otlp_ingest_answers_like_a_collector);
+
+/// Acknowledged spans survive `kill -9`, and the rollups come back from them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_spans_survive_kill_9() {
+    let place = Place::new(Backend::Sqlite).await;
+    let (slug, admin) = bootstrap(&place);
+    let server = place.serve();
+    let http = reqwest::Client::new();
+    let key: Value = http
+        .post(server.url(&format!("/api/v1/projects/{slug}/ingest-key")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let key = key["ingest_key"].as_str().expect("key").to_owned();
+    let now = jiff::Timestamp::now().as_nanosecond() as i64;
+    let mut acked = 0;
+    for batch in 0..20 {
+        let spans: Vec<Value> = (0..50)
+            .map(|i| {
+                let n = batch * 50 + i;
+                json!({"traceId": format!("{:032x}", n + 1), "spanId": format!("{:016x}", n + 1),
+                       "name": "GET /ping", "kind": 2,
+                       "startTimeUnixNano": (now - 1_000_000_000 + n).to_string(),
+                       "endTimeUnixNano": (now - 1_000_000_000 + n + 5_000_000).to_string(),
+                       "attributes": [{"key": "http.route", "value": {"stringValue": "/ping"}},
+                                      {"key": "http.request.method", "value": {"stringValue": "GET"}}]})
+            })
+            .collect();
+        let body = json!({"resourceSpans": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "api"}}]},
+            "scopeSpans": [{"spans": spans}]}]});
+        let r = http
+            .post(server.url("/v1/traces"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 200);
+        acked += 50;
+    }
+    server.kill9();
+    let server = place.serve();
+    let routes: Value = http
+        .get(server.url(&format!(
+            "/api/v1/projects/{slug}/performance/routes?last=1h"
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("routes")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(routes[0]["requests"], acked, "{routes}");
+    assert_eq!(routes[0]["route"], "GET /ping");
+    server.stop();
+}

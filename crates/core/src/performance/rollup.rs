@@ -1,0 +1,178 @@
+//! Per-minute rollups of requests: counts, errors, Apdex, payload sizes and a
+//! DDSketch of latencies. Rollups merge, so any range of minutes and any
+//! set of releases or routes sums into one answer quickly.
+
+use sketches_ddsketch::{Config, DDSketch};
+
+use super::span::Span;
+
+/// A mergeable latency sketch with relative error [`LatencySketch::ALPHA`]:
+/// every quantile it answers is within 1 % of a latency that really
+/// occurred at that rank.
+#[derive(Clone)]
+pub struct LatencySketch(DDSketch);
+
+impl std::fmt::Debug for LatencySketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencySketch")
+            .field("count", &self.0.count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LatencySketch {
+    fn default() -> Self {
+        LatencySketch(DDSketch::new(Config::new(Self::ALPHA, 2048, 1e-6)))
+    }
+}
+
+impl LatencySketch {
+    /// The sketch's relative accuracy.
+    pub const ALPHA: f64 = 0.01;
+
+    pub fn add(&mut self, ms: f64) {
+        if ms.is_finite() {
+            self.0.add(ms.max(0.0));
+        }
+    }
+
+    pub fn merge(&mut self, other: &LatencySketch) {
+        // Both sides share one configuration, the only way merging fails.
+        let _ = self.0.merge(&other.0);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.0.count() as u64
+    }
+
+    /// The latency at quantile `q` (0 to 1), or `None` when empty.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        self.0.quantile(q.clamp(0.0, 1.0)).ok().flatten()
+    }
+}
+
+/// Requests in one bucket of time.
+#[derive(Debug, Clone, Default)]
+pub struct Rollup {
+    pub requests: u64,
+    pub errors: u64,
+    pub latency: LatencySketch,
+    pub total_ms: f64,
+    /// Apdex: requests within T, and within 4T.
+    pub satisfied: u64,
+    pub tolerating: u64,
+    pub request_bytes: u64,
+    pub response_bytes: u64,
+    pub max_response_bytes: u64,
+}
+
+/// Apdex's target time: New Relic's default, half a second.
+pub const APDEX_T_MS: f64 = 500.0;
+
+impl Rollup {
+    /// Counts one request span.
+    pub fn add(&mut self, span: &Span) {
+        let (req, resp) = span
+            .http
+            .as_ref()
+            .map_or((None, None), |h| (h.request_bytes, h.response_bytes));
+        self.add_request(span.duration_ms(), span.is_error(), req, resp);
+    }
+
+    /// Counts one request from its figures.
+    pub fn add_request(
+        &mut self,
+        ms: f64,
+        error: bool,
+        request_bytes: Option<u64>,
+        response_bytes: Option<u64>,
+    ) {
+        self.requests += 1;
+        if error {
+            self.errors += 1;
+        }
+        self.latency.add(ms);
+        self.total_ms += ms;
+        // Apdex counts a failed request as frustrated, whatever its speed.
+        if !error && ms <= APDEX_T_MS {
+            self.satisfied += 1;
+        } else if !error && ms <= 4.0 * APDEX_T_MS {
+            self.tolerating += 1;
+        }
+        self.request_bytes += request_bytes.unwrap_or(0);
+        let out = response_bytes.unwrap_or(0);
+        self.response_bytes += out;
+        self.max_response_bytes = self.max_response_bytes.max(out);
+    }
+
+    pub fn merge(&mut self, o: &Rollup) {
+        self.requests += o.requests;
+        self.errors += o.errors;
+        self.latency.merge(&o.latency);
+        self.total_ms += o.total_ms;
+        self.satisfied += o.satisfied;
+        self.tolerating += o.tolerating;
+        self.request_bytes += o.request_bytes;
+        self.response_bytes += o.response_bytes;
+        self.max_response_bytes = self.max_response_bytes.max(o.max_response_bytes);
+    }
+
+    pub fn error_rate(&self) -> f64 {
+        ratio(self.errors, self.requests)
+    }
+
+    /// (satisfied + tolerating ÷ 2) ÷ requests, 0 to 1.
+    pub fn apdex(&self) -> Option<f64> {
+        (self.requests > 0)
+            .then(|| (self.satisfied as f64 + self.tolerating as f64 / 2.0) / self.requests as f64)
+    }
+
+    pub fn mean_ms(&self) -> Option<f64> {
+        (self.requests > 0).then(|| self.total_ms / self.requests as f64)
+    }
+}
+
+fn ratio(a: u64, b: u64) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every quantile is within the stated relative error of the exact
+    /// value at that rank.
+    #[test]
+    fn quantiles_stay_within_the_stated_error() {
+        let mut s = LatencySketch::default();
+        let mut exact: Vec<f64> = (1..=10_000u32)
+            .map(|i| (f64::from(i) * 7.3) % 997.0 + 0.5)
+            .collect();
+        for v in &exact {
+            s.add(*v);
+        }
+        exact.sort_by(f64::total_cmp);
+        for q in [0.5, 0.9, 0.95, 0.99] {
+            let want = exact[((q * (exact.len() - 1) as f64).floor()) as usize];
+            let got = s.quantile(q).expect("test input");
+            assert!(
+                (got - want).abs() <= want * LatencySketch::ALPHA * 1.01,
+                "q{q}: {got} vs {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn sketches_merge() {
+        let (mut a, mut b) = (LatencySketch::default(), LatencySketch::default());
+        for i in 0..500 {
+            a.add(f64::from(i));
+            b.add(f64::from(i) + 1000.0);
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), 1000);
+        let p75 = a.quantile(0.75).expect("test input");
+        assert!((p75 - 1250.0).abs() < 1250.0 * 0.011, "{p75}");
+        assert_eq!(LatencySketch::default().quantile(0.5), None);
+    }
+}

@@ -1,0 +1,531 @@
+//! Performance telemetry: spans from OpenTelemetry stored in DuckDB, and
+//! per-minute and per-hour request rollups (counts, errors, Apdex, payloads
+//! and a latency sketch) kept in memory per service, route and release, so
+//! that route percentiles over any range merge a few hundred sketches
+//! instead of reading raw spans.
+//!
+//! Spans are durable before `ingest` returns: each call is one DuckDB
+//! transaction. The rollups are rebuilt from the spans at start.
+
+mod query;
+
+pub use query::*;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
+
+use duckdb::Connection;
+use liveops_core::performance::sql::{self, Fingerprint};
+use liveops_core::performance::{Rollup, Span};
+
+use crate::{Result, TelemetryError};
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS perf_spans (
+    project_id VARCHAR NOT NULL, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL,
+    parent_id VARCHAR, service VARCHAR NOT NULL, version VARCHAR, host VARCHAR,
+    name VARCHAR NOT NULL, kind VARCHAR NOT NULL, route VARCHAR,
+    start_ns BIGINT NOT NULL, duration_ns BIGINT NOT NULL, error BOOLEAN NOT NULL,
+    status_code INTEGER, request_bytes BIGINT, response_bytes BIGINT,
+    db_system VARCHAR, db_operation VARCHAR, db_statement VARCHAR, db_fingerprint BIGINT,
+    attributes VARCHAR NOT NULL, inserted_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS perf_queries (
+    project_id VARCHAR NOT NULL, fingerprint BIGINT NOT NULL, db_system VARCHAR NOT NULL,
+    query VARCHAR NOT NULL);
+";
+
+const MINUTE_NS: i64 = 60_000_000_000;
+const HOUR_NS: i64 = 60 * MINUTE_NS;
+
+/// The series a request belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SeriesKey {
+    pub service: String,
+    pub route: String,
+    /// The release (`service.version`); empty when the service sent none.
+    pub version: String,
+}
+
+/// One series' rollups, by minute and by hour (numbers since the epoch).
+#[derive(Debug, Default)]
+pub(crate) struct Series {
+    minutes: BTreeMap<i64, Rollup>,
+    hours: BTreeMap<i64, Rollup>,
+    /// When the series was first seen (a release's first request).
+    first_ns: i64,
+}
+
+impl Series {
+    fn add(&mut self, start_ns: i64, r: &Rollup) {
+        self.minutes
+            .entry(start_ns.div_euclid(MINUTE_NS))
+            .or_default()
+            .merge(r);
+        self.hours
+            .entry(start_ns.div_euclid(HOUR_NS))
+            .or_default()
+            .merge(r);
+        if self.first_ns == 0 || start_ns < self.first_ns {
+            self.first_ns = start_ns;
+        }
+    }
+
+    /// Everything in `[from_ns, to_ns)` to the minute (a minute the range
+    /// only partly covers counts whole), whole hours from the hourly
+    /// rollups and the ragged ends from the minutes.
+    fn merged(&self, from_ns: i64, to_ns: i64, into: &mut Rollup) {
+        let first_min = from_ns.div_euclid(MINUTE_NS);
+        let end_min = to_ns.div_euclid(MINUTE_NS) + i64::from(to_ns.rem_euclid(MINUTE_NS) != 0);
+        if end_min <= first_min {
+            return;
+        }
+        let first_hour = first_min.div_euclid(60) + i64::from(first_min.rem_euclid(60) != 0);
+        let end_hour = end_min.div_euclid(60);
+        if end_hour > first_hour {
+            for r in self.minutes.range(first_min..first_hour * 60).map(|e| e.1) {
+                into.merge(r);
+            }
+            for r in self.hours.range(first_hour..end_hour).map(|e| e.1) {
+                into.merge(r);
+            }
+            for r in self.minutes.range(end_hour * 60..end_min).map(|e| e.1) {
+                into.merge(r);
+            }
+        } else {
+            for r in self.minutes.range(first_min..end_min).map(|e| e.1) {
+                into.merge(r);
+            }
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ProjectPerf {
+    series: HashMap<SeriesKey, Series>,
+    fingerprints: HashSet<i64>,
+}
+
+/// What one ingest call stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub spans: usize,
+    pub requests: usize,
+}
+
+/// Performance telemetry over a DuckDB database.
+pub struct Performance {
+    conn: Mutex<Option<Connection>>,
+    projects: RwLock<HashMap<String, Arc<RwLock<ProjectPerf>>>>,
+    /// Statements seen lately and their fingerprints: parsing SQL costs far
+    /// more than the rest of a span, and most statements repeat.
+    prints: Mutex<HashMap<String, Fingerprint>>,
+}
+
+/// The most statements [`Performance::prints`] keeps before starting over.
+const PRINT_CACHE: usize = 20_000;
+
+impl std::fmt::Debug for Performance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Performance").finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A span's statement fingerprint as DuckDB stores it (the bits of the
+/// unsigned hash in a signed column).
+fn stored_fingerprint(f: &Fingerprint) -> i64 {
+    i64::from_ne_bytes(f.hash.to_ne_bytes())
+}
+
+impl Performance {
+    /// Opens performance telemetry on its own connection to the database
+    /// `conn` belongs to, and rebuilds the rollups from the stored spans.
+    pub fn open(conn: &Connection) -> Result<Performance> {
+        conn.execute_batch(SCHEMA)?;
+        let own = conn.try_clone()?;
+        let projects = load(&own)?;
+        Ok(Performance {
+            conn: Mutex::new(Some(own)),
+            projects: RwLock::new(projects),
+            prints: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(guard.as_ref().ok_or(TelemetryError::Closed)?)
+    }
+
+    /// Keeps writes out while `f` runs (a consistent snapshot).
+    pub fn paused<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _g = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f()
+    }
+
+    pub fn close(&self) {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    fn project(&self, id: &str) -> Arc<RwLock<ProjectPerf>> {
+        if let Some(p) = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return p.clone();
+        }
+        self.projects
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    pub(crate) fn read<T>(&self, project: &str, f: impl FnOnce(&ProjectPerf) -> T) -> Option<T> {
+        let p = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(project)
+            .cloned()?;
+        let guard = p.read().unwrap_or_else(|e| e.into_inner());
+        Some(f(&guard))
+    }
+
+    /// Stores spans durably (one transaction), then folds the requests among
+    /// them into the rollups.
+    pub fn ingest(&self, project: &str, spans: &[Span]) -> Result<Stored> {
+        if spans.is_empty() {
+            return Ok(Stored::default());
+        }
+        let prints: Vec<Option<Fingerprint>> = spans
+            .iter()
+            .map(|s| {
+                s.db.as_ref()
+                    .and_then(|d| d.statement.as_deref())
+                    .map(|stmt| self.fingerprint(stmt))
+            })
+            .collect();
+        let routes: Vec<Option<String>> = spans
+            .iter()
+            .map(|s| s.is_request().then(|| s.route()))
+            .collect();
+        let p = self.project(project);
+        let new_queries: Vec<(i64, String, String)> = {
+            let known = p.read().unwrap_or_else(|e| e.into_inner());
+            let mut seen = HashSet::new();
+            spans
+                .iter()
+                .zip(&prints)
+                .filter_map(|(s, f)| {
+                    let f = f.as_ref()?;
+                    let key = stored_fingerprint(f);
+                    (!known.fingerprints.contains(&key) && seen.insert(key)).then(|| {
+                        let system = s.db.as_ref().map(|d| d.system.clone()).unwrap_or_default();
+                        (key, system, f.text.clone())
+                    })
+                })
+                .collect()
+        };
+        self.with_conn(|c| {
+            c.execute_batch("BEGIN")?;
+            let written = (|| -> Result<()> {
+                let mut app = c.appender("perf_spans")?;
+                app.append_record_batch(batch(project, spans, &prints, &routes, now_ms())?)?;
+                app.flush()?;
+                if !new_queries.is_empty() {
+                    let mut app = c.appender("perf_queries")?;
+                    for (key, system, text) in &new_queries {
+                        app.append_row(duckdb::params![project, key, system, text])?;
+                    }
+                    app.flush()?;
+                }
+                Ok(())
+            })();
+            match written {
+                Ok(()) => {
+                    c.execute_batch("COMMIT")?;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })?;
+        let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
+        guard.fingerprints.extend(new_queries.iter().map(|q| q.0));
+        let mut requests = 0;
+        for (s, route) in spans.iter().zip(routes) {
+            let Some(route) = route else { continue };
+            let mut one = Rollup::default();
+            one.add(s);
+            guard
+                .series
+                .entry(SeriesKey {
+                    service: s.service.clone(),
+                    route,
+                    version: s.version.clone().unwrap_or_default(),
+                })
+                .or_default()
+                .add(s.start_ns, &one);
+            requests += 1;
+        }
+        Ok(Stored {
+            spans: spans.len(),
+            requests,
+        })
+    }
+
+    fn fingerprint(&self, statement: &str) -> Fingerprint {
+        if let Some(f) = self
+            .prints
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(statement)
+        {
+            return f.clone();
+        }
+        let f = sql::fingerprint(statement);
+        let mut cache = self.prints.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= PRINT_CACHE {
+            cache.clear();
+        }
+        cache.insert(statement.to_owned(), f.clone());
+        f
+    }
+
+    /// The projects that have sent spans.
+    pub fn project_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Drops spans that started before `cutoff_ns`, and their rollups.
+    pub fn drop_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
+        let n = self.with_conn(|c| {
+            Ok(c.execute(
+                "DELETE FROM perf_spans WHERE project_id = ? AND start_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?)
+        })?;
+        if let Some(p) = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(project)
+        {
+            let mut p = p.write().unwrap_or_else(|e| e.into_inner());
+            for s in p.series.values_mut() {
+                let keep_min = cutoff_ns.div_euclid(MINUTE_NS);
+                s.minutes = s.minutes.split_off(&keep_min);
+                // An hour that straddles the cutoff keeps its rollup whole.
+                s.hours = s.hours.split_off(&cutoff_ns.div_euclid(HOUR_NS));
+            }
+            p.series.retain(|_, s| !s.minutes.is_empty());
+        }
+        Ok(n as u64)
+    }
+}
+
+fn batch(
+    project: &str,
+    spans: &[Span],
+    prints: &[Option<Fingerprint>],
+    routes: &[Option<String>],
+    now: i64,
+) -> Result<duckdb::arrow::record_batch::RecordBatch> {
+    use duckdb::arrow::array::{ArrayRef, BooleanArray, Int32Array, Int64Array, StringArray};
+    use duckdb::arrow::datatypes::{DataType, Field, Schema};
+    let text = |name: &str, null: bool| Field::new(name, DataType::Utf8, null);
+    let int = |name: &str, null: bool| Field::new(name, DataType::Int64, null);
+    let schema = Schema::new(vec![
+        text("project_id", false),
+        text("trace_id", false),
+        text("span_id", false),
+        text("parent_id", true),
+        text("service", false),
+        text("version", true),
+        text("host", true),
+        text("name", false),
+        text("kind", false),
+        text("route", true),
+        int("start_ns", false),
+        int("duration_ns", false),
+        Field::new("error", DataType::Boolean, false),
+        Field::new("status_code", DataType::Int32, true),
+        int("request_bytes", true),
+        int("response_bytes", true),
+        text("db_system", true),
+        text("db_operation", true),
+        text("db_statement", true),
+        int("db_fingerprint", true),
+        text("attributes", false),
+        int("inserted_at", false),
+    ]);
+    let strs = |f: &dyn Fn(&Span) -> Option<&str>| -> ArrayRef {
+        Arc::new(spans.iter().map(f).collect::<StringArray>())
+    };
+    fn http(s: &Span) -> Option<&liveops_core::performance::HttpCall> {
+        s.http.as_ref()
+    }
+    fn db(s: &Span) -> Option<&liveops_core::performance::DbCall> {
+        s.db.as_ref()
+    }
+    let bytes = |v: Option<u64>| v.and_then(|b| i64::try_from(b).ok());
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![project; spans.len()])),
+        strs(&|s| Some(&s.trace_id)),
+        strs(&|s| Some(&s.span_id)),
+        strs(&|s| s.parent_id.as_deref()),
+        strs(&|s| Some(&s.service)),
+        strs(&|s| s.version.as_deref()),
+        strs(&|s| s.host.as_deref()),
+        strs(&|s| Some(&s.name)),
+        strs(&|s| Some(s.kind.as_str())),
+        Arc::new(routes.iter().map(Option::as_deref).collect::<StringArray>()),
+        Arc::new(spans.iter().map(|s| s.start_ns).collect::<Int64Array>()),
+        Arc::new(spans.iter().map(|s| s.duration_ns).collect::<Int64Array>()),
+        Arc::new(
+            spans
+                .iter()
+                .map(|s| Some(s.is_error()))
+                .collect::<BooleanArray>(),
+        ),
+        Arc::new(
+            spans
+                .iter()
+                .map(|s| http(s).and_then(|h| h.status).map(i32::from))
+                .collect::<Int32Array>(),
+        ),
+        Arc::new(
+            spans
+                .iter()
+                .map(|s| http(s).and_then(|h| bytes(h.request_bytes)))
+                .collect::<Int64Array>(),
+        ),
+        Arc::new(
+            spans
+                .iter()
+                .map(|s| http(s).and_then(|h| bytes(h.response_bytes)))
+                .collect::<Int64Array>(),
+        ),
+        strs(&|s| db(s).map(|d| d.system.as_str())),
+        Arc::new(
+            spans
+                .iter()
+                .map(|s| {
+                    db(s).and_then(|d| {
+                        sql::operation(d.operation.as_deref(), d.statement.as_deref())
+                    })
+                })
+                .collect::<StringArray>(),
+        ),
+        strs(&|s| db(s).and_then(|d| d.statement.as_deref())),
+        Arc::new(
+            prints
+                .iter()
+                .map(|f| f.as_ref().map(stored_fingerprint))
+                .collect::<Int64Array>(),
+        ),
+        strs(&|s| Some(&s.attributes)),
+        Arc::new(Int64Array::from(vec![now; spans.len()])),
+    ];
+    duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(schema), columns)
+        .map_err(|e| TelemetryError::Ingest(e.to_string()))
+}
+
+/// Rebuilds every project's rollups from the stored request spans.
+fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<ProjectPerf>>>> {
+    let mut out: HashMap<String, ProjectPerf> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT project_id, service, route, coalesce(version, ''), start_ns, duration_ns, error, \
+         request_bytes, response_bytes FROM perf_spans WHERE route IS NOT NULL",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let project: String = r.get(0)?;
+        let key = SeriesKey {
+            service: r.get(1)?,
+            route: r.get(2)?,
+            version: r.get(3)?,
+        };
+        let start_ns: i64 = r.get(4)?;
+        let mut one = Rollup::default();
+        one.add_request(
+            r.get::<_, i64>(5)? as f64 / 1e6,
+            r.get(6)?,
+            r.get::<_, Option<i64>>(7)?
+                .and_then(|b| u64::try_from(b).ok()),
+            r.get::<_, Option<i64>>(8)?
+                .and_then(|b| u64::try_from(b).ok()),
+        );
+        out.entry(project)
+            .or_default()
+            .series
+            .entry(key)
+            .or_default()
+            .add(start_ns, &one);
+    }
+    let mut stmt = conn.prepare("SELECT project_id, fingerprint FROM perf_queries")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let project: String = r.get(0)?;
+        out.entry(project)
+            .or_default()
+            .fingerprints
+            .insert(r.get(1)?);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(k, v)| (k, Arc::new(RwLock::new(v))))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Ranges merge hourly rollups in the middle and minutes at the ends,
+    /// and count exactly the requests inside.
+    #[test]
+    fn ranges_count_what_they_cover() {
+        let mut s = Series::default();
+        let base = 1_800_000_000 * 1_000_000_000_i64;
+        let base = base - base.rem_euclid(HOUR_NS);
+        // One request every 30 seconds for five hours.
+        let starts: Vec<i64> = (0..600).map(|i| base + i * 30_000_000_000).collect();
+        for &t in &starts {
+            let mut one = Rollup::default();
+            one.add_request(10.0, false, None, None);
+            s.add(t, &one);
+        }
+        for (from, to) in [
+            (base, base + 5 * HOUR_NS),
+            (base + 7 * MINUTE_NS, base + 3 * HOUR_NS + 11 * MINUTE_NS),
+            (base + 61 * MINUTE_NS, base + 62 * MINUTE_NS),
+            (base + 30 * MINUTE_NS, base + 30 * MINUTE_NS),
+            (base - HOUR_NS, base + 90 * MINUTE_NS),
+        ] {
+            let mut r = Rollup::default();
+            s.merged(from, to, &mut r);
+            let want = starts.iter().filter(|&&t| t >= from && t < to).count() as u64;
+            assert_eq!(r.requests, want, "{from} {to}");
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Performance queries: route tables and series from the in-memory rollups;
+//! query fingerprints, detector runs, trace evidence and latency samples
+//! from the stored spans in DuckDB.
+
+use std::collections::{BTreeMap, HashMap};
+
+use duckdb::types::Value as DuckValue;
+use liveops_core::performance::Rollup;
+use liveops_core::performance::detect::{self, Call, FindingKind};
+
+use super::{MINUTE_NS, Performance, SeriesKey};
+use crate::Result;
+
+/// Which requests a route query covers.
+#[derive(Debug, Clone, Default)]
+pub struct RouteQuery {
+    pub from_ns: i64,
+    pub to_ns: i64,
+    pub service: Option<String>,
+    /// One release only.
+    pub version: Option<String>,
+    /// One route only.
+    pub route: Option<String>,
+}
+
+/// A route's requests over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteStats {
+    pub service: String,
+    pub route: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    /// Requests per minute over the range.
+    pub per_minute: f64,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub total_ms: f64,
+    pub apdex: Option<f64>,
+    pub mean_request_bytes: Option<f64>,
+    pub mean_response_bytes: Option<f64>,
+    pub max_response_bytes: u64,
+}
+
+impl RouteStats {
+    pub fn from_rollup(service: &str, route: &str, r: &Rollup, minutes: f64) -> RouteStats {
+        let q = |x| r.latency.quantile(x);
+        let per = |total: u64| (r.requests > 0).then(|| total as f64 / r.requests as f64);
+        RouteStats {
+            service: service.to_owned(),
+            route: route.to_owned(),
+            requests: r.requests,
+            errors: r.errors,
+            error_rate: r.error_rate(),
+            per_minute: if minutes > 0.0 {
+                r.requests as f64 / minutes
+            } else {
+                0.0
+            },
+            p50_ms: q(0.5),
+            p90_ms: q(0.9),
+            p95_ms: q(0.95),
+            p99_ms: q(0.99),
+            mean_ms: r.mean_ms(),
+            total_ms: r.total_ms,
+            apdex: r.apdex(),
+            mean_request_bytes: per(r.request_bytes),
+            mean_response_bytes: per(r.response_bytes),
+            max_response_bytes: r.max_response_bytes,
+        }
+    }
+}
+
+/// A query fingerprint's calls over a range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryStats {
+    /// 16 hex digits.
+    pub fingerprint: String,
+    pub system: String,
+    pub query: String,
+    pub calls: u64,
+    pub total_ms: f64,
+    pub mean_ms: f64,
+    pub p95_ms: f64,
+    /// Its time as a share of all request time in the range.
+    pub share: f64,
+    /// The trace of its slowest call.
+    pub example_trace: String,
+}
+
+/// One thing a detector found in one trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    pub kind: FindingKind,
+    pub service: String,
+    /// The route of the request it happened in (or the span's name).
+    pub route: String,
+    /// The query's fingerprint (16 hex digits) for query findings.
+    pub fingerprint: Option<String>,
+    pub trace_id: String,
+    pub span_id: String,
+    pub at_ns: i64,
+    /// Time the pattern took, in milliseconds.
+    pub duration_ms: f64,
+    /// Repeated calls (N+1, cache candidates), or 1.
+    pub count: u64,
+    /// Payload size for large payloads.
+    pub bytes: Option<u64>,
+}
+
+/// A span of a trace, for the evidence view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpanRow {
+    pub span_id: String,
+    pub parent_id: Option<String>,
+    pub service: String,
+    pub name: String,
+    pub kind: String,
+    pub start_ns: i64,
+    pub duration_ns: i64,
+    pub error: bool,
+    pub statement: Option<String>,
+}
+
+pub(super) fn hex64(n: i64) -> String {
+    format!("{:016x}", u64::from_ne_bytes(n.to_ne_bytes()))
+}
+
+fn parse_hex64(s: &str) -> Option<i64> {
+    u64::from_str_radix(s, 16)
+        .ok()
+        .map(|n| i64::from_ne_bytes(n.to_ne_bytes()))
+}
+
+impl Performance {
+    /// Every route in the range, merged over releases unless one is asked
+    /// for, most total time first.
+    pub fn routes(&self, project: &str, q: &RouteQuery) -> Vec<RouteStats> {
+        let minutes = (q.to_ns - q.from_ns) as f64 / MINUTE_NS as f64;
+        self.read(project, |p| {
+            let mut merged: BTreeMap<(&str, &str), Rollup> = BTreeMap::new();
+            for (k, s) in &p.series {
+                if q.service.as_ref().is_some_and(|x| *x != k.service)
+                    || q.version.as_ref().is_some_and(|x| *x != k.version)
+                    || q.route.as_ref().is_some_and(|x| *x != k.route)
+                {
+                    continue;
+                }
+                s.merged(
+                    q.from_ns,
+                    q.to_ns,
+                    merged
+                        .entry((k.service.as_str(), k.route.as_str()))
+                        .or_default(),
+                );
+            }
+            let mut out: Vec<RouteStats> = merged
+                .into_iter()
+                .filter(|(_, r)| r.requests > 0)
+                .map(|((svc, route), r)| RouteStats::from_rollup(svc, route, &r, minutes))
+                .collect();
+            out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+            out
+        })
+        .unwrap_or_default()
+    }
+
+    /// One bucket per `step_ns` across the range (the route filter applies),
+    /// for charts: each bucket's start and its merged stats.
+    pub fn series(&self, project: &str, q: &RouteQuery, step_ns: i64) -> Vec<(i64, RouteStats)> {
+        let step = step_ns.max(MINUTE_NS);
+        let mut out = Vec::new();
+        let mut at = q.from_ns;
+        while at < q.to_ns && out.len() < 2000 {
+            let end = (at + step).min(q.to_ns);
+            let r = self
+                .read(project, |p| {
+                    let mut r = Rollup::default();
+                    for (k, s) in &p.series {
+                        if q.service.as_ref().is_some_and(|x| *x != k.service)
+                            || q.version.as_ref().is_some_and(|x| *x != k.version)
+                            || q.route.as_ref().is_some_and(|x| *x != k.route)
+                        {
+                            continue;
+                        }
+                        s.merged(at, end, &mut r);
+                    }
+                    r
+                })
+                .unwrap_or_default();
+            let label = q.route.clone().unwrap_or_default();
+            let svc = q.service.clone().unwrap_or_default();
+            out.push((
+                at,
+                RouteStats::from_rollup(&svc, &label, &r, (end - at) as f64 / MINUTE_NS as f64),
+            ));
+            at = end;
+        }
+        out
+    }
+
+    /// Every (service, route, release) with the time its first request
+    /// started, oldest release first.
+    pub fn releases(&self, project: &str) -> Vec<(SeriesKey, i64)> {
+        let mut out = self
+            .read(project, |p| {
+                p.series
+                    .iter()
+                    .map(|(k, s)| (k.clone(), s.first_ns))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| (&a.0.service, &a.0.route, a.1).cmp(&(&b.0.service, &b.0.route, b.1)));
+        out
+    }
+
+    /// The services that sent requests.
+    pub fn services(&self, project: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .read(project, |p| {
+                p.series.keys().map(|k| k.service.clone()).collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Latencies (ms) of one route's requests in a release within a range,
+    /// at most `limit`, for statistical comparison.
+    pub fn samples(
+        &self,
+        project: &str,
+        key: &SeriesKey,
+        from_ns: i64,
+        to_ns: i64,
+        limit: usize,
+    ) -> Result<Vec<f64>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT duration_ns FROM perf_spans WHERE project_id = ? AND service = ? \
+                 AND route = ? AND coalesce(version, '') = ? AND start_ns >= ? AND start_ns < ? \
+                 ORDER BY start_ns LIMIT ?",
+            )?;
+            let rows = stmt
+                .query_map(
+                    duckdb::params![
+                        project,
+                        key.service,
+                        key.route,
+                        key.version,
+                        from_ns,
+                        to_ns,
+                        limit as i64
+                    ],
+                    |r| r.get::<_, i64>(0),
+                )?
+                .map(|d| d.map(|d| d as f64 / 1e6))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// Query fingerprints by total time in the range.
+    pub fn queries(&self, project: &str, q: &RouteQuery, limit: usize) -> Result<Vec<QueryStats>> {
+        let request_ms: f64 = self.routes(project, q).iter().map(|r| r.total_ms).sum();
+        let mut args: Vec<DuckValue> = vec![
+            DuckValue::Text(project.to_owned()),
+            DuckValue::BigInt(q.from_ns),
+            DuckValue::BigInt(q.to_ns),
+        ];
+        let mut filter = String::new();
+        if let Some(s) = &q.service {
+            filter.push_str(" AND service = ?");
+            args.push(DuckValue::Text(s.clone()));
+        }
+        args.push(DuckValue::Text(project.to_owned()));
+        args.push(DuckValue::BigInt(i64::try_from(limit).unwrap_or(i64::MAX)));
+        let sql = format!(
+            "WITH q AS (SELECT db_fingerprint AS fp, count(*) AS calls, sum(duration_ns)::DOUBLE AS total, \
+             quantile_cont(duration_ns, 0.95) AS p95, arg_max(trace_id, duration_ns) AS example, \
+             any_value(db_system) AS system FROM perf_spans WHERE project_id = ? AND start_ns >= ? \
+             AND start_ns < ? AND db_fingerprint IS NOT NULL{filter} GROUP BY db_fingerprint) \
+             SELECT q.fp, q.calls, q.total, q.p95, q.example, coalesce(q.system, ''), \
+             coalesce(pq.query, '') FROM q LEFT JOIN (SELECT fingerprint, any_value(query) AS query \
+             FROM perf_queries WHERE project_id = ? GROUP BY fingerprint) pq ON pq.fingerprint = q.fp \
+             ORDER BY q.total DESC LIMIT ?"
+        );
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt
+                .query_map(duckdb::params_from_iter(args.iter()), |r| {
+                    let calls: i64 = r.get(1)?;
+                    let total_ms = r.get::<_, f64>(2)? / 1e6;
+                    Ok(QueryStats {
+                        fingerprint: hex64(r.get(0)?),
+                        calls: calls as u64,
+                        total_ms,
+                        mean_ms: if calls > 0 {
+                            total_ms / calls as f64
+                        } else {
+                            0.0
+                        },
+                        p95_ms: r.get::<_, f64>(3)? / 1e6,
+                        example_trace: r.get(4)?,
+                        system: r.get(5)?,
+                        query: r.get(6)?,
+                        share: if request_ms > 0.0 {
+                            total_ms / request_ms
+                        } else {
+                            0.0
+                        },
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// The normalised text of a fingerprint.
+    pub fn query_text(&self, project: &str, fingerprint: &str) -> Result<Option<String>> {
+        let Some(fp) = parse_hex64(fingerprint) else {
+            return Ok(None);
+        };
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT query FROM perf_queries WHERE project_id = ? AND fingerprint = ? LIMIT 1",
+            )?;
+            let mut rows = stmt.query(duckdb::params![project, fp])?;
+            Ok(match rows.next()? {
+                Some(r) => Some(r.get(0)?),
+                None => None,
+            })
+        })
+    }
+
+    /// Runs every span detector over the spans that started in the range.
+    pub fn detect(&self, project: &str, from_ns: i64, to_ns: i64) -> Result<Vec<Detection>> {
+        // Each trace's request route: its earliest span that has one.
+        let routes_cte = "WITH req AS (SELECT trace_id, arg_min(route, start_ns) AS route \
+             FROM perf_spans WHERE project_id = ? AND start_ns >= ? AND start_ns < ? \
+             AND route IS NOT NULL GROUP BY trace_id)";
+        // Requests may start up to an hour before their calls.
+        let req_from = from_ns.saturating_sub(3600 * 1_000_000_000);
+        struct Row {
+            trace: String,
+            parent: String,
+            span: String,
+            start: i64,
+            dur: i64,
+            fp: i64,
+            stmt: String,
+            op: Option<String>,
+            service: String,
+            route: Option<String>,
+        }
+        let rows: Vec<Row> = self.with_conn(|c| {
+            let mut stmt = c.prepare(&format!(
+                "{routes_cte} SELECT s.trace_id, coalesce(s.parent_id, ''), s.span_id, s.start_ns, \
+                 s.duration_ns, s.db_fingerprint, coalesce(s.db_statement, ''), s.db_operation, \
+                 s.service, req.route FROM perf_spans s LEFT JOIN req USING (trace_id) \
+                 WHERE s.project_id = ? AND s.start_ns >= ? AND s.start_ns < ? \
+                 AND s.db_fingerprint IS NOT NULL ORDER BY s.trace_id, 2, s.start_ns"
+            ))?;
+            let rows = stmt
+                .query_map(
+                    duckdb::params![project, req_from, to_ns, project, from_ns, to_ns],
+                    |r| {
+                        Ok(Row {
+                            trace: r.get(0)?,
+                            parent: r.get(1)?,
+                            span: r.get(2)?,
+                            start: r.get(3)?,
+                            dur: r.get(4)?,
+                            fp: r.get(5)?,
+                            stmt: r.get(6)?,
+                            op: r.get(7)?,
+                            service: r.get(8)?,
+                            route: r.get(9)?,
+                        })
+                    },
+                )?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        let mut out = Vec::new();
+        fn call(r: &Row) -> Call<'_> {
+            Call {
+                span_id: &r.span,
+                start_ns: r.start,
+                duration_ns: r.dur,
+                fingerprint: u64::from_ne_bytes(r.fp.to_ne_bytes()),
+                statement: &r.stmt,
+                operation: r.op.as_deref(),
+            }
+        }
+        let found = |kind, r: &Row, fp: Option<i64>, dur_ns: i64, count: usize| Detection {
+            kind,
+            service: r.service.clone(),
+            route: r.route.clone().unwrap_or_else(|| r.service.clone()),
+            fingerprint: fp.map(hex64),
+            trace_id: r.trace.clone(),
+            span_id: r.span.clone(),
+            at_ns: r.start,
+            duration_ms: dur_ns as f64 / 1e6,
+            count: count as u64,
+            bytes: None,
+        };
+        let mut t = 0;
+        while t < rows.len() {
+            let mut t_end = t;
+            while t_end < rows.len() && rows[t_end].trace == rows[t].trace {
+                t_end += 1;
+            }
+            let trace = &rows[t..t_end];
+            // N+1 under each parent.
+            let mut g = 0;
+            while g < trace.len() {
+                let mut g_end = g;
+                while g_end < trace.len() && trace[g_end].parent == trace[g].parent {
+                    g_end += 1;
+                }
+                let calls: Vec<Call> = trace[g..g_end].iter().map(call).collect();
+                for n in detect::n_plus_one(&calls) {
+                    let first = &trace[g + n.repeats.start];
+                    out.push(found(
+                        FindingKind::NPlusOne,
+                        first,
+                        Some(first.fp),
+                        n.total_ns,
+                        n.repeats.len(),
+                    ));
+                }
+                g = g_end;
+            }
+            let calls: Vec<Call> = trace.iter().map(call).collect();
+            for (fp, count) in detect::repeated_reads(&calls) {
+                let fp = i64::from_ne_bytes(fp.to_ne_bytes());
+                if let Some(first) = trace.iter().find(|r| r.fp == fp) {
+                    let dur: i64 = trace.iter().filter(|r| r.fp == fp).map(|r| r.dur).sum();
+                    out.push(found(
+                        FindingKind::CacheCandidate,
+                        first,
+                        Some(fp),
+                        dur,
+                        count,
+                    ));
+                }
+            }
+            for (r, c) in trace.iter().zip(&calls) {
+                if detect::slow_query(c) {
+                    out.push(found(FindingKind::SlowQuery, r, Some(r.fp), r.dur, 1));
+                }
+            }
+            t = t_end;
+        }
+        // Large payloads, on any span that reports a size.
+        let big: Vec<Detection> = self.with_conn(|c| {
+            let mut stmt = c.prepare(&format!(
+                "{routes_cte} SELECT s.trace_id, s.span_id, s.service, coalesce(s.route, req.route, s.name), \
+                 s.start_ns, s.duration_ns, greatest(coalesce(s.request_bytes, 0), coalesce(s.response_bytes, 0)) \
+                 FROM perf_spans s LEFT JOIN req USING (trace_id) WHERE s.project_id = ? \
+                 AND s.start_ns >= ? AND s.start_ns < ? AND (s.request_bytes >= ? OR s.response_bytes >= ?) \
+                 ORDER BY s.start_ns"
+            ))?;
+            let limit = i64::try_from(detect::LARGE_PAYLOAD_BYTES).unwrap_or(i64::MAX);
+            let rows = stmt
+                .query_map(
+                    duckdb::params![project, req_from, to_ns, project, from_ns, to_ns, limit, limit],
+                    |r| {
+                        Ok(Detection {
+                            kind: FindingKind::LargePayload,
+                            trace_id: r.get(0)?,
+                            span_id: r.get(1)?,
+                            service: r.get(2)?,
+                            route: r.get(3)?,
+                            fingerprint: None,
+                            at_ns: r.get(4)?,
+                            duration_ms: r.get::<_, i64>(5)? as f64 / 1e6,
+                            count: 1,
+                            bytes: r.get::<_, i64>(6).ok().and_then(|b| u64::try_from(b).ok()),
+                        })
+                    },
+                )?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })?;
+        out.extend(big);
+        Ok(out)
+    }
+
+    /// Every span of a trace, in start order.
+    pub fn trace(&self, project: &str, trace_id: &str) -> Result<Vec<SpanRow>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT span_id, parent_id, service, name, kind, start_ns, duration_ns, error, \
+                 db_statement FROM perf_spans WHERE project_id = ? AND trace_id = ? \
+                 ORDER BY start_ns, span_id LIMIT 5000",
+            )?;
+            let rows = stmt
+                .query_map(duckdb::params![project, trace_id], |r| {
+                    Ok(SpanRow {
+                        span_id: r.get(0)?,
+                        parent_id: r.get(1)?,
+                        service: r.get(2)?,
+                        name: r.get(3)?,
+                        kind: r.get(4)?,
+                        start_ns: r.get(5)?,
+                        duration_ns: r.get(6)?,
+                        error: r.get(7)?,
+                        statement: r.get(8)?,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+}
+
+/// Detections grouped into patterns: one per kind, service, route and
+/// query (or route alone), with how many traces showed it and the slowest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pattern {
+    pub kind: FindingKind,
+    pub service: String,
+    pub route: String,
+    pub fingerprint: Option<String>,
+    pub occurrences: u64,
+    pub total_ms: f64,
+    pub worst: Detection,
+}
+
+pub fn patterns(detections: Vec<Detection>) -> Vec<Pattern> {
+    let mut by: HashMap<(FindingKind, String, String, Option<String>), Pattern> = HashMap::new();
+    for d in detections {
+        let key = (
+            d.kind,
+            d.service.clone(),
+            d.route.clone(),
+            d.fingerprint.clone(),
+        );
+        match by.get_mut(&key) {
+            Some(p) => {
+                p.occurrences += 1;
+                p.total_ms += d.duration_ms;
+                if d.duration_ms > p.worst.duration_ms {
+                    p.worst = d;
+                }
+            }
+            None => {
+                by.insert(
+                    key,
+                    Pattern {
+                        kind: d.kind,
+                        service: d.service.clone(),
+                        route: d.route.clone(),
+                        fingerprint: d.fingerprint.clone(),
+                        occurrences: 1,
+                        total_ms: d.duration_ms,
+                        worst: d,
+                    },
+                );
+            }
+        }
+    }
+    let mut out: Vec<Pattern> = by.into_values().collect();
+    out.sort_by(|a, b| a.kind.cmp(&b.kind).then(b.total_ms.total_cmp(&a.total_ms)));
+    out
+}
