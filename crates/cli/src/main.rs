@@ -2,6 +2,12 @@
 
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's allocator: ingest allocates and frees across
+/// threads constantly, where glibc's arenas spend much time in locks and
+/// consolidation (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match liveops::run(std::env::args_os()).await {

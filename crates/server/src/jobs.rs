@@ -72,8 +72,8 @@ pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Scans new spans for performance findings and release regressions every
-/// minute.
+/// Scans new spans for performance findings and release regressions, and
+/// evaluates alert rules and SLOs, every minute.
 pub async fn performance(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(60));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -82,6 +82,9 @@ pub async fn performance(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tick.tick() => {
                 if let Err(e) = crate::performance::scan_now(&state).await {
                     tracing::warn!(error = %e, "performance scan failed");
+                }
+                if let Err(e) = crate::performance::alerts::evaluate(&state, now_ms()).await {
+                    tracing::warn!(error = %e, "alert rule and SLO evaluation failed");
                 }
             }
             _ = stop.changed() => return,

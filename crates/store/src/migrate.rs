@@ -39,6 +39,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(3, "support_tickets", "0003_support_tickets.sql"),
     portable!(4, "analytics", "0004_analytics.sql"),
     portable!(5, "performance", "0005_performance.sql"),
+    portable!(6, "performance_rules", "0006_performance_rules.sql"),
 ];
 
 #[derive(Debug)]

@@ -213,3 +213,264 @@ impl Db {
         Ok(n > 0)
     }
 }
+
+/// An alert rule as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRow {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub metric: String,
+    pub comparator: String,
+    pub threshold: f64,
+    pub for_secs: i64,
+    pub window_secs: i64,
+    pub service: String,
+    pub route: String,
+    pub severity: String,
+    pub integration_id: String,
+    pub state: String,
+    pub pending_since: Option<i64>,
+    pub value: Option<f64>,
+    pub evaluated_at: Option<i64>,
+    pub created_at: i64,
+}
+
+/// A new rule; `state` starts at ok.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRule<'a> {
+    pub name: &'a str,
+    pub metric: &'a str,
+    pub comparator: &'a str,
+    pub threshold: f64,
+    pub for_secs: i64,
+    pub window_secs: i64,
+    pub service: &'a str,
+    pub route: &'a str,
+    pub severity: &'a str,
+    pub integration_id: &'a str,
+}
+
+const RULE_COLUMNS: &str = "id, project_id, name, metric, comparator, threshold, for_secs, window_secs, \
+     service, route, severity, integration_id, state, pending_since, value, evaluated_at, created_at";
+
+fn rule_row(r: &sqlx::any::AnyRow) -> Result<RuleRow> {
+    Ok(RuleRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        metric: r.try_get("metric")?,
+        comparator: r.try_get("comparator")?,
+        threshold: r.try_get("threshold")?,
+        for_secs: r.try_get("for_secs")?,
+        window_secs: r.try_get("window_secs")?,
+        service: r.try_get("service")?,
+        route: r.try_get("route")?,
+        severity: r.try_get("severity")?,
+        integration_id: r.try_get("integration_id")?,
+        state: r.try_get("state")?,
+        pending_since: r.try_get("pending_since")?,
+        value: r.try_get("value")?,
+        evaluated_at: r.try_get("evaluated_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// An SLO as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SloRow {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub kind: String,
+    pub objective: f64,
+    pub latency_ms: Option<f64>,
+    pub period_days: i64,
+    pub service: String,
+    pub route: String,
+    pub integration_id: String,
+    pub state: String,
+    pub evaluated_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSlo<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub objective: f64,
+    pub latency_ms: Option<f64>,
+    pub period_days: i64,
+    pub service: &'a str,
+    pub route: &'a str,
+    pub integration_id: &'a str,
+}
+
+const SLO_COLUMNS: &str = "id, project_id, name, kind, objective, latency_ms, period_days, service, \
+     route, integration_id, state, evaluated_at, created_at";
+
+fn slo_row(r: &sqlx::any::AnyRow) -> Result<SloRow> {
+    Ok(SloRow {
+        id: r.try_get("id")?,
+        project_id: r.try_get("project_id")?,
+        name: r.try_get("name")?,
+        kind: r.try_get("kind")?,
+        objective: r.try_get("objective")?,
+        latency_ms: r.try_get("latency_ms")?,
+        period_days: r.try_get("period_days")?,
+        service: r.try_get("service")?,
+        route: r.try_get("route")?,
+        integration_id: r.try_get("integration_id")?,
+        state: r.try_get("state")?,
+        evaluated_at: r.try_get("evaluated_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+impl Db {
+    pub async fn insert_rule(
+        &self,
+        project_id: &str,
+        n: &NewRule<'_>,
+        now: i64,
+    ) -> Result<RuleRow> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO performance_rules (id, project_id, name, metric, comparator, threshold, for_secs, \
+             window_secs, service, route, severity, integration_id, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ok', $13)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(n.name)
+        .bind(n.metric)
+        .bind(n.comparator)
+        .bind(n.threshold)
+        .bind(n.for_secs)
+        .bind(n.window_secs)
+        .bind(n.service)
+        .bind(n.route)
+        .bind(n.severity)
+        .bind(n.integration_id)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::conflict_as("a rule with this name"))?;
+        self.rule(project_id, &id).await
+    }
+
+    pub async fn rule(&self, project_id: &str, id: &str) -> Result<RuleRow> {
+        let r = sqlx::query(&format!(
+            "SELECT {RULE_COLUMNS} FROM performance_rules WHERE project_id = $1 AND id = $2"
+        ))
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        rule_row(&r)
+    }
+
+    /// A project's rules by name; every project's when `project_id` is None.
+    pub async fn rules(&self, project_id: Option<&str>) -> Result<Vec<RuleRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RULE_COLUMNS} FROM performance_rules WHERE ($1 = '' OR project_id = $1) ORDER BY project_id, name"
+        ))
+        .bind(project_id.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(rule_row).collect()
+    }
+
+    pub async fn delete_rule(&self, project_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM performance_rules WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Records an evaluation: the rule's state, since when it is pending,
+    /// and the value seen.
+    pub async fn set_rule_state(
+        &self,
+        id: &str,
+        state: &str,
+        pending_since: Option<i64>,
+        value: Option<f64>,
+        now: i64,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE performance_rules SET state = $1, pending_since = $2, value = $3, evaluated_at = $4 WHERE id = $5",
+        )
+        .bind(state)
+        .bind(pending_since)
+        .bind(value)
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_slo(&self, project_id: &str, n: &NewSlo<'_>, now: i64) -> Result<SloRow> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO performance_slos (id, project_id, name, kind, objective, latency_ms, period_days, \
+             service, route, integration_id, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ok', $11)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(n.name)
+        .bind(n.kind)
+        .bind(n.objective)
+        .bind(n.latency_ms)
+        .bind(n.period_days)
+        .bind(n.service)
+        .bind(n.route)
+        .bind(n.integration_id)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::conflict_as("an SLO with this name"))?;
+        let r = sqlx::query(&format!(
+            "SELECT {SLO_COLUMNS} FROM performance_slos WHERE id = $1"
+        ))
+        .bind(&id)
+        .fetch_one(self.pool())
+        .await?;
+        slo_row(&r)
+    }
+
+    /// A project's SLOs by name; every project's when `project_id` is None.
+    pub async fn slos(&self, project_id: Option<&str>) -> Result<Vec<SloRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {SLO_COLUMNS} FROM performance_slos WHERE ($1 = '' OR project_id = $1) ORDER BY project_id, name"
+        ))
+        .bind(project_id.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(slo_row).collect()
+    }
+
+    pub async fn delete_slo(&self, project_id: &str, id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM performance_slos WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn set_slo_state(&self, id: &str, state: &str, now: i64) -> Result<()> {
+        sqlx::query("UPDATE performance_slos SET state = $1, evaluated_at = $2 WHERE id = $3")
+            .bind(state)
+            .bind(now)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -99,17 +99,57 @@ impl Attr {
         }
     }
 
-    fn json(&self) -> Value {
+    /// Writes the value as JSON (bytes as base64, non-finite numbers as
+    /// null), straight into `out`: cheaper than building a document.
+    fn write_json(&self, out: &mut Vec<u8>) {
         match self {
-            Attr::Str(s) => Value::String(s.clone()),
-            Attr::Bool(b) => Value::Bool(*b),
-            Attr::Int(n) => Value::from(*n),
-            Attr::Double(d) => serde_json::Number::from_f64(*d).map_or(Value::Null, Value::Number),
-            Attr::Bytes(b) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
-            Attr::Array(a) => Value::Array(a.iter().map(Attr::json).collect()),
-            Attr::Map(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.json())).collect()),
+            Attr::Str(s) => write_str(out, s),
+            Attr::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+            Attr::Int(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Attr::Double(d) if d.is_finite() => {
+                out.extend_from_slice(
+                    serde_json::Number::from_f64(*d)
+                        .map_or_else(|| "null".into(), |n| n.to_string())
+                        .as_bytes(),
+                );
+            }
+            Attr::Double(_) => out.extend_from_slice(b"null"),
+            Attr::Bytes(b) => write_str(out, &base64::engine::general_purpose::STANDARD.encode(b)),
+            Attr::Array(a) => {
+                out.push(b'[');
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(b']');
+            }
+            Attr::Map(m) => write_object(out, m),
         }
     }
+}
+
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    // Serialising a string into memory cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+/// An object of attributes; a key given twice keeps its first value.
+fn write_object(out: &mut Vec<u8>, kvs: &[(String, Attr)]) {
+    out.push(b'{');
+    for (i, (k, v)) in kvs.iter().enumerate() {
+        if kvs[..i].iter().any(|(seen, _)| seen == k) {
+            continue;
+        }
+        if out.last() != Some(&b'{') {
+            out.push(b',');
+        }
+        write_str(out, k);
+        out.push(b':');
+        v.write_json(out);
+    }
+    out.push(b'}');
 }
 
 /// A span before it is checked, from either encoding.
@@ -177,7 +217,7 @@ pub fn decode_traces(body: &[u8], encoding: Encoding) -> Result<(Vec<Span>, Refu
 type Resource = (Vec<(String, Attr)>, Vec<RawSpan>);
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(bytes)
 }
 
 fn span(
@@ -241,13 +281,16 @@ fn span(
         namespace: text(&["db.namespace", "db.name"]),
         table: text(&["db.collection.name", "db.sql.table"]),
     });
-    let attributes = Value::Object(
-        attrs
-            .iter()
-            .map(|(k, v)| (k.clone(), v.json()))
-            .collect::<Map<_, _>>(),
-    )
-    .to_string();
+    // The rest of the attributes, for the evidence view; what was read into
+    // fields above is not kept twice.
+    let rest: Vec<(String, Attr)> = attrs
+        .iter()
+        .filter(|(k, _)| !READ_INTO_FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let mut json = Vec::with_capacity(48 * rest.len() + 2);
+    write_object(&mut json, &rest);
+    let attributes = String::from_utf8(json).unwrap_or_else(|_| "{}".into());
     Ok(Span {
         trace_id: hex(&raw.trace_id),
         span_id: hex(&raw.span_id),
@@ -265,6 +308,33 @@ fn span(
         attributes,
     })
 }
+
+/// Attributes that become fields of [`Span`].
+const READ_INTO_FIELDS: &[&str] = &[
+    "http.request.method",
+    "http.method",
+    "http.response.status_code",
+    "http.status_code",
+    "http.route",
+    "url.path",
+    "http.target",
+    "http.request.body.size",
+    "http.request_content_length",
+    "http.request.size",
+    "http.response.body.size",
+    "http.response_content_length",
+    "http.response.size",
+    "db.system.name",
+    "db.system",
+    "db.query.text",
+    "db.statement",
+    "db.operation.name",
+    "db.operation",
+    "db.namespace",
+    "db.name",
+    "db.collection.name",
+    "db.sql.table",
+];
 
 // --- protobuf ---
 
@@ -641,6 +711,26 @@ mod tests {
         assert_eq!(s.duration_ns, 120_000_000);
         assert_eq!(s.route(), "GET /users/{id}");
         assert!(s.is_error());
+        // What became a field is not kept twice.
+        assert_eq!(s.attributes, "{}");
+        let mut out = Vec::new();
+        write_object(
+            &mut out,
+            &[
+                ("a\"b".into(), Attr::Double(f64::NAN)),
+                ("a\"b".into(), Attr::Int(1)),
+                (
+                    "l".into(),
+                    Attr::Array(vec![Attr::Bool(true), Attr::Bytes(vec![1, 2])]),
+                ),
+                ("m".into(), Attr::Map(vec![("x".into(), Attr::Double(1.5))])),
+            ],
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out).expect("valid JSON");
+        assert_eq!(
+            v,
+            serde_json::json!({"a\"b": null, "l": [true, "AQI="], "m": {"x": 1.5}})
+        );
         let d = &spans[1];
         assert_eq!(d.parent_id.as_deref(), Some("0202020202020202"));
         let db = d.db.as_ref().expect("test input");

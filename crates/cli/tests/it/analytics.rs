@@ -223,6 +223,58 @@ async fn ingest_keeps_good_events_and_refuses_bad_ones(backend: Backend) {
     .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["success"], true);
+    // Segment's screen and group calls.
+    for (call, body) in [
+        (
+            "screen",
+            json!({"userId": "u5", "name": "Home", "messageId": "e6", "timestamp": t}),
+        ),
+        (
+            "group",
+            json!({"userId": "u5", "groupId": "acme", "traits": {"plan": "pro"}, "messageId": "e7", "timestamp": t}),
+        ),
+    ] {
+        let (status, v, _) = post_raw(
+            &app,
+            &format!("/v1/{call}"),
+            body.to_string().into(),
+            &[
+                ("content-type", "application/json"),
+                ("authorization", &format!("Basic {basic}")),
+            ],
+        )
+        .await;
+        assert_eq!(status, 200, "{call}: {v}");
+    }
+    // posthog-js: a GET with the payload in `data=`, and a browser's
+    // preflight, answered for the caller's origin.
+    let get_b64 = base64::engine::general_purpose::STANDARD.encode(
+        json!({"event": "viewed", "distinct_id": "u7", "uuid": "e8", "token": key, "timestamp": t})
+            .to_string(),
+    );
+    let resp = app
+        .http
+        .get(app.url("/e/"))
+        .query(&[("data", get_b64.as_str()), ("ip", "1")])
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .http
+        .request(Method::OPTIONS, app.url("/batch/"))
+        .header("origin", "https://shop.example")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .expect("preflight");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://shop.example")
+    );
 
     // Refusals, each clear and storing nothing.
     let refusals: Vec<(Vec<u8>, &str, u16)> = vec![
@@ -288,7 +340,17 @@ async fn ingest_keeps_good_events_and_refuses_bad_ones(backend: Backend) {
         .iter()
         .map(|n| n["count"].as_u64().unwrap_or(0))
         .sum();
-    assert_eq!(total, 2 + 1 + 1 + 1 + 90, "{names}");
+    assert_eq!(total, 2 + 1 + 1 + 1 + 2 + 1 + 90, "{names}");
+    for name in ["$screen", "$groupidentify", "viewed"] {
+        assert!(
+            names
+                .as_array()
+                .expect("names")
+                .iter()
+                .any(|n| n["name"] == name),
+            "{name}: {names}"
+        );
+    }
     app.stop().await;
 }
 

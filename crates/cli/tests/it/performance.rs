@@ -492,8 +492,6 @@ async fn otlp_ingest_answers_like_a_collector(backend: Backend) {
     app.stop().await;
 }
 
-storage_stories!(otlp_ingest_answers_like_a_collector);
-
 /// Acknowledged spans survive `kill -9`, and the rollups come back from them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_spans_survive_kill_9() {
@@ -556,3 +554,174 @@ async fn acknowledged_spans_survive_kill_9() {
     assert_eq!(routes[0]["route"], "GET /ping");
     server.stop();
 }
+
+/// JSON spans for `n` requests to `route` now, each taking `ms`, the first
+/// `errors` of them answered 503.
+fn requests(route: &str, n: usize, ms: i64, errors: usize, seed: u64) -> Value {
+    let now = jiff::Timestamp::now().as_nanosecond() as i64;
+    let spans: Vec<Value> = (0..n)
+        .map(|i| {
+            let id = seed * 10_000 + i as u64 + 1;
+            let start = now - 5_000_000_000 + i as i64 * 1000;
+            json!({"traceId": format!("{id:032x}"), "spanId": format!("{id:016x}"),
+                   "name": route, "kind": 2, "startTimeUnixNano": start.to_string(),
+                   "endTimeUnixNano": (start + ms * 1_000_000).to_string(),
+                   "attributes": [
+                       {"key": "http.route", "value": {"stringValue": route.split(' ').nth(1).unwrap_or("/")}},
+                       {"key": "http.request.method", "value": {"stringValue": "GET"}},
+                       {"key": "http.response.status_code", "value": {"intValue": if i < errors { 503 } else { 200 }}}]})
+        })
+        .collect();
+    json!({"resourceSpans": [{"resource": {"attributes": [
+        {"key": "service.name", "value": {"stringValue": "shop"}}]},
+        "scopeSpans": [{"spans": spans}]}]})
+}
+
+/// An alert rule and an SLO each open an incident through the support alert
+/// path, once, and resolve it when their condition clears.
+async fn alert_rules_and_slos_open_and_resolve_incidents(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, key) = setup(&app).await;
+    for body in [
+        requests("GET /slow", 40, 800, 0, 1),
+        requests("GET /pay", 100, 20, 30, 2),
+    ] {
+        let r = app
+            .http
+            .post(app.url("/v1/traces"))
+            .bearer_auth(&key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("spans");
+        assert_eq!(r.status(), 200);
+    }
+    let rules = "/api/v1/projects/shop/performance/rules";
+    let (status, rule) = app
+        .send(
+            Method::POST,
+            rules,
+            &admin,
+            Some(
+                json!({"name": "slow checkout", "metric": "p95_ms", "threshold": 500,
+                        "route": "GET /slow", "window": "5m", "severity": "sev2"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    assert_eq!(rule["state"], "ok");
+    for (bad, want) in [
+        (json!({"name": "x", "metric": "p42", "threshold": 1}), 422),
+        (
+            json!({"name": "x", "metric": "p95_ms", "threshold": 1, "window": "1s"}),
+            422,
+        ),
+        (
+            json!({"name": "x", "metric": "p95_ms", "threshold": 1, "comparator": "="}),
+            422,
+        ),
+        (
+            json!({"name": "x", "metric": "p95_ms", "threshold": 1, "integration": "nope"}),
+            422,
+        ),
+        (
+            json!({"name": "slow checkout", "metric": "p95_ms", "threshold": 1}),
+            409,
+        ),
+    ] {
+        assert_problem(
+            &app.send(Method::POST, rules, &admin, Some(bad)).await,
+            want,
+        );
+    }
+    let (status, slo) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/performance/slos",
+            &admin,
+            Some(
+                json!({"name": "payments available", "kind": "availability", "objective": 0.999,
+                        "route": "GET /pay"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{slo}");
+    assert!(
+        slo["budget_remaining"].as_f64().is_some_and(|b| b < 0.0),
+        "{slo}"
+    );
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/performance/slos",
+            &admin,
+            Some(json!({"name": "lat", "kind": "latency", "objective": 0.99})),
+        )
+        .await,
+        422,
+    );
+
+    let now = jiff::Timestamp::now().as_millisecond();
+    let evaluate = |at: i64| liveops_server::performance::alerts::evaluate(&app.state, at);
+    assert_eq!(
+        evaluate(now).await.expect("evaluate"),
+        2,
+        "the rule and the SLO fire"
+    );
+    assert_eq!(
+        evaluate(now + 1000).await.expect("evaluate"),
+        0,
+        "no second incident"
+    );
+    let (_, open) = app
+        .get("/api/v1/projects/shop/incidents?state=open", &admin)
+        .await;
+    let open = open.as_array().expect("incidents").clone();
+    assert_eq!(open.len(), 2, "{open:?}");
+    let by_rule = open
+        .iter()
+        .find(|i| {
+            i["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("slow checkout"))
+        })
+        .expect("the rule's incident");
+    assert_eq!(by_rule["severity"], "sev2");
+    let by_slo = open
+        .iter()
+        .find(|i| {
+            i["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("payments available"))
+        })
+        .expect("the SLO's incident");
+    assert_eq!(by_slo["severity"], "sev2", "a fast burn pages");
+    let (_, listed) = app.get(rules, &admin).await;
+    assert_eq!(listed[0]["state"], "firing");
+    assert!(listed[0]["value"].as_f64().is_some_and(|v| v > 500.0));
+
+    // Later, with no slow requests in the window and no errors in any
+    // burn window, both clear and their incidents resolve.
+    assert_eq!(evaluate(now + 4 * 86_400_000).await.expect("evaluate"), 2);
+    let (_, open) = app
+        .get("/api/v1/projects/shop/incidents?state=open", &admin)
+        .await;
+    assert_eq!(open, json!([]));
+    let id = rule["id"].as_str().expect("id");
+    let (status, _) = app
+        .send(Method::DELETE, &format!("{rules}/{id}"), &admin, None)
+        .await;
+    assert_eq!(status, 204);
+    assert_problem(
+        &app.send(Method::DELETE, &format!("{rules}/{id}"), &admin, None)
+            .await,
+        404,
+    );
+    app.stop().await;
+}
+
+storage_stories!(
+    otlp_ingest_answers_like_a_collector,
+    alert_rules_and_slos_open_and_resolve_incidents,
+);

@@ -129,15 +129,44 @@ pub fn large_payload(request_bytes: Option<u64>, response_bytes: Option<u64>) ->
     request_bytes.unwrap_or(0).max(response_bytes.unwrap_or(0)) >= LARGE_PAYLOAD_BYTES
 }
 
-/// Reads of one trace sent with the very same text three times or more: the
-/// answer could have been kept. Gives each statement's fingerprint and how
-/// often it ran, most first.
+/// Whether a statement takes bound parameters (`?`, `$1`, `%s`,
+/// `%(name)s`, `:name`) outside its quoted strings: then the same text may
+/// read different rows, so it says nothing about repeated reads.
+pub fn has_bind_parameters(statement: &str) -> bool {
+    let b = statement.as_bytes();
+    let mut quote: Option<u8> = None;
+    for (i, &c) in b.iter().enumerate() {
+        let next = b.get(i + 1).copied().unwrap_or(0);
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'\'' | b'"' => quote = Some(c),
+                b'?' => return true,
+                b'$' if next.is_ascii_digit() => return true,
+                b'%' if next == b's' || next == b'(' => return true,
+                b':' if next.is_ascii_alphabetic() && b.get(i.wrapping_sub(1)) != Some(&b':') => {
+                    return true;
+                }
+                _ => {}
+            },
+        }
+    }
+    false
+}
+
+/// Reads of one trace sent with the very same text, literals and all, three
+/// times or more: the answer could have been kept. Statements with bound
+/// parameters are left out (their values are not known). Gives each
+/// statement's fingerprint and how often it ran, most first.
 pub fn repeated_reads(calls: &[Call<'_>]) -> Vec<(u64, usize)> {
     let mut seen: std::collections::HashMap<&str, (u64, usize)> = std::collections::HashMap::new();
-    for c in calls
-        .iter()
-        .filter(|c| c.is_read() && !c.statement.is_empty() && !c.truncated())
-    {
+    for c in calls.iter().filter(|c| {
+        c.is_read()
+            && !c.statement.is_empty()
+            && !c.truncated()
+            && !has_bind_parameters(c.statement)
+    }) {
         seen.entry(c.statement).or_insert((c.fingerprint, 0)).1 += 1;
     }
     let mut out: Vec<(u64, usize)> = seen
@@ -207,5 +236,13 @@ mod tests {
             call(7, 1, "SELECT * FROM settings WHERE id = 3"),
         ];
         assert_eq!(repeated_reads(&calls), vec![(7, 3)]);
+        let bound = vec![call(9, 1, "SELECT * FROM items WHERE order_id = ?"); 4];
+        assert!(repeated_reads(&bound).is_empty());
+        for s in ["a = ?", "a = $1", "a = %s", "a = %(x)s", "a = :id"] {
+            assert!(has_bind_parameters(s), "{s}");
+        }
+        for s in ["a = 'what?'", "a::text = 1", "a = 1", "x = \"$1\""] {
+            assert!(!has_bind_parameters(s), "{s}");
+        }
     }
 }

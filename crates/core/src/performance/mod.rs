@@ -8,6 +8,7 @@
 pub mod detect;
 pub mod regression;
 pub mod rollup;
+pub mod rule;
 pub mod slo;
 pub mod span;
 pub mod sql;

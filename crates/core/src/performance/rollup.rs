@@ -45,6 +45,30 @@ impl LatencySketch {
         self.0.count() as u64
     }
 
+    /// The share of requests slower than `ms` (0 to 1), within the
+    /// sketch's error: found by bisecting the quantiles.
+    pub fn share_above(&self, ms: f64) -> f64 {
+        if self.count() == 0 {
+            return 0.0;
+        }
+        let (mut lo, mut hi) = (0.0_f64, 1.0_f64);
+        if self.quantile(1.0).is_some_and(|max| max <= ms) {
+            return 0.0;
+        }
+        if self.quantile(0.0).is_some_and(|min| min > ms) {
+            return 1.0;
+        }
+        for _ in 0..40 {
+            let mid = (lo + hi) / 2.0;
+            if self.quantile(mid).is_some_and(|v| v > ms) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        1.0 - hi
+    }
+
     /// The latency at quantile `q` (0 to 1), or `None` when empty.
     pub fn quantile(&self, q: f64) -> Option<f64> {
         self.0.quantile(q.clamp(0.0, 1.0)).ok().flatten()
@@ -160,6 +184,22 @@ mod tests {
                 "q{q}: {got} vs {want}"
             );
         }
+    }
+
+    #[test]
+    fn shares_above_a_latency() {
+        let mut s = LatencySketch::default();
+        for i in 1..=1000 {
+            s.add(f64::from(i));
+        }
+        assert!(
+            (s.share_above(900.0) - 0.1).abs() < 0.012,
+            "{}",
+            s.share_above(900.0)
+        );
+        assert_eq!(s.share_above(5000.0), 0.0);
+        assert_eq!(s.share_above(0.5), 1.0);
+        assert_eq!(LatencySketch::default().share_above(1.0), 0.0);
     }
 
     #[test]

@@ -101,7 +101,8 @@ pub struct Span {
     pub status_error: bool,
     pub http: Option<HttpCall>,
     pub db: Option<DbCall>,
-    /// Every attribute, as the wire layer wrote them down (JSON text).
+    /// The attributes not read into the fields above, as the wire layer
+    /// wrote them down (JSON text).
     pub attributes: String,
 }
 

@@ -143,6 +143,10 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(performance::update_finding))
         .routes(routes!(performance::trace))
         .routes(routes!(performance::report))
+        .routes(routes!(performance::list_rules, performance::create_rule))
+        .routes(routes!(performance::delete_rule))
+        .routes(routes!(performance::list_slos, performance::create_slo))
+        .routes(routes!(performance::delete_slo))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

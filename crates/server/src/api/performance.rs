@@ -604,3 +604,376 @@ pub async fn build_report(
     }
     Ok(report)
 }
+
+// ---------------------------------------------------------------- alert rules and SLOs
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RuleBody {
+    pub name: String,
+    /// p50_ms, p90_ms, p95_ms, p99_ms, error_rate, requests_per_min or apdex.
+    pub metric: String,
+    /// `>` (above, default) or `<` (below).
+    pub comparator: Option<String>,
+    pub threshold: f64,
+    /// How long the condition must hold before the rule fires, like `5m`; at once by default.
+    #[serde(rename = "for")]
+    pub for_: Option<String>,
+    /// The window the metric is computed over, like `5m` (default).
+    pub window: Option<String>,
+    pub service: Option<String>,
+    pub route: Option<String>,
+    /// The incident's severity: sev1 to sev4 (default sev3).
+    pub severity: Option<String>,
+    /// The integration whose policy pages; a default one is made when absent.
+    pub integration: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RuleView {
+    pub id: String,
+    pub name: String,
+    pub metric: String,
+    pub comparator: String,
+    pub threshold: f64,
+    pub for_secs: i64,
+    pub window_secs: i64,
+    pub service: Option<String>,
+    pub route: Option<String>,
+    pub severity: String,
+    /// ok, pending or firing.
+    pub state: String,
+    pub value: Option<f64>,
+    pub evaluated_at: Option<String>,
+}
+
+fn rule_view(r: liveops_store::performance::RuleRow) -> RuleView {
+    RuleView {
+        service: (!r.service.is_empty()).then_some(r.service),
+        route: (!r.route.is_empty()).then_some(r.route),
+        id: r.id,
+        name: r.name,
+        metric: r.metric,
+        comparator: r.comparator,
+        threshold: r.threshold,
+        for_secs: r.for_secs,
+        window_secs: r.window_secs,
+        severity: r.severity,
+        state: r.state,
+        value: r.value,
+        evaluated_at: r.evaluated_at.map(format_ms),
+    }
+}
+
+fn span_secs(field: &str, s: Option<&str>, default: i64) -> ApiResult<i64> {
+    match s.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(default),
+        Some("0") | Some("0s") => Ok(0),
+        Some(v) => v
+            .parse::<TimeSpan>()
+            .map(TimeSpan::seconds)
+            .map_err(|e| ApiError::unprocessable(format!("`{field}`: {e}"))),
+    }
+}
+
+fn name_of(s: &str) -> ApiResult<String> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > 100 || t.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "a name needs 1 to 100 printable characters",
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Conflict(what) => ApiError::conflict(format!("{what} already exists")),
+        StoreError::NotFound => ApiError::not_found("not found"),
+        other => other.into(),
+    }
+}
+
+/// The project's alert rules and where each stands.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/performance/rules", tag = "performance",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Rules", body = Vec<RuleView>)))]
+pub async fn list_rules(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<RuleView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let rows = state.db.rules(Some(&access.project.id)).await?;
+    Ok(Json(rows.into_iter().map(rule_view).collect()))
+}
+
+/// A threshold on a request metric, evaluated every minute; firing opens an
+/// incident (one per rule) and recovery resolves it.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/performance/rules", tag = "performance",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = RuleBody,
+    responses((status = 201, description = "The rule", body = RuleView)))]
+pub async fn create_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<RuleBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<RuleView>)> {
+    use liveops_core::performance::rule::{Comparator, Metric};
+    use liveops_core::support::incident::Severity;
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let name = name_of(&body.name)?;
+    let metric: Metric =
+        body.metric
+            .parse()
+            .map_err(|e: liveops_core::support::incident::UnknownValue| {
+                ApiError::unprocessable(e.to_string())
+            })?;
+    let comparator: Comparator = body.comparator.as_deref().unwrap_or(">").parse().map_err(
+        |e: liveops_core::support::incident::UnknownValue| ApiError::unprocessable(e.to_string()),
+    )?;
+    if !body.threshold.is_finite() {
+        return Err(ApiError::unprocessable("`threshold` must be a number"));
+    }
+    let severity: Severity = body.severity.as_deref().unwrap_or("sev3").parse().map_err(
+        |e: liveops_core::support::incident::UnknownValue| ApiError::unprocessable(e.to_string()),
+    )?;
+    let for_secs = span_secs("for", body.for_.as_deref(), 0)?;
+    let window_secs = span_secs("window", body.window.as_deref(), 300)?;
+    if window_secs < 60 || window_secs > 31 * 86_400 {
+        return Err(ApiError::unprocessable(
+            "`window` must be 1 minute to 31 days",
+        ));
+    }
+    let integration = crate::performance::alerts::integration_for(
+        &state,
+        &access.project.id,
+        body.integration.as_deref(),
+    )
+    .await?;
+    let row = state
+        .db
+        .insert_rule(
+            &access.project.id,
+            &liveops_store::performance::NewRule {
+                name: &name,
+                metric: metric.as_str(),
+                comparator: comparator.as_str(),
+                threshold: body.threshold,
+                for_secs,
+                window_secs,
+                service: body.service.as_deref().map(str::trim).unwrap_or(""),
+                route: body.route.as_deref().map(str::trim).unwrap_or(""),
+                severity: severity.as_str(),
+                integration_id: &integration.id,
+            },
+            now_ms(),
+        )
+        .await
+        .map_err(store_error)?;
+    Ok((axum::http::StatusCode::CREATED, Json(rule_view(row))))
+}
+
+/// Deletes a rule (an incident it opened stays as it is).
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/performance/rules/{id}", tag = "performance",
+    params(("project" = String, Path, description = "Project slug"), ("id" = String, Path, description = "Rule id")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    if state.db.delete_rule(&access.project.id, &id).await? {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such rule"))
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SloBody {
+    pub name: String,
+    /// availability (requests without a server error) or latency (requests faster than `latency_ms`).
+    pub kind: String,
+    /// The share of good requests promised, like 0.999.
+    pub objective: f64,
+    pub latency_ms: Option<f64>,
+    /// The SLO period in days (default 30).
+    pub period_days: Option<i64>,
+    pub service: Option<String>,
+    pub route: Option<String>,
+    /// The integration whose policy pages; a default one is made when absent.
+    pub integration: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BurnRateView {
+    pub window_secs: i64,
+    pub burn_rate: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SloView {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub objective: f64,
+    pub latency_ms: Option<f64>,
+    pub period_days: i64,
+    pub service: Option<String>,
+    pub route: Option<String>,
+    /// ok, ticket or page, as of the last evaluation.
+    pub state: String,
+    pub good: u64,
+    pub total: u64,
+    pub attainment: Option<f64>,
+    /// The share of the period's error budget left; below 0 when overspent.
+    pub budget_remaining: f64,
+    pub burn_rates: Vec<BurnRateView>,
+}
+
+fn slo_view(
+    s: liveops_store::performance::SloRow,
+    st: crate::performance::alerts::SloStatus,
+) -> SloView {
+    SloView {
+        service: (!s.service.is_empty()).then_some(s.service),
+        route: (!s.route.is_empty()).then_some(s.route),
+        id: s.id,
+        name: s.name,
+        kind: s.kind,
+        objective: s.objective,
+        latency_ms: s.latency_ms,
+        period_days: s.period_days,
+        state: s.state,
+        good: st.good,
+        total: st.total,
+        attainment: st.attainment,
+        budget_remaining: st.budget_remaining,
+        burn_rates: st
+            .burn_rates
+            .into_iter()
+            .map(|(window_secs, burn_rate)| BurnRateView {
+                window_secs,
+                burn_rate,
+            })
+            .collect(),
+    }
+}
+
+/// The project's SLOs with their error budgets and burn rates.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/performance/slos", tag = "performance",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "SLOs", body = Vec<SloView>)))]
+pub async fn list_slos(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<SloView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let rows = state.db.slos(Some(&access.project.id)).await?;
+    let st = state.clone();
+    let views = tokio::task::spawn_blocking(move || {
+        let now = now_ms();
+        rows.into_iter()
+            .map(|s| {
+                let status = crate::performance::alerts::slo_status(&st, &s, now);
+                slo_view(s, status)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok(Json(views))
+}
+
+/// An availability or latency SLO with multi-window, multi-burn-rate alerts
+/// (the SRE Workbook's table) that page or open a ticket-level incident.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/performance/slos", tag = "performance",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = SloBody,
+    responses((status = 201, description = "The SLO", body = SloView)))]
+pub async fn create_slo(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<SloBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<SloView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let name = name_of(&body.name)?;
+    if !(body.objective > 0.0 && body.objective < 1.0) {
+        return Err(ApiError::unprocessable(
+            "`objective` is a share between 0 and 1, like 0.999",
+        ));
+    }
+    let latency_ms = match (body.kind.as_str(), body.latency_ms) {
+        ("availability", _) => None,
+        ("latency", Some(ms)) if ms.is_finite() && ms > 0.0 => Some(ms),
+        ("latency", _) => {
+            return Err(ApiError::unprocessable(
+                "a latency SLO needs `latency_ms` above 0",
+            ));
+        }
+        (other, _) => {
+            return Err(ApiError::unprocessable(format!(
+                "kind `{other}` is not one of: availability, latency"
+            )));
+        }
+    };
+    let period_days = body.period_days.unwrap_or(30);
+    if !(1..=90).contains(&period_days) {
+        return Err(ApiError::unprocessable("`period_days` must be 1 to 90"));
+    }
+    let integration = crate::performance::alerts::integration_for(
+        &state,
+        &access.project.id,
+        body.integration.as_deref(),
+    )
+    .await?;
+    let row = state
+        .db
+        .insert_slo(
+            &access.project.id,
+            &liveops_store::performance::NewSlo {
+                name: &name,
+                kind: &body.kind,
+                objective: body.objective,
+                latency_ms,
+                period_days,
+                service: body.service.as_deref().map(str::trim).unwrap_or(""),
+                route: body.route.as_deref().map(str::trim).unwrap_or(""),
+                integration_id: &integration.id,
+            },
+            now_ms(),
+        )
+        .await
+        .map_err(store_error)?;
+    let st = state.clone();
+    let view = tokio::task::spawn_blocking(move || {
+        let status = crate::performance::alerts::slo_status(&st, &row, now_ms());
+        slo_view(row, status)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    Ok((axum::http::StatusCode::CREATED, Json(view)))
+}
+
+/// Deletes an SLO.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/performance/slos/{id}", tag = "performance",
+    params(("project" = String, Path, description = "Project slug"), ("id" = String, Path, description = "SLO id")),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_slo(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, id)): ApiPath<(String, String)>,
+) -> ApiResult<axum::http::StatusCode> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    if state.db.delete_slo(&access.project.id, &id).await? {
+        Ok(axum::http::StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("no such SLO"))
+    }
+}

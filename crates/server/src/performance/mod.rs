@@ -1,6 +1,9 @@
 //! Performance in the server: the OTLP/HTTP trace endpoint the unchanged
 //! OpenTelemetry exporters send to, and the scan that turns new spans into
-//! findings (detector patterns and release regressions).
+//! findings (detector patterns and release regressions); `alerts` has the
+//! alert rules and SLOs.
+
+pub mod alerts;
 
 use std::collections::HashMap;
 use std::time::Instant;

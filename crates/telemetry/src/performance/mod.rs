@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 
 use duckdb::Connection;
+use liveops_core::performance::detect::{self, Call, FindingKind};
 use liveops_core::performance::sql::{self, Fingerprint};
 use liveops_core::performance::{Rollup, Span};
 
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS perf_spans (
     status_code INTEGER, request_bytes BIGINT, response_bytes BIGINT,
     db_system VARCHAR, db_operation VARCHAR, db_statement VARCHAR, db_fingerprint BIGINT,
     attributes VARCHAR NOT NULL, inserted_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS perf_detections (
+    project_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, service VARCHAR NOT NULL,
+    route VARCHAR, fingerprint BIGINT, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL,
+    at_ns BIGINT NOT NULL, duration_ns BIGINT NOT NULL, count BIGINT NOT NULL, bytes BIGINT);
 CREATE TABLE IF NOT EXISTS perf_queries (
     project_id VARCHAR NOT NULL, fingerprint BIGINT NOT NULL, db_system VARCHAR NOT NULL,
     query VARCHAR NOT NULL);
@@ -241,6 +246,26 @@ impl Performance {
                 let mut app = c.appender("perf_spans")?;
                 app.append_record_batch(batch(project, spans, &prints, &routes, now_ms())?)?;
                 app.flush()?;
+                let found = detect_batch(spans, &prints, &routes);
+                if !found.is_empty() {
+                    let mut app = c.appender("perf_detections")?;
+                    for f in &found {
+                        app.append_row(duckdb::params![
+                            project,
+                            f.kind.as_str(),
+                            f.service,
+                            f.route,
+                            f.fingerprint,
+                            f.trace_id,
+                            f.span_id,
+                            f.at_ns,
+                            f.duration_ns,
+                            f.count,
+                            f.bytes
+                        ])?;
+                    }
+                    app.flush()?;
+                }
                 if !new_queries.is_empty() {
                     let mut app = c.appender("perf_queries")?;
                     for (key, system, text) in &new_queries {
@@ -319,6 +344,10 @@ impl Performance {
     /// Drops spans that started before `cutoff_ns`, and their rollups.
     pub fn drop_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
         let n = self.with_conn(|c| {
+            c.execute(
+                "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?;
             Ok(c.execute(
                 "DELETE FROM perf_spans WHERE project_id = ? AND start_ns < ?",
                 duckdb::params![project, cutoff_ns],
@@ -341,6 +370,180 @@ impl Performance {
         }
         Ok(n as u64)
     }
+}
+
+/// One detection as stored.
+struct Found<'a> {
+    kind: FindingKind,
+    service: &'a str,
+    route: Option<&'a str>,
+    fingerprint: Option<i64>,
+    trace_id: &'a str,
+    span_id: &'a str,
+    at_ns: i64,
+    duration_ns: i64,
+    count: i64,
+    bytes: Option<i64>,
+}
+
+/// Runs the core's detectors over one export: N+1 under each parent,
+/// repeated reads within each trace, slow reads and large payloads. A
+/// pattern whose calls straddle two exports is not seen; exporters send a
+/// request's spans together far more often than not.
+fn detect_batch<'a>(
+    spans: &'a [Span],
+    prints: &[Option<Fingerprint>],
+    routes: &'a [Option<String>],
+) -> Vec<Found<'a>> {
+    let mut out = Vec::new();
+    // Each trace's request route, when its request span came in this export.
+    let mut route_of: HashMap<&str, &str> = HashMap::new();
+    for (s, r) in spans.iter().zip(routes) {
+        if let Some(r) = r {
+            route_of.entry(s.trace_id.as_str()).or_insert(r);
+        }
+    }
+    let calls: Vec<(usize, Call<'a>)> = spans
+        .iter()
+        .zip(prints)
+        .enumerate()
+        .filter_map(|(i, (s, f))| {
+            let db = s.db.as_ref()?;
+            Some((
+                i,
+                Call {
+                    span_id: &s.span_id,
+                    start_ns: s.start_ns,
+                    duration_ns: s.duration_ns,
+                    fingerprint: f.as_ref()?.hash,
+                    statement: db.statement.as_deref().unwrap_or(""),
+                    operation: None,
+                },
+            ))
+        })
+        .collect();
+    let ops: Vec<Option<String>> = calls
+        .iter()
+        .map(|(i, _)| {
+            spans[*i]
+                .db
+                .as_ref()
+                .and_then(|d| sql::operation(d.operation.as_deref(), d.statement.as_deref()))
+        })
+        .collect();
+    let calls: Vec<(usize, Call<'_>)> = calls
+        .into_iter()
+        .zip(&ops)
+        .map(|((i, c), op)| {
+            (
+                i,
+                Call {
+                    operation: op.as_deref(),
+                    ..c
+                },
+            )
+        })
+        .collect();
+    let found = |kind, i: usize, fp: Option<u64>, duration_ns: i64, count: usize| {
+        let s = &spans[i];
+        Found {
+            kind,
+            service: &s.service,
+            route: route_of.get(s.trace_id.as_str()).copied(),
+            fingerprint: fp.map(|h| i64::from_ne_bytes(h.to_ne_bytes())),
+            trace_id: &s.trace_id,
+            span_id: &s.span_id,
+            at_ns: s.start_ns,
+            duration_ns,
+            count: i64::try_from(count).unwrap_or(i64::MAX),
+            bytes: None,
+        }
+    };
+    // Group the calls by trace and parent, each group in start order.
+    let mut order: Vec<usize> = (0..calls.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (sa, sb) = (&spans[calls[a].0], &spans[calls[b].0]);
+        (&sa.trace_id, &sa.parent_id, sa.start_ns).cmp(&(&sb.trace_id, &sb.parent_id, sb.start_ns))
+    });
+    let mut t = 0;
+    while t < order.len() {
+        let trace = &spans[calls[order[t]].0].trace_id;
+        let mut t_end = t;
+        while t_end < order.len() && &spans[calls[order[t_end]].0].trace_id == trace {
+            t_end += 1;
+        }
+        let mut g = t;
+        while g < t_end {
+            let parent = &spans[calls[order[g]].0].parent_id;
+            let mut g_end = g;
+            while g_end < t_end && &spans[calls[order[g_end]].0].parent_id == parent {
+                g_end += 1;
+            }
+            let group: Vec<Call> = order[g..g_end]
+                .iter()
+                .map(|&k| calls[k].1.clone())
+                .collect();
+            for n in detect::n_plus_one(&group) {
+                let first = calls[order[g + n.repeats.start]].0;
+                out.push(found(
+                    FindingKind::NPlusOne,
+                    first,
+                    Some(n.fingerprint),
+                    n.total_ns,
+                    n.repeats.len(),
+                ));
+            }
+            g = g_end;
+        }
+        let in_trace: Vec<Call> = order[t..t_end]
+            .iter()
+            .map(|&k| calls[k].1.clone())
+            .collect();
+        for (fp, count) in detect::repeated_reads(&in_trace) {
+            let ks: Vec<usize> = order[t..t_end]
+                .iter()
+                .copied()
+                .filter(|&k| calls[k].1.fingerprint == fp)
+                .collect();
+            if let Some(&first) = ks.first() {
+                let total: i64 = ks.iter().map(|&k| calls[k].1.duration_ns).sum();
+                out.push(found(
+                    FindingKind::CacheCandidate,
+                    calls[first].0,
+                    Some(fp),
+                    total,
+                    count,
+                ));
+            }
+        }
+        t = t_end;
+    }
+    for (i, c) in &calls {
+        if detect::slow_query(c) {
+            out.push(found(
+                FindingKind::SlowQuery,
+                *i,
+                Some(c.fingerprint),
+                c.duration_ns,
+                1,
+            ));
+        }
+    }
+    for (i, s) in spans.iter().enumerate() {
+        let Some(h) = &s.http else { continue };
+        if detect::large_payload(h.request_bytes, h.response_bytes) {
+            let mut f = found(FindingKind::LargePayload, i, None, s.duration_ns, 1);
+            f.route = routes[i].as_deref().or(f.route);
+            f.bytes = i64::try_from(
+                h.request_bytes
+                    .unwrap_or(0)
+                    .max(h.response_bytes.unwrap_or(0)),
+            )
+            .ok();
+            out.push(f);
+        }
+    }
+    out
 }
 
 fn batch(

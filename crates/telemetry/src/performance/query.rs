@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use duckdb::types::Value as DuckValue;
 use liveops_core::performance::Rollup;
-use liveops_core::performance::detect::{self, Call, FindingKind};
+use liveops_core::performance::detect::FindingKind;
 
 use super::{MINUTE_NS, Performance, SeriesKey};
 use crate::Result;
@@ -136,6 +136,24 @@ fn parse_hex64(s: &str) -> Option<i64> {
 }
 
 impl Performance {
+    /// Every request the query covers, merged into one rollup.
+    pub fn merged(&self, project: &str, q: &RouteQuery) -> Rollup {
+        self.read(project, |p| {
+            let mut r = Rollup::default();
+            for (k, s) in &p.series {
+                if q.service.as_ref().is_some_and(|x| *x != k.service)
+                    || q.version.as_ref().is_some_and(|x| *x != k.version)
+                    || q.route.as_ref().is_some_and(|x| *x != k.route)
+                {
+                    continue;
+                }
+                s.merged(q.from_ns, q.to_ns, &mut r);
+            }
+            r
+        })
+        .unwrap_or_default()
+    }
+
     /// Every route in the range, merged over releases unless one is asked
     /// for, most total time first.
     pub fn routes(&self, project: &str, q: &RouteQuery) -> Vec<RouteStats> {
@@ -176,21 +194,14 @@ impl Performance {
         let mut at = q.from_ns;
         while at < q.to_ns && out.len() < 2000 {
             let end = (at + step).min(q.to_ns);
-            let r = self
-                .read(project, |p| {
-                    let mut r = Rollup::default();
-                    for (k, s) in &p.series {
-                        if q.service.as_ref().is_some_and(|x| *x != k.service)
-                            || q.version.as_ref().is_some_and(|x| *x != k.version)
-                            || q.route.as_ref().is_some_and(|x| *x != k.route)
-                        {
-                            continue;
-                        }
-                        s.merged(at, end, &mut r);
-                    }
-                    r
-                })
-                .unwrap_or_default();
+            let r = self.merged(
+                project,
+                &RouteQuery {
+                    from_ns: at,
+                    to_ns: end,
+                    ..q.clone()
+                },
+            );
             let label = q.route.clone().unwrap_or_default();
             let svc = q.service.clone().unwrap_or_default();
             out.push((
@@ -337,159 +348,52 @@ impl Performance {
         })
     }
 
-    /// Runs every span detector over the spans that started in the range.
+    /// What the detectors found in spans that started in the range. Each
+    /// detection whose request span came in another export than its calls
+    /// gets its route from the stored request span here.
     pub fn detect(&self, project: &str, from_ns: i64, to_ns: i64) -> Result<Vec<Detection>> {
-        // Each trace's request route: its earliest span that has one.
-        let routes_cte = "WITH req AS (SELECT trace_id, arg_min(route, start_ns) AS route \
-             FROM perf_spans WHERE project_id = ? AND start_ns >= ? AND start_ns < ? \
-             AND route IS NOT NULL GROUP BY trace_id)";
-        // Requests may start up to an hour before their calls.
-        let req_from = from_ns.saturating_sub(3600 * 1_000_000_000);
-        struct Row {
-            trace: String,
-            parent: String,
-            span: String,
-            start: i64,
-            dur: i64,
-            fp: i64,
-            stmt: String,
-            op: Option<String>,
-            service: String,
-            route: Option<String>,
-        }
-        let rows: Vec<Row> = self.with_conn(|c| {
-            let mut stmt = c.prepare(&format!(
-                "{routes_cte} SELECT s.trace_id, coalesce(s.parent_id, ''), s.span_id, s.start_ns, \
-                 s.duration_ns, s.db_fingerprint, coalesce(s.db_statement, ''), s.db_operation, \
-                 s.service, req.route FROM perf_spans s LEFT JOIN req USING (trace_id) \
-                 WHERE s.project_id = ? AND s.start_ns >= ? AND s.start_ns < ? \
-                 AND s.db_fingerprint IS NOT NULL ORDER BY s.trace_id, 2, s.start_ns"
-            ))?;
+        // Requests start before their calls; an hour covers any sane one.
+        let req_from = from_ns.saturating_sub(3_600_000_000_000);
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "WITH d AS (SELECT * FROM perf_detections WHERE project_id = ? AND at_ns >= ? AND at_ns < ?), \
+                 r AS (SELECT trace_id, arg_min(route, start_ns) AS route FROM perf_spans \
+                 WHERE project_id = ? AND start_ns >= ? AND start_ns < ? AND route IS NOT NULL \
+                 AND trace_id IN (SELECT trace_id FROM d WHERE route IS NULL) GROUP BY trace_id) \
+                 SELECT d.kind, d.service, coalesce(d.route, r.route, d.service), d.fingerprint, \
+                 d.trace_id, d.span_id, d.at_ns, d.duration_ns, d.count, d.bytes \
+                 FROM d LEFT JOIN r USING (trace_id) ORDER BY d.at_ns",
+            )?;
             let rows = stmt
                 .query_map(
-                    duckdb::params![project, req_from, to_ns, project, from_ns, to_ns],
+                    duckdb::params![project, from_ns, to_ns, project, req_from, to_ns],
                     |r| {
-                        Ok(Row {
-                            trace: r.get(0)?,
-                            parent: r.get(1)?,
-                            span: r.get(2)?,
-                            start: r.get(3)?,
-                            dur: r.get(4)?,
-                            fp: r.get(5)?,
-                            stmt: r.get(6)?,
-                            op: r.get(7)?,
-                            service: r.get(8)?,
-                            route: r.get(9)?,
-                        })
+                        let kind: String = r.get(0)?;
+                        Ok((kind, Detection {
+                            kind: FindingKind::NPlusOne,
+                            service: r.get(1)?,
+                            route: r.get(2)?,
+                            fingerprint: r.get::<_, Option<i64>>(3)?.map(hex64),
+                            trace_id: r.get(4)?,
+                            span_id: r.get(5)?,
+                            at_ns: r.get(6)?,
+                            duration_ms: r.get::<_, i64>(7)? as f64 / 1e6,
+                            count: r.get::<_, i64>(8)?.max(0) as u64,
+                            bytes: r.get::<_, Option<i64>>(9)?.and_then(|b| u64::try_from(b).ok()),
+                        }))
                     },
                 )?
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })?;
-        let mut out = Vec::new();
-        fn call(r: &Row) -> Call<'_> {
-            Call {
-                span_id: &r.span,
-                start_ns: r.start,
-                duration_ns: r.dur,
-                fingerprint: u64::from_ne_bytes(r.fp.to_ne_bytes()),
-                statement: &r.stmt,
-                operation: r.op.as_deref(),
-            }
-        }
-        let found = |kind, r: &Row, fp: Option<i64>, dur_ns: i64, count: usize| Detection {
-            kind,
-            service: r.service.clone(),
-            route: r.route.clone().unwrap_or_else(|| r.service.clone()),
-            fingerprint: fp.map(hex64),
-            trace_id: r.trace.clone(),
-            span_id: r.span.clone(),
-            at_ns: r.start,
-            duration_ms: dur_ns as f64 / 1e6,
-            count: count as u64,
-            bytes: None,
-        };
-        let mut t = 0;
-        while t < rows.len() {
-            let mut t_end = t;
-            while t_end < rows.len() && rows[t_end].trace == rows[t].trace {
-                t_end += 1;
-            }
-            let trace = &rows[t..t_end];
-            // N+1 under each parent.
-            let mut g = 0;
-            while g < trace.len() {
-                let mut g_end = g;
-                while g_end < trace.len() && trace[g_end].parent == trace[g].parent {
-                    g_end += 1;
-                }
-                let calls: Vec<Call> = trace[g..g_end].iter().map(call).collect();
-                for n in detect::n_plus_one(&calls) {
-                    let first = &trace[g + n.repeats.start];
-                    out.push(found(
-                        FindingKind::NPlusOne,
-                        first,
-                        Some(first.fp),
-                        n.total_ns,
-                        n.repeats.len(),
-                    ));
-                }
-                g = g_end;
-            }
-            let calls: Vec<Call> = trace.iter().map(call).collect();
-            for (fp, count) in detect::repeated_reads(&calls) {
-                let fp = i64::from_ne_bytes(fp.to_ne_bytes());
-                if let Some(first) = trace.iter().find(|r| r.fp == fp) {
-                    let dur: i64 = trace.iter().filter(|r| r.fp == fp).map(|r| r.dur).sum();
-                    out.push(found(
-                        FindingKind::CacheCandidate,
-                        first,
-                        Some(fp),
-                        dur,
-                        count,
-                    ));
-                }
-            }
-            for (r, c) in trace.iter().zip(&calls) {
-                if detect::slow_query(c) {
-                    out.push(found(FindingKind::SlowQuery, r, Some(r.fp), r.dur, 1));
-                }
-            }
-            t = t_end;
-        }
-        // Large payloads, on any span that reports a size.
-        let big: Vec<Detection> = self.with_conn(|c| {
-            let mut stmt = c.prepare(&format!(
-                "{routes_cte} SELECT s.trace_id, s.span_id, s.service, coalesce(s.route, req.route, s.name), \
-                 s.start_ns, s.duration_ns, greatest(coalesce(s.request_bytes, 0), coalesce(s.response_bytes, 0)) \
-                 FROM perf_spans s LEFT JOIN req USING (trace_id) WHERE s.project_id = ? \
-                 AND s.start_ns >= ? AND s.start_ns < ? AND (s.request_bytes >= ? OR s.response_bytes >= ?) \
-                 ORDER BY s.start_ns"
-            ))?;
-            let limit = i64::try_from(detect::LARGE_PAYLOAD_BYTES).unwrap_or(i64::MAX);
-            let rows = stmt
-                .query_map(
-                    duckdb::params![project, req_from, to_ns, project, from_ns, to_ns, limit, limit],
-                    |r| {
-                        Ok(Detection {
-                            kind: FindingKind::LargePayload,
-                            trace_id: r.get(0)?,
-                            span_id: r.get(1)?,
-                            service: r.get(2)?,
-                            route: r.get(3)?,
-                            fingerprint: None,
-                            at_ns: r.get(4)?,
-                            duration_ms: r.get::<_, i64>(5)? as f64 / 1e6,
-                            count: 1,
-                            bytes: r.get::<_, i64>(6).ok().and_then(|b| u64::try_from(b).ok()),
-                        })
-                    },
-                )?
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })?;
-        out.extend(big);
-        Ok(out)
+            Ok(rows
+                .into_iter()
+                .filter_map(|(kind, d)| {
+                    Some(Detection {
+                        kind: FindingKind::parse(&kind)?,
+                        ..d
+                    })
+                })
+                .collect())
+        })
     }
 
     /// Every span of a trace, in start order.
