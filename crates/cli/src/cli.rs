@@ -105,6 +105,9 @@ pub enum Command {
     /// Performance: route latency and errors, query fingerprints, findings, traces, the tuning report (client).
     #[command(subcommand, name = "perf", alias = "performance")]
     Perf(crate::performance::PerfCommand),
+    /// SLOs: availability and latency objectives, error budgets, burn rates (client).
+    #[command(subcommand)]
+    Slo(crate::performance::SloCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,5 +257,18 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Maintenance(cmd) => crate::support::maintenance(g, cmd).await,
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
         Command::Perf(cmd) => crate::performance::run(g, cmd).await,
+        Command::Slo(cmd) => crate::performance::run_slo(g, cmd).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks a command's grammar only when that command runs; check
+    /// every one here (duplicate flags, conflicting names).
+    #[test]
+    fn the_grammar_is_sound() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -26,8 +26,8 @@ pub struct Range {
     #[arg(long)]
     service: Option<String>,
     /// One release (service.version) only.
-    #[arg(long)]
-    version: Option<String>,
+    #[arg(long, value_name = "VERSION")]
+    release: Option<String>,
 }
 
 impl Range {
@@ -37,7 +37,7 @@ impl Range {
             ("from", self.from.as_ref()),
             ("to", self.to.as_ref()),
             ("service", self.service.as_ref()),
-            ("version", self.version.as_ref()),
+            ("version", self.release.as_ref()),
         ];
         let parts: Vec<String> = pairs
             .iter()
@@ -83,6 +83,188 @@ pub enum PerfCommand {
     /// Where time goes: slowest routes, worst queries, N+1 patterns, slow
     /// queries, payload outliers, cache candidates, regressions.
     Report(Range),
+    /// Alert rules on request metrics.
+    #[command(subcommand)]
+    Rule(RuleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RuleCommand {
+    /// Every rule and where it stands.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Alert when a metric crosses a threshold, e.g. `--metric p95_ms --above 500 --for 5m`.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        /// p50_ms, p90_ms, p95_ms, p99_ms, error_rate, requests_per_min, apdex.
+        #[arg(long)]
+        metric: String,
+        #[arg(long, conflicts_with = "below", required_unless_present = "below")]
+        above: Option<f64>,
+        #[arg(long)]
+        below: Option<f64>,
+        /// How long it must hold, like 5m.
+        #[arg(long = "for")]
+        for_: Option<String>,
+        /// The window, like 5m.
+        #[arg(long)]
+        window: Option<String>,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        route: Option<String>,
+        /// sev1 to sev4.
+        #[arg(long)]
+        severity: Option<String>,
+        /// The integration whose policy pages.
+        #[arg(long)]
+        integration: Option<String>,
+    },
+    /// Delete a rule.
+    Delete {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        id: String,
+    },
+}
+
+/// SLOs: error budgets and burn-rate alerts.
+#[derive(Debug, Subcommand)]
+pub enum SloCommand {
+    /// Every SLO with its budget and burn rates.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Promise availability (`--objective 0.999`) or latency (`--latency-ms 300`).
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        #[arg(long)]
+        objective: f64,
+        /// Make it a latency SLO: requests faster than this are good.
+        #[arg(long)]
+        latency_ms: Option<f64>,
+        #[arg(long, default_value_t = 30)]
+        period_days: i64,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        route: Option<String>,
+        #[arg(long)]
+        integration: Option<String>,
+    },
+    /// Delete an SLO.
+    Delete {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        id: String,
+    },
+}
+
+fn rule_rows(v: &Value) -> Vec<Vec<String>> {
+    let one = |r: &Value| {
+        vec![
+            s(r, "id"),
+            s(r, "name"),
+            format!(
+                "{} {} {}",
+                s(r, "metric"),
+                s(r, "comparator"),
+                s(r, "threshold")
+            ),
+            s(r, "route"),
+            s(r, "state"),
+            ms(&r["value"]),
+        ]
+    };
+    match v.as_array() {
+        Some(a) => a.iter().map(one).collect(),
+        None => vec![one(v)],
+    }
+}
+
+fn slo_rows(v: &Value) -> Vec<Vec<String>> {
+    let one = |r: &Value| {
+        vec![
+            s(r, "id"),
+            s(r, "name"),
+            format!("{} {}", s(r, "kind"), s(r, "objective")),
+            s(r, "route"),
+            r["attainment"]
+                .as_f64()
+                .map(|a| format!("{:.3}%", a * 100.0))
+                .unwrap_or_else(|| "-".into()),
+            pct(&r["budget_remaining"]),
+            s(r, "state"),
+        ]
+    };
+    match v.as_array() {
+        Some(a) => a.iter().map(one).collect(),
+        None => vec![one(v)],
+    }
+}
+
+const RULE_HEADERS: [&str; 6] = ["ID", "NAME", "CONDITION", "ROUTE", "STATE", "VALUE"];
+const SLO_HEADERS: [&str; 7] = [
+    "ID",
+    "NAME",
+    "OBJECTIVE",
+    "ROUTE",
+    "ATTAINED",
+    "BUDGET LEFT",
+    "STATE",
+];
+
+pub async fn run_slo(g: &Global, cmd: SloCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let base = |p: &str| format!("/api/v1/projects/{p}/performance/slos");
+    match cmd {
+        SloCommand::List { project } => {
+            let v = c.call(Method::GET, &base(&project), None).await?;
+            output::table(g.format, &v, &SLO_HEADERS, &slo_rows(&v));
+        }
+        SloCommand::Create {
+            project,
+            name,
+            objective,
+            latency_ms,
+            period_days,
+            service,
+            route,
+            integration,
+        } => {
+            let kind = if latency_ms.is_some() {
+                "latency"
+            } else {
+                "availability"
+            };
+            let body = json!({"name": name, "kind": kind, "objective": objective,
+                "latency_ms": latency_ms, "period_days": period_days, "service": service,
+                "route": route, "integration": integration});
+            let v = c.call(Method::POST, &base(&project), Some(body)).await?;
+            output::table(g.format, &v, &SLO_HEADERS, &slo_rows(&v));
+        }
+        SloCommand::Delete { project, id } => {
+            c.call(
+                Method::DELETE,
+                &format!("{}/{}", base(&project), esc(&id)),
+                None,
+            )
+            .await?;
+            if g.format == Format::Json {
+                println!("{}", json!({"deleted": id}));
+            } else {
+                println!("deleted SLO {id}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn ms(v: &Value) -> String {
@@ -250,6 +432,55 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
                 &["AT MS", "TOOK MS", "KIND", "NAME", "STATEMENT"],
                 &rows,
             );
+        }
+        PerfCommand::Rule(RuleCommand::List { project }) => {
+            let v = c
+                .call(Method::GET, &format!("{}/rules", base(&project)), None)
+                .await?;
+            output::table(g.format, &v, &RULE_HEADERS, &rule_rows(&v));
+        }
+        PerfCommand::Rule(RuleCommand::Create {
+            project,
+            name,
+            metric,
+            above,
+            below,
+            for_,
+            window,
+            service,
+            route,
+            severity,
+            integration,
+        }) => {
+            let (comparator, threshold) = match (above, below) {
+                (Some(a), _) => (">", a),
+                (None, Some(b)) => ("<", b),
+                (None, None) => anyhow::bail!("give --above or --below"),
+            };
+            let body = json!({"name": name, "metric": metric, "comparator": comparator,
+                "threshold": threshold, "for": for_, "window": window, "service": service,
+                "route": route, "severity": severity, "integration": integration});
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("{}/rules", base(&project)),
+                    Some(body),
+                )
+                .await?;
+            output::table(g.format, &v, &RULE_HEADERS, &rule_rows(&v));
+        }
+        PerfCommand::Rule(RuleCommand::Delete { project, id }) => {
+            c.call(
+                Method::DELETE,
+                &format!("{}/rules/{}", base(&project), esc(&id)),
+                None,
+            )
+            .await?;
+            if g.format == Format::Json {
+                println!("{}", json!({"deleted": id}));
+            } else {
+                println!("deleted rule {id}");
+            }
         }
         PerfCommand::Report(r) => {
             let v = c

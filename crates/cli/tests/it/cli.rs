@@ -545,6 +545,65 @@ async fn client_commands_work_against_a_server(backend: Backend) {
         "3",
     ]);
     assert_eq!(life[2]["new"], 2, "{life}");
+    // Performance: spans over OTLP, then routes, a rule and an SLO from the CLI.
+    let now = jiff::Timestamp::now().as_nanosecond() as i64;
+    let spans: Vec<Value> = (0..20)
+        .map(|i: i64| serde_json::json!({"traceId": format!("{:032x}", i + 1), "spanId": format!("{:016x}", i + 1),
+            "name": "GET /items", "kind": 2, "startTimeUnixNano": (now - 2_000_000_000 + i).to_string(),
+            "endTimeUnixNano": (now - 2_000_000_000 + i + 30_000_000).to_string(),
+            "attributes": [{"key": "http.route", "value": {"stringValue": "/items"}},
+                           {"key": "http.request.method", "value": {"stringValue": "GET"}}]}))
+        .collect();
+    let resp = reqwest::Client::new()
+        .post(server.url("/v1/traces"))
+        .bearer_auth(ingest["ingest_key"].as_str().unwrap_or_default())
+        .header("content-type", "application/json")
+        .body(
+            serde_json::json!({"resourceSpans": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "api"}}]},
+            "scopeSpans": [{"spans": spans}]}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("spans");
+    assert_eq!(resp.status(), 200);
+    let routes = json(&["perf", "routes", "--project", &slug, "--last", "1h"]);
+    assert_eq!(routes[0]["route"], "GET /items");
+    assert_eq!(routes[0]["requests"], 20);
+    assert!(client(&["perf", "report", "--project", &slug]).contains("SLOWEST ROUTES"));
+    let rule = json(&[
+        "perf",
+        "rule",
+        "create",
+        "--project",
+        &slug,
+        "slow items",
+        "--metric",
+        "p95_ms",
+        "--above",
+        "500",
+        "--for",
+        "5m",
+        "--route",
+        "GET /items",
+    ]);
+    assert_eq!(rule["state"], "ok");
+    assert!(client(&["perf", "rule", "list", "--project", &slug]).contains("slow items"));
+    let slo = json(&[
+        "slo",
+        "create",
+        "--project",
+        &slug,
+        "items fast",
+        "--objective",
+        "0.99",
+        "--latency-ms",
+        "100",
+    ]);
+    assert_eq!(slo["kind"], "latency");
+    assert_eq!(slo["good"], 20);
+    assert!(client(&["slo", "list", "--project", &slug]).contains("items fast"));
     let out = place.dir.path().join("events.parquet");
     json(&[
         "analytics",

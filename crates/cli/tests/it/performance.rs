@@ -699,6 +699,21 @@ async fn alert_rules_and_slos_open_and_resolve_incidents(backend: Backend) {
     assert_eq!(by_slo["severity"], "sev2", "a fast burn pages");
     let (_, listed) = app.get(rules, &admin).await;
     assert_eq!(listed[0]["state"], "firing");
+    let b = crate::ui::browser();
+    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
+    let html = b
+        .get(app.url("/p/shop/performance"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("payments available") && html.contains("slow checkout"),
+        "{html}"
+    );
+    assert!(html.contains("firing") && html.contains("page"), "{html}");
     assert!(listed[0]["value"].as_f64().is_some_and(|v| v > 500.0));
 
     // Later, with no slow requests in the window and no errors in any

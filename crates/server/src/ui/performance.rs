@@ -105,6 +105,30 @@ pub async fn page_view(
         },
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
+    let rules = match state.db.rules(Some(&project.id)).await {
+        Ok(r) => r,
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
+    let slos = match state.db.slos(Some(&project.id)).await {
+        Ok(rows) => {
+            let st = state.clone();
+            match tokio::task::spawn_blocking(move || {
+                let now = crate::state::now_ms();
+                rows.into_iter()
+                    .map(|r| {
+                        let status = crate::performance::alerts::slo_status(&st, &r, now);
+                        (r, status)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .await
+            {
+                Ok(v) => v,
+                Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+            }
+        }
+        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    };
     let frame = Frame {
         session: &s.session,
         projects: &projects,
@@ -212,6 +236,38 @@ pub async fn page_view(
                         }
                     } }
                 } } }
+            }
+        }
+        section #alerting {
+            h2 { "SLOs" }
+            @if slos.is_empty() { p { "No SLOs yet: create them with " code { "liveops slo create" } " or the API." } }
+            @else {
+                table.slos {
+                    thead { tr { th { "SLO" } th { "Objective" } th { "Where" } th { "Attained" } th { "Budget left" } th { "Burn (1 h)" } th { "State" } } }
+                    tbody { @for (slo, st) in &slos { tr {
+                        td { (slo.name) }
+                        td { (slo.kind) " " (format!("{:.2}%", slo.objective * 100.0)) @if let Some(ms) = slo.latency_ms { " under " (ms) " ms" } " over " (slo.period_days) " d" }
+                        td { (if slo.route.is_empty() { if slo.service.is_empty() { "every route".to_owned() } else { slo.service.clone() } } else { slo.route.clone() }) }
+                        td { (st.attainment.map(|a| format!("{:.3}%", a * 100.0)).unwrap_or_else(|| "–".into())) }
+                        td { (format!("{:.1}%", st.budget_remaining * 100.0)) }
+                        td { (st.burn_rates.iter().find(|r| r.0 == 3600).map(|r| format!("{:.1}×", r.1)).unwrap_or_default()) }
+                        td { (slo.state) }
+                    } } }
+                }
+            }
+            h2 { "Alert rules" }
+            @if rules.is_empty() { p { "No alert rules yet: create them with " code { "liveops perf rule create" } " or the API." } }
+            @else {
+                table.rules {
+                    thead { tr { th { "Rule" } th { "Condition" } th { "Where" } th { "Value" } th { "State" } } }
+                    tbody { @for r in &rules { tr {
+                        td { (r.name) }
+                        td { (r.metric) " " (r.comparator) " " (r.threshold) " over " (r.window_secs / 60) " min" @if r.for_secs > 0 { " for " (r.for_secs / 60) " min" } }
+                        td { (if r.route.is_empty() { if r.service.is_empty() { "every route".to_owned() } else { r.service.clone() } } else { r.route.clone() }) }
+                        td { (ms(r.value)) }
+                        td { (r.state) }
+                    } } }
+                }
             }
         }
         section #report {
