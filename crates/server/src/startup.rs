@@ -159,10 +159,15 @@ fn analytics_ingest() -> Router<AppState> {
 
 /// The OTLP/HTTP paths, also served alone on the optional OTLP listener.
 fn otlp_ingest() -> Router<AppState> {
-    Router::new().route(
-        "/v1/traces",
-        post(performance::traces).layer(DefaultBodyLimit::max(performance::OTLP_LIMIT)),
-    )
+    Router::new()
+        .route(
+            "/v1/traces",
+            post(performance::traces).layer(DefaultBodyLimit::max(performance::OTLP_LIMIT)),
+        )
+        .route(
+            "/v1/metrics",
+            post(performance::metrics).layer(DefaultBodyLimit::max(performance::OTLP_LIMIT)),
+        )
 }
 
 /// A server ready to run: stores open and migrated, sockets bound.

@@ -1,4 +1,4 @@
-//! OTLP/HTTP traces: `ExportTraceServiceRequest` bodies in protobuf (decoded
+//! OTLP/HTTP traces and metrics: `Export*ServiceRequest` bodies in protobuf (decoded
 //! with prost) or JSON (decoded here, tolerantly: hex or base64 ids, 64-bit
 //! integers as strings or numbers, enums as numbers or names), turned into
 //! core spans one by one, and the answers the exporters expect.
@@ -6,11 +6,16 @@
 use std::io::Read;
 
 use base64::Engine;
+use liveops_core::performance::metric::{MetricKind, MetricPoint};
 use liveops_core::performance::span::{DbCall, HttpCall, Span, SpanKind};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1 as metrics_pb;
 use prost::Message;
 use serde_json::{Map, Value};
 
@@ -582,6 +587,344 @@ fn raw_json(s: &Map<String, Value>) -> RawSpan {
     raw
 }
 
+// --- metrics ---
+
+/// A data point before it is checked, from either encoding.
+#[derive(Debug, Default)]
+struct RawPoint {
+    at_ns: u64,
+    value: Option<f64>,
+    count: Option<u64>,
+    sum: Option<f64>,
+    attributes: Vec<(String, Attr)>,
+}
+
+#[derive(Debug)]
+struct RawMetric {
+    name: String,
+    unit: String,
+    kind: MetricKind,
+    cumulative: bool,
+    points: Vec<RawPoint>,
+}
+
+type MetricResource = (Vec<(String, Attr)>, Vec<RawMetric>);
+
+/// Decodes a metrics export into data points, refusing bad points one by one.
+pub fn decode_metrics(
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<(Vec<MetricPoint>, Refusals), BodyError> {
+    let resources = match encoding {
+        Encoding::Protobuf => metrics_from_protobuf(body)?,
+        Encoding::Json => metrics_from_json(body)?,
+    };
+    let mut out = Vec::new();
+    let mut refusals = Refusals::default();
+    for (resource, metrics) in resources {
+        let find = |k: &str| {
+            resource
+                .iter()
+                .find(|(key, _)| key == k)
+                .and_then(|(_, v)| v.text())
+        };
+        let service = find("service.name").unwrap_or_else(|| "unknown_service".into());
+        let host = find("host.name");
+        for m in metrics {
+            if m.name.trim().is_empty() || m.name.chars().count() > 255 {
+                for _ in &m.points {
+                    refusals.add("a metric needs a name of 1 to 255 characters".into());
+                }
+                continue;
+            }
+            for p in m.points {
+                let Some(value) = p.value.filter(|v| v.is_finite()) else {
+                    refusals.add(format!("a point of `{}` has no finite value", m.name));
+                    continue;
+                };
+                let Ok(at_ns) = i64::try_from(p.at_ns) else {
+                    refusals.add(format!("a point of `{}` has an impossible time", m.name));
+                    continue;
+                };
+                if at_ns == 0 {
+                    refusals.add(format!("a point of `{}` has no time", m.name));
+                    continue;
+                }
+                let mut json = Vec::new();
+                write_object(&mut json, &p.attributes);
+                out.push(MetricPoint {
+                    service: service.clone(),
+                    host: host.clone(),
+                    name: m.name.clone(),
+                    unit: m.unit.clone(),
+                    kind: m.kind,
+                    cumulative: m.cumulative,
+                    at_ns,
+                    value,
+                    count: p.count,
+                    sum: p.sum,
+                    attributes: String::from_utf8(json).unwrap_or_else(|_| "{}".into()),
+                });
+            }
+        }
+    }
+    Ok((out, refusals))
+}
+
+fn number_pb(p: metrics_pb::NumberDataPoint) -> RawPoint {
+    RawPoint {
+        at_ns: p.time_unix_nano,
+        value: p.value.map(|v| match v {
+            metrics_pb::number_data_point::Value::AsDouble(d) => d,
+            metrics_pb::number_data_point::Value::AsInt(n) => n as f64,
+        }),
+        count: None,
+        sum: None,
+        attributes: attrs_pb(p.attributes),
+    }
+}
+
+fn histogram_point(
+    at_ns: u64,
+    count: u64,
+    sum: Option<f64>,
+    attributes: Vec<(String, Attr)>,
+) -> RawPoint {
+    RawPoint {
+        at_ns,
+        value: sum
+            .and_then(|s| MetricPoint::histogram_mean(count, s))
+            .or(Some(0.0)),
+        count: Some(count),
+        sum,
+        attributes,
+    }
+}
+
+fn metrics_from_protobuf(body: &[u8]) -> Result<Vec<MetricResource>, BodyError> {
+    use metrics_pb::metric::Data;
+    let req = ExportMetricsServiceRequest::decode(body).map_err(|e| {
+        BodyError::Invalid(format!(
+            "the body is not an OTLP protobuf metrics export: {e}"
+        ))
+    })?;
+    Ok(req
+        .resource_metrics
+        .into_iter()
+        .map(|rm| {
+            let resource = rm
+                .resource
+                .map(|r| attrs_pb(r.attributes))
+                .unwrap_or_default();
+            let metrics = rm
+                .scope_metrics
+                .into_iter()
+                .flat_map(|sm| sm.metrics)
+                .filter_map(|m| {
+                    let (kind, cumulative, points) = match m.data? {
+                        Data::Gauge(g) => (
+                            MetricKind::Gauge,
+                            false,
+                            g.data_points.into_iter().map(number_pb).collect(),
+                        ),
+                        Data::Sum(s) => (
+                            MetricKind::Sum,
+                            s.is_monotonic && s.aggregation_temporality == 2,
+                            s.data_points.into_iter().map(number_pb).collect(),
+                        ),
+                        Data::Histogram(h) => (
+                            MetricKind::Histogram,
+                            false,
+                            h.data_points
+                                .into_iter()
+                                .map(|p| {
+                                    histogram_point(
+                                        p.time_unix_nano,
+                                        p.count,
+                                        p.sum,
+                                        attrs_pb(p.attributes),
+                                    )
+                                })
+                                .collect(),
+                        ),
+                        Data::ExponentialHistogram(h) => (
+                            MetricKind::Histogram,
+                            false,
+                            h.data_points
+                                .into_iter()
+                                .map(|p| {
+                                    histogram_point(
+                                        p.time_unix_nano,
+                                        p.count,
+                                        p.sum,
+                                        attrs_pb(p.attributes),
+                                    )
+                                })
+                                .collect(),
+                        ),
+                        Data::Summary(sm) => (
+                            MetricKind::Histogram,
+                            false,
+                            sm.data_points
+                                .into_iter()
+                                .map(|p| {
+                                    histogram_point(
+                                        p.time_unix_nano,
+                                        p.count,
+                                        Some(p.sum),
+                                        attrs_pb(p.attributes),
+                                    )
+                                })
+                                .collect(),
+                        ),
+                    };
+                    Some(RawMetric {
+                        name: m.name,
+                        unit: m.unit,
+                        kind,
+                        cumulative,
+                        points,
+                    })
+                })
+                .collect();
+            (resource, metrics)
+        })
+        .collect())
+}
+
+fn number_json(v: Option<&Value>) -> Option<f64> {
+    match v? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn points_json(container: &Value, histogram: bool) -> Vec<RawPoint> {
+    container
+        .get("dataPoints")
+        .or_else(|| container.get("data_points"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_object)
+                .map(|p| {
+                    let at_ns = uint(field(p, "timeUnixNano", "time_unix_nano")).unwrap_or(0);
+                    let attributes = attrs_json(p.get("attributes"));
+                    if histogram {
+                        let count = number_json(p.get("count")).map_or(0, |c| c.max(0.0) as u64);
+                        histogram_point(at_ns, count, number_json(p.get("sum")), attributes)
+                    } else {
+                        RawPoint {
+                            at_ns,
+                            value: number_json(field(p, "asDouble", "as_double"))
+                                .or_else(|| number_json(field(p, "asInt", "as_int"))),
+                            count: None,
+                            sum: None,
+                            attributes,
+                        }
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn metrics_from_json(body: &[u8]) -> Result<Vec<MetricResource>, BodyError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let v: Value = serde_json::from_slice(body).map_err(|e| BodyError::Json(e.to_string()))?;
+    let Some(root) = v.as_object() else {
+        return Err(BodyError::Invalid("an OTLP export is a JSON object".into()));
+    };
+    let mut out = Vec::new();
+    for rm in array(root, "resourceMetrics", "resource_metrics") {
+        let Some(rm) = rm.as_object() else { continue };
+        let resource = attrs_json(rm.get("resource").and_then(|r| r.get("attributes")));
+        let mut metrics = Vec::new();
+        for sm in array(rm, "scopeMetrics", "scope_metrics") {
+            let Some(sm) = sm.as_object() else { continue };
+            for m in array(sm, "metrics", "metrics") {
+                let Some(m) = m.as_object() else { continue };
+                let name = m
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let unit = m
+                    .get("unit")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_owned();
+                let (kind, cumulative, points) = if let Some(g) = m.get("gauge") {
+                    (MetricKind::Gauge, false, points_json(g, false))
+                } else if let Some(sum) = m.get("sum") {
+                    let temporality = enumeration(
+                        field(
+                            sum.as_object().unwrap_or(m),
+                            "aggregationTemporality",
+                            "aggregation_temporality",
+                        ),
+                        &[
+                            "AGGREGATION_TEMPORALITY_UNSPECIFIED",
+                            "AGGREGATION_TEMPORALITY_DELTA",
+                            "AGGREGATION_TEMPORALITY_CUMULATIVE",
+                        ],
+                    );
+                    let monotonic =
+                        field(sum.as_object().unwrap_or(m), "isMonotonic", "is_monotonic")
+                            .and_then(Value::as_bool)
+                            .unwrap_or(false);
+                    (
+                        MetricKind::Sum,
+                        monotonic && temporality == 2,
+                        points_json(sum, false),
+                    )
+                } else if let Some(h) = m
+                    .get("histogram")
+                    .or_else(|| m.get("exponentialHistogram"))
+                    .or_else(|| m.get("summary"))
+                {
+                    (MetricKind::Histogram, false, points_json(h, true))
+                } else {
+                    continue;
+                };
+                metrics.push(RawMetric {
+                    name,
+                    unit,
+                    kind,
+                    cumulative,
+                    points,
+                });
+            }
+        }
+        out.push((resource, metrics));
+    }
+    Ok(out)
+}
+
+/// The answer to a metrics export.
+pub fn metrics_response(refusals: &Refusals, encoding: Encoding) -> Vec<u8> {
+    let partial = (refusals.rejected > 0).then(|| ExportMetricsPartialSuccess {
+        rejected_data_points: i64::try_from(refusals.rejected).unwrap_or(i64::MAX),
+        error_message: refusals.message.clone(),
+    });
+    match encoding {
+        Encoding::Protobuf => ExportMetricsServiceResponse {
+            partial_success: partial,
+        }
+        .encode_to_vec(),
+        Encoding::Json => match partial {
+            Some(p) => serde_json::json!({"partialSuccess": {
+                "rejectedDataPoints": p.rejected_data_points.to_string(), "errorMessage": p.error_message}})
+            .to_string()
+            .into_bytes(),
+            None => b"{}".to_vec(),
+        },
+    }
+}
+
 /// The answer to an export: empty on full success, else a partial success.
 pub fn trace_response(refusals: &Refusals, encoding: Encoding) -> Vec<u8> {
     let partial = (refusals.rejected > 0).then(|| ExportTracePartialSuccess {
@@ -788,6 +1131,71 @@ mod tests {
             String::from_utf8(answer)
                 .expect("test input")
                 .contains("\"rejectedSpans\":\"2\"")
+        );
+    }
+
+    #[test]
+    fn metrics_decode_gauges_sums_and_histograms() {
+        let body = serde_json::json!({"resourceMetrics": [{
+        "resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "api"}},
+            {"key": "host.name", "value": {"stringValue": "web-1"}}]},
+        "scopeMetrics": [{"metrics": [
+            {"name": "queue.depth", "unit": "1", "gauge": {"dataPoints": [
+                {"timeUnixNano": "1700000000000000000", "asInt": "7"},
+                {"timeUnixNano": "1700000060000000000", "asDouble": 9.5}]}},
+            {"name": "requests", "sum": {"aggregationTemporality": 2, "isMonotonic": true,
+                "dataPoints": [{"timeUnixNano": 1700000000000000000u64, "asInt": 120,
+                    "attributes": [{"key": "route", "value": {"stringValue": "/a"}}]}]}},
+            {"name": "latency", "unit": "ms", "histogram": {"dataPoints": [
+                {"timeUnixNano": "1700000000000000000", "count": "4", "sum": 10.0}]}},
+            {"name": "broken", "gauge": {"dataPoints": [{"timeUnixNano": "1", "asDouble": "x"}]}},
+            {"name": "", "gauge": {"dataPoints": [{"timeUnixNano": "1", "asDouble": 1}]}}
+        ]}]}]});
+        let (points, refusals) =
+            decode_metrics(body.to_string().as_bytes(), Encoding::Json).expect("test input");
+        assert_eq!(points.len(), 4, "{refusals:?}");
+        assert_eq!(refusals.rejected, 2);
+        assert_eq!(points[0].value, 7.0);
+        assert_eq!(points[0].host.as_deref(), Some("web-1"));
+        assert_eq!(points[0].kind, MetricKind::Gauge);
+        assert_eq!(points[1].value, 9.5);
+        assert!(points[2].cumulative);
+        assert_eq!(points[2].attributes, r#"{"route":"/a"}"#);
+        assert_eq!((points[3].count, points[3].value), (Some(4), 2.5));
+        // The same through protobuf.
+        use opentelemetry_proto::tonic::metrics::v1::{
+            Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, metric,
+            number_data_point,
+        };
+        let req = ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                scope_metrics: vec![ScopeMetrics {
+                    metrics: vec![Metric {
+                        name: "cpu".into(),
+                        data: Some(metric::Data::Gauge(Gauge {
+                            data_points: vec![NumberDataPoint {
+                                time_unix_nano: 5,
+                                value: Some(number_data_point::Value::AsDouble(0.25)),
+                                ..NumberDataPoint::default()
+                            }],
+                        })),
+                        ..Metric::default()
+                    }],
+                    ..ScopeMetrics::default()
+                }],
+                ..ResourceMetrics::default()
+            }],
+        };
+        let (points, _) =
+            decode_metrics(&req.encode_to_vec(), Encoding::Protobuf).expect("test input");
+        assert_eq!((points[0].name.as_str(), points[0].value), ("cpu", 0.25));
+        assert_eq!(points[0].service, "unknown_service");
+        let answer = metrics_response(&refusals, Encoding::Protobuf);
+        let back = ExportMetricsServiceResponse::decode(&answer[..]).expect("test input");
+        assert_eq!(
+            back.partial_success.map(|p| p.rejected_data_points),
+            Some(2)
         );
     }
 

@@ -50,6 +50,8 @@ fn uuid_like() -> String {
 
 pub struct TestApp {
     pub base: String,
+    /// The OTLP-only listener, when the config asked for one.
+    pub otlp_base: Option<String>,
     pub state: AppState,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
@@ -84,6 +86,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     tweak(&mut config);
     let app = Application::build(config.clone()).await.expect("build app");
     let addr = app.local_addr();
+    let otlp_base = app.otlp_addr().map(|a| format!("http://{a}"));
     let state = app.state().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(app.run_until(async move {
@@ -91,6 +94,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     }));
     TestApp {
         base: format!("http://{addr}"),
+        otlp_base,
         state,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())

@@ -20,7 +20,11 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.metrics import Observation
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -60,12 +64,29 @@ if mode == "protobuf":
 else:
     exporter = JsonExporter()
 kept = InMemorySpanExporter()
-provider = TracerProvider(
-    resource=Resource.create({"service.name": "shop", "service.version": version})
+resource = Resource.create(
+    {"service.name": "shop", "service.version": version, "host.name": "web-1"}
 )
+provider = TracerProvider(resource=resource)
 provider.add_span_processor(BatchSpanProcessor(exporter))
 provider.add_span_processor(SimpleSpanProcessor(kept))
 tracer = provider.get_tracer("shop")
+
+# System load through the SDK's OTLP/HTTP metric exporter (protobuf).
+reader = PeriodicExportingMetricReader(
+    OTLPMetricExporter(
+        endpoint=endpoint.replace("/v1/traces", "/v1/metrics"),
+        headers={"Authorization": "Bearer " + key},
+    ),
+    export_interval_millis=60000,
+)
+meters = MeterProvider(resource=resource, metric_readers=[reader])
+meter = meters.get_meter("shop")
+orders_served = meter.create_counter("orders.served")
+queue = {"depth": 0}
+meter.create_observable_gauge(
+    "queue.depth", callbacks=[lambda options: [Observation(queue["depth"])]], unit="1"
+)
 
 db = sqlite3.connect(":memory:", check_same_thread=False)
 db_lock = threading.Lock()
@@ -102,6 +123,8 @@ class Handler(BaseHTTPRequestHandler):
         attrs = {"http.request.method": "GET", "http.route": route, "url.path": path}
         with tracer.start_as_current_span("GET " + route, kind=SpanKind.SERVER, attributes=attrs) as span:
             if route == "/orders":
+                orders_served.add(1)
+                queue["depth"] = 7
                 ids = query("SELECT id FROM orders ORDER BY id LIMIT 10")
                 body = []
                 for (oid,) in ids:
@@ -132,6 +155,8 @@ for p in paths:
 server.shutdown()
 provider.force_flush()
 provider.shutdown()
+meters.force_flush()
+meters.shutdown()
 for s in kept.get_finished_spans():
     if s.kind == SpanKind.SERVER:
         print(json.dumps({"route": "GET " + s.attributes["http.route"],

@@ -13,7 +13,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Place, bootstrap};
-use crate::helpers::{Backend, TestApp, assert_problem, spawn_app, storage_stories};
+use crate::helpers::{
+    Backend, TestApp, assert_problem, spawn_app, spawn_app_with, storage_stories,
+};
 
 const SERVICE: &str = include_str!("otel_service.py");
 
@@ -141,6 +143,59 @@ async fn an_instrumented_service_gets_percentiles_findings_and_a_regression() {
         .expect("users route")
         .clone();
     assert_eq!(users["requests"], 80, "both releases together");
+
+    // System load from the SDK's metric exporter, charted per host, and a
+    // rule on it.
+    let (status, metrics) = app
+        .get("/api/v1/projects/shop/performance/metrics", &admin)
+        .await;
+    assert_eq!(status, 200, "{metrics}");
+    let names: Vec<&str> = metrics
+        .as_array()
+        .expect("metrics")
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"queue.depth") && names.contains(&"orders.served"),
+        "{metrics}"
+    );
+    let (status, lines) = app
+        .get(
+            "/api/v1/projects/shop/performance/metrics/series?name=queue.depth&last=1h",
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{lines}");
+    assert_eq!(lines[0]["host"], "web-1");
+    assert!(
+        lines[0]["points"]
+            .as_array()
+            .is_some_and(|p| p.iter().any(|x| x["value"] == 7.0)),
+        "{lines}"
+    );
+    let (status, rule) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/performance/rules",
+            &admin,
+            Some(json!({"name": "queue backs up", "metric": "otel:queue.depth", "threshold": 5, "window": "10m"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    let now = jiff::Timestamp::now().as_millisecond();
+    liveops_server::performance::alerts::evaluate(&app.state, now)
+        .await
+        .expect("evaluate");
+    let (_, open) = app
+        .get("/api/v1/projects/shop/incidents?state=open", &admin)
+        .await;
+    assert!(
+        open.as_array().is_some_and(|o| o.iter().any(|i| i["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("queue backs up")))),
+        "{open}"
+    );
 
     // Queries, grouped by fingerprint.
     let (status, queries) = app
@@ -740,3 +795,38 @@ storage_stories!(
     otlp_ingest_answers_like_a_collector,
     alert_rules_and_slos_open_and_resolve_incidents,
 );
+
+/// The optional OTLP listener (port 4318 in production) takes exports and
+/// serves nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_otlp_listener_serves_only_otlp() {
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.otlp_listen = Some("127.0.0.1:0".parse().expect("addr"));
+    })
+    .await;
+    let (admin, key) = setup(&app).await;
+    let otlp = app.otlp_base.clone().expect("an OTLP listener");
+    let r = app
+        .http
+        .post(format!("{otlp}/v1/traces"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(requests("GET /ping", 3, 5, 0, 9).to_string())
+        .send()
+        .await
+        .expect("export");
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .get(format!("{otlp}/api/v1/projects/shop/performance/routes"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(r.status(), 404);
+    let (_, routes) = app
+        .get("/api/v1/projects/shop/performance/routes?last=1h", &admin)
+        .await;
+    assert_eq!(routes[0]["requests"], 3);
+    app.stop().await;
+}

@@ -6,6 +6,7 @@
 //! figures are milliseconds.
 
 pub mod detect;
+pub mod metric;
 pub mod regression;
 pub mod rollup;
 pub mod rule;

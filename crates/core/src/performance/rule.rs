@@ -74,6 +74,41 @@ impl std::str::FromStr for Metric {
     }
 }
 
+/// What a rule watches: a request metric, or a metric an OpenTelemetry
+/// SDK reports (`otel:NAME`, its mean over the window, or a cumulative
+/// counter's rate per second).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Watched {
+    Request(Metric),
+    Otel(String),
+}
+
+impl Watched {
+    pub fn as_string(&self) -> String {
+        match self {
+            Watched::Request(m) => m.as_str().to_owned(),
+            Watched::Otel(name) => format!("otel:{name}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Watched {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.strip_prefix("otel:") {
+            Some(name) if !name.trim().is_empty() && name.len() <= 255 => {
+                Ok(Watched::Otel(name.trim().to_owned()))
+            }
+            Some(_) => Err(UnknownValue {
+                what: "metric",
+                value: s.to_owned(),
+                expected: "otel: followed by a metric name",
+            }),
+            None => s.parse().map(Watched::Request),
+        }
+    }
+}
+
 /// Which side of the threshold is bad.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Comparator {
@@ -105,10 +140,9 @@ impl std::str::FromStr for Comparator {
     }
 }
 
-/// A rule's condition.
+/// A rule's condition on the value of what it watches.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Condition {
-    pub metric: Metric,
     pub comparator: Comparator,
     pub threshold: f64,
     /// How long the condition must hold before the rule fires.
@@ -181,7 +215,6 @@ mod tests {
 
     fn p95_over(ms: f64, for_ms: i64) -> Condition {
         Condition {
-            metric: Metric::P95,
             comparator: Comparator::Above,
             threshold: ms,
             for_ms,
@@ -233,13 +266,21 @@ mod tests {
         );
         assert_eq!(Metric::P95.value(&Rollup::default(), 5.0), None);
         let below = Condition {
-            metric: Metric::Apdex,
             comparator: "<".parse().expect("test input"),
             threshold: 0.95,
             for_ms: 0,
         };
         assert!(below.breached(Metric::Apdex.value(&r, 5.0)));
         assert!("p42".parse::<Metric>().is_err());
+        assert_eq!(
+            "otel:cpu.usage".parse::<Watched>(),
+            Ok(Watched::Otel("cpu.usage".into()))
+        );
+        assert_eq!(
+            "p95_ms".parse::<Watched>(),
+            Ok(Watched::Request(Metric::P95))
+        );
+        assert!("otel:".parse::<Watched>().is_err());
         assert!("=".parse::<Comparator>().is_err());
     }
 }

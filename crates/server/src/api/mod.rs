@@ -147,6 +147,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(performance::delete_rule))
         .routes(routes!(performance::list_slos, performance::create_slo))
         .routes(routes!(performance::delete_slo))
+        .routes(routes!(performance::metric_names))
+        .routes(routes!(performance::metric_series))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

@@ -611,7 +611,9 @@ pub async fn build_report(
 #[serde(deny_unknown_fields)]
 pub struct RuleBody {
     pub name: String,
-    /// p50_ms, p90_ms, p95_ms, p99_ms, error_rate, requests_per_min or apdex.
+    /// p50_ms, p90_ms, p95_ms, p99_ms, error_rate, requests_per_min, apdex,
+    /// or `otel:NAME` for a metric from OpenTelemetry (its mean over the
+    /// window; a cumulative counter's rate per second).
     pub metric: String,
     /// `>` (above, default) or `<` (below).
     pub comparator: Option<String>,
@@ -720,11 +722,11 @@ pub async fn create_rule(
     ApiPath(slug): ApiPath<String>,
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<RuleView>)> {
-    use liveops_core::performance::rule::{Comparator, Metric};
+    use liveops_core::performance::rule::{Comparator, Watched};
     use liveops_core::support::incident::Severity;
     let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let name = name_of(&body.name)?;
-    let metric: Metric =
+    let metric: Watched =
         body.metric
             .parse()
             .map_err(|e: liveops_core::support::incident::UnknownValue| {
@@ -741,7 +743,7 @@ pub async fn create_rule(
     )?;
     let for_secs = span_secs("for", body.for_.as_deref(), 0)?;
     let window_secs = span_secs("window", body.window.as_deref(), 300)?;
-    if window_secs < 60 || window_secs > 31 * 86_400 {
+    if !(60..=31 * 86_400).contains(&window_secs) {
         return Err(ApiError::unprocessable(
             "`window` must be 1 minute to 31 days",
         ));
@@ -758,7 +760,7 @@ pub async fn create_rule(
             &access.project.id,
             &liveops_store::performance::NewRule {
                 name: &name,
-                metric: metric.as_str(),
+                metric: &metric.as_string(),
                 comparator: comparator.as_str(),
                 threshold: body.threshold,
                 for_secs,
@@ -976,4 +978,117 @@ pub async fn delete_slo(
     } else {
         Err(ApiError::not_found("no such SLO"))
     }
+}
+
+// ---------------------------------------------------------------- system load (OTLP metrics)
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricNameView {
+    pub name: String,
+    pub unit: String,
+    /// gauge, sum or histogram.
+    pub kind: String,
+    /// A counter reporting totals: charts show its rate per second.
+    pub cumulative: bool,
+    pub points: u64,
+}
+
+/// The metrics OpenTelemetry SDKs have sent for the project.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/performance/metrics", tag = "performance",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Metric names", body = Vec<MetricNameView>)))]
+pub async fn metric_names(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<MetricNameView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let id = access.project.id.clone();
+    let names = telemetry(&state, move |t| t.metric_names(&id)).await?;
+    Ok(Json(
+        names
+            .into_iter()
+            .map(|m| MetricNameView {
+                name: m.name,
+                unit: m.unit,
+                kind: m.kind,
+                cumulative: m.cumulative,
+                points: m.points,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MetricSeriesParams {
+    /// The metric's name.
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricPointView {
+    pub start: String,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricLineView {
+    pub service: String,
+    pub host: Option<String>,
+    pub points: Vec<MetricPointView>,
+}
+
+/// One metric per service and host over the range: the mean per bucket, or
+/// a counter's rate per second.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/performance/metrics/series", tag = "performance",
+    params(("project" = String, Path, description = "Project slug"), MetricSeriesParams, RangeParams, SeriesParams),
+    responses((status = 200, description = "Lines", body = Vec<MetricLineView>)))]
+pub async fn metric_series(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(m): ApiQuery<MetricSeriesParams>,
+    ApiQuery(range): ApiQuery<RangeParams>,
+    ApiQuery(p): ApiQuery<SeriesParams>,
+) -> ApiResult<Json<Vec<MetricLineView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let q = range_ns(&range)?;
+    let step_ns = match &p.step {
+        Some(s) => s
+            .parse::<TimeSpan>()
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?
+            .millis()
+            .saturating_mul(NS_PER_MS),
+        None => ((q.to_ns - q.from_ns) / 60).max(60_000 * NS_PER_MS),
+    };
+    let id = access.project.id.clone();
+    let lines = telemetry(&state, move |t| {
+        t.metric_series(
+            &id,
+            &m.name,
+            q.service.as_deref(),
+            q.from_ns,
+            q.to_ns,
+            step_ns,
+        )
+    })
+    .await?;
+    Ok(Json(
+        lines
+            .into_iter()
+            .map(|l| MetricLineView {
+                service: l.service,
+                host: l.host,
+                points: l
+                    .points
+                    .into_iter()
+                    .map(|(at, value)| MetricPointView {
+                        start: format_ms(at / NS_PER_MS),
+                        value,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
 }

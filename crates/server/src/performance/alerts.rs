@@ -4,7 +4,9 @@
 //! when the condition clears.
 
 use liveops_core::performance::Rollup;
-use liveops_core::performance::rule::{self, Comparator, Condition, Metric, RuleState, Transition};
+use liveops_core::performance::rule::{
+    self, Comparator, Condition, RuleState, Transition, Watched,
+};
 use liveops_core::performance::slo::{self, BurnWindow, Urgency};
 use liveops_core::support::alert::{Alert, AlertGroup};
 use liveops_core::support::incident::Severity;
@@ -92,30 +94,53 @@ fn stored_state(r: &RuleRow) -> RuleState {
     }
 }
 
-/// A rule's condition, or why the stored rule cannot be read.
-pub fn condition(r: &RuleRow) -> Result<Condition, String> {
-    Ok(Condition {
-        metric: r.metric.parse::<Metric>().map_err(|e| e.to_string())?,
-        comparator: r
-            .comparator
-            .parse::<Comparator>()
-            .map_err(|e| e.to_string())?,
-        threshold: r.threshold,
-        for_ms: r.for_secs.saturating_mul(1000),
-    })
+/// What a rule watches and its condition, or why the stored rule cannot
+/// be read.
+pub fn condition(r: &RuleRow) -> Result<(Watched, Condition), String> {
+    let watched = r.metric.parse::<Watched>().map_err(|e| e.to_string())?;
+    let comparator = r
+        .comparator
+        .parse::<Comparator>()
+        .map_err(|e| e.to_string())?;
+    Ok((
+        watched,
+        Condition {
+            comparator,
+            threshold: r.threshold,
+            for_ms: r.for_secs.saturating_mul(1000),
+        },
+    ))
 }
 
-/// The rule's metric now, over its window.
-pub fn rule_value(state: &AppState, r: &RuleRow, c: &Condition, now_ms: i64) -> Option<f64> {
-    let rollup = merged(
-        state,
-        &r.project_id,
-        &r.service,
-        &r.route,
-        r.window_secs,
-        now_ms,
-    );
-    c.metric.value(&rollup, r.window_secs as f64 / 60.0)
+/// What the rule watches, now, over its window.
+pub fn rule_value(state: &AppState, r: &RuleRow, w: &Watched, now_ms: i64) -> Option<f64> {
+    match w {
+        Watched::Request(m) => {
+            let rollup = merged(
+                state,
+                &r.project_id,
+                &r.service,
+                &r.route,
+                r.window_secs,
+                now_ms,
+            );
+            m.value(&rollup, r.window_secs as f64 / 60.0)
+        }
+        Watched::Otel(name) => state
+            .telemetry
+            .performance()
+            .metric_value(
+                &r.project_id,
+                name,
+                blank(&r.service).as_deref(),
+                (now_ms - r.window_secs * 1000) * NS_PER_MS,
+                now_ms * NS_PER_MS,
+            )
+            .unwrap_or_else(|e| {
+                tracing::warn!(rule = %r.name, error = %e, "could not read the rule's metric");
+                None
+            }),
+    }
 }
 
 async fn file(
@@ -142,7 +167,7 @@ async fn file(
 pub async fn evaluate(state: &AppState, now_ms: i64) -> anyhow::Result<usize> {
     let mut filed = 0;
     for r in state.db.rules(None).await? {
-        let c = match condition(&r) {
+        let (watched, c) = match condition(&r) {
             Ok(c) => c,
             Err(why) => {
                 tracing::warn!(rule = %r.name, %why, "skipping an unreadable rule");
@@ -151,7 +176,7 @@ pub async fn evaluate(state: &AppState, now_ms: i64) -> anyhow::Result<usize> {
         };
         let value = {
             let (s, r2) = (state.clone(), r.clone());
-            tokio::task::spawn_blocking(move || rule_value(&s, &r2, &c, now_ms)).await?
+            tokio::task::spawn_blocking(move || rule_value(&s, &r2, &watched, now_ms)).await?
         };
         let (next, t) = rule::step(&c, stored_state(&r), value, now_ms);
         let since = match next {

@@ -51,12 +51,39 @@ fn otlp_key(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<Stri
         .or_else(|| query.get("api_key").cloned())
 }
 
+/// What an OTLP export carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Traces,
+    Metrics,
+}
+
 /// `POST /v1/traces`: protobuf or JSON, gzip or not.
 pub async fn traces(
     State(state): State<AppState>,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
+) -> Response {
+    export(&state, &query, &headers, &body, Signal::Traces).await
+}
+
+/// `POST /v1/metrics`: gauges, sums and histograms, protobuf or JSON.
+pub async fn metrics(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    export(&state, &query, &headers, &body, Signal::Metrics).await
+}
+
+async fn export(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+    signal: Signal,
 ) -> Response {
     let ct = headers
         .get(header::CONTENT_TYPE)
@@ -68,7 +95,11 @@ pub async fn traces(
         )
         .into_response();
     };
-    match traces_inner(&state, &query, &headers, &body, encoding).await {
+    let answer = match signal {
+        Signal::Traces => traces_inner(state, query, headers, body, encoding).await,
+        Signal::Metrics => metrics_inner(state, query, headers, body, encoding).await,
+    };
+    match answer {
         Ok(answer) => {
             let mut resp = answer.into_response();
             resp.headers_mut().insert(
@@ -81,13 +112,13 @@ pub async fn traces(
     }
 }
 
-async fn traces_inner(
+/// The project the export's key names, and the body unpacked.
+async fn open_export(
     state: &AppState,
     query: &HashMap<String, String>,
     headers: &HeaderMap,
     body: &[u8],
-    encoding: Encoding,
-) -> ApiResult<Vec<u8>> {
+) -> ApiResult<(String, Vec<u8>)> {
     let key = otlp_key(headers, query).unwrap_or_default();
     let project = crate::analytics::project_for_key(state, &key).await?;
     let gzip = headers
@@ -98,6 +129,34 @@ async fn traces_inner(
         BodyError::TooLarge(_) => ApiError::too_large(e.to_string()),
         other => ApiError::bad_request(other.to_string()),
     })?;
+    Ok((project, raw))
+}
+
+fn take_tokens(state: &AppState, project: &str, n: usize, what: &str) -> ApiResult<()> {
+    state
+        .ingest_keys
+        .take(
+            project,
+            n as u64,
+            state.config.ingest_events_per_sec,
+            Instant::now(),
+        )
+        .map_err(|wait| {
+            ApiError::too_many(
+                format!("this ingest key is sending {what} faster than its limit"),
+                wait,
+            )
+        })
+}
+
+async fn traces_inner(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+    encoding: Encoding,
+) -> ApiResult<Vec<u8>> {
+    let (project, raw) = open_export(state, query, headers, body).await?;
     let (spans, refusals) =
         otlp::decode_traces(&raw, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let metric = |name: &str| crate::metrics::KindLabels { kind: name.into() };
@@ -107,17 +166,7 @@ async fn traces_inner(
         .get_or_create(&metric("span"))
         .inc_by(refusals.rejected);
     if !spans.is_empty() {
-        if let Err(wait) = state.ingest_keys.take(
-            &project,
-            spans.len() as u64,
-            state.config.ingest_events_per_sec,
-            Instant::now(),
-        ) {
-            return Err(ApiError::too_many(
-                "this ingest key is sending spans faster than its limit",
-                wait,
-            ));
-        }
+        take_tokens(state, &project, spans.len(), "spans")?;
         let n = spans.len() as u64;
         let t = state.telemetry.clone();
         let stored = tokio::task::spawn_blocking(move || t.performance().ingest(&project, &spans))
@@ -137,6 +186,47 @@ async fn traces_inner(
             .inc_by(n);
     }
     Ok(otlp::trace_response(&refusals, encoding))
+}
+
+async fn metrics_inner(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    headers: &HeaderMap,
+    body: &[u8],
+    encoding: Encoding,
+) -> ApiResult<Vec<u8>> {
+    let (project, raw) = open_export(state, query, headers, body).await?;
+    let (points, refusals) =
+        otlp::decode_metrics(&raw, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let metric = |name: &str| crate::metrics::KindLabels { kind: name.into() };
+    state
+        .metrics
+        .ingest_rejected
+        .get_or_create(&metric("metric_point"))
+        .inc_by(refusals.rejected);
+    if !points.is_empty() {
+        take_tokens(state, &project, points.len(), "metric points")?;
+        let t = state.telemetry.clone();
+        let stored =
+            tokio::task::spawn_blocking(move || t.performance().ingest_metrics(&project, &points))
+                .await
+                .map_err(ApiError::internal)?;
+        match stored {
+            Ok(n) => state
+                .metrics
+                .ingested
+                .get_or_create(&metric("metric_point"))
+                .inc_by(n as u64),
+            Err(e) => {
+                tracing::error!(error = %e, "metric points could not be stored");
+                return Err(ApiError::unavailable(
+                    "metric points could not be stored just now; send them again",
+                    5,
+                ));
+            }
+        };
+    }
+    Ok(otlp::metrics_response(&refusals, encoding))
 }
 
 const NS_PER_MS: i64 = 1_000_000;

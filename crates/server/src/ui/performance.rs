@@ -77,16 +77,47 @@ pub async fn page_view(
         q.clone(),
     );
     let step = ((q.to_ns - q.from_ns) / 48).max(60_000 * NS_PER_MS);
+    let metric_q = q.clone();
     let loaded = tokio::task::spawn_blocking(move || {
         let p = t.performance();
+        // System load: the first few metrics, a line per service and host.
+        let load: Vec<(
+            String,
+            String,
+            Vec<liveops_telemetry::performance::MetricLine>,
+        )> = p
+            .metric_names(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .take(6)
+            .map(|m| {
+                let lines = p
+                    .metric_series(
+                        &id,
+                        &m.name,
+                        metric_q.service.as_deref(),
+                        metric_q.from_ns,
+                        metric_q.to_ns,
+                        step,
+                    )
+                    .unwrap_or_default();
+                let unit = if m.cumulative {
+                    format!("{}/s", m.unit)
+                } else {
+                    m.unit
+                };
+                (m.name, unit, lines)
+            })
+            .collect();
         (
             p.routes(&id, &routes_q),
             p.series(&id, &chart_q, step),
             p.services(&id),
+            load,
         )
     })
     .await;
-    let (routes, series, services) = match loaded {
+    let (routes, series, services, load) = match loaded {
         Ok(v) => v,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
@@ -184,6 +215,20 @@ pub async fn page_view(
             (lines(&labels, &[("p50 ms".into(), p50), ("p95 ms".into(), p95)]))
             h2 { "Throughput and errors" }
             (lines(&labels, &[("requests/min".into(), rpm), ("errors %".into(), errors)]))
+        }
+        @if !load.is_empty() {
+            section #load {
+                h2 { "System load" }
+                @for (name, unit, lines_of) in &load {
+                    h3 { (name) @if !unit.is_empty() { " (" (unit) ")" } }
+                    @let buckets: Vec<i64> = series.iter().map(|(at, _)| *at).collect();
+                    (lines(&labels, &lines_of.iter().take(6).map(|l| {
+                        let label = format!("{}{}", l.service, l.host.as_deref().map(|h| format!(" on {h}")).unwrap_or_default());
+                        let values = buckets.iter().map(|b| l.points.iter().find(|p| p.0 >= *b && p.0 < b + step).map_or(0.0, |p| p.1)).collect();
+                        (label, values)
+                    }).collect::<Vec<_>>()))
+                }
+            }
         }
         section #routes {
             h2 { "Routes" }

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use duckdb::Connection;
 use liveops_core::performance::detect::{self, Call, FindingKind};
+use liveops_core::performance::metric::MetricPoint;
 use liveops_core::performance::sql::{self, Fingerprint};
 use liveops_core::performance::{Rollup, Span};
 
@@ -34,6 +35,11 @@ CREATE TABLE IF NOT EXISTS perf_detections (
     project_id VARCHAR NOT NULL, kind VARCHAR NOT NULL, service VARCHAR NOT NULL,
     route VARCHAR, fingerprint BIGINT, trace_id VARCHAR NOT NULL, span_id VARCHAR NOT NULL,
     at_ns BIGINT NOT NULL, duration_ns BIGINT NOT NULL, count BIGINT NOT NULL, bytes BIGINT);
+CREATE TABLE IF NOT EXISTS perf_metrics (
+    project_id VARCHAR NOT NULL, service VARCHAR NOT NULL, host VARCHAR, name VARCHAR NOT NULL,
+    unit VARCHAR NOT NULL, kind VARCHAR NOT NULL, cumulative BOOLEAN NOT NULL, ts_ns BIGINT NOT NULL,
+    value DOUBLE NOT NULL, count BIGINT, sum DOUBLE, attributes VARCHAR NOT NULL,
+    inserted_at BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS perf_queries (
     project_id VARCHAR NOT NULL, fingerprint BIGINT NOT NULL, db_system VARCHAR NOT NULL,
     query VARCHAR NOT NULL);
@@ -328,6 +334,52 @@ impl Performance {
         f
     }
 
+    /// Stores metric data points durably (one transaction).
+    pub fn ingest_metrics(&self, project: &str, points: &[MetricPoint]) -> Result<usize> {
+        if points.is_empty() {
+            return Ok(0);
+        }
+        let now = now_ms();
+        self.with_conn(|c| {
+            c.execute_batch("BEGIN")?;
+            let written = (|| -> Result<()> {
+                let mut app = c.appender("perf_metrics")?;
+                for p in points {
+                    app.append_row(duckdb::params![
+                        project,
+                        p.service,
+                        p.host,
+                        p.name,
+                        p.unit,
+                        p.kind.as_str(),
+                        p.cumulative,
+                        p.at_ns,
+                        p.value,
+                        p.count.and_then(|n| i64::try_from(n).ok()),
+                        p.sum,
+                        p.attributes,
+                        now
+                    ])?;
+                }
+                app.flush()?;
+                Ok(())
+            })();
+            match written {
+                Ok(()) => {
+                    c.execute_batch("COMMIT")?;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })?;
+        // Metrics alone make a project known, for its pages.
+        let _ = self.project(project);
+        Ok(points.len())
+    }
+
     /// The projects that have sent spans.
     pub fn project_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self
@@ -346,6 +398,10 @@ impl Performance {
         let n = self.with_conn(|c| {
             c.execute(
                 "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?;
+            c.execute(
+                "DELETE FROM perf_metrics WHERE project_id = ? AND ts_ns < ?",
                 duckdb::params![project, cutoff_ns],
             )?;
             Ok(c.execute(

@@ -474,3 +474,123 @@ pub fn patterns(detections: Vec<Detection>) -> Vec<Pattern> {
     out.sort_by(|a, b| a.kind.cmp(&b.kind).then(b.total_ms.total_cmp(&a.total_ms)));
     out
 }
+
+/// A metric a project reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricName {
+    pub name: String,
+    pub unit: String,
+    pub kind: String,
+    pub cumulative: bool,
+    pub points: u64,
+}
+
+/// One line of a metric chart: a service on a host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricLine {
+    pub service: String,
+    pub host: Option<String>,
+    /// (bucket start, value): the mean in the bucket, or for a cumulative
+    /// sum its rate per second.
+    pub points: Vec<(i64, f64)>,
+}
+
+impl Performance {
+    pub fn metric_names(&self, project: &str) -> Result<Vec<MetricName>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, any_value(unit), any_value(kind), bool_or(cumulative), count(*) \
+                 FROM perf_metrics WHERE project_id = ? GROUP BY name ORDER BY name LIMIT 500",
+            )?;
+            let rows = stmt
+                .query_map(duckdb::params![project], |r| {
+                    Ok(MetricName {
+                        name: r.get(0)?,
+                        unit: r.get(1)?,
+                        kind: r.get(2)?,
+                        cumulative: r.get(3)?,
+                        points: r.get::<_, i64>(4)?.max(0) as u64,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// A metric per service and host in buckets of `step_ns` over the range.
+    pub fn metric_series(
+        &self,
+        project: &str,
+        name: &str,
+        service: Option<&str>,
+        from_ns: i64,
+        to_ns: i64,
+        step_ns: i64,
+    ) -> Result<Vec<MetricLine>> {
+        let step = step_ns.max(1_000_000_000);
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT service, host, (ts_ns - ?) // ? AS b, \
+                 CASE WHEN bool_or(cumulative) THEN \
+                   CASE WHEN max(ts_ns) > min(ts_ns) \
+                   THEN (arg_max(value, ts_ns) - arg_min(value, ts_ns)) / ((max(ts_ns) - min(ts_ns)) / 1e9) \
+                   ELSE NULL END \
+                 ELSE avg(value) END \
+                 FROM perf_metrics WHERE project_id = ? AND name = ? AND ts_ns >= ? AND ts_ns < ? \
+                 AND (? = '' OR service = ?) GROUP BY ALL ORDER BY service, host NULLS FIRST, b",
+            )?;
+            let svc = service.unwrap_or("");
+            let rows = stmt
+                .query_map(
+                    duckdb::params![from_ns, step, project, name, from_ns, to_ns, svc, svc],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, Option<f64>>(3)?,
+                        ))
+                    },
+                )?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let mut out: Vec<MetricLine> = Vec::new();
+            for (service, host, b, v) in rows {
+                if out
+                    .last()
+                    .is_none_or(|l| l.service != service || l.host != host)
+                {
+                    out.push(MetricLine {
+                        service,
+                        host,
+                        points: Vec::new(),
+                    });
+                }
+                if let (Some(v), Some(line)) = (v, out.last_mut()) {
+                    line.points.push((from_ns + b * step, v));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// A metric's value over a range: its mean, or a cumulative sum's rate
+    /// per second; `None` without points.
+    pub fn metric_value(
+        &self,
+        project: &str,
+        name: &str,
+        service: Option<&str>,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<Option<f64>> {
+        let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
+        let values: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .collect();
+        if values.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(values.iter().sum::<f64>() / values.len() as f64))
+    }
+}
