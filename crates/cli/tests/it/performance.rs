@@ -481,6 +481,25 @@ async fn otlp_ingest_answers_like_a_collector(backend: Backend) {
     assert_eq!(status, 415);
     let (status, _, _) = post(b"{".to_vec(), vec![json_ct.clone(), bearer.clone()]).await;
     assert_eq!(status, 400);
+    // Over 20 MiB, before or after decompression: 413.
+    let (status, _, _) = post(
+        vec![b' '; 21 * 1024 * 1024],
+        vec![json_ct.clone(), bearer.clone()],
+    )
+    .await;
+    assert_eq!(status, 413);
+    let mut bomb = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    bomb.write_all(&vec![b' '; 21 * 1024 * 1024]).expect("gzip");
+    let (status, _, _) = post(
+        bomb.finish().expect("gzip"),
+        vec![
+            json_ct.clone(),
+            bearer.clone(),
+            ("content-encoding", "gzip".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 413);
 
     // The stored span: its route from the path, its error, its payload.
     let (status, routes) = app
