@@ -10,10 +10,9 @@ mod common;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{Rng, best_of, rss_kib};
+use common::{Rng, best_of};
 use serde_json::{Value, json};
 
 const DAY: i64 = 86_400;
@@ -121,63 +120,24 @@ async fn main() {
 
     eprintln!("generating {} events for {} persons…", a.events, a.persons);
     let bodies = Arc::new(bodies(&a, &key));
-    let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
     eprintln!(
         "ingesting over {} connections (server pid {pid})…",
         a.connections
     );
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..a.connections {
-        let (http, bodies, next, failed) =
-            (http.clone(), bodies.clone(), next.clone(), failed.clone());
-        let url = format!("{}/batch/", server.base);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { break };
-                loop {
-                    match http
-                        .post(&url)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status().is_success() => break,
-                        Ok(r) if r.status() == 429 || r.status() == 503 => {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        _ => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let ingest_secs = started.elapsed().as_secs_f64();
-    sampling.abort();
-    let peak_mib = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+    let sent = common::send_all(
+        bodies.clone(),
+        &format!("{}/batch/", server.base),
+        &[("content-type", "application/json".into())],
+        a.connections,
+        pid,
+    )
+    .await;
+    let ingest_secs = sent.secs;
+    let peak_mib = sent.peak_rss_mib;
     let eps = a.events as f64 / ingest_secs;
     eprintln!(
         "ingested in {ingest_secs:.1} s ({eps:.0} events/s), {} failed requests, peak RSS {peak_mib:.0} MiB",
-        failed.load(Ordering::Relaxed)
+        sent.failed
     );
     drop(bodies);
     if a.ingest_only {

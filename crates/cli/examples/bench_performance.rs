@@ -11,10 +11,9 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::{Rng, best_of, rss_kib};
+use common::{Rng, best_of};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -224,71 +223,27 @@ async fn main() {
         .pool_max_idle_per_host(a.connections)
         .build()
         .expect("client");
-    let next = Arc::new(AtomicUsize::new(0));
-    let failed = Arc::new(AtomicU64::new(0));
-    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
     eprintln!(
         "ingesting {total} spans in {} requests over {} connections (server pid {pid})…",
         bodies.len(),
         a.connections
     );
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..a.connections {
-        let (http, bodies, next, failed, key) = (
-            http.clone(),
-            bodies.clone(),
-            next.clone(),
-            failed.clone(),
-            key.clone(),
-        );
-        let url = format!("{}/v1/traces", server.base);
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { break };
-                loop {
-                    match http
-                        .post(&url)
-                        .bearer_auth(&key)
-                        .header("content-type", "application/x-protobuf")
-                        .body(body.clone())
-                        .send()
-                        .await
-                    {
-                        Ok(r) if r.status().is_success() => break,
-                        Ok(r) if r.status() == 429 || r.status() == 503 => {
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        _ => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let ingest_secs = started.elapsed().as_secs_f64();
-    sampling.abort();
-    drop(bodies);
-    let sps = total as f64 / ingest_secs;
-    let peak_mib = peak.load(Ordering::Relaxed) as f64 / 1024.0;
+    let sent = common::send_all(
+        bodies,
+        &format!("{}/v1/traces", server.base),
+        &[
+            ("authorization", format!("Bearer {key}")),
+            ("content-type", "application/x-protobuf".into()),
+        ],
+        a.connections,
+        pid,
+    )
+    .await;
+    let sps = total as f64 / sent.secs;
+    let peak_mib = sent.peak_rss_mib;
     eprintln!(
-        "ingested in {ingest_secs:.1} s ({sps:.0} spans/s), {} failed requests, peak RSS {peak_mib:.0} MiB",
-        failed.load(Ordering::Relaxed)
+        "ingested in {:.1} s ({sps:.0} spans/s), {} failed requests, peak RSS {peak_mib:.0} MiB",
+        sent.secs, sent.failed
     );
 
     let range = format!("from={}&to={}", rfc3339(from_ns), rfc3339(to_ns));

@@ -7,7 +7,9 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -148,4 +150,77 @@ pub async fn start() -> (tempfile::TempDir, Server, String, String) {
         .expect("json");
     let key = key["ingest_key"].as_str().unwrap_or_default().to_owned();
     (dir, server, token, key)
+}
+
+/// What sending every body took.
+pub struct Sent {
+    pub secs: f64,
+    pub failed: u64,
+    pub peak_rss_mib: f64,
+}
+
+/// Posts every body to `url` over `connections` connections with the given
+/// headers, retrying 429 and 503, while sampling the server's RSS.
+pub async fn send_all(
+    bodies: Arc<Vec<Vec<u8>>>,
+    url: &str,
+    headers: &[(&'static str, String)],
+    connections: usize,
+    pid: u32,
+) -> Sent {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .expect("client");
+    let next = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (http, bodies, next, failed) =
+            (http.clone(), bodies.clone(), next.clone(), failed.clone());
+        let (url, headers) = (url.to_owned(), headers.to_vec());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else { break };
+                loop {
+                    let mut req = http.post(&url).body(body.clone());
+                    for (k, v) in &headers {
+                        req = req.header(*k, v);
+                    }
+                    match req.send().await {
+                        Ok(r) if r.status().is_success() => break,
+                        Ok(r) if r.status() == 429 || r.status() == 503 => {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    sampling.abort();
+    Sent {
+        secs,
+        failed: failed.load(Ordering::Relaxed),
+        peak_rss_mib: peak.load(Ordering::Relaxed) as f64 / 1024.0,
+    }
 }

@@ -5,7 +5,6 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -14,33 +13,9 @@ use serde_json::{Value, json};
 
 use crate::cli::{Place, bootstrap};
 use crate::helpers::{
-    Backend, TestApp, assert_problem, spawn_app, spawn_app_with, storage_stories,
+    Backend, TestApp, assert_problem, shop_with_ingest_key, spawn_app, spawn_app_with,
+    storage_stories, venv,
 };
-
-fn venv() -> PathBuf {
-    PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").expect(
-        "LIVEOPS_TEST_VENV is not set: run the tests with scripts/test.sh, which builds the venv",
-    ))
-}
-
-/// A project with an admin token and its ingest key.
-async fn analytics_setup(app: &TestApp) -> (String, String) {
-    let root = app
-        .user("root@example.com", "correct horse battery", true)
-        .await;
-    let (shop, _) = app.project("Shop", &root).await;
-    let admin = app.token(&root, &shop, "read,write,admin").await;
-    let (status, key) = app
-        .send(
-            Method::POST,
-            "/api/v1/projects/shop/ingest-key",
-            &admin,
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{key}");
-    (admin, key["ingest_key"].as_str().expect("key").to_owned())
-}
 
 async fn post_raw(
     app: &TestApp,
@@ -70,7 +45,7 @@ fn event(name: &str, who: &str, uuid: &str, at: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posthog_and_segment_sdks_deliver_every_event() {
     let app = spawn_app(Backend::Sqlite).await;
-    let (admin, key) = analytics_setup(&app).await;
+    let (admin, key) = shop_with_ingest_key(&app).await;
     let script = r#"
 import json, sys
 from posthog import Posthog
@@ -161,7 +136,7 @@ print(json.dumps({"errors": errors}))
 
 async fn ingest_keeps_good_events_and_refuses_bad_ones(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.ingest_events_per_sec = 50).await;
-    let (admin, key) = analytics_setup(&app).await;
+    let (admin, key) = shop_with_ingest_key(&app).await;
     let json_ct = [("content-type", "application/json")];
     let t = "2026-11-02T10:00:00Z";
     // One bad event in a batch is named; the good ones are kept.
@@ -414,7 +389,7 @@ fn story() -> Vec<Value> {
 
 async fn queries_answer_from_the_events(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (admin, key) = analytics_setup(&app).await;
+    let (admin, key) = shop_with_ingest_key(&app).await;
     let (status, v, _) = post_raw(
         &app,
         "/batch/",
@@ -775,7 +750,7 @@ impl Rng {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_match_duckdb_and_clickhouse() {
     let app = spawn_app(Backend::Sqlite).await;
-    let (admin, key) = analytics_setup(&app).await;
+    let (admin, key) = shop_with_ingest_key(&app).await;
     let start = 1_793_577_600_i64; // 2026-11-02T00:00:00Z, a Monday
     let names = ["visit", "signup", "trial", "pay", "help"];
     let mut rng = Rng(0x5eed_1234_abcd);

@@ -345,3 +345,30 @@ impl Sink {
         }
     }
 }
+
+/// The Python venv `scripts/setup.sh` built, with the real clients.
+pub fn venv() -> std::path::PathBuf {
+    std::path::PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").expect(
+        "LIVEOPS_TEST_VENV is not set: run the tests with scripts/test.sh, which builds the venv",
+    ))
+}
+
+/// A project `shop` owned by root@example.com, with an admin token and its
+/// ingest key.
+pub async fn shop_with_ingest_key(app: &TestApp) -> (String, String) {
+    let root = app
+        .user("root@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &root).await;
+    let admin = app.token(&root, &shop, "read,write,admin").await;
+    let (status, key) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/projects/shop/ingest-key",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{key}");
+    (admin, key["ingest_key"].as_str().expect("key").to_owned())
+}

@@ -1,15 +1,8 @@
 //! schemathesis, from PyPI, fuzzes the API from its own OpenAPI document.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use crate::helpers::{Backend, spawn_app};
-
-fn venv() -> PathBuf {
-    PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").expect(
-        "LIVEOPS_TEST_VENV is not set: run the tests with scripts/test.sh, which builds the venv",
-    ))
-}
+use crate::helpers::{Backend, spawn_app, venv};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schemathesis_finds_no_server_errors_or_schema_violations() {

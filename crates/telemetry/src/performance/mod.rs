@@ -4,15 +4,16 @@
 //! that route percentiles over any range merge a few hundred sketches
 //! instead of reading raw spans.
 //!
-//! Spans are durable before `ingest` returns: each call is one DuckDB
-//! transaction. The rollups are rebuilt from the spans at start.
+//! Spans are durable before `ingest` returns: exports that arrive together
+//! share one DuckDB transaction (group commit). The rollups are rebuilt
+//! from the spans at start.
 
 mod query;
 
 pub use query::*;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use duckdb::Connection;
 use liveops_core::performance::detect::{self, Call, FindingKind};
@@ -130,6 +131,8 @@ pub struct Performance {
     /// Statements seen lately and their fingerprints: parsing SQL costs far
     /// more than the rest of a span, and most statements repeat.
     prints: Mutex<HashMap<String, Fingerprint>>,
+    /// Exports waiting for the next commit.
+    pending: Mutex<Vec<Job>>,
 }
 
 /// The most statements [`Performance::prints`] keeps before starting over.
@@ -165,6 +168,7 @@ impl Performance {
             conn: Mutex::new(Some(own)),
             projects: RwLock::new(projects),
             prints: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -246,52 +250,51 @@ impl Performance {
                 })
                 .collect()
         };
+        // Everything to write is made ready outside the lock; then one
+        // caller writes every export that is waiting in one transaction
+        // (group commit), so concurrent exports share a commit.
+        let job = Job {
+            project: project.to_owned(),
+            spans: batch(project, spans, &prints, &routes, now_ms())?,
+            detections: detect_batch(spans, &prints, &routes)
+                .into_iter()
+                .map(|f| DetectionRow {
+                    kind: f.kind.as_str(),
+                    service: f.service.to_owned(),
+                    route: f.route.map(str::to_owned),
+                    fingerprint: f.fingerprint,
+                    trace_id: f.trace_id.to_owned(),
+                    span_id: f.span_id.to_owned(),
+                    at_ns: f.at_ns,
+                    duration_ns: f.duration_ns,
+                    count: f.count,
+                    bytes: f.bytes,
+                })
+                .collect(),
+            queries: new_queries.clone(),
+            done: Arc::new(OnceLock::new()),
+        };
+        let done = job.done.clone();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
         self.with_conn(|c| {
-            c.execute_batch("BEGIN")?;
-            let written = (|| -> Result<()> {
-                let mut app = c.appender("perf_spans")?;
-                app.append_record_batch(batch(project, spans, &prints, &routes, now_ms())?)?;
-                app.flush()?;
-                let found = detect_batch(spans, &prints, &routes);
-                if !found.is_empty() {
-                    let mut app = c.appender("perf_detections")?;
-                    for f in &found {
-                        app.append_row(duckdb::params![
-                            project,
-                            f.kind.as_str(),
-                            f.service,
-                            f.route,
-                            f.fingerprint,
-                            f.trace_id,
-                            f.span_id,
-                            f.at_ns,
-                            f.duration_ns,
-                            f.count,
-                            f.bytes
-                        ])?;
-                    }
-                    app.flush()?;
-                }
-                if !new_queries.is_empty() {
-                    let mut app = c.appender("perf_queries")?;
-                    for (key, system, text) in &new_queries {
-                        app.append_row(duckdb::params![project, key, system, text])?;
-                    }
-                    app.flush()?;
-                }
-                Ok(())
-            })();
-            match written {
-                Ok(()) => {
-                    c.execute_batch("COMMIT")?;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    Err(e)
+            if done.get().is_none() {
+                let jobs: Vec<Job> =
+                    std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+                let outcome = write_jobs(c, &jobs).map_err(|e| e.to_string());
+                for j in &jobs {
+                    let _ = j.done.set(outcome.clone());
                 }
             }
+            Ok(())
         })?;
+        match done.get() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(TelemetryError::Ingest(e.clone())),
+            None => return Err(TelemetryError::Ingest("the spans were not written".into())),
+        }
         let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
         guard.fingerprints.extend(new_queries.iter().map(|q| q.0));
         let mut requests = 0;
@@ -425,6 +428,78 @@ impl Performance {
             p.series.retain(|_, s| !s.minutes.is_empty());
         }
         Ok(n as u64)
+    }
+}
+
+/// An export ready to write.
+struct Job {
+    project: String,
+    spans: duckdb::arrow::record_batch::RecordBatch,
+    detections: Vec<DetectionRow>,
+    queries: Vec<(i64, String, String)>,
+    /// Set once the transaction holding the job ends.
+    done: Arc<OnceLock<std::result::Result<(), String>>>,
+}
+
+struct DetectionRow {
+    kind: &'static str,
+    service: String,
+    route: Option<String>,
+    fingerprint: Option<i64>,
+    trace_id: String,
+    span_id: String,
+    at_ns: i64,
+    duration_ns: i64,
+    count: i64,
+    bytes: Option<i64>,
+}
+
+/// Writes exports in one transaction.
+fn write_jobs(c: &Connection, jobs: &[Job]) -> Result<()> {
+    c.execute_batch("BEGIN")?;
+    let written = (|| -> Result<()> {
+        let mut app = c.appender("perf_spans")?;
+        for j in jobs {
+            app.append_record_batch(j.spans.clone())?;
+        }
+        app.flush()?;
+        let mut app = c.appender("perf_detections")?;
+        for j in jobs {
+            for f in &j.detections {
+                app.append_row(duckdb::params![
+                    j.project,
+                    f.kind,
+                    f.service,
+                    f.route,
+                    f.fingerprint,
+                    f.trace_id,
+                    f.span_id,
+                    f.at_ns,
+                    f.duration_ns,
+                    f.count,
+                    f.bytes
+                ])?;
+            }
+        }
+        app.flush()?;
+        let mut app = c.appender("perf_queries")?;
+        for j in jobs {
+            for (key, system, text) in &j.queries {
+                app.append_row(duckdb::params![j.project, key, system, text])?;
+            }
+        }
+        app.flush()?;
+        Ok(())
+    })();
+    match written {
+        Ok(()) => {
+            c.execute_batch("COMMIT")?;
+            Ok(())
+        }
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e)
+        }
     }
 }
 
