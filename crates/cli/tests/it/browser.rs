@@ -367,6 +367,87 @@ async fn browser_charts_analytics_and_works_a_ticket() {
     let refusal = text_of(&c, "body").await;
     assert!(refusal.contains("not a number"), "{refusal}");
 
+    // Performance: a request with an N+1 of item lookups, over OTLP; its
+    // route, its query, and the trace's waterfall.
+    let start = jiff::Timestamp::now().as_nanosecond() as i64 - 3_000_000_000;
+    let span = |id: u64,
+                parent: Option<u64>,
+                name: &str,
+                at: i64,
+                ms: i64,
+                attrs: serde_json::Value| {
+        json!({"traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": format!("{id:016x}"),
+               "parentSpanId": parent.map(|p| format!("{p:016x}")).unwrap_or_default(),
+               "name": name, "kind": if parent.is_some() { 3 } else { 2 },
+               "startTimeUnixNano": at.to_string(), "endTimeUnixNano": (at + ms * 1_000_000).to_string(),
+               "attributes": attrs})
+    };
+    let mut spans = vec![span(
+        1,
+        None,
+        "GET /orders",
+        start,
+        120,
+        json!([
+        {"key": "http.route", "value": {"stringValue": "/orders"}},
+        {"key": "http.request.method", "value": {"stringValue": "GET"}},
+        {"key": "http.response.status_code", "value": {"intValue": 200}}]),
+    )];
+    for k in 0..7u64 {
+        let stmt = if k == 0 {
+            "SELECT id FROM orders"
+        } else {
+            "SELECT * FROM items WHERE order_id = $1"
+        };
+        spans.push(span(
+            k + 2,
+            Some(1),
+            "SELECT",
+            start + 1_000_000 + k as i64 * 15_000_000,
+            12,
+            json!([
+            {"key": "db.system", "value": {"stringValue": "postgresql"}},
+            {"key": "db.statement", "value": {"stringValue": stmt}}]),
+        ));
+    }
+    let resp = app
+        .http
+        .post(app.url("/v1/traces"))
+        .bearer_auth(key["ingest_key"].as_str().unwrap_or_default())
+        .header("content-type", "application/json")
+        .body(
+            json!({"resourceSpans": [{"resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "shop"}}]},
+            "scopeSpans": [{"spans": spans}]}]})
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("spans");
+    assert_eq!(resp.status(), 200);
+    c.goto(&app.url("/p/shop/performance?last=1h"))
+        .await
+        .expect("goto");
+    let routes = text_of(&c, "table.routes tbody").await;
+    assert!(routes.contains("GET /orders"), "{routes}");
+    assert!(c.find(Locator::Css("#latency svg.lines")).await.is_ok());
+    let patterns = text_of(&c, "#report").await;
+    assert!(patterns.contains("N+1 queries (1)"), "{patterns}");
+    shot(&c, "42-performance").await;
+    c.find(Locator::Css("table.queries tbody tr:first-child a"))
+        .await
+        .expect("trace link")
+        .click()
+        .await
+        .expect("click");
+    wait_path(&c, |p| p.contains("/performance/traces/")).await;
+    let bars = c
+        .find_all(Locator::Css("svg.waterfall rect"))
+        .await
+        .expect("bars");
+    assert_eq!(bars.len(), 8, "the request and its seven queries");
+    shot(&c, "43-performance-trace").await;
+
     // Tickets: open one from the form, then reply.
     c.goto(&app.url("/p/shop/support/tickets"))
         .await

@@ -78,7 +78,7 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
                 width=(w) height=(h) aria-label="Line chart" {
                 @for t in ticks {
                     line x1=(left) x2=(w - right) y1=(y(max * t)) y2=(y(max * t)) stroke="#dde" {}
-                    text x=(left - 6.0) y=(y(max * t) + 4.0) font-size="11" text-anchor="end" { (format!("{:.0}", max * t)) }
+                    text x=(left - 6.0) y=(y(max * t) + 4.0) font-size="11" text-anchor="end" { (num(max * t)) }
                 }
                 @for (i, label) in x_labels.iter().enumerate() {
                     @if i % every == 0 || i + 1 == n {
@@ -91,7 +91,7 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
                     polyline points=(points) fill="none" stroke=(colour) stroke-width="2" {}
                     @for (i, v) in values.iter().enumerate() {
                         circle cx=(x(i)) cy=(y(*v)) r="2.5" fill=(colour) {
-                            title { (name) " · " (x_labels.get(i).map_or("", |s| s.as_str())) ": " (format!("{v:.0}")) }
+                            title { (name) " · " (x_labels.get(i).map_or("", |s| s.as_str())) ": " (num(*v)) }
                         }
                     }
                 }
@@ -105,6 +105,18 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
     }
 }
 
+/// A number for an axis or a tooltip: whole above 100, else with as many
+/// decimals as small values need to differ.
+fn num(v: f64) -> String {
+    if v.abs() >= 100.0 || v == v.trunc() {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
 /// A cell background whose strength follows `share` (0 to 1).
 pub fn heat(share: f64) -> String {
     let a = (share.clamp(0.0, 1.0) * 0.85 + 0.05).min(0.9);
@@ -112,4 +124,17 @@ pub fn heat(share: f64) -> String {
         "background: rgba(31, 95, 191, {a:.2}); color: {}",
         if a > 0.5 { "#fff" } else { "#111" }
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::num;
+
+    #[test]
+    fn small_values_keep_their_decimals() {
+        assert_eq!(num(0.5), "0.50");
+        assert_eq!(num(2.25), "2.2");
+        assert_eq!(num(7.0), "7");
+        assert_eq!(num(1234.6), "1235");
+    }
 }
