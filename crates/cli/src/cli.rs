@@ -108,6 +108,9 @@ pub enum Command {
     /// SLOs: availability and latency objectives, error budgets, burn rates (client).
     #[command(subcommand)]
     Slo(crate::performance::SloCommand),
+    /// Releases: notes from a git repository's Conventional Commits (standalone).
+    #[command(subcommand)]
+    Release(crate::releases::ReleaseCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -258,6 +261,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
         Command::Perf(cmd) => crate::performance::run(g, cmd).await,
         Command::Slo(cmd) => crate::performance::run_slo(g, cmd).await,
+        Command::Release(cmd) => crate::releases::run(g, cmd),
     }
 }
 

@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod output;
 mod performance;
+mod releases;
 mod support;
 
 use std::ffi::OsString;

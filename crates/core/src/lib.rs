@@ -7,6 +7,7 @@ pub mod access;
 pub mod analytics;
 pub mod area;
 pub mod performance;
+pub mod releases;
 pub mod span;
 pub mod support;
 pub mod tenancy;

@@ -6,5 +6,6 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod git;
 pub mod ical;
 pub mod otlp;

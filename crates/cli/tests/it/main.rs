@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod errors;
 mod performance;
+mod releases;
 mod restart;
 mod schemathesis;
 mod smtp;

@@ -1,0 +1,5 @@
+//! Release planning: Conventional Commits read from history, the semver bump
+//! they call for, and Keep a Changelog sections to write them up in.
+
+pub mod changelog;
+pub mod commits;
