@@ -111,6 +111,9 @@ pub enum Command {
     /// Releases: notes from a git repository's Conventional Commits (standalone).
     #[command(subcommand)]
     Release(crate::releases::ReleaseCommand),
+    /// Deployments: record what went live, with the commits it carried (client).
+    #[command(subcommand)]
+    Deploy(crate::releases::DeployCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +265,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Perf(cmd) => crate::performance::run(g, cmd).await,
         Command::Slo(cmd) => crate::performance::run_slo(g, cmd).await,
         Command::Release(cmd) => crate::releases::run(g, cmd),
+        Command::Deploy(cmd) => crate::releases::run_deploy(g, cmd).await,
     }
 }
 

@@ -97,3 +97,150 @@ pub fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Deployments (client).
+#[derive(Debug, Subcommand)]
+pub enum DeployCommand {
+    /// Record a deployment; with --repo, the commits it carried since the
+    /// service's previous deployment in that environment.
+    Record {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        service: String,
+        #[arg(long, value_name = "VERSION")]
+        release: String,
+        #[arg(long, default_value = "production")]
+        env: String,
+        /// The commit deployed.
+        #[arg(long)]
+        commit: Option<String>,
+        /// A git repository to read the commits from.
+        #[arg(long)]
+        repo: Option<PathBuf>,
+        /// The revision the previous deployment had; found from the last
+        /// recorded deployment when absent.
+        #[arg(long)]
+        since: Option<String>,
+    },
+    /// Deployments, newest first.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long)]
+        env: Option<String>,
+    },
+}
+
+fn esc(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
+    let c = crate::client::Client::new(g)?;
+    let base = |p: &str| format!("/api/v1/projects/{p}/deployments");
+    let headers = [
+        "SERVICE",
+        "VERSION",
+        "ENV",
+        "COMMIT",
+        "DEPLOYED",
+        "COMMITS",
+        "LEAD TIME",
+    ];
+    let rows = |v: &serde_json::Value| -> Vec<Vec<String>> {
+        let one = |d: &serde_json::Value| {
+            vec![
+                crate::client::s(d, "service"),
+                crate::client::s(d, "version"),
+                crate::client::s(d, "environment"),
+                crate::client::s(d, "commit"),
+                crate::client::s(d, "deployed_at"),
+                crate::client::s(d, "commits"),
+                d["lead_time_secs"]
+                    .as_i64()
+                    .map(|s| format!("{:.1} h", s as f64 / 3600.0))
+                    .unwrap_or_else(|| "-".into()),
+            ]
+        };
+        match v.as_array() {
+            Some(a) => a.iter().map(one).collect(),
+            None => vec![one(v)],
+        }
+    };
+    match cmd {
+        DeployCommand::Record {
+            project,
+            service,
+            release,
+            env,
+            commit,
+            repo,
+            since,
+        } => {
+            let mut commits = Vec::new();
+            if let Some(repo) = repo {
+                let to = commit.clone().unwrap_or_else(|| "HEAD".into());
+                let since = match since {
+                    Some(s) => Some(s),
+                    None => {
+                        let last = c
+                            .call(
+                                reqwest::Method::GET,
+                                &format!(
+                                    "{}?service={}&environment={}&limit=1",
+                                    base(&project),
+                                    esc(&service),
+                                    esc(&env)
+                                ),
+                                None,
+                            )
+                            .await?;
+                        last[0]["commit"].as_str().map(str::to_owned)
+                    }
+                };
+                for gc in liveops_wire::git::commits_between(&repo, since.as_deref(), &to)? {
+                    let at = jiff::Timestamp::from_second(gc.time)
+                        .map(|t| t.to_string())
+                        .unwrap_or_default();
+                    commits.push(json!({"sha": gc.id, "message": gc.message, "committed_at": at}));
+                }
+            }
+            let commit = match (commit, commits.first()) {
+                (Some(c), _) => Some(c),
+                (None, Some(first)) => first["sha"].as_str().map(str::to_owned),
+                (None, None) => None,
+            };
+            let body = json!({"service": service, "version": release, "environment": env,
+                "commit": commit, "commits": commits});
+            let v = c
+                .call(reqwest::Method::POST, &base(&project), Some(body))
+                .await?;
+            crate::output::table(g.format, &v, &headers, &rows(&v));
+        }
+        DeployCommand::List {
+            project,
+            service,
+            env,
+        } => {
+            let mut q = Vec::new();
+            if let Some(s) = service {
+                q.push(format!("service={}", esc(&s)));
+            }
+            if let Some(e) = env {
+                q.push(format!("environment={}", esc(&e)));
+            }
+            let v = c
+                .call(
+                    reqwest::Method::GET,
+                    &format!("{}?{}", base(&project), q.join("&")),
+                    None,
+                )
+                .await?;
+            crate::output::table(g.format, &v, &headers, &rows(&v));
+        }
+    }
+    Ok(())
+}

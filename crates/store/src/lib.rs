@@ -13,6 +13,7 @@ mod db;
 pub mod migrate;
 pub mod performance;
 pub mod projects;
+pub mod releases;
 pub mod support;
 
 pub use db::{Backend, Db};

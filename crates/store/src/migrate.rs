@@ -40,6 +40,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(4, "analytics", "0004_analytics.sql"),
     portable!(5, "performance", "0005_performance.sql"),
     portable!(6, "performance_rules", "0006_performance_rules.sql"),
+    portable!(7, "deployments", "0007_deployments.sql"),
 ];
 
 #[derive(Debug)]

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod me;
 pub mod performance;
 pub mod projects;
+pub mod releases;
 pub mod support;
 pub mod tokens;
 pub mod users;
@@ -149,6 +150,10 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(performance::delete_slo))
         .routes(routes!(performance::metric_names))
         .routes(routes!(performance::metric_series))
+        .routes(routes!(
+            releases::list_deployments,
+            releases::record_deployment
+        ))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);
