@@ -103,13 +103,15 @@ pub fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
 pub enum DeployCommand {
     /// Record a deployment; with --repo, the commits it carried since the
     /// service's previous deployment in that environment.
+    #[command(disable_version_flag = true)]
     Record {
         #[arg(long, value_name = "SLUG")]
         project: String,
         #[arg(long)]
         service: String,
-        #[arg(long, value_name = "VERSION")]
-        release: String,
+        /// The version deployed.
+        #[arg(long)]
+        version: String,
         #[arg(long, default_value = "production")]
         env: String,
         /// The commit deployed.
@@ -174,7 +176,7 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
         DeployCommand::Record {
             project,
             service,
-            release,
+            version,
             env,
             commit,
             repo,
@@ -213,7 +215,7 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
                 (None, Some(first)) => first["sha"].as_str().map(str::to_owned),
                 (None, None) => None,
             };
-            let body = json!({"service": service, "version": release, "environment": env,
+            let body = json!({"service": service, "version": version, "environment": env,
                 "commit": commit, "commits": commits});
             let v = c
                 .call(reqwest::Method::POST, &base(&project), Some(body))

@@ -187,7 +187,7 @@ async fn deploy_record_reads_the_commits_since_the_last_deployment() {
                 &slug,
                 "--service",
                 "api",
-                "--release",
+                "--version",
                 version,
                 "--repo",
                 &repo_arg,
