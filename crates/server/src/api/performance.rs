@@ -540,7 +540,7 @@ pub async fn build_report(
         routes.truncate(10);
         let queries = t.queries(&id, &q, 10)?;
         let detections = perf::patterns(t.detect(&id, q.from_ns, q.to_ns)?);
-        let regressions = crate::performance::regressions(t, &id, q.to_ns)?;
+        let regressions = crate::performance::regressions(t, &id, q.to_ns, None)?;
         let texts = detections
             .iter()
             .map(|p| match &p.fingerprint {

@@ -258,7 +258,10 @@ pub async fn scan(state: &AppState, until_ns: i64) -> anyhow::Result<usize> {
         let p = project.clone();
         let (detections, regressions) = tokio::task::spawn_blocking(move || {
             let d = t.performance().detect(&p, from, until_ns)?;
-            let r = regressions(t.performance(), &p, until_ns)?;
+            // Only releases still inside their comparison window can change
+            // their answer; older ones were settled by earlier scans.
+            let settled = until_ns - REGRESSION_WINDOW_NS - FIRST_SCAN_NS;
+            let r = regressions(t.performance(), &p, until_ns, Some(settled))?;
             anyhow::Ok((d, r))
         })
         .await??;
@@ -371,11 +374,13 @@ fn p95(samples: &mut [f64]) -> f64 {
 
 /// Each route's newest release against the one before it: requests in the
 /// day before the new release's first request against those in the day
-/// after (up to `until_ns`).
+/// after (up to `until_ns`). With `first_after`, releases first seen
+/// before then are skipped.
 pub fn regressions(
     p: &liveops_telemetry::Performance,
     project: &str,
     until_ns: i64,
+    first_after: Option<i64>,
 ) -> liveops_telemetry::Result<Vec<Regression>> {
     let releases = p.releases(project);
     let mut out = Vec::new();
@@ -392,6 +397,10 @@ pub fn regressions(
         if j - i >= 2 {
             let (new, new_first) = &releases[j - 1];
             let (old, _) = &releases[j - 2];
+            if first_after.is_some_and(|after| *new_first < after) {
+                i = j;
+                continue;
+            }
             let mut before = p.samples(
                 project,
                 old,
