@@ -108,12 +108,26 @@ pub enum Command {
     /// SLOs: availability and latency objectives, error budgets, burn rates (client).
     #[command(subcommand)]
     Slo(crate::performance::SloCommand),
-    /// Releases: notes from a git repository's Conventional Commits (standalone).
+    /// Customer feedback: record, import, link to the backlog as votes (client).
+    #[command(subcommand)]
+    Feedback(crate::feedback::FeedbackCommand),
+    /// The product backlog: items, votes, RICE/ICE scores, merges (client).
+    #[command(subcommand)]
+    Backlog(crate::feedback::BacklogCommand),
+    /// Releases: plan, schedule, freeze and ship (client); notes from a git
+    /// repository's Conventional Commits (standalone) or from a release.
     #[command(subcommand)]
     Release(crate::releases::ReleaseCommand),
+    /// Release trains: cadence, freeze days and calendar (client).
+    #[command(subcommand)]
+    Train(crate::releases::TrainCommand),
     /// Deployments: record what went live, with the commits it carried (client).
     #[command(subcommand)]
     Deploy(crate::releases::DeployCommand),
+    /// Documentation sync: OpenAPI change detection and stale pages
+    /// (standalone), decision records (client).
+    #[command(subcommand)]
+    Docs(crate::docs::DocsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,7 +278,11 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
         Command::Perf(cmd) => crate::performance::run(g, cmd).await,
         Command::Slo(cmd) => crate::performance::run_slo(g, cmd).await,
-        Command::Release(cmd) => crate::releases::run(g, cmd),
+        Command::Release(cmd) => crate::releases::run(g, cmd).await,
+        Command::Train(cmd) => crate::releases::run_train(g, cmd).await,
+        Command::Feedback(cmd) => crate::feedback::run_feedback(g, cmd).await,
+        Command::Backlog(cmd) => crate::feedback::run_backlog(g, cmd).await,
+        Command::Docs(cmd) => crate::docs::run(g, cmd).await,
         Command::Deploy(cmd) => crate::releases::run_deploy(g, cmd).await,
     }
 }

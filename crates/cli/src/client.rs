@@ -77,6 +77,28 @@ impl Client {
         if let Some(b) = body {
             req = req.json(&b);
         }
+        self.answer(req).await
+    }
+
+    /// Sends `bytes` as the body, with its content type.
+    pub(crate) async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Value> {
+        let url = format!("{}{path}", self.server);
+        let req = self
+            .http
+            .request(method, &url)
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(bytes);
+        self.answer(req).await
+    }
+
+    async fn answer(&self, req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
         let resp = req
             .send()
             .await

@@ -5,6 +5,8 @@ mod admin;
 mod analytics;
 mod cli;
 mod client;
+mod docs;
+mod feedback;
 mod output;
 mod performance;
 mod releases;
@@ -15,6 +17,43 @@ use std::ffi::OsString;
 use clap::Parser;
 
 pub use cli::Cli;
+
+/// A failure that sets the exit status: 1 for a verdict the command's
+/// output already explains (breaking changes found), 2 for input it could
+/// not use. Other errors exit 1 after `error: …`.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    /// What to print as `error: …`, if the output has not said it.
+    pub error: Option<anyhow::Error>,
+}
+
+impl Exit {
+    pub fn verdict() -> anyhow::Error {
+        anyhow::Error::new(Exit {
+            code: 1,
+            error: None,
+        })
+    }
+
+    pub fn bad_input(error: anyhow::Error) -> anyhow::Error {
+        anyhow::Error::new(Exit {
+            code: 2,
+            error: Some(error),
+        })
+    }
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.error {
+            Some(e) => write!(f, "{e:#}"),
+            None => write!(f, "exit status {}", self.code),
+        }
+    }
+}
+
+impl std::error::Error for Exit {}
 
 /// Parses `args` and runs the command they name.
 pub async fn run<I, T>(args: I) -> anyhow::Result<()>

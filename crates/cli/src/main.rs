@@ -12,9 +12,17 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> ExitCode {
     match liveops::run(std::env::args_os()).await {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast::<liveops::Exit>() {
+            Ok(exit) => {
+                if let Some(e) = exit.error {
+                    eprintln!("error: {e:#}");
+                }
+                ExitCode::from(exit.code)
+            }
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }

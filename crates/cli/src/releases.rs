@@ -1,5 +1,6 @@
-//! Release commands that run standalone on a git repository: release notes
-//! from Conventional Commits with a semver bump suggestion.
+//! Release commands: notes from a git repository's Conventional Commits
+//! with a semver bump suggestion (standalone), and planning, scheduling,
+//! shipping, trains and deployments on a server (client).
 
 use std::path::PathBuf;
 
@@ -7,21 +8,27 @@ use anyhow::Context;
 use clap::Subcommand;
 use liveops_core::releases::changelog::{self, Entry, Release};
 use liveops_core::releases::commits::{self, ConventionalCommit};
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
-    /// Keep a Changelog notes for the commits in FROM..TO of a git
-    /// repository, and the semver bump they call for.
+    /// Keep a Changelog notes: for the commits in FROM..TO of a git
+    /// repository with the semver bump they call for (standalone), or with
+    /// --project and --release, for a planned or shipped release (client).
     Notes {
         /// The repository.
         #[arg(long, default_value = ".")]
         repo: PathBuf,
-        /// The last release's tag or revision; every commit when absent.
+        /// The last release's tag or revision; the newest tag on TO's
+        /// history by default.
         #[arg(long)]
         from: Option<String>,
+        /// Every commit reachable from TO, for a first release.
+        #[arg(long, conflicts_with = "from")]
+        all: bool,
         /// The revision to describe.
         #[arg(long, default_value = "HEAD")]
         to: String,
@@ -31,17 +38,386 @@ pub enum ReleaseCommand {
         /// The release date (YYYY-MM-DD); today by default.
         #[arg(long)]
         date: Option<String>,
+        /// Notes for a release recorded on the server, in this project.
+        #[arg(long, value_name = "SLUG", requires = "release")]
+        project: Option<String>,
+        /// The release's version.
+        #[arg(long, value_name = "VERSION", requires = "project")]
+        release: Option<String>,
+    },
+    /// Plan a release: the next version for its type unless given.
+    #[command(disable_version_flag = true)]
+    Plan {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// major, minor, patch or hotfix.
+        #[arg(long, default_value = "minor")]
+        kind: String,
+        #[arg(long)]
+        version: Option<String>,
+        /// The train it leaves on (its next free departure sets the date).
+        #[arg(long)]
+        train: Option<String>,
+        /// YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+        /// Person-weeks of effort it can hold.
+        #[arg(long)]
+        capacity: Option<f64>,
+    },
+    /// Releases, unshipped first.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// A release with its items and capacity.
+    Show {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        release: String,
+    },
+    /// Schedule backlog items into a release.
+    Schedule {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        release: String,
+        /// Item numbers.
+        #[arg(required = true)]
+        items: Vec<i64>,
+    },
+    /// Freeze a release: only bugs and security fixes join it after.
+    Freeze {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        release: String,
+    },
+    /// Ship a release: done items are released, open ones go back to the backlog.
+    Ship {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        release: String,
+    },
+    /// Open a hotfix release for an incident.
+    #[command(disable_version_flag = true)]
+    Hotfix {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        incident: i64,
+        #[arg(long)]
+        version: Option<String>,
+    },
+    /// Store the OpenAPI document a release ships, for its API changes.
+    Openapi {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        release: String,
+        spec: PathBuf,
     },
 }
 
-pub fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
-    let ReleaseCommand::Notes {
-        repo,
-        from,
-        to,
-        next: title,
-        date,
-    } = cmd;
+/// Release trains (client).
+#[derive(Debug, Subcommand)]
+pub enum TrainCommand {
+    /// Start a train.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        /// weekly, biweekly or monthly.
+        #[arg(long)]
+        cadence: String,
+        /// The first release day, YYYY-MM-DD.
+        #[arg(long)]
+        first: String,
+        /// Days before each release that the code freezes.
+        #[arg(long, default_value_t = 2)]
+        freeze_days: i64,
+    },
+    /// Trains and their next departures.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+}
+
+const RELEASE_HEADERS: [&str; 7] = [
+    "VERSION", "TYPE", "STATE", "DATE", "ITEMS", "EFFORT", "WARNING",
+];
+
+fn release_row(r: &Value) -> Vec<String> {
+    vec![
+        crate::client::s(r, "version"),
+        crate::client::s(r, "kind"),
+        crate::client::s(r, "state"),
+        r["shipped_at"]
+            .as_str()
+            .or(r["planned_for"].as_str())
+            .unwrap_or("-")
+            .to_owned(),
+        r["items"].as_array().map_or(0, Vec::len).to_string(),
+        match r["capacity"].as_f64() {
+            Some(c) => format!("{:.1}/{c:.1}", r["planned_effort"].as_f64().unwrap_or(0.0)),
+            None => format!("{:.1}", r["planned_effort"].as_f64().unwrap_or(0.0)),
+        },
+        r["capacity_warning"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+    ]
+}
+
+pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
+    let base = |p: &str| format!("/api/v1/projects/{p}/releases");
+    let show = |v: &Value| {
+        crate::output::table(g.format, v, &RELEASE_HEADERS, &[release_row(v)]);
+    };
+    match cmd {
+        ReleaseCommand::Notes {
+            project: Some(project),
+            release: Some(release),
+            ..
+        } => {
+            let c = crate::client::Client::new(g)?;
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("{}/{}/notes", base(&project), esc(&release)),
+                    None,
+                )
+                .await?;
+            if g.format == Format::Json {
+                println!("{v}");
+            } else {
+                print!("{}", v["markdown"].as_str().unwrap_or(""));
+                if let Some(p) = v["version_problem"].as_str() {
+                    eprintln!("warning: {p}");
+                }
+            }
+            Ok(())
+        }
+        ReleaseCommand::Notes {
+            repo,
+            from,
+            all,
+            to,
+            next,
+            date,
+            ..
+        } => {
+            let from = match (from, all) {
+                (Some(f), _) => Some(f),
+                (None, true) => None,
+                (None, false) => {
+                    Some(liveops_wire::git::latest_tag(&repo, &to)?.with_context(|| {
+                        format!(
+                            "{} has no tags on the history of {to}, so there is no last release \
+                             to start from: pass --from REV, or --all for every commit",
+                            repo.display()
+                        )
+                    })?)
+                }
+            };
+            notes_from_git(g, repo, from, to, next, date)
+        }
+        ReleaseCommand::Plan {
+            project,
+            kind,
+            version,
+            train,
+            date,
+            capacity,
+        } => {
+            let c = crate::client::Client::new(g)?;
+            let v = c
+                .call(
+                    Method::POST,
+                    &base(&project),
+                    Some(json!({"kind": kind, "version": version, "train": train,
+                        "planned_for": date, "capacity": capacity})),
+                )
+                .await?;
+            show(&v);
+            Ok(())
+        }
+        ReleaseCommand::List { project } => {
+            let c = crate::client::Client::new(g)?;
+            let v = c.call(Method::GET, &base(&project), None).await?;
+            let rows: Vec<Vec<String>> = v
+                .as_array()
+                .map(|a| a.iter().map(release_row).collect())
+                .unwrap_or_default();
+            crate::output::table(g.format, &v, &RELEASE_HEADERS, &rows);
+            Ok(())
+        }
+        ReleaseCommand::Show { project, release } => {
+            let c = crate::client::Client::new(g)?;
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("{}/{}", base(&project), esc(&release)),
+                    None,
+                )
+                .await?;
+            show(&v);
+            if g.format == Format::Table {
+                for i in v["items"].as_array().into_iter().flatten() {
+                    eprintln!(
+                        "  #{} {} ({}, {})",
+                        crate::client::s(i, "number"),
+                        crate::client::s(i, "title"),
+                        crate::client::s(i, "kind"),
+                        crate::client::s(i, "status")
+                    );
+                }
+            }
+            Ok(())
+        }
+        ReleaseCommand::Schedule {
+            project,
+            release,
+            items,
+        } => {
+            let c = crate::client::Client::new(g)?;
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("{}/{}/items", base(&project), esc(&release)),
+                    Some(json!({"items": items})),
+                )
+                .await?;
+            show(&v);
+            Ok(())
+        }
+        ReleaseCommand::Freeze { project, release } => {
+            move_release(g, &base(&project), &release, "frozen").await
+        }
+        ReleaseCommand::Ship { project, release } => {
+            move_release(g, &base(&project), &release, "shipped").await
+        }
+        ReleaseCommand::Hotfix {
+            project,
+            incident,
+            version,
+        } => {
+            let c = crate::client::Client::new(g)?;
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/projects/{project}/hotfixes"),
+                    Some(json!({"incident": incident, "version": version})),
+                )
+                .await?;
+            show(&v);
+            Ok(())
+        }
+        ReleaseCommand::Openapi {
+            project,
+            release,
+            spec,
+        } => {
+            let bytes = std::fs::read(&spec)
+                .with_context(|| format!("could not read {}", spec.display()))?;
+            let c = crate::client::Client::new(g)?;
+            c.call_raw(
+                Method::PUT,
+                &format!("{}/{}/openapi", base(&project), esc(&release)),
+                "application/yaml",
+                bytes,
+            )
+            .await?;
+            eprintln!("stored the OpenAPI document of {release}");
+            Ok(())
+        }
+    }
+}
+
+async fn move_release(g: &Global, base: &str, release: &str, to: &str) -> anyhow::Result<()> {
+    let c = crate::client::Client::new(g)?;
+    let v = c
+        .call(
+            Method::POST,
+            &format!("{base}/{}/state", esc(release)),
+            Some(json!({"state": to})),
+        )
+        .await?;
+    crate::output::table(
+        g.format,
+        &v,
+        &RELEASE_HEADERS,
+        &[release_row(&v["release"])],
+    );
+    if let Some(carried) = v["carried_over"].as_array().filter(|c| !c.is_empty()) {
+        let list: Vec<String> = carried.iter().map(|n| format!("#{n}")).collect();
+        eprintln!("not done, back in the backlog: {}", list.join(", "));
+    }
+    Ok(())
+}
+
+pub async fn run_train(g: &Global, cmd: TrainCommand) -> anyhow::Result<()> {
+    let c = crate::client::Client::new(g)?;
+    let headers = [
+        "NAME",
+        "CADENCE",
+        "FREEZE DAYS",
+        "NEXT RELEASE",
+        "NEXT FREEZE",
+    ];
+    let row = |t: &Value| {
+        vec![
+            crate::client::s(t, "name"),
+            crate::client::s(t, "cadence"),
+            crate::client::s(t, "freeze_days"),
+            crate::client::s(&t["next"][0], "release"),
+            crate::client::s(&t["next"][0], "freeze"),
+        ]
+    };
+    match cmd {
+        TrainCommand::Create {
+            project,
+            name,
+            cadence,
+            first,
+            freeze_days,
+        } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &format!("/api/v1/projects/{project}/trains"),
+                    Some(
+                        json!({"name": name, "cadence": cadence, "first_release": first,
+                        "freeze_days": freeze_days}),
+                    ),
+                )
+                .await?;
+            crate::output::table(g.format, &v, &headers, &[row(&v)]);
+        }
+        TrainCommand::List { project } => {
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/projects/{project}/trains"),
+                    None,
+                )
+                .await?;
+            let rows: Vec<Vec<String>> = v
+                .as_array()
+                .map(|a| a.iter().map(row).collect())
+                .unwrap_or_default();
+            crate::output::table(g.format, &v, &headers, &rows);
+        }
+    }
+    Ok(())
+}
+
+fn notes_from_git(
+    g: &Global,
+    repo: PathBuf,
+    from: Option<String>,
+    to: String,
+    title: Option<String>,
+    date: Option<String>,
+) -> anyhow::Result<()> {
     let history = liveops_wire::git::commits_between(&repo, from.as_deref(), &to)?;
     let parsed: Vec<ConventionalCommit> = history
         .iter()

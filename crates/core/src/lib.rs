@@ -6,8 +6,11 @@
 pub mod access;
 pub mod analytics;
 pub mod area;
+pub mod docs;
+pub mod feedback;
 pub mod performance;
 pub mod releases;
+pub mod security;
 pub mod span;
 pub mod support;
 pub mod tenancy;

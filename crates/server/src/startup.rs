@@ -20,7 +20,9 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{analytics, api, control, jobs, metrics, performance, support, system, ui};
+use crate::{
+    analytics, api, control, feedback, jobs, metrics, performance, releases, support, system, ui,
+};
 
 /// Opens the state database the configuration names.
 pub async fn open_state(config: &Config) -> anyhow::Result<Db> {
@@ -104,6 +106,17 @@ pub fn router(state: AppState) -> Router {
             post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
         )
         .route("/ingest/email", post(support::public::inbound_email))
+        .route("/feedback/widget.js", get(feedback::public::widget))
+        .route("/feedback/{project}/form", get(feedback::public::form))
+        .route(
+            "/feedback/{project}",
+            post(feedback::public::post).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .route("/changelog/{project}", get(releases::changelog::page))
+        .route(
+            "/changelog/{project}/feed.atom",
+            get(releases::changelog::feed),
+        )
         .route(
             "/ingest/alerts/{secret}",
             post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),

@@ -26,6 +26,8 @@ pub struct Inner {
     pub sender: crate::support::deliver::Sender,
     /// Status-page subscriptions per client address.
     pub subscribe_limiter: Limiter,
+    /// Public feedback-form submissions per client address.
+    pub feedback_limiter: Limiter,
     /// Analytics ingest keys recently seen, and their rate limits.
     pub ingest_keys: crate::analytics::IngestKeys,
 }
@@ -44,6 +46,7 @@ impl AppState {
             metrics: Metrics::new(),
             login_limiter: Limiter::new(20, Duration::from_secs(300)),
             subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
+            feedback_limiter: Limiter::new(FEEDBACK_PER_WINDOW, Duration::from_secs(600)),
             ingest_keys: crate::analytics::IngestKeys::default(),
         }))
     }
@@ -55,6 +58,9 @@ impl Deref for AppState {
         &self.0
     }
 }
+
+/// Public feedback submissions one address may send in ten minutes.
+pub const FEEDBACK_PER_WINDOW: usize = 10;
 
 /// Now, in unix milliseconds, the unit every stored time uses.
 pub fn now_ms() -> i64 {

@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod audit;
 pub mod backup;
 mod db;
+pub mod feedback;
 pub mod migrate;
 pub mod performance;
 pub mod projects;

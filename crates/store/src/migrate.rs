@@ -41,6 +41,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(5, "performance", "0005_performance.sql"),
     portable!(6, "performance_rules", "0006_performance_rules.sql"),
     portable!(7, "deployments", "0007_deployments.sql"),
+    portable!(8, "feedback_releases", "0008_feedback_releases.sql"),
 ];
 
 #[derive(Debug)]

@@ -125,3 +125,453 @@ impl Db {
         rows.iter().map(row).collect()
     }
 }
+
+/// A release train.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrainRow {
+    pub id: String,
+    pub name: String,
+    pub cadence: String,
+    /// `YYYY-MM-DD`.
+    pub first_release: String,
+    pub freeze_days: i64,
+    pub created_at: i64,
+}
+
+fn train_row(r: &sqlx::any::AnyRow) -> Result<TrainRow> {
+    Ok(TrainRow {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        cadence: r.try_get("cadence")?,
+        first_release: r.try_get("first_release")?,
+        freeze_days: r.try_get("freeze_days")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+/// A planned, frozen or shipped release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReleaseRow {
+    pub id: String,
+    pub version: String,
+    pub kind: String,
+    pub state: String,
+    pub train_id: Option<String>,
+    pub planned_for: Option<String>,
+    pub capacity: Option<f64>,
+    pub incident_id: Option<String>,
+    pub has_openapi: bool,
+    pub frozen_at: Option<i64>,
+    pub shipped_at: Option<i64>,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+const RELEASE_COLS: &str = "id, version, kind, state, train_id, planned_for, capacity, incident_id, \
+     CASE WHEN openapi IS NULL THEN 0 ELSE 1 END AS has_openapi, frozen_at, shipped_at, \
+     created_by, created_at";
+
+fn release_row(r: &sqlx::any::AnyRow) -> Result<ReleaseRow> {
+    Ok(ReleaseRow {
+        id: r.try_get("id")?,
+        version: r.try_get("version")?,
+        kind: r.try_get("kind")?,
+        state: r.try_get("state")?,
+        train_id: r.try_get("train_id")?,
+        planned_for: r.try_get("planned_for")?,
+        capacity: r.try_get("capacity")?,
+        incident_id: r.try_get("incident_id")?,
+        has_openapi: r.try_get::<i64, _>("has_openapi")? != 0,
+        frozen_at: r.try_get("frozen_at")?,
+        shipped_at: r.try_get("shipped_at")?,
+        created_by: r.try_get("created_by")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRelease<'a> {
+    pub version: &'a str,
+    pub kind: &'a str,
+    pub train_id: Option<&'a str>,
+    pub planned_for: Option<&'a str>,
+    pub capacity: Option<f64>,
+    pub incident_id: Option<&'a str>,
+    pub created_by: &'a str,
+}
+
+/// What shipping a release did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipped {
+    /// Items that were done and are now released.
+    pub released: i64,
+    /// Open items taken out of the release and back to the backlog.
+    pub carried_over: Vec<i64>,
+}
+
+/// An architecture decision record, as imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdrRow {
+    pub number: i64,
+    pub title: String,
+    pub status: String,
+    /// `YYYY-MM-DD`.
+    pub decided_on: Option<String>,
+    pub decision: Option<String>,
+    pub path: String,
+    pub imported_at: i64,
+}
+
+impl Db {
+    pub async fn insert_train(
+        &self,
+        project_id: &str,
+        name: &str,
+        cadence: &str,
+        first_release: &str,
+        freeze_days: i64,
+        now: i64,
+    ) -> Result<TrainRow> {
+        let id = new_id();
+        sqlx::query(
+            "INSERT INTO release_trains (id, project_id, name, cadence, first_release, freeze_days, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(name)
+        .bind(cadence)
+        .bind(first_release)
+        .bind(freeze_days)
+        .bind(now)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::conflict_as("a train with this name"))?;
+        self.train(project_id, name).await
+    }
+
+    /// A train by name or id.
+    pub async fn train(&self, project_id: &str, name_or_id: &str) -> Result<TrainRow> {
+        let r = sqlx::query(
+            "SELECT * FROM release_trains WHERE project_id = $1 AND (name = $2 OR id = $2)",
+        )
+        .bind(project_id)
+        .bind(name_or_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        train_row(&r)
+    }
+
+    pub async fn trains(&self, project_id: &str) -> Result<Vec<TrainRow>> {
+        let rows = sqlx::query("SELECT * FROM release_trains WHERE project_id = $1 ORDER BY name")
+            .bind(project_id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(train_row).collect()
+    }
+
+    pub async fn insert_release(
+        &self,
+        project_id: &str,
+        n: &NewRelease<'_>,
+        now: i64,
+    ) -> Result<ReleaseRow> {
+        let id = new_id();
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO releases (id, project_id, version, kind, state, train_id, planned_for, \
+             capacity, incident_id, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, 'planned', $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(n.version)
+        .bind(n.kind)
+        .bind(n.train_id)
+        .bind(n.planned_for)
+        .bind(n.capacity)
+        .bind(n.incident_id)
+        .bind(n.created_by)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::conflict_as("a release with this version"))?;
+        if let Some(incident) = n.incident_id {
+            // The incident's hotfix requests are now taken up by this release.
+            sqlx::query(
+                "UPDATE support_hotfix_requests SET release_id = $1, state = 'scheduled' \
+                 WHERE incident_id = $2 AND release_id IS NULL",
+            )
+            .bind(&id)
+            .bind(incident)
+            .execute(&mut *tx)
+            .await?;
+            crate::support::incidents::add_event(
+                &mut tx,
+                incident,
+                n.created_by,
+                "hotfix_scheduled",
+                Some(&format!("Hotfix release {} planned", n.version)),
+                false,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.release(project_id, n.version).await
+    }
+
+    /// A release by version or id.
+    pub async fn release(&self, project_id: &str, version_or_id: &str) -> Result<ReleaseRow> {
+        let r = sqlx::query(&format!(
+            "SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 AND (version = $2 OR id = $2)"
+        ))
+        .bind(project_id)
+        .bind(version_or_id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        release_row(&r)
+    }
+
+    /// Every release, newest plan first.
+    pub async fn releases(&self, project_id: &str) -> Result<Vec<ReleaseRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 \
+             ORDER BY COALESCE(shipped_at, 9223372036854775807) DESC, created_at DESC"
+        ))
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(release_row).collect()
+    }
+
+    pub async fn release_openapi(&self, release_id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT openapi FROM releases WHERE id = $1")
+                .bind(release_id)
+                .fetch_optional(self.pool())
+                .await?
+                .flatten(),
+        )
+    }
+
+    pub async fn set_release_openapi(&self, release_id: &str, spec: &str) -> Result<()> {
+        sqlx::query("UPDATE releases SET openapi = $1 WHERE id = $2")
+            .bind(spec)
+            .bind(release_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_release_plan(
+        &self,
+        release_id: &str,
+        planned_for: Option<&str>,
+        capacity: Option<f64>,
+    ) -> Result<()> {
+        sqlx::query("UPDATE releases SET planned_for = $1, capacity = $2 WHERE id = $3")
+            .bind(planned_for)
+            .bind(capacity)
+            .bind(release_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Freezes a release, or thaws it back to planned.
+    pub async fn set_release_frozen(&self, release_id: &str, frozen: bool, now: i64) -> Result<()> {
+        sqlx::query("UPDATE releases SET state = $1, frozen_at = $2 WHERE id = $3")
+            .bind(if frozen { "frozen" } else { "planned" })
+            .bind(frozen.then_some(now))
+            .bind(release_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Ships a release: done items become released, open ones go back to
+    /// the backlog, the hotfix requests it carried are shipped and the
+    /// incident it was opened for records the fix.
+    pub async fn ship_release(
+        &self,
+        project_id: &str,
+        release: &ReleaseRow,
+        actor: &crate::audit::Actor,
+        now: i64,
+    ) -> Result<Shipped> {
+        let by = actor.name.as_str();
+        let mut tx = self.begin().await?;
+        let moved = sqlx::query(
+            "UPDATE releases SET state = 'shipped', shipped_at = $1 WHERE id = $2 AND state <> 'shipped'",
+        )
+        .bind(now)
+        .bind(&release.id)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Conflict("a shipped release"));
+        }
+        let released = sqlx::query(
+            "UPDATE backlog_items SET status = 'released', updated_at = $1 \
+             WHERE release_id = $2 AND status = 'done'",
+        )
+        .bind(now)
+        .bind(&release.id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let carried: Vec<i64> = sqlx::query_scalar(
+            "SELECT number FROM backlog_items WHERE release_id = $1 \
+             AND status IN ('triage', 'planned', 'in_progress') ORDER BY number",
+        )
+        .bind(&release.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE backlog_items SET release_id = NULL, updated_at = $1 WHERE release_id = $2 \
+             AND status IN ('triage', 'planned', 'in_progress')",
+        )
+        .bind(now)
+        .bind(&release.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE support_hotfix_requests SET state = 'shipped' WHERE release_id = $1")
+            .bind(&release.id)
+            .execute(&mut *tx)
+            .await?;
+        let incidents: Vec<String> = sqlx::query_scalar(
+            "SELECT incident_id FROM support_hotfix_requests WHERE release_id = $1 \
+             UNION SELECT incident_id FROM releases WHERE id = $1 AND incident_id IS NOT NULL",
+        )
+        .bind(&release.id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for incident in incidents {
+            crate::support::incidents::add_link(
+                &mut tx,
+                &incident,
+                "release",
+                &release.version,
+                now,
+            )
+            .await?;
+            crate::support::incidents::add_event(
+                &mut tx,
+                &incident,
+                by,
+                "hotfix_shipped",
+                Some(&format!("Release {} shipped", release.version)),
+                false,
+                now,
+            )
+            .await?;
+        }
+        crate::audit::record(
+            &mut tx,
+            actor,
+            Some(project_id),
+            "release.ship",
+            Some(&release.version),
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Shipped {
+            released: released as i64,
+            carried_over: carried,
+        })
+    }
+
+    /// The commit messages of the deployments of `version`, oldest first,
+    /// each once.
+    pub async fn deployed_commit_messages(
+        &self,
+        project_id: &str,
+        version: &str,
+    ) -> Result<Vec<String>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT c.sha, c.message FROM deployment_commits c JOIN deployments d \
+             ON d.id = c.deployment_id WHERE d.project_id = $1 AND d.version = $2 \
+             ORDER BY c.committed_at, c.sha",
+        )
+        .bind(project_id)
+        .bind(version)
+        .fetch_all(self.pool())
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows
+            .into_iter()
+            .filter(|(sha, _)| seen.insert(sha.clone()))
+            .map(|(_, m)| m)
+            .collect())
+    }
+
+    /// Adds or refreshes decision records by number.
+    pub async fn upsert_adrs(&self, project_id: &str, adrs: &[AdrRow]) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let mut n = 0;
+        for a in adrs {
+            n += sqlx::query(
+                "INSERT INTO adrs (id, project_id, number, title, status, decided_on, decision, path, \
+                 imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                 ON CONFLICT (project_id, number) DO UPDATE SET title = excluded.title, \
+                 status = excluded.status, decided_on = excluded.decided_on, \
+                 decision = excluded.decision, path = excluded.path, imported_at = excluded.imported_at",
+            )
+            .bind(new_id())
+            .bind(project_id)
+            .bind(a.number)
+            .bind(&a.title)
+            .bind(&a.status)
+            .bind(&a.decided_on)
+            .bind(&a.decision)
+            .bind(&a.path)
+            .bind(a.imported_at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    pub async fn adrs(&self, project_id: &str) -> Result<Vec<AdrRow>> {
+        let rows = sqlx::query(
+            "SELECT number, title, status, decided_on, decision, path, imported_at FROM adrs \
+             WHERE project_id = $1 ORDER BY number",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AdrRow {
+                    number: r.try_get("number")?,
+                    title: r.try_get("title")?,
+                    status: r.try_get("status")?,
+                    decided_on: r.try_get("decided_on")?,
+                    decision: r.try_get("decision")?,
+                    path: r.try_get("path")?,
+                    imported_at: r.try_get("imported_at")?,
+                })
+            })
+            .collect()
+    }
+}
+
+impl Db {
+    pub async fn release_by_id(&self, id: &str) -> Result<ReleaseRow> {
+        let r = sqlx::query(&format!(
+            "SELECT {RELEASE_COLS} FROM releases WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        release_row(&r)
+    }
+}

@@ -6,6 +6,8 @@
 
 pub mod alerts;
 pub mod analytics;
+pub mod feedback;
 pub mod git;
 pub mod ical;
+pub mod openapi;
 pub mod otlp;

@@ -476,3 +476,205 @@ async fn browser_charts_analytics_and_works_a_ticket() {
     c.close().await.expect("close browser");
     app.stop().await;
 }
+
+/// A customer's page embeds the feedback widget; the feedback it sends is
+/// linked to a backlog item as a vote from the UI, and the release holding
+/// the item is frozen and shipped from its page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_takes_feedback_from_the_widget_to_a_shipped_release() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let (_, key) = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/projects/shop/ingest-key",
+            &admin,
+            None,
+        )
+        .await;
+    let key = key["ingest_key"].as_str().expect("key").to_owned();
+    let api = |p: &str| format!("/api/v1/projects/shop{p}");
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &api("/backlog"),
+            &admin,
+            Some(json!({"title": "Export orders to CSV", "kind": "enhancement"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &api("/releases"),
+            &admin,
+            Some(json!({"kind": "minor", "version": "2.3.0"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+    // The customer's own page, with nothing but our script tag.
+    let page = format!(
+        "<!doctype html><title>Shop</title><h1>Shop</h1>\
+         <script src=\"{}\" data-project=\"shop\" data-key=\"{key}\" data-distinct-id=\"user-7\"></script>",
+        app.url("/feedback/widget.js")
+    );
+    // Served from another origin, as the customer's site would be.
+    let site = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind site");
+    let site_url = format!("http://{}/", site.local_addr().expect("addr"));
+    let html = axum::response::Html(page);
+    let site_task = tokio::spawn(async move {
+        let app = axum::Router::new().route("/", axum::routing::get(move || async move { html }));
+        let _ = axum::serve(site, app).await;
+    });
+    c.goto(&site_url).await.expect("customer page");
+    let start = Instant::now();
+    let button = loop {
+        match c.find(Locator::Css("button[data-liveops=feedback]")).await {
+            Ok(b) => break b,
+            Err(e) => {
+                if start.elapsed() > Duration::from_secs(15) {
+                    let html = c
+                        .execute("return document.documentElement.outerHTML", vec![])
+                        .await;
+                    panic!("no widget: {e}; {html:?}");
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    button.click().await.expect("open the form");
+    let frame = loop {
+        match c.find(Locator::Css("iframe[title='Send feedback']")).await {
+            Ok(f) => break f,
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(15), "no frame: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    frame.enter_frame().await.expect("into the frame");
+    let start = Instant::now();
+    while c.find(Locator::Css("textarea[name=body]")).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no form in the frame"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fill(
+        &c,
+        "textarea[name=body]",
+        "I need to export my orders as CSV",
+    )
+    .await;
+    fill(&c, "input[name=email]", "ana@shop.example").await;
+    shot(&c, "60-feedback-widget").await;
+    // A person takes a moment; the form refuses bot-speed sends as spam.
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    click(&c, "//button[text()='Send']").await;
+    // The frame navigates to the answer; elements of the form go stale.
+    let start = Instant::now();
+    let mut thanks = String::new();
+    while thanks != "Thank you" && start.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(h) = c.find(Locator::Css("h1")).await {
+            thanks = h.text().await.unwrap_or_default();
+        }
+    }
+    assert_eq!(thanks, "Thank you");
+    c.enter_parent_frame().await.expect("out of the frame");
+
+    // The team links it to the item it duplicates, from the suggestion.
+    c.goto(&app.url("/p/shop/feedback")).await.expect("goto");
+    wait_path(&c, |p| p.starts_with("/login")).await;
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    assert_eq!(
+        wait_path(&c, |p| p == "/p/shop/feedback").await,
+        "/p/shop/feedback"
+    );
+    let row = text_of(&c, "table.feedback tr[data-feedback='1']").await;
+    assert!(
+        row.contains("ana@shop.example") && row.contains("form"),
+        "{row}"
+    );
+    click(
+        &c,
+        "//table[contains(@class,'feedback')]//a[contains(text(),'export my orders')]",
+    )
+    .await;
+    wait_path(&c, |p| p == "/p/shop/feedback/1").await;
+    assert!(
+        text_of(&c, "section.suggestions")
+            .await
+            .contains("Export orders to CSV")
+    );
+    click(&c, "//button[text()='Link as a vote']").await;
+    let start = Instant::now();
+    while !text_of(&c, "p.meta").await.contains("linked") {
+        assert!(start.elapsed() < Duration::from_secs(10), "not linked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.goto(&app.url("/p/shop/feedback/backlog/1"))
+        .await
+        .expect("goto");
+    assert!(text_of(&c, "p.meta").await.contains("1 votes"));
+    assert!(text_of(&c, "ul.votes").await.contains("ana@shop.example"));
+    // Scheduled into 2.3.0 and done, from the item's form.
+    c.find(Locator::Css("select[name=release]"))
+        .await
+        .expect("release select")
+        .select_by_value("2.3.0")
+        .await
+        .expect("pick release");
+    c.find(Locator::Css("select[name=status]"))
+        .await
+        .expect("status select")
+        .select_by_value("done")
+        .await
+        .expect("pick status");
+    click(&c, "//button[text()='Save']").await;
+    let start = Instant::now();
+    while !text_of(&c, "p.meta").await.contains("release 2.3.0") {
+        assert!(start.elapsed() < Duration::from_secs(10), "not scheduled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    shot(&c, "61-backlog-item").await;
+    c.goto(&app.url("/p/shop/releases/2.3.0"))
+        .await
+        .expect("goto");
+    click(&c, "//button[text()='Freeze']").await;
+    let start = Instant::now();
+    while !text_of(&c, "p.meta").await.contains("frozen") {
+        assert!(start.elapsed() < Duration::from_secs(10), "not frozen");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(&c, "//button[text()='Ship']").await;
+    let start = Instant::now();
+    while !text_of(&c, "p.meta").await.contains("shipped") {
+        assert!(start.elapsed() < Duration::from_secs(10), "not shipped");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        text_of(&c, "section.notes")
+            .await
+            .contains("Export orders to CSV (#1)")
+    );
+    shot(&c, "62-release").await;
+    c.goto(&app.url("/changelog/shop")).await.expect("goto");
+    assert!(text_of(&c, "section.changelog").await.contains("2.3.0"));
+    c.close().await.expect("close browser");
+    site_task.abort();
+    app.stop().await;
+}

@@ -211,3 +211,239 @@ async fn deploy_record_reads_the_commits_since_the_last_deployment() {
     assert_eq!(second["commits"], 1, "only what the last deployment lacked");
     server.stop();
 }
+
+/// A repository with no tags has no last release to start from: the error
+/// says what to pass instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_notes_without_tags_say_what_to_pass() {
+    let place = Place::new(Backend::Sqlite).await;
+    let repo = place.dir.path().join("untagged");
+    std::fs::create_dir_all(&repo).expect("repo dir");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    commit(&repo, "feat: first");
+    let repo_arg = repo.display().to_string();
+    let out = place.run(&["release", "notes", "--repo", &repo_arg]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("has no tags") && err.contains("--all"),
+        "{err}"
+    );
+    let out = place.run(&["release", "notes", "--repo", &repo_arg, "--all"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("- first"));
+    // With tags, the newest one on the history is the default start.
+    git(&repo, &["tag", "v1.0.0"]);
+    commit(&repo, "fix: second");
+    let out = place.run(&["release", "notes", "--repo", &repo_arg, "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["from"], "v1.0.0");
+    assert_eq!(v["commits"], 1);
+    assert_eq!(v["next"], "1.0.1");
+}
+
+/// `docs stale` flags the page whose API path changed after its last edit,
+/// and not the page edited since.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_stale_flags_pages_whose_api_changed_since_their_edit() {
+    let place = Place::new(Backend::Sqlite).await;
+    let repo = place.dir.path().join("site");
+    std::fs::create_dir_all(repo.join("docs/guides")).expect("dirs");
+    git(&repo, &["init", "-q", "-b", "main"]);
+    let spec = |export: &str| {
+        format!(
+            "openapi: 3.0.3\ninfo: {{title: Shop, version: 1.0.0}}\npaths:\n  /orders:\n    get:\n      responses:\n        \"200\": {{description: ok}}\n  {export}:\n    get:\n      responses:\n        \"200\": {{description: csv}}\n"
+        )
+    };
+    std::fs::write(repo.join("openapi.yaml"), spec("/orders/{id}/export")).expect("spec");
+    std::fs::write(
+        repo.join("docs/guides/export.md"),
+        "# Exports\n\nDownload one with `GET /api/v1/orders/42/export`.\n",
+    )
+    .expect("page");
+    std::fs::write(
+        repo.join("docs/orders.md"),
+        "# Orders\n\nList them with `GET /orders`.\n",
+    )
+    .expect("page");
+    git(&repo, &["add", "."]);
+    commit(&repo, "docs: orders and exports");
+    // The export endpoint moves; only the spec changes.
+    std::fs::write(repo.join("openapi.yaml"), spec("/exports/orders/{id}")).expect("spec");
+    git(&repo, &["add", "."]);
+    commit(&repo, "feat!: move exports");
+    let repo_arg = repo.display().to_string();
+    let out = place.run(&[
+        "docs",
+        "stale",
+        "--repo",
+        &repo_arg,
+        "--spec",
+        "openapi.yaml",
+        "--docs",
+        "docs",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(v[0]["page"], "docs/guides/export.md");
+    assert_eq!(v[0]["paths"], json!(["/orders/{id}/export"]));
+    // Updating the page clears it.
+    std::fs::write(
+        repo.join("docs/guides/export.md"),
+        "# Exports\n\nDownload one with `GET /exports/orders/42`.\n",
+    )
+    .expect("page");
+    git(&repo, &["add", "."]);
+    commit(&repo, "docs: new export path");
+    let out = place.run(&[
+        "docs",
+        "stale",
+        "--repo",
+        &repo_arg,
+        "--spec",
+        "openapi.yaml",
+        "--docs",
+        "docs",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = place.run(&[
+        "docs",
+        "stale",
+        "--repo",
+        &repo_arg,
+        "--spec",
+        "missing.yaml",
+        "--docs",
+        "docs",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.yaml"));
+}
+
+/// Decision records imported from a folder, listed for the release whose
+/// making they fall in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adrs_are_imported_from_a_folder_and_listed_per_release() {
+    let place = Place::new(Backend::Sqlite).await;
+    let (slug, token) = bootstrap(&place);
+    let server = place.serve();
+    let dir = place.dir.path().join("adr");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let today = jiff::Zoned::now().date();
+    std::fs::write(
+        dir.join("0001-record-decisions.md"),
+        "# 1. Record architecture decisions\n\nDate: 2020-01-01\n\n## Status\n\nAccepted\n",
+    )
+    .expect("adr");
+    std::fs::write(
+        dir.join("0002-use-postgres.md"),
+        format!("# 2. Keep state in PostgreSQL\n\nDate: {today}\n\n## Status\n\nAccepted\n\n## Decision\n\nWe use PostgreSQL when a URL is set.\n"),
+    )
+    .expect("adr");
+    std::fs::write(dir.join("README.md"), "Decision records live here.\n").expect("readme");
+    let run = |args: &[&str]| {
+        let out = place
+            .cmd(args)
+            .env("LIVEOPS_SERVER", &server.base)
+            .env("LIVEOPS_TOKEN", &token)
+            .output()
+            .expect("run");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let dir_arg = dir.display().to_string();
+    let (ok, out, err) = run(&[
+        "docs",
+        "adr",
+        "import",
+        "--project",
+        &slug,
+        &dir_arg,
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(v["imported"], 2);
+    assert_eq!(v["skipped"][0]["reason"], "it has no `# Title` heading");
+    let (ok, _, err) = run(&[
+        "release",
+        "plan",
+        "--project",
+        &slug,
+        "--kind",
+        "minor",
+        "--version",
+        "0.2.0",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = run(&[
+        "docs",
+        "adr",
+        "list",
+        "--project",
+        &slug,
+        "--release",
+        "0.2.0",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).expect("json");
+    let numbers: Vec<i64> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(|r| r["number"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        numbers,
+        vec![1, 2],
+        "no release shipped before 0.2.0, so every dated record is its own"
+    );
+    let (ok, _, err) = run(&["release", "ship", "--project", &slug, "0.2.0"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(&["release", "plan", "--project", &slug, "--kind", "minor"]);
+    assert!(ok, "{err}");
+    let (ok, out, _) = run(&[
+        "docs",
+        "adr",
+        "list",
+        "--project",
+        &slug,
+        "--release",
+        "0.3.0",
+        "--format",
+        "json",
+    ]);
+    assert!(ok);
+    let v: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(
+        v.as_array().map(Vec::len),
+        Some(0),
+        "0.2.0 shipped today with both: {v}"
+    );
+    server.stop();
+}

@@ -1,5 +1,7 @@
-//! Release planning: Conventional Commits read from history, the semver bump
-//! they call for, and Keep a Changelog sections to write them up in.
+//! Release planning: trains, releases and their capacity, Conventional
+//! Commits read from history, the semver bump they call for, and Keep a
+//! Changelog sections to write them up in.
 
 pub mod changelog;
 pub mod commits;
+pub mod plan;

@@ -92,7 +92,7 @@ fn interval(s: Option<&str>, default: Interval) -> ApiResult<Interval> {
         .map(|i| i.unwrap_or(default))
 }
 
-async fn telemetry<T: Send + 'static>(
+pub(crate) async fn telemetry<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
     + Send

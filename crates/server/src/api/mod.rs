@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod feedback;
 pub mod me;
 pub mod performance;
 pub mod projects;
@@ -154,6 +155,24 @@ pub fn router() -> Router<AppState> {
             releases::list_deployments,
             releases::record_deployment
         ))
+        .routes(routes!(feedback::list_feedback, feedback::create_feedback))
+        .routes(routes!(feedback::import_feedback))
+        .routes(routes!(feedback::get_feedback))
+        .routes(routes!(feedback::feedback_action))
+        .routes(routes!(feedback::feedback_from_ticket))
+        .routes(routes!(feedback::list_items, feedback::create_item))
+        .routes(routes!(feedback::get_item, feedback::update_item))
+        .routes(routes!(feedback::merge_item))
+        .routes(routes!(releases::list_trains, releases::create_train))
+        .routes(routes!(releases::train_calendar))
+        .routes(routes!(releases::list_releases, releases::create_release))
+        .routes(routes!(releases::get_release))
+        .routes(routes!(releases::schedule_items))
+        .routes(routes!(releases::move_release))
+        .routes(routes!(releases::create_hotfix))
+        .routes(routes!(releases::put_openapi))
+        .routes(routes!(releases::release_notes))
+        .routes(routes!(releases::list_adrs, releases::import_adrs))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

@@ -1,10 +1,12 @@
-//! The release-planning API: deployments and the commits they carried.
+//! The release-planning API: deployments and the commits they carried,
+//! release trains, releases with their items, hotfixes, OpenAPI documents
+//! and notes, and architecture decision records.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::Permission;
-use liveops_store::releases::{DeployedCommit, DeploymentRow, NewDeployment};
+use liveops_store::releases::{DeployedCommit, DeploymentRow, NewDeployment, ReleaseRow, TrainRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -193,4 +195,638 @@ pub async fn list_deployments(
         )
         .await?;
     Ok(Json(rows.into_iter().map(view).collect()))
+}
+
+// ---------------------------------------------------------------- trains
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainBody {
+    pub name: String,
+    /// weekly, biweekly or monthly.
+    pub cadence: String,
+    /// The first release day, `YYYY-MM-DD`.
+    pub first_release: String,
+    /// Days before each release that the code freezes (default 2).
+    pub freeze_days: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepartureView {
+    pub release: String,
+    pub freeze: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrainView {
+    pub name: String,
+    pub cadence: String,
+    pub first_release: String,
+    pub freeze_days: i64,
+    /// The next departures from today.
+    pub next: Vec<DepartureView>,
+}
+
+fn train_view(t: TrainRow, count: usize) -> ApiResult<TrainView> {
+    let next = crate::releases::train_of(&t)?
+        .calendar(crate::releases::today(), count)
+        .into_iter()
+        .map(|d| DepartureView {
+            release: d.release.to_string(),
+            freeze: d.freeze.to_string(),
+        })
+        .collect();
+    Ok(TrainView {
+        name: t.name,
+        cadence: t.cadence,
+        first_release: t.first_release,
+        freeze_days: t.freeze_days,
+        next,
+    })
+}
+
+/// Starts a release train.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/trains", tag = "releases",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = TrainBody,
+    responses((status = 201, description = "The train", body = TrainView)))]
+pub async fn create_train(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(b): ApiJson<TrainBody>,
+) -> ApiResult<(StatusCode, Json<TrainView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let t = crate::releases::create_train(
+        &state,
+        &access.project.id,
+        &b.name,
+        &b.cadence,
+        &b.first_release,
+        b.freeze_days.unwrap_or(2),
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(train_view(t, 6)?)))
+}
+
+/// Release trains with their next departures.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/trains", tag = "releases",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Trains", body = Vec<TrainView>)))]
+pub async fn list_trains(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<TrainView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let trains = state.db.trains(&access.project.id).await?;
+    Ok(Json(
+        trains
+            .into_iter()
+            .map(|t| train_view(t, 6))
+            .collect::<ApiResult<_>>()?,
+    ))
+}
+
+/// A train's calendar as iCalendar: each release day and freeze day.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/trains/{train}/calendar.ics", tag = "releases",
+    params(("project" = String, Path, description = "Project slug"),
+           ("train" = String, Path, description = "Train name")),
+    responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
+pub async fn train_calendar(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, train)): ApiPath<(String, String)>,
+) -> ApiResult<impl axum::response::IntoResponse> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let t = match state.db.train(&access.project.id, &train).await {
+        Ok(t) => t,
+        Err(liveops_store::StoreError::NotFound) => {
+            return Err(ApiError::not_found(format!("no release train `{train}`")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let day = |d: jiff::civil::Date| -> ApiResult<jiff::Timestamp> {
+        d.to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(ApiError::internal)
+    };
+    let mut events = Vec::new();
+    for d in crate::releases::train_of(&t)?.calendar(crate::releases::today(), 26) {
+        let next = |x: jiff::civil::Date| x.tomorrow().map_err(ApiError::internal);
+        events.push(liveops_wire::ical::Event {
+            uid: format!("{}-freeze-{}@liveops", t.id, d.freeze),
+            start: day(d.freeze)?,
+            end: day(next(d.freeze)?)?,
+            summary: format!("{} code freeze", t.name),
+            description: Some(format!("Release on {}", d.release)),
+        });
+        events.push(liveops_wire::ical::Event {
+            uid: format!("{}-release-{}@liveops", t.id, d.release),
+            start: day(d.release)?,
+            end: day(next(d.release)?)?,
+            summary: format!("{} release", t.name),
+            description: None,
+        });
+    }
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/calendar; charset=utf-8",
+        )],
+        liveops_wire::ical::calendar(&t.name, &events, jiff::Timestamp::now()),
+    ))
+}
+
+// ---------------------------------------------------------------- releases
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseBody {
+    /// major, minor, patch or hotfix.
+    pub kind: String,
+    /// A semver version; the next one for the kind by default.
+    pub version: Option<String>,
+    /// The train it leaves on; its next free departure sets the date.
+    pub train: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub planned_for: Option<String>,
+    /// Person-weeks of effort it can hold.
+    pub capacity: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapacityWarning {
+    pub planned: f64,
+    pub capacity: f64,
+    pub unestimated: usize,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseView {
+    pub version: String,
+    pub kind: String,
+    /// planned, frozen or shipped.
+    pub state: String,
+    pub train: Option<String>,
+    pub planned_for: Option<String>,
+    pub capacity: Option<f64>,
+    /// Effort of the open items scheduled, in person-weeks.
+    pub planned_effort: f64,
+    pub capacity_warning: Option<CapacityWarning>,
+    /// The incident a hotfix was opened for.
+    pub incident: Option<i64>,
+    pub has_openapi: bool,
+    pub frozen_at: Option<String>,
+    pub shipped_at: Option<String>,
+    pub created_by: String,
+    pub items: Vec<super::feedback::ItemView>,
+}
+
+pub async fn release_view(
+    state: &AppState,
+    project_id: &str,
+    r: ReleaseRow,
+) -> ApiResult<ReleaseView> {
+    let d = crate::releases::detail(state, project_id, r).await?;
+    let train = match &d.release.train_id {
+        Some(id) => state
+            .db
+            .trains(project_id)
+            .await?
+            .into_iter()
+            .find(|t| &t.id == id)
+            .map(|t| t.name),
+        None => None,
+    };
+    let incident = match &d.release.incident_id {
+        Some(id) => {
+            let mut conn = state.db.pool().acquire().await?;
+            Some(
+                liveops_store::support::incidents::get(&mut conn, id)
+                    .await?
+                    .number,
+            )
+        }
+        None => None,
+    };
+    let mut items = Vec::with_capacity(d.items.len());
+    for i in d.items {
+        items.push(super::feedback::item_view(state, i).await?);
+    }
+    let r = d.release;
+    Ok(ReleaseView {
+        version: r.version,
+        kind: r.kind,
+        state: r.state,
+        train,
+        planned_for: r.planned_for,
+        capacity: r.capacity,
+        planned_effort: d.planned_effort,
+        capacity_warning: d.over_capacity.map(|o| CapacityWarning {
+            message: format!(
+                "{:.1} person-weeks planned against a capacity of {:.1}{}",
+                o.planned,
+                o.capacity,
+                if o.unestimated > 0 {
+                    format!(", plus {} items without an estimate", o.unestimated)
+                } else {
+                    String::new()
+                }
+            ),
+            planned: o.planned,
+            capacity: o.capacity,
+            unestimated: o.unestimated,
+        }),
+        incident,
+        has_openapi: r.has_openapi,
+        frozen_at: r.frozen_at.map(format_ms),
+        shipped_at: r.shipped_at.map(format_ms),
+        created_by: r.created_by,
+        items,
+    })
+}
+
+/// Plans a release.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/releases", tag = "releases",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = ReleaseBody,
+    responses((status = 201, description = "The release", body = ReleaseView)))]
+pub async fn create_release(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(b): ApiJson<ReleaseBody>,
+) -> ApiResult<(StatusCode, Json<ReleaseView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let r = crate::releases::create_release(
+        &state,
+        &access.actor(),
+        &access.project.id,
+        &crate::releases::ReleasePlan {
+            version: b.version,
+            kind: b.kind,
+            train: b.train,
+            planned_for: b.planned_for,
+            capacity: b.capacity,
+        },
+        None,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(release_view(&state, &access.project.id, r).await?),
+    ))
+}
+
+/// Releases, the unshipped first, then newest shipped.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases", tag = "releases",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Releases", body = Vec<ReleaseView>)))]
+pub async fn list_releases(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<ReleaseView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let mut out = Vec::new();
+    for r in state.db.releases(&access.project.id).await? {
+        out.push(release_view(&state, &access.project.id, r).await?);
+    }
+    Ok(Json(out))
+}
+
+/// A release with its items and capacity.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases/{version}", tag = "releases",
+    params(("project" = String, Path, description = "Project slug"),
+           ("version" = String, Path, description = "Release version")),
+    responses((status = 200, description = "The release", body = ReleaseView)))]
+pub async fn get_release(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, version)): ApiPath<(String, String)>,
+) -> ApiResult<Json<ReleaseView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
+    Ok(Json(release_view(&state, &access.project.id, r).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleBody {
+    /// Backlog item numbers to schedule into the release.
+    pub items: Vec<i64>,
+}
+
+/// Schedules backlog items into a release.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/releases/{version}/items", tag = "releases",
+    params(("project" = String, Path, description = "Project slug"),
+           ("version" = String, Path, description = "Release version")),
+    request_body = ScheduleBody,
+    responses((status = 200, description = "The release", body = ReleaseView)))]
+pub async fn schedule_items(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, version)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<ScheduleBody>,
+) -> ApiResult<Json<ReleaseView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let pid = access.project.id.clone();
+    let r = crate::releases::find_release(&state, &pid, &version).await?;
+    if b.items.is_empty() || b.items.len() > 500 {
+        return Err(ApiError::unprocessable(
+            "`items` lists 1 to 500 item numbers",
+        ));
+    }
+    // Check every item first, so that a refusal changes nothing.
+    let mut found = Vec::new();
+    for n in &b.items {
+        let i = crate::feedback::find_item(&state, &pid, &n.to_string())
+            .await
+            .map_err(|e| {
+                ApiError::unprocessable(e.detail().unwrap_or("no such item").to_owned())
+            })?;
+        found.push(i);
+    }
+    for i in &found {
+        crate::releases::check_schedulable(i, &r)?;
+    }
+    for i in found {
+        crate::releases::schedule(&state, i, Some(&r)).await?;
+    }
+    Ok(Json(release_view(&state, &pid, r).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseStateBody {
+    /// frozen, planned (thaw) or shipped.
+    pub state: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReleaseMoved {
+    pub release: ReleaseView,
+    /// When shipped: items that were not done, now back in the backlog.
+    pub carried_over: Vec<i64>,
+}
+
+/// Freezes, thaws or ships a release.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/releases/{version}/state", tag = "releases",
+    params(("project" = String, Path, description = "Project slug"),
+           ("version" = String, Path, description = "Release version")),
+    request_body = ReleaseStateBody,
+    responses((status = 200, description = "The release", body = ReleaseMoved)))]
+pub async fn move_release(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, version)): ApiPath<(String, String)>,
+    ApiJson(b): ApiJson<ReleaseStateBody>,
+) -> ApiResult<Json<ReleaseMoved>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let pid = access.project.id.clone();
+    let r = crate::releases::find_release(&state, &pid, &version).await?;
+    let shipped = crate::releases::move_to(&state, &access.actor(), &pid, &r, &b.state).await?;
+    let r = crate::releases::find_release(&state, &pid, &version).await?;
+    Ok(Json(ReleaseMoved {
+        release: release_view(&state, &pid, r).await?,
+        carried_over: shipped.map(|s| s.carried_over).unwrap_or_default(),
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HotfixReleaseBody {
+    /// The incident number.
+    pub incident: i64,
+    /// The version; the next patch by default.
+    pub version: Option<String>,
+}
+
+/// Opens a hotfix release for an incident; its hotfix requests are taken up
+/// and, when it ships, the incident records the fix.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/hotfixes", tag = "releases",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = HotfixReleaseBody,
+    responses((status = 201, description = "The hotfix release", body = ReleaseView)))]
+pub async fn create_hotfix(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(b): ApiJson<HotfixReleaseBody>,
+) -> ApiResult<(StatusCode, Json<ReleaseView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let r = crate::releases::hotfix(
+        &state,
+        &access.actor(),
+        &access.project.id,
+        &b.incident.to_string(),
+        b.version,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(release_view(&state, &access.project.id, r).await?),
+    ))
+}
+
+/// Stores the OpenAPI document (3.0 or 3.1, JSON or YAML) a release ships,
+/// for its notes' API changes.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/releases/{version}/openapi", tag = "releases",
+    params(("project" = String, Path, description = "Project slug"),
+           ("version" = String, Path, description = "Release version")),
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 204, description = "Stored")))]
+pub async fn put_openapi(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, version)): ApiPath<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
+    crate::releases::set_openapi(&state, &r, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiChangeView {
+    pub id: String,
+    /// ERR (breaking), WARN or INFO.
+    pub level: String,
+    pub method: String,
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotesView {
+    pub version: String,
+    /// Keep a Changelog Markdown.
+    pub markdown: String,
+    pub fixed_incidents: Vec<i64>,
+    /// The release whose OpenAPI document this one is compared with.
+    pub api_base: Option<String>,
+    pub api_changes: Vec<ApiChangeView>,
+    /// Set when the API breaks without the version step it calls for.
+    pub version_problem: Option<String>,
+}
+
+/// A release's notes: items, fixed incidents, deployed commits and API changes.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases/{version}/notes", tag = "releases",
+    params(("project" = String, Path, description = "Project slug"),
+           ("version" = String, Path, description = "Release version")),
+    responses((status = 200, description = "The notes", body = NotesView)))]
+pub async fn release_notes(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, version)): ApiPath<(String, String)>,
+) -> ApiResult<Json<NotesView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
+    let n = crate::releases::notes(&state, &access.project.id, &r).await?;
+    Ok(Json(NotesView {
+        version: r.version,
+        markdown: n.markdown,
+        fixed_incidents: n.fixed_incidents,
+        api_base: n.api_base,
+        api_changes: n
+            .api_changes
+            .into_iter()
+            .map(|c| ApiChangeView {
+                id: c.id.into(),
+                level: c.level.as_str().into(),
+                method: c.method,
+                path: c.path,
+                text: c.text,
+            })
+            .collect(),
+        version_problem: n.version_problem.map(|p| p.to_string()),
+    }))
+}
+
+// ---------------------------------------------------------------- decision records
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdrFile {
+    /// The file's path in the repository, like `docs/adr/0002-use-postgres.md`.
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdrView {
+    pub number: i64,
+    pub title: String,
+    pub status: String,
+    pub date: Option<String>,
+    pub decision: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdrImport {
+    pub imported: usize,
+    /// Files that are not decision records, with why.
+    pub skipped: Vec<RejectedFile>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RejectedFile {
+    pub path: String,
+    pub reason: String,
+}
+
+/// Imports architecture decision records (adr-tools or MADR Markdown).
+#[utoipa::path(post, path = "/api/v1/projects/{project}/adrs", tag = "docs",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = Vec<AdrFile>,
+    responses((status = 200, description = "What was imported", body = AdrImport)))]
+pub async fn import_adrs(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(files): ApiJson<Vec<AdrFile>>,
+) -> ApiResult<Json<AdrImport>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    if files.len() > 5000 {
+        return Err(ApiError::unprocessable("import at most 5000 files at once"));
+    }
+    let now = now_ms();
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for f in files {
+        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
+        match liveops_core::docs::adr::parse(name, &f.text) {
+            Ok(a) => rows.push(liveops_store::releases::AdrRow {
+                number: i64::from(a.number),
+                title: a.title.chars().take(300).collect(),
+                status: a.status.chars().take(50).collect(),
+                decided_on: a.date.map(|d| d.to_string()),
+                decision: a.decision.map(|d| d.chars().take(5000).collect()),
+                path: f.path.chars().take(500).collect(),
+                imported_at: now,
+            }),
+            Err(e) => skipped.push(RejectedFile {
+                path: f.path,
+                reason: e.to_string(),
+            }),
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = rows.iter().find(|r| !seen.insert(r.number)) {
+        return Err(ApiError::unprocessable(format!(
+            "two files are decision record {}",
+            dup.number
+        )));
+    }
+    state.db.upsert_adrs(&access.project.id, &rows).await?;
+    Ok(Json(AdrImport {
+        imported: rows.len(),
+        skipped,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AdrQuery {
+    /// Only the records decided while this release was being made: after
+    /// the release before it shipped, up to its own shipping (or today).
+    pub release: Option<String>,
+}
+
+/// Decision records, by number, optionally for one release.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/adrs", tag = "docs",
+    params(("project" = String, Path, description = "Project slug"), AdrQuery),
+    responses((status = 200, description = "Records", body = Vec<AdrView>)))]
+pub async fn list_adrs(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiQuery(q): ApiQuery<AdrQuery>,
+) -> ApiResult<Json<Vec<AdrView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let pid = access.project.id.clone();
+    let all = state.db.adrs(&pid).await?;
+    let all = match q.release.as_deref().filter(|r| !r.is_empty()) {
+        Some(v) => {
+            let r = crate::releases::find_release(&state, &pid, v).await?;
+            crate::releases::adrs_for(&state, &pid, &r, all).await?
+        }
+        None => all,
+    };
+    Ok(Json(
+        all.into_iter()
+            .map(|a| AdrView {
+                number: a.number,
+                title: a.title,
+                status: a.status,
+                date: a.decided_on,
+                decision: a.decision,
+                path: a.path,
+            })
+            .collect(),
+    ))
 }

@@ -6,9 +6,11 @@
 
 mod analytics;
 pub mod charts;
+mod feedback;
 mod login;
 mod pages;
 mod performance;
+mod releases;
 mod settings;
 mod style;
 mod support;
@@ -98,6 +100,35 @@ pub fn router() -> Router<AppState> {
             "/p/{project}/performance/findings/{id}",
             post(performance::set_finding),
         )
+        .route(
+            "/p/{project}/feedback",
+            get(feedback::overview).post(feedback::create_feedback),
+        )
+        .route("/p/{project}/feedback/backlog", post(feedback::create_item))
+        .route(
+            "/p/{project}/feedback/backlog/{number}",
+            get(feedback::item).post(feedback::update_item),
+        )
+        .route(
+            "/p/{project}/feedback/backlog/{number}/merge",
+            post(feedback::merge_item),
+        )
+        .route("/p/{project}/feedback/{number}", get(feedback::feedback))
+        .route(
+            "/p/{project}/feedback/{number}/action",
+            post(feedback::feedback_action),
+        )
+        .route(
+            "/p/{project}/releases",
+            get(releases::overview).post(releases::create_release),
+        )
+        .route("/p/{project}/releases/trains", post(releases::create_train))
+        .route("/p/{project}/releases/{version}", get(releases::release))
+        .route(
+            "/p/{project}/releases/{version}/state",
+            post(releases::move_release),
+        )
+        .route("/p/{project}/docs", get(releases::docs))
         .route("/p/{project}/{area}", get(pages::area))
 }
 

@@ -57,6 +57,15 @@ div.component { background: #fff; border: 1px solid var(--line); border-radius: 
 div.component h3 { font-size: 1rem; margin: .25rem 0; display: flex; justify-content: space-between; }
 svg.uptime { max-width: 100%; height: auto; }
 p.uptime { color: var(--muted); margin: .25rem 0; }
+body.feedback-form main { max-width: 26rem; margin: 0 auto; padding: 1rem; }
+body.feedback-form form, form.grid { display: grid; gap: .6rem; }
+body.feedback-form label, form.grid label { display: grid; gap: .2rem; }
+textarea { font: inherit; padding: .35rem .5rem; }
+div.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+section.changelog { max-width: 48rem; margin: 2rem auto; }
+section.changelog article { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .5rem 1.25rem; margin-bottom: 1rem; }
+.warning { background: #fff4d6; border: 1px solid #f0d48a; padding: .5rem 1rem; border-radius: 6px; }
+span.votes { font-variant-numeric: tabular-nums; font-weight: 600; }
 "#;
 
 pub async fn css() -> impl IntoResponse {

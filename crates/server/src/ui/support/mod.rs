@@ -26,7 +26,7 @@ use super::{Frame, UiSession, csrf_ok, error_page, page};
 use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
 
-fn actor(s: &UiSession) -> Actor {
+pub(crate) fn actor(s: &UiSession) -> Actor {
     Actor {
         kind: ActorKind::Session,
         name: s.session.user.email.clone(),
@@ -34,7 +34,7 @@ fn actor(s: &UiSession) -> Actor {
     }
 }
 
-async fn load(
+pub(crate) async fn load(
     state: &AppState,
     s: &UiSession,
     slug: &str,
@@ -56,7 +56,7 @@ fn db_error(e: impl std::fmt::Display) -> Response {
 
 /// The prologue of every support form: the CSRF token, the project, and a
 /// role that may change things (`what` says what, for the refusal).
-async fn writable(
+pub(crate) async fn writable(
     state: &AppState,
     s: &UiSession,
     slug: &str,

@@ -1,0 +1,566 @@
+//! Release planning shared by the API, the web UI and the public changelog:
+//! trains, releases through planned, frozen and shipped, scheduling backlog
+//! items against capacity, hotfixes for incidents, and release notes built
+//! from items, fixed incidents, deployed commits and the OpenAPI diff.
+
+pub mod changelog;
+
+use jiff::civil::Date;
+use liveops_core::docs::api_diff::{self, Change, Level, VersionProblem};
+use liveops_core::feedback::backlog::{ItemKind, ItemStatus};
+use liveops_core::releases::changelog::{Entry, Release, Section};
+use liveops_core::releases::commits::ConventionalCommit;
+use liveops_core::releases::plan::{
+    Cadence, OverCapacity, ReleaseKind, ReleaseState, Train, capacity_check,
+};
+use liveops_store::StoreError;
+use liveops_store::audit::Actor;
+use liveops_store::feedback::{Item, ItemFilter};
+use liveops_store::releases::{NewRelease, ReleaseRow, Shipped, TrainRow};
+use semver::Version;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, format_ms, now_ms};
+
+/// A train as the core knows it.
+pub fn train_of(t: &TrainRow) -> ApiResult<Train> {
+    let cadence = Cadence::parse(&t.cadence)
+        .ok_or_else(|| ApiError::internal(format!("stored cadence `{}`", t.cadence)))?;
+    let first: Date = t
+        .first_release
+        .parse()
+        .map_err(|_| ApiError::internal(format!("stored date `{}`", t.first_release)))?;
+    Train::new(cadence, first, t.freeze_days.clamp(0, 255) as u8)
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+pub async fn create_train(
+    state: &AppState,
+    project_id: &str,
+    name: &str,
+    cadence: &str,
+    first_release: &str,
+    freeze_days: i64,
+) -> ApiResult<TrainRow> {
+    let name =
+        crate::support::tickets::clean_text("name", name, 100).map_err(ApiError::unprocessable)?;
+    let c = Cadence::parse(cadence).ok_or_else(|| {
+        ApiError::unprocessable(format!(
+            "`{cadence}` is not a cadence: weekly, biweekly or monthly"
+        ))
+    })?;
+    let first: Date = first_release.parse().map_err(|_| {
+        ApiError::unprocessable(format!("`{first_release}` is not a date like 2026-12-02"))
+    })?;
+    let freeze = u8::try_from(freeze_days)
+        .map_err(|_| ApiError::unprocessable("`freeze_days` must be 0 or more"))?;
+    Train::new(c, first, freeze).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    state
+        .db
+        .insert_train(
+            project_id,
+            &name,
+            c.as_str(),
+            &first.to_string(),
+            i64::from(freeze),
+            now_ms(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::conflict(format!("a train `{name}` exists")),
+            other => other.into(),
+        })
+}
+
+pub async fn find_release(
+    state: &AppState,
+    project_id: &str,
+    version: &str,
+) -> ApiResult<ReleaseRow> {
+    match state.db.release(project_id, version).await {
+        Ok(r) => Ok(r),
+        Err(StoreError::NotFound) => Err(ApiError::not_found(format!("no release `{version}`"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn state_of(r: &ReleaseRow) -> ApiResult<ReleaseState> {
+    ReleaseState::parse(&r.state)
+        .ok_or_else(|| ApiError::internal(format!("stored release state `{}`", r.state)))
+}
+
+/// The highest version released or planned before, to check a new one
+/// against.
+fn latest(releases: &[ReleaseRow]) -> Option<Version> {
+    releases
+        .iter()
+        .filter_map(|r| Version::parse(&r.version).ok())
+        .max()
+}
+
+/// What a new release asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ReleasePlan {
+    pub version: Option<String>,
+    pub kind: String,
+    pub train: Option<String>,
+    pub planned_for: Option<String>,
+    pub capacity: Option<f64>,
+}
+
+/// Plans a release. Without a version, the next one for its kind; with a
+/// train and no date, the train's next departure.
+pub async fn create_release(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    plan: &ReleasePlan,
+    incident_id: Option<&str>,
+) -> ApiResult<ReleaseRow> {
+    let kind = ReleaseKind::parse(&plan.kind).ok_or_else(|| {
+        ApiError::unprocessable(format!(
+            "`{}` is not a release type: major, minor, patch or hotfix",
+            plan.kind
+        ))
+    })?;
+    let existing = state.db.releases(project_id).await?;
+    let previous = latest(&existing);
+    let version = match plan.version.as_deref().map(str::trim) {
+        Some(v) => {
+            let parsed = Version::parse(v.trim_start_matches('v')).map_err(|e| {
+                ApiError::unprocessable(format!("`{v}` is not a semver version: {e}"))
+            })?;
+            if let Some(prev) = &previous {
+                kind.check_version(prev, &parsed)
+                    .map_err(ApiError::unprocessable)?;
+            }
+            parsed
+        }
+        None => kind.next_version(previous.as_ref().unwrap_or(&Version::new(0, 0, 0))),
+    };
+    if let Some(c) = plan.capacity
+        && (!c.is_finite() || c <= 0.0)
+    {
+        return Err(ApiError::unprocessable(
+            "`capacity` is person-weeks, more than zero",
+        ));
+    }
+    let train = match plan.train.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => Some(match state.db.train(project_id, t).await {
+            Ok(t) => t,
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::unprocessable(format!("no release train `{t}`")));
+            }
+            Err(e) => return Err(e.into()),
+        }),
+        None => None,
+    };
+    let planned_for = match plan.planned_for.as_deref().filter(|d| !d.is_empty()) {
+        Some(d) => Some(d.parse::<Date>().map_err(|_| {
+            ApiError::unprocessable(format!("`{d}` is not a date like 2026-12-02"))
+        })?),
+        None => match &train {
+            Some(t) => {
+                let today = today();
+                // The first departure no other release of the train has taken.
+                let taken: Vec<&str> = existing
+                    .iter()
+                    .filter(|r| r.train_id.as_deref() == Some(t.id.as_str()))
+                    .filter_map(|r| r.planned_for.as_deref())
+                    .collect();
+                train_of(t)?
+                    .calendar(today, 60)
+                    .into_iter()
+                    .map(|d| d.release)
+                    .find(|d| !taken.contains(&d.to_string().as_str()))
+            }
+            None => None,
+        },
+    };
+    let version = version.to_string();
+    let row = state
+        .db
+        .insert_release(
+            project_id,
+            &NewRelease {
+                version: &version,
+                kind: kind.as_str(),
+                train_id: train.as_ref().map(|t| t.id.as_str()),
+                planned_for: planned_for.map(|d| d.to_string()).as_deref(),
+                capacity: plan.capacity,
+                incident_id,
+                created_by: &actor.name,
+            },
+            now_ms(),
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => ApiError::conflict(format!("release {version} exists")),
+            other => other.into(),
+        })?;
+    Ok(row)
+}
+
+/// Opens a hotfix release for an incident, taking up its hotfix requests.
+pub async fn hotfix(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    incident: &str,
+    version: Option<String>,
+) -> ApiResult<ReleaseRow> {
+    let n: i64 = incident
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::unprocessable(format!("`{incident}` is not an incident number")))?;
+    let i = match state.db.incident_by_number(project_id, n).await {
+        Ok(i) => i,
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::unprocessable(format!("no incident #{n}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    create_release(
+        state,
+        actor,
+        project_id,
+        &ReleasePlan {
+            version,
+            kind: "hotfix".into(),
+            ..ReleasePlan::default()
+        },
+        Some(&i.id),
+    )
+    .await
+}
+
+/// Whether an item may join a release: open or done items only; a frozen
+/// release takes only bugs and security fixes, a shipped one nothing.
+pub fn check_schedulable(item: &Item, release: &ReleaseRow) -> ApiResult<()> {
+    if !item.status.is_open() && item.status != ItemStatus::Done {
+        return Err(ApiError::conflict(format!(
+            "item #{} is {}; only open or done items are scheduled",
+            item.number,
+            item.status.as_str()
+        )));
+    }
+    match state_of(release)? {
+        ReleaseState::Shipped => Err(ApiError::conflict(format!(
+            "release {} has shipped; schedule the item into a later one",
+            release.version
+        ))),
+        ReleaseState::Frozen if !item.kind.allowed_after_freeze() => {
+            Err(ApiError::conflict(format!(
+                "release {} is frozen: only bugs and security fixes join it now",
+                release.version
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Schedules an item into a release (or out of any, with `None`).
+pub async fn schedule(
+    state: &AppState,
+    item: Item,
+    release: Option<&ReleaseRow>,
+) -> ApiResult<Item> {
+    let mut item = item;
+    if let Some(r) = release {
+        check_schedulable(&item, r)?;
+        if item.status == ItemStatus::Triage {
+            item.status = ItemStatus::Planned;
+        }
+    }
+    item.release_id = release.map(|r| r.id.clone());
+    state.db.save_item(&item, now_ms()).await?;
+    Ok(state.db.item_by_id(&item.id).await?)
+}
+
+/// The decision records made while a release was in the making: dated
+/// after the release before it shipped, up to its own shipping day (today
+/// while unshipped).
+pub async fn adrs_for(
+    state: &AppState,
+    project_id: &str,
+    release: &ReleaseRow,
+    all: Vec<liveops_store::releases::AdrRow>,
+) -> ApiResult<Vec<liveops_store::releases::AdrRow>> {
+    let day = |ms: i64| format_ms(ms).chars().take(10).collect::<String>();
+    let until = release
+        .shipped_at
+        .map(day)
+        .unwrap_or_else(|| today().to_string());
+    let this = Version::parse(&release.version).ok();
+    let since = state
+        .db
+        .releases(project_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.id != release.id)
+        .filter(|r| match (&this, Version::parse(&r.version).ok()) {
+            (Some(t), Some(v)) => v < *t,
+            _ => true,
+        })
+        .filter_map(|r| r.shipped_at)
+        .filter(|at| release.shipped_at.is_none_or(|s| *at < s))
+        .max()
+        .map(day);
+    Ok(all
+        .into_iter()
+        .filter(|a| match &a.decided_on {
+            Some(d) => {
+                d.as_str() <= until.as_str()
+                    && since.as_ref().is_none_or(|s| d.as_str() > s.as_str())
+            }
+            None => false,
+        })
+        .collect())
+}
+
+/// A release with its items and its capacity check.
+#[derive(Debug, Clone)]
+pub struct ReleaseDetail {
+    pub release: ReleaseRow,
+    pub items: Vec<Item>,
+    pub over_capacity: Option<OverCapacity>,
+    /// The open effort, in person-weeks.
+    pub planned_effort: f64,
+}
+
+pub async fn detail(
+    state: &AppState,
+    project_id: &str,
+    release: ReleaseRow,
+) -> ApiResult<ReleaseDetail> {
+    let items = state
+        .db
+        .items(
+            project_id,
+            &ItemFilter {
+                release_id: Some(&release.id),
+                ..ItemFilter::default()
+            },
+            10_000,
+        )
+        .await?;
+    let efforts: Vec<Option<f64>> = items
+        .iter()
+        .filter(|i| i.status.is_open())
+        .map(|i| i.score.and_then(|s| s.effort()))
+        .collect();
+    Ok(ReleaseDetail {
+        over_capacity: capacity_check(release.capacity, &efforts),
+        planned_effort: efforts.iter().flatten().sum(),
+        release,
+        items,
+    })
+}
+
+/// Freezes, thaws or ships a release.
+pub async fn move_to(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    release: &ReleaseRow,
+    to: &str,
+) -> ApiResult<Option<Shipped>> {
+    let to = ReleaseState::parse(to).ok_or_else(|| {
+        ApiError::unprocessable(format!(
+            "`{to}` is not a release state: planned, frozen or shipped"
+        ))
+    })?;
+    let from = state_of(release)?;
+    if !from.can_move_to(to) {
+        return Err(ApiError::conflict(format!(
+            "release {} is {} and cannot become {}",
+            release.version,
+            from.as_str(),
+            to.as_str()
+        )));
+    }
+    match to {
+        ReleaseState::Shipped => Ok(Some(
+            state
+                .db
+                .ship_release(project_id, release, actor, now_ms())
+                .await
+                .map_err(|e| match e {
+                    StoreError::Conflict(_) => {
+                        ApiError::conflict(format!("release {} has shipped", release.version))
+                    }
+                    other => other.into(),
+                })?,
+        )),
+        ReleaseState::Frozen | ReleaseState::Planned => {
+            state
+                .db
+                .set_release_frozen(&release.id, to == ReleaseState::Frozen, now_ms())
+                .await?;
+            Ok(None)
+        }
+    }
+}
+
+/// Stores the OpenAPI document a release ships, after checking it parses.
+pub async fn set_openapi(state: &AppState, release: &ReleaseRow, spec: &[u8]) -> ApiResult<()> {
+    liveops_wire::openapi::parse(spec)
+        .map_err(|e| ApiError::unprocessable(format!("the OpenAPI document is not usable: {e}")))?;
+    let text = std::str::from_utf8(spec)
+        .map_err(|_| ApiError::unprocessable("the OpenAPI document is not UTF-8"))?;
+    state.db.set_release_openapi(&release.id, text).await?;
+    Ok(())
+}
+
+/// A release's notes, with the API changes behind them.
+#[derive(Debug, Clone)]
+pub struct Notes {
+    pub release: Release,
+    pub markdown: String,
+    pub api_changes: Vec<Change>,
+    /// The release the API was compared with.
+    pub api_base: Option<String>,
+    /// Breaking API changes without the version step they call for.
+    pub version_problem: Option<VersionProblem>,
+    pub fixed_incidents: Vec<i64>,
+}
+
+fn section_of(kind: ItemKind) -> Section {
+    match kind {
+        ItemKind::Enhancement => Section::Added,
+        ItemKind::Bug => Section::Fixed,
+        ItemKind::TechDebt => Section::Changed,
+        ItemKind::Security => Section::Security,
+    }
+}
+
+fn api_entry(c: &Change) -> Entry {
+    let section = match c.id {
+        "endpoint-added" => Section::Added,
+        "endpoint-deprecated" => Section::Deprecated,
+        id if id.contains("removed") => Section::Removed,
+        _ => Section::Changed,
+    };
+    Entry {
+        section,
+        text: format!("API: `{} {}` {}", c.method, c.path, c.text),
+        breaking: c.level == Level::Err,
+    }
+}
+
+/// Builds a release's notes: its items, the incidents it fixed, the
+/// commits its deployments carried, and the changes in its OpenAPI document
+/// since the release before it that had one.
+pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> ApiResult<Notes> {
+    let d = detail(state, project_id, release.clone()).await?;
+    let mut entries: Vec<Entry> = Vec::new();
+    for i in &d.items {
+        let counts = matches!(i.status, ItemStatus::Done | ItemStatus::Released)
+            || release.state != "shipped";
+        if counts && i.status != ItemStatus::WontDo {
+            entries.push(Entry {
+                section: section_of(i.kind),
+                text: format!("{} (#{})", i.title, i.number),
+                breaking: false,
+            });
+        }
+    }
+    let incidents = state
+        .db
+        .incidents_linked_to(project_id, "release", &release.version)
+        .await?;
+    for i in &incidents {
+        entries.push(Entry {
+            section: Section::Fixed,
+            text: format!("Incident #{}: {}", i.number, i.title),
+            breaking: false,
+        });
+    }
+    for m in state
+        .db
+        .deployed_commit_messages(project_id, &release.version)
+        .await?
+    {
+        if let Ok(c) = m.parse::<ConventionalCommit>()
+            && let Some(e) = Entry::from_commit(&c)
+            && !entries.iter().any(|x| x.text == e.text)
+        {
+            entries.push(e);
+        }
+    }
+    let (api_changes, api_base, version_problem) = api_changes(state, project_id, release).await?;
+    entries.extend(
+        api_changes
+            .iter()
+            .filter(|c| c.level != Level::Info || c.id.starts_with("endpoint-"))
+            .map(api_entry),
+    );
+    let date = release
+        .shipped_at
+        .map(|t| format_ms(t).chars().take(10).collect::<String>())
+        .or_else(|| release.planned_for.clone());
+    let r = Release {
+        version: Some(release.version.clone()),
+        date,
+        entries,
+    };
+    let markdown = liveops_core::releases::changelog::render(std::slice::from_ref(&r));
+    Ok(Notes {
+        release: r,
+        markdown,
+        api_changes,
+        api_base,
+        version_problem,
+        fixed_incidents: incidents.iter().map(|i| i.number).collect(),
+    })
+}
+
+/// The changes between the release's OpenAPI document and the last one
+/// before it, by version.
+async fn api_changes(
+    state: &AppState,
+    project_id: &str,
+    release: &ReleaseRow,
+) -> ApiResult<(Vec<Change>, Option<String>, Option<VersionProblem>)> {
+    if !release.has_openapi {
+        return Ok((Vec::new(), None, None));
+    }
+    let Ok(this) = Version::parse(&release.version) else {
+        return Ok((Vec::new(), None, None));
+    };
+    let base = state
+        .db
+        .releases(project_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.has_openapi)
+        .filter_map(|r| Version::parse(&r.version).ok().map(|v| (v, r)))
+        .filter(|(v, _)| *v < this)
+        .max_by(|a, b| a.0.cmp(&b.0));
+    let Some((base_version, base)) = base else {
+        return Ok((Vec::new(), None, None));
+    };
+    let (Some(old), Some(new)) = (
+        state.db.release_openapi(&base.id).await?,
+        state.db.release_openapi(&release.id).await?,
+    ) else {
+        return Ok((Vec::new(), None, None));
+    };
+    let parse = |text: &str, v: &str| {
+        liveops_wire::openapi::parse(text.as_bytes())
+            .map_err(|e| ApiError::internal(format!("release {v}'s stored OpenAPI: {e}")))
+    };
+    let changes = api_diff::diff(
+        &parse(&old, &base.version)?,
+        &parse(&new, &release.version)?,
+    );
+    let problem = api_diff::check_version(&changes, &base_version, &this);
+    Ok((changes, Some(base.version), problem))
+}
+
+/// Today's date in UTC.
+pub fn today() -> Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
