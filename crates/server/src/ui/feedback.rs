@@ -10,23 +10,15 @@ use liveops_core::Area;
 use liveops_core::feedback::FeedbackKind;
 use liveops_core::feedback::backlog::{ItemKind, ItemStatus};
 use liveops_store::feedback::ItemFilter;
-use maud::{Markup, html};
+use maud::html;
 use serde::Deserialize;
 
 use super::support::{actor, load, writable};
-use super::{Frame, UiSession, error_page, page};
+use super::{Frame, UiSession, api_error, csrf_field, error_page, page};
 use crate::api::feedback::{ItemView, activity, apply_feedback_action, item_view};
 use crate::error::ApiError;
 use crate::feedback::{self as service, ItemChange, Submission};
 use crate::state::{AppState, format_ms};
-
-fn api_error(e: ApiError) -> Response {
-    error_page(e.status(), e.detail().unwrap_or("That did not work."))
-}
-
-fn csrf_field(s: &UiSession) -> Markup {
-    html! { input type="hidden" name="_csrf" value=(s.session.csrf_token); }
-}
 
 fn score_text(i: &ItemView) -> String {
     i.score

@@ -270,6 +270,16 @@ pub(crate) fn csrf_ok(s: &UiSession, sent: &str) -> Result<(), Response> {
     }
 }
 
+/// An API error from a shared service function, as a page.
+pub(crate) fn api_error(e: crate::error::ApiError) -> Response {
+    error_page(e.status(), e.detail().unwrap_or("That did not work."))
+}
+
+/// The hidden CSRF field every form that changes something carries.
+pub(crate) fn csrf_field(s: &UiSession) -> Markup {
+    html! { input type="hidden" name="_csrf" value=(s.session.csrf_token); }
+}
+
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     let body = page(
         status.canonical_reason().unwrap_or("Error"),

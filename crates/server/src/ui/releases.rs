@@ -7,23 +7,15 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::Area;
 use liveops_core::releases::changelog::Section;
-use maud::{Markup, html};
+use maud::html;
 use serde::Deserialize;
 
 use super::support::{actor, load, writable};
-use super::{Frame, UiSession, error_page, page};
+use super::{Frame, UiSession, api_error, csrf_field, page};
 use crate::api::releases::release_view;
 use crate::error::ApiError;
 use crate::releases::{self as service, ReleasePlan};
 use crate::state::{AppState, format_ms};
-
-fn api_error(e: ApiError) -> Response {
-    error_page(e.status(), e.detail().unwrap_or("That did not work."))
-}
-
-fn csrf_field(s: &UiSession) -> Markup {
-    html! { input type="hidden" name="_csrf" value=(s.session.csrf_token); }
-}
 
 pub async fn overview(
     State(state): State<AppState>,
