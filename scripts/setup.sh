@@ -41,6 +41,14 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 
 echo "export LIVEOPS_TEST_VENV=$venv"
+# Real OSV advisories for the security tests: beside the checkout, or at
+# /work/shared/osv on the project's machines.
+for osv in "${LIVEOPS_OSV_DIR:-}" "$PWD/../shared/osv" /work/shared/osv; do
+    if [ -n "$osv" ] && [ -d "$osv/crates.io" ]; then
+        echo "export LIVEOPS_OSV_DIR=$(cd "$osv" && pwd)"
+        break
+    fi
+done
 if pg_isready -q -h 127.0.0.1 -p 5432; then
     echo "export LIVEOPS_TEST_POSTGRES_URL=\${LIVEOPS_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 else

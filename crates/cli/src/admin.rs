@@ -26,7 +26,7 @@ fn cli_actor() -> Actor {
 }
 
 /// Opens the state store and brings its schema up to date.
-async fn open(g: &Global) -> anyhow::Result<(Config, Db)> {
+pub(crate) async fn open(g: &Global) -> anyhow::Result<(Config, Db)> {
     let config = g.load_config()?;
     let db = startup::open_state(&config).await?;
     db.migrate()
@@ -227,7 +227,9 @@ pub async fn migrate(g: &Global) -> anyhow::Result<()> {
 pub fn config_show(g: &Global) -> anyhow::Result<()> {
     let config = g.load_config()?;
     match g.format {
-        crate::cli::Format::Table => print!("{}", config.to_redacted_toml()),
+        crate::cli::Format::Table | crate::cli::Format::Sarif => {
+            print!("{}", config.to_redacted_toml())
+        }
         crate::cli::Format::Json => {
             let value: toml::Value = toml::from_str(&config.to_redacted_toml())?;
             println!("{}", serde_json::to_string(&value)?);

@@ -42,6 +42,8 @@ pub struct Global {
 pub enum Format {
     Table,
     Json,
+    /// SARIF 2.1.0, for `audit deps`; other commands print a table.
+    Sarif,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,9 +86,13 @@ pub enum Command {
     },
     /// Show who the API token belongs to (client).
     Whoami,
-    /// Read a project's audit log (client).
+    /// Read a project's audit log (client); audit certificates, TLS
+    /// endpoints and files for expiry and secrets (standalone).
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(crate::security::AuditCommand),
+    /// The offline OSV vulnerability database: import, status (standalone).
+    #[command(subcommand)]
+    Osv(crate::security::OsvCommand),
     /// Incidents: list, show, open, ack, resolve, escalate, note, stats, fixed-by (client).
     #[command(subcommand)]
     Incident(crate::support::IncidentCommand),
@@ -207,17 +213,6 @@ pub enum ConfigCommand {
     Show,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum AuditCommand {
-    /// The newest audit entries of a project.
-    List {
-        #[arg(long, value_name = "SLUG")]
-        project: String,
-        #[arg(long, default_value_t = 50)]
-        limit: i64,
-    },
-}
-
 impl Global {
     pub fn load_config(&self) -> anyhow::Result<Config> {
         self.load_config_with(None)
@@ -268,9 +263,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Restore { src } => admin::restore(g, &src).await,
         Command::Login { token_stdin } => client::login(g, token_stdin).await,
         Command::Whoami => client::whoami(g).await,
-        Command::Audit(AuditCommand::List { project, limit }) => {
-            client::audit_list(g, &project, limit).await
-        }
+        Command::Audit(cmd) => crate::security::run_audit(g, cmd).await,
+        Command::Osv(cmd) => crate::security::run_osv(g, cmd).await,
         Command::Incident(cmd) => crate::support::incident(g, cmd).await,
         Command::Oncall(cmd) => crate::support::oncall(g, cmd).await,
         Command::Ticket(cmd) => crate::support::ticket(g, cmd).await,

@@ -195,7 +195,7 @@ pub async fn whoami(g: &Global) -> anyhow::Result<()> {
         .await?;
     match g.format {
         crate::cli::Format::Json => println!("{me}"),
-        crate::cli::Format::Table => output::record(
+        crate::cli::Format::Table | crate::cli::Format::Sarif => output::record(
             g.format,
             &[
                 ("email", me["email"].clone()),

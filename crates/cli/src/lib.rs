@@ -10,6 +10,7 @@ mod feedback;
 mod output;
 mod performance;
 mod releases;
+mod security;
 mod support;
 
 use std::ffi::OsString;

@@ -14,7 +14,7 @@ pub fn record(format: Format, fields: &[(&str, Value)]) {
                 .collect();
             println!("{}", Value::Object(obj));
         }
-        Format::Table => {
+        Format::Table | Format::Sarif => {
             let width = fields.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
             for (k, v) in fields {
                 println!("{k:width$}  {}", plain(v));
@@ -27,7 +27,7 @@ pub fn record(format: Format, fields: &[(&str, Value)]) {
 pub fn table(format: Format, json: &Value, headers: &[&str], rows: &[Vec<String>]) {
     match format {
         Format::Json => println!("{json}"),
-        Format::Table => {
+        Format::Table | Format::Sarif => {
             if rows.is_empty() {
                 println!("(none)");
                 return;

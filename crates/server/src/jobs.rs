@@ -63,6 +63,12 @@ pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
                 if let Err(e) = crate::support::maintenance::run_due(&state.db).await {
                     tracing::warn!(error = %e, "maintenance run failed");
                 }
+                if let Err(e) = crate::security::watch::credentials(&state.db).await {
+                    tracing::warn!(error = %e, "credential expiry watch failed");
+                }
+                if let Err(e) = crate::security::watch::patch_slas(&state.db).await {
+                    tracing::warn!(error = %e, "patch SLA watch failed");
+                }
                 if let Err(e) = crate::support::deliver::run_due(&state.db, &state.sender).await {
                     tracing::warn!(error = %e, "delivery run failed");
                 }

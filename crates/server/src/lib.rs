@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod metrics;
 pub mod performance;
 pub mod releases;
+pub mod security;
 pub mod startup;
 pub mod state;
 pub mod support;

@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod performance;
 pub mod projects;
 pub mod releases;
+pub mod security;
 pub mod support;
 
 pub use db::{Backend, Db};

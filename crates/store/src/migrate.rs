@@ -42,6 +42,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(6, "performance_rules", "0006_performance_rules.sql"),
     portable!(7, "deployments", "0007_deployments.sql"),
     portable!(8, "feedback_releases", "0008_feedback_releases.sql"),
+    portable!(9, "security", "0009_security.sql"),
 ];
 
 #[derive(Debug)]

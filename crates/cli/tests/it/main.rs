@@ -15,6 +15,7 @@ mod performance;
 mod releases;
 mod restart;
 mod schemathesis;
+mod security;
 mod smtp;
 mod support;
 mod system;

@@ -1,6 +1,10 @@
 //! Security: the packages a project depends on, the advisories that affect
 //! them, and the orderings each ecosystem compares versions by.
 
+pub mod advisory;
+pub mod secrets;
+pub mod version;
+
 /// A package ecosystem, named as OSV names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Ecosystem {

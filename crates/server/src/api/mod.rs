@@ -8,6 +8,7 @@ pub mod me;
 pub mod performance;
 pub mod projects;
 pub mod releases;
+pub mod security;
 pub mod support;
 pub mod tokens;
 pub mod users;
@@ -173,6 +174,19 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(releases::put_openapi))
         .routes(routes!(releases::release_notes))
         .routes(routes!(releases::list_adrs, releases::import_adrs))
+        .routes(routes!(security::scan))
+        .routes(routes!(security::list_findings))
+        .routes(routes!(security::finding_action))
+        .routes(routes!(security::import_sarif))
+        .routes(routes!(security::import_pentest))
+        .routes(routes!(security::get_slas, security::put_slas))
+        .routes(routes!(
+            security::list_credentials,
+            security::put_credential
+        ))
+        .routes(routes!(security::upload_certificates))
+        .routes(routes!(security::delete_credential))
+        .routes(routes!(security::osv_status))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);
