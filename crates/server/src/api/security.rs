@@ -656,14 +656,24 @@ pub async fn list_credentials(
     ApiPath(slug): ApiPath<String>,
 ) -> ApiResult<Json<Vec<CredentialView>>> {
     let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    Ok(Json(
+        list_credentials_for(&state, &access.project.id).await?,
+    ))
+}
+
+/// The inventory and liveops' own live tokens for a project.
+pub async fn list_credentials_for(
+    state: &AppState,
+    project_id: &str,
+) -> ApiResult<Vec<CredentialView>> {
     let mut out: Vec<CredentialView> = state
         .db
-        .credentials(&access.project.id)
+        .credentials(project_id)
         .await?
         .into_iter()
         .map(|c| credential_view(c.into()))
         .collect();
-    for t in state.db.tokens(&access.project.id, None).await? {
+    for t in state.db.tokens(project_id, None).await? {
         if t.revoked_at.is_some() || t.expires_at <= now_ms() {
             continue;
         }
@@ -678,7 +688,7 @@ pub async fn list_credentials(
             fingerprint: Some(t.hint),
         }));
     }
-    Ok(Json(out))
+    Ok(out)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -751,7 +761,7 @@ pub struct CertificateQuery {
 /// subject, with their expiry and fingerprint.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/security/certificates", tag = "security",
     params(("project" = String, Path, description = "Project slug"), CertificateQuery),
-    request_body(content = String, content_type = "application/x-pem-file"),
+    request_body(content = String, content_type = "text/plain"),
     responses((status = 201, description = "The certificates", body = Vec<CredentialView>)))]
 pub async fn upload_certificates(
     State(state): State<AppState>,

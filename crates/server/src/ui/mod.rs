@@ -11,6 +11,7 @@ mod login;
 mod pages;
 mod performance;
 mod releases;
+mod security;
 mod settings;
 mod style;
 mod support;
@@ -129,6 +130,7 @@ pub fn router() -> Router<AppState> {
             post(releases::move_release),
         )
         .route("/p/{project}/docs", get(releases::docs))
+        .route("/p/{project}/security", get(security::overview))
         .route("/p/{project}/{area}", get(pages::area))
 }
 
