@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 use crate::cli::{Place, bootstrap};
 use crate::helpers::{Backend, assert_problem, shop_with_ingest_key, spawn_app, storage_stories};
 
-fn git(repo: &Path, args: &[&str]) {
+/// Runs git in `repo` as a fixed author; fails the test when git does.
+pub(crate) fn git(repo: &Path, args: &[&str]) {
     let out = Command::new("git")
         .args(args)
         .current_dir(repo)

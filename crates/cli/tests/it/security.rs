@@ -3,7 +3,7 @@
 //! git repository.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -13,6 +13,7 @@ use serde_json::Value;
 use tokio::io::AsyncReadExt;
 
 use crate::cli::Place;
+use crate::releases::git;
 
 const DAY: u64 = 86_400;
 
@@ -330,23 +331,6 @@ async fn audit_tls_reports_an_unreachable_host_as_bad_input() {
     let out = run_async(&place, &["audit", "tls", &target, "--timeout", "5"]).await;
     assert_eq!(code(&out), Some(2), "{}", stdout(&out));
     assert!(stderr(&out).contains("cannot connect"), "{}", stderr(&out));
-}
-
-fn git(repo: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(repo)
-        .env("GIT_AUTHOR_NAME", "Ada")
-        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
-        .env("GIT_COMMITTER_NAME", "Ada")
-        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
