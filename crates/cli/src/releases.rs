@@ -500,6 +500,10 @@ pub enum DeployCommand {
         /// recorded deployment when absent.
         #[arg(long)]
         since: Option<String>,
+        /// A lockfile the deployment shipped (repeatable): production
+        /// deployments are scanned, so findings they no longer carry are fixed.
+        #[arg(long = "lockfile", value_name = "PATH")]
+        lockfiles: Vec<PathBuf>,
     },
     /// Deployments, newest first.
     List {
@@ -557,7 +561,14 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
             commit,
             repo,
             since,
+            lockfiles,
         } => {
+            let mut locks = Vec::new();
+            for p in &lockfiles {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("could not read {}", p.display()))?;
+                locks.push(json!({"name": p.display().to_string(), "text": text}));
+            }
             let mut commits = Vec::new();
             if let Some(repo) = repo {
                 let to = commit.clone().unwrap_or_else(|| "HEAD".into());
@@ -592,7 +603,7 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
                 (None, None) => None,
             };
             let body = json!({"service": service, "version": version, "environment": env,
-                "commit": commit, "commits": commits});
+                "commit": commit, "commits": commits, "lockfiles": locks});
             let v = c
                 .call(reqwest::Method::POST, &base(&project), Some(body))
                 .await?;

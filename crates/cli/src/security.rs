@@ -63,6 +63,13 @@ pub enum AuditCommand {
         /// Warn about certificates that expire within this many days.
         #[arg(long, default_value_t = 30, value_name = "DAYS")]
         warn_days: i64,
+        /// Also add the certificates to this project's credential inventory
+        /// on the server, which warns before they expire.
+        #[arg(long, value_name = "SLUG", requires = "owner")]
+        project: Option<String>,
+        /// Who renews them, with --project.
+        #[arg(long)]
+        owner: Option<String>,
     },
     /// The certificate chains TLS servers present, and whether they chain
     /// to a trusted root (Mozilla's, as bundled, plus any --ca); exits 1 when a chain is untrusted or a certificate
@@ -95,6 +102,13 @@ pub enum AuditCommand {
         /// Files or directories.
         #[arg(required = true, value_name = "PATH")]
         paths: Vec<PathBuf>,
+        /// Also record what is found as findings of this project on the
+        /// server (masked, as a SARIF log of the tool `liveops-secrets`).
+        #[arg(long, value_name = "SLUG")]
+        project: Option<String>,
+        /// The service the tree belongs to, with --project.
+        #[arg(long, requires = "project")]
+        service: Option<String>,
     },
 }
 
@@ -107,7 +121,17 @@ pub async fn run_audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
             project,
             service,
         } => audit_deps(g, paths, fail_on, project, service).await,
-        AuditCommand::Certs { paths, warn_days } => certs(g, &paths, warn_days),
+        AuditCommand::Certs {
+            paths,
+            warn_days,
+            project,
+            owner,
+        } => {
+            if let (Some(project), Some(owner)) = (project, owner) {
+                upload_certs(g, &paths, &project, &owner).await?;
+            }
+            certs(g, &paths, warn_days)
+        }
         AuditCommand::Tls {
             targets,
             servername,
@@ -125,7 +149,17 @@ pub async fn run_audit(g: &Global, cmd: AuditCommand) -> anyhow::Result<()> {
             )
             .await
         }
-        AuditCommand::Secrets { paths } => secrets_in(g, &paths),
+        AuditCommand::Secrets {
+            paths,
+            project,
+            service,
+        } => {
+            let found = secrets_in(g, &paths);
+            if let Some(project) = project {
+                record_secrets(g, &paths, &project, service.as_deref()).await?;
+            }
+            found
+        }
     }
 }
 
@@ -977,5 +1011,90 @@ async fn audit_deps(
     if worst >= fail_rank(fail_on) && !vulns.is_empty() {
         return Err(Exit::verdict());
     }
+    Ok(())
+}
+
+/// Adds the certificates found under `paths` to a project's inventory.
+async fn upload_certs(
+    g: &Global,
+    paths: &[PathBuf],
+    project: &str,
+    owner: &str,
+) -> anyhow::Result<()> {
+    let is_cert_file = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| CERT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+    };
+    let files = collect_files(paths, &is_cert_file).map_err(Exit::bad_input)?;
+    let c = client::Client::new(g)?;
+    let owner: String = url::form_urlencoded::byte_serialize(owner.as_bytes()).collect();
+    let mut added = 0;
+    for f in &files {
+        let Ok(bytes) = std::fs::read(&f.path) else {
+            continue;
+        };
+        if x509::parse(&bytes).is_err() {
+            continue;
+        }
+        let v = c
+            .call_raw(
+                reqwest::Method::POST,
+                &format!("/api/v1/projects/{project}/security/certificates?owner={owner}"),
+                "text/plain",
+                bytes,
+            )
+            .await?;
+        added += v.as_array().map_or(0, Vec::len);
+    }
+    eprintln!("{added} certificate(s) in the inventory of {project}");
+    Ok(())
+}
+
+/// Records the secrets found under `paths` as a project's findings, masked.
+async fn record_secrets(
+    g: &Global,
+    paths: &[PathBuf],
+    project: &str,
+    service: Option<&str>,
+) -> anyhow::Result<()> {
+    let files = collect_files(paths, &|_| true).map_err(Exit::bad_input)?;
+    let mut results = Vec::new();
+    for f in &files {
+        let Ok(bytes) = std::fs::read(&f.path) else {
+            continue;
+        };
+        if bytes.len() as u64 > MAX_SECRET_FILE || looks_binary(&bytes) {
+            continue;
+        }
+        let file = f.path.display().to_string();
+        for h in secrets::scan(&String::from_utf8_lossy(&bytes)) {
+            results.push(json!({
+                "ruleId": h.rule,
+                "level": "error",
+                "message": {"text": format!("A {} is committed in {file} ({})", h.rule, h.masked)},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": file},
+                    "region": {"startLine": h.line, "startColumn": h.column}}}],
+                "partialFingerprints": {"secret": format!("{}:{file}:{}", h.rule, h.masked)},
+            }));
+        }
+    }
+    let log = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "liveops-secrets",
+        "rules": []}}, "results": results}]});
+    let service: String =
+        url::form_urlencoded::byte_serialize(service.unwrap_or("default").as_bytes()).collect();
+    let v = client::Client::new(g)?
+        .call_raw(
+            reqwest::Method::POST,
+            &format!("/api/v1/projects/{project}/security/sarif?service={service}"),
+            "application/sarif+json",
+            log.to_string().into_bytes(),
+        )
+        .await?;
+    eprintln!(
+        "recorded for {project}: {} opened, {} fixed",
+        v["opened"].as_array().map_or(0, Vec::len),
+        v["fixed"].as_array().map_or(0, Vec::len)
+    );
     Ok(())
 }

@@ -139,6 +139,15 @@ pub fn parse_sarif(bytes: &[u8]) -> Result<Vec<ScanResult>, ReportError> {
     Ok(out)
 }
 
+/// The name of the first run's tool, when the log names one: a log with no
+/// results still says which tool found nothing.
+pub fn tool_name(bytes: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    v["runs"][0]["tool"]["driver"]["name"]
+        .as_str()
+        .map(str::to_owned)
+}
+
 fn norm(h: &str) -> String {
     h.trim()
         .trim_start_matches('\u{feff}')

@@ -105,6 +105,25 @@ async fn text_when(client: &Client, css: &str) -> String {
     }
 }
 
+/// Waits until the element's text contains `needle`, across the
+/// navigation a click starts (the element may be missing or stale meanwhile).
+async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(e) = client.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+            && t.contains(needle)
+        {
+            return t;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{css} never showed {needle:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn text_of(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
@@ -604,33 +623,27 @@ async fn browser_takes_feedback_from_the_widget_to_a_shipped_release() {
         wait_path(&c, |p| p == "/p/shop/feedback").await,
         "/p/shop/feedback"
     );
-    let row = text_of(&c, "table.feedback tr[data-feedback='1']").await;
-    assert!(
-        row.contains("ana@shop.example") && row.contains("form"),
-        "{row}"
-    );
+    let row = wait_text(
+        &c,
+        "table.feedback tr[data-feedback='1']",
+        "ana@shop.example",
+    )
+    .await;
+    assert!(row.contains("form"), "{row}");
     click(
         &c,
         "//table[contains(@class,'feedback')]//a[contains(text(),'export my orders')]",
     )
     .await;
     wait_path(&c, |p| p == "/p/shop/feedback/1").await;
-    assert!(
-        text_of(&c, "section.suggestions")
-            .await
-            .contains("Export orders to CSV")
-    );
+    wait_text(&c, "section.suggestions", "Export orders to CSV").await;
     click(&c, "//button[text()='Link as a vote']").await;
-    let start = Instant::now();
-    while !text_of(&c, "p.meta").await.contains("linked") {
-        assert!(start.elapsed() < Duration::from_secs(10), "not linked");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_text(&c, "p.meta", "linked").await;
     c.goto(&app.url("/p/shop/feedback/backlog/1"))
         .await
         .expect("goto");
-    assert!(text_of(&c, "p.meta").await.contains("1 votes"));
-    assert!(text_of(&c, "ul.votes").await.contains("ana@shop.example"));
+    wait_text(&c, "p.meta", "1 votes").await;
+    wait_text(&c, "ul.votes", "ana@shop.example").await;
     // Scheduled into 2.3.0 and done, from the item's form.
     c.find(Locator::Css("select[name=release]"))
         .await
@@ -645,35 +658,19 @@ async fn browser_takes_feedback_from_the_widget_to_a_shipped_release() {
         .await
         .expect("pick status");
     click(&c, "//button[text()='Save']").await;
-    let start = Instant::now();
-    while !text_of(&c, "p.meta").await.contains("release 2.3.0") {
-        assert!(start.elapsed() < Duration::from_secs(10), "not scheduled");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_text(&c, "p.meta", "release 2.3.0").await;
     shot(&c, "61-backlog-item").await;
     c.goto(&app.url("/p/shop/releases/2.3.0"))
         .await
         .expect("goto");
     click(&c, "//button[text()='Freeze']").await;
-    let start = Instant::now();
-    while !text_of(&c, "p.meta").await.contains("frozen") {
-        assert!(start.elapsed() < Duration::from_secs(10), "not frozen");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_text(&c, "p.meta", "frozen").await;
     click(&c, "//button[text()='Ship']").await;
-    let start = Instant::now();
-    while !text_of(&c, "p.meta").await.contains("shipped") {
-        assert!(start.elapsed() < Duration::from_secs(10), "not shipped");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        text_of(&c, "section.notes")
-            .await
-            .contains("Export orders to CSV (#1)")
-    );
+    wait_text(&c, "p.meta", "shipped").await;
+    wait_text(&c, "section.notes", "Export orders to CSV (#1)").await;
     shot(&c, "62-release").await;
     c.goto(&app.url("/changelog/shop")).await.expect("goto");
-    assert!(text_of(&c, "section.changelog").await.contains("2.3.0"));
+    wait_text(&c, "section.changelog", "2.3.0").await;
     c.close().await.expect("close browser");
     site_task.abort();
     app.stop().await;

@@ -1071,3 +1071,116 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
 }
 
 crate::helpers::storage_stories!(findings_follow_scans_and_credentials_warn);
+
+/// A production deployment that ships a fixed lockfile fixes the findings;
+/// `audit certs --project` fills the inventory and `audit secrets
+/// --project` records masked findings, fixed once the secret is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployments_fix_findings_and_audits_record_for_a_project() {
+    use crate::cli::bootstrap;
+    let place = place();
+    import_osv(&place);
+    let (slug, token) = bootstrap(&place);
+    let server = place.serve();
+    let dir = place.dir.path();
+    write(&dir.join("v1/package-lock.json"), PACKAGE_LOCK);
+    write(
+        &dir.join("v2/package-lock.json"),
+        PACKAGE_LOCK
+            .replace("4.17.15", "4.17.21")
+            .replace("1.2.5", "1.2.6")
+            .replace("6.5.2", "6.5.3"),
+    );
+    let run = |args: &[&str]| {
+        let out = place
+            .cmd(args)
+            .env("LIVEOPS_SERVER", &server.base)
+            .env("LIVEOPS_TOKEN", &token)
+            .output()
+            .expect("run");
+        (code(&out), stdout(&out), stderr(&out))
+    };
+    let v1 = dir.join("v1/package-lock.json").display().to_string();
+    let v2 = dir.join("v2/package-lock.json").display().to_string();
+    let (c, _, err) = run(&["audit", "deps", "--project", &slug, "--service", "web", &v1]);
+    assert_eq!(c, Some(1), "{err}");
+    assert!(err.contains("5 opened"), "{err}");
+    let (c, _, err) = run(&[
+        "deploy",
+        "record",
+        "--project",
+        &slug,
+        "--service",
+        "web",
+        "--version",
+        "1.0.1",
+        "--lockfile",
+        &v2,
+    ]);
+    assert_eq!(c, Some(0), "{err}");
+    let (_, out, err) = run(&[
+        "audit",
+        "deps",
+        "--project",
+        &slug,
+        "--service",
+        "web",
+        "--format",
+        "json",
+        &v2,
+    ]);
+    assert_eq!(out.trim(), "[]");
+    assert!(
+        err.contains("0 opened, 0 reopened, 0 fixed"),
+        "the deployment's own scan fixed them already: {err}"
+    );
+    // Certificates into the inventory.
+    let (cert, _) = self_signed("api.shop.example", &["api.shop.example"], -10, 20);
+    write(&dir.join("certs/api.pem"), cert.pem());
+    let certs_dir = dir.join("certs").display().to_string();
+    let (c, _, err) = run(&[
+        "audit",
+        "certs",
+        &certs_dir,
+        "--project",
+        &slug,
+        "--owner",
+        "ops@shop.example",
+    ]);
+    assert_eq!(c, Some(1), "expires within 30 days: {err}");
+    assert!(err.contains("1 certificate(s) in the inventory"), "{err}");
+    // Secrets become findings, masked.
+    let token_value = format!("ghp_{}", "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5");
+    write(
+        &dir.join("repo/deploy.env"),
+        format!("GITHUB_TOKEN={token_value}\n"),
+    );
+    let repo = dir.join("repo").display().to_string();
+    let (c, _, err) = run(&[
+        "audit",
+        "secrets",
+        &repo,
+        "--project",
+        &slug,
+        "--service",
+        "web",
+    ]);
+    assert_eq!(c, Some(1), "{err}");
+    assert!(err.contains("1 opened"), "{err}");
+    write(
+        &dir.join("repo/deploy.env"),
+        "GITHUB_TOKEN=${GITHUB_TOKEN}\n",
+    );
+    let (c, _, err) = run(&[
+        "audit",
+        "secrets",
+        &repo,
+        "--project",
+        &slug,
+        "--service",
+        "web",
+    ]);
+    assert_eq!(c, Some(0), "{err}");
+    assert!(err.contains("1 fixed"), "{err}");
+    server.stop();
+}

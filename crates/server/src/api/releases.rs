@@ -41,6 +41,11 @@ pub struct DeploymentBody {
     /// The commits it carried since the previous deployment.
     #[serde(default)]
     pub commits: Vec<CommitBody>,
+    /// The lockfiles it shipped (Cargo.lock, package-lock.json, …): their
+    /// packages are scanned against the OSV database for the service, so
+    /// findings the deployment no longer carries are fixed.
+    #[serde(default)]
+    pub lockfiles: Vec<super::security::LockfileBody>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -135,6 +140,19 @@ pub async fn record_deployment(
             })
         })
         .collect::<ApiResult<Vec<_>>>()?;
+    if body.lockfiles.len() > 200 {
+        return Err(ApiError::unprocessable(
+            "a deployment lists at most 200 lockfiles",
+        ));
+    }
+    // Read before anything is written, so a bad lockfile changes nothing.
+    let files: Vec<(String, String)> = body
+        .lockfiles
+        .iter()
+        .map(|f| (f.name.clone(), f.text.clone()))
+        .collect();
+    let locks = crate::security::read_lockfiles(&files)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let actor = access.actor();
     let row = state
         .db
@@ -158,6 +176,21 @@ pub async fn record_deployment(
             }
             other => other.into(),
         })?;
+    if !locks.is_empty() && environment == "production" {
+        let vulns = crate::security::audit(&state.db, &locks)
+            .await
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        state
+            .db
+            .record_scan(
+                &access.project.id,
+                &service,
+                "audit",
+                &crate::security::findings_of(&vulns),
+                now_ms(),
+            )
+            .await?;
+    }
     Ok((StatusCode::CREATED, Json(view(row))))
 }
 

@@ -481,6 +481,7 @@ pub async fn import_sarif(
     let tool = results
         .first()
         .map(|r| r.tool.clone())
+        .or_else(|| liveops_wire::sarif::tool_name(&body))
         .unwrap_or_else(|| "scanner".into());
     let source = format!("sarif:{}", tool.to_ascii_lowercase());
     Ok(Json(
