@@ -124,6 +124,9 @@ pub enum Command {
     /// repository's Conventional Commits (standalone) or from a release.
     #[command(subcommand)]
     Release(crate::releases::ReleaseCommand),
+    /// DORA four keys: deployment frequency, lead time, change failure rate,
+    /// time to restore, with their levels (client).
+    Dora(crate::improvement::DoraArgs),
     /// Release trains: cadence, freeze days and calendar (client).
     #[command(subcommand)]
     Train(crate::releases::TrainCommand),
@@ -274,6 +277,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Slo(cmd) => crate::performance::run_slo(g, cmd).await,
         Command::Release(cmd) => crate::releases::run(g, cmd).await,
         Command::Train(cmd) => crate::releases::run_train(g, cmd).await,
+        Command::Dora(a) => crate::improvement::run_dora(g, a).await,
         Command::Feedback(cmd) => crate::feedback::run_feedback(g, cmd).await,
         Command::Backlog(cmd) => crate::feedback::run_backlog(g, cmd).await,
         Command::Docs(cmd) => crate::docs::run(g, cmd).await,

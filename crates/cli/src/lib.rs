@@ -7,6 +7,7 @@ mod cli;
 mod client;
 mod docs;
 mod feedback;
+mod improvement;
 mod output;
 mod performance;
 mod releases;

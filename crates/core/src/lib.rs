@@ -8,6 +8,7 @@ pub mod analytics;
 pub mod area;
 pub mod docs;
 pub mod feedback;
+pub mod improvement;
 pub mod performance;
 pub mod releases;
 pub mod security;

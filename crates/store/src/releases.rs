@@ -575,3 +575,59 @@ impl Db {
         release_row(&r)
     }
 }
+
+/// What the DORA keys are computed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoraFacts {
+    /// (deployed at, its commits' times, linked to an incident).
+    pub deployments: Vec<(i64, Vec<i64>, bool)>,
+    /// (incident opened, resolved) for incidents resolved in the range.
+    pub restores: Vec<(i64, i64)>,
+}
+
+impl Db {
+    /// Deployments to `environment` in `[from, to)` (one service or all),
+    /// and incidents resolved in the range.
+    pub async fn dora_facts(
+        &self,
+        project_id: &str,
+        environment: &str,
+        service: Option<&str>,
+        from: i64,
+        to: i64,
+    ) -> Result<DoraFacts> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT d.id, d.deployed_at, (SELECT count(*) FROM support_incident_links l \
+             WHERE l.kind = 'deployment' AND l.target_id = d.id) AS failed FROM deployments d \
+             WHERE d.project_id = $1 AND d.environment = $2 AND ($3 = '' OR d.service = $3) \
+             AND d.deployed_at >= $4 AND d.deployed_at < $5 ORDER BY d.deployed_at",
+        )
+        .bind(project_id)
+        .bind(environment)
+        .bind(service.unwrap_or(""))
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        let mut facts = DoraFacts::default();
+        for (id, at, failed) in rows {
+            let commits: Vec<i64> = sqlx::query_scalar(
+                "SELECT committed_at FROM deployment_commits WHERE deployment_id = $1",
+            )
+            .bind(&id)
+            .fetch_all(self.pool())
+            .await?;
+            facts.deployments.push((at, commits, failed > 0));
+        }
+        facts.restores = sqlx::query_as(
+            "SELECT created_at, resolved_at FROM support_incidents WHERE project_id = $1 \
+             AND resolved_at IS NOT NULL AND resolved_at >= $2 AND resolved_at < $3",
+        )
+        .bind(project_id)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(facts)
+    }
+}

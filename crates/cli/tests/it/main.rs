@@ -11,6 +11,7 @@ mod cli;
 mod docs;
 mod errors;
 mod feedback;
+mod improvement;
 mod performance;
 mod releases;
 mod restart;

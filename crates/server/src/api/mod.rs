@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod feedback;
+pub mod improvement;
 pub mod me;
 pub mod performance;
 pub mod projects;
@@ -187,6 +188,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(security::upload_certificates))
         .routes(routes!(security::delete_credential))
         .routes(routes!(security::osv_status))
+        .routes(routes!(improvement::dora))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);
