@@ -282,22 +282,40 @@ impl Db {
                 Some(ease),
             ),
         };
+        // A NULL bound where PostgreSQL has prepared a float parameter is
+        // refused on a reused statement, so floats always go in as numbers
+        // with a flag saying whether they are set.
+        let f = |v: Option<f64>| (v.unwrap_or(0.0), i64::from(v.is_some()));
+        let (reach, has_reach) = f(reach);
+        let (impact, has_impact) = f(impact);
+        let (confidence, has_confidence) = f(confidence);
+        let (effort, has_effort) = f(effort);
+        let (ease, has_ease) = f(ease);
+        let (score, has_score) = f(item.score.map(|s| s.value()));
         sqlx::query(
             "UPDATE backlog_items SET kind = $1, title = $2, body = $3, status = $4, \
-             score_method = $5, reach = $6, impact = $7, confidence = $8, effort = $9, ease = $10, \
-             score = $11, release_id = $12, updated_at = $13 WHERE id = $14",
+             score_method = $5, reach = CASE WHEN $6 = 1 THEN $7 END, \
+             impact = CASE WHEN $8 = 1 THEN $9 END, confidence = CASE WHEN $10 = 1 THEN $11 END, \
+             effort = CASE WHEN $12 = 1 THEN $13 END, ease = CASE WHEN $14 = 1 THEN $15 END, \
+             score = CASE WHEN $16 = 1 THEN $17 END, release_id = $18, updated_at = $19 WHERE id = $20",
         )
         .bind(item.kind.as_str())
         .bind(&item.title)
         .bind(&item.body)
         .bind(item.status.as_str())
         .bind(method)
+        .bind(has_reach)
         .bind(reach)
+        .bind(has_impact)
         .bind(impact)
+        .bind(has_confidence)
         .bind(confidence)
+        .bind(has_effort)
         .bind(effort)
+        .bind(has_ease)
         .bind(ease)
-        .bind(item.score.map(|s| s.value()))
+        .bind(has_score)
+        .bind(score)
         .bind(&item.release_id)
         .bind(now)
         .bind(&item.id)

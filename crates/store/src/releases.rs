@@ -282,7 +282,7 @@ impl Db {
         sqlx::query(
             "INSERT INTO releases (id, project_id, version, kind, state, train_id, planned_for, \
              capacity, incident_id, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, 'planned', $5, $6, $7, $8, $9, $10)",
+             VALUES ($1, $2, $3, $4, 'planned', $5, $6, CASE WHEN $11 = 1 THEN $7 END, $8, $9, $10)",
         )
         .bind(&id)
         .bind(project_id)
@@ -290,10 +290,12 @@ impl Db {
         .bind(n.kind)
         .bind(n.train_id)
         .bind(n.planned_for)
-        .bind(n.capacity)
+        // Never a NULL float: see `save_item`.
+        .bind(n.capacity.unwrap_or(0.0))
         .bind(n.incident_id)
         .bind(n.created_by)
         .bind(now)
+        .bind(i64::from(n.capacity.is_some()))
         .execute(&mut *tx)
         .await
         .map_err(StoreError::conflict_as("a release with this version"))?;
@@ -360,21 +362,6 @@ impl Db {
     pub async fn set_release_openapi(&self, release_id: &str, spec: &str) -> Result<()> {
         sqlx::query("UPDATE releases SET openapi = $1 WHERE id = $2")
             .bind(spec)
-            .bind(release_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    pub async fn update_release_plan(
-        &self,
-        release_id: &str,
-        planned_for: Option<&str>,
-        capacity: Option<f64>,
-    ) -> Result<()> {
-        sqlx::query("UPDATE releases SET planned_for = $1, capacity = $2 WHERE id = $3")
-            .bind(planned_for)
-            .bind(capacity)
             .bind(release_id)
             .execute(self.pool())
             .await?;

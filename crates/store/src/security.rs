@@ -197,18 +197,20 @@ impl Db {
                         .await?;
                     sqlx::query(
                         "UPDATE osv_advisories SET modified = $1, withdrawn = $2, summary = $3, \
-                         severity = $4, score = $5, aliases = $6, record = $7, imported_at = $8 \
+                         severity = $4, score = CASE WHEN $10 = 1 THEN $5 END, aliases = $6, \
+                         record = $7, imported_at = $8 \
                          WHERE id = $9",
                     )
                     .bind(&r.modified)
                     .bind(i64::from(r.withdrawn))
                     .bind(&r.summary)
                     .bind(&r.severity)
-                    .bind(r.score)
+                    .bind(r.score.unwrap_or(0.0))
                     .bind(r.aliases.join(" "))
                     .bind(&r.record)
                     .bind(now)
                     .bind(&r.id)
+                    .bind(i64::from(r.score.is_some()))
                     .execute(&mut *tx)
                     .await?;
                     out.updated += 1;
@@ -216,17 +218,19 @@ impl Db {
                 None => {
                     sqlx::query(
                         "INSERT INTO osv_advisories (id, modified, withdrawn, summary, severity, \
-                         score, aliases, record, imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                         score, aliases, record, imported_at) \
+                         VALUES ($1, $2, $3, $4, $5, CASE WHEN $10 = 1 THEN $6 END, $7, $8, $9)",
                     )
                     .bind(&r.id)
                     .bind(&r.modified)
                     .bind(i64::from(r.withdrawn))
                     .bind(&r.summary)
                     .bind(&r.severity)
-                    .bind(r.score)
+                    .bind(r.score.unwrap_or(0.0))
                     .bind(r.aliases.join(" "))
                     .bind(&r.record)
                     .bind(now)
+                    .bind(i64::from(r.score.is_some()))
                     .execute(&mut *tx)
                     .await?;
                     out.added += 1;
