@@ -402,13 +402,17 @@ impl Db {
         now: i64,
     ) -> Result<()> {
         sqlx::query(
-            "UPDATE performance_rules SET state = $1, pending_since = $2, value = $3, evaluated_at = $4 WHERE id = $5",
+            "UPDATE performance_rules SET state = $1, pending_since = $2, \
+             value = CASE WHEN $6 = 1 THEN $3 END, evaluated_at = $4 WHERE id = $5",
         )
         .bind(state)
         .bind(pending_since)
-        .bind(value)
+        // A NULL float on a reused PostgreSQL statement is refused once a
+        // number has been bound there, so floats go in with a flag.
+        .bind(value.unwrap_or(0.0))
         .bind(now)
         .bind(id)
+        .bind(i64::from(value.is_some()))
         .execute(self.pool())
         .await?;
         Ok(())
@@ -419,19 +423,20 @@ impl Db {
         sqlx::query(
             "INSERT INTO performance_slos (id, project_id, name, kind, objective, latency_ms, period_days, \
              service, route, integration_id, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'ok', $11)",
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $12 = 1 THEN $6 END, $7, $8, $9, $10, 'ok', $11)",
         )
         .bind(&id)
         .bind(project_id)
         .bind(n.name)
         .bind(n.kind)
         .bind(n.objective)
-        .bind(n.latency_ms)
+        .bind(n.latency_ms.unwrap_or(0.0))
         .bind(n.period_days)
         .bind(n.service)
         .bind(n.route)
         .bind(n.integration_id)
         .bind(now)
+        .bind(i64::from(n.latency_ms.is_some()))
         .execute(self.pool())
         .await
         .map_err(StoreError::conflict_as("an SLO with this name"))?;
