@@ -101,6 +101,19 @@ async fn dora_keys_equal_a_hand_count(backend: Backend) {
     );
     assert_eq!(k["time_to_restore_level"], "elite");
     assert_eq!(k["level"], "low");
+    // The improvement page shows the same keys.
+    let b = crate::ui::browser();
+    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
+    let html = b
+        .get(app.url("/p/shop/improvement"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(html.contains("table class=\"dora\""), "{html}");
+    assert!(html.contains("4 deployments") && html.contains("13.5 h") && html.contains("25.0 %"));
     // One service only, and a bad range.
     let (_, none) = app.get(&format!("{q}&service=api"), &admin).await;
     assert_eq!(none["deployments"], 0);

@@ -72,15 +72,31 @@ pub async fn dora(
             "`from` must come before `to`, at most two years apart",
         ));
     }
-    let facts = state
-        .db
-        .dora_facts(
+    Ok(Json(
+        compute(
+            &state,
             &access.project.id,
             q.environment.as_deref().unwrap_or("production"),
             q.service.as_deref().filter(|s| !s.is_empty()),
             from,
             to,
         )
+        .await?,
+    ))
+}
+
+/// The four keys of a project over `[from, to)`.
+pub async fn compute(
+    state: &AppState,
+    project_id: &str,
+    environment: &str,
+    service: Option<&str>,
+    from: i64,
+    to: i64,
+) -> ApiResult<DoraView> {
+    let facts = state
+        .db
+        .dora_facts(project_id, environment, service, from, to)
         .await?;
     let deployments: Vec<Deployment> = facts
         .deployments
@@ -101,7 +117,7 @@ pub async fn dora(
         .collect();
     let k = four_keys(&deployments, &restores, from, to);
     let name = |l: Option<Level>| l.map(|l| l.as_str().to_owned());
-    Ok(Json(DoraView {
+    Ok(DoraView {
         from: format_ms(from),
         to: format_ms(to),
         deployments: k.deployments,
@@ -116,5 +132,5 @@ pub async fn dora(
         time_to_restore_secs: k.time_to_restore_ms.map(|m| m / 1000),
         time_to_restore_level: name(k.restore_level),
         level: k.level.as_str().into(),
-    }))
+    })
 }

@@ -7,6 +7,7 @@
 mod analytics;
 pub mod charts;
 mod feedback;
+mod improvement;
 mod login;
 mod pages;
 mod performance;
@@ -131,6 +132,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/p/{project}/docs", get(releases::docs))
         .route("/p/{project}/security", get(security::overview))
+        .route("/p/{project}/improvement", get(improvement::overview))
         .route("/p/{project}/{area}", get(pages::area))
 }
 
