@@ -23,7 +23,11 @@ pub struct Item {
     pub status: ItemStatus,
     pub score: Option<Score>,
     pub release_id: Option<String>,
+    /// The scheduled release's version.
+    pub release_version: Option<String>,
     pub merged_into: Option<String>,
+    /// The number of the item it was merged into.
+    pub merged_into_number: Option<i64>,
     pub created_by: String,
     pub created_at: i64,
     pub updated_at: i64,
@@ -36,6 +40,8 @@ pub struct Item {
 const ITEM_COLS: &str = "i.id, i.number, i.kind, i.title, i.body, i.status, i.score_method, i.reach, \
      i.impact, i.confidence, i.effort, i.ease, i.release_id, i.merged_into, i.created_by, \
      i.created_at, i.updated_at, \
+     (SELECT r.version FROM releases r WHERE r.id = i.release_id) AS release_version, \
+     (SELECT m.number FROM backlog_items m WHERE m.id = i.merged_into) AS merged_into_number, \
      (SELECT count(*) FROM feedback f WHERE f.item_id = i.id AND f.state <> 'spam') AS votes, \
      (SELECT count(DISTINCT COALESCE(f.distinct_id, f.reporter_email, f.id)) FROM feedback f \
       WHERE f.item_id = i.id AND f.state <> 'spam') AS voters";
@@ -72,7 +78,9 @@ fn item_from(r: &AnyRow) -> Result<Item> {
         status: ItemStatus::parse(&status).ok_or_else(|| bad("item status", &status))?,
         score,
         release_id: r.try_get("release_id")?,
+        release_version: r.try_get("release_version")?,
         merged_into: r.try_get("merged_into")?,
+        merged_into_number: r.try_get("merged_into_number")?,
         created_by: r.try_get("created_by")?,
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,

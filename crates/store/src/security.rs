@@ -73,12 +73,15 @@ pub struct Finding {
     pub accepted_until: Option<i64>,
     pub accepted_by: Option<String>,
     pub item_id: Option<String>,
+    /// The backlog item's number.
+    pub item_number: Option<i64>,
     pub sla_warned_at: Option<i64>,
 }
 
 const FINDING_COLS: &str = "id, number, service, kind, finding_key, title, severity, package, version, \
      fixed_version, advisory, aliases, source, location, state, opened_at, last_seen_at, fixed_at, \
-     accepted_reason, accepted_until, accepted_by, item_id, sla_warned_at";
+     accepted_reason, accepted_until, accepted_by, item_id, sla_warned_at, \
+     (SELECT b.number FROM backlog_items b WHERE b.id = security_findings.item_id) AS item_number";
 
 fn finding_from(r: &AnyRow) -> Result<Finding> {
     Ok(Finding {
@@ -104,6 +107,7 @@ fn finding_from(r: &AnyRow) -> Result<Finding> {
         accepted_until: r.try_get("accepted_until")?,
         accepted_by: r.try_get("accepted_by")?,
         item_id: r.try_get("item_id")?,
+        item_number: r.try_get("item_number")?,
         sla_warned_at: r.try_get("sla_warned_at")?,
     })
 }

@@ -408,6 +408,18 @@ async fn feedback_becomes_a_release(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{train}");
     assert_eq!(train["next"].as_array().map(Vec::len), Some(6));
+    let ics = app
+        .http
+        .get(app.url(&api("/trains/web/calendar.ics")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("calendar")
+        .text()
+        .await
+        .expect("ics");
+    assert!(ics.starts_with("BEGIN:VCALENDAR"), "{ics}");
+    assert!(ics.contains("SUMMARY:web code freeze") && ics.contains("SUMMARY:web release"));
     assert_problem(
         &app.send(
             Method::POST,

@@ -563,16 +563,8 @@ pub struct ItemView {
     pub updated_at: String,
 }
 
-pub async fn item_view(state: &AppState, i: Item) -> ApiResult<ItemView> {
-    let release = match &i.release_id {
-        Some(id) => Some(state.db.release_by_id(id).await?.version),
-        None => None,
-    };
-    let merged_into = match &i.merged_into {
-        Some(id) => Some(state.db.item_by_id(id).await?.number),
-        None => None,
-    };
-    Ok(ItemView {
+pub fn item_view(i: Item) -> ItemView {
+    ItemView {
         number: i.number,
         kind: i.kind.as_str().into(),
         title: i.title,
@@ -581,12 +573,12 @@ pub async fn item_view(state: &AppState, i: Item) -> ApiResult<ItemView> {
         score: i.score.map(score_view),
         votes: i.votes,
         voters: i.voters,
-        release,
-        merged_into,
+        release: i.release_version,
+        merged_into: i.merged_into_number,
         created_by: i.created_by,
         created_at: format_ms(i.created_at),
         updated_at: format_ms(i.updated_at),
-    })
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -619,7 +611,7 @@ pub async fn create_item(
         b.body.as_deref(),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(item_view(&state, i).await?)))
+    Ok((StatusCode::CREATED, Json(item_view(i))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -669,11 +661,7 @@ pub async fn list_items(
             5000,
         )
         .await?;
-    let mut out = Vec::with_capacity(items.len());
-    for i in items {
-        out.push(item_view(&state, i).await?);
-    }
-    Ok(Json(out))
+    Ok(Json(items.into_iter().map(item_view).collect()))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -706,7 +694,7 @@ pub async fn get_item(
     )
     .await?;
     Ok(Json(ItemDetail {
-        item: item_view(&state, i).await?,
+        item: item_view(i),
         feedback: feedback.into_iter().map(feedback_view).collect(),
         duplicates: duplicates.into_iter().map(suggestion_view).collect(),
     }))
@@ -785,7 +773,7 @@ pub async fn update_item(
     if let Some(r) = release {
         i = crate::releases::schedule(&state, i, r.as_ref()).await?;
     }
-    Ok(Json(item_view(&state, i).await?))
+    Ok(Json(item_view(i)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -812,5 +800,5 @@ pub async fn merge_item(
     let from = service::find_item(&state, &pid, &number).await?;
     let into = service::find_item(&state, &pid, &b.into.to_string()).await?;
     let merged = service::merge(&state, &access.actor(), &pid, &from, &into).await?;
-    Ok(Json(item_view(&state, merged).await?))
+    Ok(Json(item_view(merged)))
 }

@@ -444,10 +444,11 @@ pub async fn release_view(
         }
         None => None,
     };
-    let mut items = Vec::with_capacity(d.items.len());
-    for i in d.items {
-        items.push(super::feedback::item_view(state, i).await?);
-    }
+    let items = d
+        .items
+        .into_iter()
+        .map(super::feedback::item_view)
+        .collect();
     let r = d.release;
     Ok(ReleaseView {
         version: r.version,

@@ -186,22 +186,15 @@ pub struct FindingView {
     pub item: Option<i64>,
 }
 
-pub async fn finding_view(
-    state: &AppState,
-    project_id: &str,
-    f: Finding,
-) -> ApiResult<FindingView> {
-    let slas = state.db.security_slas(project_id).await?;
+/// A finding as the API shows it; `slas` are the project's patch SLAs.
+pub fn finding_view(f: Finding, slas: &[(String, i64)]) -> FindingView {
     let due = slas
         .iter()
         .find(|(s, _)| *s == f.severity)
         .map(|(_, d)| f.opened_at + d * DAY_MS)
         .filter(|_| f.state == "open");
-    let item = match &f.item_id {
-        Some(id) => state.db.item_by_id(id).await.ok().map(|i| i.number),
-        None => None,
-    };
-    Ok(FindingView {
+    let item = f.item_number;
+    FindingView {
         number: f.number,
         service: f.service,
         kind: f.kind,
@@ -223,7 +216,7 @@ pub async fn finding_view(
         sla_due: due.map(format_ms),
         sla_breached: due.is_some_and(|d| d <= now_ms()),
         item,
-    })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -261,11 +254,10 @@ pub async fn list_findings(
             q.service.as_deref().filter(|s| !s.is_empty()),
         )
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for f in rows {
-        out.push(finding_view(&state, &access.project.id, f).await?);
-    }
-    Ok(Json(out))
+    let slas = state.db.security_slas(&access.project.id).await?;
+    Ok(Json(
+        rows.into_iter().map(|f| finding_view(f, &slas)).collect(),
+    ))
 }
 
 async fn find(state: &AppState, project_id: &str, number: &str) -> ApiResult<Finding> {
@@ -408,7 +400,7 @@ pub async fn finding_action(
     }
     let f = find(&state, &pid, &number).await?;
     Ok(Json(FindingActionView {
-        finding: finding_view(&state, &pid, f).await?,
+        finding: finding_view(f, &state.db.security_slas(&pid).await?),
         release,
     }))
 }

@@ -56,13 +56,7 @@ pub async fn overview(
         Ok(i) => i,
         Err(e) => return api_error(e.into()),
     };
-    let mut views = Vec::with_capacity(items.len());
-    for i in items {
-        match item_view(&state, i).await {
-            Ok(v) => views.push(v),
-            Err(e) => return api_error(e),
-        }
-    }
+    let views: Vec<_> = items.into_iter().map(item_view).collect();
     let frame = Frame {
         session: &s.session,
         projects: &projects,
@@ -401,10 +395,7 @@ pub async fn item(
         .into_iter()
         .filter(|r| r.state != "shipped")
         .collect();
-    let v = match item_view(&state, i).await {
-        Ok(v) => v,
-        Err(e) => return api_error(e),
-    };
+    let v = item_view(i);
     let frame = Frame {
         session: &s.session,
         projects: &projects,

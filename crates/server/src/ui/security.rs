@@ -24,19 +24,17 @@ pub async fn overview(
     };
     let project = &projects[idx].0;
     let loaded: Result<_, ApiError> = async {
-        let mut findings = Vec::new();
-        for f in state
+        let slas = state.db.security_slas(&project.id).await?;
+        let findings: Vec<_> = state
             .db
             .security_findings(&project.id, None, None)
             .await?
             .into_iter()
             .filter(|f| f.state != "fixed")
-        {
-            findings.push(finding_view(&state, &project.id, f).await?);
-        }
+            .map(|f| finding_view(f, &slas))
+            .collect();
         let credentials = list_credentials_for(&state, &project.id).await?;
         let osv = state.db.osv_counts().await?;
-        let slas = state.db.security_slas(&project.id).await?;
         Ok((findings, credentials, osv, slas))
     }
     .await;
