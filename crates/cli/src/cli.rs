@@ -127,6 +127,18 @@ pub enum Command {
     /// DORA four keys: deployment frequency, lead time, change failure rate,
     /// time to restore, with their levels (client).
     Dora(crate::improvement::DoraArgs),
+    /// Capacity planning: request-rate, CPU and memory forecasts 30, 60 and
+    /// 90 days ahead, when each reaches its capacity, and the replicas the
+    /// HPA formula calls for; `capacity set` configures a capacity (client).
+    Capacity(crate::scaling::CapacityArgs),
+    /// The weekly continuous-improvement report: on demand, kept and sent
+    /// (--send), its history, and who receives it (client).
+    #[command(subcommand)]
+    Report(crate::improvement::ReportCommand),
+    /// Post-production reviews: postmortems drafted from incident data,
+    /// their workflow and action items; post-launch reviews (client).
+    #[command(subcommand)]
+    Review(crate::reviews::ReviewCommand),
     /// Release trains: cadence, freeze days and calendar (client).
     #[command(subcommand)]
     Train(crate::releases::TrainCommand),
@@ -278,6 +290,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Release(cmd) => crate::releases::run(g, cmd).await,
         Command::Train(cmd) => crate::releases::run_train(g, cmd).await,
         Command::Dora(a) => crate::improvement::run_dora(g, a).await,
+        Command::Capacity(a) => crate::scaling::run(g, a).await,
+        Command::Report(cmd) => crate::improvement::run_report(g, cmd).await,
+        Command::Review(cmd) => crate::reviews::run(g, cmd).await,
         Command::Feedback(cmd) => crate::feedback::run_feedback(g, cmd).await,
         Command::Backlog(cmd) => crate::feedback::run_backlog(g, cmd).await,
         Command::Docs(cmd) => crate::docs::run(g, cmd).await,

@@ -120,6 +120,29 @@ impl Client {
         serde_json::from_str(&text).context("the server sent a body that is not JSON")
     }
 
+    /// GETs `path` as text (Markdown exports and the like).
+    pub(crate) async fn text(&self, path: &str) -> anyhow::Result<String> {
+        let url = format!("{}{path}", self.server);
+        let resp = self
+            .http
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("could not reach {}", self.server))?;
+        let status = resp.status();
+        let text = resp.text().await.context("the answer broke off")?;
+        if !status.is_success() {
+            let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let detail = problem
+                .get("detail")
+                .and_then(Value::as_str)
+                .unwrap_or(text.as_str());
+            bail!("the server answered {status}: {detail}");
+        }
+        Ok(text)
+    }
+
     /// GETs `path` and writes the body to `dest`; returns the bytes written.
     pub(crate) async fn download(&self, path: &str, dest: &std::path::Path) -> anyhow::Result<u64> {
         let url = format!("{}{path}", self.server);

@@ -1,10 +1,13 @@
-//! Continuous-improvement commands (client): the DORA four keys.
+//! Continuous-improvement commands (client): the DORA four keys, and the
+//! weekly report with its history and recipients.
 
-use clap::Args;
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use liveops_server::improvement::{WeeklyReport, render_text};
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Value, json};
 
-use crate::cli::Global;
+use crate::cli::{Format, Global};
 
 #[derive(Debug, Args)]
 pub struct DoraArgs {
@@ -20,6 +23,13 @@ pub struct DoraArgs {
     pub service: Option<String>,
     #[arg(long, default_value = "production")]
     pub env: String,
+    /// Show the keys period by period: week or day.
+    #[arg(long, value_name = "INTERVAL", conflicts_with = "suggest")]
+    pub trend: Option<String>,
+    /// List incidents that started soon after a deployment but are not
+    /// linked to one, with the deployment to link.
+    #[arg(long)]
+    pub suggest: bool,
 }
 
 fn hours(v: &Value) -> String {
@@ -30,6 +40,12 @@ fn hours(v: &Value) -> String {
 
 pub async fn run_dora(g: &Global, a: DoraArgs) -> anyhow::Result<()> {
     let c = crate::client::Client::new(g)?;
+    if a.suggest {
+        return suggest(g, &c, &a).await;
+    }
+    if let Some(interval) = &a.trend {
+        return trend(g, &c, &a, interval).await;
+    }
     let mut q = vec![format!("environment={}", esc(&a.env))];
     for (k, v) in [("from", &a.from), ("to", &a.to), ("service", &a.service)] {
         if let Some(v) = v {
@@ -77,6 +93,349 @@ pub async fn run_dora(g: &Global, a: DoraArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn trend(
+    g: &Global,
+    c: &crate::client::Client,
+    a: &DoraArgs,
+    interval: &str,
+) -> anyhow::Result<()> {
+    let mut q = vec![
+        format!("environment={}", esc(&a.env)),
+        format!("interval={}", esc(interval)),
+    ];
+    for (k, v) in [("from", &a.from), ("to", &a.to), ("service", &a.service)] {
+        if let Some(v) = v {
+            q.push(format!("{k}={}", esc(v)));
+        }
+    }
+    let v = c
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{}/dora/trends?{}", a.project, q.join("&")),
+            None,
+        )
+        .await?;
+    let rows: Vec<Vec<String>> = v
+        .as_array()
+        .map(|ps| {
+            ps.iter()
+                .map(|p| {
+                    vec![
+                        p["from"]
+                            .as_str()
+                            .unwrap_or("-")
+                            .get(..10)
+                            .unwrap_or("-")
+                            .to_owned(),
+                        p["deployments"].to_string(),
+                        hours(&p["lead_time_secs"]),
+                        p["change_failure_rate"]
+                            .as_f64()
+                            .map(|r| format!("{:.1} %", r * 100.0))
+                            .unwrap_or_else(|| "-".into()),
+                        hours(&p["time_to_restore_secs"]),
+                        p["level"].as_str().unwrap_or("-").to_owned(),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::output::table(
+        g.format,
+        &v,
+        &[
+            "FROM",
+            "DEPLOYS",
+            "LEAD TIME",
+            "FAILURE RATE",
+            "RESTORE",
+            "LEVEL",
+        ],
+        &rows,
+    );
+    Ok(())
+}
+
+async fn suggest(g: &Global, c: &crate::client::Client, a: &DoraArgs) -> anyhow::Result<()> {
+    let mut q = Vec::new();
+    for (k, v) in [("from", &a.from), ("to", &a.to)] {
+        if let Some(v) = v {
+            q.push(format!("{k}={}", esc(v)));
+        }
+    }
+    let v = c
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/projects/{}/dora/suggestions?{}",
+                a.project,
+                q.join("&")
+            ),
+            None,
+        )
+        .await?;
+    let rows: Vec<Vec<String>> = v
+        .as_array()
+        .map(|ss| {
+            ss.iter()
+                .map(|s| {
+                    vec![
+                        format!("#{}", s["incident"]),
+                        crate::client::s(s, "title"),
+                        format!(
+                            "{} {}",
+                            crate::client::s(s, "service"),
+                            crate::client::s(s, "version")
+                        ),
+                        format!("{} min", s["after_secs"].as_i64().unwrap_or(0) / 60),
+                        crate::client::s(s, "deployment"),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    crate::output::table(
+        g.format,
+        &v,
+        &["INCIDENT", "TITLE", "DEPLOYMENT", "AFTER", "LINK WITH"],
+        &rows,
+    );
+    Ok(())
+}
+
 fn esc(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// A week's report: computed now, or with --send kept in the history
+    /// (replacing the week's) and sent to the recipients.
+    Weekly {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// Any day of the week (YYYY-MM-DD); the last complete week by default.
+        #[arg(long, value_name = "DATE")]
+        week: Option<String>,
+        /// Keep the report and send it to the project's recipients.
+        #[arg(long)]
+        send: bool,
+    },
+    /// The kept weekly reports, newest week first.
+    History {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// Weeks to list.
+        #[arg(long, default_value_t = 12)]
+        limit: i64,
+    },
+    /// Who receives the weekly report: add, list, remove.
+    #[command(subcommand)]
+    Recipients(RecipientCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipientCommand {
+    /// Send the weekly report to an e-mail address or a webhook URL.
+    Add {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// email or webhook.
+        #[arg(long)]
+        channel: String,
+        /// The address or URL.
+        target: String,
+    },
+    /// The project's recipients.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Stop sending the weekly report to a recipient.
+    Remove {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// email or webhook.
+        #[arg(long)]
+        channel: String,
+        target: String,
+    },
+}
+
+fn percent(v: &Value) -> String {
+    v.as_f64()
+        .map(|r| format!("{:.1} %", r * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The smallest error budget left among a report's SLOs.
+fn least_budget(report: &Value) -> String {
+    let least = report["slos"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["budget_remaining"].as_f64())
+        .reduce(f64::min);
+    percent(&least.map_or(Value::Null, Value::from))
+}
+
+pub async fn run_report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
+    let c = crate::client::Client::new(g)?;
+    match cmd {
+        ReportCommand::Weekly {
+            project,
+            week,
+            send,
+        } => {
+            let (v, report) = if send {
+                let v = c
+                    .call(
+                        Method::POST,
+                        &format!("/api/v1/projects/{}/reports/weekly", esc(&project)),
+                        Some(json!({"week": week, "deliver": true})),
+                    )
+                    .await?;
+                let report = v["report"].clone();
+                (v, report)
+            } else {
+                let q = week
+                    .map(|w| format!("?week={}", esc(&w)))
+                    .unwrap_or_default();
+                let v = c
+                    .call(
+                        Method::GET,
+                        &format!("/api/v1/projects/{}/reports/weekly{q}", esc(&project)),
+                        None,
+                    )
+                    .await?;
+                (v.clone(), v)
+            };
+            if g.format == Format::Json {
+                println!("{v}");
+                return Ok(());
+            }
+            let r: WeeklyReport = serde_json::from_value(report)
+                .context("the server sent a report this client cannot read")?;
+            print!("{}", render_text(&r));
+            if send {
+                println!(
+                    "\nKept in the history; {} deliveries queued.",
+                    v["deliveries"].as_u64().unwrap_or(0)
+                );
+            }
+        }
+        ReportCommand::History { project, limit } => {
+            let v = c
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/projects/{}/reports?limit={limit}", esc(&project)),
+                    None,
+                )
+                .await?;
+            let rows: Vec<Vec<String>> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    let r = &e["report"];
+                    vec![
+                        crate::output::plain(&e["week"]),
+                        crate::output::plain(&r["dora"]["level"]),
+                        crate::output::plain(&r["dora"]["deployments"]),
+                        least_budget(r),
+                        percent(&r["tickets"]["resolution_attainment"]),
+                        format!(
+                            "{} ({} overdue)",
+                            crate::output::plain(&r["actions"]["open"]),
+                            crate::output::plain(&r["actions"]["overdue"])
+                        ),
+                        crate::output::plain(&r["security"]["sla_breaches"]),
+                    ]
+                })
+                .collect();
+            crate::output::table(
+                g.format,
+                &v,
+                &[
+                    "WEEK",
+                    "DORA",
+                    "DEPLOYS",
+                    "SLO BUDGET",
+                    "TICKET SLA",
+                    "ACTIONS OPEN",
+                    "SLA BREACHES",
+                ],
+                &rows,
+            );
+        }
+        ReportCommand::Recipients(cmd) => recipients(g, &c, cmd).await?,
+    }
+    Ok(())
+}
+
+async fn recipients(
+    g: &Global,
+    c: &crate::client::Client,
+    cmd: RecipientCommand,
+) -> anyhow::Result<()> {
+    let base = |p: &str| format!("/api/v1/projects/{}/reports/recipients", esc(p));
+    match cmd {
+        RecipientCommand::Add {
+            project,
+            channel,
+            target,
+        } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &base(&project),
+                    Some(json!({"channel": channel, "target": target})),
+                )
+                .await?;
+            crate::output::record(
+                g.format,
+                &[
+                    ("channel", v["channel"].clone()),
+                    ("target", v["target"].clone()),
+                ],
+            );
+        }
+        RecipientCommand::List { project } => {
+            let v = c.call(Method::GET, &base(&project), None).await?;
+            let rows: Vec<Vec<String>> = v
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    vec![
+                        crate::output::plain(&r["channel"]),
+                        crate::output::plain(&r["target"]),
+                    ]
+                })
+                .collect();
+            crate::output::table(g.format, &v, &["CHANNEL", "TARGET"], &rows);
+        }
+        RecipientCommand::Remove {
+            project,
+            channel,
+            target,
+        } => {
+            c.call(
+                Method::DELETE,
+                &format!(
+                    "{}?channel={}&target={}",
+                    base(&project),
+                    esc(&channel),
+                    esc(&target)
+                ),
+                None,
+            )
+            .await?;
+            crate::output::record(
+                g.format,
+                &[("removed", json!(target)), ("channel", json!(channel))],
+            );
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,8 @@ mod improvement;
 mod output;
 mod performance;
 mod releases;
+mod reviews;
+mod scaling;
 mod security;
 mod support;
 

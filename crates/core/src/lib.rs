@@ -11,6 +11,8 @@ pub mod feedback;
 pub mod improvement;
 pub mod performance;
 pub mod releases;
+pub mod reviews;
+pub mod scaling;
 pub mod security;
 pub mod span;
 pub mod support;

@@ -38,6 +38,11 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The sender of liveops' e-mail.
     pub smtp_from: String,
+    /// The key outbound webhook URLs are sealed under at rest: base64 of
+    /// 32 random bytes. When unset, `secret.key` in the data directory is
+    /// used (made on first start). Servers sharing a PostgreSQL database
+    /// must all be given the same key.
+    pub secret_key: Option<Secret>,
     /// How often background jobs (escalations, deliveries) look for due work, in milliseconds.
     pub job_tick_ms: u64,
     /// Analytics events each project ingest key may send per second
@@ -59,6 +64,7 @@ impl Default for Config {
             log: "info".into(),
             smtp_url: None,
             smtp_from: "liveops <liveops@localhost>".into(),
+            secret_key: None,
             job_tick_ms: 1000,
             ingest_events_per_sec: 1_000_000,
         }
@@ -79,6 +85,7 @@ const ENV_KEYS: &[&str] = &[
     "log",
     "smtp_url",
     "smtp_from",
+    "secret_key",
     "job_tick_ms",
     "ingest_events_per_sec",
 ];
@@ -174,6 +181,10 @@ impl Config {
             .smtp_url
             .as_ref()
             .map(|s| Secret(redact_url(s.expose())));
+        shown.secret_key = self
+            .secret_key
+            .as_ref()
+            .map(|_| Secret("<redacted>".into()));
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# could not render: {e}"))
     }
 }

@@ -7,7 +7,8 @@ use tokio::sync::watch;
 use crate::state::{AppState, now_ms};
 
 /// Drops expired browser sessions, and analytics events past each
-/// project's retention, every ten minutes (and once at start).
+/// project's retention, and makes the last complete week's reports, every
+/// ten minutes (and once at start).
 pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(Duration::from_secs(600));
     loop {
@@ -20,6 +21,9 @@ pub async fn housekeeping(state: AppState, mut stop: watch::Receiver<bool>) {
                 }
                 if let Err(e) = expire_events(&state).await {
                     tracing::warn!(error = %e, "could not drop expired events");
+                }
+                if let Err(e) = crate::improvement::send_due(&state).await {
+                    tracing::warn!(error = %e, "could not make the weekly reports");
                 }
             }
             _ = stop.changed() => return,
@@ -44,8 +48,9 @@ pub async fn expire_events(state: &AppState) -> anyhow::Result<u64> {
     Ok(dropped)
 }
 
-/// Runs due escalation steps, acknowledgement timeouts, SLA warnings and
-/// maintenance stages, then sends due notifications, every `job_tick_ms`.
+/// Runs due escalation steps, acknowledgement timeouts, SLA warnings,
+/// maintenance stages, postmortem drafts and action item reminders, then
+/// sends due notifications, every `job_tick_ms`.
 /// All read their work from the database, so a restart picks up exactly
 /// where the last run stopped.
 pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
@@ -68,6 +73,12 @@ pub async fn support(state: AppState, mut stop: watch::Receiver<bool>) {
                 }
                 if let Err(e) = crate::security::watch::patch_slas(&state.db).await {
                     tracing::warn!(error = %e, "patch SLA watch failed");
+                }
+                if let Err(e) = crate::reviews::draft_due(&state).await {
+                    tracing::warn!(error = %e, "postmortem drafting failed");
+                }
+                if let Err(e) = crate::reviews::remind_overdue(&state.db).await {
+                    tracing::warn!(error = %e, "action item reminders failed");
                 }
                 if let Err(e) = crate::support::deliver::run_due(&state.db, &state.sender).await {
                     tracing::warn!(error = %e, "delivery run failed");

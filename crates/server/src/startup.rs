@@ -221,7 +221,15 @@ impl Application {
                 config.control_socket_path().display()
             )
         })?;
-        let state = AppState::new(config, db, Arc::new(telemetry));
+        let sealer = Arc::new(crate::security::sealed::Sealer::load(&config)?);
+        let sealed = db
+            .seal_plaintext(&|plain: &str| sealer.seal(plain))
+            .await
+            .context("could not seal stored webhook URLs")?;
+        if sealed > 0 {
+            tracing::info!(values = sealed, "sealed stored webhook URLs at rest");
+        }
+        let state = AppState::new(config, db, Arc::new(telemetry), sealer);
         Ok(Application {
             listener,
             otlp,

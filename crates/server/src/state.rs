@@ -30,13 +30,21 @@ pub struct Inner {
     pub feedback_limiter: Limiter,
     /// Analytics ingest keys recently seen, and their rate limits.
     pub ingest_keys: crate::analytics::IngestKeys,
+    /// Seals outbound webhook URLs at rest.
+    pub sealer: Arc<crate::security::sealed::Sealer>,
 }
 
 impl AppState {
-    pub fn new(config: Config, db: Db, telemetry: Arc<dyn TelemetryStore>) -> AppState {
+    pub fn new(
+        config: Config,
+        db: Db,
+        telemetry: Arc<dyn TelemetryStore>,
+        sealer: Arc<crate::security::sealed::Sealer>,
+    ) -> AppState {
         let sender = crate::support::deliver::Sender::new(
             config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
             config.smtp_from.clone(),
+            sealer.clone(),
         );
         AppState(Arc::new(Inner {
             sender,
@@ -48,6 +56,7 @@ impl AppState {
             subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
             feedback_limiter: Limiter::new(FEEDBACK_PER_WINDOW, Duration::from_secs(600)),
             ingest_keys: crate::analytics::IngestKeys::default(),
+            sealer,
         }))
     }
 }

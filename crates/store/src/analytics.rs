@@ -1,5 +1,6 @@
-//! Analytics settings in the state store: named features and how long each
-//! project keeps its events. The events themselves live in telemetry.
+//! Analytics settings in the state store: named features, key funnels and
+//! how long each project keeps its events. The events themselves live in
+//! telemetry.
 
 use sqlx::{AnyConnection, Row};
 
@@ -115,5 +116,76 @@ impl Db {
         rows.iter()
             .map(|r| Ok((r.try_get("project_id")?, r.try_get("retention_days")?)))
             .collect()
+    }
+}
+
+/// A funnel the project watches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyFunnel {
+    pub name: String,
+    /// Each step's events; any of them counts.
+    pub steps: Vec<Vec<String>>,
+    /// How long a person has to get from the first step to the last.
+    pub window_ms: i64,
+    pub created_at: i64,
+}
+
+impl Db {
+    /// A project's key funnels, by name.
+    pub async fn key_funnels(&self, project_id: &str) -> Result<Vec<KeyFunnel>> {
+        let rows = sqlx::query(
+            "SELECT name, steps, window_ms, created_at FROM analytics_key_funnels \
+             WHERE project_id = $1 ORDER BY name",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let steps: String = r.try_get("steps")?;
+                Ok(KeyFunnel {
+                    name: r.try_get("name")?,
+                    steps: steps
+                        .lines()
+                        .map(|l| l.split('|').map(str::to_owned).collect())
+                        .collect(),
+                    window_ms: r.try_get("window_ms")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a key funnel; a conflict when the name is taken.
+    pub async fn insert_key_funnel(&self, project_id: &str, f: &KeyFunnel) -> Result<()> {
+        let steps: Vec<String> = f.steps.iter().map(|s| s.join("|")).collect();
+        sqlx::query(
+            "INSERT INTO analytics_key_funnels (project_id, name, steps, window_ms, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(project_id)
+        .bind(&f.name)
+        .bind(steps.join("\n"))
+        .bind(f.window_ms)
+        .bind(f.created_at)
+        .execute(self.pool())
+        .await
+        .map_err(crate::StoreError::conflict_as(
+            "a key funnel with this name",
+        ))?;
+        Ok(())
+    }
+
+    /// Removes a key funnel; false when there was none.
+    pub async fn delete_key_funnel(&self, project_id: &str, name: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("DELETE FROM analytics_key_funnels WHERE project_id = $1 AND name = $2")
+                .bind(project_id)
+                .bind(name)
+                .execute(self.pool())
+                .await?
+                .rows_affected()
+                == 1,
+        )
     }
 }

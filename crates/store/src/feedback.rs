@@ -35,6 +35,10 @@ pub struct Item {
     pub votes: i64,
     /// Distinct people among those votes.
     pub voters: i64,
+    /// The incident whose postmortem raised it as an action item.
+    pub postmortem_incident: Option<i64>,
+    /// The post-launch review whose finding it came from.
+    pub launch_review: Option<i64>,
 }
 
 const ITEM_COLS: &str = "i.id, i.number, i.kind, i.title, i.body, i.status, i.score_method, i.reach, \
@@ -44,7 +48,11 @@ const ITEM_COLS: &str = "i.id, i.number, i.kind, i.title, i.body, i.status, i.sc
      (SELECT m.number FROM backlog_items m WHERE m.id = i.merged_into) AS merged_into_number, \
      (SELECT count(*) FROM feedback f WHERE f.item_id = i.id AND f.state <> 'spam') AS votes, \
      (SELECT count(DISTINCT COALESCE(f.distinct_id, f.reporter_email, f.id)) FROM feedback f \
-      WHERE f.item_id = i.id AND f.state <> 'spam') AS voters";
+      WHERE f.item_id = i.id AND f.state <> 'spam') AS voters, \
+     (SELECT inc.number FROM postmortem_actions pa JOIN postmortems pm ON pm.id = pa.postmortem_id \
+      JOIN support_incidents inc ON inc.id = pm.incident_id WHERE pa.item_id = i.id) AS postmortem_incident, \
+     (SELECT lr.number FROM launch_review_items x JOIN launch_reviews lr ON lr.id = x.review_id \
+      WHERE x.item_id = i.id) AS launch_review";
 
 fn item_from(r: &AnyRow) -> Result<Item> {
     let kind: String = r.try_get("kind")?;
@@ -86,6 +94,8 @@ fn item_from(r: &AnyRow) -> Result<Item> {
         updated_at: r.try_get("updated_at")?,
         votes: r.try_get("votes")?,
         voters: r.try_get("voters")?,
+        postmortem_incident: r.try_get("postmortem_incident")?,
+        launch_review: r.try_get("launch_review")?,
     })
 }
 

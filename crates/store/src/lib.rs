@@ -11,10 +11,13 @@ pub mod audit;
 pub mod backup;
 mod db;
 pub mod feedback;
+pub mod improvement;
 pub mod migrate;
 pub mod performance;
 pub mod projects;
 pub mod releases;
+pub mod reviews;
+pub mod scaling;
 pub mod security;
 pub mod support;
 

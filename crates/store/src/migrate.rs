@@ -43,6 +43,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(7, "deployments", "0007_deployments.sql"),
     portable!(8, "feedback_releases", "0008_feedback_releases.sql"),
     portable!(9, "security", "0009_security.sql"),
+    portable!(10, "reviews", "0010_reviews.sql"),
 ];
 
 #[derive(Debug)]

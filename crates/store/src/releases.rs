@@ -124,6 +124,28 @@ impl Db {
         .await?;
         rows.iter().map(row).collect()
     }
+
+    /// A project's deployments to `environment` in `[from, to)`, oldest
+    /// first.
+    pub async fn deployments_between(
+        &self,
+        project_id: &str,
+        environment: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DeploymentRow>> {
+        let rows = sqlx::query(&format!(
+            "{SELECT} WHERE d.project_id = $1 AND d.environment = $2 AND d.deployed_at >= $3 \
+             AND d.deployed_at < $4 ORDER BY d.deployed_at, d.id LIMIT 1000"
+        ))
+        .bind(project_id)
+        .bind(environment)
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(row).collect()
+    }
 }
 
 /// A release train.

@@ -675,3 +675,91 @@ async fn browser_takes_feedback_from_the_widget_to_a_shipped_release() {
     site_task.abort();
     app.stop().await;
 }
+
+/// A postmortem worked in the browser: drafted from the incident page,
+/// written, a timeline entry starred, an action item added, then asked for
+/// review, signed off and published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_drafts_writes_and_publishes_a_postmortem() {
+    // The job would draft it on its own; this test drafts it by hand.
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |c| c.job_tick_ms = 60_000).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let api = |p: &str| format!("/api/v1/projects/shop{p}");
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &api("/incidents"),
+            &admin,
+            Some(json!({"title": "Checkout slow", "severity": "sev2"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            reqwest::Method::POST,
+            &api("/incidents/1/resolve"),
+            &admin,
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+    c.goto(&app.url("/login?next=/p/shop/support/incidents/1"))
+        .await
+        .expect("login");
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    wait_path(&c, |p| p == "/p/shop/support/incidents/1").await;
+    click(&c, "//button[text()='Draft the postmortem']").await;
+    assert_eq!(
+        wait_path(&c, |p| p == "/p/shop/reviews/postmortems/1").await,
+        "/p/shop/reviews/postmortems/1"
+    );
+    let lede = wait_text(&c, "p.lede", "SEV2").await;
+    assert!(lede.contains("draft"), "{lede}");
+    fill(
+        &c,
+        "textarea[name=root_causes]",
+        "A cache stampede after the deploy.",
+    )
+    .await;
+    click(&c, "//button[text()='Save the postmortem']").await;
+    wait_text(&c, "main", "A cache stampede after the deploy.").await;
+    click(
+        &c,
+        "(//table[contains(@class,'timeline')]//button[text()='Star'])[1]",
+    )
+    .await;
+    wait_text(&c, "table.timeline tr.starred", "★").await;
+    fill(&c, "form.stack input[name=title]", "Add request coalescing").await;
+    click(&c, "//button[text()='Add an action item']").await;
+    wait_text(&c, "ul.actions", "Add request coalescing").await;
+    click(&c, "//button[text()='Ask for review']").await;
+    wait_text(&c, "p.lede", "in review").await;
+    click(&c, "//button[text()='Sign off']").await;
+    wait_text(&c, "main", "Signed off by ada@example.com").await;
+    click(&c, "//button[text()='Publish']").await;
+    let lede = wait_text(&c, "p.lede", "published").await;
+    assert!(lede.contains("published"), "{lede}");
+    // Published: the sections are read-only text now.
+    assert!(
+        c.find(Locator::Css("textarea[name=root_causes]"))
+            .await
+            .is_err()
+    );
+    shot(&c, "postmortem-published").await;
+    // The action item is a backlog item that points back.
+    let (_, item) = app.get(&api("/backlog/1"), &admin).await;
+    assert_eq!(item["item"]["title"], "Add request coalescing");
+    assert_eq!(item["item"]["postmortem"], 1);
+    c.close().await.expect("close browser");
+    app.stop().await;
+}

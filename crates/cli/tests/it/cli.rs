@@ -204,6 +204,14 @@ fn every_command_has_help() {
         &["login"],
         &["whoami"],
         &["audit", "list"],
+        &["dora"],
+        &["review"],
+        &["review", "show"],
+        &["review", "action"],
+        &["review", "launch"],
+        &["report", "weekly"],
+        &["capacity"],
+        &["capacity", "set"],
     ];
     for cmd in commands {
         let mut args = cmd.to_vec();

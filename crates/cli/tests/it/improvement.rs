@@ -113,6 +113,10 @@ async fn dora_keys_equal_a_hand_count(backend: Backend) {
         .await
         .expect("html");
     assert!(html.contains("table class=\"dora\""), "{html}");
+    assert!(
+        html.contains("The last twelve weeks") && html.contains("<svg"),
+        "{html}"
+    );
     assert!(html.contains("4 deployments") && html.contains("13.5 h") && html.contains("25.0 %"));
     // One service only, and a bad range.
     let (_, none) = app.get(&format!("{q}&service=api"), &admin).await;

@@ -1070,7 +1070,10 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
     app.stop().await;
 }
 
-crate::helpers::storage_stories!(findings_follow_scans_and_credentials_warn);
+crate::helpers::storage_stories!(
+    findings_follow_scans_and_credentials_warn,
+    webhook_urls_are_sealed_at_rest
+);
 
 /// A production deployment that ships a fixed lockfile fixes the findings;
 /// `audit certs --project` fills the inventory and `audit secrets
@@ -1183,4 +1186,101 @@ async fn deployments_fix_findings_and_audits_record_for_a_project() {
     assert_eq!(c, Some(0), "{err}");
     assert!(err.contains("1 fixed"), "{err}");
     server.stop();
+}
+
+/// Outbound webhook URLs are sealed at rest: the database holds no token,
+/// deliveries still reach the hook, views and the audit log mask the
+/// token, and rows written in plain text before sealing get sealed.
+async fn webhook_urls_are_sealed_at_rest(backend: crate::helpers::Backend) {
+    use reqwest::Method;
+    use serde_json::json;
+    let app = crate::helpers::spawn_app(backend).await;
+    let (admin, _) = crate::helpers::shop_with_ingest_key(&app).await;
+    let sink = crate::helpers::Sink::start().await;
+    let token = "Zq8vN3kT5rW1xY7bC2dF9gH4";
+    let url = sink.url(token);
+    let (status, hook) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/hooks",
+            &admin,
+            Some(json!({"kind": "webhook", "url": url})),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
+    let shown = hook["url"].as_str().expect("url");
+    assert!(!shown.contains(token) && shown.ends_with('…'), "{shown}");
+    let pool = app.state.db.pool();
+    let raw: String = sqlx::query_scalar("SELECT url FROM support_hooks")
+        .fetch_one(pool)
+        .await
+        .expect("hook row");
+    assert!(
+        raw.starts_with("sealed:v1:") && !raw.contains(token),
+        "{raw}"
+    );
+
+    // An incident notifies the hook through the outbox, still sealed there.
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents",
+            &admin,
+            Some(json!({"title": "Checkout down", "severity": "sev2"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let targets: Vec<String> =
+        sqlx::query_scalar("SELECT target FROM support_outbox WHERE channel = 'webhook'")
+            .fetch_all(pool)
+            .await
+            .expect("outbox");
+    assert!(!targets.is_empty());
+    assert!(targets.iter().all(|t| !t.contains(token)), "{targets:?}");
+    let heard = sink.wait_for(token, 1, Duration::from_secs(10)).await;
+    assert_eq!(heard[0]["event"], "incident.triggered", "{heard:?}");
+    let (_, detail) = app.get("/api/v1/projects/shop/incidents/1", &admin).await;
+    assert!(!detail.to_string().contains(token), "{detail}");
+    let (_, hooks) = app.get("/api/v1/projects/shop/hooks", &admin).await;
+    assert!(!hooks.to_string().contains(token), "{hooks}");
+    let (_, audit) = app.get("/api/v1/projects/shop/audit", &admin).await;
+    assert!(!audit.to_string().contains(token), "{audit}");
+
+    // A hook stored before sealing existed is sealed, and still opens.
+    let project: String = sqlx::query_scalar("SELECT id FROM projects WHERE slug = 'shop'")
+        .fetch_one(pool)
+        .await
+        .expect("project");
+    let legacy = sink.url("Lg7aB3cD9eF1gH5iJ2kL8mN4");
+    sqlx::query(
+        "INSERT INTO support_hooks (id, project_id, kind, url, created_at) VALUES ('legacy', $1, 'slack', $2, 0)",
+    )
+    .bind(&project)
+    .bind(&legacy)
+    .execute(pool)
+    .await
+    .expect("legacy row");
+    let sealer = app.state.sealer.clone();
+    let sealed = app
+        .state
+        .db
+        .seal_plaintext(&|p: &str| sealer.seal(p))
+        .await
+        .expect("seal");
+    assert_eq!(sealed, 1);
+    let raw: String = sqlx::query_scalar("SELECT url FROM support_hooks WHERE id = 'legacy'")
+        .fetch_one(pool)
+        .await
+        .expect("legacy");
+    assert!(raw.starts_with("sealed:v1:"), "{raw}");
+    assert_eq!(sealer.open(&raw).as_deref(), Ok(legacy.as_str()));
+    assert_eq!(
+        app.state
+            .db
+            .seal_plaintext(&|p: &str| sealer.seal(p))
+            .await
+            .expect("again"),
+        0
+    );
+    app.stop().await;
 }

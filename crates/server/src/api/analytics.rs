@@ -12,6 +12,7 @@ use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::{FunnelOrder, MAX_STEPS};
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
 use liveops_core::{Permission, TimeSpan};
+use liveops_store::analytics::KeyFunnel;
 use liveops_store::{StoreError, audit};
 use liveops_telemetry::analytics as q;
 use serde::{Deserialize, Serialize};
@@ -664,7 +665,7 @@ pub struct RetentionBody {
 pub struct CohortView {
     pub start: String,
     pub size: u64,
-    /// People back in period 0, 1, …; [0] is the cohort's size.
+    /// People back in period 0, 1, …; the first is the cohort's size.
     pub counts: Vec<u64>,
     /// The same as shares of the cohort.
     pub rates: Vec<f64>,
@@ -1197,4 +1198,139 @@ pub async fn export(
         bytes,
     )
         .into_response())
+}
+
+// ---------------------------------------------------------------- key funnels
+
+/// The query of a key funnel over `[from, to)`.
+pub fn saved_funnel_query(f: &KeyFunnel, from_ms: i64, to_ms: i64) -> q::FunnelQuery {
+    q::FunnelQuery {
+        steps: f.steps.clone(),
+        window_ms: f.window_ms,
+        order: FunnelOrder::Ordered,
+        exclusions: Vec::new(),
+        from_ms,
+        to_ms,
+        breakdown: None,
+        dropoff_after: None,
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyFunnelBody {
+    pub name: String,
+    /// Event names in order; `a|b` means either.
+    pub steps: Vec<String>,
+    /// How long a person has to finish (`14d` by default).
+    pub window: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyFunnelView {
+    pub name: String,
+    pub steps: Vec<String>,
+    pub window_secs: i64,
+    pub created_at: String,
+}
+
+fn key_funnel_view(f: KeyFunnel) -> KeyFunnelView {
+    KeyFunnelView {
+        name: f.name,
+        steps: f.steps.iter().map(|s| s.join("|")).collect(),
+        window_secs: f.window_ms / 1000,
+        created_at: format_ms(f.created_at),
+    }
+}
+
+/// The funnels the project watches; postmortems and launch reviews report
+/// their conversion.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/analytics/key-funnels", tag = "analytics",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Key funnels", body = [KeyFunnelView])))]
+pub async fn list_key_funnels(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<KeyFunnelView>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let all = state.db.key_funnels(&access.project.id).await?;
+    Ok(Json(all.into_iter().map(key_funnel_view).collect()))
+}
+
+/// Watches a funnel.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/analytics/key-funnels", tag = "analytics",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = KeyFunnelBody,
+    responses((status = 201, description = "The key funnel", body = KeyFunnelView)))]
+pub async fn create_key_funnel(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+    ApiJson(body): ApiJson<KeyFunnelBody>,
+) -> ApiResult<(StatusCode, Json<KeyFunnelView>)> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::unprocessable(
+            "`name` needs 1 to 100 printable characters",
+        ));
+    }
+    if body.steps.len() < 2 || body.steps.len() > MAX_STEPS {
+        return Err(ApiError::unprocessable(format!(
+            "a key funnel has 2 to {MAX_STEPS} steps"
+        )));
+    }
+    let steps = body
+        .steps
+        .iter()
+        .map(|s| {
+            let names: Vec<String> = s.split('|').map(str::to_owned).collect();
+            event_list("steps", &names)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let window: TimeSpan = body
+        .window
+        .as_deref()
+        .unwrap_or("14d")
+        .parse()
+        .map_err(unprocessable)?;
+    let f = KeyFunnel {
+        name: name.to_owned(),
+        steps,
+        window_ms: window.millis(),
+        created_at: now_ms(),
+    };
+    state
+        .db
+        .insert_key_funnel(&access.project.id, &f)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::conflict(format!("there is already a key funnel `{name}`"))
+            }
+            e => e.into(),
+        })?;
+    Ok((StatusCode::CREATED, Json(key_funnel_view(f))))
+}
+
+/// Stops watching a funnel.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/analytics/key-funnels/{name}", tag = "analytics",
+    params(("project" = String, Path, description = "Project slug"),
+           ("name" = String, Path, description = "Funnel name")),
+    responses((status = 204, description = "Removed")))]
+pub async fn delete_key_funnel(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, name)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    if !state
+        .db
+        .delete_key_funnel(&access.project.id, &name)
+        .await?
+    {
+        return Err(ApiError::not_found(format!("no key funnel `{name}`")));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -558,6 +558,10 @@ pub struct ItemView {
     pub release: Option<String>,
     /// The item it was merged into.
     pub merged_into: Option<i64>,
+    /// The incident whose postmortem raised it as an action item.
+    pub postmortem: Option<i64>,
+    /// The post-launch review whose finding it came from.
+    pub review: Option<i64>,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
@@ -575,6 +579,8 @@ pub fn item_view(i: Item) -> ItemView {
         voters: i.voters,
         release: i.release_version,
         merged_into: i.merged_into_number,
+        postmortem: i.postmortem_incident,
+        review: i.launch_review,
         created_by: i.created_by,
         created_at: format_ms(i.created_at),
         updated_at: format_ms(i.updated_at),

@@ -9,6 +9,8 @@ pub mod me;
 pub mod performance;
 pub mod projects;
 pub mod releases;
+pub mod reviews;
+pub mod scaling;
 pub mod security;
 pub mod support;
 pub mod tokens;
@@ -136,6 +138,11 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(analytics::list_features, analytics::create_feature))
         .routes(routes!(analytics::delete_feature))
         .routes(routes!(analytics::feature_usage))
+        .routes(routes!(
+            analytics::list_key_funnels,
+            analytics::create_key_funnel
+        ))
+        .routes(routes!(analytics::delete_key_funnel))
         .routes(routes!(analytics::persons))
         .routes(routes!(analytics::person, analytics::delete_person))
         .routes(routes!(analytics::get_settings, analytics::put_settings))
@@ -189,6 +196,35 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(security::delete_credential))
         .routes(routes!(security::osv_status))
         .routes(routes!(improvement::dora))
+        .routes(routes!(improvement::dora_trends))
+        .routes(routes!(improvement::dora_suggestions))
+        .routes(routes!(scaling::list_capacity))
+        .routes(routes!(scaling::get_forecast))
+        .routes(routes!(scaling::put_capacity, scaling::delete_capacity))
+        .routes(routes!(
+            improvement::weekly_report,
+            improvement::save_weekly_report
+        ))
+        .routes(routes!(improvement::list_reports))
+        .routes(routes!(
+            improvement::list_report_recipients,
+            improvement::add_report_recipient,
+            improvement::remove_report_recipient
+        ))
+        .routes(routes!(reviews::list_postmortems))
+        .routes(routes!(
+            reviews::get_postmortem,
+            reviews::draft_postmortem,
+            reviews::edit_postmortem
+        ))
+        .routes(routes!(reviews::refresh_postmortem))
+        .routes(routes!(reviews::move_postmortem))
+        .routes(routes!(reviews::sign_off))
+        .routes(routes!(reviews::mark_entry))
+        .routes(routes!(reviews::add_action))
+        .routes(routes!(reviews::list_reviews, reviews::create_review))
+        .routes(routes!(reviews::get_review, reviews::edit_review))
+        .routes(routes!(reviews::add_finding))
         .split_for_parts();
     // After the routes, so that it reaches every operation.
     Conventions.modify(&mut openapi);

@@ -1067,7 +1067,7 @@ pub async fn list_hooks(
             .map(|h| HookView {
                 id: h.id,
                 kind: h.channel.as_str().into(),
-                url: h.url,
+                url: state.sealer.shown(&h.url),
             })
             .collect(),
     ))
@@ -1090,13 +1090,14 @@ pub async fn create_hook(
         return Err(ApiError::unprocessable("a hook is a webhook or slack URL"));
     }
     let url = check_url(&body.url)?;
+    let shown = crate::security::sealed::redact(&url);
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     let id = liveops_store::support::notify::insert_hook(
         &mut tx,
         &access.project.id,
         channel,
-        &url,
+        &state.sealer.seal(&url),
         now,
     )
     .await?;
@@ -1105,7 +1106,7 @@ pub async fn create_hook(
         &access.actor(),
         Some(&access.project.id),
         "hook.create",
-        Some(&url),
+        Some(&shown),
         None,
         now,
     )
@@ -1116,7 +1117,7 @@ pub async fn create_hook(
         Json(HookView {
             id,
             kind: channel.as_str().into(),
-            url,
+            url: shown,
         }),
     ))
 }
@@ -1159,7 +1160,7 @@ pub async fn list_rules(
             .map(|r| ContactRuleView {
                 id: r.id,
                 kind: r.contact.channel.as_str().into(),
-                address: r.contact.address,
+                address: state.sealer.shown(&r.contact.address),
                 min_severity: r.min_severity.as_str().into(),
                 delay_secs: r.delay_secs,
             })
@@ -1205,11 +1206,15 @@ pub async fn create_rule(
     }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
+    let stored = match channel {
+        Channel::Email => address.clone(),
+        Channel::Webhook | Channel::Slack => state.sealer.seal(&address),
+    };
     let contact = liveops_store::support::notify::insert_contact(
         &mut tx,
         &principal.user.id,
         channel,
-        &address,
+        &stored,
         now,
     )
     .await?;
@@ -1478,7 +1483,7 @@ pub struct IncidentDetail {
     pub deliveries: Vec<DeliveryView>,
 }
 
-async fn find_incident(
+pub(crate) async fn find_incident(
     state: &AppState,
     access: &ProjectAccess,
     number: &str,
@@ -1563,7 +1568,7 @@ pub(crate) async fn incident_detail(
             .into_iter()
             .map(|d| DeliveryView {
                 channel: d.channel.as_str().into(),
-                target: d.target,
+                target: state.sealer.shown(&d.target),
                 state: d.state,
                 attempts: d.attempts,
                 last_error: d.last_error,

@@ -281,7 +281,7 @@ pub struct SloStatus {
     pub burning: Option<(Urgency, BurnWindow)>,
 }
 
-fn bad_total(s: &SloRow, r: &Rollup) -> (u64, u64) {
+pub(crate) fn bad_total(s: &SloRow, r: &Rollup) -> (u64, u64) {
     let bad = match (s.kind.as_str(), s.latency_ms) {
         ("latency", Some(ms)) => (r.latency.share_above(ms) * r.requests as f64).round() as u64,
         _ => r.errors,

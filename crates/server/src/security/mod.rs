@@ -3,6 +3,7 @@
 //! against them, recording findings per service, and the patch-SLA and
 //! credential-expiry watches.
 
+pub mod sealed;
 pub mod watch;
 
 use liveops_core::security::Package;

@@ -2,11 +2,13 @@
 //! webhook or e-mail, retrying with backoff. Deliveries are written before
 //! they are sent, so a restart resends what was due and loses nothing.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use liveops_store::support::notify::{Channel, OutboxRow};
 use liveops_store::{Db, Result};
 
+use crate::security::sealed::{Sealer, redact};
 use crate::state::now_ms;
 
 /// Attempts before a delivery is given up.
@@ -18,10 +20,11 @@ pub struct Sender {
     http: reqwest::Client,
     smtp_url: Option<String>,
     from: String,
+    sealer: Arc<Sealer>,
 }
 
 impl Sender {
-    pub fn new(smtp_url: Option<String>, from: String) -> Sender {
+    pub fn new(smtp_url: Option<String>, from: String, sealer: Arc<Sealer>) -> Sender {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .user_agent(concat!("liveops/", env!("CARGO_PKG_VERSION")))
@@ -31,25 +34,29 @@ impl Sender {
             http,
             smtp_url,
             from,
+            sealer,
         }
     }
 
     async fn send(&self, d: &OutboxRow) -> std::result::Result<(), String> {
         match d.channel {
             Channel::Webhook | Channel::Slack => {
+                let target = self.sealer.open(&d.target).map_err(|e| e.to_string())?;
+                // Errors name the host only: the path holds the hook's token.
+                let shown = redact(&target);
                 let resp = self
                     .http
-                    .post(&d.target)
+                    .post(&target)
                     .header("content-type", "application/json")
                     .header("x-liveops-delivery", &d.id)
                     .body(d.payload.clone())
                     .send()
                     .await
-                    .map_err(|e| format!("could not reach {}: {e}", d.target))?;
+                    .map_err(|e| format!("could not reach {shown}: {}", e.without_url()))?;
                 if resp.status().is_success() {
                     Ok(())
                 } else {
-                    Err(format!("{} answered {}", d.target, resp.status()))
+                    Err(format!("{shown} answered {}", resp.status()))
                 }
             }
             Channel::Email => self.email(d).await,

@@ -156,18 +156,24 @@ pub async fn subscribe(
         ids.push(c.id);
     }
     let components = (!ids.is_empty()).then(|| ids.join(","));
+    let stored = if req.kind == "webhook" {
+        state.sealer.seal(&address)
+    } else {
+        address.clone()
+    };
     let mut tx = state.db.begin().await?;
     liveops_store::support::status::insert_subscriber(
         &mut tx,
         &project.id,
         &req.kind,
-        &address,
+        &stored,
         components.as_deref(),
         now_ms(),
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(json!({ "subscribed": address }))).into_response())
+    let shown = crate::security::sealed::redact(&address);
+    Ok((StatusCode::CREATED, Json(json!({ "subscribed": shown }))).into_response())
 }
 
 /// An inbound e-mail as a mail provider's inbound webhook posts it.

@@ -117,6 +117,21 @@ fn num(v: f64) -> String {
     }
 }
 
+/// A number to three significant digits (whole from 100 up, in scientific
+/// notation below a millionth), for values whose scale is unknown in
+/// advance, like a request rate per second.
+pub(crate) fn significant(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    if v.abs() < 1e-6 {
+        return format!("{v:.2e}");
+    }
+    let magnitude = v.abs().log10().floor() as i32;
+    let decimals = usize::try_from(2 - magnitude).unwrap_or(0).min(12);
+    format!("{v:.decimals$}")
+}
+
 /// A cell background whose strength follows `share` (0 to 1).
 pub fn heat(share: f64) -> String {
     let a = (share.clamp(0.0, 1.0) * 0.85 + 0.05).min(0.9);
@@ -126,9 +141,158 @@ pub fn heat(share: f64) -> String {
     )
 }
 
+/// One forecast step for [`forecast`]: the point forecast and its 80 % and
+/// 95 % intervals.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Band {
+    pub at_ms: i64,
+    pub value: f64,
+    pub lo80: f64,
+    pub hi80: f64,
+    pub lo95: f64,
+    pub hi95: f64,
+}
+
+/// At most this many points of a line are drawn; longer ones are thinned.
+const MAX_DRAWN: usize = 400;
+
+/// Every `k`-th item so that at most [`MAX_DRAWN`] remain, always with the last.
+fn thinned<T: Copy>(items: &[T]) -> Vec<T> {
+    let every = items.len().div_ceil(MAX_DRAWN).max(1);
+    let mut out: Vec<T> = items.iter().step_by(every).copied().collect();
+    if let Some(&last) = items.last()
+        && !(items.len() - 1).is_multiple_of(every)
+    {
+        out.push(last);
+    }
+    out
+}
+
+/// History as a solid line, the forecast after it as a dashed one inside
+/// its shaded 95 % and 80 % bands, and a capacity as a horizontal line, over
+/// a time axis of dates. `label` names the chart for screen readers.
+pub fn forecast(
+    label: &str,
+    history: &[(i64, f64)],
+    bands: &[Band],
+    capacity: Option<f64>,
+) -> Markup {
+    let (w, h) = (720.0, 240.0);
+    let (left, right, top, bottom) = (72.0, 16.0, 12.0, 36.0);
+    let first = history
+        .first()
+        .map(|p| p.0)
+        .or(bands.first().map(|b| b.at_ms))
+        .unwrap_or(0);
+    let last = bands
+        .last()
+        .map(|b| b.at_ms)
+        .or(history.last().map(|p| p.0))
+        .unwrap_or(first);
+    let span = (last - first).max(1) as f64;
+    let values = history
+        .iter()
+        .map(|p| p.1)
+        .chain(bands.iter().flat_map(|b| [b.lo95, b.hi95]))
+        .chain(capacity);
+    let (lo, hi) = values.fold((0.0_f64, f64::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let hi = if hi > lo { hi * 1.05 } else { lo + 1.0 };
+    let x = |at: i64| left + (w - left - right) * ((at - first) as f64 / span);
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - lo) / (hi - lo));
+    let pts = |items: &mut dyn Iterator<Item = (i64, f64)>| {
+        items
+            .map(|(at, v)| format!("{:.1},{:.1}", x(at), y(v)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let drawn = thinned(bands);
+    let area = |upper: fn(&Band) -> f64, lower: fn(&Band) -> f64| {
+        let mut ring: Vec<(i64, f64)> = drawn.iter().map(|b| (b.at_ms, upper(b))).collect();
+        ring.extend(drawn.iter().rev().map(|b| (b.at_ms, lower(b))));
+        pts(&mut ring.into_iter())
+    };
+    let past = thinned(history);
+    // The forecast line starts at the last observation, so the two join.
+    let ahead: Vec<(i64, f64)> = history
+        .last()
+        .copied()
+        .into_iter()
+        .chain(drawn.iter().map(|b| (b.at_ms, b.value)))
+        .collect();
+    let ticks = [0.0, 0.25, 0.5, 0.75, 1.0];
+    let date = |at: i64| {
+        jiff::Timestamp::from_millisecond(at)
+            .map(|t| t.strftime("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    let now = bands.first().map(|b| b.at_ms);
+    html! {
+        figure.chart.forecast {
+            svg.forecast xmlns="http://www.w3.org/2000/svg" role="img" viewBox={"0 0 " (w) " " (h)}
+                width=(w) height=(h) aria-label=(label) {
+                title { (label) }
+                @for t in [0.0, 0.5, 1.0] {
+                    @let v = lo + (hi - lo) * t;
+                    line x1=(left) x2=(w - right) y1=(y(v)) y2=(y(v)) stroke="#dde" {}
+                    text x=(left - 6.0) y=(y(v) + 4.0) font-size="11" text-anchor="end" { (significant(v)) }
+                }
+                @for t in ticks {
+                    @let at = first + (span * t) as i64;
+                    @let anchor = if t == 0.0 { "start" } else if t == 1.0 { "end" } else { "middle" };
+                    text x=(x(at)) y=(h - bottom + 16.0) font-size="11" text-anchor=(anchor) { (date(at)) }
+                }
+                @if !drawn.is_empty() {
+                    polygon.band95 points=(area(|b| b.hi95, |b| b.lo95)) fill="#1f5fbf" fill-opacity="0.12" stroke="none" {
+                        title { "95 % prediction interval" }
+                    }
+                    polygon.band80 points=(area(|b| b.hi80, |b| b.lo80)) fill="#1f5fbf" fill-opacity="0.22" stroke="none" {
+                        title { "80 % prediction interval" }
+                    }
+                }
+                @if let Some(at) = now {
+                    line x1=(x(at)) x2=(x(at)) y1=(top) y2=(h - bottom) stroke="#5f6b7a" stroke-dasharray="2 3" {}
+                }
+                polyline.history points=(pts(&mut past.into_iter())) fill="none" stroke="#1d232b" stroke-width="1.5" {}
+                polyline.predicted points=(pts(&mut ahead.into_iter())) fill="none" stroke="#1f5fbf" stroke-width="2" stroke-dasharray="6 3" {}
+                @if let Some(c) = capacity {
+                    line.capacity x1=(left) x2=(w - right) y1=(y(c)) y2=(y(c)) stroke="#b3261e" stroke-width="1.5" stroke-dasharray="8 4" {}
+                    text x=(left + 4.0) y=(y(c) - 4.0) font-size="11" fill="#b3261e" { "capacity " (significant(c)) }
+                }
+            }
+            figcaption.legend {
+                span { svg width="16" height="12" { line x1="0" x2="16" y1="6" y2="6" stroke="#1d232b" stroke-width="2" {} } " history " }
+                span { svg width="16" height="12" { line x1="0" x2="16" y1="6" y2="6" stroke="#1f5fbf" stroke-width="2" stroke-dasharray="4 2" {} } " forecast " }
+                span { svg width="12" height="12" { rect width="12" height="12" fill="#1f5fbf" fill-opacity="0.22" {} } " 80 % / 95 % interval " }
+                @if capacity.is_some() {
+                    span { svg width="16" height="12" { line x1="0" x2="16" y1="6" y2="6" stroke="#b3261e" stroke-width="2" stroke-dasharray="4 2" {} } " capacity" }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::num;
+
+    #[test]
+    fn significant_digits_follow_the_magnitude() {
+        assert_eq!(super::significant(0.000_798_6), "0.000799");
+        assert_eq!(super::significant(3.0845), "3.08");
+        assert_eq!(super::significant(-12.34), "-12.3");
+        assert_eq!(super::significant(1234.4), "1234");
+        assert_eq!(super::significant(0.0), "0");
+        assert_eq!(super::significant(4.3e-19), "4.30e-19");
+    }
+
+    #[test]
+    fn long_lines_are_thinned_to_their_ends() {
+        let items: Vec<usize> = (0..1000).collect();
+        let t = super::thinned(&items);
+        assert!(t.len() <= super::MAX_DRAWN + 1, "{}", t.len());
+        assert_eq!((t.first(), t.last()), (Some(&0), Some(&999)));
+        assert_eq!(super::thinned(&[1, 2, 3]), vec![1, 2, 3]);
+    }
 
     #[test]
     fn small_values_keep_their_decimals() {

@@ -414,6 +414,8 @@ pub async fn item(
             p.meta { (v.kind) " · " strong.status { (v.status) } " · " span.votes { (v.votes) } " votes from " (v.voters) " people · score " (score_text(&v))
                 @if let Some(r) = &v.release { " · release " a href={"/p/" (p) "/releases/" (r)} { (r) } }
                 @if let Some(m) = v.merged_into { " · merged into " a href={"/p/" (p) "/feedback/backlog/" (m)} { "#" (m) } }
+                @if let Some(n) = v.postmortem { " · action item of " a href={"/p/" (p) "/reviews/postmortems/" (n)} { "the postmortem of incident #" (n) } }
+                @if let Some(n) = v.review { " · from " a href={"/p/" (p) "/reviews/" (n)} { "review #" (n) } }
             }
             @if !v.body.is_empty() { blockquote { (v.body) } }
             section {

@@ -12,6 +12,8 @@ mod login;
 mod pages;
 mod performance;
 mod releases;
+mod reviews;
+mod scaling;
 mod security;
 mod settings;
 mod style;
@@ -133,6 +135,24 @@ pub fn router() -> Router<AppState> {
         .route("/p/{project}/docs", get(releases::docs))
         .route("/p/{project}/security", get(security::overview))
         .route("/p/{project}/improvement", get(improvement::overview))
+        .route("/p/{project}/scaling", get(scaling::overview))
+        .route(
+            "/p/{project}/reviews",
+            get(reviews::overview).post(reviews::create_review),
+        )
+        .route(
+            "/p/{project}/reviews/postmortems/{number}",
+            get(reviews::postmortem),
+        )
+        .route(
+            "/p/{project}/reviews/postmortems/{number}/{action}",
+            post(reviews::postmortem_action),
+        )
+        .route("/p/{project}/reviews/{number}", get(reviews::review))
+        .route(
+            "/p/{project}/reviews/{number}/{action}",
+            post(reviews::review_action),
+        )
         .route("/p/{project}/{area}", get(pages::area))
 }
 

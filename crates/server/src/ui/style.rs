@@ -66,6 +66,19 @@ section.changelog { max-width: 48rem; margin: 2rem auto; }
 section.changelog article { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .5rem 1.25rem; margin-bottom: 1rem; }
 .warning { background: #fff4d6; border: 1px solid #f0d48a; padding: .5rem 1rem; border-radius: 6px; }
 span.votes { font-variant-numeric: tabular-nums; font-weight: 600; }
+section.pm-section textarea { width: 100%; }
+p.prose { white-space: pre-wrap; }
+tr.starred td { background: #fff8e1; }
+tr.hidden td { color: var(--muted); text-decoration: line-through; }
+strong.overdue { color: var(--bad); }
+div.workflow { display: flex; gap: .5rem; flex-wrap: wrap; margin: .5rem 0 1rem; }
+@media print {
+  header.top, nav.areas, .no-print, form button, form.stack { display: none !important; }
+  div.shell { display: block; }
+  main { max-width: none; padding: 0; }
+  a { color: inherit; text-decoration: none; }
+  section { break-inside: avoid-page; }
+}
 "#;
 
 pub async fn css() -> impl IntoResponse {

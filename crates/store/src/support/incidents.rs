@@ -368,6 +368,7 @@ pub async fn set_services(
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventRow {
+    pub id: String,
     pub at: i64,
     pub actor: String,
     pub kind: String,
@@ -457,7 +458,7 @@ impl Db {
 
     pub async fn incident_events(&self, incident_id: &str) -> Result<Vec<EventRow>> {
         let rows = sqlx::query(
-            "SELECT at, actor, kind, body, public FROM support_incident_events WHERE incident_id = $1 ORDER BY at, id",
+            "SELECT id, at, actor, kind, body, public FROM support_incident_events WHERE incident_id = $1 ORDER BY at, id",
         )
         .bind(incident_id)
         .fetch_all(self.pool())
@@ -465,6 +466,7 @@ impl Db {
         rows.iter()
             .map(|r| {
                 Ok(EventRow {
+                    id: r.try_get("id")?,
                     at: r.try_get("at")?,
                     actor: r.try_get("actor")?,
                     kind: r.try_get("kind")?,

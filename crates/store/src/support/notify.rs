@@ -321,3 +321,48 @@ impl Db {
         Ok(())
     }
 }
+
+/// Columns holding outbound URLs, and which rows of each are URLs.
+const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("support_hooks", "url", "1 = 1"),
+    (
+        "support_contact_methods",
+        "address",
+        "kind IN ('webhook', 'slack')",
+    ),
+    (
+        "support_outbox",
+        "target",
+        "channel IN ('webhook', 'slack')",
+    ),
+    ("support_subscribers", "address", "kind = 'webhook'"),
+    ("improvement_recipients", "target", "channel = 'webhook'"),
+];
+
+impl Db {
+    /// Seals every outbound URL still stored in plain text (written before
+    /// sealing existed), in one transaction; returns how many it sealed.
+    pub async fn seal_plaintext(&self, seal: &(dyn Fn(&str) -> String + Sync)) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let mut sealed = 0;
+        for (table, column, which) in SEALED_COLUMNS {
+            let plain: Vec<String> = sqlx::query_scalar(&format!(
+                "SELECT DISTINCT {column} FROM {table} WHERE {which} AND {column} NOT LIKE 'sealed:v1:%'"
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            for value in plain {
+                sealed += sqlx::query(&format!(
+                    "UPDATE {table} SET {column} = $1 WHERE {which} AND {column} = $2"
+                ))
+                .bind(seal(&value))
+                .bind(&value)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            }
+        }
+        tx.commit().await?;
+        Ok(sealed)
+    }
+}

@@ -357,10 +357,15 @@ pub async fn incident(
             state.db.incident_alerts(&i.id).await?,
             state.db.deliveries_for_incident(&i.id).await?,
             state.db.incident_links(&i.id).await?,
+            match state.db.postmortem(&project.id, i.number).await {
+                Ok(p) => Some(p.state),
+                Err(liveops_store::StoreError::NotFound) => None,
+                Err(e) => return Err(e),
+            },
         ))
     }
     .await;
-    let (events, alerts, deliveries, links) = match loaded {
+    let (events, alerts, deliveries, links, postmortem) = match loaded {
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
@@ -404,6 +409,22 @@ pub async fn incident(
                 button type="submit" { "Add" }
             }
         }
+        p.postmortem {
+            @match postmortem {
+                Some(st) => {
+                    a href={"/p/" (project.slug) "/reviews/postmortems/" (i.number)} { "Postmortem" }
+                    " (" (st.as_str().replace('_', " ")) ")"
+                }
+                None => {
+                    @if can_write {
+                        form.inline method="post" action={"/p/" (project.slug) "/reviews/postmortems/" (i.number) "/draft"} {
+                            input type="hidden" name="_csrf" value=(s.session.csrf_token);
+                            button type="submit" { "Draft the postmortem" }
+                        }
+                    }
+                }
+            }
+        }
         h2 { "Timeline" }
         (timeline(&events))
         @if !alerts.is_empty() {
@@ -420,7 +441,7 @@ pub async fn incident(
             p.empty { "No notifications have been sent for this incident." }
         } @else {
             table.deliveries { thead { tr { th { "Channel" } th { "To" } th { "State" } th { "Attempts" } th { "Error" } } }
-                tbody { @for d in &deliveries { tr { td { (d.channel.as_str()) } td { (d.target) } td { (d.state) } td { (d.attempts) } td { (d.last_error.as_deref().unwrap_or("")) } } } } }
+                tbody { @for d in &deliveries { tr { td { (d.channel.as_str()) } td { (state.sealer.shown(&d.target)) } td { (d.state) } td { (d.attempts) } td { (d.last_error.as_deref().unwrap_or("")) } } } } }
         }
     };
     page(

@@ -1,0 +1,265 @@
+//! The scaling API: capacity forecasts per service and metric, with their
+//! crossing dates, replica advice and backtests, and the capacities they are
+//! read against.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use liveops_core::{Permission, TimeSpan};
+use liveops_store::audit;
+use liveops_store::scaling::Capacity;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{Principal, project_access};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::scaling::{self as plan, Ask, CapacityForecast, ServiceCapacity, Step};
+use crate::state::{AppState, format_ms, now_ms};
+
+/// The most replicas a capacity may name.
+const MAX_REPLICAS: i64 = 10_000;
+
+/// Every service with load data: its metrics, their latest values, 30, 60
+/// and 90-day forecasts, configured capacities and crossing dates.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/capacity", tag = "scaling",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Services and their metrics", body = Vec<ServiceCapacity>)))]
+pub async fn list_capacity(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(slug): ApiPath<String>,
+) -> ApiResult<Json<Vec<ServiceCapacity>>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    Ok(Json(plan::summary(&state, &access.project.id).await?))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ForecastParams {
+    /// `requests` (the request rate per second, the default) or an OTLP
+    /// metric name such as `process.cpu.utilization`.
+    pub metric: Option<String>,
+    /// How much history to fit, like `56d` (the default) or `12w`: 8 to 730 days.
+    pub history: Option<String>,
+    /// `day` or `hour`; by default daily with a weekly season when there
+    /// are 14 days of history, else hourly with a daily season.
+    pub step: Option<String>,
+}
+
+impl ForecastParams {
+    /// The forecast asked for.
+    pub fn ask(&self) -> ApiResult<Ask> {
+        let history_days = match self.history.as_deref().map(str::trim) {
+            None | Some("") => plan::DEFAULT_HISTORY_DAYS,
+            Some(h) => {
+                let span = match h.parse::<i64>() {
+                    Ok(days) => TimeSpan::from_seconds(days.saturating_mul(86_400)),
+                    Err(_) => h.parse::<TimeSpan>().ok(),
+                };
+                match span {
+                    Some(s) if s.seconds() % 86_400 == 0 => s.seconds() / 86_400,
+                    _ => {
+                        return Err(ApiError::unprocessable(format!(
+                            "`history` is a whole number of days or weeks, like `56d` or `8w`, not `{h}`"
+                        )));
+                    }
+                }
+            }
+        };
+        let step = match self.step.as_deref().map(str::trim) {
+            None | Some("") | Some("auto") => None,
+            Some(s) => Some(Step::parse(s).ok_or_else(|| {
+                ApiError::unprocessable(format!("`step` is `day` or `hour`, not `{s}`"))
+            })?),
+        };
+        Ok(Ask { history_days, step })
+    }
+}
+
+/// One metric of a service: its history, the model fitted, the forecast
+/// 90 days ahead with 80 % and 95 % intervals, the values at 30, 60 and 90
+/// days, the dates it reaches its capacity, the replicas the HPA formula
+/// calls for, and how the model did on the last stretch of history.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/capacity/{service}", tag = "scaling",
+    params(("project" = String, Path, description = "Project slug"),
+           ("service" = String, Path, description = "Service name"), ForecastParams),
+    responses((status = 200, description = "The forecast", body = CapacityForecast)))]
+pub async fn get_forecast(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, service)): ApiPath<(String, String)>,
+    ApiQuery(p): ApiQuery<ForecastParams>,
+) -> ApiResult<Json<CapacityForecast>> {
+    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let ask = p.ask()?;
+    let metric = p
+        .metric
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .unwrap_or(plan::REQUESTS);
+    Ok(Json(
+        plan::forecast(&state, &access.project.id, &service, metric, ask).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityBody {
+    /// The most the current replicas together can take, in the metric's unit.
+    pub capacity: f64,
+    /// The replicas that take it: 1 to 10000.
+    pub replicas: i64,
+    /// The utilisation to scale for, in (0, 1]; 0.7 by default.
+    pub target_utilisation: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CapacitySettingView {
+    pub service: String,
+    pub metric: String,
+    pub capacity: f64,
+    pub replicas: i64,
+    pub target_utilisation: f64,
+    /// `capacity / replicas`.
+    pub per_replica: f64,
+    pub updated_at: String,
+}
+
+/// The utilisation scaled for when none is given.
+pub const DEFAULT_TARGET: f64 = 0.7;
+
+/// Checks a capacity setting.
+pub fn checked(body: &CapacityBody) -> ApiResult<f64> {
+    if !(body.capacity.is_finite() && body.capacity > 0.0) {
+        return Err(ApiError::unprocessable(
+            "`capacity` must be a number above 0",
+        ));
+    }
+    if !(1..=MAX_REPLICAS).contains(&body.replicas) {
+        return Err(ApiError::unprocessable(format!(
+            "`replicas` must be 1 to {MAX_REPLICAS}"
+        )));
+    }
+    let target = body.target_utilisation.unwrap_or(DEFAULT_TARGET);
+    if !(target > 0.0 && target <= 1.0) {
+        return Err(ApiError::unprocessable(
+            "`target_utilisation` is a share above 0 and at most 1, like 0.7",
+        ));
+    }
+    Ok(target)
+}
+
+/// Sets what a service can take on one metric: the capacity of its current
+/// replicas and the utilisation to scale for. Forecasts read against it.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/capacity/{service}/{metric}", tag = "scaling",
+    params(("project" = String, Path, description = "Project slug"),
+           ("service" = String, Path, description = "Service name"),
+           ("metric" = String, Path, description = "`requests` or an OTLP metric name")),
+    request_body = CapacityBody,
+    responses((status = 200, description = "The capacity", body = CapacitySettingView)))]
+pub async fn put_capacity(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, service, metric)): ApiPath<(String, String, String)>,
+    ApiJson(body): ApiJson<CapacityBody>,
+) -> ApiResult<Json<CapacitySettingView>> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    plan::check_name("service", &service)?;
+    plan::check_name("metric", &metric)?;
+    let target = checked(&body)?;
+    let now = now_ms();
+    let c = Capacity {
+        service: service.clone(),
+        metric: metric.clone(),
+        capacity: body.capacity,
+        replicas: body.replicas,
+        target_utilisation: target,
+        updated_at: now,
+    };
+    state.db.put_capacity(&access.project.id, &c).await?;
+    let detail = serde_json::json!({
+        "capacity": c.capacity,
+        "replicas": c.replicas,
+        "target_utilisation": c.target_utilisation,
+    })
+    .to_string();
+    let target = format!("{service}/{metric}");
+    record(
+        &state,
+        &access,
+        "scaling.capacity.set",
+        &target,
+        Some(&detail),
+        now,
+    )
+    .await?;
+    Ok(Json(CapacitySettingView {
+        per_replica: c.capacity / c.replicas as f64,
+        service: c.service,
+        metric: c.metric,
+        capacity: c.capacity,
+        replicas: c.replicas,
+        target_utilisation: c.target_utilisation,
+        updated_at: format_ms(c.updated_at),
+    }))
+}
+
+/// Removes a service metric's capacity.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/capacity/{service}/{metric}", tag = "scaling",
+    params(("project" = String, Path, description = "Project slug"),
+           ("service" = String, Path, description = "Service name"),
+           ("metric" = String, Path, description = "`requests` or an OTLP metric name")),
+    responses((status = 204, description = "Removed")))]
+pub async fn delete_capacity(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((slug, service, metric)): ApiPath<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    if !state
+        .db
+        .delete_capacity(&access.project.id, &service, &metric)
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "no capacity is set for `{metric}` of {service}"
+        )));
+    }
+    let target = format!("{service}/{metric}");
+    record(
+        &state,
+        &access,
+        "scaling.capacity.delete",
+        &target,
+        None,
+        now_ms(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Writes a capacity change to the audit log. The store sets capacities in
+/// a transaction of its own, so the entry follows in another.
+async fn record(
+    state: &AppState,
+    access: &crate::auth::ProjectAccess,
+    action: &str,
+    target: &str,
+    detail: Option<&str>,
+    now: i64,
+) -> ApiResult<()> {
+    let mut tx = state.db.begin().await?;
+    audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        action,
+        Some(target),
+        detail,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,707 @@
+//! The weekly continuous-improvement report: one project's week (Monday
+//! 00:00 UTC to the next Monday) in DORA keys, SLO budgets, slow routes,
+//! feedback, ticket SLAs, open action items and security SLA breaches;
+//! generated on demand or for the last complete week by the housekeeping
+//! job, kept as history, and delivered by e-mail or webhook.
+
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+use liveops_store::audit::{self, Actor};
+use liveops_store::improvement::save_report;
+use liveops_store::support::notify::{self, Channel, NewDelivery};
+use liveops_telemetry::performance::RouteQuery;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::api::improvement::{DoraView, compute};
+use crate::api::reviews::action_view;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{AppState, format_ms, now_ms};
+
+const DAY_MS: i64 = 86_400_000;
+pub const WEEK_MS: i64 = 7 * DAY_MS;
+const NS_PER_MS: i64 = 1_000_000;
+/// The earliest week a report may cover (Monday 2000-01-03). Telemetry
+/// counts time in nanoseconds, which bounds how far back a range can go.
+pub const FIRST_WEEK_MS: i64 = 946_857_600_000;
+/// Routes and themes a report lists.
+const TOP: usize = 5;
+/// Action items a report lists; the counts cover all of them.
+const MAX_ACTIONS: usize = 50;
+
+/// The Monday 00:00 UTC that starts the week holding `ms`.
+pub fn week_start_of(ms: i64) -> i64 {
+    let monday = Timestamp::from_millisecond(ms).ok().and_then(|t| {
+        let date = t.to_zoned(TimeZone::UTC).date();
+        let back = i64::from(date.weekday().to_monday_zero_offset());
+        date.checked_sub(back.days())
+            .ok()?
+            .to_zoned(TimeZone::UTC)
+            .ok()
+    });
+    match monday {
+        Some(z) => z.timestamp().as_millisecond(),
+        // Beyond jiff's years -9999 to 9999: UTC days are all 86 400 000 ms
+        // long, and 1970-01-05 was a Monday.
+        None => (ms - 4 * DAY_MS).div_euclid(WEEK_MS) * WEEK_MS + 4 * DAY_MS,
+    }
+}
+
+/// The week before the one running now: the last complete week.
+pub fn last_complete_week(now: i64) -> i64 {
+    week_start_of(now) - WEEK_MS
+}
+
+/// A day as `YYYY-MM-DD`, UTC.
+pub fn format_day(ms: i64) -> String {
+    format_ms(ms).chars().take(10).collect()
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10f64.powi(places);
+    (x * f).round() / f
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SloLine {
+    pub name: String,
+    /// availability or latency.
+    pub kind: String,
+    pub objective: f64,
+    pub period_days: i64,
+    /// The share of good requests over the SLO's period up to the week's
+    /// end; null without traffic.
+    pub attainment: Option<f64>,
+    /// The share of the period's error budget left (negative when
+    /// overspent); null when the objective leaves no budget and it was spent.
+    pub budget_remaining: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RouteLine {
+    pub service: String,
+    pub route: String,
+    pub requests: u64,
+    pub error_rate: f64,
+    pub p95_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PerformanceLine {
+    /// The week's slowest routes by 95th percentile, slowest first.
+    pub slowest_routes: Vec<RouteLine>,
+    pub open_findings: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ThemeLine {
+    /// The backlog item the feedback went to.
+    pub title: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FeedbackLine {
+    /// Feedback received this week, spam left out.
+    pub received: i64,
+    pub previous_week: i64,
+    /// `received - previous_week`.
+    pub change: i64,
+    /// The backlog items this week's feedback went to most.
+    pub themes: Vec<ThemeLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct IncidentLine {
+    pub opened: i64,
+    /// SEV1 and SEV2.
+    pub major: i64,
+}
+
+/// Ticket service levels. A target is met in the week it was reached in
+/// time and missed in the week its due time passed unmet.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TicketLine {
+    pub opened: i64,
+    pub resolved: i64,
+    pub resolved_in_time: i64,
+    pub resolution_missed: i64,
+    /// Met over met and missed; null when no target was decided.
+    pub resolution_attainment: Option<f64>,
+    pub first_responses: i64,
+    pub first_responses_in_time: i64,
+    pub first_response_missed: i64,
+    pub first_response_attainment: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionItemLine {
+    /// The backlog item's number.
+    pub item: i64,
+    pub title: String,
+    /// mitigate, prevent or process.
+    pub kind: String,
+    pub status: String,
+    pub owner: Option<String>,
+    pub due: Option<String>,
+    pub overdue: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionLine {
+    /// Postmortem action items open at the week's end.
+    pub open: usize,
+    /// Those past their due date then.
+    pub overdue: usize,
+    /// The open items, soonest due first (at most 50).
+    pub items: Vec<ActionItemLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SecurityLine {
+    /// Findings open now that were open at the week's end.
+    pub open_findings: i64,
+    /// Those whose patch SLA breach had been announced by then.
+    pub sla_breaches: i64,
+    pub opened: i64,
+    pub fixed: i64,
+}
+
+/// One project's week. Counts of things that happened cover the week;
+/// open items are as of `as_of`, the week's end (or when the report was
+/// made, for the week still running).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WeeklyReport {
+    /// The project's slug.
+    pub project: String,
+    pub project_name: String,
+    /// The Monday the week starts, `YYYY-MM-DD` (UTC).
+    pub week: String,
+    pub from: String,
+    /// End, exclusive: the next Monday.
+    pub to: String,
+    pub as_of: String,
+    /// Whether the week had ended when the report was made.
+    pub complete: bool,
+    pub generated_at: String,
+    /// The DORA four keys over the week, production deployments.
+    pub dora: DoraView,
+    pub slos: Vec<SloLine>,
+    pub performance: PerformanceLine,
+    pub feedback: FeedbackLine,
+    pub incidents: IncidentLine,
+    pub tickets: TicketLine,
+    pub actions: ActionLine,
+    pub security: SecurityLine,
+}
+
+fn share(met: i64, missed: i64) -> Option<f64> {
+    (met + missed > 0).then(|| round(met as f64 / (met + missed) as f64, 4))
+}
+
+/// Checks that a report can cover the week starting `week_start`: from
+/// 2000 on, and started by now.
+pub fn check_week(week_start: i64, now: i64) -> ApiResult<()> {
+    if week_start < FIRST_WEEK_MS {
+        return Err(ApiError::unprocessable(
+            "`week` must be in the year 2000 or later",
+        ));
+    }
+    if week_start > now {
+        return Err(ApiError::unprocessable(format!(
+            "the week of {} has not started yet",
+            format_day(week_start)
+        )));
+    }
+    Ok(())
+}
+
+/// The report of `project_id` for the week starting `week_start` (a
+/// Monday 00:00 UTC that has come).
+pub async fn generate(
+    state: &AppState,
+    project_id: &str,
+    week_start: i64,
+) -> ApiResult<WeeklyReport> {
+    let now = now_ms();
+    check_week(week_start, now)?;
+    if week_start_of(week_start) != week_start {
+        return Err(ApiError::unprocessable(
+            "a week starts on a Monday at 00:00 UTC",
+        ));
+    }
+    let project = state.db.project_by_id(project_id).await?;
+    let from = week_start;
+    let to = from + WEEK_MS;
+    // For the week still running, figures stop at now; a range needs at
+    // least a millisecond.
+    let as_of = to.min(now).max(from + 1);
+
+    let dora = compute(state, project_id, "production", None, from, as_of).await?;
+
+    let slo_rows = state.db.slos(Some(project_id)).await?;
+    let st = state.clone();
+    let pid = project_id.to_owned();
+    let (slos, routes) = tokio::task::spawn_blocking(move || {
+        let slos: Vec<SloLine> = slo_rows
+            .into_iter()
+            .map(|s| {
+                let status = crate::performance::alerts::slo_status(&st, &s, as_of);
+                SloLine {
+                    attainment: status.attainment.map(|a| round(a, 4)),
+                    budget_remaining: Some(status.budget_remaining)
+                        .filter(|b| b.is_finite())
+                        .map(|b| round(b, 4)),
+                    name: s.name,
+                    kind: s.kind,
+                    objective: s.objective,
+                    period_days: s.period_days,
+                }
+            })
+            .collect();
+        let routes = st.telemetry.performance().routes(
+            &pid,
+            &RouteQuery {
+                from_ns: from * NS_PER_MS,
+                to_ns: as_of * NS_PER_MS,
+                service: None,
+                version: None,
+                route: None,
+            },
+        );
+        (slos, routes)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let mut slowest: Vec<RouteLine> = routes
+        .into_iter()
+        .filter_map(|r| {
+            Some(RouteLine {
+                p95_ms: round(r.p95_ms.filter(|p| p.is_finite())?, 3),
+                error_rate: round(r.error_rate, 4),
+                requests: r.requests,
+                service: r.service,
+                route: r.route,
+            })
+        })
+        .collect();
+    slowest.sort_by(|a, b| {
+        b.p95_ms
+            .total_cmp(&a.p95_ms)
+            .then_with(|| (&a.service, &a.route).cmp(&(&b.service, &b.route)))
+    });
+    slowest.truncate(TOP);
+
+    let week = state.db.period_counts(project_id, from, as_of).await?;
+    let before = state
+        .db
+        .period_counts(project_id, from - WEEK_MS, from)
+        .await?;
+    let themes = state
+        .db
+        .feedback_themes(project_id, from, as_of, TOP as i64)
+        .await?;
+    let sla = state.db.ticket_sla(project_id, from, as_of).await?;
+    let open = state.db.open_counts(project_id, as_of).await?;
+    let actions: Vec<ActionItemLine> = state
+        .db
+        .open_actions(project_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.created_at < as_of)
+        .map(|a| {
+            let v = action_view(a, as_of);
+            ActionItemLine {
+                item: v.item,
+                title: v.title,
+                kind: v.kind,
+                status: v.status,
+                owner: v.owner,
+                due: v.due,
+                overdue: v.overdue,
+            }
+        })
+        .collect();
+
+    Ok(WeeklyReport {
+        project: project.slug,
+        project_name: project.name,
+        week: format_day(from),
+        from: format_ms(from),
+        to: format_ms(to),
+        as_of: format_ms(as_of),
+        complete: now >= to,
+        generated_at: format_ms(now),
+        dora,
+        slos,
+        performance: PerformanceLine {
+            slowest_routes: slowest,
+            open_findings: open.performance_findings,
+        },
+        feedback: FeedbackLine {
+            received: week.feedback,
+            previous_week: before.feedback,
+            change: week.feedback - before.feedback,
+            themes: themes
+                .into_iter()
+                .map(|(title, count)| ThemeLine { title, count })
+                .collect(),
+        },
+        incidents: IncidentLine {
+            opened: week.incidents,
+            major: week.major_incidents,
+        },
+        tickets: TicketLine {
+            opened: sla.opened,
+            resolved: sla.resolved,
+            resolved_in_time: sla.resolved_in_time,
+            resolution_missed: sla.resolution_missed,
+            resolution_attainment: share(sla.resolved_in_time, sla.resolution_missed),
+            first_responses: sla.first_responses,
+            first_responses_in_time: sla.first_responses_in_time,
+            first_response_missed: sla.first_response_missed,
+            first_response_attainment: share(
+                sla.first_responses_in_time,
+                sla.first_response_missed,
+            ),
+        },
+        actions: ActionLine {
+            open: actions.len(),
+            overdue: actions.iter().filter(|a| a.overdue).count(),
+            items: actions.into_iter().take(MAX_ACTIONS).collect(),
+        },
+        security: SecurityLine {
+            open_findings: open.security_findings,
+            sla_breaches: open.security_breaches,
+            opened: week.findings_opened,
+            fixed: week.findings_fixed,
+        },
+    })
+}
+
+fn percent(share: Option<f64>) -> String {
+    share
+        .map(|s| format!("{:.1} %", s * 100.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn hours(secs: Option<i64>) -> String {
+    secs.map(|s| format!("{:.1} h", s as f64 / 3600.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn level(l: &Option<String>) -> &str {
+    l.as_deref().unwrap_or("-")
+}
+
+/// The e-mail subject of a report.
+pub fn subject(r: &WeeklyReport) -> String {
+    format!(
+        "[{}] Weekly report, week of {}: DORA {}",
+        r.project, r.week, r.dora.level
+    )
+}
+
+/// The report as plain text, for e-mail and the terminal.
+pub fn render_text(r: &WeeklyReport) -> String {
+    let mut out = String::new();
+    let mut line = |s: String| {
+        out.push_str(&s);
+        out.push('\n');
+    };
+    line(format!(
+        "Weekly report for {} ({}), week of {} (Monday, UTC){}",
+        r.project_name,
+        r.project,
+        r.week,
+        if r.complete { "" } else { ", so far" }
+    ));
+    line(String::new());
+    let d = &r.dora;
+    line(format!("DORA four keys (production): {}", d.level));
+    line(format!(
+        "  Deployment frequency   {} deployments, {:.2} per day ({})",
+        d.deployments, d.deployment_frequency, d.frequency_level
+    ));
+    line(format!(
+        "  Lead time for changes  {} ({})",
+        hours(d.lead_time_secs),
+        level(&d.lead_time_level)
+    ));
+    line(format!(
+        "  Change failure rate    {} ({})",
+        percent(d.change_failure_rate),
+        level(&d.change_failure_level)
+    ));
+    line(format!(
+        "  Time to restore        {} ({})",
+        hours(d.time_to_restore_secs),
+        level(&d.time_to_restore_level)
+    ));
+    line(String::new());
+    line("SLOs".into());
+    if r.slos.is_empty() {
+        line("  none defined".into());
+    }
+    for s in &r.slos {
+        line(format!(
+            "  {}: {} of {} over {} days, budget left {}",
+            s.name,
+            percent(s.attainment),
+            percent(Some(s.objective)),
+            s.period_days,
+            s.budget_remaining
+                .map(|b| format!("{:.1} %", b * 100.0))
+                .unwrap_or_else(|| "none".into())
+        ));
+    }
+    line(String::new());
+    line(format!(
+        "Performance: {} open findings; slowest routes by p95",
+        r.performance.open_findings
+    ));
+    if r.performance.slowest_routes.is_empty() {
+        line("  no requests recorded".into());
+    }
+    for x in &r.performance.slowest_routes {
+        line(format!(
+            "  {} {}: p95 {:.1} ms, {} requests, {:.1} % errors",
+            x.service,
+            x.route,
+            x.p95_ms,
+            x.requests,
+            x.error_rate * 100.0
+        ));
+    }
+    line(String::new());
+    let f = &r.feedback;
+    line(format!(
+        "Feedback: {} received ({:+} on the week before, {})",
+        f.received, f.change, f.previous_week
+    ));
+    for t in &f.themes {
+        line(format!("  {} x {}", t.count, t.title));
+    }
+    line(String::new());
+    line(format!(
+        "Incidents: {} opened, {} SEV1 or SEV2",
+        r.incidents.opened, r.incidents.major
+    ));
+    let t = &r.tickets;
+    line(format!(
+        "Tickets: {} opened, {} resolved",
+        t.opened, t.resolved
+    ));
+    line(format!(
+        "  First response SLA  {} ({} met, {} missed)",
+        percent(t.first_response_attainment),
+        t.first_responses_in_time,
+        t.first_response_missed
+    ));
+    line(format!(
+        "  Resolution SLA      {} ({} met, {} missed)",
+        percent(t.resolution_attainment),
+        t.resolved_in_time,
+        t.resolution_missed
+    ));
+    line(String::new());
+    line(format!(
+        "Action items: {} open, {} overdue",
+        r.actions.open, r.actions.overdue
+    ));
+    for a in &r.actions.items {
+        line(format!(
+            "  #{} {} [{}, {}]{}{}",
+            a.item,
+            a.title,
+            a.kind,
+            a.status,
+            a.due
+                .as_deref()
+                .map(|d| format!(", due {}", d.chars().take(10).collect::<String>()))
+                .unwrap_or_default(),
+            if a.overdue { ", OVERDUE" } else { "" }
+        ));
+    }
+    line(String::new());
+    let s = &r.security;
+    line(format!(
+        "Security: {} open findings, {} past their patch SLA; {} opened and {} fixed this week",
+        s.open_findings, s.sla_breaches, s.opened, s.fixed
+    ));
+    out
+}
+
+/// What storing a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    /// The week had no report before.
+    pub created: bool,
+    /// Deliveries queued.
+    pub deliveries: usize,
+}
+
+/// Stores the report of the week starting `week_start`, replacing one kept
+/// before, and when `deliver` is set queues it for every recipient; the
+/// report, its deliveries and the audit entry of the `actor` who asked
+/// (none for the weekly job) commit together.
+pub async fn store(
+    state: &AppState,
+    project_id: &str,
+    week_start: i64,
+    report: &WeeklyReport,
+    deliver: bool,
+    actor: Option<&Actor>,
+    now: i64,
+) -> ApiResult<Stored> {
+    let body = serde_json::to_string(report).map_err(ApiError::internal)?;
+    let recipients = if deliver {
+        state.db.recipients(project_id).await?
+    } else {
+        Vec::new()
+    };
+    let subject = subject(report);
+    let text = render_text(report);
+    let mut tx = state.db.begin().await?;
+    let created = save_report(&mut tx, project_id, week_start, &body, now).await?;
+    let mut deliveries = 0;
+    for (channel, target) in &recipients {
+        let Ok(channel) = channel.parse::<Channel>() else {
+            tracing::warn!(%channel, "skipping a report recipient on an unknown channel");
+            continue;
+        };
+        let payload = match channel {
+            Channel::Email => text.clone(),
+            Channel::Webhook => json!({"event": "weekly_report", "project": report.project,
+                       "week": report.week, "report": report})
+            .to_string(),
+            Channel::Slack => json!({ "text": format!("{subject}\n\n{text}") }).to_string(),
+        };
+        notify::enqueue(
+            &mut tx,
+            &NewDelivery {
+                project_id,
+                incident_id: None,
+                channel,
+                target,
+                subject: &subject,
+                payload: &payload,
+                due_at: now,
+            },
+            now,
+        )
+        .await?;
+        deliveries += 1;
+    }
+    if let Some(actor) = actor {
+        let detail = json!({"deliveries": deliveries, "replaced": !created}).to_string();
+        audit::record(
+            &mut tx,
+            actor,
+            Some(project_id),
+            "report.store",
+            Some(&report.week),
+            Some(&detail),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Stored {
+        created,
+        deliveries,
+    })
+}
+
+/// Generates, stores and delivers the last complete week's report of every
+/// project that has none yet (projects created after that week are left
+/// out). Returns how many were sent out.
+pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
+    let now = now_ms();
+    let week = last_complete_week(now);
+    let mut done = 0;
+    for project_id in state.db.projects_without_report(week).await? {
+        let outcome = match generate(state, &project_id, week).await {
+            Ok(report) => store(state, &project_id, week, &report, true, None, now).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(_) => done += 1,
+            // One project's failure should not hold up the others.
+            Err(e) => tracing::warn!(
+                project = %project_id,
+                status = %e.status(),
+                detail = e.detail().unwrap_or(""),
+                "could not make the weekly report"
+            ),
+        }
+    }
+    if done > 0 {
+        tracing::info!(reports = done, week = %format_day(week), "weekly reports made");
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(s: &str) -> i64 {
+        s.parse::<Timestamp>()
+            .map(|t| t.as_millisecond())
+            .unwrap_or(i64::MIN)
+    }
+
+    #[test]
+    fn weeks_start_on_monday_at_midnight_utc() {
+        let monday = ms("2026-11-16T00:00:00Z");
+        for at in [
+            "2026-11-16T00:00:00Z",
+            "2026-11-16T00:00:00.001Z",
+            "2026-11-18T12:34:56Z",
+            "2026-11-22T23:59:59.999Z",
+        ] {
+            assert_eq!(week_start_of(ms(at)), monday, "{at}");
+        }
+        assert_eq!(
+            week_start_of(ms("2026-11-23T00:00:00Z")),
+            ms("2026-11-23T00:00:00Z")
+        );
+        // Across a year's end, and before 1970.
+        assert_eq!(
+            week_start_of(ms("2027-01-01T08:00:00Z")),
+            ms("2026-12-28T00:00:00Z")
+        );
+        assert_eq!(week_start_of(0), ms("1969-12-29T00:00:00Z"));
+        assert_eq!(week_start_of(FIRST_WEEK_MS), FIRST_WEEK_MS);
+        assert_eq!(format_day(FIRST_WEEK_MS), "2000-01-03");
+        assert_eq!(
+            last_complete_week(ms("2026-11-28T17:00:00Z")),
+            ms("2026-11-16T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn week_starts_agree_with_arithmetic_and_outside_jiffs_range() {
+        let arithmetic = |ms: i64| (ms - 4 * DAY_MS).div_euclid(WEEK_MS) * WEEK_MS + 4 * DAY_MS;
+        // Every 7 hours 13 minutes over some 30 years, both sides of 1970.
+        let step = 7 * 3_600_000 + 13 * 60_000;
+        let mut at = -15 * 365 * DAY_MS;
+        while at < 15 * 365 * DAY_MS {
+            assert_eq!(week_start_of(at), arithmetic(at), "{at}");
+            at += step;
+        }
+        let far = i64::MAX / 4;
+        assert_eq!(week_start_of(far), arithmetic(far));
+        assert_eq!(week_start_of(-far), arithmetic(-far));
+    }
+
+    #[test]
+    fn weeks_must_have_started_and_be_this_century() {
+        let now = ms("2026-11-28T17:00:00Z");
+        assert!(check_week(ms("2026-11-23T00:00:00Z"), now).is_ok());
+        assert!(check_week(ms("2026-11-30T00:00:00Z"), now).is_err());
+        assert!(check_week(ms("1999-12-27T00:00:00Z"), now).is_err());
+    }
+}

@@ -1,0 +1,92 @@
+//! Scaling in the state store: each service metric's configured capacity,
+//! replicas and target utilisation, which forecasts are read against.
+
+use sqlx::Row;
+
+use crate::{Db, Result};
+
+/// What a service can take on one metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capacity {
+    pub service: String,
+    /// `requests` (per second, from spans) or an OTLP metric's name.
+    pub metric: String,
+    /// The most the replicas together can take, in the metric's unit.
+    pub capacity: f64,
+    pub replicas: i64,
+    /// The utilisation to scale for, in (0, 1].
+    pub target_utilisation: f64,
+    pub updated_at: i64,
+}
+
+impl Db {
+    /// Sets a service metric's capacity, replacing an earlier one.
+    pub async fn put_capacity(&self, project_id: &str, c: &Capacity) -> Result<()> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "DELETE FROM scaling_capacities WHERE project_id = $1 AND service = $2 AND metric = $3",
+        )
+        .bind(project_id)
+        .bind(&c.service)
+        .bind(&c.metric)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO scaling_capacities (project_id, service, metric, capacity, replicas, \
+             target_utilisation, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(project_id)
+        .bind(&c.service)
+        .bind(&c.metric)
+        .bind(c.capacity)
+        .bind(c.replicas)
+        .bind(c.target_utilisation)
+        .bind(c.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A project's capacities, by service and metric.
+    pub async fn capacities(&self, project_id: &str) -> Result<Vec<Capacity>> {
+        let rows = sqlx::query(
+            "SELECT service, metric, capacity, replicas, target_utilisation, updated_at \
+             FROM scaling_capacities WHERE project_id = $1 ORDER BY service, metric",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Capacity {
+                    service: r.try_get("service")?,
+                    metric: r.try_get("metric")?,
+                    capacity: r.try_get("capacity")?,
+                    replicas: r.try_get("replicas")?,
+                    target_utilisation: r.try_get("target_utilisation")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes one; false when there was none.
+    pub async fn delete_capacity(
+        &self,
+        project_id: &str,
+        service: &str,
+        metric: &str,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "DELETE FROM scaling_capacities WHERE project_id = $1 AND service = $2 AND metric = $3",
+        )
+        .bind(project_id)
+        .bind(service)
+        .bind(metric)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+}
