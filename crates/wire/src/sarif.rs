@@ -142,10 +142,26 @@ pub fn parse_sarif(bytes: &[u8]) -> Result<Vec<ScanResult>, ReportError> {
 /// The name of the first run's tool, when the log names one: a log with no
 /// results still says which tool found nothing.
 pub fn tool_name(bytes: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(bytes).ok()?;
-    v["runs"][0]["tool"]["driver"]["name"]
-        .as_str()
-        .map(str::to_owned)
+    tool_names(bytes).into_iter().next()
+}
+
+/// Every run's tool, in order, each once; runs without a name are
+/// `scanner`, as their results are.
+pub fn tool_names(bytes: &[u8]) -> Vec<String> {
+    let Ok(v) = serde_json::from_slice::<Value>(bytes) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = Vec::new();
+    for run in v["runs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+        let name = run["tool"]["driver"]["name"]
+            .as_str()
+            .unwrap_or("scanner")
+            .to_owned();
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
 }
 
 fn norm(h: &str) -> String {
@@ -297,6 +313,16 @@ pub fn write_sarif(tool_version: &str, results: &[DependencyResult<'_>]) -> Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_run_names_its_tool_once() {
+        let log = br#"{"runs": [{"tool": {"driver": {"name": "trivy"}}, "results": []},
+            {"tool": {"driver": {"name": "grype"}}}, {"tool": {"driver": {"name": "trivy"}}},
+            {"tool": {}}]}"#;
+        assert_eq!(tool_names(log), vec!["trivy", "grype", "scanner"]);
+        assert_eq!(tool_name(log).as_deref(), Some("trivy"));
+        assert!(tool_names(b"not json").is_empty());
+    }
 
     #[test]
     fn semgrep_and_trivy_results_read_with_their_severities() {

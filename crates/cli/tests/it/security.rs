@@ -1072,7 +1072,8 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
 
 crate::helpers::storage_stories!(
     findings_follow_scans_and_credentials_warn,
-    webhook_urls_are_sealed_at_rest
+    webhook_urls_are_sealed_at_rest,
+    expiry_stages_and_the_security_page
 );
 
 /// A production deployment that ships a fixed lockfile fixes the findings;
@@ -1282,5 +1283,253 @@ async fn webhook_urls_are_sealed_at_rest(backend: crate::helpers::Backend) {
             .expect("again"),
         0
     );
+    app.stop().await;
+}
+
+/// Credentials warn once at each stage before expiry — tickets at 30 and 7
+/// days, incidents a day before and at expiry — and the security page
+/// accepts a finding (which reopens when the acceptance runs out), raises a
+/// backlog item from one, and adds to the inventory.
+async fn expiry_stages_and_the_security_page(backend: crate::helpers::Backend) {
+    use reqwest::Method;
+    use serde_json::json;
+    // The job stays out of the way: this story runs the watch itself.
+    let app = crate::helpers::spawn_app_with(backend, |c| c.job_tick_ms = 60_000).await;
+    let (admin, _) = crate::helpers::shop_with_ingest_key(&app).await;
+    let api = |p: &str| format!("/api/v1/projects/shop/security{p}");
+    let now = jiff::Timestamp::now();
+    let in_hours = |h: i64| (now + jiff::SignedDuration::from_hours(h)).to_string();
+    for (name, expires) in [
+        ("stripe live key", in_hours(20 * 24)),
+        ("github app key", in_hours(5 * 24)),
+        ("oauth secret", in_hours(12)),
+        ("old signing key", in_hours(-24)),
+        ("far away key", in_hours(90 * 24)),
+    ] {
+        let (status, c) = app
+            .send(
+                Method::POST,
+                &api("/credentials"),
+                &admin,
+                Some(
+                    json!({"kind": "api_key", "name": name, "owner": "ops@example.com",
+                            "system": "billing", "expires_at": expires}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201, "{c}");
+    }
+    let warned = liveops_server::security::watch::credentials(&app.state.db)
+        .await
+        .expect("watch");
+    assert_eq!(warned, 4, "the one 90 days away waits");
+    assert_eq!(
+        liveops_server::security::watch::credentials(&app.state.db)
+            .await
+            .expect("watch again"),
+        0,
+        "once per stage"
+    );
+    let (_, tickets) = app.get("/api/v1/projects/shop/tickets", &admin).await;
+    let mut subjects: Vec<String> = tickets
+        .as_array()
+        .expect("tickets")
+        .iter()
+        .filter_map(|t| t["subject"].as_str().map(str::to_owned))
+        .collect();
+    subjects.sort();
+    assert_eq!(
+        subjects,
+        vec![
+            "api key expires in 30 days: stripe live key".to_owned(),
+            "api key expires in 7 days: github app key".to_owned(),
+        ],
+        "{tickets}"
+    );
+    let (_, incidents) = app.get("/api/v1/projects/shop/incidents", &admin).await;
+    let mut titles: Vec<(String, String)> = incidents
+        .as_array()
+        .expect("incidents")
+        .iter()
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap_or("").to_owned(),
+                i["severity"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect();
+    titles.sort();
+    assert_eq!(
+        titles,
+        vec![
+            ("Expired: old signing key".to_owned(), "sev2".to_owned()),
+            (
+                "Expires tomorrow: oauth secret".to_owned(),
+                "sev3".to_owned()
+            ),
+        ]
+    );
+
+    // A scanner finding to act on from the page.
+    let sarif = json!({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "trivy", "rules": []}},
+        "results": [
+            {"ruleId": "CVE-2026-0001", "level": "error", "message": {"text": "openssl too old"},
+             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]},
+            {"ruleId": "CVE-2026-0002", "level": "warning", "message": {"text": "curl too old"},
+             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]}]}]});
+    let resp = app
+        .http
+        .post(app.url(&api("/sarif?service=web")))
+        .bearer_auth(&admin)
+        .body(sarif.to_string())
+        .send()
+        .await
+        .expect("sarif");
+    let (status, imported) = crate::helpers::status_json(resp).await;
+    assert_eq!(status, 200, "{imported}");
+    let opened: Vec<i64> = imported["opened"]
+        .as_array()
+        .expect("opened")
+        .iter()
+        .filter_map(Value::as_i64)
+        .collect();
+    assert_eq!(opened.len(), 2);
+
+    let b = crate::ui::browser();
+    let csrf = crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
+    let page = b
+        .get(app.url("/p/shop/security"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(page.contains("Accept the risk") && page.contains("Add or update a credential"));
+    let tomorrow = (now + jiff::SignedDuration::from_hours(36))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let b = b.clone();
+        let url = app.url(&path);
+        async move { b.post(url).form(&form).send().await.expect("post") }
+    };
+    let accepted = post(
+        format!("/p/shop/security/findings/{}", opened[0]),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("action", "accept".into()),
+            ("reason", "patched base image next sprint".into()),
+            ("until", tomorrow.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(accepted.status().as_u16(), 303);
+    let refused = post(
+        format!("/p/shop/security/findings/{}", opened[0]),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("action", "accept".into()),
+            ("reason", "no date".into()),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let raised = post(
+        format!("/p/shop/security/findings/{}", opened[1]),
+        vec![("_csrf", csrf.clone()), ("action", "backlog".into())],
+    )
+    .await;
+    assert_eq!(raised.status().as_u16(), 303);
+    let added = post(
+        "/p/shop/security/credentials".into(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("name", "github deploy key".into()),
+            ("kind", "signing_key".into()),
+            ("system", "github".into()),
+            ("owner", "ops@example.com".into()),
+            ("expires_at", "2027-06-01".into()),
+            ("last_used_at", String::new()),
+        ],
+    )
+    .await;
+    assert_eq!(added.status().as_u16(), 303);
+    let forged = post(
+        "/p/shop/security/credentials".into(),
+        vec![
+            ("_csrf", "forged".into()),
+            ("name", "x".into()),
+            ("kind", "api_key".into()),
+            ("system", "x".into()),
+            ("owner", "x".into()),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status().as_u16(), 403);
+
+    let (_, findings) = app.get(&api("/findings"), &admin).await;
+    let by_number = |n: i64| {
+        findings
+            .as_array()
+            .and_then(|fs| fs.iter().find(|f| f["number"] == n))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(by_number(opened[0])["state"], "accepted", "{findings}");
+    assert_eq!(
+        by_number(opened[0])["accepted_reason"],
+        "patched base image next sprint"
+    );
+    assert!(
+        by_number(opened[1])["item"].as_i64().is_some(),
+        "{findings}"
+    );
+    let (_, inventory) = app.get(&api("/credentials"), &admin).await;
+    assert!(
+        inventory.as_array().is_some_and(|cs| cs
+            .iter()
+            .any(|c| c["name"] == "github deploy key" && c["kind"] == "signing_key")),
+        "{inventory}"
+    );
+    // One log, two tools: each is its own source, so trivy no longer
+    // reporting curl fixes that finding while grype's result opens anew.
+    let two = json!({"version": "2.1.0", "runs": [
+        {"tool": {"driver": {"name": "trivy", "rules": []}},
+         "results": [{"ruleId": "CVE-2026-0001", "level": "error", "message": {"text": "openssl too old"},
+             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]}]},
+        {"tool": {"driver": {"name": "grype", "rules": []}},
+         "results": [{"ruleId": "GHSA-xxxx-yyyy-zzzz", "level": "warning", "message": {"text": "zlib too old"},
+             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]}]}]});
+    let resp = app
+        .http
+        .post(app.url(&api("/sarif?service=web")))
+        .bearer_auth(&admin)
+        .body(two.to_string())
+        .send()
+        .await
+        .expect("sarif");
+    let (status, imported) = crate::helpers::status_json(resp).await;
+    assert_eq!(status, 200, "{imported}");
+    assert_eq!(imported["results"], 2);
+    assert_eq!(imported["fixed"], json!([opened[1]]), "{imported}");
+    assert_eq!(imported["opened"].as_array().map(Vec::len), Some(1));
+    // When the acceptance runs out, the finding is open again.
+    let later = (now + jiff::SignedDuration::from_hours(72)).as_millisecond();
+    assert_eq!(
+        app.state
+            .db
+            .expire_acceptances(later)
+            .await
+            .expect("expire"),
+        1
+    );
+    let (_, findings) = app.get(&api("/findings"), &admin).await;
+    let reopened = findings
+        .as_array()
+        .and_then(|fs| fs.iter().find(|f| f["number"] == opened[0]))
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(reopened["state"], "open", "{reopened}");
     app.stop().await;
 }

@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::Permission;
+use liveops_store::audit::Actor;
 use liveops_store::security::{Finding, NewCredential, NewFinding};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -309,8 +310,24 @@ pub async fn finding_action(
 ) -> ApiResult<Json<FindingActionView>> {
     let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
-    let actor = access.actor();
+    let release = act(&state, &access.actor(), &pid, &number, &a).await?;
     let f = find(&state, &pid, &number).await?;
+    Ok(Json(FindingActionView {
+        finding: finding_view(f, &state.db.security_slas(&pid).await?),
+        release,
+    }))
+}
+
+/// Accepts a finding, or raises a security backlog item (and with
+/// `patch`, a patch release) from it; returns the release's version.
+pub async fn act(
+    state: &AppState,
+    actor: &Actor,
+    pid: &str,
+    number: &str,
+    a: &FindingAction,
+) -> ApiResult<Option<String>> {
+    let f = find(state, pid, number).await?;
     let mut release = None;
     match a.action.as_str() {
         "accept" => {
@@ -363,9 +380,9 @@ pub async fn finding_action(
                     };
                     let title: String = title.chars().take(200).collect();
                     let i = crate::feedback::create_item(
-                        &state,
-                        &actor,
-                        &pid,
+                        state,
+                        actor,
+                        pid,
                         "security",
                         &title,
                         Some(&body),
@@ -377,9 +394,9 @@ pub async fn finding_action(
             };
             if a.action == "patch" {
                 let r = crate::releases::create_release(
-                    &state,
-                    &actor,
-                    &pid,
+                    state,
+                    actor,
+                    pid,
                     &crate::releases::ReleasePlan {
                         version: a.version.clone(),
                         kind: "patch".into(),
@@ -388,7 +405,7 @@ pub async fn finding_action(
                     None,
                 )
                 .await?;
-                crate::releases::schedule(&state, item, Some(&r)).await?;
+                crate::releases::schedule(state, item, Some(&r)).await?;
                 release = Some(r.version);
             }
         }
@@ -398,11 +415,7 @@ pub async fn finding_action(
             )));
         }
     }
-    let f = find(&state, &pid, &number).await?;
-    Ok(Json(FindingActionView {
-        finding: finding_view(f, &state.db.security_slas(&pid).await?),
-        release,
-    }))
+    Ok(release)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -470,23 +483,36 @@ pub async fn import_sarif(
     let service = service_name(q.service.as_deref())?;
     let results = liveops_wire::sarif::parse_sarif(&body)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let tool = results
-        .first()
-        .map(|r| r.tool.clone())
-        .or_else(|| liveops_wire::sarif::tool_name(&body))
-        .unwrap_or_else(|| "scanner".into());
-    let source = format!("sarif:{}", tool.to_ascii_lowercase());
-    Ok(Json(
-        record(
+    // Each run's tool is its own source: a tool's scan fixes only what that
+    // tool no longer reports, even when one log carries several tools.
+    let mut tools = liveops_wire::sarif::tool_names(&body);
+    if tools.is_empty() {
+        tools.push("scanner".into());
+    }
+    let mut all = ImportView {
+        results: 0,
+        opened: Vec::new(),
+        reopened: Vec::new(),
+        fixed: Vec::new(),
+    };
+    for tool in tools {
+        let mine: Vec<_> = results.iter().filter(|r| r.tool == tool).cloned().collect();
+        let source = format!("sarif:{}", tool.to_ascii_lowercase());
+        let v = record(
             &state,
             &access.project.id,
             &service,
             &source,
             "scanner",
-            results,
+            mine,
         )
-        .await?,
-    ))
+        .await?;
+        all.results += v.results;
+        all.opened.extend(v.opened);
+        all.reopened.extend(v.reopened);
+        all.fixed.extend(v.fixed);
+    }
+    Ok(Json(all))
 }
 
 /// Imports a penetration-test report as CSV (title and severity per row).
@@ -710,6 +736,16 @@ pub async fn put_credential(
     ApiJson(b): ApiJson<CredentialBody>,
 ) -> ApiResult<(StatusCode, Json<CredentialView>)> {
     let access = project_access(&state, &principal, &slug, Permission::Write).await?;
+    let saved = save_credential(&state, &access.project.id, &b).await?;
+    Ok((StatusCode::CREATED, Json(credential_view(saved.into()))))
+}
+
+/// Adds a credential to the inventory, or refreshes the one of that name.
+pub async fn save_credential(
+    state: &AppState,
+    pid: &str,
+    b: &CredentialBody,
+) -> ApiResult<liveops_store::security::Credential> {
     if !matches!(
         b.kind.as_str(),
         "api_key" | "oauth_client_secret" | "signing_key" | "tls_certificate"
@@ -736,11 +772,8 @@ pub async fn put_credential(
             .transpose()?,
         fingerprint: None,
     };
-    let saved = state
-        .db
-        .upsert_credential(&access.project.id, &c, now_ms())
-        .await?;
-    Ok((StatusCode::CREATED, Json(credential_view(saved.into()))))
+    let saved = state.db.upsert_credential(pid, &c, now_ms()).await?;
+    Ok(saved)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -134,6 +134,14 @@ pub fn router() -> Router<AppState> {
         )
         .route("/p/{project}/docs", get(releases::docs))
         .route("/p/{project}/security", get(security::overview))
+        .route(
+            "/p/{project}/security/findings/{number}",
+            post(security::finding_action),
+        )
+        .route(
+            "/p/{project}/security/credentials",
+            post(security::save_credential_form),
+        )
         .route("/p/{project}/improvement", get(improvement::overview))
         .route("/p/{project}/scaling", get(scaling::overview))
         .route(

@@ -1,15 +1,20 @@
-//! The security page: open findings by severity with their patch SLA, the
-//! credential inventory with expiry and staleness, and what the offline OSV
-//! database holds.
+//! The security page: open findings by severity with their patch SLA (and
+//! forms to accept one or raise a backlog item or patch release from it),
+//! the credential inventory with expiry and staleness (and a form to add
+//! to it), and what the offline OSV database holds.
 
+use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::Area;
 use maud::html;
+use serde::Deserialize;
 
-use super::support::load;
-use super::{Frame, UiSession, api_error, page};
-use crate::api::security::{finding_view, list_credentials_for};
+use super::support::{actor, load, writable};
+use super::{Frame, UiSession, api_error, csrf_field, page};
+use crate::api::security::{
+    CredentialBody, FindingAction, act, finding_view, list_credentials_for, save_credential,
+};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -63,19 +68,42 @@ pub async fn overview(
             section {
                 h2 { "Open findings" }
                 table.findings {
-                    thead { tr { th { "#" } th { "Severity" } th { "Service" } th { "Finding" } th { "Fix" } th { "State" } th { "Patch due" } } }
+                    thead { tr { th { "#" } th { "Severity" } th { "Service" } th { "Finding" } th { "Fix" } th { "State" } th { "Patch due" } th { "Act" } } }
                     tbody {
                         @for f in &findings {
                             tr data-severity=(f.severity) data-breached=(f.sla_breached) {
                                 td { (f.number) }
                                 td { (f.severity) }
                                 td { (f.service) }
-                                td { (f.title) @if let Some(a) = &f.advisory { br; small { (a) " " (f.aliases.as_deref().unwrap_or("")) } } }
+                                td {
+                                    (f.title)
+                                    @if let Some(a) = &f.advisory { br; small { (a) " " (f.aliases.as_deref().unwrap_or("")) } }
+                                    @if let Some(i) = f.item { br; a href={"/p/" (project.slug) "/feedback/backlog/" (i)} { "backlog item #" (i) } }
+                                }
                                 td { (f.fixed_version.as_deref().unwrap_or("–")) }
                                 td { (f.state) @if let Some(r) = &f.accepted_reason { br; small { "accepted: " (r) } } }
                                 td {
                                     @if f.sla_breached { strong.error { "breached " } }
                                     (f.sla_due.as_deref().unwrap_or("–"))
+                                }
+                                td {
+                                    details.act {
+                                        summary { "Act" }
+                                        form.stack method="post" action={"/p/" (project.slug) "/security/findings/" (f.number)} {
+                                            (csrf_field(&s))
+                                            input type="hidden" name="action" value="accept";
+                                            label { "Reason " input name="reason" required maxlength="2000"; }
+                                            label { "Accepted until " input type="date" name="until" required; }
+                                            button type="submit" { "Accept the risk" }
+                                        }
+                                        @for (action, label) in [("backlog", "Raise a backlog item"), ("patch", "Plan a patch release")] {
+                                            form.inline method="post" action={"/p/" (project.slug) "/security/findings/" (f.number)} {
+                                                (csrf_field(&s))
+                                                input type="hidden" name="action" value=(action);
+                                                button type="submit" { (label) }
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -111,6 +139,22 @@ pub async fn overview(
                         }
                     }
                 }
+                form.stack method="post" action={"/p/" (project.slug) "/security/credentials"} {
+                    (csrf_field(&s))
+                    label { "Name " input name="name" required maxlength="200"; }
+                    label { "Kind "
+                        select name="kind" {
+                            @for k in ["api_key", "oauth_client_secret", "signing_key", "tls_certificate"] {
+                                option value=(k) { (k.replace('_', " ")) }
+                            }
+                        }
+                    }
+                    label { "System " input name="system" required maxlength="200" placeholder="stripe"; }
+                    label { "Owner " input name="owner" required maxlength="200"; }
+                    label { "Expires " input type="date" name="expires_at"; }
+                    label { "Last used " input type="date" name="last_used_at"; }
+                    button type="submit" { "Add or update a credential" }
+                }
             }
             section {
                 h2 { "Vulnerability database" }
@@ -123,4 +167,76 @@ pub async fn overview(
         },
     )
     .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct FindingForm {
+    #[serde(rename = "_csrf")]
+    pub csrf: String,
+    pub action: String,
+    pub reason: Option<String>,
+    pub until: Option<String>,
+}
+
+/// Accepts a finding, or raises a backlog item or patch release from it.
+pub async fn finding_action(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, number)): Path<(String, String)>,
+    Form(f): Form<FindingForm>,
+) -> Response {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "act on findings").await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let project = &projects[idx].0;
+    let a = FindingAction {
+        action: f.action,
+        reason: f.reason,
+        until: f.until.filter(|u| !u.trim().is_empty()),
+        version: None,
+    };
+    match act(&state, &actor(&s), &project.id, &number, &a).await {
+        Ok(_) => Redirect::to(&format!("/p/{}/security", project.slug)).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CredentialForm {
+    #[serde(rename = "_csrf")]
+    pub csrf: String,
+    pub kind: String,
+    pub name: String,
+    pub owner: String,
+    pub system: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+}
+
+/// Adds a credential to the inventory, or refreshes the one of that name.
+pub async fn save_credential_form(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Form(f): Form<CredentialForm>,
+) -> Response {
+    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "edit the inventory").await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
+    let project = &projects[idx].0;
+    let nonempty = |v: Option<String>| v.filter(|t| !t.trim().is_empty());
+    let b = CredentialBody {
+        kind: f.kind,
+        name: f.name,
+        owner: f.owner,
+        system: f.system,
+        expires_at: nonempty(f.expires_at),
+        last_used_at: nonempty(f.last_used_at),
+    };
+    match save_credential(&state, &project.id, &b).await {
+        Ok(_) => Redirect::to(&format!("/p/{}/security", project.slug)).into_response(),
+        Err(e) => api_error(e),
+    }
 }
