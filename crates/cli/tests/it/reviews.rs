@@ -445,6 +445,26 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
             .await,
         422,
     );
+    let cli = |args: &[&str]| {
+        let out = std::process::Command::new(crate::cli::BIN)
+            .args(args)
+            .env("LIVEOPS_SERVER", &app.base)
+            .env("LIVEOPS_TOKEN", &admin)
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .expect("run liveops");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let listed = cli(&["dora", "--project", "shop", "--suggest"]);
+    assert!(
+        listed.contains(&format!("#{n}")) && listed.contains("shop 1.1.0"),
+        "{listed}"
+    );
     // People link the cause, star and hide entries, and write sections.
     ok(
         app.send(
@@ -705,6 +725,17 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         &app.get(&format!("{pm_path}?format=pdf"), &admin).await,
         422,
     );
+    let printed = cli(&[
+        "review",
+        "show",
+        "--project",
+        "shop",
+        &n.to_string(),
+        "--markdown",
+    ]);
+    assert_eq!(printed, md, "the CLI prints the same export");
+    let listed = cli(&["review", "postmortems", "--project", "shop"]);
+    assert!(listed.contains("published"), "{listed}");
     let list = ok(app.get(&format!("{p}/postmortems"), &admin).await, 200);
     assert_eq!(list[0]["incident"], n);
     assert_eq!(list[0]["state"], "published");
@@ -787,6 +818,18 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
             .await,
         422,
     );
+    let by_day = cli(&[
+        "dora",
+        "--project",
+        "shop",
+        "--trend",
+        "day",
+        "--from",
+        &from,
+        "--to",
+        &to,
+    ]);
+    assert_eq!(by_day.lines().count(), 3, "a header and two days: {by_day}");
 
     // A post-launch review of 1.1.1's first days names the incident.
     let review = ok(

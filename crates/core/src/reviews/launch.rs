@@ -280,6 +280,37 @@ mod tests {
     }
 
     #[test]
+    fn retention_moves_are_reported_both_ways() {
+        let worse = prefill(&Facts {
+            retention_before: Some(0.30),
+            retention_after: Some(0.25),
+            ..Facts::default()
+        });
+        assert!(
+            worse
+                .improve
+                .contains(&"Week-1 retention 25.0 % (was 30.0 %)".to_owned()),
+            "{worse:?}"
+        );
+        let better = prefill(&Facts {
+            retention_before: Some(0.25),
+            retention_after: Some(0.30),
+            ..Facts::default()
+        });
+        assert!(
+            better
+                .went_well
+                .iter()
+                .any(|l| l.starts_with("Week-1 retention 30.0 %"))
+        );
+        let unknown = prefill(&Facts {
+            retention_after: Some(0.30),
+            ..Facts::default()
+        });
+        assert!(!unknown.went_well.iter().any(|l| l.contains("retention")));
+    }
+
+    #[test]
     fn a_quiet_period_went_well() {
         let s = prefill(&Facts::default());
         assert_eq!(s.went_well, vec!["No incidents".to_owned()]);

@@ -2,8 +2,10 @@
 //! period) against the same length of time before, read from analytics,
 //! support, feedback, performance and security, with pre-filled sections.
 
+use liveops_core::analytics::Interval;
+use liveops_core::analytics::retention::{Cohort, ReturnMode};
 use liveops_core::reviews::launch::{self, Adoption, Conversion, Sections};
-use liveops_telemetry::analytics::Feature;
+use liveops_telemetry::analytics::{Feature, RetentionQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -43,6 +45,10 @@ pub struct LaunchFacts {
     pub active_users_before: u64,
     pub adoption: Vec<AdoptionView>,
     pub conversions: Vec<ConversionView>,
+    /// Week-1 retention of the people new in the period's first week, and
+    /// in the period before; absent for periods under two weeks.
+    pub retention: Option<f64>,
+    pub retention_before: Option<f64>,
     pub incidents: i64,
     pub major_incidents: i64,
     pub tickets: i64,
@@ -56,6 +62,8 @@ pub struct LaunchFacts {
     /// Facts worth a backlog item each.
     pub findings: Vec<String>,
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 fn round4(v: f64) -> f64 {
     (v * 10_000.0).round() / 10_000.0
@@ -81,10 +89,33 @@ pub async fn generate(
         .collect();
     let funnels = state.db.key_funnels(project_id).await?;
     let id = project_id.to_owned();
-    let (now, before, conversions) =
+    let (now, before, conversions, retention) =
         crate::api::analytics::telemetry(state, move |a| -> Result<_, _> {
             let now = a.features(&id, &features, from, to)?;
             let before = a.features(&id, &features, before_from, from)?;
+            // Week-1 retention of the people new in the ISO week a period
+            // starts in, once the week after it is inside the period.
+            let retention = |start: i64, end: i64| -> Result<Option<f64>, _> {
+                if end - start < 14 * DAY_MS {
+                    return Ok(None);
+                }
+                let q = RetentionQuery {
+                    start: Vec::new(),
+                    returning: Vec::new(),
+                    interval: Interval::Week,
+                    from_ms: start,
+                    periods: 2,
+                    cohort: Cohort::FirstTime,
+                    mode: ReturnMode::On,
+                };
+                a.retention(&id, &q).map(|cohorts| {
+                    cohorts.first().and_then(|c| match c.counts.as_slice() {
+                        [size, back, ..] if *size > 0 => Some(round4(*back as f64 / *size as f64)),
+                        _ => None,
+                    })
+                })
+            };
+            let retention = (retention(before_from, from)?, retention(from, to)?);
             let mut conversions = Vec::new();
             for f in &funnels {
                 let conv = |from: i64, to: i64| -> Result<Option<f64>, _> {
@@ -102,7 +133,7 @@ pub async fn generate(
                     conversion_before: conv(before_from, from)?,
                 });
             }
-            Ok((now, before, conversions))
+            Ok((now, before, conversions, retention))
         })
         .await?;
     let counts = state.db.period_counts(project_id, from, to).await?;
@@ -144,8 +175,8 @@ pub async fn generate(
                 after: c.conversion,
             })
             .collect(),
-        retention_before: None,
-        retention_after: None,
+        retention_before: retention.0,
+        retention_after: retention.1,
         incidents: counts.incidents.max(0) as u64,
         major_incidents: counts.major_incidents.max(0) as u64,
         tickets: counts.tickets.max(0) as u64,
@@ -169,6 +200,8 @@ pub async fn generate(
             active_users_before: before.active_users,
             adoption,
             conversions,
+            retention: retention.1,
+            retention_before: retention.0,
             incidents: counts.incidents,
             major_incidents: counts.major_incidents,
             tickets: counts.tickets,

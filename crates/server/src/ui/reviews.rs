@@ -219,6 +219,7 @@ pub async fn review(
                 table.facts {
                     tbody {
                         tr { th { "Active users" } td { (f.active_users) " (before: " (f.active_users_before) ")" } }
+                        tr { th { "Week-1 retention" } td { (pct(f.retention)) " (before: " (pct(f.retention_before)) ")" } }
                         tr { th { "Incidents" } td { (f.incidents) " (" (f.major_incidents) " SEV1/SEV2)" } }
                         tr { th { "Tickets" } td { (f.tickets) " (before: " (f.tickets_before) ")" } }
                         tr { th { "Feedback" } td { (f.feedback) " (before: " (f.feedback_before) ")" } }
@@ -227,6 +228,10 @@ pub async fn review(
                 }
                 @if !f.adoption.is_empty() {
                     h3 { "Feature adoption" }
+                    (crate::ui::charts::bars(
+                        &f.adoption.iter().map(|a| (a.feature.clone(), a.adoption * 100.0)).collect::<Vec<_>>(),
+                        "%",
+                    ))
                     table { thead { tr { th { "Feature" } th { "Users" } th { "Before" } th { "Adoption" } } }
                         tbody { @for a in &f.adoption { tr { td { (a.feature) } td { (a.users) } td { (a.users_before) } td { (pct(Some(a.adoption))) } } } } }
                 }
