@@ -179,7 +179,39 @@ pub struct NewFeedback<'a> {
 }
 
 /// Numbers stay unique per project; concurrent writers retry on a clash.
-const NUMBER_TRIES: usize = 5;
+pub(crate) const NUMBER_TRIES: usize = 5;
+
+/// Adds a backlog item numbered after the project's last, on `conn` (so a
+/// caller can add it inside its transaction); a conflict when another
+/// writer took the number first.
+pub(crate) async fn insert_item_in(
+    conn: &mut sqlx::AnyConnection,
+    project_id: &str,
+    kind: ItemKind,
+    title: &str,
+    body: &str,
+    created_by: &str,
+    now: i64,
+) -> Result<String> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO backlog_items (id, project_id, number, kind, title, body, status, \
+         created_by, created_at, updated_at) VALUES ($1, $2, \
+         (SELECT COALESCE(MAX(number), 0) + 1 FROM backlog_items WHERE project_id = $2), \
+         $3, $4, $5, 'triage', $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(kind.as_str())
+    .bind(title)
+    .bind(body)
+    .bind(created_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a backlog item with this number"))?;
+    Ok(id)
+}
 
 impl Db {
     /// Adds a backlog item.
@@ -192,32 +224,15 @@ impl Db {
         created_by: &str,
         now: i64,
     ) -> Result<Item> {
-        let id = new_id();
         let mut tries = 0;
-        loop {
+        let id = loop {
             tries += 1;
-            let r = sqlx::query(
-                "INSERT INTO backlog_items (id, project_id, number, kind, title, body, status, \
-                 created_by, created_at, updated_at) VALUES ($1, $2, \
-                 (SELECT COALESCE(MAX(number), 0) + 1 FROM backlog_items WHERE project_id = $2), \
-                 $3, $4, $5, 'triage', $6, $7, $7)",
-            )
-            .bind(&id)
-            .bind(project_id)
-            .bind(kind.as_str())
-            .bind(title)
-            .bind(body)
-            .bind(created_by)
-            .bind(now)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::conflict_as("a backlog item with this number"));
-            match r {
+            let mut conn = self.pool().acquire().await?;
+            match insert_item_in(&mut conn, project_id, kind, title, body, created_by, now).await {
                 Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
-                Err(e) => return Err(e),
-                Ok(_) => break,
+                r => break r?,
             }
-        }
+        };
         self.item_by_id(&id).await
     }
 

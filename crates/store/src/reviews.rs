@@ -7,6 +7,7 @@ use liveops_core::reviews::postmortem::{ActionKind, Mark, PostmortemState};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use crate::feedback::{NUMBER_TRIES, insert_item_in};
 use crate::{Db, Result, StoreError, new_id};
 
 fn bad(what: &str, v: &str) -> StoreError {
@@ -135,39 +136,6 @@ pub struct NewAction<'a> {
     pub owner_id: Option<&'a str>,
     pub due_at: Option<i64>,
     pub created_by: &'a str,
-}
-
-/// Backlog numbers stay unique per project; concurrent writers retry.
-const NUMBER_TRIES: usize = 5;
-
-/// Adds a backlog item inside a transaction and returns its id.
-async fn insert_item(
-    conn: &mut AnyConnection,
-    project_id: &str,
-    kind: ItemKind,
-    title: &str,
-    body: &str,
-    created_by: &str,
-    now: i64,
-) -> Result<String> {
-    let id = new_id();
-    sqlx::query(
-        "INSERT INTO backlog_items (id, project_id, number, kind, title, body, status, \
-         created_by, created_at, updated_at) VALUES ($1, $2, \
-         (SELECT COALESCE(MAX(number), 0) + 1 FROM backlog_items WHERE project_id = $2), \
-         $3, $4, $5, 'triage', $6, $7, $7)",
-    )
-    .bind(&id)
-    .bind(project_id)
-    .bind(kind.as_str())
-    .bind(title)
-    .bind(body)
-    .bind(created_by)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(StoreError::conflict_as("a backlog item with this number"))?;
-    Ok(id)
 }
 
 /// A post-launch review.
@@ -584,7 +552,7 @@ impl Db {
         loop {
             tries += 1;
             let mut tx = self.begin().await?;
-            let item = match insert_item(
+            let item = match insert_item_in(
                 &mut tx,
                 &pm.project_id,
                 a.kind.backlog_kind(),
@@ -783,7 +751,7 @@ impl Db {
         let item = loop {
             tries += 1;
             let mut tx = self.begin().await?;
-            let item = match insert_item(
+            let item = match insert_item_in(
                 &mut tx,
                 &review.project_id,
                 kind,

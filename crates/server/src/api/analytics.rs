@@ -510,6 +510,22 @@ fn step_views(steps: Vec<q::FunnelStep>) -> Vec<FunnelStepView> {
         .collect()
 }
 
+/// A funnel's steps: event names, `a|b` for either.
+fn funnel_steps(steps: &[String]) -> ApiResult<Vec<Vec<String>>> {
+    steps
+        .iter()
+        .map(|s| {
+            let names: Vec<String> = s.split('|').map(str::to_owned).collect();
+            event_list("steps", &names)
+        })
+        .collect()
+}
+
+/// How long a person has to finish a funnel; 14 days by default.
+fn funnel_window(window: Option<&str>) -> ApiResult<TimeSpan> {
+    window.unwrap_or("14d").parse().map_err(unprocessable)
+}
+
 /// Parses a funnel request into a query.
 pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
     if body.steps.is_empty() || body.steps.len() > MAX_STEPS {
@@ -517,20 +533,8 @@ pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
             "a funnel needs 1 to {MAX_STEPS} steps"
         )));
     }
-    let steps = body
-        .steps
-        .iter()
-        .map(|s| {
-            let names: Vec<String> = s.split('|').map(str::to_owned).collect();
-            event_list("steps", &names)
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let window: TimeSpan = body
-        .window
-        .as_deref()
-        .unwrap_or("14d")
-        .parse()
-        .map_err(unprocessable)?;
+    let steps = funnel_steps(&body.steps)?;
+    let window = funnel_window(body.window.as_deref())?;
     let order: FunnelOrder = body
         .order
         .as_deref()
@@ -1281,20 +1285,8 @@ pub async fn create_key_funnel(
             "a key funnel has 2 to {MAX_STEPS} steps"
         )));
     }
-    let steps = body
-        .steps
-        .iter()
-        .map(|s| {
-            let names: Vec<String> = s.split('|').map(str::to_owned).collect();
-            event_list("steps", &names)
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    let window: TimeSpan = body
-        .window
-        .as_deref()
-        .unwrap_or("14d")
-        .parse()
-        .map_err(unprocessable)?;
+    let steps = funnel_steps(&body.steps)?;
+    let window = funnel_window(body.window.as_deref())?;
     let f = KeyFunnel {
         name: name.to_owned(),
         steps,

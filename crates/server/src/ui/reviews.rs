@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::Area;
 use liveops_core::reviews::postmortem::{ActionKind, Mark, PostmortemState};
+use liveops_store::projects::Project;
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -17,6 +18,15 @@ use crate::api::reviews::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
+
+/// The signed-in person acting on `project`.
+fn who<'a>(s: &'a UiSession, project: &'a Project) -> Who<'a> {
+    Who {
+        actor: actor(s),
+        user_id: &s.session.user.id,
+        project_id: &project.id,
+    }
+}
 
 fn day(ms: i64) -> String {
     format_ms(ms)[..10].to_owned()
@@ -166,11 +176,7 @@ pub async fn create_review(
         Err(r) => return r,
     };
     let project = &projects[idx].0;
-    let who = Who {
-        actor: actor(&s),
-        user_id: &s.session.user.id,
-        project_id: &project.id,
-    };
+    let who = who(&s, project);
     let body = api::LaunchReviewBody {
         release: blank(&f.release),
         from: blank(&f.from),
@@ -307,11 +313,7 @@ pub async fn review_action(
         Err(r) => return r,
     };
     let project = &projects[idx].0;
-    let who = Who {
-        actor: actor(&s),
-        user_id: &s.session.user.id,
-        project_id: &project.id,
-    };
+    let who = who(&s, project);
     let done: ApiResult<()> = match action.as_str() {
         "edit" => {
             api::save_review(
@@ -592,11 +594,7 @@ pub async fn postmortem_action(
         Err(r) => return r,
     };
     let project = &projects[idx].0;
-    let who = Who {
-        actor: actor(&s),
-        user_id: &s.session.user.id,
-        project_id: &project.id,
-    };
+    let who = who(&s, project);
     let done: ApiResult<()> = async {
         if action == "draft" {
             let i = state.db.incident_by_number(&project.id, number).await?;
