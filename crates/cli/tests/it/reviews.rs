@@ -160,6 +160,17 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         201,
     );
 
+    ok(
+        app.send(
+            Method::POST,
+            &format!("{p}/analytics/features"),
+            &admin,
+            Some(json!({"name": "One-click pay", "events": ["paid"]})),
+        )
+        .await,
+        201,
+    );
+
     // 1. Deploy 1.1.
     let d11 = ok(
         app.send(
@@ -848,6 +859,17 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         review["failed"]
             .as_str()
             .is_some_and(|f| f.contains("1 incident(s), 1 of them SEV1 or SEV2")),
+        "{review}"
+    );
+    // One of the six people active paid with it; nobody had before.
+    let adopted = &review["facts"]["adoption"][0];
+    assert_eq!(adopted["feature"], "One-click pay", "{review}");
+    assert_eq!(adopted["users"], 1);
+    assert_eq!(adopted["new"], true);
+    assert!(
+        review["went_well"]
+            .as_str()
+            .is_some_and(|w| w.contains("New feature One-click pay reached 16.7 % of active users")),
         "{review}"
     );
     let conv = &review["facts"]["conversions"][0];

@@ -13,6 +13,19 @@ pub struct Adoption {
 }
 
 impl Adoption {
+    /// Nobody used it before the review: most likely it shipped in it.
+    pub fn is_new(&self) -> bool {
+        self.users_before == 0 && self.users_after > 0
+    }
+
+    fn name(&self) -> String {
+        if self.is_new() {
+            format!("New feature {}", self.feature)
+        } else {
+            self.feature.clone()
+        }
+    }
+
     /// The share of active users who used the feature.
     pub fn share(&self) -> Option<f64> {
         (self.active_users > 0).then(|| self.users_after as f64 / self.active_users as f64)
@@ -78,7 +91,7 @@ pub fn prefill(f: &Facts) -> Sections {
         match a.share() {
             Some(share) if share >= ADOPTED_SHARE => s.went_well.push(format!(
                 "{} reached {} of active users ({} users, {} before)",
-                a.feature,
+                a.name(),
                 pct(share),
                 a.users_after,
                 a.users_before
@@ -86,7 +99,7 @@ pub fn prefill(f: &Facts) -> Sections {
             Some(share) => {
                 s.improve.push(format!(
                     "{} reached only {} of active users ({} users)",
-                    a.feature,
+                    a.name(),
                     pct(share),
                     a.users_after
                 ));

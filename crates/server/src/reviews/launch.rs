@@ -20,6 +20,8 @@ pub struct AdoptionView {
     pub users_before: u64,
     /// Share of the period's active users.
     pub adoption: f64,
+    /// Nobody used it before: most likely it shipped in the period.
+    pub new: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -143,20 +145,26 @@ pub async fn generate(
         .await?;
     let themes = state.db.feedback_themes(project_id, from, to, 5).await?;
     let regressions = state.db.regressions_between(project_id, from, to).await?;
-    let adoption: Vec<AdoptionView> = now
+    let mut adoption: Vec<AdoptionView> = now
         .features
         .iter()
-        .map(|f| AdoptionView {
-            feature: f.name.clone(),
-            users: f.users,
-            users_before: before
+        .map(|f| {
+            let users_before = before
                 .features
                 .iter()
                 .find(|b| b.name == f.name)
-                .map_or(0, |b| b.users),
-            adoption: round4(f.adoption),
+                .map_or(0, |b| b.users);
+            AdoptionView {
+                feature: f.name.clone(),
+                users: f.users,
+                users_before,
+                adoption: round4(f.adoption),
+                new: users_before == 0 && f.users > 0,
+            }
         })
         .collect();
+    // New features first: they are what the period shipped.
+    adoption.sort_by_key(|a| !a.new);
     let core = launch::Facts {
         adoption: adoption
             .iter()

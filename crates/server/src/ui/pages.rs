@@ -115,90 +115,11 @@ pub async fn overview(
     .into_response()
 }
 
-/// What a page shows before its area holds any data: what will appear, and
-/// where it comes from.
-fn empty_state(area: Area) -> (&'static str, &'static str) {
-    match area {
-        Area::Support => (
-            "No incidents, alerts or tickets are recorded for this project.",
-            "Incidents open from alerts and by hand; tickets come from people asking for help.",
-        ),
-        Area::Analytics => (
-            "No usage events are recorded for this project.",
-            "Events arrive from product analytics SDKs sending with the project's ingest key.",
-        ),
-        Area::Feedback => (
-            "No feedback or backlog items are recorded for this project.",
-            "Feedback arrives from forms, tickets and imports and is linked to backlog items.",
-        ),
-        Area::Releases => (
-            "No releases or deployments are recorded for this project.",
-            "Releases gather scheduled backlog items; deployments record what went live.",
-        ),
-        Area::Performance => (
-            "No traces or metrics are recorded for this project.",
-            "Spans and metrics arrive from OpenTelemetry exporters sending with the ingest key.",
-        ),
-        Area::Security => (
-            "No vulnerability findings or expiring credentials are recorded for this project.",
-            "Findings come from dependency scans, certificate and secret audits, and imports.",
-        ),
-        Area::Scaling => (
-            "No load history is recorded for this project, so there is nothing to forecast.",
-            "Forecasts are drawn from request rates and load metrics once they arrive.",
-        ),
-        Area::Docs => (
-            "No API specifications, release notes or decision records are recorded.",
-            "Documentation changes are tracked against releases once they are recorded.",
-        ),
-        Area::Reviews => (
-            "No postmortems or launch reviews are recorded for this project.",
-            "Drafts are prepared from incidents, deployments and telemetry.",
-        ),
-        Area::Improvement => (
-            "No deployments or incidents are recorded, so there are no trends to show.",
-            "DORA metrics and SLO reports build up as deployments and incidents are recorded.",
-        ),
-    }
-}
-
-pub async fn area(
-    State(state): State<AppState>,
-    s: UiSession,
-    Path((slug, area)): Path<(String, String)>,
-) -> Response {
-    let Some(area) = Area::parse(&area) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
-            &format!("There is no page `{area}`."),
-        );
-    };
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, _) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: area.slug(),
-    };
-    let (headline, hint) = empty_state(area);
-    page(
-        &format!("{} · {}", area.title(), project.name),
-        Some(&frame),
-        html! {
-            h1 { (area.title()) }
-            p.lede { (area.summary()) }
-            div.empty data-area=(area.slug()) {
-                p { strong { (headline) } }
-                p { (hint) }
-            }
-        },
+/// Every area has its own page, routed ahead of this one; what reaches
+/// here names no page.
+pub async fn area(_s: UiSession, Path((_slug, area)): Path<(String, String)>) -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        &format!("There is no page `{area}`."),
     )
-    .into_response()
 }

@@ -239,7 +239,7 @@ pub async fn review(
                         "%",
                     ))
                     table { thead { tr { th { "Feature" } th { "Users" } th { "Before" } th { "Adoption" } } }
-                        tbody { @for a in &f.adoption { tr { td { (a.feature) } td { (a.users) } td { (a.users_before) } td { (pct(Some(a.adoption))) } } } } }
+                        tbody { @for a in &f.adoption { tr { td { (a.feature) @if a.new { " " small { "new" } } } td { (a.users) } td { (a.users_before) } td { (pct(Some(a.adoption))) } } } } }
                 }
                 @if !f.conversions.is_empty() {
                     h3 { "Key funnels" }
