@@ -227,7 +227,8 @@ pub struct CapacityView {
 /// How the model did on the last stretch of history, fitted without it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct BacktestView {
-    /// Steps held out: one season, or 20 % of the history if less.
+    /// Steps held out: two seasons when they are at most 30 % of the
+    /// history, else one season, or 20 % of the history if less.
     pub holdout: usize,
     /// The first step held out.
     pub from: String,

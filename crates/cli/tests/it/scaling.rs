@@ -228,13 +228,13 @@ async fn capacity_is_forecast_from_load_history(backend: Backend) {
     assert!((ratio - 1.0).abs() < 0.1, "{ratio}");
     assert_eq!(cap["replicas_now"], 4, "{cap}");
 
-    // The backtest held out the last week and scored it.
+    // The backtest held out the last two weeks and scored them.
     let b = &f["backtest"];
     eprintln!(
         "backtest: {} steps, MAPE {} %, MAE {}, RMSE {}, coverage 80 % {}, 95 % {}; model {description}",
         b["holdout"], b["mape"], b["mae"], b["rmse"], b["coverage80"], b["coverage95"]
     );
-    assert_eq!(b["holdout"], 7);
+    assert_eq!(b["holdout"], 14);
     assert!(b["mape"].as_f64().is_some_and(|m| m < 2.0), "{b}");
 
     // Requests from spans: a line from 21 to 39 a day (the first, partial

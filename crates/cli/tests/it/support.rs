@@ -916,7 +916,44 @@ async fn releases_list_what_they_fixed(backend: Backend) {
     app.stop().await;
 }
 
+/// Two senders working the outbox at once (a second server on the same
+/// database, or the job and a manual run) deliver each message once.
+async fn concurrent_senders_deliver_once(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |c| c.job_tick_ms = 60_000).await;
+    let (admin, _) = crate::helpers::shop_with_ingest_key(&app).await;
+    let sink = crate::helpers::Sink::start().await;
+    let (status, _) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/hooks",
+            &admin,
+            Some(json!({"kind": "webhook", "url": sink.url("hook")})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    for title in ["Checkout down", "Search slow", "Login errors"] {
+        let (status, _) = app
+            .send(
+                Method::POST,
+                "/api/v1/projects/shop/incidents",
+                &admin,
+                Some(json!({"title": title, "severity": "sev2"})),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let run = || liveops_server::support::deliver::run_due(&app.state.db, &app.state.sender);
+    let (a, b, c) = tokio::join!(run(), run(), run());
+    let sent = a.expect("run") + b.expect("run") + c.expect("run");
+    assert_eq!(sent, 3, "each delivery once across the senders");
+    assert_eq!(run().await.expect("run"), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.got("hook").len(), 3, "{:?}", sink.got("hook"));
+    app.stop().await;
+}
+
 storage_stories!(
+    concurrent_senders_deliver_once,
     alerts_escalate_until_acknowledged_then_resolve,
     bad_alert_payloads_are_refused_and_create_nothing,
     schedules_say_who_is_on_call,

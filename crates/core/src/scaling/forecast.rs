@@ -766,9 +766,10 @@ pub struct Plan {
     pub at_horizons: Vec<ForecastPoint>,
     /// When the forecast reaches the capacity, if one was given.
     pub crossing: Option<Crossing>,
-    /// A backtest holding out one season or 20 % of the history, whichever
-    /// is shorter (20 % for Holt's model); `None` when that would leave
-    /// fewer than [`MIN_POINTS`] to fit.
+    /// A backtest holding out the last two seasons when they are at most
+    /// 30 % of the history, else one season or 20 % of it, whichever is
+    /// shorter (20 % for Holt's model); `None` when that would leave fewer
+    /// than [`MIN_POINTS`] to fit.
     pub backtest: Option<Backtest>,
 }
 
@@ -810,8 +811,14 @@ pub fn plan(
         .collect();
     let reached = capacity.map(|c| crossing(&points, c)).transpose()?;
     let len = series.values.len();
+    // The last two seasons (two weeks of daily points) when they are at
+    // most 30 % of the history; else one season, or a fifth without one.
     let fifth = len / 5;
-    let holdout = fitted.model.period().map_or(fifth, |m| m.min(fifth));
+    let holdout = match fitted.model.period() {
+        Some(m) if 2 * m * 10 <= len * 3 => 2 * m,
+        Some(m) => m.min(fifth),
+        None => fifth,
+    };
     let scored = if holdout >= 1 && len - holdout >= MIN_POINTS {
         Some(backtest(series, period, holdout)?)
     } else {
@@ -1066,7 +1073,7 @@ mod tests {
 
         let p = ok(plan(&s, 7, &[30, 60, 90], Some(200.0)));
         let pb = p.backtest.map(|b| b.holdout);
-        assert_eq!(pb, Some(7), "one season is under 20 % of 140");
+        assert_eq!(pb, Some(14), "two seasons are under 30 % of 140");
         assert_eq!(p.points.len(), 90);
         let steps: Vec<usize> = p.at_horizons.iter().map(|x| x.step).collect();
         assert_eq!(steps, [30, 60, 90]);

@@ -13,6 +13,8 @@ use crate::state::now_ms;
 
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i64 = 8;
+/// How long a sender holds a delivery it claimed.
+const LEASE_MS: i64 = 60_000;
 
 /// How deliveries leave the building.
 #[derive(Debug, Clone)]
@@ -99,6 +101,10 @@ pub async fn run_due(db: &Db, sender: &Sender) -> Result<usize> {
     let due = db.due_deliveries(now_ms(), 50).await?;
     let mut sent = 0;
     for d in due {
+        // Longer than a send can take (two 10-second timeouts).
+        if !db.claim_delivery(&d, now_ms() + LEASE_MS).await? {
+            continue;
+        }
         match sender.send(&d).await {
             Ok(()) => {
                 db.mark_sent(&d.id, now_ms()).await?;

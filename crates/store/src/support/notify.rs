@@ -297,6 +297,26 @@ impl Db {
         rows.iter().map(outbox_from).collect()
     }
 
+    /// Claims a due delivery for one sender until `lease_until`: true only
+    /// for the caller that moved it, so two senders (a second server on
+    /// the same PostgreSQL, or a job and a manual run) never both send it.
+    /// A sender that dies before marking it leaves it due again at the
+    /// lease's end.
+    pub async fn claim_delivery(&self, d: &OutboxRow, lease_until: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE support_outbox SET due_at = $1 WHERE id = $2 AND state = 'pending' \
+             AND due_at = $3 AND attempts = $4",
+        )
+        .bind(lease_until)
+        .bind(&d.id)
+        .bind(d.due_at)
+        .bind(d.attempts)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
     pub async fn mark_sent(&self, id: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE support_outbox SET state = 'sent', attempts = attempts + 1, sent_at = $1, last_error = NULL WHERE id = $2")
             .bind(now)
