@@ -594,6 +594,10 @@ pub async fn store(
         .await?;
         deliveries += 1;
     }
+    if deliver {
+        liveops_store::improvement::mark_report_delivered(&mut tx, project_id, week_start, now)
+            .await?;
+    }
     if let Some(actor) = actor {
         let detail = json!({"deliveries": deliveries, "replaced": !created}).to_string();
         audit::record(
@@ -621,7 +625,7 @@ pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
     let now = now_ms();
     let week = last_complete_week(now);
     let mut done = 0;
-    for project_id in state.db.projects_without_report(week).await? {
+    for project_id in state.db.projects_due_report(week).await? {
         let outcome = match generate(state, &project_id, week).await {
             Ok(report) => store(state, &project_id, week, &report, true, None, now).await,
             Err(e) => Err(e),

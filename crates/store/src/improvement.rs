@@ -23,6 +23,24 @@ pub struct Report {
 /// Keeps the week's report, replacing an earlier one for the same week, in
 /// the caller's transaction (so deliveries can be queued with it). Returns
 /// true when the week had none before.
+/// Notes that the week's report went to its recipients.
+pub async fn mark_report_delivered(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    week_start: i64,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE improvement_reports SET delivered_at = $1 WHERE project_id = $2 AND week_start = $3",
+    )
+    .bind(now)
+    .bind(project_id)
+    .bind(week_start)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn save_report(
     conn: &mut AnyConnection,
     project_id: &str,
@@ -159,13 +177,17 @@ impl Db {
             .collect()
     }
 
-    /// Projects that have no report for the week starting `week_start`,
-    /// leaving out those created after the week ended: they have nothing
-    /// to report for it.
-    pub async fn projects_without_report(&self, week_start: i64) -> Result<Vec<String>> {
+    /// Projects that existed before the week starting `week_start` ended
+    /// and whose report for it is missing, or kept but never sent while
+    /// they have recipients.
+    pub async fn projects_due_report(&self, week_start: i64) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT p.id FROM projects p WHERE p.created_at < $2 AND NOT EXISTS \
-             (SELECT 1 FROM improvement_reports r WHERE r.project_id = p.id AND r.week_start = $1) \
+            "SELECT p.id FROM projects p WHERE p.created_at < $2 AND ( \
+             NOT EXISTS (SELECT 1 FROM improvement_reports r \
+               WHERE r.project_id = p.id AND r.week_start = $1) \
+             OR (EXISTS (SELECT 1 FROM improvement_reports r WHERE r.project_id = p.id \
+                 AND r.week_start = $1 AND r.delivered_at IS NULL) \
+               AND EXISTS (SELECT 1 FROM improvement_recipients x WHERE x.project_id = p.id))) \
              ORDER BY p.id",
         )
         .bind(week_start)

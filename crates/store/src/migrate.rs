@@ -44,6 +44,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(8, "feedback_releases", "0008_feedback_releases.sql"),
     portable!(9, "security", "0009_security.sql"),
     portable!(10, "reviews", "0010_reviews.sql"),
+    portable!(11, "report_delivery", "0011_report_delivery.sql"),
 ];
 
 #[derive(Debug)]
