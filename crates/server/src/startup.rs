@@ -223,7 +223,7 @@ impl Application {
         })?;
         let sealer = Arc::new(crate::security::sealed::Sealer::load(&config)?);
         let sealed = db
-            .seal_plaintext(&|plain: &str| sealer.seal(plain))
+            .seal_plaintext(&|plain: &str| sealer.seal(plain), crate::state::now_ms())
             .await
             .context("could not seal stored webhook URLs")?;
         if sealed > 0 {

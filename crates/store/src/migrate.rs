@@ -45,6 +45,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(9, "security", "0009_security.sql"),
     portable!(10, "reviews", "0010_reviews.sql"),
     portable!(11, "report_delivery", "0011_report_delivery.sql"),
+    portable!(12, "data_tasks", "0012_data_tasks.sql"),
 ];
 
 #[derive(Debug)]

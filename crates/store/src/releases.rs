@@ -618,14 +618,28 @@ impl Db {
         .bind(to)
         .fetch_all(self.pool())
         .await?;
+        // Every commit of those deployments in one query, not one each.
+        let commits: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT c.deployment_id, c.committed_at FROM deployment_commits c \
+             JOIN deployments d ON d.id = c.deployment_id \
+             WHERE d.project_id = $1 AND d.environment = $2 AND ($3 = '' OR d.service = $3) \
+             AND d.deployed_at >= $4 AND d.deployed_at < $5",
+        )
+        .bind(project_id)
+        .bind(environment)
+        .bind(service.unwrap_or(""))
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.pool())
+        .await?;
+        let mut by_deployment: std::collections::HashMap<String, Vec<i64>> =
+            std::collections::HashMap::new();
+        for (id, at) in commits {
+            by_deployment.entry(id).or_default().push(at);
+        }
         let mut facts = DoraFacts::default();
         for (id, at, failed) in rows {
-            let commits: Vec<i64> = sqlx::query_scalar(
-                "SELECT committed_at FROM deployment_commits WHERE deployment_id = $1",
-            )
-            .bind(&id)
-            .fetch_all(self.pool())
-            .await?;
+            let commits = by_deployment.remove(&id).unwrap_or_default();
             facts.deployments.push((at, commits, failed > 0));
         }
         facts.restores = sqlx::query_as(

@@ -356,23 +356,29 @@ impl Db {
         since: i64,
         severities: &[&str],
     ) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT i.project_id, i.number, i.severity FROM support_incidents i \
-             WHERE i.state = 'resolved' AND i.resolved_at >= $1 \
+        if severities.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Severity in the query, so that a flood of lesser incidents cannot
+        // fill the limit and keep the ones that need a postmortem out.
+        let wanted: Vec<String> = (0..severities.len())
+            .map(|k| format!("${}", k + 2))
+            .collect();
+        let sql = format!(
+            "SELECT i.project_id, i.number FROM support_incidents i \
+             WHERE i.state = 'resolved' AND i.resolved_at >= $1 AND i.severity IN ({}) \
              AND NOT EXISTS (SELECT 1 FROM postmortems p WHERE p.incident_id = i.id) \
              ORDER BY i.resolved_at LIMIT 100",
-        )
-        .bind(since)
-        .fetch_all(self.pool())
-        .await?;
-        let mut out = Vec::new();
-        for r in &rows {
-            let severity: String = r.try_get("severity")?;
-            if severities.contains(&severity.as_str()) {
-                out.push((r.try_get("project_id")?, r.try_get("number")?));
-            }
+            wanted.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(since);
+        for s in severities {
+            q = q.bind(*s);
         }
-        Ok(out)
+        let rows = q.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("project_id")?, r.try_get("number")?)))
+            .collect()
     }
 
     pub async fn postmortem_by_id(&self, id: &str) -> Result<Postmortem> {

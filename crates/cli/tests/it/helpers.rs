@@ -211,6 +211,17 @@ impl TestApp {
         }
         status_json(req.send().await.expect("request")).await
     }
+
+    /// POSTs a raw body (SARIF, CSV, PEM: whatever the endpoint reads).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, Value) {
+        let req = self.http.post(self.url(path)).bearer_auth(token).body(body);
+        status_json(req.send().await.expect("request")).await
+    }
 }
 
 impl Drop for TestApp {

@@ -934,38 +934,29 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
         "results": [{"ruleId": "python.flask.security.xss", "level": "error",
             "message": {"text": "Unescaped template variable"},
             "locations": [{"physicalLocation": {"artifactLocation": {"uri": "app/views.py"}, "region": {"startLine": 7}}}]}]}]});
-    let resp = app
-        .http
-        .post(app.url(&api("/sarif?service=web")))
-        .bearer_auth(&admin)
-        .body(sarif.to_string())
-        .send()
-        .await
-        .expect("sarif");
-    let (status, imported) = crate::helpers::status_json(resp).await;
+    let (status, imported) = app
+        .post_raw(&api("/sarif?service=web"), &admin, sarif.to_string())
+        .await;
     assert_eq!(status, 200, "{imported}");
     assert_eq!(imported["opened"].as_array().map(Vec::len), Some(1));
-    let resp = app
-        .http
-        .post(app.url(&api("/pentest?service=web&name=acme-2026")))
-        .bearer_auth(&admin)
-        .body(
+    let (status, imported) = app
+        .post_raw(
+            &api("/pentest?service=web&name=acme-2026"),
+            &admin,
             "ID,Finding,Risk,Asset\nPT-1,Stored XSS in reviews,High,https://shop.example/reviews\n",
         )
-        .send()
-        .await
-        .expect("pentest");
-    let (status, imported) = crate::helpers::status_json(resp).await;
+        .await;
     assert_eq!(status, 200, "{imported}");
-    let resp = app
-        .http
-        .post(app.url(&api("/pentest?service=web")))
-        .bearer_auth(&admin)
-        .body("ID,Finding,Risk\nPT-1,XSS,spicy\n")
-        .send()
+    assert_eq!(
+        app.post_raw(
+            &api("/pentest?service=web"),
+            &admin,
+            "ID,Finding,Risk\nPT-1,XSS,spicy\n"
+        )
         .await
-        .expect("pentest");
-    assert_eq!(resp.status().as_u16(), 422);
+        .0,
+        422
+    );
     let (_, all) = app.get(&api("/findings?service=web"), &admin).await;
     let sources: std::collections::BTreeSet<&str> = all
         .as_array()
@@ -981,15 +972,13 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
     // The credential inventory: a certificate expiring in 10 days raises a
     // warning ticket; liveops' own tokens are listed with their use.
     let (cert, _) = self_signed("api.shop.example", &["api.shop.example"], -80, 10);
-    let resp = app
-        .http
-        .post(app.url(&api("/certificates?owner=ops@shop.example")))
-        .bearer_auth(&admin)
-        .body(cert.pem())
-        .send()
-        .await
-        .expect("upload");
-    let (status, certs) = crate::helpers::status_json(resp).await;
+    let (status, certs) = app
+        .post_raw(
+            &api("/certificates?owner=ops@shop.example"),
+            &admin,
+            cert.pem(),
+        )
+        .await;
     assert_eq!(status, 201, "{certs}");
     assert_eq!(certs[0]["days_left"], 9, "{certs}");
     assert_eq!(certs[0]["system"], "api.shop.example");
@@ -1044,15 +1033,12 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
         .await,
         422,
     );
-    let resp = app
-        .http
-        .post(app.url(&api("/certificates?owner=ops")))
-        .bearer_auth(&admin)
-        .body("not a certificate")
-        .send()
-        .await
-        .expect("upload");
-    assert_eq!(resp.status().as_u16(), 422);
+    assert_eq!(
+        app.post_raw(&api("/certificates?owner=ops"), &admin, "not a certificate")
+            .await
+            .0,
+        422
+    );
     // Only one warning per stage, however often the watch runs.
     tokio::time::sleep(Duration::from_millis(600)).await;
     let (_, tickets) = app.get("/api/v1/projects/shop/tickets", &admin).await;
@@ -1261,11 +1247,16 @@ async fn webhook_urls_are_sealed_at_rest(backend: crate::helpers::Backend) {
     .execute(pool)
     .await
     .expect("legacy row");
+    // Sealing runs once per database; a database from before it has not.
+    sqlx::query("DELETE FROM data_tasks")
+        .execute(pool)
+        .await
+        .expect("forget the run");
     let sealer = app.state.sealer.clone();
     let sealed = app
         .state
         .db
-        .seal_plaintext(&|p: &str| sealer.seal(p))
+        .seal_plaintext(&|p: &str| sealer.seal(p), 0)
         .await
         .expect("seal");
     assert_eq!(sealed, 1);
@@ -1278,7 +1269,7 @@ async fn webhook_urls_are_sealed_at_rest(backend: crate::helpers::Backend) {
     assert_eq!(
         app.state
             .db
-            .seal_plaintext(&|p: &str| sealer.seal(p))
+            .seal_plaintext(&|p: &str| sealer.seal(p), 0)
             .await
             .expect("again"),
         0
@@ -1377,15 +1368,9 @@ async fn expiry_stages_and_the_security_page(backend: crate::helpers::Backend) {
              "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]},
             {"ruleId": "CVE-2026-0002", "level": "warning", "message": {"text": "curl too old"},
              "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]}]}]});
-    let resp = app
-        .http
-        .post(app.url(&api("/sarif?service=web")))
-        .bearer_auth(&admin)
-        .body(sarif.to_string())
-        .send()
-        .await
-        .expect("sarif");
-    let (status, imported) = crate::helpers::status_json(resp).await;
+    let (status, imported) = app
+        .post_raw(&api("/sarif?service=web"), &admin, sarif.to_string())
+        .await;
     assert_eq!(status, 200, "{imported}");
     let opened: Vec<i64> = imported["opened"]
         .as_array()
@@ -1501,15 +1486,9 @@ async fn expiry_stages_and_the_security_page(backend: crate::helpers::Backend) {
         {"tool": {"driver": {"name": "grype", "rules": []}},
          "results": [{"ruleId": "GHSA-xxxx-yyyy-zzzz", "level": "warning", "message": {"text": "zlib too old"},
              "locations": [{"physicalLocation": {"artifactLocation": {"uri": "Dockerfile"}}}]}]}]});
-    let resp = app
-        .http
-        .post(app.url(&api("/sarif?service=web")))
-        .bearer_auth(&admin)
-        .body(two.to_string())
-        .send()
-        .await
-        .expect("sarif");
-    let (status, imported) = crate::helpers::status_json(resp).await;
+    let (status, imported) = app
+        .post_raw(&api("/sarif?service=web"), &admin, two.to_string())
+        .await;
     assert_eq!(status, 200, "{imported}");
     assert_eq!(imported["results"], 2);
     assert_eq!(imported["fixed"], json!([opened[1]]), "{imported}");

@@ -1206,9 +1206,16 @@ pub async fn export(
 
 // ---------------------------------------------------------------- key funnels
 
-/// The query of a key funnel over `[from, to)`.
-pub fn saved_funnel_query(f: &KeyFunnel, from_ms: i64, to_ms: i64) -> q::FunnelQuery {
-    q::FunnelQuery {
+/// A key funnel's conversion over `[from, to)`, first step to last, to
+/// four places; `None` when nobody entered it.
+pub fn key_funnel_conversion(
+    a: &liveops_telemetry::Analytics,
+    project_id: &str,
+    f: &KeyFunnel,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Option<f64>, liveops_telemetry::TelemetryError> {
+    let q = q::FunnelQuery {
         steps: f.steps.clone(),
         window_ms: f.window_ms,
         order: FunnelOrder::Ordered,
@@ -1217,7 +1224,13 @@ pub fn saved_funnel_query(f: &KeyFunnel, from_ms: i64, to_ms: i64) -> q::FunnelQ
         to_ms,
         breakdown: None,
         dropoff_after: None,
-    }
+    };
+    let answer = a.funnel(project_id, &q)?;
+    Ok(answer
+        .steps
+        .last()
+        .filter(|_| answer.steps.first().is_some_and(|s| s.count > 0))
+        .map(|s| (s.conversion * 10_000.0).round() / 10_000.0))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

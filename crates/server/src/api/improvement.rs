@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::Permission;
-use liveops_core::improvement::dora::{Deployment, Level, Restore, four_keys};
+use liveops_core::improvement::dora::{Deployment, FourKeys, Level, Restore, four_keys};
 use liveops_core::reviews::postmortem::{Change, suspects};
 use liveops_store::{audit, improvement as store};
 use serde::{Deserialize, Serialize};
@@ -64,7 +64,7 @@ pub async fn dora(
     ApiQuery(q): ApiQuery<DoraQuery>,
 ) -> ApiResult<Json<DoraView>> {
     let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let (from, to) = dora_range(&q, 30)?;
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30)?;
     Ok(Json(
         compute(
             &state,
@@ -78,12 +78,12 @@ pub async fn dora(
     ))
 }
 
-fn dora_range(q: &DoraQuery, default_days: i64) -> ApiResult<(i64, i64)> {
-    let to = match &q.to {
+fn dora_range(from: Option<&str>, to: Option<&str>, default_days: i64) -> ApiResult<(i64, i64)> {
+    let to = match to {
         Some(t) => parse_when("to", t)?,
         None => now_ms(),
     };
-    let from = match &q.from {
+    let from = match from {
         Some(f) => parse_when("from", f)?,
         None => to - default_days * DAY_MS,
     };
@@ -129,15 +129,7 @@ pub async fn dora_trends(
             )));
         }
     };
-    let (from, to) = dora_range(
-        &DoraQuery {
-            from: q.from.clone(),
-            to: q.to.clone(),
-            service: None,
-            environment: None,
-        },
-        12 * 7,
-    )?;
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 12 * 7)?;
     if (to - from) / step > 200 {
         return Err(ApiError::unprocessable(
             "at most 200 periods: shorten the range or use a longer interval",
@@ -145,14 +137,9 @@ pub async fn dora_trends(
     }
     let env = q.environment.as_deref().unwrap_or("production");
     let service = q.service.as_deref().filter(|s| !s.is_empty());
-    let mut out = Vec::new();
-    let mut start = from;
-    while start < to {
-        let end = (start + step).min(to);
-        out.push(compute(&state, &access.project.id, env, service, start, end).await?);
-        start = end;
-    }
-    Ok(Json(out))
+    Ok(Json(
+        compute_periods(&state, &access.project.id, env, service, from, to, step).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -202,15 +189,7 @@ pub async fn dora_suggestions(
         return Err(ApiError::unprocessable("window_hours must be 1 to 336"));
     }
     let window = hours * 3_600_000;
-    let (from, to) = dora_range(
-        &DoraQuery {
-            from: q.from.clone(),
-            to: q.to.clone(),
-            service: None,
-            environment: None,
-        },
-        30,
-    )?;
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30)?;
     let pid = &access.project.id;
     let incidents = state
         .db
@@ -267,6 +246,24 @@ pub async fn compute(
     from: i64,
     to: i64,
 ) -> ApiResult<DoraView> {
+    let mut periods =
+        compute_periods(state, project_id, environment, service, from, to, to - from).await?;
+    periods
+        .pop()
+        .ok_or_else(|| ApiError::internal("an empty range has no periods"))
+}
+
+/// The four keys over `[from, to)` in periods of `step` ms (the last one
+/// cut at `to`), from one read of the facts.
+pub async fn compute_periods(
+    state: &AppState,
+    project_id: &str,
+    environment: &str,
+    service: Option<&str>,
+    from: i64,
+    to: i64,
+    step: i64,
+) -> ApiResult<Vec<DoraView>> {
     let facts = state
         .db
         .dora_facts(project_id, environment, service, from, to)
@@ -288,9 +285,29 @@ pub async fn compute(
             resolved_at,
         })
         .collect();
-    let k = four_keys(&deployments, &restores, from, to);
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = start.saturating_add(step.max(1)).min(to);
+        let ds: Vec<Deployment> = deployments
+            .iter()
+            .filter(|d| (start..end).contains(&d.deployed_at))
+            .cloned()
+            .collect();
+        let rs: Vec<Restore> = restores
+            .iter()
+            .filter(|r| (start..end).contains(&r.resolved_at))
+            .copied()
+            .collect();
+        out.push(view(&four_keys(&ds, &rs, start, end), start, end));
+        start = end;
+    }
+    Ok(out)
+}
+
+fn view(k: &FourKeys, from: i64, to: i64) -> DoraView {
     let name = |l: Option<Level>| l.map(|l| l.as_str().to_owned());
-    Ok(DoraView {
+    DoraView {
         from: format_ms(from),
         to: format_ms(to),
         deployments: k.deployments,
@@ -305,7 +322,7 @@ pub async fn compute(
         time_to_restore_secs: k.time_to_restore_ms.map(|m| m / 1000),
         time_to_restore_level: name(k.restore_level),
         level: k.level.as_str().into(),
-    })
+    }
 }
 
 // ------------------------------------------------------------ weekly reports

@@ -120,14 +120,8 @@ pub async fn generate(
             let retention = (retention(before_from, from)?, retention(from, to)?);
             let mut conversions = Vec::new();
             for f in &funnels {
-                let conv = |from: i64, to: i64| -> Result<Option<f64>, _> {
-                    let q = crate::api::analytics::saved_funnel_query(f, from, to);
-                    a.funnel(&id, &q).map(|ans| {
-                        ans.steps
-                            .last()
-                            .filter(|_| ans.steps.first().is_some_and(|s| s.count > 0))
-                            .map(|s| round4(s.conversion))
-                    })
+                let conv = |from: i64, to: i64| {
+                    crate::api::analytics::key_funnel_conversion(a, &id, f, from, to)
                 };
                 conversions.push(ConversionView {
                     funnel: f.name.clone(),

@@ -183,14 +183,8 @@ async fn usage_impact(
             let before = active(start - WEEK_MS, end - WEEK_MS)?;
             let mut conversions = Vec::new();
             for f in &funnels {
-                let conv = |from: i64, to: i64| -> Result<Option<f64>, _> {
-                    let q = crate::api::analytics::saved_funnel_query(f, from, to);
-                    a.funnel(&id, &q).map(|ans| {
-                        ans.steps
-                            .last()
-                            .filter(|_| ans.steps.first().is_some_and(|s| s.count > 0))
-                            .map(|s| round(s.conversion, 4))
-                    })
+                let conv = |from: i64, to: i64| {
+                    crate::api::analytics::key_funnel_conversion(a, &id, f, from, to)
                 };
                 conversions.push(FunnelImpact {
                     name: f.name.clone(),
@@ -456,9 +450,11 @@ pub async fn timeline(
         })
         .collect();
     for s in &facts.suspects {
-        let at = jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%SZ", &s.deployed_at)
-            .map(|t| t.as_millisecond())
-            .unwrap_or_default();
+        // The stored figures keep times as RFC 3339, which always parses.
+        let Ok(at) = s.deployed_at.parse::<jiff::Timestamp>() else {
+            continue;
+        };
+        let at = at.as_millisecond();
         entries.push(Entry {
             key: format!("deploy:{}", s.deployment),
             at,

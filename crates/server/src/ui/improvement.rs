@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::support::load;
 use super::{Frame, UiSession, api_error, page};
-use crate::api::improvement::compute;
+use crate::api::improvement::{compute, compute_periods};
 use crate::improvement::{WeeklyReport, format_day};
 use crate::state::{AppState, now_ms};
 
@@ -44,24 +44,21 @@ pub async fn overview(
         Ok(k) => k,
         Err(e) => return api_error(e),
     };
-    // Twelve weeks of the keys, for the trend chart.
-    let mut weeks = Vec::new();
-    for w in (0..12).rev() {
-        let end = to - w * 7 * DAY_MS;
-        match compute(
-            &state,
-            &project.id,
-            "production",
-            None,
-            end - 7 * DAY_MS,
-            end,
-        )
-        .await
-        {
-            Ok(k) => weeks.push(k),
-            Err(e) => return api_error(e),
-        }
-    }
+    // Twelve weeks of the keys, for the trend chart, from one read.
+    let weeks = match compute_periods(
+        &state,
+        &project.id,
+        "production",
+        None,
+        to - 12 * 7 * DAY_MS,
+        to,
+        7 * DAY_MS,
+    )
+    .await
+    {
+        Ok(w) => w,
+        Err(e) => return api_error(e),
+    };
     let labels: Vec<String> = weeks
         .iter()
         .map(|k| k.to.get(5..10).unwrap_or_default().to_owned())

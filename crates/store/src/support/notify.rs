@@ -342,6 +342,9 @@ impl Db {
     }
 }
 
+/// The data task that seals URLs stored before sealing existed.
+const SEAL_TASK: &str = "seal_outbound_urls_v1";
+
 /// Columns holding outbound URLs, and which rows of each are URLs.
 const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
     ("support_hooks", "url", "1 = 1"),
@@ -361,9 +364,23 @@ const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
 
 impl Db {
     /// Seals every outbound URL still stored in plain text (written before
-    /// sealing existed), in one transaction; returns how many it sealed.
-    pub async fn seal_plaintext(&self, seal: &(dyn Fn(&str) -> String + Sync)) -> Result<u64> {
+    /// sealing existed), once per database: the run is recorded in the
+    /// same transaction, so later starts skip the scan. Returns how many
+    /// values it sealed.
+    pub async fn seal_plaintext(
+        &self,
+        seal: &(dyn Fn(&str) -> String + Sync),
+        now: i64,
+    ) -> Result<u64> {
         let mut tx = self.begin().await?;
+        let done: Option<i64> =
+            sqlx::query_scalar("SELECT done_at FROM data_tasks WHERE name = $1")
+                .bind(SEAL_TASK)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if done.is_some() {
+            return Ok(0);
+        }
         let mut sealed = 0;
         for (table, column, which) in SEALED_COLUMNS {
             let plain: Vec<String> = sqlx::query_scalar(&format!(
@@ -382,6 +399,14 @@ impl Db {
                 .rows_affected();
             }
         }
+        // Two servers starting at once both seal (the same way); one records.
+        sqlx::query(
+            "INSERT INTO data_tasks (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(SEAL_TASK)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(sealed)
     }
