@@ -1,9 +1,10 @@
-//! Fuzzes the PostHog and Segment payload readers: the first byte picks
-//! the endpoint and the compression hint.
+//! Fuzzes the PostHog and Segment payload readers, and the key skim that
+//! runs before them: the first byte picks the endpoint and the compression
+//! hint.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use liveops_wire::analytics::{Compression, Context, posthog, segment, unpack};
+use liveops_wire::analytics::{Compression, Context, body_key, posthog, segment, unpack};
 
 const SEGMENT: [&str; 7] = ["track", "identify", "page", "screen", "group", "alias", "batch"];
 
@@ -27,9 +28,11 @@ fuzz_target!(|data: &[u8]| {
             _ => Compression::None,
         };
         if let Ok(body) = unpack(rest, hint, 1 << 20) {
+            let _ = body_key(&body);
             let _ = posthog(&body, &mut ctx);
         }
     } else if pick & 0x40 != 0 {
+        let _ = body_key(rest);
         let _ = posthog(rest, &mut ctx);
     } else {
         let _ = segment(rest, SEGMENT[usize::from(pick) % SEGMENT.len()], &mut ctx);

@@ -111,7 +111,13 @@ fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let (dir, server, token, key) = common::start().await;
+    let common::Started {
+        dir,
+        server,
+        token,
+        ingest_key: key,
+        ..
+    } = common::start().await;
     let pid = server.child.id();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections)

@@ -211,7 +211,13 @@ fn rfc3339(ns: i64) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let (_dir, server, token, key) = common::start().await;
+    let common::Started {
+        dir: _dir,
+        server,
+        token,
+        server_key: key,
+        ..
+    } = common::start().await;
     let pid = server.child.id();
     let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
     let from_ns = now_ns - 24 * HOUR_NS - HOUR_NS;

@@ -114,6 +114,24 @@ pub async fn project_create(
             ("slug", json!(created.project.slug)),
             ("name", json!(created.project.name)),
             ("ingest_key", json!(created.ingest_key)),
+            ("server_key", json!(created.server_key)),
+            ("mail_secret", json!(created.mail_secret)),
+        ],
+    );
+    Ok(())
+}
+
+/// Forgets a user's failed sign-ins, from every address.
+pub async fn user_unlock(g: &Global, email: &str) -> anyhow::Result<()> {
+    let email = Email::parse(email)?;
+    let (_, db) = open(g).await?;
+    let forgotten = liveops_server::auth::throttle::unlock(&db, email.as_str()).await?;
+    db.close().await;
+    output::record(
+        g.format,
+        &[
+            ("unlocked", json!(email.as_str())),
+            ("failures_forgotten", json!(forgotten)),
         ],
     );
     Ok(())
@@ -144,10 +162,12 @@ pub async fn add_member(g: &Global, project: &str, user: &str, role: &str) -> an
     Ok(())
 }
 
+/// Makes a token for `user`: bound to `project`, or an instance token when
+/// `project` is `None`.
 pub async fn token_create(
     g: &Global,
     user: &str,
-    project: &str,
+    project: Option<&str>,
     scopes: &str,
     expires_in: &str,
     name: &str,
@@ -163,36 +183,42 @@ pub async fn token_create(
         .user_by_email(&email)
         .await
         .with_context(|| format!("no user {email}"))?;
-    let project = db
-        .project_by_slug(project)
-        .await
-        .with_context(|| format!("no project {project}"))?;
-    let role = if user.is_admin {
-        Role::Owner
-    } else {
-        db.role_of(&project.id, &user.id).await?.with_context(|| {
-            format!(
-                "{email} is not a member of {}; add them with `liveops project add-member` first",
-                project.slug
-            )
-        })?
+    let project = match project {
+        Some(slug) => Some(
+            db.project_by_slug(slug)
+                .await
+                .with_context(|| format!("no project {slug}"))?,
+        ),
+        None => None,
     };
-    if let Some(extra) = scopes
-        .iter()
-        .find(|s| !liveops_core::access::role_grants(role, *s))
-    {
-        bail!(
-            "{email} is a {role} in {}, which cannot use the `{}` scope",
-            project.slug,
-            extra.as_str()
-        );
+    if let Some(project) = &project {
+        let role = if user.is_admin {
+            Role::Owner
+        } else {
+            db.role_of(&project.id, &user.id).await?.with_context(|| {
+                format!(
+                    "{email} is not a member of {}; add them with `liveops project add-member` first",
+                    project.slug
+                )
+            })?
+        };
+        if let Some(extra) = scopes
+            .iter()
+            .find(|s| !liveops_core::access::role_grants(role, *s))
+        {
+            bail!(
+                "{email} is a {role} in {}, which cannot use the `{}` scope",
+                project.slug,
+                extra.as_str()
+            );
+        }
     }
     let expires_at = now_ms().saturating_add(span.millis());
     let created = actions::create_token(
         &db,
         &cli_actor(),
         &user,
-        &project,
+        project.as_ref(),
         name.trim(),
         &scopes,
         expires_at,
@@ -204,6 +230,10 @@ pub async fn token_create(
         &[
             ("token", json!(created.secret)),
             ("id", json!(created.id)),
+            (
+                "project",
+                json!(project.as_ref().map_or("(instance)", |p| p.slug.as_str())),
+            ),
             ("scopes", json!(scopes.to_string())),
             ("expires_at", json!(format_ms(created.expires_at))),
         ],

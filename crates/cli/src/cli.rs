@@ -163,6 +163,8 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Forget a user's failed sign-ins, so they need not wait out the delay (admin).
+    Unlock { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -189,16 +191,53 @@ pub enum ProjectCommand {
     },
     /// List the projects the API token can reach (client).
     List,
+    /// Show the project's keys, or replace one and print it once (client).
+    Keys {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// Replace this key: browser (SDKs, public), server (OTLP) or mail (inbound e-mail).
+        #[arg(long, value_name = "PURPOSE")]
+        rotate: Option<String>,
+    },
+    /// Turn the public status page and changelog on or off (client).
+    PublicPages {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// on or off.
+        #[arg(long, value_name = "on|off")]
+        status_page: Option<OnOff>,
+        /// on or off.
+        #[arg(long, value_name = "on|off")]
+        changelog: Option<OnOff>,
+    },
+}
+
+/// A switch on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
-    /// Create an API token for a user in a project and print it once (admin).
+    /// Create an API token for a user in a project (or, with --instance,
+    /// one that acts as the user everywhere) and print it once (admin).
     Create {
         #[arg(long, value_name = "EMAIL")]
         user: String,
-        #[arg(long, value_name = "SLUG")]
-        project: String,
+        /// The one project the token reaches.
+        #[arg(
+            long,
+            value_name = "SLUG",
+            required_unless_present = "instance",
+            conflicts_with = "instance"
+        )]
+        project: Option<String>,
+        /// An instance token: not bound to a project, needed for instance-wide
+        /// work (users, new projects, notification rules).
+        #[arg(long)]
+        instance: bool,
         /// Comma-separated: read, write, admin.
         #[arg(long, default_value = "read")]
         scopes: String,
@@ -261,13 +300,23 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             role,
         }) => admin::add_member(g, &project, &user, &role).await,
         Command::Project(ProjectCommand::List) => client::project_list(g).await,
+        Command::Project(ProjectCommand::Keys { project, rotate }) => {
+            client::project_keys(g, &project, rotate.as_deref()).await
+        }
+        Command::Project(ProjectCommand::PublicPages {
+            project,
+            status_page,
+            changelog,
+        }) => client::public_pages(g, &project, status_page, changelog).await,
+        Command::User(UserCommand::Unlock { email }) => admin::user_unlock(g, &email).await,
         Command::Token(TokenCommand::Create {
             user,
             project,
+            instance: _,
             scopes,
             expires_in,
             name,
-        }) => admin::token_create(g, &user, &project, &scopes, &expires_in, &name).await,
+        }) => admin::token_create(g, &user, project.as_deref(), &scopes, &expires_in, &name).await,
         Command::Token(TokenCommand::List { project }) => client::token_list(g, &project).await,
         Command::Token(TokenCommand::Revoke { project, id }) => {
             client::token_revoke(g, &project, &id).await

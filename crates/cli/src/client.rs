@@ -189,16 +189,31 @@ pub async fn login(g: &Global, token_stdin: bool) -> anyhow::Result<()> {
     let client = Client::with(server.clone(), token.clone())?;
     let me = client.call(Method::GET, "/api/v1/me", None).await?;
     let path = credentials_path().context("no home directory to keep credentials in")?;
+    use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        // Private from the moment it exists: never made open, then narrowed.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let creds = Credentials {
         server: Some(server),
         token: Some(token),
     };
-    std::fs::write(&path, toml::to_string(&creds)?)?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    // A fresh file, 0600 from creation; an older one is replaced whole, so
+    // a file someone left readable does not keep its mode.
+    let tmp = path.with_extension("toml.new");
+    let _ = std::fs::remove_file(&tmp);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    file.write_all(toml::to_string(&creds)?.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &path)?;
     output::record(
         g.format,
         &[
@@ -252,6 +267,88 @@ pub async fn project_list(g: &Global) -> anyhow::Result<()> {
         })
         .unwrap_or_default();
     output::table(g.format, &list, &["SLUG", "NAME", "ROLE", "CREATED"], &rows);
+    Ok(())
+}
+
+/// The project's keys as hints, or one replaced and printed once.
+pub async fn project_keys(g: &Global, project: &str, rotate: Option<&str>) -> anyhow::Result<()> {
+    let client = Client::new(g)?;
+    if let Some(purpose) = rotate {
+        let v = client
+            .call(
+                Method::POST,
+                &format!("/api/v1/projects/{project}/keys/{purpose}"),
+                None,
+            )
+            .await?;
+        output::record(
+            g.format,
+            &[
+                ("purpose", v.get("purpose").cloned().unwrap_or(Value::Null)),
+                ("key", v.get("key").cloned().unwrap_or(Value::Null)),
+            ],
+        );
+        return Ok(());
+    }
+    let v = client
+        .call(
+            Method::GET,
+            &format!("/api/v1/projects/{project}/keys"),
+            None,
+        )
+        .await?;
+    let rows: Vec<Vec<String>> = v
+        .get("keys")
+        .and_then(Value::as_array)
+        .map(|ks| {
+            ks.iter()
+                .map(|k| vec![s(k, "purpose"), format!("{}…", s(k, "hint"))])
+                .collect()
+        })
+        .unwrap_or_default();
+    output::table(g.format, &v, &["PURPOSE", "STARTS"], &rows);
+    Ok(())
+}
+
+/// Turns the public pages on or off; what is not named keeps its setting.
+pub async fn public_pages(
+    g: &Global,
+    project: &str,
+    status_page: Option<crate::cli::OnOff>,
+    changelog: Option<crate::cli::OnOff>,
+) -> anyhow::Result<()> {
+    let client = Client::new(g)?;
+    let current = client
+        .call(Method::GET, &format!("/api/v1/projects/{project}"), None)
+        .await?;
+    let on = |flag: Option<crate::cli::OnOff>, key: &str| match flag {
+        Some(f) => f == crate::cli::OnOff::On,
+        None => current.get(key).and_then(Value::as_bool).unwrap_or(false),
+    };
+    let body = json!({
+        "status_page": on(status_page, "status_page_public"),
+        "changelog": on(changelog, "changelog_public"),
+    });
+    let v = client
+        .call(
+            Method::PUT,
+            &format!("/api/v1/projects/{project}/public-pages"),
+            Some(body),
+        )
+        .await?;
+    output::record(
+        g.format,
+        &[
+            (
+                "status_page",
+                v.get("status_page_public").cloned().unwrap_or(Value::Null),
+            ),
+            (
+                "changelog",
+                v.get("changelog_public").cloned().unwrap_or(Value::Null),
+            ),
+        ],
+    );
     Ok(())
 }
 

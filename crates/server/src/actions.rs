@@ -6,7 +6,8 @@
 use liveops_core::{Email, ProjectName, Role, Scopes, Slug};
 use liveops_store::access::{self, NewToken, User};
 use liveops_store::audit::{self, Actor};
-use liveops_store::projects::{self, Project};
+use liveops_store::projects::{self, KeyPurpose, Project};
+use liveops_store::support::oncall;
 use liveops_store::{Db, Result};
 use serde_json::json;
 
@@ -38,11 +39,16 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// A new project and its ingest key, which is shown only now.
+/// A new project and its keys, which are shown only now.
 #[derive(Debug)]
 pub struct CreatedProject {
     pub project: Project,
+    /// The public browser key: analytics, the feedback widget, errors.
     pub ingest_key: String,
+    /// The server key: OTLP traces and metrics.
+    pub server_key: String,
+    /// The inbound mail secret: the e-mail webhook.
+    pub mail_secret: String,
 }
 
 /// Creates a project; `owner`, when given, becomes its first owner.
@@ -55,8 +61,28 @@ pub async fn create_project(
 ) -> Result<CreatedProject> {
     let now = now_ms();
     let key = keys::mint_ingest_key();
+    let server = keys::mint_key(KeyPurpose::Server);
+    let mail = keys::mint_key(KeyPurpose::Mail);
     let mut tx = db.begin().await?;
     let project = projects::insert_project(&mut tx, slug, name, &key.hash, &key.hint, now).await?;
+    projects::set_key(
+        &mut tx,
+        &project.id,
+        KeyPurpose::Server,
+        &server.hash,
+        &server.hint,
+        now,
+    )
+    .await?;
+    projects::set_key(
+        &mut tx,
+        &project.id,
+        KeyPurpose::Mail,
+        &mail.hash,
+        &mail.hint,
+        now,
+    )
+    .await?;
     if let Some(owner) = owner {
         access::upsert_membership(&mut tx, &project.id, &owner.id, Role::Owner, now).await?;
     }
@@ -75,20 +101,33 @@ pub async fn create_project(
     Ok(CreatedProject {
         project,
         ingest_key: key.secret,
+        server_key: server.secret,
+        mail_secret: mail.secret,
     })
 }
 
-/// Replaces a project's ingest key; SDKs holding the old one stop working.
-pub async fn rotate_ingest_key(db: &Db, actor: &Actor, project: &Project) -> Result<String> {
+/// Replaces a project's key for `purpose`; whatever holds the old one
+/// stops working.
+pub async fn rotate_key(
+    db: &Db,
+    actor: &Actor,
+    project: &Project,
+    purpose: KeyPurpose,
+) -> Result<String> {
     let now = now_ms();
-    let key = keys::mint_ingest_key();
+    let key = keys::mint_key(purpose);
     let mut tx = db.begin().await?;
-    projects::set_ingest_key(&mut tx, &project.id, &key.hash, &key.hint).await?;
+    projects::set_key(&mut tx, &project.id, purpose, &key.hash, &key.hint, now).await?;
+    let action = match purpose {
+        KeyPurpose::Browser => "project.ingest_key.rotate",
+        KeyPurpose::Server => "project.server_key.rotate",
+        KeyPurpose::Mail => "project.mail_secret.rotate",
+    };
     audit::record(
         &mut tx,
         actor,
         Some(&project.id),
-        "project.ingest_key.rotate",
+        action,
         Some(&project.slug),
         None,
         now,
@@ -107,11 +146,13 @@ pub struct CreatedToken {
     pub expires_at: i64,
 }
 
+/// A token for `user` in `project`, or an instance token when `project`
+/// is `None`.
 pub async fn create_token(
     db: &Db,
     actor: &Actor,
     user: &User,
-    project: &Project,
+    project: Option<&Project>,
     name: &str,
     scopes: &Scopes,
     expires_at: i64,
@@ -123,7 +164,7 @@ pub async fn create_token(
         &mut tx,
         &NewToken {
             user_id: &user.id,
-            project_id: &project.id,
+            project_id: project.map(|p| p.id.as_str()),
             name,
             token_hash: &minted.hash,
             hint: &minted.hint,
@@ -138,12 +179,13 @@ pub async fn create_token(
         "user": user.email,
         "scopes": scopes.to_string(),
         "expires_at": expires_at,
+        "instance": project.is_none(),
     })
     .to_string();
     audit::record(
         &mut tx,
         actor,
-        Some(&project.id),
+        project.map(|p| p.id.as_str()),
         "token.create",
         Some(&id),
         Some(&detail),
@@ -202,9 +244,92 @@ pub async fn set_member(
     Ok(())
 }
 
-pub async fn remove_member(db: &Db, actor: &Actor, project: &Project, user: &User) -> Result<()> {
+/// Turns a project's public status page and changelog on or off.
+pub async fn set_public_pages(
+    db: &Db,
+    actor: &Actor,
+    project: &Project,
+    status_page: bool,
+    changelog: bool,
+) -> Result<Project> {
     let now = now_ms();
     let mut tx = db.begin().await?;
+    projects::set_public_pages(&mut tx, &project.id, status_page, changelog).await?;
+    let detail = json!({ "status_page": status_page, "changelog": changelog }).to_string();
+    audit::record(
+        &mut tx,
+        actor,
+        Some(&project.id),
+        "project.public_pages",
+        Some(&project.slug),
+        Some(&detail),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Project {
+        status_page_public: status_page,
+        changelog_public: changelog,
+        ..project.clone()
+    })
+}
+
+/// Revokes one of a user's instance tokens.
+pub async fn revoke_instance_token(
+    db: &Db,
+    actor: &Actor,
+    user: &User,
+    token_id: &str,
+) -> Result<()> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    access::revoke_instance_token(&mut tx, &user.id, token_id, now).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        None,
+        "token.revoke",
+        Some(token_id),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Why a member cannot leave a project yet: they are all that is left of
+/// a schedule layer or a policy level (see `oncall::rota_blockers`).
+#[derive(Debug, thiserror::Error)]
+pub enum RemoveMemberError {
+    #[error("take them off first: {}", .0.join("; "))]
+    OnRota(Vec<String>),
+    #[error(transparent)]
+    Store(#[from] liveops_store::StoreError),
+}
+
+impl From<sqlx::Error> for RemoveMemberError {
+    fn from(e: sqlx::Error) -> RemoveMemberError {
+        RemoveMemberError::Store(e.into())
+    }
+}
+
+/// Takes a member out of a project: their memberships, their tokens for it
+/// and their places on its schedules, tiers and policies go together, so
+/// nobody is paged for a project they left.
+pub async fn remove_member(
+    db: &Db,
+    actor: &Actor,
+    project: &Project,
+    user: &User,
+) -> std::result::Result<(), RemoveMemberError> {
+    let now = now_ms();
+    let mut tx = db.begin().await?;
+    let blockers = oncall::rota_blockers(&mut tx, &project.id, &user.id).await?;
+    if !blockers.is_empty() {
+        return Err(RemoveMemberError::OnRota(blockers));
+    }
+    oncall::remove_from_rotas(&mut tx, &project.id, &user.id).await?;
     access::delete_membership(&mut tx, &project.id, &user.id).await?;
     audit::record(
         &mut tx,

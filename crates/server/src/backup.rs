@@ -45,8 +45,16 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<Manifest> {
     {
         bail!("{} already exists and is not empty", dest.display());
     }
-    std::fs::create_dir_all(dest)
-        .with_context(|| format!("could not create {}", dest.display()))?;
+    // A backup holds every secret hash and the data: owner-only from the
+    // moment the folder exists.
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dest)
+            .with_context(|| format!("could not create {}", dest.display()))?;
+    }
     let dest = dest
         .canonicalize()
         .with_context(|| format!("could not resolve {}", dest.display()))?;

@@ -29,6 +29,8 @@ pub struct Config {
     pub session_hours: u32,
     /// The longest a request may take, in seconds.
     pub request_timeout_secs: u64,
+    /// The longest an analytics query may run before it is stopped, in seconds.
+    pub query_timeout_secs: u64,
     /// The largest API request body, in bytes.
     pub max_body_bytes: usize,
     /// Log filter, e.g. `info` or `liveops_server=debug`.
@@ -48,6 +50,24 @@ pub struct Config {
     /// Analytics events each project ingest key may send per second
     /// (bursts up to twice that); over it, ingest answers 429.
     pub ingest_events_per_sec: u64,
+    /// Spans and metric points each project's server key may send per
+    /// second over OTLP (bursts up to twice that); over it, 429.
+    pub ingest_spans_per_sec: u64,
+    /// Ingest requests (analytics, OTLP, feedback, alerts) handled at once;
+    /// beyond it, ingest answers 503 with `Retry-After`, which SDKs retry.
+    pub ingest_concurrency: usize,
+    /// Internal addresses outbound deliveries may reach after all: CIDR
+    /// ranges (`10.0.0.0/8`), addresses, host names (`hooks.internal`) and
+    /// domains (`*.corp.example`). Everything internal is refused otherwise.
+    pub outbound_allow: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (CIDR ranges or
+    /// addresses); the client address is then the nearest one they did not
+    /// add. Without them the peer address counts.
+    pub trusted_proxies: Vec<String>,
+    /// A bearer token `/metrics` asks for. Without one, `/metrics` is open
+    /// when `listen` is a loopback address and needs an instance API token
+    /// of an administrator otherwise.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Default for Config {
@@ -60,13 +80,19 @@ impl Default for Config {
             public_url: None,
             session_hours: 24 * 7,
             request_timeout_secs: 30,
+            query_timeout_secs: 25,
             max_body_bytes: 1024 * 1024,
             log: "info".into(),
             smtp_url: None,
             smtp_from: "liveops <liveops@localhost>".into(),
             secret_key: None,
             job_tick_ms: 1000,
-            ingest_events_per_sec: 1_000_000,
+            ingest_events_per_sec: 10_000,
+            ingest_spans_per_sec: 50_000,
+            ingest_concurrency: 64,
+            outbound_allow: Vec::new(),
+            trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -81,6 +107,7 @@ const ENV_KEYS: &[&str] = &[
     "public_url",
     "session_hours",
     "request_timeout_secs",
+    "query_timeout_secs",
     "max_body_bytes",
     "log",
     "smtp_url",
@@ -88,6 +115,11 @@ const ENV_KEYS: &[&str] = &[
     "secret_key",
     "job_tick_ms",
     "ingest_events_per_sec",
+    "ingest_spans_per_sec",
+    "ingest_concurrency",
+    "outbound_allow",
+    "trusted_proxies",
+    "metrics_token",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -137,8 +169,28 @@ impl Config {
                 "job_tick_ms must be between 10 and 60000".into(),
             ));
         }
-        if self.ingest_events_per_sec == 0 {
-            return Err(ConfigError("ingest_events_per_sec must be positive".into()));
+        if self.ingest_events_per_sec == 0
+            || self.ingest_spans_per_sec == 0
+            || self.ingest_concurrency == 0
+        {
+            return Err(ConfigError(
+                "ingest_events_per_sec, ingest_spans_per_sec and ingest_concurrency must be positive"
+                    .into(),
+            ));
+        }
+        crate::outbound::Policy::parse(&self.outbound_allow).map_err(ConfigError)?;
+        crate::auth::client::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError)?;
+        if self
+            .metrics_token
+            .as_ref()
+            .is_some_and(|t| t.expose().trim().len() < 16)
+        {
+            return Err(ConfigError(
+                "metrics_token must have at least 16 characters".into(),
+            ));
+        }
+        if self.query_timeout_secs == 0 {
+            return Err(ConfigError("query_timeout_secs must be positive".into()));
         }
         if self.session_hours == 0 || self.request_timeout_secs == 0 || self.max_body_bytes == 0 {
             return Err(ConfigError(
@@ -183,6 +235,10 @@ impl Config {
             .map(|s| Secret(redact_url(s.expose())));
         shown.secret_key = self
             .secret_key
+            .as_ref()
+            .map(|_| Secret("<redacted>".into()));
+        shown.metrics_token = self
+            .metrics_token
             .as_ref()
             .map(|_| Secret("<redacted>".into()));
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# could not render: {e}"))

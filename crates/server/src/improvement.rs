@@ -588,6 +588,7 @@ pub async fn store(
                 subject: &subject,
                 payload: &payload,
                 due_at: now,
+                signing_key: None,
             },
             now,
         )

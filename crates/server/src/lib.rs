@@ -13,15 +13,18 @@ pub mod feedback;
 pub mod improvement;
 pub mod jobs;
 pub mod metrics;
+pub mod outbound;
 pub mod performance;
 pub mod releases;
 pub mod reviews;
 pub mod scaling;
 pub mod security;
+pub mod signing;
 pub mod startup;
 pub mod state;
 pub mod support;
 mod system;
+pub mod timerange;
 pub mod ui;
 
 pub use config::{Config, ConfigFlags};

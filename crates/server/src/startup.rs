@@ -102,28 +102,24 @@ pub fn router(state: AppState) -> Router {
             post(support::public::subscribe),
         )
         .route(
-            "/ingest/alerts",
-            post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+            "/status/{project}/confirm",
+            get(support::public::confirm_form).post(support::public::confirm),
         )
-        .route("/ingest/email", post(support::public::inbound_email))
+        .route(
+            "/status/{project}/unsubscribe",
+            get(support::public::unsubscribe_form).post(support::public::unsubscribe),
+        )
+        .route("/feeds/{secret}", get(api::feeds::calendar))
         .route("/feedback/widget.js", get(feedback::public::widget))
         .route("/feedback/{project}/form", get(feedback::public::form))
-        .route(
-            "/feedback/{project}",
-            post(feedback::public::post).layer(DefaultBodyLimit::max(64 * 1024)),
-        )
         .route("/changelog/{project}", get(releases::changelog::page))
         .route(
             "/changelog/{project}/feed.atom",
             get(releases::changelog::feed),
         )
-        .route(
-            "/ingest/alerts/{secret}",
-            post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
-        )
-        .merge(analytics_ingest())
+        .merge(ingest(state.clone()))
         .merge(api)
-        .merge(ui::router())
+        .merge(ui::router(state.clone()))
         .fallback(system::fallback)
         .layer(middleware::from_fn(system::problem_for_bare_errors))
         .layer(middleware::from_fn_with_state(
@@ -139,6 +135,35 @@ pub fn router(state: AppState) -> Router {
             system::security_headers,
         ))
         .with_state(state)
+}
+
+/// Every path that takes data in from outside without a login (SDKs,
+/// exporters, alert senders, mail providers, the feedback form), each
+/// holding one of the ingest slots while it runs.
+fn ingest(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/ingest/alerts",
+            post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
+        .route(
+            "/ingest/alerts/{secret}",
+            post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+        )
+        .route(
+            "/ingest/email",
+            post(support::public::inbound_email).layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
+        .route(
+            "/ingest/email/{secret}",
+            post(support::public::inbound_email_by_path).layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
+        .route(
+            "/feedback/{project}",
+            post(feedback::public::post).layer(DefaultBodyLimit::max(64 * 1024)),
+        )
+        .merge(analytics_ingest())
+        .route_layer(middleware::from_fn_with_state(state, system::ingest_gate))
 }
 
 /// The paths the PostHog and Segment SDKs send to, with and without a
@@ -201,9 +226,14 @@ impl Application {
             .await
             .context("could not migrate the state database")?;
         let telemetry_path = config.telemetry_path();
-        let telemetry = tokio::task::spawn_blocking(move || DuckDbStore::open(&telemetry_path))
-            .await?
-            .context("could not open the telemetry store")?;
+        let options = liveops_telemetry::Options {
+            query_timeout: Duration::from_secs(config.query_timeout_secs),
+            ..liveops_telemetry::Options::default()
+        };
+        let telemetry =
+            tokio::task::spawn_blocking(move || DuckDbStore::open_with(&telemetry_path, &options))
+                .await?
+                .context("could not open the telemetry store")?;
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("could not listen on {}", config.listen))?;
@@ -277,6 +307,10 @@ impl Application {
         let otlp_task = otlp.map(|l| {
             let mut stop = stop_rx.clone();
             let app = otlp_ingest()
+                .route_layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    system::ingest_gate,
+                ))
                 .layer(middleware::from_fn(system::problem_for_bare_errors))
                 .with_state(state.clone());
             tracing::info!(address = ?l.local_addr().ok(), "liveops is listening for OTLP");

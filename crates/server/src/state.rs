@@ -32,6 +32,12 @@ pub struct Inner {
     pub ingest_keys: crate::analytics::IngestKeys,
     /// Seals outbound webhook URLs at rest.
     pub sealer: Arc<crate::security::sealed::Sealer>,
+    /// The one client for requests to addresses people typed in.
+    pub outbound: crate::outbound::Outbound,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: crate::auth::client::TrustedProxies,
+    /// Ingest requests in flight; over `ingest_concurrency`, ingest answers 503.
+    pub ingest_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -41,12 +47,22 @@ impl AppState {
         telemetry: Arc<dyn TelemetryStore>,
         sealer: Arc<crate::security::sealed::Sealer>,
     ) -> AppState {
+        // Config::load checked both lists; a config built in code that
+        // holds a bad entry gets the strict defaults.
+        let policy = crate::outbound::Policy::parse(&config.outbound_allow).unwrap_or_default();
+        let trusted_proxies =
+            crate::auth::client::TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default();
+        let outbound = crate::outbound::Outbound::new(policy);
         let sender = crate::support::deliver::Sender::new(
+            outbound.clone(),
             config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
             config.smtp_from.clone(),
             sealer.clone(),
         );
         AppState(Arc::new(Inner {
+            ingest_slots: Arc::new(tokio::sync::Semaphore::new(config.ingest_concurrency)),
+            outbound,
+            trusted_proxies,
             sender,
             config,
             db,
@@ -67,6 +83,10 @@ impl Deref for AppState {
         &self.0
     }
 }
+
+/// Addresses one status page asks to confirm in an hour, for everyone
+/// together (counted in the state database, so across servers).
+pub const SUBSCRIPTIONS_PER_PAGE_HOUR: usize = 100;
 
 /// Public feedback submissions one address may send in ten minutes.
 pub const FEEDBACK_PER_WINDOW: usize = 10;

@@ -14,26 +14,79 @@ pub async fn healthz() -> impl IntoResponse {
     axum::Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: both stores answer.
+/// Readiness: both stores answer. Which one did not is said; why goes to
+/// the log only, since a database error can name hosts, users and paths.
 pub async fn readyz(State(state): State<AppState>) -> Response {
+    let not_ready = |store: &str| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("the {store} store does not answer"),
+        )
+        .into_response()
+    };
     if let Err(e) = state.db.ping().await {
-        return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("state store: {e}"))
-            .into_response();
+        tracing::error!(error = %e, "readiness: the state store does not answer");
+        return not_ready("state");
     }
     let telemetry = state.telemetry.clone();
     match tokio::task::spawn_blocking(move || telemetry.ping()).await {
         Ok(Ok(())) => axum::Json(json!({ "status": "ready" })).into_response(),
-        Ok(Err(e)) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("telemetry store: {e}"),
-        )
-        .into_response(),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "readiness: the telemetry store does not answer");
+            not_ready("telemetry")
+        }
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
 
+/// Whether `/metrics` is open to anyone: only without a token and when the
+/// server listens on loopback alone.
+fn metrics_open(config: &crate::config::Config) -> bool {
+    config.metrics_token.is_none() && config.listen.ip().is_loopback()
+}
+
+/// Whether a scrape may read `/metrics`: with `metrics_token` set, only
+/// with that bearer token; without one, anyone when the server listens on
+/// loopback only, else an instance administrator's API token or session.
+async fn may_scrape(
+    state: &AppState,
+    parts: &mut axum::http::request::Parts,
+) -> Result<(), ApiError> {
+    let bearer = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    if let Some(token) = &state.config.metrics_token {
+        return match bearer {
+            Some(b) if crate::auth::same_secret(b, token.expose().trim()) => Ok(()),
+            _ => Err(ApiError::unauthorized(
+                "send the metrics token as `Authorization: Bearer <metrics_token>`",
+            )),
+        };
+    }
+    if metrics_open(&state.config) {
+        return Ok(());
+    }
+    use axum::extract::FromRequestParts;
+    let principal = crate::auth::Principal::from_request_parts(parts, state).await?;
+    principal.require_instance_wide()?;
+    if principal.user.is_admin {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "only instance administrators may read /metrics; or set metrics_token",
+        ))
+    }
+}
+
 /// Prometheus text exposition.
-pub async fn metrics(State(state): State<AppState>) -> Response {
+pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    if let Err(e) = may_scrape(&state, &mut parts).await {
+        return e.into_response();
+    }
     if let Ok(bytes) = state.db.size_bytes().await {
         state.metrics.set_storage("state", bytes);
     }
@@ -51,6 +104,20 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
+}
+
+/// Holds one of the ingest slots while an ingest request runs, before its
+/// body is read; with every slot taken it answers 503 with `Retry-After`,
+/// which the SDKs and exporters retry.
+pub async fn ingest_gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let Ok(_slot) = state.ingest_slots.clone().try_acquire_owned() else {
+        return ApiError::unavailable(
+            "liveops is taking in all it can just now; send again shortly",
+            1,
+        )
+        .into_response();
+    };
+    next.run(req).await
 }
 
 /// Answers unknown paths: problem details under `/api`, a page elsewhere.
@@ -113,4 +180,26 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
         );
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Secret};
+
+    #[test]
+    fn metrics_are_closed_off_loopback_or_with_a_token() {
+        let local = Config::default();
+        assert!(metrics_open(&local));
+        let public = Config {
+            listen: "0.0.0.0:8080".parse().unwrap_or(local.listen),
+            ..Config::default()
+        };
+        assert!(!metrics_open(&public));
+        let tokened = Config {
+            metrics_token: Some(Secret::new("a-scrape-token-of-length")),
+            ..Config::default()
+        };
+        assert!(!metrics_open(&tokened));
+    }
 }

@@ -29,8 +29,6 @@ const USER_COLS: &str = "id, email, is_admin, created_at";
 pub struct LoginRecord {
     pub user: User,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<i64>,
 }
 
 impl std::fmt::Debug for LoginRecord {
@@ -38,8 +36,6 @@ impl std::fmt::Debug for LoginRecord {
         f.debug_struct("LoginRecord")
             .field("user", &self.user)
             .field("password_hash", &"<redacted>")
-            .field("failed_logins", &self.failed_logins)
-            .field("locked_until", &self.locked_until)
             .finish()
     }
 }
@@ -111,7 +107,7 @@ impl Db {
 
     pub async fn login_record(&self, email: &Email) -> Result<LoginRecord> {
         let row = sqlx::query(&format!(
-            "SELECT {USER_COLS}, password_hash, failed_logins, locked_until FROM users WHERE email = $1"
+            "SELECT {USER_COLS}, password_hash FROM users WHERE email = $1"
         ))
         .bind(email.as_str())
         .fetch_optional(self.pool())
@@ -120,38 +116,67 @@ impl Db {
         Ok(LoginRecord {
             user: user_from(&row)?,
             password_hash: row.try_get("password_hash")?,
-            failed_logins: row.try_get("failed_logins")?,
-            locked_until: row.try_get("locked_until")?,
         })
     }
 
-    /// Counts a failed login; after `lock_after` failures in a row the account
-    /// is locked until `lock_until`.
-    pub async fn record_failed_login(
-        &self,
-        user_id: &str,
-        lock_after: i64,
-        lock_until: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE users SET failed_logins = failed_logins + 1, \
-             locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 ELSE locked_until END \
-             WHERE id = $3",
-        )
-        .bind(lock_after)
-        .bind(lock_until)
-        .bind(user_id)
-        .execute(self.pool())
-        .await?;
+    /// Records one failed sign-in against each subject (`email:…`, `ip:…`).
+    pub async fn record_login_failure(&self, subjects: &[&str], now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for subject in subjects {
+            sqlx::query("INSERT INTO login_failures (id, subject, at) VALUES ($1, $2, $3)")
+                .bind(new_id())
+                .bind(*subject)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
-    pub async fn record_good_login(&self, user_id: &str) -> Result<()> {
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(user_id)
+    /// How many sign-ins failed for `subject` since `since`, and when the
+    /// last one did.
+    pub async fn login_failures(&self, subject: &str, since: i64) -> Result<(i64, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(at) AS last FROM login_failures WHERE subject = $1 AND at >= $2",
+        )
+        .bind(subject)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?;
+        Ok((row.try_get("n")?, row.try_get("last")?))
+    }
+
+    /// Forgets the failures of `subject`: after a good sign-in, or when an
+    /// administrator unlocks an account. Returns how many were forgotten.
+    pub async fn clear_login_failures(&self, subject: &str) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE subject = $1")
+            .bind(subject)
             .execute(self.pool())
             .await?;
-        Ok(())
+        Ok(done.rows_affected())
+    }
+
+    /// Forgets the failures of every subject that starts with `prefix`.
+    pub async fn clear_login_failures_starting(&self, prefix: &str) -> Result<u64> {
+        // substr rather than LIKE: an e-mail address may hold `%` and `_`.
+        let done = sqlx::query(
+            "DELETE FROM login_failures WHERE substr(subject, 1, CAST($1 AS INTEGER)) = $2",
+        )
+        .bind(prefix.chars().count() as i64)
+        .bind(prefix)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Drops failures older than `before`; the window has forgotten them.
+    pub async fn prune_login_failures(&self, before: i64) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM login_failures WHERE at < $1")
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected())
     }
 }
 
@@ -259,7 +284,9 @@ pub struct ApiToken {
     pub id: String,
     pub user_id: String,
     pub user_email: String,
-    pub project_id: String,
+    /// The one project the token reaches; `None` for an instance token,
+    /// which acts as its user everywhere (within its scopes).
+    pub project_id: Option<String>,
     pub name: String,
     /// The first characters of the token, to tell tokens apart; never enough to use it.
     pub hint: String,
@@ -297,7 +324,8 @@ fn token_from(row: &AnyRow) -> Result<ApiToken> {
 #[derive(Debug)]
 pub struct NewToken<'a> {
     pub user_id: &'a str,
-    pub project_id: &'a str,
+    /// `None` makes an instance token.
+    pub project_id: Option<&'a str>,
     pub name: &'a str,
     pub token_hash: &'a str,
     pub hint: &'a str,
@@ -346,6 +374,28 @@ pub async fn revoke_token(
     Ok(())
 }
 
+/// Revokes one of a user's instance tokens.
+pub async fn revoke_instance_token(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    token_id: &str,
+    now: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 \
+         AND project_id IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(token_id)
+    .bind(user_id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
 impl Db {
     pub async fn token_by_hash(&self, hash: &str) -> Result<ApiToken> {
         let row = sqlx::query(&format!(
@@ -378,6 +428,18 @@ impl Db {
              WHERE t.project_id = $1 AND ($2 IS NULL OR t.user_id = $2) ORDER BY t.created_at DESC, t.id DESC"
         ))
         .bind(project_id)
+        .bind(user_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(token_from).collect()
+    }
+
+    /// A user's instance tokens, newest first.
+    pub async fn instance_tokens(&self, user_id: &str) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.project_id IS NULL AND t.user_id = $1 ORDER BY t.created_at DESC, t.id DESC"
+        ))
         .bind(user_id)
         .fetch_all(self.pool())
         .await?;

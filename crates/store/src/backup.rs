@@ -22,6 +22,7 @@ pub async fn snapshot(db: &Db, database_url: &str, dest: &Path) -> Result<()> {
             Ok(())
         }
         Backend::Postgres => {
+            let (url, password) = split_password(database_url)?;
             run_tool(
                 "pg_dump",
                 &[
@@ -30,8 +31,9 @@ pub async fn snapshot(db: &Db, database_url: &str, dest: &Path) -> Result<()> {
                     "--file",
                     &dest.display().to_string(),
                     "--dbname",
-                    database_url,
+                    &url,
                 ],
+                password.as_deref(),
             )
             .await
         }
@@ -40,6 +42,7 @@ pub async fn snapshot(db: &Db, database_url: &str, dest: &Path) -> Result<()> {
 
 /// Loads a `pg_dump` snapshot into the (empty or older) database at `database_url`.
 pub async fn pg_restore(database_url: &str, src: &Path) -> Result<()> {
+    let (url, password) = split_password(database_url)?;
     run_tool(
         "pg_restore",
         &[
@@ -48,16 +51,53 @@ pub async fn pg_restore(database_url: &str, src: &Path) -> Result<()> {
             "--no-owner",
             "--single-transaction",
             "--dbname",
-            database_url,
+            &url,
             &src.display().to_string(),
         ],
+        password.as_deref(),
     )
     .await
 }
 
-async fn run_tool(tool: &str, args: &[&str]) -> Result<()> {
-    let out = tokio::process::Command::new(tool)
-        .args(args)
+/// The database URL without its password, and the password. Anyone on the
+/// machine can read a process's command line, so the password travels in
+/// the child's environment (`PGPASSWORD`) instead.
+fn split_password(database_url: &str) -> Result<(String, Option<String>)> {
+    let mut url = url::Url::parse(database_url)
+        .map_err(|e| StoreError::BadUrl(format!("the database URL: {e}")))?;
+    let mut password = url.password().map(|p| {
+        percent_encoding::percent_decode_str(p)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    if password.is_some() {
+        url.set_password(None)
+            .map_err(|()| StoreError::BadUrl("the database URL has no host".into()))?;
+    }
+    // libpq also reads `?password=`; it moves too.
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (k, v) in url.query_pairs() {
+        if k == "password" {
+            password = Some(v.into_owned());
+        } else {
+            kept.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    if kept.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Ok((url.to_string(), password))
+}
+
+async fn run_tool(tool: &str, args: &[&str], password: Option<&str>) -> Result<()> {
+    let mut cmd = tokio::process::Command::new(tool);
+    cmd.args(args);
+    if let Some(p) = password {
+        cmd.env("PGPASSWORD", p);
+    }
+    let out = cmd
         .output()
         .await
         .map_err(|e| StoreError::Other(format!("could not run {tool}: {e}")))?;
@@ -69,4 +109,24 @@ async fn run_tool(tool: &str, args: &[&str]) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_leave_the_command_line() -> Result<()> {
+        let (url, pw) = split_password("postgres://ops:s%40cret@db:5432/liveops?sslmode=require")?;
+        assert_eq!(url, "postgres://ops@db:5432/liveops?sslmode=require");
+        assert_eq!(pw.as_deref(), Some("s@cret"));
+        let (url, pw) =
+            split_password("postgres://db/liveops?password=hunter2&application_name=x")?;
+        assert_eq!(url, "postgres://db/liveops?application_name=x");
+        assert_eq!(pw.as_deref(), Some("hunter2"));
+        let (url, pw) = split_password("postgres://postgres@127.0.0.1:5432/x")?;
+        assert_eq!(url, "postgres://postgres@127.0.0.1:5432/x");
+        assert_eq!(pw, None);
+        Ok(())
+    }
 }

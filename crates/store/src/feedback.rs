@@ -39,11 +39,13 @@ pub struct Item {
     pub postmortem_incident: Option<i64>,
     /// The post-launch review whose finding it came from.
     pub launch_review: Option<i64>,
+    /// Shown in the public changelog once released.
+    pub public: bool,
 }
 
 const ITEM_COLS: &str = "i.id, i.number, i.kind, i.title, i.body, i.status, i.score_method, i.reach, \
      i.impact, i.confidence, i.effort, i.ease, i.release_id, i.merged_into, i.created_by, \
-     i.created_at, i.updated_at, \
+     i.created_at, i.updated_at, i.public, \
      (SELECT r.version FROM releases r WHERE r.id = i.release_id) AS release_version, \
      (SELECT m.number FROM backlog_items m WHERE m.id = i.merged_into) AS merged_into_number, \
      (SELECT count(*) FROM feedback f WHERE f.item_id = i.id AND f.state <> 'spam') AS votes, \
@@ -96,6 +98,7 @@ fn item_from(r: &AnyRow) -> Result<Item> {
         voters: r.try_get("voters")?,
         postmortem_incident: r.try_get("postmortem_incident")?,
         launch_review: r.try_get("launch_review")?,
+        public: r.try_get::<i64, _>("public")? != 0,
     })
 }
 
@@ -330,7 +333,8 @@ impl Db {
              score_method = $5, reach = CASE WHEN $6 = 1 THEN $7 END, \
              impact = CASE WHEN $8 = 1 THEN $9 END, confidence = CASE WHEN $10 = 1 THEN $11 END, \
              effort = CASE WHEN $12 = 1 THEN $13 END, ease = CASE WHEN $14 = 1 THEN $15 END, \
-             score = CASE WHEN $16 = 1 THEN $17 END, release_id = $18, updated_at = $19 WHERE id = $20",
+             score = CASE WHEN $16 = 1 THEN $17 END, release_id = $18, updated_at = $19, \
+             public = $21 WHERE id = $20",
         )
         .bind(item.kind.as_str())
         .bind(&item.title)
@@ -352,6 +356,7 @@ impl Db {
         .bind(&item.release_id)
         .bind(now)
         .bind(&item.id)
+        .bind(i64::from(item.public))
         .execute(self.pool())
         .await?;
         Ok(())

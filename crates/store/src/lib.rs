@@ -11,6 +11,7 @@ pub mod audit;
 pub mod backup;
 mod db;
 pub mod feedback;
+pub mod feeds;
 pub mod improvement;
 pub mod migrate;
 pub mod performance;

@@ -46,6 +46,13 @@ const MIGRATIONS: &[Entry] = &[
     portable!(10, "reviews", "0010_reviews.sql"),
     portable!(11, "report_delivery", "0011_report_delivery.sql"),
     portable!(12, "data_tasks", "0012_data_tasks.sql"),
+    Entry {
+        version: 13,
+        name: "security_boundaries",
+        sqlite: include_str!("../migrations/0013_security_boundaries.sqlite.sql"),
+        postgres: include_str!("../migrations/0013_security_boundaries.postgres.sql"),
+    },
+    portable!(14, "security_state", "0014_security_state.sql"),
 ];
 
 #[derive(Debug)]

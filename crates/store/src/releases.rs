@@ -573,6 +573,18 @@ impl Db {
 }
 
 impl Db {
+    /// Whether `id` is a deployment of the project.
+    pub async fn has_deployment(&self, project_id: &str, id: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM deployments WHERE project_id = $1 AND id = $2",
+        )
+        .bind(project_id)
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n > 0)
+    }
+
     pub async fn release_by_id(&self, id: &str) -> Result<ReleaseRow> {
         let r = sqlx::query(&format!(
             "SELECT {RELEASE_COLS} FROM releases WHERE id = $1"
@@ -607,7 +619,9 @@ impl Db {
     ) -> Result<DoraFacts> {
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(
             "SELECT d.id, d.deployed_at, (SELECT count(*) FROM support_incident_links l \
-             WHERE l.kind = 'deployment' AND l.target_id = d.id) AS failed FROM deployments d \
+             JOIN support_incidents i ON i.id = l.incident_id \
+             WHERE l.kind = 'deployment' AND l.target_id = d.id AND i.project_id = d.project_id) \
+             AS failed FROM deployments d \
              WHERE d.project_id = $1 AND d.environment = $2 AND ($3 = '' OR d.service = $3) \
              AND d.deployed_at >= $4 AND d.deployed_at < $5 ORDER BY d.deployed_at",
         )

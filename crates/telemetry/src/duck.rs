@@ -26,8 +26,14 @@ const SCHEMA: &str =
 INSERT INTO telemetry_meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;";
 
 impl DuckDbStore {
-    /// Opens or creates the store at `path`. Fails if another process holds it.
+    /// Opens or creates the store at `path` with the default options.
+    /// Fails if another process holds it.
     pub fn open(path: &Path) -> Result<DuckDbStore> {
+        DuckDbStore::open_with(path, &crate::Options::default())
+    }
+
+    /// Opens or creates the store at `path`.
+    pub fn open_with(path: &Path, options: &crate::Options) -> Result<DuckDbStore> {
         let conn = Connection::open(path)?;
         // DuckDB would take most of the machine's memory for its buffers;
         // liveops keeps its own analytics layout in memory beside it.
@@ -37,7 +43,7 @@ impl DuckDbStore {
         // on start after a crash, so this also bounds recovery work.
         conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
         conn.execute_batch(SCHEMA)?;
-        let analytics = Analytics::open(&conn)?;
+        let analytics = Analytics::open(&conn, options)?;
         let performance = Performance::open(&conn)?;
         Ok(DuckDbStore {
             path: path.to_owned(),

@@ -8,6 +8,7 @@
 pub mod analytics;
 mod duck;
 pub mod performance;
+mod readpool;
 
 pub use analytics::Analytics;
 pub use duck::DuckDbStore;
@@ -30,6 +31,24 @@ pub enum TelemetryError {
 }
 
 pub type Result<T, E = TelemetryError> = std::result::Result<T, E>;
+
+/// How the store runs queries.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The longest a query may run before it is interrupted.
+    pub query_timeout: std::time::Duration,
+    /// Queries that may run side by side.
+    pub read_connections: usize,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            query_timeout: std::time::Duration::from_secs(30),
+            read_connections: 4,
+        }
+    }
+}
 
 /// What every telemetry backend provides. Methods block; async callers run
 /// them on a blocking thread.

@@ -221,6 +221,72 @@ fn raw_object(v: Option<&RawValue>) -> Option<String> {
     (text.starts_with('{') && text != "{}").then(|| text.to_owned())
 }
 
+/// Only the key-bearing fields of a PostHog body; everything else is
+/// skipped unread, so a body can be authenticated before it is decoded.
+#[derive(Deserialize)]
+struct KeyOnly<'a> {
+    #[serde(borrow)]
+    api_key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    token: Option<Cow<'a, str>>,
+    #[serde(rename = "$token", borrow)]
+    dollar_token: Option<Cow<'a, str>>,
+    #[serde(rename = "writeKey", borrow)]
+    write_key: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow)]
+    batch: Option<Vec<&'a RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct TokenProp<'a> {
+    #[serde(borrow)]
+    token: Option<Cow<'a, str>>,
+}
+
+impl KeyOnly<'_> {
+    fn key(&self) -> Option<String> {
+        self.api_key
+            .as_deref()
+            .or(self.token.as_deref())
+            .or(self.dollar_token.as_deref())
+            .or(self.write_key.as_deref())
+            .map(str::to_owned)
+            .or_else(|| {
+                let props = self.properties?.get();
+                if !props.trim_start().starts_with('{') {
+                    return None;
+                }
+                let p: TokenProp<'_> = serde_json::from_str(props).ok()?;
+                p.token.map(|t| t.into_owned())
+            })
+    }
+}
+
+/// The project key a PostHog or Segment body (already unpacked) carries,
+/// read without decoding its events: at the top, or on the first event
+/// that has one. The full decode checks that all events agree.
+pub fn body_key(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let items: Vec<&RawValue> = match text.trim_start().as_bytes().first()? {
+        b'[' => serde_json::from_str(text).ok()?,
+        b'{' => {
+            let top: KeyOnly<'_> = serde_json::from_str(text).ok()?;
+            if let Some(k) = top.key() {
+                return Some(k);
+            }
+            top.batch?
+        }
+        _ => return None,
+    };
+    items.iter().find_map(|item| {
+        serde_json::from_str::<KeyOnly<'_>>(item.get())
+            .ok()
+            .and_then(|k| k.key())
+    })
+}
+
 /// Decodes a PostHog capture body (already unpacked): a bare array of
 /// events, `{"batch": [...]}` with a key, or one event.
 pub fn posthog(body: &[u8], ctx: &mut Context<'_>) -> Result<Decoded, BodyError> {
@@ -585,6 +651,26 @@ mod tests {
             new_id: &mut new_id,
         };
         segment(body.as_bytes(), kind, &mut ctx)
+    }
+
+    #[test]
+    fn body_keys_are_read_without_decoding() {
+        for (body, key) in [
+            (r#"{"api_key":"k1","batch":[{"event":"a"}]}"#, Some("k1")),
+            (
+                r#"[{"event":"a","properties":{"token":"k2","x":[1,2]}}]"#,
+                Some("k2"),
+            ),
+            (r#"{"event":"a","properties":{"token":"k3"}}"#, Some("k3")),
+            (r#"{"batch":[{"event":"a","$token":"k4"}]}"#, Some("k4")),
+            (r#"{"writeKey":"wk","batch":[]}"#, Some("wk")),
+            (r#"[{"event":"a","properties":"text"}]"#, None),
+            (r#"{"event":"a"}"#, None),
+            ("not json", None),
+            ("", None),
+        ] {
+            assert_eq!(body_key(body.as_bytes()).as_deref(), key, "{body}");
+        }
     }
 
     #[test]

@@ -93,17 +93,38 @@ where
     (best, last)
 }
 
-/// Starts a server on a fresh data directory (dropped with the first value)
-/// with a user, a project `bench`, an admin token and an ingest key:
-/// (directory, server, token, ingest key).
-pub async fn start() -> (tempfile::TempDir, Server, String, String) {
+/// A benchmark's server and what it sends with.
+pub struct Started {
+    /// The data directory's parent, removed when dropped.
+    pub dir: tempfile::TempDir,
+    pub server: Server,
+    /// An admin API token for the project `bench`.
+    pub token: String,
+    /// The public browser key (analytics).
+    pub ingest_key: String,
+    /// The server key (OTLP).
+    pub server_key: String,
+}
+
+/// Starts a server on a fresh data directory with a user, a project
+/// `bench`, an admin token and the project's keys. Rate limits are lifted:
+/// the benchmarks measure throughput, not the limits.
+pub async fn start() -> Started {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     liveops(&data, &["user", "add", "bench@example.com", "--admin"]);
-    liveops(
+    let created = liveops(
         &data,
         &["project", "create", "Bench", "--owner", "bench@example.com"],
     );
+    let ingest_key = created["ingest_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let server_key = created["server_key"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let token = liveops(
         &data,
         &[
@@ -125,6 +146,9 @@ pub async fn start() -> (tempfile::TempDir, Server, String, String) {
         .env("LIVEOPS_DATA_DIR", &data)
         .env("LIVEOPS_LOG", "warn")
         .env("LIVEOPS_REQUEST_TIMEOUT_SECS", "600")
+        .env("LIVEOPS_QUERY_TIMEOUT_SECS", "600")
+        .env("LIVEOPS_INGEST_EVENTS_PER_SEC", "100000000")
+        .env("LIVEOPS_INGEST_SPANS_PER_SEC", "100000000")
         .stdout(Stdio::piped())
         .spawn()
         .expect("start liveops");
@@ -139,17 +163,13 @@ pub async fn start() -> (tempfile::TempDir, Server, String, String) {
             .to_owned(),
         child,
     };
-    let key: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/projects/bench/ingest-key", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("key")
-        .json()
-        .await
-        .expect("json");
-    let key = key["ingest_key"].as_str().unwrap_or_default().to_owned();
-    (dir, server, token, key)
+    Started {
+        dir,
+        server,
+        token,
+        ingest_key,
+        server_key,
+    }
 }
 
 /// What sending every body took.

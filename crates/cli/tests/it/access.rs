@@ -324,8 +324,10 @@ async fn instance_admins_create_users_and_projects(backend: Backend) {
         .await;
     let (ops, _) = app.project("Ops", &root).await;
     app.member(&ops, &plain, Role::Owner).await;
-    let root_token = app.token(&root, &ops, "read,write,admin").await;
-    let plain_token = app.token(&plain, &ops, "read,write,admin").await;
+    // Instance-wide work takes instance tokens (a project token is refused
+    // even when an instance admin holds it: see `hardening`).
+    let root_token = app.instance_token(&root, "read,write,admin").await;
+    let plain_token = app.instance_token(&plain, "read,write,admin").await;
 
     let (status, user) = app
         .send(

@@ -252,8 +252,11 @@ async fn ingest_keeps_good_events_and_refuses_bad_ones(backend: Backend) {
     );
 
     // Refusals, each clear and storing nothing.
+    let keyed_batch = format!("/batch/?api_key={key}");
     let refusals: Vec<(Vec<u8>, &str, u16)> = vec![
-        (b"{not json".to_vec(), "/batch/", 400),
+        // No key anywhere: refused before the body is parsed.
+        (b"{not json".to_vec(), "/batch/", 401),
+        (b"{not json".to_vec(), &keyed_batch, 400),
         (json!({"api_key": key, "batch": []}).to_string().into(), "/batch/", 400),
         (json!({"api_key": key, "batch": [{"event": ""}]}).to_string().into(), "/batch/", 400),
         (json!({"batch": [event("x", "u", "z1", t)]}).to_string().into(), "/batch/", 401),
@@ -749,7 +752,8 @@ impl Rng {
 /// `windowFunnel` (chdb) and plain SQL in DuckDB give over the same events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn analytics_match_duckdb_and_clickhouse() {
-    let app = spawn_app(Backend::Sqlite).await;
+    // A differential test, not a rate test: the key's limit is lifted.
+    let app = spawn_app_with(Backend::Sqlite, |c| c.ingest_events_per_sec = 1_000_000).await;
     let (admin, key) = shop_with_ingest_key(&app).await;
     let start = 1_793_577_600_i64; // 2026-11-02T00:00:00Z, a Monday
     let names = ["visit", "signup", "trial", "pay", "help"];

@@ -63,6 +63,15 @@ async fn backup_under_write_load_restores_to_a_working_server(backend: Backend) 
     );
     let manifest: Value = serde_json::from_slice(&p.stdout).expect("json");
     assert_eq!(manifest["telemetry"], true, "{manifest}");
+    // The backup holds every hash and all the data: the owner's alone.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&dest)
+            .expect("backup dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
     tokio::time::sleep(Duration::from_millis(300)).await;
     stop.store(true, Ordering::Relaxed);
     let mut written = 0;

@@ -432,7 +432,7 @@ async fn browser_charts_analytics_and_works_a_ticket() {
     let resp = app
         .http
         .post(app.url("/v1/traces"))
-        .bearer_auth(key["ingest_key"].as_str().unwrap_or_default())
+        .bearer_auth(app.key(&shop, "server").await)
         .header("content-type", "application/json")
         .body(
             json!({"resourceSpans": [{"resource": {"attributes": [
@@ -657,6 +657,13 @@ async fn browser_takes_feedback_from_the_widget_to_a_shipped_release() {
         .select_by_value("done")
         .await
         .expect("pick status");
+    // Public: it may show in the changelog.
+    c.find(Locator::Css("input[name=public]"))
+        .await
+        .expect("public box")
+        .click()
+        .await
+        .expect("tick public");
     click(&c, "//button[text()='Save']").await;
     wait_text(&c, "p.meta", "release 2.3.0").await;
     shot(&c, "61-backlog-item").await;
@@ -669,8 +676,19 @@ async fn browser_takes_feedback_from_the_widget_to_a_shipped_release() {
     wait_text(&c, "p.meta", "shipped").await;
     wait_text(&c, "section.notes", "Export orders to CSV (#1)").await;
     shot(&c, "62-release").await;
+    // The changelog is off until the project turns it on.
+    let (status, _) = app
+        .send(
+            reqwest::Method::PUT,
+            &api("/public-pages"),
+            &admin,
+            Some(json!({"status_page": false, "changelog": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
     c.goto(&app.url("/changelog/shop")).await.expect("goto");
     wait_text(&c, "section.changelog", "2.3.0").await;
+    wait_text(&c, "section.changelog", "Export orders to CSV").await;
     c.close().await.expect("close browser");
     site_task.abort();
     app.stop().await;

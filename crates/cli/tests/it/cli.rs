@@ -324,6 +324,39 @@ async fn newcomer_gets_from_nothing_to_an_api_call(backend: Backend) {
         .write_all(token.as_bytes())
         .expect("write token");
     assert!(login.wait().expect("login").success());
+    // The saved token is the owner's alone, from the moment it is written.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let creds = place.dir.path().join("xdg/liveops/credentials.toml");
+        let mode = |p: &std::path::Path| {
+            std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777
+        };
+        assert_eq!(mode(&creds), 0o600);
+        assert_eq!(mode(creds.parent().expect("dir")), 0o700);
+    }
+    // A project token cannot work on the instance; an instance token can.
+    let unlocked = place.json(&["user", "unlock", "nobody@example.com"]);
+    assert_eq!(unlocked["failures_forgotten"], 0);
+    let instance = place.json(&[
+        "token",
+        "create",
+        "--user",
+        "ada@example.com",
+        "--instance",
+        "--scopes",
+        "read,write,admin",
+    ]);
+    assert_eq!(instance["project"], "(instance)");
+    let instance = instance["token"].as_str().expect("token").to_owned();
+    for (token, want) in [(&token, 403), (&instance, 200)] {
+        let resp = http
+            .get(server.url("/api/v1/users"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("users");
+        assert_eq!(resp.status().as_u16(), want);
+    }
     let projects = place.json(&["project", "list"]);
     assert_eq!(projects[0]["slug"], "my-shop");
     let audit = place.ok(&["audit", "list", "--project", "my-shop"]);
@@ -498,6 +531,16 @@ async fn client_commands_work_against_a_server(backend: Backend) {
         .json()
         .await
         .expect("json");
+    let server_key: Value = reqwest::Client::new()
+        .post(server.url(&format!("/api/v1/projects/{slug}/keys/server")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("key")
+        .json()
+        .await
+        .expect("json");
+    let server_key = server_key["key"].as_str().expect("server key").to_owned();
     let batch: Vec<Value> = ["visit", "visit", "signup"]
         .iter()
         .enumerate()
@@ -564,7 +607,7 @@ async fn client_commands_work_against_a_server(backend: Backend) {
         .collect();
     let resp = reqwest::Client::new()
         .post(server.url("/v1/traces"))
-        .bearer_auth(ingest["ingest_key"].as_str().unwrap_or_default())
+        .bearer_auth(&server_key)
         .header("content-type", "application/json")
         .body(
             serde_json::json!({"resourceSpans": [{"resource": {"attributes": [

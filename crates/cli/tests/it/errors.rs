@@ -10,8 +10,8 @@ async fn bad_input_gets_problem_details(backend: Backend) {
     let root = app
         .user("root@example.com", "correct horse battery", true)
         .await;
-    let (ops, _) = app.project("Ops", &root).await;
-    let token = app.token(&root, &ops, "read,write,admin").await;
+    let (_ops, _) = app.project("Ops", &root).await;
+    let token = app.instance_token(&root, "read,write,admin").await;
     let post_raw = |path: &str, body: Vec<u8>, content_type: &str| {
         app.http
             .post(app.url(path))
@@ -119,6 +119,8 @@ async fn bad_input_gets_problem_details(backend: Backend) {
     let (_, projects) = app.get("/api/v1/projects", &token).await;
     assert_eq!(projects.as_array().map(Vec::len), Some(1), "{projects}");
     let (_, tokens) = app.get("/api/v1/projects/ops/tokens", &token).await;
+    assert_eq!(tokens.as_array().map(Vec::len), Some(0), "{tokens}");
+    let (_, tokens) = app.get("/api/v1/tokens", &token).await;
     assert_eq!(tokens.as_array().map(Vec::len), Some(1), "{tokens}");
     app.stop().await;
 }

@@ -8,7 +8,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, assert_problem, shop_with_ingest_key, spawn_app, storage_stories,
+    Backend, TestApp, assert_problem, shop_with_ingest_key, spawn_app, spawn_app_with,
+    storage_stories,
 };
 
 const SPEC_1_0: &str = r##"openapi: 3.0.3
@@ -103,7 +104,10 @@ async fn votes(app: &TestApp, admin: &str, n: i64) -> Value {
 }
 
 async fn feedback_becomes_a_release(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_with(backend, |c| {
+        c.public_url = Some("https://shop.example".into());
+    })
+    .await;
     let (admin, key) = shop_with_ingest_key(&app).await;
     let api = |p: &str| format!("/api/v1/projects/shop{p}");
 
@@ -641,7 +645,26 @@ async fn feedback_becomes_a_release(backend: Backend) {
         "{notes}"
     );
 
-    // The public changelog and its feed.
+    // The public changelog and its feed, once the project turns them on,
+    // show the item marked public.
+    let (status, v) = app
+        .send(
+            Method::PATCH,
+            &api("/backlog/1"),
+            &admin,
+            Some(json!({"public": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = app
+        .send(
+            Method::PUT,
+            &api("/public-pages"),
+            &admin,
+            Some(json!({"status_page": false, "changelog": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
     let page = app
         .http
         .get(app.url("/changelog/shop"))
@@ -674,6 +697,10 @@ async fn feedback_becomes_a_release(backend: Backend) {
         "newest first"
     );
     assert!(xml.contains("Export orders to CSV"));
+    assert!(
+        xml.contains("<link rel=\"self\" href=\"https://shop.example/changelog/shop/feed.atom\"/>"),
+        "{xml}"
+    );
 
     // A hotfix for an incident: opened from the hotfix request, shipped,
     // and recorded on the incident and in the notes.

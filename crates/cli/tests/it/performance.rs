@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cli::{Place, bootstrap};
 use crate::helpers::{
-    Backend, TestApp, assert_problem, shop_with_ingest_key, spawn_app, spawn_app_with,
+    Backend, TestApp, assert_problem, shop_with_server_key, spawn_app, spawn_app_with,
     storage_stories, venv,
 };
 
@@ -68,7 +68,7 @@ fn exact(durations: &mut [i64], q: f64) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instrumented_service_gets_percentiles_findings_and_a_regression() {
     let app = spawn_app(Backend::Sqlite).await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
+    let (admin, key) = shop_with_server_key(&app).await;
     let first = run_service(&app, &key, "1.0.0", "protobuf", 20);
     let second = run_service(&app, &key, "1.1.0", "json", 70);
     assert_eq!(first.len(), 44);
@@ -361,7 +361,7 @@ async fn an_instrumented_service_gets_percentiles_findings_and_a_regression() {
 /// OTLP refusals, partial success and gzip; findings kept in the state store.
 async fn otlp_ingest_answers_like_a_collector(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
+    let (admin, key) = shop_with_server_key(&app).await;
     let now = jiff::Timestamp::now().as_nanosecond() as i64;
     let span = |id: &str, name: &str, start: i64, ms: i64, attrs: Value| {
         json!({"traceId": "5b8efff798038103d269b633813fc60c", "spanId": id, "name": name,
@@ -550,7 +550,7 @@ async fn acknowledged_spans_survive_kill_9() {
     let server = place.serve();
     let http = reqwest::Client::new();
     let key: Value = http
-        .post(server.url(&format!("/api/v1/projects/{slug}/ingest-key")))
+        .post(server.url(&format!("/api/v1/projects/{slug}/keys/server")))
         .bearer_auth(&admin)
         .send()
         .await
@@ -558,7 +558,7 @@ async fn acknowledged_spans_survive_kill_9() {
         .json()
         .await
         .expect("json");
-    let key = key["ingest_key"].as_str().expect("key").to_owned();
+    let key = key["key"].as_str().expect("key").to_owned();
     // Four exporters at once, so that commits are shared, until the kill.
     let url = server.url("/v1/traces");
     let mut writers = Vec::new();
@@ -639,7 +639,7 @@ fn requests(route: &str, n: usize, ms: i64, errors: usize, seed: u64) -> Value {
 /// path, once, and resolve it when their condition clears.
 async fn alert_rules_and_slos_open_and_resolve_incidents(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
+    let (admin, key) = shop_with_server_key(&app).await;
     for body in [
         requests("GET /slow", 40, 800, 0, 1),
         requests("GET /pay", 100, 20, 30, 2),
@@ -807,7 +807,7 @@ async fn the_otlp_listener_serves_only_otlp() {
         c.otlp_listen = Some("127.0.0.1:0".parse().expect("addr"));
     })
     .await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
+    let (admin, key) = shop_with_server_key(&app).await;
     let otlp = app.otlp_base.clone().expect("an OTLP listener");
     let r = app
         .http

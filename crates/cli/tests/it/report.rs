@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::helpers::{
-    Backend, Sink, TestApp, assert_problem, shop_with_ingest_key, spawn_app_with, storage_stories,
+    Backend, Sink, TestApp, assert_problem, shop_with_server_key, spawn_app_with, storage_stories,
 };
 
 const MIN: i64 = 60_000;
@@ -154,7 +154,7 @@ async fn converse(
 }
 
 /// Seeds the week: see the comments for what each count should be.
-async fn seed(app: &TestApp, admin: &str, ingest_key: &str) {
+async fn seed(app: &TestApp, admin: &str, server_key: &str) {
     let db = &app.state.db;
     let shop = db.project_by_slug("shop").await.expect("shop");
     let pid = shop.id.as_str();
@@ -356,7 +356,7 @@ async fn seed(app: &TestApp, admin: &str, ingest_key: &str) {
     let resp = app
         .http
         .post(app.url("/v1/traces"))
-        .bearer_auth(ingest_key)
+        .bearer_auth(server_key)
         .json(&body)
         .send()
         .await
@@ -537,7 +537,7 @@ async fn weekly_report_of_a_known_week(backend: Backend) {
         c.smtp_from = "liveops <reports@example.com>".into();
     })
     .await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
+    let (admin, key) = shop_with_server_key(&app).await;
     seed(&app, &admin, &key).await;
 
     // On demand, for any day of the week; nothing is kept.

@@ -31,8 +31,7 @@ async fn restart_mid_escalation_loses_and_duplicates_nothing(backend: Backend) {
             "create",
             "--user",
             who,
-            "--project",
-            &slug,
+            "--instance",
             "--scopes",
             "read,write",
         ])["token"]
@@ -45,6 +44,8 @@ async fn restart_mid_escalation_loses_and_duplicates_nothing(backend: Backend) {
     let start = |place: &Place| {
         let mut cmd = place.cmd(&["serve", "--listen", "127.0.0.1:0"]);
         cmd.env("LIVEOPS_JOB_TICK_MS", "100");
+        // The sink listens on loopback.
+        cmd.env("LIVEOPS_OUTBOUND_ALLOW", "[\"127.0.0.0/8\"]");
         cmd
     };
     let server = crate::cli::serve_with(start(&place));

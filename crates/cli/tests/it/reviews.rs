@@ -86,6 +86,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     // test drives it by hand.
     let app = spawn_app_with(backend, |c| c.job_tick_ms = 3_600_000).await;
     let (admin, key) = shop_with_ingest_key(&app).await;
+    let server_key = crate::helpers::server_key(&app, &admin).await;
     let p = "/api/v1/projects/shop";
     let t0 = jiff::Timestamp::now().as_millisecond() / 1000 * 1000;
     let at = |ms: i64| {
@@ -202,7 +203,12 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     let now_ms = jiff::Timestamp::now().as_millisecond();
     // Over two minutes ago: rollups are per minute, and the incident window
     // must not share its first minute with them.
-    post_spans(&app, &key, checkout_spans(now_ms - 150_000, 40, 800, 0, 1)).await;
+    post_spans(
+        &app,
+        &server_key,
+        checkout_spans(now_ms - 150_000, 40, 800, 0, 1),
+    )
+    .await;
     ok(
         app.send(
             Method::POST,
@@ -303,8 +309,13 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     // The telemetry of the incident window (at least a minute from its
     // start) and of the same window a week before.
     let inside = started + 2_000;
-    post_spans(&app, &key, checkout_spans(inside, 20, 800, 4, 2)).await;
-    post_spans(&app, &key, checkout_spans(inside - WEEK_MS, 20, 100, 0, 3)).await;
+    post_spans(&app, &server_key, checkout_spans(inside, 20, 800, 4, 2)).await;
+    post_spans(
+        &app,
+        &server_key,
+        checkout_spans(inside - WEEK_MS, 20, 100, 0, 3),
+    )
+    .await;
     let mut events = Vec::new();
     for u in 1..=6 {
         events.push(("pageview", format!("u{u}"), inside));

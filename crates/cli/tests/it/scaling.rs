@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, artifacts_dir, assert_problem, shop_with_ingest_key, spawn_app,
+    Backend, TestApp, artifacts_dir, assert_problem, shop_with_server_key, spawn_app,
     storage_stories,
 };
 
@@ -139,7 +139,7 @@ fn ms_of(v: &Value) -> i64 {
 
 async fn capacity_is_forecast_from_load_history(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
+    let (admin, key) = shop_with_server_key(&app).await;
     let now = jiff::Timestamp::now().as_millisecond();
     send_load(&app, &key, now).await;
 
@@ -500,7 +500,7 @@ async fn capacity_is_forecast_from_load_history(backend: Backend) {
 /// The page explains itself when there is nothing to forecast.
 async fn an_empty_project_has_a_readable_scaling_page(backend: Backend) {
     let app = spawn_app(backend).await;
-    let (admin, _) = shop_with_ingest_key(&app).await;
+    let (admin, _) = shop_with_server_key(&app).await;
     let (status, all) = app.get("/api/v1/projects/shop/capacity", &admin).await;
     assert_eq!((status, all), (200, json!([])));
     let b = crate::ui::browser();

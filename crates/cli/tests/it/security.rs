@@ -760,7 +760,15 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
         rows.push(liveops_server::security::osv_row(&a, &text));
     }
     app.state.db.import_osv(&rows, 0).await.expect("import");
-    let (status, osv) = app.get("/api/v1/security/osv", &admin).await;
+    // The OSV database is the instance's: an instance token reads it.
+    let root = app
+        .state
+        .db
+        .user_by_email(&liveops_core::Email::parse("root@example.com").expect("email"))
+        .await
+        .expect("root");
+    let instance = app.instance_token(&root, "read").await;
+    let (status, osv) = app.get("/api/v1/security/osv", &instance).await;
     assert_eq!(status, 200, "{osv}");
     assert_eq!(osv["ecosystems"][0]["advisories"], 30);
 

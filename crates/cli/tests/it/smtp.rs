@@ -122,6 +122,7 @@ async fn subscribers_get_email_through_a_real_smtp_server() {
             "smtp://127.0.0.1:{port}"
         )));
         c.smtp_from = "liveops <status@example.com>".into();
+        c.public_url = Some("http://status.example.org".into());
     })
     .await;
     let root = app
@@ -138,6 +139,15 @@ async fn subscribers_get_email_through_a_real_smtp_server() {
         )
         .await;
     assert_eq!(status, 201);
+    let (status, _) = app
+        .send(
+            Method::PUT,
+            "/api/v1/projects/shop/public-pages",
+            &admin,
+            Some(json!({"status_page": true, "changelog": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
     let resp = app
         .http
         .post(app.url("/status/shop/subscribe"))
@@ -145,7 +155,41 @@ async fn subscribers_get_email_through_a_real_smtp_server() {
         .send()
         .await
         .expect("subscribe");
-    assert_eq!(resp.status(), 201);
+    assert_eq!(resp.status(), 202);
+    // The confirmation arrives by mail; its link opens a page whose button
+    // confirms.
+    let start = std::time::Instant::now();
+    let link = loop {
+        let found = smtp.messages().iter().find_map(|m| {
+            m["body"].as_str().and_then(|b| {
+                b.split_whitespace()
+                    .find(|w| w.starts_with("http://status.example.org/status/shop/confirm?"))
+                    .map(str::to_owned)
+            })
+        });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no confirmation mail"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let query = link
+        .split_once('?')
+        .map(|(_, q)| q)
+        .unwrap_or("")
+        .to_owned();
+    let resp = app
+        .http
+        .post(app.url("/status/shop/confirm"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(query)
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(resp.status(), 200);
     let (status, body) = app
         .send(
             Method::POST,
@@ -185,6 +229,12 @@ async fn subscribers_get_email_through_a_real_smtp_server() {
         .unwrap_or_else(|| panic!("no e-mail arrived; got {mail:?}"));
     assert_eq!(update["to"], "customer@example.org", "{update}");
     assert_eq!(update["from"], "liveops <status@example.com>", "{update}");
+    assert!(
+        update["body"]
+            .as_str()
+            .is_some_and(|b| b.contains("http://status.example.org/status/shop/unsubscribe?")),
+        "{update}"
+    );
     assert!(
         update["subject"]
             .as_str()

@@ -29,7 +29,8 @@ pub async fn support_setup(app: &TestApp, sink: &Sink, delay_secs: i64) -> (Stri
     app.member(&shop, &bob, liveops_core::Role::Responder).await;
     let admin = app.token(&root, &shop, "read,write,admin").await;
     for (user, sink_name) in [(&ann, "ann"), (&bob, "bob")] {
-        let t = app.token(user, &shop, "read,write").await;
+        // Notification rules reach across projects: an instance token.
+        let t = app.instance_token(user, "read,write").await;
         let (status, body) = app
             .send(
                 Method::POST,
@@ -50,6 +51,16 @@ pub async fn support_setup(app: &TestApp, sink: &Sink, delay_secs: i64) -> (Stri
         )
         .await,
         201,
+    );
+    ok(
+        app.send(
+            Method::PUT,
+            "/api/v1/projects/shop/public-pages",
+            &admin,
+            Some(json!({"status_page": true, "changelog": false})),
+        )
+        .await,
+        200,
     );
     // L1 answers through its on-call schedule (ann); root is a member who is not on call.
     ok(
@@ -167,7 +178,8 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
     let resp = app
         .http
         .post(app.url("/status/shop/subscribe"))
-        .json(&json!({"kind": "webhook", "address": sink.url("subscriber"), "components": ["Checkout"]}))
+        .json(&json!({"kind": "webhook", "address": sink.url("subscriber"), "components": ["Checkout"],
+                "secret": "subscriber-secret-0001"}))
         .send()
         .await
         .expect("subscribe");
@@ -233,6 +245,18 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
         409,
     );
 
+    // The team tells the status page what it knows: the incident becomes
+    // public, and its subscribers hear of it.
+    let (status, v) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents/1/updates",
+            &admin,
+            Some(json!({"body": "A bad deploy; rolling back.", "stage": "identified"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+
     // The alert clears: the incident resolves and the component recovers.
     let (status, body) = post_alert(&app, &secret, &am_payload("resolved")).await;
     assert_eq!(status, 200, "{body}");
@@ -253,6 +277,7 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
             "notified",
             "notified",
             "acknowledged",
+            "identified",
             "resolved"
         ]
     );
@@ -266,7 +291,7 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
     assert_eq!(pages.len(), 2, "{pages:?}");
     assert!(pages.iter().all(|d| d["state"] == "sent"), "{pages:?}");
 
-    // The subscriber heard that it started and that it ended.
+    // The subscriber heard the public update and the end.
     let heard = sink
         .wait_for("subscriber", 2, Duration::from_secs(10))
         .await;
@@ -410,9 +435,26 @@ async fn schedules_say_who_is_on_call(backend: Backend) {
         );
         assert!(body.contains("On call: "), "{body}");
     }
-    // Calendar apps subscribe to a URL: the token may ride in the query.
+    // Calendar apps subscribe to a URL: a feed URL with a secret of its
+    // own, never an API token in the query.
     let feed = format!("/api/v1/projects/shop/schedules/Primary/calendar.ics?token={admin}");
     let resp = app.http.get(app.url(&feed)).send().await.expect("ics");
+    assert_eq!(resp.status(), 401);
+    let (status, made) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/calendar-feeds",
+            &admin,
+            Some(json!({"kind": "schedule", "target": "Primary"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let resp = app
+        .http
+        .get(app.url(made["url"].as_str().expect("url")))
+        .send()
+        .await
+        .expect("feed");
     assert_eq!(resp.status(), 200);
     let resp = app
         .http
@@ -437,7 +479,7 @@ async fn schedules_say_who_is_on_call(backend: Backend) {
         ),
         (
             json!({"name": "X", "time_zone": "UTC", "layers": [{"members": ["nobody@example.com"], "start": "2024-01-01T09:00", "shift": "1d"}]}),
-            "no user",
+            "not a member",
         ),
         (
             json!({"name": "X", "time_zone": "UTC", "layers": []}),
@@ -514,16 +556,17 @@ async fn tickets_climb_tiers_with_slas(backend: Backend) {
         422,
     );
 
-    // A mail provider's inbound webhook opens tickets, authenticated by the ingest key.
+    // A mail provider's inbound webhook opens tickets, authenticated by the
+    // project's inbound mail secret (not the public browser key).
     let (_, key) = app
         .send(
             Method::POST,
-            "/api/v1/projects/shop/ingest-key",
+            "/api/v1/projects/shop/keys/mail",
             &admin,
             None,
         )
         .await;
-    let key = key["ingest_key"].as_str().expect("key").to_owned();
+    let key = key["key"].as_str().expect("key").to_owned();
     let mail = json!({"from": "Cus Tomer <cus2@example.org>", "subject": "Refund?", "text": "Please refund order 42"});
     let resp = app
         .http
@@ -713,7 +756,8 @@ async fn maintenance_windows_move_components(backend: Backend) {
     let resp = app
         .http
         .post(app.url("/status/shop/subscribe"))
-        .json(&json!({"kind": "webhook", "address": sink.url("subscriber"), "components": ["Checkout"]}))
+        .json(&json!({"kind": "webhook", "address": sink.url("subscriber"), "components": ["Checkout"],
+                "secret": "subscriber-secret-0001"}))
         .send()
         .await
         .expect("subscribe");

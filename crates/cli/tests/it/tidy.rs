@@ -32,3 +32,63 @@ fn every_rust_file_opens_with_a_purpose_line() {
         "files without a `//!` first line: {missing:?}"
     );
 }
+
+fn server_files() -> Vec<(String, String)> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../server/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files
+        .into_iter()
+        .map(|f| {
+            let rel = f
+                .strip_prefix(&src)
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            (rel, std::fs::read_to_string(&f).unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The outbound client (`outbound.rs`) is the server's only HTTP client:
+/// another one would not refuse internal addresses.
+#[test]
+fn the_outbound_client_is_the_only_http_client() {
+    let others: Vec<String> = server_files()
+        .into_iter()
+        .filter(|(name, text)| {
+            name != "outbound.rs"
+                && (text.contains("reqwest::Client") || text.contains("reqwest::ClientBuilder"))
+        })
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        others.is_empty(),
+        "HTTP clients outside outbound.rs: {others:?}"
+    );
+}
+
+/// Secrets are compared in constant time (`auth::same_secret`), never with
+/// `==`, which returns at the first differing byte. Keys and tokens are
+/// looked up by their hash, so the values checked by comparison are CSRF
+/// tokens, signatures and link nonces.
+#[test]
+fn secrets_are_never_compared_with_eq() {
+    let mut found = Vec::new();
+    for (name, text) in server_files() {
+        for (i, line) in text.lines().enumerate() {
+            let l = line.trim().to_lowercase();
+            // Names compared with literals (`k == "_csrf"`) are not secrets.
+            if l.starts_with("//") || l.contains("same_secret") || l.contains("== \"") {
+                continue;
+            }
+            let compares = l.contains(" == ") || l.contains(" != ");
+            let secret = ["csrf", "signature", "nonce", "challenge"]
+                .iter()
+                .any(|w| l.contains(w));
+            if compares && secret {
+                found.push(format!("{name}:{}: {}", i + 1, line.trim()));
+            }
+        }
+    }
+    assert!(found.is_empty(), "secrets compared with ==: {found:?}");
+}

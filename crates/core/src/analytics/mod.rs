@@ -9,6 +9,7 @@ pub mod active;
 pub mod event;
 pub mod filter;
 pub mod funnel;
+pub mod range;
 pub mod retention;
 
 use crate::support::incident::UnknownValue;

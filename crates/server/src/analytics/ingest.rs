@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, now_ms};
+use liveops_store::projects::KeyPurpose;
 
 /// PostHog's limit for `/batch`.
 pub const BATCH_LIMIT: usize = 20 * 1024 * 1024;
@@ -217,6 +218,12 @@ async fn posthog_inner(
     } else {
         body
     };
+    // A key in the request itself is checked before the body is unpacked,
+    // so an unknown caller costs no decompression and no parsing.
+    let checked = match key_from_request(headers, query) {
+        Some(k) => Some(super::project_for_key(state, &k, KeyPurpose::Browser).await?),
+        None => None,
+    };
     // posthog-js may send plain (not base64) JSON in a `data=` form too.
     let raw = match wire::unpack(body, hint, limit) {
         Ok(raw) => raw,
@@ -231,6 +238,15 @@ async fn posthog_inner(
         }
         Err(e) => return Err(body_error(e)),
     };
+    // posthog-js puts the key inside the (compressed) body: it is skimmed
+    // for the key alone, and the events are decoded only once it is good.
+    let project = match checked {
+        Some(p) => p,
+        None => {
+            let key = wire::body_key(&raw).unwrap_or_default();
+            super::project_for_key(state, &key, KeyPurpose::Browser).await?
+        }
+    };
     let decoded = {
         let mut make_id = new_id;
         let mut ctx = Context {
@@ -244,14 +260,23 @@ async fn posthog_inner(
             other => body_error(other),
         })?
     };
-    let key = decoded
-        .key
-        .clone()
-        .or_else(|| key_from_request(headers, query))
-        .unwrap_or_default();
-    let project = super::project_for_key(state, &key).await?;
+    check_same_key(state, &project, decoded.key.as_deref()).await?;
     let (count, bad) = store(state, &project, decoded).await?;
     Ok(accepted(count, &bad, json!({"status": "Ok"})))
+}
+
+/// A body that names a key of its own must name one of the same project as
+/// the key that let it in.
+async fn check_same_key(state: &AppState, project: &str, body_key: Option<&str>) -> ApiResult<()> {
+    if let Some(k) = body_key {
+        let named = super::project_for_key(state, k, KeyPurpose::Browser).await?;
+        if named != project {
+            return Err(ApiError::unauthorized(
+                "the body carries the key of another project",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Segment's HTTP tracking API: `/v1/{identify,track,page,screen,group,alias,batch}`.
@@ -287,21 +312,8 @@ async fn segment_inner(
     } else {
         wire::SEGMENT_MESSAGE_LIMIT
     };
-    let raw = wire::unpack(body, Compression::None, limit).map_err(|e| match e {
-        BodyError::TooLarge(_) => ApiError::bad_request(format!(
-            "the body is larger than Segment's {limit}-byte limit"
-        )),
-        other => body_error(other),
-    })?;
-    let decoded = {
-        let mut make_id = new_id;
-        let mut ctx = Context {
-            now_ms: now_ms(),
-            new_id: &mut make_id,
-        };
-        wire::segment(&raw, call, &mut ctx).map_err(body_error)?
-    };
-    // The write key: HTTP basic auth's user name, else `writeKey` in the body.
+    // The write key: HTTP basic auth's user name, checked before the body
+    // is read; else `writeKey` in the body, skimmed before it is decoded.
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -313,8 +325,32 @@ async fn segment_inner(
         })
         .and_then(|b| String::from_utf8(b).ok())
         .map(|s| s.split(':').next().unwrap_or_default().to_owned());
-    let key = basic.or_else(|| decoded.key.clone()).unwrap_or_default();
-    let project = super::project_for_key(state, &key).await?;
+    let checked = match &basic {
+        Some(k) => Some(super::project_for_key(state, k, KeyPurpose::Browser).await?),
+        None => None,
+    };
+    let raw = wire::unpack(body, Compression::None, limit).map_err(|e| match e {
+        BodyError::TooLarge(_) => ApiError::bad_request(format!(
+            "the body is larger than Segment's {limit}-byte limit"
+        )),
+        other => body_error(other),
+    })?;
+    let project = match checked {
+        Some(p) => p,
+        None => {
+            let key = wire::body_key(&raw).unwrap_or_default();
+            super::project_for_key(state, &key, KeyPurpose::Browser).await?
+        }
+    };
+    let decoded = {
+        let mut make_id = new_id;
+        let mut ctx = Context {
+            now_ms: now_ms(),
+            new_id: &mut make_id,
+        };
+        wire::segment(&raw, call, &mut ctx).map_err(body_error)?
+    };
+    check_same_key(state, &project, decoded.key.as_deref()).await?;
     let (count, bad) = store(state, &project, decoded).await?;
     Ok(accepted(count, &bad, json!({"success": true})))
 }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use liveops_store::StoreError;
+use liveops_store::projects::KeyPurpose;
 
 use crate::auth::keys;
 use crate::error::{ApiError, ApiResult};
@@ -17,10 +18,11 @@ use crate::state::AppState;
 /// How long a resolved ingest key is trusted before it is looked up again.
 const KEY_TTL: Duration = Duration::from_secs(10);
 
-/// Ingest keys seen recently, and each key's token bucket.
+/// Project keys seen recently (by purpose and hash), and each project's
+/// token bucket.
 #[derive(Debug, Default)]
 pub struct IngestKeys {
-    known: Mutex<HashMap<String, (String, Instant)>>,
+    known: Mutex<HashMap<(KeyPurpose, String), (String, Instant)>>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -62,29 +64,50 @@ impl IngestKeys {
     }
 }
 
-/// The project an ingest key belongs to.
-pub async fn project_for_key(state: &AppState, key: &str) -> ApiResult<String> {
+/// The project a key of `purpose` belongs to. A key of another purpose
+/// is refused like an unknown one, but says which key to use.
+pub async fn project_for_key(
+    state: &AppState,
+    key: &str,
+    purpose: KeyPurpose,
+) -> ApiResult<String> {
     let key = key.trim();
     if key.is_empty() {
-        return Err(ApiError::unauthorized(
-            "send the project's ingest key (api_key, token, writeKey or basic auth)",
-        ));
+        return Err(ApiError::unauthorized(match purpose {
+            KeyPurpose::Browser => {
+                "send the project's ingest key (api_key, token, writeKey or basic auth)"
+            }
+            KeyPurpose::Server => {
+                "send the project's server key (Authorization: Bearer, basic auth, x-liveops-key)"
+            }
+            KeyPurpose::Mail => "send the project's inbound mail secret",
+        }));
     }
     let hash = keys::hash(key);
     let now = Instant::now();
+    let cache_key = (purpose, hash);
     if let Some((project, at)) = state
         .ingest_keys
         .known
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .get(&hash)
+        .get(&cache_key)
         && now.duration_since(*at) < KEY_TTL
     {
         return Ok(project.clone());
     }
-    let project = match state.db.project_by_ingest_hash(&hash).await {
+    let project = match state.db.project_by_key(purpose, &cache_key.1).await {
         Ok(p) => p.id,
-        Err(StoreError::NotFound) => return Err(ApiError::unauthorized("unknown ingest key")),
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::unauthorized(match purpose {
+                KeyPurpose::Browser => "unknown ingest key",
+                KeyPurpose::Server => {
+                    "unknown server key: OTLP takes the project's server key, not its public \
+                     browser key (Settings, or POST /api/v1/projects/{slug}/keys/server)"
+                }
+                KeyPurpose::Mail => "unknown inbound mail secret",
+            }));
+        }
         Err(e) => return Err(e.into()),
     };
     state
@@ -92,7 +115,7 @@ pub async fn project_for_key(state: &AppState, key: &str) -> ApiResult<String> {
         .known
         .lock()
         .unwrap_or_else(|p| p.into_inner())
-        .insert(hash, (project.clone(), now));
+        .insert(cache_key, (project.clone(), now));
     Ok(project)
 }
 

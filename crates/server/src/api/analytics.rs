@@ -6,21 +6,21 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use jiff::Timestamp;
+use liveops_core::TimeSpan;
 use liveops_core::analytics::Interval;
 use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::{FunnelOrder, MAX_STEPS};
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
-use liveops_core::{Permission, TimeSpan};
 use liveops_store::analytics::KeyFunnel;
 use liveops_store::{StoreError, audit};
 use liveops_telemetry::analytics as q;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
+use crate::timerange::{parse_when, query_range};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -28,47 +28,15 @@ fn unprocessable(e: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable(e.to_string())
 }
 
-/// An RFC 3339 time, or a date (midnight UTC).
-pub fn parse_when(field: &str, s: &str) -> ApiResult<i64> {
-    let s = s.trim();
-    if let Ok(t) = s.parse::<Timestamp>() {
-        return Ok(t.as_millisecond());
-    }
-    if let Ok(d) = s.parse::<jiff::civil::Date>()
-        && let Ok(z) = d.to_zoned(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp().as_millisecond());
-    }
-    Err(ApiError::unprocessable(format!(
-        "`{field}` must be a date like 2026-11-01 or an RFC 3339 time"
-    )))
-}
-
-/// A query's `[from, to)`: `to` defaults to the end of today, `from` to
-/// `default_days` before it; at most `max_days` long.
+/// A query's `[from, to)` as milliseconds: see [`query_range`].
 fn range(
     from: Option<&str>,
     to: Option<&str>,
     default_days: i64,
     max_days: i64,
+    interval: Option<Interval>,
 ) -> ApiResult<(i64, i64)> {
-    let to = match to {
-        Some(t) => parse_when("to", t)?,
-        None => (now_ms().div_euclid(DAY_MS) + 1) * DAY_MS,
-    };
-    let from = match from {
-        Some(f) => parse_when("from", f)?,
-        None => to - default_days * DAY_MS,
-    };
-    if from >= to {
-        return Err(ApiError::unprocessable("`from` must be before `to`"));
-    }
-    if to - from > max_days * DAY_MS {
-        return Err(ApiError::unprocessable(format!(
-            "a range may cover at most {max_days} days"
-        )));
-    }
-    Ok((from, to))
+    query_range(from, to, default_days, max_days, interval).map(|r| (r.from_ms(), r.to_ms()))
 }
 
 fn event_list(field: &str, names: &[String]) -> ApiResult<Vec<String>> {
@@ -123,10 +91,8 @@ pub struct EventNameView {
     responses((status = 200, description = "Event names", body = Vec<EventNameView>)))]
 pub async fn event_names(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<EventNameView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let id = access.project.id.clone();
     let names = telemetry(&state, move |a| Ok(a.event_names(&id))).await?;
     Ok(Json(
@@ -156,6 +122,9 @@ pub struct TrendsParams {
     pub filter: Option<String>,
     /// An event property to break down by.
     pub breakdown: Option<String>,
+    /// The most breakdown values shown, by event count (25 by default, at
+    /// most 300); the others are summed into one series marked `other`.
+    pub breakdown_limit: Option<usize>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -170,6 +139,8 @@ pub struct TrendPointView {
 pub struct TrendSeriesView {
     /// The breakdown value; null without a breakdown or when unset.
     pub value: Option<String>,
+    /// This series sums every breakdown value past `breakdown_limit`.
+    pub other: bool,
     pub points: Vec<TrendPointView>,
 }
 
@@ -185,14 +156,11 @@ pub struct TrendsView {
     responses((status = 200, description = "Series", body = TrendsView)))]
 pub async fn trends(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<TrendsParams>,
 ) -> ApiResult<Json<TrendsView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let interval = interval(p.interval.as_deref(), Interval::Day)?;
-    let max_days = if interval == Interval::Hour { 31 } else { 3660 };
-    let (from_ms, to_ms) = range(p.from.as_deref(), p.to.as_deref(), 30, max_days)?;
+    let (from_ms, to_ms) = range(p.from.as_deref(), p.to.as_deref(), 30, 3660, Some(interval))?;
     let filters = parse_filters(p.filter.as_deref().unwrap_or("")).map_err(unprocessable)?;
     let query = q::TrendsQuery {
         event: p
@@ -205,6 +173,7 @@ pub async fn trends(
         to_ms,
         filters,
         breakdown: p.breakdown.filter(|b| !b.trim().is_empty()),
+        breakdown_limit: breakdown_limit(p.breakdown_limit)?,
     };
     let id = access.project.id.clone();
     let series = telemetry(&state, move |a| a.trends(&id, &query)).await?;
@@ -214,6 +183,7 @@ pub async fn trends(
             .into_iter()
             .map(|s| TrendSeriesView {
                 value: s.value,
+                other: s.other,
                 points: s
                     .points
                     .into_iter()
@@ -226,6 +196,18 @@ pub async fn trends(
             })
             .collect(),
     }))
+}
+
+/// A breakdown limit as asked for, or the default.
+pub(crate) fn breakdown_limit(asked: Option<usize>) -> ApiResult<usize> {
+    match asked {
+        None => Ok(q::DEFAULT_BREAKDOWN_LIMIT),
+        Some(n) if (1..=q::MAX_BREAKDOWN_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::unprocessable(format!(
+            "breakdown_limit must be between 1 and {}",
+            q::MAX_BREAKDOWN_LIMIT
+        ))),
+    }
 }
 
 // ---------------------------------------------------------------- active users
@@ -252,7 +234,13 @@ pub struct ActiveDayView {
 }
 
 fn day_range(p: &ActiveParams) -> ApiResult<(i64, usize, Vec<String>)> {
-    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), 30, 400)?;
+    let (from, to) = range(
+        p.from.as_deref(),
+        p.to.as_deref(),
+        30,
+        400,
+        Some(Interval::Day),
+    )?;
     let first = from.div_euclid(DAY_MS);
     let days = (to - 1).div_euclid(DAY_MS) - first + 1;
     let events = match &p.event {
@@ -268,11 +256,9 @@ fn day_range(p: &ActiveParams) -> ApiResult<(i64, usize, Vec<String>)> {
     responses((status = 200, description = "Active users per day", body = Vec<ActiveDayView>)))]
 pub async fn active(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<ActiveDayView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let (from_day, days, events) = day_range(&p)?;
     let query = q::ActiveQuery {
         events,
@@ -306,11 +292,9 @@ pub struct StickinessView {
     responses((status = 200, description = "Persons by days active", body = Vec<StickinessView>)))]
 pub async fn stickiness(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<StickinessView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let (from_day, days, events) = day_range(&p)?;
     let query = q::ActiveQuery {
         events,
@@ -358,11 +342,9 @@ pub struct LifecycleView {
     responses((status = 200, description = "Lifecycle per interval", body = Vec<LifecycleView>)))]
 pub async fn lifecycle(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<LifecycleParams>,
 ) -> ApiResult<Json<Vec<LifecycleView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let interval = interval(p.interval.as_deref(), Interval::Week)?;
     if interval == Interval::Hour {
         return Err(ApiError::unprocessable(
@@ -566,7 +548,7 @@ pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
             n.saturating_sub(1)
         )));
     }
-    let (from_ms, to_ms) = range(body.from.as_deref(), body.to.as_deref(), 30, 3660)?;
+    let (from_ms, to_ms) = range(body.from.as_deref(), body.to.as_deref(), 30, 3660, None)?;
     let key = body
         .breakdown
         .as_deref()
@@ -633,11 +615,9 @@ pub fn funnel_view(a: q::FunnelAnswer) -> FunnelView {
     responses((status = 200, description = "The funnel", body = FunnelView)))]
 pub async fn funnel(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<Json<FunnelView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let query = funnel_query(&body)?;
     let id = access.project.id.clone();
     let answer = telemetry(&state, move |a| a.funnel(&id, &query)).await?;
@@ -729,11 +709,9 @@ pub fn retention_query(body: &RetentionBody) -> ApiResult<q::RetentionQuery> {
     responses((status = 200, description = "Retention", body = RetentionView)))]
 pub async fn retention(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<RetentionBody>,
 ) -> ApiResult<Json<RetentionView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let query = retention_query(&body)?;
     let interval = query.interval;
     let id = access.project.id.clone();
@@ -788,10 +766,8 @@ pub struct FeatureView {
     responses((status = 200, description = "Features", body = Vec<FeatureView>)))]
 pub async fn list_features(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<FeatureView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(
         state
             .db
@@ -814,11 +790,9 @@ pub async fn list_features(
     responses((status = 201, description = "The feature", body = FeatureView)))]
 pub async fn create_feature(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<FeatureBody>,
 ) -> ApiResult<(StatusCode, Json<FeatureView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
@@ -862,10 +836,9 @@ pub async fn create_feature(
     responses((status = 204, description = "Removed")))]
 pub async fn delete_feature(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, name)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, name)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if !liveops_store::analytics::delete_feature(&mut tx, &access.project.id, &name).await? {
@@ -918,12 +891,10 @@ pub struct FeatureUsageView {
     responses((status = 200, description = "Feature usage", body = FeatureUsageView)))]
 pub async fn feature_usage(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Json<FeatureUsageView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), 30, 3660)?;
+    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), 30, 3660, None)?;
     Ok(Json(usage(&state, &access.project.id, from, to).await?))
 }
 
@@ -1000,11 +971,9 @@ pub struct PersonsParams {
     responses((status = 200, description = "Persons", body = Vec<PersonView>)))]
 pub async fn persons(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<PersonsParams>,
 ) -> ApiResult<Json<Vec<PersonView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::unprocessable("limit must be 1 to 500"));
@@ -1041,10 +1010,9 @@ pub struct PersonDetail {
     responses((status = 200, description = "The person", body = PersonDetail)))]
 pub async fn person(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, distinct_id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, distinct_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<PersonDetail>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let id = access.project.id.clone();
     let (person, events) = telemetry(&state, move |a| {
         let Some(p) = a.person(&id, &distinct_id) else {
@@ -1082,10 +1050,9 @@ pub struct DeletedPerson {
     responses((status = 200, description = "Deleted", body = DeletedPerson)))]
 pub async fn delete_person(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, distinct_id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, distinct_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<DeletedPerson>> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let id = access.project.id.clone();
     let did = distinct_id.clone();
     let deleted = telemetry(&state, move |a| a.delete_person(&id, &did))
@@ -1123,10 +1090,8 @@ pub struct AnalyticsSettings {
     responses((status = 200, description = "Settings", body = AnalyticsSettings)))]
 pub async fn get_settings(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<AnalyticsSettings>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(AnalyticsSettings {
         retention_days: state.db.retention_days(&access.project.id).await?,
     }))
@@ -1139,11 +1104,9 @@ pub async fn get_settings(
     responses((status = 200, description = "Settings", body = AnalyticsSettings)))]
 pub async fn put_settings(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<AnalyticsSettings>,
 ) -> ApiResult<Json<AnalyticsSettings>> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     if let Some(d) = body.retention_days
         && !(1..=3650).contains(&d)
     {
@@ -1175,18 +1138,35 @@ pub async fn put_settings(
     responses((status = 200, description = "A Parquet file", content_type = "application/vnd.apache.parquet")))]
 pub async fn export(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Response> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let dir = tempfile::tempdir().map_err(ApiError::internal)?;
     let path = dir.path().join("events.parquet");
     let id = access.project.id.clone();
     let target = path.clone();
     telemetry(&state, move |a| a.export_parquet(&id, &target)).await?;
-    let bytes = tokio::fs::read(&path).await.map_err(ApiError::internal)?;
+    let file = tokio::fs::File::open(&path)
+        .await
+        .map_err(ApiError::internal)?;
+    let size = file.metadata().await.map_err(ApiError::internal)?.len();
+    // Streamed from disk in chunks: the file can be far larger than memory
+    // should hold. The temporary folder lives until the last chunk is read.
+    let chunks = futures::stream::unfold((file, Some(dir)), |(mut file, dir)| async move {
+        use tokio::io::AsyncReadExt;
+        dir.as_ref()?;
+        let mut buf = vec![0u8; 256 * 1024];
+        match file.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok::<_, std::io::Error>(buf), (file, dir)))
+            }
+            Err(e) => Some((Err(e), (file, None))),
+        }
+    });
     Ok((
         [
+            (header::CONTENT_LENGTH, size.to_string()),
             (
                 header::CONTENT_TYPE,
                 "application/vnd.apache.parquet".to_owned(),
@@ -1199,7 +1179,7 @@ pub async fn export(
                 ),
             ),
         ],
-        bytes,
+        axum::body::Body::from_stream(chunks),
     )
         .into_response())
 }
@@ -1267,10 +1247,8 @@ fn key_funnel_view(f: KeyFunnel) -> KeyFunnelView {
     responses((status = 200, description = "Key funnels", body = [KeyFunnelView])))]
 pub async fn list_key_funnels(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<KeyFunnelView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let all = state.db.key_funnels(&access.project.id).await?;
     Ok(Json(all.into_iter().map(key_funnel_view).collect()))
 }
@@ -1282,11 +1260,9 @@ pub async fn list_key_funnels(
     responses((status = 201, description = "The key funnel", body = KeyFunnelView)))]
 pub async fn create_key_funnel(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<KeyFunnelBody>,
 ) -> ApiResult<(StatusCode, Json<KeyFunnelView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
@@ -1326,10 +1302,9 @@ pub async fn create_key_funnel(
     responses((status = 204, description = "Removed")))]
 pub async fn delete_key_funnel(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, name)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, name)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     if !state
         .db
         .delete_key_funnel(&access.project.id, &name)

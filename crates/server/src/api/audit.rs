@@ -2,13 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use liveops_core::Permission;
 use liveops_store::audit::AuditEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Principal, project_access};
-use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+use crate::auth::{Access, need};
+use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms};
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -69,8 +68,7 @@ pub struct AuditPage {
     responses((status = 200, description = "Audit entries", body = AuditPage)))]
 pub async fn list_audit(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::ReadAudit>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let limit = q.limit.unwrap_or(100);
@@ -85,7 +83,6 @@ pub async fn list_audit(
             "before must be an entry id from next_before",
         ));
     }
-    let access = project_access(&state, &principal, &slug, Permission::ReadAudit).await?;
     let entries = state
         .db
         .audit_log(&access.project.id, q.before.as_deref(), limit)

@@ -6,14 +6,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use liveops_core::Permission;
 use liveops_core::feedback::backlog::{ItemKind, ItemStatus, Score};
 use liveops_core::feedback::{FeedbackKind, FeedbackState};
 use liveops_store::feedback::{Feedback, Item, ItemFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::feedback::{self as service, ItemChange, Submission, Suggestion};
 use crate::state::{AppState, format_ms};
@@ -116,11 +115,9 @@ pub struct CreatedFeedback {
     responses((status = 201, description = "The feedback", body = CreatedFeedback)))]
 pub async fn create_feedback(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<FeedbackBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedFeedback>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let sub = Submission {
         kind: b.kind,
         title: b.title,
@@ -160,11 +157,9 @@ pub struct FeedbackQuery {
     responses((status = 200, description = "Feedback", body = Vec<FeedbackView>)))]
 pub async fn list_feedback(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<FeedbackQuery>,
 ) -> ApiResult<Json<Vec<FeedbackView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let st = match q.state.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(FeedbackState::parse(s).ok_or_else(|| {
             ApiError::unprocessable(format!("`{s}` is not a state: new, linked, closed or spam"))
@@ -239,10 +234,9 @@ pub async fn activity(
     responses((status = 200, description = "The feedback", body = FeedbackDetail)))]
 pub async fn get_feedback(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<FeedbackDetail>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let f = service::find_feedback(&state, &access.project.id, &number).await?;
     let suggestions = service::suggestions(
         &state,
@@ -280,11 +274,10 @@ pub struct FeedbackAction {
     responses((status = 200, description = "The feedback after the action", body = FeedbackView)))]
 pub async fn feedback_action(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(a): ApiJson<FeedbackAction>,
 ) -> ApiResult<Json<FeedbackView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
     let f = service::find_feedback(&state, &pid, &number).await?;
     apply_feedback_action(
@@ -379,13 +372,11 @@ pub struct ImportView {
     responses((status = 200, description = "What was imported", body = ImportView)))]
 pub async fn import_feedback(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiQuery(q): ApiQuery<ImportQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ImportView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -436,11 +427,10 @@ pub struct FromTicketBody {
     responses((status = 201, description = "The feedback", body = CreatedFeedback)))]
 pub async fn feedback_from_ticket(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<FromTicketBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedFeedback>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let (f, s) = from_ticket(&state, &access.project.id, &number, b.kind).await?;
     Ok((
         StatusCode::CREATED,
@@ -562,6 +552,8 @@ pub struct ItemView {
     pub postmortem: Option<i64>,
     /// The post-launch review whose finding it came from.
     pub review: Option<i64>,
+    /// Shown in the public changelog once released.
+    pub public: bool,
     pub created_by: String,
     pub created_at: String,
     pub updated_at: String,
@@ -581,6 +573,7 @@ pub fn item_view(i: Item) -> ItemView {
         merged_into: i.merged_into_number,
         postmortem: i.postmortem_incident,
         review: i.launch_review,
+        public: i.public,
         created_by: i.created_by,
         created_at: format_ms(i.created_at),
         updated_at: format_ms(i.updated_at),
@@ -603,11 +596,9 @@ pub struct ItemBody {
     responses((status = 201, description = "The item", body = ItemView)))]
 pub async fn create_item(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<ItemBody>,
 ) -> ApiResult<(StatusCode, Json<ItemView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = service::create_item(
         &state,
         &access.actor(),
@@ -635,11 +626,9 @@ pub struct ItemQuery {
     responses((status = 200, description = "Items", body = Vec<ItemView>)))]
 pub async fn list_items(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<ItemQuery>,
 ) -> ApiResult<Json<Vec<ItemView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => Some(
             ItemStatus::parse(s)
@@ -686,10 +675,9 @@ pub struct ItemDetail {
     responses((status = 200, description = "The item", body = ItemDetail)))]
 pub async fn get_item(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ItemDetail>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let i = service::find_item(&state, &access.project.id, &number).await?;
     let feedback = state.db.feedback_for_item(&i.id).await?;
     let duplicates = service::suggestions(
@@ -729,6 +717,8 @@ pub struct ItemPatch {
     pub score: Option<ScoreBody>,
     /// The release version to schedule it into, or "" to unschedule.
     pub release: Option<String>,
+    /// Show it in the public changelog once released (off by default).
+    pub public: Option<bool>,
 }
 
 /// Edits an item: text, kind, status (through the workflow), score, release.
@@ -739,11 +729,10 @@ pub struct ItemPatch {
     responses((status = 200, description = "The item", body = ItemView)))]
 pub async fn update_item(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(p): ApiJson<ItemPatch>,
 ) -> ApiResult<Json<ItemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
     let i = service::find_item(&state, &pid, &number).await?;
     let score = match &p.score {
@@ -773,6 +762,7 @@ pub async fn update_item(
             kind: p.kind,
             status: p.status,
             score,
+            public: p.public,
         },
     )
     .await?;
@@ -797,11 +787,10 @@ pub struct MergeBody {
     responses((status = 200, description = "The item merged into", body = ItemView)))]
 pub async fn merge_item(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<MergeBody>,
 ) -> ApiResult<Json<ItemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
     let from = service::find_item(&state, &pid, &number).await?;
     let into = service::find_item(&state, &pid, &b.into.to_string()).await?;

@@ -5,18 +5,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_core::Permission;
 use liveops_core::improvement::dora::{Deployment, FourKeys, Level, Restore, four_keys};
 use liveops_core::reviews::postmortem::{Change, suspects};
 use liveops_store::{audit, improvement as store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::analytics::parse_when;
-use crate::auth::{Principal, ProjectAccess, project_access};
-use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::auth::{Access, ProjectAccess, need};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
 use crate::state::{AppState, format_ms, now_ms};
+use crate::timerange::parse_when;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -59,11 +58,9 @@ pub struct DoraView {
     responses((status = 200, description = "The four keys", body = DoraView)))]
 pub async fn dora(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<DoraQuery>,
 ) -> ApiResult<Json<DoraView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30)?;
     Ok(Json(
         compute(
@@ -115,11 +112,9 @@ pub struct TrendQuery {
     responses((status = 200, description = "The keys per period, oldest first", body = [DoraView])))]
 pub async fn dora_trends(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<TrendQuery>,
 ) -> ApiResult<Json<Vec<DoraView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let step = match q.interval.as_deref().unwrap_or("week") {
         "week" => 7 * DAY_MS,
         "day" => DAY_MS,
@@ -179,11 +174,9 @@ pub struct LinkSuggestion {
     responses((status = 200, description = "Suggested links, newest incident first", body = [LinkSuggestion])))]
 pub async fn dora_suggestions(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<SuggestionQuery>,
 ) -> ApiResult<Json<Vec<LinkSuggestion>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let hours = q.window_hours.unwrap_or(24);
     if !(1..=24 * 14).contains(&hours) {
         return Err(ApiError::unprocessable("window_hours must be 1 to 336"));
@@ -354,11 +347,9 @@ fn week_of(week: Option<&str>) -> ApiResult<i64> {
     responses((status = 200, description = "The week's report", body = WeeklyReport)))]
 pub async fn weekly_report(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<WeekQuery>,
 ) -> ApiResult<Json<WeeklyReport>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let week = week_of(q.week.as_deref())?;
     Ok(Json(
         report::generate(&state, &access.project.id, week).await?,
@@ -405,11 +396,9 @@ pub struct SavedReportView {
         (status = 200, description = "Kept, replacing the week's earlier report", body = SavedReportView)))]
 pub async fn save_weekly_report(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<WeeklyBody>,
 ) -> ApiResult<(StatusCode, Json<SavedReportView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let week = week_of(body.week.as_deref())?;
     let r = report::generate(&state, &access.project.id, week).await?;
     let now = now_ms();
@@ -452,11 +441,9 @@ pub struct HistoryQuery {
     responses((status = 200, description = "Kept reports", body = [StoredReportView])))]
 pub async fn list_reports(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> ApiResult<Json<Vec<StoredReportView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let limit = q.limit.unwrap_or(52);
     if !(1..=520).contains(&limit) {
         return Err(ApiError::unprocessable("`limit` must be 1 to 520"));
@@ -535,10 +522,8 @@ fn recipient(channel: &str, target: &str) -> ApiResult<RecipientBody> {
     responses((status = 200, description = "Recipients", body = [RecipientBody])))]
 pub async fn list_report_recipients(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<RecipientBody>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(
         state
             .db
@@ -560,12 +545,13 @@ pub async fn list_report_recipients(
     responses((status = 201, description = "The recipient", body = RecipientBody)))]
 pub async fn add_report_recipient(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<RecipientBody>,
 ) -> ApiResult<(StatusCode, Json<RecipientBody>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let r = recipient(&body.channel, &body.target)?;
+    if r.channel == "webhook" {
+        super::support::check_url(&state, &r.target).await?;
+    }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     store::add_recipient(
@@ -591,11 +577,9 @@ pub async fn add_report_recipient(
     responses((status = 204, description = "Removed")))]
 pub async fn remove_report_recipient(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiQuery(q): ApiQuery<RecipientQuery>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let r = recipient(&q.channel, &q.target)?;
     let shown = RecipientBody {
         channel: r.channel.clone(),

@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod feedback;
+pub mod feeds;
 pub mod improvement;
 pub mod me;
 pub mod performance;
@@ -88,10 +89,19 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project))
         .routes(routes!(projects::rotate_ingest_key))
+        .routes(routes!(projects::list_keys))
+        .routes(routes!(projects::rotate_key))
+        .routes(routes!(projects::put_mail_signing))
+        .routes(routes!(projects::put_public_pages))
         .routes(routes!(projects::list_members))
         .routes(routes!(projects::set_member, projects::remove_member))
         .routes(routes!(tokens::list_tokens, tokens::create_token))
         .routes(routes!(tokens::revoke_token))
+        .routes(routes!(
+            tokens::list_instance_tokens,
+            tokens::create_instance_token
+        ))
+        .routes(routes!(tokens::revoke_instance_token))
         .routes(routes!(audit::list_audit))
         .routes(routes!(support::list_components, support::create_component))
         .routes(routes!(support::set_component_status))
@@ -101,6 +111,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(support::who_is_on_call))
         .routes(routes!(support::schedule_calendar))
         .routes(routes!(support::user_calendar))
+        .routes(routes!(feeds::list_feeds, feeds::create_feed))
+        .routes(routes!(feeds::revoke_feed))
         .routes(routes!(support::list_tiers))
         .routes(routes!(support::set_tier))
         .routes(routes!(support::list_policies, support::create_policy))

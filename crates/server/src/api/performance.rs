@@ -5,18 +5,18 @@
 use axum::Json;
 use axum::extract::State;
 use jiff::Timestamp;
+use liveops_core::TimeSpan;
 use liveops_core::performance::detect::FindingKind;
-use liveops_core::{Permission, TimeSpan};
 use liveops_store::StoreError;
 use liveops_store::performance::{FindingRow, FindingStatus};
 use liveops_telemetry::performance::{self as perf, RouteQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::analytics::parse_when;
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
+use crate::timerange::parse_when;
 
 const NS_PER_MS: i64 = 1_000_000;
 
@@ -141,11 +141,9 @@ pub fn route_view(r: perf::RouteStats) -> RouteView {
     responses((status = 200, description = "Routes", body = Vec<RouteView>)))]
 pub async fn routes(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Json<Vec<RouteView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let q = range_ns(&p)?;
     let id = access.project.id.clone();
     let rows = telemetry(&state, move |t| Ok(t.routes(&id, &q))).await?;
@@ -173,12 +171,10 @@ pub struct SeriesPointView {
     responses((status = 200, description = "Buckets", body = Vec<SeriesPointView>)))]
 pub async fn series(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(range): ApiQuery<RangeParams>,
     ApiQuery(p): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<Vec<SeriesPointView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let q = range_ns(&range)?;
     let step_ns = match &p.step {
         Some(s) => {
@@ -244,12 +240,10 @@ pub fn query_view(q: perf::QueryStats) -> QueryView {
     responses((status = 200, description = "Query fingerprints", body = Vec<QueryView>)))]
 pub async fn queries(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(range): ApiQuery<RangeParams>,
     ApiQuery(p): ApiQuery<QueriesParams>,
 ) -> ApiResult<Json<Vec<QueryView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let q = range_ns(&range)?;
     let limit = p.limit.unwrap_or(50).clamp(1, 1000);
     let id = access.project.id.clone();
@@ -359,11 +353,9 @@ pub async fn with_queries(
     responses((status = 200, description = "Findings", body = Vec<FindingView>)))]
 pub async fn findings(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<FindingsParams>,
 ) -> ApiResult<Json<Vec<FindingView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let status = status_filter(p.status.as_deref())?;
     let rows = state.db.findings(&access.project.id, status).await?;
     Ok(Json(with_queries(&state, &access.project.id, rows).await?))
@@ -383,11 +375,10 @@ pub struct FindingUpdate {
     responses((status = 200, description = "The finding", body = FindingView)))]
 pub async fn update_finding(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<FindingUpdate>,
 ) -> ApiResult<Json<FindingView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let status = FindingStatus::parse(&body.status)
         .ok_or_else(|| ApiError::unprocessable("status must be one of: open, resolved, ignored"))?;
     let row = match state
@@ -427,10 +418,9 @@ pub struct SpanView {
     responses((status = 200, description = "Spans", body = Vec<SpanView>)))]
 pub async fn trace(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, trace)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, trace)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<Vec<SpanView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let trace = trace.to_ascii_lowercase();
     if trace.len() != 32 || !trace.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(ApiError::unprocessable("a trace id is 32 hex digits"));
@@ -519,11 +509,9 @@ pub struct ReportView {
     responses((status = 200, description = "The tuning report", body = ReportView)))]
 pub async fn report(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Json<ReportView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let q = range_ns(&p)?;
     Ok(Json(build_report(&state, &access.project.id, q).await?))
 }
@@ -702,10 +690,8 @@ fn store_error(e: StoreError) -> ApiError {
     responses((status = 200, description = "Rules", body = Vec<RuleView>)))]
 pub async fn list_rules(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<RuleView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let rows = state.db.rules(Some(&access.project.id)).await?;
     Ok(Json(rows.into_iter().map(rule_view).collect()))
 }
@@ -718,13 +704,11 @@ pub async fn list_rules(
     responses((status = 201, description = "The rule", body = RuleView)))]
 pub async fn create_rule(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<RuleView>)> {
     use liveops_core::performance::rule::{Comparator, Watched};
     use liveops_core::support::incident::Severity;
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let name = name_of(&body.name)?;
     let metric: Watched =
         body.metric
@@ -783,10 +767,9 @@ pub async fn create_rule(
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_rule(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, id)): ApiPath<(String, String)>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     if state.db.delete_rule(&access.project.id, &id).await? {
         Ok(axum::http::StatusCode::NO_CONTENT)
     } else {
@@ -872,10 +855,8 @@ fn slo_view(
     responses((status = 200, description = "SLOs", body = Vec<SloView>)))]
 pub async fn list_slos(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<SloView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let rows = state.db.slos(Some(&access.project.id)).await?;
     let st = state.clone();
     let views = tokio::task::spawn_blocking(move || {
@@ -900,11 +881,9 @@ pub async fn list_slos(
     responses((status = 201, description = "The SLO", body = SloView)))]
 pub async fn create_slo(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<SloBody>,
 ) -> ApiResult<(axum::http::StatusCode, Json<SloView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let name = name_of(&body.name)?;
     if !(body.objective > 0.0 && body.objective < 1.0) {
         return Err(ApiError::unprocessable(
@@ -969,10 +948,9 @@ pub async fn create_slo(
     responses((status = 204, description = "Deleted")))]
 pub async fn delete_slo(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, id)): ApiPath<(String, String)>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     if state.db.delete_slo(&access.project.id, &id).await? {
         Ok(axum::http::StatusCode::NO_CONTENT)
     } else {
@@ -999,10 +977,8 @@ pub struct MetricNameView {
     responses((status = 200, description = "Metric names", body = Vec<MetricNameView>)))]
 pub async fn metric_names(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<MetricNameView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let id = access.project.id.clone();
     let names = telemetry(&state, move |t| t.metric_names(&id)).await?;
     Ok(Json(
@@ -1046,13 +1022,11 @@ pub struct MetricLineView {
     responses((status = 200, description = "Lines", body = Vec<MetricLineView>)))]
 pub async fn metric_series(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(m): ApiQuery<MetricSeriesParams>,
     ApiQuery(range): ApiQuery<RangeParams>,
     ApiQuery(p): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<Vec<MetricLineView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let q = range_ns(&range)?;
     let step_ns = match &p.step {
         Some(s) => s

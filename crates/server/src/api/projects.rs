@@ -5,15 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::{Email, Permission, ProjectName, Role, Slug};
 use liveops_store::StoreError;
-use liveops_store::projects::Project;
+use liveops_store::projects::{KeyPurpose, Project};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::users::require_instance_admin;
 use crate::actions;
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, InstanceAdmin, Principal, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::state::{AppState, format_ms};
+use crate::state::{AppState, format_ms, now_ms};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectView {
@@ -24,6 +23,10 @@ pub struct ProjectView {
     pub created_at: String,
     /// The caller's role in the project.
     pub role: String,
+    /// The public status page is on.
+    pub status_page_public: bool,
+    /// The public changelog is on.
+    pub changelog_public: bool,
 }
 
 impl ProjectView {
@@ -34,6 +37,8 @@ impl ProjectView {
             ingest_key_hint: p.ingest_key_hint.clone(),
             created_at: format_ms(p.created_at),
             role: role.to_string(),
+            status_page_public: p.status_page_public,
+            changelog_public: p.changelog_public,
         }
     }
 }
@@ -83,8 +88,13 @@ pub struct NewProject {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedProject {
     pub project: ProjectView,
-    /// The write-only key SDKs send events with. Shown only in this answer.
+    /// The public browser key SDKs send analytics, feedback and error
+    /// events with. Shown only in this answer.
     pub ingest_key: String,
+    /// The server key OTLP exporters send spans and metrics with. Shown only here.
+    pub server_key: String,
+    /// The secret of the inbound e-mail webhook. Shown only here.
+    pub mail_secret: String,
 }
 
 /// Creates a project, with the caller as its owner. Instance administrators only.
@@ -92,10 +102,13 @@ pub struct CreatedProject {
     responses((status = 201, description = "The new project", body = CreatedProject)))]
 pub async fn create_project(
     State(state): State<AppState>,
-    principal: Principal,
+    InstanceAdmin(principal): InstanceAdmin,
     ApiJson(body): ApiJson<NewProject>,
-) -> ApiResult<(StatusCode, Json<CreatedProject>)> {
-    require_instance_admin(&principal)?;
+) -> ApiResult<(
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    Json<CreatedProject>,
+)> {
     let name =
         ProjectName::parse(&body.name).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let slug = match body.slug.as_deref() {
@@ -113,9 +126,12 @@ pub async fn create_project(
     .await?;
     Ok((
         StatusCode::CREATED,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(CreatedProject {
             project: ProjectView::new(&created.project, Role::Owner),
             ingest_key: created.ingest_key,
+            server_key: created.server_key,
+            mail_secret: created.mail_secret,
         }),
     ))
 }
@@ -124,12 +140,7 @@ pub async fn create_project(
 #[utoipa::path(get, path = "/api/v1/projects/{project}", tag = "projects",
     params(("project" = String, Path, description = "Project slug")),
     responses((status = 200, description = "The project", body = ProjectView)))]
-pub async fn get_project(
-    State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
-) -> ApiResult<Json<ProjectView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+pub async fn get_project(Access(access, _): Access<need::Read>) -> ApiResult<Json<ProjectView>> {
     Ok(Json(ProjectView::new(&access.project, access.role)))
 }
 
@@ -139,19 +150,183 @@ pub struct IngestKey {
     pub ingest_key: String,
 }
 
-/// Replaces the project's ingest key.
+/// Replaces the project's public browser key (the ingest key).
 #[utoipa::path(post, path = "/api/v1/projects/{project}/ingest-key", tag = "projects",
     params(("project" = String, Path, description = "Project slug")),
     responses((status = 200, description = "The new key, shown once", body = IngestKey)))]
 pub async fn rotate_ingest_key(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
-) -> ApiResult<Json<IngestKey>> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
-    let key = actions::rotate_ingest_key(&state.db, &access.actor(), &access.project).await?;
+    Access(access, _): Access<need::Administer>,
+) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], Json<IngestKey>)> {
+    let key = actions::rotate_key(
+        &state.db,
+        &access.actor(),
+        &access.project,
+        KeyPurpose::Browser,
+    )
+    .await?;
     state.ingest_keys.forget_all();
-    Ok(Json(IngestKey { ingest_key: key }))
+    Ok((NO_STORE, Json(IngestKey { ingest_key: key })))
+}
+
+/// Answers that carry a new secret must not be kept by any cache.
+const NO_STORE: [(axum::http::HeaderName, &str); 1] =
+    [(axum::http::header::CACHE_CONTROL, "no-store")];
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyView {
+    /// browser (analytics, feedback widget, error events; public, in web
+    /// pages), server (OTLP) or mail (the inbound e-mail webhook).
+    pub purpose: String,
+    /// The start of the key, to recognise it by.
+    pub hint: String,
+}
+
+/// The project's keys by purpose, as hints, and whether inbound mail
+/// checks Mailgun's signature.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeysView {
+    pub keys: Vec<KeyView>,
+    pub mailgun_signature: bool,
+}
+
+/// The project's keys, by purpose.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/keys", tag = "projects",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "Key hints", body = KeysView)))]
+pub async fn list_keys(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+) -> ApiResult<Json<KeysView>> {
+    let keys = state
+        .db
+        .key_hints(&access.project.id)
+        .await?
+        .into_iter()
+        .map(|(p, hint)| KeyView {
+            purpose: p.as_str().into(),
+            hint,
+        })
+        .collect();
+    let mailgun_signature = state
+        .db
+        .mail_signing_key(&access.project.id)
+        .await?
+        .is_some();
+    Ok(Json(KeysView {
+        keys,
+        mailgun_signature,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedKey {
+    pub purpose: String,
+    /// The new key. The old one stops working now.
+    pub key: String,
+}
+
+/// Replaces the project's key for a purpose: browser, server or mail.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/keys/{purpose}", tag = "projects",
+    params(("project" = String, Path, description = "Project slug"),
+           ("purpose" = String, Path, description = "browser, server or mail")),
+    responses((status = 200, description = "The new key, shown once", body = RotatedKey)))]
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, purpose)): ApiPath<(String, String)>,
+) -> ApiResult<(
+    [(axum::http::HeaderName, &'static str); 1],
+    Json<RotatedKey>,
+)> {
+    let purpose: KeyPurpose = purpose.parse().map_err(ApiError::not_found)?;
+    let key = actions::rotate_key(&state.db, &access.actor(), &access.project, purpose).await?;
+    state.ingest_keys.forget_all();
+    Ok((
+        NO_STORE,
+        Json(RotatedKey {
+            purpose: purpose.as_str().into(),
+            key,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MailSigningBody {
+    /// Mailgun's HTTP webhook signing key; inbound mail must then carry
+    /// Mailgun's signature. `null` turns the check off.
+    pub mailgun_signing_key: Option<String>,
+}
+
+/// Sets or clears the Mailgun signing key inbound mail is checked against.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/keys/mail/signing", tag = "projects",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = MailSigningBody,
+    responses((status = 204, description = "Stored (sealed)")))]
+pub async fn put_mail_signing(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiJson(body): ApiJson<MailSigningBody>,
+) -> ApiResult<StatusCode> {
+    let key = body
+        .mailgun_signing_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    if key.is_some_and(|k| k.len() < 16 || k.len() > 200 || k.chars().any(char::is_control)) {
+        return Err(ApiError::unprocessable(
+            "a Mailgun signing key has 16 to 200 printable characters",
+        ));
+    }
+    let sealed = key.map(|k| state.sealer.seal(k));
+    let now = now_ms();
+    let mut tx = state.db.begin().await?;
+    liveops_store::projects::set_mail_signing_key(&mut tx, &access.project.id, sealed.as_deref())
+        .await?;
+    liveops_store::audit::record(
+        &mut tx,
+        &access.actor(),
+        Some(&access.project.id),
+        "project.mail_signing.set",
+        Some(if key.is_some() { "on" } else { "off" }),
+        None,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicPagesBody {
+    /// The public status page at `/status/{project}` and its subscriptions.
+    pub status_page: bool,
+    /// The public changelog at `/changelog/{project}` (items marked public only).
+    pub changelog: bool,
+}
+
+/// Turns the project's public pages on or off; both are off until a
+/// project turns them on.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/public-pages", tag = "projects",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = PublicPagesBody,
+    responses((status = 200, description = "The project", body = ProjectView)))]
+pub async fn put_public_pages(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiJson(body): ApiJson<PublicPagesBody>,
+) -> ApiResult<Json<ProjectView>> {
+    let project = actions::set_public_pages(
+        &state.db,
+        &access.actor(),
+        &access.project,
+        body.status_page,
+        body.changelog,
+    )
+    .await?;
+    Ok(Json(ProjectView::new(&project, access.role)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -166,10 +341,8 @@ pub struct MemberView {
     responses((status = 200, description = "Members", body = Vec<MemberView>)))]
 pub async fn list_members(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<MemberView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let members = state.db.members(&access.project.id).await?;
     Ok(Json(
         members
@@ -189,6 +362,9 @@ pub struct RoleBody {
     pub role: String,
 }
 
+/// The user a membership change names. Adding someone needs them to have
+/// an account (an instance administrator makes it); removing someone who
+/// is not a member answers the same whether or not they have one.
 async fn member_target(state: &AppState, email: &str) -> ApiResult<liveops_store::access::User> {
     let email = Email::parse(email).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     match state.db.user_by_email(&email).await {
@@ -208,15 +384,15 @@ async fn member_target(state: &AppState, email: &str) -> ApiResult<liveops_store
     responses((status = 200, description = "The membership", body = MemberView)))]
 pub async fn set_member(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, email)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, email)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult<Json<MemberView>> {
+    let principal = &access.principal;
     let role: Role = body
         .role
         .parse()
         .map_err(|e: liveops_core::access::UnknownRole| ApiError::unprocessable(e.to_string()))?;
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let user = member_target(&state, &email).await?;
     let current = state.db.role_of(&access.project.id, &user.id).await?;
     if role == Role::Owner || current == Some(Role::Owner) {
@@ -242,17 +418,20 @@ pub async fn set_member(
     responses((status = 204, description = "Removed")))]
 pub async fn remove_member(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, email)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, email)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
-    let user = member_target(&state, &email).await?;
+    let principal = &access.principal;
+    let parsed = Email::parse(&email).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    let not_member = || ApiError::not_found(format!("{parsed} is not a member"));
+    let user = match state.db.user_by_email(&parsed).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => return Err(not_member()),
+        Err(e) => return Err(e.into()),
+    };
     let current = state.db.role_of(&access.project.id, &user.id).await?;
     if current.is_none() {
-        return Err(ApiError::not_found(format!(
-            "{} is not a member",
-            user.email
-        )));
+        return Err(not_member());
     }
     if current == Some(Role::Owner) {
         liveops_core::access::authorize(access.role, principal.scopes(), Permission::Own)?;
@@ -260,6 +439,13 @@ pub async fn remove_member(
             return Err(ApiError::conflict("a project keeps at least one owner"));
         }
     }
-    actions::remove_member(&state.db, &access.actor(), &access.project, &user).await?;
-    Ok(StatusCode::NO_CONTENT)
+    match actions::remove_member(&state.db, &access.actor(), &access.project, &user).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(actions::RemoveMemberError::OnRota(why)) => Err(ApiError::conflict(format!(
+            "{} cannot leave the project yet; take them off first: {}",
+            user.email,
+            why.join("; ")
+        ))),
+        Err(actions::RemoveMemberError::Store(e)) => Err(e.into()),
+    }
 }

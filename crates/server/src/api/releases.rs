@@ -5,15 +5,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_core::Permission;
 use liveops_store::releases::{DeployedCommit, DeploymentRow, NewDeployment, ReleaseRow, TrainRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::analytics::parse_when;
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
+use crate::timerange::parse_when;
 
 /// The most commits one deployment may list.
 const MAX_COMMITS: usize = 10_000;
@@ -103,11 +102,9 @@ fn sha(field: &str, v: &str) -> ApiResult<String> {
     responses((status = 201, description = "The deployment", body = DeploymentView)))]
 pub async fn record_deployment(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<DeploymentBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let service = text("service", &body.service, 100)?;
     let version = text("version", &body.version, 100)?;
     let environment = text(
@@ -209,11 +206,9 @@ pub struct DeploymentsParams {
     responses((status = 200, description = "Deployments", body = Vec<DeploymentView>)))]
 pub async fn list_deployments(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<DeploymentsParams>,
 ) -> ApiResult<Json<Vec<DeploymentView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let limit = p.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::unprocessable("`limit` must be 1 to 500"));
@@ -285,11 +280,9 @@ fn train_view(t: TrainRow, count: usize) -> ApiResult<TrainView> {
     responses((status = 201, description = "The train", body = TrainView)))]
 pub async fn create_train(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<TrainBody>,
 ) -> ApiResult<(StatusCode, Json<TrainView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let t = crate::releases::create_train(
         &state,
         &access.project.id,
@@ -308,10 +301,8 @@ pub async fn create_train(
     responses((status = 200, description = "Trains", body = Vec<TrainView>)))]
 pub async fn list_trains(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<TrainView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let trains = state.db.trains(&access.project.id).await?;
     Ok(Json(
         trains
@@ -328,47 +319,10 @@ pub async fn list_trains(
     responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
 pub async fn train_calendar(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, train)): ApiPath<(String, String)>,
-) -> ApiResult<impl axum::response::IntoResponse> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let t = match state.db.train(&access.project.id, &train).await {
-        Ok(t) => t,
-        Err(liveops_store::StoreError::NotFound) => {
-            return Err(ApiError::not_found(format!("no release train `{train}`")));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let day = |d: jiff::civil::Date| -> ApiResult<jiff::Timestamp> {
-        d.to_zoned(jiff::tz::TimeZone::UTC)
-            .map(|z| z.timestamp())
-            .map_err(ApiError::internal)
-    };
-    let mut events = Vec::new();
-    for d in crate::releases::train_of(&t)?.calendar(crate::releases::today(), 26) {
-        let next = |x: jiff::civil::Date| x.tomorrow().map_err(ApiError::internal);
-        events.push(liveops_wire::ical::Event {
-            uid: format!("{}-freeze-{}@liveops", t.id, d.freeze),
-            start: day(d.freeze)?,
-            end: day(next(d.freeze)?)?,
-            summary: format!("{} code freeze", t.name),
-            description: Some(format!("Release on {}", d.release)),
-        });
-        events.push(liveops_wire::ical::Event {
-            uid: format!("{}-release-{}@liveops", t.id, d.release),
-            start: day(d.release)?,
-            end: day(next(d.release)?)?,
-            summary: format!("{} release", t.name),
-            description: None,
-        });
-    }
-    Ok((
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/calendar; charset=utf-8",
-        )],
-        liveops_wire::ical::calendar(&t.name, &events, jiff::Timestamp::now()),
-    ))
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, train)): ApiPath<(String, String)>,
+) -> ApiResult<axum::response::Response> {
+    super::feeds::train_ics(&state, &access.project.id, &train).await
 }
 
 // ---------------------------------------------------------------- releases
@@ -489,11 +443,9 @@ pub async fn release_view(
     responses((status = 201, description = "The release", body = ReleaseView)))]
 pub async fn create_release(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<ReleaseBody>,
 ) -> ApiResult<(StatusCode, Json<ReleaseView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let r = crate::releases::create_release(
         &state,
         &access.actor(),
@@ -520,10 +472,8 @@ pub async fn create_release(
     responses((status = 200, description = "Releases", body = Vec<ReleaseView>)))]
 pub async fn list_releases(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<ReleaseView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let mut out = Vec::new();
     for r in state.db.releases(&access.project.id).await? {
         out.push(release_view(&state, &access.project.id, r).await?);
@@ -538,10 +488,9 @@ pub async fn list_releases(
     responses((status = 200, description = "The release", body = ReleaseView)))]
 pub async fn get_release(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, version)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, version)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ReleaseView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
     Ok(Json(release_view(&state, &access.project.id, r).await?))
 }
@@ -561,11 +510,10 @@ pub struct ScheduleBody {
     responses((status = 200, description = "The release", body = ReleaseView)))]
 pub async fn schedule_items(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, version)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, version)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<ScheduleBody>,
 ) -> ApiResult<Json<ReleaseView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
     let r = crate::releases::find_release(&state, &pid, &version).await?;
     if b.items.is_empty() || b.items.len() > 500 {
@@ -614,11 +562,10 @@ pub struct ReleaseMoved {
     responses((status = 200, description = "The release", body = ReleaseMoved)))]
 pub async fn move_release(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, version)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, version)): ApiPath<(String, String)>,
     ApiJson(b): ApiJson<ReleaseStateBody>,
 ) -> ApiResult<Json<ReleaseMoved>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
     let r = crate::releases::find_release(&state, &pid, &version).await?;
     let shipped = crate::releases::move_to(&state, &access.actor(), &pid, &r, &b.state).await?;
@@ -646,11 +593,9 @@ pub struct HotfixReleaseBody {
     responses((status = 201, description = "The hotfix release", body = ReleaseView)))]
 pub async fn create_hotfix(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<HotfixReleaseBody>,
 ) -> ApiResult<(StatusCode, Json<ReleaseView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let r = crate::releases::hotfix(
         &state,
         &access.actor(),
@@ -674,11 +619,10 @@ pub async fn create_hotfix(
     responses((status = 204, description = "Stored")))]
 pub async fn put_openapi(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, version)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, version)): ApiPath<(String, String)>,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
     crate::releases::set_openapi(&state, &r, &body).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -714,10 +658,9 @@ pub struct NotesView {
     responses((status = 200, description = "The notes", body = NotesView)))]
 pub async fn release_notes(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, version)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, version)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<NotesView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
     let n = crate::releases::notes(&state, &access.project.id, &r).await?;
     Ok(Json(NotesView {
@@ -780,11 +723,9 @@ pub struct RejectedFile {
     responses((status = 200, description = "What was imported", body = AdrImport)))]
 pub async fn import_adrs(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(files): ApiJson<Vec<AdrFile>>,
 ) -> ApiResult<Json<AdrImport>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     if files.len() > 5000 {
         return Err(ApiError::unprocessable("import at most 5000 files at once"));
     }
@@ -837,11 +778,9 @@ pub struct AdrQuery {
     responses((status = 200, description = "Records", body = Vec<AdrView>)))]
 pub async fn list_adrs(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<AdrQuery>,
 ) -> ApiResult<Json<Vec<AdrView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let pid = access.project.id.clone();
     let all = state.db.adrs(&pid).await?;
     let all = match q.release.as_deref().filter(|r| !r.is_empty()) {

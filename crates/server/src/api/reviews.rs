@@ -7,9 +7,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use liveops_core::Email;
 use liveops_core::feedback::backlog::ItemKind;
 use liveops_core::reviews::postmortem::{self, ActionKind, Line, Mark, PostmortemState, Step};
-use liveops_core::{Email, Permission};
 use liveops_store::audit::Actor;
 use liveops_store::reviews::{
     Action, LaunchReview, NewAction, NewLaunchReview, Postmortem, Sections,
@@ -18,13 +18,13 @@ use liveops_store::{StoreError, audit};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::analytics::parse_when;
 use super::support::find_incident;
-use crate::auth::{Principal, ProjectAccess, project_access};
+use crate::auth::{Access, ProjectAccess, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::reviews::launch::{LaunchFacts, lines};
 use crate::reviews::{self as service, Facts};
 use crate::state::{AppState, format_ms, now_ms};
+use crate::timerange::parse_when;
 
 /// The longest a written section may be.
 const MAX_SECTION: usize = 20_000;
@@ -274,10 +274,8 @@ fn editable(pm: &Postmortem) -> ApiResult<()> {
     responses((status = 200, description = "Postmortems", body = [PostmortemSummaryView])))]
 pub async fn list_postmortems(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<PostmortemSummaryView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let all = state.db.postmortems(&access.project.id).await?;
     Ok(Json(
         all.into_iter()
@@ -309,11 +307,10 @@ pub struct PostmortemQuery {
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
 pub async fn get_postmortem(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<PostmortemQuery>,
 ) -> ApiResult<Response> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let pm = find(&state, &access, &number).await?;
     match q.format.as_deref().unwrap_or("json") {
         "json" => {
@@ -338,10 +335,9 @@ pub async fn get_postmortem(
     responses((status = 201, description = "The draft", body = PostmortemView)))]
 pub async fn draft_postmortem(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<(StatusCode, Json<PostmortemView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     let pm = service::draft(&state, &i).await?;
     audited(&state, &access.who(), "postmortem.draft", &pm, None).await?;
@@ -391,11 +387,10 @@ pub fn apply(s: &mut Sections, b: &SectionsBody) -> ApiResult<()> {
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
 pub async fn edit_postmortem(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<SectionsBody>,
 ) -> ApiResult<Json<PostmortemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pm = find(&state, &access, &number).await?;
     edit(&state, &access.who(), &pm, &body).await?;
     fresh(&state, &pm).await
@@ -422,10 +417,9 @@ pub async fn edit(
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
 pub async fn refresh_postmortem(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<PostmortemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pm = find(&state, &access, &number).await?;
     refresh(&state, &pm).await?;
     fresh(&state, &pm).await
@@ -459,11 +453,10 @@ pub struct StepBody {
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
 pub async fn move_postmortem(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<StepBody>,
 ) -> ApiResult<Json<PostmortemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pm = find(&state, &access, &number).await?;
     step(&state, &access.who(), &pm, &body.step).await?;
     fresh(&state, &pm).await
@@ -505,10 +498,9 @@ pub async fn step(state: &AppState, who: &Who<'_>, pm: &Postmortem, step: &str) 
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
 pub async fn sign_off(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<PostmortemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pm = find(&state, &access, &number).await?;
     sign(&state, &access.who(), &pm).await?;
     fresh(&state, &pm).await
@@ -538,11 +530,10 @@ pub struct MarkBody {
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
 pub async fn mark_entry(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<MarkBody>,
 ) -> ApiResult<Json<PostmortemView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pm = find(&state, &access, &number).await?;
     mark(&state, &pm, &body.entry, &body.mark).await?;
     fresh(&state, &pm).await
@@ -593,11 +584,10 @@ pub struct ActionBody {
     responses((status = 201, description = "The action item", body = ActionView)))]
 pub async fn add_action(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ActionBody>,
 ) -> ApiResult<(StatusCode, Json<ActionView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pm = find(&state, &access, &number).await?;
     let a = action(&state, &access.who(), &pm, &body).await?;
     Ok((StatusCode::CREATED, Json(action_view(a, now_ms()))))
@@ -639,19 +629,12 @@ pub async fn action(
         Some(o) => {
             let email = Email::parse(o)
                 .map_err(|_| ApiError::unprocessable(format!("`{o}` is not an e-mail address")))?;
-            let user = match state.db.user_by_email(&email).await {
-                Ok(u) => u,
-                Err(StoreError::NotFound) => {
-                    return Err(ApiError::unprocessable(format!("no user `{email}`")));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if !user.is_admin && state.db.role_of(who.project_id, &user.id).await?.is_none() {
-                return Err(ApiError::unprocessable(format!(
-                    "{email} is not a member of the project"
-                )));
-            }
-            Some(user.id)
+            let user = crate::auth::member_of(state, who.project_id, &email)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::unprocessable(format!("{email} is not a member of the project"))
+                })?;
+            Some(user)
         }
     };
     let due = body
@@ -779,11 +762,9 @@ async fn find_review(state: &AppState, project_id: &str, number: &str) -> ApiRes
     responses((status = 201, description = "The review", body = LaunchReviewView)))]
 pub async fn create_review(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<LaunchReviewBody>,
 ) -> ApiResult<(StatusCode, Json<LaunchReviewView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let r = review(&state, &access.who(), &body).await?;
     Ok((StatusCode::CREATED, Json(review_view(&state, r).await?)))
 }
@@ -907,10 +888,8 @@ pub async fn review(
     responses((status = 200, description = "Reviews", body = [LaunchReviewView])))]
 pub async fn list_reviews(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<LaunchReviewView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let mut out = Vec::new();
     for r in state.db.launch_reviews(&access.project.id).await? {
         out.push(review_view(&state, r).await?);
@@ -925,10 +904,9 @@ pub async fn list_reviews(
     responses((status = 200, description = "The review", body = LaunchReviewView)))]
 pub async fn get_review(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<LaunchReviewView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let r = find_review(&state, &access.project.id, &number).await?;
     Ok(Json(review_view(&state, r).await?))
 }
@@ -949,11 +927,10 @@ pub struct ReviewSectionsBody {
     responses((status = 200, description = "The review", body = LaunchReviewView)))]
 pub async fn edit_review(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ReviewSectionsBody>,
 ) -> ApiResult<Json<LaunchReviewView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     save_review(&state, &access.who(), &number, &body).await?;
     let r = find_review(&state, &access.project.id, &number).await?;
     Ok(Json(review_view(&state, r).await?))
@@ -1011,11 +988,10 @@ pub struct FindingBody {
     responses((status = 201, description = "The review", body = LaunchReviewView)))]
 pub async fn add_finding(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<FindingBody>,
 ) -> ApiResult<(StatusCode, Json<LaunchReviewView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     raise_finding(&state, &access.who(), &number, &body).await?;
     let r = find_review(&state, &access.project.id, &number).await?;
     Ok((StatusCode::CREATED, Json(review_view(&state, r).await?)))

@@ -5,13 +5,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_core::{Permission, TimeSpan};
+use liveops_core::TimeSpan;
 use liveops_store::audit;
 use liveops_store::scaling::Capacity;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::scaling::{self as plan, Ask, CapacityForecast, ServiceCapacity, Step};
 use crate::state::{AppState, format_ms, now_ms};
@@ -26,10 +26,8 @@ const MAX_REPLICAS: i64 = 10_000;
     responses((status = 200, description = "Services and their metrics", body = Vec<ServiceCapacity>)))]
 pub async fn list_capacity(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<ServiceCapacity>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(plan::summary(&state, &access.project.id).await?))
 }
 
@@ -86,11 +84,10 @@ impl ForecastParams {
     responses((status = 200, description = "The forecast", body = CapacityForecast)))]
 pub async fn get_forecast(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, service)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, service)): ApiPath<(String, String)>,
     ApiQuery(p): ApiQuery<ForecastParams>,
 ) -> ApiResult<Json<CapacityForecast>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let ask = p.ask()?;
     let metric = p
         .metric
@@ -160,11 +157,10 @@ pub fn checked(body: &CapacityBody) -> ApiResult<f64> {
     responses((status = 200, description = "The capacity", body = CapacitySettingView)))]
 pub async fn put_capacity(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, service, metric)): ApiPath<(String, String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, service, metric)): ApiPath<(String, String, String)>,
     ApiJson(body): ApiJson<CapacityBody>,
 ) -> ApiResult<Json<CapacitySettingView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     plan::check_name("service", &service)?;
     plan::check_name("metric", &metric)?;
     let target = checked(&body)?;
@@ -213,10 +209,9 @@ pub async fn put_capacity(
     responses((status = 204, description = "Removed")))]
 pub async fn delete_capacity(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, service, metric)): ApiPath<(String, String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, service, metric)): ApiPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     if !state
         .db
         .delete_capacity(&access.project.id, &service, &metric)

@@ -7,18 +7,17 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_core::Permission;
 use liveops_store::audit::Actor;
 use liveops_store::security::{Finding, NewCredential, NewFinding};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::analytics::parse_when;
-use crate::auth::{Principal, project_access};
+use crate::auth::{Access, InstanceWide, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::security::{AuditError, Vulnerability};
 use crate::state::{AppState, format_ms, now_ms};
 use crate::support::tickets::clean_text;
+use crate::timerange::parse_when;
 
 const DAY_MS: i64 = 86_400_000;
 /// Credentials unused this long are stale.
@@ -120,11 +119,9 @@ fn audit_error(e: AuditError) -> ApiError {
     responses((status = 200, description = "What the scan found", body = ScanView)))]
 pub async fn scan(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<ScanBody>,
 ) -> ApiResult<Json<ScanView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let service = service_name(b.service.as_deref())?;
     if b.files.is_empty() || b.files.len() > 200 {
         return Err(ApiError::unprocessable(
@@ -234,11 +231,9 @@ pub struct FindingQuery {
     responses((status = 200, description = "Findings", body = Vec<FindingView>)))]
 pub async fn list_findings(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<FindingQuery>,
 ) -> ApiResult<Json<Vec<FindingView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let st = q.state.as_deref().filter(|s| !s.is_empty());
     if let Some(s) = st
         && !matches!(s, "open" | "fixed" | "accepted")
@@ -304,11 +299,10 @@ pub struct FindingActionView {
     responses((status = 200, description = "The finding", body = FindingActionView)))]
 pub async fn finding_action(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(a): ApiJson<FindingAction>,
 ) -> ApiResult<Json<FindingActionView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let pid = access.project.id.clone();
     let release = act(&state, &access.actor(), &pid, &number, &a).await?;
     let f = find(&state, &pid, &number).await?;
@@ -474,12 +468,10 @@ async fn record(
     responses((status = 200, description = "What was recorded", body = ImportView)))]
 pub async fn import_sarif(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<Json<ImportView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let service = service_name(q.service.as_deref())?;
     let results = liveops_wire::sarif::parse_sarif(&body)
         .map_err(|e| ApiError::unprocessable(e.to_string()))?;
@@ -522,12 +514,10 @@ pub async fn import_sarif(
     responses((status = 200, description = "What was recorded", body = ImportView)))]
 pub async fn import_pentest(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiQuery(q): ApiQuery<ImportQuery>,
     body: Bytes,
 ) -> ApiResult<Json<ImportView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let service = service_name(q.service.as_deref())?;
     let name = service_name(q.name.as_deref().or(Some("pentest")))?;
     let results = liveops_wire::sarif::parse_pentest_csv(&body, &name)
@@ -558,14 +548,16 @@ pub struct SlaView {
     responses((status = 200, description = "SLAs", body = Vec<SlaView>)))]
 pub async fn get_slas(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<SlaView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    slas_of(&state, &access.project.id).await
+}
+
+async fn slas_of(state: &AppState, project_id: &str) -> ApiResult<Json<Vec<SlaView>>> {
     Ok(Json(
         state
             .db
-            .security_slas(&access.project.id)
+            .security_slas(project_id)
             .await?
             .into_iter()
             .map(|(severity, days)| SlaView { severity, days })
@@ -580,11 +572,9 @@ pub async fn get_slas(
     responses((status = 200, description = "SLAs", body = Vec<SlaView>)))]
 pub async fn put_slas(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(slas): ApiJson<Vec<SlaView>>,
 ) -> ApiResult<Json<Vec<SlaView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     for s in &slas {
         if !matches!(s.severity.as_str(), "critical" | "high" | "medium" | "low") {
             return Err(ApiError::unprocessable(format!(
@@ -602,7 +592,7 @@ pub async fn put_slas(
             .set_security_sla(&access.project.id, &s.severity, s.days)
             .await?;
     }
-    get_slas(State(state), principal, ApiPath(slug)).await
+    slas_of(&state, &access.project.id).await
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -671,10 +661,8 @@ fn credential_view(c: CredentialFacts) -> CredentialView {
     responses((status = 200, description = "Credentials", body = Vec<CredentialView>)))]
 pub async fn list_credentials(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<CredentialView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(
         list_credentials_for(&state, &access.project.id).await?,
     ))
@@ -731,11 +719,9 @@ pub struct CredentialBody {
     responses((status = 201, description = "The credential", body = CredentialView)))]
 pub async fn put_credential(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(b): ApiJson<CredentialBody>,
 ) -> ApiResult<(StatusCode, Json<CredentialView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let saved = save_credential(&state, &access.project.id, &b).await?;
     Ok((StatusCode::CREATED, Json(credential_view(saved.into()))))
 }
@@ -791,12 +777,10 @@ pub struct CertificateQuery {
     responses((status = 201, description = "The certificates", body = Vec<CredentialView>)))]
 pub async fn upload_certificates(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiQuery(q): ApiQuery<CertificateQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<Vec<CredentialView>>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let owner = clean_text("owner", &q.owner, 200).map_err(ApiError::unprocessable)?;
     let certs = crate::security::certificates(&body).map_err(ApiError::unprocessable)?;
     let mut out = Vec::new();
@@ -833,10 +817,9 @@ pub async fn upload_certificates(
     responses((status = 204, description = "Removed")))]
 pub async fn delete_credential(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, name)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, name)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     if state
         .db
         .delete_credential(&access.project.id, &name)
@@ -865,7 +848,7 @@ pub struct EcosystemCount {
     responses((status = 200, description = "The database", body = OsvStatus)))]
 pub async fn osv_status(
     State(state): State<AppState>,
-    _principal: Principal,
+    InstanceWide(_caller): InstanceWide,
 ) -> ApiResult<Json<OsvStatus>> {
     Ok(Json(OsvStatus {
         ecosystems: state

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use liveops_core::Permission;
 use liveops_core::support::escalation::Tier;
 use liveops_core::support::incident::{Severity, StatusStage};
 use liveops_core::support::sla::{self, Standing};
@@ -20,7 +19,8 @@ use liveops_store::support::tickets::Ticket;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{FeedPrincipal, Principal, ProjectAccess, keys, project_access};
+use super::feeds::CalendarQuery;
+use crate::auth::{Access, InstanceWide, ProjectAccess, keys, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
@@ -63,28 +63,14 @@ fn or_missing(missing: ApiError) -> impl FnOnce(StoreError) -> ApiError {
     }
 }
 
-/// The user id of a project member (or instance admin) by e-mail address.
+/// The user id of a project member by e-mail address. Someone who is not a
+/// member gets the same answer whether or not they have an account, so the
+/// answer tells nothing about the instance's other users.
 async fn member_id(state: &AppState, access: &ProjectAccess, email: &str) -> ApiResult<String> {
     let parsed = liveops_core::Email::parse(email).map_err(unprocessable)?;
-    let user = match state.db.user_by_email(&parsed).await {
-        Ok(u) => u,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::unprocessable(format!("no user {parsed}")));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    if !user.is_admin
-        && state
-            .db
-            .role_of(&access.project.id, &user.id)
-            .await?
-            .is_none()
-    {
-        return Err(ApiError::unprocessable(format!(
-            "{parsed} is not a member of this project"
-        )));
-    }
-    Ok(user.id)
+    crate::auth::member_of(state, &access.project.id, &parsed)
+        .await?
+        .ok_or_else(|| ApiError::unprocessable(format!("{parsed} is not a member of this project")))
 }
 
 /// A component a request names, by id or name; a missing one is the request's fault.
@@ -113,7 +99,7 @@ async fn named_policy(
     }
 }
 
-async fn email_of(state: &AppState, user_id: &str) -> ApiResult<String> {
+pub(crate) async fn email_of(state: &AppState, user_id: &str) -> ApiResult<String> {
     match state.db.user_by_id(user_id).await {
         Ok(u) => Ok(u.email),
         Err(StoreError::NotFound) => Ok(format!("deleted user {user_id}")),
@@ -145,10 +131,8 @@ pub struct NewComponent {
     responses((status = 200, description = "Components", body = Vec<ComponentView>)))]
 pub async fn list_components(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<ComponentView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let list = state.db.components(&access.project.id).await?;
     Ok(Json(
         list.into_iter()
@@ -169,11 +153,9 @@ pub async fn list_components(
     responses((status = 201, description = "The component", body = ComponentView)))]
 pub async fn create_component(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<NewComponent>,
 ) -> ApiResult<(StatusCode, Json<ComponentView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let name = text("name", &body.name, 100)?;
     let description = body
         .description
@@ -226,11 +208,10 @@ pub struct ComponentStatusBody {
     responses((status = 200, description = "The component", body = ComponentView)))]
 pub async fn set_component_status(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, component)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, component)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<ComponentStatusBody>,
 ) -> ApiResult<Json<ComponentView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let status: ComponentStatus = body.status.parse().map_err(unprocessable)?;
     let c = state
         .db
@@ -365,10 +346,8 @@ async fn schedule_view(state: &AppState, project_id: &str, id: &str) -> ApiResul
     responses((status = 200, description = "Schedules", body = Vec<ScheduleView>)))]
 pub async fn list_schedules(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<ScheduleView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let mut out = Vec::new();
     for s in state.db.schedules(&access.project.id).await? {
         out.push(schedule_view(&state, &access.project.id, &s.id).await?);
@@ -383,11 +362,9 @@ pub async fn list_schedules(
     responses((status = 201, description = "The schedule", body = ScheduleView)))]
 pub async fn create_schedule(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<NewSchedule>,
 ) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let name = text("name", &body.name, 100)?;
     liveops_core::support::schedule::time_zone(&body.time_zone).map_err(unprocessable)?;
     if body.layers.is_empty() || body.layers.len() > 20 {
@@ -452,10 +429,9 @@ pub async fn create_schedule(
     responses((status = 200, description = "The schedule", body = ScheduleView)))]
 pub async fn get_schedule(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, schedule)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, schedule)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ScheduleView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(
         schedule_view(&state, &access.project.id, &schedule).await?,
     ))
@@ -478,11 +454,10 @@ pub struct NewOverride {
     responses((status = 201, description = "The schedule with the override", body = ScheduleView)))]
 pub async fn create_override(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, schedule)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, schedule)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<NewOverride>,
 ) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let loaded = state
         .db
         .schedule(&access.project.id, &schedule)
@@ -551,11 +526,9 @@ pub struct OnCallEntry {
     responses((status = 200, description = "Who is on call", body = Vec<OnCallEntry>)))]
 pub async fn who_is_on_call(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<AtQuery>,
 ) -> ApiResult<Json<Vec<OnCallEntry>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let at = match q.at.as_deref() {
         Some(s) => Timestamp::from_millisecond(parse_time("at", s)?).map_err(unprocessable)?,
         None => Timestamp::now(),
@@ -618,10 +591,8 @@ pub struct TierView {
     responses((status = 200, description = "Tiers", body = Vec<TierView>)))]
 pub async fn list_tiers(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<TierView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let mut out = Vec::new();
     for row in state.db.tiers(&access.project.id).await? {
         let mut members = Vec::new();
@@ -662,11 +633,10 @@ pub struct TierBody {
     responses((status = 200, description = "The tier", body = TierView)))]
 pub async fn set_tier(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, tier)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, tier)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<TierBody>,
 ) -> ApiResult<Json<TierView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let tier = Tier::parse(&tier)
         .ok_or_else(|| ApiError::not_found(format!("no tier `{tier}`: use l1, l2 or l3")))?;
     let schedule_id = match body.schedule.as_deref() {
@@ -781,10 +751,8 @@ async fn policy_view(
     responses((status = 200, description = "Policies", body = Vec<PolicyView>)))]
 pub async fn list_policies(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<PolicyView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let mut out = Vec::new();
     for p in state.db.policies(&access.project.id).await? {
         out.push(policy_view(&state, p).await?);
@@ -799,11 +767,9 @@ pub async fn list_policies(
     responses((status = 201, description = "The policy", body = PolicyView)))]
 pub async fn create_policy(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<NewPolicy>,
 ) -> ApiResult<(StatusCode, Json<PolicyView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let name = text("name", &body.name, 100)?;
     if body
         .ack_timeout_secs
@@ -924,10 +890,8 @@ pub struct CreatedIntegration {
     responses((status = 200, description = "Integrations", body = Vec<IntegrationView>)))]
 pub async fn list_integrations(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<IntegrationView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     Ok(Json(
         state
             .db
@@ -953,11 +917,9 @@ pub async fn list_integrations(
     responses((status = 201, description = "The integration", body = CreatedIntegration)))]
 pub async fn create_integration(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<NewIntegrationBody>,
 ) -> ApiResult<(StatusCode, Json<CreatedIntegration>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let name = text("name", &body.name, 100)?;
     let kind: IntegrationKind = body.kind.parse().map_err(ApiError::unprocessable)?;
     let policy_id = match body.policy.as_deref() {
@@ -1037,15 +999,16 @@ pub struct HookView {
     pub url: String,
 }
 
-fn check_url(url: &str) -> ApiResult<String> {
-    let u = url::Url::parse(url.trim())
-        .map_err(|e| ApiError::unprocessable(format!("`{url}` is not a URL: {e}")))?;
-    if !matches!(u.scheme(), "http" | "https") {
-        return Err(ApiError::unprocessable(
-            "only http and https URLs can receive notifications",
-        ));
-    }
-    Ok(u.to_string())
+/// A URL notifications may go to: http or https, and outside the internal
+/// ranges the outbound client refuses (unless `outbound_allow` lists it).
+pub(crate) async fn check_url(state: &AppState, url: &str) -> ApiResult<String> {
+    state
+        .outbound
+        .policy()
+        .check_url(url)
+        .await
+        .map(|u| u.to_string())
+        .map_err(|e| ApiError::unprocessable(format!("this URL cannot receive notifications: {e}")))
 }
 
 /// The project's outgoing webhooks for incident events.
@@ -1054,10 +1017,8 @@ fn check_url(url: &str) -> ApiResult<String> {
     responses((status = 200, description = "Hooks", body = Vec<HookView>)))]
 pub async fn list_hooks(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
 ) -> ApiResult<Json<Vec<HookView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     Ok(Json(
         state
             .db
@@ -1080,16 +1041,14 @@ pub async fn list_hooks(
     responses((status = 201, description = "The hook", body = HookView)))]
 pub async fn create_hook(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<NewHook>,
 ) -> ApiResult<(StatusCode, Json<HookView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Administer).await?;
     let channel: Channel = body.kind.parse().map_err(ApiError::unprocessable)?;
     if channel == Channel::Email {
         return Err(ApiError::unprocessable("a hook is a webhook or slack URL"));
     }
-    let url = check_url(&body.url)?;
+    let url = check_url(&state, &body.url).await?;
     let shown = crate::security::sealed::redact(&url);
     let now = now_ms();
     let mut tx = state.db.begin().await?;
@@ -1149,7 +1108,8 @@ pub struct ContactRuleView {
     responses((status = 200, description = "Rules", body = Vec<ContactRuleView>)))]
 pub async fn list_rules(
     State(state): State<AppState>,
-    principal: Principal,
+    // Rules reach across every project a person is on call for.
+    InstanceWide(principal): InstanceWide,
 ) -> ApiResult<Json<Vec<ContactRuleView>>> {
     Ok(Json(
         state
@@ -1174,7 +1134,8 @@ pub async fn list_rules(
     responses((status = 201, description = "The rule", body = ContactRuleView)))]
 pub async fn create_rule(
     State(state): State<AppState>,
-    principal: Principal,
+    // Rules reach across every project a person is on call for.
+    InstanceWide(principal): InstanceWide,
     ApiJson(body): ApiJson<NewContact>,
 ) -> ApiResult<(StatusCode, Json<ContactRuleView>)> {
     if principal
@@ -1190,7 +1151,7 @@ pub async fn create_rule(
         Channel::Email => liveops_core::Email::parse(&body.address)
             .map_err(unprocessable)?
             .to_string(),
-        Channel::Webhook | Channel::Slack => check_url(&body.address)?,
+        Channel::Webhook | Channel::Slack => check_url(&state, &body.address).await?,
     };
     let min: Severity = body
         .min_severity
@@ -1322,11 +1283,9 @@ impl IncidentQuery {
     responses((status = 200, description = "Incidents", body = Vec<IncidentView>)))]
 pub async fn list_incidents(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> ApiResult<Json<Vec<IncidentView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let (open_only, limit) = q.parse()?;
     let mut out = Vec::new();
     for i in state
@@ -1365,11 +1324,9 @@ pub struct NewIncidentBody {
     responses((status = 201, description = "The incident", body = IncidentView)))]
 pub async fn create_incident(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<NewIncidentBody>,
 ) -> ApiResult<(StatusCode, Json<IncidentView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let title = text("title", &body.title, 200)?;
     let severity: Severity = body
         .severity
@@ -1509,10 +1466,9 @@ pub(crate) async fn find_incident(
     responses((status = 200, description = "The incident", body = IncidentDetail)))]
 pub async fn get_incident(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentDetail>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let i = find_incident(&state, &access, &number).await?;
     Ok(Json(incident_detail(&state, &i).await?))
 }
@@ -1598,10 +1554,9 @@ async fn after_action(
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub async fn acknowledge_incident(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     let timeout = match &i.policy_id {
         Some(p) => state
@@ -1632,10 +1587,9 @@ pub struct NoteBody {
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub async fn resolve_incident(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     service::resolve(&state.db, &access.actor(), &i, None).await?;
     after_action(&state, &access, &i).await
@@ -1648,10 +1602,9 @@ pub async fn resolve_incident(
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub async fn escalate_incident(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     service::escalate(&state.db, &access.actor(), &i).await?;
     after_action(&state, &access, &i).await
@@ -1665,11 +1618,10 @@ pub async fn escalate_incident(
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub async fn add_incident_update(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     let text_body = text("body", body.body.as_deref().unwrap_or(""), 5000)?;
     let stage: Option<StatusStage> = body
@@ -1699,11 +1651,10 @@ pub struct LinkBody {
     responses((status = 200, description = "The incident", body = IncidentView)))]
 pub async fn link_incident(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     if !matches!(body.kind.as_str(), "ticket" | "release" | "deployment") {
         return Err(ApiError::unprocessable(
@@ -1711,6 +1662,13 @@ pub async fn link_incident(
         ));
     }
     let target = text("target", &body.target, 100)?;
+    // A deployment of another project would count in that project's DORA
+    // numbers (and tell its id exists): only this project's are linked.
+    if body.kind == "deployment" && !state.db.has_deployment(&access.project.id, &target).await? {
+        return Err(ApiError::unprocessable(format!(
+            "no deployment `{target}` in this project"
+        )));
+    }
     let now = now_ms();
     let mut tx = state.db.begin().await?;
     if body.kind == "ticket" {
@@ -1775,11 +1733,10 @@ pub struct HotfixView {
     responses((status = 201, description = "The request", body = HotfixView)))]
 pub async fn request_hotfix(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<HotfixBody>,
 ) -> ApiResult<(StatusCode, Json<HotfixView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let i = find_incident(&state, &access, &number).await?;
     let reason = text("reason", &body.reason, 2000)?;
     let now = now_ms();
@@ -1914,11 +1871,9 @@ async fn ticket_view(state: &AppState, t: &Ticket) -> ApiResult<TicketView> {
     responses((status = 200, description = "Tickets", body = Vec<TicketView>)))]
 pub async fn list_tickets(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<IncidentQuery>,
 ) -> ApiResult<Json<Vec<TicketView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let (open_only, limit) = q.parse()?;
     let mut out = Vec::new();
     for t in state
@@ -1956,11 +1911,9 @@ pub struct NewTicketBody {
     responses((status = 201, description = "The ticket", body = TicketView)))]
 pub async fn create_ticket(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<NewTicketBody>,
 ) -> ApiResult<(StatusCode, Json<TicketView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let req = TicketRequest::parse(&TicketFields {
         subject: &body.subject,
         requester: &body.requester,
@@ -2062,10 +2015,9 @@ async fn ticket_detail(state: &AppState, t: &Ticket) -> ApiResult<TicketDetail> 
     responses((status = 200, description = "The ticket", body = TicketDetail)))]
 pub async fn get_ticket(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<TicketDetail>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let t = find_ticket(&state, &access, &number).await?;
     Ok(Json(ticket_detail(&state, &t).await?))
 }
@@ -2092,11 +2044,10 @@ pub struct TicketAction {
     responses((status = 200, description = "The ticket", body = TicketDetail)))]
 pub async fn ticket_action(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, number)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<TicketAction>,
 ) -> ApiResult<Json<TicketDetail>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let t = find_ticket(&state, &access, &number).await?;
     let op = TicketOp::parse(
         &body.action,
@@ -2135,10 +2086,9 @@ pub struct IncidentSummary {
     responses((status = 200, description = "What the release fixed", body = FixesView)))]
 pub async fn release_fixes(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, release)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, release)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<FixesView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let incidents = state
         .db
         .incidents_linked_to(&access.project.id, "release", &release)
@@ -2208,11 +2158,9 @@ pub struct SupportStats {
     responses((status = 200, description = "Statistics", body = SupportStats)))]
 pub async fn support_stats(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<SupportStats>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let now = now_ms();
     let to =
         q.to.as_deref()
@@ -2309,81 +2257,20 @@ pub async fn stats(
 
 // ---------------------------------------------------------------- calendars
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CalendarQuery {
-    /// Days ahead to include, 1 to 400; 60 by default. The past week is always included.
-    pub days: Option<i64>,
-    /// For the per-person feed: whose shifts.
-    pub user: Option<String>,
-    /// An API token, for calendar apps that subscribe to a URL and cannot
-    /// send an Authorization header; use a read-only token.
-    pub token: Option<String>,
-}
-
-fn calendar_window(days: Option<i64>) -> ApiResult<(Timestamp, Timestamp)> {
-    let days = days.unwrap_or(60);
-    if !(1..=400).contains(&days) {
-        return Err(ApiError::bad_request("days must be between 1 and 400"));
-    }
-    let now = Timestamp::now();
-    let from = now
-        .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
-        .map_err(ApiError::internal)?;
-    let to = now
-        .checked_add(jiff::SignedDuration::from_hours(24 * days))
-        .map_err(ApiError::internal)?;
-    Ok((from, to))
-}
-
-fn ics(body: String) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/calendar; charset=utf-8",
-        )],
-        body,
-    )
-        .into_response()
-}
-
-/// The schedule's final on-call shifts as an iCalendar feed.
+/// The schedule's final on-call shifts as an iCalendar feed. Calendar apps
+/// that cannot send a token subscribe to a feed URL instead
+/// (`POST …/calendar-feeds`).
 #[utoipa::path(get, path = "/api/v1/projects/{project}/schedules/{schedule}/calendar.ics", tag = "support",
     params(("project" = String, Path, description = "Project slug"),
            ("schedule" = String, Path, description = "Schedule id or name"), CalendarQuery),
     responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
 pub async fn schedule_calendar(
     State(state): State<AppState>,
-    FeedPrincipal(principal): FeedPrincipal,
-    ApiPath((slug, schedule)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, schedule)): ApiPath<(String, String)>,
     ApiQuery(q): ApiQuery<CalendarQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let (from, to) = calendar_window(q.days)?;
-    let loaded = state
-        .db
-        .schedule(&access.project.id, &schedule)
-        .await
-        .map_err(or_missing(ApiError::not_found(format!(
-            "no schedule `{schedule}`"
-        ))))?;
-    let mut events = Vec::new();
-    for seg in loaded.schedule.final_shifts(from, to) {
-        let who = email_of(&state, &seg.user).await?;
-        events.push(liveops_wire::ical::Event {
-            uid: format!("{}-{}@liveops", loaded.row.id, seg.start.as_second()),
-            start: seg.start,
-            end: seg.end,
-            summary: format!("On call: {who} ({})", loaded.row.name),
-            description: None,
-        });
-    }
-    Ok(ics(liveops_wire::ical::calendar(
-        &loaded.row.name,
-        &events,
-        Timestamp::now(),
-    )))
+    super::feeds::schedule_ics(&state, &access.project.id, &schedule, q.days).await
 }
 
 /// One person's on-call shifts across every schedule of the project.
@@ -2392,40 +2279,15 @@ pub async fn schedule_calendar(
     responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
 pub async fn user_calendar(
     State(state): State<AppState>,
-    FeedPrincipal(principal): FeedPrincipal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<CalendarQuery>,
 ) -> ApiResult<axum::response::Response> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
-    let (from, to) = calendar_window(q.days)?;
-    let (user_id, email) = match q.user.as_deref() {
-        Some(e) => (member_id(&state, &access, e).await?, e.to_owned()),
-        None => (principal.user.id.clone(), principal.user.email.clone()),
+    let principal = &access.principal;
+    let user_id = match q.user.as_deref() {
+        Some(e) => member_id(&state, &access, e).await?,
+        None => principal.user.id.clone(),
     };
-    let mut events = Vec::new();
-    for s in state.db.schedules(&access.project.id).await? {
-        let loaded = state.db.schedule(&access.project.id, &s.id).await?;
-        for seg in loaded
-            .schedule
-            .final_shifts(from, to)
-            .into_iter()
-            .filter(|g| g.user == user_id)
-        {
-            events.push(liveops_wire::ical::Event {
-                uid: format!("{}-{}-{}@liveops", s.id, user_id, seg.start.as_second()),
-                start: seg.start,
-                end: seg.end,
-                summary: format!("On call: {}", s.name),
-                description: None,
-            });
-        }
-    }
-    events.sort_by_key(|e| e.start);
-    Ok(ics(liveops_wire::ical::calendar(
-        &format!("On call: {email}"),
-        &events,
-        Timestamp::now(),
-    )))
+    super::feeds::oncall_ics(&state, &access.project.id, &user_id, q.days).await
 }
 
 // ---------------------------------------------------------------- maintenance
@@ -2487,10 +2349,8 @@ async fn maintenance_view(
     responses((status = 200, description = "Maintenance windows", body = Vec<MaintenanceView>)))]
 pub async fn list_maintenances(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<MaintenanceView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
     let mut out = Vec::new();
     for m in state.db.all_maintenances(&access.project.id, 100).await? {
         out.push(maintenance_view(&state, &access.project.id, m).await?);
@@ -2517,11 +2377,10 @@ pub struct MaintenanceStatusBody {
     responses((status = 200, description = "The maintenance window", body = MaintenanceView)))]
 pub async fn move_maintenance(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<MaintenanceStatusBody>,
 ) -> ApiResult<Json<MaintenanceView>> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let to: MaintenanceState = body.status.parse().map_err(unprocessable)?;
     let note = body
         .body
@@ -2550,11 +2409,9 @@ pub async fn move_maintenance(
     responses((status = 201, description = "The maintenance window", body = MaintenanceView)))]
 pub async fn create_maintenance(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<NewMaintenanceBody>,
 ) -> ApiResult<(StatusCode, Json<MaintenanceView>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Write).await?;
     let title = text("title", &body.title, 200)?;
     let note = body
         .body

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::actions;
-use crate::auth::{Principal, ProjectAccess, Via, project_access};
+use crate::auth::{Access, InstanceWide, Principal, ProjectAccess, Via, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::{AppState, format_ms, now_ms};
 
@@ -61,10 +61,9 @@ fn manages_all(access: &ProjectAccess) -> bool {
     responses((status = 200, description = "Tokens, newest first", body = Vec<TokenView>)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<TokenView>>> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let principal = &access.principal;
     let only = (!manages_all(&access)).then_some(principal.user.id.as_str());
     let tokens = state.db.tokens(&access.project.id, only).await?;
     Ok(Json(tokens.iter().map(TokenView::from).collect()))
@@ -96,11 +95,69 @@ pub struct CreatedToken {
     responses((status = 201, description = "The token and its secret", body = CreatedToken)))]
 pub async fn create_token(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath(slug): ApiPath<String>,
+    Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<NewToken>,
-) -> ApiResult<(StatusCode, Json<CreatedToken>)> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+) -> ApiResult<(
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    Json<CreatedToken>,
+)> {
+    let principal = &access.principal;
+    let (name, scopes, span) = parse_new_token(&body)?;
+    if let Some(extra) = scopes
+        .iter()
+        .find(|s| !liveops_core::access::role_grants(access.role, *s))
+    {
+        return Err(ApiError::forbidden(format!(
+            "your role `{}` cannot use the `{}` scope",
+            access.role,
+            extra.as_str()
+        )));
+    }
+    let expires_at = within_parent(principal, &scopes, span)?;
+    let created = actions::create_token(
+        &state.db,
+        &access.actor(),
+        &principal.user,
+        Some(&access.project),
+        name,
+        &scopes,
+        expires_at,
+    )
+    .await?;
+    let token = state.db.token(&access.project.id, &created.id).await?;
+    Ok((
+        StatusCode::CREATED,
+        NO_STORE,
+        Json(CreatedToken {
+            token: TokenView::from(&token),
+            secret: created.secret,
+        }),
+    ))
+}
+
+/// Answers that carry a new secret must not be kept by any cache.
+const NO_STORE: [(axum::http::HeaderName, &str); 1] =
+    [(axum::http::header::CACHE_CONTROL, "no-store")];
+
+/// When a new token expires: after `span`, but no later than the token
+/// that makes it, which must hold every scope it gives.
+fn within_parent(principal: &Principal, scopes: &Scopes, span: TimeSpan) -> ApiResult<i64> {
+    let mut expires_at = now_ms().saturating_add(span.millis());
+    if let Via::Token(parent) = &principal.via {
+        if let Some(extra) = scopes.iter().find(|s| !parent.scopes.contains(*s)) {
+            return Err(ApiError::forbidden(format!(
+                "a token cannot create a token with the `{}` scope it lacks itself",
+                extra.as_str()
+            )));
+        }
+        expires_at = expires_at.min(parent.expires_at);
+    }
+    Ok(expires_at)
+}
+
+/// A new token's name, scopes and lifetime, checked.
+fn parse_new_token(body: &NewToken) -> ApiResult<(&str, Scopes, TimeSpan)> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::unprocessable(
@@ -118,44 +175,84 @@ pub async fn create_token(
         .unwrap_or("90d")
         .parse()
         .map_err(|e: liveops_core::span::TimeSpanError| ApiError::unprocessable(e.to_string()))?;
-    if let Some(extra) = scopes
-        .iter()
-        .find(|s| !liveops_core::access::role_grants(access.role, *s))
-    {
-        return Err(ApiError::forbidden(format!(
-            "your role `{}` cannot use the `{}` scope",
-            access.role,
-            extra.as_str()
-        )));
-    }
-    let mut expires_at = now_ms().saturating_add(span.millis());
-    if let Via::Token(parent) = &principal.via {
-        if let Some(extra) = scopes.iter().find(|s| !parent.scopes.contains(*s)) {
-            return Err(ApiError::forbidden(format!(
-                "a token cannot create a token with the `{}` scope it lacks itself",
-                extra.as_str()
-            )));
-        }
-        expires_at = expires_at.min(parent.expires_at);
-    }
+    Ok((name, scopes, span))
+}
+
+/// Your instance tokens: tokens that act as you in every project you can
+/// reach, and on the instance as far as you may.
+#[utoipa::path(get, path = "/api/v1/tokens", tag = "access",
+    responses((status = 200, description = "Your instance tokens, newest first", body = Vec<TokenView>)))]
+pub async fn list_instance_tokens(
+    State(state): State<AppState>,
+    InstanceWide(principal): InstanceWide,
+) -> ApiResult<Json<Vec<TokenView>>> {
+    let tokens = state.db.instance_tokens(&principal.user.id).await?;
+    Ok(Json(tokens.iter().map(TokenView::from).collect()))
+}
+
+/// Creates an instance token for you. Only a session or another instance
+/// token may; a token can only make tokens with no more scopes and no
+/// longer life than itself.
+#[utoipa::path(post, path = "/api/v1/tokens", tag = "access",
+    request_body = NewToken,
+    responses((status = 201, description = "The token and its secret", body = CreatedToken)))]
+pub async fn create_instance_token(
+    State(state): State<AppState>,
+    InstanceWide(principal): InstanceWide,
+    ApiJson(body): ApiJson<NewToken>,
+) -> ApiResult<(
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    Json<CreatedToken>,
+)> {
+    let (name, scopes, span) = parse_new_token(&body)?;
+    let expires_at = within_parent(&principal, &scopes, span)?;
     let created = actions::create_token(
         &state.db,
-        &access.actor(),
+        &principal.actor(),
         &principal.user,
-        &access.project,
+        None,
         name,
         &scopes,
         expires_at,
     )
     .await?;
-    let token = state.db.token(&access.project.id, &created.id).await?;
+    let token = state
+        .db
+        .instance_tokens(&principal.user.id)
+        .await?
+        .into_iter()
+        .find(|t| t.id == created.id)
+        .ok_or_else(|| ApiError::internal("the new token could not be read back"))?;
     Ok((
         StatusCode::CREATED,
+        NO_STORE,
         Json(CreatedToken {
             token: TokenView::from(&token),
             secret: created.secret,
         }),
     ))
+}
+
+/// Revokes one of your instance tokens.
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "access",
+    params(("id" = String, Path, description = "Token id")),
+    responses((status = 204, description = "Revoked")))]
+pub async fn revoke_instance_token(
+    State(state): State<AppState>,
+    InstanceWide(principal): InstanceWide,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let missing = || ApiError::not_found(format!("no instance token {id} of yours"));
+    if !liveops_store::is_id(&id) {
+        return Err(missing());
+    }
+    match actions::revoke_instance_token(&state.db, &principal.actor(), &principal.user, &id).await
+    {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(liveops_store::StoreError::NotFound) => Err(missing()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Revokes a token. Anyone may revoke their own; admins anyone's.
@@ -165,10 +262,10 @@ pub async fn create_token(
     responses((status = 204, description = "Revoked")))]
 pub async fn revoke_token(
     State(state): State<AppState>,
-    principal: Principal,
-    ApiPath((slug, id)): ApiPath<(String, String)>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_project, id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let access = project_access(&state, &principal, &slug, Permission::Read).await?;
+    let principal = &access.principal;
     if !liveops_store::is_id(&id) {
         return Err(ApiError::not_found(format!(
             "no token {id} in this project"

@@ -3,12 +3,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_core::{Email, Scope};
+use liveops_core::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::actions;
-use crate::auth::{Principal, keys, password};
+use crate::auth::{InstanceAdmin, keys, password};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::{AppState, format_ms};
 
@@ -48,32 +48,13 @@ pub struct CreatedUser {
     pub password: Option<String>,
 }
 
-/// Refuses callers that are not instance administrators acting with full rights.
-pub(crate) fn require_instance_admin(principal: &Principal) -> ApiResult<()> {
-    if !principal.user.is_admin {
-        return Err(ApiError::forbidden(
-            "only instance administrators may do this",
-        ));
-    }
-    if principal
-        .scopes()
-        .is_some_and(|s| !s.contains(Scope::Admin))
-    {
-        return Err(ApiError::forbidden(
-            "this API token lacks the `admin` scope",
-        ));
-    }
-    Ok(())
-}
-
 /// All users of this liveops instance.
 #[utoipa::path(get, path = "/api/v1/users", tag = "access",
     responses((status = 200, description = "Every user", body = Vec<UserView>)))]
 pub async fn list_users(
     State(state): State<AppState>,
-    principal: Principal,
+    InstanceAdmin(_caller): InstanceAdmin,
 ) -> ApiResult<Json<Vec<UserView>>> {
-    require_instance_admin(&principal)?;
     let users = state.db.list_users().await?;
     Ok(Json(users.iter().map(UserView::from).collect()))
 }
@@ -83,10 +64,13 @@ pub async fn list_users(
     responses((status = 201, description = "The new user", body = CreatedUser)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    principal: Principal,
+    InstanceAdmin(principal): InstanceAdmin,
     ApiJson(body): ApiJson<NewUser>,
-) -> ApiResult<(StatusCode, Json<CreatedUser>)> {
-    require_instance_admin(&principal)?;
+) -> ApiResult<(
+    StatusCode,
+    [(axum::http::HeaderName, &'static str); 1],
+    Json<CreatedUser>,
+)> {
     let email = Email::parse(&body.email).map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let (plain, generated) = match body.password {
         Some(p) => (p, false),
@@ -97,6 +81,7 @@ pub async fn create_user(
         actions::create_user(&state.db, &principal.actor(), &email, &hash, body.admin).await?;
     Ok((
         StatusCode::CREATED,
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
         Json(CreatedUser {
             user: UserView::from(&user),
             password: generated.then_some(plain),

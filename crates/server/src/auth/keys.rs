@@ -8,8 +8,12 @@ use sha2::{Digest, Sha256};
 
 /// Personal API tokens start with this, so leaked ones are easy to grep for.
 pub const TOKEN_PREFIX: &str = "lo_pat_";
-/// Project ingest keys start with this.
+/// Project ingest keys (the public browser key) start with this.
 pub const INGEST_PREFIX: &str = "lo_ingest_";
+/// Project server keys (OTLP) start with this.
+pub const SERVER_PREFIX: &str = "lo_server_";
+/// Inbound mail secrets start with this.
+pub const MAIL_PREFIX: &str = "lo_mail_";
 
 /// A freshly made secret: the value to show once, and what to store.
 #[derive(Clone)]
@@ -54,6 +58,16 @@ pub fn mint_token() -> Minted {
 
 pub fn mint_ingest_key() -> Minted {
     mint(INGEST_PREFIX)
+}
+
+/// A project key for `purpose`.
+pub fn mint_key(purpose: liveops_store::projects::KeyPurpose) -> Minted {
+    use liveops_store::projects::KeyPurpose;
+    mint(match purpose {
+        KeyPurpose::Browser => INGEST_PREFIX,
+        KeyPurpose::Server => SERVER_PREFIX,
+        KeyPurpose::Mail => MAIL_PREFIX,
+    })
 }
 
 /// A password for a new account, printed once by `liveops user add`.

@@ -1,29 +1,36 @@
-//! A sliding-window limiter for login attempts, per client address.
+//! Sliding-window limiters in memory, per client address (sign-in
+//! attempts, public forms) or per any other key. They bound
+//! floods on one server; with several servers each counts its own share,
+//! so a client gets at most the limit times the number of servers.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// A limiter per client address.
+pub type Limiter = Window<IpAddr>;
+
 #[derive(Debug)]
-pub struct Limiter {
+pub struct Window<K> {
     max: usize,
     window: Duration,
-    hits: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    hits: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl Limiter {
-    pub fn new(max: usize, window: Duration) -> Limiter {
-        Limiter {
+impl<K: Hash + Eq + Clone> Window<K> {
+    pub fn new(max: usize, window: Duration) -> Window<K> {
+        Window {
             max,
             window,
             hits: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Counts an attempt from `ip`. Returns `Err(seconds to wait)` when the
-    /// address has used up its attempts in the window.
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+    /// Counts an attempt for `key`. Returns `Err(seconds to wait)` when the
+    /// key has used up its attempts in the window.
+    pub fn check(&self, key: K, now: Instant) -> Result<(), u64> {
         let mut hits = self.hits.lock().unwrap_or_else(|p| p.into_inner());
         // Forget idle addresses now and then so the map stays small.
         if hits.len() > 10_000 {
@@ -32,7 +39,7 @@ impl Limiter {
                     .is_some_and(|t| now.duration_since(*t) < self.window)
             });
         }
-        let q = hits.entry(ip).or_default();
+        let q = hits.entry(key).or_default();
         while q
             .front()
             .is_some_and(|t| now.duration_since(*t) >= self.window)

@@ -1,8 +1,6 @@
 //! Who is calling: a browser session or an API token, and what they may do in a project.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use axum::http::Method;
 use axum::http::request::Parts;
 use axum_extra::extract::CookieJar;
@@ -13,6 +11,7 @@ use liveops_store::access::{ApiToken, User};
 use liveops_store::audit::{Actor, ActorKind};
 use liveops_store::projects::Project;
 
+use super::client::ClientAddr;
 use super::{CSRF_HEADER, SESSION_COOKIE, keys};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, now_ms};
@@ -22,7 +21,8 @@ use crate::state::{AppState, now_ms};
 pub enum Via {
     /// A browser session; writes must echo its CSRF token.
     Session { csrf: String },
-    /// An API token, bound to one project and limited by its scopes.
+    /// An API token limited by its scopes: bound to one project, or an
+    /// instance token, which acts as its user everywhere.
     Token(Box<ApiToken>),
 }
 
@@ -53,20 +53,53 @@ impl Principal {
         }
     }
 
-    /// The project a token is bound to; `None` for sessions.
+    /// The project a token is bound to; `None` for sessions and instance tokens.
     pub fn token_project(&self) -> Option<&str> {
         match &self.via {
-            Via::Token(t) => Some(&t.project_id),
+            Via::Token(t) => t.project_id.as_deref(),
             Via::Session { .. } => None,
+        }
+    }
+
+    /// Whether the caller may act beyond one project: a session, or an
+    /// instance token. A project token never may, whoever owns it.
+    pub fn instance_wide(&self) -> bool {
+        match &self.via {
+            Via::Session { .. } => true,
+            Via::Token(t) => t.project_id.is_none(),
+        }
+    }
+
+    /// Refuses project tokens: what follows reaches beyond one project.
+    pub fn require_instance_wide(&self) -> ApiResult<()> {
+        if self.instance_wide() {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(
+                "a project token cannot act beyond its project; sign in, or use an instance \
+                 token (`liveops token create --instance`)",
+            ))
         }
     }
 }
 
-pub fn client_ip(parts: &Parts) -> Option<String> {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ci| ci.0.ip().to_string())
+/// The user id of the member of `project_id` with this address, if they
+/// are one. Anyone else, with an account or without, is `None`.
+pub async fn member_of(
+    state: &AppState,
+    project_id: &str,
+    email: &liveops_core::Email,
+) -> ApiResult<Option<String>> {
+    let user = match state.db.user_by_email(email).await {
+        Ok(u) => u,
+        Err(StoreError::NotFound) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(state
+        .db
+        .role_of(project_id, &user.id)
+        .await?
+        .map(|_| user.id))
 }
 
 impl Principal {
@@ -103,43 +136,11 @@ impl Principal {
     }
 }
 
-/// A caller of a calendar feed: as for any API call, or with the API token
-/// in the `token` query parameter, because calendar apps subscribe to a URL
-/// and cannot send headers. Use a read-only token for feeds.
-#[derive(Debug)]
-pub struct FeedPrincipal(pub Principal);
-
-impl FromRequestParts<AppState> for FeedPrincipal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<FeedPrincipal> {
-        let token = parts.uri.query().and_then(|q| {
-            url::form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "token")
-                .map(|(_, v)| v.into_owned())
-        });
-        match token {
-            Some(t)
-                if !parts
-                    .headers
-                    .contains_key(axum::http::header::AUTHORIZATION) =>
-            {
-                Principal::from_token(state, t.trim(), client_ip(parts))
-                    .await
-                    .map(FeedPrincipal)
-            }
-            _ => Principal::from_request_parts(parts, state)
-                .await
-                .map(FeedPrincipal),
-        }
-    }
-}
-
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
-        let ip = client_ip(parts);
+        let ip = ClientAddr::of(parts, state).to_option_string();
         let now = now_ms();
         if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
             let value = value
@@ -177,7 +178,7 @@ impl FromRequestParts<AppState> for Principal {
                 .get(CSRF_HEADER)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default();
-            if sent != session.csrf_token {
+            if !super::same_secret(sent, &session.csrf_token) {
                 return Err(ApiError::forbidden(format!(
                     "a browser session must send its CSRF token in the `{CSRF_HEADER}` header"
                 )));
@@ -246,4 +247,109 @@ pub async fn project_access(
         project,
         role,
     })
+}
+
+/// The permission a route needs, as a type, so that [`Access`] checks it
+/// before anything else of the request is read.
+pub trait Needs: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// The permissions routes ask for.
+pub mod need {
+    use super::{Needs, Permission};
+
+    /// Reading the project.
+    #[derive(Debug)]
+    pub struct Read;
+    /// Changing what the project holds.
+    #[derive(Debug)]
+    pub struct Write;
+    /// Reading what only admins see, such as the audit log.
+    #[derive(Debug)]
+    pub struct ReadAudit;
+    /// Configuring the project.
+    #[derive(Debug)]
+    pub struct Administer;
+
+    impl Needs for Read {
+        const PERMISSION: Permission = Permission::Read;
+    }
+    impl Needs for Write {
+        const PERMISSION: Permission = Permission::Write;
+    }
+    impl Needs for ReadAudit {
+        const PERMISSION: Permission = Permission::ReadAudit;
+    }
+    impl Needs for Administer {
+        const PERMISSION: Permission = Permission::Administer;
+    }
+}
+
+/// The caller's standing in the project the `{project}` path segment
+/// names, checked for `N`'s permission as the request's first step: who may
+/// not do this is told so (401, 403, or 404 for a project they cannot see)
+/// before the body is read or parsed.
+#[derive(Debug)]
+pub struct Access<N>(pub ProjectAccess, pub std::marker::PhantomData<N>);
+
+impl<N: Needs> FromRequestParts<AppState> for Access<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Access<N>> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no project in this path"))?;
+        let slug = params
+            .iter()
+            .find(|(k, _)| *k == "project")
+            .map(|(_, v)| v.to_owned())
+            .ok_or_else(|| ApiError::not_found("no project in this path"))?;
+        let access = project_access(state, &principal, &slug, N::PERMISSION).await?;
+        Ok(Access(access, std::marker::PhantomData))
+    }
+}
+
+/// A caller who may act beyond one project: a session or an instance
+/// token, never a project token. Checked before the body is read.
+#[derive(Debug)]
+pub struct InstanceWide(pub Principal);
+
+impl FromRequestParts<AppState> for InstanceWide {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<InstanceWide> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        principal.require_instance_wide()?;
+        Ok(InstanceWide(principal))
+    }
+}
+
+/// An instance administrator acting with full rights: a session, or an
+/// instance token with the `admin` scope. Checked before the body is read.
+#[derive(Debug)]
+pub struct InstanceAdmin(pub Principal);
+
+impl FromRequestParts<AppState> for InstanceAdmin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<InstanceAdmin> {
+        let principal = Principal::from_request_parts(parts, state).await?;
+        principal.require_instance_wide()?;
+        if !principal.user.is_admin {
+            return Err(ApiError::forbidden(
+                "only instance administrators may do this",
+            ));
+        }
+        if principal
+            .scopes()
+            .is_some_and(|s| !s.contains(liveops_core::Scope::Admin))
+        {
+            return Err(ApiError::forbidden(
+                "this API token lacks the `admin` scope",
+            ));
+        }
+        Ok(InstanceAdmin(principal))
+    }
 }

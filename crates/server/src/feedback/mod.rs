@@ -343,6 +343,8 @@ pub struct ItemChange {
     pub status: Option<String>,
     /// `Some(None)` clears the score.
     pub score: Option<Option<Score>>,
+    /// Whether the item shows in the public changelog once released.
+    pub public: Option<bool>,
 }
 
 /// Applies edits through the workflow's rules.
@@ -397,6 +399,9 @@ pub async fn update_item(
     }
     if let Some(score) = change.score {
         item.score = score;
+    }
+    if let Some(public) = change.public {
+        item.public = public;
     }
     state.db.save_item(&item, now_ms()).await?;
     audit_log(

@@ -3,12 +3,11 @@
 //! post to, guarded by the project's ingest key, spam signals and a rate
 //! limit per address.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use liveops_core::feedback::{FeedbackKind, spam_signal};
@@ -124,7 +123,9 @@ pub struct Posted {
 }
 
 async fn project_for(state: &AppState, slug: &str, key: &str) -> ApiResult<String> {
-    let project_id = crate::analytics::project_for_key(state, key).await?;
+    let project_id =
+        crate::analytics::project_for_key(state, key, liveops_store::projects::KeyPurpose::Browser)
+            .await?;
     match state.db.project_by_slug(slug).await {
         Ok(p) if p.id == project_id => Ok(project_id),
         Ok(_) | Err(liveops_store::StoreError::NotFound) => Err(ApiError::unauthorized(
@@ -137,7 +138,7 @@ async fn project_for(state: &AppState, slug: &str, key: &str) -> ApiResult<Strin
 /// Takes a submission from the form (urlencoded) or a script (JSON).
 pub async fn post(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: crate::auth::client::ClientAddr,
     Path(slug): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -146,7 +147,7 @@ pub async fn post(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/json"));
-    match accept(&state, peer, &slug, &headers, is_json, &body).await {
+    match accept(&state, client.ip(), &slug, &headers, is_json, &body).await {
         Ok((number, spam)) if is_json => (
             StatusCode::CREATED,
             Json(json!({"number": number, "status": if spam { "received" } else { "new" }})),
@@ -178,7 +179,7 @@ pub async fn post(
 
 async fn accept(
     state: &AppState,
-    peer: SocketAddr,
+    ip: std::net::IpAddr,
     slug: &str,
     headers: &HeaderMap,
     is_json: bool,
@@ -218,7 +219,7 @@ async fn accept(
         })
         .unwrap_or_default();
     let project_id = project_for(state, slug, &key).await?;
-    if let Err(wait) = state.feedback_limiter.check(peer.ip(), Instant::now()) {
+    if let Err(wait) = state.feedback_limiter.check(ip, Instant::now()) {
         return Err(ApiError::too_many(
             format!("too much feedback from this address; try again in {wait} s"),
             wait,

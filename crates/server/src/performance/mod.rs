@@ -26,7 +26,7 @@ use crate::state::{AppState, now_ms};
 /// OTLP's recommended body limit, before and after decompression.
 pub const OTLP_LIMIT: usize = 20 * 1024 * 1024;
 
-/// The ingest key from `Authorization: Bearer`, basic auth (either half),
+/// The server key from `Authorization: Bearer`, basic auth (either half),
 /// an `x-liveops-key` header, or `?api_key=`.
 fn otlp_key(headers: &HeaderMap, query: &HashMap<String, String>) -> Option<String> {
     let auth = headers
@@ -120,7 +120,9 @@ async fn open_export(
     body: &[u8],
 ) -> ApiResult<(String, Vec<u8>)> {
     let key = otlp_key(headers, query).unwrap_or_default();
-    let project = crate::analytics::project_for_key(state, &key).await?;
+    let project =
+        crate::analytics::project_for_key(state, &key, liveops_store::projects::KeyPurpose::Server)
+            .await?;
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
@@ -136,14 +138,14 @@ fn take_tokens(state: &AppState, project: &str, n: usize, what: &str) -> ApiResu
     state
         .ingest_keys
         .take(
-            project,
+            &format!("server:{project}"),
             n as u64,
-            state.config.ingest_events_per_sec,
+            state.config.ingest_spans_per_sec,
             Instant::now(),
         )
         .map_err(|wait| {
             ApiError::too_many(
-                format!("this ingest key is sending {what} faster than its limit"),
+                format!("this server key is sending {what} faster than its limit"),
                 wait,
             )
         })

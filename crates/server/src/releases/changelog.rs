@@ -1,14 +1,15 @@
-//! The public changelog: each shipped release's notes on one page per
-//! project, and the same as an Atom feed (RFC 4287) for readers and chat
-//! integrations.
+//! The public changelog: each shipped release's public items on one page
+//! per project, and the same as an Atom feed (RFC 4287) for readers and
+//! chat integrations. Off until the project turns it on; links come from
+//! `public_url`, never from the `Host` header a requester chooses.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use liveops_core::releases::changelog::{Release, Section};
 use maud::{Markup, html};
 
-use super::notes;
+use super::public_notes;
 use crate::error::ApiResult;
 use crate::state::{AppState, format_ms};
 
@@ -24,11 +25,11 @@ async fn shipped(state: &AppState, project_id: &str) -> ApiResult<Vec<Shipped>> 
     let mut out = Vec::new();
     for r in state.db.releases(project_id).await? {
         let Some(at) = r.shipped_at else { continue };
-        let n = notes(state, project_id, &r).await?;
+        let notes = public_notes(state, project_id, &r).await?;
         out.push(Shipped {
             version: r.version,
             shipped_at: at,
-            notes: n.release,
+            notes,
         });
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.shipped_at));
@@ -57,25 +58,26 @@ fn sections(r: &Release) -> Markup {
     }
 }
 
-fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = &state.config.public_url {
-        return u.trim_end_matches('/').to_owned();
+/// A project whose changelog is public; any other slug is a plain 404.
+async fn public_project(
+    state: &AppState,
+    slug: &str,
+) -> Result<liveops_store::projects::Project, Response> {
+    match state.db.project_by_slug(slug).await {
+        Ok(p) if p.changelog_public => Ok(p),
+        Ok(_) | Err(liveops_store::StoreError::NotFound) => Err(crate::ui::error_page(
+            StatusCode::NOT_FOUND,
+            "There is no changelog here.",
+        )),
+        Err(e) => Err(crate::ui::unavailable(e)),
     }
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
 }
 
 /// `/changelog/{project}` and `/changelog/{project}/feed.atom`.
 pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
-    let project = match state.db.project_by_slug(&slug).await {
+    let project = match public_project(&state, &slug).await {
         Ok(p) => p,
-        Err(liveops_store::StoreError::NotFound) => {
-            return crate::ui::error_page(StatusCode::NOT_FOUND, "There is no changelog here.");
-        }
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
+        Err(r) => return r,
     };
     let releases = match shipped(&state, &project.id).await {
         Ok(r) => r,
@@ -108,20 +110,25 @@ pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> Re
     resp
 }
 
-pub async fn feed(
-    State(state): State<AppState>,
-    Path(slug): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let project = match state.db.project_by_slug(&slug).await {
+/// The Atom feed. Feed readers need absolute links, which only
+/// `public_url` can give; without it the feed is refused rather than built
+/// from a `Host` header anyone can set.
+pub async fn feed(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+    let project = match public_project(&state, &slug).await {
         Ok(p) => p,
-        Err(e) => return crate::error::ApiError::from(e).into_response(),
+        Err(r) => return r,
+    };
+    let Some(site) = state.config.public_url.as_deref() else {
+        return crate::ui::error_page(
+            StatusCode::NOT_FOUND,
+            "This changelog has no feed until the server's public_url is set.",
+        );
     };
     let releases = match shipped(&state, &project.id).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    let base = format!("{}/changelog/{slug}", base_url(&state, &headers));
+    let base = format!("{}/changelog/{slug}", site.trim_end_matches('/'));
     let updated = releases
         .first()
         .map_or(project.created_at, |r| r.shipped_at);

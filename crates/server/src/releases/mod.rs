@@ -515,6 +515,33 @@ pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> 
     })
 }
 
+/// What the public changelog shows of a shipped release: only the items
+/// someone marked public. Incidents, commits and API changes stay inside.
+pub async fn public_notes(
+    state: &AppState,
+    project_id: &str,
+    release: &ReleaseRow,
+) -> ApiResult<Release> {
+    let d = detail(state, project_id, release.clone()).await?;
+    let entries = d
+        .items
+        .iter()
+        .filter(|i| i.public && matches!(i.status, ItemStatus::Done | ItemStatus::Released))
+        .map(|i| Entry {
+            section: section_of(i.kind),
+            text: i.title.clone(),
+            breaking: false,
+        })
+        .collect();
+    Ok(Release {
+        version: Some(release.version.clone()),
+        date: release
+            .shipped_at
+            .map(|t| format_ms(t).chars().take(10).collect::<String>()),
+        entries,
+    })
+}
+
 /// The changes between the release's OpenAPI document and the last one
 /// before it, by version.
 async fn api_changes(

@@ -620,6 +620,7 @@ pub async fn remind_overdue(db: &Db) -> anyhow::Result<usize> {
                 subject: &subject,
                 payload: &body,
                 due_at: now,
+                signing_key: None,
             },
             now,
         )

@@ -8,6 +8,7 @@ use std::time::Duration;
 use liveops_store::support::notify::{Channel, OutboxRow};
 use liveops_store::{Db, Result};
 
+use crate::outbound::{Outbound, OutboundError};
 use crate::security::sealed::{Sealer, redact};
 use crate::state::now_ms;
 
@@ -19,47 +20,60 @@ const LEASE_MS: i64 = 60_000;
 /// How deliveries leave the building.
 #[derive(Debug, Clone)]
 pub struct Sender {
-    http: reqwest::Client,
+    outbound: Outbound,
     smtp_url: Option<String>,
     from: String,
     sealer: Arc<Sealer>,
 }
 
 impl Sender {
-    pub fn new(smtp_url: Option<String>, from: String, sealer: Arc<Sealer>) -> Sender {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("liveops/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+    pub fn new(
+        outbound: Outbound,
+        smtp_url: Option<String>,
+        from: String,
+        sealer: Arc<Sealer>,
+    ) -> Sender {
         Sender {
-            http,
+            outbound,
             smtp_url,
             from,
             sealer,
         }
     }
 
+    /// Sends one delivery. The error is what people see as `last_error`:
+    /// the class of failure and the host, never what the target answered.
     async fn send(&self, d: &OutboxRow) -> std::result::Result<(), String> {
         match d.channel {
             Channel::Webhook | Channel::Slack => {
-                let target = self.sealer.open(&d.target).map_err(|e| e.to_string())?;
+                let target = self
+                    .sealer
+                    .open(&d.target)
+                    .map_err(|_| "failed: the stored URL could not be opened".to_owned())?;
                 // Errors name the host only: the path holds the hook's token.
                 let shown = redact(&target);
-                let resp = self
-                    .http
-                    .post(&target)
-                    .header("content-type", "application/json")
-                    .header("x-liveops-delivery", &d.id)
-                    .body(d.payload.clone())
-                    .send()
-                    .await
-                    .map_err(|e| format!("could not reach {shown}: {}", e.without_url()))?;
-                if resp.status().is_success() {
-                    Ok(())
-                } else {
-                    Err(format!("{shown} answered {}", resp.status()))
+                let mut headers = vec![
+                    ("content-type", "application/json"),
+                    ("x-liveops-delivery", d.id.as_str()),
+                ];
+                let signature = d
+                    .signing_key
+                    .as_deref()
+                    .and_then(|k| self.sealer.open(k).ok())
+                    .map(|key| crate::signing::sign(&key, d.payload.as_bytes()));
+                if let Some(sig) = &signature {
+                    headers.push((crate::signing::SIGNATURE_HEADER, sig.as_str()));
                 }
+                self.outbound
+                    .post(&target, &headers, d.payload.clone().into_bytes())
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| match e {
+                        OutboundError::Refused { .. } | OutboundError::Unresolved(_) => {
+                            e.to_string()
+                        }
+                        other => format!("{other} from {shown}"),
+                    })
             }
             Channel::Email => self.email(d).await,
         }
@@ -75,23 +89,32 @@ impl Sender {
         let from: Mailbox = self
             .from
             .parse()
-            .map_err(|e| format!("bad smtp_from: {e}"))?;
+            .map_err(|_| "failed: smtp_from is not an address".to_owned())?;
         let to: Mailbox = d
             .target
             .parse()
-            .map_err(|e| format!("bad address {}: {e}", d.target))?;
+            .map_err(|_| format!("failed: {} is not an address", d.target))?;
         let message = Message::builder()
             .from(from)
             .to(to)
             .subject(d.subject.clone())
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(d.payload.clone())
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| "failed: the message could not be built".to_owned())?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-            .map_err(|e| format!("bad smtp_url: {e}"))?
+            .map_err(|_| "failed: smtp_url is not usable".to_owned())?
             .timeout(Some(Duration::from_secs(10)))
             .build();
-        transport.send(message).await.map_err(|e| e.to_string())?;
+        // The class and code only: a server's answer can quote the message.
+        transport.send(message).await.map_err(|e| {
+            if e.is_timeout() {
+                "timeout from the mail server".to_owned()
+            } else if let Some(code) = e.status() {
+                format!("SMTP {code} from the mail server")
+            } else {
+                "connection to the mail server failed".to_owned()
+            }
+        })?;
         Ok(())
     }
 }

@@ -10,6 +10,8 @@ use jiff::{SignedDuration, Timestamp};
 use liveops_core::support::status::{ComponentStatus, daily_uptime, overall_uptime};
 use liveops_store::StoreError;
 use liveops_store::support::intake::IntegrationKind;
+use liveops_store::support::notify;
+use liveops_store::support::status::{self, Subscriber};
 use maud::html;
 use serde::Serialize;
 use serde_json::json;
@@ -99,53 +101,66 @@ pub struct Subscribe {
     /// Component names to follow; all when empty.
     #[serde(default)]
     pub components: Vec<String>,
+    /// For a webhook: the key (16 to 200 characters) its challenge and
+    /// every delivery are signed with, in `X-Liveops-Signature`.
+    pub secret: Option<String>,
 }
 
-/// Subscribes an e-mail address or webhook to a project's status updates. No
-/// login; limited per client address.
+/// How soon one address may be sent another confirmation.
+const PER_ADDRESS_MS: i64 = 10 * 60 * 1000;
+
+/// A public page of a project that turned its status page on; any other
+/// slug is a plain 404.
+async fn public_project(
+    state: &AppState,
+    slug: &str,
+) -> ApiResult<liveops_store::projects::Project> {
+    match state.db.project_by_slug(slug).await {
+        Ok(p) if p.status_page_public => Ok(p),
+        Ok(_) | Err(StoreError::NotFound) => {
+            Err(ApiError::not_found(format!("no status page `{slug}`")))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The start of links in messages: `public_url` when set, never the
+/// `Host` header (which the requester chooses); else links stay relative.
+fn link_base(state: &AppState) -> Option<String> {
+    state
+        .config
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/').to_owned())
+}
+
+/// Subscribes an e-mail address or a webhook to a project's status
+/// updates. No login. Nothing is sent to a subscriber until it confirms:
+/// an e-mail address by the link it is mailed, a webhook by answering a
+/// signed challenge at once. An address already subscribed is never
+/// changed by the request itself, only by its confirmation. Limited per
+/// client address, per subscriber address and per page.
 pub async fn subscribe(
     State(state): State<AppState>,
-    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    client: crate::auth::client::ClientAddr,
     Path(slug): Path<String>,
-    crate::error::ApiJson(req): crate::error::ApiJson<Subscribe>,
+    body: Bytes,
 ) -> ApiResult<Response> {
     if let Err(wait) = state
         .subscribe_limiter
-        .check(peer.ip(), std::time::Instant::now())
+        .check(client.ip(), std::time::Instant::now())
     {
         return Err(ApiError::too_many(
             "too many subscriptions from your address",
             wait,
         ));
     }
-    let project = match state.db.project_by_slug(&slug).await {
-        Ok(p) => p,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::not_found(format!("no status page `{slug}`")));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let address = match req.kind.as_str() {
-        "email" => liveops_core::Email::parse(&req.address)
-            .map_err(|e| ApiError::unprocessable(e.to_string()))?
-            .to_string(),
-        "webhook" => {
-            let u = url::Url::parse(req.address.trim()).map_err(|e| {
-                ApiError::unprocessable(format!("`{}` is not a URL: {e}", req.address))
-            })?;
-            if !matches!(u.scheme(), "http" | "https") {
-                return Err(ApiError::unprocessable(
-                    "a webhook must be an http or https URL",
-                ));
-            }
-            u.to_string()
-        }
-        other => {
-            return Err(ApiError::unprocessable(format!(
-                "kind `{other}`: use email or webhook"
-            )));
-        }
-    };
+    // A page that is off answers like one that does not exist, whatever
+    // the request holds.
+    let project = public_project(&state, &slug).await?;
+    let req: Subscribe = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::unprocessable(format!("the subscription is not valid: {e}")))?;
+    let now = now_ms();
     let mut ids = Vec::new();
     for name in &req.components {
         let c = state
@@ -155,25 +170,440 @@ pub async fn subscribe(
             .map_err(|_| ApiError::unprocessable(format!("no component `{name}`")))?;
         ids.push(c.id);
     }
-    let components = (!ids.is_empty()).then(|| ids.join(","));
-    let stored = if req.kind == "webhook" {
-        state.sealer.seal(&address)
-    } else {
-        address.clone()
+    let components = (!ids.is_empty()).then_some(ids.as_slice());
+    if state
+        .db
+        .confirmations_sent(&project.id, now - 3_600_000)
+        .await?
+        >= crate::state::SUBSCRIPTIONS_PER_PAGE_HOUR as i64
+    {
+        return Err(ApiError::too_many(
+            "this status page takes no more subscriptions this hour",
+            600,
+        ));
+    }
+    match req.kind.as_str() {
+        "email" => subscribe_email(&state, &project, &req.address, components, now).await,
+        "webhook" => {
+            let secret = req.secret.as_deref().map(str::trim).unwrap_or_default();
+            if !(16..=200).contains(&secret.chars().count()) {
+                return Err(ApiError::unprocessable(
+                    "a webhook subscription needs a `secret` of 16 to 200 characters; its \
+                     challenge and deliveries are signed with it",
+                ));
+            }
+            subscribe_webhook(&state, &project, &req.address, secret, components, now).await
+        }
+        other => Err(ApiError::unprocessable(format!(
+            "kind `{other}`: use email or webhook"
+        ))),
+    }
+}
+
+fn too_soon(existing: Option<&Subscriber>, now: i64) -> ApiResult<()> {
+    if let Some(sent) = existing.and_then(|s| s.confirm_sent_at)
+        && sent > now - PER_ADDRESS_MS
+    {
+        return Err(ApiError::too_many(
+            "this address was asked to confirm a subscription a short while ago",
+            u64::try_from((sent + PER_ADDRESS_MS - now) / 1000)
+                .unwrap_or(60)
+                .max(1),
+        ));
+    }
+    Ok(())
+}
+
+async fn subscribe_email(
+    state: &AppState,
+    project: &liveops_store::projects::Project,
+    address: &str,
+    components: Option<&[String]>,
+    now: i64,
+) -> ApiResult<Response> {
+    let Some(base) = link_base(state) else {
+        return Err(ApiError::conflict(
+            "this server cannot mail confirmation links until its public_url is set",
+        ));
     };
+    let email = liveops_core::Email::parse(address)
+        .map_err(|e| ApiError::unprocessable(e.to_string()))?
+        .to_string();
+    let existing = state
+        .db
+        .subscriber_by_address(&project.id, "email", &email)
+        .await?;
+    too_soon(existing.as_ref(), now)?;
+    let nonce = keys::random_string(32);
+    let id = existing
+        .as_ref()
+        .map_or_else(liveops_store::new_id, |s| s.id.clone());
+    let confirm = format!("{base}/status/{}/confirm?s={id}&n={nonce}", project.slug);
     let mut tx = state.db.begin().await?;
-    liveops_store::support::status::insert_subscriber(
+    match &existing {
+        Some(s) => status::request_change(&mut tx, &s.id, components, &nonce, now).await?,
+        None => {
+            let token = keys::random_string(32);
+            let unsubscribe = format!(
+                "{base}/status/{}/unsubscribe?s={id}&t={token}",
+                project.slug
+            );
+            status::insert_subscriber(
+                &mut tx,
+                &status::NewSubscriber {
+                    id: &id,
+                    project_id: &project.id,
+                    kind: "email",
+                    address: &email,
+                    components,
+                    confirm_nonce: Some(&nonce),
+                    secret: None,
+                    confirmed_at: None,
+                    unsubscribe_token: &token,
+                    unsubscribe_url: &unsubscribe,
+                },
+                now,
+            )
+            .await?;
+        }
+    }
+    let subject = format!("Confirm your subscription to {} status", project.name);
+    let body = format!(
+        "Someone, hopefully you, asked to follow the status page of {}.\n\n\
+         Confirm it here (the link opens a page with one button):\n{confirm}\n\n\
+         If it was not you, ignore this message: nothing will be sent.\n",
+        project.name
+    );
+    notify::enqueue(
         &mut tx,
-        &project.id,
-        &req.kind,
-        &stored,
-        components.as_deref(),
-        now_ms(),
+        &notify::NewDelivery {
+            project_id: &project.id,
+            incident_id: None,
+            channel: notify::Channel::Email,
+            target: &email,
+            subject: &subject,
+            payload: &body,
+            due_at: now,
+            signing_key: None,
+        },
+        now,
     )
     .await?;
     tx.commit().await?;
-    let shown = crate::security::sealed::redact(&address);
-    Ok((StatusCode::CREATED, Json(json!({ "subscribed": shown }))).into_response())
+    // The same answer for a new address and a known one.
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "confirmation sent", "address": email })),
+    )
+        .into_response())
+}
+
+/// Does the webhook's answer echo the challenge: as the whole body, or as
+/// `{"challenge": "…"}`?
+fn echoes(answer: &[u8], challenge: &str) -> bool {
+    let text = String::from_utf8_lossy(answer);
+    let text = text.trim();
+    if crate::auth::same_secret(text, challenge) {
+        return true;
+    }
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| {
+            v.get("challenge")
+                .and_then(|c| c.as_str())
+                .map(str::to_owned)
+        })
+        .is_some_and(|c| crate::auth::same_secret(&c, challenge))
+}
+
+async fn subscribe_webhook(
+    state: &AppState,
+    project: &liveops_store::projects::Project,
+    address: &str,
+    secret: &str,
+    components: Option<&[String]>,
+    now: i64,
+) -> ApiResult<Response> {
+    let url = state
+        .outbound
+        .policy()
+        .check_url(address)
+        .await
+        .map_err(|e| ApiError::unprocessable(format!("the webhook cannot be used: {e}")))?
+        .to_string();
+    let sealed = state.sealer.seal(&url);
+    let existing = state
+        .db
+        .subscriber_by_address(&project.id, "webhook", &sealed)
+        .await?;
+    too_soon(existing.as_ref(), now)?;
+    let challenge = keys::random_string(32);
+    let body = json!({
+        "type": "subscription.challenge",
+        "page": project.slug,
+        "challenge": challenge,
+    })
+    .to_string();
+    let signature = crate::signing::sign(secret, body.as_bytes());
+    let answer = state
+        .outbound
+        .post(
+            &url,
+            &[
+                ("content-type", "application/json"),
+                (crate::signing::SIGNATURE_HEADER, &signature),
+            ],
+            body.into_bytes(),
+        )
+        .await
+        .map_err(|e| {
+            ApiError::unprocessable(format!("the webhook did not take the challenge: {e}"))
+        })?;
+    if !echoes(&answer.body, &challenge) {
+        return Err(ApiError::unprocessable(
+            "the webhook did not answer the challenge: answer with the `challenge` value, \
+             as the body or as {\"challenge\": \"…\"}",
+        ));
+    }
+    let sealed_secret = state.sealer.seal(secret);
+    let mut tx = state.db.begin().await?;
+    let unsubscribe = match &existing {
+        Some(s) => {
+            status::replace_webhook(&mut tx, &s.id, components, &sealed_secret, now).await?;
+            s.unsubscribe_url.clone().unwrap_or_default()
+        }
+        None => {
+            let id = liveops_store::new_id();
+            let token = keys::random_string(32);
+            let unsubscribe = format!(
+                "{}/status/{}/unsubscribe?s={id}&t={token}",
+                link_base(state).unwrap_or_default(),
+                project.slug
+            );
+            status::insert_subscriber(
+                &mut tx,
+                &status::NewSubscriber {
+                    id: &id,
+                    project_id: &project.id,
+                    kind: "webhook",
+                    address: &sealed,
+                    components,
+                    confirm_nonce: None,
+                    secret: Some(&sealed_secret),
+                    confirmed_at: Some(now),
+                    unsubscribe_token: &token,
+                    unsubscribe_url: &unsubscribe,
+                },
+                now,
+            )
+            .await?;
+            unsubscribe
+        }
+    };
+    tx.commit().await?;
+    let shown = crate::security::sealed::redact(&url);
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "subscribed": shown, "unsubscribe_url": unsubscribe })),
+    )
+        .into_response())
+}
+
+/// The query of a confirmation or unsubscribe link.
+#[derive(Debug, serde::Deserialize)]
+pub struct LinkQuery {
+    /// The subscriber.
+    s: String,
+    /// The confirmation nonce.
+    n: Option<String>,
+    /// The unsubscribe token.
+    t: Option<String>,
+}
+
+/// A small public page with one button: links in mail are opened by
+/// scanners and previews, so a GET only shows the button and the POST acts.
+fn one_button(title: &str, text: &str, action: &str, q: &LinkQuery) -> Response {
+    let body = html! {
+        section.statuspage {
+            h1 { (title) }
+            p { (text) }
+            form method="post" action=(action) {
+                input type="hidden" name="s" value=(q.s);
+                @if let Some(n) = &q.n { input type="hidden" name="n" value=(n); }
+                @if let Some(t) = &q.t { input type="hidden" name="t" value=(t); }
+                button type="submit" { (title) }
+            }
+        }
+    };
+    let mut resp = crate::ui::page(title, None, body).into_response();
+    resp.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    resp
+}
+
+fn done_page(status: StatusCode, title: &str, text: &str) -> Response {
+    let body = html! { section.statuspage { h1 { (title) } p { (text) } } };
+    (status, crate::ui::page(title, None, body)).into_response()
+}
+
+/// `GET /status/{project}/confirm`: the button that confirms.
+pub async fn confirm_form(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<LinkQuery>,
+) -> Response {
+    if public_project(&state, &slug).await.is_err() {
+        return crate::ui::error_page(StatusCode::NOT_FOUND, "There is no status page here.");
+    }
+    one_button(
+        "Confirm subscription",
+        "Confirm that you want this status page's updates.",
+        &format!("/status/{slug}/confirm"),
+        &q,
+    )
+}
+
+/// `POST /status/{project}/confirm`: confirms a subscriber, or the change
+/// they asked for, when the link is the one sent last.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    axum::Form(q): axum::Form<LinkQuery>,
+) -> Response {
+    let bad = || {
+        done_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This confirmation link is not valid any more. Subscribe again to get a new one.",
+        )
+    };
+    let Ok(project) = public_project(&state, &slug).await else {
+        return bad();
+    };
+    let (Some(nonce), true) = (q.n.as_deref(), liveops_store::is_id(&q.s)) else {
+        return bad();
+    };
+    let sub = match state.db.subscriber(&project.id, &q.s).await {
+        Ok(s) => s,
+        Err(_) => return bad(),
+    };
+    if !sub
+        .confirm_nonce
+        .as_deref()
+        .is_some_and(|stored| crate::auth::same_secret(nonce, stored))
+    {
+        return bad();
+    }
+    let done = async {
+        let mut tx = state.db.begin().await?;
+        let ok = status::confirm(&mut tx, &sub.id, nonce, now_ms()).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(ok)
+    }
+    .await;
+    match done {
+        Ok(true) => done_page(
+            StatusCode::OK,
+            "Subscribed",
+            "You will hear of this status page's incidents and maintenance. Every message \
+             carries a link to unsubscribe.",
+        ),
+        Ok(false) => bad(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `GET /status/{project}/unsubscribe`: the button that unsubscribes.
+pub async fn unsubscribe_form(
+    Path(slug): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<LinkQuery>,
+) -> Response {
+    one_button(
+        "Unsubscribe",
+        "Stop receiving this status page's updates.",
+        &format!("/status/{slug}/unsubscribe"),
+        &q,
+    )
+}
+
+/// `POST /status/{project}/unsubscribe`: removes the subscriber whose link
+/// this is. Works while the status page is off, too: nobody is kept on a
+/// list they want to leave. Also RFC 8058's one-click form, whose POST
+/// carries the link's query.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> Response {
+    let from_body: Option<LinkQuery> = link_query(&body);
+    let from_query: Option<LinkQuery> = uri.query().and_then(|q| link_query(q.as_bytes()));
+    let Some(q) = from_body.filter(|q| q.t.is_some()).or(from_query) else {
+        return done_page(
+            StatusCode::BAD_REQUEST,
+            "Link not valid",
+            "This link is not complete.",
+        );
+    };
+    let gone = || {
+        done_page(
+            StatusCode::OK,
+            "Unsubscribed",
+            "You will not receive this status page's updates any more.",
+        )
+    };
+    let project = match state.db.project_by_slug(&slug).await {
+        Ok(p) => p,
+        Err(_) => return gone(),
+    };
+    if !liveops_store::is_id(&q.s) {
+        return gone();
+    }
+    let Ok(sub) = state.db.subscriber(&project.id, &q.s).await else {
+        return gone();
+    };
+    let matches = match (&q.t, &sub.unsubscribe_token) {
+        (Some(given), Some(stored)) => crate::auth::same_secret(given, stored),
+        _ => false,
+    };
+    if !matches {
+        return done_page(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This unsubscribe link is not valid.",
+        );
+    }
+    let removed = async {
+        let mut tx = state.db.begin().await?;
+        status::delete_subscriber(&mut tx, &project.id, &sub.id).await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    match removed {
+        Ok(()) => gone(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// Reads `s`, `n` and `t` from a urlencoded text.
+fn link_query(raw: &[u8]) -> Option<LinkQuery> {
+    let mut q = LinkQuery {
+        s: String::new(),
+        n: None,
+        t: None,
+    };
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        match k.as_ref() {
+            "s" => q.s = v.into_owned(),
+            "n" => q.n = Some(v.into_owned()),
+            "t" => q.t = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    (!q.s.is_empty()).then_some(q)
 }
 
 /// An inbound e-mail as a mail provider's inbound webhook posts it.
@@ -185,27 +615,131 @@ pub struct InboundEmail {
     pub text: String,
 }
 
-/// Opens a ticket from an inbound e-mail. Authenticated by the project's
-/// ingest key as a bearer token.
+/// How far Mailgun's signature timestamp may be from now.
+const MAILGUN_WINDOW_SECS: i64 = 300;
+
+/// The inbound mail secret: a bearer token, basic auth's password (for
+/// providers that can only put it in the URL's user part) or the path.
+fn mail_secret(headers: &HeaderMap, path: Option<&str>) -> Option<String> {
+    if let Some(p) = path {
+        return Some(p.to_owned());
+    }
+    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    if let Some(b) = auth.strip_prefix("Bearer ") {
+        return Some(b.trim().to_owned());
+    }
+    let b = auth.strip_prefix("Basic ")?;
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(b.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':').unwrap_or((&text, ""));
+    Some(if pass.is_empty() { user } else { pass }.to_owned())
+}
+
+/// The mail in a body: liveops' JSON, or a provider's form fields
+/// (Mailgun's `sender`/`from`, `subject`, `stripped-text`/`body-plain`,
+/// with `timestamp`, `token` and `signature`).
+struct Mail {
+    from: String,
+    subject: String,
+    text: String,
+    mailgun: Option<(String, String, String)>,
+}
+
+fn read_mail(headers: &HeaderMap, body: &[u8]) -> ApiResult<Mail> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        let m: InboundEmail = serde_json::from_slice(body).map_err(|e| {
+            ApiError::bad_request(format!("the body is not an inbound e-mail: {e}"))
+        })?;
+        return Ok(Mail {
+            from: m.from,
+            subject: m.subject,
+            text: m.text,
+            mailgun: None,
+        });
+    }
+    let fields: std::collections::HashMap<String, String> = url::form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let get = |names: &[&str]| names.iter().find_map(|n| fields.get(*n).cloned());
+    let from = get(&["from", "sender"])
+        .ok_or_else(|| ApiError::unprocessable("the mail has no `from` or `sender` field"))?;
+    let signed = match (get(&["timestamp"]), get(&["token"]), get(&["signature"])) {
+        (Some(ts), Some(token), Some(sig)) => Some((ts, token, sig)),
+        _ => None,
+    };
+    Ok(Mail {
+        from,
+        subject: get(&["subject"]).unwrap_or_default(),
+        text: get(&["stripped-text", "body-plain", "text"]).unwrap_or_default(),
+        mailgun: signed,
+    })
+}
+
+/// Opens a ticket from an inbound e-mail, authenticated by the project's
+/// inbound mail secret (never the public browser key, which web pages
+/// carry). When the project has a Mailgun signing key, Mailgun's signature
+/// must match and be at most five minutes old.
 pub async fn inbound_email(
     State(state): State<AppState>,
     headers: HeaderMap,
-    crate::error::ApiJson(mail): crate::error::ApiJson<InboundEmail>,
+    body: Bytes,
 ) -> ApiResult<Response> {
-    let key = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(|| ApiError::unauthorized("send the project's ingest key as a bearer token"))?;
-    let project = match state
-        .db
-        .project_by_ingest_hash(&keys::hash(key.trim()))
-        .await
-    {
-        Ok(p) => p,
-        Err(StoreError::NotFound) => return Err(ApiError::unauthorized("unknown ingest key")),
-        Err(e) => return Err(e.into()),
-    };
+    take_mail(&state, mail_secret(&headers, None), &headers, &body).await
+}
+
+/// The same, with the secret in the path, for providers that post to a URL
+/// and nothing more.
+pub async fn inbound_email_by_path(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    take_mail(&state, Some(secret), &headers, &body).await
+}
+
+async fn take_mail(
+    state: &AppState,
+    secret: Option<String>,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let secret =
+        secret.ok_or_else(|| ApiError::unauthorized("send the project's inbound mail secret"))?;
+    let project_id = crate::analytics::project_for_key(
+        state,
+        &secret,
+        liveops_store::projects::KeyPurpose::Mail,
+    )
+    .await?;
+    let mail = read_mail(headers, body)?;
+    if let Some(sealed) = state.db.mail_signing_key(&project_id).await? {
+        let key = state
+            .sealer
+            .open(&sealed)
+            .map_err(|e| ApiError::internal(e.to_string()))?;
+        let Some((ts, token, sig)) = &mail.mailgun else {
+            return Err(ApiError::unauthorized(
+                "this project checks Mailgun's signature: timestamp, token and signature are missing",
+            ));
+        };
+        let fresh = ts
+            .parse::<i64>()
+            .is_ok_and(|t| (t - now_ms() / 1000).abs() <= MAILGUN_WINDOW_SECS);
+        let msg = format!("{ts}{token}");
+        if !fresh || !crate::signing::verify(&key, msg.as_bytes(), sig) {
+            return Err(ApiError::unauthorized(
+                "Mailgun's signature does not match, or is older than five minutes",
+            ));
+        }
+    }
     // "Name <address>" or a bare address.
     let from = mail
         .from
@@ -225,7 +759,7 @@ pub async fn inbound_email(
         ..TicketFields::default()
     })
     .map_err(ApiError::unprocessable)?;
-    let ticket = tickets::open(&state.db, &project.id, &actor, &req, "email").await?;
+    let ticket = tickets::open(&state.db, &project_id, &actor, &req, "email").await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "ticket": ticket.number })),
@@ -287,13 +821,7 @@ struct StatusPage {
 }
 
 async fn status_page(state: &AppState, slug: &str) -> ApiResult<StatusPage> {
-    let project = match state.db.project_by_slug(slug).await {
-        Ok(p) => p,
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::not_found(format!("no status page `{slug}`")));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let project = public_project(state, slug).await?;
     let now = now_ms();
     let days = 90;
     let from = Timestamp::from_millisecond(now)
@@ -342,11 +870,6 @@ async fn status_page(state: &AppState, slug: &str) -> ApiResult<StatusPage> {
         .await?;
     for i in recent {
         let events = state.db.incident_events(&i.id).await?;
-        let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
-        let affects = !liveops_store::support::status::components_of_incident(&mut conn, &i.id)
-            .await?
-            .is_empty();
-        drop(conn);
         let updates: Vec<StatusUpdate> = events
             .into_iter()
             .filter(|e| e.public)
@@ -357,8 +880,9 @@ async fn status_page(state: &AppState, slug: &str) -> ApiResult<StatusPage> {
                 created_at: format_ms(e.at),
             })
             .collect();
-        // Only incidents that touch a component or were given a public update are public.
-        if !affects && updates.is_empty() {
+        // Only incidents someone gave a public update are public; an
+        // incident's title and timeline are the team's until then.
+        if updates.is_empty() {
             continue;
         }
         if !i.state.is_open() && i.resolved_at.is_some_and(|r| r < now - 86_400_000) {

@@ -91,16 +91,10 @@ async fn ingest_once(db: &Db, integration: &Integration, group: &AlertGroup) -> 
                 now,
             )
             .await?;
+            // The component's state is public at once; the incident itself
+            // stays the team's until someone gives it a public update.
             if let Some(component) = &integration.component_id {
                 affect_component(&mut tx, &incident, component, impact(severity), now).await?;
-                notify_subscribers(
-                    &mut tx,
-                    db,
-                    &incident,
-                    "We are investigating an issue.",
-                    now,
-                )
-                .await?;
             }
             hook_event(&mut tx, db, &incident, "incident.triggered", now).await?;
             (incident, true)
@@ -123,7 +117,16 @@ async fn ingest_once(db: &Db, integration: &Integration, group: &AlertGroup) -> 
         && !group.any_firing()
         && incidents::firing_alerts(&mut tx, &incident.id).await? == 0
     {
-        resolved = resolve_in(&mut tx, db, &incident, &actor, "all alerts resolved", now).await?;
+        resolved = resolve_in(
+            &mut tx,
+            db,
+            &incident,
+            &actor,
+            "all alerts resolved",
+            false,
+            now,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Intake {
@@ -169,19 +172,40 @@ pub(crate) async fn refresh_component(
     Ok(())
 }
 
+/// Resolves an incident. The resolution is public when the incident is
+/// (it had a public update before) or when `published`, a person resolving
+/// it with a public update; subscribers hear of public ones only.
 async fn resolve_in(
     conn: &mut AnyConnection,
     db: &Db,
     incident: &IncidentRow,
     actor: &str,
     why: &str,
+    published: bool,
     now: i64,
 ) -> Result<bool> {
     if !incidents::resolve(conn, &incident.id, now).await? {
         return Ok(false);
     }
-    incidents::add_event(conn, &incident.id, actor, "resolved", Some(why), true, now).await?;
-    notify_subscribers(conn, db, incident, "This incident has been resolved.", now).await?;
+    let public = published || incidents::has_public_event(conn, &incident.id).await?;
+    incidents::add_event(
+        conn,
+        &incident.id,
+        actor,
+        "resolved",
+        Some(why),
+        public,
+        now,
+    )
+    .await?;
+    if public {
+        let text = if published {
+            why
+        } else {
+            "This incident has been resolved."
+        };
+        notify_subscribers(conn, db, incident, text, now).await?;
+    }
     for component in components::components_of_incident(conn, &incident.id).await? {
         refresh_component(conn, &component, now).await?;
     }
@@ -328,6 +352,7 @@ pub async fn resolve(
         incident,
         &actor.name,
         note.unwrap_or("resolved by hand"),
+        false,
         now,
     )
     .await?
@@ -413,7 +438,7 @@ pub async fn add_update(
     let mut tx = db.begin().await?;
     match stage {
         Some(StatusStage::Resolved) => {
-            resolve_in(&mut tx, db, incident, &actor.name, body, now).await?;
+            resolve_in(&mut tx, db, incident, &actor.name, body, true, now).await?;
         }
         Some(stage) => {
             incidents::set_fields(&mut tx, &incident.id, Some(stage), None, None, None).await?;
@@ -708,6 +733,7 @@ async fn notify_user(
                 subject: &subject,
                 payload: &body,
                 due_at,
+                signing_key: None,
             },
             now,
         )
@@ -751,6 +777,7 @@ async fn deliver_now(
         subject,
         payload: body,
         due_at: now,
+        signing_key: None,
     };
     notify::enqueue(conn, &delivery, now).await?;
     Ok(())
@@ -813,13 +840,22 @@ pub(crate) async fn notify_subscribers_of(
         if !wanted {
             continue;
         }
+        let unsubscribe = sub.unsubscribe_url.as_deref().unwrap_or_default();
         let (channel, body) = if sub.kind == "email" {
             (
                 Channel::Email,
-                format!("{}\n\n{}\n", notice.subject, notice.text),
+                format!(
+                    "{}\n\n{}\n\n--\nYou receive this because you subscribed to this status page.\n\
+                     Unsubscribe: {unsubscribe}\n",
+                    notice.subject, notice.text
+                ),
             )
         } else {
-            (Channel::Webhook, notice.payload.to_string())
+            let mut payload = notice.payload.clone();
+            if let serde_json::Value::Object(m) = &mut payload {
+                m.insert("unsubscribe_url".into(), unsubscribe.into());
+            }
+            (Channel::Webhook, payload.to_string())
         };
         let delivery = NewDelivery {
             project_id: notice.project_id,
@@ -829,6 +865,7 @@ pub(crate) async fn notify_subscribers_of(
             subject: notice.subject,
             payload: &body,
             due_at: now,
+            signing_key: sub.secret.as_deref(),
         };
         notify::enqueue(conn, &delivery, now).await?;
     }

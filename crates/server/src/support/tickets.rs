@@ -430,6 +430,7 @@ async fn announce(db: &Db, t: &Ticket, target: &str, level: &str, now: i64) -> R
                 subject: &subject,
                 payload: body,
                 due_at: now,
+                signing_key: None,
             },
             now,
         )

@@ -19,10 +19,11 @@ use super::charts::{heat, lines};
 use super::pages::{pick, projects_for};
 use super::{Frame, UiSession, csrf_ok, error_page, page};
 use crate::api::analytics::{
-    FunnelBody, RetentionBody, funnel_query, funnel_view, parse_when, retention_query,
+    FunnelBody, RetentionBody, funnel_query, funnel_view, retention_query,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, format_ms, now_ms};
+use crate::timerange::query_range;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -94,27 +95,23 @@ pub async fn page_view(
         Err(r) => return r,
     };
     let id = project.id.clone();
-    // Range: the form's, else the last 30 days.
-    let to = match blank(&f.to) {
-        Some(t) => match parse_when("to", &t) {
-            Ok(v) => v,
-            Err(e) => return api_error(e),
-        },
-        None => (now_ms().div_euclid(DAY_MS) + 1) * DAY_MS,
+    // The trend's interval, then the range: the form's, else the last 30
+    // days, checked by the same rule as the API's.
+    let interval = match blank(&f.interval).map(|i| i.parse::<Interval>()) {
+        Some(Ok(i)) => i,
+        Some(Err(e)) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+        None => Interval::Day,
     };
-    let from = match blank(&f.from) {
-        Some(t) => match parse_when("from", &t) {
-            Ok(v) => v,
-            Err(e) => return api_error(e),
-        },
-        None => to - 30 * DAY_MS,
+    let (from, to) = match query_range(
+        blank(&f.from).as_deref(),
+        blank(&f.to).as_deref(),
+        30,
+        400,
+        Some(interval),
+    ) {
+        Ok(r) => (r.from_ms(), r.to_ms()),
+        Err(e) => return api_error(e),
     };
-    if from >= to || to - from > 400 * DAY_MS {
-        return error_page(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Pick a range of 1 to 400 days, `from` before `to`.",
-        );
-    }
     let from_day = from.div_euclid(DAY_MS);
     let days = ((to - 1).div_euclid(DAY_MS) - from_day + 1) as usize;
     let events = {
@@ -161,11 +158,6 @@ pub async fn page_view(
             Err(r) => return r,
         }
     };
-    let interval = match blank(&f.interval).map(|i| i.parse::<Interval>()) {
-        Some(Ok(i)) => i,
-        Some(Err(e)) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
-        None => Interval::Day,
-    };
     let filters = match parse_filters(f.filter.as_deref().unwrap_or("")) {
         Ok(v) => v,
         Err(e) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
@@ -179,6 +171,7 @@ pub async fn page_view(
             to_ms: to,
             filters,
             breakdown: blank(&f.breakdown),
+            breakdown_limit: q::DEFAULT_BREAKDOWN_LIMIT,
         };
         match run(&state, move |a| a.trends(&id, &query)).await {
             Ok(v) => v,

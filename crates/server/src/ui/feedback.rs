@@ -442,6 +442,7 @@ pub async fn item(
                         option value="" { "none" }
                         @for r in &releases { option value=(r.version) selected[v.release.as_deref() == Some(r.version.as_str())] { (r.version) " (" (r.state) ")" } }
                     } }
+                    label { input type="checkbox" name="public" value="on" checked[v.public]; " Public: show it in the changelog once released" }
                     fieldset {
                         legend { "Score" }
                         label { "Method" select name="method" {
@@ -492,6 +493,7 @@ pub struct ItemForm {
     confidence: Option<String>,
     effort: Option<String>,
     ease: Option<String>,
+    public: Option<String>,
 }
 
 fn number(field: &str, v: Option<&str>) -> Result<Option<f64>, ApiError> {
@@ -540,6 +542,7 @@ pub async fn update_item(
             ItemChange {
                 status: f.status.clone(),
                 score: Some(score),
+                public: Some(f.public.is_some()),
                 ..ItemChange::default()
             },
         )

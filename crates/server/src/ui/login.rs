@@ -1,10 +1,9 @@
 //! Signing in and out of the web UI.
 
-use std::net::SocketAddr;
 use std::time::Instant;
 
 use axum::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -14,24 +13,60 @@ use maud::html;
 use serde::Deserialize;
 
 use super::{error_page, page};
-use crate::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, keys, password};
+use crate::auth::client::ClientAddr;
+use crate::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, keys, password, same_secret, throttle};
 use crate::state::{AppState, now_ms};
 
-/// Failed logins in a row before an account is locked.
-const LOCK_AFTER: i64 = 10;
-/// How long a locked account stays locked.
-const LOCK_MS: i64 = 15 * 60 * 1000;
+/// What every failed sign-in is told, whether the address has no account,
+/// the password is wrong or the attempt came too soon after others: the
+/// answer must not tell an attacker which.
+const FAILED: &str =
+    "Wrong e-mail address or password, or too many attempts: wait a little and try again.";
+/// What a visitor sees when the database cannot be reached; the error
+/// itself goes to the log.
+const UNAVAILABLE: &str = "Signing in is not possible just now. Try again in a minute.";
 
 #[derive(Debug, Deserialize)]
 pub struct NextQuery {
     next: Option<String>,
 }
 
-/// Only same-site paths may follow a login, never another host.
+/// Where to go after signing in: only a path on this site. The value is
+/// refused outright when it holds a control character, white space or a
+/// backslash (browsers read `/\\host` and `/<tab>/host` as another host),
+/// and must then resolve, against this origin, to this origin.
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
-        _ => "/".to_owned(),
+    const HOME: &str = "/";
+    let Some(next) = next else {
+        return HOME.to_owned();
+    };
+    if !next.starts_with('/')
+        || next.starts_with("//")
+        || next
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return HOME.to_owned();
+    }
+    let Ok(origin) = url::Url::parse("http://liveops.invalid/") else {
+        return HOME.to_owned();
+    };
+    match origin.join(next) {
+        Ok(u) if u.origin() == origin.origin() && u.username().is_empty() => {
+            let mut path = u.path().to_owned();
+            if let Some(q) = u.query() {
+                path.push('?');
+                path.push_str(q);
+            }
+            // A path that only begins with `//` after normalising is still
+            // read as another host.
+            if path.starts_with("//") {
+                HOME.to_owned()
+            } else {
+                path
+            }
+        }
+        _ => HOME.to_owned(),
     }
 }
 
@@ -101,13 +136,13 @@ impl std::fmt::Debug for LoginForm {
 
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    client: ClientAddr,
     jar: CookieJar,
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = safe_next(f.next.as_deref());
     let expected = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned());
-    if expected.as_deref() != Some(f.csrf.as_str()) {
+    if !expected.is_some_and(|e| same_secret(&f.csrf, &e)) {
         return error_page(
             StatusCode::FORBIDDEN,
             "The sign-in form expired or came from another site. Open the sign-in page again.",
@@ -116,13 +151,18 @@ pub async fn submit(
     let fail = |status: StatusCode, msg: &str| {
         (status, render(&f.csrf, &next, &f.email, Some(msg))).into_response()
     };
-    if let Err(wait) = state.login_limiter.check(peer.ip(), Instant::now()) {
+    let unavailable = |e: liveops_store::StoreError| {
+        tracing::error!(error = %e, "sign-in could not reach the database");
+        error_page(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE)
+    };
+    let ip = client.ip();
+    // A coarse cap per address against floods, before any database work.
+    if let Err(wait) = state.login_limiter.check(ip, Instant::now()) {
         return fail(
             StatusCode::TOO_MANY_REQUESTS,
             &format!("Too many sign-in attempts from your address. Try again in {wait} seconds."),
         );
     }
-    let wrong = "Wrong e-mail address or password.";
     let Ok(email) = Email::parse(&f.email) else {
         return fail(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -130,11 +170,20 @@ pub async fn submit(
         );
     };
     let now = now_ms();
+    // Too soon after failures: refused without looking at the password, so
+    // guesses made meanwhile are worthless, and told exactly what a wrong
+    // password is told.
+    match throttle::wait_ms(&state.db, email.as_str(), ip, now).await {
+        Ok(0) => {}
+        Ok(_) => return fail(StatusCode::UNAUTHORIZED, FAILED),
+        Err(e) => return unavailable(e),
+    }
     let record = match state.db.login_record(&email).await {
         Ok(r) => Some(r),
         Err(liveops_store::StoreError::NotFound) => None,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return unavailable(e),
     };
+    // An unknown address costs a password check too, so time tells nothing.
     let stored_hash = record.as_ref().map_or_else(
         || password::decoy_hash().to_owned(),
         |r| r.password_hash.clone(),
@@ -143,25 +192,15 @@ pub async fn submit(
     let matches = tokio::task::spawn_blocking(move || password::verify(&given, &stored_hash))
         .await
         .unwrap_or(false);
-    let Some(record) = record else {
-        return fail(StatusCode::UNAUTHORIZED, wrong);
-    };
-    if record.locked_until.is_some_and(|t| t > now) {
-        return fail(
-            StatusCode::TOO_MANY_REQUESTS,
-            "This account is locked for a while after too many failed sign-ins.",
-        );
-    }
-    if !matches {
-        if let Err(e) = state
-            .db
-            .record_failed_login(&record.user.id, LOCK_AFTER, now + LOCK_MS)
-            .await
-        {
-            return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+    let record = match record {
+        Some(r) if matches => r,
+        _ => {
+            if let Err(e) = throttle::failed(&state.db, email.as_str(), ip, now).await {
+                return unavailable(e);
+            }
+            return fail(StatusCode::UNAUTHORIZED, FAILED);
         }
-        return fail(StatusCode::UNAUTHORIZED, wrong);
-    }
+    };
 
     // A fresh session id on every sign-in, so an id planted before sign-in is worthless.
     if let Some(old) = jar.get(SESSION_COOKIE) {
@@ -170,16 +209,16 @@ pub async fn submit(
     let session_id = keys::random_string(43);
     let csrf = keys::random_string(32);
     let expires = now + i64::from(state.config.session_hours) * 3_600_000;
-    let ip = peer.ip().to_string();
+    let ip_text = ip.to_string();
     let created = async {
-        state.db.record_good_login(&record.user.id).await?;
+        throttle::succeeded(&state.db, email.as_str(), ip).await?;
         let mut tx = state.db.begin().await?;
         liveops_store::access::insert_session(
             &mut tx,
             &keys::hash(&session_id),
             &record.user.id,
             &csrf,
-            Some(&ip),
+            Some(&ip_text),
             now,
             expires,
         )
@@ -189,7 +228,7 @@ pub async fn submit(
     }
     .await;
     if let Err(e) = created {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        return unavailable(e);
     }
     let jar = jar
         .remove(Cookie::build(LOGIN_CSRF_COOKIE).path("/"))
@@ -211,7 +250,7 @@ pub async fn logout(
     if let Some(c) = jar.get(SESSION_COOKIE) {
         let hash = keys::hash(c.value());
         match state.db.session(&hash, now_ms()).await {
-            Ok(s) if s.csrf_token != f.csrf => {
+            Ok(s) if !same_secret(&f.csrf, &s.csrf_token) => {
                 return error_page(
                     StatusCode::FORBIDDEN,
                     "The sign-out form came from another site.",
@@ -230,16 +269,36 @@ pub async fn logout(
 mod tests {
     use super::safe_next;
 
+    /// Regression: `/%09/evil.example` (a tab after the slash, which
+    /// browsers drop) redirected off-site.
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(safe_next(Some("/p/shop/support")), "/p/shop/support");
+        assert_eq!(
+            safe_next(Some("/p/shop/analytics?last=7d&event=a%20b")),
+            "/p/shop/analytics?last=7d&event=a%20b"
+        );
+        assert_eq!(safe_next(Some("/a/../p/shop")), "/p/shop");
+        assert_eq!(safe_next(Some("/%2F/evil.example")), "/%2F/evil.example");
         for bad in [
             "https://evil.example",
+            "http:evil.example",
             "//evil.example",
             "/\\evil.example",
+            "\\\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n//evil.example",
+            "\t//evil.example",
+            " //evil.example",
+            "/ /evil.example",
+            "///evil.example",
+            "/.//evil.example",
             "javascript:x",
+            "evil.example",
+            "",
         ] {
-            assert_eq!(safe_next(Some(bad)), "/", "{bad}");
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
         assert_eq!(safe_next(None), "/");
     }

@@ -34,7 +34,61 @@ use maud::{DOCTYPE, Markup, html};
 use crate::auth::{SESSION_COOKIE, keys};
 use crate::state::{AppState, now_ms};
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
+    routes().route_layer(axum::middleware::from_fn_with_state(state, csrf_guard))
+}
+
+/// Every form a signed-in person posts must carry the session's CSRF token
+/// (`_csrf`). It is checked here, once for every page, before the handler
+/// reads the form; a post without a live session goes on to the handler,
+/// which sends the visitor to sign in. `/login` has its own double-submit
+/// check, since nobody is signed in yet.
+async fn csrf_guard(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if req.method() != axum::http::Method::POST || req.uri().path() == "/login" {
+        return next.run(req).await;
+    }
+    let jar = CookieJar::from_headers(req.headers());
+    let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        return next.run(req).await;
+    };
+    let session = match state
+        .db
+        .session(&keys::hash(cookie.value()), now_ms())
+        .await
+    {
+        Ok(s) => s,
+        Err(liveops_store::StoreError::NotFound) => return next.run(req).await,
+        Err(e) => return unavailable(e),
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        return error_page(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.");
+    };
+    let sent = url::form_urlencoded::parse(&bytes)
+        .find(|(k, _)| k == "_csrf")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default();
+    if !crate::auth::same_secret(&sent, &session.csrf_token) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form expired or came from another site. Reload the page and try again.",
+        );
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+/// The largest form the pages take.
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+
+fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(pages::home))
         .route("/login", get(login::form).post(login::submit))
@@ -48,8 +102,12 @@ pub fn router() -> Router<AppState> {
             post(settings::revoke_token),
         )
         .route(
-            "/p/{project}/settings/ingest-key",
-            post(settings::rotate_ingest_key),
+            "/p/{project}/settings/keys/{purpose}",
+            post(settings::rotate_key),
+        )
+        .route(
+            "/p/{project}/settings/public-pages",
+            post(settings::public_pages),
         )
         .route("/p/{project}/support", get(support::overview))
         .route("/p/{project}/support/incidents", post(support::open))
@@ -194,13 +252,10 @@ impl FromRequestParts<AppState> for UiSession {
         {
             Ok(session) => Ok(UiSession {
                 session,
-                ip: crate::auth::principal::client_ip(parts),
+                ip: crate::auth::client::ClientAddr::of(parts, state).to_option_string(),
             }),
             Err(liveops_store::StoreError::NotFound) => Err(to_login()),
-            Err(e) => Err(error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                &format!("The state database did not answer: {e}"),
-            )),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }
@@ -292,7 +347,7 @@ fn switcher(f: &Frame<'_>) -> Markup {
 
 /// Refuses a form whose CSRF token is not the session's.
 pub(crate) fn csrf_ok(s: &UiSession, sent: &str) -> Result<(), Response> {
-    if s.session.csrf_token == sent {
+    if crate::auth::same_secret(sent, &s.session.csrf_token) {
         Ok(())
     } else {
         Err(error_page(
@@ -310,6 +365,16 @@ pub(crate) fn api_error(e: crate::error::ApiError) -> Response {
 /// The hidden CSRF field every form that changes something carries.
 pub(crate) fn csrf_field(s: &UiSession) -> Markup {
     html! { input type="hidden" name="_csrf" value=(s.session.csrf_token); }
+}
+
+/// The page for a database that did not answer: the error goes to the
+/// log, never to the page, where it could name hosts and users.
+pub fn unavailable(e: liveops_store::StoreError) -> Response {
+    tracing::error!(error = %e, "a page could not reach the database");
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "liveops cannot reach its database just now. Try again in a minute.",
+    )
 }
 
 pub fn error_page(status: StatusCode, message: &str) -> Response {

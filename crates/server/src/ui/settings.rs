@@ -1,4 +1,5 @@
-//! Project settings in the browser: members, API tokens, the ingest key and the audit log.
+//! Project settings in the browser: members, API tokens, the project's
+//! keys (browser, server, inbound mail), its public pages and the audit log.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -7,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
 use liveops_core::{Permission, Role, Scopes, TimeSpan};
 use liveops_store::audit::{Actor, ActorKind};
-use liveops_store::projects::Project;
+use liveops_store::projects::{KeyPurpose, Project};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -44,18 +45,22 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
         let members = state.db.members(&project.id).await?;
         let only = (!admin).then_some(s.session.user.id.as_str());
         let tokens = state.db.tokens(&project.id, only).await?;
-        let audit = if admin {
-            state.db.audit_log(&project.id, None, 100).await?
+        let (audit, keys) = if admin {
+            (
+                state.db.audit_log(&project.id, None, 100).await?,
+                state.db.key_hints(&project.id).await?,
+            )
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         };
-        Ok::<_, liveops_store::StoreError>((members, tokens, audit))
+        Ok::<_, liveops_store::StoreError>((members, tokens, audit, keys))
     }
     .await;
-    let (members, tokens, audit) = match loaded {
+    let (members, tokens, audit, keys) = match loaded {
         Ok(l) => l,
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => return super::unavailable(e),
     };
+    let shows_secret = matches!(flash, Some(Flash::Secret { .. }));
     let csrf = &s.session.csrf_token;
     let frame = Frame {
         session: &s.session,
@@ -117,12 +122,44 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
         }
         @if admin {
             section {
-                h2 { "Ingest key" }
-                p { "SDKs send events and traces with this key. It begins "
-                    code { (project.ingest_key_hint) "…" } "." }
-                form method="post" action={"/p/" (project.slug) "/settings/ingest-key"} {
+                h2 { "Keys" }
+                p { "Each key does one thing. The browser key is public (web pages and apps carry it), so it only sends analytics, feedback and error events; OTLP exporters need the server key, the inbound e-mail webhook its own secret." }
+                table.keys {
+                    thead { tr { th { "Key" } th { "For" } th { "Starts" } th {} } }
+                    tbody {
+                        @for (purpose, what) in [
+                            (KeyPurpose::Browser, "PostHog and Segment SDKs, the feedback widget"),
+                            (KeyPurpose::Server, "OpenTelemetry exporters (OTLP traces and metrics)"),
+                            (KeyPurpose::Mail, "the inbound e-mail webhook (/ingest/email)"),
+                        ] {
+                            tr {
+                                td { (purpose.as_str()) }
+                                td { (what) }
+                                td {
+                                    @match keys.iter().find(|(p, _)| *p == purpose) {
+                                        Some((_, hint)) => { code { (hint) "…" } }
+                                        None => { "none yet" }
+                                    }
+                                }
+                                td {
+                                    form.inline method="post" action={"/p/" (project.slug) "/settings/keys/" (purpose.as_str())} {
+                                        input type="hidden" name="_csrf" value=(csrf);
+                                        button type="submit" { "Replace" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            section {
+                h2 { "Public pages" }
+                p { "Off until you turn them on. The status page shows components and the incidents you gave a public update; the changelog shows only backlog items marked public." }
+                form.stack method="post" action={"/p/" (project.slug) "/settings/public-pages"} {
                     input type="hidden" name="_csrf" value=(csrf);
-                    button type="submit" { "Replace the ingest key" }
+                    label { input type="checkbox" name="status_page" value="on" checked[project.status_page_public]; " Status page at " code { "/status/" (project.slug) } }
+                    label { input type="checkbox" name="changelog" value="on" checked[project.changelog_public]; " Changelog at " code { "/changelog/" (project.slug) } }
+                    button type="submit" { "Save" }
                 }
             }
             section {
@@ -148,11 +185,19 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
             }
         }
     };
-    (
+    let mut resp = (
         status,
         super::page(&format!("Settings · {}", project.name), Some(&frame), body),
     )
-        .into_response()
+        .into_response();
+    if shows_secret {
+        // The page holds a secret shown once: no cache may keep it.
+        resp.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+    }
+    resp
 }
 
 fn tokens_table(
@@ -276,7 +321,7 @@ pub async fn create_token(
         &state.db,
         &actor(&s),
         &s.session.user,
-        &project,
+        Some(&project),
         name,
         &scopes,
         expires_at,
@@ -290,7 +335,7 @@ pub async fn create_token(
             };
             render(&state, &s, &slug, Some(flash)).await
         }
-        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => super::unavailable(e),
     }
 }
 
@@ -328,16 +373,66 @@ pub async fn revoke_token(
     if token.revoked_at.is_none()
         && let Err(e) = actions::revoke_token(&state.db, &actor(&s), &project, &id).await
     {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string());
+        return super::unavailable(e);
     }
     Redirect::to(&format!("/p/{slug}/settings")).into_response()
 }
 
-pub async fn rotate_ingest_key(
+/// Replaces one of the project's keys and shows the new one once.
+pub async fn rotate_key(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, purpose)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if let Err(r) = csrf_ok(&s, &f.csrf) {
+        return r;
+    }
+    let Ok(purpose) = purpose.parse::<KeyPurpose>() else {
+        return error_page(StatusCode::NOT_FOUND, "There is no such key.");
+    };
+    let (project, role) = match project_role(&state, &s, &slug).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    if authorize(role, None, Permission::Administer).is_err() {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Only project admins may replace the project's keys.",
+        );
+    }
+    let rotated = actions::rotate_key(&state.db, &actor(&s), &project, purpose).await;
+    state.ingest_keys.forget_all();
+    match rotated {
+        Ok(key) => {
+            let flash = Flash::Secret {
+                what: match purpose {
+                    KeyPurpose::Browser => "browser key",
+                    KeyPurpose::Server => "server key",
+                    KeyPurpose::Mail => "inbound mail secret",
+                },
+                value: key,
+            };
+            render(&state, &s, &slug, Some(flash)).await
+        }
+        Err(e) => super::unavailable(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PublicPagesForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    status_page: Option<String>,
+    changelog: Option<String>,
+}
+
+/// Turns the public status page and changelog on or off.
+pub async fn public_pages(
     State(state): State<AppState>,
     s: UiSession,
     Path(slug): Path<String>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<PublicPagesForm>,
 ) -> Response {
     if let Err(r) = csrf_ok(&s, &f.csrf) {
         return r;
@@ -349,19 +444,19 @@ pub async fn rotate_ingest_key(
     if authorize(role, None, Permission::Administer).is_err() {
         return error_page(
             StatusCode::FORBIDDEN,
-            "Only project admins may replace the ingest key.",
+            "Only project admins may change the public pages.",
         );
     }
-    let rotated = actions::rotate_ingest_key(&state.db, &actor(&s), &project).await;
-    state.ingest_keys.forget_all();
-    match rotated {
-        Ok(key) => {
-            let flash = Flash::Secret {
-                what: "ingest key",
-                value: key,
-            };
-            render(&state, &s, &slug, Some(flash)).await
-        }
-        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    match actions::set_public_pages(
+        &state.db,
+        &actor(&s),
+        &project,
+        f.status_page.is_some(),
+        f.changelog.is_some(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("/p/{slug}/settings")).into_response(),
+        Err(e) => super::unavailable(e),
     }
 }

@@ -132,6 +132,18 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> Result<IncidentRow> {
 }
 
 /// Appends to the timeline. `public` entries also show on the status page.
+/// Whether anyone gave the incident a public update: only then does it
+/// show on the status page and reach subscribers.
+pub async fn has_public_event(conn: &mut AnyConnection, incident_id: &str) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM support_incident_events WHERE incident_id = $1 AND public = 1",
+    )
+    .bind(incident_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(n > 0)
+}
+
 pub async fn add_event(
     conn: &mut AnyConnection,
     incident_id: &str,

@@ -152,10 +152,13 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
+    /// A key (sealed) to sign a webhook body with, for receivers that
+    /// chose one (status-page subscribers).
+    pub signing_key: Option<String>,
 }
 
 const OUTBOX_COLS: &str = "id, project_id, incident_id, channel, target, subject, payload, state, attempts, \
-     due_at, last_error, created_at, sent_at";
+     due_at, last_error, created_at, sent_at, signing_key";
 
 fn outbox_from(r: &AnyRow) -> Result<OutboxRow> {
     Ok(OutboxRow {
@@ -172,6 +175,7 @@ fn outbox_from(r: &AnyRow) -> Result<OutboxRow> {
         last_error: r.try_get("last_error")?,
         created_at: r.try_get("created_at")?,
         sent_at: r.try_get("sent_at")?,
+        signing_key: r.try_get("signing_key")?,
     })
 }
 
@@ -185,6 +189,8 @@ pub struct NewDelivery<'a> {
     /// For webhooks the JSON body; for Slack the text; for e-mail the body.
     pub payload: &'a str,
     pub due_at: i64,
+    /// A key (sealed) to sign a webhook body with.
+    pub signing_key: Option<&'a str>,
 }
 
 /// Queues a delivery; it is written with the change that causes it, so the
@@ -193,7 +199,7 @@ pub async fn enqueue(conn: &mut AnyConnection, d: &NewDelivery<'_>, now: i64) ->
     let id = new_id();
     sqlx::query(
         "INSERT INTO support_outbox (id, project_id, incident_id, channel, target, subject, payload, state, \
-         attempts, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9)",
+         attempts, due_at, created_at, signing_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $10)",
     )
     .bind(&id)
     .bind(d.project_id)
@@ -204,6 +210,7 @@ pub async fn enqueue(conn: &mut AnyConnection, d: &NewDelivery<'_>, now: i64) ->
     .bind(d.payload)
     .bind(d.due_at)
     .bind(now)
+    .bind(d.signing_key)
     .execute(&mut *conn)
     .await?;
     Ok(id)
@@ -292,6 +299,23 @@ impl Db {
             "SELECT {OUTBOX_COLS} FROM support_outbox WHERE incident_id = $1 ORDER BY created_at, id"
         ))
         .bind(incident_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(outbox_from).collect()
+    }
+
+    /// A project's deliveries, newest first.
+    pub async fn deliveries_for_project(
+        &self,
+        project_id: &str,
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {OUTBOX_COLS} FROM support_outbox WHERE project_id = $1 \
+             ORDER BY created_at DESC, id DESC LIMIT $2"
+        ))
+        .bind(project_id)
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(outbox_from).collect()

@@ -467,3 +467,137 @@ impl Db {
         policy_from(&row)
     }
 }
+
+// ---------------------------------------------------------------- leaving a project
+
+/// Why a person cannot simply be taken off a project's rotas: they are the
+/// only member of a schedule layer, or the only target left in a policy
+/// level, and taking them off would leave it paging nobody. Each line names
+/// what to change first.
+pub async fn rota_blockers(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    user_id: &str,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let layers = sqlx::query(
+        "SELECT s.name, l.position, l.members FROM support_schedule_layers l \
+         JOIN support_schedules s ON s.id = l.schedule_id WHERE s.project_id = $1 \
+         ORDER BY s.name, l.position",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in layers {
+        let members: String = r.try_get("members")?;
+        if members.split(',').all(|m| m == user_id) && !members.is_empty() {
+            let name: String = r.try_get("name")?;
+            let position: i64 = r.try_get("position")?;
+            out.push(format!(
+                "they are the only member of layer {} of schedule `{name}`",
+                position + 1
+            ));
+        }
+    }
+    let policies = sqlx::query(
+        "SELECT name, levels FROM support_policies WHERE project_id = $1 ORDER BY name",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in policies {
+        let json: String = r.try_get("levels")?;
+        let levels: Vec<StoredLevel> = serde_json::from_str(&json).map_err(|e| bad("policy", e))?;
+        let name: String = r.try_get("name")?;
+        for (i, l) in levels.iter().enumerate() {
+            if !l.targets.is_empty()
+                && l.targets
+                    .iter()
+                    .all(|t| matches!(t, StoredTarget::User(u) if u == user_id))
+            {
+                out.push(format!(
+                    "they are the only target of level {} of policy `{name}`",
+                    i + 1
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Takes a person off every rota of a project: schedule layers (in their
+/// rotation order, less them), overrides, tiers and policy levels. Call
+/// [`rota_blockers`] first; a layer or level this would empty is left alone.
+pub async fn remove_from_rotas(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    user_id: &str,
+) -> Result<()> {
+    let layers = sqlx::query(
+        "SELECT l.id, l.members FROM support_schedule_layers l \
+         JOIN support_schedules s ON s.id = l.schedule_id WHERE s.project_id = $1",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for r in layers {
+        let id: String = r.try_get("id")?;
+        let members: String = r.try_get("members")?;
+        let kept: Vec<&str> = members.split(',').filter(|m| *m != user_id).collect();
+        if kept.is_empty() || kept.len() == members.split(',').count() {
+            continue;
+        }
+        sqlx::query("UPDATE support_schedule_layers SET members = $1 WHERE id = $2")
+            .bind(kept.join(","))
+            .bind(&id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(
+        "DELETE FROM support_schedule_overrides WHERE user_id = $1 AND schedule_id IN \
+         (SELECT id FROM support_schedules WHERE project_id = $2)",
+    )
+    .bind(user_id)
+    .bind(project_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM support_tier_members WHERE project_id = $1 AND user_id = $2")
+        .bind(project_id)
+        .bind(user_id)
+        .execute(&mut *conn)
+        .await?;
+    let policies = sqlx::query("SELECT id, levels FROM support_policies WHERE project_id = $1")
+        .bind(project_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for r in policies {
+        let id: String = r.try_get("id")?;
+        let json: String = r.try_get("levels")?;
+        let mut levels: Vec<StoredLevel> =
+            serde_json::from_str(&json).map_err(|e| bad("policy", e))?;
+        let mut changed = false;
+        for l in &mut levels {
+            let before = l.targets.len();
+            let kept: Vec<StoredTarget> = l
+                .targets
+                .iter()
+                .filter(|t| !matches!(t, StoredTarget::User(u) if u == user_id))
+                .cloned()
+                .collect();
+            if !kept.is_empty() && kept.len() != before {
+                l.targets = kept;
+                changed = true;
+            }
+        }
+        if changed {
+            let json =
+                serde_json::to_string(&levels).map_err(|e| StoreError::Other(e.to_string()))?;
+            sqlx::query("UPDATE support_policies SET levels = $1 WHERE id = $2")
+                .bind(json)
+                .bind(&id)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -241,37 +241,182 @@ pub async fn insert_maintenance(
     Ok(id)
 }
 
-/// Adds (or updates) a status-page subscriber; `components` are ids, `None` for all.
+/// A status-page subscriber as stored. `address` is an e-mail address, or a
+/// sealed webhook URL; `secret` (webhooks) is the sealed key their
+/// deliveries are signed with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscriber {
+    pub id: String,
+    pub kind: String,
+    pub address: String,
+    /// Component ids; `None` means every component.
+    pub components: Option<Vec<String>>,
+    pub confirmed_at: Option<i64>,
+    /// The nonce of the confirmation link sent last; a new request makes
+    /// the older links worthless.
+    pub confirm_nonce: Option<String>,
+    pub confirm_sent_at: Option<i64>,
+    /// A change of components waiting for the subscriber to confirm it:
+    /// `Some(None)` for every component.
+    pub pending_components: Option<Option<Vec<String>>>,
+    pub secret: Option<String>,
+    /// The secret of the subscriber's unsubscribe link, and the link every
+    /// message carries (absolute when the server knew its public URL).
+    pub unsubscribe_token: Option<String>,
+    pub unsubscribe_url: Option<String>,
+}
+
+const SUB_COLS: &str = "id, kind, address, components, confirmed_at, confirm_nonce, confirm_sent_at, \
+     pending_components, secret, unsubscribe_token, unsubscribe_url";
+
+fn split_ids(s: Option<String>) -> Option<Vec<String>> {
+    s.filter(|c| !c.is_empty() && c != "*")
+        .map(|c| c.split(',').map(str::to_owned).collect())
+}
+
+/// How a set of components is stored: ids joined by commas, `*` for all.
+fn join_ids(ids: Option<&[String]>) -> String {
+    ids.map_or_else(|| "*".to_owned(), |ids| ids.join(","))
+}
+
+fn subscriber_from(r: &AnyRow) -> Result<Subscriber> {
+    let pending: Option<String> = r.try_get("pending_components")?;
+    Ok(Subscriber {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        address: r.try_get("address")?,
+        components: split_ids(r.try_get("components")?),
+        confirmed_at: r.try_get("confirmed_at")?,
+        confirm_nonce: r.try_get("confirm_nonce")?,
+        confirm_sent_at: r.try_get("confirm_sent_at")?,
+        pending_components: pending.map(|p| split_ids(Some(p))),
+        secret: r.try_get("secret")?,
+        unsubscribe_token: r.try_get("unsubscribe_token")?,
+        unsubscribe_url: r.try_get("unsubscribe_url")?,
+    })
+}
+
+/// What a new subscriber starts with.
+#[derive(Debug)]
+pub struct NewSubscriber<'a> {
+    /// Made by the caller, so the unsubscribe link can name it.
+    pub id: &'a str,
+    pub project_id: &'a str,
+    pub kind: &'a str,
+    pub address: &'a str,
+    pub components: Option<&'a [String]>,
+    pub confirm_nonce: Option<&'a str>,
+    pub secret: Option<&'a str>,
+    /// Set for a webhook whose challenge was answered before it was stored.
+    pub confirmed_at: Option<i64>,
+    pub unsubscribe_token: &'a str,
+    pub unsubscribe_url: &'a str,
+}
+
+/// Adds a subscriber. An address already subscribed to the page is a
+/// conflict: changing another subscriber goes through [`request_change`].
 pub async fn insert_subscriber(
     conn: &mut AnyConnection,
-    project_id: &str,
-    kind: &str,
-    address: &str,
-    components: Option<&str>,
+    s: &NewSubscriber<'_>,
     now: i64,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO support_subscribers (id, project_id, kind, address, components, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (project_id, kind, address) \
-         DO UPDATE SET components = excluded.components",
+        "INSERT INTO support_subscribers (id, project_id, kind, address, components, created_at, \
+         confirmed_at, confirm_nonce, confirm_sent_at, secret, unsubscribe_token, unsubscribe_url) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
-    .bind(new_id())
-    .bind(project_id)
-    .bind(kind)
-    .bind(address)
-    .bind(components)
+    .bind(s.id)
+    .bind(s.project_id)
+    .bind(s.kind)
+    .bind(s.address)
+    .bind(s.components.map(|c| c.join(",")))
     .bind(now)
+    .bind(s.confirmed_at)
+    .bind(s.confirm_nonce)
+    .bind(now)
+    .bind(s.secret)
+    .bind(s.unsubscribe_token)
+    .bind(s.unsubscribe_url)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a subscriber with this address"))?;
+    Ok(())
+}
+
+/// Records a requested change of components, to apply once the subscriber
+/// confirms it from the new link (`nonce`); earlier links stop working.
+pub async fn request_change(
+    conn: &mut AnyConnection,
+    id: &str,
+    components: Option<&[String]>,
+    nonce: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE support_subscribers SET pending_components = $1, confirm_nonce = $2, \
+         confirm_sent_at = $3 WHERE id = $4",
+    )
+    .bind(join_ids(components))
+    .bind(nonce)
+    .bind(now)
+    .bind(id)
     .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscriber {
-    pub kind: String,
-    pub address: String,
-    /// Component ids; `None` means every component.
-    pub components: Option<Vec<String>>,
+/// Confirms a subscriber (and any change waiting); `false` when the nonce
+/// is not the one sent last.
+pub async fn confirm(conn: &mut AnyConnection, id: &str, nonce: &str, now: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE support_subscribers SET confirmed_at = COALESCE(confirmed_at, $1), \
+         components = CASE WHEN pending_components IS NULL THEN components \
+             WHEN pending_components = '*' THEN NULL ELSE pending_components END, \
+         pending_components = NULL, confirm_nonce = NULL WHERE id = $2 AND confirm_nonce = $3",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(nonce)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Replaces a webhook subscriber's components and signing key, after its
+/// endpoint answered a fresh challenge.
+pub async fn replace_webhook(
+    conn: &mut AnyConnection,
+    id: &str,
+    components: Option<&[String]>,
+    secret: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE support_subscribers SET components = $1, secret = $2, pending_components = NULL, \
+         confirm_nonce = NULL, confirm_sent_at = $3, confirmed_at = COALESCE(confirmed_at, $3) \
+         WHERE id = $4",
+    )
+    .bind(components.map(|c| c.join(",")))
+    .bind(secret)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes a subscriber; `false` when there was none.
+pub async fn delete_subscriber(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM support_subscribers WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
 }
 
 impl Db {
@@ -386,24 +531,57 @@ impl Db {
         rows.iter().map(maintenance_from).collect()
     }
 
+    /// The confirmed subscribers of a page: only they hear anything.
     pub async fn subscribers(&self, project_id: &str) -> Result<Vec<Subscriber>> {
-        let rows = sqlx::query(
-            "SELECT kind, address, components FROM support_subscribers WHERE project_id = $1",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {SUB_COLS} FROM support_subscribers WHERE project_id = $1 \
+             AND confirmed_at IS NOT NULL ORDER BY created_at, id"
+        ))
         .bind(project_id)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let components: Option<String> = r.try_get("components")?;
-                Ok(Subscriber {
-                    kind: r.try_get("kind")?,
-                    address: r.try_get("address")?,
-                    components: components
-                        .filter(|c| !c.is_empty())
-                        .map(|c| c.split(',').map(str::to_owned).collect()),
-                })
-            })
-            .collect()
+        rows.iter().map(subscriber_from).collect()
+    }
+
+    pub async fn subscriber(&self, project_id: &str, id: &str) -> Result<Subscriber> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUB_COLS} FROM support_subscribers WHERE project_id = $1 AND id = $2"
+        ))
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        subscriber_from(&row)
+    }
+
+    /// The subscriber with this address on a page, confirmed or not.
+    pub async fn subscriber_by_address(
+        &self,
+        project_id: &str,
+        kind: &str,
+        address: &str,
+    ) -> Result<Option<Subscriber>> {
+        let row = sqlx::query(&format!(
+            "SELECT {SUB_COLS} FROM support_subscribers WHERE project_id = $1 AND kind = $2 \
+             AND address = $3"
+        ))
+        .bind(project_id)
+        .bind(kind)
+        .bind(address)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(subscriber_from).transpose()
+    }
+
+    /// Confirmation requests a page sent since `since`, for its rate limit.
+    pub async fn confirmations_sent(&self, project_id: &str, since: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM support_subscribers WHERE project_id = $1 AND confirm_sent_at >= $2",
+        )
+        .bind(project_id)
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?)
     }
 }

@@ -110,8 +110,10 @@ type Projects = RwLock<HashMap<String, Arc<RwLock<Project>>>>;
 /// Product analytics over a DuckDB database.
 pub struct Analytics {
     projects: Arc<Projects>,
-    /// For queries, exports, deletions and retention; the writer has its own.
-    read: Mutex<Option<Connection>>,
+    /// For queries, each under the time limit; the writer has its own.
+    read: crate::readpool::ReadPool,
+    /// For exports, deletions and retention, which must run to the end.
+    maint: Mutex<Option<Connection>>,
     /// Held (shared) by each commit and (exclusively) by a snapshot.
     gate: Arc<RwLock<()>>,
     queue: Mutex<Option<SyncSender<Job>>>,
@@ -131,11 +133,13 @@ fn new_id() -> String {
 impl Analytics {
     /// Loads analytics from the database `conn` belongs to and starts the
     /// writer on a connection of its own.
-    pub fn open(conn: &Connection) -> Result<Analytics> {
+    pub fn open(conn: &Connection, options: &crate::Options) -> Result<Analytics> {
         conn.execute_batch(SCHEMA)?;
         let projects = Arc::new(RwLock::new(load(conn)?));
         let write = conn.try_clone()?;
-        let read = conn.try_clone()?;
+        let read =
+            crate::readpool::ReadPool::new(conn, options.read_connections, options.query_timeout)?;
+        let maint = conn.try_clone()?;
         let gate = Arc::new(RwLock::new(()));
         let version = next_version(conn)?;
         // A bounded queue: when the writer falls behind, requests wait
@@ -152,7 +156,8 @@ impl Analytics {
             .spawn(move || writer.run(rx))?;
         Ok(Analytics {
             projects,
-            read: Mutex::new(Some(read)),
+            read,
+            maint: Mutex::new(Some(maint)),
             gate,
             queue: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(handle)),
@@ -192,7 +197,8 @@ impl Analytics {
         if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = h.join();
         }
-        self.read.lock().unwrap_or_else(|p| p.into_inner()).take();
+        self.read.close();
+        self.maint.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     /// Keeps commits out while `f` runs (a consistent snapshot).
@@ -223,8 +229,15 @@ impl Analytics {
         Some(f(&guard))
     }
 
+    /// Runs a query on one of the read connections, under the time limit.
     fn with_read_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.read.lock().unwrap_or_else(|p| p.into_inner());
+        self.read.with(f)
+    }
+
+    /// Runs maintenance (deletion, retention, export) on its own
+    /// connection, without a time limit: it must finish.
+    fn with_maint_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.maint.lock().unwrap_or_else(|p| p.into_inner());
         f(conn.as_ref().ok_or(TelemetryError::Closed)?)
     }
 
@@ -262,7 +275,7 @@ impl Analytics {
             .iter()
             .map(|d| guard.persons.did_name(*d).to_owned())
             .collect();
-        let deleted = self.with_read_conn(|c| {
+        let deleted = self.with_maint_conn(|c| {
             c.execute_batch("BEGIN")?;
             let run = || -> Result<u64> {
                 let mut n = 0u64;
@@ -301,7 +314,7 @@ impl Analytics {
     /// Deletes a project's events older than `cutoff_ms`; ingest goes on
     /// meanwhile on the writer's own connection.
     pub fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
-        let n = self.with_read_conn(|c| {
+        let n = self.with_maint_conn(|c| {
             Ok(c.execute(
                 "DELETE FROM analytics_events WHERE project_id = ? AND ts < ?",
                 params![project, cutoff_ms],
@@ -322,7 +335,7 @@ impl Analytics {
     pub fn export_parquet(&self, project: &str, dest: &Path) -> Result<u64> {
         let dest = dest.display().to_string().replace('\'', "''");
         let project = project.replace('\'', "''");
-        self.with_read_conn(|c| {
+        self.with_maint_conn(|c| {
             let sql = format!(
                 "COPY (WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
                  FROM analytics_person_ids WHERE project_id = '{project}' GROUP BY distinct_id) \

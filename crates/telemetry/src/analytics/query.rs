@@ -244,7 +244,18 @@ pub struct TrendsQuery {
     pub filters: Vec<PropertyFilter>,
     /// An event property to break down by.
     pub breakdown: Option<String>,
+    /// The most breakdown values shown, by event count; the rest are
+    /// summed into one "other" series.
+    pub breakdown_limit: usize,
 }
+
+/// How many breakdown values a trend shows unless asked for another number
+/// (PostHog's default).
+pub const DEFAULT_BREAKDOWN_LIMIT: usize = 25;
+/// The most breakdown values a trend may show.
+pub const MAX_BREAKDOWN_LIMIT: usize = 300;
+/// The value of the series that sums the values past the limit.
+pub const OTHER_VALUE: &str = "$other";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrendPoint {
@@ -257,6 +268,8 @@ pub struct TrendPoint {
 pub struct TrendSeries {
     /// The breakdown value; `None` without a breakdown (or when unset).
     pub value: Option<String>,
+    /// This series sums every breakdown value past the limit.
+    pub other: bool,
     pub points: Vec<TrendPoint>,
 }
 
@@ -884,28 +897,47 @@ impl Analytics {
             filter.push_str(" AND ");
             filter.push_str(&filter_sql(f, &mut args));
         }
-        let breakdown = match &q.breakdown {
+        let limit = q.breakdown_limit.clamp(1, MAX_BREAKDOWN_LIMIT);
+        let sql = match &q.breakdown {
             Some(k) => {
                 // Bound in text order: the CTE's project id, then this path.
                 args.insert(1, DuckValue::Text(json_path(k)));
-                "json_extract_string(e.properties, ?)"
+                args.push(DuckValue::BigInt(limit as i64));
+                // Only the top values by events keep their own series; the
+                // rest become one, so a property with a value per event
+                // costs one series, not one per value.
+                format!(
+                    "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
+                     FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id), \
+                     base AS (SELECT json_extract_string(e.properties, ?) AS value, {bucket} AS bucket, \
+                     coalesce(ids.person_id, e.distinct_id) AS who \
+                     FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
+                     WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ?{filter}), \
+                     top AS (SELECT value FROM base WHERE value IS NOT NULL GROUP BY value \
+                     ORDER BY count(*) DESC, value LIMIT ?) \
+                     SELECT CASE WHEN value IS NULL THEN NULL \
+                     WHEN value IN (SELECT value FROM top) THEN value ELSE '{OTHER_VALUE}' END AS shown, \
+                     value IS NOT NULL AND value NOT IN (SELECT value FROM top) AS is_other, \
+                     bucket, count(*) AS events, count(DISTINCT who) AS persons \
+                     FROM base GROUP BY shown, is_other, bucket \
+                     ORDER BY is_other, shown NULLS FIRST, bucket"
+                )
             }
-            None => "NULL::VARCHAR",
+            None => format!(
+                "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
+                 FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id) \
+                 SELECT NULL::VARCHAR AS shown, false AS is_other, {bucket} AS bucket, count(*) AS events, \
+                 count(DISTINCT coalesce(ids.person_id, e.distinct_id)) AS persons \
+                 FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
+                 WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ?{filter} \
+                 GROUP BY ALL ORDER BY bucket"
+            ),
         };
-        let sql = format!(
-            "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
-             FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id) \
-             SELECT {breakdown} AS value, {bucket} AS bucket, count(*) AS events, \
-             count(DISTINCT coalesce(ids.person_id, e.distinct_id)) AS persons \
-             FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
-             WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ?{filter} \
-             GROUP BY ALL ORDER BY value NULLS FIRST, bucket"
-        );
-        let rows: Vec<(Option<String>, i64, i64, i64)> = self.with_read_conn(|c| {
+        let rows: Vec<(Option<String>, bool, i64, i64, i64)> = self.with_read_conn(|c| {
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt
                 .query_map(duckdb::params_from_iter(args.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                 })?
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             Ok(rows)
@@ -913,10 +945,14 @@ impl Analytics {
         let first = q.interval.bucket(q.from_ms);
         let last = q.interval.bucket(q.to_ms - 1);
         let mut series: Vec<TrendSeries> = Vec::new();
-        for (value, b, events, persons) in rows {
-            if series.last().is_none_or(|s| s.value != value) {
+        for (value, other, b, events, persons) in rows {
+            if series
+                .last()
+                .is_none_or(|s| s.value != value || s.other != other)
+            {
                 series.push(TrendSeries {
                     value: value.clone(),
+                    other,
                     points: (first..=last)
                         .map(|k| TrendPoint {
                             start_ms: q.interval.bucket_start(k),
@@ -938,6 +974,7 @@ impl Analytics {
         if series.is_empty() {
             series.push(TrendSeries {
                 value: None,
+                other: false,
                 points: (first..=last)
                     .map(|k| TrendPoint {
                         start_ms: q.interval.bucket_start(k),
