@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use liveops_core::{Email, ProjectName, Role, Scopes, Slug, TimeSpan};
 use liveops_server::auth::{keys, password};
-use liveops_server::state::{format_ms, now_ms};
-use liveops_server::{Application, Config, actions, backup as backups, startup};
+use liveops_server::clock::{Clock, SystemClock, format_ms};
+use liveops_server::{Application, Config, access, backup as backups, startup};
 use liveops_store::Db;
 use liveops_store::audit::{Actor, ActorKind};
 use serde_json::json;
@@ -69,7 +69,7 @@ pub async fn user_add(
     };
     let hash = password::hash(&plain)?;
     let (_, db) = open(g).await?;
-    let user = actions::create_user(&db, &cli_actor(), &email, &hash, admin)
+    let user = access::create_user(&db, &SystemClock, &cli_actor(), &email, &hash, admin)
         .await
         .with_context(|| format!("could not add {email}"))?;
     db.close().await;
@@ -104,9 +104,16 @@ pub async fn project_create(
         ),
         None => None,
     };
-    let created = actions::create_project(&db, &cli_actor(), &name, &slug, owner.as_ref())
-        .await
-        .with_context(|| format!("could not create project {slug}"))?;
+    let created = access::create_project(
+        &db,
+        &SystemClock,
+        &cli_actor(),
+        &name,
+        &slug,
+        owner.as_ref(),
+    )
+    .await
+    .with_context(|| format!("could not create project {slug}"))?;
     db.close().await;
     output::record(
         g.format,
@@ -149,7 +156,7 @@ pub async fn add_member(g: &Global, project: &str, user: &str, role: &str) -> an
         .user_by_email(&email)
         .await
         .with_context(|| format!("no user {email}"))?;
-    actions::set_member(&db, &cli_actor(), &project, &user, role).await?;
+    access::set_member(&db, &SystemClock, &cli_actor(), &project, &user, role).await?;
     db.close().await;
     output::record(
         g.format,
@@ -213,15 +220,18 @@ pub async fn token_create(
             );
         }
     }
-    let expires_at = now_ms().saturating_add(span.millis());
-    let created = actions::create_token(
+    let expires_at = SystemClock.now_ms().saturating_add(span.millis());
+    let created = access::create_token(
         &db,
+        &SystemClock,
         &cli_actor(),
-        &user,
-        project.as_ref(),
-        name.trim(),
-        &scopes,
-        expires_at,
+        liveops_server::access::TokenSpec {
+            user: &user,
+            project: project.as_ref(),
+            name: name.trim(),
+            scopes: &scopes,
+            expires_at,
+        },
     )
     .await?;
     db.close().await;

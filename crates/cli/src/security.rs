@@ -811,7 +811,12 @@ pub async fn run_osv(g: &Global, cmd: OsvCommand) -> anyhow::Result<()> {
                     }
                     if batch.len() >= 500 || (next.is_none() && !batch.is_empty()) {
                         let done = db
-                            .import_osv(&batch, liveops_server::state::now_ms())
+                            .import_osv(
+                                &batch,
+                                liveops_server::clock::Clock::now_ms(
+                                    &liveops_server::clock::SystemClock,
+                                ),
+                            )
                             .await?;
                         total.added += done.added;
                         total.updated += done.updated;

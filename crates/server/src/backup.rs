@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::control;
 use crate::startup::{DataDirLock, open_state};
-use crate::state::{format_ms, now_ms};
+use crate::state::format_ms;
 
 const FORMAT: u32 = 1;
 
@@ -99,7 +99,7 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<Manifest> {
     let manifest = Manifest {
         format: FORMAT,
         liveops_version: env!("CARGO_PKG_VERSION").into(),
-        created_at: format_ms(now_ms()),
+        created_at: format_ms(crate::clock::Clock::now_ms(&crate::clock::SystemClock)),
         state: state_name.into(),
         schema_version: liveops_store::migrate::latest_version(),
         telemetry,

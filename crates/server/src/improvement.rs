@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use crate::api::improvement::{DoraView, compute};
 use crate::api::reviews::action_view;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 const DAY_MS: i64 = 86_400_000;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
@@ -224,7 +224,7 @@ pub async fn generate(
     project_id: &str,
     week_start: i64,
 ) -> ApiResult<WeeklyReport> {
-    let now = now_ms();
+    let now = state.now_ms();
     check_week(week_start, now)?;
     if week_start_of(week_start) != week_start {
         return Err(ApiError::unprocessable(
@@ -623,7 +623,7 @@ pub async fn store(
 /// project that has none yet (projects created after that week are left
 /// out). Returns how many were sent out.
 pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
-    let now = now_ms();
+    let now = state.now_ms();
     let week = last_complete_week(now);
     let mut done = 0;
     for project_id in state.db.projects_due_report(week).await? {

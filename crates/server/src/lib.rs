@@ -1,11 +1,12 @@
 //! The liveops server: HTTP API, web UI, background jobs and the admin actions
 //! the CLI shares with them.
 
-pub mod actions;
+pub mod access;
 pub mod analytics;
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod clock;
 pub mod config;
 pub mod control;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod support;
 mod system;
 pub mod timerange;
 pub mod ui;
+pub mod work;
 
 pub use config::{Config, ConfigFlags};
 pub use startup::Application;

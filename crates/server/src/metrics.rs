@@ -53,6 +53,8 @@ pub struct Metrics {
     /// Items refused by the ingest endpoints, by kind.
     pub ingest_rejected: Family<KindLabels, Counter>,
     pub storage_bytes: Family<StoreLabels, Gauge>,
+    /// Background jobs started again after a panic, by job.
+    pub job_restarts: Family<KindLabels, Counter>,
 }
 
 impl Metrics {
@@ -87,6 +89,12 @@ impl Metrics {
             "Bytes on disk per store",
             storage_bytes.clone(),
         );
+        let job_restarts = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "job_restarts",
+            "Background jobs started again after a panic",
+            job_restarts.clone(),
+        );
         Metrics {
             registry,
             http_requests,
@@ -94,6 +102,7 @@ impl Metrics {
             ingested,
             ingest_rejected,
             storage_bytes,
+            job_restarts,
         }
     }
 

@@ -36,7 +36,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 /// The request rate from spans, per second.
 pub const REQUESTS: &str = "requests";
@@ -528,7 +528,7 @@ pub async fn catalogue(
     state: &AppState,
     project_id: &str,
 ) -> ApiResult<Vec<(String, Vec<String>)>> {
-    let to_ns = now_ms().saturating_mul(NS_PER_MS);
+    let to_ns = state.now_ms().saturating_mul(NS_PER_MS);
     let from_ns = to_ns - MAX_HISTORY_DAYS * DAY_MS * NS_PER_MS;
     let t = state.telemetry.clone();
     let id = project_id.to_owned();
@@ -716,7 +716,7 @@ async fn forecast_with(
     capacity: Option<Capacity>,
 ) -> ApiResult<Option<CapacityForecast>> {
     // Whole minutes, so that a bucket boundary never splits a minute rollup.
-    let to_ms = now_ms().div_euclid(60_000) * 60_000;
+    let to_ms = state.now_ms().div_euclid(60_000) * 60_000;
     let from_ms = to_ms - ask.history_days * DAY_MS;
     let load =
         |from: i64, step: Step| load_history(state, project_id, service, metric, from, to_ms, step);

@@ -220,6 +220,14 @@ pub struct Application {
 
 impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, Arc::new(crate::clock::SystemClock)).await
+    }
+
+    /// The same, with a clock of the caller's: tests move a manual one.
+    pub async fn build_with_clock(
+        config: Config,
+        clock: Arc<dyn crate::clock::Clock>,
+    ) -> anyhow::Result<Application> {
         let lock = DataDirLock::acquire(&config)?;
         let db = open_state(&config).await?;
         db.migrate()
@@ -253,13 +261,13 @@ impl Application {
         })?;
         let sealer = Arc::new(crate::security::sealed::Sealer::load(&config)?);
         let sealed = db
-            .seal_plaintext(&|plain: &str| sealer.seal(plain), crate::state::now_ms())
+            .seal_plaintext(&|plain: &str| sealer.seal(plain), clock.now_ms())
             .await
             .context("could not seal stored webhook URLs")?;
         if sealed > 0 {
             tracing::info!(values = sealed, "sealed stored webhook URLs at rest");
         }
-        let state = AppState::new(config, db, Arc::new(telemetry), sealer);
+        let state = AppState::new(config, db, Arc::new(telemetry), sealer, clock);
         Ok(Application {
             listener,
             otlp,
@@ -298,9 +306,7 @@ impl Application {
             lock,
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
-        let housekeeping = tokio::spawn(jobs::housekeeping(state.clone(), stop_rx.clone()));
-        let support = tokio::spawn(jobs::support(state.clone(), stop_rx.clone()));
-        let performance = tokio::spawn(jobs::performance(state.clone(), stop_rx.clone()));
+        let jobs = jobs::start(&state, &stop_rx);
         let control_task = tokio::spawn(control::serve(control, state.clone(), stop_rx.clone()));
         tracing::info!(address = %listener.local_addr()?, "liveops is listening");
 
@@ -328,9 +334,9 @@ impl Application {
             .await;
 
         let _ = stop_tx.send(true);
-        let _ = housekeeping.await;
-        let _ = support.await;
-        let _ = performance.await;
+        for job in jobs {
+            let _ = job.await;
+        }
         if let Some(t) = otlp_task {
             let _ = t.await;
         }

@@ -34,6 +34,8 @@ pub struct Inner {
     pub sealer: Arc<crate::security::sealed::Sealer>,
     /// The one client for requests to addresses people typed in.
     pub outbound: crate::outbound::Outbound,
+    /// Where "now" comes from: the system clock, or a test's.
+    pub clock: Arc<dyn crate::clock::Clock>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: crate::auth::client::TrustedProxies,
     /// Ingest requests in flight; over `ingest_concurrency`, ingest answers 503.
@@ -46,6 +48,7 @@ impl AppState {
         db: Db,
         telemetry: Arc<dyn TelemetryStore>,
         sealer: Arc<crate::security::sealed::Sealer>,
+        clock: Arc<dyn crate::clock::Clock>,
     ) -> AppState {
         // Config::load checked both lists; a config built in code that
         // holds a bad entry gets the strict defaults.
@@ -63,6 +66,7 @@ impl AppState {
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(config.ingest_concurrency)),
             outbound,
             trusted_proxies,
+            clock,
             sender,
             config,
             db,
@@ -91,14 +95,12 @@ pub const SUBSCRIPTIONS_PER_PAGE_HOUR: usize = 100;
 /// Public feedback submissions one address may send in ten minutes.
 pub const FEEDBACK_PER_WINDOW: usize = 10;
 
-/// Now, in unix milliseconds, the unit every stored time uses.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+impl AppState {
+    /// Now, in unix milliseconds (the unit every stored time uses), by
+    /// the server's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
 }
 
-/// A stored time as RFC 3339, in UTC.
-pub fn format_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_else(|_| ms.to_string())
-}
+pub use crate::clock::format_ms;

@@ -7,7 +7,6 @@ use liveops_core::analytics::Interval;
 use liveops_core::analytics::range::TimeRange;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::now_ms;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -36,10 +35,11 @@ pub fn query_range(
     default_days: i64,
     max_days: i64,
     interval: Option<Interval>,
+    now: i64,
 ) -> ApiResult<TimeRange> {
     let to = match to.map(str::trim).filter(|t| !t.is_empty()) {
         Some(t) => parse_when("to", t)?,
-        None => (now_ms().div_euclid(DAY_MS) + 1) * DAY_MS,
+        None => (now.div_euclid(DAY_MS) + 1) * DAY_MS,
     };
     let from = match from.map(str::trim).filter(|f| !f.is_empty()) {
         Some(f) => parse_when("from", f)?,

@@ -61,7 +61,7 @@ async fn expired_and_revoked_tokens_are_refused(backend: Backend) {
         .await;
     let (shop, _) = app.project("Shop", &ada).await;
     let expired = app
-        .token_expiring(&ada, &shop, "read", liveops_server::state::now_ms() - 1000)
+        .token_expiring(&ada, &shop, "read", app.now_ms() - 1000)
         .await;
     let got = app.get("/api/v1/me", &expired).await;
     assert_problem(&got, 401);

@@ -121,7 +121,7 @@ async fn shop(app: &TestApp) -> (liveops_store::projects::Project, String, Strin
 
 /// Sends what is due in the outbox, as the job does.
 async fn deliver(app: &TestApp) {
-    liveops_server::support::deliver::run_due(&app.state.db, &app.state.sender)
+    liveops_server::support::deliver::run_due(&app.state)
         .await
         .expect("deliveries");
 }
@@ -695,7 +695,7 @@ async fn sign_in_redirects_stay_on_this_site(backend: Backend) {
 async fn breakdowns_and_ranges_are_bounded(backend: Backend) {
     let app = spawn_app(backend).await;
     let (admin, key) = crate::helpers::shop_with_ingest_key(&app).await;
-    let now = liveops_server::state::now_ms();
+    let now = app.now_ms();
     let batch: Vec<Value> = (0..300)
         .map(|i| {
             json!({"event": "order", "distinct_id": format!("u{}", i % 40),
@@ -829,7 +829,7 @@ async fn each_key_opens_only_its_own_door(backend: Backend) {
         )
         .await;
     assert_eq!(status, 204);
-    let now = liveops_server::state::now_ms() / 1000;
+    let now = app.now_ms() / 1000;
     let form = |ts: i64, sig: &str| {
         url::form_urlencoded::Serializer::new(String::new())
             .append_pair("sender", "ann@customer.example")

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use liveops_core::{Email, ProjectName, Role, Scopes, Slug};
+use liveops_server::clock::{Clock, ShiftedClock};
 use liveops_server::config::Secret;
-use liveops_server::state::{AppState, now_ms};
-use liveops_server::{Application, Config, actions, auth};
+use liveops_server::state::AppState;
+use liveops_server::{Application, Config, access, auth};
 use liveops_store::access::User;
 use liveops_store::audit::{Actor, ActorKind};
 use liveops_store::projects::Project;
@@ -53,6 +54,8 @@ pub struct TestApp {
     /// The OTLP-only listener, when the config asked for one.
     pub otlp_base: Option<String>,
     pub state: AppState,
+    /// The server's clock: real time, which a story may move forward.
+    pub clock: std::sync::Arc<ShiftedClock>,
     pub http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -88,7 +91,10 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(backend, dir.path()).await;
     tweak(&mut config);
-    let app = Application::build(config.clone()).await.expect("build app");
+    let clock = std::sync::Arc::new(ShiftedClock::new());
+    let app = Application::build_with_clock(config.clone(), clock.clone())
+        .await
+        .expect("build app");
     let addr = app.local_addr();
     let otlp_base = app.otlp_addr().map(|a| format!("http://{a}"));
     let state = app.state().clone();
@@ -100,6 +106,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -
         base: format!("http://{addr}"),
         otlp_base,
         state,
+        clock,
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -119,6 +126,11 @@ pub fn test_actor() -> Actor {
 }
 
 impl TestApp {
+    /// Now, by the server's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -135,8 +147,9 @@ impl TestApp {
 
     pub async fn user(&self, email: &str, password: &str, admin: bool) -> User {
         let hash = auth::password::hash(password).expect("hash");
-        actions::create_user(
+        access::create_user(
             &self.state.db,
+            &*self.state.clock,
             &test_actor(),
             &Email::parse(email).expect("email"),
             &hash,
@@ -150,30 +163,46 @@ impl TestApp {
     pub async fn project(&self, name: &str, owner: &User) -> (Project, String) {
         let name = ProjectName::parse(name).expect("name");
         let slug = Slug::from_name(&name).expect("slug");
-        let created =
-            actions::create_project(&self.state.db, &test_actor(), &name, &slug, Some(owner))
-                .await
-                .expect("create project");
+        let created = access::create_project(
+            &self.state.db,
+            &*self.state.clock,
+            &test_actor(),
+            &name,
+            &slug,
+            Some(owner),
+        )
+        .await
+        .expect("create project");
         (created.project, created.ingest_key)
     }
 
     pub async fn member(&self, project: &Project, user: &User, role: Role) {
-        actions::set_member(&self.state.db, &test_actor(), project, user, role)
-            .await
-            .expect("set member");
+        access::set_member(
+            &self.state.db,
+            &*self.state.clock,
+            &test_actor(),
+            project,
+            user,
+            role,
+        )
+        .await
+        .expect("set member");
     }
 
     /// An instance token for `user` (not bound to a project), valid for a day.
     pub async fn instance_token(&self, user: &User, scopes: &str) -> String {
         let scopes: Scopes = scopes.parse().expect("scopes");
-        actions::create_token(
+        access::create_token(
             &self.state.db,
+            &*self.state.clock,
             &test_actor(),
-            user,
-            None,
-            "test",
-            &scopes,
-            now_ms() + 86_400_000,
+            liveops_server::access::TokenSpec {
+                user,
+                project: None,
+                name: "test",
+                scopes: &scopes,
+                expires_at: self.now_ms() + 86_400_000,
+            },
         )
         .await
         .expect("create token")
@@ -182,8 +211,9 @@ impl TestApp {
 
     /// A fresh key of `purpose` ("browser", "server" or "mail") for a project.
     pub async fn key(&self, project: &Project, purpose: &str) -> String {
-        actions::rotate_key(
+        access::rotate_key(
             &self.state.db,
+            &*self.state.clock,
             &test_actor(),
             project,
             purpose.parse().expect("purpose"),
@@ -194,7 +224,7 @@ impl TestApp {
 
     /// A token for `user` in `project`, valid for a day.
     pub async fn token(&self, user: &User, project: &Project, scopes: &str) -> String {
-        self.token_expiring(user, project, scopes, now_ms() + 86_400_000)
+        self.token_expiring(user, project, scopes, self.now_ms() + 86_400_000)
             .await
     }
 
@@ -206,14 +236,17 @@ impl TestApp {
         expires_at: i64,
     ) -> String {
         let scopes: Scopes = scopes.parse().expect("scopes");
-        actions::create_token(
+        access::create_token(
             &self.state.db,
+            &*self.state.clock,
             &test_actor(),
-            user,
-            Some(project),
-            "test",
-            &scopes,
-            expires_at,
+            liveops_server::access::TokenSpec {
+                user,
+                project: Some(project),
+                name: "test",
+                scopes: &scopes,
+                expires_at,
+            },
         )
         .await
         .expect("create token")

@@ -588,7 +588,7 @@ async fn weekly_report_of_a_known_week(backend: Backend) {
     assert_eq!(saved["created"], true);
     assert_eq!(saved["deliveries"], 2);
     check_week(&saved["report"]);
-    liveops_server::support::deliver::run_due(&app.state.db, &app.state.sender)
+    liveops_server::support::deliver::run_due(&app.state)
         .await
         .expect("deliveries");
     let got = hooks.wait_for("weekly", 1, Duration::from_secs(10)).await;
@@ -751,7 +751,7 @@ async fn weekly_report_of_a_known_week(backend: Backend) {
     // Someone keeps last week's report without sending it; the job still
     // sends it, since the project has recipients.
     let last = liveops_server::improvement::format_day(
-        liveops_server::improvement::last_complete_week(liveops_server::state::now_ms()),
+        liveops_server::improvement::last_complete_week(app.now_ms()),
     );
     let (status, kept) = app
         .send(
@@ -779,7 +779,7 @@ async fn weekly_report_of_a_known_week(backend: Backend) {
     assert_eq!(history[0]["week"], json!(last), "{history}");
     assert_eq!(history[0]["report"]["complete"], true);
     assert_eq!(history.as_array().map(Vec::len), Some(3));
-    liveops_server::support::deliver::run_due(&app.state.db, &app.state.sender)
+    liveops_server::support::deliver::run_due(&app.state)
         .await
         .expect("deliveries");
     let got = hooks.wait_for("weekly", 2, Duration::from_secs(10)).await;

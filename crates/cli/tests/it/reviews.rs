@@ -663,13 +663,13 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     assert_eq!(a2["kind"], "mitigate");
     // The overdue one is reminded once a day, by e-mail to its owner.
     assert_eq!(
-        liveops_server::reviews::remind_overdue(&app.state.db)
+        liveops_server::reviews::remind_overdue(&app.state)
             .await
             .expect("remind"),
         1
     );
     assert_eq!(
-        liveops_server::reviews::remind_overdue(&app.state.db)
+        liveops_server::reviews::remind_overdue(&app.state)
             .await
             .expect("remind"),
         0

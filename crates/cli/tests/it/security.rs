@@ -1318,12 +1318,12 @@ async fn expiry_stages_and_the_security_page(backend: crate::helpers::Backend) {
             .await;
         assert_eq!(status, 201, "{c}");
     }
-    let warned = liveops_server::security::watch::credentials(&app.state.db)
+    let warned = liveops_server::security::watch::credentials(&app.state)
         .await
         .expect("watch");
     assert_eq!(warned, 4, "the one 90 days away waits");
     assert_eq!(
-        liveops_server::security::watch::credentials(&app.state.db)
+        liveops_server::security::watch::credentials(&app.state)
             .await
             .expect("watch again"),
         0,

@@ -986,7 +986,7 @@ async fn concurrent_senders_deliver_once(backend: Backend) {
             .await;
         assert_eq!(status, 201);
     }
-    let run = || liveops_server::support::deliver::run_due(&app.state.db, &app.state.sender);
+    let run = || liveops_server::support::deliver::run_due(&app.state);
     let (a, b, c) = tokio::join!(run(), run(), run());
     let sent = a.expect("run") + b.expect("run") + c.expect("run");
     assert_eq!(sent, 3, "each delivery once across the senders");

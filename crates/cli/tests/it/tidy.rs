@@ -92,3 +92,33 @@ fn secrets_are_never_compared_with_eq() {
     }
     assert!(found.is_empty(), "secrets compared with ==: {found:?}");
 }
+
+/// The server reads "now" from its clock (`clock.rs`) alone, so tests can
+/// move time instead of sleeping through it.
+#[test]
+fn the_server_reads_the_time_from_its_clock() {
+    let found: Vec<String> = server_files()
+        .into_iter()
+        .filter(|(name, _)| name != "clock.rs")
+        .flat_map(|(name, text)| {
+            text.lines()
+                .enumerate()
+                .filter(|(_, l)| {
+                    [
+                        "Timestamp::now()",
+                        "SystemTime::now()",
+                        "Zoned::now()",
+                        "Date::today",
+                    ]
+                    .iter()
+                    .any(|w| l.contains(w))
+                })
+                .map(|(i, l)| format!("{name}:{}: {}", i + 1, l.trim()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "wall-clock reads outside clock.rs: {found:?}"
+    );
+}

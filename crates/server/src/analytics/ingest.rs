@@ -18,7 +18,7 @@ use liveops_wire::analytics::{self as wire, BodyError, Compression, Context, Dec
 use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 use liveops_store::projects::KeyPurpose;
 
 /// PostHog's limit for `/batch`.
@@ -250,7 +250,7 @@ async fn posthog_inner(
     let decoded = {
         let mut make_id = new_id;
         let mut ctx = Context {
-            now_ms: now_ms(),
+            now_ms: state.now_ms(),
             new_id: &mut make_id,
         };
         wire::posthog(&raw, &mut ctx).map_err(|e| match e {
@@ -345,7 +345,7 @@ async fn segment_inner(
     let decoded = {
         let mut make_id = new_id;
         let mut ctx = Context {
-            now_ms: now_ms(),
+            now_ms: state.now_ms(),
             new_id: &mut make_id,
         };
         wire::segment(&raw, call, &mut ctx).map_err(body_error)?

@@ -19,7 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::timerange::{parse_when, query_range};
 
 const DAY_MS: i64 = 86_400_000;
@@ -35,8 +35,9 @@ fn range(
     default_days: i64,
     max_days: i64,
     interval: Option<Interval>,
+    now: i64,
 ) -> ApiResult<(i64, i64)> {
-    query_range(from, to, default_days, max_days, interval).map(|r| (r.from_ms(), r.to_ms()))
+    query_range(from, to, default_days, max_days, interval, now).map(|r| (r.from_ms(), r.to_ms()))
 }
 
 fn event_list(field: &str, names: &[String]) -> ApiResult<Vec<String>> {
@@ -160,7 +161,14 @@ pub async fn trends(
     ApiQuery(p): ApiQuery<TrendsParams>,
 ) -> ApiResult<Json<TrendsView>> {
     let interval = interval(p.interval.as_deref(), Interval::Day)?;
-    let (from_ms, to_ms) = range(p.from.as_deref(), p.to.as_deref(), 30, 3660, Some(interval))?;
+    let (from_ms, to_ms) = range(
+        p.from.as_deref(),
+        p.to.as_deref(),
+        30,
+        3660,
+        Some(interval),
+        state.now_ms(),
+    )?;
     let filters = parse_filters(p.filter.as_deref().unwrap_or("")).map_err(unprocessable)?;
     let query = q::TrendsQuery {
         event: p
@@ -233,13 +241,14 @@ pub struct ActiveDayView {
     pub mau: u64,
 }
 
-fn day_range(p: &ActiveParams) -> ApiResult<(i64, usize, Vec<String>)> {
+fn day_range(p: &ActiveParams, now: i64) -> ApiResult<(i64, usize, Vec<String>)> {
     let (from, to) = range(
         p.from.as_deref(),
         p.to.as_deref(),
         30,
         400,
         Some(Interval::Day),
+        now,
     )?;
     let first = from.div_euclid(DAY_MS);
     let days = (to - 1).div_euclid(DAY_MS) - first + 1;
@@ -259,7 +268,7 @@ pub async fn active(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<ActiveDayView>>> {
-    let (from_day, days, events) = day_range(&p)?;
+    let (from_day, days, events) = day_range(&p, state.now_ms())?;
     let query = q::ActiveQuery {
         events,
         from_day,
@@ -295,7 +304,7 @@ pub async fn stickiness(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<StickinessView>>> {
-    let (from_day, days, events) = day_range(&p)?;
+    let (from_day, days, events) = day_range(&p, state.now_ms())?;
     let query = q::ActiveQuery {
         events,
         from_day,
@@ -357,7 +366,7 @@ pub async fn lifecycle(
     }
     let from_ms = match &p.from {
         Some(f) => parse_when("from", f)?,
-        None => interval.bucket_start(interval.bucket(now_ms()) - periods as i64 + 1),
+        None => interval.bucket_start(interval.bucket(state.now_ms()) - periods as i64 + 1),
     };
     let events = match &p.event {
         Some(e) => event_list("event", std::slice::from_ref(e))?,
@@ -509,7 +518,7 @@ fn funnel_window(window: Option<&str>) -> ApiResult<TimeSpan> {
 }
 
 /// Parses a funnel request into a query.
-pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
+pub fn funnel_query(body: &FunnelBody, now: i64) -> ApiResult<q::FunnelQuery> {
     if body.steps.is_empty() || body.steps.len() > MAX_STEPS {
         return Err(ApiError::unprocessable(format!(
             "a funnel needs 1 to {MAX_STEPS} steps"
@@ -548,7 +557,14 @@ pub fn funnel_query(body: &FunnelBody) -> ApiResult<q::FunnelQuery> {
             n.saturating_sub(1)
         )));
     }
-    let (from_ms, to_ms) = range(body.from.as_deref(), body.to.as_deref(), 30, 3660, None)?;
+    let (from_ms, to_ms) = range(
+        body.from.as_deref(),
+        body.to.as_deref(),
+        30,
+        3660,
+        None,
+        now,
+    )?;
     let key = body
         .breakdown
         .as_deref()
@@ -618,7 +634,7 @@ pub async fn funnel(
     Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<Json<FunnelView>> {
-    let query = funnel_query(&body)?;
+    let query = funnel_query(&body, state.now_ms())?;
     let id = access.project.id.clone();
     let answer = telemetry(&state, move |a| a.funnel(&id, &query)).await?;
     Ok(Json(funnel_view(answer)))
@@ -661,7 +677,7 @@ pub struct RetentionView {
     pub cohorts: Vec<CohortView>,
 }
 
-pub fn retention_query(body: &RetentionBody) -> ApiResult<q::RetentionQuery> {
+pub fn retention_query(body: &RetentionBody, now: i64) -> ApiResult<q::RetentionQuery> {
     let interval = interval(body.interval.as_deref(), Interval::Week)?;
     if interval == Interval::Hour {
         return Err(ApiError::unprocessable(
@@ -679,7 +695,7 @@ pub fn retention_query(body: &RetentionBody) -> ApiResult<q::RetentionQuery> {
     };
     let from_ms = match &body.from {
         Some(f) => parse_when("from", f)?,
-        None => interval.bucket_start(interval.bucket(now_ms()) - periods as i64 + 1),
+        None => interval.bucket_start(interval.bucket(now) - periods as i64 + 1),
     };
     Ok(q::RetentionQuery {
         start,
@@ -712,7 +728,7 @@ pub async fn retention(
     Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<RetentionBody>,
 ) -> ApiResult<Json<RetentionView>> {
-    let query = retention_query(&body)?;
+    let query = retention_query(&body, state.now_ms())?;
     let interval = query.interval;
     let id = access.project.id.clone();
     let cohorts = telemetry(&state, move |a| a.retention(&id, &query)).await?;
@@ -803,7 +819,7 @@ pub async fn create_feature(
         return Err(ApiError::unprocessable("a feature has 1 to 20 events"));
     }
     let events = event_list("events", &body.events)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let f =
         liveops_store::analytics::insert_feature(&mut tx, &access.project.id, name, &events, now)
@@ -839,7 +855,7 @@ pub async fn delete_feature(
     Access(access, _): Access<need::Write>,
     ApiPath((_project, name)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if !liveops_store::analytics::delete_feature(&mut tx, &access.project.id, &name).await? {
         return Err(ApiError::not_found(format!("no feature `{name}`")));
@@ -894,7 +910,14 @@ pub async fn feature_usage(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Json<FeatureUsageView>> {
-    let (from, to) = range(p.from.as_deref(), p.to.as_deref(), 30, 3660, None)?;
+    let (from, to) = range(
+        p.from.as_deref(),
+        p.to.as_deref(),
+        30,
+        3660,
+        None,
+        state.now_ms(),
+    )?;
     Ok(Json(usage(&state, &access.project.id, from, to).await?))
 }
 
@@ -1058,7 +1081,7 @@ pub async fn delete_person(
     let deleted = telemetry(&state, move |a| a.delete_person(&id, &did))
         .await?
         .ok_or_else(|| ApiError::not_found("no person has this distinct id"))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
     audit::record(
         &mut conn,
@@ -1114,7 +1137,7 @@ pub async fn put_settings(
             "retention_days must be 1 to 3650, or null to keep everything",
         ));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     liveops_store::analytics::set_retention(&mut tx, &access.project.id, body.retention_days, now)
         .await?;
@@ -1280,7 +1303,7 @@ pub async fn create_key_funnel(
         name: name.to_owned(),
         steps,
         window_ms: window.millis(),
-        created_at: now_ms(),
+        created_at: state.now_ms(),
     };
     state
         .db

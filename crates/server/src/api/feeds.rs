@@ -18,7 +18,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, keys, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 /// Feed secrets start with this.
 pub const FEED_PREFIX: &str = "lo_feed_";
@@ -32,12 +32,12 @@ pub struct CalendarQuery {
     pub user: Option<String>,
 }
 
-fn calendar_window(days: Option<i64>) -> ApiResult<(Timestamp, Timestamp)> {
+fn calendar_window(days: Option<i64>, now: i64) -> ApiResult<(Timestamp, Timestamp)> {
     let days = days.unwrap_or(60);
     if !(1..=400).contains(&days) {
         return Err(ApiError::bad_request("days must be between 1 and 400"));
     }
-    let now = Timestamp::from_millisecond(now_ms()).map_err(ApiError::internal)?;
+    let now = Timestamp::from_millisecond(now).map_err(ApiError::internal)?;
     let from = now
         .checked_sub(jiff::SignedDuration::from_hours(24 * 7))
         .map_err(ApiError::internal)?;
@@ -68,7 +68,7 @@ pub async fn schedule_ics(
     schedule: &str,
     days: Option<i64>,
 ) -> ApiResult<Response> {
-    let (from, to) = calendar_window(days)?;
+    let (from, to) = calendar_window(days, state.now_ms())?;
     let loaded = match state.db.schedule(project_id, schedule).await {
         Ok(l) => l,
         Err(StoreError::NotFound) => {
@@ -90,7 +90,7 @@ pub async fn schedule_ics(
     Ok(ics(liveops_wire::ical::calendar(
         &loaded.row.name,
         &events,
-        Timestamp::now(),
+        Timestamp::from_millisecond(state.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
     )))
 }
 
@@ -101,7 +101,7 @@ pub async fn oncall_ics(
     user_id: &str,
     days: Option<i64>,
 ) -> ApiResult<Response> {
-    let (from, to) = calendar_window(days)?;
+    let (from, to) = calendar_window(days, state.now_ms())?;
     let email = super::support::email_of(state, user_id).await?;
     let mut events = Vec::new();
     for s in state.db.schedules(project_id).await? {
@@ -125,7 +125,7 @@ pub async fn oncall_ics(
     Ok(ics(liveops_wire::ical::calendar(
         &format!("On call: {email}"),
         &events,
-        Timestamp::now(),
+        Timestamp::from_millisecond(state.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
     )))
 }
 
@@ -144,7 +144,7 @@ pub async fn train_ics(state: &AppState, project_id: &str, train: &str) -> ApiRe
             .map_err(ApiError::internal)
     };
     let mut events = Vec::new();
-    for d in crate::releases::train_of(&t)?.calendar(crate::releases::today(), 26) {
+    for d in crate::releases::train_of(&t)?.calendar(crate::releases::today(state.now_ms()), 26) {
         let next = |x: jiff::civil::Date| x.tomorrow().map_err(ApiError::internal);
         events.push(liveops_wire::ical::Event {
             uid: format!("{}-freeze-{}@liveops", t.id, d.freeze),
@@ -164,7 +164,7 @@ pub async fn train_ics(state: &AppState, project_id: &str, train: &str) -> ApiRe
     Ok(ics(liveops_wire::ical::calendar(
         &t.name,
         &events,
-        Timestamp::now(),
+        Timestamp::from_millisecond(state.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
     )))
 }
 
@@ -274,7 +274,7 @@ pub async fn create_feed(
     };
     let secret = format!("{FEED_PREFIX}{}", keys::random_string(40));
     let hint: String = secret.chars().take(FEED_PREFIX.len() + 6).collect();
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = feeds::insert_feed(
         &mut tx,
@@ -370,7 +370,7 @@ pub async fn revoke_feed(
         return Err(ApiError::not_found(format!("no feed {id}")));
     }
     let only = (!manages_all(&access)).then_some(principal.user.id.as_str());
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     match feeds::revoke_feed(&mut tx, &access.project.id, &id, only, now).await {
         Ok(()) => {}

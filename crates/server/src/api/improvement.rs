@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Access, ProjectAccess, need};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
 const DAY_MS: i64 = 86_400_000;
@@ -61,7 +61,7 @@ pub async fn dora(
     Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<DoraQuery>,
 ) -> ApiResult<Json<DoraView>> {
-    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30)?;
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30, state.now_ms())?;
     Ok(Json(
         compute(
             &state,
@@ -75,10 +75,15 @@ pub async fn dora(
     ))
 }
 
-fn dora_range(from: Option<&str>, to: Option<&str>, default_days: i64) -> ApiResult<(i64, i64)> {
+fn dora_range(
+    from: Option<&str>,
+    to: Option<&str>,
+    default_days: i64,
+    now: i64,
+) -> ApiResult<(i64, i64)> {
     let to = match to {
         Some(t) => parse_when("to", t)?,
-        None => now_ms(),
+        None => now,
     };
     let from = match from {
         Some(f) => parse_when("from", f)?,
@@ -124,7 +129,7 @@ pub async fn dora_trends(
             )));
         }
     };
-    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 12 * 7)?;
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 12 * 7, state.now_ms())?;
     if (to - from) / step > 200 {
         return Err(ApiError::unprocessable(
             "at most 200 periods: shorten the range or use a longer interval",
@@ -182,7 +187,7 @@ pub async fn dora_suggestions(
         return Err(ApiError::unprocessable("window_hours must be 1 to 336"));
     }
     let window = hours * 3_600_000;
-    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30)?;
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30, state.now_ms())?;
     let pid = &access.project.id;
     let incidents = state
         .db
@@ -329,8 +334,7 @@ pub struct WeekQuery {
 }
 
 /// The Monday starting the week that holds `week`, or the last complete week.
-fn week_of(week: Option<&str>) -> ApiResult<i64> {
-    let now = now_ms();
+fn week_of(week: Option<&str>, now: i64) -> ApiResult<i64> {
     let start = match week.map(str::trim).filter(|w| !w.is_empty()) {
         Some(w) => report::week_start_of(parse_when("week", w)?),
         None => report::last_complete_week(now),
@@ -350,7 +354,7 @@ pub async fn weekly_report(
     Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<WeekQuery>,
 ) -> ApiResult<Json<WeeklyReport>> {
-    let week = week_of(q.week.as_deref())?;
+    let week = week_of(q.week.as_deref(), state.now_ms())?;
     Ok(Json(
         report::generate(&state, &access.project.id, week).await?,
     ))
@@ -399,9 +403,9 @@ pub async fn save_weekly_report(
     Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<WeeklyBody>,
 ) -> ApiResult<(StatusCode, Json<SavedReportView>)> {
-    let week = week_of(body.week.as_deref())?;
+    let week = week_of(body.week.as_deref(), state.now_ms())?;
     let r = report::generate(&state, &access.project.id, week).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let stored = report::store(
         &state,
         &access.project.id,
@@ -552,7 +556,7 @@ pub async fn add_report_recipient(
     if r.channel == "webhook" {
         super::support::check_url(&state, &r.target).await?;
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     store::add_recipient(
         &mut tx,
@@ -604,7 +608,7 @@ pub async fn remove_report_recipient(
         &access,
         "report.recipient.remove",
         &shown,
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     tx.commit().await?;

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
 const NS_PER_MS: i64 = 1_000_000;
@@ -55,10 +55,10 @@ pub struct RangeParams {
 }
 
 /// The range in nanoseconds, at most 31 days.
-pub fn range_ns(p: &RangeParams) -> ApiResult<RouteQuery> {
+pub fn range_ns(p: &RangeParams, now: i64) -> ApiResult<RouteQuery> {
     let to_ms = match &p.to {
         Some(t) => parse_when("to", t)?,
-        None => now_ms(),
+        None => now,
     };
     let from_ms = match (&p.from, &p.last) {
         (Some(f), _) => parse_when("from", f)?,
@@ -144,7 +144,7 @@ pub async fn routes(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Json<Vec<RouteView>>> {
-    let q = range_ns(&p)?;
+    let q = range_ns(&p, state.now_ms())?;
     let id = access.project.id.clone();
     let rows = telemetry(&state, move |t| Ok(t.routes(&id, &q))).await?;
     Ok(Json(rows.into_iter().map(route_view).collect()))
@@ -175,7 +175,7 @@ pub async fn series(
     ApiQuery(range): ApiQuery<RangeParams>,
     ApiQuery(p): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<Vec<SeriesPointView>>> {
-    let q = range_ns(&range)?;
+    let q = range_ns(&range, state.now_ms())?;
     let step_ns = match &p.step {
         Some(s) => {
             let span: TimeSpan = s.parse().map_err(|e: liveops_core::span::TimeSpanError| {
@@ -244,7 +244,7 @@ pub async fn queries(
     ApiQuery(range): ApiQuery<RangeParams>,
     ApiQuery(p): ApiQuery<QueriesParams>,
 ) -> ApiResult<Json<Vec<QueryView>>> {
-    let q = range_ns(&range)?;
+    let q = range_ns(&range, state.now_ms())?;
     let limit = p.limit.unwrap_or(50).clamp(1, 1000);
     let id = access.project.id.clone();
     let rows = telemetry(&state, move |t| t.queries(&id, &q, limit)).await?;
@@ -512,7 +512,7 @@ pub async fn report(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RangeParams>,
 ) -> ApiResult<Json<ReportView>> {
-    let q = range_ns(&p)?;
+    let q = range_ns(&p, state.now_ms())?;
     Ok(Json(build_report(&state, &access.project.id, q).await?))
 }
 
@@ -754,7 +754,7 @@ pub async fn create_rule(
                 severity: severity.as_str(),
                 integration_id: &integration.id,
             },
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(store_error)?;
@@ -860,7 +860,7 @@ pub async fn list_slos(
     let rows = state.db.slos(Some(&access.project.id)).await?;
     let st = state.clone();
     let views = tokio::task::spawn_blocking(move || {
-        let now = now_ms();
+        let now = state.now_ms();
         rows.into_iter()
             .map(|s| {
                 let status = crate::performance::alerts::slo_status(&st, &s, now);
@@ -928,13 +928,13 @@ pub async fn create_slo(
                 route: body.route.as_deref().map(str::trim).unwrap_or(""),
                 integration_id: &integration.id,
             },
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(store_error)?;
     let st = state.clone();
     let view = tokio::task::spawn_blocking(move || {
-        let status = crate::performance::alerts::slo_status(&st, &row, now_ms());
+        let status = crate::performance::alerts::slo_status(&st, &row, state.now_ms());
         slo_view(row, status)
     })
     .await
@@ -1027,7 +1027,7 @@ pub async fn metric_series(
     ApiQuery(range): ApiQuery<RangeParams>,
     ApiQuery(p): ApiQuery<SeriesParams>,
 ) -> ApiResult<Json<Vec<MetricLineView>>> {
-    let q = range_ns(&range)?;
+    let q = range_ns(&range, state.now_ms())?;
     let step_ns = match &p.step {
         Some(s) => s
             .parse::<TimeSpan>()

@@ -9,10 +9,10 @@ use liveops_store::projects::{KeyPurpose, Project};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::actions;
+use crate::access;
 use crate::auth::{Access, InstanceAdmin, Principal, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectView {
@@ -116,8 +116,9 @@ pub async fn create_project(
         None => Slug::from_name(&name),
     }
     .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let created = actions::create_project(
+    let created = access::create_project(
         &state.db,
+        &*state.clock,
         &principal.actor(),
         &name,
         &slug,
@@ -158,8 +159,9 @@ pub async fn rotate_ingest_key(
     State(state): State<AppState>,
     Access(access, _): Access<need::Administer>,
 ) -> ApiResult<([(axum::http::HeaderName, &'static str); 1], Json<IngestKey>)> {
-    let key = actions::rotate_key(
+    let key = access::rotate_key(
         &state.db,
+        &*state.clock,
         &access.actor(),
         &access.project,
         KeyPurpose::Browser,
@@ -240,7 +242,14 @@ pub async fn rotate_key(
     Json<RotatedKey>,
 )> {
     let purpose: KeyPurpose = purpose.parse().map_err(ApiError::not_found)?;
-    let key = actions::rotate_key(&state.db, &access.actor(), &access.project, purpose).await?;
+    let key = access::rotate_key(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        &access.project,
+        purpose,
+    )
+    .await?;
     state.ingest_keys.forget_all();
     Ok((
         NO_STORE,
@@ -280,7 +289,7 @@ pub async fn put_mail_signing(
         ));
     }
     let sealed = key.map(|k| state.sealer.seal(k));
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     liveops_store::projects::set_mail_signing_key(&mut tx, &access.project.id, sealed.as_deref())
         .await?;
@@ -318,8 +327,9 @@ pub async fn put_public_pages(
     Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<PublicPagesBody>,
 ) -> ApiResult<Json<ProjectView>> {
-    let project = actions::set_public_pages(
+    let project = access::set_public_pages(
         &state.db,
+        &*state.clock,
         &access.actor(),
         &access.project,
         body.status_page,
@@ -404,7 +414,15 @@ pub async fn set_member(
     {
         return Err(ApiError::conflict("a project keeps at least one owner"));
     }
-    actions::set_member(&state.db, &access.actor(), &access.project, &user, role).await?;
+    access::set_member(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        &access.project,
+        &user,
+        role,
+    )
+    .await?;
     Ok(Json(MemberView {
         email: user.email,
         role: role.to_string(),
@@ -439,13 +457,21 @@ pub async fn remove_member(
             return Err(ApiError::conflict("a project keeps at least one owner"));
         }
     }
-    match actions::remove_member(&state.db, &access.actor(), &access.project, &user).await {
+    match access::remove_member(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        &access.project,
+        &user,
+    )
+    .await
+    {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(actions::RemoveMemberError::OnRota(why)) => Err(ApiError::conflict(format!(
+        Err(access::RemoveMemberError::OnRota(why)) => Err(ApiError::conflict(format!(
             "{} cannot leave the project yet; take them off first: {}",
             user.email,
             why.join("; ")
         ))),
-        Err(actions::RemoveMemberError::Store(e)) => Err(e.into()),
+        Err(access::RemoveMemberError::Store(e)) => Err(e.into()),
     }
 }

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
 /// The most commits one deployment may list.
@@ -119,7 +119,7 @@ pub async fn record_deployment(
         .transpose()?;
     let deployed_at = match &body.deployed_at {
         Some(t) => parse_when("deployed_at", t)?,
-        None => now_ms(),
+        None => state.now_ms(),
     };
     if body.commits.len() > MAX_COMMITS {
         return Err(ApiError::unprocessable(format!(
@@ -164,7 +164,7 @@ pub async fn record_deployment(
                 created_by: &actor.name,
                 commits: &commits,
             },
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(|e| match e {
@@ -184,7 +184,7 @@ pub async fn record_deployment(
                 &service,
                 "audit",
                 &crate::security::findings_of(&vulns),
-                now_ms(),
+                state.now_ms(),
             )
             .await?;
     }
@@ -255,9 +255,9 @@ pub struct TrainView {
     pub next: Vec<DepartureView>,
 }
 
-fn train_view(t: TrainRow, count: usize) -> ApiResult<TrainView> {
+fn train_view(t: TrainRow, count: usize, now: i64) -> ApiResult<TrainView> {
     let next = crate::releases::train_of(&t)?
-        .calendar(crate::releases::today(), count)
+        .calendar(crate::releases::today(now), count)
         .into_iter()
         .map(|d| DepartureView {
             release: d.release.to_string(),
@@ -292,7 +292,7 @@ pub async fn create_train(
         b.freeze_days.unwrap_or(2),
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(train_view(t, 6)?)))
+    Ok((StatusCode::CREATED, Json(train_view(t, 6, state.now_ms())?)))
 }
 
 /// Release trains with their next departures.
@@ -307,7 +307,7 @@ pub async fn list_trains(
     Ok(Json(
         trains
             .into_iter()
-            .map(|t| train_view(t, 6))
+            .map(|t| train_view(t, 6, state.now_ms()))
             .collect::<ApiResult<_>>()?,
     ))
 }
@@ -729,7 +729,7 @@ pub async fn import_adrs(
     if files.len() > 5000 {
         return Err(ApiError::unprocessable("import at most 5000 files at once"));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
     for f in files {

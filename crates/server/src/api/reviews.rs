@@ -23,7 +23,7 @@ use crate::auth::{Access, ProjectAccess, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::reviews::launch::{LaunchFacts, lines};
 use crate::reviews::{self as service, Facts};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
 /// The longest a written section may be.
@@ -163,8 +163,7 @@ pub async fn load(state: &AppState, pm: Postmortem, with_hidden: bool) -> ApiRes
     })
 }
 
-pub fn view(l: Loaded) -> PostmortemView {
-    let now = now_ms();
+pub fn view(l: Loaded, now: i64) -> PostmortemView {
     let s = l.pm.sections;
     PostmortemView {
         incident: l.pm.incident_number,
@@ -247,7 +246,7 @@ async fn audited(
         action,
         Some(&pm.incident_number.to_string()),
         detail.as_deref(),
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     tx.commit().await?;
@@ -256,7 +255,7 @@ async fn audited(
 
 async fn fresh(state: &AppState, pm: &Postmortem) -> ApiResult<Json<PostmortemView>> {
     let pm = state.db.postmortem_by_id(&pm.id).await?;
-    Ok(Json(view(load(state, pm, true).await?)))
+    Ok(Json(view(load(state, pm, true).await?, state.now_ms())))
 }
 
 fn editable(pm: &Postmortem) -> ApiResult<()> {
@@ -315,7 +314,7 @@ pub async fn get_postmortem(
     match q.format.as_deref().unwrap_or("json") {
         "json" => {
             let l = load(&state, pm, q.hidden.unwrap_or(true)).await?;
-            Ok(Json(view(l)).into_response())
+            Ok(Json(view(l, state.now_ms())).into_response())
         }
         "markdown" | "md" => {
             let l = load(&state, pm, false).await?;
@@ -406,7 +405,10 @@ pub async fn edit(
     editable(pm)?;
     let mut sections = pm.sections.clone();
     apply(&mut sections, body)?;
-    state.db.save_sections(&pm.id, &sections, now_ms()).await?;
+    state
+        .db
+        .save_sections(&pm.id, &sections, state.now_ms())
+        .await?;
     audited(state, who, "postmortem.edit", pm, None).await
 }
 
@@ -434,7 +436,7 @@ pub async fn refresh(state: &AppState, pm: &Postmortem) -> ApiResult<()> {
         .await?;
     let f = service::facts(state, &i).await?;
     let body = serde_json::to_string(&f).map_err(ApiError::internal)?;
-    state.db.save_facts(&pm.id, &body, now_ms()).await?;
+    state.db.save_facts(&pm.id, &body, state.now_ms()).await?;
     Ok(())
 }
 
@@ -474,7 +476,7 @@ pub async fn step(state: &AppState, who: &Who<'_>, pm: &Postmortem, step: &str) 
         postmortem::next(pm.state, step, signed).map_err(|e| ApiError::conflict(e.to_string()))?;
     if !state
         .db
-        .move_postmortem(&pm.id, pm.state, to, now_ms())
+        .move_postmortem(&pm.id, pm.state, to, state.now_ms())
         .await?
     {
         return Err(ApiError::conflict(
@@ -509,7 +511,10 @@ pub async fn sign_off(
 /// Records the caller's sign-off.
 pub async fn sign(state: &AppState, who: &Who<'_>, pm: &Postmortem) -> ApiResult<()> {
     postmortem::can_sign_off(pm.state).map_err(|e| ApiError::conflict(e.to_string()))?;
-    state.db.sign_off(&pm.id, who.user_id, now_ms()).await?;
+    state
+        .db
+        .sign_off(&pm.id, who.user_id, state.now_ms())
+        .await?;
     audited(state, who, "postmortem.sign_off", pm, None).await
 }
 
@@ -590,7 +595,7 @@ pub async fn add_action(
 ) -> ApiResult<(StatusCode, Json<ActionView>)> {
     let pm = find(&state, &access, &number).await?;
     let a = action(&state, &access.who(), &pm, &body).await?;
-    Ok((StatusCode::CREATED, Json(action_view(a, now_ms()))))
+    Ok((StatusCode::CREATED, Json(action_view(a, state.now_ms()))))
 }
 
 /// Adds an action item and the backlog item it becomes.
@@ -642,7 +647,7 @@ pub async fn action(
         .as_deref()
         .map(|d| parse_when("due", d))
         .transpose()?;
-    let now = now_ms();
+    let now = state.now_ms();
     let a = state
         .db
         .add_action(
@@ -775,7 +780,7 @@ pub async fn review(
     who: &Who<'_>,
     body: &LaunchReviewBody,
 ) -> ApiResult<LaunchReview> {
-    let now = now_ms();
+    let now = state.now_ms();
     let release = match body.release.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(v) => match state.db.release(who.project_id, v).await {
@@ -955,7 +960,7 @@ pub async fn save_review(
     let improve = pick("improve", &body.improve, &r.improve)?;
     state
         .db
-        .save_launch_review(&r.id, &went_well, &failed, &improve, now_ms())
+        .save_launch_review(&r.id, &went_well, &failed, &improve, state.now_ms())
         .await?;
     Ok(())
 }
@@ -1023,7 +1028,7 @@ pub async fn raise_finding(
     };
     state
         .db
-        .add_review_item(&r, kind, &title, &text, &who.actor.name, now_ms())
+        .add_review_item(&r, kind, &title, &text, &who.actor.name, state.now_ms())
         .await?;
     Ok(())
 }

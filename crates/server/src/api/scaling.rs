@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::scaling::{self as plan, Ask, CapacityForecast, ServiceCapacity, Step};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 /// The most replicas a capacity may name.
 const MAX_REPLICAS: i64 = 10_000;
@@ -164,7 +164,7 @@ pub async fn put_capacity(
     plan::check_name("service", &service)?;
     plan::check_name("metric", &metric)?;
     let target = checked(&body)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let c = Capacity {
         service: service.clone(),
         metric: metric.clone(),
@@ -228,7 +228,7 @@ pub async fn delete_capacity(
         "scaling.capacity.delete",
         &target,
         None,
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -15,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Access, InstanceWide, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::security::{AuditError, Vulnerability};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::support::tickets::clean_text;
 use crate::timerange::parse_when;
 
@@ -140,7 +140,7 @@ pub async fn scan(
             &service,
             "audit",
             &crate::security::findings_of(&vulns),
-            now_ms(),
+            state.now_ms(),
         )
         .await?;
     Ok(Json(ScanView {
@@ -185,7 +185,7 @@ pub struct FindingView {
 }
 
 /// A finding as the API shows it; `slas` are the project's patch SLAs.
-pub fn finding_view(f: Finding, slas: &[(String, i64)]) -> FindingView {
+pub fn finding_view(f: Finding, slas: &[(String, i64)], now: i64) -> FindingView {
     let due = slas
         .iter()
         .find(|(s, _)| *s == f.severity)
@@ -212,7 +212,7 @@ pub fn finding_view(f: Finding, slas: &[(String, i64)]) -> FindingView {
         accepted_reason: f.accepted_reason,
         accepted_until: f.accepted_until.map(format_ms),
         sla_due: due.map(format_ms),
-        sla_breached: due.is_some_and(|d| d <= now_ms()),
+        sla_breached: due.is_some_and(|d| d <= now),
         item,
     }
 }
@@ -252,7 +252,9 @@ pub async fn list_findings(
         .await?;
     let slas = state.db.security_slas(&access.project.id).await?;
     Ok(Json(
-        rows.into_iter().map(|f| finding_view(f, &slas)).collect(),
+        rows.into_iter()
+            .map(|f| finding_view(f, &slas, state.now_ms()))
+            .collect(),
     ))
 }
 
@@ -307,7 +309,7 @@ pub async fn finding_action(
     let release = act(&state, &access.actor(), &pid, &number, &a).await?;
     let f = find(&state, &pid, &number).await?;
     Ok(Json(FindingActionView {
-        finding: finding_view(f, &state.db.security_slas(&pid).await?),
+        finding: finding_view(f, &state.db.security_slas(&pid).await?, state.now_ms()),
         release,
     }))
 }
@@ -336,7 +338,7 @@ pub async fn act(
                     .as_deref()
                     .ok_or_else(|| ApiError::unprocessable("accepting needs `until`"))?,
             )?;
-            if until <= now_ms() || until > now_ms() + 366 * DAY_MS {
+            if until <= state.now_ms() || until > state.now_ms() + 366 * DAY_MS {
                 return Err(ApiError::unprocessable(
                     "`until` must be in the future and at most a year ahead",
                 ));
@@ -450,7 +452,7 @@ async fn record(
         .collect();
     let o = state
         .db
-        .record_scan(project_id, service, source, &findings, now_ms())
+        .record_scan(project_id, service, source, &findings, state.now_ms())
         .await?;
     Ok(ImportView {
         results: results.len(),
@@ -638,8 +640,7 @@ impl From<liveops_store::security::Credential> for CredentialFacts {
     }
 }
 
-fn credential_view(c: CredentialFacts) -> CredentialView {
-    let now = now_ms();
+fn credential_view(c: CredentialFacts, now: i64) -> CredentialView {
     let used = c.last_used_at.unwrap_or(c.created_at);
     CredentialView {
         kind: c.kind,
@@ -678,22 +679,25 @@ pub async fn list_credentials_for(
         .credentials(project_id)
         .await?
         .into_iter()
-        .map(|c| credential_view(c.into()))
+        .map(|c| credential_view(c.into(), state.now_ms()))
         .collect();
     for t in state.db.tokens(project_id, None).await? {
-        if t.revoked_at.is_some() || t.expires_at <= now_ms() {
+        if t.revoked_at.is_some() || t.expires_at <= state.now_ms() {
             continue;
         }
-        out.push(credential_view(CredentialFacts {
-            kind: "liveops_token".into(),
-            name: t.name,
-            owner: t.user_email,
-            system: "liveops".into(),
-            expires_at: Some(t.expires_at),
-            last_used_at: t.last_used_at,
-            created_at: t.created_at,
-            fingerprint: Some(t.hint),
-        }));
+        out.push(credential_view(
+            CredentialFacts {
+                kind: "liveops_token".into(),
+                name: t.name,
+                owner: t.user_email,
+                system: "liveops".into(),
+                expires_at: Some(t.expires_at),
+                last_used_at: t.last_used_at,
+                created_at: t.created_at,
+                fingerprint: Some(t.hint),
+            },
+            state.now_ms(),
+        ));
     }
     Ok(out)
 }
@@ -723,7 +727,10 @@ pub async fn put_credential(
     ApiJson(b): ApiJson<CredentialBody>,
 ) -> ApiResult<(StatusCode, Json<CredentialView>)> {
     let saved = save_credential(&state, &access.project.id, &b).await?;
-    Ok((StatusCode::CREATED, Json(credential_view(saved.into()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(credential_view(saved.into(), state.now_ms())),
+    ))
 }
 
 /// Adds a credential to the inventory, or refreshes the one of that name.
@@ -758,7 +765,7 @@ pub async fn save_credential(
             .transpose()?,
         fingerprint: None,
     };
-    let saved = state.db.upsert_credential(pid, &c, now_ms()).await?;
+    let saved = state.db.upsert_credential(pid, &c, state.now_ms()).await?;
     Ok(saved)
 }
 
@@ -802,10 +809,10 @@ pub async fn upload_certificates(
                     last_used_at: None,
                     fingerprint: Some(c.fingerprint),
                 },
-                now_ms(),
+                state.now_ms(),
             )
             .await?;
-        out.push(credential_view(saved.into()));
+        out.push(credential_view(saved.into(), state.now_ms()));
     }
     Ok((StatusCode::CREATED, Json(out)))
 }

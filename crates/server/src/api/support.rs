@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::feeds::CalendarQuery;
 use crate::auth::{Access, InstanceWide, ProjectAccess, keys, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
 use crate::support::tickets::{self, TicketFields, TicketOp, TicketRequest};
 
@@ -162,7 +162,7 @@ pub async fn create_component(
         .as_deref()
         .map(|d| text("description", d, 500))
         .transpose()?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let c = liveops_store::support::status::insert_component(
         &mut tx,
@@ -220,7 +220,7 @@ pub async fn set_component_status(
         .map_err(or_missing(ApiError::not_found(format!(
             "no component `{component}`"
         ))))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     liveops_store::support::status::set_status(&mut tx, &c.id, status, now).await?;
     audit::record(
@@ -326,7 +326,10 @@ async fn schedule_view(state: &AppState, project_id: &str, id: &str) -> ApiResul
             end: format_ms(o.end_at),
         });
     }
-    let on_call_now = match loaded.schedule.on_call_at(Timestamp::now()) {
+    let on_call_now = match loaded
+        .schedule
+        .on_call_at(Timestamp::from_millisecond(state.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH))
+    {
         Some((u, _)) => Some(email_of(state, u).await?),
         None => None,
     };
@@ -394,7 +397,7 @@ pub async fn create_schedule(
             .map_err(|e| ApiError::unprocessable(format!("layer {}: {e}", i + 1)))?;
         rows.push(row);
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = liveops_store::support::oncall::insert_schedule(
         &mut tx,
@@ -473,7 +476,7 @@ pub async fn create_override(
             "an override must end after it starts",
         ));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     liveops_store::support::oncall::insert_override(
         &mut tx,
@@ -531,7 +534,7 @@ pub async fn who_is_on_call(
 ) -> ApiResult<Json<Vec<OnCallEntry>>> {
     let at = match q.at.as_deref() {
         Some(s) => Timestamp::from_millisecond(parse_time("at", s)?).map_err(unprocessable)?,
-        None => Timestamp::now(),
+        None => Timestamp::from_millisecond(state.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
     };
     let mut out = Vec::new();
     for s in state.db.schedules(&access.project.id).await? {
@@ -657,7 +660,7 @@ pub async fn set_tier(
     for m in &body.members {
         members.push(member_id(&state, &access, m).await?);
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     liveops_store::support::oncall::set_tier(
         &mut tx,
@@ -820,7 +823,7 @@ pub async fn create_policy(
         });
     }
     build_policy(&levels, body.repeat).map_err(unprocessable)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = liveops_store::support::oncall::insert_policy(
         &mut tx,
@@ -937,7 +940,7 @@ pub async fn create_integration(
         .parse()
         .map_err(unprocessable)?;
     let secret = format!("lo_alert_{}", keys::random_string(40));
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let i = liveops_store::support::intake::insert_integration(
         &mut tx,
@@ -1050,7 +1053,7 @@ pub async fn create_hook(
     }
     let url = check_url(&state, &body.url).await?;
     let shown = crate::security::sealed::redact(&url);
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = liveops_store::support::notify::insert_hook(
         &mut tx,
@@ -1165,7 +1168,7 @@ pub async fn create_rule(
             "delay_secs must be between 0 and 86400",
         ));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let stored = match channel {
         Channel::Email => address.clone(),
@@ -1361,7 +1364,7 @@ pub async fn create_incident(
         .map(|d| text("description", d, 5000))
         .transpose()?;
     let incident = service::open_incident(
-        &state.db,
+        &state,
         &access.actor(),
         &access.project.id,
         &ManualIncident {
@@ -1377,7 +1380,7 @@ pub async fn create_incident(
     )
     .await?;
     if incident.policy_id.is_some() {
-        service::run_step(&state.db, &incident).await?;
+        service::run_step(&state, &incident).await?;
     }
     let fresh = state
         .db
@@ -1567,7 +1570,7 @@ pub async fn acknowledge_incident(
             .and_then(|p| p.ack_timeout_secs),
         None => None,
     };
-    service::acknowledge(&state.db, &access.actor(), &i, timeout).await?;
+    service::acknowledge(&state, &access.actor(), &i, timeout).await?;
     after_action(&state, &access, &i).await
 }
 
@@ -1591,7 +1594,7 @@ pub async fn resolve_incident(
     ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
     let i = find_incident(&state, &access, &number).await?;
-    service::resolve(&state.db, &access.actor(), &i, None).await?;
+    service::resolve(&state, &access.actor(), &i, None).await?;
     after_action(&state, &access, &i).await
 }
 
@@ -1606,7 +1609,7 @@ pub async fn escalate_incident(
     ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
     let i = find_incident(&state, &access, &number).await?;
-    service::escalate(&state.db, &access.actor(), &i).await?;
+    service::escalate(&state, &access.actor(), &i).await?;
     after_action(&state, &access, &i).await
 }
 
@@ -1630,7 +1633,7 @@ pub async fn add_incident_update(
         .map(str::parse)
         .transpose()
         .map_err(unprocessable)?;
-    service::add_update(&state.db, &access.actor(), &i, &text_body, stage).await?;
+    service::add_update(&state, &access.actor(), &i, &text_body, stage).await?;
     after_action(&state, &access, &i).await
 }
 
@@ -1669,7 +1672,7 @@ pub async fn link_incident(
             "no deployment `{target}` in this project"
         )));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     if body.kind == "ticket" {
         let n: i64 = target
@@ -1739,7 +1742,7 @@ pub async fn request_hotfix(
 ) -> ApiResult<(StatusCode, Json<HotfixView>)> {
     let i = find_incident(&state, &access, &number).await?;
     let reason = text("reason", &body.reason, 2000)?;
-    let now = now_ms();
+    let now = state.now_ms();
     let id = liveops_store::new_id();
     let mut tx = state.db.begin().await?;
     sqlx_insert_hotfix(
@@ -1834,7 +1837,7 @@ pub struct TicketView {
 }
 
 async fn ticket_view(state: &AppState, t: &Ticket) -> ApiResult<TicketView> {
-    let (fr, res) = tickets::standings(t, now_ms());
+    let (fr, res) = tickets::standings(t, state.now_ms());
     let incident = match &t.incident_id {
         Some(id) => {
             let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
@@ -1924,7 +1927,7 @@ pub async fn create_ticket(
         resolution_secs: body.resolution_secs,
     })
     .map_err(ApiError::unprocessable)?;
-    let t = tickets::open(&state.db, &access.project.id, &access.actor(), &req, "api").await?;
+    let t = tickets::open(&state, &access.project.id, &access.actor(), &req, "api").await?;
     Ok((StatusCode::CREATED, Json(ticket_view(&state, &t).await?)))
 }
 
@@ -2056,7 +2059,7 @@ pub async fn ticket_action(
         body.release.as_deref(),
     )
     .map_err(ApiError::unprocessable)?;
-    tickets::apply(&state.db, &access.actor(), &t, &op).await?;
+    tickets::apply(&state, &access.actor(), &t, &op).await?;
     let fresh = state
         .db
         .ticket_by_number(&access.project.id, t.number)
@@ -2161,7 +2164,7 @@ pub async fn support_stats(
     Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<RangeQuery>,
 ) -> ApiResult<Json<SupportStats>> {
-    let now = now_ms();
+    let now = state.now_ms();
     let to =
         q.to.as_deref()
             .map(|t| parse_time("to", t))
@@ -2186,7 +2189,7 @@ pub async fn stats(
     from: i64,
     to: i64,
 ) -> ApiResult<SupportStats> {
-    let now = now_ms();
+    let now = state.now_ms();
     let incidents = state
         .db
         .incidents(project_id, false, Some(from), Some(to), i64::MAX)
@@ -2394,8 +2397,7 @@ pub async fn move_maintenance(
         .map_err(or_missing(ApiError::not_found(format!(
             "no maintenance window `{id}`"
         ))))?;
-    crate::support::maintenance::move_to(&state.db, &access.actor(), &m, to, note.as_deref())
-        .await?;
+    crate::support::maintenance::move_to(&state, &access.actor(), &m, to, note.as_deref()).await?;
     let fresh = state.db.maintenance(&access.project.id, &id).await?;
     Ok(Json(
         maintenance_view(&state, &access.project.id, fresh).await?,
@@ -2430,7 +2432,7 @@ pub async fn create_maintenance(
         components.push(named_component(&state, &access, c).await?);
     }
     let ids: Vec<String> = components.iter().map(|c| c.id.clone()).collect();
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = liveops_store::support::status::insert_maintenance(
         &mut tx,

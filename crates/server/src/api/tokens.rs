@@ -9,10 +9,10 @@ use liveops_store::access::ApiToken;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::actions;
+use crate::access;
 use crate::auth::{Access, InstanceWide, Principal, ProjectAccess, Via, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {
@@ -114,15 +114,18 @@ pub async fn create_token(
             extra.as_str()
         )));
     }
-    let expires_at = within_parent(principal, &scopes, span)?;
-    let created = actions::create_token(
+    let expires_at = within_parent(principal, &scopes, span, state.now_ms())?;
+    let created = access::create_token(
         &state.db,
+        &*state.clock,
         &access.actor(),
-        &principal.user,
-        Some(&access.project),
-        name,
-        &scopes,
-        expires_at,
+        access::TokenSpec {
+            user: &principal.user,
+            project: Some(&access.project),
+            name,
+            scopes: &scopes,
+            expires_at,
+        },
     )
     .await?;
     let token = state.db.token(&access.project.id, &created.id).await?;
@@ -142,8 +145,13 @@ const NO_STORE: [(axum::http::HeaderName, &str); 1] =
 
 /// When a new token expires: after `span`, but no later than the token
 /// that makes it, which must hold every scope it gives.
-fn within_parent(principal: &Principal, scopes: &Scopes, span: TimeSpan) -> ApiResult<i64> {
-    let mut expires_at = now_ms().saturating_add(span.millis());
+fn within_parent(
+    principal: &Principal,
+    scopes: &Scopes,
+    span: TimeSpan,
+    now: i64,
+) -> ApiResult<i64> {
+    let mut expires_at = now.saturating_add(span.millis());
     if let Via::Token(parent) = &principal.via {
         if let Some(extra) = scopes.iter().find(|s| !parent.scopes.contains(*s)) {
             return Err(ApiError::forbidden(format!(
@@ -206,15 +214,18 @@ pub async fn create_instance_token(
     Json<CreatedToken>,
 )> {
     let (name, scopes, span) = parse_new_token(&body)?;
-    let expires_at = within_parent(&principal, &scopes, span)?;
-    let created = actions::create_token(
+    let expires_at = within_parent(&principal, &scopes, span, state.now_ms())?;
+    let created = access::create_token(
         &state.db,
+        &*state.clock,
         &principal.actor(),
-        &principal.user,
-        None,
-        name,
-        &scopes,
-        expires_at,
+        access::TokenSpec {
+            user: &principal.user,
+            project: None,
+            name,
+            scopes: &scopes,
+            expires_at,
+        },
     )
     .await?;
     let token = state
@@ -247,7 +258,14 @@ pub async fn revoke_instance_token(
     if !liveops_store::is_id(&id) {
         return Err(missing());
     }
-    match actions::revoke_instance_token(&state.db, &principal.actor(), &principal.user, &id).await
+    match access::revoke_instance_token(
+        &state.db,
+        &*state.clock,
+        &principal.actor(),
+        &principal.user,
+        &id,
+    )
+    .await
     {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(liveops_store::StoreError::NotFound) => Err(missing()),
@@ -284,6 +302,13 @@ pub async fn revoke_token(
     if token.revoked_at.is_some() {
         return Err(ApiError::conflict("the token is already revoked"));
     }
-    actions::revoke_token(&state.db, &access.actor(), &access.project, &id).await?;
+    access::revoke_token(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        &access.project,
+        &id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

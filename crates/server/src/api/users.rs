@@ -7,7 +7,7 @@ use liveops_core::Email;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::actions;
+use crate::access;
 use crate::auth::{InstanceAdmin, keys, password};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::{AppState, format_ms};
@@ -77,8 +77,15 @@ pub async fn create_user(
         None => (keys::generate_password(), true),
     };
     let hash = password::hash(&plain).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let user =
-        actions::create_user(&state.db, &principal.actor(), &email, &hash, body.admin).await?;
+    let user = access::create_user(
+        &state.db,
+        &*state.clock,
+        &principal.actor(),
+        &email,
+        &hash,
+        body.admin,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         [(axum::http::header::CACHE_CONTROL, "no-store")],

@@ -14,7 +14,7 @@ use liveops_store::projects::Project;
 use super::client::ClientAddr;
 use super::{CSRF_HEADER, SESSION_COOKIE, keys};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 
 /// How the caller proved who they are.
 #[derive(Debug, Clone)]
@@ -109,7 +109,7 @@ impl Principal {
         token: &str,
         ip: Option<String>,
     ) -> ApiResult<Principal> {
-        let now = now_ms();
+        let now = state.now_ms();
         let found = match state.db.token_by_hash(&keys::hash(token)).await {
             Ok(t) => t,
             Err(StoreError::NotFound) => {
@@ -141,7 +141,7 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Principal> {
         let ip = ClientAddr::of(parts, state).to_option_string();
-        let now = now_ms();
+        let now = state.now_ms();
         if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
             let value = value
                 .to_str()

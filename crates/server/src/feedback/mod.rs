@@ -12,7 +12,7 @@ use liveops_store::audit::{self, Actor};
 use liveops_store::feedback::{Feedback, Item, ItemFilter, NewFeedback};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 use crate::support::tickets::clean_text;
 
 /// A backlog item that new feedback may duplicate.
@@ -111,7 +111,7 @@ pub async fn submit(
                 distinct_id: distinct_id.as_deref(),
                 ticket_id,
                 spam_signal: spam,
-                created_at: sub.created_at.unwrap_or_else(now_ms),
+                created_at: sub.created_at.unwrap_or_else(|| state.now_ms()),
             },
         )
         .await?;
@@ -211,7 +211,7 @@ async fn audit_log(
         action,
         Some(target),
         None,
-        now_ms(),
+        state.now_ms(),
     )
     .await?;
     Ok(())
@@ -235,7 +235,7 @@ pub async fn create_item(
     let body = optional("body", body, 20_000)?.unwrap_or_default();
     let item = state
         .db
-        .insert_item(project_id, kind, &title, &body, &actor.name, now_ms())
+        .insert_item(project_id, kind, &title, &body, &actor.name, state.now_ms())
         .await?;
     audit_log(
         state,
@@ -322,7 +322,7 @@ pub async fn merge(
             )));
         }
     }
-    state.db.merge_items(from, into, now_ms()).await?;
+    state.db.merge_items(from, into, state.now_ms()).await?;
     audit_log(
         state,
         actor,
@@ -403,7 +403,7 @@ pub async fn update_item(
     if let Some(public) = change.public {
         item.public = public;
     }
-    state.db.save_item(&item, now_ms()).await?;
+    state.db.save_item(&item, state.now_ms()).await?;
     audit_log(
         state,
         actor,

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::{Submission, submit};
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 
 /// Lets any site frame the form; everything else stays locked to us.
 const FORM_CSP: &str = "default-src 'none'; style-src 'self'; form-action 'self'; \
@@ -77,7 +77,7 @@ pub async fn form(
             h1 { "Send feedback" }
             form method="post" action={"/feedback/" (slug)} {
                 input type="hidden" name="key" value=(key);
-                input type="hidden" name="t" value=(now_ms());
+                input type="hidden" name="t" value=(state.now_ms());
                 @if let Some(d) = &q.distinct_id { input type="hidden" name="distinct_id" value=(d); }
                 // Only bots fill this in: people never see it.
                 div.hp aria-hidden="true" {
@@ -229,7 +229,7 @@ async fn accept(
     let fill_ms =
         p.t.as_deref()
             .and_then(|t| t.parse::<i64>().ok())
-            .map(|t| now_ms() - t);
+            .map(|t| state.now_ms() - t);
     let spam = spam_signal(
         &format!("{} {text}", p.title.as_deref().unwrap_or("")),
         p.website.as_deref().unwrap_or(""),

@@ -54,7 +54,7 @@ pub async fn integration_for(
             default_severity: Severity::Sev3,
             auto_resolve: true,
         },
-        crate::state::now_ms(),
+        state.now_ms(),
     )
     .await?;
     tx.commit().await?;
@@ -158,7 +158,7 @@ async fn file(
     else {
         anyhow::bail!("integration {integration_id} is gone");
     };
-    service::ingest_alerts(&state.db, &integration, &group).await?;
+    service::ingest_alerts(state, &integration, &group).await?;
     Ok(())
 }
 

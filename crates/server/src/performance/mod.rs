@@ -21,7 +21,7 @@ use liveops_wire::analytics::BodyError;
 use liveops_wire::otlp::{self, Encoding};
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 
 /// OTLP's recommended body limit, before and after decompression.
 pub const OTLP_LIMIT: usize = 20 * 1024 * 1024;
@@ -439,5 +439,5 @@ pub fn regressions(
 
 /// The scan as the background job runs it: up to a minute ago.
 pub async fn scan_now(state: &AppState) -> anyhow::Result<usize> {
-    scan(state, now_ms() * NS_PER_MS - SCAN_LAG_NS).await
+    scan(state, state.now_ms() * NS_PER_MS - SCAN_LAG_NS).await
 }

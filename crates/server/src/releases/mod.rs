@@ -20,7 +20,7 @@ use liveops_store::releases::{NewRelease, ReleaseRow, Shipped, TrainRow};
 use semver::Version;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 /// A train as the core knows it.
 pub fn train_of(t: &TrainRow) -> ApiResult<Train> {
@@ -63,7 +63,7 @@ pub async fn create_train(
             c.as_str(),
             &first.to_string(),
             i64::from(freeze),
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(|e| match e {
@@ -161,7 +161,7 @@ pub async fn create_release(
         })?),
         None => match &train {
             Some(t) => {
-                let today = today();
+                let today = today(state.now_ms());
                 // The first departure no other release of the train has taken.
                 let taken: Vec<&str> = existing
                     .iter()
@@ -191,7 +191,7 @@ pub async fn create_release(
                 incident_id,
                 created_by: &actor.name,
             },
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(|e| match e {
@@ -273,7 +273,7 @@ pub async fn schedule(
         }
     }
     item.release_id = release.map(|r| r.id.clone());
-    state.db.save_item(&item, now_ms()).await?;
+    state.db.save_item(&item, state.now_ms()).await?;
     Ok(state.db.item_by_id(&item.id).await?)
 }
 
@@ -290,7 +290,7 @@ pub async fn adrs_for(
     let until = release
         .shipped_at
         .map(day)
-        .unwrap_or_else(|| today().to_string());
+        .unwrap_or_else(|| today(state.now_ms()).to_string());
     let this = Version::parse(&release.version).ok();
     let since = state
         .db
@@ -383,7 +383,7 @@ pub async fn move_to(
         ReleaseState::Shipped => Ok(Some(
             state
                 .db
-                .ship_release(project_id, release, actor, now_ms())
+                .ship_release(project_id, release, actor, state.now_ms())
                 .await
                 .map_err(|e| match e {
                     StoreError::Conflict(_) => {
@@ -395,7 +395,7 @@ pub async fn move_to(
         ReleaseState::Frozen | ReleaseState::Planned => {
             state
                 .db
-                .set_release_frozen(&release.id, to == ReleaseState::Frozen, now_ms())
+                .set_release_frozen(&release.id, to == ReleaseState::Frozen, state.now_ms())
                 .await?;
             Ok(None)
         }
@@ -585,9 +585,10 @@ async fn api_changes(
     Ok((changes, Some(base.version), problem))
 }
 
-/// Today's date in UTC.
-pub fn today() -> Date {
-    jiff::Timestamp::now()
+/// The date in UTC at `now_ms`.
+pub fn today(now_ms: i64) -> Date {
+    jiff::Timestamp::from_millisecond(now_ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned(jiff::tz::TimeZone::UTC)
         .date()
 }

@@ -5,16 +5,16 @@
 pub mod launch;
 
 use liveops_core::reviews::postmortem::{self, Change, Entry, Line};
+use liveops_store::StoreError;
 use liveops_store::reviews::{Action, Postmortem, Sections};
 use liveops_store::support::incidents::IncidentRow;
 use liveops_store::support::notify::{Channel, NewDelivery};
-use liveops_store::{Db, StoreError};
 use liveops_telemetry::performance::RouteQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -114,7 +114,7 @@ pub async fn facts(state: &AppState, incident: &IncidentRow) -> ApiResult<Facts>
     let start = incident.created_at;
     let end = incident
         .resolved_at
-        .unwrap_or_else(now_ms)
+        .unwrap_or_else(|| state.now_ms())
         .max(start + 60_000);
     let d = postmortem::durations(start, incident.acknowledged_at, incident.resolved_at);
     let services = state.db.incident_services(&incident.id).await?;
@@ -164,7 +164,7 @@ pub async fn facts(state: &AppState, incident: &IncidentRow) -> ApiResult<Facts>
         suspects,
         usage,
         performance,
-        drafted_at: format_ms(now_ms()),
+        drafted_at: format_ms(state.now_ms()),
     })
 }
 
@@ -388,7 +388,7 @@ pub async fn draft(state: &AppState, incident: &IncidentRow) -> ApiResult<Postmo
             &incident.id,
             &sections,
             &body,
-            now_ms(),
+            state.now_ms(),
         )
         .await
         .map_err(|e| match e {
@@ -410,7 +410,7 @@ pub fn stored_facts(pm: &Postmortem) -> ApiResult<Facts> {
 pub async fn draft_due(state: &AppState) -> anyhow::Result<usize> {
     let due = state
         .db
-        .resolved_without_postmortem(now_ms() - WEEK_MS, &DRAFTED_FOR)
+        .resolved_without_postmortem(state.now_ms() - WEEK_MS, &DRAFTED_FOR)
         .await?;
     let mut drafted = 0;
     for (project, number) in due {
@@ -588,8 +588,9 @@ fn cell(s: &str) -> String {
 
 /// Queues an e-mail to the owner of each overdue action item, once a day,
 /// with the note that it went out in the same transaction.
-pub async fn remind_overdue(db: &Db) -> anyhow::Result<usize> {
-    let now = now_ms();
+pub async fn remind_overdue(state: &AppState) -> anyhow::Result<usize> {
+    let db = &state.db;
+    let now = state.now_ms();
     let due = db.overdue_actions(now, REMIND_EVERY_MS).await?;
     let mut sent = 0;
     for o in due {

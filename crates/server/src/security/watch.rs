@@ -5,10 +5,11 @@
 use liveops_core::Email;
 use liveops_core::support::incident::Severity;
 use liveops_core::support::sla::Priority;
+use liveops_store::Result;
 use liveops_store::audit::{Actor, ActorKind};
-use liveops_store::{Db, Result};
 
-use crate::state::{format_ms, now_ms};
+use crate::state::AppState;
+use crate::state::format_ms;
 use crate::support::service::{self, ManualIncident};
 use crate::support::tickets::{self, TicketFields, TicketRequest};
 
@@ -47,7 +48,7 @@ fn requester(owner: &str) -> String {
 }
 
 async fn ticket(
-    db: &Db,
+    state: &AppState,
     project_id: &str,
     owner: &str,
     subject: &str,
@@ -63,13 +64,14 @@ async fn ticket(
         ..TicketFields::default()
     })
     .map_err(liveops_store::StoreError::Other)?;
-    tickets::open(db, project_id, &clock(), &req, "api").await?;
+    tickets::open(state, project_id, &clock(), &req, "api").await?;
     Ok(())
 }
 
 /// Warns about credentials at a new stage before expiry; returns how many.
-pub async fn credentials(db: &Db) -> Result<usize> {
-    let now = now_ms();
+pub async fn credentials(state: &AppState) -> Result<usize> {
+    let db = &state.db;
+    let now = state.now_ms();
     let mut warned = 0;
     for (project_id, c) in db.credentials_expiring(now + 30 * DAY_MS).await? {
         let Some(expires) = c.expires_at else {
@@ -105,7 +107,7 @@ pub async fn credentials(db: &Db) -> Result<usize> {
                     format!("Expires tomorrow: {}", c.name)
                 };
                 service::open_incident(
-                    db,
+                    state,
                     &clock(),
                     &project_id,
                     &ManualIncident {
@@ -132,7 +134,7 @@ pub async fn credentials(db: &Db) -> Result<usize> {
                     _ => Priority::Normal,
                 };
                 ticket(
-                    db,
+                    state,
                     &project_id,
                     &c.owner,
                     &format!(
@@ -153,8 +155,9 @@ pub async fn credentials(db: &Db) -> Result<usize> {
 
 /// Announces open findings past their patch SLA, once each; acceptances
 /// that ran out reopen first.
-pub async fn patch_slas(db: &Db) -> Result<usize> {
-    let now = now_ms();
+pub async fn patch_slas(state: &AppState) -> Result<usize> {
+    let db = &state.db;
+    let now = state.now_ms();
     db.expire_acceptances(now).await?;
     let mut announced = 0;
     let mut slas: std::collections::HashMap<String, Vec<(String, i64)>> = Default::default();
@@ -175,7 +178,7 @@ pub async fn patch_slas(db: &Db) -> Result<usize> {
             continue;
         }
         ticket(
-            db,
+            state,
             &project_id,
             "",
             &format!("Patch SLA breached: finding #{} ({})", f.number, f.severity),

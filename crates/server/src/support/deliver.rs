@@ -5,12 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use liveops_store::Result;
 use liveops_store::support::notify::{Channel, OutboxRow};
-use liveops_store::{Db, Result};
+
+use crate::state::AppState;
 
 use crate::outbound::{Outbound, OutboundError};
 use crate::security::sealed::{Sealer, redact};
-use crate::state::now_ms;
 
 /// Attempts before a delivery is given up.
 const MAX_ATTEMPTS: i64 = 8;
@@ -120,17 +121,18 @@ impl Sender {
 }
 
 /// Sends what is due; returns how many were delivered.
-pub async fn run_due(db: &Db, sender: &Sender) -> Result<usize> {
-    let due = db.due_deliveries(now_ms(), 50).await?;
+pub async fn run_due(state: &AppState) -> Result<usize> {
+    let (db, sender) = (&state.db, &state.sender);
+    let due = db.due_deliveries(state.now_ms(), 50).await?;
     let mut sent = 0;
     for d in due {
         // Longer than a send can take (two 10-second timeouts).
-        if !db.claim_delivery(&d, now_ms() + LEASE_MS).await? {
+        if !db.claim_delivery(&d, state.now_ms() + LEASE_MS).await? {
             continue;
         }
         match sender.send(&d).await {
             Ok(()) => {
-                db.mark_sent(&d.id, now_ms()).await?;
+                db.mark_sent(&d.id, state.now_ms()).await?;
                 sent += 1;
             }
             Err(e) => {
@@ -140,7 +142,7 @@ pub async fn run_due(db: &Db, sender: &Sender) -> Result<usize> {
                     let backoff = 5_000_i64
                         .saturating_mul(1 << attempts.min(10))
                         .min(3_600_000);
-                    now_ms() + backoff
+                    state.now_ms() + backoff
                 });
                 tracing::warn!(delivery = %d.id, error = %e, "delivery failed");
                 db.mark_failed(&d.id, &e, retry_at).await?;

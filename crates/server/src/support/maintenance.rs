@@ -3,25 +3,27 @@
 
 use jiff::Timestamp;
 use liveops_core::support::status::MaintenanceState;
+use liveops_store::Result;
 use liveops_store::audit::{self, Actor, ActorKind};
 use liveops_store::support::status::{self as components, Maintenance};
-use liveops_store::{Db, Result};
 use serde_json::json;
 
 use super::service::{ActionError, Notice, notify_subscribers_of, refresh_component};
-use crate::state::{format_ms, now_ms};
+use crate::state::AppState;
+use crate::state::format_ms;
 
 /// Moves a window to stage `to`: its components go under maintenance while
 /// it is in progress or being verified and come back when it completes, and
 /// its subscribers are told. One transaction, so the clock and a person
 /// moving the same window at once move it once.
 pub async fn move_to(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     m: &Maintenance,
     to: MaintenanceState,
     note: Option<&str>,
 ) -> std::result::Result<(), ActionError> {
+    let db = &state.db;
     if !m.state.can_move_to(to) {
         return Err(ActionError::Refused(format!(
             "a maintenance window that is {} cannot move to {}",
@@ -29,7 +31,7 @@ pub async fn move_to(
             to.as_str()
         )));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     if !components::move_maintenance(&mut tx, &m.id, m.state, to).await? {
         return Err(ActionError::Refused(
@@ -96,8 +98,9 @@ fn label(s: MaintenanceState) -> &'static str {
 }
 
 /// Starts windows whose start has come and completes those whose end has.
-pub async fn run_due(db: &Db) -> Result<usize> {
-    let now = now_ms();
+pub async fn run_due(state: &AppState) -> Result<usize> {
+    let db = &state.db;
+    let now = state.now_ms();
     let clock = Actor {
         kind: ActorKind::System,
         name: "liveops".into(),
@@ -109,7 +112,7 @@ pub async fn run_due(db: &Db) -> Result<usize> {
         let Some(to) = m.state.due(at(m.starts_at), at(m.ends_at), at(now)) else {
             continue;
         };
-        match move_to(db, &clock, &m, to, None).await {
+        match move_to(state, &clock, &m, to, None).await {
             Ok(()) => moved += 1,
             // Someone moved it first; the next run sees the new stage.
             Err(ActionError::Refused(_)) | Err(ActionError::Invalid(_)) => {}

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::auth::keys;
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::support::service;
 use crate::support::tickets::{self, TicketFields, TicketRequest};
 
@@ -74,7 +74,7 @@ async fn ingest(state: &AppState, secret: &str, body: &[u8]) -> ApiResult<Respon
             return Err(ApiError::bad_request(e.to_string()));
         }
     };
-    let intake = service::ingest_alerts(&state.db, &integration, &group).await?;
+    let intake = service::ingest_alerts(state, &integration, &group).await?;
     state
         .metrics
         .ingested
@@ -160,7 +160,7 @@ pub async fn subscribe(
     let project = public_project(&state, &slug).await?;
     let req: Subscribe = serde_json::from_slice(&body)
         .map_err(|e| ApiError::unprocessable(format!("the subscription is not valid: {e}")))?;
-    let now = now_ms();
+    let now = state.now_ms();
     let mut ids = Vec::new();
     for name in &req.components {
         let c = state
@@ -498,7 +498,7 @@ pub async fn confirm(
     }
     let done = async {
         let mut tx = state.db.begin().await?;
-        let ok = status::confirm(&mut tx, &sub.id, nonce, now_ms()).await?;
+        let ok = status::confirm(&mut tx, &sub.id, nonce, state.now_ms()).await?;
         tx.commit().await?;
         Ok::<_, StoreError>(ok)
     }
@@ -732,7 +732,7 @@ async fn take_mail(
         };
         let fresh = ts
             .parse::<i64>()
-            .is_ok_and(|t| (t - now_ms() / 1000).abs() <= MAILGUN_WINDOW_SECS);
+            .is_ok_and(|t| (t - state.now_ms() / 1000).abs() <= MAILGUN_WINDOW_SECS);
         let msg = format!("{ts}{token}");
         if !fresh || !crate::signing::verify(&key, msg.as_bytes(), sig) {
             return Err(ApiError::unauthorized(
@@ -759,7 +759,7 @@ async fn take_mail(
         ..TicketFields::default()
     })
     .map_err(ApiError::unprocessable)?;
-    let ticket = tickets::open(&state.db, &project_id, &actor, &req, "email").await?;
+    let ticket = tickets::open(state, &project_id, &actor, &req, "email").await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "ticket": ticket.number })),
@@ -822,7 +822,7 @@ struct StatusPage {
 
 async fn status_page(state: &AppState, slug: &str) -> ApiResult<StatusPage> {
     let project = public_project(state, slug).await?;
-    let now = now_ms();
+    let now = state.now_ms();
     let days = 90;
     let from = Timestamp::from_millisecond(now)
         .map_err(ApiError::internal)?

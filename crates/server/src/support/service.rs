@@ -18,7 +18,7 @@ use liveops_store::{Db, Result, StoreError};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::state::now_ms;
+use crate::state::AppState;
 
 /// The component status an open incident of `severity` implies.
 pub fn impact(severity: Severity) -> ComponentStatus {
@@ -42,14 +42,14 @@ pub struct Intake {
 /// is open and something fires, records every alert under it, and resolves
 /// the incident when nothing fires any more and the integration says so.
 pub async fn ingest_alerts(
-    db: &Db,
+    state: &AppState,
     integration: &Integration,
     group: &AlertGroup,
 ) -> Result<Intake> {
     // Two deliveries of the same new alert may race; the unique index on open
     // keys lets one win, and the other then finds its incident.
     for attempt in 0..3 {
-        match ingest_once(db, integration, group).await {
+        match ingest_once(state, integration, group).await {
             Err(StoreError::Conflict(_)) if attempt < 2 => continue,
             other => return other,
         }
@@ -57,8 +57,13 @@ pub async fn ingest_alerts(
     Err(StoreError::Other("could not file the alerts".into()))
 }
 
-async fn ingest_once(db: &Db, integration: &Integration, group: &AlertGroup) -> Result<Intake> {
-    let now = now_ms();
+async fn ingest_once(
+    state: &AppState,
+    integration: &Integration,
+    group: &AlertGroup,
+) -> Result<Intake> {
+    let db = &state.db;
+    let now = state.now_ms();
     let actor = format!("integration:{}", integration.name);
     let mut tx = db.begin().await?;
     let open = incidents::open_by_key(&mut tx, &integration.project_id, &group.key).await?;
@@ -246,12 +251,13 @@ pub struct ManualIncident<'a> {
 }
 
 pub async fn open_incident(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     project_id: &str,
     m: &ManualIncident<'_>,
 ) -> Result<IncidentRow> {
-    let now = now_ms();
+    let db = &state.db;
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     let incident = incidents::insert_incident(
         &mut tx,
@@ -298,12 +304,13 @@ pub async fn open_incident(
 }
 
 pub async fn acknowledge(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     incident: &IncidentRow,
     ack_timeout_secs: Option<i64>,
 ) -> std::result::Result<(), ActionError> {
-    let now = now_ms();
+    let db = &state.db;
+    let now = state.now_ms();
     let deadline = ack_timeout_secs.map(|s| now + s * 1000);
     let mut tx = db.begin().await?;
     if !incidents::acknowledge(&mut tx, &incident.id, deadline, now).await? {
@@ -339,12 +346,13 @@ pub async fn acknowledge(
 }
 
 pub async fn resolve(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     incident: &IncidentRow,
     note: Option<&str>,
 ) -> std::result::Result<(), ActionError> {
-    let now = now_ms();
+    let db = &state.db;
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     if !resolve_in(
         &mut tx,
@@ -378,17 +386,18 @@ pub async fn resolve(
 
 /// Moves escalation on to the next level at once.
 pub async fn escalate(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     incident: &IncidentRow,
 ) -> std::result::Result<(), ActionError> {
+    let db = &state.db;
     if incident.policy_id.is_none() {
         return Err(ActionError::Refused(format!(
             "incident #{} has no escalation policy to escalate along",
             incident.number
         )));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     if !incidents::escalate_now(&mut tx, &incident.id, now).await? {
         return Err(ActionError::Refused(format!(
@@ -422,19 +431,20 @@ pub async fn escalate(
         let mut conn = db.pool().acquire().await.map_err(StoreError::from)?;
         incidents::get(&mut conn, &incident.id).await?
     };
-    run_step(db, &fresh).await?;
+    run_step(state, &fresh).await?;
     Ok(())
 }
 
 /// A note on the timeline, or a public status update when `stage` is given.
 pub async fn add_update(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     incident: &IncidentRow,
     body: &str,
     stage: Option<StatusStage>,
 ) -> std::result::Result<(), ActionError> {
-    let now = now_ms();
+    let db = &state.db;
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     match stage {
         Some(StatusStage::Resolved) => {
@@ -487,8 +497,9 @@ pub async fn add_update(
 }
 
 /// Runs every escalation step and acknowledgement timeout that has fallen due.
-pub async fn run_due(db: &Db) -> Result<usize> {
-    let now = now_ms();
+pub async fn run_due(state: &AppState) -> Result<usize> {
+    let db = &state.db;
+    let now = state.now_ms();
     let mut ran = 0;
     for incident in db.due_ack_timeouts(now, 100).await? {
         let mut tx = db.begin().await?;
@@ -508,7 +519,7 @@ pub async fn run_due(db: &Db) -> Result<usize> {
         tx.commit().await?;
     }
     for incident in db.due_escalations(now, 100).await? {
-        if run_step(db, &incident).await? {
+        if run_step(state, &incident).await? {
             ran += 1;
         }
     }
@@ -517,7 +528,8 @@ pub async fn run_due(db: &Db) -> Result<usize> {
 
 /// Runs the incident's current escalation step, once: the step is claimed
 /// in the same transaction that queues its notifications.
-pub async fn run_step(db: &Db, incident: &IncidentRow) -> Result<bool> {
+pub async fn run_step(state: &AppState, incident: &IncidentRow) -> Result<bool> {
+    let db = &state.db;
     let Some(policy_id) = &incident.policy_id else {
         return Ok(false);
     };
@@ -529,7 +541,7 @@ pub async fn run_step(db: &Db, incident: &IncidentRow) -> Result<bool> {
         Err(StoreError::NotFound) => return Ok(false),
         Err(e) => return Err(e),
     };
-    let now = now_ms();
+    let now = state.now_ms();
     let step = usize::try_from(incident.esc_step).unwrap_or(usize::MAX);
     let Some(level) = policy.policy.step(step) else {
         // Exhausted: stop the timer.

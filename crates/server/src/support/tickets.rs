@@ -13,7 +13,8 @@ use liveops_store::{Db, Result, StoreError};
 use serde_json::json;
 
 use super::service::{ActionError, tier_on_call};
-use crate::state::{format_ms, now_ms};
+use crate::state::AppState;
+use crate::state::format_ms;
 
 /// Trimmed text of 1 to `max` printable characters (newlines allowed).
 pub fn clean_text(field: &str, s: &str, max: usize) -> std::result::Result<String, String> {
@@ -101,13 +102,14 @@ impl TicketRequest {
 
 /// Opens a ticket with its first message; `source` is api, web or email.
 pub async fn open(
-    db: &Db,
+    state: &AppState,
     project_id: &str,
     actor: &Actor,
     req: &TicketRequest,
     source: &str,
 ) -> Result<Ticket> {
-    let now = now_ms();
+    let db = &state.db;
+    let now = state.now_ms();
     let mut tx = db.begin().await?;
     let t = tk::insert_ticket(
         &mut tx,
@@ -206,12 +208,13 @@ impl TicketOp {
 
 /// Applies `op` to ticket `t`, with its audit entry, in one transaction.
 pub async fn apply(
-    db: &Db,
+    state: &AppState,
     actor: &Actor,
     t: &Ticket,
     op: &TicketOp,
 ) -> std::result::Result<(), ActionError> {
-    let now = now_ms();
+    let db = &state.db;
+    let now = state.now_ms();
     // Look references up before the write transaction opens.
     let incident = match op {
         TicketOp::LinkIncident(n) => match db.incident_by_number(&t.project_id, *n).await {
@@ -325,8 +328,9 @@ pub fn standings(t: &Ticket, now: i64) -> (Standing, Standing) {
 /// that is due, once each: to the people answering for the ticket's tier, by
 /// e-mail, and to the project's outgoing hooks; and notes it on the ticket.
 /// Returns how many announcements were made.
-pub async fn watch_slas(db: &Db) -> Result<usize> {
-    let now = now_ms();
+pub async fn watch_slas(state: &AppState) -> Result<usize> {
+    let db = &state.db;
+    let now = state.now_ms();
     let mut made = 0;
     for t in db.tickets_for_sla_watch(now, 200).await? {
         let (first, resolution) = standings(&t, now);

@@ -22,7 +22,7 @@ use crate::api::analytics::{
     FunnelBody, RetentionBody, funnel_query, funnel_view, retention_query,
 };
 use crate::error::ApiError;
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::timerange::query_range;
 
 const DAY_MS: i64 = 86_400_000;
@@ -108,6 +108,7 @@ pub async fn page_view(
         30,
         400,
         Some(interval),
+        state.now_ms(),
     ) {
         Ok(r) => (r.from_ms(), r.to_ms()),
         Err(e) => return api_error(e),
@@ -206,7 +207,7 @@ pub async fn page_view(
                 breakdown_type: blank(&f.breakdown_type),
                 dropoff_after,
             };
-            let query = match funnel_query(&body) {
+            let query = match funnel_query(&body, state.now_ms()) {
                 Ok(q) => q,
                 Err(e) => return api_error(e),
             };
@@ -229,7 +230,7 @@ pub async fn page_view(
                 cohort: None,
                 mode: None,
             };
-            let query = match retention_query(&body) {
+            let query = match retention_query(&body, state.now_ms()) {
                 Ok(q) => q,
                 Err(e) => return api_error(e),
             };
@@ -506,7 +507,7 @@ pub async fn create_feature(
             "An event name has 1 to 200 printable characters.",
         );
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let actor = Actor {
         kind: ActorKind::Session,
         name: s.session.user.email.clone(),
@@ -718,7 +719,7 @@ pub async fn delete_person(
             "analytics.person.delete",
             Some(&distinct_id),
             Some(&serde_json::json!({ "events_deleted": deleted }).to_string()),
-            now_ms(),
+            state.now_ms(),
         )
         .await
     }

@@ -11,7 +11,7 @@ use super::support::load;
 use super::{Frame, UiSession, api_error, page};
 use crate::api::improvement::{compute, compute_periods};
 use crate::improvement::{WeeklyReport, format_day};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -30,7 +30,7 @@ pub async fn overview(
         Err(r) => return r,
     };
     let project = &projects[idx].0;
-    let to = now_ms();
+    let to = state.now_ms();
     let k = match compute(
         &state,
         &project.id,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{error_page, page};
 use crate::auth::client::ClientAddr;
 use crate::auth::{LOGIN_CSRF_COOKIE, SESSION_COOKIE, keys, password, same_secret, throttle};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 
 /// What every failed sign-in is told, whether the address has no account,
 /// the password is wrong or the attempt came too soon after others: the
@@ -169,7 +169,7 @@ pub async fn submit(
             "That is not an e-mail address.",
         );
     };
-    let now = now_ms();
+    let now = state.now_ms();
     // Too soon after failures: refused without looking at the password, so
     // guesses made meanwhile are worthless, and told exactly what a wrong
     // password is told.
@@ -249,7 +249,7 @@ pub async fn logout(
 ) -> Response {
     if let Some(c) = jar.get(SESSION_COOKIE) {
         let hash = keys::hash(c.value());
-        match state.db.session(&hash, now_ms()).await {
+        match state.db.session(&hash, state.now_ms()).await {
             Ok(s) if !same_secret(&f.csrf, &s.csrf_token) => {
                 return error_page(
                     StatusCode::FORBIDDEN,

@@ -32,7 +32,7 @@ use liveops_store::projects::Project;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::auth::{SESSION_COOKIE, keys};
-use crate::state::{AppState, now_ms};
+use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router<AppState> {
     routes().route_layer(axum::middleware::from_fn_with_state(state, csrf_guard))
@@ -57,7 +57,7 @@ async fn csrf_guard(
     };
     let session = match state
         .db
-        .session(&keys::hash(cookie.value()), now_ms())
+        .session(&keys::hash(cookie.value()), state.now_ms())
         .await
     {
         Ok(s) => s,
@@ -247,7 +247,7 @@ impl FromRequestParts<AppState> for UiSession {
         };
         match state
             .db
-            .session(&keys::hash(cookie.value()), now_ms())
+            .session(&keys::hash(cookie.value()), state.now_ms())
             .await
         {
             Ok(session) => Ok(UiSession {

@@ -63,7 +63,7 @@ pub async fn page_view(
         route: f.route.clone(),
         ..RangeParams::default()
     };
-    let q = match range_ns(&params) {
+    let q = match range_ns(&params, state.now_ms()) {
         Ok(q) => q,
         Err(e) => return api_error(e),
     };
@@ -144,7 +144,7 @@ pub async fn page_view(
         Ok(rows) => {
             let st = state.clone();
             match tokio::task::spawn_blocking(move || {
-                let now = crate::state::now_ms();
+                let now = state.now_ms();
                 rows.into_iter()
                     .map(|r| {
                         let status = crate::performance::alerts::slo_status(&st, &r, now);

@@ -31,7 +31,7 @@ pub async fn overview(
         let trains = state.db.trains(&project.id).await?;
         let mut calendars = Vec::new();
         for t in &trains {
-            calendars.push(service::train_of(t)?.calendar(service::today(), 4));
+            calendars.push(service::train_of(t)?.calendar(service::today(state.now_ms()), 4));
         }
         let mut releases = Vec::new();
         for r in state.db.releases(&project.id).await? {

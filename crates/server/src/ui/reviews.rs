@@ -17,7 +17,7 @@ use crate::api::reviews::{
     self as api, ActionBody, FindingBody, ReviewSectionsBody, SectionsBody, Who,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 
 /// The signed-in person acting on `project`.
 fn who<'a>(s: &'a UiSession, project: &'a Project) -> Who<'a> {
@@ -74,7 +74,7 @@ pub async fn overview(
         current: Some(project),
         section: Area::Reviews.slug(),
     };
-    let now = now_ms();
+    let now = state.now_ms();
     page(
         &format!("Post-production reviews · {}", project.name),
         Some(&frame),
@@ -409,7 +409,7 @@ pub async fn postmortem(
         "/p/{}/reviews/postmortems/{}",
         project.slug, pm.incident_number
     );
-    let now = now_ms();
+    let now = state.now_ms();
     let sc = &pm.sections;
     page(
         &format!("Postmortem #{} · {}", pm.incident_number, project.name),

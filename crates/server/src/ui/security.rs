@@ -36,7 +36,7 @@ pub async fn overview(
             .await?
             .into_iter()
             .filter(|f| f.state != "fixed")
-            .map(|f| finding_view(f, &slas))
+            .map(|f| finding_view(f, &slas, state.now_ms()))
             .collect();
         let credentials = list_credentials_for(&state, &project.id).await?;
         let osv = state.db.osv_counts().await?;

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::pages::{pick, projects_for};
 use super::{Frame, UiSession, csrf_ok, error_page};
-use crate::actions;
-use crate::state::{AppState, format_ms, now_ms};
+use crate::access;
+use crate::state::{AppState, format_ms};
 
 fn actor(s: &UiSession) -> Actor {
     Actor {
@@ -98,7 +98,7 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
         }
         section {
             h2 { "API tokens" }
-            (tokens_table(project, &tokens, csrf))
+            (tokens_table(project, &tokens, csrf, state.now_ms()))
             h3 { "New token" }
             form.stack method="post" action={"/p/" (project.slug) "/settings/tokens"} {
                 input type="hidden" name="_csrf" value=(csrf);
@@ -204,8 +204,8 @@ fn tokens_table(
     project: &Project,
     tokens: &[liveops_store::access::ApiToken],
     csrf: &str,
+    now: i64,
 ) -> Markup {
-    let now = now_ms();
     html! {
         @if tokens.is_empty() {
             p.empty { "No API tokens yet." }
@@ -316,15 +316,18 @@ pub async fn create_token(
         Ok(v) => v,
         Err(e) => return render(&state, &s, &slug, Some(Flash::Error(e))).await,
     };
-    let expires_at = now_ms().saturating_add(span.millis());
-    match actions::create_token(
+    let expires_at = state.now_ms().saturating_add(span.millis());
+    match access::create_token(
         &state.db,
+        &*state.clock,
         &actor(&s),
-        &s.session.user,
-        Some(&project),
-        name,
-        &scopes,
-        expires_at,
+        access::TokenSpec {
+            user: &s.session.user,
+            project: Some(&project),
+            name,
+            scopes: &scopes,
+            expires_at,
+        },
     )
     .await
     {
@@ -371,7 +374,8 @@ pub async fn revoke_token(
         );
     }
     if token.revoked_at.is_none()
-        && let Err(e) = actions::revoke_token(&state.db, &actor(&s), &project, &id).await
+        && let Err(e) =
+            access::revoke_token(&state.db, &*state.clock, &actor(&s), &project, &id).await
     {
         return super::unavailable(e);
     }
@@ -401,7 +405,7 @@ pub async fn rotate_key(
             "Only project admins may replace the project's keys.",
         );
     }
-    let rotated = actions::rotate_key(&state.db, &actor(&s), &project, purpose).await;
+    let rotated = access::rotate_key(&state.db, &*state.clock, &actor(&s), &project, purpose).await;
     state.ingest_keys.forget_all();
     match rotated {
         Ok(key) => {
@@ -447,8 +451,9 @@ pub async fn public_pages(
             "Only project admins may change the public pages.",
         );
     }
-    match actions::set_public_pages(
+    match access::set_public_pages(
         &state.db,
+        &*state.clock,
         &actor(&s),
         &project,
         f.status_page.is_some(),

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{actor, db_error, outcome, writable};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::ui::{UiSession, error_page};
 
 pub(super) fn maintenance_section(
@@ -178,7 +178,7 @@ pub async fn schedule_maintenance(
     {
         return unprocessable(&format!("There is no component `{bad}`."));
     }
-    let now = now_ms();
+    let now = state.now_ms();
     let done = async {
         let mut tx = state.db.begin().await?;
         liveops_store::support::status::insert_maintenance(
@@ -245,7 +245,7 @@ pub async fn move_maintenance(
         Err(e) => return db_error(e),
     };
     outcome(
-        crate::support::maintenance::move_to(&state.db, &actor(&s), &m, to, None).await,
+        crate::support::maintenance::move_to(&state, &actor(&s), &m, to, None).await,
         &format!("/p/{}/support", project.slug),
     )
 }

@@ -102,7 +102,7 @@ pub async fn overview(
             .await?;
         let tickets = state.db.tickets(&project.id, true, None, None, 50).await?;
         let mut oncall = Vec::new();
-        let now = Timestamp::now();
+        let now = Timestamp::from_millisecond(state.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH);
         for sched in state.db.schedules(&project.id).await? {
             let loaded = state.db.schedule(&project.id, &sched.id).await?;
             let who = match loaded.schedule.on_call_at(now) {
@@ -143,7 +143,7 @@ pub async fn overview(
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
-    let now = crate::state::now_ms();
+    let now = state.now_ms();
     let stats =
         match crate::api::support::stats(&state, &project.id, now - 30 * 86_400_000, now).await {
             Ok(s) => s,
@@ -305,7 +305,7 @@ pub async fn open(
         components: &[],
         body: None,
     };
-    match service::open_incident(&state.db, &actor(&s), &project.id, &m).await {
+    match service::open_incident(&state, &actor(&s), &project.id, &m).await {
         Ok(i) => Redirect::to(&format!(
             "/p/{}/support/incidents/{}",
             project.slug, i.number
@@ -489,10 +489,10 @@ pub async fn incident_action(
                     .and_then(|p| p.ack_timeout_secs),
                 None => None,
             };
-            service::acknowledge(&state.db, &a, &i, timeout).await
+            service::acknowledge(&state, &a, &i, timeout).await
         }
-        "resolve" => service::resolve(&state.db, &a, &i, None).await,
-        "escalate" => service::escalate(&state.db, &a, &i).await,
+        "resolve" => service::resolve(&state, &a, &i, None).await,
+        "escalate" => service::escalate(&state, &a, &i).await,
         "note" => {
             let body = f.body.as_deref().unwrap_or("").trim().to_owned();
             if body.is_empty() || body.chars().count() > 5000 {
@@ -508,7 +508,7 @@ pub async fn incident_action(
                 },
                 None => None,
             };
-            service::add_update(&state.db, &a, &i, &body, stage).await
+            service::add_update(&state, &a, &i, &body, stage).await
         }
         _ => return error_page(StatusCode::NOT_FOUND, "There is no such action."),
     };

@@ -14,7 +14,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::{actor, db_error, load, outcome, writable};
-use crate::state::{AppState, format_ms, now_ms};
+use crate::state::{AppState, format_ms};
 use crate::support::tickets::{self as svc, TicketFields, TicketOp, TicketRequest};
 use crate::ui::{Frame, UiSession, error_page, page};
 
@@ -45,7 +45,7 @@ pub async fn tickets(
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
-    let now = now_ms();
+    let now = state.now_ms();
     let frame = Frame {
         session: &s.session,
         projects: &projects,
@@ -142,7 +142,7 @@ pub async fn open_ticket(
         Ok(r) => r,
         Err(why) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
     };
-    match svc::open(&state.db, &project.id, &actor(&s), &req, "web").await {
+    match svc::open(&state, &project.id, &actor(&s), &req, "web").await {
         Ok(t) => Redirect::to(&format!("/p/{}/support/tickets/{}", project.slug, t.number))
             .into_response(),
         Err(e) => db_error(e),
@@ -192,7 +192,7 @@ pub async fn ticket(
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
-    let (fr, res) = svc::standings(&t, now_ms());
+    let (fr, res) = svc::standings(&t, state.now_ms());
     let frame = Frame {
         session: &s.session,
         projects: &projects,
@@ -331,7 +331,7 @@ pub async fn ticket_action(
         Err(why) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
     };
     outcome(
-        svc::apply(&state.db, &actor(&s), &t, &op).await,
+        svc::apply(&state, &actor(&s), &t, &op).await,
         &format!("/p/{}/support/tickets/{}", project.slug, t.number),
     )
 }
