@@ -80,6 +80,31 @@ impl Client {
         self.answer(req).await
     }
 
+    /// Like [`Client::call`], read as the API contract's type for the answer.
+    pub(crate) async fn call_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<T> {
+        let v = self.call(method, path, body).await?;
+        serde_json::from_value(v)
+            .with_context(|| format!("{path} answered in a shape this liveops does not read"))
+    }
+
+    /// Like [`Client::call_raw`], read as the contract's type.
+    pub(crate) async fn call_raw_as<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<T> {
+        let v = self.call_raw(method, path, content_type, bytes).await?;
+        serde_json::from_value(v)
+            .with_context(|| format!("{path} answered in a shape this liveops does not read"))
+    }
+
     /// Sends `bytes` as the body, with its content type.
     pub(crate) async fn call_raw(
         &self,

@@ -12,6 +12,9 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use liveops_core::security::secrets;
+use liveops_server::contract::security::{
+    ImportView, ScanView, VulnerabilityView, vulnerability_view,
+};
 use liveops_wire::x509::{self, CertInfo};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
@@ -904,13 +907,13 @@ async fn audit_deps(
             .map_err(Exit::bad_input)?;
         files.push((p.display().to_string(), text));
     }
-    let vulns: Vec<Value> = match &project {
+    let vulns: Vec<VulnerabilityView> = match &project {
         Some(project) => {
             let c = crate::client::Client::new(g)?;
             let body = json!({"service": service, "files": files.iter()
                 .map(|(name, text)| json!({"name": name, "text": text})).collect::<Vec<_>>()});
-            let v = c
-                .call(
+            let v: ScanView = c
+                .call_as(
                     reqwest::Method::POST,
                     &format!("/api/v1/projects/{project}/security/scans"),
                     Some(body),
@@ -918,11 +921,11 @@ async fn audit_deps(
                 .await?;
             eprintln!(
                 "recorded for {project}: {} opened, {} reopened, {} fixed",
-                v["opened"].as_array().map_or(0, Vec::len),
-                v["reopened"].as_array().map_or(0, Vec::len),
-                v["fixed"].as_array().map_or(0, Vec::len)
+                v.opened.len(),
+                v.reopened.len(),
+                v.fixed.len()
             );
-            v["vulnerabilities"].as_array().cloned().unwrap_or_default()
+            v.vulnerabilities
         }
         None => {
             let locks = liveops_server::security::read_lockfiles(&files)
@@ -936,27 +939,24 @@ async fn audit_deps(
             }
             let found = liveops_server::security::audit(&db, &locks).await?;
             db.close().await;
-            found
-                .iter()
-                .map(|v| json!(liveops_server::api::security::vulnerability_view(v)))
-                .collect()
+            found.iter().map(vulnerability_view).collect()
         }
     };
     match g.format {
-        Format::Json => println!("{}", Value::Array(vulns.clone())),
+        Format::Json => println!("{}", json!(vulns)),
         Format::Sarif => {
             let results: Vec<liveops_wire::sarif::DependencyResult<'_>> = vulns
                 .iter()
                 .map(|v| liveops_wire::sarif::DependencyResult {
-                    advisory: v["advisory"].as_str().unwrap_or(""),
-                    summary: v["summary"].as_str().unwrap_or(""),
-                    severity: v["severity"].as_str().unwrap_or("unknown"),
-                    score: v["score"].as_f64(),
-                    package: v["package"].as_str().unwrap_or(""),
-                    version: v["version"].as_str().unwrap_or(""),
-                    fix: v["fix"].as_str(),
-                    file: v["file"].as_str().unwrap_or(""),
-                    line: v["line"].as_u64().and_then(|l| u32::try_from(l).ok()),
+                    advisory: &v.advisory,
+                    summary: &v.summary,
+                    severity: &v.severity,
+                    score: v.score,
+                    package: &v.package,
+                    version: &v.version,
+                    fix: v.fix.as_deref(),
+                    file: &v.file,
+                    line: v.line,
                 })
                 .collect();
             println!(
@@ -969,31 +969,19 @@ async fn audit_deps(
                 .iter()
                 .map(|v| {
                     vec![
-                        crate::client::s(v, "severity"),
-                        format!(
-                            "{} {}",
-                            crate::client::s(v, "package"),
-                            crate::client::s(v, "version")
-                        ),
-                        crate::client::s(v, "advisory"),
-                        v["aliases"]
-                            .as_array()
-                            .map(|a| {
-                                a.iter()
-                                    .filter_map(Value::as_str)
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            })
-                            .unwrap_or_default(),
-                        v["fix"].as_str().unwrap_or("-").to_owned(),
-                        v["upgrade"].as_str().unwrap_or("-").to_owned(),
-                        crate::client::s(v, "summary"),
+                        v.severity.clone(),
+                        format!("{} {}", v.package, v.version),
+                        v.advisory.clone(),
+                        v.aliases.join(" "),
+                        v.fix.clone().unwrap_or_else(|| "-".into()),
+                        v.upgrade.clone().unwrap_or_else(|| "-".into()),
+                        v.summary.clone(),
                     ]
                 })
                 .collect();
             crate::output::table(
                 g.format,
-                &Value::Array(vulns.clone()),
+                &json!(vulns),
                 &[
                     "SEVERITY",
                     "PACKAGE",
@@ -1010,7 +998,7 @@ async fn audit_deps(
     }
     let worst = vulns
         .iter()
-        .map(|v| severity_rank(v["severity"].as_str().unwrap_or("")))
+        .map(|v| severity_rank(&v.severity))
         .max()
         .unwrap_or(0);
     if worst >= fail_rank(fail_on) && !vulns.is_empty() {
@@ -1088,8 +1076,8 @@ async fn record_secrets(
         "rules": []}}, "results": results}]});
     let service: String =
         url::form_urlencoded::byte_serialize(service.unwrap_or("default").as_bytes()).collect();
-    let v = client::Client::new(g)?
-        .call_raw(
+    let v: ImportView = client::Client::new(g)?
+        .call_raw_as(
             reqwest::Method::POST,
             &format!("/api/v1/projects/{project}/security/sarif?service={service}"),
             "application/sarif+json",
@@ -1098,8 +1086,8 @@ async fn record_secrets(
         .await?;
     eprintln!(
         "recorded for {project}: {} opened, {} fixed",
-        v["opened"].as_array().map_or(0, Vec::len),
-        v["fixed"].as_array().map_or(0, Vec::len)
+        v.opened.len(),
+        v.fixed.len()
     );
     Ok(())
 }

@@ -179,7 +179,7 @@ impl Config {
             ));
         }
         crate::outbound::Policy::parse(&self.outbound_allow).map_err(ConfigError)?;
-        crate::auth::client::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError)?;
+        crate::auth::proxies::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError)?;
         if self
             .metrics_token
             .as_ref()

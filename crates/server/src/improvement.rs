@@ -6,6 +6,7 @@
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use liveops_core::improvement::dora::{Deployment, FourKeys, Level, Restore, four_keys};
 use liveops_store::audit::{self, Actor};
 use liveops_store::improvement::save_report;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
@@ -14,8 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::api::improvement::{DoraView, compute};
-use crate::api::reviews::action_view;
+use crate::contract::reviews::action_view;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
 
@@ -708,5 +708,114 @@ mod tests {
         assert!(check_week(ms("2026-11-23T00:00:00Z"), now).is_ok());
         assert!(check_week(ms("2026-11-30T00:00:00Z"), now).is_err());
         assert!(check_week(ms("1999-12-27T00:00:00Z"), now).is_err());
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DoraView {
+    pub from: String,
+    pub to: String,
+    pub deployments: usize,
+    /// Production deployments per day.
+    pub deployment_frequency: f64,
+    pub frequency_level: String,
+    /// Median from commit to production, in seconds.
+    pub lead_time_secs: Option<i64>,
+    pub lead_time_level: Option<String>,
+    /// Deployments linked to an incident, over all.
+    pub change_failure_rate: Option<f64>,
+    pub change_failure_level: Option<String>,
+    /// Median from an incident's start to its resolution, in seconds.
+    pub time_to_restore_secs: Option<i64>,
+    pub time_to_restore_level: Option<String>,
+    /// The lowest of the keys' levels: elite, high, medium or low.
+    pub level: String,
+}
+
+/// The four keys of a project over `[from, to)`.
+pub async fn compute(
+    state: &AppState,
+    project_id: &str,
+    environment: &str,
+    service: Option<&str>,
+    from: i64,
+    to: i64,
+) -> ApiResult<DoraView> {
+    let mut periods =
+        compute_periods(state, project_id, environment, service, from, to, to - from).await?;
+    periods
+        .pop()
+        .ok_or_else(|| ApiError::internal("an empty range has no periods"))
+}
+
+/// The four keys over `[from, to)` in periods of `step` ms (the last one
+/// cut at `to`), from one read of the facts.
+pub async fn compute_periods(
+    state: &AppState,
+    project_id: &str,
+    environment: &str,
+    service: Option<&str>,
+    from: i64,
+    to: i64,
+    step: i64,
+) -> ApiResult<Vec<DoraView>> {
+    let facts = state
+        .db
+        .dora_facts(project_id, environment, service, from, to)
+        .await?;
+    let deployments: Vec<Deployment> = facts
+        .deployments
+        .into_iter()
+        .map(|(deployed_at, commits, failed)| Deployment {
+            deployed_at,
+            commits,
+            failed,
+        })
+        .collect();
+    let restores: Vec<Restore> = facts
+        .restores
+        .into_iter()
+        .map(|(started_at, resolved_at)| Restore {
+            started_at,
+            resolved_at,
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let end = start.saturating_add(step.max(1)).min(to);
+        let ds: Vec<Deployment> = deployments
+            .iter()
+            .filter(|d| (start..end).contains(&d.deployed_at))
+            .cloned()
+            .collect();
+        let rs: Vec<Restore> = restores
+            .iter()
+            .filter(|r| (start..end).contains(&r.resolved_at))
+            .copied()
+            .collect();
+        out.push(dora_view(&four_keys(&ds, &rs, start, end), start, end));
+        start = end;
+    }
+    Ok(out)
+}
+
+fn dora_view(k: &FourKeys, from: i64, to: i64) -> DoraView {
+    let name = |l: Option<Level>| l.map(|l| l.as_str().to_owned());
+    DoraView {
+        from: format_ms(from),
+        to: format_ms(to),
+        deployments: k.deployments,
+        deployment_frequency: (k.deployment_frequency * 1000.0).round() / 1000.0,
+        frequency_level: k.frequency_level.as_str().into(),
+        lead_time_secs: k.lead_time_ms.map(|m| m / 1000),
+        lead_time_level: name(k.lead_time_level),
+        change_failure_rate: k
+            .change_failure_rate
+            .map(|r| (r * 10_000.0).round() / 10_000.0),
+        change_failure_level: name(k.failure_level),
+        time_to_restore_secs: k.time_to_restore_ms.map(|m| m / 1000),
+        time_to_restore_level: name(k.restore_level),
+        level: k.level.as_str().into(),
     }
 }

@@ -1,18 +1,11 @@
 //! Prometheus metrics about liveops itself, served at `/metrics`.
 
-use std::time::Instant;
-
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-
-use crate::state::AppState;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
@@ -55,6 +48,8 @@ pub struct Metrics {
     pub storage_bytes: Family<StoreLabels, Gauge>,
     /// Background jobs started again after a panic, by job.
     pub job_restarts: Family<KindLabels, Counter>,
+    /// Rounds each background job has finished.
+    pub job_ticks: Family<KindLabels, Counter>,
 }
 
 impl Metrics {
@@ -95,8 +90,15 @@ impl Metrics {
             "Background jobs started again after a panic",
             job_restarts.clone(),
         );
+        let job_ticks = Family::<KindLabels, Counter>::default();
+        registry.register(
+            "job_ticks",
+            "Rounds each background job has finished",
+            job_ticks.clone(),
+        );
         Metrics {
             registry,
+            job_ticks,
             http_requests,
             http_duration,
             ingested,
@@ -127,32 +129,4 @@ impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()
     }
-}
-
-/// Middleware counting requests by matched route (never the raw path, which
-/// would give every id its own series) and status.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let method = req.method().as_str().to_owned();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let resp = next.run(req).await;
-    let status = resp.status().as_u16();
-    state
-        .metrics
-        .http_requests
-        .get_or_create(&RequestLabels {
-            method: method.clone(),
-            route: route.clone(),
-            status,
-        })
-        .inc();
-    state
-        .metrics
-        .http_duration
-        .get_or_create(&RouteLabels { method, route })
-        .observe(start.elapsed().as_secs_f64());
-    resp
 }

@@ -20,9 +20,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{
-    analytics, api, control, feedback, jobs, metrics, performance, releases, support, system, ui,
-};
+use crate::{api, control, feedback, ingest, jobs, system, ui};
 
 /// Opens the state database the configuration names.
 pub async fn open_state(config: &Config) -> anyhow::Result<Db> {
@@ -96,36 +94,27 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
         .route("/metrics", get(system::metrics))
-        .route("/status/{project}", get(support::public::status))
-        .route(
-            "/status/{project}/subscribe",
-            post(support::public::subscribe),
-        )
+        .route("/status/{project}", get(ui::status::status))
+        .route("/status/{project}/subscribe", post(ui::status::subscribe))
         .route(
             "/status/{project}/confirm",
-            get(support::public::confirm_form).post(support::public::confirm),
+            get(ui::status::confirm_form).post(ui::status::confirm),
         )
         .route(
             "/status/{project}/unsubscribe",
-            get(support::public::unsubscribe_form).post(support::public::unsubscribe),
+            get(ui::status::unsubscribe_form).post(ui::status::unsubscribe),
         )
         .route("/feeds/{secret}", get(api::feeds::calendar))
         .route("/feedback/widget.js", get(feedback::public::widget))
         .route("/feedback/{project}/form", get(feedback::public::form))
-        .route("/changelog/{project}", get(releases::changelog::page))
-        .route(
-            "/changelog/{project}/feed.atom",
-            get(releases::changelog::feed),
-        )
+        .route("/changelog/{project}", get(ui::changelog::page))
+        .route("/changelog/{project}/feed.atom", get(ui::changelog::feed))
         .merge(ingest(state.clone()))
         .merge(api)
         .merge(ui::router(state.clone()))
-        .fallback(system::fallback)
+        .fallback(fallback)
         .layer(middleware::from_fn(system::problem_for_bare_errors))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), system::track))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -144,19 +133,19 @@ fn ingest(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
             "/ingest/alerts",
-            post(support::public::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+            post(ingest::support::alerts_by_header).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
         )
         .route(
             "/ingest/alerts/{secret}",
-            post(support::public::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
+            post(ingest::support::alerts_by_path).layer(DefaultBodyLimit::max(4 * 1024 * 1024)),
         )
         .route(
             "/ingest/email",
-            post(support::public::inbound_email).layer(DefaultBodyLimit::max(1024 * 1024)),
+            post(ingest::support::inbound_email).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .route(
             "/ingest/email/{secret}",
-            post(support::public::inbound_email_by_path).layer(DefaultBodyLimit::max(1024 * 1024)),
+            post(ingest::support::inbound_email_by_path).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .route(
             "/feedback/{project}",
@@ -169,7 +158,7 @@ fn ingest(state: AppState) -> Router<AppState> {
 /// The paths the PostHog and Segment SDKs send to, with and without a
 /// trailing slash, each with its own body limit.
 fn analytics_ingest() -> Router<AppState> {
-    use analytics::ingest;
+    use ingest::analytics as ingest;
     let mut r = Router::new();
     for path in ["/e", "/i/v0/e", "/capture", "/track", "/engage", "/batch"] {
         let route = get(ingest::posthog)
@@ -200,11 +189,13 @@ fn otlp_ingest() -> Router<AppState> {
     Router::new()
         .route(
             "/v1/traces",
-            post(performance::traces).layer(DefaultBodyLimit::max(performance::OTLP_LIMIT)),
+            post(ingest::performance::traces)
+                .layer(DefaultBodyLimit::max(ingest::performance::OTLP_LIMIT)),
         )
         .route(
             "/v1/metrics",
-            post(performance::metrics).layer(DefaultBodyLimit::max(performance::OTLP_LIMIT)),
+            post(ingest::performance::metrics)
+                .layer(DefaultBodyLimit::max(ingest::performance::OTLP_LIMIT)),
         )
 }
 
@@ -259,7 +250,7 @@ impl Application {
                 config.control_socket_path().display()
             )
         })?;
-        let sealer = Arc::new(crate::security::sealed::Sealer::load(&config)?);
+        let sealer = Arc::new(crate::sealed::Sealer::load(&config)?);
         let sealed = db
             .seal_plaintext(&|plain: &str| sealer.seal(plain), clock.now_ms())
             .await
@@ -367,4 +358,19 @@ pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()> + Send + 's
         }
         tracing::info!("shutting down");
     })
+}
+
+/// Answers unknown paths: problem details under `/api`, a page elsewhere.
+async fn fallback(req: axum::extract::Request) -> axum::response::Response {
+    if req.uri().path().starts_with("/api/") {
+        axum::response::IntoResponse::into_response(crate::error::ApiError::not_found(format!(
+            "no API endpoint at {}",
+            req.uri().path()
+        )))
+    } else {
+        ui::error_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "There is no page at this address.",
+        )
+    }
 }

@@ -23,21 +23,21 @@ pub struct Inner {
     /// Login attempts per client address.
     pub login_limiter: Limiter,
     /// Delivers queued notifications.
-    pub sender: crate::support::deliver::Sender,
+    pub sender: crate::support::sender::Sender,
     /// Status-page subscriptions per client address.
     pub subscribe_limiter: Limiter,
     /// Public feedback-form submissions per client address.
     pub feedback_limiter: Limiter,
     /// Analytics ingest keys recently seen, and their rate limits.
-    pub ingest_keys: crate::analytics::IngestKeys,
+    pub ingest_keys: crate::analytics::keys::IngestKeys,
     /// Seals outbound webhook URLs at rest.
-    pub sealer: Arc<crate::security::sealed::Sealer>,
+    pub sealer: Arc<crate::sealed::Sealer>,
     /// The one client for requests to addresses people typed in.
     pub outbound: crate::outbound::Outbound,
     /// Where "now" comes from: the system clock, or a test's.
     pub clock: Arc<dyn crate::clock::Clock>,
     /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: crate::auth::client::TrustedProxies,
+    pub trusted_proxies: crate::auth::proxies::TrustedProxies,
     /// Ingest requests in flight; over `ingest_concurrency`, ingest answers 503.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
 }
@@ -47,16 +47,16 @@ impl AppState {
         config: Config,
         db: Db,
         telemetry: Arc<dyn TelemetryStore>,
-        sealer: Arc<crate::security::sealed::Sealer>,
+        sealer: Arc<crate::sealed::Sealer>,
         clock: Arc<dyn crate::clock::Clock>,
     ) -> AppState {
         // Config::load checked both lists; a config built in code that
         // holds a bad entry gets the strict defaults.
         let policy = crate::outbound::Policy::parse(&config.outbound_allow).unwrap_or_default();
-        let trusted_proxies =
-            crate::auth::client::TrustedProxies::parse(&config.trusted_proxies).unwrap_or_default();
+        let trusted_proxies = crate::auth::proxies::TrustedProxies::parse(&config.trusted_proxies)
+            .unwrap_or_default();
         let outbound = crate::outbound::Outbound::new(policy);
-        let sender = crate::support::deliver::Sender::new(
+        let sender = crate::support::sender::Sender::new(
             outbound.clone(),
             config.smtp_url.as_ref().map(|s| s.expose().to_owned()),
             config.smtp_from.clone(),
@@ -75,7 +75,7 @@ impl AppState {
             login_limiter: Limiter::new(20, Duration::from_secs(300)),
             subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
             feedback_limiter: Limiter::new(FEEDBACK_PER_WINDOW, Duration::from_secs(600)),
-            ingest_keys: crate::analytics::IngestKeys::default(),
+            ingest_keys: crate::analytics::keys::IngestKeys::default(),
             sealer,
         }))
     }

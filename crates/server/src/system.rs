@@ -120,15 +120,6 @@ pub async fn ingest_gate(State(state): State<AppState>, req: Request, next: Next
     next.run(req).await
 }
 
-/// Answers unknown paths: problem details under `/api`, a page elsewhere.
-pub async fn fallback(req: Request) -> Response {
-    if req.uri().path().starts_with("/api/") {
-        ApiError::not_found(format!("no API endpoint at {}", req.uri().path())).into_response()
-    } else {
-        crate::ui::error_page(StatusCode::NOT_FOUND, "There is no page at this address.")
-    }
-}
-
 /// Gives bare error responses (a 405 from the router, a 408 from the timeout
 /// layer) a problem-details body on API paths, so clients see one error shape.
 pub async fn problem_for_bare_errors(req: Request, next: Next) -> Response {
@@ -179,6 +170,34 @@ pub async fn security_headers(State(state): State<AppState>, req: Request, next:
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         );
     }
+    resp
+}
+
+/// Middleware counting requests by matched route (never the raw path, which
+/// would give every id its own series) and status, and timing them.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let start = std::time::Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16();
+    state
+        .metrics
+        .http_requests
+        .get_or_create(&crate::metrics::RequestLabels {
+            method: method.clone(),
+            route: route.clone(),
+            status,
+        })
+        .inc();
+    state
+        .metrics
+        .http_duration
+        .get_or_create(&crate::metrics::RouteLabels { method, route })
+        .observe(start.elapsed().as_secs_f64());
     resp
 }
 

@@ -155,37 +155,45 @@ impl Db {
             })
             .collect()
     }
+}
 
-    /// Adds a key funnel; a conflict when the name is taken.
-    pub async fn insert_key_funnel(&self, project_id: &str, f: &KeyFunnel) -> Result<()> {
-        let steps: Vec<String> = f.steps.iter().map(|s| s.join("|")).collect();
-        sqlx::query(
-            "INSERT INTO analytics_key_funnels (project_id, name, steps, window_ms, created_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(project_id)
-        .bind(&f.name)
-        .bind(steps.join("\n"))
-        .bind(f.window_ms)
-        .bind(f.created_at)
-        .execute(self.pool())
-        .await
-        .map_err(crate::StoreError::conflict_as(
-            "a key funnel with this name",
-        ))?;
-        Ok(())
-    }
+/// Adds a key funnel; a conflict when the name is taken.
+pub async fn insert_key_funnel(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    f: &KeyFunnel,
+) -> Result<()> {
+    let steps: Vec<String> = f.steps.iter().map(|s| s.join("|")).collect();
+    sqlx::query(
+        "INSERT INTO analytics_key_funnels (project_id, name, steps, window_ms, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(project_id)
+    .bind(&f.name)
+    .bind(steps.join("\n"))
+    .bind(f.window_ms)
+    .bind(f.created_at)
+    .execute(&mut *conn)
+    .await
+    .map_err(crate::StoreError::conflict_as(
+        "a key funnel with this name",
+    ))?;
+    Ok(())
+}
 
-    /// Removes a key funnel; false when there was none.
-    pub async fn delete_key_funnel(&self, project_id: &str, name: &str) -> Result<bool> {
-        Ok(
-            sqlx::query("DELETE FROM analytics_key_funnels WHERE project_id = $1 AND name = $2")
-                .bind(project_id)
-                .bind(name)
-                .execute(self.pool())
-                .await?
-                .rows_affected()
-                == 1,
-        )
-    }
+/// Removes a key funnel; false when there was none.
+pub async fn delete_key_funnel(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name: &str,
+) -> Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM analytics_key_funnels WHERE project_id = $1 AND name = $2")
+            .bind(project_id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            == 1,
+    )
 }

@@ -41,6 +41,18 @@ pub struct Actor {
     pub ip: Option<String>,
 }
 
+impl Actor {
+    /// liveops itself: a job, or a change made on behalf of nobody in
+    /// particular.
+    pub fn system() -> Actor {
+        Actor {
+            kind: ActorKind::System,
+            name: "liveops".into(),
+            ip: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEntry {
     pub id: String,

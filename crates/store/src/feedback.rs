@@ -3,8 +3,8 @@
 
 use liveops_core::feedback::backlog::{ItemKind, ItemStatus, Score};
 use liveops_core::feedback::{FeedbackKind, FeedbackState};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use crate::{Db, Result, StoreError, new_id};
 
@@ -217,37 +217,9 @@ pub(crate) async fn insert_item_in(
 }
 
 impl Db {
-    /// Adds a backlog item.
-    pub async fn insert_item(
-        &self,
-        project_id: &str,
-        kind: ItemKind,
-        title: &str,
-        body: &str,
-        created_by: &str,
-        now: i64,
-    ) -> Result<Item> {
-        let mut tries = 0;
-        let id = loop {
-            tries += 1;
-            let mut conn = self.pool().acquire().await?;
-            match insert_item_in(&mut conn, project_id, kind, title, body, created_by, now).await {
-                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
-                r => break r?,
-            }
-        };
-        self.item_by_id(&id).await
-    }
-
     pub async fn item_by_id(&self, id: &str) -> Result<Item> {
-        let r = sqlx::query(&format!(
-            "SELECT {ITEM_COLS} FROM backlog_items i WHERE i.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        item_from(&r)
+        let mut conn = self.pool().acquire().await?;
+        item_by_id_in(&mut conn, id).await
     }
 
     pub async fn item(&self, project_id: &str, number: i64) -> Result<Item> {
@@ -288,169 +260,9 @@ impl Db {
         rows.iter().map(item_from).collect()
     }
 
-    /// Writes an item's editable fields back.
-    pub async fn save_item(&self, item: &Item, now: i64) -> Result<()> {
-        let (method, reach, impact, confidence, effort, ease) = match item.score {
-            None => (None, None, None, None, None, None),
-            Some(Score::Rice {
-                reach,
-                impact,
-                confidence,
-                effort,
-            }) => (
-                Some("rice"),
-                Some(reach),
-                Some(impact),
-                Some(confidence),
-                Some(effort),
-                None,
-            ),
-            Some(Score::Ice {
-                impact,
-                confidence,
-                ease,
-            }) => (
-                Some("ice"),
-                None,
-                Some(impact),
-                Some(confidence),
-                None,
-                Some(ease),
-            ),
-        };
-        // A NULL bound where PostgreSQL has prepared a float parameter is
-        // refused on a reused statement, so floats always go in as numbers
-        // with a flag saying whether they are set.
-        let f = |v: Option<f64>| (v.unwrap_or(0.0), i64::from(v.is_some()));
-        let (reach, has_reach) = f(reach);
-        let (impact, has_impact) = f(impact);
-        let (confidence, has_confidence) = f(confidence);
-        let (effort, has_effort) = f(effort);
-        let (ease, has_ease) = f(ease);
-        let (score, has_score) = f(item.score.map(|s| s.value()));
-        sqlx::query(
-            "UPDATE backlog_items SET kind = $1, title = $2, body = $3, status = $4, \
-             score_method = $5, reach = CASE WHEN $6 = 1 THEN $7 END, \
-             impact = CASE WHEN $8 = 1 THEN $9 END, confidence = CASE WHEN $10 = 1 THEN $11 END, \
-             effort = CASE WHEN $12 = 1 THEN $13 END, ease = CASE WHEN $14 = 1 THEN $15 END, \
-             score = CASE WHEN $16 = 1 THEN $17 END, release_id = $18, updated_at = $19, \
-             public = $21 WHERE id = $20",
-        )
-        .bind(item.kind.as_str())
-        .bind(&item.title)
-        .bind(&item.body)
-        .bind(item.status.as_str())
-        .bind(method)
-        .bind(has_reach)
-        .bind(reach)
-        .bind(has_impact)
-        .bind(impact)
-        .bind(has_confidence)
-        .bind(confidence)
-        .bind(has_effort)
-        .bind(effort)
-        .bind(has_ease)
-        .bind(ease)
-        .bind(has_score)
-        .bind(score)
-        .bind(&item.release_id)
-        .bind(now)
-        .bind(&item.id)
-        .bind(i64::from(item.public))
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Merges `from` into `into`: its feedback (and so its votes) moves
-    /// over, and it is marked merged.
-    pub async fn merge_items(&self, from: &Item, into: &Item, now: i64) -> Result<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE feedback SET item_id = $1 WHERE item_id = $2")
-            .bind(&into.id)
-            .bind(&from.id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE backlog_items SET status = 'merged', merged_into = $1, release_id = NULL, \
-             updated_at = $2 WHERE id = $3",
-        )
-        .bind(&into.id)
-        .bind(now)
-        .bind(&from.id)
-        .execute(&mut *tx)
-        .await?;
-        // Items merged earlier into `from` now point at `into`.
-        sqlx::query("UPDATE backlog_items SET merged_into = $1 WHERE merged_into = $2")
-            .bind(&into.id)
-            .bind(&from.id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Records feedback. With an external id already imported for the
-    /// source, returns `Ok(None)` and changes nothing.
-    pub async fn insert_feedback(
-        &self,
-        project_id: &str,
-        n: &NewFeedback<'_>,
-    ) -> Result<Option<Feedback>> {
-        let id = new_id();
-        let state = if n.spam_signal.is_some() {
-            FeedbackState::Spam
-        } else {
-            FeedbackState::New
-        };
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let r = sqlx::query(
-                "INSERT INTO feedback (id, project_id, number, kind, title, body, source, external_id, \
-                 url, reporter_email, reporter_name, distinct_id, ticket_id, state, spam_signal, \
-                 created_at) VALUES ($1, $2, \
-                 (SELECT COALESCE(MAX(number), 0) + 1 FROM feedback WHERE project_id = $2), \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-                 ON CONFLICT (project_id, source, external_id) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(project_id)
-            .bind(n.kind.unwrap_or(FeedbackKind::Enhancement).as_str())
-            .bind(n.title)
-            .bind(n.body)
-            .bind(n.source)
-            .bind(n.external_id)
-            .bind(n.url)
-            .bind(n.reporter_email)
-            .bind(n.reporter_name)
-            .bind(n.distinct_id)
-            .bind(n.ticket_id)
-            .bind(state.as_str())
-            .bind(n.spam_signal)
-            .bind(n.created_at)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::conflict_as("feedback with this number"));
-            match r {
-                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
-                Err(e) => return Err(e),
-                Ok(done) if done.rows_affected() == 0 => return Ok(None),
-                Ok(_) => break,
-            }
-        }
-        self.feedback_by_id(&id).await.map(Some)
-    }
-
     pub async fn feedback_by_id(&self, id: &str) -> Result<Feedback> {
-        let r = sqlx::query(&format!(
-            "SELECT {FEEDBACK_COLS} FROM feedback f WHERE f.id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        feedback_from(&r)
+        let mut conn = self.pool().acquire().await?;
+        feedback_by_id_in(&mut conn, id).await
     }
 
     pub async fn feedback(&self, project_id: &str, number: i64) -> Result<Feedback> {
@@ -499,26 +311,248 @@ impl Db {
         .await?;
         rows.iter().map(feedback_from).collect()
     }
+}
 
-    /// Links feedback to an item (a vote), or unlinks it with `None`.
-    pub async fn link_feedback(&self, feedback_id: &str, item_id: Option<&str>) -> Result<()> {
-        sqlx::query(
-            "UPDATE feedback SET item_id = $1, \
-             state = CASE WHEN $1 IS NULL THEN 'new' ELSE 'linked' END WHERE id = $2",
-        )
-        .bind(item_id)
-        .bind(feedback_id)
-        .execute(self.pool())
+/// An item by id, on a connection (inside a change).
+pub async fn item_by_id_in(conn: &mut AnyConnection, id: &str) -> Result<Item> {
+    let r = sqlx::query(&format!(
+        "SELECT {ITEM_COLS} FROM backlog_items i WHERE i.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    item_from(&r)
+}
+
+/// Adds a backlog item. Each try runs in a savepoint, so a number taken by
+/// a concurrent change is tried again without spoiling the transaction.
+pub async fn insert_item(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    kind: ItemKind,
+    title: &str,
+    body: &str,
+    created_by: &str,
+    now: i64,
+) -> Result<Item> {
+    let mut tries = 0;
+    let id = loop {
+        tries += 1;
+        let mut sp = sqlx::Connection::begin(&mut *conn).await?;
+        match insert_item_in(&mut sp, project_id, kind, title, body, created_by, now).await {
+            Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
+            Ok(id) => {
+                sp.commit().await?;
+                break id;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    item_by_id_in(conn, &id).await
+}
+
+/// Writes an item's editable fields back.
+pub async fn save_item(conn: &mut AnyConnection, item: &Item, now: i64) -> Result<()> {
+    let (method, reach, impact, confidence, effort, ease) = match item.score {
+        None => (None, None, None, None, None, None),
+        Some(Score::Rice {
+            reach,
+            impact,
+            confidence,
+            effort,
+        }) => (
+            Some("rice"),
+            Some(reach),
+            Some(impact),
+            Some(confidence),
+            Some(effort),
+            None,
+        ),
+        Some(Score::Ice {
+            impact,
+            confidence,
+            ease,
+        }) => (
+            Some("ice"),
+            None,
+            Some(impact),
+            Some(confidence),
+            None,
+            Some(ease),
+        ),
+    };
+    // A NULL bound where PostgreSQL has prepared a float parameter is
+    // refused on a reused statement, so floats always go in as numbers
+    // with a flag saying whether they are set.
+    let f = |v: Option<f64>| (v.unwrap_or(0.0), i64::from(v.is_some()));
+    let (reach, has_reach) = f(reach);
+    let (impact, has_impact) = f(impact);
+    let (confidence, has_confidence) = f(confidence);
+    let (effort, has_effort) = f(effort);
+    let (ease, has_ease) = f(ease);
+    let (score, has_score) = f(item.score.map(|s| s.value()));
+    sqlx::query(
+        "UPDATE backlog_items SET kind = $1, title = $2, body = $3, status = $4, \
+         score_method = $5, reach = CASE WHEN $6 = 1 THEN $7 END, \
+         impact = CASE WHEN $8 = 1 THEN $9 END, confidence = CASE WHEN $10 = 1 THEN $11 END, \
+         effort = CASE WHEN $12 = 1 THEN $13 END, ease = CASE WHEN $14 = 1 THEN $15 END, \
+         score = CASE WHEN $16 = 1 THEN $17 END, release_id = $18, updated_at = $19, \
+         public = $21 WHERE id = $20",
+    )
+    .bind(item.kind.as_str())
+    .bind(&item.title)
+    .bind(&item.body)
+    .bind(item.status.as_str())
+    .bind(method)
+    .bind(has_reach)
+    .bind(reach)
+    .bind(has_impact)
+    .bind(impact)
+    .bind(has_confidence)
+    .bind(confidence)
+    .bind(has_effort)
+    .bind(effort)
+    .bind(has_ease)
+    .bind(ease)
+    .bind(has_score)
+    .bind(score)
+    .bind(&item.release_id)
+    .bind(now)
+    .bind(&item.id)
+    .bind(i64::from(item.public))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Merges `from` into `into`: its feedback (and so its votes) moves
+/// over, and it is marked merged.
+pub async fn merge_items(
+    conn: &mut AnyConnection,
+    from: &Item,
+    into: &Item,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE feedback SET item_id = $1 WHERE item_id = $2")
+        .bind(&into.id)
+        .bind(&from.id)
+        .execute(&mut *conn)
         .await?;
-        Ok(())
-    }
+    sqlx::query(
+        "UPDATE backlog_items SET status = 'merged', merged_into = $1, release_id = NULL, \
+         updated_at = $2 WHERE id = $3",
+    )
+    .bind(&into.id)
+    .bind(now)
+    .bind(&from.id)
+    .execute(&mut *conn)
+    .await?;
+    // Items merged earlier into `from` now point at `into`.
+    sqlx::query("UPDATE backlog_items SET merged_into = $1 WHERE merged_into = $2")
+        .bind(&into.id)
+        .bind(&from.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
 
-    pub async fn set_feedback_state(&self, feedback_id: &str, state: FeedbackState) -> Result<()> {
-        sqlx::query("UPDATE feedback SET state = $1 WHERE id = $2")
-            .bind(state.as_str())
-            .bind(feedback_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
+/// Records feedback. With an external id already imported for the
+/// source, returns `Ok(None)` and changes nothing.
+pub async fn insert_feedback(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    n: &NewFeedback<'_>,
+) -> Result<Option<Feedback>> {
+    let id = new_id();
+    let state = if n.spam_signal.is_some() {
+        FeedbackState::Spam
+    } else {
+        FeedbackState::New
+    };
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut sp = sqlx::Connection::begin(&mut *conn).await?;
+        let r = sqlx::query(
+            "INSERT INTO feedback (id, project_id, number, kind, title, body, source, external_id, \
+             url, reporter_email, reporter_name, distinct_id, ticket_id, state, spam_signal, \
+             created_at) VALUES ($1, $2, \
+             (SELECT COALESCE(MAX(number), 0) + 1 FROM feedback WHERE project_id = $2), \
+             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+             ON CONFLICT (project_id, source, external_id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(n.kind.unwrap_or(FeedbackKind::Enhancement).as_str())
+        .bind(n.title)
+        .bind(n.body)
+        .bind(n.source)
+        .bind(n.external_id)
+        .bind(n.url)
+        .bind(n.reporter_email)
+        .bind(n.reporter_name)
+        .bind(n.distinct_id)
+        .bind(n.ticket_id)
+        .bind(state.as_str())
+        .bind(n.spam_signal)
+        .bind(n.created_at)
+        .execute(&mut *sp)
+        .await
+        .map_err(StoreError::conflict_as("feedback with this number"));
+        match r {
+            Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
+            Err(e) => return Err(e),
+            Ok(done) => {
+                sp.commit().await?;
+                if done.rows_affected() == 0 {
+                    return Ok(None);
+                }
+                break;
+            }
+        }
     }
+    feedback_by_id_in(conn, &id).await.map(Some)
+}
+
+/// Links feedback to an item (a vote), or unlinks it with `None`.
+pub async fn link_feedback(
+    conn: &mut AnyConnection,
+    feedback_id: &str,
+    item_id: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE feedback SET item_id = $1, \
+         state = CASE WHEN $1 IS NULL THEN 'new' ELSE 'linked' END WHERE id = $2",
+    )
+    .bind(item_id)
+    .bind(feedback_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_feedback_state(
+    conn: &mut AnyConnection,
+    feedback_id: &str,
+    state: FeedbackState,
+) -> Result<()> {
+    sqlx::query("UPDATE feedback SET state = $1 WHERE id = $2")
+        .bind(state.as_str())
+        .bind(feedback_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Feedback by id, on a connection.
+pub async fn feedback_by_id_in(conn: &mut AnyConnection, id: &str) -> Result<Feedback> {
+    let r = sqlx::query(&format!(
+        "SELECT {FEEDBACK_COLS} FROM feedback f WHERE f.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    feedback_from(&r)
 }

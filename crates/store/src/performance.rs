@@ -2,7 +2,7 @@
 //! with its lifecycle (open, resolved, ignored), and how far the detectors
 //! have scanned each project's spans. The spans live in telemetry.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::{Db, Result, StoreError, new_id};
 
@@ -84,6 +84,50 @@ fn row(r: &sqlx::any::AnyRow) -> Result<FindingRow> {
 const COLUMNS: &str = "id, kind, service, route, subject, detail, example_trace, occurrences, \
                        first_seen, last_seen, status";
 
+async fn finding_in(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<FindingRow> {
+    let r = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM performance_findings WHERE project_id = $1 AND id = $2"
+    ))
+    .bind(project_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    row(&r)
+}
+
+async fn rule_in(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<RuleRow> {
+    let r = sqlx::query(&format!(
+        "SELECT {RULE_COLUMNS} FROM performance_rules WHERE project_id = $1 AND id = $2"
+    ))
+    .bind(project_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    rule_row(&r)
+}
+
+pub async fn set_finding_status(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    status: FindingStatus,
+) -> Result<FindingRow> {
+    let done = sqlx::query(
+        "UPDATE performance_findings SET status = $1 WHERE project_id = $2 AND id = $3",
+    )
+    .bind(status.as_str())
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    finding_in(conn, project_id, id).await
+}
+
 impl Db {
     /// Records sightings: new patterns open findings, known ones count up
     /// and move their last sighting, and resolved ones open again (a
@@ -137,35 +181,8 @@ impl Db {
     }
 
     pub async fn finding(&self, project_id: &str, id: &str) -> Result<FindingRow> {
-        let r = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM performance_findings WHERE project_id = $1 AND id = $2"
-        ))
-        .bind(project_id)
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        row(&r)
-    }
-
-    pub async fn set_finding_status(
-        &self,
-        project_id: &str,
-        id: &str,
-        status: FindingStatus,
-    ) -> Result<FindingRow> {
-        let done = sqlx::query(
-            "UPDATE performance_findings SET status = $1 WHERE project_id = $2 AND id = $3",
-        )
-        .bind(status.as_str())
-        .bind(project_id)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        self.finding(project_id, id).await
+        let mut conn = self.pool().acquire().await?;
+        finding_in(&mut conn, project_id, id).await
     }
 
     /// How far the detectors have scanned a project, if at all.
@@ -327,48 +344,95 @@ fn slo_row(r: &sqlx::any::AnyRow) -> Result<SloRow> {
     })
 }
 
-impl Db {
-    pub async fn insert_rule(
-        &self,
-        project_id: &str,
-        n: &NewRule<'_>,
-        now: i64,
-    ) -> Result<RuleRow> {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO performance_rules (id, project_id, name, metric, comparator, threshold, for_secs, \
-             window_secs, service, route, severity, integration_id, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ok', $13)",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(n.name)
-        .bind(n.metric)
-        .bind(n.comparator)
-        .bind(n.threshold)
-        .bind(n.for_secs)
-        .bind(n.window_secs)
-        .bind(n.service)
-        .bind(n.route)
-        .bind(n.severity)
-        .bind(n.integration_id)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::conflict_as("a rule with this name"))?;
-        self.rule(project_id, &id).await
-    }
+pub async fn insert_rule(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    n: &NewRule<'_>,
+    now: i64,
+) -> Result<RuleRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO performance_rules (id, project_id, name, metric, comparator, threshold, for_secs, \
+         window_secs, service, route, severity, integration_id, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'ok', $13)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(n.name)
+    .bind(n.metric)
+    .bind(n.comparator)
+    .bind(n.threshold)
+    .bind(n.for_secs)
+    .bind(n.window_secs)
+    .bind(n.service)
+    .bind(n.route)
+    .bind(n.severity)
+    .bind(n.integration_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a rule with this name"))?;
+    rule_in(conn, project_id, &id).await
+}
 
-    pub async fn rule(&self, project_id: &str, id: &str) -> Result<RuleRow> {
-        let r = sqlx::query(&format!(
-            "SELECT {RULE_COLUMNS} FROM performance_rules WHERE project_id = $1 AND id = $2"
-        ))
+pub async fn delete_rule(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM performance_rules WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        rule_row(&r)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub async fn insert_slo(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    n: &NewSlo<'_>,
+    now: i64,
+) -> Result<SloRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO performance_slos (id, project_id, name, kind, objective, latency_ms, period_days, \
+         service, route, integration_id, state, created_at) \
+         VALUES ($1, $2, $3, $4, $5, CASE WHEN $12 = 1 THEN $6 END, $7, $8, $9, $10, 'ok', $11)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(n.name)
+    .bind(n.kind)
+    .bind(n.objective)
+    .bind(n.latency_ms.unwrap_or(0.0))
+    .bind(n.period_days)
+    .bind(n.service)
+    .bind(n.route)
+    .bind(n.integration_id)
+    .bind(now)
+    .bind(i64::from(n.latency_ms.is_some()))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("an SLO with this name"))?;
+    let r = sqlx::query(&format!(
+        "SELECT {SLO_COLUMNS} FROM performance_slos WHERE id = $1"
+    ))
+    .bind(&id)
+    .fetch_one(&mut *conn)
+    .await?;
+    slo_row(&r)
+}
+
+pub async fn delete_slo(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM performance_slos WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+impl Db {
+    pub async fn rule(&self, project_id: &str, id: &str) -> Result<RuleRow> {
+        let mut conn = self.pool().acquire().await?;
+        rule_in(&mut conn, project_id, id).await
     }
 
     /// A project's rules by name; every project's when `project_id` is None.
@@ -380,15 +444,6 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(rule_row).collect()
-    }
-
-    pub async fn delete_rule(&self, project_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM performance_rules WHERE project_id = $1 AND id = $2")
-            .bind(project_id)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
     }
 
     /// Records an evaluation: the rule's state, since when it is pending,
@@ -418,37 +473,6 @@ impl Db {
         Ok(())
     }
 
-    pub async fn insert_slo(&self, project_id: &str, n: &NewSlo<'_>, now: i64) -> Result<SloRow> {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO performance_slos (id, project_id, name, kind, objective, latency_ms, period_days, \
-             service, route, integration_id, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, CASE WHEN $12 = 1 THEN $6 END, $7, $8, $9, $10, 'ok', $11)",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(n.name)
-        .bind(n.kind)
-        .bind(n.objective)
-        .bind(n.latency_ms.unwrap_or(0.0))
-        .bind(n.period_days)
-        .bind(n.service)
-        .bind(n.route)
-        .bind(n.integration_id)
-        .bind(now)
-        .bind(i64::from(n.latency_ms.is_some()))
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::conflict_as("an SLO with this name"))?;
-        let r = sqlx::query(&format!(
-            "SELECT {SLO_COLUMNS} FROM performance_slos WHERE id = $1"
-        ))
-        .bind(&id)
-        .fetch_one(self.pool())
-        .await?;
-        slo_row(&r)
-    }
-
     /// A project's SLOs by name; every project's when `project_id` is None.
     pub async fn slos(&self, project_id: Option<&str>) -> Result<Vec<SloRow>> {
         let rows = sqlx::query(&format!(
@@ -458,15 +482,6 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(slo_row).collect()
-    }
-
-    pub async fn delete_slo(&self, project_id: &str, id: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM performance_slos WHERE project_id = $1 AND id = $2")
-            .bind(project_id)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
     }
 
     pub async fn set_slo_state(&self, id: &str, state: &str, now: i64) -> Result<()> {

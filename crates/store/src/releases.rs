@@ -1,6 +1,7 @@
 //! Release planning in the state store: deployments and the commits each
 //! one carried.
 
+use sqlx::AnyConnection;
 use sqlx::Row;
 
 use crate::{Db, Result, StoreError, new_id};
@@ -58,51 +59,6 @@ const SELECT: &str = "SELECT d.id, d.service, d.version, d.environment, d.commit
      FROM deployments d";
 
 impl Db {
-    /// Records a deployment and its commits in one transaction.
-    pub async fn record_deployment(
-        &self,
-        project_id: &str,
-        n: &NewDeployment<'_>,
-        now: i64,
-    ) -> Result<DeploymentRow> {
-        let id = new_id();
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO deployments (id, project_id, service, version, environment, commit_sha, \
-             deployed_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(n.service)
-        .bind(n.version)
-        .bind(n.environment)
-        .bind(n.commit_sha)
-        .bind(n.deployed_at)
-        .bind(n.created_by)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        for c in n.commits {
-            sqlx::query(
-                "INSERT INTO deployment_commits (deployment_id, sha, message, committed_at) \
-                 VALUES ($1, $2, $3, $4)",
-            )
-            .bind(&id)
-            .bind(&c.sha)
-            .bind(&c.message)
-            .bind(c.committed_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::conflict_as("a commit listed twice"))?;
-        }
-        tx.commit().await?;
-        let r = sqlx::query(&format!("{SELECT} WHERE d.id = $1"))
-            .bind(&id)
-            .fetch_one(self.pool())
-            .await?;
-        row(&r)
-    }
-
     /// A project's deployments, newest first, optionally for one service
     /// and environment.
     pub async fn deployments(
@@ -245,44 +201,10 @@ pub struct AdrRow {
 }
 
 impl Db {
-    pub async fn insert_train(
-        &self,
-        project_id: &str,
-        name: &str,
-        cadence: &str,
-        first_release: &str,
-        freeze_days: i64,
-        now: i64,
-    ) -> Result<TrainRow> {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO release_trains (id, project_id, name, cadence, first_release, freeze_days, \
-             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(name)
-        .bind(cadence)
-        .bind(first_release)
-        .bind(freeze_days)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::conflict_as("a train with this name"))?;
-        self.train(project_id, name).await
-    }
-
     /// A train by name or id.
     pub async fn train(&self, project_id: &str, name_or_id: &str) -> Result<TrainRow> {
-        let r = sqlx::query(
-            "SELECT * FROM release_trains WHERE project_id = $1 AND (name = $2 OR id = $2)",
-        )
-        .bind(project_id)
-        .bind(name_or_id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        train_row(&r)
+        let mut conn = self.pool().acquire().await?;
+        train_in(&mut conn, project_id, name_or_id).await
     }
 
     pub async fn trains(&self, project_id: &str) -> Result<Vec<TrainRow>> {
@@ -293,70 +215,10 @@ impl Db {
         rows.iter().map(train_row).collect()
     }
 
-    pub async fn insert_release(
-        &self,
-        project_id: &str,
-        n: &NewRelease<'_>,
-        now: i64,
-    ) -> Result<ReleaseRow> {
-        let id = new_id();
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "INSERT INTO releases (id, project_id, version, kind, state, train_id, planned_for, \
-             capacity, incident_id, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, 'planned', $5, $6, CASE WHEN $11 = 1 THEN $7 END, $8, $9, $10)",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(n.version)
-        .bind(n.kind)
-        .bind(n.train_id)
-        .bind(n.planned_for)
-        // Never a NULL float: see `save_item`.
-        .bind(n.capacity.unwrap_or(0.0))
-        .bind(n.incident_id)
-        .bind(n.created_by)
-        .bind(now)
-        .bind(i64::from(n.capacity.is_some()))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::conflict_as("a release with this version"))?;
-        if let Some(incident) = n.incident_id {
-            // The incident's hotfix requests are now taken up by this release.
-            sqlx::query(
-                "UPDATE support_hotfix_requests SET release_id = $1, state = 'scheduled' \
-                 WHERE incident_id = $2 AND release_id IS NULL",
-            )
-            .bind(&id)
-            .bind(incident)
-            .execute(&mut *tx)
-            .await?;
-            crate::support::incidents::add_event(
-                &mut tx,
-                incident,
-                n.created_by,
-                "hotfix_scheduled",
-                Some(&format!("Hotfix release {} planned", n.version)),
-                false,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        self.release(project_id, n.version).await
-    }
-
     /// A release by version or id.
     pub async fn release(&self, project_id: &str, version_or_id: &str) -> Result<ReleaseRow> {
-        let r = sqlx::query(&format!(
-            "SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 AND (version = $2 OR id = $2)"
-        ))
-        .bind(project_id)
-        .bind(version_or_id)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        release_row(&r)
+        let mut conn = self.pool().acquire().await?;
+        release_in(&mut conn, project_id, version_or_id).await
     }
 
     /// Every release, newest plan first.
@@ -381,120 +243,6 @@ impl Db {
         )
     }
 
-    pub async fn set_release_openapi(&self, release_id: &str, spec: &str) -> Result<()> {
-        sqlx::query("UPDATE releases SET openapi = $1 WHERE id = $2")
-            .bind(spec)
-            .bind(release_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Freezes a release, or thaws it back to planned.
-    pub async fn set_release_frozen(&self, release_id: &str, frozen: bool, now: i64) -> Result<()> {
-        sqlx::query("UPDATE releases SET state = $1, frozen_at = $2 WHERE id = $3")
-            .bind(if frozen { "frozen" } else { "planned" })
-            .bind(frozen.then_some(now))
-            .bind(release_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Ships a release: done items become released, open ones go back to
-    /// the backlog, the hotfix requests it carried are shipped and the
-    /// incident it was opened for records the fix.
-    pub async fn ship_release(
-        &self,
-        project_id: &str,
-        release: &ReleaseRow,
-        actor: &crate::audit::Actor,
-        now: i64,
-    ) -> Result<Shipped> {
-        let by = actor.name.as_str();
-        let mut tx = self.begin().await?;
-        let moved = sqlx::query(
-            "UPDATE releases SET state = 'shipped', shipped_at = $1 WHERE id = $2 AND state <> 'shipped'",
-        )
-        .bind(now)
-        .bind(&release.id)
-        .execute(&mut *tx)
-        .await?;
-        if moved.rows_affected() == 0 {
-            return Err(StoreError::Conflict("a shipped release"));
-        }
-        let released = sqlx::query(
-            "UPDATE backlog_items SET status = 'released', updated_at = $1 \
-             WHERE release_id = $2 AND status = 'done'",
-        )
-        .bind(now)
-        .bind(&release.id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        let carried: Vec<i64> = sqlx::query_scalar(
-            "SELECT number FROM backlog_items WHERE release_id = $1 \
-             AND status IN ('triage', 'planned', 'in_progress') ORDER BY number",
-        )
-        .bind(&release.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query(
-            "UPDATE backlog_items SET release_id = NULL, updated_at = $1 WHERE release_id = $2 \
-             AND status IN ('triage', 'planned', 'in_progress')",
-        )
-        .bind(now)
-        .bind(&release.id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE support_hotfix_requests SET state = 'shipped' WHERE release_id = $1")
-            .bind(&release.id)
-            .execute(&mut *tx)
-            .await?;
-        let incidents: Vec<String> = sqlx::query_scalar(
-            "SELECT incident_id FROM support_hotfix_requests WHERE release_id = $1 \
-             UNION SELECT incident_id FROM releases WHERE id = $1 AND incident_id IS NOT NULL",
-        )
-        .bind(&release.id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for incident in incidents {
-            crate::support::incidents::add_link(
-                &mut tx,
-                &incident,
-                "release",
-                &release.version,
-                now,
-            )
-            .await?;
-            crate::support::incidents::add_event(
-                &mut tx,
-                &incident,
-                by,
-                "hotfix_shipped",
-                Some(&format!("Release {} shipped", release.version)),
-                false,
-                now,
-            )
-            .await?;
-        }
-        crate::audit::record(
-            &mut tx,
-            actor,
-            Some(project_id),
-            "release.ship",
-            Some(&release.version),
-            None,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Shipped {
-            released: released as i64,
-            carried_over: carried,
-        })
-    }
-
     /// The commit messages of the deployments of `version`, oldest first,
     /// each once.
     pub async fn deployed_commit_messages(
@@ -517,35 +265,6 @@ impl Db {
             .filter(|(sha, _)| seen.insert(sha.clone()))
             .map(|(_, m)| m)
             .collect())
-    }
-
-    /// Adds or refreshes decision records by number.
-    pub async fn upsert_adrs(&self, project_id: &str, adrs: &[AdrRow]) -> Result<u64> {
-        let mut tx = self.begin().await?;
-        let mut n = 0;
-        for a in adrs {
-            n += sqlx::query(
-                "INSERT INTO adrs (id, project_id, number, title, status, decided_on, decision, path, \
-                 imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (project_id, number) DO UPDATE SET title = excluded.title, \
-                 status = excluded.status, decided_on = excluded.decided_on, \
-                 decision = excluded.decision, path = excluded.path, imported_at = excluded.imported_at",
-            )
-            .bind(new_id())
-            .bind(project_id)
-            .bind(a.number)
-            .bind(&a.title)
-            .bind(&a.status)
-            .bind(&a.decided_on)
-            .bind(&a.decision)
-            .bind(&a.path)
-            .bind(a.imported_at)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        }
-        tx.commit().await?;
-        Ok(n)
     }
 
     pub async fn adrs(&self, project_id: &str) -> Result<Vec<AdrRow>> {
@@ -667,4 +386,299 @@ impl Db {
         .await?;
         Ok(facts)
     }
+}
+
+pub async fn insert_train(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name: &str,
+    cadence: &str,
+    first_release: &str,
+    freeze_days: i64,
+    now: i64,
+) -> Result<TrainRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO release_trains (id, project_id, name, cadence, first_release, freeze_days, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(name)
+    .bind(cadence)
+    .bind(first_release)
+    .bind(freeze_days)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a train with this name"))?;
+    train_in(conn, project_id, name).await
+}
+
+pub async fn insert_release(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    n: &NewRelease<'_>,
+    now: i64,
+) -> Result<ReleaseRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO releases (id, project_id, version, kind, state, train_id, planned_for, \
+         capacity, incident_id, created_by, created_at) \
+         VALUES ($1, $2, $3, $4, 'planned', $5, $6, CASE WHEN $11 = 1 THEN $7 END, $8, $9, $10)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(n.version)
+    .bind(n.kind)
+    .bind(n.train_id)
+    .bind(n.planned_for)
+    // Never a NULL float: see `save_item`.
+    .bind(n.capacity.unwrap_or(0.0))
+    .bind(n.incident_id)
+    .bind(n.created_by)
+    .bind(now)
+    .bind(i64::from(n.capacity.is_some()))
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a release with this version"))?;
+    if let Some(incident) = n.incident_id {
+        // The incident's hotfix requests are now taken up by this release.
+        sqlx::query(
+            "UPDATE support_hotfix_requests SET release_id = $1, state = 'scheduled' \
+             WHERE incident_id = $2 AND release_id IS NULL",
+        )
+        .bind(&id)
+        .bind(incident)
+        .execute(&mut *conn)
+        .await?;
+        crate::support::incidents::add_event(
+            &mut *conn,
+            incident,
+            n.created_by,
+            "hotfix_scheduled",
+            Some(&format!("Hotfix release {} planned", n.version)),
+            false,
+            now,
+        )
+        .await?;
+    }
+    release_in(conn, project_id, n.version).await
+}
+
+/// A train by name or id, on a connection.
+pub async fn train_in(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name_or_id: &str,
+) -> Result<TrainRow> {
+    let r = sqlx::query(
+        "SELECT * FROM release_trains WHERE project_id = $1 AND (name = $2 OR id = $2)",
+    )
+    .bind(project_id)
+    .bind(name_or_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    train_row(&r)
+}
+
+/// A release by version or id, on a connection.
+pub async fn release_in(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    version_or_id: &str,
+) -> Result<ReleaseRow> {
+    let r = sqlx::query(&format!(
+        "SELECT {RELEASE_COLS} FROM releases WHERE project_id = $1 AND (version = $2 OR id = $2)"
+    ))
+    .bind(project_id)
+    .bind(version_or_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    release_row(&r)
+}
+
+/// Records a deployment and its commits in one transaction.
+pub async fn record_deployment(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    n: &NewDeployment<'_>,
+    now: i64,
+) -> Result<DeploymentRow> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO deployments (id, project_id, service, version, environment, commit_sha, \
+         deployed_at, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(n.service)
+    .bind(n.version)
+    .bind(n.environment)
+    .bind(n.commit_sha)
+    .bind(n.deployed_at)
+    .bind(n.created_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    for c in n.commits {
+        sqlx::query(
+            "INSERT INTO deployment_commits (deployment_id, sha, message, committed_at) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(&c.sha)
+        .bind(&c.message)
+        .bind(c.committed_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::conflict_as("a commit listed twice"))?;
+    }
+    let r = sqlx::query(&format!("{SELECT} WHERE d.id = $1"))
+        .bind(&id)
+        .fetch_one(&mut *conn)
+        .await?;
+    row(&r)
+}
+
+pub async fn set_release_openapi(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    spec: &str,
+) -> Result<()> {
+    sqlx::query("UPDATE releases SET openapi = $1 WHERE id = $2")
+        .bind(spec)
+        .bind(release_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Freezes a release, or thaws it back to planned.
+pub async fn set_release_frozen(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    frozen: bool,
+    now: i64,
+) -> Result<()> {
+    sqlx::query("UPDATE releases SET state = $1, frozen_at = $2 WHERE id = $3")
+        .bind(if frozen { "frozen" } else { "planned" })
+        .bind(frozen.then_some(now))
+        .bind(release_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Ships a release: done items become released, open ones go back to
+/// the backlog, the hotfix requests it carried are shipped and the
+/// incident it was opened for records the fix.
+pub async fn ship_release(
+    conn: &mut AnyConnection,
+    release: &ReleaseRow,
+    by: &str,
+    now: i64,
+) -> Result<Shipped> {
+    let moved = sqlx::query(
+        "UPDATE releases SET state = 'shipped', shipped_at = $1 WHERE id = $2 AND state <> 'shipped'",
+    )
+    .bind(now)
+    .bind(&release.id)
+    .execute(&mut *conn)
+    .await?;
+    if moved.rows_affected() == 0 {
+        return Err(StoreError::Conflict("a shipped release"));
+    }
+    let released = sqlx::query(
+        "UPDATE backlog_items SET status = 'released', updated_at = $1 \
+         WHERE release_id = $2 AND status = 'done'",
+    )
+    .bind(now)
+    .bind(&release.id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let carried: Vec<i64> = sqlx::query_scalar(
+        "SELECT number FROM backlog_items WHERE release_id = $1 \
+         AND status IN ('triage', 'planned', 'in_progress') ORDER BY number",
+    )
+    .bind(&release.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE backlog_items SET release_id = NULL, updated_at = $1 WHERE release_id = $2 \
+         AND status IN ('triage', 'planned', 'in_progress')",
+    )
+    .bind(now)
+    .bind(&release.id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE support_hotfix_requests SET state = 'shipped' WHERE release_id = $1")
+        .bind(&release.id)
+        .execute(&mut *conn)
+        .await?;
+    let incidents: Vec<String> = sqlx::query_scalar(
+        "SELECT incident_id FROM support_hotfix_requests WHERE release_id = $1 \
+         UNION SELECT incident_id FROM releases WHERE id = $1 AND incident_id IS NOT NULL",
+    )
+    .bind(&release.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for incident in incidents {
+        crate::support::incidents::add_link(
+            &mut *conn,
+            &incident,
+            "release",
+            &release.version,
+            now,
+        )
+        .await?;
+        crate::support::incidents::add_event(
+            &mut *conn,
+            &incident,
+            by,
+            "hotfix_shipped",
+            Some(&format!("Release {} shipped", release.version)),
+            false,
+            now,
+        )
+        .await?;
+    }
+    Ok(Shipped {
+        released: released as i64,
+        carried_over: carried,
+    })
+}
+
+/// Adds or refreshes decision records by number.
+pub async fn upsert_adrs(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    adrs: &[AdrRow],
+) -> Result<u64> {
+    let mut n = 0;
+    for a in adrs {
+        n += sqlx::query(
+            "INSERT INTO adrs (id, project_id, number, title, status, decided_on, decision, path, \
+             imported_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (project_id, number) DO UPDATE SET title = excluded.title, \
+             status = excluded.status, decided_on = excluded.decided_on, \
+             decision = excluded.decision, path = excluded.path, imported_at = excluded.imported_at",
+        )
+        .bind(new_id())
+        .bind(project_id)
+        .bind(a.number)
+        .bind(&a.title)
+        .bind(&a.status)
+        .bind(&a.decided_on)
+        .bind(&a.decision)
+        .bind(&a.path)
+        .bind(a.imported_at)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    Ok(n)
 }

@@ -313,42 +313,6 @@ impl Db {
             .collect()
     }
 
-    /// Drafts the incident's postmortem; a conflict if it has one.
-    pub async fn insert_postmortem(
-        &self,
-        project_id: &str,
-        incident_id: &str,
-        sections: &Sections,
-        facts: &str,
-        now: i64,
-    ) -> Result<Postmortem> {
-        let id = new_id();
-        sqlx::query(
-            "INSERT INTO postmortems (id, project_id, incident_id, state, summary, facts, impact, \
-             root_causes, trigger_text, detection, resolution, went_well, went_wrong, got_lucky, \
-             created_at, updated_at) \
-             VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
-        )
-        .bind(&id)
-        .bind(project_id)
-        .bind(incident_id)
-        .bind(&sections.summary)
-        .bind(facts)
-        .bind(&sections.impact)
-        .bind(&sections.root_causes)
-        .bind(&sections.trigger)
-        .bind(&sections.detection)
-        .bind(&sections.resolution)
-        .bind(&sections.went_well)
-        .bind(&sections.went_wrong)
-        .bind(&sections.got_lucky)
-        .bind(now)
-        .execute(self.pool())
-        .await
-        .map_err(StoreError::conflict_as("a postmortem for this incident"))?;
-        self.postmortem_by_id(&id).await
-    }
-
     /// Resolved incidents at `severities` since `since` that have no
     /// postmortem yet: (project id, incident number).
     pub async fn resolved_without_postmortem(
@@ -382,12 +346,8 @@ impl Db {
     }
 
     pub async fn postmortem_by_id(&self, id: &str) -> Result<Postmortem> {
-        let r = sqlx::query(&format!("SELECT {PM_COLS} WHERE p.id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        postmortem_from(&r)
+        let mut conn = self.pool().acquire().await?;
+        postmortem_by_id_in(&mut conn, id).await
     }
 
     /// The postmortem of the incident numbered `number`.
@@ -416,88 +376,6 @@ impl Db {
         .collect()
     }
 
-    /// Replaces the written sections.
-    pub async fn save_sections(&self, id: &str, s: &Sections, now: i64) -> Result<()> {
-        sqlx::query(
-            "UPDATE postmortems SET summary = $1, impact = $2, root_causes = $3, trigger_text = $4, \
-             detection = $5, resolution = $6, went_well = $7, went_wrong = $8, got_lucky = $9, \
-             updated_at = $10 WHERE id = $11",
-        )
-        .bind(&s.summary)
-        .bind(&s.impact)
-        .bind(&s.root_causes)
-        .bind(&s.trigger)
-        .bind(&s.detection)
-        .bind(&s.resolution)
-        .bind(&s.went_well)
-        .bind(&s.went_wrong)
-        .bind(&s.got_lucky)
-        .bind(now)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Replaces the figures drafted from data.
-    pub async fn save_facts(&self, id: &str, facts: &str, now: i64) -> Result<()> {
-        sqlx::query("UPDATE postmortems SET facts = $1, updated_at = $2 WHERE id = $3")
-            .bind(facts)
-            .bind(now)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
-    /// Moves the postmortem from `from` to `to`, only if it is still in
-    /// `from` (false otherwise). Going back to draft clears the sign-offs.
-    pub async fn move_postmortem(
-        &self,
-        id: &str,
-        from: PostmortemState,
-        to: PostmortemState,
-        now: i64,
-    ) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let published = (to == PostmortemState::Published).then_some(now);
-        let moved = sqlx::query(
-            "UPDATE postmortems SET state = $1, updated_at = $2, published_at = $3 \
-             WHERE id = $4 AND state = $5",
-        )
-        .bind(to.as_str())
-        .bind(now)
-        .bind(published)
-        .bind(id)
-        .bind(from.as_str())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if moved && to == PostmortemState::Draft {
-            sqlx::query("DELETE FROM postmortem_sign_offs WHERE postmortem_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(moved)
-    }
-
-    /// Records a reviewer's sign-off (again is a no-op).
-    pub async fn sign_off(&self, id: &str, user_id: &str, now: i64) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO postmortem_sign_offs (postmortem_id, user_id, signed_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (postmortem_id, user_id) DO NOTHING",
-        )
-        .bind(id)
-        .bind(user_id)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// (reviewer e-mail, when), in order.
     pub async fn sign_offs(&self, id: &str) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query(
@@ -510,28 +388,6 @@ impl Db {
         rows.iter()
             .map(|r| Ok((r.try_get("email")?, r.try_get("signed_at")?)))
             .collect()
-    }
-
-    /// Stars or hides a timeline entry, or clears its mark.
-    pub async fn mark_entry(&self, id: &str, key: &str, mark: Option<Mark>) -> Result<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM postmortem_marks WHERE postmortem_id = $1 AND entry_key = $2")
-            .bind(id)
-            .bind(key)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(m) = mark {
-            sqlx::query(
-                "INSERT INTO postmortem_marks (postmortem_id, entry_key, mark) VALUES ($1, $2, $3)",
-            )
-            .bind(id)
-            .bind(key)
-            .bind(m.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
     }
 
     pub async fn marks(&self, id: &str) -> Result<Vec<(String, Mark)>> {
@@ -549,52 +405,6 @@ impl Db {
                 ))
             })
             .collect()
-    }
-
-    /// Adds an action item and the backlog item it becomes, together.
-    pub async fn add_action(&self, pm: &Postmortem, a: &NewAction<'_>, now: i64) -> Result<Action> {
-        let id = new_id();
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let mut tx = self.begin().await?;
-            let item = match insert_item_in(
-                &mut tx,
-                &pm.project_id,
-                a.kind.backlog_kind(),
-                a.title,
-                a.body,
-                a.created_by,
-                now,
-            )
-            .await
-            {
-                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
-                r => r?,
-            };
-            sqlx::query(
-                "INSERT INTO postmortem_actions (id, postmortem_id, kind, item_id, owner_id, due_at, \
-                 created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&id)
-            .bind(&pm.id)
-            .bind(a.kind.as_str())
-            .bind(&item)
-            .bind(a.owner_id)
-            .bind(a.due_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            break;
-        }
-        let r = sqlx::query(&format!(
-            "SELECT {ACTION_COLS} {ACTION_FROM} WHERE a.id = $1"
-        ))
-        .bind(&id)
-        .fetch_one(self.pool())
-        .await?;
-        action_from(&r)
     }
 
     /// A postmortem's action items, in the order they were added.
@@ -651,51 +461,6 @@ impl Db {
             .collect()
     }
 
-    /// Adds a post-launch review.
-    pub async fn insert_launch_review(
-        &self,
-        project_id: &str,
-        n: &NewLaunchReview<'_>,
-        now: i64,
-    ) -> Result<LaunchReview> {
-        let id = new_id();
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            let r = sqlx::query(
-                "INSERT INTO launch_reviews (id, project_id, number, title, release_id, from_at, to_at, \
-                 facts, went_well, failed, improve, created_by, created_at, updated_at) VALUES ($1, $2, \
-                 (SELECT COALESCE(MAX(number), 0) + 1 FROM launch_reviews WHERE project_id = $2), \
-                 $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
-            )
-            .bind(&id)
-            .bind(project_id)
-            .bind(n.title)
-            .bind(n.release_id)
-            .bind(n.from_at)
-            .bind(n.to_at)
-            .bind(n.facts)
-            .bind(n.went_well)
-            .bind(n.failed)
-            .bind(n.improve)
-            .bind(n.created_by)
-            .bind(now)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::conflict_as("a review with this number"));
-            match r {
-                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
-                Err(e) => return Err(e),
-                Ok(_) => break,
-            }
-        }
-        let r = sqlx::query(&format!("SELECT {REVIEW_COLS} WHERE r.id = $1"))
-            .bind(&id)
-            .fetch_one(self.pool())
-            .await?;
-        review_from(&r)
-    }
-
     pub async fn launch_review(&self, project_id: &str, number: i64) -> Result<LaunchReview> {
         let r = sqlx::query(&format!(
             "SELECT {REVIEW_COLS} WHERE r.project_id = $1 AND r.number = $2"
@@ -720,73 +485,6 @@ impl Db {
         .collect()
     }
 
-    /// Replaces a review's written sections.
-    pub async fn save_launch_review(
-        &self,
-        id: &str,
-        went_well: &str,
-        failed: &str,
-        improve: &str,
-        now: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE launch_reviews SET went_well = $1, failed = $2, improve = $3, updated_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(went_well)
-        .bind(failed)
-        .bind(improve)
-        .bind(now)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Raises a backlog item from a review's finding; returns its number.
-    pub async fn add_review_item(
-        &self,
-        review: &LaunchReview,
-        kind: ItemKind,
-        title: &str,
-        body: &str,
-        created_by: &str,
-        now: i64,
-    ) -> Result<i64> {
-        let mut tries = 0;
-        let item = loop {
-            tries += 1;
-            let mut tx = self.begin().await?;
-            let item = match insert_item_in(
-                &mut tx,
-                &review.project_id,
-                kind,
-                title,
-                body,
-                created_by,
-                now,
-            )
-            .await
-            {
-                Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
-                r => r?,
-            };
-            sqlx::query("INSERT INTO launch_review_items (review_id, item_id) VALUES ($1, $2)")
-                .bind(&review.id)
-                .bind(&item)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            break item;
-        };
-        Ok(
-            sqlx::query_scalar("SELECT number FROM backlog_items WHERE id = $1")
-                .bind(item)
-                .fetch_one(self.pool())
-                .await?,
-        )
-    }
-
     /// The backlog items raised from a review: (number, title, status).
     pub async fn review_items(&self, review_id: &str) -> Result<Vec<(i64, String, String)>> {
         let rows = sqlx::query(
@@ -806,4 +504,329 @@ impl Db {
             })
             .collect()
     }
+}
+
+/// Drafts the incident's postmortem; a conflict if it has one.
+pub async fn insert_postmortem(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    incident_id: &str,
+    sections: &Sections,
+    facts: &str,
+    now: i64,
+) -> Result<Postmortem> {
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO postmortems (id, project_id, incident_id, state, summary, facts, impact, \
+         root_causes, trigger_text, detection, resolution, went_well, went_wrong, got_lucky, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, 'draft', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+    )
+    .bind(&id)
+    .bind(project_id)
+    .bind(incident_id)
+    .bind(&sections.summary)
+    .bind(facts)
+    .bind(&sections.impact)
+    .bind(&sections.root_causes)
+    .bind(&sections.trigger)
+    .bind(&sections.detection)
+    .bind(&sections.resolution)
+    .bind(&sections.went_well)
+    .bind(&sections.went_wrong)
+    .bind(&sections.got_lucky)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::conflict_as("a postmortem for this incident"))?;
+    postmortem_by_id_in(conn, &id).await
+}
+
+/// Replaces the written sections.
+pub async fn save_sections(
+    conn: &mut AnyConnection,
+    id: &str,
+    s: &Sections,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE postmortems SET summary = $1, impact = $2, root_causes = $3, trigger_text = $4, \
+         detection = $5, resolution = $6, went_well = $7, went_wrong = $8, got_lucky = $9, \
+         updated_at = $10 WHERE id = $11",
+    )
+    .bind(&s.summary)
+    .bind(&s.impact)
+    .bind(&s.root_causes)
+    .bind(&s.trigger)
+    .bind(&s.detection)
+    .bind(&s.resolution)
+    .bind(&s.went_well)
+    .bind(&s.went_wrong)
+    .bind(&s.got_lucky)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the figures drafted from data.
+pub async fn save_facts(conn: &mut AnyConnection, id: &str, facts: &str, now: i64) -> Result<()> {
+    sqlx::query("UPDATE postmortems SET facts = $1, updated_at = $2 WHERE id = $3")
+        .bind(facts)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves the postmortem from `from` to `to`, only if it is still in
+/// `from` (false otherwise). Going back to draft clears the sign-offs.
+pub async fn move_postmortem(
+    conn: &mut AnyConnection,
+    id: &str,
+    from: PostmortemState,
+    to: PostmortemState,
+    now: i64,
+) -> Result<bool> {
+    let published = (to == PostmortemState::Published).then_some(now);
+    let moved = sqlx::query(
+        "UPDATE postmortems SET state = $1, updated_at = $2, published_at = $3 \
+         WHERE id = $4 AND state = $5",
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(published)
+    .bind(id)
+    .bind(from.as_str())
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if moved && to == PostmortemState::Draft {
+        sqlx::query("DELETE FROM postmortem_sign_offs WHERE postmortem_id = $1")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(moved)
+}
+
+/// Records a reviewer's sign-off (again is a no-op).
+pub async fn sign_off(conn: &mut AnyConnection, id: &str, user_id: &str, now: i64) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO postmortem_sign_offs (postmortem_id, user_id, signed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (postmortem_id, user_id) DO NOTHING",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stars or hides a timeline entry, or clears its mark.
+pub async fn mark_entry(
+    conn: &mut AnyConnection,
+    id: &str,
+    key: &str,
+    mark: Option<Mark>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM postmortem_marks WHERE postmortem_id = $1 AND entry_key = $2")
+        .bind(id)
+        .bind(key)
+        .execute(&mut *conn)
+        .await?;
+    if let Some(m) = mark {
+        sqlx::query(
+            "INSERT INTO postmortem_marks (postmortem_id, entry_key, mark) VALUES ($1, $2, $3)",
+        )
+        .bind(id)
+        .bind(key)
+        .bind(m.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Adds an action item and the backlog item it becomes, together.
+pub async fn add_action(
+    conn: &mut AnyConnection,
+    pm: &Postmortem,
+    a: &NewAction<'_>,
+    now: i64,
+) -> Result<Action> {
+    let id = new_id();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        // Each try in a savepoint: a number taken meanwhile is tried again
+        // without spoiling the transaction.
+        let mut sp = sqlx::Connection::begin(&mut *conn).await?;
+        let item = match insert_item_in(
+            &mut sp,
+            &pm.project_id,
+            a.kind.backlog_kind(),
+            a.title,
+            a.body,
+            a.created_by,
+            now,
+        )
+        .await
+        {
+            Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
+            r => r?,
+        };
+        sqlx::query(
+            "INSERT INTO postmortem_actions (id, postmortem_id, kind, item_id, owner_id, due_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&id)
+        .bind(&pm.id)
+        .bind(a.kind.as_str())
+        .bind(&item)
+        .bind(a.owner_id)
+        .bind(a.due_at)
+        .bind(now)
+        .execute(&mut *sp)
+        .await?;
+        sp.commit().await?;
+        break;
+    }
+    let r = sqlx::query(&format!(
+        "SELECT {ACTION_COLS} {ACTION_FROM} WHERE a.id = $1"
+    ))
+    .bind(&id)
+    .fetch_one(&mut *conn)
+    .await?;
+    action_from(&r)
+}
+
+/// Adds a post-launch review.
+pub async fn insert_launch_review(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    n: &NewLaunchReview<'_>,
+    now: i64,
+) -> Result<LaunchReview> {
+    let id = new_id();
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut sp = sqlx::Connection::begin(&mut *conn).await?;
+        let r = sqlx::query(
+            "INSERT INTO launch_reviews (id, project_id, number, title, release_id, from_at, to_at, \
+             facts, went_well, failed, improve, created_by, created_at, updated_at) VALUES ($1, $2, \
+             (SELECT COALESCE(MAX(number), 0) + 1 FROM launch_reviews WHERE project_id = $2), \
+             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+        )
+        .bind(&id)
+        .bind(project_id)
+        .bind(n.title)
+        .bind(n.release_id)
+        .bind(n.from_at)
+        .bind(n.to_at)
+        .bind(n.facts)
+        .bind(n.went_well)
+        .bind(n.failed)
+        .bind(n.improve)
+        .bind(n.created_by)
+        .bind(now)
+        .execute(&mut *sp)
+        .await
+        .map_err(StoreError::conflict_as("a review with this number"));
+        match r {
+            Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
+            Err(e) => return Err(e),
+            Ok(_) => {
+                sp.commit().await?;
+                break;
+            }
+        }
+    }
+    let r = sqlx::query(&format!("SELECT {REVIEW_COLS} WHERE r.id = $1"))
+        .bind(&id)
+        .fetch_one(&mut *conn)
+        .await?;
+    review_from(&r)
+}
+
+/// Replaces a review's written sections.
+pub async fn save_launch_review(
+    conn: &mut AnyConnection,
+    id: &str,
+    went_well: &str,
+    failed: &str,
+    improve: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE launch_reviews SET went_well = $1, failed = $2, improve = $3, updated_at = $4 \
+         WHERE id = $5",
+    )
+    .bind(went_well)
+    .bind(failed)
+    .bind(improve)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Raises a backlog item from a review's finding; returns its number.
+pub async fn add_review_item(
+    conn: &mut AnyConnection,
+    review: &LaunchReview,
+    kind: ItemKind,
+    title: &str,
+    body: &str,
+    created_by: &str,
+    now: i64,
+) -> Result<i64> {
+    let mut tries = 0;
+    let item = loop {
+        tries += 1;
+        let mut sp = sqlx::Connection::begin(&mut *conn).await?;
+        let item = match insert_item_in(
+            &mut sp,
+            &review.project_id,
+            kind,
+            title,
+            body,
+            created_by,
+            now,
+        )
+        .await
+        {
+            Err(StoreError::Conflict(_)) if tries < NUMBER_TRIES => continue,
+            r => r?,
+        };
+        sqlx::query("INSERT INTO launch_review_items (review_id, item_id) VALUES ($1, $2)")
+            .bind(&review.id)
+            .bind(&item)
+            .execute(&mut *sp)
+            .await?;
+        sp.commit().await?;
+        break item;
+    };
+    Ok(
+        sqlx::query_scalar("SELECT number FROM backlog_items WHERE id = $1")
+            .bind(item)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// A postmortem by id, on a connection.
+pub async fn postmortem_by_id_in(conn: &mut AnyConnection, id: &str) -> Result<Postmortem> {
+    let r = sqlx::query(&format!("SELECT {PM_COLS} WHERE p.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    postmortem_from(&r)
 }

@@ -2,6 +2,7 @@
 //! project and service with their open → fixed / accepted lifecycle, patch
 //! SLAs, and the credential inventory.
 
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -280,117 +281,6 @@ impl Db {
         Ok(rows)
     }
 
-    /// Records one scan of a service from `source`: new findings open,
-    /// fixed ones seen again reopen, and the source's open or accepted
-    /// findings for the service that the scan no longer has are fixed.
-    pub async fn record_scan(
-        &self,
-        project_id: &str,
-        service: &str,
-        source: &str,
-        findings: &[NewFinding],
-        now: i64,
-    ) -> Result<ScanOutcome> {
-        let mut out = ScanOutcome::default();
-        let mut tx = self.begin().await?;
-        let mut seen = std::collections::HashSet::new();
-        for f in findings {
-            if !seen.insert(f.key.clone()) {
-                continue;
-            }
-            let existing: Option<(i64, String)> = sqlx::query_as(
-                "SELECT number, state FROM security_findings WHERE project_id = $1 AND service = $2 \
-                 AND finding_key = $3",
-            )
-            .bind(project_id)
-            .bind(service)
-            .bind(&f.key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            match existing {
-                Some((number, state)) => {
-                    sqlx::query(
-                        "UPDATE security_findings SET last_seen_at = $1, title = $2, severity = $3, \
-                         version = $4, fixed_version = $5, location = $6, \
-                         state = CASE WHEN state = 'fixed' THEN 'open' ELSE state END, \
-                         fixed_at = CASE WHEN state = 'fixed' THEN NULL ELSE fixed_at END, \
-                         opened_at = CASE WHEN state = 'fixed' THEN $1 ELSE opened_at END \
-                         WHERE project_id = $7 AND number = $8",
-                    )
-                    .bind(now)
-                    .bind(&f.title)
-                    .bind(&f.severity)
-                    .bind(&f.version)
-                    .bind(&f.fixed_version)
-                    .bind(&f.location)
-                    .bind(project_id)
-                    .bind(number)
-                    .execute(&mut *tx)
-                    .await?;
-                    if state == "fixed" {
-                        out.reopened.push(number);
-                    } else {
-                        out.still_present.push(number);
-                    }
-                }
-                None => {
-                    let number: i64 = sqlx::query_scalar(
-                        "INSERT INTO security_findings (id, project_id, number, service, kind, \
-                         finding_key, title, severity, package, version, fixed_version, advisory, \
-                         aliases, source, location, state, opened_at, last_seen_at) VALUES ($1, $2, \
-                         (SELECT COALESCE(MAX(number), 0) + 1 FROM security_findings WHERE project_id = $2), \
-                         $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', $15, $15) \
-                         RETURNING number",
-                    )
-                    .bind(new_id())
-                    .bind(project_id)
-                    .bind(service)
-                    .bind(&f.kind)
-                    .bind(&f.key)
-                    .bind(&f.title)
-                    .bind(&f.severity)
-                    .bind(&f.package)
-                    .bind(&f.version)
-                    .bind(&f.fixed_version)
-                    .bind(&f.advisory)
-                    .bind(&f.aliases)
-                    .bind(source)
-                    .bind(&f.location)
-                    .bind(now)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(StoreError::conflict_as("a finding with this number"))?;
-                    out.opened.push(number);
-                }
-            }
-        }
-        let present: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT number, finding_key FROM security_findings WHERE project_id = $1 AND service = $2 \
-             AND source = $3 AND state IN ('open', 'accepted')",
-        )
-        .bind(project_id)
-        .bind(service)
-        .bind(source)
-        .fetch_all(&mut *tx)
-        .await?;
-        for (number, key) in present {
-            if !seen.contains(&key) {
-                sqlx::query(
-                    "UPDATE security_findings SET state = 'fixed', fixed_at = $1 \
-                     WHERE project_id = $2 AND number = $3",
-                )
-                .bind(now)
-                .bind(project_id)
-                .bind(number)
-                .execute(&mut *tx)
-                .await?;
-                out.fixed.push(number);
-            }
-        }
-        tx.commit().await?;
-        Ok(out)
-    }
-
     /// Findings, most severe and oldest first.
     pub async fn security_findings(
         &self,
@@ -424,21 +314,6 @@ impl Db {
         finding_from(&r)
     }
 
-    /// Accepts a finding's risk until a time, with the reason.
-    pub async fn accept_finding(&self, id: &str, reason: &str, until: i64, by: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE security_findings SET state = 'accepted', accepted_reason = $1, \
-             accepted_until = $2, accepted_by = $3 WHERE id = $4",
-        )
-        .bind(reason)
-        .bind(until)
-        .bind(by)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
     /// Accepted findings whose acceptance ran out open again.
     pub async fn expire_acceptances(&self, now: i64) -> Result<u64> {
         Ok(sqlx::query(
@@ -450,15 +325,6 @@ impl Db {
         .execute(self.pool())
         .await?
         .rows_affected())
-    }
-
-    pub async fn set_finding_item(&self, id: &str, item_id: &str) -> Result<()> {
-        sqlx::query("UPDATE security_findings SET item_id = $1 WHERE id = $2")
-            .bind(item_id)
-            .bind(id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
     }
 
     /// Open findings not yet announced as past their patch SLA, every project.
@@ -507,61 +373,6 @@ impl Db {
             .collect())
     }
 
-    pub async fn set_security_sla(
-        &self,
-        project_id: &str,
-        severity: &str,
-        days: i64,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO security_slas (project_id, severity, days) VALUES ($1, $2, $3) \
-             ON CONFLICT (project_id, severity) DO UPDATE SET days = excluded.days",
-        )
-        .bind(project_id)
-        .bind(severity)
-        .bind(days)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Adds a credential, or refreshes the one of the same name.
-    pub async fn upsert_credential(
-        &self,
-        project_id: &str,
-        c: &NewCredential,
-        now: i64,
-    ) -> Result<Credential> {
-        sqlx::query(
-            "INSERT INTO credentials (id, project_id, kind, name, owner, system, expires_at, \
-             last_used_at, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (project_id, name) DO UPDATE SET kind = excluded.kind, owner = excluded.owner, \
-             system = excluded.system, expires_at = excluded.expires_at, \
-             last_used_at = COALESCE(excluded.last_used_at, credentials.last_used_at), \
-             fingerprint = excluded.fingerprint, \
-             warned_days = CASE WHEN credentials.expires_at = excluded.expires_at \
-                 THEN credentials.warned_days ELSE NULL END",
-        )
-        .bind(new_id())
-        .bind(project_id)
-        .bind(&c.kind)
-        .bind(&c.name)
-        .bind(&c.owner)
-        .bind(&c.system)
-        .bind(c.expires_at)
-        .bind(c.last_used_at)
-        .bind(&c.fingerprint)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
-        let r = sqlx::query("SELECT * FROM credentials WHERE project_id = $1 AND name = $2")
-            .bind(project_id)
-            .bind(&c.name)
-            .fetch_one(self.pool())
-            .await?;
-        credential_from(&r)
-    }
-
     pub async fn credentials(&self, project_id: &str) -> Result<Vec<Credential>> {
         let rows = sqlx::query(
             "SELECT * FROM credentials WHERE project_id = $1 \
@@ -571,18 +382,6 @@ impl Db {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(credential_from).collect()
-    }
-
-    pub async fn delete_credential(&self, project_id: &str, name: &str) -> Result<bool> {
-        Ok(
-            sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND name = $2")
-                .bind(project_id)
-                .bind(name)
-                .execute(self.pool())
-                .await?
-                .rows_affected()
-                > 0,
-        )
     }
 
     /// Credentials expiring before `until`, every project, with the project.
@@ -612,4 +411,214 @@ impl Db {
         .rows_affected()
             == 1)
     }
+}
+
+/// Records one scan of a service from `source`: new findings open,
+/// fixed ones seen again reopen, and the source's open or accepted
+/// findings for the service that the scan no longer has are fixed.
+pub async fn record_scan(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    service: &str,
+    source: &str,
+    findings: &[NewFinding],
+    now: i64,
+) -> Result<ScanOutcome> {
+    let mut out = ScanOutcome::default();
+    let mut seen = std::collections::HashSet::new();
+    for f in findings {
+        if !seen.insert(f.key.clone()) {
+            continue;
+        }
+        let existing: Option<(i64, String)> = sqlx::query_as(
+            "SELECT number, state FROM security_findings WHERE project_id = $1 AND service = $2 \
+             AND finding_key = $3",
+        )
+        .bind(project_id)
+        .bind(service)
+        .bind(&f.key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        match existing {
+            Some((number, state)) => {
+                sqlx::query(
+                    "UPDATE security_findings SET last_seen_at = $1, title = $2, severity = $3, \
+                     version = $4, fixed_version = $5, location = $6, \
+                     state = CASE WHEN state = 'fixed' THEN 'open' ELSE state END, \
+                     fixed_at = CASE WHEN state = 'fixed' THEN NULL ELSE fixed_at END, \
+                     opened_at = CASE WHEN state = 'fixed' THEN $1 ELSE opened_at END \
+                     WHERE project_id = $7 AND number = $8",
+                )
+                .bind(now)
+                .bind(&f.title)
+                .bind(&f.severity)
+                .bind(&f.version)
+                .bind(&f.fixed_version)
+                .bind(&f.location)
+                .bind(project_id)
+                .bind(number)
+                .execute(&mut *conn)
+                .await?;
+                if state == "fixed" {
+                    out.reopened.push(number);
+                } else {
+                    out.still_present.push(number);
+                }
+            }
+            None => {
+                let number: i64 = sqlx::query_scalar(
+                    "INSERT INTO security_findings (id, project_id, number, service, kind, \
+                     finding_key, title, severity, package, version, fixed_version, advisory, \
+                     aliases, source, location, state, opened_at, last_seen_at) VALUES ($1, $2, \
+                     (SELECT COALESCE(MAX(number), 0) + 1 FROM security_findings WHERE project_id = $2), \
+                     $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', $15, $15) \
+                     RETURNING number",
+                )
+                .bind(new_id())
+                .bind(project_id)
+                .bind(service)
+                .bind(&f.kind)
+                .bind(&f.key)
+                .bind(&f.title)
+                .bind(&f.severity)
+                .bind(&f.package)
+                .bind(&f.version)
+                .bind(&f.fixed_version)
+                .bind(&f.advisory)
+                .bind(&f.aliases)
+                .bind(source)
+                .bind(&f.location)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(StoreError::conflict_as("a finding with this number"))?;
+                out.opened.push(number);
+            }
+        }
+    }
+    let present: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT number, finding_key FROM security_findings WHERE project_id = $1 AND service = $2 \
+         AND source = $3 AND state IN ('open', 'accepted')",
+    )
+    .bind(project_id)
+    .bind(service)
+    .bind(source)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (number, key) in present {
+        if !seen.contains(&key) {
+            sqlx::query(
+                "UPDATE security_findings SET state = 'fixed', fixed_at = $1 \
+                 WHERE project_id = $2 AND number = $3",
+            )
+            .bind(now)
+            .bind(project_id)
+            .bind(number)
+            .execute(&mut *conn)
+            .await?;
+            out.fixed.push(number);
+        }
+    }
+    Ok(out)
+}
+
+/// Accepts a finding's risk until a time, with the reason.
+pub async fn accept_finding(
+    conn: &mut AnyConnection,
+    id: &str,
+    reason: &str,
+    until: i64,
+    by: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE security_findings SET state = 'accepted', accepted_reason = $1, \
+         accepted_until = $2, accepted_by = $3 WHERE id = $4",
+    )
+    .bind(reason)
+    .bind(until)
+    .bind(by)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_finding_item(conn: &mut AnyConnection, id: &str, item_id: &str) -> Result<()> {
+    sqlx::query("UPDATE security_findings SET item_id = $1 WHERE id = $2")
+        .bind(item_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_security_sla(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    severity: &str,
+    days: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO security_slas (project_id, severity, days) VALUES ($1, $2, $3) \
+         ON CONFLICT (project_id, severity) DO UPDATE SET days = excluded.days",
+    )
+    .bind(project_id)
+    .bind(severity)
+    .bind(days)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds a credential, or refreshes the one of the same name.
+pub async fn upsert_credential(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    c: &NewCredential,
+    now: i64,
+) -> Result<Credential> {
+    sqlx::query(
+        "INSERT INTO credentials (id, project_id, kind, name, owner, system, expires_at, \
+         last_used_at, fingerprint, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (project_id, name) DO UPDATE SET kind = excluded.kind, owner = excluded.owner, \
+         system = excluded.system, expires_at = excluded.expires_at, \
+         last_used_at = COALESCE(excluded.last_used_at, credentials.last_used_at), \
+         fingerprint = excluded.fingerprint, \
+         warned_days = CASE WHEN credentials.expires_at = excluded.expires_at \
+             THEN credentials.warned_days ELSE NULL END",
+    )
+    .bind(new_id())
+    .bind(project_id)
+    .bind(&c.kind)
+    .bind(&c.name)
+    .bind(&c.owner)
+    .bind(&c.system)
+    .bind(c.expires_at)
+    .bind(c.last_used_at)
+    .bind(&c.fingerprint)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    let r = sqlx::query("SELECT * FROM credentials WHERE project_id = $1 AND name = $2")
+        .bind(project_id)
+        .bind(&c.name)
+        .fetch_one(&mut *conn)
+        .await?;
+    credential_from(&r)
+}
+
+pub async fn delete_credential(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name: &str,
+) -> Result<bool> {
+    Ok(
+        sqlx::query("DELETE FROM credentials WHERE project_id = $1 AND name = $2")
+            .bind(project_id)
+            .bind(name)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+            > 0,
+    )
 }

@@ -57,7 +57,8 @@ where
 async fn prometheus_alert_pages_escalates_and_resolves() {
     let app = spawn_app_with(Backend::Sqlite, |c| c.job_tick_ms = 100).await;
     let sink = Sink::start().await;
-    let (admin, secret) = support_setup(&app, &sink, 4).await;
+    // Ten minutes between levels: the story's clock moves through them.
+    let (admin, secret) = support_setup(&app, &sink, 600).await;
 
     // The "service" Prometheus watches: a gauge the test flips.
     let up = Arc::new(AtomicU8::new(1));
@@ -170,6 +171,7 @@ async fn prometheus_alert_pages_escalates_and_resolves() {
         sink.wait_for("ann", 1, Duration::from_secs(20)).await.len(),
         1
     );
+    app.clock.advance(Duration::from_secs(601));
     assert_eq!(
         sink.wait_for("bob", 1, Duration::from_secs(20)).await.len(),
         1
@@ -184,8 +186,21 @@ async fn prometheus_alert_pages_escalates_and_resolves() {
         .await;
     assert_eq!(status, 200);
     // Alertmanager keeps repeating the firing group; it stays one incident,
-    // and nobody is paged again after the acknowledgement.
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // and nobody is paged again after the acknowledgement, however long.
+    wait_until(
+        "Alertmanager to repeat the alert",
+        Duration::from_secs(30),
+        || {
+            let (app, admin) = (&app, admin.clone());
+            async move {
+                let d = app.get("/api/v1/projects/shop/incidents/1", &admin).await.1;
+                d["alerts"][0]["last_seen"] != d["alerts"][0]["first_seen"]
+            }
+        },
+    )
+    .await;
+    app.clock.advance(Duration::from_secs(3600));
+    liveops_server::jobs::support::tick(&app.state).await;
     let list = incidents().await;
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(sink.got("ann").len(), 1);

@@ -680,8 +680,10 @@ async fn acknowledged_events_survive_kill_9() {
     let key = key["ingest_key"].as_str().expect("key").to_owned();
     let url = server.url("/batch/");
     let mut writers = Vec::new();
+    let going = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for w in 0..4 {
         let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        let going = going.clone();
         writers.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for round in 0.. {
@@ -691,15 +693,26 @@ async fn acknowledged_events_survive_kill_9() {
                     .map(|id| json!({"event": "tick", "distinct_id": format!("writer-{w}"), "uuid": id}))
                     .collect();
                 match http.post(&url).json(&json!({"api_key": key, "batch": batch})).send().await {
-                    Ok(r) if r.status() == 200 => acked.extend(ids),
+                    Ok(r) if r.status() == 200 => {
+                        going.fetch_add(ids.len(), std::sync::atomic::Ordering::Relaxed);
+                        acked.extend(ids);
+                    }
                     _ => break,
                 }
             }
             acked
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // No graceful shutdown: whatever was acknowledged must be on disk.
+    // Once the writers are well under way, no graceful shutdown: whatever
+    // was acknowledged must be on disk.
+    let start = std::time::Instant::now();
+    while going.load(std::sync::atomic::Ordering::Relaxed) < 1000 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the writers did not get going"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill9();
     let mut acked = Vec::new();
     for w in writers {

@@ -18,13 +18,15 @@ async fn backup_under_write_load_restores_to_a_working_server(backend: Backend) 
 
     // Writers create tokens as fast as they can while the backup runs.
     let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut writers = Vec::new();
     for w in 0..4 {
-        let (http, url, token, stop) = (
+        let (http, url, token, stop, made) = (
             http.clone(),
             tokens_url.clone(),
             token.clone(),
             stop.clone(),
+            made.clone(),
         );
         writers.push(tokio::spawn(async move {
             let mut acknowledged = Vec::new();
@@ -40,12 +42,27 @@ async fn backup_under_write_load_restores_to_a_working_server(backend: Backend) 
                 assert_eq!(resp.status(), 201);
                 let body: Value = resp.json().await.expect("json");
                 acknowledged.push(body["token"]["id"].as_str().expect("id").to_owned());
+                made.fetch_add(1, Ordering::Relaxed);
                 i += 1;
             }
             acknowledged
         }));
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Some tokens made before the backup starts, more while it runs.
+    let made_by = |n: usize| {
+        let made = made.clone();
+        async move {
+            let start = std::time::Instant::now();
+            while made.load(Ordering::Relaxed) < n {
+                assert!(
+                    start.elapsed() < Duration::from_secs(30),
+                    "the writers stalled"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    made_by(20).await;
     let before: usize = {
         let (_, list) = list_tokens(&http, &tokens_url, &token).await;
         list.len()
@@ -72,7 +89,8 @@ async fn backup_under_write_load_restores_to_a_working_server(backend: Backend) 
             .mode();
         assert_eq!(mode & 0o777, 0o700);
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let so_far = made.load(Ordering::Relaxed);
+    made_by(so_far + 20).await;
     stop.store(true, Ordering::Relaxed);
     let mut written = 0;
     for w in writers {

@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod alertmanager;
 mod analytics;
+mod audit_walk;
 mod backup;
 mod browser;
 mod cli;

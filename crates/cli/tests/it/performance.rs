@@ -197,7 +197,7 @@ async fn an_instrumented_service_gets_percentiles_findings_and_a_regression() {
     // The detectors: N+1 on /orders, a slow query on /report, and the
     // regression 1.1.0 brought to /users/{id}.
     let until = (jiff::Timestamp::now().as_nanosecond() + 60_000_000_000) as i64;
-    let recorded = liveops_server::performance::scan(&app.state, until)
+    let recorded = liveops_server::performance::scan::scan(&app.state, until)
         .await
         .expect("scan");
     assert!(recorded >= 3, "{recorded}");
@@ -266,7 +266,7 @@ async fn an_instrumented_service_gets_percentiles_findings_and_a_regression() {
 
     // A second scan over the same spans adds nothing; a resolved finding
     // stays resolved until it is seen again.
-    liveops_server::performance::scan(&app.state, until)
+    liveops_server::performance::scan::scan(&app.state, until)
         .await
         .expect("scan");
     let (_, again) = app
@@ -486,7 +486,7 @@ async fn otlp_ingest_answers_like_a_collector(backend: Backend) {
     assert_eq!(routes[0]["errors"], 1);
     assert_eq!(routes[0]["apdex"], 0.0, "a failed request frustrates");
     let until = now + 120_000_000_000;
-    liveops_server::performance::scan(&app.state, until)
+    liveops_server::performance::scan::scan(&app.state, until)
         .await
         .expect("scan");
     let (_, findings) = app
@@ -562,8 +562,10 @@ async fn acknowledged_spans_survive_kill_9() {
     // Four exporters at once, so that commits are shared, until the kill.
     let url = server.url("/v1/traces");
     let mut writers = Vec::new();
+    let going = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     for w in 0..4u64 {
         let (http, url, key) = (http.clone(), url.clone(), key.clone());
+        let going = going.clone();
         writers.push(tokio::spawn(async move {
             let mut acked = 0u64;
             for round in 0..10_000u64 {
@@ -576,14 +578,25 @@ async fn acknowledged_spans_survive_kill_9() {
                     .send()
                     .await
                 {
-                    Ok(r) if r.status() == 200 => acked += 50,
+                    Ok(r) if r.status() == 200 => {
+                        acked += 50;
+                        going.fetch_add(50, std::sync::atomic::Ordering::Relaxed);
+                    }
                     _ => break,
                 }
             }
             acked
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Once the exporters are well under way, the kill.
+    let start = std::time::Instant::now();
+    while going.load(std::sync::atomic::Ordering::Relaxed) < 1000 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "the exporters did not get going"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     server.kill9();
     let mut acked = 0;
     for w in writers {

@@ -267,28 +267,29 @@ async fn seed(app: &TestApp, admin: &str, server_key: &str) {
 
     // Feedback: three this week (a fourth is spam), one the week before.
     // Themes: Dark mode 2, Faster checkout 1.
-    let dark = db
-        .insert_item(
-            pid,
-            ItemKind::Enhancement,
-            "Dark mode",
-            "",
-            "test",
-            at(-5, 0, 0),
-        )
-        .await
-        .expect("item");
-    let faster = db
-        .insert_item(
-            pid,
-            ItemKind::Enhancement,
-            "Faster checkout",
-            "",
-            "test",
-            at(-5, 0, 0),
-        )
-        .await
-        .expect("item");
+    let mut conn = db.begin().await.expect("begin");
+    let dark = liveops_store::feedback::insert_item(
+        &mut conn,
+        pid,
+        ItemKind::Enhancement,
+        "Dark mode",
+        "",
+        "test",
+        at(-5, 0, 0),
+    )
+    .await
+    .expect("item");
+    let faster = liveops_store::feedback::insert_item(
+        &mut conn,
+        pid,
+        ItemKind::Enhancement,
+        "Faster checkout",
+        "",
+        "test",
+        at(-5, 0, 0),
+    )
+    .await
+    .expect("item");
     for (n, created, spam, item) in [
         (1, at(-2, 9, 0), false, Some(&dark.id)),
         (2, at(1, 9, 0), false, Some(&dark.id)),
@@ -297,34 +298,35 @@ async fn seed(app: &TestApp, admin: &str, server_key: &str) {
         (5, at(4, 10, 0), true, None),
     ] {
         let title = format!("Feedback {n}");
-        let f = db
-            .insert_feedback(
-                pid,
-                &NewFeedback {
-                    kind: None,
-                    title: &title,
-                    body: "Please",
-                    source: "form",
-                    external_id: None,
-                    url: None,
-                    reporter_email: None,
-                    reporter_name: None,
-                    distinct_id: None,
-                    ticket_id: None,
-                    spam_signal: spam.then_some("honeypot"),
-                    created_at: created,
-                },
-            )
-            .await
-            .expect("feedback")
-            .expect("new feedback");
+        let f = liveops_store::feedback::insert_feedback(
+            &mut conn,
+            pid,
+            &NewFeedback {
+                kind: None,
+                title: &title,
+                body: "Please",
+                source: "form",
+                external_id: None,
+                url: None,
+                reporter_email: None,
+                reporter_name: None,
+                distinct_id: None,
+                ticket_id: None,
+                spam_signal: spam.then_some("honeypot"),
+                created_at: created,
+            },
+        )
+        .await
+        .expect("feedback")
+        .expect("new feedback");
         // Linking marks feedback `linked`, so spam stays unlinked.
         if let Some(item) = item {
-            db.link_feedback(&f.id, Some(item))
+            liveops_store::feedback::link_feedback(&mut conn, &f.id, Some(item))
                 .await
                 .expect("link feedback");
         }
     }
+    conn.commit().await.expect("commit");
 
     // Spans on Thursday: GET /checkout 10 requests at 100 ms, one a 500;
     // GET /search 4 at 400 ms. An SLO of 99 % over 7 days: 13 of 14 good,
@@ -400,7 +402,9 @@ async fn seed(app: &TestApp, admin: &str, server_key: &str) {
         severity: "high".into(),
         ..NewFinding::default()
     };
-    db.record_scan(
+    let mut conn = db.begin().await.expect("begin");
+    liveops_store::security::record_scan(
+        &mut conn,
         pid,
         "web",
         "test",
@@ -409,6 +413,7 @@ async fn seed(app: &TestApp, admin: &str, server_key: &str) {
     )
     .await
     .expect("scan");
+    conn.commit().await.expect("commit");
     sqlx::query("UPDATE security_findings SET sla_warned_at = $1 WHERE finding_key = 'k1'")
         .bind(at(5, 12, 0))
         .execute(db.pool())

@@ -93,13 +93,55 @@ async fn restart_mid_escalation_loses_and_duplicates_nothing(backend: Backend) {
     );
 
     // Crash before bob's step falls due, and stay down past it.
+    let detail: serde_json::Value = http
+        .get(server.url(&format!("/api/v1/projects/{slug}/incidents/1")))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("incident")
+        .json()
+        .await
+        .expect("json");
+    let due: jiff::Timestamp = detail["incident"]["escalation_due_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("the incident says when bob's step falls due");
     server.kill9();
-    tokio::time::sleep(Duration::from_secs(4)).await;
+    while jiff::Timestamp::now() <= due {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(sink.got("bob").is_empty());
     let server = crate::cli::serve_with(start(&place));
     let bob_pages = sink.wait_for("bob", 1, Duration::from_secs(10)).await;
     assert_eq!(bob_pages.len(), 1, "the overdue step ran after the restart");
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Three more rounds of the support job: nobody is paged twice.
+    let ticks = || {
+        let (http, url) = (http.clone(), server.url("/metrics"));
+        async move {
+            let text = http
+                .get(url)
+                .send()
+                .await
+                .expect("metrics")
+                .text()
+                .await
+                .unwrap_or_default();
+            text.lines()
+                .find(|l| l.starts_with("liveops_job_ticks_total{kind=\"support\"}"))
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        }
+    };
+    let seen = ticks().await;
+    let start = std::time::Instant::now();
+    while ticks().await < seen + 3.0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the support job stopped ticking"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(sink.got("ann").len(), 1, "ann was paged exactly once");
     assert_eq!(sink.got("bob").len(), 1, "bob was paged exactly once");
 

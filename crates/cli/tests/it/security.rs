@@ -1048,7 +1048,9 @@ async fn findings_follow_scans_and_credentials_warn(backend: crate::helpers::Bac
         422
     );
     // Only one warning per stage, however often the watch runs.
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    for _ in 0..3 {
+        liveops_server::jobs::support::tick(&app.state).await;
+    }
     let (_, tickets) = app.get("/api/v1/projects/shop/tickets", &admin).await;
     let warnings = tickets
         .as_array()

@@ -172,7 +172,8 @@ async fn status_of(app: &TestApp, component: &str) -> String {
 async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.job_tick_ms = 100).await;
     let sink = Sink::start().await;
-    let (admin, secret) = support_setup(&app, &sink, 2).await;
+    // Ten minutes between levels: only the story's clock moves through them.
+    let (admin, secret) = support_setup(&app, &sink, 600).await;
     assert_eq!(status_of(&app, "Checkout").await, "operational");
     // A customer follows the Checkout component on the public status page.
     let resp = app
@@ -209,7 +210,9 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
     assert_eq!(ann.len(), 1);
     assert_eq!(ann[0]["event"], "incident.notify");
     assert_eq!(ann[0]["incident"]["number"], 1);
+    liveops_server::jobs::support::tick(&app.state).await;
     assert!(sink.got("bob").is_empty(), "L2 must wait for the delay");
+    app.clock.advance(Duration::from_secs(601));
     let bob = sink.wait_for("bob", 1, Duration::from_secs(10)).await;
     assert_eq!(bob.len(), 1);
     assert_eq!(bob[0]["level"], 2);
@@ -226,7 +229,9 @@ async fn alerts_escalate_until_acknowledged_then_resolve(backend: Backend) {
     assert_eq!(status, 200, "{acked}");
     assert_eq!(acked["state"], "acknowledged");
     assert!(acked["escalation_due_at"].is_null());
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // An hour on, with the escalation job run, nobody has been paged again.
+    app.clock.advance(Duration::from_secs(3600));
+    liveops_server::jobs::support::tick(&app.state).await;
     assert_eq!(
         sink.got("ann").len(),
         1,
@@ -658,10 +663,10 @@ async fn ticket_slas_warn_then_breach_once(backend: Backend) {
             .await
         }
     };
-    let (status, t) = open("Slow", 2, 4).await;
+    let (status, t) = open("Slow", 200, 400).await;
     assert_eq!(status, 201, "{t}");
     // A second ticket is answered in time: its first response raises nothing.
-    let (status, _) = open("Answered", 3, 3600).await;
+    let (status, _) = open("Answered", 300, 3600).await;
     assert_eq!(status, 201);
     let (status, _) = app
         .send(
@@ -673,9 +678,21 @@ async fn ticket_slas_warn_then_breach_once(backend: Backend) {
         .await;
     assert_eq!(status, 200);
 
-    // L1's on-call person (ann, by her webhook rule) hears of ticket 1 four times.
-    sink.wait_for("ann", 4, Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // Time passes through each stage of ticket 1's SLAs, the watch running
+    // several times at each: L1's on-call person (ann, by her webhook rule)
+    // hears of ticket 1 four times.
+    for (secs, heard) in [(165, 1), (40, 2), (125, 3), (75, 4)] {
+        app.clock.advance(Duration::from_secs(secs));
+        for _ in 0..3 {
+            liveops_server::jobs::support::tick(&app.state).await;
+        }
+        assert_eq!(
+            sink.wait_for("ann", heard, Duration::from_secs(10))
+                .await
+                .len(),
+            heard
+        );
+    }
     let ann: Vec<(String, String, i64)> = sink
         .got("ann")
         .iter()
@@ -991,8 +1008,8 @@ async fn concurrent_senders_deliver_once(backend: Backend) {
     let sent = a.expect("run") + b.expect("run") + c.expect("run");
     assert_eq!(sent, 3, "each delivery once across the senders");
     assert_eq!(run().await.expect("run"), 0);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(sink.got("hook").len(), 3, "{:?}", sink.got("hook"));
+    let got = sink.wait_for("hook", 3, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 3, "{got:?}");
     app.stop().await;
 }
 

@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_core::improvement::dora::{Deployment, FourKeys, Level, Restore, four_keys};
 use liveops_core::reviews::postmortem::{Change, suspects};
 use liveops_store::{audit, improvement as store};
 use serde::{Deserialize, Serialize};
@@ -14,6 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Access, ProjectAccess, need};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
+use crate::improvement::{DoraView, compute, compute_periods};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
@@ -29,27 +29,6 @@ pub struct DoraQuery {
     pub service: Option<String>,
     /// production by default.
     pub environment: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct DoraView {
-    pub from: String,
-    pub to: String,
-    pub deployments: usize,
-    /// Production deployments per day.
-    pub deployment_frequency: f64,
-    pub frequency_level: String,
-    /// Median from commit to production, in seconds.
-    pub lead_time_secs: Option<i64>,
-    pub lead_time_level: Option<String>,
-    /// Deployments linked to an incident, over all.
-    pub change_failure_rate: Option<f64>,
-    pub change_failure_level: Option<String>,
-    /// Median from an incident's start to its resolution, in seconds.
-    pub time_to_restore_secs: Option<i64>,
-    pub time_to_restore_level: Option<String>,
-    /// The lowest of the keys' levels: elite, high, medium or low.
-    pub level: String,
 }
 
 /// The DORA four keys over a range.
@@ -233,94 +212,6 @@ pub async fn dora_suggestions(
         });
     }
     Ok(Json(out))
-}
-
-/// The four keys of a project over `[from, to)`.
-pub async fn compute(
-    state: &AppState,
-    project_id: &str,
-    environment: &str,
-    service: Option<&str>,
-    from: i64,
-    to: i64,
-) -> ApiResult<DoraView> {
-    let mut periods =
-        compute_periods(state, project_id, environment, service, from, to, to - from).await?;
-    periods
-        .pop()
-        .ok_or_else(|| ApiError::internal("an empty range has no periods"))
-}
-
-/// The four keys over `[from, to)` in periods of `step` ms (the last one
-/// cut at `to`), from one read of the facts.
-pub async fn compute_periods(
-    state: &AppState,
-    project_id: &str,
-    environment: &str,
-    service: Option<&str>,
-    from: i64,
-    to: i64,
-    step: i64,
-) -> ApiResult<Vec<DoraView>> {
-    let facts = state
-        .db
-        .dora_facts(project_id, environment, service, from, to)
-        .await?;
-    let deployments: Vec<Deployment> = facts
-        .deployments
-        .into_iter()
-        .map(|(deployed_at, commits, failed)| Deployment {
-            deployed_at,
-            commits,
-            failed,
-        })
-        .collect();
-    let restores: Vec<Restore> = facts
-        .restores
-        .into_iter()
-        .map(|(started_at, resolved_at)| Restore {
-            started_at,
-            resolved_at,
-        })
-        .collect();
-    let mut out = Vec::new();
-    let mut start = from;
-    while start < to {
-        let end = start.saturating_add(step.max(1)).min(to);
-        let ds: Vec<Deployment> = deployments
-            .iter()
-            .filter(|d| (start..end).contains(&d.deployed_at))
-            .cloned()
-            .collect();
-        let rs: Vec<Restore> = restores
-            .iter()
-            .filter(|r| (start..end).contains(&r.resolved_at))
-            .copied()
-            .collect();
-        out.push(view(&four_keys(&ds, &rs, start, end), start, end));
-        start = end;
-    }
-    Ok(out)
-}
-
-fn view(k: &FourKeys, from: i64, to: i64) -> DoraView {
-    let name = |l: Option<Level>| l.map(|l| l.as_str().to_owned());
-    DoraView {
-        from: format_ms(from),
-        to: format_ms(to),
-        deployments: k.deployments,
-        deployment_frequency: (k.deployment_frequency * 1000.0).round() / 1000.0,
-        frequency_level: k.frequency_level.as_str().into(),
-        lead_time_secs: k.lead_time_ms.map(|m| m / 1000),
-        lead_time_level: name(k.lead_time_level),
-        change_failure_rate: k
-            .change_failure_rate
-            .map(|r| (r * 10_000.0).round() / 10_000.0),
-        change_failure_level: name(k.failure_level),
-        time_to_restore_secs: k.time_to_restore_ms.map(|m| m / 1000),
-        time_to_restore_level: name(k.restore_level),
-        level: k.level.as_str().into(),
-    }
 }
 
 // ------------------------------------------------------------ weekly reports
@@ -568,7 +459,7 @@ pub async fn add_report_recipient(
     .await?;
     let shown = RecipientBody {
         channel: r.channel.clone(),
-        target: crate::security::sealed::redact(&r.target),
+        target: crate::sealed::redact(&r.target),
     };
     recipient_audit(&mut tx, &access, "report.recipient.add", &shown, now).await?;
     tx.commit().await?;
@@ -587,7 +478,7 @@ pub async fn remove_report_recipient(
     let r = recipient(&q.channel, &q.target)?;
     let shown = RecipientBody {
         channel: r.channel.clone(),
-        target: crate::security::sealed::redact(&r.target),
+        target: crate::sealed::redact(&r.target),
     };
     let mut tx = state.db.begin().await?;
     if !store::remove_recipient(

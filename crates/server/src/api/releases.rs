@@ -5,12 +5,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_store::releases::{DeployedCommit, DeploymentRow, NewDeployment, ReleaseRow, TrainRow};
+use liveops_store::releases::{DeployedCommit, DeploymentRow, TrainRow};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
+use crate::contract::releases::*;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::releases::deploy::{self, Deployment};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
@@ -44,7 +46,7 @@ pub struct DeploymentBody {
     /// packages are scanned against the OSV database for the service, so
     /// findings the deployment no longer carries are fixed.
     #[serde(default)]
-    pub lockfiles: Vec<super::security::LockfileBody>,
+    pub lockfiles: Vec<crate::contract::security::LockfileBody>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -117,10 +119,11 @@ pub async fn record_deployment(
         .as_deref()
         .map(|c| sha("commit", c))
         .transpose()?;
-    let deployed_at = match &body.deployed_at {
-        Some(t) => parse_when("deployed_at", t)?,
-        None => state.now_ms(),
-    };
+    let deployed_at = body
+        .deployed_at
+        .as_deref()
+        .map(|t| parse_when("deployed_at", t))
+        .transpose()?;
     if body.commits.len() > MAX_COMMITS {
         return Err(ApiError::unprocessable(format!(
             "a deployment lists at most {MAX_COMMITS} commits"
@@ -142,52 +145,20 @@ pub async fn record_deployment(
             "a deployment lists at most 200 lockfiles",
         ));
     }
-    // Read before anything is written, so a bad lockfile changes nothing.
-    let files: Vec<(String, String)> = body
-        .lockfiles
-        .iter()
-        .map(|f| (f.name.clone(), f.text.clone()))
-        .collect();
-    let locks = crate::security::read_lockfiles(&files)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    let actor = access.actor();
-    let row = state
-        .db
-        .record_deployment(
-            &access.project.id,
-            &NewDeployment {
-                service: &service,
-                version: &version,
-                environment: &environment,
-                commit_sha: commit.as_deref(),
-                deployed_at,
-                created_by: &actor.name,
-                commits: &commits,
-            },
-            state.now_ms(),
-        )
-        .await
-        .map_err(|e| match e {
-            liveops_store::StoreError::Conflict(what) => {
-                ApiError::unprocessable(format!("{what}: each commit once"))
-            }
-            other => other.into(),
-        })?;
-    if !locks.is_empty() && environment == "production" {
-        let vulns = crate::security::audit(&state.db, &locks)
-            .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        state
-            .db
-            .record_scan(
-                &access.project.id,
-                &service,
-                "audit",
-                &crate::security::findings_of(&vulns),
-                state.now_ms(),
-            )
-            .await?;
-    }
+    let d = Deployment {
+        service,
+        version,
+        environment,
+        commit,
+        deployed_at,
+        commits,
+        lockfiles: body
+            .lockfiles
+            .into_iter()
+            .map(|f| (f.name, f.text))
+            .collect(),
+    };
+    let row = deploy::record(&state, &access.actor(), &access.project.id, &d).await?;
     Ok((StatusCode::CREATED, Json(view(row))))
 }
 
@@ -285,6 +256,7 @@ pub async fn create_train(
 ) -> ApiResult<(StatusCode, Json<TrainView>)> {
     let t = crate::releases::create_train(
         &state,
+        &access.actor(),
         &access.project.id,
         &b.name,
         &b.cadence,
@@ -342,100 +314,6 @@ pub struct ReleaseBody {
     pub capacity: Option<f64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CapacityWarning {
-    pub planned: f64,
-    pub capacity: f64,
-    pub unestimated: usize,
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReleaseView {
-    pub version: String,
-    pub kind: String,
-    /// planned, frozen or shipped.
-    pub state: String,
-    pub train: Option<String>,
-    pub planned_for: Option<String>,
-    pub capacity: Option<f64>,
-    /// Effort of the open items scheduled, in person-weeks.
-    pub planned_effort: f64,
-    pub capacity_warning: Option<CapacityWarning>,
-    /// The incident a hotfix was opened for.
-    pub incident: Option<i64>,
-    pub has_openapi: bool,
-    pub frozen_at: Option<String>,
-    pub shipped_at: Option<String>,
-    pub created_by: String,
-    pub items: Vec<super::feedback::ItemView>,
-}
-
-pub async fn release_view(
-    state: &AppState,
-    project_id: &str,
-    r: ReleaseRow,
-) -> ApiResult<ReleaseView> {
-    let d = crate::releases::detail(state, project_id, r).await?;
-    let train = match &d.release.train_id {
-        Some(id) => state
-            .db
-            .trains(project_id)
-            .await?
-            .into_iter()
-            .find(|t| &t.id == id)
-            .map(|t| t.name),
-        None => None,
-    };
-    let incident = match &d.release.incident_id {
-        Some(id) => {
-            let mut conn = state.db.pool().acquire().await?;
-            Some(
-                liveops_store::support::incidents::get(&mut conn, id)
-                    .await?
-                    .number,
-            )
-        }
-        None => None,
-    };
-    let items = d
-        .items
-        .into_iter()
-        .map(super::feedback::item_view)
-        .collect();
-    let r = d.release;
-    Ok(ReleaseView {
-        version: r.version,
-        kind: r.kind,
-        state: r.state,
-        train,
-        planned_for: r.planned_for,
-        capacity: r.capacity,
-        planned_effort: d.planned_effort,
-        capacity_warning: d.over_capacity.map(|o| CapacityWarning {
-            message: format!(
-                "{:.1} person-weeks planned against a capacity of {:.1}{}",
-                o.planned,
-                o.capacity,
-                if o.unestimated > 0 {
-                    format!(", plus {} items without an estimate", o.unestimated)
-                } else {
-                    String::new()
-                }
-            ),
-            planned: o.planned,
-            capacity: o.capacity,
-            unestimated: o.unestimated,
-        }),
-        incident,
-        has_openapi: r.has_openapi,
-        frozen_at: r.frozen_at.map(format_ms),
-        shipped_at: r.shipped_at.map(format_ms),
-        created_by: r.created_by,
-        items,
-    })
-}
-
 /// Plans a release.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/releases", tag = "releases",
     params(("project" = String, Path, description = "Project slug")),
@@ -457,12 +335,13 @@ pub async fn create_release(
             planned_for: b.planned_for,
             capacity: b.capacity,
         },
-        None,
     )
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(release_view(&state, &access.project.id, r).await?),
+        Json(release_view(
+            crate::releases::detail(&state, &access.project.id, r).await?,
+        )),
     ))
 }
 
@@ -476,7 +355,9 @@ pub async fn list_releases(
 ) -> ApiResult<Json<Vec<ReleaseView>>> {
     let mut out = Vec::new();
     for r in state.db.releases(&access.project.id).await? {
-        out.push(release_view(&state, &access.project.id, r).await?);
+        out.push(release_view(
+            crate::releases::detail(&state, &access.project.id, r).await?,
+        ));
     }
     Ok(Json(out))
 }
@@ -492,7 +373,9 @@ pub async fn get_release(
     ApiPath((_project, version)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<ReleaseView>> {
     let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
-    Ok(Json(release_view(&state, &access.project.id, r).await?))
+    Ok(Json(release_view(
+        crate::releases::detail(&state, &access.project.id, r).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -531,13 +414,10 @@ pub async fn schedule_items(
             })?;
         found.push(i);
     }
-    for i in &found {
-        crate::releases::check_schedulable(i, &r)?;
-    }
-    for i in found {
-        crate::releases::schedule(&state, i, Some(&r)).await?;
-    }
-    Ok(Json(release_view(&state, &pid, r).await?))
+    crate::releases::schedule(&state, &access.actor(), &pid, &r, found).await?;
+    Ok(Json(release_view(
+        crate::releases::detail(&state, &pid, r).await?,
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -571,7 +451,7 @@ pub async fn move_release(
     let shipped = crate::releases::move_to(&state, &access.actor(), &pid, &r, &b.state).await?;
     let r = crate::releases::find_release(&state, &pid, &version).await?;
     Ok(Json(ReleaseMoved {
-        release: release_view(&state, &pid, r).await?,
+        release: release_view(crate::releases::detail(&state, &pid, r).await?),
         carried_over: shipped.map(|s| s.carried_over).unwrap_or_default(),
     }))
 }
@@ -606,7 +486,9 @@ pub async fn create_hotfix(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(release_view(&state, &access.project.id, r).await?),
+        Json(release_view(
+            crate::releases::detail(&state, &access.project.id, r).await?,
+        )),
     ))
 }
 
@@ -624,7 +506,7 @@ pub async fn put_openapi(
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
     let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
-    crate::releases::set_openapi(&state, &r, &body).await?;
+    crate::releases::set_openapi(&state, &access.actor(), &access.project.id, &r, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -726,41 +608,15 @@ pub async fn import_adrs(
     Access(access, _): Access<need::Write>,
     ApiJson(files): ApiJson<Vec<AdrFile>>,
 ) -> ApiResult<Json<AdrImport>> {
-    if files.len() > 5000 {
-        return Err(ApiError::unprocessable("import at most 5000 files at once"));
-    }
-    let now = state.now_ms();
-    let mut rows = Vec::new();
-    let mut skipped = Vec::new();
-    for f in files {
-        let name = f.path.rsplit('/').next().unwrap_or(&f.path);
-        match liveops_core::docs::adr::parse(name, &f.text) {
-            Ok(a) => rows.push(liveops_store::releases::AdrRow {
-                number: i64::from(a.number),
-                title: a.title.chars().take(300).collect(),
-                status: a.status.chars().take(50).collect(),
-                decided_on: a.date.map(|d| d.to_string()),
-                decision: a.decision.map(|d| d.chars().take(5000).collect()),
-                path: f.path.chars().take(500).collect(),
-                imported_at: now,
-            }),
-            Err(e) => skipped.push(RejectedFile {
-                path: f.path,
-                reason: e.to_string(),
-            }),
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = rows.iter().find(|r| !seen.insert(r.number)) {
-        return Err(ApiError::unprocessable(format!(
-            "two files are decision record {}",
-            dup.number
-        )));
-    }
-    state.db.upsert_adrs(&access.project.id, &rows).await?;
+    let files = files.into_iter().map(|f| (f.path, f.text)).collect();
+    let done = crate::docs::import_adrs(&state, &access.actor(), &access.project.id, files).await?;
     Ok(Json(AdrImport {
-        imported: rows.len(),
-        skipped,
+        imported: done.imported,
+        skipped: done
+            .skipped
+            .into_iter()
+            .map(|(path, reason)| RejectedFile { path, reason })
+            .collect(),
     }))
 }
 

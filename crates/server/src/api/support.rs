@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use jiff::Timestamp;
 use liveops_core::support::escalation::Tier;
 use liveops_core::support::incident::{Severity, StatusStage};
-use liveops_core::support::sla::{self, Standing};
 use liveops_core::support::status::{ComponentStatus, MaintenanceState};
 use liveops_store::StoreError;
 use liveops_store::audit;
@@ -25,6 +24,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
 use crate::support::tickets::{self, TicketFields, TicketOp, TicketRequest};
+use crate::work::{Audit, Work};
 
 fn unprocessable(e: impl std::fmt::Display) -> ApiError {
     ApiError::unprocessable(e.to_string())
@@ -1052,7 +1052,7 @@ pub async fn create_hook(
         return Err(ApiError::unprocessable("a hook is a webhook or slack URL"));
     }
     let url = check_url(&state, &body.url).await?;
-    let shown = crate::security::sealed::redact(&url);
+    let shown = crate::sealed::redact(&url);
     let now = state.now_ms();
     let mut tx = state.db.begin().await?;
     let id = liveops_store::support::notify::insert_hook(
@@ -1168,14 +1168,14 @@ pub async fn create_rule(
             "delay_secs must be between 0 and 86400",
         ));
     }
-    let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(&state.db, &*state.clock, &principal.actor(), None).await?;
+    let now = w.now();
     let stored = match channel {
         Channel::Email => address.clone(),
         Channel::Webhook | Channel::Slack => state.sealer.seal(&address),
     };
     let contact = liveops_store::support::notify::insert_contact(
-        &mut tx,
+        w.conn(),
         &principal.user.id,
         channel,
         &stored,
@@ -1183,14 +1183,19 @@ pub async fn create_rule(
     )
     .await?;
     let id = liveops_store::support::notify::insert_rule(
-        &mut tx,
+        w.conn(),
         &principal.user.id,
         &contact,
         min,
         delay,
     )
     .await?;
-    tx.commit().await?;
+    w.commit(
+        Audit::new("notification_rule.create", &id).detail(serde_json::json!({
+            "channel": channel.as_str(), "min_severity": min.as_str(), "delay_secs": delay,
+        })),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(ContactRuleView {
@@ -1443,25 +1448,6 @@ pub struct IncidentDetail {
     pub deliveries: Vec<DeliveryView>,
 }
 
-pub(crate) async fn find_incident(
-    state: &AppState,
-    access: &ProjectAccess,
-    number: &str,
-) -> ApiResult<IncidentRow> {
-    let n: i64 = number
-        .trim_start_matches('#')
-        .parse()
-        .map_err(|_| ApiError::not_found(format!("no incident #{number}")))?;
-    state
-        .db
-        .incident_by_number(&access.project.id, n)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!("no incident #{n}")),
-            e => e.into(),
-        })
-}
-
 /// One incident with its timeline, alerts, links and deliveries.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/incidents/{number}", tag = "support",
     params(("project" = String, Path, description = "Project slug"),
@@ -1472,7 +1458,7 @@ pub async fn get_incident(
     Access(access, _): Access<need::Read>,
     ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentDetail>> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     Ok(Json(incident_detail(&state, &i).await?))
 }
 
@@ -1560,7 +1546,7 @@ pub async fn acknowledge_incident(
     Access(access, _): Access<need::Write>,
     ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     let timeout = match &i.policy_id {
         Some(p) => state
             .db
@@ -1593,7 +1579,7 @@ pub async fn resolve_incident(
     Access(access, _): Access<need::Write>,
     ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     service::resolve(&state, &access.actor(), &i, None).await?;
     after_action(&state, &access, &i).await
 }
@@ -1608,7 +1594,7 @@ pub async fn escalate_incident(
     Access(access, _): Access<need::Write>,
     ApiPath((_project, number)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<IncidentView>> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     service::escalate(&state, &access.actor(), &i).await?;
     after_action(&state, &access, &i).await
 }
@@ -1625,7 +1611,7 @@ pub async fn add_incident_update(
     ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     let text_body = text("body", body.body.as_deref().unwrap_or(""), 5000)?;
     let stage: Option<StatusStage> = body
         .stage
@@ -1658,7 +1644,7 @@ pub async fn link_incident(
     ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<LinkBody>,
 ) -> ApiResult<Json<IncidentView>> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     if !matches!(body.kind.as_str(), "ticket" | "release" | "deployment") {
         return Err(ApiError::unprocessable(
             "kind must be ticket, release or deployment",
@@ -1740,7 +1726,7 @@ pub async fn request_hotfix(
     ApiPath((_project, number)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<HotfixBody>,
 ) -> ApiResult<(StatusCode, Json<HotfixView>)> {
-    let i = find_incident(&state, &access, &number).await?;
+    let i = service::find_incident(&state, &access.project.id, &number).await?;
     let reason = text("reason", &body.reason, 2000)?;
     let now = state.now_ms();
     let id = liveops_store::new_id();
@@ -2130,40 +2116,15 @@ pub struct RangeQuery {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeverityStats {
-    pub severity: String,
-    pub incidents: usize,
-    /// Mean time to acknowledge, in seconds.
-    pub mtta_secs: Option<i64>,
-    /// Mean time to resolve, in seconds.
-    pub mttr_secs: Option<i64>,
-    pub median_tta_secs: Option<i64>,
-    pub median_ttr_secs: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SupportStats {
-    pub from: String,
-    pub to: String,
-    pub by_severity: Vec<SeverityStats>,
-    pub tickets: usize,
-    /// Share of decided first-response targets that were met, 0 to 1.
-    pub first_response_attainment: Option<f64>,
-    pub resolution_attainment: Option<f64>,
-    pub breached_tickets: Vec<i64>,
-    pub at_risk_tickets: Vec<i64>,
-}
-
 /// MTTA and MTTR by severity, and ticket SLA attainment, over a time range.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/support/stats", tag = "support",
     params(("project" = String, Path, description = "Project slug"), RangeQuery),
-    responses((status = 200, description = "Statistics", body = SupportStats)))]
+    responses((status = 200, description = "Statistics", body = crate::support::stats::SupportStats)))]
 pub async fn support_stats(
     State(state): State<AppState>,
     Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<RangeQuery>,
-) -> ApiResult<Json<SupportStats>> {
+) -> ApiResult<Json<crate::support::stats::SupportStats>> {
     let now = state.now_ms();
     let to =
         q.to.as_deref()
@@ -2179,83 +2140,9 @@ pub async fn support_stats(
     if from >= to {
         return Err(ApiError::bad_request("`from` must be before `to`"));
     }
-    Ok(Json(stats(&state, &access.project.id, from, to).await?))
-}
-
-/// MTTA and MTTR by severity, and ticket SLA attainment, over `[from, to)`.
-pub async fn stats(
-    state: &AppState,
-    project_id: &str,
-    from: i64,
-    to: i64,
-) -> ApiResult<SupportStats> {
-    let now = state.now_ms();
-    let incidents = state
-        .db
-        .incidents(project_id, false, Some(from), Some(to), i64::MAX)
-        .await?;
-    let secs = |d: jiff::SignedDuration| d.as_secs();
-    let by_severity = Severity::ALL
-        .into_iter()
-        .map(|sev| {
-            let of: Vec<&IncidentRow> = incidents.iter().filter(|i| i.severity == sev).collect();
-            let tta = sla::duration_stats(
-                of.iter()
-                    .filter_map(|i| {
-                        i.acknowledged_at
-                            .map(|a| jiff::SignedDuration::from_millis(a - i.created_at))
-                    })
-                    .collect(),
-            );
-            let ttr = sla::duration_stats(
-                of.iter()
-                    .filter_map(|i| {
-                        i.resolved_at
-                            .map(|r| jiff::SignedDuration::from_millis(r - i.created_at))
-                    })
-                    .collect(),
-            );
-            SeverityStats {
-                severity: sev.as_str().into(),
-                incidents: of.len(),
-                mtta_secs: tta.map(|s| secs(s.mean)),
-                mttr_secs: ttr.map(|s| secs(s.mean)),
-                median_tta_secs: tta.map(|s| secs(s.median)),
-                median_ttr_secs: ttr.map(|s| secs(s.median)),
-            }
-        })
-        .collect();
-    let tickets = state
-        .db
-        .tickets(project_id, false, Some(from), Some(to), i64::MAX)
-        .await?;
-    let standings: Vec<(i64, Standing, Standing)> = tickets
-        .iter()
-        .map(|t| {
-            let (a, b) = tickets::standings(t, now);
-            (t.number, a, b)
-        })
-        .collect();
-    let fr: Vec<Standing> = standings.iter().map(|s| s.1).collect();
-    let res: Vec<Standing> = standings.iter().map(|s| s.2).collect();
-    Ok(SupportStats {
-        from: format_ms(from),
-        to: format_ms(to),
-        by_severity,
-        tickets: tickets.len(),
-        first_response_attainment: sla::attainment(&fr),
-        resolution_attainment: sla::attainment(&res),
-        breached_tickets: standings
-            .iter()
-            .filter(|s| s.1 == Standing::Breached || s.2 == Standing::Breached)
-            .map(|s| s.0)
-            .collect(),
-        at_risk_tickets: standings
-            .iter()
-            .filter(|s| s.1 == Standing::AtRisk || s.2 == Standing::AtRisk)
-            .map(|s| s.0)
-            .collect(),
-    })
+    Ok(Json(
+        crate::support::stats::stats(&state, &access.project.id, from, to).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- calendars

@@ -6,6 +6,7 @@ pub mod keys;
 pub mod limiter;
 pub mod password;
 pub mod principal;
+pub mod proxies;
 pub mod throttle;
 
 pub use principal::{

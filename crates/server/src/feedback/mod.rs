@@ -8,12 +8,14 @@ use liveops_core::feedback::backlog::{ItemKind, ItemStatus, Score};
 use liveops_core::feedback::similar::Corpus;
 use liveops_core::feedback::{FeedbackKind, FeedbackState};
 use liveops_store::StoreError;
-use liveops_store::audit::{self, Actor};
-use liveops_store::feedback::{Feedback, Item, ItemFilter, NewFeedback};
+use liveops_store::audit::Actor;
+use liveops_store::feedback::{self as store, Feedback, Item, ItemFilter, NewFeedback};
+use liveops_store::releases::ReleaseRow;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::support::tickets::clean_text;
+use crate::work::{Audit, Work};
 
 /// A backlog item that new feedback may duplicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,16 +62,20 @@ fn email(v: Option<&str>) -> ApiResult<Option<String>> {
     Ok(e)
 }
 
-/// Records feedback from any source and suggests the backlog items it may
-/// duplicate. `spam` is the signal a public form raised, if any.
-pub async fn submit(
-    state: &AppState,
-    project_id: &str,
-    source: &str,
-    sub: &Submission,
-    ticket_id: Option<&str>,
-    spam: Option<&str>,
-) -> ApiResult<Option<(Feedback, Vec<Suggestion>)>> {
+/// Feedback checked and ready to store.
+struct Checked {
+    kind: Option<FeedbackKind>,
+    title: String,
+    body: String,
+    email: Option<String>,
+    name: Option<String>,
+    distinct_id: Option<String>,
+    url: Option<String>,
+    external_id: Option<String>,
+    created_at: Option<i64>,
+}
+
+fn check(sub: &Submission) -> ApiResult<Checked> {
     let kind = match sub.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(FeedbackKind::parse(k).ok_or_else(|| {
@@ -90,31 +96,94 @@ pub async fn submit(
             t
         }
     };
-    let email = email(sub.email.as_deref())?;
-    let name = optional("name", sub.name.as_deref(), 200)?;
-    let distinct_id = optional("distinct_id", sub.distinct_id.as_deref(), 200)?;
-    let url = optional("url", sub.url.as_deref(), 2000)?;
-    let external_id = optional("external_id", sub.external_id.as_deref(), 200)?;
-    let stored = state
-        .db
-        .insert_feedback(
-            project_id,
-            &NewFeedback {
-                kind,
-                title: &title,
-                body: &body,
-                source,
-                external_id: external_id.as_deref(),
-                url: url.as_deref(),
-                reporter_email: email.as_deref(),
-                reporter_name: name.as_deref(),
-                distinct_id: distinct_id.as_deref(),
-                ticket_id,
-                spam_signal: spam,
-                created_at: sub.created_at.unwrap_or_else(|| state.now_ms()),
-            },
-        )
-        .await?;
+    Ok(Checked {
+        kind,
+        title,
+        body,
+        email: email(sub.email.as_deref())?,
+        name: optional("name", sub.name.as_deref(), 200)?,
+        distinct_id: optional("distinct_id", sub.distinct_id.as_deref(), 200)?,
+        url: optional("url", sub.url.as_deref(), 2000)?,
+        external_id: optional("external_id", sub.external_id.as_deref(), 200)?,
+        created_at: sub.created_at,
+    })
+}
+
+/// Where feedback came from, and so how it is recorded.
+#[derive(Debug, Clone, Copy)]
+pub enum Sender<'a> {
+    /// A member (the API, the web UI, a ticket): audited as theirs.
+    Member(&'a Actor),
+    /// The public form or widget: intake, like telemetry, not audited.
+    Public {
+        /// The spam signal the form raised, if any.
+        spam: Option<&'a str>,
+    },
+}
+
+/// Stores checked feedback on the change's connection.
+async fn insert(
+    conn: &mut sqlx::AnyConnection,
+    now: i64,
+    project_id: &str,
+    source: &str,
+    c: &Checked,
+    ticket_id: Option<&str>,
+    spam: Option<&str>,
+) -> ApiResult<Option<Feedback>> {
+    Ok(store::insert_feedback(
+        conn,
+        project_id,
+        &NewFeedback {
+            kind: c.kind,
+            title: &c.title,
+            body: &c.body,
+            source,
+            external_id: c.external_id.as_deref(),
+            url: c.url.as_deref(),
+            reporter_email: c.email.as_deref(),
+            reporter_name: c.name.as_deref(),
+            distinct_id: c.distinct_id.as_deref(),
+            ticket_id,
+            spam_signal: spam,
+            created_at: c.created_at.unwrap_or(now),
+        },
+    )
+    .await?)
+}
+
+/// Records feedback from any source and suggests the backlog items it may
+/// duplicate. `None` when its id in the source was recorded before.
+pub async fn submit(
+    state: &AppState,
+    from: Sender<'_>,
+    project_id: &str,
+    source: &str,
+    sub: &Submission,
+    ticket_id: Option<&str>,
+) -> ApiResult<Option<(Feedback, Vec<Suggestion>)>> {
+    let c = check(sub)?;
+    let stored = match from {
+        Sender::Member(actor) => {
+            let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+            let now = w.now();
+            let f = insert(w.conn(), now, project_id, source, &c, ticket_id, None).await?;
+            if let Some(f) = &f {
+                w.commit(
+                    Audit::new("feedback.create", f.number.to_string())
+                        .detail(serde_json::json!({ "source": source })),
+                )
+                .await?;
+            }
+            f
+        }
+        Sender::Public { spam } => {
+            let mut tx = state.db.begin().await?;
+            let f = insert(&mut tx, state.now_ms(), project_id, source, &c, None, spam).await?;
+            tx.commit().await?;
+            f
+        }
+    };
     let Some(f) = stored else { return Ok(None) };
     let suggestions = if f.state == FeedbackState::Spam {
         Vec::new()
@@ -196,31 +265,9 @@ pub async fn find_feedback(
     }
 }
 
-async fn audit_log(
-    state: &AppState,
-    actor: &Actor,
-    project_id: &str,
-    action: &str,
-    target: &str,
-) -> ApiResult<()> {
-    let mut conn = state.db.pool().acquire().await?;
-    audit::record(
-        &mut conn,
-        actor,
-        Some(project_id),
-        action,
-        Some(target),
-        None,
-        state.now_ms(),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Adds a backlog item.
-pub async fn create_item(
-    state: &AppState,
-    actor: &Actor,
+/// Adds a backlog item as part of a change.
+pub async fn create_item_in(
+    w: &mut Work,
     project_id: &str,
     kind: &str,
     title: &str,
@@ -233,29 +280,28 @@ pub async fn create_item(
     })?;
     let title = clean_text("title", title, 200).map_err(ApiError::unprocessable)?;
     let body = optional("body", body, 20_000)?.unwrap_or_default();
-    let item = state
-        .db
-        .insert_item(project_id, kind, &title, &body, &actor.name, state.now_ms())
-        .await?;
-    audit_log(
-        state,
-        actor,
-        project_id,
-        "backlog.create",
-        &item.number.to_string(),
-    )
-    .await?;
-    Ok(item)
+    let now = w.now();
+    let by = w.actor().name.clone();
+    Ok(store::insert_item(w.conn(), project_id, kind, &title, &body, &by, now).await?)
 }
 
-/// Links feedback to an item: one more vote for it.
-pub async fn link(
+/// Adds a backlog item.
+pub async fn create_item(
     state: &AppState,
     actor: &Actor,
     project_id: &str,
-    feedback: &Feedback,
-    item: &Item,
-) -> ApiResult<()> {
+    kind: &str,
+    title: &str,
+    body: Option<&str>,
+) -> ApiResult<Item> {
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let item = create_item_in(&mut w, project_id, kind, title, body).await?;
+    w.commit(Audit::new("backlog.create", item.number.to_string()))
+        .await?;
+    Ok(item)
+}
+
+fn linkable(feedback: &Feedback, item: &Item) -> ApiResult<()> {
     if item.status == ItemStatus::Merged {
         return Err(ApiError::conflict(format!(
             "item #{} was merged into another; link the feedback there",
@@ -267,37 +313,117 @@ pub async fn link(
             "this feedback is marked as spam; mark it as not spam first",
         ));
     }
-    state.db.link_feedback(&feedback.id, Some(&item.id)).await?;
-    audit_log(
-        state,
-        actor,
-        project_id,
-        "feedback.link",
-        &format!("{} → #{}", feedback.number, item.number),
-    )
-    .await
+    Ok(())
 }
 
-/// Turns feedback into a new backlog item, linked to it.
-pub async fn promote(
+/// What can be done with a piece of feedback.
+#[derive(Debug, Clone)]
+pub enum FeedbackAction {
+    /// A vote for an existing item.
+    Link(Box<Item>),
+    /// A new item of the kind given (the feedback's own by default), linked.
+    Promote(Option<String>),
+    Unlink,
+    Close,
+    Spam,
+    /// Back to new (or linked), from closed or spam.
+    Reopen,
+}
+
+impl FeedbackAction {
+    fn name(&self) -> &'static str {
+        match self {
+            FeedbackAction::Link(_) => "feedback.link",
+            FeedbackAction::Promote(_) => "feedback.promote",
+            FeedbackAction::Unlink => "feedback.unlink",
+            FeedbackAction::Close => "feedback.close",
+            FeedbackAction::Spam => "feedback.spam",
+            FeedbackAction::Reopen => "feedback.reopen",
+        }
+    }
+}
+
+/// Reads an action as the API and the pages name it.
+pub async fn action_named(
+    state: &AppState,
+    project_id: &str,
+    action: &str,
+    item: Option<i64>,
+    kind: Option<&str>,
+) -> ApiResult<FeedbackAction> {
+    Ok(match action {
+        "link" => {
+            let n = item.ok_or_else(|| ApiError::unprocessable("link needs `item`"))?;
+            FeedbackAction::Link(Box::new(
+                find_item(state, project_id, &n.to_string()).await?,
+            ))
+        }
+        "promote" => FeedbackAction::Promote(kind.map(str::to_owned)),
+        "unlink" => FeedbackAction::Unlink,
+        "close" => FeedbackAction::Close,
+        "spam" => FeedbackAction::Spam,
+        "reopen" | "not_spam" => FeedbackAction::Reopen,
+        other => {
+            return Err(ApiError::unprocessable(format!(
+                "`{other}` is not an action: link, promote, unlink, close, reopen, spam or not_spam"
+            )));
+        }
+    })
+}
+
+/// Acts on a piece of feedback: one change, one audit entry. Returns the
+/// item it went to, if any.
+pub async fn act(
     state: &AppState,
     actor: &Actor,
     project_id: &str,
-    feedback: &Feedback,
-    kind: Option<&str>,
-) -> ApiResult<Item> {
-    let kind = kind.unwrap_or(feedback.kind.item_kind().as_str());
-    let item = create_item(
-        state,
-        actor,
-        project_id,
-        kind,
-        &feedback.title,
-        Some(&feedback.body),
-    )
-    .await?;
-    link(state, actor, project_id, feedback, &item).await?;
-    Ok(state.db.item_by_id(&item.id).await?)
+    f: &Feedback,
+    action: FeedbackAction,
+) -> ApiResult<Option<Item>> {
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let name = action.name();
+    let item = match action {
+        FeedbackAction::Link(item) => {
+            linkable(f, &item)?;
+            store::link_feedback(w.conn(), &f.id, Some(&item.id)).await?;
+            Some(*item)
+        }
+        FeedbackAction::Promote(kind) => {
+            let kind = kind.unwrap_or_else(|| f.kind.item_kind().as_str().to_owned());
+            let item = create_item_in(&mut w, project_id, &kind, &f.title, Some(&f.body)).await?;
+            linkable(f, &item)?;
+            store::link_feedback(w.conn(), &f.id, Some(&item.id)).await?;
+            Some(store::item_by_id_in(w.conn(), &item.id).await?)
+        }
+        FeedbackAction::Unlink => {
+            store::link_feedback(w.conn(), &f.id, None).await?;
+            None
+        }
+        FeedbackAction::Close => {
+            store::set_feedback_state(w.conn(), &f.id, FeedbackState::Closed).await?;
+            None
+        }
+        FeedbackAction::Spam => {
+            store::link_feedback(w.conn(), &f.id, None).await?;
+            store::set_feedback_state(w.conn(), &f.id, FeedbackState::Spam).await?;
+            None
+        }
+        FeedbackAction::Reopen => {
+            let to = if f.item_id.is_some() {
+                FeedbackState::Linked
+            } else {
+                FeedbackState::New
+            };
+            store::set_feedback_state(w.conn(), &f.id, to).await?;
+            None
+        }
+    };
+    let mut entry = Audit::new(name, f.number.to_string());
+    if let Some(i) = &item {
+        entry = entry.detail(serde_json::json!({ "item": i.number }));
+    }
+    w.commit(entry).await?;
+    Ok(item)
 }
 
 /// Merges `from` into `into`, moving its votes over.
@@ -322,16 +448,16 @@ pub async fn merge(
             )));
         }
     }
-    state.db.merge_items(from, into, state.now_ms()).await?;
-    audit_log(
-        state,
-        actor,
-        project_id,
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    store::merge_items(w.conn(), from, into, now).await?;
+    let merged = store::item_by_id_in(w.conn(), &into.id).await?;
+    w.commit(Audit::new(
         "backlog.merge",
-        &format!("#{} → #{}", from.number, into.number),
-    )
+        format!("#{} → #{}", from.number, into.number),
+    ))
     .await?;
-    Ok(state.db.item_by_id(&into.id).await?)
+    Ok(merged)
 }
 
 /// Changes to an item, each optional.
@@ -345,6 +471,8 @@ pub struct ItemChange {
     pub score: Option<Option<Score>>,
     /// Whether the item shows in the public changelog once released.
     pub public: Option<bool>,
+    /// `Some(None)` takes it out of its release.
+    pub release: Option<Option<ReleaseRow>>,
 }
 
 /// Applies edits through the workflow's rules.
@@ -403,16 +531,18 @@ pub async fn update_item(
     if let Some(public) = change.public {
         item.public = public;
     }
-    state.db.save_item(&item, state.now_ms()).await?;
-    audit_log(
-        state,
-        actor,
-        project_id,
-        "backlog.update",
-        &item.number.to_string(),
-    )
-    .await?;
-    Ok(state.db.item_by_id(&item.id).await?)
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    store::save_item(w.conn(), &item, now).await?;
+    let mut item = store::item_by_id_in(w.conn(), &item.id).await?;
+    if let Some(release) = change.release
+        && release.as_ref().map(|r| &r.id) != item.release_id.as_ref()
+    {
+        item = crate::releases::schedule_in(&mut w, item, release.as_ref()).await?;
+    }
+    w.commit(Audit::new("backlog.update", item.number.to_string()))
+        .await?;
+    Ok(item)
 }
 
 /// Reads score inputs: `rice` takes reach, impact, confidence and effort;
@@ -488,6 +618,8 @@ pub async fn import(
     }
     .map_err(|e| ApiError::unprocessable(e.to_string()))?;
     let source = format!("import:{name}");
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
     let mut out = ImportOutcome {
         rejected: parsed.rejected,
         ..ImportOutcome::default()
@@ -512,7 +644,11 @@ pub async fn import(
         } else {
             sub
         };
-        match submit(state, project_id, &source, &sub, None, None).await {
+        let stored = match check(&sub) {
+            Ok(c) => insert(w.conn(), now, project_id, &source, &c, None, None).await,
+            Err(e) => Err(e),
+        };
+        match stored {
             Ok(Some(_)) => out.imported += 1,
             Ok(None) => out.already += 1,
             Err(e) if e.status().is_client_error() => out
@@ -522,13 +658,83 @@ pub async fn import(
         }
     }
     out.rejected.sort();
-    audit_log(
-        state,
-        actor,
-        project_id,
-        "feedback.import",
-        &format!("{source}: {} new", out.imported),
+    w.commit(
+        Audit::new("feedback.import", source)
+            .detail(serde_json::json!({ "imported": out.imported, "already": out.already })),
     )
     .await?;
     Ok(out)
+}
+
+/// Turns a support ticket into feedback (once per ticket).
+pub async fn from_ticket(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    number: &str,
+    kind: Option<String>,
+) -> ApiResult<(Feedback, Vec<Suggestion>)> {
+    let n: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no ticket `{number}`")))?;
+    let t = match state.db.ticket_by_number(project_id, n).await {
+        Ok(t) => t,
+        Err(liveops_store::StoreError::NotFound) => {
+            return Err(ApiError::not_found(format!("no ticket #{n}")));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let first = state
+        .db
+        .ticket_comments(&t.id)
+        .await?
+        .into_iter()
+        .find(|c| c.public);
+    let sub = Submission {
+        kind,
+        title: Some(t.subject.clone()),
+        body: first.map_or_else(|| t.subject.clone(), |c| c.body),
+        email: t.requester.contains('@').then(|| t.requester.clone()),
+        name: None,
+        distinct_id: None,
+        url: None,
+        external_id: Some(format!("ticket-{}", t.number)),
+        created_at: None,
+    };
+    match submit(
+        state,
+        Sender::Member(actor),
+        project_id,
+        "ticket",
+        &sub,
+        Some(&t.id),
+    )
+    .await?
+    {
+        Some(done) => Ok(done),
+        None => Err(ApiError::conflict(format!(
+            "ticket #{n} was already turned into feedback"
+        ))),
+    }
+}
+
+/// The reporter's latest analytics events.
+pub async fn activity(
+    state: &AppState,
+    project_id: &str,
+    distinct_id: Option<&str>,
+    limit: usize,
+) -> ApiResult<Vec<liveops_telemetry::analytics::StoredEvent>> {
+    let Some(d) = distinct_id else {
+        return Ok(Vec::new());
+    };
+    let (id, d) = (project_id.to_owned(), d.to_owned());
+    crate::analytics::telemetry(state, move |a| {
+        let Some(p) = a.person(&id, &d) else {
+            return Ok(Vec::new());
+        };
+        a.person_events(&id, &p.distinct_ids, limit)
+    })
+    .await
 }

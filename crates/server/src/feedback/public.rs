@@ -246,16 +246,12 @@ async fn accept(
         external_id: None,
         created_at: None,
     };
-    let (f, _) = submit(
-        state,
-        &project_id,
-        "form",
-        &sub,
-        None,
-        spam.map(|s| s.as_str()),
-    )
-    .await?
-    .ok_or_else(|| ApiError::internal("the feedback was not stored"))?;
+    let from = super::Sender::Public {
+        spam: spam.map(|s| s.as_str()),
+    };
+    let (f, _) = submit(state, from, &project_id, "form", &sub, None)
+        .await?
+        .ok_or_else(|| ApiError::internal("the feedback was not stored"))?;
     Ok((f.number, spam.is_some()))
 }
 

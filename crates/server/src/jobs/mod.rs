@@ -34,7 +34,7 @@ pub fn spawn(
     supervise(
         name,
         stopping,
-        move || run(state.clone(), stop.clone(), every, tick),
+        move || run(name, state.clone(), stop.clone(), every, tick),
         move |name| {
             counted
                 .metrics
@@ -79,12 +79,26 @@ where
     })
 }
 
-async fn run(state: AppState, mut stop: watch::Receiver<bool>, every: Duration, tick: Tick) {
+async fn run(
+    name: &'static str,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+    every: Duration,
+    tick: Tick,
+) {
     let mut timer = tokio::time::interval(every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let ticks = state
+        .metrics
+        .job_ticks
+        .get_or_create(&crate::metrics::KindLabels { kind: name.into() })
+        .clone();
     loop {
         tokio::select! {
-            _ = timer.tick() => tick(&state).await,
+            _ = timer.tick() => {
+                tick(&state).await;
+                ticks.inc();
+            }
             _ = stop.changed() => return,
         }
     }

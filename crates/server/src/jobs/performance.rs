@@ -8,7 +8,7 @@ use crate::state::AppState;
 pub async fn tick(state: &AppState) {
     warn_on(
         "performance scan",
-        crate::performance::scan_now(state).await,
+        crate::performance::scan::scan_now(state).await,
     );
     warn_on(
         "alert rule and SLO evaluation",

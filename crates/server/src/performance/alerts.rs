@@ -15,7 +15,6 @@ use liveops_store::support::intake::{Integration, IntegrationKind, NewIntegratio
 use liveops_telemetry::performance::RouteQuery;
 
 use crate::auth::keys;
-use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::support::service;
 
@@ -25,25 +24,28 @@ pub const DEFAULT_INTEGRATION: &str = "liveops performance";
 
 /// The integration named `name`, or the project's default one for
 /// performance alerts (made on first use: generic, SEV3, auto-resolving).
-pub async fn integration_for(
-    state: &AppState,
+/// The integration a rule or SLO files into: the one named, or the
+/// project's default one, made within the caller's transaction when it is
+/// missing.
+pub async fn integration_in(
+    conn: &mut sqlx::AnyConnection,
     project_id: &str,
     name: Option<&str>,
-) -> ApiResult<Integration> {
-    let all = state.db.integrations(project_id).await?;
+    now: i64,
+) -> super::Result<Integration> {
+    let all = liveops_store::support::intake::integrations_in(conn, project_id).await?;
     let wanted = name.unwrap_or(DEFAULT_INTEGRATION);
     if let Some(i) = all.into_iter().find(|i| i.name == wanted) {
         return Ok(i);
     }
     if name.is_some() {
-        return Err(ApiError::unprocessable(format!(
+        return Err(super::PerformanceError::invalid(format!(
             "the project has no integration named `{wanted}`"
         )));
     }
     let secret = format!("lo_alert_{}", keys::random_string(40));
-    let mut tx = state.db.begin().await?;
-    let made = liveops_store::support::intake::insert_integration(
-        &mut tx,
+    Ok(liveops_store::support::intake::insert_integration(
+        conn,
         &NewIntegration {
             project_id,
             name: DEFAULT_INTEGRATION,
@@ -54,11 +56,9 @@ pub async fn integration_for(
             default_severity: Severity::Sev3,
             auto_resolve: true,
         },
-        state.now_ms(),
+        now,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(made)
+    .await?)
 }
 
 fn blank(s: &str) -> Option<String> {

@@ -3,7 +3,7 @@
 //! items against capacity, hotfixes for incidents, and release notes built
 //! from items, fixed incidents, deployed commits and the OpenAPI diff.
 
-pub mod changelog;
+pub mod deploy;
 
 use jiff::civil::Date;
 use liveops_core::docs::api_diff::{self, Change, Level, VersionProblem};
@@ -16,11 +16,12 @@ use liveops_core::releases::plan::{
 use liveops_store::StoreError;
 use liveops_store::audit::Actor;
 use liveops_store::feedback::{Item, ItemFilter};
-use liveops_store::releases::{NewRelease, ReleaseRow, Shipped, TrainRow};
+use liveops_store::releases::{self as store, NewRelease, ReleaseRow, Shipped, TrainRow};
 use semver::Version;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
+use crate::work::{Audit, Work};
 
 /// A train as the core knows it.
 pub fn train_of(t: &TrainRow) -> ApiResult<Train> {
@@ -36,6 +37,7 @@ pub fn train_of(t: &TrainRow) -> ApiResult<Train> {
 
 pub async fn create_train(
     state: &AppState,
+    actor: &Actor,
     project_id: &str,
     name: &str,
     cadence: &str,
@@ -55,21 +57,25 @@ pub async fn create_train(
     let freeze = u8::try_from(freeze_days)
         .map_err(|_| ApiError::unprocessable("`freeze_days` must be 0 or more"))?;
     Train::new(c, first, freeze).map_err(|e| ApiError::unprocessable(e.to_string()))?;
-    state
-        .db
-        .insert_train(
-            project_id,
-            &name,
-            c.as_str(),
-            &first.to_string(),
-            i64::from(freeze),
-            state.now_ms(),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::conflict(format!("a train `{name}` exists")),
-            other => other.into(),
-        })
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    let t = store::insert_train(
+        w.conn(),
+        project_id,
+        &name,
+        c.as_str(),
+        &first.to_string(),
+        i64::from(freeze),
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::conflict(format!("a train `{name}` exists")),
+        other => other.into(),
+    })?;
+    w.commit(Audit::new("release.train.create", &t.name))
+        .await?;
+    Ok(t)
 }
 
 pub async fn find_release(
@@ -113,6 +119,23 @@ pub struct ReleasePlan {
 pub async fn create_release(
     state: &AppState,
     actor: &Actor,
+    project_id: &str,
+    plan: &ReleasePlan,
+) -> ApiResult<ReleaseRow> {
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let r = create_release_in(&mut w, state, project_id, plan, None).await?;
+    w.commit(
+        Audit::new("release.create", &r.version).detail(serde_json::json!({ "kind": r.kind })),
+    )
+    .await?;
+    Ok(r)
+}
+
+/// Plans a release as part of a change (for an incident's hotfix, with
+/// the incident).
+pub async fn create_release_in(
+    w: &mut Work,
+    state: &AppState,
     project_id: &str,
     plan: &ReleasePlan,
     incident_id: Option<&str>,
@@ -178,26 +201,27 @@ pub async fn create_release(
         },
     };
     let version = version.to_string();
-    let row = state
-        .db
-        .insert_release(
-            project_id,
-            &NewRelease {
-                version: &version,
-                kind: kind.as_str(),
-                train_id: train.as_ref().map(|t| t.id.as_str()),
-                planned_for: planned_for.map(|d| d.to_string()).as_deref(),
-                capacity: plan.capacity,
-                incident_id,
-                created_by: &actor.name,
-            },
-            state.now_ms(),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::conflict(format!("release {version} exists")),
-            other => other.into(),
-        })?;
+    let now = w.now();
+    let by = w.actor().name.clone();
+    let row = store::insert_release(
+        w.conn(),
+        project_id,
+        &NewRelease {
+            version: &version,
+            kind: kind.as_str(),
+            train_id: train.as_ref().map(|t| t.id.as_str()),
+            planned_for: planned_for.map(|d| d.to_string()).as_deref(),
+            capacity: plan.capacity,
+            incident_id,
+            created_by: &by,
+        },
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::conflict(format!("release {version} exists")),
+        other => other.into(),
+    })?;
     Ok(row)
 }
 
@@ -220,9 +244,10 @@ pub async fn hotfix(
         }
         Err(e) => return Err(e.into()),
     };
-    create_release(
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let r = create_release_in(
+        &mut w,
         state,
-        actor,
         project_id,
         &ReleasePlan {
             version,
@@ -231,7 +256,13 @@ pub async fn hotfix(
         },
         Some(&i.id),
     )
-    .await
+    .await?;
+    w.commit(
+        Audit::new("release.hotfix", &r.version)
+            .detail(serde_json::json!({ "incident": i.number })),
+    )
+    .await?;
+    Ok(r)
 }
 
 /// Whether an item may join a release: open or done items only; a frozen
@@ -259,9 +290,10 @@ pub fn check_schedulable(item: &Item, release: &ReleaseRow) -> ApiResult<()> {
     }
 }
 
-/// Schedules an item into a release (or out of any, with `None`).
-pub async fn schedule(
-    state: &AppState,
+/// Schedules an item into a release (or out of any, with `None`), as part
+/// of a change.
+pub async fn schedule_in(
+    w: &mut Work,
     item: Item,
     release: Option<&ReleaseRow>,
 ) -> ApiResult<Item> {
@@ -273,8 +305,33 @@ pub async fn schedule(
         }
     }
     item.release_id = release.map(|r| r.id.clone());
-    state.db.save_item(&item, state.now_ms()).await?;
-    Ok(state.db.item_by_id(&item.id).await?)
+    let now = w.now();
+    liveops_store::feedback::save_item(w.conn(), &item, now).await?;
+    Ok(liveops_store::feedback::item_by_id_in(w.conn(), &item.id).await?)
+}
+
+/// Schedules items into a release, all or none.
+pub async fn schedule(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    release: &ReleaseRow,
+    items: Vec<Item>,
+) -> ApiResult<()> {
+    for i in &items {
+        check_schedulable(i, release)?;
+    }
+    let numbers: Vec<i64> = items.iter().map(|i| i.number).collect();
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    for i in items {
+        schedule_in(&mut w, i, Some(release)).await?;
+    }
+    w.commit(
+        Audit::new("release.schedule", &release.version)
+            .detail(serde_json::json!({ "items": numbers })),
+    )
+    .await?;
+    Ok(())
 }
 
 /// The decision records made while a release was in the making: dated
@@ -326,6 +383,10 @@ pub struct ReleaseDetail {
     pub over_capacity: Option<OverCapacity>,
     /// The open effort, in person-weeks.
     pub planned_effort: f64,
+    /// The train it departs with, by name.
+    pub train: Option<String>,
+    /// The incident a hotfix release is for, by number.
+    pub incident: Option<i64>,
 }
 
 pub async fn detail(
@@ -349,11 +410,34 @@ pub async fn detail(
         .filter(|i| i.status.is_open())
         .map(|i| i.score.and_then(|s| s.effort()))
         .collect();
+    let train = match &release.train_id {
+        Some(id) => state
+            .db
+            .trains(project_id)
+            .await?
+            .into_iter()
+            .find(|t| &t.id == id)
+            .map(|t| t.name),
+        None => None,
+    };
+    let incident = match &release.incident_id {
+        Some(id) => {
+            let mut conn = state.db.pool().acquire().await?;
+            Some(
+                liveops_store::support::incidents::get(&mut conn, id)
+                    .await?
+                    .number,
+            )
+        }
+        None => None,
+    };
     Ok(ReleaseDetail {
         over_capacity: capacity_check(release.capacity, &efforts),
         planned_effort: efforts.iter().flatten().sum(),
         release,
         items,
+        train,
+        incident,
     })
 }
 
@@ -379,36 +463,55 @@ pub async fn move_to(
             to.as_str()
         )));
     }
-    match to {
-        ReleaseState::Shipped => Ok(Some(
-            state
-                .db
-                .ship_release(project_id, release, actor, state.now_ms())
-                .await
-                .map_err(|e| match e {
-                    StoreError::Conflict(_) => {
-                        ApiError::conflict(format!("release {} has shipped", release.version))
-                    }
-                    other => other.into(),
-                })?,
-        )),
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    let (shipped, action) = match to {
+        ReleaseState::Shipped => (
+            Some(
+                store::ship_release(w.conn(), release, &actor.name, now)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Conflict(_) => {
+                            ApiError::conflict(format!("release {} has shipped", release.version))
+                        }
+                        other => other.into(),
+                    })?,
+            ),
+            "release.ship",
+        ),
         ReleaseState::Frozen | ReleaseState::Planned => {
-            state
-                .db
-                .set_release_frozen(&release.id, to == ReleaseState::Frozen, state.now_ms())
-                .await?;
-            Ok(None)
+            let frozen = to == ReleaseState::Frozen;
+            store::set_release_frozen(w.conn(), &release.id, frozen, now).await?;
+            (
+                None,
+                if frozen {
+                    "release.freeze"
+                } else {
+                    "release.thaw"
+                },
+            )
         }
-    }
+    };
+    w.commit(Audit::new(action, &release.version)).await?;
+    Ok(shipped)
 }
 
 /// Stores the OpenAPI document a release ships, after checking it parses.
-pub async fn set_openapi(state: &AppState, release: &ReleaseRow, spec: &[u8]) -> ApiResult<()> {
+pub async fn set_openapi(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    release: &ReleaseRow,
+    spec: &[u8],
+) -> ApiResult<()> {
     liveops_wire::openapi::parse(spec)
         .map_err(|e| ApiError::unprocessable(format!("the OpenAPI document is not usable: {e}")))?;
     let text = std::str::from_utf8(spec)
         .map_err(|_| ApiError::unprocessable("the OpenAPI document is not UTF-8"))?;
-    state.db.set_release_openapi(&release.id, text).await?;
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    store::set_release_openapi(w.conn(), &release.id, text).await?;
+    w.commit(Audit::new("release.openapi", &release.version))
+        .await?;
     Ok(())
 }
 

@@ -9,8 +9,15 @@ use liveops_telemetry::analytics::{Feature, RetentionQuery};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::ApiResult;
+use liveops_core::feedback::backlog::ItemKind;
+use liveops_store::StoreError;
+use liveops_store::reviews::{self as store, LaunchReview, NewLaunchReview};
+
+use super::postmortems::{MAX_SECTION, Who, long_text};
+use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
+use crate::timerange::parse_when;
+use crate::work::{Audit, Work};
 
 /// A feature's use during the review and before it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -92,7 +99,7 @@ pub async fn generate(
     let funnels = state.db.key_funnels(project_id).await?;
     let id = project_id.to_owned();
     let (now, before, conversions, retention) =
-        crate::api::analytics::telemetry(state, move |a| -> Result<_, _> {
+        crate::analytics::telemetry(state, move |a| -> Result<_, _> {
             let now = a.features(&id, &features, from, to)?;
             let before = a.features(&id, &features, before_from, from)?;
             // Week-1 retention of the people new in the ISO week a period
@@ -120,9 +127,8 @@ pub async fn generate(
             let retention = (retention(before_from, from)?, retention(from, to)?);
             let mut conversions = Vec::new();
             for f in &funnels {
-                let conv = |from: i64, to: i64| {
-                    crate::api::analytics::key_funnel_conversion(a, &id, f, from, to)
-                };
+                let conv =
+                    |from: i64, to: i64| crate::analytics::funnels::conversion(a, &id, f, from, to);
                 conversions.push(ConversionView {
                     funnel: f.name.clone(),
                     conversion: conv(from, to)?,
@@ -229,4 +235,239 @@ pub fn lines(v: &[String]) -> String {
         .map(|l| format!("- {l}"))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchReviewBody {
+    /// A shipped release's version: the review covers its first `days`.
+    pub release: Option<String>,
+    /// Or a period: start (date or RFC 3339)…
+    pub from: Option<String>,
+    /// …and end, exclusive (now by default).
+    pub to: Option<String>,
+    /// With a release, how many days after it shipped (14 by default).
+    pub days: Option<i64>,
+    pub title: Option<String>,
+}
+
+/// A review by number (`3` or `#3`).
+pub async fn find_review(
+    state: &AppState,
+    project_id: &str,
+    number: &str,
+) -> ApiResult<LaunchReview> {
+    let n: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no review #{number}")))?;
+    state
+        .db
+        .launch_review(project_id, n)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("no review #{n}")),
+            e => e.into(),
+        })
+}
+
+/// Generates and keeps a post-launch review.
+pub async fn review(
+    state: &AppState,
+    who: &Who<'_>,
+    body: &LaunchReviewBody,
+) -> ApiResult<LaunchReview> {
+    let now = state.now_ms();
+    let release = match body.release.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => match state.db.release(who.project_id, v).await {
+            Ok(r) => Some(r),
+            Err(StoreError::NotFound) => {
+                return Err(ApiError::unprocessable(format!("no release `{v}`")));
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let (from, to) = match &release {
+        Some(r) => {
+            if body.from.is_some() || body.to.is_some() {
+                return Err(ApiError::unprocessable(
+                    "give a release or a period (`from`, `to`), not both",
+                ));
+            }
+            let shipped = r.shipped_at.ok_or_else(|| {
+                ApiError::unprocessable(format!(
+                    "release {} has not shipped; review it once it is live",
+                    r.version
+                ))
+            })?;
+            let days = body.days.unwrap_or(14);
+            if !(1..=365).contains(&days) {
+                return Err(ApiError::unprocessable("`days` must be 1 to 365"));
+            }
+            (
+                shipped,
+                (shipped + days * 86_400_000).min(now).max(shipped + 1),
+            )
+        }
+        None => {
+            let from = body
+                .from
+                .as_deref()
+                .ok_or_else(|| ApiError::unprocessable("give a `release` or a `from` date"))
+                .and_then(|f| parse_when("from", f))?;
+            let to = body
+                .to
+                .as_deref()
+                .map(|t| parse_when("to", t))
+                .transpose()?
+                .unwrap_or(now);
+            if from >= to || to - from > 366 * 86_400_000 {
+                return Err(ApiError::unprocessable(
+                    "`from` must come before `to`, at most a year apart",
+                ));
+            }
+            (from, to)
+        }
+    };
+    let title = match body
+        .title
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(t) => {
+            crate::support::tickets::clean_text("title", t, 200).map_err(ApiError::unprocessable)?
+        }
+        None => match &release {
+            Some(r) => format!("Post-launch review of {}", r.version),
+            None => format!(
+                "Review of {} to {}",
+                &format_ms(from)[..10],
+                &format_ms(to)[..10]
+            ),
+        },
+    };
+    let (facts, sections) = generate(state, who.project_id, from, to).await?;
+    let body_json = serde_json::to_string(&facts).map_err(ApiError::internal)?;
+    let mut w = Work::begin(&state.db, &*state.clock, &who.actor, Some(who.project_id)).await?;
+    let r = store::insert_launch_review(
+        w.conn(),
+        who.project_id,
+        &NewLaunchReview {
+            title: &title,
+            release_id: release.as_ref().map(|r| r.id.as_str()),
+            from_at: from,
+            to_at: to,
+            facts: &body_json,
+            went_well: &lines(&sections.went_well),
+            failed: &lines(&sections.failed),
+            improve: &lines(&sections.improve),
+            created_by: &who.actor.name,
+        },
+        now,
+    )
+    .await?;
+    w.commit(Audit::new("review.create", r.number.to_string()))
+        .await?;
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewSectionsBody {
+    pub went_well: Option<String>,
+    pub failed: Option<String>,
+    pub improve: Option<String>,
+}
+
+/// Saves a review's sections.
+pub async fn save_review(
+    state: &AppState,
+    who: &Who<'_>,
+    number: &str,
+    body: &ReviewSectionsBody,
+) -> ApiResult<()> {
+    let r = find_review(state, who.project_id, number).await?;
+    let pick = |name: &str, given: &Option<String>, old: &str| -> ApiResult<String> {
+        match given {
+            Some(v) => long_text(name, v, MAX_SECTION),
+            None => Ok(old.to_owned()),
+        }
+    };
+    let went_well = pick("went_well", &body.went_well, &r.went_well)?;
+    let failed = pick("failed", &body.failed, &r.failed)?;
+    let improve = pick("improve", &body.improve, &r.improve)?;
+    let mut w = Work::begin(&state.db, &*state.clock, &who.actor, Some(who.project_id)).await?;
+    let now = w.now();
+    store::save_launch_review(w.conn(), &r.id, &went_well, &failed, &improve, now).await?;
+    w.commit(Audit::new("review.edit", r.number.to_string()))
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FindingBody {
+    /// The finding, as the backlog item's title.
+    pub title: String,
+    pub body: Option<String>,
+    /// enhancement (default), bug, tech_debt or security.
+    pub kind: Option<String>,
+}
+
+/// Raises a backlog item from one of a review's findings.
+pub async fn raise_finding(
+    state: &AppState,
+    who: &Who<'_>,
+    number: &str,
+    body: &FindingBody,
+) -> ApiResult<()> {
+    let r = find_review(state, who.project_id, number).await?;
+    let title = crate::support::tickets::clean_text("title", &body.title, 200)
+        .map_err(ApiError::unprocessable)?;
+    let kind = match body.kind.as_deref() {
+        None => ItemKind::Enhancement,
+        Some(k) => ItemKind::parse(k).ok_or_else(|| {
+            ApiError::unprocessable(format!(
+                "kind `{k}` is not one of: enhancement, bug, tech_debt, security"
+            ))
+        })?,
+    };
+    let text = long_text("body", body.body.as_deref().unwrap_or(""), MAX_SECTION)?;
+    let text = if text.is_empty() {
+        format!("A finding of review #{}: {}", r.number, r.title)
+    } else {
+        text
+    };
+    let mut w = Work::begin(&state.db, &*state.clock, &who.actor, Some(who.project_id)).await?;
+    let now = w.now();
+    let item =
+        store::add_review_item(w.conn(), &r, kind, &title, &text, &who.actor.name, now).await?;
+    w.commit(
+        Audit::new("review.finding", r.number.to_string())
+            .detail(serde_json::json!({ "item": item })),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A review with the backlog items raised from it.
+#[derive(Debug, Clone)]
+pub struct Shown {
+    pub review: LaunchReview,
+    /// (item number, title, status).
+    pub items: Vec<(i64, String, String)>,
+}
+
+/// A review, read for showing.
+pub async fn shown(state: &AppState, review: LaunchReview) -> ApiResult<Shown> {
+    let items = state.db.review_items(&review.id).await?;
+    Ok(Shown { review, items })
+}
+
+/// A review by number, read for showing.
+pub async fn shown_by_number(state: &AppState, project_id: &str, number: &str) -> ApiResult<Shown> {
+    let r = find_review(state, project_id, number).await?;
+    shown(state, r).await
 }

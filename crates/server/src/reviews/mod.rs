@@ -3,6 +3,7 @@
 //! impact), their Markdown export, and reminders for overdue action items.
 
 pub mod launch;
+pub mod postmortems;
 
 use liveops_core::reviews::postmortem::{self, Change, Entry, Line};
 use liveops_store::StoreError;
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
+use crate::work::{Audit, Work};
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -176,25 +178,23 @@ async fn usage_impact(
 ) -> ApiResult<UsageImpact> {
     let funnels = state.db.key_funnels(project).await?;
     let id = project.to_owned();
-    let (now, before, conversions) =
-        crate::api::analytics::telemetry(state, move |a| -> Result<_, _> {
-            let active = |from, to| a.features(&id, &[], from, to).map(|r| r.active_users);
-            let now = active(start, end)?;
-            let before = active(start - WEEK_MS, end - WEEK_MS)?;
-            let mut conversions = Vec::new();
-            for f in &funnels {
-                let conv = |from: i64, to: i64| {
-                    crate::api::analytics::key_funnel_conversion(a, &id, f, from, to)
-                };
-                conversions.push(FunnelImpact {
-                    name: f.name.clone(),
-                    conversion: conv(start, end)?,
-                    conversion_week_before: conv(start - WEEK_MS, end - WEEK_MS)?,
-                });
-            }
-            Ok((now, before, conversions))
-        })
-        .await?;
+    let (now, before, conversions) = crate::analytics::telemetry(state, move |a| -> Result<_, _> {
+        let active = |from, to| a.features(&id, &[], from, to).map(|r| r.active_users);
+        let now = active(start, end)?;
+        let before = active(start - WEEK_MS, end - WEEK_MS)?;
+        let mut conversions = Vec::new();
+        for f in &funnels {
+            let conv =
+                |from: i64, to: i64| crate::analytics::funnels::conversion(a, &id, f, from, to);
+            conversions.push(FunnelImpact {
+                name: f.name.clone(),
+                conversion: conv(start, end)?,
+                conversion_week_before: conv(start - WEEK_MS, end - WEEK_MS)?,
+            });
+        }
+        Ok((now, before, conversions))
+    })
+    .await?;
     Ok(UsageImpact {
         active_users: now,
         active_users_week_before: before,
@@ -377,27 +377,31 @@ pub fn prefilled(incident: &IncidentRow, f: &Facts) -> Sections {
 }
 
 /// Drafts the postmortem of `incident` from its data.
-pub async fn draft(state: &AppState, incident: &IncidentRow) -> ApiResult<Postmortem> {
+pub async fn draft_in(
+    w: &mut Work,
+    state: &AppState,
+    incident: &IncidentRow,
+) -> ApiResult<Postmortem> {
     let f = facts(state, incident).await?;
     let sections = prefilled(incident, &f);
     let body = serde_json::to_string(&f).map_err(ApiError::internal)?;
-    state
-        .db
-        .insert_postmortem(
-            &incident.project_id,
-            &incident.id,
-            &sections,
-            &body,
-            state.now_ms(),
-        )
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(_) => ApiError::conflict(format!(
-                "incident #{} already has a postmortem",
-                incident.number
-            )),
-            e => e.into(),
-        })
+    let now = w.now();
+    liveops_store::reviews::insert_postmortem(
+        w.conn(),
+        &incident.project_id,
+        &incident.id,
+        &sections,
+        &body,
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Conflict(_) => ApiError::conflict(format!(
+            "incident #{} already has a postmortem",
+            incident.number
+        )),
+        e => e.into(),
+    })
 }
 
 /// The stored figures of a postmortem.
@@ -415,8 +419,25 @@ pub async fn draft_due(state: &AppState) -> anyhow::Result<usize> {
     let mut drafted = 0;
     for (project, number) in due {
         let incident = state.db.incident_by_number(&project, number).await?;
-        match draft(state, &incident).await {
-            Ok(_) => drafted += 1,
+        let mut w = Work::begin(
+            &state.db,
+            &*state.clock,
+            &liveops_store::audit::Actor::system(),
+            Some(&project),
+        )
+        .await?;
+        let made = match draft_in(&mut w, state, &incident).await {
+            Ok(pm) => w
+                .commit(Audit::new(
+                    "postmortem.draft",
+                    pm.incident_number.to_string(),
+                ))
+                .await
+                .map_err(ApiError::from),
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(()) => drafted += 1,
             // Someone drafted it by hand meanwhile.
             Err(e) if e.status() == axum::http::StatusCode::CONFLICT => {}
             Err(e) => anyhow::bail!(

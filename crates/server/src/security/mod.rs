@@ -3,8 +3,25 @@
 //! against them, recording findings per service, and the patch-SLA and
 //! credential-expiry watches.
 
-pub mod sealed;
+pub mod findings;
+pub mod inventory;
 pub mod watch;
+
+crate::area_error!(
+    /// What went wrong in the security area.
+    SecurityError
+);
+
+pub type Result<T, E = SecurityError> = std::result::Result<T, E>;
+
+impl From<AuditError> for SecurityError {
+    fn from(e: AuditError) -> SecurityError {
+        match e {
+            AuditError::Store(s) => SecurityError::Store(s),
+            other => SecurityError::Invalid(other.to_string()),
+        }
+    }
+}
 
 use liveops_core::security::Package;
 use liveops_core::security::advisory::{

@@ -6,7 +6,7 @@ use liveops_core::Email;
 use liveops_core::support::incident::Severity;
 use liveops_core::support::sla::Priority;
 use liveops_store::Result;
-use liveops_store::audit::{Actor, ActorKind};
+use liveops_store::audit::Actor;
 
 use crate::state::AppState;
 use crate::state::format_ms;
@@ -33,11 +33,7 @@ pub fn stage(ms_left: i64) -> Option<i64> {
 }
 
 fn clock() -> Actor {
-    Actor {
-        kind: ActorKind::System,
-        name: "liveops".into(),
-        ip: None,
-    }
+    Actor::system()
 }
 
 fn requester(owner: &str) -> String {

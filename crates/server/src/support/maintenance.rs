@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use liveops_core::support::status::MaintenanceState;
 use liveops_store::Result;
-use liveops_store::audit::{self, Actor, ActorKind};
+use liveops_store::audit::{self, Actor};
 use liveops_store::support::status::{self as components, Maintenance};
 use serde_json::json;
 
@@ -101,11 +101,7 @@ fn label(s: MaintenanceState) -> &'static str {
 pub async fn run_due(state: &AppState) -> Result<usize> {
     let db = &state.db;
     let now = state.now_ms();
-    let clock = Actor {
-        kind: ActorKind::System,
-        name: "liveops".into(),
-        ip: None,
-    };
+    let clock = Actor::system();
     let at = |ms: i64| Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH);
     let mut moved = 0;
     for m in db.due_maintenances(now, 100).await? {

@@ -3,6 +3,7 @@
 
 pub mod deliver;
 pub mod maintenance;
-pub mod public;
+pub mod sender;
 pub mod service;
+pub mod stats;
 pub mod tickets;

@@ -18,7 +18,9 @@ use liveops_store::{Db, Result, StoreError};
 use serde_json::json;
 use sqlx::AnyConnection;
 
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::work::{Audit, Work};
 
 /// The component status an open incident of `severity` implies.
 pub fn impact(severity: Severity) -> ComponentStatus {
@@ -257,10 +259,11 @@ pub async fn open_incident(
     m: &ManualIncident<'_>,
 ) -> Result<IncidentRow> {
     let db = &state.db;
-    let now = state.now_ms();
-    let mut tx = db.begin().await?;
+    let mut w = Work::begin(db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    let tx = w.conn();
     let incident = incidents::insert_incident(
-        &mut tx,
+        &mut *tx,
         &NewIncident {
             project_id,
             title: m.title,
@@ -275,7 +278,7 @@ pub async fn open_incident(
     )
     .await?;
     incidents::add_event(
-        &mut tx,
+        &mut *tx,
         &incident.id,
         &actor.name,
         "triggered",
@@ -284,22 +287,13 @@ pub async fn open_incident(
         now,
     )
     .await?;
-    incidents::set_services(&mut tx, &incident.id, m.services).await?;
+    incidents::set_services(&mut *tx, &incident.id, m.services).await?;
     for c in m.components {
-        affect_component(&mut tx, &incident, c, impact(m.severity), now).await?;
+        affect_component(&mut *tx, &incident, c, impact(m.severity), now).await?;
     }
-    audit::record(
-        &mut tx,
-        actor,
-        Some(project_id),
-        "incident.open",
-        Some(&incident.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    hook_event(&mut tx, db, &incident, "incident.triggered", now).await?;
-    tx.commit().await?;
+    hook_event(&mut *tx, db, &incident, "incident.triggered", now).await?;
+    w.commit(Audit::new("incident.open", incident.number.to_string()))
+        .await?;
     Ok(incident)
 }
 
@@ -310,18 +304,19 @@ pub async fn acknowledge(
     ack_timeout_secs: Option<i64>,
 ) -> std::result::Result<(), ActionError> {
     let db = &state.db;
-    let now = state.now_ms();
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    let now = w.now();
     let deadline = ack_timeout_secs.map(|s| now + s * 1000);
-    let mut tx = db.begin().await?;
-    if !incidents::acknowledge(&mut tx, &incident.id, deadline, now).await? {
+    let tx = w.conn();
+    if !incidents::acknowledge(&mut *tx, &incident.id, deadline, now).await? {
         return Err(ActionError::Refused(format!(
             "incident #{} is {}, not triggered",
             incident.number,
-            incidents::get(&mut tx, &incident.id).await?.state.as_str()
+            incidents::get(&mut *tx, &incident.id).await?.state.as_str()
         )));
     }
     incidents::add_event(
-        &mut tx,
+        &mut *tx,
         &incident.id,
         &actor.name,
         "acknowledged",
@@ -330,18 +325,12 @@ pub async fn acknowledge(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Some(&incident.project_id),
+    hook_event(&mut *tx, db, incident, "incident.acknowledged", now).await?;
+    w.commit(Audit::new(
         "incident.acknowledge",
-        Some(&incident.number.to_string()),
-        None,
-        now,
-    )
+        incident.number.to_string(),
+    ))
     .await?;
-    hook_event(&mut tx, db, incident, "incident.acknowledged", now).await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -352,10 +341,10 @@ pub async fn resolve(
     note: Option<&str>,
 ) -> std::result::Result<(), ActionError> {
     let db = &state.db;
-    let now = state.now_ms();
-    let mut tx = db.begin().await?;
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    let now = w.now();
     if !resolve_in(
-        &mut tx,
+        w.conn(),
         db,
         incident,
         &actor.name,
@@ -370,17 +359,8 @@ pub async fn resolve(
             incident.number
         )));
     }
-    audit::record(
-        &mut tx,
-        actor,
-        Some(&incident.project_id),
-        "incident.resolve",
-        Some(&incident.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("incident.resolve", incident.number.to_string()))
+        .await?;
     Ok(())
 }
 
@@ -397,16 +377,17 @@ pub async fn escalate(
             incident.number
         )));
     }
-    let now = state.now_ms();
-    let mut tx = db.begin().await?;
-    if !incidents::escalate_now(&mut tx, &incident.id, now).await? {
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    let now = w.now();
+    let tx = w.conn();
+    if !incidents::escalate_now(&mut *tx, &incident.id, now).await? {
         return Err(ActionError::Refused(format!(
             "incident #{} is resolved",
             incident.number
         )));
     }
     incidents::add_event(
-        &mut tx,
+        &mut *tx,
         &incident.id,
         &actor.name,
         "escalated",
@@ -415,17 +396,8 @@ pub async fn escalate(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Some(&incident.project_id),
-        "incident.escalate",
-        Some(&incident.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("incident.escalate", incident.number.to_string()))
+        .await?;
     // Run the step now rather than at the job's next tick.
     let fresh = {
         let mut conn = db.pool().acquire().await.map_err(StoreError::from)?;
@@ -913,4 +885,24 @@ async fn hook_event(
         .await?;
     }
     Ok(())
+}
+
+/// An incident by number (`7` or `#7`).
+pub async fn find_incident(
+    state: &AppState,
+    project_id: &str,
+    number: &str,
+) -> ApiResult<IncidentRow> {
+    let n: i64 = number
+        .trim_start_matches('#')
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("no incident #{number}")))?;
+    state
+        .db
+        .incident_by_number(project_id, n)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found(format!("no incident #{n}")),
+            e => e.into(),
+        })
 }

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use liveops_core::Email;
 use liveops_core::support::escalation::Tier;
 use liveops_core::support::sla::{self, Priority, Standing};
-use liveops_store::audit::{self, Actor};
+use liveops_store::audit::Actor;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
 use liveops_store::support::tickets::{self as tk, NewTicket, Ticket};
 use liveops_store::{Db, Result, StoreError};
@@ -15,6 +15,7 @@ use serde_json::json;
 use super::service::{ActionError, tier_on_call};
 use crate::state::AppState;
 use crate::state::format_ms;
+use crate::work::{Audit, Work};
 
 /// Trimmed text of 1 to `max` printable characters (newlines allowed).
 pub fn clean_text(field: &str, s: &str, max: usize) -> std::result::Result<String, String> {
@@ -108,11 +109,11 @@ pub async fn open(
     req: &TicketRequest,
     source: &str,
 ) -> Result<Ticket> {
-    let db = &state.db;
-    let now = state.now_ms();
-    let mut tx = db.begin().await?;
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    let tx = w.conn();
     let t = tk::insert_ticket(
-        &mut tx,
+        &mut *tx,
         &NewTicket {
             project_id,
             subject: &req.subject,
@@ -127,7 +128,7 @@ pub async fn open(
     )
     .await?;
     tk::add_comment(
-        &mut tx,
+        &mut *tx,
         &t.id,
         req.requester.as_str(),
         true,
@@ -136,17 +137,8 @@ pub async fn open(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Some(project_id),
-        "ticket.open",
-        Some(&t.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("ticket.open", t.number.to_string()))
+        .await?;
     Ok(t)
 }
 
@@ -192,6 +184,20 @@ impl TicketOp {
         })
     }
 
+    /// What the audit log calls it.
+    pub fn audit_name(&self) -> &'static str {
+        match self {
+            TicketOp::Reply(_) => "ticket.reply",
+            TicketOp::Note(_) => "ticket.note",
+            TicketOp::Escalate => "ticket.escalate",
+            TicketOp::Solve => "ticket.solve",
+            TicketOp::Close => "ticket.close",
+            TicketOp::Reopen => "ticket.reopen",
+            TicketOp::LinkIncident(_) => "ticket.link",
+            TicketOp::FixedIn(_) => "ticket.fixed_in",
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             TicketOp::Reply(_) => "reply",
@@ -226,24 +232,25 @@ pub async fn apply(
         },
         _ => None,
     };
-    let mut tx = db.begin().await?;
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&t.project_id)).await?;
+    let tx = w.conn();
     match op {
         TicketOp::Reply(body) | TicketOp::Note(body) => {
             let public = matches!(op, TicketOp::Reply(_));
-            tk::add_comment(&mut tx, &t.id, &actor.name, public, true, body, now).await?;
+            tk::add_comment(&mut *tx, &t.id, &actor.name, public, true, body, now).await?;
         }
         TicketOp::Escalate => {
             let next = t
                 .tier
                 .next()
                 .ok_or_else(|| ActionError::Refused("the ticket is already at L3".into()))?;
-            tk::set_tier(&mut tx, &t.id, next).await?;
+            tk::set_tier(&mut *tx, &t.id, next).await?;
             let text = format!(
                 "escalated from {} to {}",
                 t.tier.as_str().to_uppercase(),
                 next.as_str().to_uppercase()
             );
-            tk::add_comment(&mut tx, &t.id, &actor.name, false, true, &text, now).await?;
+            tk::add_comment(&mut *tx, &t.id, &actor.name, false, true, &text, now).await?;
         }
         TicketOp::Solve | TicketOp::Close => {
             if t.status == "closed" {
@@ -254,7 +261,7 @@ pub async fn apply(
             } else {
                 "closed"
             };
-            tk::set_status(&mut tx, &t.id, status, now).await?;
+            tk::set_status(&mut *tx, &t.id, status, now).await?;
         }
         TicketOp::Reopen => {
             if !matches!(t.status.as_str(), "solved" | "closed") {
@@ -262,13 +269,13 @@ pub async fn apply(
                     "only a solved or closed ticket can be reopened".into(),
                 ));
             }
-            tk::set_status(&mut tx, &t.id, "open", now).await?;
+            tk::set_status(&mut *tx, &t.id, "open", now).await?;
         }
         TicketOp::LinkIncident(_) => {
             if let Some(i) = &incident {
-                tk::link_incident(&mut tx, &t.id, Some(&i.id)).await?;
+                tk::link_incident(&mut *tx, &t.id, Some(&i.id)).await?;
                 liveops_store::support::incidents::add_link(
-                    &mut tx,
+                    &mut *tx,
                     &i.id,
                     "ticket",
                     &t.number.to_string(),
@@ -278,27 +285,18 @@ pub async fn apply(
             }
         }
         TicketOp::FixedIn(release) => {
-            tk::add_link(&mut tx, &t.id, "release", release, now).await?;
+            tk::add_link(&mut *tx, &t.id, "release", release, now).await?;
             let text = format!("fixed in release {release}");
-            tk::add_comment(&mut tx, &t.id, &actor.name, false, true, &text, now).await?;
+            tk::add_comment(&mut *tx, &t.id, &actor.name, false, true, &text, now).await?;
         }
     }
-    let detail = match op {
-        TicketOp::LinkIncident(n) => Some(json!({ "incident": n }).to_string()),
-        TicketOp::FixedIn(r) => Some(json!({ "release": r }).to_string()),
-        _ => None,
-    };
-    audit::record(
-        &mut tx,
-        actor,
-        Some(&t.project_id),
-        &format!("ticket.{}", op.name()),
-        Some(&t.number.to_string()),
-        detail.as_deref(),
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    let mut entry = Audit::new(op.audit_name(), t.number.to_string());
+    match op {
+        TicketOp::LinkIncident(n) => entry = entry.detail(json!({ "incident": n })),
+        TicketOp::FixedIn(r) => entry = entry.detail(json!({ "release": r })),
+        _ => {}
+    }
+    w.commit(entry).await?;
     Ok(())
 }
 

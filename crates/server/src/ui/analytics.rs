@@ -18,8 +18,8 @@ use serde::Deserialize;
 use super::charts::{heat, lines};
 use super::pages::{pick, projects_for};
 use super::{Frame, UiSession, csrf_ok, error_page, page};
-use crate::api::analytics::{
-    FunnelBody, RetentionBody, funnel_query, funnel_view, retention_query,
+use crate::contract::analytics::{
+    FunnelBody, RetentionBody, feature_usage_view, funnel_query, funnel_view, retention_query,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, format_ms};
@@ -242,16 +242,11 @@ pub async fn page_view(
         }
         None => None,
     };
-    let usage = match crate::api::analytics::usage(&state, &project.id, from, to).await {
-        Ok(u) => u,
+    let usage = match crate::analytics::feature_usage(&state, &project.id, from, to).await {
+        Ok(u) => feature_usage_view(from, to, u),
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Analytics.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Analytics);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let labels: Vec<String> = active
         .days
@@ -565,12 +560,7 @@ pub async fn persons(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Analytics.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Analytics);
     let base = format!("/p/{}/analytics", project.slug);
     let body = html! {
         p { a href=(base) { "← Analytics" } }
@@ -629,12 +619,7 @@ pub async fn person(
     let Some((person, events)) = found else {
         return error_page(StatusCode::NOT_FOUND, "No person has this distinct id.");
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Analytics.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Analytics);
     let can_delete = authorize(*role, None, Permission::Administer).is_ok();
     let base = format!("/p/{}/analytics", project.slug);
     let body = html! {

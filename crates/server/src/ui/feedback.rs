@@ -13,11 +13,11 @@ use liveops_store::feedback::ItemFilter;
 use maud::html;
 use serde::Deserialize;
 
-use super::support::{actor, load, writable};
+use super::support::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, error_page, page};
-use crate::api::feedback::{ItemView, activity, apply_feedback_action, item_view};
+use crate::contract::feedback::{ItemView, activity_views, item_view};
 use crate::error::ApiError;
-use crate::feedback::{self as service, ItemChange, Submission};
+use crate::feedback::{self as service, ItemChange, Sender, Submission};
 use crate::state::{AppState, format_ms};
 
 fn score_text(i: &ItemView) -> String {
@@ -32,10 +32,7 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let feedback = match state.db.feedback_list(&project.id, None, None, 100).await {
         Ok(f) => f,
@@ -57,12 +54,7 @@ pub async fn overview(
         Err(e) => return api_error(e.into()),
     };
     let views: Vec<_> = items.into_iter().map(item_view).collect();
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Feedback.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Feedback);
     let p = &project.slug;
     page(
         &format!("Feedback · {}", project.name),
@@ -162,10 +154,7 @@ pub async fn create_feedback(
     Path(slug): Path<String>,
     Form(f): Form<NewFeedbackForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "add feedback").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "add feedback"));
     let project = &projects[idx].0;
     let sub = Submission {
         kind: Some(f.kind),
@@ -173,7 +162,17 @@ pub async fn create_feedback(
         email: f.email,
         ..Submission::default()
     };
-    match service::submit(&state, &project.id, "web", &sub, None, None).await {
+    let actor = s.actor();
+    match service::submit(
+        &state,
+        Sender::Member(&actor),
+        &project.id,
+        "web",
+        &sub,
+        None,
+    )
+    .await
+    {
         Ok(Some((fb, _))) => {
             Redirect::to(&format!("/p/{}/feedback/{}", project.slug, fb.number)).into_response()
         }
@@ -187,10 +186,7 @@ pub async fn feedback(
     s: UiSession,
     Path((slug, number)): Path<(String, String)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let f = match service::find_feedback(&state, &project.id, &number).await {
         Ok(f) => f,
@@ -207,15 +203,11 @@ pub async fn feedback(
         Ok(s) => s,
         Err(e) => return api_error(e),
     };
-    let acts = activity(&state, &project.id, f.distinct_id.as_deref(), 20)
+    let acts = service::activity(&state, &project.id, f.distinct_id.as_deref(), 20)
         .await
+        .map(activity_views)
         .unwrap_or_default();
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Feedback.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Feedback);
     let p = &project.slug;
     let action = format!("/p/{p}/feedback/{}/action", f.number);
     page(
@@ -298,27 +290,18 @@ pub async fn feedback_action(
     Path((slug, number)): Path<(String, String)>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "triage feedback").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "triage feedback"));
     let project = &projects[idx].0;
     let fb = match service::find_feedback(&state, &project.id, &number).await {
         Ok(f) => f,
         Err(e) => return api_error(e),
     };
-    match apply_feedback_action(
-        &state,
-        &actor(&s),
-        &project.id,
-        &fb,
-        &f.action,
-        f.item,
-        None,
-    )
-    .await
-    {
-        Ok(()) => {
+    let done = match service::action_named(&state, &project.id, &f.action, f.item, None).await {
+        Ok(a) => service::act(&state, &s.actor(), &project.id, &fb, a).await,
+        Err(e) => Err(e),
+    };
+    match done {
+        Ok(_) => {
             Redirect::to(&format!("/p/{}/feedback/{}", project.slug, fb.number)).into_response()
         }
         Err(e) => api_error(e),
@@ -340,14 +323,11 @@ pub async fn create_item(
     Path(slug): Path<String>,
     Form(f): Form<NewItemForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "add backlog items").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "add backlog items"));
     let project = &projects[idx].0;
     match service::create_item(
         &state,
-        &actor(&s),
+        &s.actor(),
         &project.id,
         &f.kind,
         &f.title,
@@ -369,10 +349,7 @@ pub async fn item(
     s: UiSession,
     Path((slug, number)): Path<(String, String)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let i = match service::find_item(&state, &project.id, &number).await {
         Ok(i) => i,
@@ -396,12 +373,7 @@ pub async fn item(
         .filter(|r| r.state != "shipped")
         .collect();
     let v = item_view(i);
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Feedback.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Feedback);
     let p = &project.slug;
     let base = format!("/p/{p}/feedback/backlog/{}", v.number);
     let sc = v.score.as_ref();
@@ -514,10 +486,7 @@ pub async fn update_item(
     Path((slug, number_)): Path<(String, String)>,
     Form(f): Form<ItemForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "edit the backlog").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "edit the backlog"));
     let project = &projects[idx].0;
     let done: Result<i64, ApiError> = async {
         let i = service::find_item(&state, &project.id, &number_).await?;
@@ -533,23 +502,20 @@ pub async fn update_item(
             None | Some("") => None,
             Some(v) => Some(crate::releases::find_release(&state, &project.id, v).await?),
         };
-        let current_release = i.release_id.clone();
         let i = service::update_item(
             &state,
-            &actor(&s),
+            &s.actor(),
             &project.id,
             i,
             ItemChange {
                 status: f.status.clone(),
                 score: Some(score),
                 public: Some(f.public.is_some()),
+                release: Some(release),
                 ..ItemChange::default()
             },
         )
         .await?;
-        if release.as_ref().map(|r| &r.id) != current_release.as_ref() {
-            crate::releases::schedule(&state, i.clone(), release.as_ref()).await?;
-        }
         Ok(i.number)
     }
     .await;
@@ -572,16 +538,13 @@ pub async fn merge_item(
     Path((slug, number_)): Path<(String, String)>,
     Form(f): Form<MergeForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "merge backlog items").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "merge backlog items"));
     let project = &projects[idx].0;
     let done: Result<i64, ApiError> = async {
         let from = service::find_item(&state, &project.id, &number_).await?;
         let into = service::find_item(&state, &project.id, &f.into.to_string()).await?;
         Ok(
-            service::merge(&state, &actor(&s), &project.id, &from, &into)
+            service::merge(&state, &s.actor(), &project.id, &from, &into)
                 .await?
                 .number,
         )

@@ -9,8 +9,8 @@ use maud::{Markup, html};
 
 use super::support::load;
 use super::{Frame, UiSession, api_error, page};
-use crate::api::improvement::{compute, compute_periods};
 use crate::improvement::{WeeklyReport, format_day};
+use crate::improvement::{compute, compute_periods};
 use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
@@ -25,10 +25,7 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let to = state.now_ms();
     let k = match compute(
@@ -97,12 +94,7 @@ pub async fn overview(
                 .map(|rep| (format_day(r.week_start), rep))
         })
         .collect();
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Improvement.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Improvement);
     let level = |l: &Option<String>| l.clone().unwrap_or_else(|| "–".into());
     page(
         &format!("Continuous improvement · {}", project.name),

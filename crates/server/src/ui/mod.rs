@@ -4,7 +4,19 @@
 //! hand straight back; boxing that `Response` would only add noise.
 #![allow(clippy::result_large_err)]
 
+/// The value of a step that yields a page when it fails (the sign-in
+/// redirect, a missing project, a refused form), or that page.
+macro_rules! or_page {
+    ($step:expr) => {
+        match $step.await {
+            Ok(v) => v,
+            Err(page) => return page,
+        }
+    };
+}
+
 mod analytics;
+pub mod changelog;
 pub mod charts;
 mod feedback;
 mod improvement;
@@ -16,6 +28,7 @@ mod reviews;
 mod scaling;
 mod security;
 mod settings;
+pub mod status;
 mod style;
 mod support;
 
@@ -229,6 +242,17 @@ pub struct UiSession {
     pub ip: Option<String>,
 }
 
+impl UiSession {
+    /// Who the audit log says made a change from a page.
+    pub fn actor(&self) -> liveops_store::audit::Actor {
+        liveops_store::audit::Actor {
+            kind: liveops_store::audit::ActorKind::Session,
+            name: self.session.user.email.clone(),
+            ip: self.ip.clone(),
+        }
+    }
+}
+
 /// Pages for signed-in people redirect everyone else to the login page.
 impl FromRequestParts<AppState> for UiSession {
     type Rejection = Response;
@@ -272,6 +296,23 @@ pub struct Frame<'a> {
     pub current: Option<&'a Project>,
     /// The area or page in view, kept when switching project.
     pub section: &'a str,
+}
+
+impl<'a> Frame<'a> {
+    /// The frame of a page of `project` in `area`.
+    pub fn of(
+        s: &'a UiSession,
+        projects: &'a [(Project, Role)],
+        project: &'a Project,
+        area: liveops_core::Area,
+    ) -> Frame<'a> {
+        Frame {
+            session: &s.session,
+            projects,
+            current: Some(project),
+            section: area.slug(),
+        }
+    }
 }
 
 pub fn page(title: &str, frame: Option<&Frame<'_>>, body: Markup) -> Markup {

@@ -15,10 +15,11 @@ use serde::Deserialize;
 use super::charts::lines;
 use super::pages::{pick, projects_for};
 use super::{Frame, UiSession, csrf_ok, error_page, page};
-use crate::api::performance::{
-    RangeParams, SpanView, build_report, range_ns, route_view, span_views, with_queries,
+use crate::contract::performance::{
+    RangeParams, SpanView, finding_views, range_ns, report_view, route_view, span_views,
 };
 use crate::error::ApiError;
+use crate::performance::{queries, rules};
 use crate::state::{AppState, format_ms};
 
 const NS_PER_MS: i64 = 1_000_000;
@@ -121,20 +122,13 @@ pub async fn page_view(
         Ok(v) => v,
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
-    let report = match build_report(&state, &project.id, q.clone()).await {
-        Ok(r) => r,
-        Err(e) => return api_error(e),
+    let report = match queries::report(&state, &project.id, q.clone()).await {
+        Ok(r) => report_view(r),
+        Err(e) => return api_error(e.into()),
     };
-    let findings = match state
-        .db
-        .findings(&project.id, Some(FindingStatus::Open))
-        .await
-    {
-        Ok(rows) => match with_queries(&state, &project.id, rows).await {
-            Ok(v) => v,
-            Err(e) => return api_error(e),
-        },
-        Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+    let findings = match queries::findings(&state, &project.id, Some(FindingStatus::Open)).await {
+        Ok(rows) => finding_views(rows),
+        Err(e) => return api_error(e.into()),
     };
     let rules = match state.db.rules(Some(&project.id)).await {
         Ok(r) => r,
@@ -160,12 +154,7 @@ pub async fn page_view(
         }
         Err(e) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Performance.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Performance);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let base = format!("/p/{}/performance", project.slug);
     let labels: Vec<String> = series
@@ -410,12 +399,7 @@ pub async fn trace(
     if spans.is_empty() {
         return error_page(StatusCode::NOT_FOUND, "No spans are stored for this trace.");
     }
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Performance.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Performance);
     let body = html! {
         h1 { "Trace " code { (trace_id) } }
         p { a href={"/p/" (project.slug) "/performance"} { "← Performance" } }
@@ -468,11 +452,8 @@ pub async fn set_finding(
             "A finding is open, resolved or ignored.",
         );
     };
-    match state.db.set_finding_status(&project.id, &id, status).await {
+    match rules::set_finding_status(&state, &s.actor(), &project.id, &id, status).await {
         Ok(_) => Redirect::to(&format!("/p/{}/performance#findings", project.slug)).into_response(),
-        Err(liveops_store::StoreError::NotFound) => {
-            error_page(StatusCode::NOT_FOUND, "No such finding.")
-        }
-        Err(e) => error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => api_error(e.into()),
     }
 }

@@ -10,9 +10,9 @@ use liveops_core::releases::changelog::Section;
 use maud::html;
 use serde::Deserialize;
 
-use super::support::{actor, load, writable};
+use super::support::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, page};
-use crate::api::releases::release_view;
+use crate::contract::releases::release_view;
 use crate::error::ApiError;
 use crate::releases::{self as service, ReleasePlan};
 use crate::state::{AppState, format_ms};
@@ -22,10 +22,7 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let loaded: Result<_, ApiError> = async {
         let trains = state.db.trains(&project.id).await?;
@@ -35,7 +32,9 @@ pub async fn overview(
         }
         let mut releases = Vec::new();
         for r in state.db.releases(&project.id).await? {
-            releases.push(release_view(&state, &project.id, r).await?);
+            releases.push(release_view(
+                crate::releases::detail(&state, &project.id, r).await?,
+            ));
         }
         let deployments = state.db.deployments(&project.id, None, None, 20).await?;
         Ok((trains, calendars, releases, deployments))
@@ -45,12 +44,7 @@ pub async fn overview(
         Ok(v) => v,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Releases.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Releases);
     let p = &project.slug;
     page(
         &format!("Releases · {}", project.name),
@@ -156,10 +150,7 @@ pub async fn create_release(
     Path(slug): Path<String>,
     Form(f): Form<ReleaseForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "plan releases").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "plan releases"));
     let project = &projects[idx].0;
     let capacity = match f
         .capacity
@@ -184,7 +175,7 @@ pub async fn create_release(
         planned_for: f.planned_for,
         capacity,
     };
-    match service::create_release(&state, &actor(&s), &project.id, &plan, None).await {
+    match service::create_release(&state, &s.actor(), &project.id, &plan).await {
         Ok(r) => {
             Redirect::to(&format!("/p/{}/releases/{}", project.slug, r.version)).into_response()
         }
@@ -208,13 +199,11 @@ pub async fn create_train(
     Path(slug): Path<String>,
     Form(f): Form<TrainForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "start trains").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "start trains"));
     let project = &projects[idx].0;
     match service::create_train(
         &state,
+        &s.actor(),
         &project.id,
         &f.name,
         &f.cadence,
@@ -233,29 +222,25 @@ pub async fn release(
     s: UiSession,
     Path((slug, version)): Path<(String, String)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let loaded: Result<_, ApiError> = async {
         let r = service::find_release(&state, &project.id, &version).await?;
         let notes = service::notes(&state, &project.id, &r).await?;
         let adrs =
             service::adrs_for(&state, &project.id, &r, state.db.adrs(&project.id).await?).await?;
-        Ok((release_view(&state, &project.id, r).await?, notes, adrs))
+        Ok((
+            release_view(crate::releases::detail(&state, &project.id, r).await?),
+            notes,
+            adrs,
+        ))
     }
     .await;
     let (r, notes, adrs) = match loaded {
         Ok(v) => v,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Releases.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Releases);
     let p = &project.slug;
     let action = format!("/p/{p}/releases/{}/state", r.version);
     page(
@@ -346,14 +331,11 @@ pub async fn move_release(
     Path((slug, version)): Path<(String, String)>,
     Form(f): Form<StateForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "move releases").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "move releases"));
     let project = &projects[idx].0;
     let done: Result<(), ApiError> = async {
         let r = service::find_release(&state, &project.id, &version).await?;
-        service::move_to(&state, &actor(&s), &project.id, &r, &f.state).await?;
+        service::move_to(&state, &s.actor(), &project.id, &r, &f.state).await?;
         Ok(())
     }
     .await;
@@ -370,10 +352,7 @@ pub async fn docs(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let loaded: Result<_, ApiError> = async {
         let adrs = state.db.adrs(&project.id).await?;
@@ -393,12 +372,7 @@ pub async fn docs(
         Ok(v) => v,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Docs.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Docs);
     page(
         &format!("Documentation sync · {}", project.name),
         Some(&frame),

@@ -11,18 +11,18 @@ use liveops_store::projects::Project;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::support::{actor, load, writable};
+use super::support::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, error_page, page};
-use crate::api::reviews::{
-    self as api, ActionBody, FindingBody, ReviewSectionsBody, SectionsBody, Who,
-};
+use crate::contract::reviews::review_view;
 use crate::error::{ApiError, ApiResult};
+use crate::reviews::launch::{self, FindingBody, ReviewSectionsBody};
+use crate::reviews::postmortems::{self as api, ActionBody, SectionsBody, Who};
 use crate::state::{AppState, format_ms};
 
 /// The signed-in person acting on `project`.
 fn who<'a>(s: &'a UiSession, project: &'a Project) -> Who<'a> {
     Who {
-        actor: actor(s),
+        actor: s.actor(),
         user_id: &s.session.user.id,
         project_id: &project.id,
     }
@@ -52,10 +52,7 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let loaded = async {
         let pms = state.db.postmortems(&project.id).await?;
@@ -68,12 +65,7 @@ pub async fn overview(
         Ok(v) => v,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Reviews.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Reviews);
     let now = state.now_ms();
     page(
         &format!("Post-production reviews · {}", project.name),
@@ -171,20 +163,17 @@ pub async fn create_review(
     Path(slug): Path<String>,
     Form(f): Form<ReviewForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "write reviews").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "write reviews"));
     let project = &projects[idx].0;
     let who = who(&s, project);
-    let body = api::LaunchReviewBody {
+    let body = launch::LaunchReviewBody {
         release: blank(&f.release),
         from: blank(&f.from),
         to: blank(&f.to),
         days: None,
         title: None,
     };
-    match api::review(&state, &who, &body).await {
+    match launch::review(&state, &who, &body).await {
         Ok(r) => Redirect::to(&format!("/p/{}/reviews/{}", project.slug, r.number)).into_response(),
         Err(e) => api_error(e),
     }
@@ -196,21 +185,14 @@ pub async fn review(
     s: UiSession,
     Path((slug, number)): Path<(String, String)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
-    let r = match api::review_by_number(&state, &project.id, &number).await {
+    let shown = launch::shown_by_number(&state, &project.id, &number).await;
+    let r = match shown.and_then(review_view) {
         Ok(r) => r,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Reviews.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Reviews);
     let f = &r.facts;
     let base = format!("/p/{}/reviews/{}", project.slug, r.number);
     page(
@@ -308,15 +290,12 @@ pub async fn review_action(
     Path((slug, number, action)): Path<(String, String, String)>,
     Form(f): Form<ReviewEditForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "write reviews").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "write reviews"));
     let project = &projects[idx].0;
     let who = who(&s, project);
     let done: ApiResult<()> = match action.as_str() {
         "edit" => {
-            api::save_review(
+            launch::save_review(
                 &state,
                 &who,
                 &number,
@@ -329,7 +308,7 @@ pub async fn review_action(
             .await
         }
         "findings" => {
-            api::raise_finding(
+            launch::raise_finding(
                 &state,
                 &who,
                 &number,
@@ -373,10 +352,7 @@ pub async fn postmortem(
     s: UiSession,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let loaded = async {
         let pm = state
@@ -396,12 +372,7 @@ pub async fn postmortem(
         Ok(l) => l,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Reviews.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Reviews);
     let pm = &l.pm;
     let f = &l.facts;
     let editable = pm.state != PostmortemState::Published;
@@ -589,16 +560,13 @@ pub async fn postmortem_action(
     Path((slug, number, action)): Path<(String, i64, String)>,
     Form(f): Form<PostmortemForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "write postmortems").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "write postmortems"));
     let project = &projects[idx].0;
     let who = who(&s, project);
     let done: ApiResult<()> = async {
         if action == "draft" {
             let i = state.db.incident_by_number(&project.id, number).await?;
-            crate::reviews::draft(&state, &i).await?;
+            api::draft(&state, &who, &i).await?;
             return Ok(());
         }
         let pm = state.db.postmortem(&project.id, number).await?;
@@ -619,10 +587,11 @@ pub async fn postmortem_action(
             }
             "state" => api::step(&state, &who, &pm, f.step.as_deref().unwrap_or("")).await,
             "sign-off" => api::sign(&state, &who, &pm).await,
-            "refresh" => api::refresh(&state, &pm).await,
+            "refresh" => api::refresh(&state, &who, &pm).await,
             "mark" => {
                 api::mark(
                     &state,
+                    &who,
                     &pm,
                     f.entry.as_deref().unwrap_or(""),
                     f.mark.as_deref().unwrap_or(""),

@@ -131,21 +131,13 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let all = match forecasts(&state, &project.id, Ask::default()).await {
         Ok(v) => v,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Scaling.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Scaling);
     page(
         &format!("{} · {}", Area::Scaling.title(), project.name),
         Some(&frame),

@@ -10,12 +10,11 @@ use liveops_core::Area;
 use maud::html;
 use serde::Deserialize;
 
-use super::support::{actor, load, writable};
+use super::support::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, page};
-use crate::api::security::{
-    CredentialBody, FindingAction, act, finding_view, list_credentials_for, save_credential,
-};
+use crate::contract::security::{CredentialBody, FindingAction, credential_view, finding_view};
 use crate::error::ApiError;
+use crate::security::{findings, inventory};
 use crate::state::AppState;
 
 pub async fn overview(
@@ -23,10 +22,7 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let loaded: Result<_, ApiError> = async {
         let slas = state.db.security_slas(&project.id).await?;
@@ -38,7 +34,12 @@ pub async fn overview(
             .filter(|f| f.state != "fixed")
             .map(|f| finding_view(f, &slas, state.now_ms()))
             .collect();
-        let credentials = list_credentials_for(&state, &project.id).await?;
+        let now = state.now_ms();
+        let credentials: Vec<_> = inventory::list(&state, &project.id)
+            .await?
+            .into_iter()
+            .map(|c| credential_view(c, now))
+            .collect();
         let osv = state.db.osv_counts().await?;
         Ok((findings, credentials, osv, slas))
     }
@@ -47,12 +48,7 @@ pub async fn overview(
         Ok(v) => v,
         Err(e) => return api_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Security.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Security);
     page(
         &format!("Security · {}", project.name),
         Some(&frame),
@@ -185,10 +181,7 @@ pub async fn finding_action(
     Path((slug, number)): Path<(String, String)>,
     Form(f): Form<FindingForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "act on findings").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "act on findings"));
     let project = &projects[idx].0;
     let a = FindingAction {
         action: f.action,
@@ -196,7 +189,13 @@ pub async fn finding_action(
         until: f.until.filter(|u| !u.trim().is_empty()),
         version: None,
     };
-    match act(&state, &actor(&s), &project.id, &number, &a).await {
+    let done = match a.parse() {
+        Ok(a) => findings::act(&state, &s.actor(), &project.id, &number, &a)
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(_) => Redirect::to(&format!("/p/{}/security", project.slug)).into_response(),
         Err(e) => api_error(e),
     }
@@ -221,10 +220,7 @@ pub async fn save_credential_form(
     Path(slug): Path<String>,
     Form(f): Form<CredentialForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "edit the inventory").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "edit the inventory"));
     let project = &projects[idx].0;
     let nonempty = |v: Option<String>| v.filter(|t| !t.trim().is_empty());
     let b = CredentialBody {
@@ -235,7 +231,13 @@ pub async fn save_credential_form(
         expires_at: nonempty(f.expires_at),
         last_used_at: nonempty(f.last_used_at),
     };
-    match save_credential(&state, &project.id, &b).await {
+    let done = match b.parse() {
+        Ok(c) => inventory::save(&state, &s.actor(), &project.id, &[c])
+            .await
+            .map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    match done {
         Ok(_) => Redirect::to(&format!("/p/{}/security", project.slug)).into_response(),
         Err(e) => api_error(e),
     }

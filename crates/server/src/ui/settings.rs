@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
 use liveops_core::{Permission, Role, Scopes, TimeSpan};
-use liveops_store::audit::{Actor, ActorKind};
 use liveops_store::projects::{KeyPurpose, Project};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -16,14 +15,6 @@ use super::pages::{pick, projects_for};
 use super::{Frame, UiSession, csrf_ok, error_page};
 use crate::access;
 use crate::state::{AppState, format_ms};
-
-fn actor(s: &UiSession) -> Actor {
-    Actor {
-        kind: ActorKind::Session,
-        name: s.session.user.email.clone(),
-        ip: s.ip.clone(),
-    }
-}
 
 /// Something to show at the top of the settings page after an action.
 enum Flash {
@@ -320,7 +311,7 @@ pub async fn create_token(
     match access::create_token(
         &state.db,
         &*state.clock,
-        &actor(&s),
+        &s.actor(),
         access::TokenSpec {
             user: &s.session.user,
             project: Some(&project),
@@ -375,7 +366,7 @@ pub async fn revoke_token(
     }
     if token.revoked_at.is_none()
         && let Err(e) =
-            access::revoke_token(&state.db, &*state.clock, &actor(&s), &project, &id).await
+            access::revoke_token(&state.db, &*state.clock, &s.actor(), &project, &id).await
     {
         return super::unavailable(e);
     }
@@ -405,7 +396,7 @@ pub async fn rotate_key(
             "Only project admins may replace the project's keys.",
         );
     }
-    let rotated = access::rotate_key(&state.db, &*state.clock, &actor(&s), &project, purpose).await;
+    let rotated = access::rotate_key(&state.db, &*state.clock, &s.actor(), &project, purpose).await;
     state.ingest_keys.forget_all();
     match rotated {
         Ok(key) => {
@@ -454,7 +445,7 @@ pub async fn public_pages(
     match access::set_public_pages(
         &state.db,
         &*state.clock,
-        &actor(&s),
+        &s.actor(),
         &project,
         f.status_page.is_some(),
         f.changelog.is_some(),

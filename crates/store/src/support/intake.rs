@@ -134,12 +134,21 @@ impl Db {
     }
 
     pub async fn integrations(&self, project_id: &str) -> Result<Vec<Integration>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {COLS} FROM support_integrations WHERE project_id = $1 ORDER BY name"
-        ))
-        .bind(project_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(integration_from).collect()
+        let mut conn = self.pool().acquire().await?;
+        integrations_in(&mut conn, project_id).await
     }
+}
+
+/// A project's integrations by name, read within a transaction.
+pub async fn integrations_in(
+    conn: &mut AnyConnection,
+    project_id: &str,
+) -> Result<Vec<Integration>> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLS} FROM support_integrations WHERE project_id = $1 ORDER BY name"
+    ))
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(integration_from).collect()
 }

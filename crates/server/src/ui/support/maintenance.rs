@@ -13,7 +13,7 @@ use liveops_store::support::status::{Component, Maintenance, NewMaintenance};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{actor, db_error, outcome, writable};
+use super::{db_error, outcome, writable};
 use crate::state::{AppState, format_ms};
 use crate::ui::{UiSession, error_page};
 
@@ -140,10 +140,7 @@ pub async fn schedule_maintenance(
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
     let f = ScheduleForm::from_pairs(pairs);
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "schedule maintenance").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "schedule maintenance"));
     let project = &projects[idx].0;
     let unprocessable = |why: &str| error_page(StatusCode::UNPROCESSABLE_ENTITY, why);
     let title = match crate::support::tickets::clean_text("title", &f.title, 200) {
@@ -196,7 +193,7 @@ pub async fn schedule_maintenance(
         .await?;
         audit::record(
             &mut tx,
-            &actor(&s),
+            &s.actor(),
             Some(&project.id),
             "maintenance.schedule",
             Some(&title),
@@ -226,10 +223,7 @@ pub async fn move_maintenance(
     Path((slug, id, to)): Path<(String, String, String)>,
     Form(f): Form<MoveForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "move maintenance").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "move maintenance"));
     let project = &projects[idx].0;
     let Ok(to) = to.parse::<MaintenanceState>() else {
         return error_page(StatusCode::NOT_FOUND, "There is no such maintenance stage.");
@@ -245,7 +239,7 @@ pub async fn move_maintenance(
         Err(e) => return db_error(e),
     };
     outcome(
-        crate::support::maintenance::move_to(&state, &actor(&s), &m, to, None).await,
+        crate::support::maintenance::move_to(&state, &s.actor(), &m, to, None).await,
         &format!("/p/{}/support", project.slug),
     )
 }

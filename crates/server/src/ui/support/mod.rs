@@ -16,7 +16,6 @@ use liveops_core::access::authorize;
 use liveops_core::support::escalation::{Target, Tier};
 use liveops_core::support::incident::{Severity, StatusStage};
 use liveops_core::{Area, Permission, Role};
-use liveops_store::audit::{Actor, ActorKind};
 use liveops_store::projects::Project;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -25,14 +24,6 @@ use super::pages::{pick, projects_for};
 use super::{Frame, UiSession, csrf_ok, error_page, page};
 use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
-
-pub(crate) fn actor(s: &UiSession) -> Actor {
-    Actor {
-        kind: ActorKind::Session,
-        name: s.session.user.email.clone(),
-        ip: s.ip.clone(),
-    }
-}
 
 pub(crate) async fn load(
     state: &AppState,
@@ -90,10 +81,7 @@ pub async fn overview(
     s: UiSession,
     Path(slug): Path<String>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let (project, role) = &projects[idx];
     let loaded = async {
         let incidents = state
@@ -145,7 +133,7 @@ pub async fn overview(
     };
     let now = state.now_ms();
     let stats =
-        match crate::api::support::stats(&state, &project.id, now - 30 * 86_400_000, now).await {
+        match crate::support::stats::stats(&state, &project.id, now - 30 * 86_400_000, now).await {
             Ok(s) => s,
             Err(e) => {
                 return error_page(
@@ -161,12 +149,7 @@ pub async fn overview(
         None => "—".into(),
     };
     let share = |v: Option<f64>| v.map_or("—".into(), |x| format!("{:.0}%", x * 100.0));
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Support.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Support);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let body = html! {
         h1 { (Area::Support.title()) }
@@ -277,10 +260,7 @@ pub async fn open(
     Path(slug): Path<String>,
     Form(f): Form<OpenForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "open incidents").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "open incidents"));
     let project = &projects[idx].0;
     let title = f.title.trim();
     if title.is_empty() || title.chars().count() > 200 || title.chars().any(char::is_control) {
@@ -305,7 +285,7 @@ pub async fn open(
         components: &[],
         body: None,
     };
-    match service::open_incident(&state, &actor(&s), &project.id, &m).await {
+    match service::open_incident(&state, &s.actor(), &project.id, &m).await {
         Ok(i) => Redirect::to(&format!(
             "/p/{}/support/incidents/{}",
             project.slug, i.number
@@ -336,10 +316,7 @@ pub async fn incident(
     s: UiSession,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let (project, role) = &projects[idx];
     let i = match state.db.incident_by_number(&project.id, number).await {
         Ok(i) => i,
@@ -369,12 +346,7 @@ pub async fn incident(
         Ok(v) => v,
         Err(e) => return db_error(e),
     };
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Support.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Support);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let action = |name: &str, label: &str| {
         html! {
@@ -466,10 +438,7 @@ pub async fn incident_action(
     Path((slug, number, action)): Path<(String, i64, String)>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "change incidents").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "change incidents"));
     let project = &projects[idx].0;
     let Ok(i) = state.db.incident_by_number(&project.id, number).await else {
         return error_page(
@@ -477,7 +446,7 @@ pub async fn incident_action(
             &format!("There is no incident #{number}."),
         );
     };
-    let a = actor(&s);
+    let a = s.actor();
     let done: Result<(), ActionError> = match action.as_str() {
         "acknowledge" => {
             let timeout = match &i.policy_id {

@@ -13,7 +13,7 @@ use liveops_store::support::tickets::Ticket;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{actor, db_error, load, outcome, writable};
+use super::{db_error, load, outcome, writable};
 use crate::state::{AppState, format_ms};
 use crate::support::tickets::{self as svc, TicketFields, TicketOp, TicketRequest};
 use crate::ui::{Frame, UiSession, error_page, page};
@@ -35,10 +35,7 @@ pub async fn tickets(
     Path(slug): Path<String>,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let (project, role) = &projects[idx];
     let all = q.show.as_deref() == Some("all");
     let list = match state.db.tickets(&project.id, !all, None, None, 200).await {
@@ -46,12 +43,7 @@ pub async fn tickets(
         Err(e) => return db_error(e),
     };
     let now = state.now_ms();
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Support.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Support);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let base = format!("/p/{}/support/tickets", project.slug);
     let body = html! {
@@ -126,10 +118,7 @@ pub async fn open_ticket(
     Path(slug): Path<String>,
     Form(f): Form<OpenTicketForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "open tickets").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "open tickets"));
     let project = &projects[idx].0;
     let req = match TicketRequest::parse(&TicketFields {
         subject: &f.subject,
@@ -142,7 +131,7 @@ pub async fn open_ticket(
         Ok(r) => r,
         Err(why) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
     };
-    match svc::open(&state, &project.id, &actor(&s), &req, "web").await {
+    match svc::open(&state, &project.id, &s.actor(), &req, "web").await {
         Ok(t) => Redirect::to(&format!("/p/{}/support/tickets/{}", project.slug, t.number))
             .into_response(),
         Err(e) => db_error(e),
@@ -166,10 +155,7 @@ pub async fn ticket(
     s: UiSession,
     Path((slug, number)): Path<(String, i64)>,
 ) -> Response {
-    let (projects, idx) = match load(&state, &s, &slug).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
     let (project, role) = &projects[idx];
     let t = match find(&state, &project.id, number).await {
         Ok(t) => t,
@@ -193,12 +179,7 @@ pub async fn ticket(
         Err(e) => return db_error(e),
     };
     let (fr, res) = svc::standings(&t, state.now_ms());
-    let frame = Frame {
-        session: &s.session,
-        projects: &projects,
-        current: Some(project),
-        section: Area::Support.slug(),
-    };
+    let frame = Frame::of(&s, &projects, project, Area::Support);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let base = format!("/p/{}/support/tickets/{}", project.slug, t.number);
     let csrf = &s.session.csrf_token;
@@ -301,10 +282,7 @@ pub async fn ticket_action(
     Path((slug, number, action)): Path<(String, i64, String)>,
     Form(f): Form<TicketActionForm>,
 ) -> Response {
-    let (projects, idx) = match writable(&state, &s, &slug, &f.csrf, "change tickets").await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "change tickets"));
     let project = &projects[idx].0;
     let t = match find(&state, &project.id, number).await {
         Ok(t) => t,
@@ -331,7 +309,7 @@ pub async fn ticket_action(
         Err(why) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &why),
     };
     outcome(
-        svc::apply(&state, &actor(&s), &t, &op).await,
+        svc::apply(&state, &s.actor(), &t, &op).await,
         &format!("/p/{}/support/tickets/{}", project.slug, t.number),
     )
 }

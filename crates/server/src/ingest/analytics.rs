@@ -221,7 +221,7 @@ async fn posthog_inner(
     // A key in the request itself is checked before the body is unpacked,
     // so an unknown caller costs no decompression and no parsing.
     let checked = match key_from_request(headers, query) {
-        Some(k) => Some(super::project_for_key(state, &k, KeyPurpose::Browser).await?),
+        Some(k) => Some(crate::analytics::project_for_key(state, &k, KeyPurpose::Browser).await?),
         None => None,
     };
     // posthog-js may send plain (not base64) JSON in a `data=` form too.
@@ -244,7 +244,7 @@ async fn posthog_inner(
         Some(p) => p,
         None => {
             let key = wire::body_key(&raw).unwrap_or_default();
-            super::project_for_key(state, &key, KeyPurpose::Browser).await?
+            crate::analytics::project_for_key(state, &key, KeyPurpose::Browser).await?
         }
     };
     let decoded = {
@@ -269,7 +269,7 @@ async fn posthog_inner(
 /// the key that let it in.
 async fn check_same_key(state: &AppState, project: &str, body_key: Option<&str>) -> ApiResult<()> {
     if let Some(k) = body_key {
-        let named = super::project_for_key(state, k, KeyPurpose::Browser).await?;
+        let named = crate::analytics::project_for_key(state, k, KeyPurpose::Browser).await?;
         if named != project {
             return Err(ApiError::unauthorized(
                 "the body carries the key of another project",
@@ -326,7 +326,7 @@ async fn segment_inner(
         .and_then(|b| String::from_utf8(b).ok())
         .map(|s| s.split(':').next().unwrap_or_default().to_owned());
     let checked = match &basic {
-        Some(k) => Some(super::project_for_key(state, k, KeyPurpose::Browser).await?),
+        Some(k) => Some(crate::analytics::project_for_key(state, k, KeyPurpose::Browser).await?),
         None => None,
     };
     let raw = wire::unpack(body, Compression::None, limit).map_err(|e| match e {
@@ -339,7 +339,7 @@ async fn segment_inner(
         Some(p) => p,
         None => {
             let key = wire::body_key(&raw).unwrap_or_default();
-            super::project_for_key(state, &key, KeyPurpose::Browser).await?
+            crate::analytics::project_for_key(state, &key, KeyPurpose::Browser).await?
         }
     };
     let decoded = {

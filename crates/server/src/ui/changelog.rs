@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 use liveops_core::releases::changelog::{Release, Section};
 use maud::{Markup, html};
 
-use super::public_notes;
 use crate::error::ApiResult;
+use crate::releases::public_notes;
 use crate::state::{AppState, format_ms};
 
 /// One shipped release and its notes.
@@ -65,11 +65,11 @@ async fn public_project(
 ) -> Result<liveops_store::projects::Project, Response> {
     match state.db.project_by_slug(slug).await {
         Ok(p) if p.changelog_public => Ok(p),
-        Ok(_) | Err(liveops_store::StoreError::NotFound) => Err(crate::ui::error_page(
+        Ok(_) | Err(liveops_store::StoreError::NotFound) => Err(super::error_page(
             StatusCode::NOT_FOUND,
             "There is no changelog here.",
         )),
-        Err(e) => Err(crate::ui::unavailable(e)),
+        Err(e) => Err(super::unavailable(e)),
     }
 }
 
@@ -98,8 +98,7 @@ pub async fn page(State(state): State<AppState>, Path(slug): Path<String>) -> Re
             }
         }
     };
-    let mut resp =
-        crate::ui::page(&format!("{} changelog", project.name), None, body).into_response();
+    let mut resp = super::page(&format!("{} changelog", project.name), None, body).into_response();
     resp.headers_mut().insert(
         header::LINK,
         header::HeaderValue::from_str(&format!(
@@ -119,7 +118,7 @@ pub async fn feed(State(state): State<AppState>, Path(slug): Path<String>) -> Re
         Err(r) => return r,
     };
     let Some(site) = state.config.public_url.as_deref() else {
-        return crate::ui::error_page(
+        return super::error_page(
             StatusCode::NOT_FOUND,
             "This changelog has no feed until the server's public_url is set.",
         );

@@ -1,0 +1,81 @@
+//! Key funnels: the conversions the team watches, which the release,
+//! incident and weekly reviews report on.
+
+use liveops_store::StoreError;
+use liveops_store::analytics::{self as store, KeyFunnel};
+use liveops_store::audit::Actor;
+use serde_json::json;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::work::{Audit, Work};
+
+/// Starts watching a funnel; its `created_at` is the change's instant.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    mut f: KeyFunnel,
+) -> ApiResult<KeyFunnel> {
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    f.created_at = w.now();
+    store::insert_key_funnel(w.conn(), project_id, &f)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::conflict(format!("there is already a key funnel `{}`", f.name))
+            }
+            e => e.into(),
+        })?;
+    w.commit(
+        Audit::new("analytics.key_funnel.create", &f.name)
+            .detail(json!({ "steps": f.steps.len(), "window_ms": f.window_ms })),
+    )
+    .await?;
+    Ok(f)
+}
+
+/// Stops watching a funnel.
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    name: &str,
+) -> ApiResult<()> {
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    if !store::delete_key_funnel(w.conn(), project_id, name).await? {
+        return Err(ApiError::not_found(format!("no key funnel `{name}`")));
+    }
+    w.commit(Audit::new("analytics.key_funnel.delete", name))
+        .await?;
+    Ok(())
+}
+
+/// A key funnel's conversion over `[from, to)`, first step to last, to
+/// four places; `None` when nobody entered it.
+/// A key funnel's conversion over `[from_ms, to_ms)`, to four places;
+/// `None` when nobody entered it.
+pub fn conversion(
+    a: &liveops_telemetry::Analytics,
+    project_id: &str,
+    f: &KeyFunnel,
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<Option<f64>, liveops_telemetry::TelemetryError> {
+    let q = liveops_telemetry::analytics::FunnelQuery {
+        steps: f.steps.clone(),
+        window_ms: f.window_ms,
+        order: liveops_core::analytics::funnel::FunnelOrder::Ordered,
+        exclusions: Vec::new(),
+        from_ms,
+        to_ms,
+        breakdown: None,
+        dropoff_after: None,
+    };
+    let answer = a.funnel(project_id, &q)?;
+    Ok(answer
+        .steps
+        .last()
+        .filter(|_| answer.steps.first().is_some_and(|s| s.count > 0))
+        .map(|s| (s.conversion * 10_000.0).round() / 10_000.0))
+}

@@ -1,0 +1,10 @@
+//! The API contract: request bodies, query parameters and answers as JSON,
+//! with how they are read and made, shared by the API, the pages (which show
+//! the same views) and the CLI (which reads them back). One module per area.
+
+pub mod analytics;
+pub mod feedback;
+pub mod performance;
+pub mod releases;
+pub mod reviews;
+pub mod security;
