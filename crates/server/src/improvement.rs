@@ -7,7 +7,7 @@
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
 use liveops_core::improvement::dora::{Deployment, FourKeys, Level, Restore, four_keys};
-use liveops_store::audit::{self, Actor};
+use liveops_store::audit::Actor;
 use liveops_store::improvement::save_report;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
 use liveops_telemetry::performance::RouteQuery;
@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 use crate::contract::reviews::action_view;
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
+use crate::work::{Audit, Work};
 
 const DAY_MS: i64 = 86_400_000;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
@@ -563,8 +564,11 @@ pub async fn store(
     };
     let subject = subject(report);
     let text = render_text(report);
-    let mut tx = state.db.begin().await?;
-    let created = save_report(&mut tx, project_id, week_start, &body, now).await?;
+    // A report the housekeeping job makes is recorded as liveops' own.
+    let by = actor.cloned().unwrap_or_else(Actor::system);
+    let mut w = Work::begin(&state.db, &*state.clock, &by, Some(project_id)).await?;
+    let tx = w.conn();
+    let created = save_report(&mut *tx, project_id, week_start, &body, now).await?;
     let mut deliveries = 0;
     for (channel, target) in &recipients {
         let Ok(channel) = channel.parse::<Channel>() else {
@@ -579,7 +583,7 @@ pub async fn store(
             Channel::Slack => json!({ "text": format!("{subject}\n\n{text}") }).to_string(),
         };
         notify::enqueue(
-            &mut tx,
+            &mut *tx,
             &NewDelivery {
                 project_id,
                 incident_id: None,
@@ -596,23 +600,14 @@ pub async fn store(
         deliveries += 1;
     }
     if deliver {
-        liveops_store::improvement::mark_report_delivered(&mut tx, project_id, week_start, now)
+        liveops_store::improvement::mark_report_delivered(&mut *tx, project_id, week_start, now)
             .await?;
     }
-    if let Some(actor) = actor {
-        let detail = json!({"deliveries": deliveries, "replaced": !created}).to_string();
-        audit::record(
-            &mut tx,
-            actor,
-            Some(project_id),
-            "report.store",
-            Some(&report.week),
-            Some(&detail),
-            now,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    w.commit(
+        Audit::new("report.store", &report.week)
+            .detail(json!({"deliveries": deliveries, "replaced": !created})),
+    )
+    .await?;
     Ok(Stored {
         created,
         deliveries,

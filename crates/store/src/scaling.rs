@@ -1,6 +1,7 @@
 //! Scaling in the state store: each service metric's configured capacity,
 //! replicas and target utilisation, which forecasts are read against.
 
+use sqlx::AnyConnection;
 use sqlx::Row;
 
 use crate::{Db, Result};
@@ -20,34 +21,6 @@ pub struct Capacity {
 }
 
 impl Db {
-    /// Sets a service metric's capacity, replacing an earlier one.
-    pub async fn put_capacity(&self, project_id: &str, c: &Capacity) -> Result<()> {
-        let mut tx = self.begin().await?;
-        sqlx::query(
-            "DELETE FROM scaling_capacities WHERE project_id = $1 AND service = $2 AND metric = $3",
-        )
-        .bind(project_id)
-        .bind(&c.service)
-        .bind(&c.metric)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO scaling_capacities (project_id, service, metric, capacity, replicas, \
-             target_utilisation, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(project_id)
-        .bind(&c.service)
-        .bind(&c.metric)
-        .bind(c.capacity)
-        .bind(c.replicas)
-        .bind(c.target_utilisation)
-        .bind(c.updated_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// A project's capacities, by service and metric.
     pub async fn capacities(&self, project_id: &str) -> Result<Vec<Capacity>> {
         let rows = sqlx::query(
@@ -70,23 +43,49 @@ impl Db {
             })
             .collect()
     }
+}
 
-    /// Removes one; false when there was none.
-    pub async fn delete_capacity(
-        &self,
-        project_id: &str,
-        service: &str,
-        metric: &str,
-    ) -> Result<bool> {
-        Ok(sqlx::query(
-            "DELETE FROM scaling_capacities WHERE project_id = $1 AND service = $2 AND metric = $3",
-        )
-        .bind(project_id)
-        .bind(service)
-        .bind(metric)
-        .execute(self.pool())
-        .await?
-        .rows_affected()
-            == 1)
-    }
+/// Sets a service metric's capacity, replacing an earlier one.
+pub async fn put_capacity(conn: &mut AnyConnection, project_id: &str, c: &Capacity) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM scaling_capacities WHERE project_id = $1 AND service = $2 AND metric = $3",
+    )
+    .bind(project_id)
+    .bind(&c.service)
+    .bind(&c.metric)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO scaling_capacities (project_id, service, metric, capacity, replicas, \
+         target_utilisation, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(project_id)
+    .bind(&c.service)
+    .bind(&c.metric)
+    .bind(c.capacity)
+    .bind(c.replicas)
+    .bind(c.target_utilisation)
+    .bind(c.updated_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes one; false when there was none.
+pub async fn delete_capacity(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    service: &str,
+    metric: &str,
+) -> Result<bool> {
+    Ok(sqlx::query(
+        "DELETE FROM scaling_capacities WHERE project_id = $1 AND service = $2 AND metric = $3",
+    )
+    .bind(project_id)
+    .bind(service)
+    .bind(metric)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
 }

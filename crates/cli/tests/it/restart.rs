@@ -74,8 +74,8 @@ async fn restart_mid_escalation_loses_and_duplicates_nothing(backend: Backend) {
         server.url(&format!("/api/v1/projects/{slug}/policies")),
         &admin,
         json!({"name": "Pager", "levels": [
-            {"notify": ["user:ann@example.com"], "delay_secs": 3},
-            {"notify": ["user:bob@example.com"], "delay_secs": 3}
+            {"notify": ["user:ann@example.com"], "delay_secs": 2},
+            {"notify": ["user:bob@example.com"], "delay_secs": 2}
         ]}),
     )
     .await;

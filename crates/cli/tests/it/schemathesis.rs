@@ -25,7 +25,7 @@ async fn schemathesis_finds_no_server_errors_or_schema_violations() {
                 "--checks",
                 "not_a_server_error,response_schema_conformance,content_type_conformance",
                 "--max-examples",
-                "30",
+                "20",
                 "--seed",
                 "1",
                 "--workers",

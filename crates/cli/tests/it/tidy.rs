@@ -123,6 +123,23 @@ fn the_server_reads_the_time_from_its_clock() {
     );
 }
 
+/// Audit entries are written by `work::Work` alone, whose commit takes
+/// exactly one, in the change's own transaction: a change cannot be stored
+/// without its entry, nor audited twice.
+#[test]
+fn audit_entries_are_written_only_by_a_unit_of_work() {
+    let found: Vec<String> = server_files()
+        .into_iter()
+        .filter(|(name, _)| name != "work.rs")
+        .filter(|(_, text)| text.contains("audit::record("))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(
+        found.is_empty(),
+        "audit::record outside work.rs (use Work::commit): {found:?}"
+    );
+}
+
 /// Every server source file as a module path (`support::service`), with its
 /// text.
 fn server_modules() -> Vec<(String, String)> {

@@ -93,3 +93,25 @@ pub async fn feature_usage(
     let id = project_id.to_owned();
     telemetry(state, move |a| a.features(&id, &features, from, to)).await
 }
+
+/// Deletes a person and all their events (a data subject's request), with
+/// the audit entry; `None` when no person has this distinct id. The events
+/// live in the telemetry store, so the entry follows their deletion.
+pub async fn delete_person(
+    state: &AppState,
+    actor: &liveops_store::audit::Actor,
+    project_id: &str,
+    distinct_id: &str,
+) -> ApiResult<Option<u64>> {
+    let (id, did) = (project_id.to_owned(), distinct_id.to_owned());
+    let Some(deleted) = telemetry(state, move |a| a.delete_person(&id, &did)).await? else {
+        return Ok(None);
+    };
+    let w = crate::work::Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    w.commit(
+        crate::work::Audit::new("analytics.person.delete", distinct_id)
+            .detail(serde_json::json!({ "events_deleted": deleted })),
+    )
+    .await?;
+    Ok(Some(deleted))
+}

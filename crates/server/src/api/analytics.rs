@@ -10,7 +10,7 @@ use liveops_core::analytics::Interval;
 use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::MAX_STEPS;
 use liveops_store::analytics::KeyFunnel;
-use liveops_store::{StoreError, audit};
+
 use liveops_telemetry::analytics as q;
 
 use crate::analytics::funnels;
@@ -19,6 +19,7 @@ use crate::contract::analytics::*;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
+use crate::work::{Audit, Work};
 
 // ---------------------------------------------------------------- events and trends
 
@@ -310,21 +311,19 @@ pub async fn create_feature(
     }
     let events = event_list("events", &body.events)?;
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
-    let f =
-        liveops_store::analytics::insert_feature(&mut tx, &access.project.id, name, &events, now)
-            .await?;
-    audit::record(
-        &mut tx,
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
         &access.actor(),
         Some(&access.project.id),
-        "analytics.feature.create",
-        Some(name),
-        None,
-        now,
     )
     .await?;
-    tx.commit().await?;
+    let tx = w.conn();
+    let f =
+        liveops_store::analytics::insert_feature(&mut *tx, &access.project.id, name, &events, now)
+            .await?;
+    w.commit(Audit::new("analytics.feature.create", name))
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(FeatureView {
@@ -345,22 +344,19 @@ pub async fn delete_feature(
     Access(access, _): Access<need::Write>,
     ApiPath((_project, name)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
-    if !liveops_store::analytics::delete_feature(&mut tx, &access.project.id, &name).await? {
-        return Err(ApiError::not_found(format!("no feature `{name}`")));
-    }
-    audit::record(
-        &mut tx,
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
         &access.actor(),
         Some(&access.project.id),
-        "analytics.feature.delete",
-        Some(&name),
-        None,
-        now,
     )
     .await?;
-    tx.commit().await?;
+    let tx = w.conn();
+    if !liveops_store::analytics::delete_feature(&mut *tx, &access.project.id, &name).await? {
+        return Err(ApiError::not_found(format!("no feature `{name}`")));
+    }
+    w.commit(Audit::new("analytics.feature.delete", &name))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -453,23 +449,10 @@ pub async fn delete_person(
     Access(access, _): Access<need::Administer>,
     ApiPath((_project, distinct_id)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<DeletedPerson>> {
-    let id = access.project.id.clone();
-    let did = distinct_id.clone();
-    let deleted = crate::analytics::telemetry(&state, move |a| a.delete_person(&id, &did))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no person has this distinct id"))?;
-    let now = state.now_ms();
-    let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
-    audit::record(
-        &mut conn,
-        &access.actor(),
-        Some(&access.project.id),
-        "analytics.person.delete",
-        Some(&distinct_id),
-        Some(&serde_json::json!({ "events_deleted": deleted }).to_string()),
-        now,
-    )
-    .await?;
+    let deleted =
+        crate::analytics::delete_person(&state, &access.actor(), &access.project.id, &distinct_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no person has this distinct id"))?;
     Ok(Json(DeletedPerson {
         events_deleted: deleted,
     }))
@@ -508,20 +491,21 @@ pub async fn put_settings(
         ));
     }
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
-    liveops_store::analytics::set_retention(&mut tx, &access.project.id, body.retention_days, now)
-        .await?;
-    audit::record(
-        &mut tx,
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
         &access.actor(),
         Some(&access.project.id),
-        "analytics.settings",
-        None,
-        Some(&serde_json::json!({ "retention_days": body.retention_days }).to_string()),
-        now,
     )
     .await?;
-    tx.commit().await?;
+    let tx = w.conn();
+    liveops_store::analytics::set_retention(&mut *tx, &access.project.id, body.retention_days, now)
+        .await?;
+    w.commit(
+        Audit::action("analytics.settings")
+            .detail(serde_json::json!({ "retention_days": body.retention_days })),
+    )
+    .await?;
     Ok(Json(body))
 }
 

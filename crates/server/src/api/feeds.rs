@@ -19,6 +19,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Access, keys, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::{AppState, format_ms};
+use crate::work::{Audit, Work};
 
 /// Feed secrets start with this.
 pub const FEED_PREFIX: &str = "lo_feed_";
@@ -275,9 +276,10 @@ pub async fn create_feed(
     let secret = format!("{FEED_PREFIX}{}", keys::random_string(40));
     let hint: String = secret.chars().take(FEED_PREFIX.len() + 6).collect();
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(&state.db, &*state.clock, &access.actor(), Some(&project_id)).await?;
+    let tx = w.conn();
     let id = feeds::insert_feed(
-        &mut tx,
+        &mut *tx,
         &NewFeed {
             user_id: &principal.user.id,
             project_id: &project_id,
@@ -289,17 +291,11 @@ pub async fn create_feed(
         now,
     )
     .await?;
-    liveops_store::audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&project_id),
-        "feed.create",
-        Some(&id),
-        Some(&serde_json::json!({"kind": body.kind, "target": body.target}).to_string()),
-        now,
+    w.commit(
+        Audit::new("feed.create", &id)
+            .detail(serde_json::json!({"kind": body.kind, "target": body.target})),
     )
     .await?;
-    tx.commit().await?;
     let base = state
         .config
         .public_url
@@ -371,23 +367,20 @@ pub async fn revoke_feed(
     }
     let only = (!manages_all(&access)).then_some(principal.user.id.as_str());
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
-    match feeds::revoke_feed(&mut tx, &access.project.id, &id, only, now).await {
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
+    match feeds::revoke_feed(&mut *tx, &access.project.id, &id, only, now).await {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(ApiError::not_found(format!("no feed {id}"))),
         Err(e) => return Err(e.into()),
     }
-    liveops_store::audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "feed.revoke",
-        Some(&id),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("feed.revoke", &id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,16 +6,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::reviews::postmortem::{Change, suspects};
-use liveops_store::{audit, improvement as store};
+use liveops_store::improvement as store;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{Access, ProjectAccess, need};
+use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
 use crate::improvement::{DoraView, compute, compute_periods};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
+use crate::work::{Audit, Work};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -447,10 +448,16 @@ pub async fn add_report_recipient(
     if r.channel == "webhook" {
         super::support::check_url(&state, &r.target).await?;
     }
-    let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let now = w.now();
     store::add_recipient(
-        &mut tx,
+        w.conn(),
         &access.project.id,
         &r.channel,
         &stored_target(&state, &r),
@@ -461,8 +468,8 @@ pub async fn add_report_recipient(
         channel: r.channel.clone(),
         target: crate::sealed::redact(&r.target),
     };
-    recipient_audit(&mut tx, &access, "report.recipient.add", &shown, now).await?;
-    tx.commit().await?;
+    w.commit(Audit::new("report.recipient.add", recipient_name(&shown)))
+        .await?;
     Ok((StatusCode::CREATED, Json(shown)))
 }
 
@@ -480,9 +487,15 @@ pub async fn remove_report_recipient(
         channel: r.channel.clone(),
         target: crate::sealed::redact(&r.target),
     };
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
     if !store::remove_recipient(
-        &mut tx,
+        w.conn(),
         &access.project.id,
         &r.channel,
         &stored_target(&state, &r),
@@ -494,15 +507,11 @@ pub async fn remove_report_recipient(
             shown.channel, shown.target
         )));
     }
-    recipient_audit(
-        &mut tx,
-        &access,
+    w.commit(Audit::new(
         "report.recipient.remove",
-        &shown,
-        state.now_ms(),
-    )
+        recipient_name(&shown),
+    ))
     .await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -516,22 +525,6 @@ fn stored_target(state: &AppState, r: &RecipientBody) -> String {
     }
 }
 
-async fn recipient_audit(
-    conn: &mut sqlx::AnyConnection,
-    access: &ProjectAccess,
-    action: &str,
-    r: &RecipientBody,
-    now: i64,
-) -> ApiResult<()> {
-    audit::record(
-        conn,
-        &access.actor(),
-        Some(&access.project.id),
-        action,
-        Some(&format!("{}:{}", r.channel, r.target)),
-        None,
-        now,
-    )
-    .await?;
-    Ok(())
+fn recipient_name(r: &RecipientBody) -> String {
+    format!("{}:{}", r.channel, r.target)
 }

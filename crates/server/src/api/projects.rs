@@ -13,6 +13,7 @@ use crate::access;
 use crate::auth::{Access, InstanceAdmin, Principal, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::{AppState, format_ms};
+use crate::work::{Audit, Work};
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectView {
@@ -289,21 +290,21 @@ pub async fn put_mail_signing(
         ));
     }
     let sealed = key.map(|k| state.sealer.seal(k));
-    let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
-    liveops_store::projects::set_mail_signing_key(&mut tx, &access.project.id, sealed.as_deref())
-        .await?;
-    liveops_store::audit::record(
-        &mut tx,
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
         &access.actor(),
         Some(&access.project.id),
-        "project.mail_signing.set",
-        Some(if key.is_some() { "on" } else { "off" }),
-        None,
-        now,
     )
     .await?;
-    tx.commit().await?;
+    let tx = w.conn();
+    liveops_store::projects::set_mail_signing_key(&mut *tx, &access.project.id, sealed.as_deref())
+        .await?;
+    w.commit(Audit::new(
+        "project.mail_signing.set",
+        if key.is_some() { "on" } else { "off" },
+    ))
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::TimeSpan;
-use liveops_store::audit;
 use liveops_store::scaling::Capacity;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -15,6 +14,7 @@ use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::scaling::{self as plan, Ask, CapacityForecast, ServiceCapacity, Step};
 use crate::state::{AppState, format_ms};
+use crate::work::{Audit, Work};
 
 /// The most replicas a capacity may name.
 const MAX_REPLICAS: i64 = 10_000;
@@ -164,7 +164,14 @@ pub async fn put_capacity(
     plan::check_name("service", &service)?;
     plan::check_name("metric", &metric)?;
     let target = checked(&body)?;
-    let now = state.now_ms();
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let now = w.now();
     let c = Capacity {
         service: service.clone(),
         metric: metric.clone(),
@@ -173,21 +180,15 @@ pub async fn put_capacity(
         target_utilisation: target,
         updated_at: now,
     };
-    state.db.put_capacity(&access.project.id, &c).await?;
-    let detail = serde_json::json!({
-        "capacity": c.capacity,
-        "replicas": c.replicas,
-        "target_utilisation": c.target_utilisation,
-    })
-    .to_string();
-    let target = format!("{service}/{metric}");
-    record(
-        &state,
-        &access,
-        "scaling.capacity.set",
-        &target,
-        Some(&detail),
-        now,
+    liveops_store::scaling::put_capacity(w.conn(), &access.project.id, &c).await?;
+    w.commit(
+        Audit::new("scaling.capacity.set", format!("{service}/{metric}")).detail(
+            serde_json::json!({
+                "capacity": c.capacity,
+                "replicas": c.replicas,
+                "target_utilisation": c.target_utilisation,
+            }),
+        ),
     )
     .await?;
     Ok(Json(CapacitySettingView {
@@ -212,49 +213,24 @@ pub async fn delete_capacity(
     Access(access, _): Access<need::Write>,
     ApiPath((_project, service, metric)): ApiPath<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    if !state
-        .db
-        .delete_capacity(&access.project.id, &service, &metric)
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    if !liveops_store::scaling::delete_capacity(w.conn(), &access.project.id, &service, &metric)
         .await?
     {
         return Err(ApiError::not_found(format!(
             "no capacity is set for `{metric}` of {service}"
         )));
     }
-    let target = format!("{service}/{metric}");
-    record(
-        &state,
-        &access,
+    w.commit(Audit::new(
         "scaling.capacity.delete",
-        &target,
-        None,
-        state.now_ms(),
-    )
+        format!("{service}/{metric}"),
+    ))
     .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Writes a capacity change to the audit log. The store sets capacities in
-/// a transaction of its own, so the entry follows in another.
-async fn record(
-    state: &AppState,
-    access: &crate::auth::ProjectAccess,
-    action: &str,
-    target: &str,
-    detail: Option<&str>,
-    now: i64,
-) -> ApiResult<()> {
-    let mut tx = state.db.begin().await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        action,
-        Some(target),
-        detail,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

@@ -9,7 +9,7 @@ use liveops_core::support::escalation::Tier;
 use liveops_core::support::incident::{Severity, StatusStage};
 use liveops_core::support::status::{ComponentStatus, MaintenanceState};
 use liveops_store::StoreError;
-use liveops_store::audit;
+
 use liveops_store::support::incidents::IncidentRow;
 use liveops_store::support::intake::{IntegrationKind, NewIntegration};
 use liveops_store::support::notify::Channel;
@@ -163,26 +163,23 @@ pub async fn create_component(
         .map(|d| text("description", d, 500))
         .transpose()?;
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     let c = liveops_store::support::status::insert_component(
-        &mut tx,
+        &mut *tx,
         &access.project.id,
         &name,
         description.as_deref(),
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "component.create",
-        Some(&name),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("component.create", &name)).await?;
     Ok((
         StatusCode::CREATED,
         Json(ComponentView {
@@ -221,19 +218,20 @@ pub async fn set_component_status(
             "no component `{component}`"
         ))))?;
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
-    liveops_store::support::status::set_status(&mut tx, &c.id, status, now).await?;
-    audit::record(
-        &mut tx,
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
         &access.actor(),
         Some(&access.project.id),
-        "component.status",
-        Some(&c.name),
-        Some(&serde_json::json!({"status": status.as_str()}).to_string()),
-        now,
     )
     .await?;
-    tx.commit().await?;
+    let tx = w.conn();
+    liveops_store::support::status::set_status(&mut *tx, &c.id, status, now).await?;
+    w.commit(
+        Audit::new("component.status", &c.name)
+            .detail(serde_json::json!({"status": status.as_str()})),
+    )
+    .await?;
     Ok(Json(ComponentView {
         id: c.id,
         name: c.name,
@@ -398,9 +396,16 @@ pub async fn create_schedule(
         rows.push(row);
     }
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     let id = liveops_store::support::oncall::insert_schedule(
-        &mut tx,
+        &mut *tx,
         &access.project.id,
         &name,
         &body.time_zone,
@@ -408,17 +413,7 @@ pub async fn create_schedule(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "schedule.create",
-        Some(&name),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("schedule.create", &name)).await?;
     Ok((
         StatusCode::CREATED,
         Json(schedule_view(&state, &access.project.id, &id).await?),
@@ -477,9 +472,16 @@ pub async fn create_override(
         ));
     }
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     liveops_store::support::oncall::insert_override(
-        &mut tx,
+        &mut *tx,
         &loaded.row.id,
         &user,
         start,
@@ -487,20 +489,11 @@ pub async fn create_override(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "schedule.override",
-        Some(&loaded.row.name),
-        Some(
-            &serde_json::json!({"user": body.user, "start": body.start, "end": body.end})
-                .to_string(),
-        ),
-        now,
+    w.commit(
+        Audit::new("schedule.override", &loaded.row.name)
+            .detail(serde_json::json!({"user": body.user, "start": body.start, "end": body.end})),
     )
     .await?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(schedule_view(&state, &access.project.id, &loaded.row.id).await?),
@@ -660,27 +653,23 @@ pub async fn set_tier(
     for m in &body.members {
         members.push(member_id(&state, &access, m).await?);
     }
-    let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     liveops_store::support::oncall::set_tier(
-        &mut tx,
+        &mut *tx,
         &access.project.id,
         tier,
         schedule_id.as_deref(),
         &members,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "tier.set",
-        Some(tier.as_str()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("tier.set", tier.as_str())).await?;
     Ok(Json(TierView {
         tier: tier.as_str().into(),
         schedule: body.schedule,
@@ -824,9 +813,16 @@ pub async fn create_policy(
     }
     build_policy(&levels, body.repeat).map_err(unprocessable)?;
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     let id = liveops_store::support::oncall::insert_policy(
-        &mut tx,
+        &mut *tx,
         &access.project.id,
         &name,
         &levels,
@@ -835,17 +831,7 @@ pub async fn create_policy(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "policy.create",
-        Some(&name),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("policy.create", &name)).await?;
     let row = state.db.policy(&access.project.id, &id).await?;
     Ok((StatusCode::CREATED, Json(policy_view(&state, row).await?)))
 }
@@ -941,9 +927,16 @@ pub async fn create_integration(
         .map_err(unprocessable)?;
     let secret = format!("lo_alert_{}", keys::random_string(40));
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     let i = liveops_store::support::intake::insert_integration(
-        &mut tx,
+        &mut *tx,
         &NewIntegration {
             project_id: &access.project.id,
             name: &name,
@@ -957,17 +950,10 @@ pub async fn create_integration(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "integration.create",
-        Some(&name),
-        Some(&serde_json::json!({"kind": kind.as_str()}).to_string()),
-        now,
+    w.commit(
+        Audit::new("integration.create", &name).detail(serde_json::json!({"kind": kind.as_str()})),
     )
     .await?;
-    tx.commit().await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedIntegration {
@@ -1054,26 +1040,23 @@ pub async fn create_hook(
     let url = check_url(&state, &body.url).await?;
     let shown = crate::sealed::redact(&url);
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     let id = liveops_store::support::notify::insert_hook(
-        &mut tx,
+        &mut *tx,
         &access.project.id,
         channel,
         &state.sealer.seal(&url),
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "hook.create",
-        Some(&shown),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("hook.create", &shown)).await?;
     Ok((
         StatusCode::CREATED,
         Json(HookView {
@@ -1659,7 +1642,14 @@ pub async fn link_incident(
         )));
     }
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     if body.kind == "ticket" {
         let n: i64 = target
             .trim_start_matches('#')
@@ -1672,11 +1662,11 @@ pub async fn link_incident(
             }
             Err(e) => return Err(e.into()),
         };
-        liveops_store::support::tickets::link_incident(&mut tx, &t.id, Some(&i.id)).await?;
+        liveops_store::support::tickets::link_incident(&mut *tx, &t.id, Some(&i.id)).await?;
     }
-    liveops_store::support::incidents::add_link(&mut tx, &i.id, &body.kind, &target, now).await?;
+    liveops_store::support::incidents::add_link(&mut *tx, &i.id, &body.kind, &target, now).await?;
     liveops_store::support::incidents::add_event(
-        &mut tx,
+        &mut *tx,
         &i.id,
         &access.actor().name,
         "linked",
@@ -1685,17 +1675,11 @@ pub async fn link_incident(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "incident.link",
-        Some(&i.number.to_string()),
-        Some(&serde_json::json!({"kind": body.kind, "target": target}).to_string()),
-        now,
+    w.commit(
+        Audit::new("incident.link", i.number.to_string())
+            .detail(serde_json::json!({"kind": body.kind, "target": target})),
     )
     .await?;
-    tx.commit().await?;
     after_action(&state, &access, &i).await
 }
 
@@ -1730,9 +1714,16 @@ pub async fn request_hotfix(
     let reason = text("reason", &body.reason, 2000)?;
     let now = state.now_ms();
     let id = liveops_store::new_id();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     sqlx_insert_hotfix(
-        &mut tx,
+        &mut *tx,
         &id,
         &access.project.id,
         &i.id,
@@ -1741,9 +1732,9 @@ pub async fn request_hotfix(
         now,
     )
     .await?;
-    liveops_store::support::incidents::add_link(&mut tx, &i.id, "hotfix", &id, now).await?;
+    liveops_store::support::incidents::add_link(&mut *tx, &i.id, "hotfix", &id, now).await?;
     liveops_store::support::incidents::add_event(
-        &mut tx,
+        &mut *tx,
         &i.id,
         &access.actor().name,
         "hotfix_requested",
@@ -1752,17 +1743,8 @@ pub async fn request_hotfix(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "incident.hotfix",
-        Some(&i.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("incident.hotfix", i.number.to_string()))
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(HotfixView {
@@ -2320,9 +2302,16 @@ pub async fn create_maintenance(
     }
     let ids: Vec<String> = components.iter().map(|c| c.id.clone()).collect();
     let now = state.now_ms();
-    let mut tx = state.db.begin().await?;
+    let mut w = Work::begin(
+        &state.db,
+        &*state.clock,
+        &access.actor(),
+        Some(&access.project.id),
+    )
+    .await?;
+    let tx = w.conn();
     let id = liveops_store::support::status::insert_maintenance(
-        &mut tx,
+        &mut *tx,
         &liveops_store::support::status::NewMaintenance {
             project_id: &access.project.id,
             title: &title,
@@ -2334,17 +2323,7 @@ pub async fn create_maintenance(
         now,
     )
     .await?;
-    audit::record(
-        &mut tx,
-        &access.actor(),
-        Some(&access.project.id),
-        "maintenance.schedule",
-        Some(&title),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new("maintenance.schedule", &title)).await?;
     Ok((
         StatusCode::CREATED,
         Json(MaintenanceView {

@@ -4,13 +4,14 @@
 use jiff::Timestamp;
 use liveops_core::support::status::MaintenanceState;
 use liveops_store::Result;
-use liveops_store::audit::{self, Actor};
+use liveops_store::audit::Actor;
 use liveops_store::support::status::{self as components, Maintenance};
 use serde_json::json;
 
 use super::service::{ActionError, Notice, notify_subscribers_of, refresh_component};
 use crate::state::AppState;
 use crate::state::format_ms;
+use crate::work::{Audit, Work};
 
 /// Moves a window to stage `to`: its components go under maintenance while
 /// it is in progress or being verified and come back when it completes, and
@@ -31,15 +32,16 @@ pub async fn move_to(
             to.as_str()
         )));
     }
-    let now = state.now_ms();
-    let mut tx = db.begin().await?;
-    if !components::move_maintenance(&mut tx, &m.id, m.state, to).await? {
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&m.project_id)).await?;
+    let now = w.now();
+    let tx = w.conn();
+    if !components::move_maintenance(&mut *tx, &m.id, m.state, to).await? {
         return Err(ActionError::Refused(
             "the maintenance window was moved meanwhile; reload it".into(),
         ));
     }
     for c in &m.components {
-        refresh_component(&mut tx, c, now).await?;
+        refresh_component(&mut *tx, c, now).await?;
     }
     let subject = format!("[maintenance] {} — {}", m.title, label(to));
     let text = match note {
@@ -73,18 +75,14 @@ pub async fn move_to(
         text: &text,
         payload: &payload,
     };
-    notify_subscribers_of(&mut tx, db, &notice, &m.components, now).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        Some(&m.project_id),
-        &format!("maintenance.{}", to.as_str()),
-        Some(&m.title),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    notify_subscribers_of(&mut *tx, db, &notice, &m.components, now).await?;
+    let action = match to {
+        MaintenanceState::Scheduled => "maintenance.scheduled",
+        MaintenanceState::InProgress => "maintenance.in_progress",
+        MaintenanceState::Verifying => "maintenance.verifying",
+        MaintenanceState::Completed => "maintenance.completed",
+    };
+    w.commit(Audit::new(action, &m.title)).await?;
     Ok(())
 }
 

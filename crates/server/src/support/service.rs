@@ -9,7 +9,7 @@ use liveops_core::support::alert::AlertGroup;
 use liveops_core::support::escalation::Target;
 use liveops_core::support::incident::{IncidentState, Severity, StatusStage};
 use liveops_core::support::status::ComponentStatus;
-use liveops_store::audit::{self, Actor};
+use liveops_store::audit::Actor;
 use liveops_store::support::incidents::{self, IncidentRow, NewIncident};
 use liveops_store::support::intake::Integration;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
@@ -416,16 +416,17 @@ pub async fn add_update(
     stage: Option<StatusStage>,
 ) -> std::result::Result<(), ActionError> {
     let db = &state.db;
-    let now = state.now_ms();
-    let mut tx = db.begin().await?;
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    let now = w.now();
+    let tx = w.conn();
     match stage {
         Some(StatusStage::Resolved) => {
-            resolve_in(&mut tx, db, incident, &actor.name, body, true, now).await?;
+            resolve_in(&mut *tx, db, incident, &actor.name, body, true, now).await?;
         }
         Some(stage) => {
-            incidents::set_fields(&mut tx, &incident.id, Some(stage), None, None, None).await?;
+            incidents::set_fields(&mut *tx, &incident.id, Some(stage), None, None, None).await?;
             incidents::add_event(
-                &mut tx,
+                &mut *tx,
                 &incident.id,
                 &actor.name,
                 stage.as_str(),
@@ -434,11 +435,11 @@ pub async fn add_update(
                 now,
             )
             .await?;
-            notify_subscribers(&mut tx, db, incident, body, now).await?;
+            notify_subscribers(&mut *tx, db, incident, body, now).await?;
         }
         None => {
             incidents::add_event(
-                &mut tx,
+                &mut *tx,
                 &incident.id,
                 &actor.name,
                 "note",
@@ -454,17 +455,8 @@ pub async fn add_update(
     } else {
         "incident.note"
     };
-    audit::record(
-        &mut tx,
-        actor,
-        Some(&incident.project_id),
-        action,
-        Some(&incident.number.to_string()),
-        None,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    w.commit(Audit::new(action, incident.number.to_string()))
+        .await?;
     Ok(())
 }
 

@@ -24,6 +24,7 @@ use crate::contract::analytics::{
 use crate::error::ApiError;
 use crate::state::{AppState, format_ms};
 use crate::timerange::query_range;
+use crate::work::{Audit, Work};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -509,19 +510,11 @@ pub async fn create_feature(
         ip: s.ip.clone(),
     };
     let done = async {
-        let mut tx = state.db.begin().await?;
-        liveops_store::analytics::insert_feature(&mut tx, &project.id, name, &events, now).await?;
-        liveops_store::audit::record(
-            &mut tx,
-            &actor,
-            Some(&project.id),
-            "analytics.feature.create",
-            Some(name),
-            None,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        let mut w = Work::begin(&state.db, &*state.clock, &actor, Some(&project.id)).await?;
+        let tx = w.conn();
+        liveops_store::analytics::insert_feature(&mut *tx, &project.id, name, &events, now).await?;
+        w.commit(Audit::new("analytics.feature.create", name))
+            .await?;
         Ok::<_, liveops_store::StoreError>(())
     }
     .await;
@@ -678,40 +671,10 @@ pub async fn delete_person(
     if authorize(*role, None, Permission::Administer).is_err() {
         return error_page(StatusCode::FORBIDDEN, "Only admins can delete persons.");
     }
-    let id = project.id.clone();
-    let did = distinct_id.clone();
-    let deleted = match run(&state, move |a| a.delete_person(&id, &did)).await {
-        Ok(Some(n)) => n,
+    match crate::analytics::delete_person(&state, &s.actor(), &project.id, &distinct_id).await {
+        Ok(Some(_)) => {}
         Ok(None) => return error_page(StatusCode::NOT_FOUND, "No person has this distinct id."),
-        Err(r) => return r,
-    };
-    let actor = Actor {
-        kind: ActorKind::Session,
-        name: s.session.user.email.clone(),
-        ip: s.ip.clone(),
-    };
-    let audited = async {
-        let mut conn = state
-            .db
-            .pool()
-            .acquire()
-            .await
-            .map_err(liveops_store::StoreError::from)?;
-        liveops_store::audit::record(
-            &mut conn,
-            &actor,
-            Some(&project.id),
-            "analytics.person.delete",
-            Some(&distinct_id),
-            Some(&serde_json::json!({ "events_deleted": deleted }).to_string()),
-            state.now_ms(),
-        )
-        .await
-    }
-    .await;
-    if let Err(e) = audited {
-        // The person is gone either way; say so in the log for the record.
-        tracing::error!(error = %e, %distinct_id, "a person was deleted but the audit entry failed");
+        Err(e) => return api_error(e),
     }
     Redirect::to(&format!("/p/{}/analytics/persons", project.slug)).into_response()
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::DateTime;
 use liveops_core::support::status::MaintenanceState;
-use liveops_store::audit;
+
 use liveops_store::projects::Project;
 use liveops_store::support::status::{Component, Maintenance, NewMaintenance};
 use maud::{Markup, html};
@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::{db_error, outcome, writable};
 use crate::state::{AppState, format_ms};
 use crate::ui::{UiSession, error_page};
+use crate::work::{Audit, Work};
 
 pub(super) fn maintenance_section(
     project: &Project,
@@ -177,9 +178,10 @@ pub async fn schedule_maintenance(
     }
     let now = state.now_ms();
     let done = async {
-        let mut tx = state.db.begin().await?;
+        let mut w = Work::begin(&state.db, &*state.clock, &s.actor(), Some(&project.id)).await?;
+        let tx = w.conn();
         liveops_store::support::status::insert_maintenance(
-            &mut tx,
+            &mut *tx,
             &NewMaintenance {
                 project_id: &project.id,
                 title: &title,
@@ -191,17 +193,7 @@ pub async fn schedule_maintenance(
             now,
         )
         .await?;
-        audit::record(
-            &mut tx,
-            &s.actor(),
-            Some(&project.id),
-            "maintenance.schedule",
-            Some(&title),
-            None,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        w.commit(Audit::new("maintenance.schedule", &title)).await?;
         Ok::<_, liveops_store::StoreError>(())
     }
     .await;
