@@ -86,69 +86,153 @@ pub enum Command {
     },
     /// Show who the API token belongs to (client).
     Whoami,
+    /// Production support: incidents, on-call, tickets, maintenance windows (client).
+    #[command(subcommand)]
+    Support(SupportCommand),
+    /// Usage analytics: trends, active users, funnels, retention, features, persons, export (client).
+    #[command(subcommand)]
+    Analytics(crate::analytics::AnalyticsCommand),
+    /// Customer feedback: record, import, link to the backlog as votes; the
+    /// backlog with its votes, RICE/ICE scores and merges (client).
+    #[command(subcommand)]
+    Feedback(FeedbackArea),
+    /// Release planning: plan, schedule, freeze and ship releases, notes from
+    /// Conventional Commits, release trains and deployments.
+    #[command(subcommand, alias = "release")]
+    Releases(ReleasesCommand),
+    /// Performance: route latency and errors, query fingerprints, findings,
+    /// traces, the tuning report, SLOs and their burn rates (client).
+    #[command(subcommand, alias = "perf")]
+    Performance(PerformanceCommand),
+    /// Security audits: the audit log, certificates, TLS endpoints, secrets,
+    /// dependencies, and the offline OSV database.
+    #[command(subcommand)]
+    Security(SecurityCommand),
+    /// Scaling: capacity forecasts and the replicas they call for (client).
+    #[command(subcommand)]
+    Scaling(ScalingCommand),
+    /// Documentation sync: OpenAPI change detection and stale pages
+    /// (standalone), decision records (client).
+    #[command(subcommand)]
+    Docs(crate::docs::DocsCommand),
+    /// Post-production reviews: postmortems drafted from incident data,
+    /// their workflow and action items; post-launch reviews (client).
+    #[command(subcommand, alias = "review")]
+    Reviews(crate::reviews::ReviewCommand),
+    /// Continuous improvement: the DORA four keys and the weekly report (client).
+    #[command(subcommand)]
+    Improvement(ImprovementCommand),
+
+    // Today's names from before the commands followed the areas, kept.
+    #[command(subcommand, hide = true)]
+    Audit(crate::security::AuditCommand),
+    #[command(subcommand, hide = true)]
+    Osv(crate::security::OsvCommand),
+    #[command(subcommand, hide = true)]
+    Incident(crate::support::IncidentCommand),
+    #[command(subcommand, hide = true)]
+    Oncall(crate::support::OncallCommand),
+    #[command(subcommand, hide = true)]
+    Ticket(crate::support::TicketCommand),
+    #[command(subcommand, hide = true)]
+    Maintenance(crate::support::MaintenanceCommand),
+    #[command(subcommand, hide = true)]
+    Slo(crate::performance::SloCommand),
+    #[command(subcommand, hide = true)]
+    Backlog(crate::feedback::BacklogCommand),
+    #[command(hide = true)]
+    Dora(crate::improvement::DoraArgs),
+    #[command(hide = true)]
+    Capacity(crate::scaling::CapacityArgs),
+    #[command(subcommand, hide = true)]
+    Report(crate::improvement::ReportCommand),
+    #[command(subcommand, hide = true)]
+    Train(crate::releases::TrainCommand),
+    #[command(subcommand, hide = true)]
+    Deploy(crate::releases::DeployCommand),
+}
+
+/// `liveops support …`.
+#[derive(Debug, Subcommand)]
+pub enum SupportCommand {
+    /// Incidents: list, show, open, ack, resolve, escalate, note, stats, fixed-by.
+    #[command(subcommand)]
+    Incident(crate::support::IncidentCommand),
+    /// Who is on call.
+    #[command(subcommand)]
+    Oncall(crate::support::OncallCommand),
+    /// Support tickets.
+    #[command(subcommand)]
+    Ticket(crate::support::TicketCommand),
+    /// Status-page maintenance windows: list, schedule, move.
+    #[command(subcommand)]
+    Maintenance(crate::support::MaintenanceCommand),
+}
+
+/// `liveops feedback …`.
+#[derive(Debug, Subcommand)]
+pub enum FeedbackArea {
+    #[command(flatten)]
+    Feedback(crate::feedback::FeedbackCommand),
+    /// The product backlog: items, votes, RICE/ICE scores, merges.
+    #[command(subcommand)]
+    Backlog(crate::feedback::BacklogCommand),
+}
+
+/// `liveops releases …`.
+#[derive(Debug, Subcommand)]
+pub enum ReleasesCommand {
+    #[command(flatten)]
+    Release(crate::releases::ReleaseCommand),
+    /// Release trains: cadence, freeze days and calendar.
+    #[command(subcommand)]
+    Train(crate::releases::TrainCommand),
+    /// Deployments: record what went live, with the commits it carried.
+    #[command(subcommand)]
+    Deploy(crate::releases::DeployCommand),
+}
+
+/// `liveops performance …`.
+#[derive(Debug, Subcommand)]
+pub enum PerformanceCommand {
+    #[command(flatten)]
+    Perf(crate::performance::PerfCommand),
+    /// SLOs: availability and latency objectives, error budgets, burn rates.
+    #[command(subcommand)]
+    Slo(crate::performance::SloCommand),
+}
+
+/// `liveops security …`.
+#[derive(Debug, Subcommand)]
+pub enum SecurityCommand {
     /// Read a project's audit log (client); audit certificates, TLS
-    /// endpoints and files for expiry and secrets (standalone).
+    /// endpoints, files for secrets and lockfiles for vulnerabilities (standalone).
     #[command(subcommand)]
     Audit(crate::security::AuditCommand),
     /// The offline OSV vulnerability database: import, status (standalone).
     #[command(subcommand)]
     Osv(crate::security::OsvCommand),
-    /// Incidents: list, show, open, ack, resolve, escalate, note, stats, fixed-by (client).
-    #[command(subcommand)]
-    Incident(crate::support::IncidentCommand),
-    /// Who is on call (client).
-    #[command(subcommand)]
-    Oncall(crate::support::OncallCommand),
-    /// Support tickets (client).
-    #[command(subcommand)]
-    Ticket(crate::support::TicketCommand),
-    /// Status-page maintenance windows: list, schedule, move (client).
-    #[command(subcommand)]
-    Maintenance(crate::support::MaintenanceCommand),
-    /// Usage analytics: trends, active users, funnels, retention, features, persons, export (client).
-    #[command(subcommand)]
-    Analytics(crate::analytics::AnalyticsCommand),
-    /// Performance: route latency and errors, query fingerprints, findings, traces, the tuning report (client).
-    #[command(subcommand, name = "perf", alias = "performance")]
-    Perf(crate::performance::PerfCommand),
-    /// SLOs: availability and latency objectives, error budgets, burn rates (client).
-    #[command(subcommand)]
-    Slo(crate::performance::SloCommand),
-    /// Customer feedback: record, import, link to the backlog as votes (client).
-    #[command(subcommand)]
-    Feedback(crate::feedback::FeedbackCommand),
-    /// The product backlog: items, votes, RICE/ICE scores, merges (client).
-    #[command(subcommand)]
-    Backlog(crate::feedback::BacklogCommand),
-    /// Releases: plan, schedule, freeze and ship (client); notes from a git
-    /// repository's Conventional Commits (standalone) or from a release.
-    #[command(subcommand)]
-    Release(crate::releases::ReleaseCommand),
-    /// DORA four keys: deployment frequency, lead time, change failure rate,
-    /// time to restore, with their levels (client).
-    Dora(crate::improvement::DoraArgs),
+}
+
+/// `liveops scaling …`.
+#[derive(Debug, Subcommand)]
+pub enum ScalingCommand {
     /// Capacity planning: request-rate, CPU and memory forecasts 30, 60 and
     /// 90 days ahead, when each reaches its capacity, and the replicas the
-    /// HPA formula calls for; `capacity set` configures a capacity (client).
+    /// HPA formula calls for; `capacity set` configures a capacity.
     Capacity(crate::scaling::CapacityArgs),
+}
+
+/// `liveops improvement …`.
+#[derive(Debug, Subcommand)]
+pub enum ImprovementCommand {
+    /// DORA four keys: deployment frequency, lead time, change failure rate,
+    /// time to restore, with their levels.
+    Dora(crate::improvement::DoraArgs),
     /// The weekly continuous-improvement report: on demand, kept and sent
-    /// (--send), its history, and who receives it (client).
+    /// (--send), its history, and who receives it.
     #[command(subcommand)]
     Report(crate::improvement::ReportCommand),
-    /// Post-production reviews: postmortems drafted from incident data,
-    /// their workflow and action items; post-launch reviews (client).
-    #[command(subcommand)]
-    Review(crate::reviews::ReviewCommand),
-    /// Release trains: cadence, freeze days and calendar (client).
-    #[command(subcommand)]
-    Train(crate::releases::TrainCommand),
-    /// Deployments: record what went live, with the commits it carried (client).
-    #[command(subcommand)]
-    Deploy(crate::releases::DeployCommand),
-    /// Documentation sync: OpenAPI change detection and stale pages
-    /// (standalone), decision records (client).
-    #[command(subcommand)]
-    Docs(crate::docs::DocsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -327,25 +411,55 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Restore { src } => admin::restore(g, &src).await,
         Command::Login { token_stdin } => client::login(g, token_stdin).await,
         Command::Whoami => client::whoami(g).await,
-        Command::Audit(cmd) => crate::security::run_audit(g, cmd).await,
-        Command::Osv(cmd) => crate::security::run_osv(g, cmd).await,
-        Command::Incident(cmd) => crate::support::incident(g, cmd).await,
-        Command::Oncall(cmd) => crate::support::oncall(g, cmd).await,
-        Command::Ticket(cmd) => crate::support::ticket(g, cmd).await,
-        Command::Maintenance(cmd) => crate::support::maintenance(g, cmd).await,
+        Command::Support(SupportCommand::Incident(cmd)) | Command::Incident(cmd) => {
+            crate::support::incident(g, cmd).await
+        }
+        Command::Support(SupportCommand::Oncall(cmd)) | Command::Oncall(cmd) => {
+            crate::support::oncall(g, cmd).await
+        }
+        Command::Support(SupportCommand::Ticket(cmd)) | Command::Ticket(cmd) => {
+            crate::support::ticket(g, cmd).await
+        }
+        Command::Support(SupportCommand::Maintenance(cmd)) | Command::Maintenance(cmd) => {
+            crate::support::maintenance(g, cmd).await
+        }
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
-        Command::Perf(cmd) => crate::performance::run(g, cmd).await,
-        Command::Slo(cmd) => crate::performance::run_slo(g, cmd).await,
-        Command::Release(cmd) => crate::releases::run(g, cmd).await,
-        Command::Train(cmd) => crate::releases::run_train(g, cmd).await,
-        Command::Dora(a) => crate::improvement::run_dora(g, a).await,
-        Command::Capacity(a) => crate::scaling::run(g, a).await,
-        Command::Report(cmd) => crate::improvement::run_report(g, cmd).await,
-        Command::Review(cmd) => crate::reviews::run(g, cmd).await,
-        Command::Feedback(cmd) => crate::feedback::run_feedback(g, cmd).await,
-        Command::Backlog(cmd) => crate::feedback::run_backlog(g, cmd).await,
+        Command::Feedback(FeedbackArea::Feedback(cmd)) => {
+            crate::feedback::run_feedback(g, cmd).await
+        }
+        Command::Feedback(FeedbackArea::Backlog(cmd)) | Command::Backlog(cmd) => {
+            crate::feedback::run_backlog(g, cmd).await
+        }
+        Command::Releases(ReleasesCommand::Release(cmd)) => crate::releases::run(g, cmd).await,
+        Command::Releases(ReleasesCommand::Train(cmd)) | Command::Train(cmd) => {
+            crate::releases::run_train(g, cmd).await
+        }
+        Command::Releases(ReleasesCommand::Deploy(cmd)) | Command::Deploy(cmd) => {
+            crate::releases::run_deploy(g, cmd).await
+        }
+        Command::Performance(PerformanceCommand::Perf(cmd)) => {
+            crate::performance::run(g, cmd).await
+        }
+        Command::Performance(PerformanceCommand::Slo(cmd)) | Command::Slo(cmd) => {
+            crate::performance::run_slo(g, cmd).await
+        }
+        Command::Security(SecurityCommand::Audit(cmd)) | Command::Audit(cmd) => {
+            crate::security::run_audit(g, cmd).await
+        }
+        Command::Security(SecurityCommand::Osv(cmd)) | Command::Osv(cmd) => {
+            crate::security::run_osv(g, cmd).await
+        }
+        Command::Scaling(ScalingCommand::Capacity(a)) | Command::Capacity(a) => {
+            crate::scaling::run(g, a).await
+        }
         Command::Docs(cmd) => crate::docs::run(g, cmd).await,
-        Command::Deploy(cmd) => crate::releases::run_deploy(g, cmd).await,
+        Command::Reviews(cmd) => crate::reviews::run(g, cmd).await,
+        Command::Improvement(ImprovementCommand::Dora(a)) | Command::Dora(a) => {
+            crate::improvement::run_dora(g, a).await
+        }
+        Command::Improvement(ImprovementCommand::Report(cmd)) | Command::Report(cmd) => {
+            crate::improvement::run_report(g, cmd).await
+        }
     }
 }
 

@@ -464,3 +464,9 @@ pub async fn audit_list(g: &Global, project: &str, limit: i64) -> anyhow::Result
     );
     Ok(())
 }
+
+/// An answer from `path` read as the API contract's type for it.
+pub(crate) fn read_as<T: serde::de::DeserializeOwned>(path: &str, v: &Value) -> anyhow::Result<T> {
+    T::deserialize(v)
+        .with_context(|| format!("{path} answered in a shape this liveops does not read"))
+}

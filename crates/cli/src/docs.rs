@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
-use liveops_core::docs::api_diff::{self, Level, Spec};
+use liveops_core::docs::api_diff::{self, Level};
+use liveops_core::docs::openapi::Spec;
 use serde_json::json;
 
 use crate::Exit;
@@ -224,7 +225,7 @@ pub async fn run_adr(g: &Global, cmd: AdrCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     reqwest::Method::POST,
-                    &format!("/api/v1/projects/{project}/adrs"),
+                    &format!("/api/v1/projects/{project}/docs/adrs"),
                     Some(serde_json::Value::Array(files)),
                 )
                 .await?;
@@ -241,7 +242,7 @@ pub async fn run_adr(g: &Global, cmd: AdrCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     reqwest::Method::GET,
-                    &format!("/api/v1/projects/{project}/adrs{q}"),
+                    &format!("/api/v1/projects/{project}/docs/adrs{q}"),
                     None,
                 )
                 .await?;

@@ -313,7 +313,7 @@ pub async fn run_feedback(g: &Global, cmd: FeedbackCommand) -> anyhow::Result<()
 
 pub async fn run_backlog(g: &Global, cmd: BacklogCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
-    let base = |p: &str| format!("/api/v1/projects/{p}/backlog");
+    let base = |p: &str| format!("/api/v1/projects/{p}/feedback/backlog");
     match cmd {
         BacklogCommand::List { project, all } => {
             let v = c

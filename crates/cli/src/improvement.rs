@@ -55,7 +55,11 @@ pub async fn run_dora(g: &Global, a: DoraArgs) -> anyhow::Result<()> {
     let v = c
         .call(
             Method::GET,
-            &format!("/api/v1/projects/{}/dora?{}", a.project, q.join("&")),
+            &format!(
+                "/api/v1/projects/{}/improvement/dora?{}",
+                a.project,
+                q.join("&")
+            ),
             None,
         )
         .await?;
@@ -111,7 +115,11 @@ async fn trend(
     let v = c
         .call(
             Method::GET,
-            &format!("/api/v1/projects/{}/dora/trends?{}", a.project, q.join("&")),
+            &format!(
+                "/api/v1/projects/{}/improvement/dora/trends?{}",
+                a.project,
+                q.join("&")
+            ),
             None,
         )
         .await?;
@@ -167,7 +175,7 @@ async fn suggest(g: &Global, c: &crate::client::Client, a: &DoraArgs) -> anyhow:
         .call(
             Method::GET,
             &format!(
-                "/api/v1/projects/{}/dora/suggestions?{}",
+                "/api/v1/projects/{}/improvement/dora/suggestions?{}",
                 a.project,
                 q.join("&")
             ),
@@ -291,7 +299,10 @@ pub async fn run_report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
                 let v = c
                     .call(
                         Method::POST,
-                        &format!("/api/v1/projects/{}/reports/weekly", esc(&project)),
+                        &format!(
+                            "/api/v1/projects/{}/improvement/reports/weekly",
+                            esc(&project)
+                        ),
                         Some(json!({"week": week, "deliver": true})),
                     )
                     .await?;
@@ -304,7 +315,10 @@ pub async fn run_report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
                 let v = c
                     .call(
                         Method::GET,
-                        &format!("/api/v1/projects/{}/reports/weekly{q}", esc(&project)),
+                        &format!(
+                            "/api/v1/projects/{}/improvement/reports/weekly{q}",
+                            esc(&project)
+                        ),
                         None,
                     )
                     .await?;
@@ -328,7 +342,10 @@ pub async fn run_report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     Method::GET,
-                    &format!("/api/v1/projects/{}/reports?limit={limit}", esc(&project)),
+                    &format!(
+                        "/api/v1/projects/{}/improvement/reports?limit={limit}",
+                        esc(&project)
+                    ),
                     None,
                 )
                 .await?;
@@ -378,7 +395,7 @@ async fn recipients(
     c: &crate::client::Client,
     cmd: RecipientCommand,
 ) -> anyhow::Result<()> {
-    let base = |p: &str| format!("/api/v1/projects/{}/reports/recipients", esc(p));
+    let base = |p: &str| format!("/api/v1/projects/{}/improvement/reports/recipients", esc(p));
     match cmd {
         RecipientCommand::Add {
             project,

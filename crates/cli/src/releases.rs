@@ -304,7 +304,7 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     Method::POST,
-                    &format!("/api/v1/projects/{project}/hotfixes"),
+                    &format!("/api/v1/projects/{project}/releases/hotfixes"),
                     Some(json!({"incident": incident, "version": version})),
                 )
                 .await?;
@@ -383,7 +383,7 @@ pub async fn run_train(g: &Global, cmd: TrainCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     Method::POST,
-                    &format!("/api/v1/projects/{project}/trains"),
+                    &format!("/api/v1/projects/{project}/releases/trains"),
                     Some(
                         json!({"name": name, "cadence": cadence, "first_release": first,
                         "freeze_days": freeze_days}),
@@ -396,7 +396,7 @@ pub async fn run_train(g: &Global, cmd: TrainCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     Method::GET,
-                    &format!("/api/v1/projects/{project}/trains"),
+                    &format!("/api/v1/projects/{project}/releases/trains"),
                     None,
                 )
                 .await?;
@@ -522,7 +522,7 @@ fn esc(v: &str) -> String {
 
 pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
     let c = crate::client::Client::new(g)?;
-    let base = |p: &str| format!("/api/v1/projects/{p}/deployments");
+    let base = |p: &str| format!("/api/v1/projects/{p}/releases/deployments");
     let headers = [
         "SERVICE",
         "VERSION",

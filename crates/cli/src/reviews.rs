@@ -106,7 +106,7 @@ const SECTIONS: [&str; 9] = [
 
 fn pm_path(project: &str, incident: &str) -> String {
     format!(
-        "/api/v1/projects/{project}/incidents/{}/postmortem",
+        "/api/v1/projects/{project}/support/incidents/{}/postmortem",
         incident.trim_start_matches('#')
     )
 }
@@ -169,7 +169,7 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
             let v = c
                 .call(
                     Method::GET,
-                    &format!("/api/v1/projects/{project}/postmortems"),
+                    &format!("/api/v1/projects/{project}/reviews/postmortems"),
                     None,
                 )
                 .await?;

@@ -7,8 +7,12 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use liveops_server::contract::scaling::{
+    CapacityForecast, CapacitySettingView, ServiceCapacity, Step,
+};
+
 use crate::cli::{Format, Global};
-use crate::client::Client;
+use crate::client::{Client, read_as};
 use crate::output;
 
 /// `liveops capacity`: every service's forecasts in brief, or one
@@ -74,8 +78,8 @@ fn seg(v: &str) -> String {
 
 /// A number to three significant digits (whole from 100 up), `-` when
 /// absent: request rates per second can be tiny.
-fn num(v: &Value) -> String {
-    match v.as_f64() {
+fn num(v: impl Into<Option<f64>>) -> String {
+    match v.into() {
         None => "-".into(),
         Some(x) if x == 0.0 || !x.is_finite() => x.to_string(),
         Some(x) if x.abs() < 1e-6 => format!("{x:.2e}"),
@@ -88,19 +92,19 @@ fn num(v: &Value) -> String {
 }
 
 /// A percentage to three significant digits, `-` when absent.
-fn percent(v: &Value) -> String {
-    if v.is_number() {
-        format!("{} %", num(v))
-    } else {
-        "-".into()
-    }
+fn percent(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{} %", num(x)))
 }
 
 /// The date of an RFC 3339 time, `-` when absent.
-fn date(v: &Value) -> String {
-    v.as_str()
-        .map(|s| s.get(..10).unwrap_or(s).to_owned())
+fn date(v: Option<&str>) -> String {
+    v.map(|s| s.get(..10).unwrap_or(s).to_owned())
         .unwrap_or_else(|| "-".into())
+}
+
+/// A count or the like, `-` when absent.
+fn opt<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".into(), |x| x.to_string())
 }
 
 pub async fn run(g: &Global, a: CapacityArgs) -> anyhow::Result<()> {
@@ -127,11 +131,11 @@ pub async fn run(g: &Global, a: CapacityArgs) -> anyhow::Result<()> {
             target,
         }) => {
             let project = either(project)?;
-            let v = c
-                .call(
+            let v: CapacitySettingView = c
+                .call_as(
                     Method::PUT,
                     &format!(
-                        "/api/v1/projects/{project}/capacity/{}/{}",
+                        "/api/v1/projects/{project}/scaling/capacity/{}/{}",
                         seg(&service),
                         seg(&metric)
                     ),
@@ -139,17 +143,14 @@ pub async fn run(g: &Global, a: CapacityArgs) -> anyhow::Result<()> {
                         "target_utilisation": target})),
                 )
                 .await?;
-            let fields: Vec<(&str, Value)> = [
-                "service",
-                "metric",
-                "capacity",
-                "replicas",
-                "per_replica",
-                "target_utilisation",
-            ]
-            .into_iter()
-            .map(|k| (k, v[k].clone()))
-            .collect();
+            let fields: Vec<(&str, Value)> = vec![
+                ("service", json!(v.service)),
+                ("metric", json!(v.metric)),
+                ("capacity", json!(v.capacity)),
+                ("replicas", json!(v.replicas)),
+                ("per_replica", json!(v.per_replica)),
+                ("target_utilisation", json!(v.target_utilisation)),
+            ];
             output::record(g.format, &fields);
             Ok(())
         }
@@ -162,7 +163,7 @@ pub async fn run(g: &Global, a: CapacityArgs) -> anyhow::Result<()> {
             c.call(
                 Method::DELETE,
                 &format!(
-                    "/api/v1/projects/{project}/capacity/{}/{}",
+                    "/api/v1/projects/{project}/scaling/capacity/{}/{}",
                     seg(&service),
                     seg(&metric)
                 ),
@@ -191,34 +192,25 @@ pub async fn run(g: &Global, a: CapacityArgs) -> anyhow::Result<()> {
 
 /// Every service and metric, one line each.
 async fn all(g: &Global, c: &Client, project: &str) -> anyhow::Result<()> {
-    let v = c
-        .call(
-            Method::GET,
-            &format!("/api/v1/projects/{project}/capacity"),
-            None,
-        )
-        .await?;
+    let path = format!("/api/v1/projects/{project}/scaling/capacity");
+    let v = c.call(Method::GET, &path, None).await?;
+    let services: Vec<ServiceCapacity> = read_as(&path, &v)?;
     let mut rows = Vec::new();
-    for s in v.as_array().into_iter().flatten() {
-        for m in s["metrics"].as_array().into_iter().flatten() {
-            let at = |days: i64| {
-                m["horizons"]
-                    .as_array()
-                    .and_then(|h| h.iter().find(|x| x["days"] == days))
-                    .map_or_else(|| "-".into(), |x| num(&x["value"]))
-            };
+    for s in &services {
+        for m in &s.metrics {
+            let at = |days: i64| num(m.horizons.iter().find(|x| x.days == days).map(|x| x.value));
             rows.push(vec![
-                output::plain(&s["service"]),
-                output::plain(&m["metric"]),
-                num(&m["latest"]),
+                s.service.clone(),
+                m.metric.clone(),
+                num(m.latest),
                 at(30),
                 at(60),
                 at(90),
-                num(&m["capacity"]),
-                date(&m["crossing"]),
-                output::plain(&m["replicas_90d"]),
-                percent(&m["mape"]),
-                output::plain(&m["problem"]),
+                num(m.capacity),
+                date(m.crossing.as_deref()),
+                opt(m.replicas_90d),
+                percent(m.mape),
+                opt(m.problem.as_deref()),
             ]);
         }
     }
@@ -246,86 +238,74 @@ async fn one(
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", esc(v))))
         .collect();
-    let v = c
-        .call(
-            Method::GET,
-            &format!(
-                "/api/v1/projects/{project}/capacity/{}?{}",
-                seg(service),
-                q.join("&")
-            ),
-            None,
-        )
-        .await?;
+    let path = format!(
+        "/api/v1/projects/{project}/scaling/capacity/{}?{}",
+        seg(service),
+        q.join("&")
+    );
+    let v = c.call(Method::GET, &path, None).await?;
     if g.format == Format::Json {
         println!("{v}");
         return Ok(());
     }
+    let f: CapacityForecast = read_as(&path, &v)?;
     // OpenTelemetry writes `1` for a ratio such as CPU utilisation.
-    let unit = match v["unit"].as_str().unwrap_or("") {
+    let unit = match f.unit.as_str() {
         "" | "1" => String::new(),
         u => format!(" ({u})"),
     };
-    println!(
-        "{} · {}{unit}",
-        output::plain(&v["service"]),
-        output::plain(&v["metric"])
-    );
-    println!("model     {}", output::plain(&v["model"]["description"]));
+    println!("{} · {}{unit}", f.service, f.metric);
+    println!("model     {}", f.model.description);
     println!(
         "history   {} days in {} steps; latest {}",
-        v["history_days"],
-        if v["step"] == "hour" {
-            "hourly"
-        } else {
-            "daily"
+        f.history_days,
+        match f.step {
+            Step::Hour => "hourly",
+            Step::Day => "daily",
         },
-        num(&v["latest"])
+        num(f.latest)
     );
-    let cap = &v["capacity"];
-    if cap.is_object() {
+    if let Some(cap) = &f.capacity {
         println!(
             "capacity  {} over {} replicas, target {} %; now {} % used, HPA wants {} replicas",
-            num(&cap["capacity"]),
-            cap["replicas"],
-            (cap["target_utilisation"].as_f64().unwrap_or(0.0) * 100.0).round(),
-            (cap["utilisation"].as_f64().unwrap_or(0.0) * 100.0).round(),
-            output::plain(&cap["replicas_now"])
+            num(cap.capacity),
+            cap.replicas,
+            (cap.target_utilisation * 100.0).round(),
+            (cap.utilisation * 100.0).round(),
+            opt(cap.replicas_now)
         );
         println!(
             "crosses   {} (earliest {}); target passed {}",
-            date(&cap["crossing"]),
-            date(&cap["earliest_crossing"]),
-            date(&cap["target_crossing"])
+            date(cap.crossing.as_deref()),
+            date(cap.earliest_crossing.as_deref()),
+            date(cap.target_crossing.as_deref())
         );
     }
-    let b = &v["backtest"];
-    if b.is_object() {
+    if let Some(b) = &f.backtest {
         println!(
             "backtest  last {} steps: MAPE {}, MAE {}, RMSE {}, 80 % coverage {}, 95 % coverage {}",
-            b["holdout"],
-            percent(&b["mape"]),
-            num(&b["mae"]),
-            num(&b["rmse"]),
-            num(&b["coverage80"]),
-            num(&b["coverage95"])
+            b.holdout,
+            percent(b.mape),
+            num(b.mae),
+            num(b.rmse),
+            num(b.coverage80),
+            num(b.coverage95)
         );
     }
     println!();
-    let rows: Vec<Vec<String>> = v["horizons"]
-        .as_array()
-        .into_iter()
-        .flatten()
+    let rows: Vec<Vec<String>> = f
+        .horizons
+        .iter()
         .map(|h| {
             vec![
-                format!("{} days", h["days"]),
-                date(&h["at"]),
-                num(&h["value"]),
-                format!("{} – {}", num(&h["lo80"]), num(&h["hi80"])),
-                format!("{} – {}", num(&h["lo95"]), num(&h["hi95"])),
-                num(&h["peak"]),
-                output::plain(&h["replicas"]),
-                output::plain(&h["replicas_hi95"]),
+                format!("{} days", h.days),
+                date(Some(&h.at)),
+                num(h.value),
+                format!("{} – {}", num(h.lo80), num(h.hi80)),
+                format!("{} – {}", num(h.lo95), num(h.hi95)),
+                num(h.peak),
+                opt(h.replicas),
+                opt(h.replicas_hi95),
             ]
         })
         .collect();

@@ -241,7 +241,7 @@ fn show_incident(format: Format, v: &Value) {
 
 pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
-    let base = |p: &str| format!("/api/v1/projects/{p}/incidents");
+    let base = |p: &str| format!("/api/v1/projects/{p}/support/incidents");
     match cmd {
         IncidentCommand::List { project, open } => {
             let q = if open { "?state=open" } else { "" };
@@ -406,7 +406,7 @@ fn path_escape(v: &str) -> String {
 
 pub async fn maintenance(g: &Global, cmd: MaintenanceCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
-    let base = |p: &str| format!("/api/v1/projects/{p}/maintenances");
+    let base = |p: &str| format!("/api/v1/projects/{p}/support/maintenances");
     let show = |v: &Value| {
         output::record(
             g.format,
@@ -499,7 +499,7 @@ pub async fn oncall(g: &Global, cmd: OncallCommand) -> anyhow::Result<()> {
     let list = c
         .call(
             Method::GET,
-            &format!("/api/v1/projects/{project}/oncall{q}"),
+            &format!("/api/v1/projects/{project}/support/oncall{q}"),
             None,
         )
         .await?;
@@ -521,7 +521,7 @@ fn url_escape(s: &str) -> String {
 
 pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
-    let base = |p: &str| format!("/api/v1/projects/{p}/tickets");
+    let base = |p: &str| format!("/api/v1/projects/{p}/support/tickets");
     match cmd {
         TicketCommand::List { project, open } => {
             let q = if open { "?state=open" } else { "" };

@@ -85,6 +85,14 @@ pub fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
+/// The date in UTC at `now_ms`.
+pub fn today(now_ms: i64) -> jiff::civil::Date {
+    jiff::Timestamp::from_millisecond(now_ms)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,11 @@ impl ApiError {
     pub fn detail(&self) -> Option<&str> {
         self.detail.as_deref()
     }
+
+    /// The seconds after which the caller may try again, when it says.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
+    }
 }
 
 /// A problem-details response for any status.
@@ -157,55 +162,6 @@ impl From<liveops_telemetry::TelemetryError> for ApiError {
         }
     }
 }
-
-/// Each area's service errors, as problem details.
-macro_rules! from_area_errors {
-    ($($t:path),* $(,)?) => {$(
-        impl From<$t> for ApiError {
-            fn from(e: $t) -> ApiError {
-                use $t as E;
-                match e {
-                    E::Invalid(m) => ApiError::unprocessable(m),
-                    E::NotFound(m) => ApiError::not_found(m),
-                    E::Conflict(m) => ApiError::conflict(m),
-                    E::Forbidden(m) => ApiError::forbidden(m),
-                    E::Unavailable(m) => ApiError::unavailable(m, 5),
-                    E::Store(e) => e.into(),
-                    E::Telemetry(e) => e.into(),
-                    E::Internal(m) => ApiError::internal(m),
-                }
-            }
-        }
-    )*};
-}
-
-from_area_errors!(
-    crate::performance::PerformanceError,
-    crate::security::SecurityError,
-);
-
-/// While some areas' services still answer with problem details, an area
-/// with its own errors takes theirs back by kind.
-macro_rules! area_errors_from_api {
-    ($($t:path),* $(,)?) => {$(
-        impl From<ApiError> for $t {
-            fn from(e: ApiError) -> $t {
-                use $t as E;
-                let m = e.detail().unwrap_or("").to_owned();
-                match e.status() {
-                    StatusCode::NOT_FOUND => E::NotFound(m),
-                    StatusCode::CONFLICT => E::Conflict(m),
-                    StatusCode::FORBIDDEN => E::Forbidden(m),
-                    StatusCode::SERVICE_UNAVAILABLE => E::Unavailable(m),
-                    s if s.is_client_error() => E::Invalid(m),
-                    _ => E::Internal(m),
-                }
-            }
-        }
-    )*};
-}
-
-area_errors_from_api!(crate::security::SecurityError);
 
 impl From<liveops_core::access::Denied> for ApiError {
     fn from(e: liveops_core::access::Denied) -> ApiError {

@@ -26,6 +26,13 @@ macro_rules! area_error {
             /// Something the change needs does not answer just now.
             #[error("{0}")]
             Unavailable(String),
+            /// The caller did not say who they are, or said it wrongly.
+            #[error("{0}")]
+            Unauthorized(String),
+            /// The caller asked too often; they may try again after the
+            /// seconds given.
+            #[error("{0}")]
+            Limited(String, u64),
             #[error(transparent)]
             Store(#[from] liveops_store::StoreError),
             #[error(transparent)]
@@ -48,6 +55,25 @@ macro_rules! area_error {
             pub fn forbidden(m: impl Into<String>) -> Self {
                 Self::Forbidden(m.into())
             }
+            pub fn unauthorized(m: impl Into<String>) -> Self {
+                Self::Unauthorized(m.into())
+            }
+            pub fn limited(m: impl Into<String>, retry_after_secs: u64) -> Self {
+                Self::Limited(m.into(), retry_after_secs)
+            }
+            /// Whether the caller is at fault rather than liveops or what
+            /// it depends on.
+            pub fn is_client_error(&self) -> bool {
+                match self {
+                    Self::Store(e) => matches!(
+                        e,
+                        liveops_store::StoreError::NotFound | liveops_store::StoreError::Conflict(_)
+                    ),
+                    Self::Telemetry(e) => matches!(e, liveops_telemetry::TelemetryError::Query(_)),
+                    Self::Unavailable(_) | Self::Internal(_) => false,
+                    _ => true,
+                }
+            }
             pub fn internal(e: impl std::fmt::Display) -> Self {
                 Self::Internal(e.to_string())
             }
@@ -62,6 +88,46 @@ macro_rules! area_error {
         impl From<tokio::task::JoinError> for $name {
             fn from(e: tokio::task::JoinError) -> Self {
                 Self::Internal(e.to_string())
+            }
+        }
+
+        /// As problem details.
+        impl From<$name> for $crate::error::ApiError {
+            fn from(e: $name) -> $crate::error::ApiError {
+                use $crate::error::ApiError;
+                match e {
+                    $name::Invalid(m) => ApiError::unprocessable(m),
+                    $name::NotFound(m) => ApiError::not_found(m),
+                    $name::Conflict(m) => ApiError::conflict(m),
+                    $name::Forbidden(m) => ApiError::forbidden(m),
+                    $name::Unavailable(m) => ApiError::unavailable(m, 5),
+                    $name::Unauthorized(m) => ApiError::unauthorized(m),
+                    $name::Limited(m, s) => ApiError::too_many(m, s),
+                    $name::Store(e) => e.into(),
+                    $name::Telemetry(e) => e.into(),
+                    $name::Internal(m) => ApiError::internal(m),
+                }
+            }
+        }
+
+        /// The shared helpers that still answer with problem details
+        /// (time ranges, access), taken back by kind.
+        impl From<$crate::error::ApiError> for $name {
+            fn from(e: $crate::error::ApiError) -> $name {
+                use axum::http::StatusCode;
+                let m = e.detail().unwrap_or("").to_owned();
+                match e.status() {
+                    StatusCode::NOT_FOUND => $name::NotFound(m),
+                    StatusCode::CONFLICT => $name::Conflict(m),
+                    StatusCode::FORBIDDEN => $name::Forbidden(m),
+                    StatusCode::SERVICE_UNAVAILABLE => $name::Unavailable(m),
+                    StatusCode::UNAUTHORIZED => $name::Unauthorized(m),
+                    StatusCode::TOO_MANY_REQUESTS => {
+                        $name::Limited(m, e.retry_after().unwrap_or(1))
+                    }
+                    s if s.is_client_error() => $name::Invalid(m),
+                    _ => $name::Internal(m),
+                }
             }
         }
     };
@@ -80,6 +146,8 @@ macro_rules! area_error_from {
                     F::Conflict(m) => $to::Conflict(m),
                     F::Forbidden(m) => $to::Forbidden(m),
                     F::Unavailable(m) => $to::Unavailable(m),
+                    F::Unauthorized(m) => $to::Unauthorized(m),
+                    F::Limited(m, s) => $to::Limited(m, s),
                     F::Store(e) => $to::Store(e),
                     F::Telemetry(e) => $to::Telemetry(e),
                     F::Internal(m) => $to::Internal(m),

@@ -16,9 +16,17 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use crate::contract::reviews::action_view;
-use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::work::{Audit, Work};
+
+crate::area_error!(
+    /// What went wrong in continuous improvement.
+    ImprovementError
+);
+
+pub type Result<T, E = ImprovementError> = std::result::Result<T, E>;
+
+crate::area_error_from!(crate::performance::PerformanceError => ImprovementError);
 
 const DAY_MS: i64 = 86_400_000;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
@@ -203,14 +211,14 @@ fn share(met: i64, missed: i64) -> Option<f64> {
 
 /// Checks that a report can cover the week starting `week_start`: from
 /// 2000 on, and started by now.
-pub fn check_week(week_start: i64, now: i64) -> ApiResult<()> {
+pub fn check_week(week_start: i64, now: i64) -> Result<()> {
     if week_start < FIRST_WEEK_MS {
-        return Err(ApiError::unprocessable(
+        return Err(ImprovementError::invalid(
             "`week` must be in the year 2000 or later",
         ));
     }
     if week_start > now {
-        return Err(ApiError::unprocessable(format!(
+        return Err(ImprovementError::invalid(format!(
             "the week of {} has not started yet",
             format_day(week_start)
         )));
@@ -220,15 +228,11 @@ pub fn check_week(week_start: i64, now: i64) -> ApiResult<()> {
 
 /// The report of `project_id` for the week starting `week_start` (a
 /// Monday 00:00 UTC that has come).
-pub async fn generate(
-    state: &AppState,
-    project_id: &str,
-    week_start: i64,
-) -> ApiResult<WeeklyReport> {
+pub async fn generate(state: &AppState, project_id: &str, week_start: i64) -> Result<WeeklyReport> {
     let now = state.now_ms();
     check_week(week_start, now)?;
     if week_start_of(week_start) != week_start {
-        return Err(ApiError::unprocessable(
+        return Err(ImprovementError::invalid(
             "a week starts on a Monday at 00:00 UTC",
         ));
     }
@@ -274,7 +278,7 @@ pub async fn generate(
         (slos, routes)
     })
     .await
-    .map_err(ApiError::internal)?;
+    .map_err(ImprovementError::internal)?;
     let mut slowest: Vec<RouteLine> = routes
         .into_iter()
         .filter_map(|r| {
@@ -555,8 +559,8 @@ pub async fn store(
     deliver: bool,
     actor: Option<&Actor>,
     now: i64,
-) -> ApiResult<Stored> {
-    let body = serde_json::to_string(report).map_err(ApiError::internal)?;
+) -> Result<Stored> {
+    let body = serde_json::to_string(report).map_err(ImprovementError::internal)?;
     let recipients = if deliver {
         state.db.recipients(project_id).await?
     } else {
@@ -631,8 +635,7 @@ pub async fn send_due(state: &AppState) -> anyhow::Result<usize> {
             // One project's failure should not hold up the others.
             Err(e) => tracing::warn!(
                 project = %project_id,
-                status = %e.status(),
-                detail = e.detail().unwrap_or(""),
+                error = %e,
                 "could not make the weekly report"
             ),
         }
@@ -735,12 +738,12 @@ pub async fn compute(
     service: Option<&str>,
     from: i64,
     to: i64,
-) -> ApiResult<DoraView> {
+) -> Result<DoraView> {
     let mut periods =
         compute_periods(state, project_id, environment, service, from, to, to - from).await?;
     periods
         .pop()
-        .ok_or_else(|| ApiError::internal("an empty range has no periods"))
+        .ok_or_else(|| ImprovementError::internal("an empty range has no periods"))
 }
 
 /// The four keys over `[from, to)` in periods of `step` ms (the last one
@@ -753,7 +756,7 @@ pub async fn compute_periods(
     from: i64,
     to: i64,
     step: i64,
-) -> ApiResult<Vec<DoraView>> {
+) -> Result<Vec<DoraView>> {
     let facts = state
         .db
         .dora_facts(project_id, environment, service, from, to)

@@ -2,6 +2,7 @@
 //! the CLI shares with them.
 
 pub mod access;
+pub mod aliases;
 pub mod analytics;
 pub mod api;
 pub mod auth;

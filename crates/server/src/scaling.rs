@@ -32,11 +32,19 @@ use std::collections::BTreeMap;
 use liveops_core::scaling::{self, ForecastError, ForecastPoint, Model, Series, StepTime};
 use liveops_store::scaling::Capacity;
 use liveops_telemetry::performance::{MetricLine, Performance, RouteQuery};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
+use crate::contract::scaling::{
+    BacktestView, BandView, CapacityForecast, CapacityView, HorizonValue, HorizonView,
+    MetricSummary, ModelView, PointView, ServiceCapacity, Step,
+};
 use crate::state::{AppState, format_ms};
+
+crate::area_error!(
+    /// What went wrong in scaling.
+    ScalingError
+);
+
+pub type Result<T, E = ScalingError> = std::result::Result<T, E>;
 
 /// The request rate from spans, per second.
 pub const REQUESTS: &str = "requests";
@@ -77,14 +85,6 @@ const MAX_BUCKETS: i64 = 2000;
 /// 2000 buckets a query.
 pub const MAX_HOURLY_DAYS: i64 = MAX_BUCKETS / 24;
 
-/// The length of one step of a forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Step {
-    Day,
-    Hour,
-}
-
 impl Step {
     /// `day` or `hour` (also `d`, `1d`, `daily`, and the same for hours).
     pub fn parse(s: &str) -> Option<Step> {
@@ -118,30 +118,6 @@ impl Step {
     }
 }
 
-/// One observation.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct PointView {
-    /// The start of the bucket.
-    pub at: String,
-    pub value: f64,
-    #[serde(skip)]
-    pub at_ms: i64,
-}
-
-/// One forecast step with its 80 % and 95 % prediction intervals.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BandView {
-    /// The start of the bucket forecast.
-    pub at: String,
-    pub value: f64,
-    pub lo80: f64,
-    pub hi80: f64,
-    pub lo95: f64,
-    pub hi95: f64,
-    #[serde(skip)]
-    pub at_ms: i64,
-}
-
 impl BandView {
     fn of(p: &ForecastPoint) -> BandView {
         BandView {
@@ -156,152 +132,8 @@ impl BandView {
     }
 }
 
-/// The fitted model.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ModelView {
-    /// The method and its parameters in words, e.g. `Holt-Winters additive,
-    /// season 7 steps, α=0.30 β=0.05 γ=0.20`.
-    pub description: String,
-    /// holt_winters or holt.
-    pub method: String,
-    /// The season in steps, for Holt-Winters.
-    pub period: Option<usize>,
-    pub alpha: f64,
-    pub beta: f64,
-    pub gamma: Option<f64>,
-    /// Standard deviation of the one-step errors, in the metric's unit.
-    pub residual_sd: f64,
-    /// Whether forecasts and bounds were raised to at least zero (the
-    /// history has no negative value).
-    pub clamped: bool,
-}
-
-/// The forecast some days ahead, and the replicas its peak needs.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HorizonView {
-    pub days: i64,
-    /// Steps after the last observation.
-    pub steps: usize,
-    pub at: String,
-    pub value: f64,
-    pub lo80: f64,
-    pub hi80: f64,
-    pub lo95: f64,
-    pub hi95: f64,
-    /// The highest point forecast from now up to this horizon.
-    pub peak: f64,
-    /// The highest 95 % upper bound up to this horizon.
-    pub peak_hi95: f64,
-    /// Replicas that keep `peak` at the target utilisation:
-    /// `ceil(peak / (capacity / replicas × target))`; with a capacity only.
-    pub replicas: Option<u32>,
-    /// The same for `peak_hi95`.
-    pub replicas_hi95: Option<u32>,
-}
-
-/// The configured capacity and when the forecast reaches it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CapacityView {
-    /// The most the current replicas together can take, in the metric's unit.
-    pub capacity: f64,
-    pub replicas: i64,
-    /// The utilisation to scale for, in (0, 1].
-    pub target_utilisation: f64,
-    /// `capacity / replicas`: what one replica takes at 100 %.
-    pub per_replica: f64,
-    pub updated_at: String,
-    /// The latest value over the capacity.
-    pub utilisation: f64,
-    /// The HPA's desired replicas now: `ceil(replicas × utilisation /
-    /// target)`, unchanged within its 10 % tolerance.
-    pub replicas_now: Option<u32>,
-    /// When the point forecast first reaches the capacity, within 90 days.
-    pub crossing: Option<String>,
-    /// When the 95 % upper bound first reaches it: the earliest plausible date.
-    pub earliest_crossing: Option<String>,
-    /// When the point forecast first reaches capacity × target: the date to
-    /// have scaled by.
-    pub target_crossing: Option<String>,
-}
-
-/// How the model did on the last stretch of history, fitted without it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct BacktestView {
-    /// Steps held out: two seasons when they are at most 30 % of the
-    /// history, else one season, or 20 % of the history if less.
-    pub holdout: usize,
-    /// The first step held out.
-    pub from: String,
-    /// Mean absolute percentage error, in percent; absent when every actual is 0.
-    pub mape: Option<f64>,
-    pub mae: f64,
-    pub rmse: f64,
-    /// Share of actuals inside the 80 % interval.
-    pub coverage80: f64,
-    /// Share of actuals inside the 95 % interval.
-    pub coverage95: f64,
-}
-
-/// A service metric's history, forecast, capacity and backtest.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct CapacityForecast {
-    pub service: String,
-    /// `requests` or an OTLP metric name.
-    pub metric: String,
-    /// spans (the request rate) or otlp (a metric, summed over hosts).
-    pub source: String,
-    pub unit: String,
-    pub step: Step,
-    /// Days of history the model was fitted to.
-    pub history_days: i64,
-    /// Buckets without data that were filled in (see the module docs).
-    pub gaps_filled: usize,
-    pub latest: f64,
-    pub model: ModelView,
-    pub history: Vec<PointView>,
-    /// Every step up to 90 days ahead.
-    pub forecast: Vec<BandView>,
-    /// 30, 60 and 90 days ahead.
-    pub horizons: Vec<HorizonView>,
-    pub capacity: Option<CapacityView>,
-    pub backtest: Option<BacktestView>,
-}
-
-/// Where a service metric stands, in brief.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct MetricSummary {
-    pub metric: String,
-    pub unit: Option<String>,
-    pub latest: Option<f64>,
-    pub model: Option<String>,
-    /// The point forecasts 30, 60 and 90 days ahead.
-    pub horizons: Vec<HorizonValue>,
-    pub capacity: Option<f64>,
-    pub crossing: Option<String>,
-    pub earliest_crossing: Option<String>,
-    /// Replicas for the 90-day peak at the target utilisation.
-    pub replicas_90d: Option<u32>,
-    /// Backtest MAPE in percent.
-    pub mape: Option<f64>,
-    /// Why there is no forecast (too little history, no data).
-    pub problem: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HorizonValue {
-    pub days: i64,
-    pub value: f64,
-}
-
-/// A service and its metrics.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct ServiceCapacity {
-    pub service: String,
-    pub metrics: Vec<MetricSummary>,
-}
-
 impl MetricSummary {
-    fn of(metric: &str, f: &Result<CapacityForecast, ApiError>) -> MetricSummary {
+    fn of(metric: &str, f: &Result<CapacityForecast>) -> MetricSummary {
         match f {
             Ok(f) => MetricSummary {
                 metric: metric.to_owned(),
@@ -337,16 +169,16 @@ impl MetricSummary {
                 earliest_crossing: None,
                 replicas_90d: None,
                 mape: None,
-                problem: Some(e.detail().unwrap_or("no forecast").to_owned()),
+                problem: Some(e.to_string()),
             },
         }
     }
 }
 
 /// A name for a service or metric: 1 to 200 printable characters.
-pub fn check_name(what: &str, name: &str) -> ApiResult<()> {
+pub fn check_name(what: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(format!(
+        return Err(ScalingError::invalid(format!(
             "`{what}` needs 1 to 200 printable characters"
         )));
     }
@@ -486,7 +318,7 @@ async fn load_history(
     from_ms: i64,
     to_ms: i64,
     step: Step,
-) -> ApiResult<Option<(History, String)>> {
+) -> Result<Option<(History, String)>> {
     let t = state.telemetry.clone();
     let (id, svc, name) = (project_id.to_owned(), service.to_owned(), metric.to_owned());
     tokio::task::spawn_blocking(move || {
@@ -517,17 +349,14 @@ async fn load_history(
         Ok(Some((history, unit)))
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(|e: liveops_telemetry::TelemetryError| ApiError::internal(e))
+    .map_err(ScalingError::internal)?
+    .map_err(|e: liveops_telemetry::TelemetryError| ScalingError::internal(e))
 }
 
 /// Every service with load data and the metrics it has: `requests` for
 /// services that sent requests, the well-known CPU and memory metrics each
 /// reports, and every metric with a configured capacity.
-pub async fn catalogue(
-    state: &AppState,
-    project_id: &str,
-) -> ApiResult<Vec<(String, Vec<String>)>> {
+pub async fn catalogue(state: &AppState, project_id: &str) -> Result<Vec<(String, Vec<String>)>> {
     let to_ns = state.now_ms().saturating_mul(NS_PER_MS);
     let from_ns = to_ns - MAX_HISTORY_DAYS * DAY_MS * NS_PER_MS;
     let t = state.telemetry.clone();
@@ -551,7 +380,7 @@ pub async fn catalogue(
         Ok::<_, liveops_telemetry::TelemetryError>(found)
     })
     .await
-    .map_err(ApiError::internal)??;
+    .map_err(ScalingError::internal)??;
     let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let configured = state.db.capacities(project_id).await?;
     for (service, metric) in found
@@ -588,15 +417,15 @@ impl Default for Ask {
 }
 
 impl Ask {
-    fn check(&self) -> ApiResult<()> {
+    fn check(&self) -> Result<()> {
         if !(MIN_HISTORY_DAYS..=MAX_HISTORY_DAYS).contains(&self.history_days) {
-            return Err(ApiError::unprocessable(format!(
+            return Err(ScalingError::invalid(format!(
                 "`history` must be {MIN_HISTORY_DAYS} to {MAX_HISTORY_DAYS} days, not {}",
                 self.history_days
             )));
         }
         if self.step == Some(Step::Hour) && self.history_days > MAX_HOURLY_DAYS {
-            return Err(ApiError::unprocessable(format!(
+            return Err(ScalingError::invalid(format!(
                 "hourly steps reach back at most {MAX_HOURLY_DAYS} days; ask for less history or daily steps"
             )));
         }
@@ -612,7 +441,7 @@ pub async fn forecast(
     service: &str,
     metric: &str,
     ask: Ask,
-) -> ApiResult<CapacityForecast> {
+) -> Result<CapacityForecast> {
     check_name("service", service)?;
     check_name("metric", metric)?;
     ask.check()?;
@@ -636,7 +465,7 @@ pub async fn forecast(
                         .map(|m| format!("`{m}`"))
                         .collect();
                     let days = ask.history_days;
-                    ApiError::not_found(if others.is_empty() {
+                    ScalingError::not_found(if others.is_empty() {
                         format!("no `{metric}` data for {service} in the last {days} days")
                     } else {
                         format!(
@@ -645,7 +474,7 @@ pub async fn forecast(
                         )
                     })
                 }
-                None => ApiError::not_found(format!(
+                None => ScalingError::not_found(format!(
                     "no service `{service}` has sent requests or load metrics"
                 )),
             })
@@ -659,7 +488,7 @@ pub async fn forecasts(
     state: &AppState,
     project_id: &str,
     ask: Ask,
-) -> ApiResult<Vec<(String, Vec<(String, Result<CapacityForecast, ApiError>)>)>> {
+) -> Result<Vec<(String, Vec<(String, Result<CapacityForecast>)>)>> {
     ask.check()?;
     let capacities = state.db.capacities(project_id).await?;
     let mut out = Vec::new();
@@ -672,11 +501,11 @@ pub async fn forecasts(
                 .cloned();
             let f = match forecast_with(state, project_id, &service, &metric, ask, capacity).await {
                 Ok(Some(f)) => Ok(f),
-                Ok(None) => Err(ApiError::not_found(format!(
+                Ok(None) => Err(ScalingError::not_found(format!(
                     "no data in the last {} days",
                     ask.history_days
                 ))),
-                Err(e) if e.status().is_server_error() => return Err(e),
+                Err(e) if !e.is_client_error() => return Err(e),
                 Err(e) => Err(e),
             };
             done.push((metric, f));
@@ -687,7 +516,7 @@ pub async fn forecasts(
 }
 
 /// Every service's metrics in brief.
-pub async fn summary(state: &AppState, project_id: &str) -> ApiResult<Vec<ServiceCapacity>> {
+pub async fn summary(state: &AppState, project_id: &str) -> Result<Vec<ServiceCapacity>> {
     Ok(forecasts(state, project_id, Ask::default())
         .await?
         .into_iter()
@@ -714,14 +543,14 @@ async fn forecast_with(
     metric: &str,
     ask: Ask,
     capacity: Option<Capacity>,
-) -> ApiResult<Option<CapacityForecast>> {
+) -> Result<Option<CapacityForecast>> {
     // Whole minutes, so that a bucket boundary never splits a minute rollup.
     let to_ms = state.now_ms().div_euclid(60_000) * 60_000;
     let from_ms = to_ms - ask.history_days * DAY_MS;
     let load =
         |from: i64, step: Step| load_history(state, project_id, service, metric, from, to_ms, step);
     let too_short = |days: i64| {
-        ApiError::unprocessable(format!(
+        ScalingError::invalid(format!(
             "needs at least {MIN_HISTORY_DAYS} days of `{metric}` for {service}; has {days}"
         ))
     };
@@ -760,16 +589,16 @@ async fn forecast_with(
         .map(|d| steps_until(history.end_ms(), to_ms + d * DAY_MS, step.millis()))
         .collect();
     let series = Series::new(history.start_ms, step.millis(), history.values.clone())
-        .map_err(ApiError::internal)?;
+        .map_err(ScalingError::internal)?;
     let threshold = capacity.as_ref().map(|c| c.capacity);
     let asked = horizons.clone();
     let plan = tokio::task::spawn_blocking(move || {
         scaling::plan(&series, step.season(), &asked, threshold)
     })
     .await
-    .map_err(ApiError::internal)?
+    .map_err(ScalingError::internal)?
     .map_err(|e: ForecastError| {
-        ApiError::unprocessable(format!("no forecast of `{metric}` for {service}: {e}"))
+        ScalingError::invalid(format!("no forecast of `{metric}` for {service}: {e}"))
     })?;
     let latest = history.values.last().copied().unwrap_or(0.0);
     let capacity_view = match &capacity {
@@ -866,11 +695,11 @@ async fn forecast_with(
     }))
 }
 
-fn capacity_view(c: &Capacity, latest: f64, plan: &scaling::Plan) -> ApiResult<CapacityView> {
+fn capacity_view(c: &Capacity, latest: f64, plan: &scaling::Plan) -> Result<CapacityView> {
     let at = |s: Option<StepTime>| s.map(|s| format_ms(s.at_ms));
     let utilisation = latest / c.capacity;
     let target = scaling::crossing(&plan.points, c.capacity * c.target_utilisation)
-        .map_err(ApiError::internal)?;
+        .map_err(ScalingError::internal)?;
     Ok(CapacityView {
         capacity: c.capacity,
         replicas: c.replicas,

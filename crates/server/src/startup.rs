@@ -86,8 +86,15 @@ impl DataDirLock {
     }
 }
 
-/// The whole HTTP surface.
+/// The whole HTTP surface, answering the API's old paths too.
 pub fn router(state: AppState) -> Router {
+    Router::new()
+        .fallback_service(routes(state))
+        .layer(middleware::from_fn(crate::aliases::rewrite))
+}
+
+/// Every route, under its current path.
+fn routes(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let api = api::router().layer(DefaultBodyLimit::max(state.config.max_body_bytes));
     Router::new()

@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod audit;
 pub mod backup;
 mod db;
+pub mod docs;
 pub mod feedback;
 pub mod feeds;
 pub mod improvement;

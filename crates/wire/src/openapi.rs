@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use liveops_core::docs::api_diff::{
+use liveops_core::docs::openapi::{
     Location, Method, Operation, Parameter, RequestBody, Response, Schema, SecurityRequirement,
     Spec, Type,
 };

@@ -217,20 +217,20 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     // tickets, maintenance, notification rules, hooks, calendar feeds.
     w.change(
         "POST",
-        &at("/components"),
+        &at("/support/components"),
         Body::Json(json!({"name": "Checkout"})),
     )
     .await;
     w.vars.insert("component", "Checkout".into());
     w.change(
         "PUT",
-        &at("/components/{component}/status"),
+        &at("/support/components/{component}/status"),
         Body::Json(json!({"status": "degraded_performance"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/schedules"),
+        &at("/support/schedules"),
         Body::Json(json!({"name": "Primary", "time_zone": "UTC", "layers": [
             {"members": ["ann@example.com", "root@example.com"], "start": "2020-01-06T00:00", "shift": "1w"}]})),
     )
@@ -238,27 +238,27 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     w.vars.insert("schedule", "Primary".into());
     w.change(
         "POST",
-        &at("/schedules/{schedule}/overrides"),
+        &at("/support/schedules/{schedule}/overrides"),
         Body::Json(json!({"user": "root@example.com", "start": "2099-01-01T00:00:00Z", "end": "2099-01-02T00:00:00Z"})),
     )
     .await;
     w.vars.insert("tier", "l1".into());
     w.change(
         "PUT",
-        &at("/tiers/{tier}"),
+        &at("/scaling/tiers/{tier}"),
         Body::Json(json!({"schedule": "Primary", "members": ["ann@example.com"]})),
     )
     .await;
     w.change(
         "POST",
-        &at("/policies"),
+        &at("/support/policies"),
         Body::Json(json!({"name": "Default", "repeat": 0, "levels": [
             {"notify": ["tier:l1"], "delay_secs": 300}]})),
     )
     .await;
     w.change(
         "POST",
-        &at("/integrations"),
+        &at("/support/integrations"),
         Body::Json(json!({"name": "prometheus", "kind": "alertmanager", "policy": "Default"})),
     )
     .await;
@@ -287,64 +287,76 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         .await;
     w.change(
         "POST",
-        &at("/incidents"),
+        &at("/support/incidents"),
         Body::Json(json!({"title": "Checkout down", "severity": "sev2", "policy": "Default", "components": ["Checkout"]})),
     )
     .await;
     w.vars.insert("number", "1".into());
-    w.change("POST", &at("/incidents/{number}/escalate"), Body::None)
-        .await;
-    w.change("POST", &at("/incidents/{number}/acknowledge"), Body::None)
-        .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/updates"),
+        &at("/support/incidents/{number}/escalate"),
+        Body::None,
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/support/incidents/{number}/acknowledge"),
+        Body::None,
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/support/incidents/{number}/updates"),
         Body::Json(json!({"body": "Found it", "stage": "identified"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/hotfix"),
+        &at("/support/incidents/{number}/hotfix"),
         Body::Json(json!({"reason": "roll back the cache"})),
     )
     .await;
     let d = w
         .change(
             "POST",
-            &at("/deployments"),
+            &at("/releases/deployments"),
             Body::Json(json!({"service": "web", "version": "1.0.0", "environment": "production"})),
         )
         .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/links"),
+        &at("/support/incidents/{number}/links"),
         Body::Json(json!({"kind": "deployment", "target": d["id"]})),
     )
     .await;
-    w.change("POST", &at("/incidents/{number}/resolve"), Body::None)
-        .await;
     w.change(
         "POST",
-        &at("/tickets"),
+        &at("/support/incidents/{number}/resolve"),
+        Body::None,
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/support/tickets"),
         Body::Json(json!({"subject": "Refund", "requester": "cus@example.org", "body": "Please"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/tickets/{number}/actions"),
+        &at("/support/tickets/{number}/actions"),
         Body::Json(json!({"action": "reply", "body": "On it"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/tickets/{number}/feedback"),
+        &at("/support/tickets/{number}/feedback"),
         Body::Json(json!({"kind": "bug"})),
     )
     .await;
     let m = w
         .change(
             "POST",
-            &at("/maintenances"),
+            &at("/support/maintenances"),
             Body::Json(
                 json!({"title": "Upgrade", "starts_at": "2099-01-01T02:00:00Z",
                               "ends_at": "2099-01-01T03:00:00Z", "components": ["Checkout"]}),
@@ -355,55 +367,59 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         .insert("id", m["id"].as_str().unwrap_or("").to_owned());
     w.change(
         "POST",
-        &at("/maintenances/{id}/status"),
+        &at("/support/maintenances/{id}/status"),
         Body::Json(json!({"status": "in_progress"})),
     )
     .await;
 
     // Reviews: the postmortem of incident 1, a launch review.
-    w.change("POST", &at("/incidents/{number}/postmortem"), Body::None)
-        .await;
+    w.change(
+        "POST",
+        &at("/support/incidents/{number}/postmortem"),
+        Body::None,
+    )
+    .await;
     w.change(
         "PATCH",
-        &at("/incidents/{number}/postmortem"),
+        &at("/support/incidents/{number}/postmortem"),
         Body::Json(json!({"summary": "The cache fell over."})),
     )
     .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/postmortem/refresh"),
+        &at("/support/incidents/{number}/postmortem/refresh"),
         Body::None,
     )
     .await;
     let (_, pm) = w
         .send(
             "GET",
-            &w.path(&at("/incidents/{number}/postmortem")),
+            &w.path(&at("/support/incidents/{number}/postmortem")),
             &Body::None,
         )
         .await;
     let entry = pm["timeline"][0]["entry"].as_str().unwrap_or("").to_owned();
     w.change(
         "POST",
-        &at("/incidents/{number}/postmortem/timeline"),
+        &at("/support/incidents/{number}/postmortem/timeline"),
         Body::Json(json!({"entry": entry, "mark": "star"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/postmortem/actions"),
+        &at("/support/incidents/{number}/postmortem/actions"),
         Body::Json(json!({"kind": "prevent", "title": "Add a cache health check"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/postmortem/state"),
+        &at("/support/incidents/{number}/postmortem/state"),
         Body::Json(json!({"step": "submit"})),
     )
     .await;
     w.change(
         "POST",
-        &at("/incidents/{number}/postmortem/sign-off"),
+        &at("/support/incidents/{number}/postmortem/sign-off"),
         Body::None,
     )
     .await;
@@ -448,7 +464,7 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     let item = w
         .change(
             "POST",
-            &at("/backlog"),
+            &at("/feedback/backlog"),
             Body::Json(json!({"title": "Dark mode"})),
         )
         .await;
@@ -462,14 +478,14 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     w.vars.insert("number", item_no.to_string());
     w.change(
         "PATCH",
-        &at("/backlog/{number}"),
+        &at("/feedback/backlog/{number}"),
         Body::Json(json!({"status": "planned", "public": true})),
     )
     .await;
     let other = w
         .change(
             "POST",
-            &at("/backlog"),
+            &at("/feedback/backlog"),
             Body::Json(json!({"title": "Night theme"})),
         )
         .await;
@@ -477,7 +493,7 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         .insert("number", other["number"].as_i64().unwrap_or(0).to_string());
     w.change(
         "POST",
-        &at("/backlog/{number}/merge"),
+        &at("/feedback/backlog/{number}/merge"),
         Body::Json(json!({"into": item_no})),
     )
     .await;
@@ -485,7 +501,7 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     // Releases and docs.
     w.change(
         "POST",
-        &at("/trains"),
+        &at("/releases/trains"),
         Body::Json(json!({"name": "weekly", "cadence": "weekly", "first_release": "2099-01-07"})),
     )
     .await;
@@ -517,11 +533,15 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::Json(json!({"state": "frozen"})),
     )
     .await;
-    w.change("POST", &at("/hotfixes"), Body::Json(json!({"incident": 1})))
-        .await;
     w.change(
         "POST",
-        &at("/adrs"),
+        &at("/releases/hotfixes"),
+        Body::Json(json!({"incident": 1})),
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/docs/adrs"),
         Body::Json(json!([{"path": "doc/adr/0001-use-liveops.md",
             "text": "# 1. Use liveops\n\nDate: 2026-11-01\n\n## Status\n\nAccepted\n\n## Decision\n\nWe use liveops.\n"}])),
     )
@@ -629,12 +649,16 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     w.vars.insert("metric", "requests".into());
     w.change(
         "PUT",
-        &at("/capacity/{service}/{metric}"),
+        &at("/scaling/capacity/{service}/{metric}"),
         Body::Json(json!({"capacity": 1000.0, "replicas": 2})),
     )
     .await;
-    w.change("DELETE", &at("/capacity/{service}/{metric}"), Body::None)
-        .await;
+    w.change(
+        "DELETE",
+        &at("/scaling/capacity/{service}/{metric}"),
+        Body::None,
+    )
+    .await;
 
     // Security.
     w.change(
@@ -704,25 +728,25 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     // Improvement: the weekly report and its recipients.
     w.change(
         "POST",
-        &at("/reports/recipients"),
+        &at("/improvement/reports/recipients"),
         Body::Json(json!({"channel": "email", "target": "team@example.com"})),
     )
     .await;
     w.change(
         "DELETE",
-        &at("/reports/recipients?channel=email&target=team@example.com"),
+        &at("/improvement/reports/recipients?channel=email&target=team@example.com"),
         Body::None,
     )
     .await;
     w.covered.remove(&(
         "DELETE".into(),
-        at("/reports/recipients?channel=email&target=team@example.com"),
+        at("/improvement/reports/recipients?channel=email&target=team@example.com"),
     ));
     w.covered
-        .insert(("DELETE".into(), at("/reports/recipients")));
+        .insert(("DELETE".into(), at("/improvement/reports/recipients")));
     w.change(
         "POST",
-        &at("/reports/weekly"),
+        &at("/improvement/reports/weekly"),
         Body::Json(json!({"deliver": false})),
     )
     .await;

@@ -2,7 +2,8 @@
 //! spam and rate limits, duplicate suggestions and merges, votes and
 //! scores, trains, capacity, freeze and ship, deployments, notes with API
 //! changes, the public changelog and its Atom feed, hotfixes for incidents,
-//! imports and ticket conversion.
+//! imports and ticket conversion. The stories after the form start from the
+//! same triaged backlog ([`triaged`]), each checking one part.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -102,14 +103,19 @@ async fn votes(app: &TestApp, admin: &str, n: i64) -> Value {
     assert_eq!(status, 200, "{v}");
     v
 }
+/// The project's API path `p`.
+fn api(p: &str) -> String {
+    format!("/api/v1/projects/shop{p}")
+}
 
-async fn feedback_becomes_a_release(backend: Backend) {
+/// The shop with two backlog items, and feedback from the public form and a
+/// script that has been linked, promoted and merged into them.
+async fn triaged(backend: Backend) -> (TestApp, String, String) {
     let app = spawn_app_with(backend, |c| {
         c.public_url = Some("https://shop.example".into());
     })
     .await;
     let (admin, key) = shop_with_ingest_key(&app).await;
-    let api = |p: &str| format!("/api/v1/projects/shop{p}");
 
     // The backlog already holds a request and an unrelated idea.
     for (title, kind) in [
@@ -294,6 +300,16 @@ async fn feedback_becomes_a_release(backend: Backend) {
         422,
     );
 
+    (app, admin, key)
+}
+
+async fn feedback_from_the_form_reaches_the_backlog(backend: Backend) {
+    let (app, _, _) = triaged(backend).await;
+    app.stop().await;
+}
+
+async fn the_form_keeps_bots_aside_and_limits_senders(backend: Backend) {
+    let (app, admin, key) = triaged(backend).await;
     // Bots: the honeypot and a too-fast submission are kept aside as spam.
     let (status, _) = form(
         &app,
@@ -350,12 +366,17 @@ async fn feedback_becomes_a_release(backend: Backend) {
     }
     assert!(limited.is_some(), "the rate limit answers 429");
 
+    app.stop().await;
+}
+
+/// The team scores item #1 by RICE; bad inputs say what is wrong.
+async fn score(app: &TestApp, admin: &str) {
     // Scores: RICE with the team's inputs; bad inputs say what is wrong.
     let (status, scored) = app
         .send(
             Method::PATCH,
             &api("/backlog/1"),
-            &admin,
+            admin,
             Some(
                 json!({"score": {"method": "rice", "reach": 500, "impact": 2,
                 "confidence": 80, "effort": 3}}),
@@ -368,7 +389,7 @@ async fn feedback_becomes_a_release(backend: Backend) {
         &app.send(
             Method::PATCH,
             &api("/backlog/1"),
-            &admin,
+            admin,
             Some(
                 json!({"score": {"method": "rice", "reach": 500, "impact": 1.5,
                 "confidence": 80, "effort": 3}}),
@@ -381,13 +402,13 @@ async fn feedback_becomes_a_release(backend: Backend) {
         &app.send(
             Method::PATCH,
             &api("/backlog/1"),
-            &admin,
+            admin,
             Some(json!({"status": "released"})),
         )
         .await,
         409,
     );
-    let (_, ranked) = app.get(&api("/backlog"), &admin).await;
+    let (_, ranked) = app.get(&api("/backlog"), admin).await;
     assert_eq!(
         ranked[0]["number"], 1,
         "the scored item ranks first: {ranked}"
@@ -397,7 +418,17 @@ async fn feedback_becomes_a_release(backend: Backend) {
         Some(2),
         "merged items are hidden"
     );
+}
 
+async fn backlog_items_are_scored_and_ranked(backend: Backend) {
+    let (app, admin, _) = triaged(backend).await;
+    score(&app, &admin).await;
+    app.stop().await;
+}
+
+async fn feedback_becomes_a_release(backend: Backend) {
+    let (app, admin, _) = triaged(backend).await;
+    score(&app, &admin).await;
     // Release 1.0.0 shipped with its API; 1.1.0 rides a biweekly train.
     let (status, train) = app
         .send(
@@ -877,7 +908,13 @@ async fn feedback_imports_and_tickets(backend: Backend) {
     app.stop().await;
 }
 
-storage_stories!(feedback_becomes_a_release, feedback_imports_and_tickets);
+storage_stories!(
+    feedback_from_the_form_reaches_the_backlog,
+    the_form_keeps_bots_aside_and_limits_senders,
+    backlog_items_are_scored_and_ranked,
+    feedback_becomes_a_release,
+    feedback_imports_and_tickets
+);
 
 /// The client commands: feedback in, a vote, a score, a release planned,
 /// scheduled, shipped and described.

@@ -3,6 +3,9 @@
 //! hotfix, and the postmortem drafted from the data — its timeline,
 //! suspect deployment and measured impact — with action items in the
 //! backlog, its review workflow, exports, and DORA against a hand count.
+//!
+//! Every test starts from the same drafted postmortem ([`drafted`]) and
+//! checks one part of what follows, so one failure hides nothing else.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -81,7 +84,82 @@ fn ms(rfc3339: &Value) -> i64 {
         .unwrap_or_else(|| panic!("not a time: {rfc3339}"))
 }
 
-async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
+fn at(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .expect("time")
+        .to_string()
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The API's times are whole seconds; the figures are read from ms.
+fn near(v: &Value, want: i64) -> bool {
+    v.as_i64().is_some_and(|s| (s - want).abs() <= 1)
+}
+
+/// Where the story stands once the job has drafted the postmortem.
+struct Story {
+    app: TestApp,
+    admin: String,
+    /// The project's API path.
+    p: &'static str,
+    t0: i64,
+    /// The incident's number, and its API path.
+    n: i64,
+    inc: String,
+    pm_path: String,
+    /// The draft as the job left it.
+    pm: Value,
+    /// The deployment of 1.1.0.
+    d11: Value,
+    started: i64,
+    acked: i64,
+    resolved: i64,
+}
+
+impl Story {
+    /// Two days around the story, as a query.
+    fn window(&self) -> String {
+        format!(
+            "from={}&to={}",
+            enc(&at(self.t0 - 86_400_000)),
+            enc(&at(self.t0 + 86_400_000))
+        )
+    }
+
+    /// The timeline entry of the first `kind`.
+    fn entry(&self, kind: &str) -> Option<Value> {
+        self.pm["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .map(|l| l["entry"].clone())
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let out = std::process::Command::new(crate::cli::BIN)
+            .args(args)
+            .env("LIVEOPS_SERVER", &self.app.base)
+            .env("LIVEOPS_TOKEN", &self.admin)
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .expect("run liveops");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+/// A deployment, a latency regression that opens an incident, escalation,
+/// acknowledgement, a hotfix and the resolution, the telemetry of the
+/// window and of the week before, and the job drafting the postmortem.
+async fn drafted(backend: Backend) -> Story {
     // The job runs once at start and then not again during the story; the
     // test drives it by hand.
     let app = spawn_app_with(backend, |c| c.job_tick_ms = 3_600_000).await;
@@ -89,12 +167,6 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     let server_key = crate::helpers::server_key(&app, &admin).await;
     let p = "/api/v1/projects/shop";
     let t0 = jiff::Timestamp::now().as_millisecond() / 1000 * 1000;
-    let at = |ms: i64| {
-        jiff::Timestamp::from_millisecond(ms)
-            .expect("time")
-            .to_string()
-    };
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     // Support: L1 and L2 tiers, a policy, and an integration for the
     // performance rule.
     app.user("ann@example.com", "correct horse battery", false)
@@ -370,12 +442,250 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     let pm = ok(app.get(&pm_path, &admin).await, 200);
     assert_eq!(pm["state"], "draft");
 
+    Story {
+        app,
+        admin,
+        p,
+        t0,
+        n,
+        inc,
+        pm_path,
+        pm,
+        d11,
+        started,
+        acked,
+        resolved,
+    }
+}
+
+/// People link the cause, star and hide timeline entries, and write
+/// sections; returns whether a notification entry was hidden.
+async fn shape(s: &Story) -> bool {
+    let Story {
+        app,
+        admin,
+        p,
+        inc,
+        pm_path,
+        d11,
+        ..
+    } = s;
+    let window = s.window();
+    // People link the cause, star and hide entries, and write sections.
+    ok(
+        app.send(
+            Method::POST,
+            &format!("{inc}/links"),
+            admin,
+            Some(json!({"kind": "deployment", "target": d11["id"]})),
+        )
+        .await,
+        200,
+    );
+    let refreshed = ok(
+        app.send(Method::POST, &format!("{pm_path}/refresh"), admin, None)
+            .await,
+        200,
+    );
+    assert_eq!(refreshed["facts"]["suspects"][0]["linked"], true);
+    let suggested = ok(
+        app.get(&format!("{p}/dora/suggestions?{window}"), admin)
+            .await,
+        200,
+    );
+    assert_eq!(suggested, json!([]), "linked incidents need no suggestion");
+    let esc = s.entry("escalated").expect("escalated");
+    let notified = s.entry("notified");
+    let marked = ok(
+        app.send(
+            Method::POST,
+            &format!("{pm_path}/timeline"),
+            admin,
+            Some(json!({"entry": esc, "mark": "star"})),
+        )
+        .await,
+        200,
+    );
+    assert!(
+        marked["timeline"]
+            .as_array()
+            .expect("timeline")
+            .iter()
+            .any(|l| l["entry"] == esc && l["mark"] == "star")
+    );
+    if let Some(entry) = &notified {
+        ok(
+            app.send(
+                Method::POST,
+                &format!("{pm_path}/timeline"),
+                admin,
+                Some(json!({"entry": entry, "mark": "hide"})),
+            )
+            .await,
+            200,
+        );
+    }
+    assert_problem(
+        &app.send(
+            Method::POST,
+            &format!("{pm_path}/timeline"),
+            admin,
+            Some(json!({"entry": "nope", "mark": "star"})),
+        )
+        .await,
+        422,
+    );
+    assert_problem(
+        &app.send(
+            Method::POST,
+            &format!("{pm_path}/timeline"),
+            admin,
+            Some(json!({"entry": esc, "mark": "glow"})),
+        )
+        .await,
+        422,
+    );
+    let edited = ok(
+        app.send(
+            Method::PATCH,
+            pm_path,
+            admin,
+            Some(json!({"root_causes": "The new checkout queried every cart line.\n\nNo load test covered it.",
+                        "went_well": "The p95 rule fired within a minute."})),
+        )
+        .await,
+        200,
+    );
+    assert!(
+        edited["sections"]["root_causes"]
+            .as_str()
+            .is_some_and(|t| t.contains("\n\nNo load test"))
+    );
+    assert!(
+        edited["sections"]["summary"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty())
+    );
+    assert_problem(
+        &app.send(
+            Method::PATCH,
+            pm_path,
+            admin,
+            Some(json!({"trigger": "bell\u{7}"})),
+        )
+        .await,
+        422,
+    );
+
+    notified.is_some()
+}
+
+/// Two action items, one overdue, each a backlog item; returns the first.
+async fn add_actions(s: &Story) -> Value {
+    let Story {
+        app,
+        admin,
+        p,
+        n,
+        pm_path,
+        ..
+    } = s;
+    // 6. Action items become backlog items, linked both ways.
+    let a1 = ok(
+        app.send(
+            Method::POST,
+            &format!("{pm_path}/actions"),
+            admin,
+            Some(
+                json!({"kind": "prevent", "title": "Load-test the checkout before release",
+                        "owner": "ann@example.com", "due": "2026-01-05"}),
+            ),
+        )
+        .await,
+        201,
+    );
+    assert_eq!(a1["overdue"], true);
+    let a2 = ok(
+        app.send(
+            Method::POST,
+            &format!("{pm_path}/actions"),
+            admin,
+            Some(json!({"kind": "mitigate", "title": "Cache cart lines"})),
+        )
+        .await,
+        201,
+    );
+    for (bad, why) in [
+        (json!({"kind": "blame", "title": "x"}), "kind"),
+        (json!({"kind": "process", "title": ""}), "title"),
+        (
+            json!({"kind": "process", "title": "x", "owner": "nobody@example.com"}),
+            "owner",
+        ),
+        (
+            json!({"kind": "process", "title": "x", "due": "soon"}),
+            "due",
+        ),
+    ] {
+        let got = app
+            .send(
+                Method::POST,
+                &format!("{pm_path}/actions"),
+                admin,
+                Some(bad),
+            )
+            .await;
+        assert_eq!(got.0, 422, "{why}: {}", got.1);
+    }
+    let item = ok(
+        app.get(&format!("{p}/backlog/{}", a1["item"]), admin).await,
+        200,
+    );
+    let item = item["item"].clone();
+    assert_eq!(item["title"], "Load-test the checkout before release");
+    assert_eq!(item["kind"], "tech_debt");
+    assert_eq!(item["postmortem"], *n);
+    let items = ok(app.get(&format!("{p}/backlog"), admin).await, 200);
+    let titles: Vec<&str> = items
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Cache cart lines"), "{titles:?}");
+    assert_eq!(a2["kind"], "mitigate");
+    // The overdue one is reminded once a day, by e-mail to its owner.
+    assert_eq!(
+        liveops_server::reviews::remind_overdue(&app.state)
+            .await
+            .expect("remind"),
+        1
+    );
+    assert_eq!(
+        liveops_server::reviews::remind_overdue(&app.state)
+            .await
+            .expect("remind"),
+        0
+    );
+
+    a1
+}
+
+async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
+    let s = drafted(backend).await;
+    let Story {
+        n,
+        pm,
+        d11,
+        started,
+        acked,
+        resolved,
+        ..
+    } = &s;
     // 5. The draft: durations, the suspect deployment, the timeline and
     // the measured impact.
     let f = &pm["facts"];
     assert_eq!(f["severity"], "sev2");
-    // The API's times are whole seconds; the figures are read from ms.
-    let near = |v: &Value, want: i64| v.as_i64().is_some_and(|s| (s - want).abs() <= 1);
     assert!(
         near(&f["time_to_acknowledge_secs"], (acked - started) / 1000),
         "{f}"
@@ -446,235 +756,63 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     assert!(kinds.contains(&"hotfix_shipped"), "{kinds:?}");
     assert_eq!(timeline[0]["text"], "shop 1.1.0 went live");
 
+    s.app.stop().await;
+}
+
+async fn dora_suggests_the_cause_until_people_link_it(backend: Backend) {
+    let s = drafted(backend).await;
+    let Story {
+        app,
+        admin,
+        p,
+        n,
+        d11,
+        ..
+    } = &s;
+    let window = s.window();
     // DORA suggests linking the incident to 1.1.0, which went live two
     // hours before it started.
-    let window = format!(
-        "from={}&to={}",
-        enc(&at(t0 - 86_400_000)),
-        enc(&at(t0 + 86_400_000))
-    );
     let suggested = ok(
-        app.get(&format!("{p}/dora/suggestions?{window}"), &admin)
+        app.get(&format!("{p}/dora/suggestions?{window}"), admin)
             .await,
         200,
     );
     assert_eq!(suggested.as_array().map(Vec::len), Some(1), "{suggested}");
-    assert_eq!(suggested[0]["incident"], n);
+    assert_eq!(suggested[0]["incident"], *n);
     assert_eq!(suggested[0]["deployment"], d11["id"]);
     assert_eq!(suggested[0]["version"], "1.1.0");
     assert_problem(
-        &app.get(&format!("{p}/dora/suggestions?window_hours=0"), &admin)
+        &app.get(&format!("{p}/dora/suggestions?window_hours=0"), admin)
             .await,
         422,
     );
-    let cli = |args: &[&str]| {
-        let out = std::process::Command::new(crate::cli::BIN)
-            .args(args)
-            .env("LIVEOPS_SERVER", &app.base)
-            .env("LIVEOPS_TOKEN", &admin)
-            .env("XDG_CONFIG_HOME", "/nonexistent")
-            .output()
-            .expect("run liveops");
-        assert!(
-            out.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let listed = cli(&["dora", "--project", "shop", "--suggest"]);
+    let listed = s.cli(&["dora", "--project", "shop", "--suggest"]);
     assert!(
         listed.contains(&format!("#{n}")) && listed.contains("shop 1.1.0"),
         "{listed}"
     );
-    // People link the cause, star and hide entries, and write sections.
-    ok(
-        app.send(
-            Method::POST,
-            &format!("{inc}/links"),
-            &admin,
-            Some(json!({"kind": "deployment", "target": d11["id"]})),
-        )
-        .await,
-        200,
-    );
-    let refreshed = ok(
-        app.send(Method::POST, &format!("{pm_path}/refresh"), &admin, None)
-            .await,
-        200,
-    );
-    assert_eq!(refreshed["facts"]["suspects"][0]["linked"], true);
-    let suggested = ok(
-        app.get(&format!("{p}/dora/suggestions?{window}"), &admin)
-            .await,
-        200,
-    );
-    assert_eq!(suggested, json!([]), "linked incidents need no suggestion");
-    let esc = timeline[pos("escalated")]["entry"].clone();
-    let notified = timeline
-        .iter()
-        .find(|l| l["kind"] == "notified")
-        .map(|l| l["entry"].clone());
-    let marked = ok(
-        app.send(
-            Method::POST,
-            &format!("{pm_path}/timeline"),
-            &admin,
-            Some(json!({"entry": esc, "mark": "star"})),
-        )
-        .await,
-        200,
-    );
-    assert!(
-        marked["timeline"]
-            .as_array()
-            .expect("timeline")
-            .iter()
-            .any(|l| l["entry"] == esc && l["mark"] == "star")
-    );
-    if let Some(entry) = &notified {
-        ok(
-            app.send(
-                Method::POST,
-                &format!("{pm_path}/timeline"),
-                &admin,
-                Some(json!({"entry": entry, "mark": "hide"})),
-            )
-            .await,
-            200,
-        );
-    }
-    assert_problem(
-        &app.send(
-            Method::POST,
-            &format!("{pm_path}/timeline"),
-            &admin,
-            Some(json!({"entry": "nope", "mark": "star"})),
-        )
-        .await,
-        422,
-    );
-    assert_problem(
-        &app.send(
-            Method::POST,
-            &format!("{pm_path}/timeline"),
-            &admin,
-            Some(json!({"entry": esc, "mark": "glow"})),
-        )
-        .await,
-        422,
-    );
-    let edited = ok(
-        app.send(
-            Method::PATCH,
-            &pm_path,
-            &admin,
-            Some(json!({"root_causes": "The new checkout queried every cart line.\n\nNo load test covered it.",
-                        "went_well": "The p95 rule fired within a minute."})),
-        )
-        .await,
-        200,
-    );
-    assert!(
-        edited["sections"]["root_causes"]
-            .as_str()
-            .is_some_and(|t| t.contains("\n\nNo load test"))
-    );
-    assert!(
-        edited["sections"]["summary"]
-            .as_str()
-            .is_some_and(|s| !s.is_empty())
-    );
-    assert_problem(
-        &app.send(
-            Method::PATCH,
-            &pm_path,
-            &admin,
-            Some(json!({"trigger": "bell\u{7}"})),
-        )
-        .await,
-        422,
-    );
+    shape(&s).await;
+    s.app.stop().await;
+}
 
-    // 6. Action items become backlog items, linked both ways.
-    let a1 = ok(
-        app.send(
-            Method::POST,
-            &format!("{pm_path}/actions"),
-            &admin,
-            Some(
-                json!({"kind": "prevent", "title": "Load-test the checkout before release",
-                        "owner": "ann@example.com", "due": "2026-01-05"}),
-            ),
-        )
-        .await,
-        201,
-    );
-    assert_eq!(a1["overdue"], true);
-    let a2 = ok(
-        app.send(
-            Method::POST,
-            &format!("{pm_path}/actions"),
-            &admin,
-            Some(json!({"kind": "mitigate", "title": "Cache cart lines"})),
-        )
-        .await,
-        201,
-    );
-    for (bad, why) in [
-        (json!({"kind": "blame", "title": "x"}), "kind"),
-        (json!({"kind": "process", "title": ""}), "title"),
-        (
-            json!({"kind": "process", "title": "x", "owner": "nobody@example.com"}),
-            "owner",
-        ),
-        (
-            json!({"kind": "process", "title": "x", "due": "soon"}),
-            "due",
-        ),
-    ] {
-        let got = app
-            .send(
-                Method::POST,
-                &format!("{pm_path}/actions"),
-                &admin,
-                Some(bad),
-            )
-            .await;
-        assert_eq!(got.0, 422, "{why}: {}", got.1);
-    }
-    let item = ok(
-        app.get(&format!("{p}/backlog/{}", a1["item"]), &admin)
-            .await,
-        200,
-    );
-    let item = item["item"].clone();
-    assert_eq!(item["title"], "Load-test the checkout before release");
-    assert_eq!(item["kind"], "tech_debt");
-    assert_eq!(item["postmortem"], n);
-    let items = ok(app.get(&format!("{p}/backlog"), &admin).await, 200);
-    let titles: Vec<&str> = items
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter_map(|i| i["title"].as_str())
-        .collect();
-    assert!(titles.contains(&"Cache cart lines"), "{titles:?}");
-    assert_eq!(a2["kind"], "mitigate");
-    // The overdue one is reminded once a day, by e-mail to its owner.
-    assert_eq!(
-        liveops_server::reviews::remind_overdue(&app.state)
-            .await
-            .expect("remind"),
-        1
-    );
-    assert_eq!(
-        liveops_server::reviews::remind_overdue(&app.state)
-            .await
-            .expect("remind"),
-        0
-    );
+async fn action_items_become_backlog_items_and_overdue_ones_are_reminded(backend: Backend) {
+    let s = drafted(backend).await;
+    add_actions(&s).await;
+    s.app.stop().await;
+}
 
+async fn a_published_postmortem_is_read_only_and_exports(backend: Backend) {
+    let s = drafted(backend).await;
+    let hidden = shape(&s).await;
+    add_actions(&s).await;
+    let Story {
+        app,
+        admin,
+        p,
+        n,
+        pm_path,
+        ..
+    } = &s;
     // Review: publishing needs a sign-off; published is read-only.
     let step = |s: &'static str| {
         let app = &app;
@@ -690,7 +828,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     assert_problem(&step("publish").await, 409);
     assert_problem(&step("dance").await, 422);
     let signed = ok(
-        app.send(Method::POST, &format!("{pm_path}/sign-off"), &admin, None)
+        app.send(Method::POST, &format!("{pm_path}/sign-off"), admin, None)
             .await,
         200,
     );
@@ -701,8 +839,8 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     assert_problem(
         &app.send(
             Method::PATCH,
-            &pm_path,
-            &admin,
+            pm_path,
+            admin,
             Some(json!({"summary": "late edit"})),
         )
         .await,
@@ -713,7 +851,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     let md = app
         .http
         .get(app.url(&format!("{pm_path}?format=markdown")))
-        .bearer_auth(&admin)
+        .bearer_auth(admin)
         .send()
         .await
         .expect("markdown");
@@ -740,14 +878,11 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         "{md}"
     );
     assert!(md.contains("## Sign-off\n\n- root@example.com"), "{md}");
-    if notified.is_some() {
+    if hidden {
         assert!(!md.contains("| notified"), "hidden entries stay out: {md}");
     }
-    assert_problem(
-        &app.get(&format!("{pm_path}?format=pdf"), &admin).await,
-        422,
-    );
-    let printed = cli(&[
+    assert_problem(&app.get(&format!("{pm_path}?format=pdf"), admin).await, 422);
+    let printed = s.cli(&[
         "review",
         "show",
         "--project",
@@ -756,10 +891,10 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         "--markdown",
     ]);
     assert_eq!(printed, md, "the CLI prints the same export");
-    let listed = cli(&["review", "postmortems", "--project", "shop"]);
+    let listed = s.cli(&["review", "postmortems", "--project", "shop"]);
     assert!(listed.contains("published"), "{listed}");
-    let list = ok(app.get(&format!("{p}/postmortems"), &admin).await, 200);
-    assert_eq!(list[0]["incident"], n);
+    let list = ok(app.get(&format!("{p}/postmortems"), admin).await, 200);
+    assert_eq!(list[0]["incident"], *n);
     assert_eq!(list[0]["state"], "published");
 
     // The print-ready page.
@@ -789,6 +924,21 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         "{list_page}"
     );
 
+    s.app.stop().await;
+}
+
+async fn dora_keys_and_the_post_launch_review(backend: Backend) {
+    let s = drafted(backend).await;
+    shape(&s).await;
+    let Story {
+        app,
+        admin,
+        p,
+        t0,
+        started,
+        resolved,
+        ..
+    } = &s;
     // 7. DORA over the two days around the story: 1.1.0 and 1.1.1 went to
     // production, 1.1.0 caused the incident.
     let from = at(t0 - 86_400_000);
@@ -796,7 +946,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     let k = ok(
         app.get(
             &format!("{p}/dora?from={}&to={}", enc(&from), enc(&to)),
-            &admin,
+            admin,
         )
         .await,
         200,
@@ -822,7 +972,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
                 enc(&from),
                 enc(&to)
             ),
-            &admin,
+            admin,
         )
         .await,
         200,
@@ -836,11 +986,11 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     assert_eq!(per_day.len(), 2, "{days}");
     assert_eq!(per_day.iter().sum::<i64>(), 2, "{days}");
     assert_problem(
-        &app.get(&format!("{p}/dora/trends?interval=year"), &admin)
+        &app.get(&format!("{p}/dora/trends?interval=year"), admin)
             .await,
         422,
     );
-    let by_day = cli(&[
+    let by_day = s.cli(&[
         "dora",
         "--project",
         "shop",
@@ -858,7 +1008,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         app.send(
             Method::POST,
             &format!("{p}/reviews"),
-            &admin,
+            admin,
             Some(json!({"from": from, "to": to})),
         )
         .await,
@@ -890,7 +1040,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         app.send(
             Method::POST,
             &format!("{p}/reviews/{rn}/findings"),
-            &admin,
+            admin,
             Some(json!({"title": "Checkout conversion fell", "kind": "bug"})),
         )
         .await,
@@ -898,7 +1048,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
     );
     let raised_item = raised["items"][0]["item"].as_i64().expect("item");
     let item = ok(
-        app.get(&format!("{p}/backlog/{raised_item}"), &admin).await,
+        app.get(&format!("{p}/backlog/{raised_item}"), admin).await,
         200,
     );
     let item = item["item"].clone();
@@ -907,7 +1057,7 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         &app.send(
             Method::POST,
             &format!("{p}/reviews"),
-            &admin,
+            admin,
             Some(json!({"release": "9.9.9"})),
         )
         .await,
@@ -917,13 +1067,19 @@ async fn the_postmortem_is_drafted_from_the_data(backend: Backend) {
         &app.send(
             Method::POST,
             &format!("{p}/reviews"),
-            &admin,
+            admin,
             Some(json!({"from": "2026-12-01", "to": "2026-11-01"})),
         )
         .await,
         422,
     );
-    app.stop().await;
+    s.app.stop().await;
 }
 
-storage_stories!(the_postmortem_is_drafted_from_the_data);
+storage_stories!(
+    the_postmortem_is_drafted_from_the_data,
+    dora_suggests_the_cause_until_people_link_it,
+    action_items_become_backlog_items_and_overdue_ones_are_reminded,
+    a_published_postmortem_is_read_only_and_exports,
+    dora_keys_and_the_post_launch_review,
+);

@@ -73,6 +73,28 @@ async fn openapi_document_describes_the_api(backend: Backend) {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
+    // Every project route is named for its area; none by a name from before.
+    let paths: Vec<&String> = doc["paths"].as_object().expect("paths").keys().collect();
+    for p in &paths {
+        if let Some(rest) = p.strip_prefix("/api/v1/projects/{project}/") {
+            let first = rest.split('/').next().unwrap_or(rest);
+            assert!(
+                liveops_core::Area::ALL.iter().any(|a| a.slug() == first)
+                    || [
+                        "tokens",
+                        "audit",
+                        "members",
+                        "keys",
+                        "hooks",
+                        "public-pages",
+                        "ingest-key",
+                        "calendar-feeds"
+                    ]
+                    .contains(&first),
+                "{p} is not under an area"
+            );
+        }
+    }
     // Every operation documents the problem-details error answer.
     let default = &doc["paths"]["/api/v1/me"]["get"]["responses"]["default"];
     assert!(
@@ -82,4 +104,49 @@ async fn openapi_document_describes_the_api(backend: Backend) {
     app.stop().await;
 }
 
-storage_stories!(health_ready_and_metrics, openapi_document_describes_the_api);
+/// The API's paths from before they were named for their areas still
+/// answer, the same as the new ones, with the same access checks.
+async fn old_api_paths_still_answer(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let owner = app.user("owner@example.com", "pw-owner-12345", false).await;
+    let (project, _) = app.project("Shop", &owner).await;
+    let token = app.token(&owner, &project, "read,write").await;
+    let base = format!("/api/v1/projects/{}", project.slug);
+    let opened = app
+        .send(
+            reqwest::Method::POST,
+            &format!("{base}/incidents"),
+            &token,
+            Some(serde_json::json!({ "title": "Checkout down", "severity": "sev2" })),
+        )
+        .await;
+    assert_eq!(opened.0, 201, "{opened:?}");
+    for (old, new) in [
+        ("incidents", "support/incidents"),
+        ("incidents/1", "support/incidents/1"),
+        ("backlog", "feedback/backlog"),
+        ("trains", "releases/trains"),
+        ("dora", "improvement/dora"),
+        ("capacity", "scaling/capacity"),
+        ("adrs", "docs/adrs"),
+    ] {
+        let a = app.get(&format!("{base}/{old}"), &token).await;
+        let b = app.get(&format!("{base}/{new}"), &token).await;
+        assert_eq!(a.0, 200, "{old}: {a:?}");
+        assert_eq!(a, b, "{old} and {new} differ");
+    }
+    let anonymous = app
+        .http
+        .get(app.url(&format!("{base}/incidents")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), 401);
+    app.stop().await;
+}
+
+storage_stories!(
+    health_ready_and_metrics,
+    openapi_document_describes_the_api,
+    old_api_paths_still_answer
+);

@@ -3,4 +3,5 @@
 
 pub mod adr;
 pub mod api_diff;
+pub mod openapi;
 pub mod stale;

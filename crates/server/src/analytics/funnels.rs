@@ -6,7 +6,7 @@ use liveops_store::analytics::{self as store, KeyFunnel};
 use liveops_store::audit::Actor;
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult};
+use crate::analytics::{AnalyticsError, Result};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
 
@@ -16,14 +16,14 @@ pub async fn create(
     actor: &Actor,
     project_id: &str,
     mut f: KeyFunnel,
-) -> ApiResult<KeyFunnel> {
+) -> Result<KeyFunnel> {
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     f.created_at = w.now();
     store::insert_key_funnel(w.conn(), project_id, &f)
         .await
         .map_err(|e| match e {
             StoreError::Conflict(_) => {
-                ApiError::conflict(format!("there is already a key funnel `{}`", f.name))
+                AnalyticsError::conflict(format!("there is already a key funnel `{}`", f.name))
             }
             e => e.into(),
         })?;
@@ -36,15 +36,10 @@ pub async fn create(
 }
 
 /// Stops watching a funnel.
-pub async fn delete(
-    state: &AppState,
-    actor: &Actor,
-    project_id: &str,
-    name: &str,
-) -> ApiResult<()> {
+pub async fn delete(state: &AppState, actor: &Actor, project_id: &str, name: &str) -> Result<()> {
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     if !store::delete_key_funnel(w.conn(), project_id, name).await? {
-        return Err(ApiError::not_found(format!("no key funnel `{name}`")));
+        return Err(AnalyticsError::not_found(format!("no key funnel `{name}`")));
     }
     w.commit(Audit::new("analytics.key_funnel.delete", name))
         .await?;

@@ -10,19 +10,21 @@ use std::time::Instant;
 use liveops_store::StoreError;
 use liveops_store::projects::KeyPurpose;
 
-use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+crate::area_error!(
+    /// What went wrong in usage analytics.
+    AnalyticsError
+);
+
+pub type Result<T, E = AnalyticsError> = std::result::Result<T, E>;
 
 /// The project a key of `purpose` belongs to. A key of another purpose
 /// is refused like an unknown one, but says which key to use.
-pub async fn project_for_key(
-    state: &AppState,
-    key: &str,
-    purpose: KeyPurpose,
-) -> ApiResult<String> {
+pub async fn project_for_key(state: &AppState, key: &str, purpose: KeyPurpose) -> Result<String> {
     let key = key.trim();
     if key.is_empty() {
-        return Err(ApiError::unauthorized(match purpose {
+        return Err(AnalyticsError::unauthorized(match purpose {
             KeyPurpose::Browser => {
                 "send the project's ingest key (api_key, token, writeKey or basic auth)"
             }
@@ -40,7 +42,7 @@ pub async fn project_for_key(
     let project = match state.db.project_by_key(purpose, &hash).await {
         Ok(p) => p.id,
         Err(StoreError::NotFound) => {
-            return Err(ApiError::unauthorized(match purpose {
+            return Err(AnalyticsError::unauthorized(match purpose {
                 KeyPurpose::Browser => "unknown ingest key",
                 KeyPurpose::Server => {
                     "unknown server key: OTLP takes the project's server key, not its public \
@@ -61,14 +63,14 @@ pub(crate) async fn telemetry<T: Send + 'static>(
     f: impl FnOnce(&liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
     + Send
     + 'static,
-) -> ApiResult<T> {
+) -> Result<T> {
     let t = state.telemetry.clone();
     tokio::task::spawn_blocking(move || f(t.analytics()))
         .await
-        .map_err(ApiError::internal)?
+        .map_err(AnalyticsError::internal)?
         .map_err(|e| match e {
-            liveops_telemetry::TelemetryError::Query(m) => ApiError::unprocessable(m),
-            other => ApiError::internal(other),
+            liveops_telemetry::TelemetryError::Query(m) => AnalyticsError::invalid(m),
+            other => AnalyticsError::internal(other),
         })
 }
 
@@ -79,7 +81,7 @@ pub async fn feature_usage(
     project_id: &str,
     from: i64,
     to: i64,
-) -> ApiResult<liveops_telemetry::analytics::FeatureReport> {
+) -> Result<liveops_telemetry::analytics::FeatureReport> {
     let features: Vec<liveops_telemetry::analytics::Feature> = state
         .db
         .features(project_id)
@@ -102,7 +104,7 @@ pub async fn delete_person(
     actor: &liveops_store::audit::Actor,
     project_id: &str,
     distinct_id: &str,
-) -> ApiResult<Option<u64>> {
+) -> Result<Option<u64>> {
     let (id, did) = (project_id.to_owned(), distinct_id.to_owned());
     let Some(deleted) = telemetry(state, move |a| a.delete_person(&id, &did)).await? else {
         return Ok(None);

@@ -188,7 +188,7 @@ pub async fn import_feedback(
 
 /// Turns a support ticket into feedback: its subject, its first public
 /// message and its requester.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/tickets/{number}/feedback", tag = "feedback",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/tickets/{number}/feedback", tag = "feedback",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Ticket number")),
     request_body = FromTicketBody,
@@ -213,7 +213,7 @@ pub async fn feedback_from_ticket(
 // ---------------------------------------------------------------- backlog
 
 /// Adds a backlog item.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/backlog", tag = "feedback",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/feedback/backlog", tag = "feedback",
     params(("project" = String, Path, description = "Project slug")),
     request_body = ItemBody,
     responses((status = 201, description = "The item", body = ItemView)))]
@@ -235,7 +235,7 @@ pub async fn create_item(
 }
 
 /// The backlog, highest score first, then most votes.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/backlog", tag = "feedback",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/feedback/backlog", tag = "feedback",
     params(("project" = String, Path, description = "Project slug"), ItemQuery),
     responses((status = 200, description = "Items", body = Vec<ItemView>)))]
 pub async fn list_items(
@@ -274,7 +274,7 @@ pub async fn list_items(
 }
 
 /// An item with its votes and likely duplicates.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/backlog/{number}", tag = "feedback",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/feedback/backlog/{number}", tag = "feedback",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Item number")),
     responses((status = 200, description = "The item", body = ItemDetail)))]
@@ -300,7 +300,7 @@ pub async fn get_item(
 }
 
 /// Edits an item: text, kind, status (through the workflow), score, release.
-#[utoipa::path(patch, path = "/api/v1/projects/{project}/backlog/{number}", tag = "feedback",
+#[utoipa::path(patch, path = "/api/v1/projects/{project}/feedback/backlog/{number}", tag = "feedback",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Item number")),
     request_body = ItemPatch,
@@ -349,7 +349,7 @@ pub async fn update_item(
 }
 
 /// Merges an item into another: its feedback and votes move over.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/backlog/{number}/merge", tag = "feedback",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/feedback/backlog/{number}/merge", tag = "feedback",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "The duplicate item's number")),
     request_body = MergeBody,

@@ -145,7 +145,7 @@ pub async fn train_ics(state: &AppState, project_id: &str, train: &str) -> ApiRe
             .map_err(ApiError::internal)
     };
     let mut events = Vec::new();
-    for d in crate::releases::train_of(&t)?.calendar(crate::releases::today(state.now_ms()), 26) {
+    for d in crate::releases::train_of(&t)?.calendar(crate::clock::today(state.now_ms()), 26) {
         let next = |x: jiff::civil::Date| x.tomorrow().map_err(ApiError::internal);
         events.push(liveops_wire::ical::Event {
             uid: format!("{}-freeze-{}@liveops", t.id, d.freeze),

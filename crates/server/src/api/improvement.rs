@@ -33,7 +33,7 @@ pub struct DoraQuery {
 }
 
 /// The DORA four keys over a range.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/dora", tag = "improvement",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/dora", tag = "improvement",
     params(("project" = String, Path, description = "Project slug"), DoraQuery),
     responses((status = 200, description = "The four keys", body = DoraView)))]
 pub async fn dora(
@@ -92,7 +92,7 @@ pub struct TrendQuery {
 }
 
 /// The four keys period by period, to see them move.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/dora/trends", tag = "improvement",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/dora/trends", tag = "improvement",
     params(("project" = String, Path, description = "Project slug"), TrendQuery),
     responses((status = 200, description = "The keys per period, oldest first", body = [DoraView])))]
 pub async fn dora_trends(
@@ -154,7 +154,7 @@ pub struct LinkSuggestion {
 /// Incidents without a linked deployment that started within the window
 /// after a production deployment, with the deployment to link: the change
 /// failure rate counts only linked ones.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/dora/suggestions", tag = "improvement",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/dora/suggestions", tag = "improvement",
     params(("project" = String, Path, description = "Project slug"), SuggestionQuery),
     responses((status = 200, description = "Suggested links, newest incident first", body = [LinkSuggestion])))]
 pub async fn dora_suggestions(
@@ -238,7 +238,7 @@ fn week_of(week: Option<&str>, now: i64) -> ApiResult<i64> {
 /// A project's weekly report, computed now and not kept: DORA, SLO
 /// budgets, slow routes, feedback, ticket SLAs, action items and security
 /// SLA breaches. A week still running is reported so far.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/reports/weekly", tag = "improvement",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/reports/weekly", tag = "improvement",
     params(("project" = String, Path, description = "Project slug"), WeekQuery),
     responses((status = 200, description = "The week's report", body = WeeklyReport)))]
 pub async fn weekly_report(
@@ -285,7 +285,7 @@ pub struct SavedReportView {
 /// Generates a week's report and keeps it in the history, replacing the
 /// week's earlier one; with `deliver`, also sends it to the recipients.
 /// Every field is optional: `{}` keeps the last complete week's report.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/reports/weekly", tag = "improvement",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/improvement/reports/weekly", tag = "improvement",
     params(("project" = String, Path, description = "Project slug")),
     request_body = WeeklyBody,
     responses((status = 201, description = "Kept, the week's first", body = SavedReportView),
@@ -332,7 +332,7 @@ pub struct HistoryQuery {
 
 /// The kept weekly reports, newest week first, each with its report, so
 /// that weeks can be compared.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/reports", tag = "improvement",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/reports", tag = "improvement",
     params(("project" = String, Path, description = "Project slug"), HistoryQuery),
     responses((status = 200, description = "Kept reports", body = [StoredReportView])))]
 pub async fn list_reports(
@@ -413,7 +413,7 @@ fn recipient(channel: &str, target: &str) -> ApiResult<RecipientBody> {
 }
 
 /// Who receives the project's weekly report.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/reports/recipients", tag = "improvement",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/reports/recipients", tag = "improvement",
     params(("project" = String, Path, description = "Project slug")),
     responses((status = 200, description = "Recipients", body = [RecipientBody])))]
 pub async fn list_report_recipients(
@@ -435,7 +435,7 @@ pub async fn list_report_recipients(
 }
 
 /// Adds a recipient of the weekly report (adding one twice changes nothing).
-#[utoipa::path(post, path = "/api/v1/projects/{project}/reports/recipients", tag = "improvement",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/improvement/reports/recipients", tag = "improvement",
     params(("project" = String, Path, description = "Project slug")),
     request_body = RecipientBody,
     responses((status = 201, description = "The recipient", body = RecipientBody)))]
@@ -474,7 +474,7 @@ pub async fn add_report_recipient(
 }
 
 /// Removes a recipient of the weekly report, named in the query string.
-#[utoipa::path(delete, path = "/api/v1/projects/{project}/reports/recipients", tag = "improvement",
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/improvement/reports/recipients", tag = "improvement",
     params(("project" = String, Path, description = "Project slug"), RecipientQuery),
     responses((status = 204, description = "Removed")))]
 pub async fn remove_report_recipient(

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod docs;
 pub mod feedback;
 pub mod feeds;
 pub mod improvement;
@@ -193,7 +194,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(releases::create_hotfix))
         .routes(routes!(releases::put_openapi))
         .routes(routes!(releases::release_notes))
-        .routes(routes!(releases::list_adrs, releases::import_adrs))
+        .routes(routes!(docs::list_adrs, docs::import_adrs))
         .routes(routes!(security::scan))
         .routes(routes!(security::list_findings))
         .routes(routes!(security::finding_action))

@@ -1,6 +1,6 @@
 //! The release-planning API: deployments and the commits they carried,
 //! release trains, releases with their items, hotfixes, OpenAPI documents
-//! and notes, and architecture decision records.
+//! and notes.
 
 use axum::Json;
 use axum::extract::State;
@@ -98,7 +98,7 @@ fn sha(field: &str, v: &str) -> ApiResult<String> {
 }
 
 /// Records a deployment with the commits it carried.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/deployments", tag = "releases",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/releases/deployments", tag = "releases",
     params(("project" = String, Path, description = "Project slug")),
     request_body = DeploymentBody,
     responses((status = 201, description = "The deployment", body = DeploymentView)))]
@@ -172,7 +172,7 @@ pub struct DeploymentsParams {
 }
 
 /// Deployments, newest first.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/deployments", tag = "releases",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases/deployments", tag = "releases",
     params(("project" = String, Path, description = "Project slug"), DeploymentsParams),
     responses((status = 200, description = "Deployments", body = Vec<DeploymentView>)))]
 pub async fn list_deployments(
@@ -228,7 +228,7 @@ pub struct TrainView {
 
 fn train_view(t: TrainRow, count: usize, now: i64) -> ApiResult<TrainView> {
     let next = crate::releases::train_of(&t)?
-        .calendar(crate::releases::today(now), count)
+        .calendar(crate::clock::today(now), count)
         .into_iter()
         .map(|d| DepartureView {
             release: d.release.to_string(),
@@ -245,7 +245,7 @@ fn train_view(t: TrainRow, count: usize, now: i64) -> ApiResult<TrainView> {
 }
 
 /// Starts a release train.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/trains", tag = "releases",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/releases/trains", tag = "releases",
     params(("project" = String, Path, description = "Project slug")),
     request_body = TrainBody,
     responses((status = 201, description = "The train", body = TrainView)))]
@@ -268,7 +268,7 @@ pub async fn create_train(
 }
 
 /// Release trains with their next departures.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/trains", tag = "releases",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases/trains", tag = "releases",
     params(("project" = String, Path, description = "Project slug")),
     responses((status = 200, description = "Trains", body = Vec<TrainView>)))]
 pub async fn list_trains(
@@ -285,7 +285,7 @@ pub async fn list_trains(
 }
 
 /// A train's calendar as iCalendar: each release day and freeze day.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/trains/{train}/calendar.ics", tag = "releases",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/releases/trains/{train}/calendar.ics", tag = "releases",
     params(("project" = String, Path, description = "Project slug"),
            ("train" = String, Path, description = "Train name")),
     responses((status = 200, description = "iCalendar", content_type = "text/calendar", body = String)))]
@@ -409,9 +409,7 @@ pub async fn schedule_items(
     for n in &b.items {
         let i = crate::feedback::find_item(&state, &pid, &n.to_string())
             .await
-            .map_err(|e| {
-                ApiError::unprocessable(e.detail().unwrap_or("no such item").to_owned())
-            })?;
+            .map_err(|e| ApiError::unprocessable(e.to_string()))?;
         found.push(i);
     }
     crate::releases::schedule(&state, &access.actor(), &pid, &r, found).await?;
@@ -467,7 +465,7 @@ pub struct HotfixReleaseBody {
 
 /// Opens a hotfix release for an incident; its hotfix requests are taken up
 /// and, when it ships, the incident records the fix.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/hotfixes", tag = "releases",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/releases/hotfixes", tag = "releases",
     params(("project" = String, Path, description = "Project slug")),
     request_body = HotfixReleaseBody,
     responses((status = 201, description = "The hotfix release", body = ReleaseView)))]
@@ -563,99 +561,4 @@ pub async fn release_notes(
             .collect(),
         version_problem: n.version_problem.map(|p| p.to_string()),
     }))
-}
-
-// ---------------------------------------------------------------- decision records
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdrFile {
-    /// The file's path in the repository, like `docs/adr/0002-use-postgres.md`.
-    pub path: String,
-    pub text: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdrView {
-    pub number: i64,
-    pub title: String,
-    pub status: String,
-    pub date: Option<String>,
-    pub decision: Option<String>,
-    pub path: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdrImport {
-    pub imported: usize,
-    /// Files that are not decision records, with why.
-    pub skipped: Vec<RejectedFile>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RejectedFile {
-    pub path: String,
-    pub reason: String,
-}
-
-/// Imports architecture decision records (adr-tools or MADR Markdown).
-#[utoipa::path(post, path = "/api/v1/projects/{project}/adrs", tag = "docs",
-    params(("project" = String, Path, description = "Project slug")),
-    request_body = Vec<AdrFile>,
-    responses((status = 200, description = "What was imported", body = AdrImport)))]
-pub async fn import_adrs(
-    State(state): State<AppState>,
-    Access(access, _): Access<need::Write>,
-    ApiJson(files): ApiJson<Vec<AdrFile>>,
-) -> ApiResult<Json<AdrImport>> {
-    let files = files.into_iter().map(|f| (f.path, f.text)).collect();
-    let done = crate::docs::import_adrs(&state, &access.actor(), &access.project.id, files).await?;
-    Ok(Json(AdrImport {
-        imported: done.imported,
-        skipped: done
-            .skipped
-            .into_iter()
-            .map(|(path, reason)| RejectedFile { path, reason })
-            .collect(),
-    }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdrQuery {
-    /// Only the records decided while this release was being made: after
-    /// the release before it shipped, up to its own shipping (or today).
-    pub release: Option<String>,
-}
-
-/// Decision records, by number, optionally for one release.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/adrs", tag = "docs",
-    params(("project" = String, Path, description = "Project slug"), AdrQuery),
-    responses((status = 200, description = "Records", body = Vec<AdrView>)))]
-pub async fn list_adrs(
-    State(state): State<AppState>,
-    Access(access, _): Access<need::Read>,
-    ApiQuery(q): ApiQuery<AdrQuery>,
-) -> ApiResult<Json<Vec<AdrView>>> {
-    let pid = access.project.id.clone();
-    let all = state.db.adrs(&pid).await?;
-    let all = match q.release.as_deref().filter(|r| !r.is_empty()) {
-        Some(v) => {
-            let r = crate::releases::find_release(&state, &pid, v).await?;
-            crate::releases::adrs_for(&state, &pid, &r, all).await?
-        }
-        None => all,
-    };
-    Ok(Json(
-        all.into_iter()
-            .map(|a| AdrView {
-                number: a.number,
-                title: a.title,
-                status: a.status,
-                date: a.decided_on,
-                decision: a.decision,
-                path: a.path,
-            })
-            .collect(),
-    ))
 }

@@ -26,7 +26,7 @@ async fn fresh(state: &AppState, pm: &Postmortem) -> ApiResult<Json<PostmortemVi
 }
 
 /// A project's postmortems, newest incident first.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/postmortems", tag = "reviews",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/reviews/postmortems", tag = "reviews",
     params(("project" = String, Path, description = "Project slug")),
     responses((status = 200, description = "Postmortems", body = [PostmortemSummaryView])))]
 pub async fn list_postmortems(
@@ -49,7 +49,7 @@ pub async fn list_postmortems(
 }
 
 /// An incident's postmortem, as JSON or Markdown.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/incidents/{number}/postmortem", tag = "reviews",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number"), PostmortemQuery),
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
@@ -77,7 +77,7 @@ pub async fn get_postmortem(
 }
 
 /// Drafts the incident's postmortem from its data.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/postmortem", tag = "reviews",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     responses((status = 201, description = "The draft", body = PostmortemView)))]
@@ -92,7 +92,7 @@ pub async fn draft_postmortem(
 }
 
 /// Edits the written sections.
-#[utoipa::path(patch, path = "/api/v1/projects/{project}/incidents/{number}/postmortem", tag = "reviews",
+#[utoipa::path(patch, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     request_body = SectionsBody,
@@ -109,7 +109,7 @@ pub async fn edit_postmortem(
 }
 
 /// Reads the figures again (say, once late telemetry has arrived).
-#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/postmortem/refresh", tag = "reviews",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem/refresh", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
@@ -124,7 +124,7 @@ pub async fn refresh_postmortem(
 }
 
 /// Moves the postmortem through draft → in review → published.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/postmortem/state", tag = "reviews",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem/state", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     request_body = StepBody,
@@ -141,7 +141,7 @@ pub async fn move_postmortem(
 }
 
 /// Signs the postmortem off as its reviewer.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/postmortem/sign-off", tag = "reviews",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem/sign-off", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     responses((status = 200, description = "The postmortem", body = PostmortemView)))]
@@ -156,7 +156,7 @@ pub async fn sign_off(
 }
 
 /// Stars or hides a timeline entry.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/postmortem/timeline", tag = "reviews",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem/timeline", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     request_body = MarkBody,
@@ -173,7 +173,7 @@ pub async fn mark_entry(
 }
 
 /// Adds an action item; it becomes a backlog item linked both ways.
-#[utoipa::path(post, path = "/api/v1/projects/{project}/incidents/{number}/postmortem/actions", tag = "reviews",
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/incidents/{number}/postmortem/actions", tag = "reviews",
     params(("project" = String, Path, description = "Project slug"),
            ("number" = String, Path, description = "Incident number")),
     request_body = ActionBody,

@@ -7,12 +7,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::TimeSpan;
 use liveops_store::scaling::Capacity;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::auth::{Access, need};
+use crate::contract::scaling::{
+    CapacityBody, CapacityForecast, CapacitySettingView, ServiceCapacity, Step,
+};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::scaling::{self as plan, Ask, CapacityForecast, ServiceCapacity, Step};
+use crate::scaling::{self as plan, Ask};
 use crate::state::{AppState, format_ms};
 use crate::work::{Audit, Work};
 
@@ -21,7 +24,7 @@ const MAX_REPLICAS: i64 = 10_000;
 
 /// Every service with load data: its metrics, their latest values, 30, 60
 /// and 90-day forecasts, configured capacities and crossing dates.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/capacity", tag = "scaling",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/scaling/capacity", tag = "scaling",
     params(("project" = String, Path, description = "Project slug")),
     responses((status = 200, description = "Services and their metrics", body = Vec<ServiceCapacity>)))]
 pub async fn list_capacity(
@@ -78,7 +81,7 @@ impl ForecastParams {
 /// 90 days ahead with 80 % and 95 % intervals, the values at 30, 60 and 90
 /// days, the dates it reaches its capacity, the replicas the HPA formula
 /// calls for, and how the model did on the last stretch of history.
-#[utoipa::path(get, path = "/api/v1/projects/{project}/capacity/{service}", tag = "scaling",
+#[utoipa::path(get, path = "/api/v1/projects/{project}/scaling/capacity/{service}", tag = "scaling",
     params(("project" = String, Path, description = "Project slug"),
            ("service" = String, Path, description = "Service name"), ForecastParams),
     responses((status = 200, description = "The forecast", body = CapacityForecast)))]
@@ -98,29 +101,6 @@ pub async fn get_forecast(
     Ok(Json(
         plan::forecast(&state, &access.project.id, &service, metric, ask).await?,
     ))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CapacityBody {
-    /// The most the current replicas together can take, in the metric's unit.
-    pub capacity: f64,
-    /// The replicas that take it: 1 to 10000.
-    pub replicas: i64,
-    /// The utilisation to scale for, in (0, 1]; 0.7 by default.
-    pub target_utilisation: Option<f64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CapacitySettingView {
-    pub service: String,
-    pub metric: String,
-    pub capacity: f64,
-    pub replicas: i64,
-    pub target_utilisation: f64,
-    /// `capacity / replicas`.
-    pub per_replica: f64,
-    pub updated_at: String,
 }
 
 /// The utilisation scaled for when none is given.
@@ -149,7 +129,7 @@ pub fn checked(body: &CapacityBody) -> ApiResult<f64> {
 
 /// Sets what a service can take on one metric: the capacity of its current
 /// replicas and the utilisation to scale for. Forecasts read against it.
-#[utoipa::path(put, path = "/api/v1/projects/{project}/capacity/{service}/{metric}", tag = "scaling",
+#[utoipa::path(put, path = "/api/v1/projects/{project}/scaling/capacity/{service}/{metric}", tag = "scaling",
     params(("project" = String, Path, description = "Project slug"),
            ("service" = String, Path, description = "Service name"),
            ("metric" = String, Path, description = "`requests` or an OTLP metric name")),
@@ -203,7 +183,7 @@ pub async fn put_capacity(
 }
 
 /// Removes a service metric's capacity.
-#[utoipa::path(delete, path = "/api/v1/projects/{project}/capacity/{service}/{metric}", tag = "scaling",
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/scaling/capacity/{service}/{metric}", tag = "scaling",
     params(("project" = String, Path, description = "Project slug"),
            ("service" = String, Path, description = "Service name"),
            ("metric" = String, Path, description = "`requests` or an OTLP metric name")),

@@ -7,4 +7,5 @@ pub mod feedback;
 pub mod performance;
 pub mod releases;
 pub mod reviews;
+pub mod scaling;
 pub mod security;

@@ -1,13 +1,24 @@
 //! Documentation sync: architecture decision records imported from the
-//! repository (adr-tools or MADR Markdown), one change per import.
+//! repository (adr-tools or MADR Markdown), one change per import; the
+//! records dated within a release; and the API changes between the OpenAPI
+//! documents of two releases.
 
+use liveops_core::docs::api_diff::{self, Change, VersionProblem};
 use liveops_store::audit::Actor;
-use liveops_store::releases::{self as store, AdrRow};
+use liveops_store::docs::{self as store, AdrRow};
+use liveops_store::releases::ReleaseRow;
+use semver::Version;
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::state::{AppState, format_ms};
 use crate::work::{Audit, Work};
+
+crate::area_error!(
+    /// What went wrong in documentation sync.
+    DocsError
+);
+
+pub type Result<T, E = DocsError> = std::result::Result<T, E>;
 
 /// What an import kept, and the files it passed over with why.
 #[derive(Debug, Clone, Default)]
@@ -24,9 +35,9 @@ pub async fn import_adrs(
     actor: &Actor,
     project_id: &str,
     files: Vec<(String, String)>,
-) -> ApiResult<AdrsImported> {
+) -> Result<AdrsImported> {
     if files.len() > 5000 {
-        return Err(ApiError::unprocessable("import at most 5000 files at once"));
+        return Err(DocsError::invalid("import at most 5000 files at once"));
     }
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let now = w.now();
@@ -49,7 +60,7 @@ pub async fn import_adrs(
     }
     let mut seen = std::collections::HashSet::new();
     if let Some(dup) = rows.iter().find(|r| !seen.insert(r.number)) {
-        return Err(ApiError::unprocessable(format!(
+        return Err(DocsError::invalid(format!(
             "two files are decision record {}",
             dup.number
         )));
@@ -64,4 +75,120 @@ pub async fn import_adrs(
         imported: rows.len(),
         skipped,
     })
+}
+
+/// The decision records made while a release was in the making: dated
+/// after the release before it shipped, up to its own shipping day (today
+/// while unshipped).
+pub async fn adrs_for(
+    state: &AppState,
+    project_id: &str,
+    release: &ReleaseRow,
+    all: Vec<AdrRow>,
+) -> Result<Vec<AdrRow>> {
+    let day = |ms: i64| format_ms(ms).chars().take(10).collect::<String>();
+    let until = release
+        .shipped_at
+        .map(day)
+        .unwrap_or_else(|| crate::clock::today(state.now_ms()).to_string());
+    let this = Version::parse(&release.version).ok();
+    let since = state
+        .db
+        .releases(project_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.id != release.id)
+        .filter(|r| match (&this, Version::parse(&r.version).ok()) {
+            (Some(t), Some(v)) => v < *t,
+            _ => true,
+        })
+        .filter_map(|r| r.shipped_at)
+        .filter(|at| release.shipped_at.is_none_or(|s| *at < s))
+        .max()
+        .map(day);
+    Ok(all
+        .into_iter()
+        .filter(|a| match &a.decided_on {
+            Some(d) => {
+                d.as_str() <= until.as_str()
+                    && since.as_ref().is_none_or(|s| d.as_str() > s.as_str())
+            }
+            None => false,
+        })
+        .collect())
+}
+
+/// What changed in a release's API since the release before it.
+#[derive(Debug, Clone, Default)]
+pub struct ApiChanges {
+    /// The version compared with; none when there is nothing to compare.
+    pub base: Option<String>,
+    pub changes: Vec<Change>,
+    /// The version number is too small for what changed.
+    pub problem: Option<VersionProblem>,
+}
+
+/// The changes between the release's OpenAPI document and the last one
+/// before it, by version.
+pub async fn api_changes(
+    state: &AppState,
+    project_id: &str,
+    release: &ReleaseRow,
+) -> Result<ApiChanges> {
+    if !release.has_openapi {
+        return Ok(ApiChanges::default());
+    }
+    let Ok(this) = Version::parse(&release.version) else {
+        return Ok(ApiChanges::default());
+    };
+    let base = state
+        .db
+        .releases(project_id)
+        .await?
+        .into_iter()
+        .filter(|r| r.has_openapi)
+        .filter_map(|r| Version::parse(&r.version).ok().map(|v| (v, r)))
+        .filter(|(v, _)| *v < this)
+        .max_by(|a, b| a.0.cmp(&b.0));
+    let Some((base_version, base)) = base else {
+        return Ok(ApiChanges::default());
+    };
+    let (Some(old), Some(new)) = (
+        state.db.release_openapi(&base.id).await?,
+        state.db.release_openapi(&release.id).await?,
+    ) else {
+        return Ok(ApiChanges::default());
+    };
+    let parse = |text: &str, v: &str| {
+        liveops_wire::openapi::parse(text.as_bytes())
+            .map_err(|e| DocsError::internal(format!("release {v}'s stored OpenAPI: {e}")))
+    };
+    let changes = api_diff::diff(
+        &parse(&old, &base.version)?,
+        &parse(&new, &release.version)?,
+    );
+    let problem = api_diff::check_version(&changes, &base_version, &this);
+    Ok(ApiChanges {
+        base: Some(base.version),
+        changes,
+        problem,
+    })
+}
+
+/// What the documentation page shows: every decision record, and for each
+/// release with an OpenAPI document and one before it, the API changes
+/// between the two.
+pub async fn overview(
+    state: &AppState,
+    project_id: &str,
+) -> Result<(Vec<AdrRow>, Vec<(String, ApiChanges)>)> {
+    let adrs = state.db.adrs(project_id).await?;
+    let mut changes = Vec::new();
+    for r in state.db.releases(project_id).await? {
+        let c = api_changes(state, project_id, &r).await?;
+        if c.base.is_some() {
+            changes.push((r.version, c));
+        }
+    }
+    Ok((adrs, changes))
 }

@@ -12,10 +12,19 @@ use liveops_store::audit::Actor;
 use liveops_store::feedback::{self as store, Feedback, Item, ItemFilter, NewFeedback};
 use liveops_store::releases::ReleaseRow;
 
-use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::support::tickets::clean_text;
 use crate::work::{Audit, Work};
+
+crate::area_error!(
+    /// What went wrong in customer feedback.
+    FeedbackError
+);
+
+pub type Result<T, E = FeedbackError> = std::result::Result<T, E>;
+
+crate::area_error_from!(crate::analytics::AnalyticsError => FeedbackError);
+crate::area_error_from!(crate::releases::ReleasesError => FeedbackError);
 
 /// A backlog item that new feedback may duplicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,21 +50,21 @@ pub struct Submission {
     pub created_at: Option<i64>,
 }
 
-fn optional(field: &str, v: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+fn optional(field: &str, v: Option<&str>, max: usize) -> Result<Option<String>> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => clean_text(field, s, max)
             .map(Some)
-            .map_err(ApiError::unprocessable),
+            .map_err(FeedbackError::invalid),
     }
 }
 
-fn email(v: Option<&str>) -> ApiResult<Option<String>> {
+fn email(v: Option<&str>) -> Result<Option<String>> {
     let e = optional("email", v, 254)?;
     if let Some(e) = &e
         && liveops_core::Email::parse(e).is_err()
     {
-        return Err(ApiError::unprocessable(format!(
+        return Err(FeedbackError::invalid(format!(
             "`{e}` is not an e-mail address"
         )));
     }
@@ -75,16 +84,16 @@ struct Checked {
     created_at: Option<i64>,
 }
 
-fn check(sub: &Submission) -> ApiResult<Checked> {
+fn check(sub: &Submission) -> Result<Checked> {
     let kind = match sub.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
         None => None,
         Some(k) => Some(FeedbackKind::parse(k).ok_or_else(|| {
-            ApiError::unprocessable(format!(
+            FeedbackError::invalid(format!(
                 "`{k}` is not a kind of feedback: bug, enhancement, question or praise"
             ))
         })?),
     };
-    let body = clean_text("body", &sub.body, 10_000).map_err(ApiError::unprocessable)?;
+    let body = clean_text("body", &sub.body, 10_000).map_err(FeedbackError::invalid)?;
     let title = match optional("title", sub.title.as_deref(), 200)? {
         Some(t) => t,
         None => {
@@ -130,7 +139,7 @@ async fn insert(
     c: &Checked,
     ticket_id: Option<&str>,
     spam: Option<&str>,
-) -> ApiResult<Option<Feedback>> {
+) -> Result<Option<Feedback>> {
     Ok(store::insert_feedback(
         conn,
         project_id,
@@ -161,7 +170,7 @@ pub async fn submit(
     source: &str,
     sub: &Submission,
     ticket_id: Option<&str>,
-) -> ApiResult<Option<(Feedback, Vec<Suggestion>)>> {
+) -> Result<Option<(Feedback, Vec<Suggestion>)>> {
     let c = check(sub)?;
     let stored = match from {
         Sender::Member(actor) => {
@@ -199,7 +208,7 @@ pub async fn suggestions(
     project_id: &str,
     text: &str,
     except: Option<&str>,
-) -> ApiResult<Vec<Suggestion>> {
+) -> Result<Vec<Suggestion>> {
     let items = state
         .db
         .items(
@@ -237,30 +246,26 @@ pub async fn suggestions(
         .collect())
 }
 
-pub async fn find_item(state: &AppState, project_id: &str, number: &str) -> ApiResult<Item> {
+pub async fn find_item(state: &AppState, project_id: &str, number: &str) -> Result<Item> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| ApiError::not_found(format!("no backlog item `{number}`")))?;
+        .map_err(|_| FeedbackError::not_found(format!("no backlog item `{number}`")))?;
     match state.db.item(project_id, n).await {
         Ok(i) => Ok(i),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(format!("no backlog item #{n}"))),
+        Err(StoreError::NotFound) => Err(FeedbackError::not_found(format!("no backlog item #{n}"))),
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn find_feedback(
-    state: &AppState,
-    project_id: &str,
-    number: &str,
-) -> ApiResult<Feedback> {
+pub async fn find_feedback(state: &AppState, project_id: &str, number: &str) -> Result<Feedback> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| ApiError::not_found(format!("no feedback `{number}`")))?;
+        .map_err(|_| FeedbackError::not_found(format!("no feedback `{number}`")))?;
     match state.db.feedback(project_id, n).await {
         Ok(f) => Ok(f),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(format!("no feedback #{n}"))),
+        Err(StoreError::NotFound) => Err(FeedbackError::not_found(format!("no feedback #{n}"))),
         Err(e) => Err(e.into()),
     }
 }
@@ -272,13 +277,13 @@ pub async fn create_item_in(
     kind: &str,
     title: &str,
     body: Option<&str>,
-) -> ApiResult<Item> {
+) -> Result<Item> {
     let kind = ItemKind::parse(kind).ok_or_else(|| {
-        ApiError::unprocessable(format!(
+        FeedbackError::invalid(format!(
             "`{kind}` is not an item kind: enhancement, bug, tech_debt or security"
         ))
     })?;
-    let title = clean_text("title", title, 200).map_err(ApiError::unprocessable)?;
+    let title = clean_text("title", title, 200).map_err(FeedbackError::invalid)?;
     let body = optional("body", body, 20_000)?.unwrap_or_default();
     let now = w.now();
     let by = w.actor().name.clone();
@@ -293,7 +298,7 @@ pub async fn create_item(
     kind: &str,
     title: &str,
     body: Option<&str>,
-) -> ApiResult<Item> {
+) -> Result<Item> {
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let item = create_item_in(&mut w, project_id, kind, title, body).await?;
     w.commit(Audit::new("backlog.create", item.number.to_string()))
@@ -301,15 +306,15 @@ pub async fn create_item(
     Ok(item)
 }
 
-fn linkable(feedback: &Feedback, item: &Item) -> ApiResult<()> {
+fn linkable(feedback: &Feedback, item: &Item) -> Result<()> {
     if item.status == ItemStatus::Merged {
-        return Err(ApiError::conflict(format!(
+        return Err(FeedbackError::conflict(format!(
             "item #{} was merged into another; link the feedback there",
             item.number
         )));
     }
     if feedback.state == FeedbackState::Spam {
-        return Err(ApiError::conflict(
+        return Err(FeedbackError::conflict(
             "this feedback is marked as spam; mark it as not spam first",
         ));
     }
@@ -350,10 +355,10 @@ pub async fn action_named(
     action: &str,
     item: Option<i64>,
     kind: Option<&str>,
-) -> ApiResult<FeedbackAction> {
+) -> Result<FeedbackAction> {
     Ok(match action {
         "link" => {
-            let n = item.ok_or_else(|| ApiError::unprocessable("link needs `item`"))?;
+            let n = item.ok_or_else(|| FeedbackError::invalid("link needs `item`"))?;
             FeedbackAction::Link(Box::new(
                 find_item(state, project_id, &n.to_string()).await?,
             ))
@@ -364,7 +369,7 @@ pub async fn action_named(
         "spam" => FeedbackAction::Spam,
         "reopen" | "not_spam" => FeedbackAction::Reopen,
         other => {
-            return Err(ApiError::unprocessable(format!(
+            return Err(FeedbackError::invalid(format!(
                 "`{other}` is not an action: link, promote, unlink, close, reopen, spam or not_spam"
             )));
         }
@@ -379,7 +384,7 @@ pub async fn act(
     project_id: &str,
     f: &Feedback,
     action: FeedbackAction,
-) -> ApiResult<Option<Item>> {
+) -> Result<Option<Item>> {
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let name = action.name();
     let item = match action {
@@ -433,15 +438,15 @@ pub async fn merge(
     project_id: &str,
     from: &Item,
     into: &Item,
-) -> ApiResult<Item> {
+) -> Result<Item> {
     if from.id == into.id {
-        return Err(ApiError::unprocessable(
+        return Err(FeedbackError::invalid(
             "an item cannot be merged into itself",
         ));
     }
     for i in [from, into] {
         if matches!(i.status, ItemStatus::Merged | ItemStatus::Released) {
-            return Err(ApiError::conflict(format!(
+            return Err(FeedbackError::conflict(format!(
                 "item #{} is {}; only open items merge",
                 i.number,
                 i.status.as_str()
@@ -482,34 +487,34 @@ pub async fn update_item(
     project_id: &str,
     mut item: Item,
     change: ItemChange,
-) -> ApiResult<Item> {
+) -> Result<Item> {
     if item.status == ItemStatus::Merged {
-        return Err(ApiError::conflict(format!(
+        return Err(FeedbackError::conflict(format!(
             "item #{} was merged; edit the item it was merged into",
             item.number
         )));
     }
     if let Some(t) = &change.title {
-        item.title = clean_text("title", t, 200).map_err(ApiError::unprocessable)?;
+        item.title = clean_text("title", t, 200).map_err(FeedbackError::invalid)?;
     }
     if let Some(b) = &change.body {
         item.body = b.trim().chars().take(20_000).collect();
     }
     if let Some(k) = &change.kind {
         item.kind = ItemKind::parse(k).ok_or_else(|| {
-            ApiError::unprocessable(format!(
+            FeedbackError::invalid(format!(
                 "`{k}` is not an item kind: enhancement, bug, tech_debt or security"
             ))
         })?;
     }
     if let Some(s) = &change.status {
         let to = ItemStatus::parse(s).ok_or_else(|| {
-            ApiError::unprocessable(format!(
+            FeedbackError::invalid(format!(
                 "`{s}` is not a status: triage, planned, in_progress, done or wont_do"
             ))
         })?;
         if !item.status.can_move_to(to) {
-            return Err(ApiError::conflict(format!(
+            return Err(FeedbackError::conflict(format!(
                 "an item cannot move from {} to {}{}",
                 item.status.as_str(),
                 to.as_str(),
@@ -554,9 +559,9 @@ pub fn score_from(
     confidence: Option<f64>,
     effort: Option<f64>,
     ease: Option<f64>,
-) -> ApiResult<Option<Score>> {
+) -> Result<Option<Score>> {
     let need = |name: &str, v: Option<f64>| {
-        v.ok_or_else(|| ApiError::unprocessable(format!("{method} scoring needs `{name}`")))
+        v.ok_or_else(|| FeedbackError::invalid(format!("{method} scoring needs `{name}`")))
     };
     let s = match method {
         "" | "none" => return Ok(None),
@@ -572,13 +577,13 @@ pub fn score_from(
             need("ease", ease)?,
         ),
         other => {
-            return Err(ApiError::unprocessable(format!(
+            return Err(FeedbackError::invalid(format!(
                 "`{other}` is not a scoring method: rice or ice"
             )));
         }
     };
     s.map(Some)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))
+        .map_err(|e| FeedbackError::invalid(e.to_string()))
 }
 
 /// What an import did.
@@ -599,7 +604,7 @@ pub async fn import(
     name: &str,
     json: bool,
     bytes: &[u8],
-) -> ApiResult<ImportOutcome> {
+) -> Result<ImportOutcome> {
     let name = name.trim();
     if name.is_empty()
         || name.len() > 50
@@ -607,7 +612,7 @@ pub async fn import(
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return Err(ApiError::unprocessable(
+        return Err(FeedbackError::invalid(
             "`source` names the export in 1 to 50 letters, digits, - or _ (for example `discourse`)",
         ));
     }
@@ -616,7 +621,7 @@ pub async fn import(
     } else {
         liveops_wire::feedback::parse_csv(bytes)
     }
-    .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+    .map_err(|e| FeedbackError::invalid(e.to_string()))?;
     let source = format!("import:{name}");
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let now = w.now();
@@ -651,9 +656,7 @@ pub async fn import(
         match stored {
             Ok(Some(_)) => out.imported += 1,
             Ok(None) => out.already += 1,
-            Err(e) if e.status().is_client_error() => out
-                .rejected
-                .push((n, e.detail().unwrap_or("it was refused").to_owned())),
+            Err(e) if e.is_client_error() => out.rejected.push((n, e.to_string())),
             Err(e) => return Err(e),
         }
     }
@@ -673,15 +676,15 @@ pub async fn from_ticket(
     project_id: &str,
     number: &str,
     kind: Option<String>,
-) -> ApiResult<(Feedback, Vec<Suggestion>)> {
+) -> Result<(Feedback, Vec<Suggestion>)> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| ApiError::not_found(format!("no ticket `{number}`")))?;
+        .map_err(|_| FeedbackError::not_found(format!("no ticket `{number}`")))?;
     let t = match state.db.ticket_by_number(project_id, n).await {
         Ok(t) => t,
         Err(liveops_store::StoreError::NotFound) => {
-            return Err(ApiError::not_found(format!("no ticket #{n}")));
+            return Err(FeedbackError::not_found(format!("no ticket #{n}")));
         }
         Err(e) => return Err(e.into()),
     };
@@ -713,7 +716,7 @@ pub async fn from_ticket(
     .await?
     {
         Some(done) => Ok(done),
-        None => Err(ApiError::conflict(format!(
+        None => Err(FeedbackError::conflict(format!(
             "ticket #{n} was already turned into feedback"
         ))),
     }
@@ -725,16 +728,16 @@ pub async fn activity(
     project_id: &str,
     distinct_id: Option<&str>,
     limit: usize,
-) -> ApiResult<Vec<liveops_telemetry::analytics::StoredEvent>> {
+) -> Result<Vec<liveops_telemetry::analytics::StoredEvent>> {
     let Some(d) = distinct_id else {
         return Ok(Vec::new());
     };
     let (id, d) = (project_id.to_owned(), d.to_owned());
-    crate::analytics::telemetry(state, move |a| {
+    Ok(crate::analytics::telemetry(state, move |a| {
         let Some(p) = a.person(&id, &d) else {
             return Ok(Vec::new());
         };
         a.person_events(&id, &p.distinct_ids, limit)
     })
-    .await
+    .await?)
 }

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Submission, submit};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
+use crate::feedback::{FeedbackError, Result};
 use crate::state::AppState;
 
 /// Lets any site frame the form; everything else stays locked to us.
@@ -61,10 +62,7 @@ pub async fn form(
 ) -> Response {
     let key = q.key.unwrap_or_default();
     if let Err(e) = project_for(&state, &slug, &key).await {
-        return form_page(
-            "Feedback",
-            html! { p.notice { (e.detail().unwrap_or("This form is not available.")) } },
-        );
+        return form_page("Feedback", html! { p.notice { (e.to_string()) } });
     }
     let chosen = q
         .kind
@@ -122,13 +120,13 @@ pub struct Posted {
     website: Option<String>,
 }
 
-async fn project_for(state: &AppState, slug: &str, key: &str) -> ApiResult<String> {
+async fn project_for(state: &AppState, slug: &str, key: &str) -> Result<String> {
     let project_id =
         crate::analytics::project_for_key(state, key, liveops_store::projects::KeyPurpose::Browser)
             .await?;
     match state.db.project_by_slug(slug).await {
         Ok(p) if p.id == project_id => Ok(project_id),
-        Ok(_) | Err(liveops_store::StoreError::NotFound) => Err(ApiError::unauthorized(
+        Ok(_) | Err(liveops_store::StoreError::NotFound) => Err(FeedbackError::unauthorized(
             "this ingest key is not the project's",
         )),
         Err(e) => Err(e.into()),
@@ -160,8 +158,9 @@ pub async fn post(
                 p { "Your feedback reached the team." }
             },
         ),
-        Err(e) if is_json => e.into_response(),
+        Err(e) if is_json => ApiError::from(e).into_response(),
         Err(e) => {
+            let e = ApiError::from(e);
             let status = e.status();
             let mut r = form_page(
                 "Feedback not sent",
@@ -184,10 +183,10 @@ async fn accept(
     headers: &HeaderMap,
     is_json: bool,
     body: &[u8],
-) -> ApiResult<(i64, bool)> {
+) -> Result<(i64, bool)> {
     let p: Posted = if is_json {
         serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?
+            .map_err(|e| FeedbackError::invalid(format!("the body is not valid JSON: {e}")))?
     } else {
         let mut p = Posted::default();
         for (k, v) in url::form_urlencoded::parse(body) {
@@ -220,7 +219,7 @@ async fn accept(
         .unwrap_or_default();
     let project_id = project_for(state, slug, &key).await?;
     if let Err(wait) = state.feedback_limiter.check(ip, Instant::now()) {
-        return Err(ApiError::too_many(
+        return Err(FeedbackError::limited(
             format!("too much feedback from this address; try again in {wait} s"),
             wait,
         ));
@@ -251,7 +250,7 @@ async fn accept(
     };
     let (f, _) = submit(state, from, &project_id, "form", &sub, None)
         .await?
-        .ok_or_else(|| ApiError::internal("the feedback was not stored"))?;
+        .ok_or_else(|| FeedbackError::internal("the feedback was not stored"))?;
     Ok((f.number, spam.is_some()))
 }
 

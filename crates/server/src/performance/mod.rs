@@ -13,3 +13,5 @@ crate::area_error!(
 );
 
 pub type Result<T, E = PerformanceError> = std::result::Result<T, E>;
+
+crate::area_error_from!(crate::support::SupportError => PerformanceError);

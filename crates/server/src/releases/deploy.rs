@@ -6,9 +6,11 @@ use liveops_store::audit::Actor;
 use liveops_store::releases::{self as store, DeployedCommit, DeploymentRow, NewDeployment};
 use serde_json::json;
 
-use crate::error::{ApiError, ApiResult};
+use crate::releases::{ReleasesError, Result};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
+
+crate::area_error_from!(crate::security::SecurityError => ReleasesError);
 
 /// A deployment, read and checked.
 #[derive(Debug, Clone)]
@@ -31,14 +33,14 @@ pub async fn record(
     actor: &Actor,
     project_id: &str,
     d: &Deployment,
-) -> ApiResult<DeploymentRow> {
+) -> Result<DeploymentRow> {
     // Read before anything is written, so a bad lockfile changes nothing.
     let locks = crate::security::read_lockfiles(&d.lockfiles)
-        .map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        .map_err(|e| ReleasesError::invalid(e.to_string()))?;
     let findings = if !locks.is_empty() && d.environment == "production" {
         let vulns = crate::security::audit(&state.db, &locks)
             .await
-            .map_err(|e| ApiError::internal(e.to_string()))?;
+            .map_err(|e| ReleasesError::internal(e.to_string()))?;
         Some(crate::security::findings_of(&vulns))
     } else {
         None
@@ -62,7 +64,7 @@ pub async fn record(
     .await
     .map_err(|e| match e {
         liveops_store::StoreError::Conflict(what) => {
-            ApiError::unprocessable(format!("{what}: each commit once"))
+            ReleasesError::invalid(format!("{what}: each commit once"))
         }
         other => other.into(),
     })?;

@@ -6,7 +6,7 @@
 pub mod deploy;
 
 use jiff::civil::Date;
-use liveops_core::docs::api_diff::{self, Change, Level, VersionProblem};
+use liveops_core::docs::api_diff::{Change, Level, VersionProblem};
 use liveops_core::feedback::backlog::{ItemKind, ItemStatus};
 use liveops_core::releases::changelog::{Entry, Release, Section};
 use liveops_core::releases::commits::ConventionalCommit;
@@ -19,20 +19,28 @@ use liveops_store::feedback::{Item, ItemFilter};
 use liveops_store::releases::{self as store, NewRelease, ReleaseRow, Shipped, TrainRow};
 use semver::Version;
 
-use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::work::{Audit, Work};
 
+crate::area_error!(
+    /// What went wrong in release planning.
+    ReleasesError
+);
+
+pub type Result<T, E = ReleasesError> = std::result::Result<T, E>;
+
+crate::area_error_from!(crate::docs::DocsError => ReleasesError);
+
 /// A train as the core knows it.
-pub fn train_of(t: &TrainRow) -> ApiResult<Train> {
+pub fn train_of(t: &TrainRow) -> Result<Train> {
     let cadence = Cadence::parse(&t.cadence)
-        .ok_or_else(|| ApiError::internal(format!("stored cadence `{}`", t.cadence)))?;
+        .ok_or_else(|| ReleasesError::internal(format!("stored cadence `{}`", t.cadence)))?;
     let first: Date = t
         .first_release
         .parse()
-        .map_err(|_| ApiError::internal(format!("stored date `{}`", t.first_release)))?;
+        .map_err(|_| ReleasesError::internal(format!("stored date `{}`", t.first_release)))?;
     Train::new(cadence, first, t.freeze_days.clamp(0, 255) as u8)
-        .map_err(|e| ApiError::internal(e.to_string()))
+        .map_err(|e| ReleasesError::internal(e.to_string()))
 }
 
 pub async fn create_train(
@@ -43,20 +51,20 @@ pub async fn create_train(
     cadence: &str,
     first_release: &str,
     freeze_days: i64,
-) -> ApiResult<TrainRow> {
+) -> Result<TrainRow> {
     let name =
-        crate::support::tickets::clean_text("name", name, 100).map_err(ApiError::unprocessable)?;
+        crate::support::tickets::clean_text("name", name, 100).map_err(ReleasesError::invalid)?;
     let c = Cadence::parse(cadence).ok_or_else(|| {
-        ApiError::unprocessable(format!(
+        ReleasesError::invalid(format!(
             "`{cadence}` is not a cadence: weekly, biweekly or monthly"
         ))
     })?;
     let first: Date = first_release.parse().map_err(|_| {
-        ApiError::unprocessable(format!("`{first_release}` is not a date like 2026-12-02"))
+        ReleasesError::invalid(format!("`{first_release}` is not a date like 2026-12-02"))
     })?;
     let freeze = u8::try_from(freeze_days)
-        .map_err(|_| ApiError::unprocessable("`freeze_days` must be 0 or more"))?;
-    Train::new(c, first, freeze).map_err(|e| ApiError::unprocessable(e.to_string()))?;
+        .map_err(|_| ReleasesError::invalid("`freeze_days` must be 0 or more"))?;
+    Train::new(c, first, freeze).map_err(|e| ReleasesError::invalid(e.to_string()))?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let now = w.now();
     let t = store::insert_train(
@@ -70,7 +78,7 @@ pub async fn create_train(
     )
     .await
     .map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::conflict(format!("a train `{name}` exists")),
+        StoreError::Conflict(_) => ReleasesError::conflict(format!("a train `{name}` exists")),
         other => other.into(),
     })?;
     w.commit(Audit::new("release.train.create", &t.name))
@@ -78,21 +86,19 @@ pub async fn create_train(
     Ok(t)
 }
 
-pub async fn find_release(
-    state: &AppState,
-    project_id: &str,
-    version: &str,
-) -> ApiResult<ReleaseRow> {
+pub async fn find_release(state: &AppState, project_id: &str, version: &str) -> Result<ReleaseRow> {
     match state.db.release(project_id, version).await {
         Ok(r) => Ok(r),
-        Err(StoreError::NotFound) => Err(ApiError::not_found(format!("no release `{version}`"))),
+        Err(StoreError::NotFound) => {
+            Err(ReleasesError::not_found(format!("no release `{version}`")))
+        }
         Err(e) => Err(e.into()),
     }
 }
 
-fn state_of(r: &ReleaseRow) -> ApiResult<ReleaseState> {
+fn state_of(r: &ReleaseRow) -> Result<ReleaseState> {
     ReleaseState::parse(&r.state)
-        .ok_or_else(|| ApiError::internal(format!("stored release state `{}`", r.state)))
+        .ok_or_else(|| ReleasesError::internal(format!("stored release state `{}`", r.state)))
 }
 
 /// The highest version released or planned before, to check a new one
@@ -121,7 +127,7 @@ pub async fn create_release(
     actor: &Actor,
     project_id: &str,
     plan: &ReleasePlan,
-) -> ApiResult<ReleaseRow> {
+) -> Result<ReleaseRow> {
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let r = create_release_in(&mut w, state, project_id, plan, None).await?;
     w.commit(
@@ -139,9 +145,9 @@ pub async fn create_release_in(
     project_id: &str,
     plan: &ReleasePlan,
     incident_id: Option<&str>,
-) -> ApiResult<ReleaseRow> {
+) -> Result<ReleaseRow> {
     let kind = ReleaseKind::parse(&plan.kind).ok_or_else(|| {
-        ApiError::unprocessable(format!(
+        ReleasesError::invalid(format!(
             "`{}` is not a release type: major, minor, patch or hotfix",
             plan.kind
         ))
@@ -151,11 +157,11 @@ pub async fn create_release_in(
     let version = match plan.version.as_deref().map(str::trim) {
         Some(v) => {
             let parsed = Version::parse(v.trim_start_matches('v')).map_err(|e| {
-                ApiError::unprocessable(format!("`{v}` is not a semver version: {e}"))
+                ReleasesError::invalid(format!("`{v}` is not a semver version: {e}"))
             })?;
             if let Some(prev) = &previous {
                 kind.check_version(prev, &parsed)
-                    .map_err(ApiError::unprocessable)?;
+                    .map_err(ReleasesError::invalid)?;
             }
             parsed
         }
@@ -164,7 +170,7 @@ pub async fn create_release_in(
     if let Some(c) = plan.capacity
         && (!c.is_finite() || c <= 0.0)
     {
-        return Err(ApiError::unprocessable(
+        return Err(ReleasesError::invalid(
             "`capacity` is person-weeks, more than zero",
         ));
     }
@@ -172,34 +178,35 @@ pub async fn create_release_in(
         Some(t) => Some(match state.db.train(project_id, t).await {
             Ok(t) => t,
             Err(StoreError::NotFound) => {
-                return Err(ApiError::unprocessable(format!("no release train `{t}`")));
+                return Err(ReleasesError::invalid(format!("no release train `{t}`")));
             }
             Err(e) => return Err(e.into()),
         }),
         None => None,
     };
-    let planned_for = match plan.planned_for.as_deref().filter(|d| !d.is_empty()) {
-        Some(d) => Some(d.parse::<Date>().map_err(|_| {
-            ApiError::unprocessable(format!("`{d}` is not a date like 2026-12-02"))
-        })?),
-        None => match &train {
-            Some(t) => {
-                let today = today(state.now_ms());
-                // The first departure no other release of the train has taken.
-                let taken: Vec<&str> = existing
-                    .iter()
-                    .filter(|r| r.train_id.as_deref() == Some(t.id.as_str()))
-                    .filter_map(|r| r.planned_for.as_deref())
-                    .collect();
-                train_of(t)?
-                    .calendar(today, 60)
-                    .into_iter()
-                    .map(|d| d.release)
-                    .find(|d| !taken.contains(&d.to_string().as_str()))
-            }
-            None => None,
-        },
-    };
+    let planned_for =
+        match plan.planned_for.as_deref().filter(|d| !d.is_empty()) {
+            Some(d) => Some(d.parse::<Date>().map_err(|_| {
+                ReleasesError::invalid(format!("`{d}` is not a date like 2026-12-02"))
+            })?),
+            None => match &train {
+                Some(t) => {
+                    let today = crate::clock::today(state.now_ms());
+                    // The first departure no other release of the train has taken.
+                    let taken: Vec<&str> = existing
+                        .iter()
+                        .filter(|r| r.train_id.as_deref() == Some(t.id.as_str()))
+                        .filter_map(|r| r.planned_for.as_deref())
+                        .collect();
+                    train_of(t)?
+                        .calendar(today, 60)
+                        .into_iter()
+                        .map(|d| d.release)
+                        .find(|d| !taken.contains(&d.to_string().as_str()))
+                }
+                None => None,
+            },
+        };
     let version = version.to_string();
     let now = w.now();
     let by = w.actor().name.clone();
@@ -219,7 +226,7 @@ pub async fn create_release_in(
     )
     .await
     .map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::conflict(format!("release {version} exists")),
+        StoreError::Conflict(_) => ReleasesError::conflict(format!("release {version} exists")),
         other => other.into(),
     })?;
     Ok(row)
@@ -232,15 +239,15 @@ pub async fn hotfix(
     project_id: &str,
     incident: &str,
     version: Option<String>,
-) -> ApiResult<ReleaseRow> {
+) -> Result<ReleaseRow> {
     let n: i64 = incident
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| ApiError::unprocessable(format!("`{incident}` is not an incident number")))?;
+        .map_err(|_| ReleasesError::invalid(format!("`{incident}` is not an incident number")))?;
     let i = match state.db.incident_by_number(project_id, n).await {
         Ok(i) => i,
         Err(StoreError::NotFound) => {
-            return Err(ApiError::unprocessable(format!("no incident #{n}")));
+            return Err(ReleasesError::invalid(format!("no incident #{n}")));
         }
         Err(e) => return Err(e.into()),
     };
@@ -267,21 +274,21 @@ pub async fn hotfix(
 
 /// Whether an item may join a release: open or done items only; a frozen
 /// release takes only bugs and security fixes, a shipped one nothing.
-pub fn check_schedulable(item: &Item, release: &ReleaseRow) -> ApiResult<()> {
+pub fn check_schedulable(item: &Item, release: &ReleaseRow) -> Result<()> {
     if !item.status.is_open() && item.status != ItemStatus::Done {
-        return Err(ApiError::conflict(format!(
+        return Err(ReleasesError::conflict(format!(
             "item #{} is {}; only open or done items are scheduled",
             item.number,
             item.status.as_str()
         )));
     }
     match state_of(release)? {
-        ReleaseState::Shipped => Err(ApiError::conflict(format!(
+        ReleaseState::Shipped => Err(ReleasesError::conflict(format!(
             "release {} has shipped; schedule the item into a later one",
             release.version
         ))),
         ReleaseState::Frozen if !item.kind.allowed_after_freeze() => {
-            Err(ApiError::conflict(format!(
+            Err(ReleasesError::conflict(format!(
                 "release {} is frozen: only bugs and security fixes join it now",
                 release.version
             )))
@@ -292,11 +299,7 @@ pub fn check_schedulable(item: &Item, release: &ReleaseRow) -> ApiResult<()> {
 
 /// Schedules an item into a release (or out of any, with `None`), as part
 /// of a change.
-pub async fn schedule_in(
-    w: &mut Work,
-    item: Item,
-    release: Option<&ReleaseRow>,
-) -> ApiResult<Item> {
+pub async fn schedule_in(w: &mut Work, item: Item, release: Option<&ReleaseRow>) -> Result<Item> {
     let mut item = item;
     if let Some(r) = release {
         check_schedulable(&item, r)?;
@@ -317,7 +320,7 @@ pub async fn schedule(
     project_id: &str,
     release: &ReleaseRow,
     items: Vec<Item>,
-) -> ApiResult<()> {
+) -> Result<()> {
     for i in &items {
         check_schedulable(i, release)?;
     }
@@ -332,47 +335,6 @@ pub async fn schedule(
     )
     .await?;
     Ok(())
-}
-
-/// The decision records made while a release was in the making: dated
-/// after the release before it shipped, up to its own shipping day (today
-/// while unshipped).
-pub async fn adrs_for(
-    state: &AppState,
-    project_id: &str,
-    release: &ReleaseRow,
-    all: Vec<liveops_store::releases::AdrRow>,
-) -> ApiResult<Vec<liveops_store::releases::AdrRow>> {
-    let day = |ms: i64| format_ms(ms).chars().take(10).collect::<String>();
-    let until = release
-        .shipped_at
-        .map(day)
-        .unwrap_or_else(|| today(state.now_ms()).to_string());
-    let this = Version::parse(&release.version).ok();
-    let since = state
-        .db
-        .releases(project_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.id != release.id)
-        .filter(|r| match (&this, Version::parse(&r.version).ok()) {
-            (Some(t), Some(v)) => v < *t,
-            _ => true,
-        })
-        .filter_map(|r| r.shipped_at)
-        .filter(|at| release.shipped_at.is_none_or(|s| *at < s))
-        .max()
-        .map(day);
-    Ok(all
-        .into_iter()
-        .filter(|a| match &a.decided_on {
-            Some(d) => {
-                d.as_str() <= until.as_str()
-                    && since.as_ref().is_none_or(|s| d.as_str() > s.as_str())
-            }
-            None => false,
-        })
-        .collect())
 }
 
 /// A release with its items and its capacity check.
@@ -393,7 +355,7 @@ pub async fn detail(
     state: &AppState,
     project_id: &str,
     release: ReleaseRow,
-) -> ApiResult<ReleaseDetail> {
+) -> Result<ReleaseDetail> {
     let items = state
         .db
         .items(
@@ -448,15 +410,15 @@ pub async fn move_to(
     project_id: &str,
     release: &ReleaseRow,
     to: &str,
-) -> ApiResult<Option<Shipped>> {
+) -> Result<Option<Shipped>> {
     let to = ReleaseState::parse(to).ok_or_else(|| {
-        ApiError::unprocessable(format!(
+        ReleasesError::invalid(format!(
             "`{to}` is not a release state: planned, frozen or shipped"
         ))
     })?;
     let from = state_of(release)?;
     if !from.can_move_to(to) {
-        return Err(ApiError::conflict(format!(
+        return Err(ReleasesError::conflict(format!(
             "release {} is {} and cannot become {}",
             release.version,
             from.as_str(),
@@ -471,9 +433,10 @@ pub async fn move_to(
                 store::ship_release(w.conn(), release, &actor.name, now)
                     .await
                     .map_err(|e| match e {
-                        StoreError::Conflict(_) => {
-                            ApiError::conflict(format!("release {} has shipped", release.version))
-                        }
+                        StoreError::Conflict(_) => ReleasesError::conflict(format!(
+                            "release {} has shipped",
+                            release.version
+                        )),
                         other => other.into(),
                     })?,
             ),
@@ -503,11 +466,11 @@ pub async fn set_openapi(
     project_id: &str,
     release: &ReleaseRow,
     spec: &[u8],
-) -> ApiResult<()> {
+) -> Result<()> {
     liveops_wire::openapi::parse(spec)
-        .map_err(|e| ApiError::unprocessable(format!("the OpenAPI document is not usable: {e}")))?;
+        .map_err(|e| ReleasesError::invalid(format!("the OpenAPI document is not usable: {e}")))?;
     let text = std::str::from_utf8(spec)
-        .map_err(|_| ApiError::unprocessable("the OpenAPI document is not UTF-8"))?;
+        .map_err(|_| ReleasesError::invalid("the OpenAPI document is not UTF-8"))?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     store::set_release_openapi(w.conn(), &release.id, text).await?;
     w.commit(Audit::new("release.openapi", &release.version))
@@ -554,7 +517,7 @@ fn api_entry(c: &Change) -> Entry {
 /// Builds a release's notes: its items, the incidents it fixed, the
 /// commits its deployments carried, and the changes in its OpenAPI document
 /// since the release before it that had one.
-pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> ApiResult<Notes> {
+pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> Result<Notes> {
     let d = detail(state, project_id, release.clone()).await?;
     let mut entries: Vec<Entry> = Vec::new();
     for i in &d.items {
@@ -591,7 +554,11 @@ pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> 
             entries.push(e);
         }
     }
-    let (api_changes, api_base, version_problem) = api_changes(state, project_id, release).await?;
+    let crate::docs::ApiChanges {
+        base: api_base,
+        changes: api_changes,
+        problem: version_problem,
+    } = crate::docs::api_changes(state, project_id, release).await?;
     entries.extend(
         api_changes
             .iter()
@@ -624,7 +591,7 @@ pub async fn public_notes(
     state: &AppState,
     project_id: &str,
     release: &ReleaseRow,
-) -> ApiResult<Release> {
+) -> Result<Release> {
     let d = detail(state, project_id, release.clone()).await?;
     let entries = d
         .items
@@ -643,55 +610,4 @@ pub async fn public_notes(
             .map(|t| format_ms(t).chars().take(10).collect::<String>()),
         entries,
     })
-}
-
-/// The changes between the release's OpenAPI document and the last one
-/// before it, by version.
-async fn api_changes(
-    state: &AppState,
-    project_id: &str,
-    release: &ReleaseRow,
-) -> ApiResult<(Vec<Change>, Option<String>, Option<VersionProblem>)> {
-    if !release.has_openapi {
-        return Ok((Vec::new(), None, None));
-    }
-    let Ok(this) = Version::parse(&release.version) else {
-        return Ok((Vec::new(), None, None));
-    };
-    let base = state
-        .db
-        .releases(project_id)
-        .await?
-        .into_iter()
-        .filter(|r| r.has_openapi)
-        .filter_map(|r| Version::parse(&r.version).ok().map(|v| (v, r)))
-        .filter(|(v, _)| *v < this)
-        .max_by(|a, b| a.0.cmp(&b.0));
-    let Some((base_version, base)) = base else {
-        return Ok((Vec::new(), None, None));
-    };
-    let (Some(old), Some(new)) = (
-        state.db.release_openapi(&base.id).await?,
-        state.db.release_openapi(&release.id).await?,
-    ) else {
-        return Ok((Vec::new(), None, None));
-    };
-    let parse = |text: &str, v: &str| {
-        liveops_wire::openapi::parse(text.as_bytes())
-            .map_err(|e| ApiError::internal(format!("release {v}'s stored OpenAPI: {e}")))
-    };
-    let changes = api_diff::diff(
-        &parse(&old, &base.version)?,
-        &parse(&new, &release.version)?,
-    );
-    let problem = api_diff::check_version(&changes, &base_version, &this);
-    Ok((changes, Some(base.version), problem))
-}
-
-/// The date in UTC at `now_ms`.
-pub fn today(now_ms: i64) -> Date {
-    jiff::Timestamp::from_millisecond(now_ms)
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
 }

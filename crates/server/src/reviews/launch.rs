@@ -14,7 +14,7 @@ use liveops_store::StoreError;
 use liveops_store::reviews::{self as store, LaunchReview, NewLaunchReview};
 
 use super::postmortems::{MAX_SECTION, Who, long_text};
-use crate::error::{ApiError, ApiResult};
+use crate::reviews::{Result, ReviewsError};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 use crate::work::{Audit, Work};
@@ -84,7 +84,7 @@ pub async fn generate(
     project_id: &str,
     from: i64,
     to: i64,
-) -> ApiResult<(LaunchFacts, Sections)> {
+) -> Result<(LaunchFacts, Sections)> {
     let before_from = from - (to - from);
     let features: Vec<Feature> = state
         .db
@@ -252,21 +252,17 @@ pub struct LaunchReviewBody {
 }
 
 /// A review by number (`3` or `#3`).
-pub async fn find_review(
-    state: &AppState,
-    project_id: &str,
-    number: &str,
-) -> ApiResult<LaunchReview> {
+pub async fn find_review(state: &AppState, project_id: &str, number: &str) -> Result<LaunchReview> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| ApiError::not_found(format!("no review #{number}")))?;
+        .map_err(|_| ReviewsError::not_found(format!("no review #{number}")))?;
     state
         .db
         .launch_review(project_id, n)
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!("no review #{n}")),
+            StoreError::NotFound => ReviewsError::not_found(format!("no review #{n}")),
             e => e.into(),
         })
 }
@@ -276,14 +272,14 @@ pub async fn review(
     state: &AppState,
     who: &Who<'_>,
     body: &LaunchReviewBody,
-) -> ApiResult<LaunchReview> {
+) -> Result<LaunchReview> {
     let now = state.now_ms();
     let release = match body.release.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(v) => match state.db.release(who.project_id, v).await {
             Ok(r) => Some(r),
             Err(StoreError::NotFound) => {
-                return Err(ApiError::unprocessable(format!("no release `{v}`")));
+                return Err(ReviewsError::invalid(format!("no release `{v}`")));
             }
             Err(e) => return Err(e.into()),
         },
@@ -291,19 +287,19 @@ pub async fn review(
     let (from, to) = match &release {
         Some(r) => {
             if body.from.is_some() || body.to.is_some() {
-                return Err(ApiError::unprocessable(
+                return Err(ReviewsError::invalid(
                     "give a release or a period (`from`, `to`), not both",
                 ));
             }
             let shipped = r.shipped_at.ok_or_else(|| {
-                ApiError::unprocessable(format!(
+                ReviewsError::invalid(format!(
                     "release {} has not shipped; review it once it is live",
                     r.version
                 ))
             })?;
             let days = body.days.unwrap_or(14);
             if !(1..=365).contains(&days) {
-                return Err(ApiError::unprocessable("`days` must be 1 to 365"));
+                return Err(ReviewsError::invalid("`days` must be 1 to 365"));
             }
             (
                 shipped,
@@ -314,8 +310,8 @@ pub async fn review(
             let from = body
                 .from
                 .as_deref()
-                .ok_or_else(|| ApiError::unprocessable("give a `release` or a `from` date"))
-                .and_then(|f| parse_when("from", f))?;
+                .ok_or_else(|| ReviewsError::invalid("give a `release` or a `from` date"))
+                .and_then(|f| Ok(parse_when("from", f)?))?;
             let to = body
                 .to
                 .as_deref()
@@ -323,7 +319,7 @@ pub async fn review(
                 .transpose()?
                 .unwrap_or(now);
             if from >= to || to - from > 366 * 86_400_000 {
-                return Err(ApiError::unprocessable(
+                return Err(ReviewsError::invalid(
                     "`from` must come before `to`, at most a year apart",
                 ));
             }
@@ -337,7 +333,7 @@ pub async fn review(
         .filter(|t| !t.is_empty())
     {
         Some(t) => {
-            crate::support::tickets::clean_text("title", t, 200).map_err(ApiError::unprocessable)?
+            crate::support::tickets::clean_text("title", t, 200).map_err(ReviewsError::invalid)?
         }
         None => match &release {
             Some(r) => format!("Post-launch review of {}", r.version),
@@ -349,7 +345,7 @@ pub async fn review(
         },
     };
     let (facts, sections) = generate(state, who.project_id, from, to).await?;
-    let body_json = serde_json::to_string(&facts).map_err(ApiError::internal)?;
+    let body_json = serde_json::to_string(&facts).map_err(ReviewsError::internal)?;
     let mut w = Work::begin(&state.db, &*state.clock, &who.actor, Some(who.project_id)).await?;
     let r = store::insert_launch_review(
         w.conn(),
@@ -387,9 +383,9 @@ pub async fn save_review(
     who: &Who<'_>,
     number: &str,
     body: &ReviewSectionsBody,
-) -> ApiResult<()> {
+) -> Result<()> {
     let r = find_review(state, who.project_id, number).await?;
-    let pick = |name: &str, given: &Option<String>, old: &str| -> ApiResult<String> {
+    let pick = |name: &str, given: &Option<String>, old: &str| -> Result<String> {
         match given {
             Some(v) => long_text(name, v, MAX_SECTION),
             None => Ok(old.to_owned()),
@@ -422,14 +418,14 @@ pub async fn raise_finding(
     who: &Who<'_>,
     number: &str,
     body: &FindingBody,
-) -> ApiResult<()> {
+) -> Result<()> {
     let r = find_review(state, who.project_id, number).await?;
     let title = crate::support::tickets::clean_text("title", &body.title, 200)
-        .map_err(ApiError::unprocessable)?;
+        .map_err(ReviewsError::invalid)?;
     let kind = match body.kind.as_deref() {
         None => ItemKind::Enhancement,
         Some(k) => ItemKind::parse(k).ok_or_else(|| {
-            ApiError::unprocessable(format!(
+            ReviewsError::invalid(format!(
                 "kind `{k}` is not one of: enhancement, bug, tech_debt, security"
             ))
         })?,
@@ -461,13 +457,13 @@ pub struct Shown {
 }
 
 /// A review, read for showing.
-pub async fn shown(state: &AppState, review: LaunchReview) -> ApiResult<Shown> {
+pub async fn shown(state: &AppState, review: LaunchReview) -> Result<Shown> {
     let items = state.db.review_items(&review.id).await?;
     Ok(Shown { review, items })
 }
 
 /// A review by number, read for showing.
-pub async fn shown_by_number(state: &AppState, project_id: &str, number: &str) -> ApiResult<Shown> {
+pub async fn shown_by_number(state: &AppState, project_id: &str, number: &str) -> Result<Shown> {
     let r = find_review(state, project_id, number).await?;
     shown(state, r).await
 }

@@ -14,9 +14,19 @@ use liveops_telemetry::performance::RouteQuery;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::work::{Audit, Work};
+
+crate::area_error!(
+    /// What went wrong in post-production reviews.
+    ReviewsError
+);
+
+pub type Result<T, E = ReviewsError> = std::result::Result<T, E>;
+
+crate::area_error_from!(crate::analytics::AnalyticsError => ReviewsError);
+crate::area_error_from!(crate::performance::PerformanceError => ReviewsError);
+crate::area_error_from!(crate::support::SupportError => ReviewsError);
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -111,7 +121,7 @@ fn round(v: f64, places: i32) -> f64 {
 }
 
 /// Reads the figures of `incident` from the state and telemetry stores.
-pub async fn facts(state: &AppState, incident: &IncidentRow) -> ApiResult<Facts> {
+pub async fn facts(state: &AppState, incident: &IncidentRow) -> Result<Facts> {
     let project = incident.project_id.clone();
     let start = incident.created_at;
     let end = incident
@@ -175,7 +185,7 @@ async fn usage_impact(
     project: &str,
     start: i64,
     end: i64,
-) -> ApiResult<UsageImpact> {
+) -> Result<UsageImpact> {
     let funnels = state.db.key_funnels(project).await?;
     let id = project.to_owned();
     let (now, before, conversions) = crate::analytics::telemetry(state, move |a| -> Result<_, _> {
@@ -209,7 +219,7 @@ async fn performance_impact(
     services: &[String],
     start: i64,
     end: i64,
-) -> ApiResult<PerformanceImpact> {
+) -> Result<PerformanceImpact> {
     let slos = state.db.slos(Some(project)).await?;
     let perf = state.telemetry.clone();
     let project = project.to_owned();
@@ -276,7 +286,7 @@ async fn performance_impact(
         }
     })
     .await
-    .map_err(ApiError::internal)
+    .map_err(ReviewsError::internal)
 }
 
 fn mins(secs: i64) -> String {
@@ -381,10 +391,10 @@ pub async fn draft_in(
     w: &mut Work,
     state: &AppState,
     incident: &IncidentRow,
-) -> ApiResult<Postmortem> {
+) -> Result<Postmortem> {
     let f = facts(state, incident).await?;
     let sections = prefilled(incident, &f);
-    let body = serde_json::to_string(&f).map_err(ApiError::internal)?;
+    let body = serde_json::to_string(&f).map_err(ReviewsError::internal)?;
     let now = w.now();
     liveops_store::reviews::insert_postmortem(
         w.conn(),
@@ -396,7 +406,7 @@ pub async fn draft_in(
     )
     .await
     .map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::conflict(format!(
+        StoreError::Conflict(_) => ReviewsError::conflict(format!(
             "incident #{} already has a postmortem",
             incident.number
         )),
@@ -405,8 +415,8 @@ pub async fn draft_in(
 }
 
 /// The stored figures of a postmortem.
-pub fn stored_facts(pm: &Postmortem) -> ApiResult<Facts> {
-    serde_json::from_str(&pm.facts).map_err(ApiError::internal)
+pub fn stored_facts(pm: &Postmortem) -> Result<Facts> {
+    serde_json::from_str(&pm.facts).map_err(ReviewsError::internal)
 }
 
 /// Drafts postmortems for incidents resolved in the last week that lack
@@ -433,17 +443,14 @@ pub async fn draft_due(state: &AppState) -> anyhow::Result<usize> {
                     pm.incident_number.to_string(),
                 ))
                 .await
-                .map_err(ApiError::from),
+                .map_err(ReviewsError::from),
             Err(e) => Err(e),
         };
         match made {
             Ok(()) => drafted += 1,
             // Someone drafted it by hand meanwhile.
-            Err(e) if e.status() == axum::http::StatusCode::CONFLICT => {}
-            Err(e) => anyhow::bail!(
-                "drafting the postmortem of #{number}: {}",
-                e.detail().unwrap_or("failed")
-            ),
+            Err(ReviewsError::Conflict(_)) => {}
+            Err(e) => anyhow::bail!("drafting the postmortem of #{number}: {e}"),
         }
     }
     Ok(drafted)
@@ -456,7 +463,7 @@ pub async fn timeline(
     pm: &Postmortem,
     facts: &Facts,
     with_hidden: bool,
-) -> ApiResult<Vec<Line>> {
+) -> Result<Vec<Line>> {
     let mut entries: Vec<Entry> = state
         .db
         .incident_events(&pm.incident_id)

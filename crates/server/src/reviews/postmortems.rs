@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use super::Facts;
 use crate::auth::ProjectAccess;
-use crate::error::{ApiError, ApiResult};
+use crate::reviews::{Result, ReviewsError};
 use crate::state::AppState;
 use crate::timerange::parse_when;
 use crate::work::{Audit, Work};
@@ -23,10 +23,10 @@ use crate::work::{Audit, Work};
 pub(crate) const MAX_SECTION: usize = 20_000;
 
 /// Free text that may span lines.
-pub(crate) fn long_text(field: &str, s: &str, max: usize) -> ApiResult<String> {
+pub(crate) fn long_text(field: &str, s: &str, max: usize) -> Result<String> {
     let t = s.trim();
     if t.chars().count() > max || t.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
-        return Err(ApiError::unprocessable(format!(
+        return Err(ReviewsError::invalid(format!(
             "`{field}` takes up to {max} printable characters"
         )));
     }
@@ -43,7 +43,7 @@ pub struct Loaded {
     pub sign_offs: Vec<(String, i64)>,
 }
 
-pub async fn load(state: &AppState, pm: Postmortem, with_hidden: bool) -> ApiResult<Loaded> {
+pub async fn load(state: &AppState, pm: Postmortem, with_hidden: bool) -> Result<Loaded> {
     let facts = super::stored_facts(&pm)?;
     let lines = super::timeline(state, &pm, &facts, with_hidden).await?;
     let actions = state.db.actions(&pm.id).await?;
@@ -58,14 +58,14 @@ pub async fn load(state: &AppState, pm: Postmortem, with_hidden: bool) -> ApiRes
 }
 
 /// The postmortem of incident `number`.
-pub async fn find(state: &AppState, access: &ProjectAccess, number: &str) -> ApiResult<Postmortem> {
+pub async fn find(state: &AppState, access: &ProjectAccess, number: &str) -> Result<Postmortem> {
     let i = crate::support::service::find_incident(state, &access.project.id, number).await?;
     state
         .db
         .postmortem(&access.project.id, i.number)
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!(
+            StoreError::NotFound => ReviewsError::not_found(format!(
                 "incident #{} has no postmortem yet; draft one with POST",
                 i.number
             )),
@@ -74,7 +74,7 @@ pub async fn find(state: &AppState, access: &ProjectAccess, number: &str) -> Api
 }
 
 /// Begins a change to a postmortem by `who`.
-async fn begin(state: &AppState, who: &Who<'_>) -> ApiResult<Work> {
+async fn begin(state: &AppState, who: &Who<'_>) -> Result<Work> {
     Ok(Work::begin(&state.db, &*state.clock, &who.actor, Some(who.project_id)).await?)
 }
 
@@ -84,11 +84,7 @@ fn entry(action: &'static str, pm: &Postmortem) -> Audit {
 }
 
 /// Drafts the incident's postmortem from its data.
-pub async fn draft(
-    state: &AppState,
-    who: &Who<'_>,
-    incident: &IncidentRow,
-) -> ApiResult<Postmortem> {
+pub async fn draft(state: &AppState, who: &Who<'_>, incident: &IncidentRow) -> Result<Postmortem> {
     let mut w = begin(state, who).await?;
     let pm = super::draft_in(&mut w, state, incident).await?;
     w.commit(entry("postmortem.draft", &pm)).await?;
@@ -113,9 +109,9 @@ impl ProjectAccess {
     }
 }
 
-fn editable(pm: &Postmortem) -> ApiResult<()> {
+fn editable(pm: &Postmortem) -> Result<()> {
     if pm.state == PostmortemState::Published {
-        return Err(ApiError::conflict(
+        return Err(ReviewsError::conflict(
             "the postmortem is published; reopen it to change it",
         ));
     }
@@ -137,7 +133,7 @@ pub struct SectionsBody {
 }
 
 /// Applies the sections given, leaving the rest.
-pub fn apply(s: &mut Sections, b: &SectionsBody) -> ApiResult<()> {
+pub fn apply(s: &mut Sections, b: &SectionsBody) -> Result<()> {
     let fields: [(&str, &Option<String>, &mut String); 9] = [
         ("summary", &b.summary, &mut s.summary),
         ("impact", &b.impact, &mut s.impact),
@@ -163,7 +159,7 @@ pub async fn edit(
     who: &Who<'_>,
     pm: &Postmortem,
     body: &SectionsBody,
-) -> ApiResult<()> {
+) -> Result<()> {
     editable(pm)?;
     let mut sections = pm.sections.clone();
     apply(&mut sections, body)?;
@@ -175,14 +171,14 @@ pub async fn edit(
 }
 
 /// Reads a postmortem's figures again.
-pub async fn refresh(state: &AppState, who: &Who<'_>, pm: &Postmortem) -> ApiResult<()> {
+pub async fn refresh(state: &AppState, who: &Who<'_>, pm: &Postmortem) -> Result<()> {
     editable(pm)?;
     let i = state
         .db
         .incident_by_number(&pm.project_id, pm.incident_number)
         .await?;
     let f = super::facts(state, &i).await?;
-    let body = serde_json::to_string(&f).map_err(ApiError::internal)?;
+    let body = serde_json::to_string(&f).map_err(ReviewsError::internal)?;
     let mut w = begin(state, who).await?;
     let now = w.now();
     store::save_facts(w.conn(), &pm.id, &body, now).await?;
@@ -191,19 +187,19 @@ pub async fn refresh(state: &AppState, who: &Who<'_>, pm: &Postmortem) -> ApiRes
 }
 
 /// Moves the postmortem one step through its workflow.
-pub async fn step(state: &AppState, who: &Who<'_>, pm: &Postmortem, step: &str) -> ApiResult<()> {
+pub async fn step(state: &AppState, who: &Who<'_>, pm: &Postmortem, step: &str) -> Result<()> {
     let step: Step = step
         .parse()
         .map_err(|e: liveops_core::support::incident::UnknownValue| {
-            ApiError::unprocessable(e.to_string())
+            ReviewsError::invalid(e.to_string())
         })?;
     let signed = state.db.sign_offs(&pm.id).await?.len();
-    let to =
-        postmortem::next(pm.state, step, signed).map_err(|e| ApiError::conflict(e.to_string()))?;
+    let to = postmortem::next(pm.state, step, signed)
+        .map_err(|e| ReviewsError::conflict(e.to_string()))?;
     let mut w = begin(state, who).await?;
     let now = w.now();
     if !store::move_postmortem(w.conn(), &pm.id, pm.state, to, now).await? {
-        return Err(ApiError::conflict(
+        return Err(ReviewsError::conflict(
             "the postmortem changed meanwhile; reload it",
         ));
     }
@@ -215,8 +211,8 @@ pub async fn step(state: &AppState, who: &Who<'_>, pm: &Postmortem, step: &str) 
 }
 
 /// Records the caller's sign-off.
-pub async fn sign(state: &AppState, who: &Who<'_>, pm: &Postmortem) -> ApiResult<()> {
-    postmortem::can_sign_off(pm.state).map_err(|e| ApiError::conflict(e.to_string()))?;
+pub async fn sign(state: &AppState, who: &Who<'_>, pm: &Postmortem) -> Result<()> {
+    postmortem::can_sign_off(pm.state).map_err(|e| ReviewsError::conflict(e.to_string()))?;
     let mut w = begin(state, who).await?;
     let now = w.now();
     store::sign_off(w.conn(), &pm.id, who.user_id, now).await?;
@@ -231,13 +227,13 @@ pub async fn mark(
     pm: &Postmortem,
     entry_key: &str,
     mark: &str,
-) -> ApiResult<()> {
+) -> Result<()> {
     editable(pm)?;
     let mark = match mark {
         "none" => None,
         m => Some(
             m.parse::<Mark>()
-                .map_err(|e| ApiError::unprocessable(e.to_string()))?,
+                .map_err(|e| ReviewsError::invalid(e.to_string()))?,
         ),
     };
     let facts = super::stored_facts(pm)?;
@@ -246,7 +242,7 @@ pub async fn mark(
         .iter()
         .any(|l| l.entry.key == entry_key);
     if !known {
-        return Err(ApiError::unprocessable(format!(
+        return Err(ReviewsError::invalid(format!(
             "the timeline has no entry `{entry_key}`"
         )));
     }
@@ -279,15 +275,15 @@ pub async fn action(
     who: &Who<'_>,
     pm: &Postmortem,
     body: &ActionBody,
-) -> ApiResult<Action> {
+) -> Result<Action> {
     let kind: ActionKind =
         body.kind
             .parse()
             .map_err(|e: liveops_core::support::incident::UnknownValue| {
-                ApiError::unprocessable(e.to_string())
+                ReviewsError::invalid(e.to_string())
             })?;
     let title = crate::support::tickets::clean_text("title", &body.title, 200)
-        .map_err(ApiError::unprocessable)?;
+        .map_err(ReviewsError::invalid)?;
     let text = long_text("body", body.body.as_deref().unwrap_or(""), MAX_SECTION)?;
     let text = if text.is_empty() {
         format!(
@@ -308,11 +304,11 @@ pub async fn action(
         None => None,
         Some(o) => {
             let email = Email::parse(o)
-                .map_err(|_| ApiError::unprocessable(format!("`{o}` is not an e-mail address")))?;
+                .map_err(|_| ReviewsError::invalid(format!("`{o}` is not an e-mail address")))?;
             let user = crate::auth::member_of(state, who.project_id, &email)
                 .await?
                 .ok_or_else(|| {
-                    ApiError::unprocessable(format!("{email} is not a member of the project"))
+                    ReviewsError::invalid(format!("{email} is not a member of the project"))
                 })?;
             Some(user)
         }

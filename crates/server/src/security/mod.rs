@@ -14,6 +14,10 @@ crate::area_error!(
 
 pub type Result<T, E = SecurityError> = std::result::Result<T, E>;
 
+crate::area_error_from!(crate::feedback::FeedbackError => SecurityError);
+crate::area_error_from!(crate::releases::ReleasesError => SecurityError);
+crate::area_error_from!(crate::support::SupportError => SecurityError);
+
 impl From<AuditError> for SecurityError {
     fn from(e: AuditError) -> SecurityError {
         match e {

@@ -7,3 +7,10 @@ pub mod sender;
 pub mod service;
 pub mod stats;
 pub mod tickets;
+
+crate::area_error!(
+    /// What went wrong in production support.
+    SupportError
+);
+
+pub type Result<T, E = SupportError> = std::result::Result<T, E>;

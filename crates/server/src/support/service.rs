@@ -18,8 +18,8 @@ use liveops_store::{Db, Result, StoreError};
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::support::SupportError;
 use crate::work::{Audit, Work};
 
 /// The component status an open incident of `severity` implies.
@@ -884,17 +884,17 @@ pub async fn find_incident(
     state: &AppState,
     project_id: &str,
     number: &str,
-) -> ApiResult<IncidentRow> {
+) -> super::Result<IncidentRow> {
     let n: i64 = number
         .trim_start_matches('#')
         .parse()
-        .map_err(|_| ApiError::not_found(format!("no incident #{number}")))?;
+        .map_err(|_| SupportError::not_found(format!("no incident #{number}")))?;
     state
         .db
         .incident_by_number(project_id, n)
         .await
         .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found(format!("no incident #{n}")),
+            StoreError::NotFound => SupportError::not_found(format!("no incident #{n}")),
             e => e.into(),
         })
 }

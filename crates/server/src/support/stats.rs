@@ -7,8 +7,8 @@ use liveops_store::support::incidents::IncidentRow;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::error::ApiResult;
 use crate::state::{AppState, format_ms};
+use crate::support::Result;
 use crate::support::tickets;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,12 +37,7 @@ pub struct SupportStats {
 }
 
 /// MTTA and MTTR by severity, and ticket SLA attainment, over `[from, to)`.
-pub async fn stats(
-    state: &AppState,
-    project_id: &str,
-    from: i64,
-    to: i64,
-) -> ApiResult<SupportStats> {
+pub async fn stats(state: &AppState, project_id: &str, from: i64, to: i64) -> Result<SupportStats> {
     let now = state.now_ms();
     let incidents = state
         .db

@@ -28,7 +28,8 @@ use crate::work::{Audit, Work};
 
 const DAY_MS: i64 = 86_400_000;
 
-fn api_error(e: ApiError) -> Response {
+fn api_error(e: impl Into<ApiError>) -> Response {
+    let e: ApiError = e.into();
     error_page(e.status(), e.detail().unwrap_or("The query failed."))
 }
 

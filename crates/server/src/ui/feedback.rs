@@ -36,7 +36,7 @@ pub async fn overview(
     let project = &projects[idx].0;
     let feedback = match state.db.feedback_list(&project.id, None, None, 100).await {
         Ok(f) => f,
-        Err(e) => return api_error(e.into()),
+        Err(e) => return api_error(e),
     };
     let items = match state
         .db
@@ -51,7 +51,7 @@ pub async fn overview(
         .await
     {
         Ok(i) => i,
-        Err(e) => return api_error(e.into()),
+        Err(e) => return api_error(e),
     };
     let views: Vec<_> = items.into_iter().map(item_view).collect();
     let frame = Frame::of(&s, &projects, project, Area::Feedback);

@@ -82,7 +82,7 @@ pub async fn overview(
     ];
     let kept = match state.db.reports(&project.id, 12).await {
         Ok(rows) => rows,
-        Err(e) => return api_error(e.into()),
+        Err(e) => return api_error(e),
     };
     // Bodies are the server's own JSON; one an older version wrote that no
     // longer reads is left out rather than failing the page.

@@ -18,6 +18,7 @@ macro_rules! or_page {
 mod analytics;
 pub mod changelog;
 pub mod charts;
+mod docs;
 mod feedback;
 mod improvement;
 mod login;
@@ -203,7 +204,7 @@ fn routes() -> Router<AppState> {
             "/p/{project}/releases/{version}/state",
             post(releases::move_release),
         )
-        .route("/p/{project}/docs", get(releases::docs))
+        .route("/p/{project}/docs", get(docs::docs))
         .route("/p/{project}/security", get(security::overview))
         .route(
             "/p/{project}/security/findings/{number}",
@@ -399,7 +400,8 @@ pub(crate) fn csrf_ok(s: &UiSession, sent: &str) -> Result<(), Response> {
 }
 
 /// An API error from a shared service function, as a page.
-pub(crate) fn api_error(e: crate::error::ApiError) -> Response {
+pub(crate) fn api_error(e: impl Into<crate::error::ApiError>) -> Response {
+    let e: crate::error::ApiError = e.into();
     error_page(e.status(), e.detail().unwrap_or("That did not work."))
 }
 

@@ -24,7 +24,8 @@ use crate::state::{AppState, format_ms};
 
 const NS_PER_MS: i64 = 1_000_000;
 
-fn api_error(e: ApiError) -> Response {
+fn api_error(e: impl Into<ApiError>) -> Response {
+    let e: ApiError = e.into();
     error_page(e.status(), e.detail().unwrap_or("The query failed."))
 }
 
@@ -124,11 +125,11 @@ pub async fn page_view(
     };
     let report = match queries::report(&state, &project.id, q.clone()).await {
         Ok(r) => report_view(r),
-        Err(e) => return api_error(e.into()),
+        Err(e) => return api_error(e),
     };
     let findings = match queries::findings(&state, &project.id, Some(FindingStatus::Open)).await {
         Ok(rows) => finding_views(rows),
-        Err(e) => return api_error(e.into()),
+        Err(e) => return api_error(e),
     };
     let rules = match state.db.rules(Some(&project.id)).await {
         Ok(r) => r,
@@ -454,6 +455,6 @@ pub async fn set_finding(
     };
     match rules::set_finding_status(&state, &s.actor(), &project.id, &id, status).await {
         Ok(_) => Redirect::to(&format!("/p/{}/performance#findings", project.slug)).into_response(),
-        Err(e) => api_error(e.into()),
+        Err(e) => api_error(e),
     }
 }

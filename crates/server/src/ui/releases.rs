@@ -1,6 +1,5 @@
 //! The release-planning pages: trains and their calendar, releases with
-//! their items, capacity and state buttons, notes previews, deployments, and
-//! the documentation page with decision records and API changes.
+//! their items, capacity and state buttons, notes previews and deployments.
 
 use axum::Form;
 use axum::extract::{Path, State};
@@ -28,7 +27,7 @@ pub async fn overview(
         let trains = state.db.trains(&project.id).await?;
         let mut calendars = Vec::new();
         for t in &trains {
-            calendars.push(service::train_of(t)?.calendar(service::today(state.now_ms()), 4));
+            calendars.push(service::train_of(t)?.calendar(crate::clock::today(state.now_ms()), 4));
         }
         let mut releases = Vec::new();
         for r in state.db.releases(&project.id).await? {
@@ -228,7 +227,8 @@ pub async fn release(
         let r = service::find_release(&state, &project.id, &version).await?;
         let notes = service::notes(&state, &project.id, &r).await?;
         let adrs =
-            service::adrs_for(&state, &project.id, &r, state.db.adrs(&project.id).await?).await?;
+            crate::docs::adrs_for(&state, &project.id, &r, state.db.adrs(&project.id).await?)
+                .await?;
         Ok((
             release_view(crate::releases::detail(&state, &project.id, r).await?),
             notes,
@@ -343,66 +343,4 @@ pub async fn move_release(
         Ok(()) => Redirect::to(&format!("/p/{}/releases/{version}", project.slug)).into_response(),
         Err(e) => api_error(e),
     }
-}
-
-/// Documentation sync: decision records, and the API changes each release
-/// with an OpenAPI document brought.
-pub async fn docs(
-    State(state): State<AppState>,
-    s: UiSession,
-    Path(slug): Path<String>,
-) -> Response {
-    let (projects, idx) = or_page!(load(&state, &s, &slug));
-    let project = &projects[idx].0;
-    let loaded: Result<_, ApiError> = async {
-        let adrs = state.db.adrs(&project.id).await?;
-        let mut changes = Vec::new();
-        for r in state.db.releases(&project.id).await? {
-            if r.has_openapi {
-                let n = service::notes(&state, &project.id, &r).await?;
-                if n.api_base.is_some() {
-                    changes.push((r.version, n));
-                }
-            }
-        }
-        Ok((adrs, changes))
-    }
-    .await;
-    let (adrs, changes) = match loaded {
-        Ok(v) => v,
-        Err(e) => return api_error(e),
-    };
-    let frame = Frame::of(&s, &projects, project, Area::Docs);
-    page(
-        &format!("Documentation sync · {}", project.name),
-        Some(&frame),
-        html! {
-            h1 { (Area::Docs.title()) }
-            p.lede { (Area::Docs.summary()) }
-            @if adrs.is_empty() && changes.is_empty() {
-                div.empty data-area="docs" {
-                    p { strong { "No decision records or API changes yet." } }
-                    p { "Import decision records with " code { "liveops docs adr import" } ", store each release's OpenAPI document, and check docs pages with " code { "liveops docs stale" } "." }
-                }
-            }
-            section {
-                h2 { "Architecture decision records" }
-                @if adrs.is_empty() { p { "Import them with " code { "liveops docs adr import --project " (project.slug) " docs/adr" } "." } }
-                table.adrs {
-                    thead { tr { th { "#" } th { "Decision" } th { "Status" } th { "Date" } th { "File" } } }
-                    tbody { @for a in &adrs { tr { td { (a.number) } td { (a.title) @if let Some(d) = &a.decision { br; small { (d) } } } td { (a.status) } td { (a.decided_on.as_deref().unwrap_or("–")) } td { code { (a.path) } } } } }
-                }
-            }
-            section {
-                h2 { "API changes by release" }
-                @if changes.is_empty() { p { "Store each release's OpenAPI document (" code { "PUT …/releases/VERSION/openapi" } ") to see what changed." } }
-                @for (v, n) in &changes {
-                    h3 { (v) " " small { "since " (n.api_base.as_deref().unwrap_or("")) } }
-                    @if let Some(vp) = &n.version_problem { p.warning { (vp.to_string()) } }
-                    ul { @for c in &n.api_changes { li data-level=(c.level.as_str()) { (c.level.as_str()) " " code { (c.id) } " " (c.method) " " (c.path) ": " (c.text) } } }
-                }
-            }
-        },
-    )
-    .into_response()
 }

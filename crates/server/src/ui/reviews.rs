@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::support::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, error_page, page};
 use crate::contract::reviews::review_view;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiError;
 use crate::reviews::launch::{self, FindingBody, ReviewSectionsBody};
 use crate::reviews::postmortems::{self as api, ActionBody, SectionsBody, Who};
 use crate::state::{AppState, format_ms};
@@ -188,7 +188,7 @@ pub async fn review(
     let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
     let shown = launch::shown_by_number(&state, &project.id, &number).await;
-    let r = match shown.and_then(review_view) {
+    let r = match shown.map_err(ApiError::from).and_then(review_view) {
         Ok(r) => r,
         Err(e) => return api_error(e),
     };
@@ -293,7 +293,7 @@ pub async fn review_action(
     let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "write reviews"));
     let project = &projects[idx].0;
     let who = who(&s, project);
-    let done: ApiResult<()> = match action.as_str() {
+    let done: Result<(), crate::reviews::ReviewsError> = match action.as_str() {
         "edit" => {
             launch::save_review(
                 &state,
@@ -563,7 +563,7 @@ pub async fn postmortem_action(
     let (projects, idx) = or_page!(writable(&state, &s, &slug, &f.csrf, "write postmortems"));
     let project = &projects[idx].0;
     let who = who(&s, project);
-    let done: ApiResult<()> = async {
+    let done: Result<(), crate::reviews::ReviewsError> = async {
         if action == "draft" {
             let i = state.db.incident_by_number(&project.id, number).await?;
             api::draft(&state, &who, &i).await?;
@@ -608,7 +608,9 @@ pub async fn postmortem_action(
                 };
                 api::action(&state, &who, &pm, &body).await.map(|_| ())
             }
-            _ => Err(ApiError::not_found("There is no such action.")),
+            _ => Err(crate::reviews::ReviewsError::not_found(
+                "There is no such action.",
+            )),
         }
     }
     .await;

@@ -11,7 +11,8 @@ use maud::{Markup, html};
 use super::charts::{self, Band, significant};
 use super::support::load;
 use super::{Frame, UiSession, api_error, page};
-use crate::scaling::{Ask, CapacityForecast, Step, forecasts};
+use crate::contract::scaling::{CapacityForecast, Step};
+use crate::scaling::{Ask, forecasts};
 use crate::state::AppState;
 
 /// A value with its unit, to three significant digits.
@@ -162,7 +163,7 @@ pub async fn overview(
                                 Err(e) => {
                                     article.forecast data-service=(service) data-metric=(metric) {
                                         h3 { code { (metric) } }
-                                        p.notice { (e.detail().unwrap_or("No forecast.")) }
+                                        p.notice { (e.to_string()) }
                                     }
                                 }
                             }

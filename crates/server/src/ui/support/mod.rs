@@ -21,7 +21,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::pages::{pick, projects_for};
-use super::{Frame, UiSession, csrf_ok, error_page, page};
+use super::{Frame, UiSession, api_error, csrf_ok, error_page, page};
 use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
 
@@ -135,12 +135,7 @@ pub async fn overview(
     let stats =
         match crate::support::stats::stats(&state, &project.id, now - 30 * 86_400_000, now).await {
             Ok(s) => s,
-            Err(e) => {
-                return error_page(
-                    e.status(),
-                    e.detail().unwrap_or("Statistics are unavailable."),
-                );
-            }
+            Err(e) => return api_error(e),
         };
     let secs = |v: Option<i64>| match v {
         Some(s) if s >= 3600 => format!("{:.1} h", s as f64 / 3600.0),

@@ -1,0 +1,443 @@
+//! Analytics queries: the core's kernels run over every person's events in
+//! memory, split across threads; trends with property filters and
+//! breakdowns run as SQL in DuckDB.
+
+use std::collections::HashMap;
+
+use duckdb::types::Value as DuckValue;
+use liveops_core::analytics::active::{
+    ActiveTally, ActiveUsers, Activity, Lifecycle, active_days, lifecycle,
+};
+use liveops_core::analytics::filter::{Condition, PropertyFilter};
+use liveops_core::analytics::funnel::{
+    Exclusion, Funnel, FunnelOrder, FunnelTotals, MAX_STEPS, Scratch,
+};
+use liveops_core::analytics::retention::{Cohort, Retention, RetentionTable, ReturnMode};
+use liveops_core::analytics::{Interval, NameMasks, median_mean};
+
+use super::index::Names;
+use super::{Analytics, Project};
+use crate::{Result, TelemetryError};
+
+const DAY_MS: i64 = 86_400_000;
+
+/// Event names that match: any of these; empty means every event.
+pub type EventSet = Vec<String>;
+
+fn ids(names: &Names, set: &[String]) -> Vec<u32> {
+    set.iter().filter_map(|n| names.get(n)).collect()
+}
+
+fn activity(names: &Names, set: &[String]) -> Activity {
+    if set.is_empty() {
+        Activity::Any
+    } else {
+        Activity::Events(NameMasks::new(&[ids(names, set)]))
+    }
+}
+
+/// Runs `visit` for every live person with their time-sorted events within
+/// `[from, to)`, on every core, and returns each worker's accumulator.
+fn scan<A: Send>(
+    p: &Project,
+    from: i64,
+    to: i64,
+    init: impl Fn() -> A + Sync,
+    visit: impl Fn(&mut A, u32, &[i64], &[u32]) + Sync,
+) -> Result<Vec<A>> {
+    let slots = p.persons.person_slots();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let chunk = slots.div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                let (init, visit) = (&init, &visit);
+                s.spawn(move || {
+                    let mut acc = init();
+                    let (mut ts_buf, mut name_buf) = (Vec::new(), Vec::new());
+                    let mut pairs: Vec<(i64, u32)> = Vec::new();
+                    for person in (t * chunk)..((t + 1) * chunk).min(slots) {
+                        let Some((_, dids, _, _)) = p.persons.person(person as u32) else {
+                            continue;
+                        };
+                        let (ts, names): (&[i64], &[u32]) = if dids.len() == 1 {
+                            p.cols.of(dids[0])
+                        } else {
+                            // Several distinct ids: merge their runs by time.
+                            pairs.clear();
+                            for d in dids {
+                                let (t, n) = p.cols.of(*d);
+                                pairs.extend(t.iter().copied().zip(n.iter().copied()));
+                            }
+                            pairs.sort_by_key(|e| e.0);
+                            ts_buf.clear();
+                            name_buf.clear();
+                            ts_buf.extend(pairs.iter().map(|e| e.0));
+                            name_buf.extend(pairs.iter().map(|e| e.1));
+                            (&ts_buf, &name_buf)
+                        };
+                        let a = ts.partition_point(|&x| x < from);
+                        let b = ts.partition_point(|&x| x < to);
+                        if a < b {
+                            visit(&mut acc, person as u32, &ts[a..b], &names[a..b]);
+                        }
+                    }
+                    acc
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .map_err(|_| TelemetryError::Query("a query worker failed".into()))
+            })
+            .collect()
+    })
+}
+
+/// DAU, WAU and MAU for each day from `from_day` (days since the epoch).
+#[derive(Debug, Clone)]
+pub struct ActiveQuery {
+    pub events: EventSet,
+    pub from_day: i64,
+    pub days: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSeries {
+    /// Each day's first millisecond.
+    pub days: Vec<i64>,
+    pub dau: Vec<u64>,
+    pub wau: Vec<u64>,
+    pub mau: Vec<u64>,
+}
+
+/// One step of a funnel's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelStep {
+    pub label: String,
+    pub count: u64,
+    /// Share of step 1's people, 0 to 1.
+    pub conversion: f64,
+    /// Share of the step before's people.
+    pub from_previous: f64,
+    /// 1 − `from_previous`.
+    pub dropoff: f64,
+    pub median_ms: Option<i64>,
+    pub mean_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FunnelQuery {
+    pub steps: Vec<EventSet>,
+    pub window_ms: i64,
+    pub order: FunnelOrder,
+    /// (events, after step, before step), steps 0-based.
+    pub exclusions: Vec<(EventSet, usize, usize)>,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub breakdown: Option<FunnelBreakdown>,
+    /// Who dropped off after reaching this many steps (1-based), and what
+    /// they did next.
+    pub dropoff_after: Option<usize>,
+}
+
+/// What to break a funnel down by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunnelBreakdown {
+    /// A person property, as the person has it now.
+    Person(String),
+    /// An event property, as the event that started the person's path (their
+    /// step-1 event) carried it: PostHog's first-touch attribution.
+    Event(String),
+}
+
+/// How many events a drop-off path follows.
+pub const PATH_LENGTH: usize = 3;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropOff {
+    pub after_step: usize,
+    pub total: u64,
+    /// Up to 100 of them, by a distinct id.
+    pub persons: Vec<String>,
+    /// What they did next, most common first.
+    pub next_events: Vec<(String, u64)>,
+    /// The next [`PATH_LENGTH`] events they did (repeats in a row counted
+    /// once), most common first; an empty path means they did nothing more.
+    pub paths: Vec<(Vec<String>, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelAnswer {
+    pub steps: Vec<FunnelStep>,
+    pub breakdown: Vec<(String, Vec<FunnelStep>)>,
+    pub dropoff: Option<DropOff>,
+    /// People the exclusions removed.
+    pub excluded: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionQuery {
+    pub start: EventSet,
+    pub returning: EventSet,
+    pub interval: Interval,
+    /// The first cohort's first millisecond (any time inside it will do).
+    pub from_ms: i64,
+    pub periods: usize,
+    pub cohort: Cohort,
+    pub mode: ReturnMode,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionCohort {
+    pub start_ms: i64,
+    /// [0] is the cohort's size; [k] who returned k periods later.
+    pub counts: Vec<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LifecycleQuery {
+    pub events: EventSet,
+    pub interval: Interval,
+    pub from_ms: i64,
+    pub periods: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub name: String,
+    pub events: EventSet,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureUse {
+    pub name: String,
+    /// People who used it in the range.
+    pub users: u64,
+    /// `users` ÷ active people in the range.
+    pub adoption: f64,
+    pub events: u64,
+    /// Uses per user.
+    pub per_user: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureReport {
+    pub active_users: u64,
+    /// Most used first.
+    pub features: Vec<FeatureUse>,
+}
+
+/// Trends: counts and unique people per interval.
+#[derive(Debug, Clone)]
+pub struct TrendsQuery {
+    /// `None` for every event.
+    pub event: Option<String>,
+    pub interval: Interval,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Conditions on event properties, all of which must hold.
+    pub filters: Vec<PropertyFilter>,
+    /// An event property to break down by.
+    pub breakdown: Option<String>,
+    /// The most breakdown values shown, by event count; the rest are
+    /// summed into one "other" series.
+    pub breakdown_limit: usize,
+}
+
+/// How many breakdown values a trend shows unless asked for another number
+/// (PostHog's default).
+pub const DEFAULT_BREAKDOWN_LIMIT: usize = 25;
+/// The most breakdown values a trend may show.
+pub const MAX_BREAKDOWN_LIMIT: usize = 300;
+/// The value of the series that sums the values past the limit.
+pub const OTHER_VALUE: &str = "$other";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrendPoint {
+    pub start_ms: i64,
+    pub events: u64,
+    pub persons: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrendSeries {
+    /// The breakdown value; `None` without a breakdown (or when unset).
+    pub value: Option<String>,
+    /// This series sums every breakdown value past the limit.
+    pub other: bool,
+    pub points: Vec<TrendPoint>,
+}
+
+/// A person, for the persons list and page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonView {
+    pub id: String,
+    pub distinct_ids: Vec<String>,
+    pub properties: String,
+    pub created_at: i64,
+}
+
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub uuid: String,
+    pub event: String,
+    pub distinct_id: String,
+    pub at_ms: i64,
+    pub properties: String,
+}
+
+fn json_path(prop: &str) -> String {
+    format!("$.\"{}\"", prop.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// A property filter as a DuckDB condition on the event row `e`, with its
+/// parameters appended to `args` in order. Negative operators keep events
+/// without the property, as [`Condition::test`] defines.
+fn filter_sql(f: &PropertyFilter, args: &mut Vec<DuckValue>) -> String {
+    args.push(DuckValue::Text(json_path(&f.key)));
+    let x = "json_extract_string(e.properties, ?)";
+    let mut text = |v: &str| args.push(DuckValue::Text(v.to_owned()));
+    match &f.condition {
+        Condition::Equals(v) => {
+            text(v);
+            format!("{x} = ?")
+        }
+        Condition::NotEquals(v) => {
+            text(v);
+            format!("coalesce({x} <> ?, true)")
+        }
+        Condition::Contains(v) => {
+            text(v);
+            format!("coalesce(contains(lower({x}), lower(?)), false)")
+        }
+        Condition::NotContains(v) => {
+            text(v);
+            format!("coalesce(NOT contains(lower({x}), lower(?)), true)")
+        }
+        Condition::Matches(p) => {
+            text(p);
+            format!("coalesce(regexp_matches({x}, ?), false)")
+        }
+        Condition::NotMatches(p) => {
+            text(p);
+            format!("coalesce(NOT regexp_matches({x}, ?), true)")
+        }
+        Condition::IsSet => format!("{x} IS NOT NULL"),
+        Condition::IsNotSet => format!("{x} IS NULL"),
+        Condition::Greater(n)
+        | Condition::GreaterOrEqual(n)
+        | Condition::Less(n)
+        | Condition::LessOrEqual(n) => {
+            let op = match f.condition {
+                Condition::Greater(_) => ">",
+                Condition::GreaterOrEqual(_) => ">=",
+                Condition::Less(_) => "<",
+                _ => "<=",
+            };
+            args.push(DuckValue::Double(*n));
+            format!("coalesce(TRY_CAST(trim({x}) AS DOUBLE) {op} ?, false)")
+        }
+    }
+}
+
+fn person_prop(props: &str, key: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(props) {
+        Ok(serde_json::Value::Object(m)) => match m.get(key) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => "(none)".into(),
+            Some(v) => v.to_string(),
+        },
+        _ => "(none)".into(),
+    }
+}
+
+fn steps_of(labels: &[String], totals: &mut FunnelTotals) -> Vec<FunnelStep> {
+    let first = totals.reached.first().copied().unwrap_or(0);
+    labels
+        .iter()
+        .enumerate()
+        .map(|(k, label)| {
+            let count = totals.reached[k];
+            let prev = if k == 0 { count } else { totals.reached[k - 1] };
+            let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+            let from_previous = share(count, prev);
+            let mm = median_mean(&mut totals.to_convert[k]);
+            FunnelStep {
+                label: label.clone(),
+                count,
+                conversion: share(count, first),
+                from_previous,
+                dropoff: 1.0 - from_previous,
+                median_ms: mm.map(|m| m.0),
+                mean_ms: mm.map(|m| m.1),
+            }
+        })
+        .collect()
+}
+
+mod active;
+mod features;
+mod funnel;
+mod persons;
+mod retention;
+mod trends;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use liveops_core::analytics::filter::parse_filters;
+
+    /// Each filter selects in DuckDB exactly the rows that the core's
+    /// definition of the filter accepts.
+    #[test]
+    fn filter_sql_agrees_with_the_core_definition() {
+        let rows = [
+            r#"{"plan": "pro", "n": 12, "url": "https://x.io/Checkout?a=1"}"#,
+            r#"{"plan": "free", "n": "7.5", "url": "/docs/start"}"#,
+            r#"{"plan": null, "n": "ten", "flag": true}"#,
+            r#"{"n": 10, "url": "/DOCS"}"#,
+            r#"{}"#,
+        ];
+        let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+        conn.execute_batch("CREATE TABLE ev (id INTEGER, properties VARCHAR)")
+            .expect("table");
+        for (i, r) in rows.iter().enumerate() {
+            conn.execute("INSERT INTO ev VALUES (?, ?)", duckdb::params![i as i32, r])
+                .expect("row");
+        }
+        let text_of = |row: &str, key: &str| -> Option<String> {
+            let v: serde_json::Value = serde_json::from_str(row).ok()?;
+            match v.get(key)? {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(s) => Some(s.clone()),
+                other => Some(other.to_string()),
+            }
+        };
+        let filters = "plan=pro;plan!=pro;url~checkout;url!~checkout;url=~^/docs;url!=~^/d;\
+                       n>10;n>=10;n<10;n<=7.5;plan?;plan!?;flag=true;n=12";
+        for f in parse_filters(filters).expect("filters") {
+            let mut args = Vec::new();
+            let cond = filter_sql(&f, &mut args);
+            let sql = format!("SELECT id FROM ev e WHERE {cond} ORDER BY id");
+            let mut stmt = conn.prepare(&sql).expect("prepare");
+            let got: Vec<i32> = stmt
+                .query_map(duckdb::params_from_iter(args.iter()), |r| r.get(0))
+                .expect("query")
+                .collect::<std::result::Result<_, _>>()
+                .expect("rows");
+            let want: Vec<i32> = rows
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| f.condition.test(text_of(r, &f.key).as_deref()))
+                .map(|(i, _)| i as i32)
+                .collect();
+            assert_eq!(got, want, "filter {f}");
+        }
+    }
+}
