@@ -16,8 +16,9 @@ use maud::html;
 use serde::Deserialize;
 
 use super::charts::{heat, lines};
-use super::pages::{pick, projects_for};
-use super::{Frame, UiSession, csrf_ok, error_page, page};
+
+use super::prologue::{load, permitted};
+use super::{Frame, UiSession, error_page, page};
 use crate::contract::analytics::{
     FunnelBody, RetentionBody, feature_usage_view, funnel_query, funnel_view, retention_query,
 };
@@ -88,14 +89,8 @@ pub async fn page_view(
     Path(slug): Path<String>,
     Query(f): Query<AnalyticsForm>,
 ) -> Response {
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, role) = &projects[idx];
     let id = project.id.clone();
     // The trend's interval, then the range: the form's, else the last 30
     // days, checked by the same rule as the API's.
@@ -468,20 +463,14 @@ pub async fn create_feature(
     Path(slug): Path<String>,
     Form(f): Form<FeatureForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot define features.");
-    }
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Your role cannot define features."
+    ));
     let name = f.name.trim();
     let events: Vec<String> = f
         .events
@@ -539,14 +528,8 @@ pub async fn persons(
     Path(slug): Path<String>,
     Query(f): Query<PersonSearch>,
 ) -> Response {
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, _) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, _) = &projects[idx];
     let id = project.id.clone();
     let search = blank(&f.search);
     let needle = search.clone();
@@ -588,14 +571,8 @@ pub async fn person(
     s: UiSession,
     Path((slug, distinct_id)): Path<(String, String)>,
 ) -> Response {
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, role) = &projects[idx];
     let id = project.id.clone();
     let did = distinct_id.clone();
     let found = match run(&state, move |a| {
@@ -652,25 +629,19 @@ pub async fn delete_person(
     Path((slug, distinct_id)): Path<(String, String)>,
     Form(f): Form<DeleteForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Administer,
+        "Only admins can delete persons."
+    ));
     if f.confirm.as_deref() != Some("yes") {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             "Tick the box to confirm the deletion.",
         );
-    }
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    if authorize(*role, None, Permission::Administer).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Only admins can delete persons.");
     }
     match crate::analytics::delete_person(&state, &s.actor(), &project.id, &distinct_id).await {
         Ok(Some(_)) => {}

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use liveops_core::Area;
 use maud::html;
 
-use super::support::load;
+use super::prologue::load;
 use super::{Frame, UiSession, api_error, page};
 use crate::docs as service;
 use crate::state::AppState;

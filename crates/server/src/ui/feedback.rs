@@ -13,7 +13,7 @@ use liveops_store::feedback::ItemFilter;
 use maud::html;
 use serde::Deserialize;
 
-use super::support::{load, writable};
+use super::prologue::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, error_page, page};
 use crate::contract::feedback::{ItemView, activity_views, item_view};
 use crate::error::ApiError;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use liveops_core::Area;
 use maud::{Markup, html};
 
-use super::support::load;
+use super::prologue::load;
 use super::{Frame, UiSession, api_error, page};
 use crate::improvement::{WeeklyReport, format_day};
 use crate::improvement::{compute, compute_periods};

@@ -24,6 +24,7 @@ mod improvement;
 mod login;
 mod pages;
 mod performance;
+mod prologue;
 mod releases;
 mod reviews;
 mod scaling;

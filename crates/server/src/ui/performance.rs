@@ -13,8 +13,9 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::charts::lines;
-use super::pages::{pick, projects_for};
-use super::{Frame, UiSession, csrf_ok, error_page, page};
+
+use super::prologue::{load, permitted};
+use super::{Frame, UiSession, error_page, page};
 use crate::contract::performance::{
     RangeParams, SpanView, finding_views, range_ns, report_view, route_view, span_views,
 };
@@ -46,14 +47,8 @@ pub async fn page_view(
     Path(slug): Path<String>,
     Query(f): Query<PerfForm>,
 ) -> Response {
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, role) = &projects[idx];
     let last = f
         .last
         .clone()
@@ -372,14 +367,8 @@ pub async fn trace(
     s: UiSession,
     Path((slug, trace_id)): Path<(String, String)>,
 ) -> Response {
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, _) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, _) = &projects[idx];
     let trace_id = trace_id.to_ascii_lowercase();
     if trace_id.len() != 32 || !trace_id.bytes().all(|b| b.is_ascii_hexdigit()) {
         return error_page(
@@ -433,20 +422,14 @@ pub async fn set_finding(
     Path((slug, id)): Path<(String, String)>,
     Form(f): Form<StatusForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let projects = match projects_for(&state, &s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, &slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    if authorize(*role, None, Permission::Write).is_err() {
-        return error_page(StatusCode::FORBIDDEN, "Your role cannot change findings.");
-    }
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Your role cannot change findings."
+    ));
     let Some(status) = FindingStatus::parse(&f.status) else {
         return error_page(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -9,7 +9,7 @@ use liveops_core::releases::changelog::Section;
 use maud::html;
 use serde::Deserialize;
 
-use super::support::{load, writable};
+use super::prologue::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, page};
 use crate::contract::releases::release_view;
 use crate::error::ApiError;

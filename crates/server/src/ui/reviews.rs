@@ -11,7 +11,7 @@ use liveops_store::projects::Project;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::support::{load, writable};
+use super::prologue::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, error_page, page};
 use crate::contract::reviews::review_view;
 use crate::error::ApiError;

@@ -9,7 +9,7 @@ use liveops_core::Area;
 use maud::{Markup, html};
 
 use super::charts::{self, Band, significant};
-use super::support::load;
+use super::prologue::load;
 use super::{Frame, UiSession, api_error, page};
 use crate::contract::scaling::{CapacityForecast, Step};
 use crate::scaling::{Ask, forecasts};

@@ -10,7 +10,7 @@ use liveops_core::Area;
 use maud::html;
 use serde::Deserialize;
 
-use super::support::{load, writable};
+use super::prologue::{load, writable};
 use super::{Frame, UiSession, api_error, csrf_field, page};
 use crate::contract::security::{CredentialBody, FindingAction, credential_view, finding_view};
 use crate::error::ApiError;

@@ -6,13 +6,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
-use liveops_core::{Permission, Role, Scopes, TimeSpan};
+use liveops_core::{Permission, Scopes, TimeSpan};
 use liveops_store::projects::{KeyPurpose, Project};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::pages::{pick, projects_for};
-use super::{Frame, UiSession, csrf_ok, error_page};
+use super::prologue::{load, permitted, posted};
+use super::{Frame, UiSession, error_page};
 use crate::access;
 use crate::state::{AppState, format_ms};
 
@@ -23,14 +23,8 @@ enum Flash {
 }
 
 async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash>) -> Response {
-    let projects = match projects_for(state, s).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (project, role) = match pick(&projects, slug) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
+    let (projects, idx) = or_page!(load(state, s, slug));
+    let (project, role) = &projects[idx];
     let admin = authorize(*role, None, Permission::Administer).is_ok();
     let loaded = async {
         let members = state.db.members(&project.id).await?;
@@ -258,28 +252,13 @@ pub struct TokenForm {
 }
 
 /// Finds the project and the person's role, or answers with an error page.
-async fn project_role(
-    state: &AppState,
-    s: &UiSession,
-    slug: &str,
-) -> Result<(Project, Role), Response> {
-    let projects = projects_for(state, s).await?;
-    pick(&projects, slug).cloned()
-}
-
 pub async fn create_token(
     State(state): State<AppState>,
     s: UiSession,
     Path(slug): Path<String>,
     Form(f): Form<TokenForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (project, role) = match project_role(&state, &s, &slug).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (project, role) = or_page!(posted(&state, &s, &slug, &f.csrf));
     let picked: Vec<&str> = [("read", &f.read), ("write", &f.write), ("admin", &f.admin)]
         .into_iter()
         .filter(|(_, v)| v.is_some())
@@ -339,13 +318,7 @@ pub async fn revoke_token(
     Path((slug, id)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (project, role) = match project_role(&state, &s, &slug).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (project, role) = or_page!(posted(&state, &s, &slug, &f.csrf));
     let found = if liveops_store::is_id(&id) {
         state.db.token(&project.id, &id).await.ok()
     } else {
@@ -380,22 +353,17 @@ pub async fn rotate_key(
     Path((slug, purpose)): Path<(String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
     let Ok(purpose) = purpose.parse::<KeyPurpose>() else {
         return error_page(StatusCode::NOT_FOUND, "There is no such key.");
     };
-    let (project, role) = match project_role(&state, &s, &slug).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if authorize(role, None, Permission::Administer).is_err() {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Only project admins may replace the project's keys.",
-        );
-    }
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Administer,
+        "Only project admins may replace the project's keys."
+    ));
     let rotated = access::rotate_key(&state.db, &*state.clock, &s.actor(), &project, purpose).await;
     state.ingest_keys.forget_all();
     match rotated {
@@ -429,19 +397,14 @@ pub async fn public_pages(
     Path(slug): Path<String>,
     Form(f): Form<PublicPagesForm>,
 ) -> Response {
-    if let Err(r) = csrf_ok(&s, &f.csrf) {
-        return r;
-    }
-    let (project, role) = match project_role(&state, &s, &slug).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if authorize(role, None, Permission::Administer).is_err() {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "Only project admins may change the public pages.",
-        );
-    }
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Administer,
+        "Only project admins may change the public pages."
+    ));
     match access::set_public_pages(
         &state.db,
         &*state.clock,

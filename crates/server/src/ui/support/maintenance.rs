@@ -13,8 +13,9 @@ use liveops_store::support::status::{Component, Maintenance, NewMaintenance};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{db_error, outcome, writable};
+use super::{db_error, outcome};
 use crate::state::{AppState, format_ms};
+use crate::ui::prologue::writable;
 use crate::ui::{UiSession, error_page};
 use crate::work::{Audit, Work};
 

@@ -15,54 +15,17 @@ use jiff::Timestamp;
 use liveops_core::access::authorize;
 use liveops_core::support::escalation::{Target, Tier};
 use liveops_core::support::incident::{Severity, StatusStage};
-use liveops_core::{Area, Permission, Role};
-use liveops_store::projects::Project;
+use liveops_core::{Area, Permission};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::pages::{pick, projects_for};
-use super::{Frame, UiSession, api_error, csrf_ok, error_page, page};
+use super::prologue::{load, writable};
+use super::{Frame, UiSession, api_error, error_page, page};
 use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};
 
-pub(crate) async fn load(
-    state: &AppState,
-    s: &UiSession,
-    slug: &str,
-) -> Result<(Vec<(Project, Role)>, usize), Response> {
-    let projects = projects_for(state, s).await?;
-    let idx = {
-        let found = pick(&projects, slug)?;
-        projects
-            .iter()
-            .position(|p| p.0.id == found.0.id)
-            .unwrap_or(0)
-    };
-    Ok((projects, idx))
-}
-
 fn db_error(e: impl std::fmt::Display) -> Response {
     error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string())
-}
-
-/// The prologue of every support form: the CSRF token, the project, and a
-/// role that may change things (`what` says what, for the refusal).
-pub(crate) async fn writable(
-    state: &AppState,
-    s: &UiSession,
-    slug: &str,
-    csrf: &str,
-    what: &str,
-) -> Result<(Vec<(Project, Role)>, usize), Response> {
-    csrf_ok(s, csrf)?;
-    let (projects, idx) = load(state, s, slug).await?;
-    if authorize(projects[idx].1, None, Permission::Write).is_err() {
-        return Err(error_page(
-            StatusCode::FORBIDDEN,
-            &format!("Your role cannot {what}."),
-        ));
-    }
-    Ok((projects, idx))
 }
 
 /// An action's outcome as a page: back to `then`, or why not.

@@ -13,9 +13,10 @@ use liveops_store::support::tickets::Ticket;
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{db_error, load, outcome, writable};
+use super::{db_error, outcome};
 use crate::state::{AppState, format_ms};
 use crate::support::tickets::{self as svc, TicketFields, TicketOp, TicketRequest};
+use crate::ui::prologue::{load, writable};
 use crate::ui::{Frame, UiSession, error_page, page};
 
 fn standing_badge(s: Standing) -> Markup {
