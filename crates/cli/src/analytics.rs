@@ -7,8 +7,13 @@ use clap::Subcommand;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use liveops_server::contract::analytics::{
+    ActiveDayView, AnalyticsSettings, DeletedPerson, EventNameView, FeatureUsageView, FunnelView,
+    LifecycleView, PersonDetail, PersonView, RetentionView, StickinessView, TrendsView,
+};
+
 use crate::cli::{Format, Global};
-use crate::client::{Client, s};
+use crate::client::{Client, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -193,10 +198,9 @@ fn query(pairs: &[(&str, &Option<String>)]) -> String {
     }
 }
 
-fn pct(v: &Value) -> String {
-    v.as_f64()
-        .map(|f| format!("{:.1}%", f * 100.0))
-        .unwrap_or_default()
+/// A share of 1 as a percentage to one decimal.
+fn pct(f: f64) -> String {
+    format!("{:.1}%", f * 100.0)
 }
 
 pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
@@ -204,14 +208,12 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
     let base = |p: &str| format!("/api/v1/projects/{p}/analytics");
     match cmd {
         AnalyticsCommand::Events { project } => {
-            let v = c
-                .call(Method::GET, &format!("{}/events", base(&project)), None)
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = format!("{}/events", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let events: Vec<EventNameView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = events
                 .into_iter()
-                .flatten()
-                .map(|e| vec![s(e, "name"), s(e, "count")])
+                .map(|e| vec![e.name, e.count.to_string()])
                 .collect();
             output::table(g.format, &v, &["EVENT", "COUNT"], &rows);
         }
@@ -232,18 +234,18 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 ("where", &filter),
                 ("breakdown", &breakdown),
             ]);
-            let v = c
-                .call(Method::GET, &format!("{}/trends{q}", base(&project)), None)
-                .await?;
+            let path = format!("{}/trends{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let trends: TrendsView = read_as(&path, &v)?;
             let mut rows = Vec::new();
-            for series in v["series"].as_array().into_iter().flatten() {
-                let name = series["value"].as_str().unwrap_or("all").to_owned();
-                for p in series["points"].as_array().into_iter().flatten() {
+            for series in trends.series {
+                let name = series.value.unwrap_or_else(|| "all".to_owned());
+                for p in series.points {
                     rows.push(vec![
                         name.clone(),
-                        s(p, "start"),
-                        s(p, "events"),
-                        s(p, "persons"),
+                        p.start,
+                        p.events.to_string(),
+                        p.persons.to_string(),
                     ]);
                 }
             }
@@ -261,14 +263,19 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             to,
         } => {
             let q = query(&[("event", &event), ("from", &from), ("to", &to)]);
-            let v = c
-                .call(Method::GET, &format!("{}/active{q}", base(&project)), None)
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = format!("{}/active{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let days: Vec<ActiveDayView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = days
                 .into_iter()
-                .flatten()
-                .map(|d| vec![s(d, "date"), s(d, "dau"), s(d, "wau"), s(d, "mau")])
+                .map(|d| {
+                    vec![
+                        d.date,
+                        d.dau.to_string(),
+                        d.wau.to_string(),
+                        d.mau.to_string(),
+                    ]
+                })
                 .collect();
             output::table(g.format, &v, &["DATE", "DAU", "WAU", "MAU"], &rows);
         }
@@ -279,19 +286,13 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             to,
         } => {
             let q = query(&[("event", &event), ("from", &from), ("to", &to)]);
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/stickiness{q}", base(&project)),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|d| d["persons"].as_u64().unwrap_or(0) > 0)
-                .map(|d| vec![s(d, "days"), s(d, "persons")])
+            let path = format!("{}/stickiness{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let days: Vec<StickinessView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = days
+                .iter()
+                .filter(|d| d.persons > 0)
+                .map(|d| vec![d.days.to_string(), d.persons.to_string()])
                 .collect();
             output::table(g.format, &v, &["DAYS ACTIVE", "PERSONS"], &rows);
         }
@@ -306,24 +307,18 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 ("interval", &Some(interval)),
                 ("periods", &Some(periods.to_string())),
             ]);
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/lifecycle{q}", base(&project)),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = format!("{}/lifecycle{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let intervals: Vec<LifecycleView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = intervals
                 .into_iter()
-                .flatten()
                 .map(|d| {
                     vec![
-                        s(d, "start"),
-                        s(d, "new"),
-                        s(d, "returning"),
-                        s(d, "resurrecting"),
-                        format!("-{}", s(d, "dormant")),
+                        d.start,
+                        d.new.to_string(),
+                        d.returning.to_string(),
+                        d.resurrecting.to_string(),
+                        format!("-{}", d.dormant),
                     ]
                 })
                 .collect();
@@ -350,30 +345,24 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 "breakdown": breakdown, "breakdown_type": breakdown_type,
                 "dropoff_after": dropoff_after,
             });
-            let v = c
-                .call(
-                    Method::POST,
-                    &format!("{}/funnel", base(&project)),
-                    Some(body),
-                )
-                .await?;
+            let path = format!("{}/funnel", base(&project));
+            let v = c.call(Method::POST, &path, Some(body)).await?;
             if g.format == Format::Json {
                 println!("{v}");
                 return Ok(());
             }
-            let rows: Vec<Vec<String>> = v["steps"]
-                .as_array()
-                .into_iter()
-                .flatten()
+            let funnel: FunnelView = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = funnel
+                .steps
+                .iter()
                 .map(|st| {
                     vec![
-                        s(st, "step"),
-                        s(st, "event"),
-                        s(st, "persons"),
-                        pct(&st["conversion"]),
-                        pct(&st["dropoff"]),
-                        st["median_secs"]
-                            .as_f64()
+                        st.step.to_string(),
+                        st.event.clone(),
+                        st.persons.to_string(),
+                        pct(st.conversion),
+                        pct(st.dropoff),
+                        st.median_secs
                             .map(|m| format!("{m:.0}s"))
                             .unwrap_or_default(),
                     ]
@@ -392,45 +381,25 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 ],
                 &rows,
             );
-            if let Some(d) = v["dropoff"].as_object() {
+            if let Some(d) = &funnel.dropoff {
                 println!();
-                println!(
-                    "{} dropped off after step {}",
-                    d.get("persons").map(output::plain).unwrap_or_default(),
-                    d.get("after_step").map(output::plain).unwrap_or_default()
-                );
-                for path in d
-                    .get("paths")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    let events: Vec<String> = path["events"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(output::plain)
-                        .collect();
-                    let shown = if events.is_empty() {
+                println!("{} dropped off after step {}", d.persons, d.after_step);
+                for next in &d.paths {
+                    let shown = if next.events.is_empty() {
                         "(nothing more)".to_owned()
                     } else {
-                        events.join(" → ")
+                        next.events.join(" → ")
                     };
-                    println!("  then {shown} ({})", s(path, "persons"));
+                    println!("  then {shown} ({})", next.persons);
                 }
             }
-            if v["breakdown"].as_array().is_some_and(|b| !b.is_empty()) {
+            if !funnel.breakdown.is_empty() {
                 println!();
                 println!("BREAKDOWN: PERSONS PER STEP");
             }
-            for b in v["breakdown"].as_array().into_iter().flatten() {
-                let counts: Vec<String> = b["steps"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|st| s(st, "persons"))
-                    .collect();
-                println!("{}: {}", s(b, "value"), counts.join(" → "));
+            for b in &funnel.breakdown {
+                let counts: Vec<String> = b.steps.iter().map(|st| st.persons.to_string()).collect();
+                println!("{}: {}", b.value, counts.join(" → "));
             }
         }
         AnalyticsCommand::Retention {
@@ -447,30 +416,24 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 "start_event": start_event, "return_event": return_event, "interval": interval,
                 "periods": periods, "from": from, "cohort": cohort, "mode": mode,
             });
-            let v = c
-                .call(
-                    Method::POST,
-                    &format!("{}/retention", base(&project)),
-                    Some(body),
-                )
-                .await?;
+            let path = format!("{}/retention", base(&project));
+            let v = c.call(Method::POST, &path, Some(body)).await?;
             if g.format == Format::Json {
                 println!("{v}");
                 return Ok(());
             }
+            let retention: RetentionView = read_as(&path, &v)?;
             println!("{:<12} {:>7}  periods 0, 1, 2, …", "COHORT", "PEOPLE");
-            for co in v["cohorts"].as_array().into_iter().flatten() {
-                let rates: Vec<String> = co["rates"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|r| format!("{:>5.1}%", r.as_f64().unwrap_or(0.0) * 100.0))
+            for co in &retention.cohorts {
+                let rates: Vec<String> = co
+                    .rates
+                    .iter()
+                    .map(|r| format!("{:>5.1}%", r * 100.0))
                     .collect();
-                let start = s(co, "start");
                 println!(
                     "{:<12} {:>7}  {}",
-                    start.get(..10).unwrap_or(&start),
-                    s(co, "size"),
+                    co.start.get(..10).unwrap_or(&co.start),
+                    co.size,
                     rates.join(" ")
                 );
             }
@@ -491,27 +454,19 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 .await?;
             }
             let q = query(&[("from", &from), ("to", &to)]);
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/features/usage{q}", base(&project)),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v["features"]
-                .as_array()
+            let path = format!("{}/features/usage{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let usage: FeatureUsageView = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = usage
+                .features
                 .into_iter()
-                .flatten()
                 .map(|f| {
                     vec![
-                        s(f, "name"),
-                        s(f, "users"),
-                        pct(&f["adoption"]),
-                        s(f, "events"),
-                        f["per_user"]
-                            .as_f64()
-                            .map(|p| format!("{p:.1}"))
-                            .unwrap_or_default(),
+                        f.name,
+                        f.users.to_string(),
+                        pct(f.adoption),
+                        f.events.to_string(),
+                        format!("{:.1}", f.per_user),
                     ]
                 })
                 .collect();
@@ -528,43 +483,28 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             search,
         } => {
             if let Some(d) = distinct_id {
-                let v = c
-                    .call(
-                        Method::GET,
-                        &format!("{}/persons/{}", base(&project), esc(&d)),
-                        None,
-                    )
-                    .await?;
+                let path = format!("{}/persons/{}", base(&project), esc(&d));
+                let v = c.call(Method::GET, &path, None).await?;
                 if g.format == Format::Json {
                     println!("{v}");
                 } else {
-                    println!("person {}", s(&v["person"], "id"));
-                    println!(
-                        "distinct ids: {}",
-                        output::plain(&v["person"]["distinct_ids"])
-                    );
-                    println!("properties: {}", v["person"]["properties"]);
-                    for e in v["events"].as_array().into_iter().flatten() {
-                        println!("{}  {}", s(e, "timestamp"), s(e, "event"));
+                    let detail: PersonDetail = read_as(&path, &v)?;
+                    println!("person {}", detail.person.id);
+                    println!("distinct ids: {}", detail.person.distinct_ids.join(","));
+                    println!("properties: {}", detail.person.properties);
+                    for e in &detail.events {
+                        println!("{}  {}", e.timestamp, e.event);
                     }
                 }
                 return Ok(());
             }
             let q = query(&[("search", &search)]);
-            let v = c
-                .call(Method::GET, &format!("{}/persons{q}", base(&project)), None)
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = format!("{}/persons{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let persons: Vec<PersonView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = persons
                 .into_iter()
-                .flatten()
-                .map(|p| {
-                    vec![
-                        s(p, "id"),
-                        output::plain(&p["distinct_ids"]),
-                        s(p, "created_at"),
-                    ]
-                })
+                .map(|p| vec![p.id, p.distinct_ids.join(","), p.created_at])
                 .collect();
             output::table(
                 g.format,
@@ -583,14 +523,17 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                     "this deletes the person and every event they sent; run again with --yes to do it"
                 );
             }
-            let v = c
-                .call(
+            let deleted: DeletedPerson = c
+                .call_as(
                     Method::DELETE,
                     &format!("{}/persons/{}", base(&project), esc(&distinct_id)),
                     None,
                 )
                 .await?;
-            output::record(g.format, &[("events_deleted", v["events_deleted"].clone())]);
+            output::record(
+                g.format,
+                &[("events_deleted", Value::from(deleted.events_deleted))],
+            );
         }
         AnalyticsCommand::Export { project, out } => {
             let n = c
@@ -610,13 +553,16 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             forever,
         } => {
             let path = format!("{}/settings", base(&project));
-            let v = if days.is_some() || forever {
-                c.call(Method::PUT, &path, Some(json!({ "retention_days": days })))
+            let settings: AnalyticsSettings = if days.is_some() || forever {
+                c.call_as(Method::PUT, &path, Some(json!({ "retention_days": days })))
                     .await?
             } else {
-                c.call(Method::GET, &path, None).await?
+                c.call_as(Method::GET, &path, None).await?
             };
-            output::record(g.format, &[("retention_days", v["retention_days"].clone())]);
+            output::record(
+                g.format,
+                &[("retention_days", json!(settings.retention_days))],
+            );
         }
     }
     Ok(())

@@ -5,8 +5,12 @@ use clap::{Args, Subcommand};
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use liveops_server::contract::performance::{
+    FindingView, QueryView, ReportView, RouteView, RuleView, SloView, SpanView,
+};
+
 use crate::cli::{Format, Global};
-use crate::client::{Client, s};
+use crate::client::{Client, read_as};
 use crate::output;
 
 /// Which requests a command covers.
@@ -167,47 +171,28 @@ pub enum SloCommand {
     },
 }
 
-fn rule_rows(v: &Value) -> Vec<Vec<String>> {
-    let one = |r: &Value| {
-        vec![
-            s(r, "id"),
-            s(r, "name"),
-            format!(
-                "{} {} {}",
-                s(r, "metric"),
-                s(r, "comparator"),
-                s(r, "threshold")
-            ),
-            s(r, "route"),
-            s(r, "state"),
-            ms(&r["value"]),
-        ]
-    };
-    match v.as_array() {
-        Some(a) => a.iter().map(one).collect(),
-        None => vec![one(v)],
-    }
+fn rule_row(r: &RuleView) -> Vec<String> {
+    vec![
+        r.id.clone(),
+        r.name.clone(),
+        format!("{} {} {}", r.metric, r.comparator, number(r.threshold)),
+        r.route.clone().unwrap_or_else(|| "-".into()),
+        r.state.clone(),
+        ms(r.value),
+    ]
 }
 
-fn slo_rows(v: &Value) -> Vec<Vec<String>> {
-    let one = |r: &Value| {
-        vec![
-            s(r, "id"),
-            s(r, "name"),
-            format!("{} {}", s(r, "kind"), s(r, "objective")),
-            s(r, "route"),
-            r["attainment"]
-                .as_f64()
-                .map(|a| format!("{:.3}%", a * 100.0))
-                .unwrap_or_else(|| "-".into()),
-            pct(&r["budget_remaining"]),
-            s(r, "state"),
-        ]
-    };
-    match v.as_array() {
-        Some(a) => a.iter().map(one).collect(),
-        None => vec![one(v)],
-    }
+fn slo_row(r: &SloView) -> Vec<String> {
+    vec![
+        r.id.clone(),
+        r.name.clone(),
+        format!("{} {}", r.kind, number(r.objective)),
+        r.route.clone().unwrap_or_else(|| "-".into()),
+        r.attainment
+            .map_or_else(|| "-".into(), |a| format!("{:.3}%", a * 100.0)),
+        pct(r.budget_remaining),
+        r.state.clone(),
+    ]
 }
 
 const RULE_HEADERS: [&str; 6] = ["ID", "NAME", "CONDITION", "ROUTE", "STATE", "VALUE"];
@@ -226,8 +211,11 @@ pub async fn run_slo(g: &Global, cmd: SloCommand) -> anyhow::Result<()> {
     let base = |p: &str| format!("/api/v1/projects/{p}/performance/slos");
     match cmd {
         SloCommand::List { project } => {
-            let v = c.call(Method::GET, &base(&project), None).await?;
-            output::table(g.format, &v, &SLO_HEADERS, &slo_rows(&v));
+            let path = base(&project);
+            let v = c.call(Method::GET, &path, None).await?;
+            let slos: Vec<SloView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = slos.iter().map(slo_row).collect();
+            output::table(g.format, &v, &SLO_HEADERS, &rows);
         }
         SloCommand::Create {
             project,
@@ -247,8 +235,10 @@ pub async fn run_slo(g: &Global, cmd: SloCommand) -> anyhow::Result<()> {
             let body = json!({"name": name, "kind": kind, "objective": objective,
                 "latency_ms": latency_ms, "period_days": period_days, "service": service,
                 "route": route, "integration": integration});
-            let v = c.call(Method::POST, &base(&project), Some(body)).await?;
-            output::table(g.format, &v, &SLO_HEADERS, &slo_rows(&v));
+            let path = base(&project);
+            let v = c.call(Method::POST, &path, Some(body)).await?;
+            let slo: SloView = read_as(&path, &v)?;
+            output::table(g.format, &v, &SLO_HEADERS, &[slo_row(&slo)]);
         }
         SloCommand::Delete { project, id } => {
             c.call(
@@ -267,35 +257,35 @@ pub async fn run_slo(g: &Global, cmd: SloCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(v: &Value) -> String {
-    v.as_f64()
-        .map(|f| format!("{f:.1}"))
-        .unwrap_or_else(|| "-".into())
+/// Milliseconds to a tenth, `-` when absent.
+fn ms(v: impl Into<Option<f64>>) -> String {
+    let v: Option<f64> = v.into();
+    v.map_or_else(|| "-".into(), |f| format!("{f:.1}"))
 }
 
-fn pct(v: &Value) -> String {
-    v.as_f64()
-        .map(|f| format!("{:.2}%", f * 100.0))
-        .unwrap_or_default()
+/// A share of 1 as a percentage to two decimals.
+fn pct(f: f64) -> String {
+    format!("{:.2}%", f * 100.0)
 }
 
-fn route_rows(v: &Value) -> Vec<Vec<String>> {
-    v.as_array()
-        .into_iter()
-        .flatten()
+/// A number written as the answer's JSON writes it (`500.0`, not `500`).
+fn number(f: f64) -> String {
+    output::plain(&Value::from(f))
+}
+
+fn route_rows(routes: &[RouteView]) -> Vec<Vec<String>> {
+    routes
+        .iter()
         .map(|r| {
             vec![
-                s(r, "service"),
-                s(r, "route"),
-                s(r, "requests"),
-                pct(&r["error_rate"]),
-                ms(&r["p50_ms"]),
-                ms(&r["p95_ms"]),
-                ms(&r["p99_ms"]),
-                r["apdex"]
-                    .as_f64()
-                    .map(|a| format!("{a:.2}"))
-                    .unwrap_or_default(),
+                r.service.clone(),
+                r.route.clone(),
+                r.requests.to_string(),
+                pct(r.error_rate),
+                ms(r.p50_ms),
+                ms(r.p95_ms),
+                ms(r.p99_ms),
+                r.apdex.map(|a| format!("{a:.2}")).unwrap_or_default(),
             ]
         })
         .collect()
@@ -305,18 +295,17 @@ const ROUTE_HEADERS: [&str; 8] = [
     "SERVICE", "ROUTE", "REQUESTS", "ERRORS", "P50 MS", "P95 MS", "P99 MS", "APDEX",
 ];
 
-fn query_rows(v: &Value) -> Vec<Vec<String>> {
-    v.as_array()
-        .into_iter()
-        .flatten()
+fn query_rows(queries: &[QueryView]) -> Vec<Vec<String>> {
+    queries
+        .iter()
         .map(|q| {
             vec![
-                s(q, "fingerprint"),
-                s(q, "calls"),
-                ms(&q["total_ms"]),
-                ms(&q["p95_ms"]),
-                pct(&q["share_of_request_time"]),
-                s(q, "query"),
+                q.fingerprint.clone(),
+                q.calls.to_string(),
+                ms(q.total_ms),
+                ms(q.p95_ms),
+                pct(q.share_of_request_time),
+                q.query.clone(),
             ]
         })
         .collect()
@@ -336,45 +325,31 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
     let base = |p: &str| format!("/api/v1/projects/{p}/performance");
     match cmd {
         PerfCommand::Routes(r) => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/routes?{}", base(&r.project), r.query()),
-                    None,
-                )
-                .await?;
-            output::table(g.format, &v, &ROUTE_HEADERS, &route_rows(&v));
+            let path = format!("{}/routes?{}", base(&r.project), r.query());
+            let v = c.call(Method::GET, &path, None).await?;
+            let routes: Vec<RouteView> = read_as(&path, &v)?;
+            output::table(g.format, &v, &ROUTE_HEADERS, &route_rows(&routes));
         }
         PerfCommand::Queries(r) => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/queries?{}", base(&r.project), r.query()),
-                    None,
-                )
-                .await?;
-            output::table(g.format, &v, &QUERY_HEADERS, &query_rows(&v));
+            let path = format!("{}/queries?{}", base(&r.project), r.query());
+            let v = c.call(Method::GET, &path, None).await?;
+            let queries: Vec<QueryView> = read_as(&path, &v)?;
+            output::table(g.format, &v, &QUERY_HEADERS, &query_rows(&queries));
         }
         PerfCommand::Findings { project, status } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/findings?status={}", base(&project), esc(&status)),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = format!("{}/findings?status={}", base(&project), esc(&status));
+            let v = c.call(Method::GET, &path, None).await?;
+            let findings: Vec<FindingView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = findings
                 .into_iter()
-                .flatten()
                 .map(|f| {
                     vec![
-                        s(f, "id"),
-                        s(f, "kind"),
-                        s(f, "route"),
-                        s(f, "occurrences"),
-                        s(f, "status"),
-                        s(f, "detail"),
+                        f.id,
+                        f.kind,
+                        f.route,
+                        f.occurrences.to_string(),
+                        f.status,
+                        f.detail,
                     ]
                 })
                 .collect();
@@ -390,39 +365,31 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
             id,
             status,
         } => {
+            let path = format!("{}/findings/{}", base(&project), esc(&id));
             let v = c
-                .call(
-                    Method::PATCH,
-                    &format!("{}/findings/{}", base(&project), esc(&id)),
-                    Some(json!({"status": status})),
-                )
+                .call(Method::PATCH, &path, Some(json!({"status": status})))
                 .await?;
+            let f: FindingView = read_as(&path, &v)?;
             output::table(
                 g.format,
                 &v,
                 &["ID", "KIND", "STATUS"],
-                &[vec![s(&v, "id"), s(&v, "kind"), s(&v, "status")]],
+                &[vec![f.id, f.kind, f.status]],
             );
         }
         PerfCommand::Trace { project, trace_id } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/traces/{}", base(&project), esc(&trace_id)),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = format!("{}/traces/{}", base(&project), esc(&trace_id));
+            let v = c.call(Method::GET, &path, None).await?;
+            let spans: Vec<SpanView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = spans
                 .into_iter()
-                .flatten()
                 .map(|sp| {
                     vec![
-                        ms(&sp["offset_ms"]),
-                        ms(&sp["duration_ms"]),
-                        s(sp, "kind"),
-                        s(sp, "name"),
-                        sp["statement"].as_str().unwrap_or("").to_owned(),
+                        ms(sp.offset_ms),
+                        ms(sp.duration_ms),
+                        sp.kind,
+                        sp.name,
+                        sp.statement.unwrap_or_default(),
                     ]
                 })
                 .collect();
@@ -434,10 +401,11 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
             );
         }
         PerfCommand::Rule(RuleCommand::List { project }) => {
-            let v = c
-                .call(Method::GET, &format!("{}/rules", base(&project)), None)
-                .await?;
-            output::table(g.format, &v, &RULE_HEADERS, &rule_rows(&v));
+            let path = format!("{}/rules", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let rules: Vec<RuleView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = rules.iter().map(rule_row).collect();
+            output::table(g.format, &v, &RULE_HEADERS, &rows);
         }
         PerfCommand::Rule(RuleCommand::Create {
             project,
@@ -460,14 +428,10 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
             let body = json!({"name": name, "metric": metric, "comparator": comparator,
                 "threshold": threshold, "for": for_, "window": window, "service": service,
                 "route": route, "severity": severity, "integration": integration});
-            let v = c
-                .call(
-                    Method::POST,
-                    &format!("{}/rules", base(&project)),
-                    Some(body),
-                )
-                .await?;
-            output::table(g.format, &v, &RULE_HEADERS, &rule_rows(&v));
+            let path = format!("{}/rules", base(&project));
+            let v = c.call(Method::POST, &path, Some(body)).await?;
+            let rule: RuleView = read_as(&path, &v)?;
+            output::table(g.format, &v, &RULE_HEADERS, &[rule_row(&rule)]);
         }
         PerfCommand::Rule(RuleCommand::Delete { project, id }) => {
             c.call(
@@ -483,49 +447,47 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
             }
         }
         PerfCommand::Report(r) => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}/report?{}", base(&r.project), r.query()),
-                    None,
-                )
-                .await?;
+            let path = format!("{}/report?{}", base(&r.project), r.query());
+            let v = c.call(Method::GET, &path, None).await?;
             if g.format == Format::Json {
                 println!("{v}");
                 return Ok(());
             }
-            println!("Tuning report, {} to {}", s(&v, "from"), s(&v, "to"));
+            let report: ReportView = read_as(&path, &v)?;
+            println!("Tuning report, {} to {}", report.from, report.to);
             println!("\nSLOWEST ROUTES BY TOTAL TIME");
             output::table(
                 g.format,
                 &v["routes"],
                 &ROUTE_HEADERS,
-                &route_rows(&v["routes"]),
+                &route_rows(&report.routes),
             );
             println!("\nWORST QUERIES");
             output::table(
                 g.format,
                 &v["queries"],
                 &QUERY_HEADERS,
-                &query_rows(&v["queries"]),
+                &query_rows(&report.queries),
             );
-            for (key, title) in [
-                ("n_plus_one", "N+1 QUERIES"),
-                ("slow_queries", "SLOW QUERIES"),
-                ("large_payloads", "LARGE PAYLOADS"),
-                ("cache_candidates", "CACHE CANDIDATES"),
+            for (key, title, patterns) in [
+                ("n_plus_one", "N+1 QUERIES", &report.n_plus_one),
+                ("slow_queries", "SLOW QUERIES", &report.slow_queries),
+                ("large_payloads", "LARGE PAYLOADS", &report.large_payloads),
+                (
+                    "cache_candidates",
+                    "CACHE CANDIDATES",
+                    &report.cache_candidates,
+                ),
             ] {
-                let rows: Vec<Vec<String>> = v[key]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                let rows: Vec<Vec<String>> = patterns
+                    .iter()
                     .map(|p| {
                         vec![
-                            s(p, "route"),
-                            s(p, "occurrences"),
-                            ms(&p["worst_ms"]),
-                            s(p, "example_trace"),
-                            p["query"].as_str().unwrap_or("").to_owned(),
+                            p.route.clone(),
+                            p.occurrences.to_string(),
+                            ms(p.worst_ms),
+                            p.example_trace.clone(),
+                            p.query.clone().unwrap_or_default(),
                         ]
                     })
                     .collect();
@@ -538,8 +500,8 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
                 );
             }
             println!("\nRELEASE REGRESSIONS");
-            for r in v["regressions"].as_array().into_iter().flatten() {
-                println!("{} {}: {}", s(r, "service"), s(r, "route"), s(r, "test"));
+            for r in &report.regressions {
+                println!("{} {}: {}", r.service, r.route, r.test);
             }
         }
     }

@@ -55,7 +55,7 @@ pub fn interval(s: Option<&str>, default: Interval) -> ApiResult<Interval> {
         .map(|i| i.unwrap_or(default))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EventNameView {
     pub name: String,
     pub count: u64,
@@ -85,7 +85,7 @@ pub struct TrendsParams {
     pub breakdown_limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TrendPointView {
     pub start: String,
     pub events: u64,
@@ -93,7 +93,7 @@ pub struct TrendPointView {
     pub persons: u64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TrendSeriesView {
     /// The breakdown value; null without a breakdown or when unset.
     pub value: Option<String>,
@@ -102,7 +102,7 @@ pub struct TrendSeriesView {
     pub points: Vec<TrendPointView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TrendsView {
     pub interval: String,
     pub series: Vec<TrendSeriesView>,
@@ -131,7 +131,7 @@ pub struct ActiveParams {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ActiveDayView {
     pub date: String,
     pub dau: u64,
@@ -159,7 +159,7 @@ pub fn day_range(p: &ActiveParams, now: i64) -> ApiResult<(i64, usize, Vec<Strin
     Ok((first, days as usize, events))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StickinessView {
     /// Days active in the range.
     pub days: u64,
@@ -178,7 +178,7 @@ pub struct LifecycleParams {
     pub periods: Option<usize>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LifecycleView {
     pub start: String,
     pub new: u64,
@@ -222,7 +222,7 @@ pub struct FunnelBody {
     pub dropoff_after: Option<usize>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FunnelStepView {
     pub step: usize,
     pub event: String,
@@ -237,19 +237,19 @@ pub struct FunnelStepView {
     pub mean_secs: Option<f64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FunnelBreakdownView {
     pub value: String,
     pub steps: Vec<FunnelStepView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct NextEventView {
     pub event: String,
     pub persons: u64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DropOffView {
     pub after_step: usize,
     pub persons: u64,
@@ -262,13 +262,13 @@ pub struct DropOffView {
     pub paths: Vec<DropOffPathView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DropOffPathView {
     pub events: Vec<String>,
     pub persons: u64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FunnelView {
     pub steps: Vec<FunnelStepView>,
     pub breakdown: Vec<FunnelBreakdownView>,
@@ -435,7 +435,7 @@ pub struct RetentionBody {
     pub mode: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CohortView {
     pub start: String,
     pub size: u64,
@@ -445,7 +445,7 @@ pub struct CohortView {
     pub rates: Vec<f64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RetentionView {
     pub interval: String,
     pub cohorts: Vec<CohortView>,
@@ -514,7 +514,7 @@ pub struct RangeParams {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeatureUseView {
     pub name: String,
     pub users: u64,
@@ -525,7 +525,7 @@ pub struct FeatureUseView {
     pub per_user: f64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeatureUsageView {
     pub from: String,
     pub to: String,
@@ -534,7 +534,7 @@ pub struct FeatureUsageView {
     pub features: Vec<FeatureUseView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PersonView {
     pub id: String,
     pub distinct_ids: Vec<String>,
@@ -562,7 +562,7 @@ pub struct PersonsParams {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EventView {
     pub uuid: String,
     pub event: String,
@@ -572,14 +572,14 @@ pub struct EventView {
     pub properties: serde_json::Value,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PersonDetail {
     pub person: PersonView,
     /// The latest 100 events, newest first.
     pub events: Vec<EventView>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DeletedPerson {
     pub events_deleted: u64,
 }

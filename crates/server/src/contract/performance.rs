@@ -70,7 +70,7 @@ pub fn range_ns(p: &RangeParams, now: i64) -> ApiResult<RouteQuery> {
     })
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RouteView {
     pub service: String,
     pub route: String,
@@ -135,7 +135,7 @@ pub struct QueriesParams {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct QueryView {
     pub fingerprint: String,
     pub system: String,
@@ -164,7 +164,7 @@ pub fn query_view(q: perf::QueryStats) -> QueryView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FindingView {
     pub id: String,
     /// n_plus_one, slow_query, large_payload, cache_candidate or regression.
@@ -230,7 +230,7 @@ pub struct FindingUpdate {
     pub status: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SpanView {
     pub span_id: String,
     pub parent_id: Option<String>,
@@ -266,7 +266,7 @@ pub fn span_views(spans: Vec<perf::SpanRow>) -> Vec<SpanView> {
         .collect()
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PatternView {
     pub kind: String,
     pub title: String,
@@ -284,7 +284,7 @@ pub struct PatternView {
     pub bytes: Option<u64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RegressionView {
     pub service: String,
     pub route: String,
@@ -298,7 +298,7 @@ pub struct RegressionView {
     pub test: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReportView {
     pub from: String,
     pub to: String,
@@ -337,7 +337,7 @@ pub struct RuleBody {
     pub integration: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RuleView {
     pub id: String,
     pub name: String,
@@ -411,13 +411,13 @@ pub struct SloBody {
     pub integration: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BurnRateView {
     pub window_secs: i64,
     pub burn_rate: f64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SloView {
     pub id: String,
     pub name: String,

@@ -1,4 +1,6 @@
 //! schemathesis, from PyPI, fuzzes the API from its own OpenAPI document.
+//! (Named to sort first: it is the longest test, so it starts first and
+//! the others run beside it.)
 
 use std::process::Command;
 
