@@ -3,11 +3,12 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use liveops_server::improvement::{WeeklyReport, render_text};
+use liveops_server::improvement::{DoraView, LinkSuggestion, WeeklyReport, render_text};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
+use crate::client::read_as;
 
 #[derive(Debug, Args)]
 pub struct DoraArgs {
@@ -32,9 +33,13 @@ pub struct DoraArgs {
     pub suggest: bool,
 }
 
-fn hours(v: &Value) -> String {
-    v.as_i64()
-        .map(|s| format!("{:.1} h", s as f64 / 3600.0))
+fn hours(secs: Option<i64>) -> String {
+    secs.map(|s| format!("{:.1} h", s as f64 / 3600.0))
+        .unwrap_or_else(|| "-".into())
+}
+
+fn rate(r: Option<f64>) -> String {
+    r.map(|r| format!("{:.1} %", r * 100.0))
         .unwrap_or_else(|| "-".into())
 }
 
@@ -52,46 +57,40 @@ pub async fn run_dora(g: &Global, a: DoraArgs) -> anyhow::Result<()> {
             q.push(format!("{k}={}", esc(v)));
         }
     }
-    let v = c
-        .call(
-            Method::GET,
-            &format!(
-                "/api/v1/projects/{}/improvement/dora?{}",
-                a.project,
-                q.join("&")
-            ),
-            None,
-        )
-        .await?;
-    let level = |k: &str| v[k].as_str().unwrap_or("-").to_owned();
+    let path = format!(
+        "/api/v1/projects/{}/improvement/dora?{}",
+        a.project,
+        q.join("&")
+    );
+    let v = c.call(Method::GET, &path, None).await?;
+    let k: DoraView = read_as(&path, &v)?;
+    let level = |l: &Option<String>| l.clone().unwrap_or_else(|| "-".into());
     let rows = vec![
         vec![
             "Deployment frequency".into(),
             format!(
                 "{} per day ({} deployments)",
-                v["deployment_frequency"], v["deployments"]
+                Value::from(k.deployment_frequency),
+                k.deployments
             ),
-            level("frequency_level"),
+            k.frequency_level.clone(),
         ],
         vec![
             "Lead time for changes".into(),
-            hours(&v["lead_time_secs"]),
-            level("lead_time_level"),
+            hours(k.lead_time_secs),
+            level(&k.lead_time_level),
         ],
         vec![
             "Change failure rate".into(),
-            v["change_failure_rate"]
-                .as_f64()
-                .map(|r| format!("{:.1} %", r * 100.0))
-                .unwrap_or_else(|| "-".into()),
-            level("change_failure_level"),
+            rate(k.change_failure_rate),
+            level(&k.change_failure_level),
         ],
         vec![
             "Time to restore".into(),
-            hours(&v["time_to_restore_secs"]),
-            level("time_to_restore_level"),
+            hours(k.time_to_restore_secs),
+            level(&k.time_to_restore_level),
         ],
-        vec!["Overall".into(), String::new(), level("level")],
+        vec!["Overall".into(), String::new(), k.level.clone()],
     ];
     crate::output::table(g.format, &v, &["KEY", "VALUE", "LEVEL"], &rows);
     Ok(())
@@ -112,42 +111,26 @@ async fn trend(
             q.push(format!("{k}={}", esc(v)));
         }
     }
-    let v = c
-        .call(
-            Method::GET,
-            &format!(
-                "/api/v1/projects/{}/improvement/dora/trends?{}",
-                a.project,
-                q.join("&")
-            ),
-            None,
-        )
-        .await?;
-    let rows: Vec<Vec<String>> = v
-        .as_array()
-        .map(|ps| {
-            ps.iter()
-                .map(|p| {
-                    vec![
-                        p["from"]
-                            .as_str()
-                            .unwrap_or("-")
-                            .get(..10)
-                            .unwrap_or("-")
-                            .to_owned(),
-                        p["deployments"].to_string(),
-                        hours(&p["lead_time_secs"]),
-                        p["change_failure_rate"]
-                            .as_f64()
-                            .map(|r| format!("{:.1} %", r * 100.0))
-                            .unwrap_or_else(|| "-".into()),
-                        hours(&p["time_to_restore_secs"]),
-                        p["level"].as_str().unwrap_or("-").to_owned(),
-                    ]
-                })
-                .collect()
+    let path = format!(
+        "/api/v1/projects/{}/improvement/dora/trends?{}",
+        a.project,
+        q.join("&")
+    );
+    let v = c.call(Method::GET, &path, None).await?;
+    let periods: Vec<DoraView> = read_as(&path, &v)?;
+    let rows: Vec<Vec<String>> = periods
+        .iter()
+        .map(|p| {
+            vec![
+                p.from.get(..10).unwrap_or("-").to_owned(),
+                p.deployments.to_string(),
+                hours(p.lead_time_secs),
+                rate(p.change_failure_rate),
+                hours(p.time_to_restore_secs),
+                p.level.clone(),
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     crate::output::table(
         g.format,
         &v,
@@ -171,37 +154,25 @@ async fn suggest(g: &Global, c: &crate::client::Client, a: &DoraArgs) -> anyhow:
             q.push(format!("{k}={}", esc(v)));
         }
     }
-    let v = c
-        .call(
-            Method::GET,
-            &format!(
-                "/api/v1/projects/{}/improvement/dora/suggestions?{}",
-                a.project,
-                q.join("&")
-            ),
-            None,
-        )
-        .await?;
-    let rows: Vec<Vec<String>> = v
-        .as_array()
-        .map(|ss| {
-            ss.iter()
-                .map(|s| {
-                    vec![
-                        format!("#{}", s["incident"]),
-                        crate::client::s(s, "title"),
-                        format!(
-                            "{} {}",
-                            crate::client::s(s, "service"),
-                            crate::client::s(s, "version")
-                        ),
-                        format!("{} min", s["after_secs"].as_i64().unwrap_or(0) / 60),
-                        crate::client::s(s, "deployment"),
-                    ]
-                })
-                .collect()
+    let path = format!(
+        "/api/v1/projects/{}/improvement/dora/suggestions?{}",
+        a.project,
+        q.join("&")
+    );
+    let v = c.call(Method::GET, &path, None).await?;
+    let suggested: Vec<LinkSuggestion> = read_as(&path, &v)?;
+    let rows: Vec<Vec<String>> = suggested
+        .iter()
+        .map(|s| {
+            vec![
+                format!("#{}", s.incident),
+                s.title.clone(),
+                format!("{} {}", s.service, s.version),
+                format!("{} min", s.after_secs / 60),
+                s.deployment.clone(),
+            ]
         })
-        .unwrap_or_default();
+        .collect();
     crate::output::table(
         g.format,
         &v,

@@ -817,3 +817,22 @@ fn dora_view(k: &FourKeys, from: i64, to: i64) -> DoraView {
         level: k.level.as_str().into(),
     }
 }
+
+/// An incident that started soon after a production deployment, with the
+/// deployment to link it to.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LinkSuggestion {
+    pub incident: i64,
+    pub title: String,
+    pub started_at: String,
+    /// The deployment to link: POST it to the incident's links as
+    /// `{"kind": "deployment", "target": id}`.
+    pub deployment: String,
+    pub service: String,
+    pub version: String,
+    pub deployed_at: String,
+    /// How long after the deployment the incident started, in seconds.
+    pub after_secs: i64,
+    /// The deployment changed one of the incident's services.
+    pub same_service: bool,
+}

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{Access, need};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
-use crate::improvement::{DoraView, compute, compute_periods};
+use crate::improvement::{DoraView, LinkSuggestion, compute, compute_periods};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 use crate::work::{Audit, Work};
@@ -132,23 +132,6 @@ pub struct SuggestionQuery {
     /// How long after a deployment an incident counts as its failure, in
     /// hours (24 by default).
     pub window_hours: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkSuggestion {
-    pub incident: i64,
-    pub title: String,
-    pub started_at: String,
-    /// The deployment to link: POST it to the incident's links as
-    /// `{"kind": "deployment", "target": id}`.
-    pub deployment: String,
-    pub service: String,
-    pub version: String,
-    pub deployed_at: String,
-    /// How long after the deployment the incident started, in seconds.
-    pub after_secs: i64,
-    /// The deployment changed one of the incident's services.
-    pub same_service: bool,
 }
 
 /// Incidents without a linked deployment that started within the window
