@@ -8,10 +8,12 @@ use anyhow::Context;
 use clap::Subcommand;
 use liveops_core::releases::changelog::{self, Entry, Release};
 use liveops_core::releases::commits::{self, ConventionalCommit};
+use liveops_server::contract::releases::ReleaseView;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
+use crate::client::read_as;
 
 #[derive(Debug, Subcommand)]
 pub enum ReleaseCommand {
@@ -145,32 +147,39 @@ const RELEASE_HEADERS: [&str; 7] = [
     "VERSION", "TYPE", "STATE", "DATE", "ITEMS", "EFFORT", "WARNING",
 ];
 
-fn release_row(r: &Value) -> Vec<String> {
+fn release_row(r: &ReleaseView) -> Vec<String> {
     vec![
-        crate::client::s(r, "version"),
-        crate::client::s(r, "kind"),
-        crate::client::s(r, "state"),
-        r["shipped_at"]
-            .as_str()
-            .or(r["planned_for"].as_str())
+        r.version.clone(),
+        r.kind.clone(),
+        r.state.clone(),
+        r.shipped_at
+            .as_deref()
+            .or(r.planned_for.as_deref())
             .unwrap_or("-")
             .to_owned(),
-        r["items"].as_array().map_or(0, Vec::len).to_string(),
-        match r["capacity"].as_f64() {
-            Some(c) => format!("{:.1}/{c:.1}", r["planned_effort"].as_f64().unwrap_or(0.0)),
-            None => format!("{:.1}", r["planned_effort"].as_f64().unwrap_or(0.0)),
+        r.items.len().to_string(),
+        match r.capacity {
+            Some(c) => format!("{:.1}/{c:.1}", r.planned_effort),
+            None => format!("{:.1}", r.planned_effort),
         },
-        r["capacity_warning"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .to_owned(),
+        r.capacity_warning
+            .as_ref()
+            .map(|w| w.message.clone())
+            .unwrap_or_default(),
     ]
+}
+
+/// A release answer read back, as one table row.
+fn release_rows(v: &Value) -> anyhow::Result<Vec<Vec<String>>> {
+    let r: ReleaseView = read_as("the release", v)?;
+    Ok(vec![release_row(&r)])
 }
 
 pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
     let base = |p: &str| format!("/api/v1/projects/{p}/releases");
-    let show = |v: &Value| {
-        crate::output::table(g.format, v, &RELEASE_HEADERS, &[release_row(v)]);
+    let show = |v: &Value| -> anyhow::Result<()> {
+        crate::output::table(g.format, v, &RELEASE_HEADERS, &release_rows(v)?);
+        Ok(())
     };
     match cmd {
         ReleaseCommand::Notes {
@@ -237,16 +246,14 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
                         "planned_for": date, "capacity": capacity})),
                 )
                 .await?;
-            show(&v);
+            show(&v)?;
             Ok(())
         }
         ReleaseCommand::List { project } => {
             let c = crate::client::Client::new(g)?;
             let v = c.call(Method::GET, &base(&project), None).await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .map(|a| a.iter().map(release_row).collect())
-                .unwrap_or_default();
+            let releases: Vec<ReleaseView> = read_as(&base(&project), &v)?;
+            let rows: Vec<Vec<String>> = releases.iter().map(release_row).collect();
             crate::output::table(g.format, &v, &RELEASE_HEADERS, &rows);
             Ok(())
         }
@@ -259,7 +266,7 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-            show(&v);
+            show(&v)?;
             if g.format == Format::Table {
                 for i in v["items"].as_array().into_iter().flatten() {
                     eprintln!(
@@ -286,7 +293,7 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
                     Some(json!({"items": items})),
                 )
                 .await?;
-            show(&v);
+            show(&v)?;
             Ok(())
         }
         ReleaseCommand::Freeze { project, release } => {
@@ -308,7 +315,7 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
                     Some(json!({"incident": incident, "version": version})),
                 )
                 .await?;
-            show(&v);
+            show(&v)?;
             Ok(())
         }
         ReleaseCommand::Openapi {
@@ -345,7 +352,7 @@ async fn move_release(g: &Global, base: &str, release: &str, to: &str) -> anyhow
         g.format,
         &v,
         &RELEASE_HEADERS,
-        &[release_row(&v["release"])],
+        &release_rows(&v["release"])?,
     );
     if let Some(carried) = v["carried_over"].as_array().filter(|c| !c.is_empty()) {
         let list: Vec<String> = carried.iter().map(|n| format!("#{n}")).collect();

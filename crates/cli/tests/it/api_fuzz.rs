@@ -30,8 +30,11 @@ async fn schemathesis_finds_no_server_errors_or_schema_violations() {
                 "20",
                 "--seed",
                 "1",
+                // One worker: hypothesis is not thread-safe, and two once
+                // raced in its lambda-source cache (a KeyError inside
+                // schemathesis, not a finding).
                 "--workers",
-                "2",
+                "1",
                 "--generation-database",
                 "none",
                 "--no-color",

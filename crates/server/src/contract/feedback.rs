@@ -167,7 +167,7 @@ pub struct FromTicketBody {
     pub kind: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ScoreView {
     /// rice or ice.
     pub method: String,
@@ -212,7 +212,7 @@ pub fn score_view(s: Score) -> ScoreView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ItemView {
     pub number: i64,
     /// enhancement, bug, tech_debt or security.

@@ -1,14 +1,14 @@
 //! The releases contract: releases with their items and capacity, as the
 //! API and the pages show them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::contract::feedback::item_view;
 use crate::releases::ReleaseDetail;
 use crate::state::format_ms;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CapacityWarning {
     pub planned: f64,
     pub capacity: f64,
@@ -16,7 +16,7 @@ pub struct CapacityWarning {
     pub message: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReleaseView {
     pub version: String,
     pub kind: String,
