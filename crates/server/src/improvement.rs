@@ -26,8 +26,6 @@ crate::area_error!(
 
 pub type Result<T, E = ImprovementError> = std::result::Result<T, E>;
 
-crate::area_error_from!(crate::performance::PerformanceError => ImprovementError);
-
 const DAY_MS: i64 = 86_400_000;
 pub const WEEK_MS: i64 = 7 * DAY_MS;
 const NS_PER_MS: i64 = 1_000_000;

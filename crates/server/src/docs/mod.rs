@@ -138,14 +138,24 @@ pub async fn api_changes(
     if !release.has_openapi {
         return Ok(ApiChanges::default());
     }
+    let all = state.db.releases(project_id).await?;
+    api_changes_among(state, &all, release).await
+}
+
+/// [`api_changes`], the release before found among `all` the project's.
+async fn api_changes_among(
+    state: &AppState,
+    all: &[ReleaseRow],
+    release: &ReleaseRow,
+) -> Result<ApiChanges> {
+    if !release.has_openapi {
+        return Ok(ApiChanges::default());
+    }
     let Ok(this) = Version::parse(&release.version) else {
         return Ok(ApiChanges::default());
     };
-    let base = state
-        .db
-        .releases(project_id)
-        .await?
-        .into_iter()
+    let base = all
+        .iter()
         .filter(|r| r.has_openapi)
         .filter_map(|r| Version::parse(&r.version).ok().map(|v| (v, r)))
         .filter(|(v, _)| *v < this)
@@ -169,7 +179,7 @@ pub async fn api_changes(
     );
     let problem = api_diff::check_version(&changes, &base_version, &this);
     Ok(ApiChanges {
-        base: Some(base.version),
+        base: Some(base.version.clone()),
         changes,
         problem,
     })
@@ -183,11 +193,12 @@ pub async fn overview(
     project_id: &str,
 ) -> Result<(Vec<AdrRow>, Vec<(String, ApiChanges)>)> {
     let adrs = state.db.adrs(project_id).await?;
+    let all = state.db.releases(project_id).await?;
     let mut changes = Vec::new();
-    for r in state.db.releases(project_id).await? {
-        let c = api_changes(state, project_id, &r).await?;
+    for r in &all {
+        let c = api_changes_among(state, &all, r).await?;
         if c.base.is_some() {
-            changes.push((r.version, c));
+            changes.push((r.version.clone(), c));
         }
     }
     Ok((adrs, changes))

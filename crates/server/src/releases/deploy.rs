@@ -10,8 +10,6 @@ use crate::releases::{ReleasesError, Result};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
 
-crate::area_error_from!(crate::security::SecurityError => ReleasesError);
-
 /// A deployment, read and checked.
 #[derive(Debug, Clone)]
 pub struct Deployment {

@@ -25,7 +25,6 @@ crate::area_error!(
 pub type Result<T, E = ReviewsError> = std::result::Result<T, E>;
 
 crate::area_error_from!(crate::analytics::AnalyticsError => ReviewsError);
-crate::area_error_from!(crate::performance::PerformanceError => ReviewsError);
 crate::area_error_from!(crate::support::SupportError => ReviewsError);
 
 const HOUR_MS: i64 = 3_600_000;
