@@ -4,6 +4,9 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use liveops_server::contract::access::{
+    AuditPage, AuditView, KeysView, Me, ProjectView, RotatedKey, TokenView,
+};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -23,6 +26,21 @@ fn credentials_path() -> Option<PathBuf> {
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
     Some(base.join("liveops").join("credentials.toml"))
+}
+
+/// What liveops reads of an RFC 9457 problem document. An error may come
+/// from a proxy rather than liveops, so every field may be missing, and a
+/// body that is not a problem document reads as one with none.
+#[derive(Debug, Default, Deserialize)]
+struct ProblemText {
+    title: Option<String>,
+    detail: Option<String>,
+}
+
+impl ProblemText {
+    fn of(body: &[u8]) -> ProblemText {
+        serde_json::from_slice(body).unwrap_or_default()
+    }
 }
 
 fn saved() -> Credentials {
@@ -131,11 +149,11 @@ impl Client {
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         if !status.is_success() {
-            let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            let problem = ProblemText::of(text.as_bytes());
             let detail = problem
-                .get("detail")
-                .and_then(Value::as_str)
-                .or_else(|| problem.get("title").and_then(Value::as_str))
+                .detail
+                .as_deref()
+                .or(problem.title.as_deref())
                 .unwrap_or(text.as_str());
             bail!("the server answered {status}: {detail}");
         }
@@ -158,11 +176,8 @@ impl Client {
         let status = resp.status();
         let text = resp.text().await.context("the answer broke off")?;
         if !status.is_success() {
-            let problem: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            let detail = problem
-                .get("detail")
-                .and_then(Value::as_str)
-                .unwrap_or(text.as_str());
+            let problem = ProblemText::of(text.as_bytes());
+            let detail = problem.detail.as_deref().unwrap_or(text.as_str());
             bail!("the server answered {status}: {detail}");
         }
         Ok(text)
@@ -182,21 +197,14 @@ impl Client {
         let status = resp.status();
         let bytes = resp.bytes().await.context("the download broke off")?;
         if !status.is_success() {
-            let problem: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-            let detail = problem
-                .get("detail")
-                .and_then(Value::as_str)
-                .unwrap_or("no detail");
+            let problem = ProblemText::of(&bytes);
+            let detail = problem.detail.as_deref().unwrap_or("no detail");
             bail!("the server answered {status}: {detail}");
         }
         std::fs::write(dest, &bytes)
             .with_context(|| format!("could not write {}", dest.display()))?;
         Ok(bytes.len() as u64)
     }
-}
-
-pub(crate) fn s(v: &Value, key: &str) -> String {
-    output::plain(v.get(key).unwrap_or(&Value::Null))
 }
 
 pub async fn login(g: &Global, token_stdin: bool) -> anyhow::Result<()> {
@@ -212,7 +220,7 @@ pub async fn login(g: &Global, token_stdin: bool) -> anyhow::Result<()> {
         std::env::var("LIVEOPS_TOKEN").context("set LIVEOPS_TOKEN or pass --token-stdin")?
     };
     let client = Client::with(server.clone(), token.clone())?;
-    let me = client.call(Method::GET, "/api/v1/me", None).await?;
+    let me: Me = client.call_as(Method::GET, "/api/v1/me", None).await?;
     let path = credentials_path().context("no home directory to keep credentials in")?;
     use std::io::Write;
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -242,10 +250,7 @@ pub async fn login(g: &Global, token_stdin: bool) -> anyhow::Result<()> {
     output::record(
         g.format,
         &[
-            (
-                "logged_in_as",
-                me.get("email").cloned().unwrap_or(Value::Null),
-            ),
+            ("logged_in_as", json!(me.email)),
             ("credentials", json!(path.display().to_string())),
         ],
     );
@@ -253,44 +258,35 @@ pub async fn login(g: &Global, token_stdin: bool) -> anyhow::Result<()> {
 }
 
 pub async fn whoami(g: &Global) -> anyhow::Result<()> {
-    let me = Client::new(g)?
-        .call(Method::GET, "/api/v1/me", None)
-        .await?;
+    let path = "/api/v1/me";
+    let v = Client::new(g)?.call(Method::GET, path, None).await?;
     match g.format {
-        crate::cli::Format::Json => println!("{me}"),
-        crate::cli::Format::Table | crate::cli::Format::Sarif => output::record(
-            g.format,
-            &[
-                ("email", me["email"].clone()),
-                ("admin", me["is_admin"].clone()),
-                ("via", me["authenticated_by"].clone()),
-                (
-                    "projects",
-                    json!(
-                        me["projects"]
-                            .as_array()
-                            .map(|ps| ps.iter().map(|p| s(p, "slug")).collect::<Vec<_>>())
-                            .unwrap_or_default()
-                    ),
-                ),
-            ],
-        ),
+        crate::cli::Format::Json => println!("{v}"),
+        crate::cli::Format::Table | crate::cli::Format::Sarif => {
+            let me: Me = read_as(path, &v)?;
+            let slugs: Vec<&str> = me.projects.iter().map(|p| p.slug.as_str()).collect();
+            output::record(
+                g.format,
+                &[
+                    ("email", json!(me.email)),
+                    ("admin", json!(me.is_admin)),
+                    ("via", json!(me.authenticated_by)),
+                    ("projects", json!(slugs)),
+                ],
+            );
+        }
     }
     Ok(())
 }
 
 pub async fn project_list(g: &Global) -> anyhow::Result<()> {
-    let list = Client::new(g)?
-        .call(Method::GET, "/api/v1/projects", None)
-        .await?;
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .map(|ps| {
-            ps.iter()
-                .map(|p| vec![s(p, "slug"), s(p, "name"), s(p, "role"), s(p, "created_at")])
-                .collect()
-        })
-        .unwrap_or_default();
+    let path = "/api/v1/projects";
+    let list = Client::new(g)?.call(Method::GET, path, None).await?;
+    let projects: Vec<ProjectView> = read_as(path, &list)?;
+    let rows: Vec<Vec<String>> = projects
+        .into_iter()
+        .map(|p| vec![p.slug, p.name, p.role, p.created_at])
+        .collect();
     output::table(g.format, &list, &["SLUG", "NAME", "ROLE", "CREATED"], &rows);
     Ok(())
 }
@@ -299,8 +295,8 @@ pub async fn project_list(g: &Global) -> anyhow::Result<()> {
 pub async fn project_keys(g: &Global, project: &str, rotate: Option<&str>) -> anyhow::Result<()> {
     let client = Client::new(g)?;
     if let Some(purpose) = rotate {
-        let v = client
-            .call(
+        let rotated: RotatedKey = client
+            .call_as(
                 Method::POST,
                 &format!("/api/v1/projects/{project}/keys/{purpose}"),
                 None,
@@ -309,28 +305,20 @@ pub async fn project_keys(g: &Global, project: &str, rotate: Option<&str>) -> an
         output::record(
             g.format,
             &[
-                ("purpose", v.get("purpose").cloned().unwrap_or(Value::Null)),
-                ("key", v.get("key").cloned().unwrap_or(Value::Null)),
+                ("purpose", json!(rotated.purpose)),
+                ("key", json!(rotated.key)),
             ],
         );
         return Ok(());
     }
-    let v = client
-        .call(
-            Method::GET,
-            &format!("/api/v1/projects/{project}/keys"),
-            None,
-        )
-        .await?;
-    let rows: Vec<Vec<String>> = v
-        .get("keys")
-        .and_then(Value::as_array)
-        .map(|ks| {
-            ks.iter()
-                .map(|k| vec![s(k, "purpose"), format!("{}…", s(k, "hint"))])
-                .collect()
-        })
-        .unwrap_or_default();
+    let path = format!("/api/v1/projects/{project}/keys");
+    let v = client.call(Method::GET, &path, None).await?;
+    let keys: KeysView = read_as(&path, &v)?;
+    let rows: Vec<Vec<String>> = keys
+        .keys
+        .into_iter()
+        .map(|k| vec![k.purpose, format!("{}…", k.hint)])
+        .collect();
     output::table(g.format, &v, &["PURPOSE", "STARTS"], &rows);
     Ok(())
 }
@@ -343,19 +331,19 @@ pub async fn public_pages(
     changelog: Option<crate::cli::OnOff>,
 ) -> anyhow::Result<()> {
     let client = Client::new(g)?;
-    let current = client
-        .call(Method::GET, &format!("/api/v1/projects/{project}"), None)
+    let current: ProjectView = client
+        .call_as(Method::GET, &format!("/api/v1/projects/{project}"), None)
         .await?;
-    let on = |flag: Option<crate::cli::OnOff>, key: &str| match flag {
+    let on = |flag: Option<crate::cli::OnOff>, now: bool| match flag {
         Some(f) => f == crate::cli::OnOff::On,
-        None => current.get(key).and_then(Value::as_bool).unwrap_or(false),
+        None => now,
     };
     let body = json!({
-        "status_page": on(status_page, "status_page_public"),
-        "changelog": on(changelog, "changelog_public"),
+        "status_page": on(status_page, current.status_page_public),
+        "changelog": on(changelog, current.changelog_public),
     });
-    let v = client
-        .call(
+    let updated: ProjectView = client
+        .call_as(
             Method::PUT,
             &format!("/api/v1/projects/{project}/public-pages"),
             Some(body),
@@ -364,45 +352,18 @@ pub async fn public_pages(
     output::record(
         g.format,
         &[
-            (
-                "status_page",
-                v.get("status_page_public").cloned().unwrap_or(Value::Null),
-            ),
-            (
-                "changelog",
-                v.get("changelog_public").cloned().unwrap_or(Value::Null),
-            ),
+            ("status_page", json!(updated.status_page_public)),
+            ("changelog", json!(updated.changelog_public)),
         ],
     );
     Ok(())
 }
 
 pub async fn token_list(g: &Global, project: &str) -> anyhow::Result<()> {
-    let list = Client::new(g)?
-        .call(
-            Method::GET,
-            &format!("/api/v1/projects/{project}/tokens"),
-            None,
-        )
-        .await?;
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .map(|ts| {
-            ts.iter()
-                .map(|t| {
-                    vec![
-                        s(t, "id"),
-                        s(t, "name"),
-                        s(t, "user"),
-                        s(t, "scopes"),
-                        s(t, "expires_at"),
-                        s(t, "last_used_at"),
-                        s(t, "revoked_at"),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let path = format!("/api/v1/projects/{project}/tokens");
+    let list = Client::new(g)?.call(Method::GET, &path, None).await?;
+    let tokens: Vec<TokenView> = read_as(&path, &list)?;
+    let rows: Vec<Vec<String>> = tokens.into_iter().map(token_row).collect();
     output::table(
         g.format,
         &list,
@@ -420,6 +381,24 @@ pub async fn token_list(g: &Global, project: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A token as a row of `liveops token list`.
+fn token_row(t: TokenView) -> Vec<String> {
+    vec![
+        t.id,
+        t.name,
+        t.user,
+        t.scopes.join(","),
+        t.expires_at,
+        or_dash(t.last_used_at),
+        or_dash(t.revoked_at),
+    ]
+}
+
+/// An absent value as a person reads it.
+fn or_dash(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "-".into())
+}
+
 pub async fn token_revoke(g: &Global, project: &str, id: &str) -> anyhow::Result<()> {
     Client::new(g)?
         .call(
@@ -433,29 +412,10 @@ pub async fn token_revoke(g: &Global, project: &str, id: &str) -> anyhow::Result
 }
 
 pub async fn audit_list(g: &Global, project: &str, limit: i64) -> anyhow::Result<()> {
-    let page = Client::new(g)?
-        .call(
-            Method::GET,
-            &format!("/api/v1/projects/{project}/audit?limit={limit}"),
-            None,
-        )
-        .await?;
-    let rows: Vec<Vec<String>> = page["entries"]
-        .as_array()
-        .map(|es| {
-            es.iter()
-                .map(|e| {
-                    vec![
-                        s(e, "at"),
-                        s(e, "actor"),
-                        s(e, "action"),
-                        s(e, "target"),
-                        s(e, "ip"),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let path = format!("/api/v1/projects/{project}/audit?limit={limit}");
+    let page = Client::new(g)?.call(Method::GET, &path, None).await?;
+    let read: AuditPage = read_as(&path, &page)?;
+    let rows: Vec<Vec<String>> = read.entries.into_iter().map(audit_row).collect();
     output::table(
         g.format,
         &page,
@@ -463,6 +423,11 @@ pub async fn audit_list(g: &Global, project: &str, limit: i64) -> anyhow::Result
         &rows,
     );
     Ok(())
+}
+
+/// An audit entry as a row of `liveops audit`.
+fn audit_row(e: AuditView) -> Vec<String> {
+    vec![e.at, e.actor, e.action, or_dash(e.target), or_dash(e.ip)]
 }
 
 /// An answer from `path` read as the API contract's type for it.

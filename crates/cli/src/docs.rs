@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Subcommand, ValueEnum};
 use liveops_core::docs::api_diff::{self, Level};
 use liveops_core::docs::openapi::Spec;
+use liveops_server::contract::docs::{AdrImport, AdrView};
 use serde_json::json;
 
 use crate::Exit;
@@ -183,26 +184,19 @@ pub enum AdrCommand {
     },
 }
 
+fn adr_row(r: &AdrView) -> Vec<String> {
+    vec![
+        r.number.to_string(),
+        r.title.clone(),
+        r.status.clone(),
+        r.date.clone().unwrap_or_else(|| "-".into()),
+        r.path.clone(),
+    ]
+}
+
 pub async fn run_adr(g: &Global, cmd: AdrCommand) -> anyhow::Result<()> {
     let c = crate::client::Client::new(g)?;
     let headers = ["#", "TITLE", "STATUS", "DATE", "FILE"];
-    let rows = |v: &serde_json::Value| -> Vec<Vec<String>> {
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|r| {
-                        vec![
-                            crate::client::s(r, "number"),
-                            crate::client::s(r, "title"),
-                            crate::client::s(r, "status"),
-                            crate::client::s(r, "date"),
-                            crate::client::s(r, "path"),
-                        ]
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     match cmd {
         AdrCommand::Import { project, dir } => {
             let mut files = Vec::new();
@@ -222,8 +216,8 @@ pub async fn run_adr(g: &Global, cmd: AdrCommand) -> anyhow::Result<()> {
                 "{} holds no Markdown files",
                 dir.display()
             );
-            let v = c
-                .call(
+            let done: AdrImport = c
+                .call_as(
                     reqwest::Method::POST,
                     &format!("/api/v1/projects/{project}/docs/adrs"),
                     Some(serde_json::Value::Array(files)),
@@ -232,21 +226,18 @@ pub async fn run_adr(g: &Global, cmd: AdrCommand) -> anyhow::Result<()> {
             crate::output::record(
                 g.format,
                 &[
-                    ("imported", v["imported"].clone()),
-                    ("skipped", v["skipped"].clone()),
+                    ("imported", json!(done.imported)),
+                    ("skipped", json!(done.skipped)),
                 ],
             );
         }
         AdrCommand::List { project, release } => {
             let q = release.map(|r| format!("?release={r}")).unwrap_or_default();
-            let v = c
-                .call(
-                    reqwest::Method::GET,
-                    &format!("/api/v1/projects/{project}/docs/adrs{q}"),
-                    None,
-                )
-                .await?;
-            crate::output::table(g.format, &v, &headers, &rows(&v));
+            let path = format!("/api/v1/projects/{project}/docs/adrs{q}");
+            let v = c.call(reqwest::Method::GET, &path, None).await?;
+            let adrs: Vec<AdrView> = crate::client::read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = adrs.iter().map(adr_row).collect();
+            crate::output::table(g.format, &v, &headers, &rows);
         }
     }
     Ok(())

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
+use liveops_server::contract::feedback::{
+    CreatedFeedback, FeedbackDetail, FeedbackView, ImportView, ItemDetail, ItemView, SuggestionView,
+};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::Global;
-use crate::client::{Client, s};
+use crate::client::{Client, read_as};
 
 #[derive(Debug, Subcommand)]
 pub enum FeedbackCommand {
@@ -138,50 +141,52 @@ fn numbers(s: &str, n: usize, what: &str) -> anyhow::Result<Vec<f64>> {
 
 const FEEDBACK_HEADERS: [&str; 7] = ["#", "KIND", "STATE", "TITLE", "FROM", "ITEM", "CREATED"];
 
-fn feedback_row(f: &Value) -> Vec<String> {
+fn feedback_row(f: &FeedbackView) -> Vec<String> {
     vec![
-        s(f, "number"),
-        s(f, "kind"),
-        s(f, "state"),
-        s(f, "title"),
-        f["reporter"]["email"]
-            .as_str()
-            .or(f["reporter"]["name"].as_str())
+        f.number.to_string(),
+        f.kind.clone(),
+        f.state.clone(),
+        f.title.clone(),
+        f.reporter
+            .email
+            .as_deref()
+            .or(f.reporter.name.as_deref())
             .unwrap_or("-")
             .to_owned(),
-        f["item"].as_i64().map_or("-".into(), |n| format!("#{n}")),
-        s(f, "created_at"),
+        f.item.map_or("-".into(), |n| format!("#{n}")),
+        f.created_at.clone(),
     ]
 }
 
 const ITEM_HEADERS: [&str; 7] = ["#", "KIND", "STATUS", "TITLE", "VOTES", "SCORE", "RELEASE"];
 
-fn item_row(i: &Value) -> Vec<String> {
+fn item_row(i: &ItemView) -> Vec<String> {
     vec![
-        s(i, "number"),
-        s(i, "kind"),
-        s(i, "status"),
-        s(i, "title"),
-        s(i, "votes"),
-        i["score"]["value"]
-            .as_f64()
-            .map_or("-".into(), |v| format!("{} {v}", s(&i["score"], "method"))),
-        i["release"].as_str().unwrap_or("-").to_owned(),
+        i.number.to_string(),
+        i.kind.clone(),
+        i.status.clone(),
+        i.title.clone(),
+        i.votes.to_string(),
+        i.score
+            .as_ref()
+            .map_or("-".into(), |sc| format!("{} {}", sc.method, sc.value)),
+        i.release.as_deref().unwrap_or("-").to_owned(),
     ]
 }
 
-fn print_suggestions(v: &Value) {
-    if let Some(list) = v.as_array().filter(|l| !l.is_empty()) {
-        eprintln!("possible duplicates:");
-        for sg in list {
-            eprintln!(
-                "  #{} {} ({} votes, {:.0}% alike)",
-                s(sg, "item"),
-                s(sg, "title"),
-                s(sg, "votes"),
-                sg["similarity"].as_f64().unwrap_or(0.0) * 100.0
-            );
-        }
+fn print_suggestions(list: &[SuggestionView]) {
+    if list.is_empty() {
+        return;
+    }
+    eprintln!("possible duplicates:");
+    for sg in list {
+        eprintln!(
+            "  #{} {} ({} votes, {:.0}% alike)",
+            sg.item,
+            sg.title,
+            sg.votes,
+            sg.similarity * 100.0
+        );
     }
 }
 
@@ -197,52 +202,51 @@ pub async fn run_feedback(g: &Global, cmd: FeedbackCommand) -> anyhow::Result<()
             email,
             distinct_id,
         } => {
+            let path = base(&project);
             let v = c
                 .call(
                     Method::POST,
-                    &base(&project),
+                    &path,
                     Some(
                         json!({"kind": kind, "body": body, "title": title, "email": email,
                         "distinct_id": distinct_id}),
                     ),
                 )
                 .await?;
+            let created: CreatedFeedback = read_as(&path, &v)?;
             crate::output::table(
                 g.format,
                 &v,
                 &FEEDBACK_HEADERS,
-                &[feedback_row(&v["feedback"])],
+                &[feedback_row(&created.feedback)],
             );
-            print_suggestions(&v["suggestions"]);
+            print_suggestions(&created.suggestions);
         }
         FeedbackCommand::List { project, state } => {
             let q = state.map(|s| format!("?state={s}")).unwrap_or_default();
-            let v = c
-                .call(Method::GET, &format!("{}{q}", base(&project)), None)
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .map(|a| a.iter().map(feedback_row).collect())
-                .unwrap_or_default();
+            let path = format!("{}{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let list: Vec<FeedbackView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = list.iter().map(feedback_row).collect();
             crate::output::table(g.format, &v, &FEEDBACK_HEADERS, &rows);
         }
         FeedbackCommand::Show { project, number } => {
-            let v = c
-                .call(Method::GET, &format!("{}/{number}", base(&project)), None)
-                .await?;
+            let path = format!("{}/{number}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let d: FeedbackDetail = read_as(&path, &v)?;
             crate::output::table(
                 g.format,
                 &v,
                 &FEEDBACK_HEADERS,
-                &[feedback_row(&v["feedback"])],
+                &[feedback_row(&d.feedback)],
             );
             if g.format == crate::cli::Format::Table {
-                println!("\n{}", s(&v["feedback"], "body"));
-                print_suggestions(&v["suggestions"]);
-                if let Some(acts) = v["activity"].as_array().filter(|a| !a.is_empty()) {
+                println!("\n{}", d.feedback.body);
+                print_suggestions(&d.suggestions);
+                if !d.activity.is_empty() {
                     eprintln!("what the reporter did:");
-                    for a in acts.iter().take(20) {
-                        eprintln!("  {} {}", s(a, "timestamp"), s(a, "event"));
+                    for a in d.activity.iter().take(20) {
+                        eprintln!("  {} {}", a.timestamp, a.event);
                     }
                 }
             }
@@ -262,24 +266,19 @@ pub async fn run_feedback(g: &Global, cmd: FeedbackCommand) -> anyhow::Result<()
                     file.display()
                 ),
             };
-            let v = c
-                .call_raw(
-                    Method::POST,
-                    &format!(
-                        "{}/import?source={}",
-                        base(&project),
-                        url::form_urlencoded::byte_serialize(source.as_bytes()).collect::<String>()
-                    ),
-                    ct,
-                    bytes,
-                )
-                .await?;
+            let path = format!(
+                "{}/import?source={}",
+                base(&project),
+                url::form_urlencoded::byte_serialize(source.as_bytes()).collect::<String>()
+            );
+            let v = c.call_raw(Method::POST, &path, ct, bytes).await?;
+            let done: ImportView = read_as(&path, &v)?;
             crate::output::record(
                 g.format,
                 &[
-                    ("imported", v["imported"].clone()),
-                    ("already_imported", v["already_imported"].clone()),
-                    ("rejected", v["rejected"].clone()),
+                    ("imported", json!(done.imported)),
+                    ("already_imported", json!(done.already_imported)),
+                    ("rejected", json!(done.rejected)),
                 ],
             );
         }
@@ -288,24 +287,24 @@ pub async fn run_feedback(g: &Global, cmd: FeedbackCommand) -> anyhow::Result<()
             number,
             item,
         } => {
+            let path = format!("{}/{number}/actions", base(&project));
             let v = c
                 .call(
                     Method::POST,
-                    &format!("{}/{number}/actions", base(&project)),
+                    &path,
                     Some(json!({"action": "link", "item": item})),
                 )
                 .await?;
-            crate::output::table(g.format, &v, &FEEDBACK_HEADERS, &[feedback_row(&v)]);
+            let f: FeedbackView = read_as(&path, &v)?;
+            crate::output::table(g.format, &v, &FEEDBACK_HEADERS, &[feedback_row(&f)]);
         }
         FeedbackCommand::Promote { project, number } => {
+            let path = format!("{}/{number}/actions", base(&project));
             let v = c
-                .call(
-                    Method::POST,
-                    &format!("{}/{number}/actions", base(&project)),
-                    Some(json!({"action": "promote"})),
-                )
+                .call(Method::POST, &path, Some(json!({"action": "promote"})))
                 .await?;
-            crate::output::table(g.format, &v, &FEEDBACK_HEADERS, &[feedback_row(&v)]);
+            let f: FeedbackView = read_as(&path, &v)?;
+            crate::output::table(g.format, &v, &FEEDBACK_HEADERS, &[feedback_row(&f)]);
         }
     }
     Ok(())
@@ -316,17 +315,10 @@ pub async fn run_backlog(g: &Global, cmd: BacklogCommand) -> anyhow::Result<()> 
     let base = |p: &str| format!("/api/v1/projects/{p}/feedback/backlog");
     match cmd {
         BacklogCommand::List { project, all } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("{}{}", base(&project), if all { "?all=true" } else { "" }),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .map(|a| a.iter().map(item_row).collect())
-                .unwrap_or_default();
+            let path = format!("{}{}", base(&project), if all { "?all=true" } else { "" });
+            let v = c.call(Method::GET, &path, None).await?;
+            let items: Vec<ItemView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
             crate::output::table(g.format, &v, &ITEM_HEADERS, &rows);
         }
         BacklogCommand::Add {
@@ -335,29 +327,31 @@ pub async fn run_backlog(g: &Global, cmd: BacklogCommand) -> anyhow::Result<()> 
             kind,
             body,
         } => {
+            let path = base(&project);
             let v = c
                 .call(
                     Method::POST,
-                    &base(&project),
+                    &path,
                     Some(json!({"title": title, "kind": kind, "body": body})),
                 )
                 .await?;
-            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&v)]);
+            let item: ItemView = read_as(&path, &v)?;
+            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&item)]);
         }
         BacklogCommand::Show { project, number } => {
-            let v = c
-                .call(Method::GET, &format!("{}/{number}", base(&project)), None)
-                .await?;
-            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&v["item"])]);
+            let path = format!("{}/{number}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            let d: ItemDetail = read_as(&path, &v)?;
+            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&d.item)]);
             if g.format == crate::cli::Format::Table {
-                if let Some(votes) = v["feedback"].as_array().filter(|a| !a.is_empty()) {
+                if !d.feedback.is_empty() {
                     eprintln!("votes:");
-                    for f in votes {
+                    for f in &d.feedback {
                         let r = feedback_row(f);
                         eprintln!("  #{} {} ({})", r[0], r[3], r[4]);
                     }
                 }
-                print_suggestions(&v["duplicates"]);
+                print_suggestions(&d.duplicates);
             }
         }
         BacklogCommand::Update {
@@ -380,28 +374,28 @@ pub async fn run_backlog(g: &Global, cmd: BacklogCommand) -> anyhow::Result<()> 
                 }
                 (None, None) => None,
             };
+            let path = format!("{}/{number}", base(&project));
             let v = c
                 .call(
                     Method::PATCH,
-                    &format!("{}/{number}", base(&project)),
+                    &path,
                     Some(json!({"status": status, "score": score, "release": release})),
                 )
                 .await?;
-            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&v)]);
+            let item: ItemView = read_as(&path, &v)?;
+            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&item)]);
         }
         BacklogCommand::Merge {
             project,
             number,
             into,
         } => {
+            let path = format!("{}/{number}/merge", base(&project));
             let v = c
-                .call(
-                    Method::POST,
-                    &format!("{}/{number}/merge", base(&project)),
-                    Some(json!({"into": into})),
-                )
+                .call(Method::POST, &path, Some(json!({"into": into})))
                 .await?;
-            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&v)]);
+            let item: ItemView = read_as(&path, &v)?;
+            crate::output::table(g.format, &v, &ITEM_HEADERS, &[item_row(&item)]);
         }
     }
     Ok(())

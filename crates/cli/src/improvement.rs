@@ -1,8 +1,8 @@
 //! Continuous-improvement commands (client): the DORA four keys, and the
 //! weekly report with its history and recipients.
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
+use liveops_server::contract::improvement::{RecipientBody, SavedReportView, StoredReportView};
 use liveops_server::improvement::{DoraView, LinkSuggestion, WeeklyReport, render_text};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -241,21 +241,28 @@ pub enum RecipientCommand {
     },
 }
 
-fn percent(v: &Value) -> String {
-    v.as_f64()
-        .map(|r| format!("{:.1} %", r * 100.0))
-        .unwrap_or_else(|| "-".into())
+/// The smallest error budget left among a report's SLOs.
+fn least_budget(report: &WeeklyReport) -> String {
+    let least = report
+        .slos
+        .iter()
+        .filter_map(|s| s.budget_remaining)
+        .reduce(f64::min);
+    rate(least)
 }
 
-/// The smallest error budget left among a report's SLOs.
-fn least_budget(report: &Value) -> String {
-    let least = report["slos"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|s| s["budget_remaining"].as_f64())
-        .reduce(f64::min);
-    percent(&least.map_or(Value::Null, Value::from))
+/// A kept report's line in the history.
+fn history_row(path: &str, e: &StoredReportView) -> anyhow::Result<Vec<String>> {
+    let r: WeeklyReport = read_as(path, &e.report)?;
+    Ok(vec![
+        e.week.clone(),
+        r.dora.level.clone(),
+        r.dora.deployments.to_string(),
+        least_budget(&r),
+        rate(r.tickets.resolution_attainment),
+        format!("{} ({} overdue)", r.actions.open, r.actions.overdue),
+        r.security.sla_breaches.to_string(),
+    ])
 }
 
 pub async fn run_report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
@@ -266,81 +273,53 @@ pub async fn run_report(g: &Global, cmd: ReportCommand) -> anyhow::Result<()> {
             week,
             send,
         } => {
-            let (v, report) = if send {
+            let path = format!(
+                "/api/v1/projects/{}/improvement/reports/weekly",
+                esc(&project)
+            );
+            if send {
                 let v = c
                     .call(
                         Method::POST,
-                        &format!(
-                            "/api/v1/projects/{}/improvement/reports/weekly",
-                            esc(&project)
-                        ),
+                        &path,
                         Some(json!({"week": week, "deliver": true})),
                     )
                     .await?;
-                let report = v["report"].clone();
-                (v, report)
+                if g.format == Format::Json {
+                    println!("{v}");
+                    return Ok(());
+                }
+                let saved: SavedReportView = read_as(&path, &v)?;
+                print!("{}", render_text(&saved.report));
+                println!(
+                    "\nKept in the history; {} deliveries queued.",
+                    saved.deliveries
+                );
             } else {
                 let q = week
                     .map(|w| format!("?week={}", esc(&w)))
                     .unwrap_or_default();
-                let v = c
-                    .call(
-                        Method::GET,
-                        &format!(
-                            "/api/v1/projects/{}/improvement/reports/weekly{q}",
-                            esc(&project)
-                        ),
-                        None,
-                    )
-                    .await?;
-                (v.clone(), v)
-            };
-            if g.format == Format::Json {
-                println!("{v}");
-                return Ok(());
-            }
-            let r: WeeklyReport = serde_json::from_value(report)
-                .context("the server sent a report this client cannot read")?;
-            print!("{}", render_text(&r));
-            if send {
-                println!(
-                    "\nKept in the history; {} deliveries queued.",
-                    v["deliveries"].as_u64().unwrap_or(0)
-                );
+                let path = format!("{path}{q}");
+                let v = c.call(Method::GET, &path, None).await?;
+                if g.format == Format::Json {
+                    println!("{v}");
+                    return Ok(());
+                }
+                let r: WeeklyReport = read_as(&path, &v)?;
+                print!("{}", render_text(&r));
             }
         }
         ReportCommand::History { project, limit } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!(
-                        "/api/v1/projects/{}/improvement/reports?limit={limit}",
-                        esc(&project)
-                    ),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|e| {
-                    let r = &e["report"];
-                    vec![
-                        crate::output::plain(&e["week"]),
-                        crate::output::plain(&r["dora"]["level"]),
-                        crate::output::plain(&r["dora"]["deployments"]),
-                        least_budget(r),
-                        percent(&r["tickets"]["resolution_attainment"]),
-                        format!(
-                            "{} ({} overdue)",
-                            crate::output::plain(&r["actions"]["open"]),
-                            crate::output::plain(&r["actions"]["overdue"])
-                        ),
-                        crate::output::plain(&r["security"]["sla_breaches"]),
-                    ]
-                })
-                .collect();
+            let path = format!(
+                "/api/v1/projects/{}/improvement/reports?limit={limit}",
+                esc(&project)
+            );
+            let v = c.call(Method::GET, &path, None).await?;
+            let kept: Vec<StoredReportView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = kept
+                .iter()
+                .map(|e| history_row(&path, e))
+                .collect::<anyhow::Result<_>>()?;
             crate::output::table(
                 g.format,
                 &v,
@@ -373,33 +352,27 @@ async fn recipients(
             channel,
             target,
         } => {
+            let path = base(&project);
             let v = c
                 .call(
                     Method::POST,
-                    &base(&project),
+                    &path,
                     Some(json!({"channel": channel, "target": target})),
                 )
                 .await?;
+            let r: RecipientBody = read_as(&path, &v)?;
             crate::output::record(
                 g.format,
-                &[
-                    ("channel", v["channel"].clone()),
-                    ("target", v["target"].clone()),
-                ],
+                &[("channel", json!(r.channel)), ("target", json!(r.target))],
             );
         }
         RecipientCommand::List { project } => {
-            let v = c.call(Method::GET, &base(&project), None).await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
+            let path = base(&project);
+            let v = c.call(Method::GET, &path, None).await?;
+            let list: Vec<RecipientBody> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = list
                 .into_iter()
-                .flatten()
-                .map(|r| {
-                    vec![
-                        crate::output::plain(&r["channel"]),
-                        crate::output::plain(&r["target"]),
-                    ]
-                })
+                .map(|r| vec![r.channel, r.target])
                 .collect();
             crate::output::table(g.format, &v, &["CHANNEL", "TARGET"], &rows);
         }

@@ -454,30 +454,23 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let report: ReportView = read_as(&path, &v)?;
+            // Tables only from here: the JSON answer was printed whole above.
+            let none = Value::Null;
             println!("Tuning report, {} to {}", report.from, report.to);
             println!("\nSLOWEST ROUTES BY TOTAL TIME");
-            output::table(
-                g.format,
-                &v["routes"],
-                &ROUTE_HEADERS,
-                &route_rows(&report.routes),
-            );
+            output::table(g.format, &none, &ROUTE_HEADERS, &route_rows(&report.routes));
             println!("\nWORST QUERIES");
             output::table(
                 g.format,
-                &v["queries"],
+                &none,
                 &QUERY_HEADERS,
                 &query_rows(&report.queries),
             );
-            for (key, title, patterns) in [
-                ("n_plus_one", "N+1 QUERIES", &report.n_plus_one),
-                ("slow_queries", "SLOW QUERIES", &report.slow_queries),
-                ("large_payloads", "LARGE PAYLOADS", &report.large_payloads),
-                (
-                    "cache_candidates",
-                    "CACHE CANDIDATES",
-                    &report.cache_candidates,
-                ),
+            for (title, patterns) in [
+                ("N+1 QUERIES", &report.n_plus_one),
+                ("SLOW QUERIES", &report.slow_queries),
+                ("LARGE PAYLOADS", &report.large_payloads),
+                ("CACHE CANDIDATES", &report.cache_candidates),
             ] {
                 let rows: Vec<Vec<String>> = patterns
                     .iter()
@@ -494,7 +487,7 @@ pub async fn run(g: &Global, cmd: PerfCommand) -> anyhow::Result<()> {
                 println!("\n{title}");
                 output::table(
                     g.format,
-                    &v[key],
+                    &none,
                     &["ROUTE", "TRACES", "WORST MS", "EXAMPLE TRACE", "QUERY"],
                     &rows,
                 );

@@ -8,7 +8,9 @@ use anyhow::Context;
 use clap::Subcommand;
 use liveops_core::releases::changelog::{self, Entry, Release};
 use liveops_core::releases::commits::{self, ConventionalCommit};
-use liveops_server::contract::releases::ReleaseView;
+use liveops_server::contract::releases::{
+    DeploymentView, NotesView, ReleaseMoved, ReleaseView, TrainView,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -198,8 +200,9 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
             if g.format == Format::Json {
                 println!("{v}");
             } else {
-                print!("{}", v["markdown"].as_str().unwrap_or(""));
-                if let Some(p) = v["version_problem"].as_str() {
+                let notes: NotesView = read_as("the release notes", &v)?;
+                print!("{}", notes.markdown);
+                if let Some(p) = notes.version_problem {
                     eprintln!("warning: {p}");
                 }
             }
@@ -266,16 +269,11 @@ pub async fn run(g: &Global, cmd: ReleaseCommand) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-            show(&v)?;
+            let r: ReleaseView = read_as("the release", &v)?;
+            crate::output::table(g.format, &v, &RELEASE_HEADERS, &[release_row(&r)]);
             if g.format == Format::Table {
-                for i in v["items"].as_array().into_iter().flatten() {
-                    eprintln!(
-                        "  #{} {} ({}, {})",
-                        crate::client::s(i, "number"),
-                        crate::client::s(i, "title"),
-                        crate::client::s(i, "kind"),
-                        crate::client::s(i, "status")
-                    );
+                for i in &r.items {
+                    eprintln!("  #{} {} ({}, {})", i.number, i.title, i.kind, i.status);
                 }
             }
             Ok(())
@@ -348,14 +346,15 @@ async fn move_release(g: &Global, base: &str, release: &str, to: &str) -> anyhow
             Some(json!({"state": to})),
         )
         .await?;
+    let moved: ReleaseMoved = read_as("the moved release", &v)?;
     crate::output::table(
         g.format,
         &v,
         &RELEASE_HEADERS,
-        &release_rows(&v["release"])?,
+        &[release_row(&moved.release)],
     );
-    if let Some(carried) = v["carried_over"].as_array().filter(|c| !c.is_empty()) {
-        let list: Vec<String> = carried.iter().map(|n| format!("#{n}")).collect();
+    if !moved.carried_over.is_empty() {
+        let list: Vec<String> = moved.carried_over.iter().map(|n| format!("#{n}")).collect();
         eprintln!("not done, back in the backlog: {}", list.join(", "));
     }
     Ok(())
@@ -370,13 +369,14 @@ pub async fn run_train(g: &Global, cmd: TrainCommand) -> anyhow::Result<()> {
         "NEXT RELEASE",
         "NEXT FREEZE",
     ];
-    let row = |t: &Value| {
+    let row = |t: &TrainView| {
+        let next = t.next.first();
         vec![
-            crate::client::s(t, "name"),
-            crate::client::s(t, "cadence"),
-            crate::client::s(t, "freeze_days"),
-            crate::client::s(&t["next"][0], "release"),
-            crate::client::s(&t["next"][0], "freeze"),
+            t.name.clone(),
+            t.cadence.clone(),
+            t.freeze_days.to_string(),
+            next.map_or_else(|| "-".into(), |d| d.release.clone()),
+            next.map_or_else(|| "-".into(), |d| d.freeze.clone()),
         ]
     };
     match cmd {
@@ -397,7 +397,8 @@ pub async fn run_train(g: &Global, cmd: TrainCommand) -> anyhow::Result<()> {
                     ),
                 )
                 .await?;
-            crate::output::table(g.format, &v, &headers, &[row(&v)]);
+            let train: TrainView = read_as("the train", &v)?;
+            crate::output::table(g.format, &v, &headers, &[row(&train)]);
         }
         TrainCommand::List { project } => {
             let v = c
@@ -407,10 +408,8 @@ pub async fn run_train(g: &Global, cmd: TrainCommand) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .map(|a| a.iter().map(row).collect())
-                .unwrap_or_default();
+            let trains: Vec<TrainView> = read_as("the trains", &v)?;
+            let rows: Vec<Vec<String>> = trains.iter().map(row).collect();
             crate::output::table(g.format, &v, &headers, &rows);
         }
     }
@@ -539,25 +538,18 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
         "COMMITS",
         "LEAD TIME",
     ];
-    let rows = |v: &serde_json::Value| -> Vec<Vec<String>> {
-        let one = |d: &serde_json::Value| {
-            vec![
-                crate::client::s(d, "service"),
-                crate::client::s(d, "version"),
-                crate::client::s(d, "environment"),
-                crate::client::s(d, "commit"),
-                crate::client::s(d, "deployed_at"),
-                crate::client::s(d, "commits"),
-                d["lead_time_secs"]
-                    .as_i64()
-                    .map(|s| format!("{:.1} h", s as f64 / 3600.0))
-                    .unwrap_or_else(|| "-".into()),
-            ]
-        };
-        match v.as_array() {
-            Some(a) => a.iter().map(one).collect(),
-            None => vec![one(v)],
-        }
+    let row = |d: &DeploymentView| {
+        vec![
+            d.service.clone(),
+            d.version.clone(),
+            d.environment.clone(),
+            d.commit.clone().unwrap_or_else(|| "-".into()),
+            d.deployed_at.clone(),
+            d.commits.to_string(),
+            d.lead_time_secs
+                .map(|s| format!("{:.1} h", s as f64 / 3600.0))
+                .unwrap_or_else(|| "-".into()),
+        ]
     };
     match cmd {
         DeployCommand::Record {
@@ -577,13 +569,14 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
                 locks.push(json!({"name": p.display().to_string(), "text": text}));
             }
             let mut commits = Vec::new();
+            let mut first_sha: Option<String> = None;
             if let Some(repo) = repo {
                 let to = commit.clone().unwrap_or_else(|| "HEAD".into());
                 let since = match since {
                     Some(s) => Some(s),
                     None => {
-                        let last = c
-                            .call(
+                        let last: Vec<DeploymentView> = c
+                            .call_as(
                                 reqwest::Method::GET,
                                 &format!(
                                     "{}?service={}&environment={}&limit=1",
@@ -594,27 +587,26 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
                                 None,
                             )
                             .await?;
-                        last[0]["commit"].as_str().map(str::to_owned)
+                        last.into_iter().next().and_then(|d| d.commit)
                     }
                 };
-                for gc in liveops_wire::git::commits_between(&repo, since.as_deref(), &to)? {
+                let carried = liveops_wire::git::commits_between(&repo, since.as_deref(), &to)?;
+                first_sha = carried.first().map(|gc| gc.id.clone());
+                for gc in carried {
                     let at = jiff::Timestamp::from_second(gc.time)
                         .map(|t| t.to_string())
                         .unwrap_or_default();
                     commits.push(json!({"sha": gc.id, "message": gc.message, "committed_at": at}));
                 }
             }
-            let commit = match (commit, commits.first()) {
-                (Some(c), _) => Some(c),
-                (None, Some(first)) => first["sha"].as_str().map(str::to_owned),
-                (None, None) => None,
-            };
+            let commit = commit.or(first_sha);
             let body = json!({"service": service, "version": version, "environment": env,
                 "commit": commit, "commits": commits, "lockfiles": locks});
             let v = c
                 .call(reqwest::Method::POST, &base(&project), Some(body))
                 .await?;
-            crate::output::table(g.format, &v, &headers, &rows(&v));
+            let d: DeploymentView = read_as("the deployment", &v)?;
+            crate::output::table(g.format, &v, &headers, &[row(&d)]);
         }
         DeployCommand::List {
             project,
@@ -635,7 +627,9 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
                     None,
                 )
                 .await?;
-            crate::output::table(g.format, &v, &headers, &rows(&v));
+            let list: Vec<DeploymentView> = read_as("the deployments", &v)?;
+            let rows: Vec<Vec<String>> = list.iter().map(row).collect();
+            crate::output::table(g.format, &v, &headers, &rows);
         }
     }
     Ok(())

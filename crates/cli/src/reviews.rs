@@ -3,11 +3,14 @@
 //! post-launch reviews of a release or period.
 
 use clap::Subcommand;
+use liveops_server::contract::reviews::{
+    ActionView, LaunchReviewView, PostmortemSummaryView, PostmortemView,
+};
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::Global;
-use crate::client::{Client, s};
+use crate::client::{Client, read_as};
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCommand {
@@ -111,83 +114,69 @@ fn pm_path(project: &str, incident: &str) -> String {
     )
 }
 
-fn print_postmortem(g: &Global, v: &Value) {
-    let f = &v["facts"];
+fn print_postmortem(g: &Global, pm: &PostmortemView) {
+    let f = &pm.facts;
+    let suspects: Vec<String> = f
+        .suspects
+        .iter()
+        .map(|d| format!("{} {}", d.service, d.version))
+        .collect();
+    let actions: Vec<String> = pm
+        .actions
+        .iter()
+        .map(|x| format!("#{} {}", x.item, x.title))
+        .collect();
     crate::output::record(
         g.format,
         &[
-            ("incident", v["incident"].clone()),
-            ("title", v["title"].clone()),
-            ("state", v["state"].clone()),
-            ("severity", f["severity"].clone()),
+            ("incident", json!(pm.incident)),
+            ("title", json!(pm.title)),
+            ("state", json!(pm.state)),
+            ("severity", json!(f.severity)),
             (
                 "time_to_acknowledge_secs",
-                f["time_to_acknowledge_secs"].clone(),
+                json!(f.time_to_acknowledge_secs),
             ),
-            ("time_to_resolve_secs", f["time_to_resolve_secs"].clone()),
-            (
-                "suspects",
-                json!(
-                    f["suspects"]
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .map(|d| format!("{} {}", s(d, "service"), s(d, "version")))
-                            .collect::<Vec<_>>()
-                            .join(", "))
-                        .unwrap_or_default()
-                ),
-            ),
-            ("active_users", f["usage"]["active_users"].clone()),
+            ("time_to_resolve_secs", json!(f.time_to_resolve_secs)),
+            ("suspects", json!(suspects.join(", "))),
+            ("active_users", json!(f.usage.active_users)),
             (
                 "active_users_week_before",
-                f["usage"]["active_users_week_before"].clone(),
+                json!(f.usage.active_users_week_before),
             ),
-            ("error_rate", f["performance"]["error_rate"].clone()),
-            ("p95_ms", f["performance"]["p95_ms"].clone()),
-            (
-                "actions",
-                json!(
-                    v["actions"]
-                        .as_array()
-                        .map(|a| a
-                            .iter()
-                            .map(|x| format!("#{} {}", x["item"], s(x, "title")))
-                            .collect::<Vec<_>>()
-                            .join("; "))
-                        .unwrap_or_default()
-                ),
-            ),
+            ("error_rate", json!(f.performance.error_rate)),
+            ("p95_ms", json!(f.performance.p95_ms)),
+            ("actions", json!(actions.join("; "))),
         ],
     );
+}
+
+fn postmortem_row(p: &PostmortemSummaryView) -> Vec<String> {
+    vec![
+        format!("#{}", p.incident),
+        p.title.clone(),
+        p.state.clone(),
+        p.updated_at.clone(),
+    ]
+}
+
+fn review_row(r: &LaunchReviewView) -> Vec<String> {
+    vec![
+        format!("#{}", r.number),
+        r.title.clone(),
+        r.from.clone(),
+        r.to.clone(),
+    ]
 }
 
 pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
     match cmd {
         ReviewCommand::Postmortems { project } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/projects/{project}/reviews/postmortems"),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|p| {
-                            vec![
-                                format!("#{}", p["incident"]),
-                                s(p, "title"),
-                                s(p, "state"),
-                                s(p, "updated_at"),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let path = format!("/api/v1/projects/{project}/reviews/postmortems");
+            let v = c.call(Method::GET, &path, None).await?;
+            let postmortems: Vec<PostmortemSummaryView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = postmortems.iter().map(postmortem_row).collect();
             crate::output::table(
                 g.format,
                 &v,
@@ -206,17 +195,17 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
                     .await?;
                 print!("{md}");
             } else {
-                let v = c
-                    .call(Method::GET, &pm_path(&project, &incident), None)
+                let pm: PostmortemView = c
+                    .call_as(Method::GET, &pm_path(&project, &incident), None)
                     .await?;
-                print_postmortem(g, &v);
+                print_postmortem(g, &pm);
             }
         }
         ReviewCommand::Draft { project, incident } => {
-            let v = c
-                .call(Method::POST, &pm_path(&project, &incident), None)
+            let pm: PostmortemView = c
+                .call_as(Method::POST, &pm_path(&project, &incident), None)
                 .await?;
-            print_postmortem(g, &v);
+            print_postmortem(g, &pm);
         }
         ReviewCommand::Write {
             project,
@@ -235,38 +224,38 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
             } else {
                 text
             };
-            let v = c
-                .call(
+            let pm: PostmortemView = c
+                .call_as(
                     Method::PATCH,
                     &pm_path(&project, &incident),
                     Some(json!({ section: text })),
                 )
                 .await?;
-            print_postmortem(g, &v);
+            print_postmortem(g, &pm);
         }
         ReviewCommand::Step {
             project,
             incident,
             step,
         } => {
-            let v = c
-                .call(
+            let pm: PostmortemView = c
+                .call_as(
                     Method::POST,
                     &format!("{}/state", pm_path(&project, &incident)),
                     Some(json!({ "step": step })),
                 )
                 .await?;
-            print_postmortem(g, &v);
+            print_postmortem(g, &pm);
         }
         ReviewCommand::SignOff { project, incident } => {
-            let v = c
-                .call(
+            let pm: PostmortemView = c
+                .call_as(
                     Method::POST,
                     &format!("{}/sign-off", pm_path(&project, &incident)),
                     None,
                 )
                 .await?;
-            print_postmortem(g, &v);
+            print_postmortem(g, &pm);
         }
         ReviewCommand::Action {
             project,
@@ -276,8 +265,8 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
             owner,
             due,
         } => {
-            let v = c
-                .call(
+            let a: ActionView = c
+                .call_as(
                     Method::POST,
                     &format!("{}/actions", pm_path(&project, &incident)),
                     Some(json!({"kind": kind, "title": title, "owner": owner, "due": due})),
@@ -286,11 +275,11 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
             crate::output::record(
                 g.format,
                 &[
-                    ("item", v["item"].clone()),
-                    ("title", v["title"].clone()),
-                    ("kind", v["kind"].clone()),
-                    ("owner", v["owner"].clone()),
-                    ("due", v["due"].clone()),
+                    ("item", json!(a.item)),
+                    ("title", json!(a.title)),
+                    ("kind", json!(a.kind)),
+                    ("owner", json!(a.owner)),
+                    ("due", json!(a.due)),
                 ],
             );
         }
@@ -301,8 +290,8 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
             from,
             to,
         } => {
-            let v = c
-                .call(
+            let r: LaunchReviewView = c
+                .call_as(
                     Method::POST,
                     &format!("/api/v1/projects/{project}/reviews"),
                     Some(json!({"release": release, "days": days, "from": from, "to": to})),
@@ -311,40 +300,22 @@ pub async fn run(g: &Global, cmd: ReviewCommand) -> anyhow::Result<()> {
             crate::output::record(
                 g.format,
                 &[
-                    ("number", v["number"].clone()),
-                    ("title", v["title"].clone()),
-                    ("from", v["from"].clone()),
-                    ("to", v["to"].clone()),
-                    ("went_well", v["went_well"].clone()),
-                    ("failed", v["failed"].clone()),
-                    ("improve", v["improve"].clone()),
-                    ("findings", v["facts"]["findings"].clone()),
+                    ("number", json!(r.number)),
+                    ("title", json!(r.title)),
+                    ("from", json!(r.from)),
+                    ("to", json!(r.to)),
+                    ("went_well", json!(r.went_well)),
+                    ("failed", json!(r.failed)),
+                    ("improve", json!(r.improve)),
+                    ("findings", json!(r.facts.findings)),
                 ],
             );
         }
         ReviewCommand::Launches { project } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/projects/{project}/reviews"),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|r| {
-                            vec![
-                                format!("#{}", r["number"]),
-                                s(r, "title"),
-                                s(r, "from"),
-                                s(r, "to"),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let path = format!("/api/v1/projects/{project}/reviews");
+            let v = c.call(Method::GET, &path, None).await?;
+            let reviews: Vec<LaunchReviewView> = read_as(&path, &v)?;
+            let rows: Vec<Vec<String>> = reviews.iter().map(review_row).collect();
             crate::output::table(g.format, &v, &["REVIEW", "TITLE", "FROM", "TO"], &rows);
         }
     }

@@ -13,7 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use liveops_core::security::secrets;
 use liveops_server::contract::security::{
-    ImportView, ScanView, VulnerabilityView, vulnerability_view,
+    CredentialView, ImportView, ScanView, VulnerabilityView, vulnerability_view,
 };
 use liveops_wire::x509::{self, CertInfo};
 use rustls::client::WebPkiServerVerifier;
@@ -510,6 +510,51 @@ fn host_port(target: &str) -> anyhow::Result<(String, u16)> {
     Ok((host.to_owned(), port))
 }
 
+/// What `tls` made of one target.
+#[derive(Debug)]
+enum HostOutcome {
+    /// No chain was fetched.
+    Unreachable { host: String, error: String },
+    /// A chain was fetched; `untrusted` says why it does not verify.
+    Reached {
+        host: String,
+        untrusted: Option<String>,
+        chain_length: usize,
+    },
+}
+
+impl HostOutcome {
+    /// The host as `--format json` lists it.
+    fn json(&self) -> Value {
+        match self {
+            HostOutcome::Unreachable { host, error } => json!({"host": host, "error": error}),
+            HostOutcome::Reached {
+                host,
+                untrusted,
+                chain_length,
+            } => json!({"host": host, "trusted": untrusted.is_none(),
+                "reason": untrusted, "chain_length": chain_length}),
+        }
+    }
+
+    /// The host's verdict as one line for people.
+    fn line(&self) -> String {
+        match self {
+            HostOutcome::Unreachable { host, error } => format!("{host}  unreachable: {error}"),
+            HostOutcome::Reached {
+                host,
+                untrusted: None,
+                ..
+            } => format!("{host}  trusted"),
+            HostOutcome::Reached {
+                host,
+                untrusted: Some(why),
+                ..
+            } => format!("{host}  untrusted: {why}"),
+        }
+    }
+}
+
 async fn fetch_chain(
     target: &str,
     servername: Option<&str>,
@@ -608,7 +653,10 @@ async fn tls(
             Ok(p) => p,
             Err(e) => {
                 eprintln!("error: {e:#}");
-                hosts.push(json!({"host": target, "error": format!("{e:#}")}));
+                hosts.push(HostOutcome::Unreachable {
+                    host: target.clone(),
+                    error: format!("{e:#}"),
+                });
                 bad = true;
                 continue;
             }
@@ -624,13 +672,15 @@ async fn tls(
             }
         }
         untrusted_any |= presented.untrusted.is_some();
-        hosts.push(
-            json!({"host": presented.target, "trusted": presented.untrusted.is_none(),
-            "reason": presented.untrusted, "chain_length": presented.chain.len()}),
-        );
+        hosts.push(HostOutcome::Reached {
+            chain_length: presented.chain.len(),
+            host: presented.target,
+            untrusted: presented.untrusted,
+        });
     }
     let (rows, list, findings) = cert_report("host", &mut seen, warn_days);
     if g.format == Format::Json {
+        let hosts: Vec<Value> = hosts.iter().map(HostOutcome::json).collect();
         println!(
             "{}",
             json!({"certificates": list, "hosts": hosts, "warn_days": warn_days})
@@ -641,13 +691,7 @@ async fn tls(
             println!();
         }
         for h in &hosts {
-            let host = output::plain(&h["host"]);
-            match (&h["trusted"], &h["reason"], &h["error"]) {
-                (Value::Bool(true), _, _) => println!("{host}  trusted"),
-                (_, Value::String(why), _) => println!("{host}  untrusted: {why}"),
-                (_, _, Value::String(err)) => println!("{host}  unreachable: {err}"),
-                _ => {}
-            }
+            println!("{}", h.line());
         }
     }
     summary(&seen, warn_days);
@@ -1030,15 +1074,15 @@ async fn upload_certs(
         if x509::parse(&bytes).is_err() {
             continue;
         }
-        let v = c
-            .call_raw(
+        let stored: Vec<CredentialView> = c
+            .call_raw_as(
                 reqwest::Method::POST,
                 &format!("/api/v1/projects/{project}/security/certificates?owner={owner}"),
                 "text/plain",
                 bytes,
             )
             .await?;
-        added += v.as_array().map_or(0, Vec::len);
+        added += stored.len();
     }
     eprintln!("{added} certificate(s) in the inventory of {project}");
     Ok(())

@@ -1,11 +1,15 @@
 //! Production-support client commands: incidents, on-call and tickets.
 
 use clap::Subcommand;
+use liveops_server::contract::support::{
+    FixesView, IncidentDetail, IncidentView, MaintenanceView, OnCallEntry, SupportStats,
+    TicketDetail, TicketView,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, s};
+use crate::client::{Client, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -181,62 +185,56 @@ pub enum TicketCommand {
     },
 }
 
-fn incident_rows(list: &Value) -> Vec<Vec<String>> {
-    list.as_array()
-        .map(|is| {
-            is.iter()
-                .map(|i| {
-                    vec![
-                        format!("#{}", s(i, "number")),
-                        s(i, "severity"),
-                        s(i, "state"),
-                        s(i, "title"),
-                        s(i, "created_at"),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// A JSON value as the table shows it: text as is, null as `-`.
+fn shown(v: impl Into<Value>) -> String {
+    output::plain(&v.into())
 }
 
-fn show_incident(format: Format, v: &Value) {
+fn incident_row(i: &IncidentView) -> Vec<String> {
+    vec![
+        format!("#{}", i.number),
+        i.severity.clone(),
+        i.state.clone(),
+        i.title.clone(),
+        i.created_at.clone(),
+    ]
+}
+
+fn show_incident(format: Format, path: &str, v: &Value) -> anyhow::Result<()> {
     if format == Format::Json {
         println!("{v}");
-        return;
+        return Ok(());
     }
-    let i = &v["incident"];
+    let d: IncidentDetail = read_as(path, v)?;
+    let i = &d.incident;
     println!(
         "#{} {} [{} · {} · {}]",
-        s(i, "number"),
-        s(i, "title"),
-        s(i, "severity"),
-        s(i, "state"),
-        s(i, "stage")
+        i.number, i.title, i.severity, i.state, i.stage
     );
-    println!("opened {}", s(i, "created_at"));
+    println!("opened {}", i.created_at);
     println!();
-    for e in v["timeline"].as_array().into_iter().flatten() {
+    for e in &d.timeline {
         println!(
             "{}  {:<14} {}  {}",
-            s(e, "at"),
-            s(e, "kind"),
-            s(e, "actor"),
-            s(e, "body")
+            e.at,
+            e.kind,
+            e.actor,
+            shown(e.body.clone())
         );
     }
-    let deliveries = v["deliveries"].as_array().map(Vec::len).unwrap_or(0);
-    if deliveries > 0 {
+    if !d.deliveries.is_empty() {
         println!();
-        for d in v["deliveries"].as_array().into_iter().flatten() {
+        for dl in &d.deliveries {
             println!(
                 "{:<8} {:<8} {}  {}",
-                s(d, "channel"),
-                s(d, "state"),
-                s(d, "target"),
-                s(d, "last_error")
+                dl.channel,
+                dl.state,
+                dl.target,
+                shown(dl.last_error.clone())
             );
         }
     }
+    Ok(())
 }
 
 pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
@@ -245,21 +243,20 @@ pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
     match cmd {
         IncidentCommand::List { project, open } => {
             let q = if open { "?state=open" } else { "" };
-            let list = c
-                .call(Method::GET, &format!("{}{q}", base(&project)), None)
-                .await?;
+            let path = format!("{}{q}", base(&project));
+            let list = c.call(Method::GET, &path, None).await?;
+            let incidents: Vec<IncidentView> = read_as(&path, &list)?;
             output::table(
                 g.format,
                 &list,
                 &["#", "SEVERITY", "STATE", "TITLE", "OPENED"],
-                &incident_rows(&list),
+                &incidents.iter().map(incident_row).collect::<Vec<_>>(),
             );
         }
         IncidentCommand::Show { project, number } => {
-            let v = c
-                .call(Method::GET, &format!("{}/{number}", base(&project)), None)
-                .await?;
-            show_incident(g.format, &v);
+            let path = format!("{}/{number}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            show_incident(g.format, &path, &v)?;
         }
         IncidentCommand::Open {
             project,
@@ -269,13 +266,13 @@ pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
             components,
         } => {
             let body = json!({ "title": title, "severity": severity, "policy": policy, "components": components });
-            let v = c.call(Method::POST, &base(&project), Some(body)).await?;
+            let i: IncidentView = c.call_as(Method::POST, &base(&project), Some(body)).await?;
             output::record(
                 g.format,
                 &[
-                    ("number", v["number"].clone()),
-                    ("state", v["state"].clone()),
-                    ("severity", v["severity"].clone()),
+                    ("number", Value::from(i.number)),
+                    ("state", Value::from(i.state)),
+                    ("severity", Value::from(i.severity)),
                 ],
             );
         }
@@ -294,8 +291,8 @@ pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
             body,
             stage,
         } => {
-            let v = c
-                .call(
+            let i: IncidentView = c
+                .call_as(
                     Method::POST,
                     &format!("{}/{number}/updates", base(&project)),
                     Some(json!({ "body": body, "stage": stage })),
@@ -304,92 +301,102 @@ pub async fn incident(g: &Global, cmd: IncidentCommand) -> anyhow::Result<()> {
             output::record(
                 g.format,
                 &[
-                    ("number", v["number"].clone()),
-                    ("stage", v["stage"].clone()),
-                    ("state", v["state"].clone()),
+                    ("number", Value::from(i.number)),
+                    ("stage", Value::from(i.stage)),
+                    ("state", Value::from(i.state)),
                 ],
             );
         }
-        IncidentCommand::Stats { project, from, to } => {
-            let mut q = Vec::new();
-            if let Some(f) = from {
-                q.push(format!("from={}", url_escape(&f)));
-            }
-            if let Some(t) = to {
-                q.push(format!("to={}", url_escape(&t)));
-            }
-            let q = if q.is_empty() {
-                String::new()
-            } else {
-                format!("?{}", q.join("&"))
-            };
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!("/api/v1/projects/{project}/support/stats{q}"),
-                    None,
-                )
-                .await?;
-            let rows: Vec<Vec<String>> = v["by_severity"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|r| {
-                    vec![
-                        s(r, "severity"),
-                        s(r, "incidents"),
-                        s(r, "mtta_secs"),
-                        s(r, "mttr_secs"),
-                    ]
-                })
-                .collect();
+        IncidentCommand::Stats { project, from, to } => stats(g, &c, &project, from, to).await?,
+        IncidentCommand::FixedBy { project, release } => {
+            let path = format!(
+                "/api/v1/projects/{project}/releases/{}/fixes",
+                path_escape(&release)
+            );
+            let v = c.call(Method::GET, &path, None).await?;
+            let fixes: FixesView = read_as(&path, &v)?;
             output::table(
                 g.format,
                 &v,
-                &["SEVERITY", "INCIDENTS", "MTTA (S)", "MTTR (S)"],
-                &rows,
+                &["KIND", "#", "STATE", "TITLE"],
+                &fixes_rows(&fixes),
             );
-            if g.format == Format::Table {
-                println!(
-                    "tickets: {} · first response on time: {} · resolved on time: {}",
-                    s(&v, "tickets"),
-                    s(&v, "first_response_attainment"),
-                    s(&v, "resolution_attainment")
-                );
-            }
-        }
-        IncidentCommand::FixedBy { project, release } => {
-            let v = c
-                .call(
-                    Method::GET,
-                    &format!(
-                        "/api/v1/projects/{project}/releases/{}/fixes",
-                        path_escape(&release)
-                    ),
-                    None,
-                )
-                .await?;
-            let mut rows: Vec<Vec<String>> = Vec::new();
-            for i in v["incidents"].as_array().into_iter().flatten() {
-                rows.push(vec![
-                    "incident".into(),
-                    format!("#{}", s(i, "number")),
-                    s(i, "state"),
-                    s(i, "title"),
-                ]);
-            }
-            for t in v["tickets"].as_array().into_iter().flatten() {
-                rows.push(vec![
-                    "ticket".into(),
-                    format!("#{}", s(t, "number")),
-                    s(t, "status"),
-                    s(t, "subject"),
-                ]);
-            }
-            output::table(g.format, &v, &["KIND", "#", "STATE", "TITLE"], &rows);
         }
     }
     Ok(())
+}
+
+/// MTTA and MTTR by severity, then the tickets' SLA attainment.
+async fn stats(
+    g: &Global,
+    c: &Client,
+    project: &str,
+    from: Option<String>,
+    to: Option<String>,
+) -> anyhow::Result<()> {
+    let mut q = Vec::new();
+    if let Some(f) = from {
+        q.push(format!("from={}", url_escape(&f)));
+    }
+    if let Some(t) = to {
+        q.push(format!("to={}", url_escape(&t)));
+    }
+    let q = if q.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", q.join("&"))
+    };
+    let path = format!("/api/v1/projects/{project}/support/stats{q}");
+    let v = c.call(Method::GET, &path, None).await?;
+    let st: SupportStats = read_as(&path, &v)?;
+    let rows: Vec<Vec<String>> = st
+        .by_severity
+        .iter()
+        .map(|r| {
+            vec![
+                r.severity.clone(),
+                r.incidents.to_string(),
+                shown(r.mtta_secs),
+                shown(r.mttr_secs),
+            ]
+        })
+        .collect();
+    output::table(
+        g.format,
+        &v,
+        &["SEVERITY", "INCIDENTS", "MTTA (S)", "MTTR (S)"],
+        &rows,
+    );
+    if g.format == Format::Table {
+        println!(
+            "tickets: {} · first response on time: {} · resolved on time: {}",
+            st.tickets,
+            shown(st.first_response_attainment),
+            shown(st.resolution_attainment)
+        );
+    }
+    Ok(())
+}
+
+/// The incidents, then the tickets, a release fixed.
+fn fixes_rows(fixes: &FixesView) -> Vec<Vec<String>> {
+    let incidents = fixes.incidents.iter().map(|i| {
+        vec![
+            "incident".into(),
+            format!("#{}", i.number),
+            i.state.clone(),
+            i.title.clone(),
+        ]
+    });
+    let tickets = fixes.tickets.iter().map(|t| {
+        vec![
+            "ticket".into(),
+            format!("#{}", t.number),
+            t.status.clone(),
+            t.subject.clone(),
+        ]
+    });
+    incidents.chain(tickets).collect()
 }
 
 /// Escapes a value for one URL path segment.
@@ -407,32 +414,32 @@ fn path_escape(v: &str) -> String {
 pub async fn maintenance(g: &Global, cmd: MaintenanceCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
     let base = |p: &str| format!("/api/v1/projects/{p}/support/maintenances");
-    let show = |v: &Value| {
+    let show = |m: MaintenanceView| {
         output::record(
             g.format,
             &[
-                ("id", v["id"].clone()),
-                ("title", v["title"].clone()),
-                ("status", v["status"].clone()),
-                ("starts_at", v["starts_at"].clone()),
-                ("ends_at", v["ends_at"].clone()),
+                ("id", Value::from(m.id)),
+                ("title", Value::from(m.title)),
+                ("status", Value::from(m.status)),
+                ("starts_at", Value::from(m.starts_at)),
+                ("ends_at", Value::from(m.ends_at)),
             ],
         )
     };
     match cmd {
         MaintenanceCommand::List { project } => {
-            let list = c.call(Method::GET, &base(&project), None).await?;
-            let rows: Vec<Vec<String>> = list
-                .as_array()
-                .into_iter()
-                .flatten()
+            let path = base(&project);
+            let list = c.call(Method::GET, &path, None).await?;
+            let windows: Vec<MaintenanceView> = read_as(&path, &list)?;
+            let rows: Vec<Vec<String>> = windows
+                .iter()
                 .map(|m| {
                     vec![
-                        s(m, "id"),
-                        s(m, "status"),
-                        s(m, "starts_at"),
-                        s(m, "ends_at"),
-                        s(m, "title"),
+                        m.id.clone(),
+                        m.status.clone(),
+                        m.starts_at.clone(),
+                        m.ends_at.clone(),
+                        m.title.clone(),
                     ]
                 })
                 .collect();
@@ -452,8 +459,7 @@ pub async fn maintenance(g: &Global, cmd: MaintenanceCommand) -> anyhow::Result<
             body,
         } => {
             let req = json!({ "title": title, "starts_at": starts, "ends_at": ends, "components": components, "body": body });
-            let v = c.call(Method::POST, &base(&project), Some(req)).await?;
-            show(&v);
+            show(c.call_as(Method::POST, &base(&project), Some(req)).await?);
         }
         MaintenanceCommand::Move {
             project,
@@ -461,14 +467,14 @@ pub async fn maintenance(g: &Global, cmd: MaintenanceCommand) -> anyhow::Result<
             status,
             body,
         } => {
-            let v = c
-                .call(
+            let m: MaintenanceView = c
+                .call_as(
                     Method::POST,
                     &format!("{}/{}/status", base(&project), path_escape(&id)),
                     Some(json!({ "status": status, "body": body })),
                 )
                 .await?;
-            show(&v);
+            show(m);
         }
     }
     Ok(())
@@ -476,15 +482,15 @@ pub async fn maintenance(g: &Global, cmd: MaintenanceCommand) -> anyhow::Result<
 
 /// Acknowledge, resolve and escalate share one shape: a POST with no body.
 async fn act(g: &Global, c: &Client, base: &str, number: i64, action: &str) -> anyhow::Result<()> {
-    let v = c
-        .call(Method::POST, &format!("{base}/{number}/{action}"), None)
+    let i: IncidentView = c
+        .call_as(Method::POST, &format!("{base}/{number}/{action}"), None)
         .await?;
     output::record(
         g.format,
         &[
-            ("number", v["number"].clone()),
-            ("state", v["state"].clone()),
-            ("escalation_due_at", v["escalation_due_at"].clone()),
+            ("number", Value::from(i.number)),
+            ("state", Value::from(i.state)),
+            ("escalation_due_at", Value::from(i.escalation_due_at)),
         ],
     );
     Ok(())
@@ -496,21 +502,13 @@ pub async fn oncall(g: &Global, cmd: OncallCommand) -> anyhow::Result<()> {
     let q = at
         .map(|a| format!("?at={}", url_escape(&a)))
         .unwrap_or_default();
-    let list = c
-        .call(
-            Method::GET,
-            &format!("/api/v1/projects/{project}/support/oncall{q}"),
-            None,
-        )
-        .await?;
-    let rows: Vec<Vec<String>> = list
-        .as_array()
-        .map(|es| {
-            es.iter()
-                .map(|e| vec![s(e, "on"), s(e, "user"), s(e, "source")])
-                .collect()
-        })
-        .unwrap_or_default();
+    let path = format!("/api/v1/projects/{project}/support/oncall{q}");
+    let list = c.call(Method::GET, &path, None).await?;
+    let entries: Vec<OnCallEntry> = read_as(&path, &list)?;
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| vec![e.on.clone(), shown(e.user.clone()), e.source.clone()])
+        .collect();
     output::table(g.format, &list, &["ON", "WHO", "WHY"], &rows);
     Ok(())
 }
@@ -519,32 +517,44 @@ fn url_escape(s: &str) -> String {
     s.replace('+', "%2B").replace(':', "%3A")
 }
 
+fn ticket_row(t: &TicketView) -> Vec<String> {
+    vec![
+        format!("#{}", t.number),
+        t.tier.clone(),
+        t.priority.clone(),
+        t.status.clone(),
+        t.first_response_sla.clone(),
+        t.subject.clone(),
+    ]
+}
+
+fn show_ticket(format: Format, path: &str, v: &Value) -> anyhow::Result<()> {
+    if format == Format::Json {
+        println!("{v}");
+        return Ok(());
+    }
+    let d: TicketDetail = read_as(path, v)?;
+    let t = &d.ticket;
+    println!(
+        "#{} {} [{} · {} · {}]",
+        t.number, t.subject, t.tier, t.priority, t.status
+    );
+    for m in &d.comments {
+        let kind = if m.public { "reply" } else { "note" };
+        println!("{}  {kind:<5} {}: {}", m.at, m.author, m.body);
+    }
+    Ok(())
+}
+
 pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
     let base = |p: &str| format!("/api/v1/projects/{p}/support/tickets");
     match cmd {
         TicketCommand::List { project, open } => {
             let q = if open { "?state=open" } else { "" };
-            let list = c
-                .call(Method::GET, &format!("{}{q}", base(&project)), None)
-                .await?;
-            let rows: Vec<Vec<String>> = list
-                .as_array()
-                .map(|ts| {
-                    ts.iter()
-                        .map(|t| {
-                            vec![
-                                format!("#{}", s(t, "number")),
-                                s(t, "tier"),
-                                s(t, "priority"),
-                                s(t, "status"),
-                                s(t, "first_response_sla"),
-                                s(t, "subject"),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let path = format!("{}{q}", base(&project));
+            let list = c.call(Method::GET, &path, None).await?;
+            let tickets: Vec<TicketView> = read_as(&path, &list)?;
             output::table(
                 g.format,
                 &list,
@@ -556,39 +566,13 @@ pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
                     "FIRST RESPONSE",
                     "SUBJECT",
                 ],
-                &rows,
+                &tickets.iter().map(ticket_row).collect::<Vec<_>>(),
             );
         }
         TicketCommand::Show { project, number } => {
-            let v = c
-                .call(Method::GET, &format!("{}/{number}", base(&project)), None)
-                .await?;
-            if g.format == Format::Json {
-                println!("{v}");
-            } else {
-                let t = &v["ticket"];
-                println!(
-                    "#{} {} [{} · {} · {}]",
-                    s(t, "number"),
-                    s(t, "subject"),
-                    s(t, "tier"),
-                    s(t, "priority"),
-                    s(t, "status")
-                );
-                for m in v["comments"].as_array().into_iter().flatten() {
-                    let kind = if m["public"].as_bool() == Some(true) {
-                        "reply"
-                    } else {
-                        "note"
-                    };
-                    println!(
-                        "{}  {kind:<5} {}: {}",
-                        s(m, "at"),
-                        s(m, "author"),
-                        s(m, "body")
-                    );
-                }
-            }
+            let path = format!("{}/{number}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            show_ticket(g.format, &path, &v)?;
         }
         TicketCommand::Open {
             project,
@@ -597,15 +581,15 @@ pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
             body,
             priority,
         } => {
-            let v = c
-                .call(Method::POST, &base(&project), Some(json!({ "subject": subject, "requester": requester, "body": body, "priority": priority })))
+            let t: TicketView = c
+                .call_as(Method::POST, &base(&project), Some(json!({ "subject": subject, "requester": requester, "body": body, "priority": priority })))
                 .await?;
             output::record(
                 g.format,
                 &[
-                    ("number", v["number"].clone()),
-                    ("tier", v["tier"].clone()),
-                    ("first_response_due", v["first_response_due"].clone()),
+                    ("number", Value::from(t.number)),
+                    ("tier", Value::from(t.tier)),
+                    ("first_response_due", Value::from(t.first_response_due)),
                 ],
             );
         }
@@ -617,8 +601,8 @@ pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
             incident,
             release,
         } => {
-            let v = c
-                .call(
+            let d: TicketDetail = c
+                .call_as(
                     Method::POST,
                     &format!("{}/{number}/actions", base(&project)),
                     Some(json!({ "action": action, "body": body, "incident": incident, "release": release })),
@@ -627,9 +611,9 @@ pub async fn ticket(g: &Global, cmd: TicketCommand) -> anyhow::Result<()> {
             output::record(
                 g.format,
                 &[
-                    ("number", v["ticket"]["number"].clone()),
-                    ("tier", v["ticket"]["tier"].clone()),
-                    ("status", v["ticket"]["status"].clone()),
+                    ("number", Value::from(d.ticket.number)),
+                    ("tier", Value::from(d.ticket.tier)),
+                    ("status", Value::from(d.ticket.status)),
                 ],
             );
         }

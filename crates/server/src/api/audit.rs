@@ -2,49 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use liveops_store::audit::AuditEntry;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::auth::{Access, need};
+use crate::contract::access::{AuditPage, AuditView};
 use crate::error::{ApiError, ApiQuery, ApiResult};
-use crate::state::{AppState, format_ms};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditView {
-    pub id: String,
-    pub at: String,
-    /// Who: an e-mail address, or `cli` / `system`.
-    pub actor: String,
-    /// How they reached liveops: session, token, cli or system.
-    pub actor_kind: String,
-    /// What happened, e.g. `token.create`.
-    pub action: String,
-    pub target: Option<String>,
-    /// Extra facts about the change.
-    #[schema(value_type = Option<Object>)]
-    pub detail: Option<serde_json::Value>,
-    /// The client address.
-    pub ip: Option<String>,
-}
-
-impl From<&AuditEntry> for AuditView {
-    fn from(e: &AuditEntry) -> Self {
-        AuditView {
-            id: e.id.clone(),
-            at: format_ms(e.at),
-            actor: e.actor.clone(),
-            actor_kind: e.actor_kind.clone(),
-            action: e.action.clone(),
-            target: e.target.clone(),
-            detail: e
-                .detail
-                .as_deref()
-                .and_then(|d| serde_json::from_str(d).ok()),
-            ip: e.ip.clone(),
-        }
-    }
-}
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -53,13 +17,6 @@ pub struct AuditQuery {
     pub before: Option<String>,
     /// At most this many entries, 1 to 500; 100 by default.
     pub limit: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditPage {
-    pub entries: Vec<AuditView>,
-    /// Pass as `before` for the next page; absent on the last page.
-    pub next_before: Option<String>,
 }
 
 /// A page of the audit log, newest first.

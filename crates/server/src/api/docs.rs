@@ -3,43 +3,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
+use crate::contract::docs::{AdrFile, AdrImport, AdrQuery, AdrView, RejectedFile};
 use crate::error::{ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AdrFile {
-    /// The file's path in the repository, like `docs/adr/0002-use-postgres.md`.
-    pub path: String,
-    pub text: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdrView {
-    pub number: i64,
-    pub title: String,
-    pub status: String,
-    pub date: Option<String>,
-    pub decision: Option<String>,
-    pub path: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdrImport {
-    pub imported: usize,
-    /// Files that are not decision records, with why.
-    pub skipped: Vec<RejectedFile>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RejectedFile {
-    pub path: String,
-    pub reason: String,
-}
 
 /// Imports architecture decision records (adr-tools or MADR Markdown).
 #[utoipa::path(post, path = "/api/v1/projects/{project}/docs/adrs", tag = "docs",
@@ -61,14 +29,6 @@ pub async fn import_adrs(
             .map(|(path, reason)| RejectedFile { path, reason })
             .collect(),
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AdrQuery {
-    /// Only the records decided while this release was being made: after
-    /// the release before it shipped, up to its own shipping (or today).
-    pub release: Option<String>,
 }
 
 /// Decision records, by number, optionally for one release.

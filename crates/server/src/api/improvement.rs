@@ -7,10 +7,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::reviews::postmortem::{Change, suspects};
 use liveops_store::improvement as store;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
+use crate::contract::improvement::{RecipientBody, SavedReportView, StoredReportView};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
 use crate::improvement::{DoraView, LinkSuggestion, compute, compute_periods};
@@ -245,26 +246,6 @@ pub struct WeeklyBody {
     pub deliver: bool,
 }
 
-/// A report as kept in the history.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct StoredReportView {
-    /// The Monday the week starts, `YYYY-MM-DD`.
-    pub week: String,
-    pub stored_at: String,
-    /// The report as it was generated then.
-    #[schema(value_type = WeeklyReport)]
-    pub report: serde_json::Value,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SavedReportView {
-    /// False when the week's earlier report was replaced.
-    pub created: bool,
-    /// Deliveries queued for the recipients.
-    pub deliveries: usize,
-    pub report: WeeklyReport,
-}
-
 /// Generates a week's report and keeps it in the history, replacing the
 /// week's earlier one; with `deliver`, also sends it to the recipients.
 /// Every field is optional: `{}` keeps the last complete week's report.
@@ -340,16 +321,6 @@ pub async fn list_reports(
         });
     }
     Ok(Json(out))
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RecipientBody {
-    /// email or webhook.
-    pub channel: String,
-    /// An e-mail address, or an http(s) URL that receives the report as a
-    /// JSON POST.
-    pub target: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

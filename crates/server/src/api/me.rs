@@ -2,29 +2,11 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use super::projects::ProjectView;
-use super::tokens::TokenView;
 use crate::auth::{Principal, Via};
+use crate::contract::access::{Me, TokenView};
 use crate::error::ApiResult;
 use crate::state::{AppState, format_ms};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Me {
-    pub id: String,
-    pub email: String,
-    /// Instance administrators may create projects and users.
-    pub is_admin: bool,
-    pub created_at: String,
-    /// `session` or `token`.
-    pub authenticated_by: String,
-    /// The token in use, when authenticated by one.
-    pub token: Option<TokenView>,
-    /// The projects this caller can reach, with their role in each.
-    pub projects: Vec<ProjectView>,
-}
 
 /// The authenticated caller.
 #[utoipa::path(get, path = "/api/v1/me", tag = "access",

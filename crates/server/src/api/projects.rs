@@ -11,38 +11,10 @@ use utoipa::ToSchema;
 
 use crate::access;
 use crate::auth::{Access, InstanceAdmin, Principal, need};
+use crate::contract::access::{KeyView, KeysView, ProjectView, RotatedKey};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::state::{AppState, format_ms};
+use crate::state::AppState;
 use crate::work::{Audit, Work};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProjectView {
-    pub slug: String,
-    pub name: String,
-    /// The start of the project's ingest key, to recognise it by.
-    pub ingest_key_hint: String,
-    pub created_at: String,
-    /// The caller's role in the project.
-    pub role: String,
-    /// The public status page is on.
-    pub status_page_public: bool,
-    /// The public changelog is on.
-    pub changelog_public: bool,
-}
-
-impl ProjectView {
-    pub fn new(p: &Project, role: Role) -> ProjectView {
-        ProjectView {
-            slug: p.slug.clone(),
-            name: p.name.clone(),
-            ingest_key_hint: p.ingest_key_hint.clone(),
-            created_at: format_ms(p.created_at),
-            role: role.to_string(),
-            status_page_public: p.status_page_public,
-            changelog_public: p.changelog_public,
-        }
-    }
-}
 
 /// The projects a caller can reach: a token its one project, an instance
 /// admin every project, anyone else their memberships.
@@ -176,23 +148,6 @@ pub async fn rotate_ingest_key(
 const NO_STORE: [(axum::http::HeaderName, &str); 1] =
     [(axum::http::header::CACHE_CONTROL, "no-store")];
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeyView {
-    /// browser (analytics, feedback widget, error events; public, in web
-    /// pages), server (OTLP) or mail (the inbound e-mail webhook).
-    pub purpose: String,
-    /// The start of the key, to recognise it by.
-    pub hint: String,
-}
-
-/// The project's keys by purpose, as hints, and whether inbound mail
-/// checks Mailgun's signature.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct KeysView {
-    pub keys: Vec<KeyView>,
-    pub mailgun_signature: bool,
-}
-
 /// The project's keys, by purpose.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/keys", tag = "projects",
     params(("project" = String, Path, description = "Project slug")),
@@ -220,13 +175,6 @@ pub async fn list_keys(
         keys,
         mailgun_signature,
     }))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RotatedKey {
-    pub purpose: String,
-    /// The new key. The old one stops working now.
-    pub key: String,
 }
 
 /// Replaces the project's key for a purpose: browser, server or mail.

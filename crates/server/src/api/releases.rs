@@ -5,15 +5,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_store::releases::{DeployedCommit, DeploymentRow, TrainRow};
-use serde::{Deserialize, Serialize};
+use liveops_store::releases::DeployedCommit;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
 use crate::contract::releases::*;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::releases::deploy::{self, Deployment};
-use crate::state::{AppState, format_ms};
+use crate::state::AppState;
 use crate::timerange::parse_when;
 
 /// The most commits one deployment may list.
@@ -47,34 +47,6 @@ pub struct DeploymentBody {
     /// findings the deployment no longer carries are fixed.
     #[serde(default)]
     pub lockfiles: Vec<crate::contract::security::LockfileBody>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeploymentView {
-    pub id: String,
-    pub service: String,
-    pub version: String,
-    pub environment: String,
-    pub commit: Option<String>,
-    pub deployed_at: String,
-    pub recorded_by: String,
-    pub commits: i64,
-    /// From the oldest commit it carried to the deployment, in seconds.
-    pub lead_time_secs: Option<i64>,
-}
-
-fn view(d: DeploymentRow) -> DeploymentView {
-    DeploymentView {
-        lead_time_secs: d.first_commit_at.map(|c| (d.deployed_at - c) / 1000),
-        id: d.id,
-        service: d.service,
-        version: d.version,
-        environment: d.environment,
-        commit: d.commit_sha,
-        deployed_at: format_ms(d.deployed_at),
-        recorded_by: d.created_by,
-        commits: d.commits,
-    }
 }
 
 fn text(field: &str, v: &str, max: usize) -> ApiResult<String> {
@@ -159,7 +131,7 @@ pub async fn record_deployment(
             .collect(),
     };
     let row = deploy::record(&state, &access.actor(), &access.project.id, &d).await?;
-    Ok((StatusCode::CREATED, Json(view(row))))
+    Ok((StatusCode::CREATED, Json(deployment_view(row))))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -193,7 +165,7 @@ pub async fn list_deployments(
             limit,
         )
         .await?;
-    Ok(Json(rows.into_iter().map(view).collect()))
+    Ok(Json(rows.into_iter().map(deployment_view).collect()))
 }
 
 // ---------------------------------------------------------------- trains
@@ -208,40 +180,6 @@ pub struct TrainBody {
     pub first_release: String,
     /// Days before each release that the code freezes (default 2).
     pub freeze_days: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DepartureView {
-    pub release: String,
-    pub freeze: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TrainView {
-    pub name: String,
-    pub cadence: String,
-    pub first_release: String,
-    pub freeze_days: i64,
-    /// The next departures from today.
-    pub next: Vec<DepartureView>,
-}
-
-fn train_view(t: TrainRow, count: usize, now: i64) -> ApiResult<TrainView> {
-    let next = crate::releases::train_of(&t)?
-        .calendar(crate::clock::today(now), count)
-        .into_iter()
-        .map(|d| DepartureView {
-            release: d.release.to_string(),
-            freeze: d.freeze.to_string(),
-        })
-        .collect();
-    Ok(TrainView {
-        name: t.name,
-        cadence: t.cadence,
-        first_release: t.first_release,
-        freeze_days: t.freeze_days,
-        next,
-    })
 }
 
 /// Starts a release train.
@@ -425,13 +363,6 @@ pub struct ReleaseStateBody {
     pub state: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReleaseMoved {
-    pub release: ReleaseView,
-    /// When shipped: items that were not done, now back in the backlog.
-    pub carried_over: Vec<i64>,
-}
-
 /// Freezes, thaws or ships a release.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/releases/{version}/state", tag = "releases",
     params(("project" = String, Path, description = "Project slug"),
@@ -506,29 +437,6 @@ pub async fn put_openapi(
     let r = crate::releases::find_release(&state, &access.project.id, &version).await?;
     crate::releases::set_openapi(&state, &access.actor(), &access.project.id, &r, &body).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ApiChangeView {
-    pub id: String,
-    /// ERR (breaking), WARN or INFO.
-    pub level: String,
-    pub method: String,
-    pub path: String,
-    pub text: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotesView {
-    pub version: String,
-    /// Keep a Changelog Markdown.
-    pub markdown: String,
-    pub fixed_incidents: Vec<i64>,
-    /// The release whose OpenAPI document this one is compared with.
-    pub api_base: Option<String>,
-    pub api_changes: Vec<ApiChangeView>,
-    /// Set when the API breaks without the version step it calls for.
-    pub version_problem: Option<String>,
 }
 
 /// A release's notes: items, fixed incidents, deployed commits and API changes.

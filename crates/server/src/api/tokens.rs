@@ -5,45 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::access::authorize;
 use liveops_core::{Permission, Scopes, TimeSpan};
-use liveops_store::access::ApiToken;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::access;
 use crate::auth::{Access, InstanceWide, Principal, ProjectAccess, Via, need};
+use crate::contract::access::TokenView;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
-use crate::state::{AppState, format_ms};
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenView {
-    pub id: String,
-    pub name: String,
-    /// The start of the token, to recognise it by.
-    pub hint: String,
-    /// Whose token it is.
-    pub user: String,
-    pub scopes: Vec<String>,
-    pub created_at: String,
-    pub expires_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-}
-
-impl From<&ApiToken> for TokenView {
-    fn from(t: &ApiToken) -> Self {
-        TokenView {
-            id: t.id.clone(),
-            name: t.name.clone(),
-            hint: t.hint.clone(),
-            user: t.user_email.clone(),
-            scopes: t.scopes.iter().map(|s| s.as_str().to_owned()).collect(),
-            created_at: format_ms(t.created_at),
-            expires_at: format_ms(t.expires_at),
-            last_used_at: t.last_used_at.map(format_ms),
-            revoked_at: t.revoked_at.map(format_ms),
-        }
-    }
-}
+use crate::state::AppState;
 
 /// Whether the caller may see and revoke everybody's tokens in the project.
 fn manages_all(access: &ProjectAccess) -> bool {

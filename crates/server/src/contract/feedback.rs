@@ -1,5 +1,6 @@
 //! The feedback contract: feedback, backlog items, scores, imports and the
-//! reporter's activity, as the API takes and shows them.
+//! reporter's activity, as the API takes and shows them and as the CLI
+//! reads them back.
 
 use liveops_core::feedback::backlog::Score;
 use liveops_store::feedback::{Feedback, Item};
@@ -9,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::feedback::Suggestion;
 use crate::state::format_ms;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SuggestionView {
     pub item: i64,
     pub title: String,
@@ -29,7 +30,7 @@ pub fn suggestion_view(s: Suggestion) -> SuggestionView {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReporterView {
     pub email: Option<String>,
     pub name: Option<String>,
@@ -37,7 +38,7 @@ pub struct ReporterView {
     pub distinct_id: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeedbackView {
     pub number: i64,
     /// bug, enhancement, question or praise.
@@ -93,7 +94,7 @@ pub struct FeedbackBody {
     pub url: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedFeedback {
     pub feedback: FeedbackView,
     /// Backlog items it may duplicate, best first.
@@ -110,13 +111,13 @@ pub struct FeedbackQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ActivityView {
     pub event: String,
     pub timestamp: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FeedbackDetail {
     pub feedback: FeedbackView,
     pub suggestions: Vec<SuggestionView>,
@@ -145,14 +146,14 @@ pub struct ImportQuery {
     pub source: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RejectedRow {
     /// The row (CSV) or record (JSON), from 1.
     pub record: usize,
     pub reason: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ImportView {
     pub imported: usize,
     /// Records imported before, by their id.
@@ -280,7 +281,7 @@ pub struct ItemQuery {
     pub all: Option<bool>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ItemDetail {
     pub item: ItemView,
     /// The feedback that votes for it.

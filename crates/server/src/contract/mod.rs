@@ -2,10 +2,14 @@
 //! with how they are read and made, shared by the API, the pages (which show
 //! the same views) and the CLI (which reads them back). One module per area.
 
+pub mod access;
 pub mod analytics;
+pub mod docs;
 pub mod feedback;
+pub mod improvement;
 pub mod performance;
 pub mod releases;
 pub mod reviews;
 pub mod scaling;
 pub mod security;
+pub mod support;

@@ -1,10 +1,12 @@
 //! The releases contract: releases with their items and capacity, as the
 //! API and the pages show them.
 
+use liveops_store::releases::{DeploymentRow, TrainRow};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::contract::feedback::item_view;
+use crate::error::ApiResult;
 use crate::releases::ReleaseDetail;
 use crate::state::format_ms;
 
@@ -72,4 +74,99 @@ pub fn release_view(d: ReleaseDetail) -> ReleaseView {
         created_by: r.created_by,
         items,
     }
+}
+
+/// The answer to moving a release to another state.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseMoved {
+    pub release: ReleaseView,
+    /// When shipped: items that were not done, now back in the backlog.
+    pub carried_over: Vec<i64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DeploymentView {
+    pub id: String,
+    pub service: String,
+    pub version: String,
+    pub environment: String,
+    pub commit: Option<String>,
+    pub deployed_at: String,
+    pub recorded_by: String,
+    pub commits: i64,
+    /// From the oldest commit it carried to the deployment, in seconds.
+    pub lead_time_secs: Option<i64>,
+}
+
+/// A deployment as the API shows it.
+pub fn deployment_view(d: DeploymentRow) -> DeploymentView {
+    DeploymentView {
+        lead_time_secs: d.first_commit_at.map(|c| (d.deployed_at - c) / 1000),
+        id: d.id,
+        service: d.service,
+        version: d.version,
+        environment: d.environment,
+        commit: d.commit_sha,
+        deployed_at: format_ms(d.deployed_at),
+        recorded_by: d.created_by,
+        commits: d.commits,
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DepartureView {
+    pub release: String,
+    pub freeze: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrainView {
+    pub name: String,
+    pub cadence: String,
+    pub first_release: String,
+    pub freeze_days: i64,
+    /// The next departures from today.
+    pub next: Vec<DepartureView>,
+}
+
+/// A train with its next `count` departures from the day of `now`.
+pub fn train_view(t: TrainRow, count: usize, now: i64) -> ApiResult<TrainView> {
+    let next = crate::releases::train_of(&t)?
+        .calendar(crate::clock::today(now), count)
+        .into_iter()
+        .map(|d| DepartureView {
+            release: d.release.to_string(),
+            freeze: d.freeze.to_string(),
+        })
+        .collect();
+    Ok(TrainView {
+        name: t.name,
+        cadence: t.cadence,
+        first_release: t.first_release,
+        freeze_days: t.freeze_days,
+        next,
+    })
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ApiChangeView {
+    pub id: String,
+    /// ERR (breaking), WARN or INFO.
+    pub level: String,
+    pub method: String,
+    pub path: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NotesView {
+    pub version: String,
+    /// Keep a Changelog Markdown.
+    pub markdown: String,
+    pub fixed_incidents: Vec<i64>,
+    /// The release whose OpenAPI document this one is compared with.
+    pub api_base: Option<String>,
+    pub api_changes: Vec<ApiChangeView>,
+    /// Set when the API breaks without the version step it calls for.
+    pub version_problem: Option<String>,
 }

@@ -12,7 +12,7 @@ use crate::reviews::launch::{LaunchFacts, Shown};
 use crate::reviews::postmortems::Loaded;
 use crate::state::format_ms;
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SectionsView {
     pub summary: String,
     pub impact: String,
@@ -25,7 +25,7 @@ pub struct SectionsView {
     pub got_lucky: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TimelineLineView {
     /// What marks address: the incident event's id or `deploy:<id>`.
     pub entry: String,
@@ -37,7 +37,7 @@ pub struct TimelineLineView {
     pub mark: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ActionView {
     /// The backlog item it became.
     pub item: i64,
@@ -51,13 +51,13 @@ pub struct ActionView {
     pub overdue: bool,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SignOffView {
     pub reviewer: String,
     pub at: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PostmortemSummaryView {
     pub incident: i64,
     pub title: String,
@@ -68,7 +68,7 @@ pub struct PostmortemSummaryView {
     pub published_at: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct PostmortemView {
     pub incident: i64,
     pub title: String,
@@ -154,14 +154,14 @@ pub struct PostmortemQuery {
     pub hidden: Option<bool>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ReviewItemView {
     pub item: i64,
     pub title: String,
     pub status: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LaunchReviewView {
     pub number: i64,
     pub title: String,

@@ -214,7 +214,7 @@ pub struct SlaView {
     pub days: i64,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CredentialView {
     /// api_key, oauth_client_secret, signing_key, tls_certificate, or
     /// liveops_token for liveops' own API tokens.

@@ -4,37 +4,11 @@
 use liveops_core::support::incident::Severity;
 use liveops_core::support::sla::{self, Standing};
 use liveops_store::support::incidents::IncidentRow;
-use serde::Serialize;
-use utoipa::ToSchema;
 
+use crate::contract::support::{SeverityStats, SupportStats};
 use crate::state::{AppState, format_ms};
 use crate::support::Result;
 use crate::support::tickets;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeverityStats {
-    pub severity: String,
-    pub incidents: usize,
-    /// Mean time to acknowledge, in seconds.
-    pub mtta_secs: Option<i64>,
-    /// Mean time to resolve, in seconds.
-    pub mttr_secs: Option<i64>,
-    pub median_tta_secs: Option<i64>,
-    pub median_ttr_secs: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SupportStats {
-    pub from: String,
-    pub to: String,
-    pub by_severity: Vec<SeverityStats>,
-    pub tickets: usize,
-    /// Share of decided first-response targets that were met, 0 to 1.
-    pub first_response_attainment: Option<f64>,
-    pub resolution_attainment: Option<f64>,
-    pub breached_tickets: Vec<i64>,
-    pub at_risk_tickets: Vec<i64>,
-}
 
 /// MTTA and MTTR by severity, and ticket SLA attainment, over `[from, to)`.
 pub async fn stats(state: &AppState, project_id: &str, from: i64, to: i64) -> Result<SupportStats> {

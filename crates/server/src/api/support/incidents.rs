@@ -5,27 +5,6 @@ use super::*;
 
 // ---------------------------------------------------------------- incidents
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IncidentView {
-    pub number: i64,
-    pub title: String,
-    /// sev1 (worst) to sev4.
-    pub severity: String,
-    /// triggered, acknowledged or resolved.
-    pub state: String,
-    /// The public stage: investigating, identified, monitoring or resolved.
-    pub stage: String,
-    pub assignee: Option<String>,
-    pub commander: Option<String>,
-    pub created_at: String,
-    pub acknowledged_at: Option<String>,
-    pub resolved_at: Option<String>,
-    /// The escalation step that runs next, from 0.
-    pub escalation_step: i64,
-    /// When it runs; absent when escalation is stopped.
-    pub escalation_due_at: Option<String>,
-}
-
 async fn incident_view(state: &AppState, i: &IncidentRow) -> ApiResult<IncidentView> {
     let assignee = match &i.assignee_id {
         Some(u) => Some(email_of(state, u).await?),
@@ -190,57 +169,6 @@ pub async fn create_incident(
         StatusCode::CREATED,
         Json(incident_view(&state, &fresh).await?),
     ))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TimelineEntry {
-    pub at: String,
-    pub actor: String,
-    /// triggered, acknowledged, notified, escalated, note, investigating, …, resolved.
-    pub kind: String,
-    pub body: Option<String>,
-    /// Shown on the public status page.
-    pub public: bool,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DeliveryView {
-    pub channel: String,
-    pub target: String,
-    /// pending, sent or failed.
-    pub state: String,
-    pub attempts: i64,
-    pub last_error: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LinkView {
-    /// ticket, release, deployment or hotfix.
-    pub kind: String,
-    pub target: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AlertView {
-    pub fingerprint: String,
-    pub status: String,
-    pub summary: String,
-    pub labels: String,
-    pub first_seen: String,
-    pub last_seen: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IncidentDetail {
-    pub incident: IncidentView,
-    pub services: Vec<String>,
-    pub timeline: Vec<TimelineEntry>,
-    pub alerts: Vec<AlertView>,
-    pub links: Vec<LinkView>,
-    /// Every notification sent or queued for the incident.
-    pub deliveries: Vec<DeliveryView>,
 }
 
 /// One incident with its timeline, alerts, links and deliveries.
@@ -499,15 +427,6 @@ pub async fn link_incident(
 #[serde(deny_unknown_fields)]
 pub struct HotfixBody {
     pub reason: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HotfixView {
-    pub id: String,
-    pub incident: i64,
-    pub reason: String,
-    /// requested until release planning takes it up.
-    pub state: String,
 }
 
 /// Requests a hotfix (patch release) for an incident, for release planning to pick up.

@@ -20,25 +20,6 @@ pub struct NewIntegrationBody {
     pub auto_resolve: Option<bool>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IntegrationView {
-    pub id: String,
-    pub name: String,
-    pub kind: String,
-    pub default_severity: String,
-    pub auto_resolve: bool,
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CreatedIntegration {
-    pub integration: IntegrationView,
-    /// The secret; shown only now.
-    pub secret: String,
-    /// Where to send alerts: the secret is part of the path.
-    pub url_path: String,
-}
-
 /// Alert integrations.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/support/integrations", tag = "support",
     params(("project" = String, Path, description = "Project slug")),

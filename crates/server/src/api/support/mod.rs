@@ -15,11 +15,18 @@ use liveops_store::support::intake::{IntegrationKind, NewIntegration};
 use liveops_store::support::notify::Channel;
 use liveops_store::support::oncall::{LayerRow, StoredLevel, StoredTarget, build_policy};
 use liveops_store::support::tickets::Ticket;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::api::feeds::CalendarQuery;
 use crate::auth::{Access, InstanceWide, ProjectAccess, keys, need};
+use crate::contract::support::{
+    AlertView, CommentView, ComponentView, ContactRuleView, CreatedIntegration, DeliveryView,
+    FixesView, HookView, HotfixView, IncidentDetail, IncidentSummary, IncidentView,
+    IntegrationView, LayerBody, LevelBody, LinkView, MaintenanceView, OnCallEntry, OverrideView,
+    PolicyView, ScheduleView, SlaAlertView, SupportStats, TicketDetail, TicketView, TierView,
+    TimelineEntry,
+};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::support::service::{self, ActionError, ManualIncident};

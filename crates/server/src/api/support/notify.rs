@@ -13,13 +13,6 @@ pub struct NewHook {
     pub url: String,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct HookView {
-    pub id: String,
-    pub kind: String,
-    pub url: String,
-}
-
 /// A URL notifications may go to: http or https, and outside the internal
 /// ranges the outbound client refuses (unless `outbound_allow` lists it).
 pub(crate) async fn check_url(state: &AppState, url: &str) -> ApiResult<String> {
@@ -110,15 +103,6 @@ pub struct NewContact {
     pub min_severity: Option<String>,
     /// Wait this long after being paged before using it; 0 by default.
     pub delay_secs: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactRuleView {
-    pub id: String,
-    pub kind: String,
-    pub address: String,
-    pub min_severity: String,
-    pub delay_secs: i64,
 }
 
 /// Your notification rules: how and when liveops reaches you.

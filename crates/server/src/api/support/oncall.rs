@@ -5,23 +5,6 @@ use super::*;
 
 // ---------------------------------------------------------------- schedules
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LayerBody {
-    /// Members' e-mail addresses, in rotation order.
-    pub members: Vec<String>,
-    /// The first hand-off, as local time in the schedule's zone, e.g. `2026-01-05T09:00`.
-    pub start: String,
-    /// Shift length: `12h`, `1d`, `1w`, …
-    pub shift: String,
-    /// Only these weekdays (`mon`…`sun`) …
-    pub days: Option<Vec<String>>,
-    /// … from this local time (`09:00`) …
-    pub from: Option<String>,
-    /// … until this one (`17:00`; earlier than `from` runs overnight).
-    pub to: Option<String>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSchedule {
@@ -30,25 +13,6 @@ pub struct NewSchedule {
     pub time_zone: String,
     /// Layers, lowest first; higher layers win.
     pub layers: Vec<LayerBody>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OverrideView {
-    pub id: String,
-    pub user: String,
-    pub start: String,
-    pub end: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScheduleView {
-    pub id: String,
-    pub name: String,
-    pub time_zone: String,
-    pub layers: Vec<LayerBody>,
-    pub overrides: Vec<OverrideView>,
-    /// Who is on call now.
-    pub on_call_now: Option<String>,
 }
 
 async fn schedule_view(state: &AppState, project_id: &str, id: &str) -> ApiResult<ScheduleView> {
@@ -270,15 +234,6 @@ pub struct AtQuery {
     pub at: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OnCallEntry {
-    /// A schedule name, or a tier (`L1`, `L2`, `L3`).
-    pub on: String,
-    pub user: Option<String>,
-    /// `override`, `layer N`, or `tier members` when a tier has no schedule.
-    pub source: String,
-}
-
 /// Who is on call at a time, per schedule and per support tier.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/support/oncall", tag = "support",
     params(("project" = String, Path, description = "Project slug"), AtQuery),
@@ -333,16 +288,6 @@ pub async fn who_is_on_call(
 }
 
 // ---------------------------------------------------------------- tiers
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TierView {
-    /// l1, l2 or l3.
-    pub tier: String,
-    /// The schedule whose on-call person answers for the tier, if any.
-    pub schedule: Option<String>,
-    /// Members' e-mail addresses; all are notified when there is no schedule.
-    pub members: Vec<String>,
-}
 
 /// The support tiers L1, L2 and L3.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/scaling/tiers", tag = "support",
@@ -442,15 +387,6 @@ pub async fn set_tier(
 
 // ---------------------------------------------------------------- policies
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LevelBody {
-    /// Targets such as `user:ann@example.com`, `schedule:Primary` or `tier:l2`.
-    pub notify: Vec<String>,
-    /// Seconds to wait for an acknowledgement before the next level.
-    pub delay_secs: i64,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPolicy {
@@ -460,15 +396,6 @@ pub struct NewPolicy {
     #[serde(default)]
     pub repeat: u32,
     /// Seconds after which an acknowledgement lapses and escalation restarts.
-    pub ack_timeout_secs: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PolicyView {
-    pub id: String,
-    pub name: String,
-    pub levels: Vec<LevelBody>,
-    pub repeat: u32,
     pub ack_timeout_secs: Option<i64>,
 }
 

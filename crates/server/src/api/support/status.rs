@@ -5,15 +5,6 @@ use super::*;
 
 // ---------------------------------------------------------------- components
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ComponentView {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    /// operational, under_maintenance, degraded_performance, partial_outage or major_outage.
-    pub status: String,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewComponent {
@@ -149,17 +140,6 @@ pub struct NewMaintenanceBody {
     pub ends_at: String,
     /// Affected components, by id or name.
     #[serde(default)]
-    pub components: Vec<String>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MaintenanceView {
-    pub id: String,
-    pub title: String,
-    /// scheduled, in_progress, verifying or completed.
-    pub status: String,
-    pub starts_at: String,
-    pub ends_at: String,
     pub components: Vec<String>,
 }
 

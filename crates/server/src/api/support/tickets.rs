@@ -4,30 +4,6 @@ use super::*;
 
 // ---------------------------------------------------------------- tickets
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TicketView {
-    pub number: i64,
-    pub subject: String,
-    pub requester: String,
-    /// l1, l2 or l3.
-    pub tier: String,
-    /// urgent, high, normal or low.
-    pub priority: String,
-    /// open, pending, solved or closed.
-    pub status: String,
-    /// api, web or email.
-    pub source: String,
-    pub incident: Option<i64>,
-    pub created_at: String,
-    pub first_response_due: String,
-    pub resolution_due: String,
-    pub first_response_at: Option<String>,
-    pub resolved_at: Option<String>,
-    /// met, breached, at_risk or on_track.
-    pub first_response_sla: String,
-    pub resolution_sla: String,
-}
-
 async fn ticket_view(state: &AppState, t: &Ticket) -> ApiResult<TicketView> {
     let (fr, res) = ticket_service::standings(t, state.now_ms());
     let incident = match &t.incident_id {
@@ -121,34 +97,6 @@ pub async fn create_ticket(
     .map_err(ApiError::unprocessable)?;
     let t = ticket_service::open(&state, &access.project.id, &access.actor(), &req, "api").await?;
     Ok((StatusCode::CREATED, Json(ticket_view(&state, &t).await?)))
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CommentView {
-    pub at: String,
-    pub author: String,
-    /// A reply the requester sees, or an internal note.
-    pub public: bool,
-    pub body: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SlaAlertView {
-    /// first_response or resolution.
-    pub target: String,
-    /// at_risk or breached.
-    pub level: String,
-    pub at: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TicketDetail {
-    pub ticket: TicketView,
-    pub comments: Vec<CommentView>,
-    /// Releases that fixed the ticket.
-    pub fixed_in: Vec<String>,
-    /// SLA warnings and breaches announced so far.
-    pub sla_alerts: Vec<SlaAlertView>,
 }
 
 async fn find_ticket(state: &AppState, access: &ProjectAccess, number: &str) -> ApiResult<Ticket> {
@@ -259,21 +207,6 @@ pub async fn ticket_action(
     Ok(Json(ticket_detail(&state, &fresh).await?))
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct FixesView {
-    pub release: String,
-    pub incidents: Vec<IncidentSummary>,
-    pub tickets: Vec<TicketView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IncidentSummary {
-    pub number: i64,
-    pub title: String,
-    pub severity: String,
-    pub state: String,
-}
-
 /// The incidents and tickets a release fixed: the other end of their release links.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/releases/{release}/fixes", tag = "support",
     params(("project" = String, Path, description = "Project slug"),
@@ -325,12 +258,12 @@ pub struct RangeQuery {
 /// MTTA and MTTR by severity, and ticket SLA attainment, over a time range.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/support/stats", tag = "support",
     params(("project" = String, Path, description = "Project slug"), RangeQuery),
-    responses((status = 200, description = "Statistics", body = crate::support::stats::SupportStats)))]
+    responses((status = 200, description = "Statistics", body = SupportStats)))]
 pub async fn support_stats(
     State(state): State<AppState>,
     Access(access, _): Access<need::Read>,
     ApiQuery(q): ApiQuery<RangeQuery>,
-) -> ApiResult<Json<crate::support::stats::SupportStats>> {
+) -> ApiResult<Json<SupportStats>> {
     let now = state.now_ms();
     let to =
         q.to.as_deref()
