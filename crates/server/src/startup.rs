@@ -86,6 +86,27 @@ impl DataDirLock {
     }
 }
 
+/// The text whose sealed form tells whether two nodes share a key.
+const KEY_CHECK: &str = "liveops sealing key check";
+
+/// This node's name among those sharing the state database, kept in the
+/// data directory: a server restarted on the same directory is the same
+/// node, and takes its job leases back at once. The directory lock makes
+/// sure one process at a time holds the name.
+fn node_id(config: &Config) -> anyhow::Result<String> {
+    let path = config.data_dir.join("node.id");
+    match std::fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => return Ok(id.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+    }
+    let id = liveops_store::new_id();
+    std::fs::write(&path, format!("{id}\n"))
+        .with_context(|| format!("could not write {}", path.display()))?;
+    Ok(id)
+}
+
 /// The whole HTTP surface, answering the API's old paths too.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -258,6 +279,21 @@ impl Application {
             )
         })?;
         let sealer = Arc::new(crate::sealed::Sealer::load(&config)?);
+        // Every node must seal with the same key; the first to start records
+        // what its key makes of a fixed text, and a node whose key makes
+        // something else stops here rather than fail on every sealed value.
+        let check = sealer.seal(KEY_CHECK);
+        let recorded = db
+            .instance_fact("sealing_key", &check)
+            .await
+            .context("could not read the instance facts")?;
+        if recorded != check {
+            anyhow::bail!(
+                "this server's secret key is not the one the state database was sealed with: \
+                 give every node sharing the database the same `secret_key` \
+                 (or the same secret.key file in its data directory)"
+            );
+        }
         let sealed = db
             .seal_plaintext(&|plain: &str| sealer.seal(plain), clock.now_ms())
             .await
@@ -265,7 +301,8 @@ impl Application {
         if sealed > 0 {
             tracing::info!(values = sealed, "sealed stored webhook URLs at rest");
         }
-        let state = AppState::new(config, db, Arc::new(telemetry), sealer, clock);
+        let node = node_id(&config)?;
+        let state = AppState::new(config, db, Arc::new(telemetry), sealer, clock, node);
         Ok(Application {
             listener,
             otlp,
@@ -334,6 +371,10 @@ impl Application {
         let _ = stop_tx.send(true);
         for job in jobs {
             let _ = job.await;
+        }
+        // Other nodes take this one's jobs over at once.
+        if let Err(e) = state.db.release_leases(&state.node).await {
+            tracing::warn!(error = %e, "could not give up the job leases");
         }
         if let Some(t) = otlp_task {
             let _ = t.await;

@@ -40,6 +40,9 @@ pub struct Inner {
     pub trusted_proxies: crate::auth::proxies::TrustedProxies,
     /// Ingest requests in flight; over `ingest_concurrency`, ingest answers 503.
     pub ingest_slots: Arc<tokio::sync::Semaphore>,
+    /// This node among those sharing the state database: the holder name
+    /// of the job leases it takes, kept in the data directory.
+    pub node: String,
 }
 
 impl AppState {
@@ -49,6 +52,7 @@ impl AppState {
         telemetry: Arc<dyn TelemetryStore>,
         sealer: Arc<crate::sealed::Sealer>,
         clock: Arc<dyn crate::clock::Clock>,
+        node: String,
     ) -> AppState {
         // Config::load checked both lists; a config built in code that
         // holds a bad entry gets the strict defaults.
@@ -63,6 +67,7 @@ impl AppState {
             sealer.clone(),
         );
         AppState(Arc::new(Inner {
+            node,
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(config.ingest_concurrency)),
             outbound,
             trusted_proxies,

@@ -15,6 +15,7 @@ pub mod feedback;
 pub mod feeds;
 pub mod improvement;
 pub mod migrate;
+pub mod nodes;
 pub mod performance;
 pub mod projects;
 pub mod releases;

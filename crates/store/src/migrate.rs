@@ -53,6 +53,7 @@ const MIGRATIONS: &[Entry] = &[
         postgres: include_str!("../migrations/0013_security_boundaries.postgres.sql"),
     },
     portable!(14, "security_state", "0014_security_state.sql"),
+    portable!(15, "nodes", "0015_nodes.sql"),
 ];
 
 #[derive(Debug)]

@@ -351,3 +351,100 @@ async fn releases_and_deployments_are_unique_and_read_back() {
         assert_eq!(frozen.frozen_at, Some(NOW + 1), "{backend}");
     }
 }
+
+#[tokio::test]
+async fn a_job_lease_has_one_holder_until_it_expires_or_is_given_up() {
+    for (backend, db, _dir) in databases().await {
+        let until = NOW + 30_000;
+        assert!(
+            db.take_lease("support", "a", NOW, until)
+                .await
+                .expect("a takes"),
+            "{backend}"
+        );
+        assert!(
+            !db.take_lease("support", "b", NOW + 1, NOW + 30_001)
+                .await
+                .expect("b waits"),
+            "{backend}"
+        );
+        // The holder renews; another job is free for anyone.
+        assert!(
+            db.take_lease("support", "a", NOW + 10_000, NOW + 40_000)
+                .await
+                .expect("a renews"),
+            "{backend}"
+        );
+        assert!(
+            db.take_lease("performance", "b", NOW, until)
+                .await
+                .expect("b takes"),
+            "{backend}"
+        );
+        // Past the renewed expiry, b takes the job over, and a no longer holds it.
+        assert!(
+            !db.take_lease("support", "b", NOW + 39_999, NOW + 70_000)
+                .await
+                .expect("b still waits"),
+            "{backend}"
+        );
+        assert!(
+            db.take_lease("support", "b", NOW + 40_000, NOW + 70_000)
+                .await
+                .expect("b takes over"),
+            "{backend}"
+        );
+        assert!(
+            !db.take_lease("support", "a", NOW + 40_001, NOW + 70_001)
+                .await
+                .expect("a lost it"),
+            "{backend}"
+        );
+        // Giving the leases up frees them at once.
+        assert_eq!(
+            db.release_leases("b").await.expect("release"),
+            2,
+            "{backend}"
+        );
+        assert!(
+            db.take_lease("performance", "a", NOW + 40_002, NOW + 70_002)
+                .await
+                .expect("a takes"),
+            "{backend}"
+        );
+        let holders: Vec<(String, String)> = db
+            .leases()
+            .await
+            .expect("leases")
+            .into_iter()
+            .map(|l| (l.job, l.holder))
+            .collect();
+        assert_eq!(
+            holders,
+            [
+                ("performance".into(), "a".into()),
+                ("support".into(), "b".into())
+            ],
+            "{backend}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn racing_nodes_never_both_take_a_lease() {
+    for (backend, db, _dir) in databases().await {
+        for round in 0..20_i64 {
+            let job = format!("job-{round}");
+            let takes = (0..4).map(|n| {
+                let (db, job) = (db.clone(), job.clone());
+                async move {
+                    db.take_lease(&job, &format!("node-{n}"), NOW, NOW + 30_000)
+                        .await
+                        .expect("take")
+                }
+            });
+            let won = futures::future::join_all(takes).await;
+            assert_eq!(won.iter().filter(|w| **w).count(), 1, "{backend}: {won:?}");
+        }
+    }
+}

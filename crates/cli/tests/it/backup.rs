@@ -88,6 +88,11 @@ async fn backup_under_write_load_restores_to_a_working_server(backend: Backend) 
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o700);
+        // The instance key goes along, so the restored server opens what
+        // this one sealed.
+        assert_eq!(manifest["key"], true, "{manifest}");
+        let key = std::fs::metadata(dest.join("secret.key")).expect("the key in the backup");
+        assert_eq!(key.permissions().mode() & 0o777, 0o600);
     }
     let so_far = made.load(Ordering::Relaxed);
     made_by(so_far + 20).await;

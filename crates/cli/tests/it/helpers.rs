@@ -135,6 +135,16 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// Ends the server the way a crash would: it stops at once, without
+    /// the clean-up a graceful stop does (its job leases stay taken).
+    pub async fn crash(mut self) {
+        self.stop = None;
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+
     /// Stops the server the graceful way and waits for it.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

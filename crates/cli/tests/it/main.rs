@@ -15,6 +15,7 @@ mod errors;
 mod feedback;
 mod hardening;
 mod improvement;
+mod nodes;
 mod performance;
 mod releases;
 mod report;

@@ -3,6 +3,10 @@
 //! up where the last one stopped), run on a timer; tests call the ticks
 //! themselves after moving the clock. A job that panics is logged and
 //! started again, never lost.
+//!
+//! When several nodes share one state database, each job runs on one node
+//! at a time: a round runs only on the node holding the job's lease (see
+//! [`Job::round`]), and a node that stops gives its leases up.
 
 pub mod housekeeping;
 pub mod performance;
@@ -20,21 +24,82 @@ use crate::state::AppState;
 /// One round of a job.
 pub type Tick = for<'a> fn(&'a AppState) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
-/// Runs `tick` every `every` (the first at once) until `stop` changes,
-/// under a supervisor that restarts it when it panics.
-pub fn spawn(
-    name: &'static str,
-    state: AppState,
-    stop: watch::Receiver<bool>,
-    every: Duration,
+/// One background job: its name, how often it runs and one round of it.
+#[derive(Debug)]
+pub struct Job {
+    pub name: &'static str,
+    every: fn(&crate::config::Config) -> Duration,
     tick: Tick,
-) -> JoinHandle<()> {
+}
+
+/// Every job the server runs.
+pub const JOBS: [Job; 3] = [
+    Job {
+        name: "housekeeping",
+        every: |_| Duration::from_secs(600),
+        tick: |s| Box::pin(housekeeping::tick(s)),
+    },
+    Job {
+        name: "support",
+        every: |c| Duration::from_millis(c.job_tick_ms),
+        tick: |s| Box::pin(support::tick(s)),
+    },
+    Job {
+        name: "performance",
+        every: |_| Duration::from_secs(60),
+        tick: |s| Box::pin(performance::tick(s)),
+    },
+];
+
+/// The job called `name`.
+pub fn job(name: &str) -> Option<&'static Job> {
+    JOBS.iter().find(|j| j.name == name)
+}
+
+/// The shortest lease: a node that dies hands its jobs over within this.
+const MIN_LEASE: Duration = Duration::from_secs(15);
+
+impl Job {
+    /// How long one round's lease lasts: three rounds, and at least
+    /// [`MIN_LEASE`], so the holder renews it long before it runs out.
+    fn lease(&self, state: &AppState) -> Duration {
+        ((self.every)(&state.config) * 3).max(MIN_LEASE)
+    }
+
+    /// Runs one round if this node holds (or can take) the job's lease,
+    /// and says whether it ran. A node that cannot reach the state
+    /// database runs nothing: two nodes never run a round side by side.
+    pub async fn round(&self, state: &AppState) -> bool {
+        let now = state.now_ms();
+        let until =
+            now.saturating_add(i64::try_from(self.lease(state).as_millis()).unwrap_or(i64::MAX));
+        match state
+            .db
+            .take_lease(self.name, &state.node, now, until)
+            .await
+        {
+            Ok(true) => {
+                (self.tick)(state).await;
+                true
+            }
+            Ok(false) => false,
+            Err(e) => {
+                tracing::warn!(job = self.name, error = %e, "could not take the job's lease");
+                false
+            }
+        }
+    }
+}
+
+/// Runs `job` every interval (the first at once) until `stop` changes,
+/// under a supervisor that restarts it when it panics.
+pub fn spawn(job: &'static Job, state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let counted = state.clone();
     let stopping = stop.clone();
     supervise(
-        name,
+        job.name,
         stopping,
-        move || run(name, state.clone(), stop.clone(), every, tick),
+        move || run(job, state.clone(), stop.clone()),
         move |name| {
             counted
                 .metrics
@@ -79,25 +144,22 @@ where
     })
 }
 
-async fn run(
-    name: &'static str,
-    state: AppState,
-    mut stop: watch::Receiver<bool>,
-    every: Duration,
-    tick: Tick,
-) {
-    let mut timer = tokio::time::interval(every);
+async fn run(job: &'static Job, state: AppState, mut stop: watch::Receiver<bool>) {
+    let mut timer = tokio::time::interval((job.every)(&state.config));
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ticks = state
         .metrics
         .job_ticks
-        .get_or_create(&crate::metrics::KindLabels { kind: name.into() })
+        .get_or_create(&crate::metrics::KindLabels {
+            kind: job.name.into(),
+        })
         .clone();
     loop {
         tokio::select! {
             _ = timer.tick() => {
-                tick(&state).await;
-                ticks.inc();
+                if job.round(&state).await {
+                    ticks.inc();
+                }
             }
             _ = stop.changed() => return,
         }
@@ -106,29 +168,9 @@ async fn run(
 
 /// Starts every job.
 pub fn start(state: &AppState, stop: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
-    vec![
-        spawn(
-            "housekeeping",
-            state.clone(),
-            stop.clone(),
-            Duration::from_secs(600),
-            |s| Box::pin(housekeeping::tick(s)),
-        ),
-        spawn(
-            "support",
-            state.clone(),
-            stop.clone(),
-            Duration::from_millis(state.config.job_tick_ms),
-            |s| Box::pin(support::tick(s)),
-        ),
-        spawn(
-            "performance",
-            state.clone(),
-            stop.clone(),
-            Duration::from_secs(60),
-            |s| Box::pin(performance::tick(s)),
-        ),
-    ]
+    JOBS.iter()
+        .map(|job| spawn(job, state.clone(), stop.clone()))
+        .collect()
 }
 
 /// Logs a step of a tick that failed; the other steps still run.
