@@ -6,6 +6,7 @@
 //! directory that only one process may hold open.
 
 pub mod analytics;
+pub mod clickhouse;
 mod duck;
 pub mod performance;
 mod readpool;
@@ -28,6 +29,10 @@ pub enum TelemetryError {
     Ingest(String),
     #[error("{0}")]
     Query(String),
+    #[error("{0}")]
+    ClickHouse(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub type Result<T, E = TelemetryError> = std::result::Result<T, E>;

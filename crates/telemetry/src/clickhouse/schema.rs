@@ -1,0 +1,263 @@
+//! The ClickHouse schema, made and moved forward by versioned migrations
+//! like the state database's: each applied migration is a row in
+//! `liveops_migrations`, and a start applies only the ones after the last.
+//!
+//! Every table with telemetry is a `MergeTree` partitioned by project and
+//! day (in UTC, whatever the server's time zone), so retention drops whole
+//! partitions. In cluster mode each table is
+//! a local `MergeTree` (`<name>_local`) on every shard, with a
+//! `Distributed` table of the plain name over them.
+//!
+//! The SQL keeps to what ClickHouse 18.16 (Debian's package) and current
+//! releases both accept: no `TTL`, no `JSONExtract*`, no `IF NOT EXISTS`
+//! on columns.
+
+use super::client::{Client, quote};
+use crate::{Result, TelemetryError};
+
+/// A telemetry table: its columns, its partition key and its sort order.
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static str,
+    /// A day number (`YYYYMMDD`) made from the row's time column.
+    pub day: &'static str,
+    pub order_by: &'static str,
+    /// The time column, and how many of its units make a millisecond
+    /// divided into it: (`ts`, 1) for milliseconds, (`start_ns`, 1_000_000).
+    pub time: (&'static str, i64),
+}
+
+/// What one migration does.
+#[derive(Debug)]
+pub enum Step {
+    /// Makes a telemetry table (local and distributed in cluster mode).
+    Table(&'static Table),
+}
+
+#[derive(Debug)]
+pub struct Migration {
+    pub version: u32,
+    pub name: &'static str,
+    pub steps: &'static [Step],
+}
+
+pub const EVENTS: Table = Table {
+    name: "events",
+    columns: "project_id String, uuid String, event String, distinct_id String, \
+              ts Int64, properties String, inserted_at Int64",
+    day: "toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))",
+    order_by: "project_id, event, ts",
+    time: ("ts", 1),
+};
+
+pub const PERSONS: Table = Table {
+    name: "persons",
+    columns: "project_id String, person_id String, properties String, \
+              created_at Int64, version Int64, deleted UInt8",
+    day: "toYYYYMMDD(toDateTime(intDiv(created_at, 1000), 'UTC'))",
+    order_by: "project_id, person_id, version",
+    time: ("created_at", 1),
+};
+
+pub const PERSON_IDS: Table = Table {
+    name: "person_ids",
+    columns: "project_id String, distinct_id String, person_id String, version Int64",
+    day: "toYYYYMMDD(toDateTime(intDiv(version, 1000), 'UTC'))",
+    order_by: "project_id, distinct_id, version",
+    time: ("version", 1),
+};
+
+pub const SPANS: Table = Table {
+    name: "spans",
+    columns: "project_id String, trace_id String, span_id String, parent_id Nullable(String), \
+              service String, version Nullable(String), host Nullable(String), name String, \
+              kind String, route Nullable(String), start_ns Int64, duration_ns Int64, \
+              error UInt8, status_code Nullable(Int32), request_bytes Nullable(Int64), \
+              response_bytes Nullable(Int64), db_system Nullable(String), \
+              db_operation Nullable(String), db_statement Nullable(String), \
+              db_fingerprint Nullable(Int64), attributes String, inserted_at Int64",
+    day: "toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000), 'UTC'))",
+    order_by: "project_id, service, start_ns",
+    time: ("start_ns", 1_000_000),
+};
+
+pub const METRICS: Table = Table {
+    name: "metrics",
+    columns: "project_id String, service String, host Nullable(String), name String, \
+              unit String, kind String, cumulative UInt8, ts_ns Int64, value Float64, \
+              count Nullable(Int64), sum Nullable(Float64), attributes String, inserted_at Int64",
+    day: "toYYYYMMDD(toDateTime(intDiv(ts_ns, 1000000000), 'UTC'))",
+    order_by: "project_id, name, ts_ns",
+    time: ("ts_ns", 1_000_000),
+};
+
+pub const DETECTIONS: Table = Table {
+    name: "detections",
+    columns: "project_id String, kind String, service String, route Nullable(String), \
+              fingerprint Nullable(Int64), trace_id String, span_id String, at_ns Int64, \
+              duration_ns Int64, count Int64, bytes Nullable(Int64)",
+    day: "toYYYYMMDD(toDateTime(intDiv(at_ns, 1000000000), 'UTC'))",
+    order_by: "project_id, kind, at_ns",
+    time: ("at_ns", 1_000_000),
+};
+
+/// Every migration, oldest first. Append only: a released migration is
+/// never changed, a change is a new one.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "telemetry",
+    steps: &[
+        Step::Table(&EVENTS),
+        Step::Table(&PERSONS),
+        Step::Table(&PERSON_IDS),
+        Step::Table(&SPANS),
+        Step::Table(&METRICS),
+        Step::Table(&DETECTIONS),
+    ],
+}];
+
+/// Every telemetry table the migrations make.
+pub fn tables() -> impl Iterator<Item = &'static Table> {
+    MIGRATIONS.iter().flat_map(|m| {
+        m.steps.iter().map(|s| match s {
+            Step::Table(t) => *t,
+        })
+    })
+}
+
+/// How the tables are laid out: on one server, or over a cluster's shards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    Single,
+    /// `Distributed` tables over local ones on each shard of the cluster
+    /// named in the servers' `remote_servers`.
+    Cluster(String),
+}
+
+impl Table {
+    /// The table rows are stored in: the table itself on one server, the
+    /// local one on each shard of a cluster.
+    pub fn storage_name(&self, layout: &Layout) -> String {
+        match layout {
+            Layout::Single => self.name.to_owned(),
+            Layout::Cluster(_) => format!("{}_local", self.name),
+        }
+    }
+
+    /// The statement that makes the stored table.
+    pub fn create_storage(&self, layout: &Layout) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {} ({}) ENGINE = MergeTree \
+             PARTITION BY (project_id, {}) ORDER BY ({})",
+            self.storage_name(layout),
+            self.columns,
+            self.day,
+            self.order_by
+        )
+    }
+
+    /// In cluster mode, the statement that makes the `Distributed` table
+    /// over the shards' local tables; rows spread by a hash of the project
+    /// and the row's time.
+    pub fn create_distributed(&self, database: &str, layout: &Layout) -> Option<String> {
+        match layout {
+            Layout::Single => None,
+            Layout::Cluster(cluster) => Some(format!(
+                "CREATE TABLE IF NOT EXISTS {} AS {} ENGINE = Distributed({}, {}, {}, cityHash64(project_id, {}))",
+                self.name,
+                self.storage_name(layout),
+                cluster,
+                database,
+                self.storage_name(layout),
+                self.time.0
+            )),
+        }
+    }
+}
+
+const LEDGER: &str = "CREATE TABLE IF NOT EXISTS liveops_migrations \
+                      (version UInt32, name String, applied_at Int64) ENGINE = TinyLog";
+
+/// Makes the database and applies every migration it lacks, on `shards`
+/// in turn (one client per shard in cluster mode, the one server
+/// otherwise). Each shard keeps its own ledger. Returns the versions
+/// applied on the first shard.
+pub fn migrate(shards: &[Client], layout: &Layout, now_ms: i64) -> Result<Vec<u32>> {
+    let mut applied_first = None;
+    for shard in shards {
+        let database = shard.endpoint().database().to_owned();
+        shard.execute_global(&format!("CREATE DATABASE IF NOT EXISTS {database}"))?;
+        shard.execute(LEDGER)?;
+        #[derive(serde::Deserialize)]
+        struct Applied {
+            version: u32,
+        }
+        let done: Vec<u32> = shard
+            .rows::<Applied>("SELECT version FROM liveops_migrations")?
+            .into_iter()
+            .map(|a| a.version)
+            .collect();
+        let mut applied = Vec::new();
+        for m in MIGRATIONS.iter().filter(|m| !done.contains(&m.version)) {
+            for step in m.steps {
+                match step {
+                    Step::Table(t) => {
+                        shard.execute(&t.create_storage(layout))?;
+                        if let Some(sql) = t.create_distributed(&database, layout) {
+                            shard.execute(&sql)?;
+                        }
+                    }
+                }
+            }
+            shard.execute(&format!(
+                "INSERT INTO liveops_migrations (version, name, applied_at) VALUES ({}, {}, {now_ms})",
+                m.version,
+                quote(m.name)
+            ))?;
+            applied.push(m.version);
+        }
+        applied_first.get_or_insert(applied);
+    }
+    applied_first.ok_or_else(|| TelemetryError::Config("no ClickHouse server to migrate".into()))
+}
+
+/// Every statement a migration runs, in order, for checking them on
+/// another engine.
+pub fn statements(database: &str, layout: &Layout) -> Vec<String> {
+    let mut out = vec![LEDGER.to_owned()];
+    for t in tables() {
+        out.push(t.create_storage(layout));
+        out.extend(t.create_distributed(database, layout));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_rise_and_table_names_are_unique() {
+        let versions: Vec<u32> = MIGRATIONS.iter().map(|m| m.version).collect();
+        assert!(versions.windows(2).all(|w| w[0] < w[1]), "{versions:?}");
+        let mut names: Vec<&str> = tables().map(|t| t.name).collect();
+        names.sort_unstable();
+        let n = names.len();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+
+    #[test]
+    fn a_cluster_stores_rows_locally_and_reads_them_through_a_distributed_table() {
+        let layout = Layout::Cluster("two".into());
+        let sql = statements("liveops", &layout).join("\n");
+        assert!(sql.contains("CREATE TABLE IF NOT EXISTS events_local ("));
+        assert!(sql.contains(
+            "CREATE TABLE IF NOT EXISTS events AS events_local ENGINE = Distributed(two, liveops, events_local, cityHash64(project_id, ts))"
+        ));
+        let single = statements("liveops", &Layout::Single).join("\n");
+        assert!(!single.contains("Distributed"));
+        assert!(!single.contains("TTL"), "18.16 has no TTL");
+    }
+}
