@@ -288,7 +288,6 @@ pub async fn backup(g: &Global, dest: &Path) -> anyhow::Result<()> {
             ("state", json!(m.state)),
             ("schema_version", json!(m.schema_version)),
             ("telemetry", json!(m.telemetry)),
-            ("key", json!(m.key)),
             ("created_at", json!(m.created_at)),
         ],
     );

@@ -4,9 +4,7 @@
 //! `state.pgdump` for PostgreSQL), the telemetry file and a manifest. It can be
 //! taken while the server runs: SQLite and PostgreSQL snapshot themselves, and
 //! the running server copies its own telemetry file when asked over the
-//! control socket. Unless the instance key comes from the configuration,
-//! the key file (`secret.key`) goes along, readable by its owner only: the
-//! restored state's sealed values open with no other key.
+//! control socket.
 
 use std::path::Path;
 
@@ -31,9 +29,6 @@ pub struct Manifest {
     pub state: String,
     pub schema_version: i64,
     pub telemetry: bool,
-    /// Whether the instance key file is in the backup.
-    #[serde(default)]
-    pub key: bool,
 }
 
 const STATE_SQLITE: &str = "state.db";
@@ -101,18 +96,6 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<Manifest> {
         false
     };
 
-    let key = match &config.secret_key {
-        Some(_) => false,
-        None => {
-            let path = config.data_dir.join(crate::sealed::KEY_FILE);
-            path.exists() && {
-                copy_private(&path, &dest.join(crate::sealed::KEY_FILE))
-                    .context("could not copy the instance key")?;
-                true
-            }
-        }
-    };
-
     let manifest = Manifest {
         format: FORMAT,
         liveops_version: env!("CARGO_PKG_VERSION").into(),
@@ -120,27 +103,9 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<Manifest> {
         state: state_name.into(),
         schema_version: liveops_store::migrate::latest_version(),
         telemetry,
-        key,
     };
     std::fs::write(dest.join(MANIFEST), serde_json::to_vec_pretty(&manifest)?)?;
     Ok(manifest)
-}
-
-/// Copies a secret file to `dest`, readable and writable by its owner only.
-fn copy_private(src: &Path, dest: &Path) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let bytes = std::fs::read(src)?;
-    let tmp = dest.with_extension("restoring");
-    let mut f = std::fs::File::options()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(&bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dest)
 }
 
 pub async fn restore(config: &Config, src: &Path) -> anyhow::Result<Manifest> {
@@ -196,16 +161,6 @@ pub async fn restore(config: &Config, src: &Path) -> anyhow::Result<Manifest> {
             .context("could not copy the telemetry snapshot")?;
         let _ = std::fs::remove_file(target.with_extension("duckdb.wal"));
         std::fs::rename(&tmp, &target).context("could not put the telemetry snapshot in place")?;
-    }
-
-    // With a key from the configuration, that key must be the one the
-    // backup was sealed with; the server says so at start if it is not.
-    if manifest.key && config.secret_key.is_none() {
-        copy_private(
-            &src.join(crate::sealed::KEY_FILE),
-            &config.data_dir.join(crate::sealed::KEY_FILE),
-        )
-        .context("could not restore the instance key")?;
     }
 
     let db = open_state(config).await?;
