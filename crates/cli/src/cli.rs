@@ -108,9 +108,14 @@ pub enum Command {
     /// dependencies, and the offline OSV database.
     #[command(subcommand)]
     Security(SecurityCommand),
-    /// Scaling: capacity forecasts and the replicas they call for (client).
+    /// Scaling: capacity forecasts and the replicas they call for, and how
+    /// long telemetry is kept (client).
     #[command(subcommand)]
     Scaling(ScalingCommand),
+    /// How long a project keeps its events, spans and metrics (client; also
+    /// `liveops scaling retention`).
+    #[command(subcommand)]
+    Retention(crate::retention::RetentionCommand),
     /// Documentation sync: OpenAPI change detection and stale pages
     /// (standalone), decision records (client).
     #[command(subcommand)]
@@ -221,6 +226,9 @@ pub enum ScalingCommand {
     /// 90 days ahead, when each reaches its capacity, and the replicas the
     /// HPA formula calls for; `capacity set` configures a capacity.
     Capacity(crate::scaling::CapacityArgs),
+    /// How long the project keeps its events, spans and metrics.
+    #[command(subcommand)]
+    Retention(crate::retention::RetentionCommand),
 }
 
 /// `liveops improvement …`.
@@ -451,6 +459,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Scaling(ScalingCommand::Capacity(a)) | Command::Capacity(a) => {
             crate::scaling::run(g, a).await
+        }
+        Command::Scaling(ScalingCommand::Retention(cmd)) | Command::Retention(cmd) => {
+            crate::retention::run(g, cmd).await
         }
         Command::Docs(cmd) => crate::docs::run(g, cmd).await,
         Command::Reviews(cmd) => crate::reviews::run(g, cmd).await,

@@ -11,6 +11,7 @@ mod improvement;
 mod output;
 mod performance;
 mod releases;
+mod retention;
 mod reviews;
 mod scaling;
 mod security;

@@ -95,6 +95,17 @@ impl Db {
             .collect()
     }
 
+    /// What a project has set for its events: `None` when it has set
+    /// nothing, `Some(None)` when it keeps them forever.
+    pub async fn event_retention(&self, project_id: &str) -> Result<Option<Option<i64>>> {
+        Ok(sqlx::query_scalar(
+            "SELECT retention_days FROM analytics_settings WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// A project's event retention in days, `None` when events are kept forever.
     pub async fn retention_days(&self, project_id: &str) -> Result<Option<i64>> {
         let days: Option<Option<i64>> = sqlx::query_scalar(

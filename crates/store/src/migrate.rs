@@ -54,6 +54,7 @@ const MIGRATIONS: &[Entry] = &[
     },
     portable!(14, "security_state", "0014_security_state.sql"),
     portable!(15, "nodes", "0015_nodes.sql"),
+    portable!(16, "retention", "0016_retention.sql"),
 ];
 
 #[derive(Debug)]

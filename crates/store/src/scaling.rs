@@ -89,3 +89,58 @@ pub async fn delete_capacity(
     .rows_affected()
         == 1)
 }
+
+/// Sets how many days of `kind` (spans or metrics) a project keeps; `None`
+/// keeps everything. Events keep theirs in the analytics settings.
+pub async fn set_retention(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    kind: &str,
+    days: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO telemetry_retention (project_id, kind, days, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (project_id, kind) DO UPDATE SET days = excluded.days, updated_at = excluded.updated_at",
+    )
+    .bind(project_id)
+    .bind(kind)
+    .bind(days)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A retention a project has set: (project id, kind, days; `None` keeps all).
+pub type RetentionRow = (String, String, Option<i64>);
+
+impl Db {
+    /// Every span and metric retention projects have set (`project_id`
+    /// narrows it to one project).
+    pub async fn retention_settings(&self, project_id: Option<&str>) -> Result<Vec<RetentionRow>> {
+        const ALL: &str = "SELECT project_id, kind, days FROM telemetry_retention";
+        let rows = match project_id {
+            Some(id) => {
+                sqlx::query(&format!("{ALL} WHERE project_id = $1 ORDER BY kind"))
+                    .bind(id)
+                    .fetch_all(self.pool())
+                    .await?
+            }
+            None => {
+                sqlx::query(&format!("{ALL} ORDER BY project_id, kind"))
+                    .fetch_all(self.pool())
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("project_id")?,
+                    r.try_get("kind")?,
+                    r.try_get("days")?,
+                ))
+            })
+            .collect()
+    }
+}

@@ -651,7 +651,7 @@ async fn queries_answer_from_the_events(backend: Backend) {
         .await,
         422,
     );
-    let dropped = liveops_server::jobs::housekeeping::expire_events(&app.state)
+    let dropped = liveops_server::scaling::retention::enforce(&app.state)
         .await
         .expect("expire");
     assert_eq!(dropped, 14, "every story event left is older than a day");

@@ -662,6 +662,13 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::None,
     )
     .await;
+    w.vars.insert("kind", "spans".into());
+    w.change(
+        "PUT",
+        &at("/scaling/retention/{kind}"),
+        Body::Json(json!({"days": 14})),
+    )
+    .await;
 
     // Security.
     w.change(

@@ -520,7 +520,205 @@ async fn an_empty_project_has_a_readable_scaling_page(backend: Backend) {
     app.stop().await;
 }
 
+/// One span of `api`'s at `ms`, with trace id `n`, as OTLP/JSON.
+fn span_at(n: u64, ms: i64) -> Value {
+    json!({
+        "traceId": format!("{n:032x}"), "spanId": format!("{n:016x}"), "name": "GET /items",
+        "kind": 2, "startTimeUnixNano": (ms * 1_000_000).to_string(),
+        "endTimeUnixNano": ((ms + 25) * 1_000_000).to_string(),
+        "attributes": [attr("http.request.method", "GET"), attr("http.route", "/items")],
+    })
+}
+
+/// Retention per kind: defaults until the project says otherwise, set
+/// through the API, the CLI and the settings page; the housekeeping round
+/// drops what is older and keeps what is recent.
+async fn retention_drops_old_telemetry_and_keeps_recent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, key) = shop_with_server_key(&app).await;
+    let path = "/api/v1/projects/shop/scaling/retention";
+    let kept = |v: &Value| -> Vec<(String, Value, bool)> {
+        v["kinds"]
+            .as_array()
+            .expect("kinds")
+            .iter()
+            .map(|k| {
+                (
+                    k["kind"].as_str().unwrap_or("").to_owned(),
+                    k["days"].clone(),
+                    k["set"] == true,
+                )
+            })
+            .collect()
+    };
+    let (status, v) = app.get(path, &admin).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        kept(&v),
+        [
+            ("events".into(), Value::Null, false),
+            ("spans".into(), json!(30), false),
+            ("metrics".into(), json!(90), false),
+        ]
+    );
+
+    // Spans 40 days, 10 days and an hour old; metric points 100, 50 and
+    // one day old.
+    let now = app.now_ms();
+    let spans = [
+        span_at(1, now - 40 * DAY_MS),
+        span_at(2, now - 10 * DAY_MS),
+        span_at(3, now - HOUR_MS),
+    ];
+    let traces = json!({"resourceSpans": [{
+        "resource": {"attributes": [attr("service.name", "api")]},
+        "scopeSpans": [{"spans": spans}],
+    }]});
+    post_otlp(&app, &key, "/v1/traces", &traces).await;
+    let points = [
+        (now - 100 * DAY_MS, 0.1),
+        (now - 50 * DAY_MS, 0.2),
+        (now - DAY_MS, 0.3),
+    ];
+    let metrics = json!({"resourceMetrics": [gauge("api", "api-1", &points)]});
+    post_otlp(&app, &key, "/v1/metrics", &metrics).await;
+    let trace = |n: u64| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            app.get(
+                &format!("/api/v1/projects/shop/performance/traces/{n:032x}"),
+                &admin,
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(trace(1).await, 200);
+
+    // The defaults: the 40-day-old span and the 100-day-old point go.
+    let enforce = || liveops_server::scaling::retention::enforce(&app.state);
+    assert_eq!(enforce().await.expect("enforce"), 2);
+    assert_eq!(trace(1).await, 404);
+    assert_eq!(trace(2).await, 200);
+
+    // Bad asks are refused with a reason, and change nothing.
+    for (kind, body) in [
+        ("spans", json!({"days": 0})),
+        ("spans", json!({"days": 3651})),
+        ("spans", json!({})),
+        ("logs", json!({"days": 3})),
+    ] {
+        let got = app
+            .send(Method::PUT, &format!("{path}/{kind}"), &admin, Some(body))
+            .await;
+        assert_problem(&got, 422);
+    }
+
+    // A week of spans, through the API; metrics kept forever, by the CLI.
+    let (status, v) = app
+        .send(
+            Method::PUT,
+            &format!("{path}/spans"),
+            &admin,
+            Some(json!({"days": 7})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(kept(&v)[1], ("spans".into(), json!(7), true));
+    let xdg = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(env!("CARGO_BIN_EXE_liveops"))
+        .args([
+            "retention",
+            "set",
+            "--project",
+            "shop",
+            "metrics",
+            "--forever",
+            "--format",
+            "json",
+        ])
+        .env("LIVEOPS_SERVER", &app.base)
+        .env("LIVEOPS_TOKEN", &admin)
+        .env("XDG_CONFIG_HOME", xdg.path())
+        .output()
+        .expect("run the CLI");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(kept(&v)[2], ("metrics".into(), Value::Null, true));
+    let out = Command::new(env!("CARGO_BIN_EXE_liveops"))
+        .args(["retention", "set", "--project", "shop", "spans", "0"])
+        .env("LIVEOPS_SERVER", &app.base)
+        .env("LIVEOPS_TOKEN", &admin)
+        .env("XDG_CONFIG_HOME", xdg.path())
+        .output()
+        .expect("run the CLI");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 to 3650 days"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The 10-day-old span goes now; the recent one and every metric point
+    // stay.
+    assert_eq!(enforce().await.expect("enforce"), 1);
+    assert_eq!(trace(2).await, 404);
+    assert_eq!(trace(3).await, 200);
+
+    // Each change left its audit entry.
+    let (_, audit) = app.get("/api/v1/projects/shop/audit", &admin).await;
+    let sets = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "retention.set")
+        .count();
+    assert_eq!(sets, 2, "{audit}");
+
+    // The settings page shows and changes the same settings.
+    let b = crate::ui::browser();
+    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
+    let html = b
+        .get(app.url("/p/shop/settings"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        html.contains("id=\"retention\"") && html.contains("7 days"),
+        "{html}"
+    );
+    let csrf = html
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a CSRF token")
+        .to_owned();
+    let post = |days: &str| {
+        b.post(app.url("/p/shop/settings/retention/spans"))
+            .form(&[("_csrf", csrf.as_str()), ("days", days)])
+            .send()
+    };
+    let resp = post("a week").await.expect("post");
+    assert_eq!(resp.status(), 422);
+    let page = resp.text().await.expect("html");
+    assert!(page.contains("must be a whole number"), "{page}");
+    let resp = post("14").await.expect("post");
+    assert_eq!(resp.status(), 303);
+    let (_, v) = app.get(path, &admin).await;
+    assert_eq!(kept(&v)[1], ("spans".into(), json!(14), true));
+    app.stop().await;
+}
+
 storage_stories!(
     capacity_is_forecast_from_load_history,
-    an_empty_project_has_a_readable_scaling_page
+    an_empty_project_has_a_readable_scaling_page,
+    retention_drops_old_telemetry_and_keeps_recent
 );

@@ -375,6 +375,12 @@ const API: &[(&str, &str, Api)] = &[
         "/api/v1/projects/{project}/scaling/capacity/{service}/{metric}",
         Write,
     ),
+    ("GET", "/api/v1/projects/{project}/scaling/retention", Read),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/scaling/retention/{kind}",
+        Admin,
+    ),
     ("POST", "/api/v1/projects/{project}/security/scans", Write),
     ("GET", "/api/v1/projects/{project}/security/findings", Read),
     (
@@ -579,6 +585,7 @@ const PAGES: &[(&str, &str, Page)] = &[
     ),
     ("POST", "/p/{project}/settings/keys/{purpose}", Page::Form),
     ("POST", "/p/{project}/settings/public-pages", Page::Form),
+    ("POST", "/p/{project}/settings/retention/{kind}", Page::Form),
     ("GET", "/p/{project}/support", Page::Session),
     ("POST", "/p/{project}/support/incidents", Page::Form),
     (

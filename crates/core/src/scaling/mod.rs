@@ -2,6 +2,7 @@
 //! counts the Kubernetes Horizontal Pod Autoscaler's formula calls for.
 
 pub mod forecast;
+pub mod retention;
 
 pub use forecast::{
     Backtest, Crossing, Fitted, ForecastError, ForecastPoint, Model, Plan, Series, StepTime,

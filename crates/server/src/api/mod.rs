@@ -214,6 +214,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(scaling::list_capacity))
         .routes(routes!(scaling::get_forecast))
         .routes(routes!(scaling::put_capacity, scaling::delete_capacity))
+        .routes(routes!(scaling::get_retention))
+        .routes(routes!(scaling::put_retention))
         .routes(routes!(
             improvement::weekly_report,
             improvement::save_weekly_report

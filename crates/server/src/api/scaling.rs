@@ -12,7 +12,8 @@ use utoipa::IntoParams;
 
 use crate::auth::{Access, need};
 use crate::contract::scaling::{
-    CapacityBody, CapacityForecast, CapacitySettingView, ServiceCapacity, Step,
+    CapacityBody, CapacityForecast, CapacitySettingView, RetentionBody, RetentionView,
+    ServiceCapacity, Step,
 };
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::scaling::{self as plan, Ask};
@@ -213,4 +214,43 @@ pub async fn delete_capacity(
     ))
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// How long the project keeps each kind of telemetry: events, spans and
+/// metrics, with the defaults for kinds it has not set.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/scaling/retention", tag = "scaling",
+    params(("project" = String, Path, description = "Project slug")),
+    responses((status = 200, description = "The retention of each kind", body = RetentionView)))]
+pub async fn get_retention(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Read>,
+) -> ApiResult<Json<RetentionView>> {
+    Ok(Json(
+        plan::retention::settings(&state, &access.project.id).await?,
+    ))
+}
+
+/// Sets how long the project keeps one kind of telemetry; what is older
+/// goes at the next housekeeping round, a whole day at a time.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/scaling/retention/{kind}", tag = "scaling",
+    params(("project" = String, Path, description = "Project slug"),
+           ("kind" = String, Path, description = "`events`, `spans` or `metrics`")),
+    request_body = RetentionBody,
+    responses((status = 200, description = "The retention of each kind", body = RetentionView)))]
+pub async fn put_retention(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, kind)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<RetentionBody>,
+) -> ApiResult<Json<RetentionView>> {
+    Ok(Json(
+        plan::retention::set(
+            &state,
+            &access.actor(),
+            &access.project.id,
+            &kind,
+            body.days,
+        )
+        .await?,
+    ))
 }

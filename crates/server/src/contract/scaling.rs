@@ -202,3 +202,32 @@ pub struct CapacitySettingView {
     pub per_replica: f64,
     pub updated_at: String,
 }
+
+/// How long a project keeps one kind of telemetry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RetentionKindView {
+    /// events, spans or metrics.
+    pub kind: String,
+    /// Days kept; null keeps everything.
+    pub days: Option<i64>,
+    /// Days kept when the project sets nothing; null keeps everything.
+    pub default_days: Option<i64>,
+    /// Whether the project has set this kind's retention.
+    pub set: bool,
+}
+
+/// How long a project keeps each kind of telemetry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RetentionView {
+    pub kinds: Vec<RetentionKindView>,
+}
+
+/// A new retention for one kind.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionBody {
+    /// Days to keep, 1 to 3650; null keeps everything. Required, so that
+    /// a body that forgot it never means "keep everything".
+    #[serde(deserialize_with = "Option::deserialize")]
+    pub days: Option<i64>,
+}

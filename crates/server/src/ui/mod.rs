@@ -121,6 +121,10 @@ fn routes() -> Router<AppState> {
             post(settings::rotate_key),
         )
         .route(
+            "/p/{project}/settings/retention/{kind}",
+            post(settings::retention),
+        )
+        .route(
             "/p/{project}/settings/public-pages",
             post(settings::public_pages),
         )

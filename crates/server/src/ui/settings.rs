@@ -45,6 +45,17 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
         Ok(l) => l,
         Err(e) => return super::unavailable(e),
     };
+    let retention = if admin {
+        match crate::scaling::retention::settings(state, &project.id).await {
+            Ok(r) => Some(r),
+            Err(crate::scaling::ScalingError::Store(e)) => return super::unavailable(e),
+            Err(e) => {
+                return super::unavailable(liveops_store::StoreError::Other(e.to_string()));
+            }
+        }
+    } else {
+        None
+    };
     let shows_secret = matches!(flash, Some(Flash::Secret { .. }));
     let csrf = &s.session.csrf_token;
     let frame = Frame {
@@ -145,6 +156,33 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
                     label { input type="checkbox" name="status_page" value="on" checked[project.status_page_public]; " Status page at " code { "/status/" (project.slug) } }
                     label { input type="checkbox" name="changelog" value="on" checked[project.changelog_public]; " Changelog at " code { "/changelog/" (project.slug) } }
                     button type="submit" { "Save" }
+                }
+            }
+            @if let Some(retention) = &retention {
+                section #retention {
+                    h2 { "Retention" }
+                    p { "How long this project keeps each kind of telemetry. Older data goes a whole day at a time, in the background. Leave the days empty to keep everything." }
+                    table {
+                        thead { tr { th { "Kind" } th { "Kept" } th { "Default" } th { "Days" } } }
+                        tbody {
+                            @for k in &retention.kinds {
+                                tr {
+                                    td { (k.kind) }
+                                    td { (kept(k.days)) @if !k.set { " " small { "(default)" } } }
+                                    td { (kept(k.default_days)) }
+                                    td {
+                                        form.inline method="post" action={"/p/" (project.slug) "/settings/retention/" (k.kind)} {
+                                            input type="hidden" name="_csrf" value=(csrf);
+                                            input type="text" name="days" inputmode="numeric" size="5"
+                                                aria-label={"Days of " (k.kind) " to keep"}
+                                                value=(k.days.map(|d| d.to_string()).unwrap_or_default());
+                                            button type="submit" { "Keep" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             section {
@@ -388,6 +426,54 @@ pub struct PublicPagesForm {
     csrf: String,
     status_page: Option<String>,
     changelog: Option<String>,
+}
+
+/// A retention as the page shows it.
+fn kept(days: Option<i64>) -> String {
+    days.map_or_else(|| "forever".to_owned(), |d| format!("{d} days"))
+}
+
+#[derive(Deserialize)]
+pub struct RetentionForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    days: String,
+}
+
+/// Sets how long the project keeps one kind of telemetry; empty days keep
+/// everything.
+pub async fn retention(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, kind)): Path<(String, String)>,
+    Form(f): Form<RetentionForm>,
+) -> Response {
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Administer,
+        "Only project admins may change how long data is kept."
+    ));
+    let days = match f.days.trim() {
+        "" => None,
+        d => match d.parse::<i64>() {
+            Ok(d) => Some(d),
+            Err(_) => {
+                let e = format!("Days of {kind} to keep must be a whole number, not “{d}”.");
+                return render(&state, &s, &slug, Some(Flash::Error(e))).await;
+            }
+        },
+    };
+    match crate::scaling::retention::set(&state, &s.actor(), &project.id, &kind, days).await {
+        Ok(_) => Redirect::to(&format!("/p/{slug}/settings#retention")).into_response(),
+        Err(e) if e.is_client_error() => {
+            render(&state, &s, &slug, Some(Flash::Error(e.to_string()))).await
+        }
+        Err(crate::scaling::ScalingError::Store(e)) => super::unavailable(e),
+        Err(e) => super::unavailable(liveops_store::StoreError::Other(e.to_string())),
+    }
 }
 
 /// Turns the public status page and changelog on or off.

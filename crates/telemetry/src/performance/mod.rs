@@ -396,15 +396,12 @@ impl Performance {
         ids
     }
 
-    /// Drops spans that started before `cutoff_ns`, and their rollups.
-    pub fn drop_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
+    /// Drops spans that started before `cutoff_ns`, the detections found
+    /// in them, and their rollups.
+    pub fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
         let n = self.with_conn(|c| {
             c.execute(
                 "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
-                duckdb::params![project, cutoff_ns],
-            )?;
-            c.execute(
-                "DELETE FROM perf_metrics WHERE project_id = ? AND ts_ns < ?",
                 duckdb::params![project, cutoff_ns],
             )?;
             Ok(c.execute(
@@ -427,6 +424,17 @@ impl Performance {
             }
             p.series.retain(|_, s| !s.minutes.is_empty());
         }
+        Ok(n as u64)
+    }
+
+    /// Drops metric points taken before `cutoff_ns`.
+    pub fn drop_metrics_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
+        let n = self.with_conn(|c| {
+            Ok(c.execute(
+                "DELETE FROM perf_metrics WHERE project_id = ? AND ts_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?)
+        })?;
         Ok(n as u64)
     }
 }

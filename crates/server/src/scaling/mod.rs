@@ -27,6 +27,8 @@
 //! Either way at least 8 days are needed: a 30-day forecast from a week of
 //! data says little.
 
+pub mod retention;
+
 use std::collections::BTreeMap;
 
 use liveops_core::scaling::{self, ForecastError, ForecastPoint, Model, Series, StepTime};

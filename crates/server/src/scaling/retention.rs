@@ -1,0 +1,128 @@
+//! Retention: how long each project keeps its events, spans and metrics,
+//! and the housekeeping step that drops what is older.
+
+use liveops_core::scaling::retention::{self, Kind};
+use liveops_store::audit::Actor;
+
+use super::{Result, ScalingError};
+use crate::contract::scaling::{RetentionKindView, RetentionView};
+use crate::state::AppState;
+use crate::work::{Audit, Work};
+
+/// What one project has set, by kind (a kind it has not set is absent).
+async fn chosen(state: &AppState, project_id: &str) -> Result<Vec<(Kind, Option<i64>)>> {
+    let mut out = Vec::new();
+    if let Some(days) = state.db.event_retention(project_id).await? {
+        out.push((Kind::Events, days));
+    }
+    for (_, kind, days) in state.db.retention_settings(Some(project_id)).await? {
+        if let Ok(kind) = kind.parse() {
+            out.push((kind, days));
+        }
+    }
+    Ok(out)
+}
+
+/// How long the project keeps each kind of telemetry.
+pub async fn settings(state: &AppState, project_id: &str) -> Result<RetentionView> {
+    let chosen = chosen(state, project_id).await?;
+    let kinds = Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let set = chosen.iter().find(|(k, _)| *k == kind);
+            RetentionKindView {
+                kind: kind.as_str().into(),
+                days: set.map_or(kind.default_days(), |(_, d)| *d),
+                default_days: kind.default_days(),
+                set: set.is_some(),
+            }
+        })
+        .collect();
+    Ok(RetentionView { kinds })
+}
+
+/// Sets how long the project keeps `kind` (`None`: everything); older data
+/// goes at the next housekeeping round.
+pub async fn set(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    kind: &str,
+    days: Option<i64>,
+) -> Result<RetentionView> {
+    let kind: Kind = kind
+        .parse()
+        .map_err(|e: retention::RetentionError| ScalingError::invalid(e.to_string()))?;
+    let days = retention::days(days).map_err(|e| ScalingError::invalid(e.to_string()))?;
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    match kind {
+        Kind::Events => {
+            liveops_store::analytics::set_retention(w.conn(), project_id, days, now).await?;
+        }
+        Kind::Spans | Kind::Metrics => {
+            liveops_store::scaling::set_retention(w.conn(), project_id, kind.as_str(), days, now)
+                .await?;
+        }
+    }
+    w.commit(
+        Audit::new("retention.set", kind.as_str())
+            .detail(serde_json::json!({ "kind": kind.as_str(), "days": days })),
+    )
+    .await?;
+    settings(state, project_id).await
+}
+
+/// Every limited retention in force: (project id, kind, days), defaults
+/// included.
+async fn in_force(state: &AppState) -> Result<Vec<(String, Kind, i64)>> {
+    let mut out = Vec::new();
+    let set = state.db.retention_settings(None).await?;
+    let events = state.db.retention_limits().await?;
+    for project in state.db.all_projects().await? {
+        for kind in Kind::ALL {
+            let days = match kind {
+                Kind::Events => events
+                    .iter()
+                    .find(|(p, _)| *p == project.id)
+                    .map(|(_, d)| *d),
+                _ => set
+                    .iter()
+                    .find(|(p, k, _)| *p == project.id && k == kind.as_str())
+                    .map_or(kind.default_days(), |(_, _, d)| *d),
+            };
+            if let Some(days) = days {
+                out.push((project.id.clone(), kind, days));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Drops every project's telemetry past its retention; returns how many
+/// rows went. The deletes run on the telemetry store's own connections,
+/// so ingest carries on.
+pub async fn enforce(state: &AppState) -> Result<u64> {
+    let mut dropped = 0;
+    for (project, kind, days) in in_force(state).await? {
+        let cutoff_ms = retention::cutoff_ms(state.now_ms(), days);
+        let cutoff_ns = cutoff_ms.saturating_mul(1_000_000);
+        let t = state.telemetry.clone();
+        let n = tokio::task::spawn_blocking(move || match kind {
+            Kind::Events => t.analytics().drop_before(&project, cutoff_ms),
+            Kind::Spans => t.performance().drop_spans_before(&project, cutoff_ns),
+            Kind::Metrics => t.performance().drop_metrics_before(&project, cutoff_ns),
+        })
+        .await
+        .map_err(ScalingError::internal)??;
+        if n > 0 {
+            tracing::info!(
+                kind = kind.as_str(),
+                rows = n,
+                "dropped telemetry past its retention"
+            );
+        }
+        dropped += n;
+    }
+    Ok(dropped)
+}
