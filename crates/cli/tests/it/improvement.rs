@@ -102,16 +102,7 @@ async fn dora_keys_equal_a_hand_count(backend: Backend) {
     assert_eq!(k["time_to_restore_level"], "elite");
     assert_eq!(k["level"], "low");
     // The improvement page shows the same keys.
-    let b = crate::ui::browser();
-    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
-    let html = b
-        .get(app.url("/p/shop/improvement"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let (_, html) = crate::ui::root_page(&app.base, "/p/shop/improvement").await;
     assert!(html.contains("table class=\"dora\""), "{html}");
     assert!(
         html.contains("The last twelve weeks") && html.contains("<svg"),

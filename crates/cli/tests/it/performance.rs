@@ -770,16 +770,7 @@ async fn alert_rules_and_slos_open_and_resolve_incidents(backend: Backend) {
     assert_eq!(by_slo["severity"], "sev2", "a fast burn pages");
     let (_, listed) = app.get(rules, &admin).await;
     assert_eq!(listed[0]["state"], "firing");
-    let b = crate::ui::browser();
-    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
-    let html = b
-        .get(app.url("/p/shop/performance"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let (_, html) = crate::ui::root_page(&app.base, "/p/shop/performance").await;
     assert!(
         html.contains("payments available") && html.contains("slow checkout"),
         "{html}"

@@ -684,16 +684,7 @@ async fn weekly_report_of_a_known_week(backend: Backend) {
     );
 
     // The improvement page lists the kept weeks and shows the newest.
-    let b = crate::ui::browser();
-    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
-    let html = b
-        .get(app.url("/p/shop/improvement"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let (_, html) = crate::ui::root_page(&app.base, "/p/shop/improvement").await;
     assert!(html.contains("Weekly reports"), "{html}");
     assert!(html.contains("Week of 2026-11-09") && html.contains("2026-11-02"));
     assert!(html.contains("Add a canary stage") && html.contains("-614.3 %"));

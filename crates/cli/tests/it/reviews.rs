@@ -898,16 +898,8 @@ async fn a_published_postmortem_is_read_only_and_exports(backend: Backend) {
     assert_eq!(list[0]["state"], "published");
 
     // The print-ready page.
-    let b = crate::ui::browser();
-    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
-    let html = b
-        .get(app.url(&format!("/p/shop/reviews/postmortems/{n}")))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let (b, html) =
+        crate::ui::root_page(&app.base, &format!("/p/shop/reviews/postmortems/{n}")).await;
     assert!(html.contains("Postmortem: "), "{html}");
     assert!(html.contains("Load-test the checkout before release"));
     assert!(html.contains("The new checkout queried every cart line."));

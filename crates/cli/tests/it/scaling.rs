@@ -503,16 +503,7 @@ async fn an_empty_project_has_a_readable_scaling_page(backend: Backend) {
     let (admin, _) = shop_with_server_key(&app).await;
     let (status, all) = app.get("/api/v1/projects/shop/capacity", &admin).await;
     assert_eq!((status, all), (200, json!([])));
-    let b = crate::ui::browser();
-    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
-    let html = b
-        .get(app.url("/p/shop/scaling"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let (_, html) = crate::ui::root_page(&app.base, "/p/shop/scaling").await;
     assert!(
         html.contains("data-area=\"scaling\"") && html.contains("nothing to forecast"),
         "{html}"
@@ -681,16 +672,7 @@ async fn retention_drops_old_telemetry_and_keeps_recent(backend: Backend) {
     assert_eq!(sets, 2, "{audit}");
 
     // The settings page shows and changes the same settings.
-    let b = crate::ui::browser();
-    crate::ui::sign_in(&b, &app.base, "root@example.com", "correct horse battery").await;
-    let html = b
-        .get(app.url("/p/shop/settings"))
-        .send()
-        .await
-        .expect("page")
-        .text()
-        .await
-        .expect("html");
+    let (b, html) = crate::ui::root_page(&app.base, "/p/shop/settings").await;
     assert!(
         html.contains("id=\"retention\"") && html.contains("7 days"),
         "{html}"

@@ -428,3 +428,19 @@ storage_stories!(
     repeated_failed_sign_ins_slow_the_account_down,
     tickets_and_maintenance_work_from_the_pages,
 );
+
+/// A browser signed in as the stories' root user, and the text of the page
+/// at `path` under `base`.
+pub async fn root_page(base: &str, path: &str) -> (Client, String) {
+    let b = browser();
+    sign_in(&b, base, "root@example.com", "correct horse battery").await;
+    let html = b
+        .get(format!("{base}{path}"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("html");
+    (b, html)
+}
