@@ -1,6 +1,6 @@
-//! Analytics settings in the state store: named features, key funnels and
-//! how long each project keeps its events. The events themselves live in
-//! telemetry.
+//! Analytics settings in the state store: named features and key funnels.
+//! The events themselves live in telemetry; how long they are kept is in
+//! [`crate::scaling`].
 
 use sqlx::{AnyConnection, Row};
 
@@ -55,25 +55,6 @@ pub async fn delete_feature(
     Ok(done.rows_affected() > 0)
 }
 
-/// Sets how many days of events a project keeps; `None` keeps them all.
-pub async fn set_retention(
-    conn: &mut AnyConnection,
-    project_id: &str,
-    days: Option<i64>,
-    now: i64,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO analytics_settings (project_id, retention_days, updated_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (project_id) DO UPDATE SET retention_days = excluded.retention_days, updated_at = excluded.updated_at",
-    )
-    .bind(project_id)
-    .bind(days)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
 impl Db {
     pub async fn features(&self, project_id: &str) -> Result<Vec<FeatureRow>> {
         let rows = sqlx::query(
@@ -92,40 +73,6 @@ impl Db {
                     created_at: r.try_get("created_at")?,
                 })
             })
-            .collect()
-    }
-
-    /// What a project has set for its events: `None` when it has set
-    /// nothing, `Some(None)` when it keeps them forever.
-    pub async fn event_retention(&self, project_id: &str) -> Result<Option<Option<i64>>> {
-        Ok(sqlx::query_scalar(
-            "SELECT retention_days FROM analytics_settings WHERE project_id = $1",
-        )
-        .bind(project_id)
-        .fetch_optional(self.pool())
-        .await?)
-    }
-
-    /// A project's event retention in days, `None` when events are kept forever.
-    pub async fn retention_days(&self, project_id: &str) -> Result<Option<i64>> {
-        let days: Option<Option<i64>> = sqlx::query_scalar(
-            "SELECT retention_days FROM analytics_settings WHERE project_id = $1",
-        )
-        .bind(project_id)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(days.flatten())
-    }
-
-    /// Every project that keeps events for a limited time: (project id, days).
-    pub async fn retention_limits(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query(
-            "SELECT project_id, retention_days FROM analytics_settings WHERE retention_days IS NOT NULL",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("project_id")?, r.try_get("retention_days")?)))
             .collect()
     }
 }

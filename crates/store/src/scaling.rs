@@ -1,5 +1,6 @@
 //! Scaling in the state store: each service metric's configured capacity,
-//! replicas and target utilisation, which forecasts are read against.
+//! replicas and target utilisation, which forecasts are read against; and
+//! how long each project keeps each kind of telemetry.
 
 use sqlx::AnyConnection;
 use sqlx::Row;
@@ -90,8 +91,8 @@ pub async fn delete_capacity(
         == 1)
 }
 
-/// Sets how many days of `kind` (spans or metrics) a project keeps; `None`
-/// keeps everything. Events keep theirs in the analytics settings.
+/// Sets how many days of `kind` (events, spans or metrics) a project keeps;
+/// `None` keeps everything.
 pub async fn set_retention(
     conn: &mut AnyConnection,
     project_id: &str,
@@ -116,8 +117,8 @@ pub async fn set_retention(
 pub type RetentionRow = (String, String, Option<i64>);
 
 impl Db {
-    /// Every span and metric retention projects have set (`project_id`
-    /// narrows it to one project).
+    /// Every retention projects have set (`project_id` narrows it to one
+    /// project).
     pub async fn retention_settings(&self, project_id: Option<&str>) -> Result<Vec<RetentionRow>> {
         const ALL: &str = "SELECT project_id, kind, days FROM telemetry_retention";
         let rows = match project_id {

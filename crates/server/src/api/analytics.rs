@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use liveops_core::analytics::Interval;
 use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::MAX_STEPS;
+use liveops_core::scaling::retention::Kind as RetentionKind;
 use liveops_store::analytics::KeyFunnel;
 
 use liveops_telemetry::analytics as q;
@@ -468,8 +469,9 @@ pub async fn get_settings(
     State(state): State<AppState>,
     Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<AnalyticsSettings>> {
+    let view = crate::scaling::retention::settings(&state, &access.project.id).await?;
     Ok(Json(AnalyticsSettings {
-        retention_days: state.db.retention_days(&access.project.id).await?,
+        retention_days: view.days(RetentionKind::Events),
     }))
 }
 
@@ -483,27 +485,12 @@ pub async fn put_settings(
     Access(access, _): Access<need::Administer>,
     ApiJson(body): ApiJson<AnalyticsSettings>,
 ) -> ApiResult<Json<AnalyticsSettings>> {
-    if let Some(d) = body.retention_days
-        && !(1..=3650).contains(&d)
-    {
-        return Err(ApiError::unprocessable(
-            "retention_days must be 1 to 3650, or null to keep everything",
-        ));
-    }
-    let now = state.now_ms();
-    let mut w = Work::begin(
-        &state.db,
-        &*state.clock,
+    crate::scaling::retention::set(
+        &state,
         &access.actor(),
-        Some(&access.project.id),
-    )
-    .await?;
-    let tx = w.conn();
-    liveops_store::analytics::set_retention(&mut *tx, &access.project.id, body.retention_days, now)
-        .await?;
-    w.commit(
-        Audit::action("analytics.settings")
-            .detail(serde_json::json!({ "retention_days": body.retention_days })),
+        &access.project.id,
+        RetentionKind::Events,
+        body.retention_days,
     )
     .await?;
     Ok(Json(body))

@@ -6,6 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use liveops_core::TimeSpan;
+use liveops_core::scaling::retention::RetentionError;
 use liveops_store::scaling::Capacity;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -248,7 +249,8 @@ pub async fn put_retention(
             &state,
             &access.actor(),
             &access.project.id,
-            &kind,
+            kind.parse()
+                .map_err(|e: RetentionError| ApiError::unprocessable(e.to_string()))?,
             body.days,
         )
         .await?,

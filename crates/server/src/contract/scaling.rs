@@ -222,6 +222,16 @@ pub struct RetentionView {
     pub kinds: Vec<RetentionKindView>,
 }
 
+impl RetentionView {
+    /// The days `kind` is kept; `None` keeps everything.
+    pub fn days(&self, kind: liveops_core::scaling::retention::Kind) -> Option<i64> {
+        self.kinds
+            .iter()
+            .find(|k| k.kind == kind.as_str())
+            .and_then(|k| k.days)
+    }
+}
+
 /// A new retention for one kind.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

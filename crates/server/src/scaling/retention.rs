@@ -11,16 +11,13 @@ use crate::work::{Audit, Work};
 
 /// What one project has set, by kind (a kind it has not set is absent).
 async fn chosen(state: &AppState, project_id: &str) -> Result<Vec<(Kind, Option<i64>)>> {
-    let mut out = Vec::new();
-    if let Some(days) = state.db.event_retention(project_id).await? {
-        out.push((Kind::Events, days));
-    }
-    for (_, kind, days) in state.db.retention_settings(Some(project_id)).await? {
-        if let Ok(kind) = kind.parse() {
-            out.push((kind, days));
-        }
-    }
-    Ok(out)
+    Ok(state
+        .db
+        .retention_settings(Some(project_id))
+        .await?
+        .into_iter()
+        .filter_map(|(_, kind, days)| Some((kind.parse().ok()?, days)))
+        .collect())
 }
 
 /// How long the project keeps each kind of telemetry.
@@ -47,24 +44,13 @@ pub async fn set(
     state: &AppState,
     actor: &Actor,
     project_id: &str,
-    kind: &str,
+    kind: Kind,
     days: Option<i64>,
 ) -> Result<RetentionView> {
-    let kind: Kind = kind
-        .parse()
-        .map_err(|e: retention::RetentionError| ScalingError::invalid(e.to_string()))?;
     let days = retention::days(days).map_err(|e| ScalingError::invalid(e.to_string()))?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let now = w.now();
-    match kind {
-        Kind::Events => {
-            liveops_store::analytics::set_retention(w.conn(), project_id, days, now).await?;
-        }
-        Kind::Spans | Kind::Metrics => {
-            liveops_store::scaling::set_retention(w.conn(), project_id, kind.as_str(), days, now)
-                .await?;
-        }
-    }
+    liveops_store::scaling::set_retention(w.conn(), project_id, kind.as_str(), days, now).await?;
     w.commit(
         Audit::new("retention.set", kind.as_str())
             .detail(serde_json::json!({ "kind": kind.as_str(), "days": days })),
@@ -78,19 +64,12 @@ pub async fn set(
 async fn in_force(state: &AppState) -> Result<Vec<(String, Kind, i64)>> {
     let mut out = Vec::new();
     let set = state.db.retention_settings(None).await?;
-    let events = state.db.retention_limits().await?;
     for project in state.db.all_projects().await? {
         for kind in Kind::ALL {
-            let days = match kind {
-                Kind::Events => events
-                    .iter()
-                    .find(|(p, _)| *p == project.id)
-                    .map(|(_, d)| *d),
-                _ => set
-                    .iter()
-                    .find(|(p, k, _)| *p == project.id && k == kind.as_str())
-                    .map_or(kind.default_days(), |(_, _, d)| *d),
-            };
+            let days = set
+                .iter()
+                .find(|(p, k, _)| *p == project.id && k == kind.as_str())
+                .map_or(kind.default_days(), |(_, _, d)| *d);
             if let Some(days) = days {
                 out.push((project.id.clone(), kind, days));
             }

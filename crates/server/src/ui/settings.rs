@@ -456,6 +456,13 @@ pub async fn retention(
         Permission::Administer,
         "Only project admins may change how long data is kept."
     ));
+    let kind = match kind.parse() {
+        Ok(k) => k,
+        Err(e) => {
+            let e: liveops_core::scaling::retention::RetentionError = e;
+            return render(&state, &s, &slug, Some(Flash::Error(e.to_string()))).await;
+        }
+    };
     let days = match f.days.trim() {
         "" => None,
         d => match d.parse::<i64>() {
@@ -466,7 +473,7 @@ pub async fn retention(
             }
         },
     };
-    match crate::scaling::retention::set(&state, &s.actor(), &project.id, &kind, days).await {
+    match crate::scaling::retention::set(&state, &s.actor(), &project.id, kind, days).await {
         Ok(_) => Redirect::to(&format!("/p/{slug}/settings#retention")).into_response(),
         Err(e) if e.is_client_error() => {
             render(&state, &s, &slug, Some(Flash::Error(e.to_string()))).await

@@ -14,27 +14,18 @@ pub mod schema;
 use std::time::Duration;
 
 pub use client::{Client, Endpoint};
+pub use liveops_core::scaling::retention::Kind;
 pub use schema::Layout;
 
 use crate::{Result, TelemetryError};
 
-/// The kinds of telemetry a retention applies to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Events,
-    Spans,
-    Metrics,
-    Detections,
-}
-
-impl Kind {
-    fn table(self) -> &'static schema::Table {
-        match self {
-            Kind::Events => &schema::EVENTS,
-            Kind::Spans => &schema::SPANS,
-            Kind::Metrics => &schema::METRICS,
-            Kind::Detections => &schema::DETECTIONS,
-        }
+/// The tables a retention of `kind` applies to: spans take the detections
+/// found in them along, as on DuckDB.
+fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
+    match kind {
+        Kind::Events => &[&schema::EVENTS],
+        Kind::Spans => &[&schema::SPANS, &schema::DETECTIONS],
+        Kind::Metrics => &[&schema::METRICS],
     }
 }
 
@@ -103,6 +94,11 @@ impl ClickHouse {
     /// Drops `project`'s `kind` rows from the days wholly before
     /// `cutoff_ms`, by partition; returns how many partitions went.
     pub fn drop_before(&self, kind: Kind, project: &str, cutoff_ms: i64) -> Result<u64> {
-        retention::drop_before(&self.shards, &self.layout, kind.table(), project, cutoff_ms)
+        let mut dropped = 0;
+        for table in tables_of(kind) {
+            dropped +=
+                retention::drop_before(&self.shards, &self.layout, table, project, cutoff_ms)?;
+        }
+        Ok(dropped)
     }
 }
