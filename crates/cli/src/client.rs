@@ -38,8 +38,13 @@ struct ProblemText {
 }
 
 impl ProblemText {
-    fn of(body: &[u8]) -> ProblemText {
-        serde_json::from_slice(body).unwrap_or_default()
+    /// What a failed answer says: its detail, else its title, else the
+    /// body as it came.
+    fn explain(body: &[u8]) -> String {
+        let p: ProblemText = serde_json::from_slice(body).unwrap_or_default();
+        p.detail
+            .or(p.title)
+            .unwrap_or_else(|| String::from_utf8_lossy(body).into_owned())
     }
 }
 
@@ -149,12 +154,7 @@ impl Client {
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
         if !status.is_success() {
-            let problem = ProblemText::of(text.as_bytes());
-            let detail = problem
-                .detail
-                .as_deref()
-                .or(problem.title.as_deref())
-                .unwrap_or(text.as_str());
+            let detail = ProblemText::explain(text.as_bytes());
             bail!("the server answered {status}: {detail}");
         }
         if text.is_empty() {
@@ -176,8 +176,7 @@ impl Client {
         let status = resp.status();
         let text = resp.text().await.context("the answer broke off")?;
         if !status.is_success() {
-            let problem = ProblemText::of(text.as_bytes());
-            let detail = problem.detail.as_deref().unwrap_or(text.as_str());
+            let detail = ProblemText::explain(text.as_bytes());
             bail!("the server answered {status}: {detail}");
         }
         Ok(text)
@@ -197,8 +196,7 @@ impl Client {
         let status = resp.status();
         let bytes = resp.bytes().await.context("the download broke off")?;
         if !status.is_success() {
-            let problem = ProblemText::of(&bytes);
-            let detail = problem.detail.as_deref().unwrap_or("no detail");
+            let detail = ProblemText::explain(&bytes);
             bail!("the server answered {status}: {detail}");
         }
         std::fs::write(dest, &bytes)

@@ -87,10 +87,6 @@ impl ClickHouse {
         &self.query
     }
 
-    pub fn layout(&self) -> &Layout {
-        &self.layout
-    }
-
     /// Drops `project`'s `kind` rows from the days wholly before
     /// `cutoff_ms`, by partition; returns how many partitions went.
     pub fn drop_before(&self, kind: Kind, project: &str, cutoff_ms: i64) -> Result<u64> {
