@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(chromium chromium-driver clickhouse-server postgresql-client python3-venv prometheus prometheus-alertmanager)
+packages=(chromium chromium-driver clickhouse-server haproxy postgresql-client python3-venv prometheus prometheus-alertmanager)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,7 +3,9 @@
 //! events a request), then the three headline queries, each timed against
 //! DuckDB and ClickHouse (chdb) on the same events and the same 2 threads.
 //!
-//! Run it as BENCHMARKS.md says; it prints a Markdown table.
+//! Run it as BENCHMARKS.md says; it prints a Markdown table. With
+//! `--backend clickhouse` the server keeps the events in a ClickHouse
+//! server started for the run.
 
 mod common;
 
@@ -27,6 +29,9 @@ struct Args {
     python: PathBuf,
     /// Stop after ingest (for profiling the server).
     ingest_only: bool,
+    /// `duckdb` (the embedded default) or `clickhouse` (Debian's
+    /// `clickhouse-server`, started for the run on the same cores).
+    backend: String,
 }
 
 fn args() -> Args {
@@ -43,6 +48,7 @@ fn args() -> Args {
         }))
         .join("bin/python"),
         ingest_only: false,
+        backend: "duckdb".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -54,6 +60,7 @@ fn args() -> Args {
             "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
             "--python" => a.python = PathBuf::from(value()),
             "--ingest-only" => a.ingest_only = true,
+            "--backend" => a.backend = value(),
             other => eprintln!("ignoring {other}"),
         }
     }
@@ -111,13 +118,29 @@ fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
+    let clickhouse = match a.backend.as_str() {
+        "duckdb" => None,
+        "clickhouse" => Some(
+            tokio::task::spawn_blocking(|| {
+                use liveops_telemetry::clickhouse::testing::{Server, free_port};
+                Server::start(free_port(), free_port(), "")
+            })
+            .await
+            .expect("start clickhouse-server"),
+        ),
+        other => panic!("--backend is duckdb or clickhouse, not {other}"),
+    };
+    let env: Vec<(&str, String)> = clickhouse
+        .iter()
+        .map(|c| ("LIVEOPS_CLICKHOUSE_URL", c.url()))
+        .collect();
     let common::Started {
         dir,
         server,
         token,
         ingest_key: key,
         ..
-    } = common::start().await;
+    } = common::start_with(&env).await;
     let pid = server.child.id();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(a.connections)
@@ -252,6 +275,8 @@ async fn main() {
     let ratio = |ours: f64, theirs: Option<f64>| {
         theirs.map_or("—".to_owned(), |x| format!("{:.1}× faster", x / ours))
     };
+    println!("liveops telemetry backend: {}", a.backend);
+    println!();
     println!("| Measurement | liveops | DuckDB | chdb | Target |");
     println!("|---|---|---|---|---|");
     println!(

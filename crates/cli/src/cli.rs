@@ -30,6 +30,10 @@ pub struct Global {
     /// Keep state in PostgreSQL at this url [env: LIVEOPS_DATABASE_URL].
     #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// Keep product analytics in ClickHouse at this HTTP url
+    /// [env: LIVEOPS_CLICKHOUSE_URL].
+    #[arg(long, global = true, value_name = "URL", hide_env_values = true)]
+    pub clickhouse_url: Option<String>,
     /// Output format for commands that print data.
     #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -369,6 +373,7 @@ impl Global {
             data_dir: self.data_dir.clone(),
             listen,
             database_url: self.database_url.clone(),
+            clickhouse_url: self.clickhouse_url.clone(),
         };
         Ok(Config::load(self.config.as_deref(), &flags)?)
     }

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use liveops_store::Backend;
-use liveops_telemetry::{DuckDbStore, TelemetryStore};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -85,9 +84,7 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<Manifest> {
         let _lock = DataDirLock::acquire(config)?;
         let path = config.telemetry_path();
         tokio::task::spawn_blocking(move || {
-            let store = DuckDbStore::open(&path)?;
-            store.snapshot(&telemetry_dest)?;
-            store.close()
+            liveops_telemetry::snapshot_file(&path, &telemetry_dest)
         })
         .await?
         .context("could not snapshot the telemetry store")?;

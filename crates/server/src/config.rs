@@ -15,6 +15,17 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Where state (SQLite) and telemetry (DuckDB) live.
     pub data_dir: PathBuf,
+    /// `http://user:password@host:8123/database` puts product analytics in
+    /// ClickHouse, over its HTTP interface, instead of the data
+    /// directory's DuckDB file. liveops makes and migrates the tables.
+    pub clickhouse_url: Option<Secret>,
+    /// The cluster (from the servers' `remote_servers`) whose shards hold
+    /// the rows, behind `Distributed` tables; one server per shard is
+    /// named in `clickhouse_shards`.
+    pub clickhouse_cluster: Option<String>,
+    /// In cluster mode, the HTTP URL of one server of each shard, where the
+    /// local tables are made and old partitions dropped.
+    pub clickhouse_shards: Vec<Secret>,
     /// Address the HTTP server binds.
     pub listen: SocketAddr,
     /// An extra address that serves only OTLP/HTTP (`/v1/traces`), for
@@ -74,6 +85,9 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             data_dir: PathBuf::from("liveops-data"),
+            clickhouse_url: None,
+            clickhouse_cluster: None,
+            clickhouse_shards: Vec::new(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             otlp_listen: None,
             database_url: None,
@@ -101,6 +115,9 @@ impl Default for Config {
 /// as the CLI's `LIVEOPS_SERVER` and `LIVEOPS_TOKEN`, belong to the client.
 const ENV_KEYS: &[&str] = &[
     "data_dir",
+    "clickhouse_url",
+    "clickhouse_cluster",
+    "clickhouse_shards",
     "listen",
     "otlp_listen",
     "database_url",
@@ -161,6 +178,7 @@ impl Config {
                 ));
             }
         }
+        self.clickhouse()?;
         if let Some(url) = &self.public_url {
             url::Url::parse(url).map_err(|e| ConfigError(format!("public_url: {e}")))?;
         }
@@ -200,6 +218,32 @@ impl Config {
         Ok(())
     }
 
+    /// Where telemetry goes: ClickHouse when `clickhouse_url` is set
+    /// (checked here), the data directory's DuckDB file otherwise.
+    pub fn clickhouse(&self) -> Result<Option<liveops_telemetry::ClickHouseConfig>, ConfigError> {
+        let Some(url) = &self.clickhouse_url else {
+            if self.clickhouse_cluster.is_some() || !self.clickhouse_shards.is_empty() {
+                return Err(ConfigError(
+                    "clickhouse_cluster and clickhouse_shards need clickhouse_url".into(),
+                ));
+            }
+            return Ok(None);
+        };
+        let config = liveops_telemetry::ClickHouseConfig {
+            url: url.expose().to_owned(),
+            cluster: self.clickhouse_cluster.clone(),
+            shards: self
+                .clickhouse_shards
+                .iter()
+                .map(|s| s.expose().to_owned())
+                .collect(),
+        };
+        config
+            .check()
+            .map_err(|e| ConfigError(format!("clickhouse: {e}")))?;
+        Ok(Some(config))
+    }
+
     pub fn state_db_path(&self) -> PathBuf {
         self.data_dir.join("state.db")
     }
@@ -229,6 +273,15 @@ impl Config {
             .database_url
             .as_ref()
             .map(|s| Secret(redact_url(s.expose())));
+        shown.clickhouse_url = self
+            .clickhouse_url
+            .as_ref()
+            .map(|s| Secret(redact_url(s.expose())));
+        shown.clickhouse_shards = self
+            .clickhouse_shards
+            .iter()
+            .map(|s| Secret(redact_url(s.expose())))
+            .collect();
         shown.smtp_url = self
             .smtp_url
             .as_ref()
@@ -254,6 +307,8 @@ pub struct ConfigFlags {
     pub listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clickhouse_url: Option<String>,
 }
 
 /// A configuration value that must not be printed or logged.

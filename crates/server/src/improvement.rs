@@ -273,9 +273,10 @@ pub async fn generate(state: &AppState, project_id: &str, week_start: i64) -> Re
                 route: None,
             },
         );
-        (slos, routes)
+        routes.map(|routes| (slos, routes))
     })
     .await
+    .map_err(ImprovementError::internal)?
     .map_err(ImprovementError::internal)?;
     let mut slowest: Vec<RouteLine> = routes
         .into_iter()

@@ -13,7 +13,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use liveops_store::Db;
-use liveops_telemetry::DuckDbStore;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
 use tower_http::timeout::TimeoutLayer;
@@ -252,13 +251,17 @@ impl Application {
         db.migrate()
             .await
             .context("could not migrate the state database")?;
-        let telemetry_path = config.telemetry_path();
-        let options = liveops_telemetry::Options {
-            query_timeout: Duration::from_secs(config.query_timeout_secs),
-            ..liveops_telemetry::Options::default()
+        let store_config = liveops_telemetry::StoreConfig {
+            duckdb_path: config.telemetry_path(),
+            options: liveops_telemetry::Options {
+                query_timeout: Duration::from_secs(config.query_timeout_secs),
+                ..liveops_telemetry::Options::default()
+            },
+            clickhouse: config.clickhouse()?,
         };
+        let now_ms = clock.now_ms();
         let telemetry =
-            tokio::task::spawn_blocking(move || DuckDbStore::open_with(&telemetry_path, &options))
+            tokio::task::spawn_blocking(move || liveops_telemetry::open(&store_config, now_ms))
                 .await?
                 .context("could not open the telemetry store")?;
         let listener = TcpListener::bind(config.listen)
@@ -302,7 +305,7 @@ impl Application {
             tracing::info!(values = sealed, "sealed stored webhook URLs at rest");
         }
         let node = node_id(&config)?;
-        let state = AppState::new(config, db, Arc::new(telemetry), sealer, clock, node);
+        let state = AppState::new(config, db, Arc::from(telemetry), sealer, clock, node);
         Ok(Application {
             listener,
             otlp,

@@ -6,7 +6,8 @@ use std::sync::Mutex;
 use duckdb::Connection;
 
 use crate::analytics::Analytics;
-use crate::performance::Performance;
+use crate::analytics::duck::DuckAnalytics;
+use crate::performance::{DuckPerformance, Performance};
 use crate::{Result, TelemetryError, TelemetryStore};
 
 /// Telemetry in one DuckDB file. All access goes through one connection behind
@@ -16,8 +17,8 @@ use crate::{Result, TelemetryError, TelemetryStore};
 pub struct DuckDbStore {
     path: PathBuf,
     conn: Mutex<Option<Connection>>,
-    analytics: Analytics,
-    performance: Performance,
+    analytics: DuckAnalytics,
+    performance: DuckPerformance,
 }
 
 /// The schema version of the telemetry file; bumped by later migrations.
@@ -43,8 +44,8 @@ impl DuckDbStore {
         // on start after a crash, so this also bounds recovery work.
         conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
         conn.execute_batch(SCHEMA)?;
-        let analytics = Analytics::open(&conn, options)?;
-        let performance = Performance::open(&conn)?;
+        let analytics = DuckAnalytics::open(&conn, options)?;
+        let performance = DuckPerformance::open(&conn)?;
         Ok(DuckDbStore {
             path: path.to_owned(),
             conn: Mutex::new(Some(conn)),
@@ -96,11 +97,11 @@ impl TelemetryStore for DuckDbStore {
         })
     }
 
-    fn analytics(&self) -> &Analytics {
+    fn analytics(&self) -> &dyn Analytics {
         &self.analytics
     }
 
-    fn performance(&self) -> &Performance {
+    fn performance(&self) -> &dyn Performance {
         &self.performance
     }
 

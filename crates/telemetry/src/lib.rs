@@ -1,9 +1,11 @@
 //! Telemetry store: events, spans and metrics behind a trait, DuckDB by default.
 //!
 //! State (users, incidents, …) lives in the state store; high-volume telemetry
-//! lives here. [`TelemetryStore`] is the boundary a ClickHouse backend will
-//! implement; [`DuckDbStore`] is the embedded default, a single file in the data
-//! directory that only one process may hold open.
+//! lives here. [`TelemetryStore`] is the boundary the server sees, opened by
+//! [`open`]: [`DuckDbStore`] is the embedded default, a single file in the
+//! data directory that only one process may hold open; with a
+//! [`ClickHouseConfig`], product analytics live in ClickHouse instead, shared
+//! by every node.
 
 pub mod analytics;
 pub mod clickhouse;
@@ -15,7 +17,7 @@ pub use analytics::Analytics;
 pub use duck::DuckDbStore;
 pub use performance::Performance;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelemetryError {
@@ -65,12 +67,74 @@ pub trait TelemetryStore: Send + Sync + std::fmt::Debug + 'static {
     /// Writes a consistent copy to `dest`, which must not exist, while the
     /// store stays open.
     fn snapshot(&self, dest: &Path) -> Result<()>;
-    /// Product analytics: ingest, persons and queries. Today a concrete
-    /// type over DuckDB; a ClickHouse backend will make it a trait of its own.
-    fn analytics(&self) -> &Analytics;
-    /// Spans, route rollups and detectors. Concrete over DuckDB today, like
-    /// [`TelemetryStore::analytics`].
-    fn performance(&self) -> &Performance;
+    /// Product analytics: ingest, persons and queries.
+    fn analytics(&self) -> &dyn Analytics;
+    /// Spans, route rollups, detectors and metrics.
+    fn performance(&self) -> &dyn Performance;
     /// Flushes everything and releases the store; later calls fail with `Closed`.
     fn close(&self) -> Result<()>;
+}
+
+/// Where ClickHouse is, as the configuration gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickHouseConfig {
+    /// The server queries and inserts go to (`http://…:8123/database`).
+    pub url: String,
+    /// The cluster whose shards store the rows, if any.
+    pub cluster: Option<String>,
+    /// One server of each shard, in cluster mode.
+    pub shards: Vec<String>,
+}
+
+/// How long a request to ClickHouse may take.
+const CLICKHOUSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl ClickHouseConfig {
+    /// Checks the URLs and the cluster name without connecting.
+    pub fn check(&self) -> Result<()> {
+        clickhouse::ClickHouse::plan(&self.url, self.cluster.as_deref(), &self.shards).map(drop)
+    }
+
+    fn connect(&self) -> Result<clickhouse::ClickHouse> {
+        clickhouse::ClickHouse::connect(
+            &self.url,
+            self.cluster.as_deref(),
+            &self.shards,
+            CLICKHOUSE_TIMEOUT,
+        )
+    }
+}
+
+/// What [`open`] opens.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The node's own DuckDB file.
+    pub duckdb_path: PathBuf,
+    pub options: Options,
+    pub clickhouse: Option<ClickHouseConfig>,
+}
+
+/// Opens the telemetry store the configuration names; on ClickHouse,
+/// makes or migrates its schema first.
+pub fn open(config: &StoreConfig, now_ms: i64) -> Result<Box<dyn TelemetryStore>> {
+    Ok(match &config.clickhouse {
+        None => Box::new(DuckDbStore::open_with(
+            &config.duckdb_path,
+            &config.options,
+        )?),
+        Some(ch) => Box::new(clickhouse::store::ClickHouseStore::open(
+            ch.connect()?,
+            &config.duckdb_path,
+            &config.options,
+            now_ms,
+        )?),
+    })
+}
+
+/// Copies the node's own telemetry file at `path` to `dest` while no server
+/// holds it (for backups of a stopped server).
+pub fn snapshot_file(path: &Path, dest: &Path) -> Result<()> {
+    let store = DuckDbStore::open(path)?;
+    store.snapshot(dest)?;
+    store.close()
 }

@@ -5,12 +5,13 @@
 //! on today's releases too. Without the server (or the venv) a test is
 //! skipped, except under `CI=true`, where it fails.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use liveops_telemetry::clickhouse::schema::{self, EVENTS, Layout};
+use liveops_telemetry::clickhouse::testing::{
+    Server, chdb_here, free_port, server_here, start_cluster, venv_python,
+};
 use liveops_telemetry::clickhouse::{ClickHouse, Kind, retention};
 use serde::Deserialize;
 
@@ -18,145 +19,6 @@ const DAY_MS: i64 = 86_400_000;
 /// 2026-12-06 12:00 UTC.
 const NOW: i64 = 1_796_558_400_000;
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// Says whether a test can run here; in CI, a missing part fails it.
-fn available(what: &str, found: bool) -> bool {
-    if !found {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "CI=true but {what} is missing: run scripts/setup.sh"
-        );
-        eprintln!("{what} is missing; scripts/setup.sh installs it");
-    }
-    found
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-/// One `clickhouse-server` process, stopped when dropped.
-struct Server {
-    http: u16,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-const SERVER: &str = "/usr/sbin/clickhouse-server";
-
-impl Server {
-    /// Starts a server on free ports; `remote_servers` is put in its config.
-    /// It keeps Tokyo time, so days taken from the server's zone rather
-    /// than UTC would show.
-    fn start(http: u16, tcp: u16, remote_servers: &str) -> Server {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path();
-        for sub in ["data", "tmp", "user_files", "format_schemas"] {
-            std::fs::create_dir_all(root.join(sub)).expect("mkdir");
-        }
-        let path = |p: &str| format!("{}/", root.join(p).display());
-        std::fs::write(
-            root.join("config.xml"),
-            format!(
-                r#"<?xml version="1.0"?>
-<yandex>
-    <logger><level>warning</level><console>1</console></logger>
-    <http_port>{http}</http_port>
-    <tcp_port>{tcp}</tcp_port>
-    <listen_host>127.0.0.1</listen_host>
-    <path>{data}</path>
-    <tmp_path>{tmp}</tmp_path>
-    <user_files_path>{user_files}</user_files_path>
-    <format_schema_path>{format_schemas}</format_schema_path>
-    <users_config>users.xml</users_config>
-    <default_profile>default</default_profile>
-    <default_database>default</default_database>
-    <timezone>Asia/Tokyo</timezone>
-    <mark_cache_size>5368709120</mark_cache_size>
-    <remote_servers>{remote_servers}</remote_servers>
-</yandex>
-"#,
-                data = path("data"),
-                tmp = path("tmp"),
-                user_files = path("user_files"),
-                format_schemas = path("format_schemas"),
-            ),
-        )
-        .expect("config");
-        std::fs::write(
-            root.join("users.xml"),
-            r#"<?xml version="1.0"?>
-<yandex>
-    <profiles><default><insert_distributed_sync>1</insert_distributed_sync></default></profiles>
-    <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
-        <profile>default</profile><quota>default</quota></default></users>
-    <quotas><default></default></quotas>
-</yandex>
-"#,
-        )
-        .expect("users");
-        let log = std::fs::File::create(root.join("server.log")).expect("log");
-        let child = Command::new(SERVER)
-            .arg(format!(
-                "--config-file={}",
-                root.join("config.xml").display()
-            ))
-            .current_dir(root)
-            .stdout(log.try_clone().expect("log"))
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start clickhouse-server");
-        let server = Server {
-            http,
-            child,
-            _dir: dir,
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn wait_ready(&self) {
-        let http = reqwest::blocking::Client::new();
-        let start = Instant::now();
-        loop {
-            let ok = http
-                .get(format!("http://127.0.0.1:{}/ping", self.http))
-                .send()
-                .is_ok_and(|r| r.status().is_success());
-            if ok {
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "clickhouse-server did not answer on port {}",
-                self.http
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/liveops", self.http)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server_here() -> bool {
-    available(
-        "clickhouse-server (Debian package)",
-        Path::new(SERVER).exists(),
-    )
-}
 
 #[derive(Debug, Deserialize, PartialEq)]
 struct Count {
@@ -284,18 +146,7 @@ fn a_two_shard_cluster_stores_through_distributed_tables() {
     if !server_here() {
         return;
     }
-    let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
-    let replicas: String = ports
-        .iter()
-        .map(|(_, tcp)| {
-            format!("<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>")
-        })
-        .collect();
-    let remote = format!("<two>{replicas}</two>");
-    let servers: Vec<Server> = ports
-        .iter()
-        .map(|(http, tcp)| Server::start(*http, *tcp, &remote))
-        .collect();
+    let servers = start_cluster();
     let shard_urls: Vec<String> = servers.iter().map(Server::url).collect();
     let ch =
         ClickHouse::connect(&shard_urls[0], Some("two"), &shard_urls, TIMEOUT).expect("connect");
@@ -327,28 +178,13 @@ fn an_unreachable_server_is_a_clear_error() {
     assert!(err.contains("cluster name"), "{err}");
 }
 
-fn venv_python() -> PathBuf {
-    let venv = std::env::var("LIVEOPS_TEST_VENV").unwrap_or_else(|_| {
-        format!(
-            "{}/.cache/liveops-venv",
-            std::env::var("HOME").unwrap_or_default()
-        )
-    });
-    Path::new(&venv).join("bin/python")
-}
-
 /// The schema and the retention SQL, run on chdb (a current ClickHouse).
 #[test]
 fn the_sql_runs_on_a_current_clickhouse() {
-    let python = venv_python();
-    let has_chdb = python.exists()
-        && Command::new(&python)
-            .args(["-c", "import chdb"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !available("chdb in the test venv", has_chdb) {
+    if !chdb_here() {
         return;
     }
+    let python = venv_python();
     let mut steps: Vec<serde_json::Value> = schema::statements("liveops", &Layout::Single)
         .into_iter()
         .map(|sql| serde_json::json!({"run": sql}))

@@ -110,6 +110,11 @@ pub struct Started {
 /// `bench`, an admin token and the project's keys. Rate limits are lifted:
 /// the benchmarks measure throughput, not the limits.
 pub async fn start() -> Started {
+    start_with(&[]).await
+}
+
+/// The same, with more settings for the server (`LIVEOPS_*` variables).
+pub async fn start_with(env: &[(&str, String)]) -> Started {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     liveops(&data, &["user", "add", "bench@example.com", "--admin"]);
@@ -149,6 +154,7 @@ pub async fn start() -> Started {
         .env("LIVEOPS_QUERY_TIMEOUT_SECS", "600")
         .env("LIVEOPS_INGEST_EVENTS_PER_SEC", "100000000")
         .env("LIVEOPS_INGEST_SPANS_PER_SEC", "100000000")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .spawn()
         .expect("start liveops");

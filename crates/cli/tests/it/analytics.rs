@@ -391,7 +391,30 @@ fn story() -> Vec<Value> {
 }
 
 async fn queries_answer_from_the_events(backend: Backend) {
-    let app = spawn_app(backend).await;
+    queries_answer_on(spawn_app(backend).await).await;
+}
+
+/// The same story with the events in ClickHouse (Debian's server, started
+/// for the story): every answer the API gives is the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queries_answer_from_the_events_in_clickhouse() {
+    use liveops_telemetry::clickhouse::testing::{Server, free_port, server_here};
+    if !server_here() {
+        return;
+    }
+    let server = tokio::task::spawn_blocking(|| Server::start(free_port(), free_port(), ""))
+        .await
+        .expect("start clickhouse");
+    let url = server.url();
+    let app = spawn_app_with(Backend::Sqlite, move |c| {
+        c.clickhouse_url = Some(liveops_server::config::Secret::new(url));
+    })
+    .await;
+    queries_answer_on(app).await;
+    drop(server);
+}
+
+async fn queries_answer_on(app: TestApp) {
     let (admin, key) = shop_with_ingest_key(&app).await;
     let (status, v, _) = post_raw(
         &app,
@@ -665,8 +688,79 @@ async fn queries_answer_from_the_events(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_kill_9() {
     let place = Place::new(Backend::Sqlite).await;
-    let (slug, admin) = bootstrap(&place);
-    let server = place.serve();
+    let acked = ingest_until_killed(&place, place.serve()).await;
+    // The restarted server replays DuckDB's log; after a clean stop, read the file.
+    place.serve().stop();
+    let conn = duckdb::Connection::open(place.data_dir().join("telemetry.duckdb")).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT uuid FROM analytics_events")
+        .expect("prepare");
+    let stored: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    all_kept_once(&acked, &stored);
+}
+
+/// The same with the events in ClickHouse: what a node acknowledged is in
+/// ClickHouse after the node died.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_events_survive_kill_9_in_clickhouse() {
+    use liveops_telemetry::clickhouse::ClickHouse;
+    use liveops_telemetry::clickhouse::testing::{Server, free_port, server_here};
+    if !server_here() {
+        return;
+    }
+    let clickhouse = tokio::task::spawn_blocking(|| Server::start(free_port(), free_port(), ""))
+        .await
+        .expect("start clickhouse");
+    let place = Place::new(Backend::Sqlite).await;
+    let serve = |place: &Place| {
+        let mut cmd = place.cmd(&["serve", "--listen", "127.0.0.1:0"]);
+        cmd.env("LIVEOPS_CLICKHOUSE_URL", clickhouse.url());
+        crate::cli::serve_with(cmd)
+    };
+    let acked = ingest_until_killed(&place, serve(&place)).await;
+    #[derive(serde::Deserialize)]
+    struct Row {
+        uuid: String,
+    }
+    let url = clickhouse.url();
+    let stored: Vec<String> = tokio::task::spawn_blocking(move || {
+        ClickHouse::connect(&url, None, &[], Duration::from_secs(60))
+            .expect("connect")
+            .client()
+            .rows::<Row>("SELECT uuid FROM events")
+            .expect("uuids")
+    })
+    .await
+    .expect("join")
+    .into_iter()
+    .map(|r| r.uuid)
+    .collect();
+    all_kept_once(&acked, &stored);
+    // A node started again answers from the same rows.
+    serve(&place).stop();
+}
+
+/// Every acknowledged event is stored, and none twice.
+fn all_kept_once(acked: &[String], stored: &[String]) {
+    let unique: HashSet<&String> = stored.iter().collect();
+    assert_eq!(unique.len(), stored.len(), "no event stored twice");
+    let missing: Vec<&String> = acked.iter().filter(|id| !unique.contains(id)).collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+}
+
+/// Four writers send batches to `server` until it is killed with SIGKILL
+/// mid-stream; returns the ids of every event it acknowledged.
+async fn ingest_until_killed(place: &Place, server: crate::cli::Server) -> Vec<String> {
+    let (slug, admin) = bootstrap(place);
     let http = reqwest::Client::new();
     let key: Value = http
         .post(server.url(&format!("/api/v1/projects/{slug}/ingest-key")))
@@ -723,26 +817,7 @@ async fn acknowledged_events_survive_kill_9() {
         "the writers got going ({} acked)",
         acked.len()
     );
-    // The restarted server replays DuckDB's log; after a clean stop, read the file.
-    place.serve().stop();
-    let conn = duckdb::Connection::open(place.data_dir().join("telemetry.duckdb")).expect("open");
-    let mut stmt = conn
-        .prepare("SELECT uuid FROM analytics_events")
-        .expect("prepare");
-    let stored: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    let unique: HashSet<&String> = stored.iter().collect();
-    assert_eq!(unique.len(), stored.len(), "no event stored twice");
-    let missing: Vec<&String> = acked.iter().filter(|id| !unique.contains(id)).collect();
-    assert!(
-        missing.is_empty(),
-        "{} acknowledged events lost, e.g. {:?}",
-        missing.len(),
-        missing.first()
-    );
+    acked
 }
 
 /// Deterministic pseudo-random numbers (xorshift), so the data set is the

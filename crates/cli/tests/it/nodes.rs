@@ -183,3 +183,245 @@ async fn a_node_with_another_key_refuses_to_start() {
     assert!(format!("{err:#}").contains("same `secret_key`"), "{err:#}");
     a.stop().await;
 }
+
+/// Two nodes on one PostgreSQL and a two-shard ClickHouse cluster: the
+/// PostHog SDK sends its events to node A, and node B answers the funnel,
+/// the persons and the trends exactly as A does, from the same shared rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_analytics_through_a_clickhouse_cluster() {
+    use liveops_telemetry::clickhouse::testing::{Server, server_here, start_cluster};
+    if !postgres_or_skip() || !server_here() {
+        return;
+    }
+    let servers = tokio::task::spawn_blocking(start_cluster)
+        .await
+        .expect("start the cluster");
+    let urls: Vec<String> = servers.iter().map(Server::url).collect();
+    let clickhouse = move |c: &mut liveops_server::config::Config| {
+        c.clickhouse_url = Some(Secret::new(urls[0].clone()));
+        c.clickhouse_cluster = Some("two".into());
+        c.clickhouse_shards = urls.iter().map(|u| Secret::new(u.clone())).collect();
+    };
+    let a = spawn_app_with(Backend::Postgres, {
+        let clickhouse = clickhouse.clone();
+        move |c| {
+            c.secret_key = Some(Secret::new(KEY));
+            clickhouse(c);
+        }
+    })
+    .await;
+    let db = a.state.config.database_url.clone();
+    let b = spawn_app_with(Backend::Postgres, move |c| {
+        c.secret_key = Some(Secret::new(KEY));
+        c.database_url = db;
+        clickhouse(c);
+    })
+    .await;
+    let (admin, key) = crate::helpers::shop_with_ingest_key(&a).await;
+
+    // The real SDK, through node A: forty people view, thirty of them sign
+    // up, ten pay; one anonymous visitor is identified on signing up.
+    let script = r#"
+import json, sys
+from posthog import Posthog
+host, key = sys.argv[1], sys.argv[2]
+errors = []
+ph = Posthog(key, host=host, flush_at=25, on_error=lambda e, batch: errors.append(repr(e)))
+ph.capture("$pageview", distinct_id="anon-7", properties={"plan": "free"})
+for i in range(40):
+    if i != 7:
+        ph.capture("$pageview", distinct_id=f"user-{i}", properties={"plan": "pro" if i % 2 else "free"})
+for i in range(30):
+    ph.capture("signup", distinct_id=f"user-{i}")
+ph.alias(previous_id="anon-7", distinct_id="user-7")
+for i in range(10):
+    ph.capture("purchase", distinct_id=f"user-{i}", properties={"amount": i})
+ph.flush()
+ph.shutdown()
+print(json.dumps({"errors": errors}))
+"#;
+    let out = tokio::task::spawn_blocking({
+        let (base, key) = (a.base.clone(), key.clone());
+        move || {
+            std::process::Command::new(crate::helpers::venv().join("bin").join("python"))
+                .args(["-c", script, &base, &key])
+                .output()
+                .expect("run python")
+        }
+    })
+    .await
+    .expect("join");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains(r#""errors": []"#),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The default range: the last 30 days, up to now.
+    let funnel = json!({"steps": ["$pageview", "signup", "purchase"], "window": "1d"});
+    let mut answers = Vec::new();
+    for node in [&a, &b] {
+        let (s, f) = node
+            .send(
+                Method::POST,
+                "/api/v1/projects/shop/analytics/funnel",
+                &admin,
+                Some(funnel.clone()),
+            )
+            .await;
+        assert_eq!(s, 200, "{f}");
+        let (s, people) = node
+            .get(
+                "/api/v1/projects/shop/analytics/persons?search=user-7",
+                &admin,
+            )
+            .await;
+        assert_eq!(s, 200, "{people}");
+        let (s, t) = node
+            .get(
+                "/api/v1/projects/shop/analytics/trends?event=%24pageview&breakdown=plan",
+                &admin,
+            )
+            .await;
+        assert_eq!(s, 200, "{t}");
+        answers.push((f, people, t));
+    }
+    let (f, people, _) = &answers[0];
+    let reached: Vec<u64> = f["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .map(|s| s["persons"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(reached, [40, 30, 10], "{f}");
+    let ids = &people[0]["distinct_ids"];
+    assert_eq!(ids.as_array().map(Vec::len), Some(2), "{people}");
+    assert_eq!(answers[0], answers[1], "node B answers as node A does");
+    a.stop().await;
+    b.stop().await;
+    drop(servers);
+}
+
+/// Requests a node has answered, read from its own `/metrics`.
+async fn answered(node: &TestApp) -> f64 {
+    let text = node
+        .http
+        .get(node.url("/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| {
+            l.split(['{', ' '])
+                .next()
+                .is_some_and(|n| n.contains("http_requests"))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// HAProxy, run as its own process on the config the README gives, with
+/// its ports moved to the story's; stopped when dropped.
+struct Proxy {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proxy {
+    fn start(a: &TestApp, b: &TestApp) -> Proxy {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .expect("README.md");
+        let config = readme
+            .split("```haproxy\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("README.md has a haproxy block");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let host = |t: &TestApp| t.base.trim_start_matches("http://").to_owned();
+        let config = config
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{port}"))
+            .replace("127.0.0.1:8081", &host(a))
+            .replace("127.0.0.1:8082", &host(b));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("haproxy.cfg");
+        std::fs::write(&file, config).expect("config");
+        let child = std::process::Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start haproxy");
+        Proxy {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+/// The README's HAProxy config in front of two nodes: requests reach both,
+/// and with one node stopped every request is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readme_load_balancer_spreads_requests_and_survives_a_stopped_node() {
+    let here = std::path::Path::new("/usr/sbin/haproxy").exists();
+    if !postgres_or_skip() || !liveops_telemetry::clickhouse::testing::available("haproxy", here) {
+        return;
+    }
+    let a = node(None).await;
+    let b = node(Some(a.state.config.database_url.clone())).await;
+    let root = a.user("root@example.com", "root-password-1", true).await;
+    let (shop, _) = a.project("Shop", &root).await;
+    let admin = a.token(&root, &shop, "read").await;
+    let proxy = Proxy::start(&a, &b);
+    let http = reqwest::Client::new();
+    let get = async |path: &str| {
+        for _ in 0..100 {
+            if let Ok(r) = http
+                .get(format!("{}{path}", proxy.base))
+                .bearer_auth(&admin)
+                .send()
+                .await
+            {
+                return r.status().as_u16();
+            }
+            // HAProxy is still starting.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("HAProxy did not answer");
+    };
+    let before = (answered(&a).await, answered(&b).await);
+    for _ in 0..10 {
+        assert_eq!(get("/api/v1/projects/shop").await, 200);
+    }
+    let after = (answered(&a).await, answered(&b).await);
+    assert!(
+        after.0 >= before.0 + 3.0 && after.1 >= before.1 + 3.0,
+        "both nodes answer: {before:?} → {after:?}"
+    );
+    // Node A stops: the proxy sends what cannot reach it to B.
+    a.stop().await;
+    for _ in 0..10 {
+        assert_eq!(get("/api/v1/projects/shop").await, 200);
+    }
+    b.stop().await;
+    drop(proxy);
+}

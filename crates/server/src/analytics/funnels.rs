@@ -51,7 +51,7 @@ pub async fn delete(state: &AppState, actor: &Actor, project_id: &str, name: &st
 /// A key funnel's conversion over `[from_ms, to_ms)`, to four places;
 /// `None` when nobody entered it.
 pub fn conversion(
-    a: &liveops_telemetry::Analytics,
+    a: &dyn liveops_telemetry::Analytics,
     project_id: &str,
     f: &KeyFunnel,
     from_ms: i64,

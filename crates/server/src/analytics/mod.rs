@@ -60,7 +60,7 @@ pub async fn project_for_key(state: &AppState, key: &str, purpose: KeyPurpose) -
 /// Runs a question on the telemetry store in the blocking pool.
 pub(crate) async fn telemetry<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
+    f: impl FnOnce(&dyn liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
     + Send
     + 'static,
 ) -> Result<T> {

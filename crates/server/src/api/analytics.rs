@@ -33,7 +33,7 @@ pub async fn event_names(
     Access(access, _): Access<need::Read>,
 ) -> ApiResult<Json<Vec<EventNameView>>> {
     let id = access.project.id.clone();
-    let names = crate::analytics::telemetry(&state, move |a| Ok(a.event_names(&id))).await?;
+    let names = crate::analytics::telemetry(&state, move |a| a.event_names(&id)).await?;
     Ok(Json(
         names
             .into_iter()
@@ -399,7 +399,7 @@ pub async fn persons(
     }
     let id = access.project.id.clone();
     let list = crate::analytics::telemetry(&state, move |a| {
-        Ok(a.persons(&id, p.search.as_deref().filter(|s| !s.is_empty()), limit))
+        a.persons(&id, p.search.as_deref().filter(|s| !s.is_empty()), limit)
     })
     .await?;
     Ok(Json(list.into_iter().map(person_view).collect()))
@@ -417,7 +417,7 @@ pub async fn person(
 ) -> ApiResult<Json<PersonDetail>> {
     let id = access.project.id.clone();
     let (person, events) = crate::analytics::telemetry(&state, move |a| {
-        let Some(p) = a.person(&id, &distinct_id) else {
+        let Some(p) = a.person(&id, &distinct_id)? else {
             return Ok(None);
         };
         let events = a.person_events(&id, &p.distinct_ids, 100)?;

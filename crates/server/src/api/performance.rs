@@ -27,7 +27,7 @@ pub async fn routes(
 ) -> ApiResult<Json<Vec<RouteView>>> {
     let q = range_ns(&p, state.now_ms())?;
     let id = access.project.id.clone();
-    let rows = telemetry(&state, move |t| Ok(t.routes(&id, &q))).await?;
+    let rows = telemetry(&state, move |t| t.routes(&id, &q)).await?;
     Ok(Json(rows.into_iter().map(route_view).collect()))
 }
 
@@ -53,7 +53,7 @@ pub async fn series(
         None => ((q.to_ns - q.from_ns) / 60).max(60_000 * NS_PER_MS),
     };
     let id = access.project.id.clone();
-    let points = telemetry(&state, move |t| Ok(t.series(&id, &q, step_ns))).await?;
+    let points = telemetry(&state, move |t| t.series(&id, &q, step_ns)).await?;
     Ok(Json(
         points
             .into_iter()

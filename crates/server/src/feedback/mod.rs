@@ -734,7 +734,7 @@ pub async fn activity(
     };
     let (id, d) = (project_id.to_owned(), d.to_owned());
     Ok(crate::analytics::telemetry(state, move |a| {
-        let Some(p) = a.person(&id, &d) else {
+        let Some(p) = a.person(&id, &d)? else {
             return Ok(Vec::new());
         };
         a.person_events(&id, &p.distinct_ids, limit)

@@ -65,6 +65,8 @@ fn blank(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_owned())
 }
 
+/// The requests of the last `secs`; none (so no figures, never made-up
+/// ones) when the store cannot be read, which is logged.
 fn merged(
     state: &AppState,
     project: &str,
@@ -73,16 +75,23 @@ fn merged(
     secs: i64,
     now_ms: i64,
 ) -> Rollup {
-    state.telemetry.performance().merged(
-        project,
-        &RouteQuery {
-            from_ns: (now_ms - secs * 1000) * NS_PER_MS,
-            to_ns: now_ms * NS_PER_MS,
-            service: blank(service),
-            route: blank(route),
-            version: None,
-        },
-    )
+    state
+        .telemetry
+        .performance()
+        .merged(
+            project,
+            &RouteQuery {
+                from_ns: (now_ms - secs * 1000) * NS_PER_MS,
+                to_ns: now_ms * NS_PER_MS,
+                service: blank(service),
+                route: blank(route),
+                version: None,
+            },
+        )
+        .unwrap_or_else(|e| {
+            tracing::warn!(project, service, route, error = %e, "could not read request rollups");
+            Rollup::default()
+        })
 }
 
 /// Where a rule's stored state says it stands.

@@ -13,7 +13,7 @@ use crate::state::AppState;
 pub async fn on_spans<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(
-        &liveops_telemetry::Performance,
+        &dyn liveops_telemetry::Performance,
     ) -> std::result::Result<T, liveops_telemetry::TelemetryError>
     + Send
     + 'static,
@@ -82,7 +82,7 @@ pub async fn report(state: &AppState, project_id: &str, q: RouteQuery) -> Result
     let id = project_id.to_owned();
     let (from_ns, to_ns) = (q.from_ns, q.to_ns);
     on_spans(state, move |t| {
-        let mut routes = t.routes(&id, &q);
+        let mut routes = t.routes(&id, &q)?;
         routes.truncate(10);
         let queries = t.queries(&id, &q, 10)?;
         let detections = perf::patterns(t.detect(&id, q.from_ns, q.to_ns)?);

@@ -22,7 +22,7 @@ const REGRESSION_SAMPLES: usize = 5000;
 /// release of every route for a regression. Returns the sightings recorded.
 pub async fn scan(state: &AppState, until_ns: i64) -> anyhow::Result<usize> {
     let t = state.telemetry.clone();
-    let projects = tokio::task::spawn_blocking(move || t.performance().project_ids()).await?;
+    let projects = tokio::task::spawn_blocking(move || t.performance().project_ids()).await??;
     let mut recorded = 0;
     for project in projects {
         let from = state
@@ -156,12 +156,12 @@ fn p95(samples: &mut [f64]) -> f64 {
 /// after (up to `until_ns`). With `first_after`, releases first seen
 /// before then are skipped.
 pub fn regressions(
-    p: &liveops_telemetry::Performance,
+    p: &dyn liveops_telemetry::Performance,
     project: &str,
     until_ns: i64,
     first_after: Option<i64>,
 ) -> liveops_telemetry::Result<Vec<Regression>> {
-    let releases = p.releases(project);
+    let releases = p.releases(project)?;
     let mut out = Vec::new();
     let mut i = 0;
     while i < releases.len() {

@@ -237,44 +237,47 @@ async fn performance_impact(
             [one] => Some(one.as_str()),
             _ => None,
         };
-        let during = p.merged(&project, &q(service, None, start, end));
-        let before = p.merged(&project, &q(service, None, start - WEEK_MS, end - WEEK_MS));
+        let during = p.merged(&project, &q(service, None, start, end))?;
+        let before = p.merged(&project, &q(service, None, start - WEEK_MS, end - WEEK_MS))?;
         let budgets = slos
             .iter()
-            .map(|s| {
-                let blank = |v: &str| (!v.is_empty()).then(|| v.to_owned());
-                let (svc, route) = (blank(&s.service), blank(&s.route));
-                let window = p.merged(&project, &q(svc.as_deref(), route.as_deref(), start, end));
-                let period = p.merged(
-                    &project,
-                    &q(
-                        svc.as_deref(),
-                        route.as_deref(),
-                        end - s.period_days.saturating_mul(DAY_MS),
-                        end,
-                    ),
-                );
-                let (bad, _) = crate::performance::alerts::bad_total(s, &window);
-                BudgetImpact {
-                    slo: s.name.clone(),
-                    objective: s.objective,
-                    bad,
-                    consumed: postmortem::budget_consumed(
-                        bad as f64,
-                        s.objective,
-                        period.requests as f64,
-                    )
-                    .map(|c| round(c, 4)),
-                }
-            })
-            .collect();
+            .map(
+                |s| -> Result<BudgetImpact, liveops_telemetry::TelemetryError> {
+                    let blank = |v: &str| (!v.is_empty()).then(|| v.to_owned());
+                    let (svc, route) = (blank(&s.service), blank(&s.route));
+                    let window =
+                        p.merged(&project, &q(svc.as_deref(), route.as_deref(), start, end))?;
+                    let period = p.merged(
+                        &project,
+                        &q(
+                            svc.as_deref(),
+                            route.as_deref(),
+                            end - s.period_days.saturating_mul(DAY_MS),
+                            end,
+                        ),
+                    )?;
+                    let (bad, _) = crate::performance::alerts::bad_total(s, &window);
+                    Ok(BudgetImpact {
+                        slo: s.name.clone(),
+                        objective: s.objective,
+                        bad,
+                        consumed: postmortem::budget_consumed(
+                            bad as f64,
+                            s.objective,
+                            period.requests as f64,
+                        )
+                        .map(|c| round(c, 4)),
+                    })
+                },
+            )
+            .collect::<Result<Vec<_>, _>>()?;
         let p95 = |r: &liveops_core::performance::Rollup| {
             r.latency
                 .quantile(0.95)
                 .filter(|_| r.requests > 0)
                 .map(|v| round(v, 1))
         };
-        PerformanceImpact {
+        Ok::<_, liveops_telemetry::TelemetryError>(PerformanceImpact {
             requests: during.requests,
             errors: during.errors,
             error_rate: round(during.error_rate(), 4),
@@ -282,9 +285,10 @@ async fn performance_impact(
             p95_ms_week_before: p95(&before),
             error_rate_week_before: (before.requests > 0).then(|| round(before.error_rate(), 4)),
             budgets,
-        }
+        })
     })
     .await
+    .map_err(ReviewsError::internal)?
     .map_err(ReviewsError::internal)
 }
 

@@ -210,19 +210,22 @@ impl History {
 /// to_ms)`, from the first whole bucket after its first request: a bucket
 /// the traffic began in part-way would read low.
 fn request_history(
-    p: &Performance,
+    p: &dyn Performance,
     project: &str,
     service: &str,
     from_ms: i64,
     to_ms: i64,
     step: Step,
-) -> Option<History> {
-    let first_ns = p
-        .releases(project)
+) -> Result<Option<History>, liveops_telemetry::TelemetryError> {
+    let Some(first_ns) = p
+        .releases(project)?
         .into_iter()
         .filter(|(k, _)| k.service == service)
         .map(|(_, at)| at)
-        .min()?;
+        .min()
+    else {
+        return Ok(None);
+    };
     let q = RouteQuery {
         from_ns: from_ms.saturating_mul(NS_PER_MS),
         to_ns: to_ms.saturating_mul(NS_PER_MS),
@@ -230,11 +233,15 @@ fn request_history(
         version: None,
         route: None,
     };
-    let rows = p.series(project, &q, step.millis() * NS_PER_MS);
-    let skip = rows.iter().position(|(at, _)| *at >= first_ns)?;
+    let rows = p.series(project, &q, step.millis() * NS_PER_MS)?;
+    let Some(skip) = rows.iter().position(|(at, _)| *at >= first_ns) else {
+        return Ok(None);
+    };
     let secs = step.millis() as f64 / 1000.0;
-    let start_ms = rows.get(skip).map(|(at, _)| at / NS_PER_MS)?;
-    Some(History {
+    let Some(start_ms) = rows.get(skip).map(|(at, _)| at / NS_PER_MS) else {
+        return Ok(None);
+    };
+    Ok(Some(History {
         start_ms,
         step,
         values: rows[skip..]
@@ -242,7 +249,7 @@ fn request_history(
             .map(|(_, s)| s.requests as f64 / secs)
             .collect(),
         filled: 0,
-    })
+    }))
 }
 
 /// Fills the interior gaps of `values` on straight lines between their
@@ -327,7 +334,7 @@ async fn load_history(
         let p = t.performance();
         if name == REQUESTS {
             return Ok(
-                request_history(p, &id, &svc, from_ms, to_ms, step).map(|h| (h, "1/s".to_owned()))
+                request_history(p, &id, &svc, from_ms, to_ms, step)?.map(|h| (h, "1/s".to_owned()))
             );
         }
         let lines = p.metric_series(
@@ -366,7 +373,7 @@ pub async fn catalogue(state: &AppState, project_id: &str) -> Result<Vec<(String
     let found = tokio::task::spawn_blocking(move || {
         let p = t.performance();
         let mut found: Vec<(String, String)> = p
-            .services(&id)
+            .services(&id)?
             .into_iter()
             .map(|s| (s, REQUESTS.to_owned()))
             .collect();

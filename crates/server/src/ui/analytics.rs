@@ -36,7 +36,7 @@ fn api_error(e: impl Into<ApiError>) -> Response {
 
 async fn run<T: Send + 'static>(
     state: &AppState,
-    f: impl FnOnce(&liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
+    f: impl FnOnce(&dyn liveops_telemetry::Analytics) -> Result<T, liveops_telemetry::TelemetryError>
     + Send
     + 'static,
 ) -> Result<T, Response> {
@@ -114,7 +114,7 @@ pub async fn page_view(
     let days = ((to - 1).div_euclid(DAY_MS) - from_day + 1) as usize;
     let events = {
         let id = id.clone();
-        match run(&state, move |a| Ok(a.event_names(&id))).await {
+        match run(&state, move |a| a.event_names(&id)).await {
             Ok(v) => v,
             Err(r) => return r,
         }
@@ -533,7 +533,7 @@ pub async fn persons(
     let id = project.id.clone();
     let search = blank(&f.search);
     let needle = search.clone();
-    let list = match run(&state, move |a| Ok(a.persons(&id, needle.as_deref(), 100))).await {
+    let list = match run(&state, move |a| a.persons(&id, needle.as_deref(), 100)).await {
         Ok(v) => v,
         Err(r) => return r,
     };
@@ -576,7 +576,7 @@ pub async fn person(
     let id = project.id.clone();
     let did = distinct_id.clone();
     let found = match run(&state, move |a| {
-        let Some(p) = a.person(&id, &did) else {
+        let Some(p) = a.person(&id, &did)? else {
             return Ok(None);
         };
         let events = a.person_events(&id, &p.distinct_ids, 100)?;

@@ -106,16 +106,17 @@ pub async fn page_view(
                 (m.name, unit, lines)
             })
             .collect();
-        (
-            p.routes(&id, &routes_q),
-            p.series(&id, &chart_q, step),
-            p.services(&id),
+        Ok::<_, liveops_telemetry::TelemetryError>((
+            p.routes(&id, &routes_q)?,
+            p.series(&id, &chart_q, step)?,
+            p.services(&id)?,
             load,
-        )
+        ))
     })
     .await;
     let (routes, series, services, load) = match loaded {
-        Ok(v) => v,
+        Ok(Ok(v)) => v,
+        Ok(Err(e)) => return error_page(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
         Err(e) => return error_page(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };
     let report = match queries::report(&state, &project.id, q.clone()).await {

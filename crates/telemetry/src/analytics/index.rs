@@ -75,7 +75,14 @@ impl Columns {
     /// ids exist now. One pass over the columns plus a sort of the delta.
     pub fn compact(&mut self, dids: usize) {
         let old_dids = self.offsets.len().saturating_sub(1);
-        let dids = dids.max(old_dids);
+        // However few ids the caller names, every waiting event keeps its place.
+        let waiting = self
+            .delta
+            .iter()
+            .map(|e| e.0 as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let dids = dids.max(old_dids).max(waiting);
         if self.delta.is_empty() && old_dids == dids {
             return;
         }
@@ -200,6 +207,14 @@ mod tests {
         assert_eq!(c.of(0).0, &[] as &[i64]);
         c.forget(&[1]);
         assert_eq!(c.len(), 0);
+        // Events of a new distinct id, not folded in yet, outlive a
+        // deletion and a retention run.
+        c.push(4, 50, 1);
+        c.forget(&[0]);
+        assert_eq!(c.of(4).0, &[50]);
+        c.push(5, 60, 1);
+        c.drop_before(0);
+        assert_eq!(c.of(5).0, &[60]);
         let mut n = Names::default();
         assert_eq!(n.intern("a"), 0);
         assert_eq!(n.intern("b"), 1);

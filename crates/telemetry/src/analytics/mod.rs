@@ -2,48 +2,176 @@
 //! group commit, persons, and the queries behind trends, active users,
 //! funnels, retention and feature usage.
 //!
-//! DuckDB keeps every event, person and distinct-id link (append-only, the
-//! latest version wins). A writer thread turns concurrent ingest requests
-//! into one DuckDB transaction each round and answers each request only after
-//! that transaction commits, so an acknowledged event survives a crash. The
-//! in-memory [`index`] mirrors the events per person for the behavioural
-//! queries; it is rebuilt from DuckDB at start.
+//! [`Analytics`] is what the server sees. Two backends implement it:
+//! [`duck::DuckAnalytics`], the embedded default, which mirrors every
+//! project's events per person in memory, and the ClickHouse store
+//! (`crate::clickhouse::analytics`), which keeps nothing in memory and lays
+//! out what each query needs when it runs. Both run the same queries
+//! ([`query`]) over the same per-person layout ([`Project`]), so they give
+//! the same answers.
 
-mod index;
-mod persons;
+pub(crate) mod duck;
+mod duck_sql;
+pub(crate) mod index;
+pub(crate) mod persons;
 mod query;
 
 pub use query::*;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex, RwLock};
 
-use duckdb::{Connection, params};
 use liveops_core::analytics::event::Event;
 
-use crate::{Result, TelemetryError};
+use crate::Result;
 use index::{Columns, Names};
-use persons::{PersonChanges, Persons};
+use persons::Persons;
 
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS analytics_events (
-    project_id VARCHAR NOT NULL, uuid VARCHAR NOT NULL, event VARCHAR NOT NULL,
-    distinct_id VARCHAR NOT NULL, ts BIGINT NOT NULL, properties VARCHAR NOT NULL,
-    inserted_at BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS analytics_persons (
-    project_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL, properties VARCHAR NOT NULL,
-    created_at BIGINT NOT NULL, version BIGINT NOT NULL, deleted BOOLEAN NOT NULL);
-CREATE TABLE IF NOT EXISTS analytics_person_ids (
-    project_id VARCHAR NOT NULL, distinct_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL,
-    version BIGINT NOT NULL);
-";
+/// Product analytics, whichever store holds it. Methods block, except
+/// `ingest`, which answers through a channel once the events are durable.
+pub trait Analytics: Send + Sync + std::fmt::Debug {
+    /// Queues events for storage; the answer arrives once they are durable.
+    fn ingest(
+        &self,
+        project: &str,
+        events: Vec<Event>,
+    ) -> futures::channel::oneshot::Receiver<Result<Ingested>>;
+    /// How many events, persons, distinct ids and names a project has.
+    fn stats(&self, project: &str) -> Result<ProjectStats>;
+    /// Deletes a person, every distinct id they have and all their events.
+    /// Returns how many events went, or `None` for an unknown distinct id.
+    fn delete_person(&self, project: &str, distinct_id: &str) -> Result<Option<u64>>;
+    /// Deletes a project's events older than `cutoff_ms`.
+    fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64>;
+    /// Writes a project's events, with the person each belongs to, as
+    /// Parquet; returns how many.
+    fn export_parquet(&self, project: &str, dest: &Path) -> Result<u64>;
+    /// Event counts and unique people per interval, filtered and broken
+    /// down by event properties.
+    fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>>;
+    /// DAU, WAU and MAU per day.
+    fn active_users(&self, project: &str, q: &ActiveQuery) -> Result<ActiveSeries>;
+    /// Persons by how many days of the range they were active: `[k]` is
+    /// those active on exactly k + 1 days.
+    fn stickiness(&self, project: &str, q: &ActiveQuery) -> Result<Vec<u64>>;
+    /// New, returning, resurrecting and dormant people per period.
+    fn lifecycle(
+        &self,
+        project: &str,
+        q: &LifecycleQuery,
+    ) -> Result<Vec<(i64, liveops_core::analytics::active::Lifecycle)>>;
+    /// Adoption, frequency and ranking of features over `[from, to)`.
+    fn features(
+        &self,
+        project: &str,
+        features: &[Feature],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<FeatureReport>;
+    fn funnel(&self, project: &str, q: &FunnelQuery) -> Result<FunnelAnswer>;
+    fn retention(&self, project: &str, q: &RetentionQuery) -> Result<Vec<RetentionCohort>>;
+    /// The person a distinct id belongs to.
+    fn person(&self, project: &str, distinct_id: &str) -> Result<Option<PersonView>>;
+    /// Persons, newest first, whose distinct id contains `search`.
+    fn persons(&self, project: &str, search: Option<&str>, limit: usize)
+    -> Result<Vec<PersonView>>;
+    /// Some distinct ids' latest events, newest first.
+    fn person_events(
+        &self,
+        project: &str,
+        distinct_ids: &[String],
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>>;
+    /// Event names seen in a project, with how many events each, most
+    /// first.
+    fn event_names(&self, project: &str) -> Result<Vec<(String, u64)>>;
+}
+
+/// Implements the behavioural queries of [`Analytics`] with the shared
+/// [`query`] code over a [`Source`].
+macro_rules! shared_queries {
+    () => {
+        fn active_users(
+            &self,
+            project: &str,
+            q: &$crate::analytics::ActiveQuery,
+        ) -> $crate::Result<$crate::analytics::ActiveSeries> {
+            $crate::analytics::active_users(self, project, q)
+        }
+        fn stickiness(
+            &self,
+            project: &str,
+            q: &$crate::analytics::ActiveQuery,
+        ) -> $crate::Result<Vec<u64>> {
+            $crate::analytics::stickiness(self, project, q)
+        }
+        fn lifecycle(
+            &self,
+            project: &str,
+            q: &$crate::analytics::LifecycleQuery,
+        ) -> $crate::Result<Vec<(i64, liveops_core::analytics::active::Lifecycle)>> {
+            $crate::analytics::lifecycles(self, project, q)
+        }
+        fn features(
+            &self,
+            project: &str,
+            features: &[$crate::analytics::Feature],
+            from_ms: i64,
+            to_ms: i64,
+        ) -> $crate::Result<$crate::analytics::FeatureReport> {
+            $crate::analytics::features(self, project, features, from_ms, to_ms)
+        }
+        fn funnel(
+            &self,
+            project: &str,
+            q: &$crate::analytics::FunnelQuery,
+        ) -> $crate::Result<$crate::analytics::FunnelAnswer> {
+            $crate::analytics::funnel(self, project, q)
+        }
+        fn retention(
+            &self,
+            project: &str,
+            q: &$crate::analytics::RetentionQuery,
+        ) -> $crate::Result<Vec<$crate::analytics::RetentionCohort>> {
+            $crate::analytics::retention(self, project, q)
+        }
+        fn person(
+            &self,
+            project: &str,
+            distinct_id: &str,
+        ) -> $crate::Result<Option<$crate::analytics::PersonView>> {
+            $crate::analytics::person(self, project, distinct_id)
+        }
+        fn persons(
+            &self,
+            project: &str,
+            search: Option<&str>,
+            limit: usize,
+        ) -> $crate::Result<Vec<$crate::analytics::PersonView>> {
+            $crate::analytics::persons(self, project, search, limit)
+        }
+    };
+}
+pub(crate) use shared_queries;
+
+/// One ingest request waiting for a writer.
+pub(crate) struct Job {
+    pub project: String,
+    pub events: Vec<Event>,
+    pub reply: futures::channel::oneshot::Sender<Result<Ingested>>,
+}
+
+/// The most events one commit takes before answering.
+pub(crate) const MAX_COMMIT_EVENTS: usize = 100_000;
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
 
 /// A hasher for keys that are already hashes.
 #[derive(Default)]
-struct Identity(u64);
+pub(crate) struct Identity(u64);
 
 impl Hasher for Identity {
     fn finish(&self) -> u64 {
@@ -59,9 +187,9 @@ impl Hasher for Identity {
     }
 }
 
-type Seen = HashSet<u64, BuildHasherDefault<Identity>>;
+pub(crate) type Seen = HashSet<u64, BuildHasherDefault<Identity>>;
 
-fn uuid_hash(uuid: &str) -> u64 {
+pub(crate) fn uuid_hash(uuid: &str) -> u64 {
     // SipHash with fixed keys: the same id hashes the same across restarts.
     #[allow(deprecated)]
     let mut h = std::hash::SipHasher::new();
@@ -72,21 +200,21 @@ fn uuid_hash(uuid: &str) -> u64 {
 /// One project's analytics in memory.
 #[derive(Debug, Default)]
 pub(crate) struct Project {
-    names: Names,
-    persons: Persons,
-    cols: Columns,
-    seen: Seen,
+    pub(crate) names: Names,
+    pub(crate) persons: Persons,
+    pub(crate) cols: Columns,
+    pub(crate) seen: Seen,
 }
 
 impl Project {
     /// Folds new events in; queries call this (under the write lock) first.
-    fn ready(&mut self) {
+    pub(crate) fn ready(&mut self) {
         if self.cols.has_delta() {
             self.cols.compact(self.persons.did_count());
         }
     }
 
-    fn needs_compaction(&self) -> bool {
+    pub(crate) fn needs_compaction(&self) -> bool {
         self.cols.has_delta()
     }
 }
@@ -99,256 +227,6 @@ pub struct Ingested {
     pub duplicates: usize,
 }
 
-struct Job {
-    project: String,
-    events: Vec<Event>,
-    reply: futures::channel::oneshot::Sender<Result<Ingested>>,
-}
-
-type Projects = RwLock<HashMap<String, Arc<RwLock<Project>>>>;
-
-/// Product analytics over a DuckDB database.
-pub struct Analytics {
-    projects: Arc<Projects>,
-    /// For queries, each under the time limit; the writer has its own.
-    read: crate::readpool::ReadPool,
-    /// For exports, deletions and retention, which must run to the end.
-    maint: Mutex<Option<Connection>>,
-    /// Held (shared) by each commit and (exclusively) by a snapshot.
-    gate: Arc<RwLock<()>>,
-    queue: Mutex<Option<SyncSender<Job>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-}
-
-impl std::fmt::Debug for Analytics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Analytics").finish_non_exhaustive()
-    }
-}
-
-fn new_id() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-impl Analytics {
-    /// Loads analytics from the database `conn` belongs to and starts the
-    /// writer on a connection of its own.
-    pub fn open(conn: &Connection, options: &crate::Options) -> Result<Analytics> {
-        conn.execute_batch(SCHEMA)?;
-        let projects = Arc::new(RwLock::new(load(conn)?));
-        let write = conn.try_clone()?;
-        let read =
-            crate::readpool::ReadPool::new(conn, options.read_connections, options.query_timeout)?;
-        let maint = conn.try_clone()?;
-        let gate = Arc::new(RwLock::new(()));
-        let version = next_version(conn)?;
-        // A bounded queue: when the writer falls behind, requests wait
-        // rather than pile up in memory.
-        let (tx, rx) = sync_channel::<Job>(1024);
-        let writer = Writer {
-            conn: write,
-            projects: projects.clone(),
-            gate: gate.clone(),
-            version,
-        };
-        let handle = std::thread::Builder::new()
-            .name("analytics-writer".into())
-            .spawn(move || writer.run(rx))?;
-        Ok(Analytics {
-            projects,
-            read,
-            maint: Mutex::new(Some(maint)),
-            gate,
-            queue: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(handle)),
-        })
-    }
-
-    /// Queues events for storage; the answer arrives once they are durable.
-    pub fn ingest(
-        &self,
-        project: &str,
-        events: Vec<Event>,
-    ) -> futures::channel::oneshot::Receiver<Result<Ingested>> {
-        let (reply, answer) = futures::channel::oneshot::channel();
-        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match queue {
-            Some(q) => {
-                let job = Job {
-                    project: project.to_owned(),
-                    events,
-                    reply,
-                };
-                if let Err(std::sync::mpsc::SendError(job)) = q.send(job) {
-                    let _ = job.reply.send(Err(TelemetryError::Closed));
-                }
-            }
-            None => {
-                let _ = reply.send(Err(TelemetryError::Closed));
-            }
-        }
-        answer
-    }
-
-    /// Stops the writer after it has stored everything queued, and lets go
-    /// of the database.
-    pub fn close(&self) {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
-        self.read.close();
-        self.maint.lock().unwrap_or_else(|p| p.into_inner()).take();
-    }
-
-    /// Keeps commits out while `f` runs (a consistent snapshot).
-    pub fn paused<T>(&self, f: impl FnOnce() -> T) -> T {
-        let _g = self.gate.write().unwrap_or_else(|p| p.into_inner());
-        f()
-    }
-
-    fn project(&self, id: &str) -> Option<Arc<RwLock<Project>>> {
-        self.projects
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .cloned()
-    }
-
-    /// Runs `f` over a project's events, folded in and read-locked; `None`
-    /// when the project has no analytics yet.
-    pub(crate) fn read<T>(&self, project: &str, f: impl FnOnce(&Project) -> T) -> Option<T> {
-        let p = self.project(project)?;
-        if p.read()
-            .unwrap_or_else(|e| e.into_inner())
-            .needs_compaction()
-        {
-            p.write().unwrap_or_else(|e| e.into_inner()).ready();
-        }
-        let guard = p.read().unwrap_or_else(|e| e.into_inner());
-        Some(f(&guard))
-    }
-
-    /// Runs a query on one of the read connections, under the time limit.
-    fn with_read_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.read.with(f)
-    }
-
-    /// Runs maintenance (deletion, retention, export) on its own
-    /// connection, without a time limit: it must finish.
-    fn with_maint_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.maint.lock().unwrap_or_else(|p| p.into_inner());
-        f(conn.as_ref().ok_or(TelemetryError::Closed)?)
-    }
-
-    /// Events, persons and bytes the index holds for a project.
-    pub fn stats(&self, project: &str) -> ProjectStats {
-        self.read(project, |p| ProjectStats {
-            events: p.cols.len(),
-            persons: p.persons.person_count(),
-            distinct_ids: p.persons.did_count(),
-            event_names: p.names.len(),
-            index_bytes: p.cols.heap_bytes(),
-        })
-        .unwrap_or_default()
-    }
-
-    /// Deletes a person, every distinct id they have and all their events.
-    /// Returns how many events went, or `None` for an unknown distinct id.
-    pub fn delete_person(&self, project: &str, distinct_id: &str) -> Result<Option<u64>> {
-        let Some(p) = self.project(project) else {
-            return Ok(None);
-        };
-        // Commits pause meanwhile, so none of the person's events can land
-        // in the database after their deletion.
-        let _g = self.gate.write().unwrap_or_else(|e| e.into_inner());
-        let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
-        let Some(d) = guard.persons.did(distinct_id) else {
-            return Ok(None);
-        };
-        let person = guard.persons.person_of(d);
-        let Some((person_id, dids, _, _)) = guard.persons.person(person) else {
-            return Ok(None);
-        };
-        let person_id = person_id.to_owned();
-        let names: Vec<String> = dids
-            .iter()
-            .map(|d| guard.persons.did_name(*d).to_owned())
-            .collect();
-        let deleted = self.with_maint_conn(|c| {
-            c.execute_batch("BEGIN")?;
-            let run = || -> Result<u64> {
-                let mut n = 0u64;
-                for name in &names {
-                    n += c.execute(
-                        "DELETE FROM analytics_events WHERE project_id = ? AND distinct_id = ?",
-                        params![project, name],
-                    )? as u64;
-                    c.execute(
-                        "DELETE FROM analytics_person_ids WHERE project_id = ? AND distinct_id = ?",
-                        params![project, name],
-                    )?;
-                }
-                c.execute(
-                    "DELETE FROM analytics_persons WHERE project_id = ? AND person_id = ?",
-                    params![project, person_id],
-                )?;
-                Ok(n)
-            };
-            match run() {
-                Ok(n) => {
-                    c.execute_batch("COMMIT")?;
-                    Ok(n)
-                }
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
-        })?;
-        let gone = guard.persons.delete(person);
-        guard.cols.forget(&gone);
-        Ok(Some(deleted))
-    }
-
-    /// Deletes a project's events older than `cutoff_ms`; ingest goes on
-    /// meanwhile on the writer's own connection.
-    pub fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
-        let n = self.with_maint_conn(|c| {
-            Ok(c.execute(
-                "DELETE FROM analytics_events WHERE project_id = ? AND ts < ?",
-                params![project, cutoff_ms],
-            )? as u64)
-        })?;
-        if n > 0
-            && let Some(p) = self.project(project)
-        {
-            p.write()
-                .unwrap_or_else(|e| e.into_inner())
-                .cols
-                .drop_before(cutoff_ms);
-        }
-        Ok(n)
-    }
-
-    /// Writes a project's events, with the person each belongs to, as Parquet.
-    pub fn export_parquet(&self, project: &str, dest: &Path) -> Result<u64> {
-        let dest = dest.display().to_string().replace('\'', "''");
-        let project = project.replace('\'', "''");
-        self.with_maint_conn(|c| {
-            let sql = format!(
-                "COPY (WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
-                 FROM analytics_person_ids WHERE project_id = '{project}' GROUP BY distinct_id) \
-                 SELECT e.uuid, e.event, e.distinct_id, ids.person_id, e.ts AS timestamp_ms, \
-                 make_timestamp(e.ts * 1000) AS timestamp, e.properties \
-                 FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
-                 WHERE e.project_id = '{project}' ORDER BY e.ts) TO '{dest}' (FORMAT PARQUET)"
-            );
-            Ok(c.execute(&sql, [])? as u64)
-        })
-    }
-}
-
 /// Sizes of a project's analytics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProjectStats {
@@ -357,284 +235,4 @@ pub struct ProjectStats {
     pub distinct_ids: usize,
     pub event_names: usize,
     pub index_bytes: usize,
-}
-
-fn next_version(conn: &Connection) -> Result<i64> {
-    let v: Option<i64> = conn.query_row(
-        "SELECT max(v) FROM (SELECT max(version) AS v FROM analytics_persons \
-         UNION ALL SELECT max(version) FROM analytics_person_ids)",
-        [],
-        |r| r.get(0),
-    )?;
-    Ok(v.unwrap_or(0) + 1)
-}
-
-/// Rebuilds every project's memory from the database.
-fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
-    let mut out: HashMap<String, Project> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT project_id, person_id, arg_max(properties, version), arg_max(deleted, version), \
-         min(created_at) FROM analytics_persons GROUP BY project_id, person_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let deleted: bool = r.get(3)?;
-        if deleted {
-            continue;
-        }
-        let project: String = r.get(0)?;
-        out.entry(project)
-            .or_default()
-            .persons
-            .load_person(r.get(1)?, r.get(2)?, r.get(4)?);
-    }
-    let mut stmt = conn.prepare(
-        "SELECT project_id, distinct_id, arg_max(person_id, version) FROM analytics_person_ids \
-         GROUP BY project_id, distinct_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let project: String = r.get(0)?;
-        let did: String = r.get(1)?;
-        let person: String = r.get(2)?;
-        if let Some(p) = out.get_mut(&project) {
-            p.persons.load_link(&did, &person);
-        }
-    }
-    let mut stmt =
-        conn.prepare("SELECT project_id, uuid, event, distinct_id, ts FROM analytics_events")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let project: String = r.get(0)?;
-        let Some(p) = out.get_mut(&project) else {
-            continue;
-        };
-        let uuid: String = r.get(1)?;
-        let name: String = r.get(2)?;
-        let did: String = r.get(3)?;
-        let Some(d) = p.persons.did(&did) else {
-            continue;
-        };
-        p.seen.insert(uuid_hash(&uuid));
-        let n = p.names.intern(&name);
-        p.cols.push(d, r.get(4)?, n);
-    }
-    Ok(out
-        .into_iter()
-        .map(|(k, mut v)| {
-            v.ready();
-            (k, Arc::new(RwLock::new(v)))
-        })
-        .collect())
-}
-
-/// Events gathered for one commit, column by column.
-#[derive(Default)]
-struct Rows<'a> {
-    project: Vec<&'a str>,
-    uuid: Vec<&'a str>,
-    name: Vec<&'a str>,
-    distinct_id: Vec<&'a str>,
-    ts: Vec<i64>,
-    properties: Vec<&'a str>,
-}
-
-impl<'a> Rows<'a> {
-    fn push(&mut self, project: &'a str, e: &'a Event) {
-        self.project.push(project);
-        self.uuid.push(&e.uuid);
-        self.name.push(&e.name);
-        self.distinct_id.push(&e.distinct_id);
-        self.ts.push(e.at_ms);
-        self.properties.push(&e.properties);
-    }
-
-    fn batch(&self, now: i64) -> Result<duckdb::arrow::record_batch::RecordBatch> {
-        use duckdb::arrow::array::{ArrayRef, Int64Array, StringArray};
-        use duckdb::arrow::datatypes::{DataType, Field, Schema};
-        let text = |name: &str| Field::new(name, DataType::Utf8, false);
-        let int = |name: &str| Field::new(name, DataType::Int64, false);
-        let schema = Schema::new(vec![
-            text("project_id"),
-            text("uuid"),
-            text("event"),
-            text("distinct_id"),
-            int("ts"),
-            text("properties"),
-            int("inserted_at"),
-        ]);
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(self.project.clone())),
-            Arc::new(StringArray::from(self.uuid.clone())),
-            Arc::new(StringArray::from(self.name.clone())),
-            Arc::new(StringArray::from(self.distinct_id.clone())),
-            Arc::new(Int64Array::from(self.ts.clone())),
-            Arc::new(StringArray::from(self.properties.clone())),
-            Arc::new(Int64Array::from(vec![now; self.ts.len()])),
-        ];
-        duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(schema), columns)
-            .map_err(|e| TelemetryError::Ingest(e.to_string()))
-    }
-}
-
-struct Writer {
-    conn: Connection,
-    projects: Arc<Projects>,
-    gate: Arc<RwLock<()>>,
-    version: i64,
-}
-
-/// The most events one commit takes before answering.
-const MAX_COMMIT_EVENTS: usize = 100_000;
-
-impl Writer {
-    fn run(mut self, rx: Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
-            let mut jobs = vec![first];
-            let mut n = jobs[0].events.len();
-            while n < MAX_COMMIT_EVENTS {
-                match rx.try_recv() {
-                    Ok(j) => {
-                        n += j.events.len();
-                        jobs.push(j);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let results = self.commit(&mut jobs);
-            for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.reply.send(result);
-            }
-        }
-    }
-
-    fn project(&self, id: &str) -> Arc<RwLock<Project>> {
-        if let Some(p) = self
-            .projects
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-        {
-            return p.clone();
-        }
-        self.projects
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(id.to_owned())
-            .or_default()
-            .clone()
-    }
-
-    /// Stores every job's events in one transaction. Memory is updated first
-    /// (queries may see events a moment before they are durable); if the
-    /// commit fails, memory is rebuilt from the database and every job hears
-    /// of the failure.
-    fn commit(&mut self, jobs: &mut [Job]) -> Vec<Result<Ingested>> {
-        let gate = self.gate.clone();
-        let _g = gate.read().unwrap_or_else(|e| e.into_inner());
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let mut counts = vec![Ingested::default(); jobs.len()];
-        let done = self.write(jobs, &mut counts, now);
-        match done {
-            Ok(()) => counts.into_iter().map(Ok).collect(),
-            Err(e) => {
-                tracing::error!(error = %e, "analytics commit failed and was rolled back");
-                let _ = self.conn.execute_batch("ROLLBACK");
-                if let Ok(fresh) = load(&self.conn) {
-                    *self.projects.write().unwrap_or_else(|p| p.into_inner()) = fresh;
-                }
-                let msg = e.to_string();
-                jobs.iter()
-                    .map(|_| Err(TelemetryError::Ingest(msg.clone())))
-                    .collect()
-            }
-        }
-    }
-
-    fn write(&mut self, jobs: &[Job], counts: &mut [Ingested], now: i64) -> Result<()> {
-        self.conn.execute_batch("BEGIN")?;
-        let mut links: Vec<(String, String, String)> = Vec::new();
-        let mut persons_out: Vec<(String, String, String, i64, bool)> = Vec::new();
-        // The events go in as one columnar batch: far cheaper than binding
-        // every value of every row.
-        let mut rows = Rows::default();
-        for (job, count) in jobs.iter().zip(counts.iter_mut()) {
-            let project = self.project(&job.project);
-            let mut p = project.write().unwrap_or_else(|e| e.into_inner());
-            let mut changes = PersonChanges::default();
-            for e in &job.events {
-                if !p.seen.insert(uuid_hash(&e.uuid)) {
-                    count.duplicates += 1;
-                    continue;
-                }
-                let Project {
-                    names,
-                    persons,
-                    cols,
-                    ..
-                } = &mut *p;
-                let d = persons.resolve(&e.distinct_id, now, &mut new_id, &mut changes);
-                if let Some(other) = &e.merge_with {
-                    persons.merge(d, other, &mut changes);
-                }
-                let person = persons.person_of(d);
-                if let Some(set) = &e.set {
-                    persons.set_props(person, set, false, &mut changes);
-                }
-                if let Some(set) = &e.set_once {
-                    persons.set_props(person, set, true, &mut changes);
-                }
-                let n = names.intern(&e.name);
-                cols.push(d, e.at_ms, n);
-                rows.push(&job.project, e);
-                count.stored += 1;
-            }
-            let mut touched = changes.touched;
-            touched.sort_unstable();
-            touched.dedup();
-            for t in touched {
-                if let Some((id, _, props, created)) = p.persons.person(t) {
-                    persons_out.push((
-                        job.project.clone(),
-                        id.to_owned(),
-                        props.to_owned(),
-                        created,
-                        false,
-                    ));
-                }
-            }
-            for gone in changes.merged_away {
-                persons_out.push((job.project.clone(), gone, "{}".into(), now, true));
-            }
-            for (did, person) in changes.links {
-                links.push((job.project.clone(), did, person));
-            }
-        }
-        if !rows.uuid.is_empty() {
-            let mut app = self.conn.appender("analytics_events")?;
-            app.append_record_batch(rows.batch(now)?)?;
-            app.flush()?;
-        }
-        if !persons_out.is_empty() {
-            let mut app = self.conn.appender("analytics_persons")?;
-            for (project, id, props, created, deleted) in persons_out {
-                self.version += 1;
-                app.append_row(params![project, id, props, created, self.version, deleted])?;
-            }
-            app.flush()?;
-        }
-        if !links.is_empty() {
-            let mut app = self.conn.appender("analytics_person_ids")?;
-            for (project, did, person) in links {
-                self.version += 1;
-                app.append_row(params![project, did, person, self.version])?;
-            }
-            app.flush()?;
-        }
-        self.conn.execute_batch("COMMIT")?;
-        Ok(())
-    }
 }

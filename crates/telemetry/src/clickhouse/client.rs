@@ -97,11 +97,22 @@ pub fn is_identifier(s: &str) -> bool {
 pub struct Client {
     endpoint: Endpoint,
     http: reqwest::blocking::Client,
+    /// Settings sent with every request beside [`SETTINGS`].
+    extra: Vec<(String, String)>,
+    /// Where every statement sent is noted, when a test asks.
+    journal: Option<Journal>,
 }
 
+/// The statements a client sent, in order (inserts by their table).
+pub type Journal = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
 /// Settings sent with every request: 64-bit numbers as JSON numbers, not
-/// strings, so rows read back into `i64` and `u64` fields.
-const SETTINGS: [(&str, &str); 1] = [("output_format_json_quote_64bit_integers", "0")];
+/// strings, so rows read back into `i64` and `u64` fields; and room for
+/// the long `IN` lists an ingest batch's ids make (256 KiB by default).
+const SETTINGS: [(&str, &str); 2] = [
+    ("output_format_json_quote_64bit_integers", "0"),
+    ("max_query_size", "67108864"),
+];
 
 impl Client {
     /// A client for `endpoint`; `timeout` bounds each request.
@@ -110,7 +121,32 @@ impl Client {
             .timeout(timeout)
             .build()
             .map_err(|e| TelemetryError::ClickHouse(format!("cannot make an HTTP client: {e}")))?;
-        Ok(Client { endpoint, http })
+        Ok(Client {
+            endpoint,
+            http,
+            extra: Vec::new(),
+            journal: None,
+        })
+    }
+
+    /// The same client, noting every statement in `journal`.
+    pub fn with_journal(mut self, journal: Journal) -> Client {
+        self.journal = Some(journal);
+        self
+    }
+
+    fn note(&self, sql: &str) {
+        if let Some(j) = &self.journal {
+            j.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(sql.to_owned());
+        }
+    }
+
+    /// The same client, sending `name = value` with every request.
+    pub fn with_setting(mut self, name: &str, value: &str) -> Client {
+        self.extra.push((name.to_owned(), value.to_owned()));
+        self
     }
 
     pub fn endpoint(&self) -> &Endpoint {
@@ -119,6 +155,7 @@ impl Client {
 
     fn request(&self, in_database: bool, query: Option<&str>) -> reqwest::blocking::RequestBuilder {
         let mut params: Vec<(&str, &str)> = SETTINGS.to_vec();
+        params.extend(self.extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         if in_database {
             params.push(("database", &self.endpoint.database));
         }
@@ -153,17 +190,20 @@ impl Client {
     /// Runs one statement that returns no rows, outside the database
     /// (for `CREATE DATABASE`).
     pub fn execute_global(&self, sql: &str) -> Result<()> {
+        self.note(sql);
         Self::send(self.request(false, None).body(sql.to_owned())).map(drop)
     }
 
     /// Runs one statement that returns no rows, in the database.
     pub fn execute(&self, sql: &str) -> Result<()> {
+        self.note(sql);
         Self::send(self.request(true, None).body(sql.to_owned())).map(drop)
     }
 
     /// Runs a query and reads each row of its answer into a `T`, by column
     /// name.
     pub fn rows<T: DeserializeOwned>(&self, sql: &str) -> Result<Vec<T>> {
+        self.note(sql);
         let body = format!("{sql}\nFORMAT JSONEachRow");
         let text = Self::send(self.request(true, None).body(body))?;
         text.lines()
@@ -174,6 +214,52 @@ impl Client {
                 })
             })
             .collect()
+    }
+
+    /// Runs a query and hands each row of its answer to `f` as it
+    /// arrives, so an answer of any size takes little memory.
+    pub fn each_row<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        mut f: impl FnMut(T) -> Result<()>,
+    ) -> Result<()> {
+        use std::io::BufRead;
+        self.note(sql);
+        let body = format!("{sql}\nFORMAT JSONEachRow");
+        let resp =
+            self.request(true, None).body(body).send().map_err(|e| {
+                TelemetryError::ClickHouse(format!("ClickHouse is unreachable: {e}"))
+            })?;
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.text().unwrap_or_default();
+            return Err(TelemetryError::ClickHouse(format!(
+                "ClickHouse answered {status}: {}",
+                text.trim()
+            )));
+        }
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, resp);
+        let mut line = String::new();
+        loop {
+            line.clear();
+            let n = reader.read_line(&mut line).map_err(|e| {
+                TelemetryError::ClickHouse(format!("ClickHouse's answer broke off: {e}"))
+            })?;
+            if n == 0 {
+                return Ok(());
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+            // An error that strikes mid-answer arrives as text in the body.
+            let row = serde_json::from_str(&line).map_err(|e| {
+                TelemetryError::ClickHouse(format!(
+                    "a row ClickHouse sent does not read ({e}): {}",
+                    line.chars().take(300).collect::<String>()
+                ))
+            })?;
+            f(row)?;
+        }
     }
 
     /// Appends rows to `table`, one JSON object per row, in one request:

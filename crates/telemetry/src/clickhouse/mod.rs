@@ -2,14 +2,19 @@
 //! machine: the same data as the embedded DuckDB store, in tables of its
 //! own (see [`schema`]), reached over ClickHouse's HTTP interface.
 //!
-//! This module grows toward a full [`crate::TelemetryStore`]. Today it
-//! makes and migrates the schema, on one server or over a cluster's shards,
-//! and enforces retention by dropping partitions; the server does not use
-//! it yet.
+//! It makes and migrates the schema, on one server or over a cluster's
+//! shards, enforces retention by dropping partitions, and holds product
+//! analytics ([`analytics`]); [`store`] puts it behind
+//! [`crate::TelemetryStore`]. Spans and metrics stay in each node's DuckDB
+//! file for now.
 
+pub mod analytics;
 pub mod client;
 pub mod retention;
 pub mod schema;
+pub mod store;
+#[doc(hidden)]
+pub mod testing;
 
 use std::time::Duration;
 
@@ -34,23 +39,21 @@ fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
 #[derive(Debug, Clone)]
 pub struct ClickHouse {
     query: Client,
-    shards: Vec<Client>,
-    layout: Layout,
+    pub(crate) shards: Vec<Client>,
+    pub(crate) layout: Layout,
 }
 
 impl ClickHouse {
-    /// Connects to the server at `url`. With `cluster`, `shard_urls` name
-    /// one server of each shard (over HTTP), where the local tables are
-    /// made and partitions dropped.
-    pub fn connect(
+    /// Reads the URLs and the cluster name, without connecting: the server
+    /// queries go to, the layout, and one server of each shard.
+    pub fn plan(
         url: &str,
         cluster: Option<&str>,
         shard_urls: &[String],
-        timeout: Duration,
-    ) -> Result<ClickHouse> {
-        let query = Client::new(Endpoint::parse(url)?, timeout)?;
-        let (layout, shards) = match cluster {
-            None => (Layout::Single, vec![query.clone()]),
+    ) -> Result<(Endpoint, Layout, Vec<Endpoint>)> {
+        let query = Endpoint::parse(url)?;
+        match cluster {
+            None => Ok((query.clone(), Layout::Single, vec![query])),
             Some(name) => {
                 if !client::is_identifier(name) {
                     return Err(TelemetryError::Config(format!(
@@ -64,10 +67,33 @@ impl ClickHouse {
                 }
                 let shards = shard_urls
                     .iter()
-                    .map(|u| Client::new(Endpoint::parse(u)?, timeout))
+                    .map(|u| Endpoint::parse(u))
                     .collect::<Result<Vec<_>>>()?;
-                (Layout::Cluster(name.to_owned()), shards)
+                Ok((query, Layout::Cluster(name.to_owned()), shards))
             }
+        }
+    }
+
+    /// Connects to the server at `url`. With `cluster`, `shard_urls` name
+    /// one server of each shard (over HTTP), where the local tables are
+    /// made and partitions dropped. Blocking: call it off async threads.
+    pub fn connect(
+        url: &str,
+        cluster: Option<&str>,
+        shard_urls: &[String],
+        timeout: Duration,
+    ) -> Result<ClickHouse> {
+        let (query, layout, shards) = ClickHouse::plan(url, cluster, shard_urls)?;
+        let query = Client::new(query, timeout)?;
+        let shards = shards
+            .into_iter()
+            .map(|e| Client::new(e, timeout))
+            .collect::<Result<Vec<_>>>()?;
+        // An insert into a `Distributed` table answers once every shard
+        // has its rows, not when they are queued on the server it went to.
+        let query = match layout {
+            Layout::Single => query,
+            Layout::Cluster(_) => query.with_setting("insert_distributed_sync", "1"),
         };
         Ok(ClickHouse {
             query,
@@ -80,6 +106,20 @@ impl ClickHouse {
     /// applied (on the first shard).
     pub fn migrate(&self, now_ms: i64) -> Result<Vec<u32>> {
         schema::migrate(&self.shards, &self.layout, now_ms)
+    }
+
+    /// The same installation, noting every statement in `journal` (for
+    /// tests that replay them on another engine).
+    pub fn with_journal(self, journal: client::Journal) -> ClickHouse {
+        ClickHouse {
+            query: self.query.with_journal(journal.clone()),
+            shards: self
+                .shards
+                .into_iter()
+                .map(|s| s.with_journal(journal.clone()))
+                .collect(),
+            layout: self.layout,
+        }
     }
 
     /// The client that queries go through.

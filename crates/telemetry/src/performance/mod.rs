@@ -124,8 +124,80 @@ pub struct Stored {
     pub requests: usize,
 }
 
+/// Performance telemetry, whichever store holds it. Methods block.
+pub trait Performance: Send + Sync + std::fmt::Debug {
+    /// Stores spans durably (one transaction), then folds the requests among
+    /// them into the rollups.
+    fn ingest(&self, project: &str, spans: &[Span]) -> Result<Stored>;
+    /// Stores metric data points durably (one transaction).
+    fn ingest_metrics(&self, project: &str, points: &[MetricPoint]) -> Result<usize>;
+    /// The projects that have sent spans.
+    fn project_ids(&self) -> Result<Vec<String>>;
+    /// Drops spans that started before `cutoff_ns`, the detections found
+    /// in them, and their rollups.
+    fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64>;
+    /// Drops metric points taken before `cutoff_ns`.
+    fn drop_metrics_before(&self, project: &str, cutoff_ns: i64) -> Result<u64>;
+    /// Every request the query covers, merged into one rollup.
+    fn merged(&self, project: &str, q: &RouteQuery) -> Result<Rollup>;
+    /// Every route in the range, merged over releases unless one is asked
+    /// for, most total time first.
+    fn routes(&self, project: &str, q: &RouteQuery) -> Result<Vec<RouteStats>>;
+    /// One bucket per `step_ns` across the range (the route filter applies),
+    /// for charts: each bucket's start and its merged stats.
+    fn series(&self, project: &str, q: &RouteQuery, step_ns: i64)
+    -> Result<Vec<(i64, RouteStats)>>;
+    /// Every (service, route, release) with the time its first request
+    /// started, oldest release first.
+    fn releases(&self, project: &str) -> Result<Vec<(SeriesKey, i64)>>;
+    /// The services that sent requests.
+    fn services(&self, project: &str) -> Result<Vec<String>>;
+    /// Latencies (ms) of one route's requests in a release within a range,
+    /// at most `limit`, for statistical comparison.
+    fn samples(
+        &self,
+        project: &str,
+        key: &SeriesKey,
+        from_ns: i64,
+        to_ns: i64,
+        limit: usize,
+    ) -> Result<Vec<f64>>;
+    /// Query fingerprints by total time in the range.
+    fn queries(&self, project: &str, q: &RouteQuery, limit: usize) -> Result<Vec<QueryStats>>;
+    /// The normalised text of a fingerprint.
+    fn query_text(&self, project: &str, fingerprint: &str) -> Result<Option<String>>;
+    /// What the detectors found in spans that started in the range. Each
+    /// detection whose request span came in another export than its calls
+    /// gets its route from the stored request span here.
+    fn detect(&self, project: &str, from_ns: i64, to_ns: i64) -> Result<Vec<Detection>>;
+    /// Every span of a trace, in start order.
+    fn trace(&self, project: &str, trace_id: &str) -> Result<Vec<SpanRow>>;
+    /// The metrics a project has sent, with their units and kinds.
+    fn metric_names(&self, project: &str) -> Result<Vec<MetricName>>;
+    /// A metric per service and host in buckets of `step_ns` over the range.
+    fn metric_series(
+        &self,
+        project: &str,
+        name: &str,
+        service: Option<&str>,
+        from_ns: i64,
+        to_ns: i64,
+        step_ns: i64,
+    ) -> Result<Vec<MetricLine>>;
+    /// A metric's value over a range: its mean, or a cumulative sum's rate
+    /// per second; `None` without points.
+    fn metric_value(
+        &self,
+        project: &str,
+        name: &str,
+        service: Option<&str>,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<Option<f64>>;
+}
+
 /// Performance telemetry over a DuckDB database.
-pub struct Performance {
+pub struct DuckPerformance {
     conn: Mutex<Option<Connection>>,
     projects: RwLock<HashMap<String, Arc<RwLock<ProjectPerf>>>>,
     /// Statements seen lately and their fingerprints: parsing SQL costs far
@@ -135,12 +207,12 @@ pub struct Performance {
     pending: Mutex<Vec<Job>>,
 }
 
-/// The most statements [`Performance::prints`] keeps before starting over.
+/// The most statements [`DuckPerformance::prints`] keeps before starting over.
 const PRINT_CACHE: usize = 20_000;
 
-impl std::fmt::Debug for Performance {
+impl std::fmt::Debug for DuckPerformance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Performance").finish_non_exhaustive()
+        f.debug_struct("DuckPerformance").finish_non_exhaustive()
     }
 }
 
@@ -157,14 +229,14 @@ fn stored_fingerprint(f: &Fingerprint) -> i64 {
     i64::from_ne_bytes(f.hash.to_ne_bytes())
 }
 
-impl Performance {
+impl DuckPerformance {
     /// Opens performance telemetry on its own connection to the database
     /// `conn` belongs to, and rebuilds the rollups from the stored spans.
-    pub fn open(conn: &Connection) -> Result<Performance> {
+    pub fn open(conn: &Connection) -> Result<DuckPerformance> {
         conn.execute_batch(SCHEMA)?;
         let own = conn.try_clone()?;
         let projects = load(&own)?;
-        Ok(Performance {
+        Ok(DuckPerformance {
             conn: Mutex::new(Some(own)),
             projects: RwLock::new(projects),
             prints: Mutex::new(HashMap::new()),
@@ -215,110 +287,6 @@ impl Performance {
         Some(f(&guard))
     }
 
-    /// Stores spans durably (one transaction), then folds the requests among
-    /// them into the rollups.
-    pub fn ingest(&self, project: &str, spans: &[Span]) -> Result<Stored> {
-        if spans.is_empty() {
-            return Ok(Stored::default());
-        }
-        let prints: Vec<Option<Fingerprint>> = spans
-            .iter()
-            .map(|s| {
-                s.db.as_ref()
-                    .and_then(|d| d.statement.as_deref())
-                    .map(|stmt| self.fingerprint(stmt))
-            })
-            .collect();
-        let routes: Vec<Option<String>> = spans
-            .iter()
-            .map(|s| s.is_request().then(|| s.route()))
-            .collect();
-        let p = self.project(project);
-        let new_queries: Vec<(i64, String, String)> = {
-            let known = p.read().unwrap_or_else(|e| e.into_inner());
-            let mut seen = HashSet::new();
-            spans
-                .iter()
-                .zip(&prints)
-                .filter_map(|(s, f)| {
-                    let f = f.as_ref()?;
-                    let key = stored_fingerprint(f);
-                    (!known.fingerprints.contains(&key) && seen.insert(key)).then(|| {
-                        let system = s.db.as_ref().map(|d| d.system.clone()).unwrap_or_default();
-                        (key, system, f.text.clone())
-                    })
-                })
-                .collect()
-        };
-        // Everything to write is made ready outside the lock; then one
-        // caller writes every export that is waiting in one transaction
-        // (group commit), so concurrent exports share a commit.
-        let job = Job {
-            project: project.to_owned(),
-            spans: batch(project, spans, &prints, &routes, now_ms())?,
-            detections: detect_batch(spans, &prints, &routes)
-                .into_iter()
-                .map(|f| DetectionRow {
-                    kind: f.kind.as_str(),
-                    service: f.service.to_owned(),
-                    route: f.route.map(str::to_owned),
-                    fingerprint: f.fingerprint,
-                    trace_id: f.trace_id.to_owned(),
-                    span_id: f.span_id.to_owned(),
-                    at_ns: f.at_ns,
-                    duration_ns: f.duration_ns,
-                    count: f.count,
-                    bytes: f.bytes,
-                })
-                .collect(),
-            queries: new_queries.clone(),
-            done: Arc::new(OnceLock::new()),
-        };
-        let done = job.done.clone();
-        self.pending
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(job);
-        self.with_conn(|c| {
-            if done.get().is_none() {
-                let jobs: Vec<Job> =
-                    std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-                let outcome = write_jobs(c, &jobs).map_err(|e| e.to_string());
-                for j in &jobs {
-                    let _ = j.done.set(outcome.clone());
-                }
-            }
-            Ok(())
-        })?;
-        match done.get() {
-            Some(Ok(())) => {}
-            Some(Err(e)) => return Err(TelemetryError::Ingest(e.clone())),
-            None => return Err(TelemetryError::Ingest("the spans were not written".into())),
-        }
-        let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
-        guard.fingerprints.extend(new_queries.iter().map(|q| q.0));
-        let mut requests = 0;
-        for (s, route) in spans.iter().zip(routes) {
-            let Some(route) = route else { continue };
-            let mut one = Rollup::default();
-            one.add(s);
-            guard
-                .series
-                .entry(SeriesKey {
-                    service: s.service.clone(),
-                    route,
-                    version: s.version.clone().unwrap_or_default(),
-                })
-                .or_default()
-                .add(s.start_ns, &one);
-            requests += 1;
-        }
-        Ok(Stored {
-            spans: spans.len(),
-            requests,
-        })
-    }
-
     fn fingerprint(&self, statement: &str) -> Fingerprint {
         if let Some(f) = self
             .prints
@@ -335,107 +303,6 @@ impl Performance {
         }
         cache.insert(statement.to_owned(), f.clone());
         f
-    }
-
-    /// Stores metric data points durably (one transaction).
-    pub fn ingest_metrics(&self, project: &str, points: &[MetricPoint]) -> Result<usize> {
-        if points.is_empty() {
-            return Ok(0);
-        }
-        let now = now_ms();
-        self.with_conn(|c| {
-            c.execute_batch("BEGIN")?;
-            let written = (|| -> Result<()> {
-                let mut app = c.appender("perf_metrics")?;
-                for p in points {
-                    app.append_row(duckdb::params![
-                        project,
-                        p.service,
-                        p.host,
-                        p.name,
-                        p.unit,
-                        p.kind.as_str(),
-                        p.cumulative,
-                        p.at_ns,
-                        p.value,
-                        p.count.and_then(|n| i64::try_from(n).ok()),
-                        p.sum,
-                        p.attributes,
-                        now
-                    ])?;
-                }
-                app.flush()?;
-                Ok(())
-            })();
-            match written {
-                Ok(()) => {
-                    c.execute_batch("COMMIT")?;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
-        })?;
-        // Metrics alone make a project known, for its pages.
-        let _ = self.project(project);
-        Ok(points.len())
-    }
-
-    /// The projects that have sent spans.
-    pub fn project_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self
-            .projects
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .cloned()
-            .collect();
-        ids.sort();
-        ids
-    }
-
-    /// Drops spans that started before `cutoff_ns`, the detections found
-    /// in them, and their rollups.
-    pub fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
-        let n = self.with_conn(|c| {
-            c.execute(
-                "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
-                duckdb::params![project, cutoff_ns],
-            )?;
-            Ok(c.execute(
-                "DELETE FROM perf_spans WHERE project_id = ? AND start_ns < ?",
-                duckdb::params![project, cutoff_ns],
-            )?)
-        })?;
-        if let Some(p) = self
-            .projects
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(project)
-        {
-            let mut p = p.write().unwrap_or_else(|e| e.into_inner());
-            for s in p.series.values_mut() {
-                let keep_min = cutoff_ns.div_euclid(MINUTE_NS);
-                s.minutes = s.minutes.split_off(&keep_min);
-                // An hour that straddles the cutoff keeps its rollup whole.
-                s.hours = s.hours.split_off(&cutoff_ns.div_euclid(HOUR_NS));
-            }
-            p.series.retain(|_, s| !s.minutes.is_empty());
-        }
-        Ok(n as u64)
-    }
-
-    /// Drops metric points taken before `cutoff_ns`.
-    pub fn drop_metrics_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
-        let n = self.with_conn(|c| {
-            Ok(c.execute(
-                "DELETE FROM perf_metrics WHERE project_id = ? AND ts_ns < ?",
-                duckdb::params![project, cutoff_ns],
-            )?)
-        })?;
-        Ok(n as u64)
     }
 }
 

@@ -8,8 +8,19 @@ use duckdb::types::Value as DuckValue;
 use liveops_core::performance::Rollup;
 use liveops_core::performance::detect::FindingKind;
 
-use super::{MINUTE_NS, Performance, SeriesKey};
+use std::collections::HashSet;
+use std::sync::{Arc, OnceLock};
+
+use liveops_core::performance::Span;
+use liveops_core::performance::metric::MetricPoint;
+use liveops_core::performance::sql::Fingerprint;
+
+use super::{
+    DetectionRow, DuckPerformance, HOUR_NS, Job, MINUTE_NS, Performance, SeriesKey, Stored, batch,
+    detect_batch, now_ms, stored_fingerprint, write_jobs,
+};
 use crate::Result;
+use crate::TelemetryError;
 
 /// Which requests a route query covers.
 #[derive(Debug, Clone, Default)]
@@ -135,60 +146,272 @@ fn parse_hex64(s: &str) -> Option<i64> {
         .map(|n| i64::from_ne_bytes(n.to_ne_bytes()))
 }
 
-impl Performance {
-    /// Every request the query covers, merged into one rollup.
-    pub fn merged(&self, project: &str, q: &RouteQuery) -> Rollup {
-        self.read(project, |p| {
-            let mut r = Rollup::default();
-            for (k, s) in &p.series {
-                if q.service.as_ref().is_some_and(|x| *x != k.service)
-                    || q.version.as_ref().is_some_and(|x| *x != k.version)
-                    || q.route.as_ref().is_some_and(|x| *x != k.route)
-                {
-                    continue;
+impl Performance for DuckPerformance {
+    /// Stores spans durably (one transaction), then folds the requests among
+    /// them into the rollups.
+    fn ingest(&self, project: &str, spans: &[Span]) -> Result<Stored> {
+        if spans.is_empty() {
+            return Ok(Stored::default());
+        }
+        let prints: Vec<Option<Fingerprint>> = spans
+            .iter()
+            .map(|s| {
+                s.db.as_ref()
+                    .and_then(|d| d.statement.as_deref())
+                    .map(|stmt| self.fingerprint(stmt))
+            })
+            .collect();
+        let routes: Vec<Option<String>> = spans
+            .iter()
+            .map(|s| s.is_request().then(|| s.route()))
+            .collect();
+        let p = self.project(project);
+        let new_queries: Vec<(i64, String, String)> = {
+            let known = p.read().unwrap_or_else(|e| e.into_inner());
+            let mut seen = HashSet::new();
+            spans
+                .iter()
+                .zip(&prints)
+                .filter_map(|(s, f)| {
+                    let f = f.as_ref()?;
+                    let key = stored_fingerprint(f);
+                    (!known.fingerprints.contains(&key) && seen.insert(key)).then(|| {
+                        let system = s.db.as_ref().map(|d| d.system.clone()).unwrap_or_default();
+                        (key, system, f.text.clone())
+                    })
+                })
+                .collect()
+        };
+        // Everything to write is made ready outside the lock; then one
+        // caller writes every export that is waiting in one transaction
+        // (group commit), so concurrent exports share a commit.
+        let job = Job {
+            project: project.to_owned(),
+            spans: batch(project, spans, &prints, &routes, now_ms())?,
+            detections: detect_batch(spans, &prints, &routes)
+                .into_iter()
+                .map(|f| DetectionRow {
+                    kind: f.kind.as_str(),
+                    service: f.service.to_owned(),
+                    route: f.route.map(str::to_owned),
+                    fingerprint: f.fingerprint,
+                    trace_id: f.trace_id.to_owned(),
+                    span_id: f.span_id.to_owned(),
+                    at_ns: f.at_ns,
+                    duration_ns: f.duration_ns,
+                    count: f.count,
+                    bytes: f.bytes,
+                })
+                .collect(),
+            queries: new_queries.clone(),
+            done: Arc::new(OnceLock::new()),
+        };
+        let done = job.done.clone();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(job);
+        self.with_conn(|c| {
+            if done.get().is_none() {
+                let jobs: Vec<Job> =
+                    std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+                let outcome = write_jobs(c, &jobs).map_err(|e| e.to_string());
+                for j in &jobs {
+                    let _ = j.done.set(outcome.clone());
                 }
-                s.merged(q.from_ns, q.to_ns, &mut r);
             }
-            r
+            Ok(())
+        })?;
+        match done.get() {
+            Some(Ok(())) => {}
+            Some(Err(e)) => return Err(TelemetryError::Ingest(e.clone())),
+            None => return Err(TelemetryError::Ingest("the spans were not written".into())),
+        }
+        let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
+        guard.fingerprints.extend(new_queries.iter().map(|q| q.0));
+        let mut requests = 0;
+        for (s, route) in spans.iter().zip(routes) {
+            let Some(route) = route else { continue };
+            let mut one = Rollup::default();
+            one.add(s);
+            guard
+                .series
+                .entry(SeriesKey {
+                    service: s.service.clone(),
+                    route,
+                    version: s.version.clone().unwrap_or_default(),
+                })
+                .or_default()
+                .add(s.start_ns, &one);
+            requests += 1;
+        }
+        Ok(Stored {
+            spans: spans.len(),
+            requests,
         })
-        .unwrap_or_default()
+    }
+
+    /// Stores metric data points durably (one transaction).
+    fn ingest_metrics(&self, project: &str, points: &[MetricPoint]) -> Result<usize> {
+        if points.is_empty() {
+            return Ok(0);
+        }
+        let now = now_ms();
+        self.with_conn(|c| {
+            c.execute_batch("BEGIN")?;
+            let written = (|| -> Result<()> {
+                let mut app = c.appender("perf_metrics")?;
+                for p in points {
+                    app.append_row(duckdb::params![
+                        project,
+                        p.service,
+                        p.host,
+                        p.name,
+                        p.unit,
+                        p.kind.as_str(),
+                        p.cumulative,
+                        p.at_ns,
+                        p.value,
+                        p.count.and_then(|n| i64::try_from(n).ok()),
+                        p.sum,
+                        p.attributes,
+                        now
+                    ])?;
+                }
+                app.flush()?;
+                Ok(())
+            })();
+            match written {
+                Ok(()) => {
+                    c.execute_batch("COMMIT")?;
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })?;
+        // Metrics alone make a project known, for its pages.
+        let _ = self.project(project);
+        Ok(points.len())
+    }
+
+    /// The projects that have sent spans.
+    fn project_ids(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Drops spans that started before `cutoff_ns`, the detections found
+    /// in them, and their rollups.
+    fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
+        let n = self.with_conn(|c| {
+            c.execute(
+                "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?;
+            Ok(c.execute(
+                "DELETE FROM perf_spans WHERE project_id = ? AND start_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?)
+        })?;
+        if let Some(p) = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(project)
+        {
+            let mut p = p.write().unwrap_or_else(|e| e.into_inner());
+            for s in p.series.values_mut() {
+                let keep_min = cutoff_ns.div_euclid(MINUTE_NS);
+                s.minutes = s.minutes.split_off(&keep_min);
+                // An hour that straddles the cutoff keeps its rollup whole.
+                s.hours = s.hours.split_off(&cutoff_ns.div_euclid(HOUR_NS));
+            }
+            p.series.retain(|_, s| !s.minutes.is_empty());
+        }
+        Ok(n as u64)
+    }
+
+    /// Drops metric points taken before `cutoff_ns`.
+    fn drop_metrics_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
+        let n = self.with_conn(|c| {
+            Ok(c.execute(
+                "DELETE FROM perf_metrics WHERE project_id = ? AND ts_ns < ?",
+                duckdb::params![project, cutoff_ns],
+            )?)
+        })?;
+        Ok(n as u64)
+    }
+
+    /// Every request the query covers, merged into one rollup.
+    fn merged(&self, project: &str, q: &RouteQuery) -> Result<Rollup> {
+        Ok(self
+            .read(project, |p| {
+                let mut r = Rollup::default();
+                for (k, s) in &p.series {
+                    if q.service.as_ref().is_some_and(|x| *x != k.service)
+                        || q.version.as_ref().is_some_and(|x| *x != k.version)
+                        || q.route.as_ref().is_some_and(|x| *x != k.route)
+                    {
+                        continue;
+                    }
+                    s.merged(q.from_ns, q.to_ns, &mut r);
+                }
+                r
+            })
+            .unwrap_or_default())
     }
 
     /// Every route in the range, merged over releases unless one is asked
     /// for, most total time first.
-    pub fn routes(&self, project: &str, q: &RouteQuery) -> Vec<RouteStats> {
+    fn routes(&self, project: &str, q: &RouteQuery) -> Result<Vec<RouteStats>> {
         let minutes = (q.to_ns - q.from_ns) as f64 / MINUTE_NS as f64;
-        self.read(project, |p| {
-            let mut merged: BTreeMap<(&str, &str), Rollup> = BTreeMap::new();
-            for (k, s) in &p.series {
-                if q.service.as_ref().is_some_and(|x| *x != k.service)
-                    || q.version.as_ref().is_some_and(|x| *x != k.version)
-                    || q.route.as_ref().is_some_and(|x| *x != k.route)
-                {
-                    continue;
+        Ok(self
+            .read(project, |p| {
+                let mut merged: BTreeMap<(&str, &str), Rollup> = BTreeMap::new();
+                for (k, s) in &p.series {
+                    if q.service.as_ref().is_some_and(|x| *x != k.service)
+                        || q.version.as_ref().is_some_and(|x| *x != k.version)
+                        || q.route.as_ref().is_some_and(|x| *x != k.route)
+                    {
+                        continue;
+                    }
+                    s.merged(
+                        q.from_ns,
+                        q.to_ns,
+                        merged
+                            .entry((k.service.as_str(), k.route.as_str()))
+                            .or_default(),
+                    );
                 }
-                s.merged(
-                    q.from_ns,
-                    q.to_ns,
-                    merged
-                        .entry((k.service.as_str(), k.route.as_str()))
-                        .or_default(),
-                );
-            }
-            let mut out: Vec<RouteStats> = merged
-                .into_iter()
-                .filter(|(_, r)| r.requests > 0)
-                .map(|((svc, route), r)| RouteStats::from_rollup(svc, route, &r, minutes))
-                .collect();
-            out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
-            out
-        })
-        .unwrap_or_default()
+                let mut out: Vec<RouteStats> = merged
+                    .into_iter()
+                    .filter(|(_, r)| r.requests > 0)
+                    .map(|((svc, route), r)| RouteStats::from_rollup(svc, route, &r, minutes))
+                    .collect();
+                out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+                out
+            })
+            .unwrap_or_default())
     }
 
     /// One bucket per `step_ns` across the range (the route filter applies),
     /// for charts: each bucket's start and its merged stats.
-    pub fn series(&self, project: &str, q: &RouteQuery, step_ns: i64) -> Vec<(i64, RouteStats)> {
+    fn series(
+        &self,
+        project: &str,
+        q: &RouteQuery,
+        step_ns: i64,
+    ) -> Result<Vec<(i64, RouteStats)>> {
         let step = step_ns.max(MINUTE_NS);
         let mut out = Vec::new();
         let mut at = q.from_ns;
@@ -201,7 +424,7 @@ impl Performance {
                     to_ns: end,
                     ..q.clone()
                 },
-            );
+            )?;
             let label = q.route.clone().unwrap_or_default();
             let svc = q.service.clone().unwrap_or_default();
             out.push((
@@ -210,12 +433,12 @@ impl Performance {
             ));
             at = end;
         }
-        out
+        Ok(out)
     }
 
     /// Every (service, route, release) with the time its first request
     /// started, oldest release first.
-    pub fn releases(&self, project: &str) -> Vec<(SeriesKey, i64)> {
+    fn releases(&self, project: &str) -> Result<Vec<(SeriesKey, i64)>> {
         let mut out = self
             .read(project, |p| {
                 p.series
@@ -225,11 +448,11 @@ impl Performance {
             })
             .unwrap_or_default();
         out.sort_by(|a, b| (&a.0.service, &a.0.route, a.1).cmp(&(&b.0.service, &b.0.route, b.1)));
-        out
+        Ok(out)
     }
 
     /// The services that sent requests.
-    pub fn services(&self, project: &str) -> Vec<String> {
+    fn services(&self, project: &str) -> Result<Vec<String>> {
         let mut out: Vec<String> = self
             .read(project, |p| {
                 p.series.keys().map(|k| k.service.clone()).collect()
@@ -237,12 +460,12 @@ impl Performance {
             .unwrap_or_default();
         out.sort();
         out.dedup();
-        out
+        Ok(out)
     }
 
     /// Latencies (ms) of one route's requests in a release within a range,
     /// at most `limit`, for statistical comparison.
-    pub fn samples(
+    fn samples(
         &self,
         project: &str,
         key: &SeriesKey,
@@ -276,8 +499,8 @@ impl Performance {
     }
 
     /// Query fingerprints by total time in the range.
-    pub fn queries(&self, project: &str, q: &RouteQuery, limit: usize) -> Result<Vec<QueryStats>> {
-        let request_ms: f64 = self.routes(project, q).iter().map(|r| r.total_ms).sum();
+    fn queries(&self, project: &str, q: &RouteQuery, limit: usize) -> Result<Vec<QueryStats>> {
+        let request_ms: f64 = self.routes(project, q)?.iter().map(|r| r.total_ms).sum();
         let mut args: Vec<DuckValue> = vec![
             DuckValue::Text(project.to_owned()),
             DuckValue::BigInt(q.from_ns),
@@ -332,7 +555,7 @@ impl Performance {
     }
 
     /// The normalised text of a fingerprint.
-    pub fn query_text(&self, project: &str, fingerprint: &str) -> Result<Option<String>> {
+    fn query_text(&self, project: &str, fingerprint: &str) -> Result<Option<String>> {
         let Some(fp) = parse_hex64(fingerprint) else {
             return Ok(None);
         };
@@ -351,7 +574,7 @@ impl Performance {
     /// What the detectors found in spans that started in the range. Each
     /// detection whose request span came in another export than its calls
     /// gets its route from the stored request span here.
-    pub fn detect(&self, project: &str, from_ns: i64, to_ns: i64) -> Result<Vec<Detection>> {
+    fn detect(&self, project: &str, from_ns: i64, to_ns: i64) -> Result<Vec<Detection>> {
         // Requests start before their calls; an hour covers any sane one.
         let req_from = from_ns.saturating_sub(3_600_000_000_000);
         self.with_conn(|c| {
@@ -397,7 +620,7 @@ impl Performance {
     }
 
     /// Every span of a trace, in start order.
-    pub fn trace(&self, project: &str, trace_id: &str) -> Result<Vec<SpanRow>> {
+    fn trace(&self, project: &str, trace_id: &str) -> Result<Vec<SpanRow>> {
         self.with_conn(|c| {
             let mut stmt = c.prepare(
                 "SELECT span_id, parent_id, service, name, kind, start_ns, duration_ns, error, \
@@ -421,6 +644,104 @@ impl Performance {
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             Ok(rows)
         })
+    }
+
+    fn metric_names(&self, project: &str) -> Result<Vec<MetricName>> {
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT name, any_value(unit), any_value(kind), bool_or(cumulative), count(*) \
+                 FROM perf_metrics WHERE project_id = ? GROUP BY name ORDER BY name LIMIT 500",
+            )?;
+            let rows = stmt
+                .query_map(duckdb::params![project], |r| {
+                    Ok(MetricName {
+                        name: r.get(0)?,
+                        unit: r.get(1)?,
+                        kind: r.get(2)?,
+                        cumulative: r.get(3)?,
+                        points: r.get::<_, i64>(4)?.max(0) as u64,
+                    })
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+    }
+
+    /// A metric per service and host in buckets of `step_ns` over the range.
+    fn metric_series(
+        &self,
+        project: &str,
+        name: &str,
+        service: Option<&str>,
+        from_ns: i64,
+        to_ns: i64,
+        step_ns: i64,
+    ) -> Result<Vec<MetricLine>> {
+        let step = step_ns.max(1_000_000_000);
+        self.with_conn(|c| {
+            let mut stmt = c.prepare(
+                "SELECT service, host, (ts_ns - ?) // ? AS b, \
+                 CASE WHEN bool_or(cumulative) THEN \
+                   CASE WHEN max(ts_ns) > min(ts_ns) \
+                   THEN (arg_max(value, ts_ns) - arg_min(value, ts_ns)) / ((max(ts_ns) - min(ts_ns)) / 1e9) \
+                   ELSE NULL END \
+                 ELSE avg(value) END \
+                 FROM perf_metrics WHERE project_id = ? AND name = ? AND ts_ns >= ? AND ts_ns < ? \
+                 AND (? = '' OR service = ?) GROUP BY ALL ORDER BY service, host NULLS FIRST, b",
+            )?;
+            let svc = service.unwrap_or("");
+            let rows = stmt
+                .query_map(
+                    duckdb::params![from_ns, step, project, name, from_ns, to_ns, svc, svc],
+                    |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, Option<String>>(1)?,
+                            r.get::<_, i64>(2)?,
+                            r.get::<_, Option<f64>>(3)?,
+                        ))
+                    },
+                )?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let mut out: Vec<MetricLine> = Vec::new();
+            for (service, host, b, v) in rows {
+                if out
+                    .last()
+                    .is_none_or(|l| l.service != service || l.host != host)
+                {
+                    out.push(MetricLine {
+                        service,
+                        host,
+                        points: Vec::new(),
+                    });
+                }
+                if let (Some(v), Some(line)) = (v, out.last_mut()) {
+                    line.points.push((from_ns + b * step, v));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// A metric's value over a range: its mean, or a cumulative sum's rate
+    /// per second; `None` without points.
+    fn metric_value(
+        &self,
+        project: &str,
+        name: &str,
+        service: Option<&str>,
+        from_ns: i64,
+        to_ns: i64,
+    ) -> Result<Option<f64>> {
+        let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
+        let values: Vec<f64> = lines
+            .iter()
+            .flat_map(|l| l.points.iter().map(|p| p.1))
+            .collect();
+        if values.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(values.iter().sum::<f64>() / values.len() as f64))
     }
 }
 
@@ -493,104 +814,4 @@ pub struct MetricLine {
     /// (bucket start, value): the mean in the bucket, or for a cumulative
     /// sum its rate per second.
     pub points: Vec<(i64, f64)>,
-}
-
-impl Performance {
-    pub fn metric_names(&self, project: &str) -> Result<Vec<MetricName>> {
-        self.with_conn(|c| {
-            let mut stmt = c.prepare(
-                "SELECT name, any_value(unit), any_value(kind), bool_or(cumulative), count(*) \
-                 FROM perf_metrics WHERE project_id = ? GROUP BY name ORDER BY name LIMIT 500",
-            )?;
-            let rows = stmt
-                .query_map(duckdb::params![project], |r| {
-                    Ok(MetricName {
-                        name: r.get(0)?,
-                        unit: r.get(1)?,
-                        kind: r.get(2)?,
-                        cumulative: r.get(3)?,
-                        points: r.get::<_, i64>(4)?.max(0) as u64,
-                    })
-                })?
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
-    }
-
-    /// A metric per service and host in buckets of `step_ns` over the range.
-    pub fn metric_series(
-        &self,
-        project: &str,
-        name: &str,
-        service: Option<&str>,
-        from_ns: i64,
-        to_ns: i64,
-        step_ns: i64,
-    ) -> Result<Vec<MetricLine>> {
-        let step = step_ns.max(1_000_000_000);
-        self.with_conn(|c| {
-            let mut stmt = c.prepare(
-                "SELECT service, host, (ts_ns - ?) // ? AS b, \
-                 CASE WHEN bool_or(cumulative) THEN \
-                   CASE WHEN max(ts_ns) > min(ts_ns) \
-                   THEN (arg_max(value, ts_ns) - arg_min(value, ts_ns)) / ((max(ts_ns) - min(ts_ns)) / 1e9) \
-                   ELSE NULL END \
-                 ELSE avg(value) END \
-                 FROM perf_metrics WHERE project_id = ? AND name = ? AND ts_ns >= ? AND ts_ns < ? \
-                 AND (? = '' OR service = ?) GROUP BY ALL ORDER BY service, host NULLS FIRST, b",
-            )?;
-            let svc = service.unwrap_or("");
-            let rows = stmt
-                .query_map(
-                    duckdb::params![from_ns, step, project, name, from_ns, to_ns, svc, svc],
-                    |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, Option<String>>(1)?,
-                            r.get::<_, i64>(2)?,
-                            r.get::<_, Option<f64>>(3)?,
-                        ))
-                    },
-                )?
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            let mut out: Vec<MetricLine> = Vec::new();
-            for (service, host, b, v) in rows {
-                if out
-                    .last()
-                    .is_none_or(|l| l.service != service || l.host != host)
-                {
-                    out.push(MetricLine {
-                        service,
-                        host,
-                        points: Vec::new(),
-                    });
-                }
-                if let (Some(v), Some(line)) = (v, out.last_mut()) {
-                    line.points.push((from_ns + b * step, v));
-                }
-            }
-            Ok(out)
-        })
-    }
-
-    /// A metric's value over a range: its mean, or a cumulative sum's rate
-    /// per second; `None` without points.
-    pub fn metric_value(
-        &self,
-        project: &str,
-        name: &str,
-        service: Option<&str>,
-        from_ns: i64,
-        to_ns: i64,
-    ) -> Result<Option<f64>> {
-        let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
-        let values: Vec<f64> = lines
-            .iter()
-            .flat_map(|l| l.points.iter().map(|p| p.1))
-            .collect();
-        if values.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(values.iter().sum::<f64>() / values.len() as f64))
-    }
 }

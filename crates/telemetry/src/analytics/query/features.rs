@@ -2,30 +2,32 @@
 
 use super::*;
 
-impl Analytics {
-    /// Adoption, frequency and ranking of features over `[from, to)`.
-    pub fn features(
-        &self,
-        project: &str,
-        features: &[Feature],
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<FeatureReport> {
-        let empty = FeatureReport {
-            active_users: 0,
-            features: features
-                .iter()
-                .map(|f| FeatureUse {
-                    name: f.name.clone(),
-                    users: 0,
-                    adoption: 0.0,
-                    events: 0,
-                    per_user: 0.0,
-                })
-                .collect(),
-        };
-        let features = &features[..features.len().min(64)];
-        let Some(out) = self.read(project, |p| -> Result<FeatureReport> {
+/// Adoption, frequency and ranking of features over `[from, to)`.
+pub(crate) fn features(
+    s: &impl Source,
+    project: &str,
+    features: &[Feature],
+    from_ms: i64,
+    to_ms: i64,
+) -> Result<FeatureReport> {
+    let empty = FeatureReport {
+        active_users: 0,
+        features: features
+            .iter()
+            .map(|f| FeatureUse {
+                name: f.name.clone(),
+                users: 0,
+                adoption: 0.0,
+                events: 0,
+                per_user: 0.0,
+            })
+            .collect(),
+    };
+    let features = &features[..features.len().min(64)];
+    let Some(out) = s.read(
+        project,
+        &Need::events(&[], from_ms, to_ms),
+        |p| -> Result<FeatureReport> {
             let masks = NameMasks::new(
                 &features
                     .iter()
@@ -94,9 +96,10 @@ impl Analytics {
                 active_users: active,
                 features: list,
             })
-        }) else {
-            return Ok(empty);
-        };
-        out
-    }
+        },
+    )?
+    else {
+        return Ok(empty);
+    };
+    out
 }

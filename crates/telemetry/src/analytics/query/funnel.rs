@@ -2,19 +2,40 @@
 
 use super::*;
 
-impl Analytics {
-    pub fn funnel(&self, project: &str, q: &FunnelQuery) -> Result<FunnelAnswer> {
-        if q.steps.is_empty() || q.steps.len() > MAX_STEPS {
-            return Err(TelemetryError::Query(format!(
-                "a funnel needs 1 to {MAX_STEPS} steps"
-            )));
+pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<FunnelAnswer> {
+    if q.steps.is_empty() || q.steps.len() > MAX_STEPS {
+        return Err(TelemetryError::Query(format!(
+            "a funnel needs 1 to {MAX_STEPS} steps"
+        )));
+    }
+    let labels: Vec<String> = q.steps.iter().map(|s| s.join(" or ")).collect();
+    let first_touch = match &q.breakdown {
+        Some(FunnelBreakdown::Event(key)) => {
+            let first = q.steps.first().map(Vec::as_slice).unwrap_or(&[]);
+            if first.is_empty() {
+                Some(Vec::new())
+            } else {
+                Some(s.property_values(project, first, q.from_ms, q.to_ms, key)?)
+            }
         }
-        let labels: Vec<String> = q.steps.iter().map(|s| s.join(" or ")).collect();
-        let first_touch = match &q.breakdown {
-            Some(FunnelBreakdown::Event(key)) => Some(self.first_step_values(project, q, key)?),
-            _ => None,
-        };
-        let answer = self.read(project, |p| -> Result<FunnelAnswer> {
+        _ => None,
+    };
+    // Drop-off paths follow whatever people did next, and a strict funnel
+    // fails on any event between steps; otherwise only the steps' and
+    // exclusions' events matter.
+    let mut names: Vec<String> = Vec::new();
+    if q.dropoff_after.is_none()
+        && q.order != FunnelOrder::Strict
+        && q.steps.iter().all(|s| !s.is_empty())
+        && q.exclusions.iter().all(|e| !e.0.is_empty())
+    {
+        names.extend(q.steps.iter().flatten().cloned());
+        names.extend(q.exclusions.iter().flat_map(|e| e.0.iter().cloned()));
+    }
+    let answer = s.read(
+        project,
+        &Need::events(&names, q.from_ms, q.to_ms),
+        |p| -> Result<FunnelAnswer> {
             // Step-1 events' breakdown values, by distinct id and time.
             let touch: HashMap<(u32, i64), String> = first_touch
                 .iter()
@@ -188,50 +209,15 @@ impl Analytics {
                 dropoff,
                 excluded,
             })
-        });
-        match answer {
-            Some(a) => a,
-            None => Ok(FunnelAnswer {
-                steps: steps_of(&labels, &mut FunnelTotals::new(q.steps.len())),
-                breakdown: Vec::new(),
-                dropoff: None,
-                excluded: 0,
-            }),
-        }
-    }
-
-    /// Every step-1 event in the funnel's range with the breakdown
-    /// property's value: (distinct id, time, value).
-    fn first_step_values(
-        &self,
-        project: &str,
-        q: &FunnelQuery,
-        key: &str,
-    ) -> Result<Vec<(String, i64, Option<String>)>> {
-        let first = q.steps.first().map(Vec::as_slice).unwrap_or(&[]);
-        if first.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; first.len()].join(", ");
-        let sql = format!(
-            "SELECT distinct_id, ts, json_extract_string(properties, ?) FROM analytics_events \
-             WHERE project_id = ? AND ts >= ? AND ts < ? AND event IN ({marks})"
-        );
-        let mut args = vec![
-            DuckValue::Text(json_path(key)),
-            DuckValue::Text(project.to_owned()),
-            DuckValue::BigInt(q.from_ms),
-            DuckValue::BigInt(q.to_ms),
-        ];
-        args.extend(first.iter().map(|e| DuckValue::Text(e.clone())));
-        self.with_read_conn(|c| {
-            let mut stmt = c.prepare(&sql)?;
-            let rows = stmt
-                .query_map(duckdb::params_from_iter(args.iter()), |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })?
-                .collect::<std::result::Result<Vec<_>, _>>()?;
-            Ok(rows)
-        })
+        },
+    )?;
+    match answer {
+        Some(a) => a,
+        None => Ok(FunnelAnswer {
+            steps: steps_of(&labels, &mut FunnelTotals::new(q.steps.len())),
+            breakdown: Vec::new(),
+            dropoff: None,
+            excluded: 0,
+        }),
     }
 }

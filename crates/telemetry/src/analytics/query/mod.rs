@@ -1,28 +1,99 @@
 //! Analytics queries: the core's kernels run over every person's events in
-//! memory, split across threads; trends with property filters and
-//! breakdowns run as SQL in DuckDB.
+//! memory, split across threads. Each backend is a [`Source`] that hands
+//! the queries a project's events laid out per person, so both backends
+//! answer with the same code. Trends, which need event properties, are
+//! each backend's own.
 
 use std::collections::HashMap;
 
-use duckdb::types::Value as DuckValue;
 use liveops_core::analytics::active::{
     ActiveTally, ActiveUsers, Activity, Lifecycle, active_days, lifecycle,
 };
-use liveops_core::analytics::filter::{Condition, PropertyFilter};
+use liveops_core::analytics::filter::PropertyFilter;
 use liveops_core::analytics::funnel::{
     Exclusion, Funnel, FunnelOrder, FunnelTotals, MAX_STEPS, Scratch,
 };
 use liveops_core::analytics::retention::{Cohort, Retention, RetentionTable, ReturnMode};
 use liveops_core::analytics::{Interval, NameMasks, median_mean};
 
+use super::Project;
 use super::index::Names;
-use super::{Analytics, Project};
 use crate::{Result, TelemetryError};
 
 const DAY_MS: i64 = 86_400_000;
 
 /// Event names that match: any of these; empty means every event.
 pub type EventSet = Vec<String>;
+
+/// What a query reads: events in `[from, to)` with one of `names` (all
+/// names when empty), or only the persons.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Need {
+    pub from: i64,
+    pub to: i64,
+    pub names: Vec<String>,
+    pub persons_only: bool,
+}
+
+impl Need {
+    pub fn events(names: &[String], from: i64, to: i64) -> Need {
+        let mut names = names.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        Need {
+            from,
+            to,
+            names,
+            persons_only: false,
+        }
+    }
+
+    pub fn persons() -> Need {
+        Need {
+            from: 0,
+            to: 0,
+            names: Vec::new(),
+            persons_only: true,
+        }
+    }
+}
+
+/// Where the queries find a project's persons and events.
+pub(crate) trait Source {
+    /// Runs `f` over the project laid out per person, holding at least
+    /// what `need` names; `None` when the project has no analytics.
+    fn read<T>(
+        &self,
+        project: &str,
+        need: &Need,
+        f: impl FnOnce(&Project) -> T,
+    ) -> Result<Option<T>>;
+
+    /// Every event named one of `names` in `[from, to)`, with the text of
+    /// its property `key`: (distinct id, time, value).
+    fn property_values(
+        &self,
+        project: &str,
+        names: &[String],
+        from: i64,
+        to: i64,
+        key: &str,
+    ) -> Result<Vec<(String, i64, Option<String>)>>;
+}
+
+/// A property's value as text, as filters and breakdowns compare it:
+/// strings as they are, other JSON values as JSON, `null` and missing as
+/// `None`.
+pub fn property_text(properties: &str, key: &str) -> Option<String> {
+    let Ok(serde_json::Value::Object(mut m)) = serde_json::from_str(properties) else {
+        return None;
+    };
+    match m.remove(key)? {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
 
 fn ids(names: &Names, set: &[String]) -> Vec<u32> {
     set.iter().filter_map(|n| names.get(n)).collect()
@@ -292,60 +363,6 @@ pub struct StoredEvent {
     pub properties: String,
 }
 
-fn json_path(prop: &str) -> String {
-    format!("$.\"{}\"", prop.replace('\\', "\\\\").replace('"', "\\\""))
-}
-
-/// A property filter as a DuckDB condition on the event row `e`, with its
-/// parameters appended to `args` in order. Negative operators keep events
-/// without the property, as [`Condition::test`] defines.
-fn filter_sql(f: &PropertyFilter, args: &mut Vec<DuckValue>) -> String {
-    args.push(DuckValue::Text(json_path(&f.key)));
-    let x = "json_extract_string(e.properties, ?)";
-    let mut text = |v: &str| args.push(DuckValue::Text(v.to_owned()));
-    match &f.condition {
-        Condition::Equals(v) => {
-            text(v);
-            format!("{x} = ?")
-        }
-        Condition::NotEquals(v) => {
-            text(v);
-            format!("coalesce({x} <> ?, true)")
-        }
-        Condition::Contains(v) => {
-            text(v);
-            format!("coalesce(contains(lower({x}), lower(?)), false)")
-        }
-        Condition::NotContains(v) => {
-            text(v);
-            format!("coalesce(NOT contains(lower({x}), lower(?)), true)")
-        }
-        Condition::Matches(p) => {
-            text(p);
-            format!("coalesce(regexp_matches({x}, ?), false)")
-        }
-        Condition::NotMatches(p) => {
-            text(p);
-            format!("coalesce(NOT regexp_matches({x}, ?), true)")
-        }
-        Condition::IsSet => format!("{x} IS NOT NULL"),
-        Condition::IsNotSet => format!("{x} IS NULL"),
-        Condition::Greater(n)
-        | Condition::GreaterOrEqual(n)
-        | Condition::Less(n)
-        | Condition::LessOrEqual(n) => {
-            let op = match f.condition {
-                Condition::Greater(_) => ">",
-                Condition::GreaterOrEqual(_) => ">=",
-                Condition::Less(_) => "<",
-                _ => "<=",
-            };
-            args.push(DuckValue::Double(*n));
-            format!("coalesce(TRY_CAST(trim({x}) AS DOUBLE) {op} ?, false)")
-        }
-    }
-}
-
 fn person_prop(props: &str, key: &str) -> String {
     match serde_json::from_str::<serde_json::Value>(props) {
         Ok(serde_json::Value::Object(m)) => match m.get(key) {
@@ -386,58 +403,9 @@ mod features;
 mod funnel;
 mod persons;
 mod retention;
-mod trends;
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use liveops_core::analytics::filter::parse_filters;
-
-    /// Each filter selects in DuckDB exactly the rows that the core's
-    /// definition of the filter accepts.
-    #[test]
-    fn filter_sql_agrees_with_the_core_definition() {
-        let rows = [
-            r#"{"plan": "pro", "n": 12, "url": "https://x.io/Checkout?a=1"}"#,
-            r#"{"plan": "free", "n": "7.5", "url": "/docs/start"}"#,
-            r#"{"plan": null, "n": "ten", "flag": true}"#,
-            r#"{"n": 10, "url": "/DOCS"}"#,
-            r#"{}"#,
-        ];
-        let conn = duckdb::Connection::open_in_memory().expect("duckdb");
-        conn.execute_batch("CREATE TABLE ev (id INTEGER, properties VARCHAR)")
-            .expect("table");
-        for (i, r) in rows.iter().enumerate() {
-            conn.execute("INSERT INTO ev VALUES (?, ?)", duckdb::params![i as i32, r])
-                .expect("row");
-        }
-        let text_of = |row: &str, key: &str| -> Option<String> {
-            let v: serde_json::Value = serde_json::from_str(row).ok()?;
-            match v.get(key)? {
-                serde_json::Value::Null => None,
-                serde_json::Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
-            }
-        };
-        let filters = "plan=pro;plan!=pro;url~checkout;url!~checkout;url=~^/docs;url!=~^/d;\
-                       n>10;n>=10;n<10;n<=7.5;plan?;plan!?;flag=true;n=12";
-        for f in parse_filters(filters).expect("filters") {
-            let mut args = Vec::new();
-            let cond = filter_sql(&f, &mut args);
-            let sql = format!("SELECT id FROM ev e WHERE {cond} ORDER BY id");
-            let mut stmt = conn.prepare(&sql).expect("prepare");
-            let got: Vec<i32> = stmt
-                .query_map(duckdb::params_from_iter(args.iter()), |r| r.get(0))
-                .expect("query")
-                .collect::<std::result::Result<_, _>>()
-                .expect("rows");
-            let want: Vec<i32> = rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| f.condition.test(text_of(r, &f.key).as_deref()))
-                .map(|(i, _)| i as i32)
-                .collect();
-            assert_eq!(got, want, "filter {f}");
-        }
-    }
-}
+pub(crate) use active::{active_users, lifecycles, stickiness};
+pub(crate) use features::features;
+pub(crate) use funnel::funnel;
+pub(crate) use persons::{event_names, person, persons};
+pub(crate) use retention::retention;

@@ -1,0 +1,603 @@
+//! The embedded analytics backend: DuckDB keeps every event, person and
+//! distinct-id link (append-only, the latest version wins). A writer thread
+//! turns concurrent ingest requests into one DuckDB transaction each round
+//! and answers each request only after that transaction commits, so an
+//! acknowledged event survives a crash. The in-memory [`Project`] mirrors
+//! the events per person for the behavioural queries; it is rebuilt from
+//! DuckDB at start.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+
+use duckdb::{Connection, params};
+use liveops_core::analytics::event::Event;
+
+use super::persons::PersonChanges;
+use super::query::{Need, Source};
+use super::{
+    Analytics, Ingested, Job, MAX_COMMIT_EVENTS, Project, ProjectStats, StoredEvent, TrendSeries,
+    TrendsQuery, new_id, uuid_hash,
+};
+use crate::{Result, TelemetryError};
+
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS analytics_events (
+    project_id VARCHAR NOT NULL, uuid VARCHAR NOT NULL, event VARCHAR NOT NULL,
+    distinct_id VARCHAR NOT NULL, ts BIGINT NOT NULL, properties VARCHAR NOT NULL,
+    inserted_at BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS analytics_persons (
+    project_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL, properties VARCHAR NOT NULL,
+    created_at BIGINT NOT NULL, version BIGINT NOT NULL, deleted BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS analytics_person_ids (
+    project_id VARCHAR NOT NULL, distinct_id VARCHAR NOT NULL, person_id VARCHAR NOT NULL,
+    version BIGINT NOT NULL);
+";
+
+type Projects = RwLock<HashMap<String, Arc<RwLock<Project>>>>;
+
+/// Product analytics over a DuckDB database.
+pub struct DuckAnalytics {
+    projects: Arc<Projects>,
+    /// For queries, each under the time limit; the writer has its own.
+    read: crate::readpool::ReadPool,
+    /// For exports, deletions and retention, which must run to the end.
+    maint: Mutex<Option<Connection>>,
+    /// Held (shared) by each commit and (exclusively) by a snapshot.
+    gate: Arc<RwLock<()>>,
+    queue: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for DuckAnalytics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DuckAnalytics").finish_non_exhaustive()
+    }
+}
+
+impl DuckAnalytics {
+    /// Loads analytics from the database `conn` belongs to and starts the
+    /// writer on a connection of its own.
+    pub fn open(conn: &Connection, options: &crate::Options) -> Result<DuckAnalytics> {
+        conn.execute_batch(SCHEMA)?;
+        let projects = Arc::new(RwLock::new(load(conn)?));
+        let write = conn.try_clone()?;
+        let read =
+            crate::readpool::ReadPool::new(conn, options.read_connections, options.query_timeout)?;
+        let maint = conn.try_clone()?;
+        let gate = Arc::new(RwLock::new(()));
+        let version = next_version(conn)?;
+        // A bounded queue: when the writer falls behind, requests wait
+        // rather than pile up in memory.
+        let (tx, rx) = sync_channel::<Job>(1024);
+        let writer = Writer {
+            conn: write,
+            projects: projects.clone(),
+            gate: gate.clone(),
+            version,
+        };
+        let handle = std::thread::Builder::new()
+            .name("analytics-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(DuckAnalytics {
+            projects,
+            read,
+            maint: Mutex::new(Some(maint)),
+            gate,
+            queue: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Stops the writer after it has stored everything queued, and lets go
+    /// of the database.
+    pub fn close(&self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+        self.read.close();
+        self.maint.lock().unwrap_or_else(|p| p.into_inner()).take();
+    }
+
+    /// Keeps commits out while `f` runs (a consistent snapshot).
+    pub fn paused<T>(&self, f: impl FnOnce() -> T) -> T {
+        let _g = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        f()
+    }
+
+    fn project(&self, id: &str) -> Option<Arc<RwLock<Project>>> {
+        self.projects
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    /// Runs `f` over a project's events, folded in and read-locked; `None`
+    /// when the project has no analytics yet.
+    fn in_memory<T>(&self, project: &str, f: impl FnOnce(&Project) -> T) -> Option<T> {
+        let p = self.project(project)?;
+        if p.read()
+            .unwrap_or_else(|e| e.into_inner())
+            .needs_compaction()
+        {
+            p.write().unwrap_or_else(|e| e.into_inner()).ready();
+        }
+        let guard = p.read().unwrap_or_else(|e| e.into_inner());
+        Some(f(&guard))
+    }
+
+    /// Runs a query on one of the read connections, under the time limit.
+    pub(crate) fn with_read_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.read.with(f)
+    }
+
+    /// Runs maintenance (deletion, retention, export) on its own
+    /// connection, without a time limit: it must finish.
+    fn with_maint_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.maint.lock().unwrap_or_else(|p| p.into_inner());
+        f(conn.as_ref().ok_or(TelemetryError::Closed)?)
+    }
+}
+
+impl Source for DuckAnalytics {
+    /// Everything is in memory already, whatever the query needs.
+    fn read<T>(
+        &self,
+        project: &str,
+        _need: &Need,
+        f: impl FnOnce(&Project) -> T,
+    ) -> Result<Option<T>> {
+        Ok(self.in_memory(project, f))
+    }
+
+    fn property_values(
+        &self,
+        project: &str,
+        names: &[String],
+        from: i64,
+        to: i64,
+        key: &str,
+    ) -> Result<Vec<(String, i64, Option<String>)>> {
+        super::duck_sql::property_values(self, project, names, from, to, key)
+    }
+}
+
+impl Analytics for DuckAnalytics {
+    /// Queues events for storage; the answer arrives once they are durable.
+    fn ingest(
+        &self,
+        project: &str,
+        events: Vec<Event>,
+    ) -> futures::channel::oneshot::Receiver<Result<Ingested>> {
+        let (reply, answer) = futures::channel::oneshot::channel();
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match queue {
+            Some(q) => {
+                let job = Job {
+                    project: project.to_owned(),
+                    events,
+                    reply,
+                };
+                if let Err(std::sync::mpsc::SendError(job)) = q.send(job) {
+                    let _ = job.reply.send(Err(TelemetryError::Closed));
+                }
+            }
+            None => {
+                let _ = reply.send(Err(TelemetryError::Closed));
+            }
+        }
+        answer
+    }
+
+    /// Events, persons and bytes the index holds for a project.
+    fn stats(&self, project: &str) -> Result<ProjectStats> {
+        Ok(self
+            .in_memory(project, |p| ProjectStats {
+                events: p.cols.len(),
+                persons: p.persons.person_count(),
+                distinct_ids: p.persons.did_count(),
+                event_names: p.names.len(),
+                index_bytes: p.cols.heap_bytes(),
+            })
+            .unwrap_or_default())
+    }
+
+    /// Deletes a person, every distinct id they have and all their events.
+    /// Returns how many events went, or `None` for an unknown distinct id.
+    fn delete_person(&self, project: &str, distinct_id: &str) -> Result<Option<u64>> {
+        let Some(p) = self.project(project) else {
+            return Ok(None);
+        };
+        // Commits pause meanwhile, so none of the person's events can land
+        // in the database after their deletion.
+        let _g = self.gate.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
+        let Some(d) = guard.persons.did(distinct_id) else {
+            return Ok(None);
+        };
+        let person = guard.persons.person_of(d);
+        let Some((person_id, dids, _, _)) = guard.persons.person(person) else {
+            return Ok(None);
+        };
+        let person_id = person_id.to_owned();
+        let names: Vec<String> = dids
+            .iter()
+            .map(|d| guard.persons.did_name(*d).to_owned())
+            .collect();
+        let deleted = self.with_maint_conn(|c| {
+            c.execute_batch("BEGIN")?;
+            let run = || -> Result<u64> {
+                let mut n = 0u64;
+                for name in &names {
+                    n += c.execute(
+                        "DELETE FROM analytics_events WHERE project_id = ? AND distinct_id = ?",
+                        params![project, name],
+                    )? as u64;
+                    c.execute(
+                        "DELETE FROM analytics_person_ids WHERE project_id = ? AND distinct_id = ?",
+                        params![project, name],
+                    )?;
+                }
+                c.execute(
+                    "DELETE FROM analytics_persons WHERE project_id = ? AND person_id = ?",
+                    params![project, person_id],
+                )?;
+                Ok(n)
+            };
+            match run() {
+                Ok(n) => {
+                    c.execute_batch("COMMIT")?;
+                    Ok(n)
+                }
+                Err(e) => {
+                    let _ = c.execute_batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        })?;
+        let gone = guard.persons.delete(person);
+        guard.cols.forget(&gone);
+        Ok(Some(deleted))
+    }
+
+    /// Deletes a project's events older than `cutoff_ms`; ingest goes on
+    /// meanwhile on the writer's own connection.
+    fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
+        let n = self.with_maint_conn(|c| {
+            Ok(c.execute(
+                "DELETE FROM analytics_events WHERE project_id = ? AND ts < ?",
+                params![project, cutoff_ms],
+            )? as u64)
+        })?;
+        if n > 0
+            && let Some(p) = self.project(project)
+        {
+            p.write()
+                .unwrap_or_else(|e| e.into_inner())
+                .cols
+                .drop_before(cutoff_ms);
+        }
+        Ok(n)
+    }
+
+    /// Writes a project's events, with the person each belongs to, as Parquet.
+    fn export_parquet(&self, project: &str, dest: &Path) -> Result<u64> {
+        self.with_maint_conn(|c| export(c, project, dest))
+    }
+
+    fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>> {
+        super::duck_sql::trends(self, project, q)
+    }
+
+    fn person_events(
+        &self,
+        project: &str,
+        distinct_ids: &[String],
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        super::duck_sql::person_events(self, project, distinct_ids, limit)
+    }
+
+    fn event_names(&self, project: &str) -> Result<Vec<(String, u64)>> {
+        super::event_names(self, project)
+    }
+
+    super::shared_queries!();
+}
+
+/// Writes `project`'s events in `conn`, with the person each belongs to,
+/// to `dest` as Parquet; returns how many.
+pub(crate) fn export(c: &Connection, project: &str, dest: &Path) -> Result<u64> {
+    let dest = dest.display().to_string().replace('\'', "''");
+    let project = project.replace('\'', "''");
+    let sql = format!(
+        "COPY (WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
+         FROM analytics_person_ids WHERE project_id = '{project}' GROUP BY distinct_id) \
+         SELECT e.uuid, e.event, e.distinct_id, ids.person_id, e.ts AS timestamp_ms, \
+         make_timestamp(e.ts * 1000) AS timestamp, e.properties \
+         FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
+         WHERE e.project_id = '{project}' ORDER BY e.ts) TO '{dest}' (FORMAT PARQUET)"
+    );
+    Ok(c.execute(&sql, [])? as u64)
+}
+
+fn next_version(conn: &Connection) -> Result<i64> {
+    let v: Option<i64> = conn.query_row(
+        "SELECT max(v) FROM (SELECT max(version) AS v FROM analytics_persons \
+         UNION ALL SELECT max(version) FROM analytics_person_ids)",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(v.unwrap_or(0) + 1)
+}
+
+/// Rebuilds every project's memory from the database.
+fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
+    let mut out: HashMap<String, Project> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT project_id, person_id, arg_max(properties, version), arg_max(deleted, version), \
+         min(created_at) AS created FROM analytics_persons GROUP BY project_id, person_id \
+         ORDER BY created, person_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let deleted: bool = r.get(3)?;
+        if deleted {
+            continue;
+        }
+        let project: String = r.get(0)?;
+        out.entry(project)
+            .or_default()
+            .persons
+            .load_person(r.get(1)?, r.get(2)?, r.get(4)?);
+    }
+    let mut stmt = conn.prepare(
+        "SELECT project_id, distinct_id, arg_max(person_id, version) FROM analytics_person_ids \
+         GROUP BY project_id, distinct_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let project: String = r.get(0)?;
+        let did: String = r.get(1)?;
+        let person: String = r.get(2)?;
+        if let Some(p) = out.get_mut(&project) {
+            p.persons.load_link(&did, &person);
+        }
+    }
+    let mut stmt =
+        conn.prepare("SELECT project_id, uuid, event, distinct_id, ts FROM analytics_events")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let project: String = r.get(0)?;
+        let Some(p) = out.get_mut(&project) else {
+            continue;
+        };
+        let uuid: String = r.get(1)?;
+        let name: String = r.get(2)?;
+        let did: String = r.get(3)?;
+        let Some(d) = p.persons.did(&did) else {
+            continue;
+        };
+        p.seen.insert(uuid_hash(&uuid));
+        let n = p.names.intern(&name);
+        p.cols.push(d, r.get(4)?, n);
+    }
+    Ok(out
+        .into_iter()
+        .map(|(k, mut v)| {
+            v.ready();
+            (k, Arc::new(RwLock::new(v)))
+        })
+        .collect())
+}
+
+/// Events gathered for one commit, column by column.
+#[derive(Default)]
+struct Rows<'a> {
+    project: Vec<&'a str>,
+    uuid: Vec<&'a str>,
+    name: Vec<&'a str>,
+    distinct_id: Vec<&'a str>,
+    ts: Vec<i64>,
+    properties: Vec<&'a str>,
+}
+
+impl<'a> Rows<'a> {
+    fn push(&mut self, project: &'a str, e: &'a Event) {
+        self.project.push(project);
+        self.uuid.push(&e.uuid);
+        self.name.push(&e.name);
+        self.distinct_id.push(&e.distinct_id);
+        self.ts.push(e.at_ms);
+        self.properties.push(&e.properties);
+    }
+
+    fn batch(&self, now: i64) -> Result<duckdb::arrow::record_batch::RecordBatch> {
+        use duckdb::arrow::array::{ArrayRef, Int64Array, StringArray};
+        use duckdb::arrow::datatypes::{DataType, Field, Schema};
+        let text = |name: &str| Field::new(name, DataType::Utf8, false);
+        let int = |name: &str| Field::new(name, DataType::Int64, false);
+        let schema = Schema::new(vec![
+            text("project_id"),
+            text("uuid"),
+            text("event"),
+            text("distinct_id"),
+            int("ts"),
+            text("properties"),
+            int("inserted_at"),
+        ]);
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(self.project.clone())),
+            Arc::new(StringArray::from(self.uuid.clone())),
+            Arc::new(StringArray::from(self.name.clone())),
+            Arc::new(StringArray::from(self.distinct_id.clone())),
+            Arc::new(Int64Array::from(self.ts.clone())),
+            Arc::new(StringArray::from(self.properties.clone())),
+            Arc::new(Int64Array::from(vec![now; self.ts.len()])),
+        ];
+        duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(schema), columns)
+            .map_err(|e| TelemetryError::Ingest(e.to_string()))
+    }
+}
+
+struct Writer {
+    conn: Connection,
+    projects: Arc<Projects>,
+    gate: Arc<RwLock<()>>,
+    version: i64,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut jobs = vec![first];
+            let mut n = jobs[0].events.len();
+            while n < MAX_COMMIT_EVENTS {
+                match rx.try_recv() {
+                    Ok(j) => {
+                        n += j.events.len();
+                        jobs.push(j);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let results = self.commit(&mut jobs);
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+    }
+
+    fn project(&self, id: &str) -> Arc<RwLock<Project>> {
+        if let Some(p) = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return p.clone();
+        }
+        self.projects
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// Stores every job's events in one transaction. Memory is updated first
+    /// (queries may see events a moment before they are durable); if the
+    /// commit fails, memory is rebuilt from the database and every job hears
+    /// of the failure.
+    fn commit(&mut self, jobs: &mut [Job]) -> Vec<Result<Ingested>> {
+        let gate = self.gate.clone();
+        let _g = gate.read().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut counts = vec![Ingested::default(); jobs.len()];
+        let done = self.write(jobs, &mut counts, now);
+        match done {
+            Ok(()) => counts.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "analytics commit failed and was rolled back");
+                let _ = self.conn.execute_batch("ROLLBACK");
+                if let Ok(fresh) = load(&self.conn) {
+                    *self.projects.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+                }
+                let msg = e.to_string();
+                jobs.iter()
+                    .map(|_| Err(TelemetryError::Ingest(msg.clone())))
+                    .collect()
+            }
+        }
+    }
+
+    fn write(&mut self, jobs: &[Job], counts: &mut [Ingested], now: i64) -> Result<()> {
+        self.conn.execute_batch("BEGIN")?;
+        let mut links: Vec<(String, String, String)> = Vec::new();
+        let mut persons_out: Vec<(String, String, String, i64, bool)> = Vec::new();
+        // The events go in as one columnar batch: far cheaper than binding
+        // every value of every row.
+        let mut rows = Rows::default();
+        for (job, count) in jobs.iter().zip(counts.iter_mut()) {
+            let project = self.project(&job.project);
+            let mut p = project.write().unwrap_or_else(|e| e.into_inner());
+            let mut changes = PersonChanges::default();
+            for e in &job.events {
+                if !p.seen.insert(uuid_hash(&e.uuid)) {
+                    count.duplicates += 1;
+                    continue;
+                }
+                let Project {
+                    names,
+                    persons,
+                    cols,
+                    ..
+                } = &mut *p;
+                let d = persons.resolve(&e.distinct_id, now, &mut new_id, &mut changes);
+                if let Some(other) = &e.merge_with {
+                    persons.merge(d, other, &mut changes);
+                }
+                let person = persons.person_of(d);
+                if let Some(set) = &e.set {
+                    persons.set_props(person, set, false, &mut changes);
+                }
+                if let Some(set) = &e.set_once {
+                    persons.set_props(person, set, true, &mut changes);
+                }
+                let n = names.intern(&e.name);
+                cols.push(d, e.at_ms, n);
+                rows.push(&job.project, e);
+                count.stored += 1;
+            }
+            let mut touched = changes.touched;
+            touched.sort_unstable();
+            touched.dedup();
+            for t in touched {
+                if let Some((id, _, props, created)) = p.persons.person(t) {
+                    persons_out.push((
+                        job.project.clone(),
+                        id.to_owned(),
+                        props.to_owned(),
+                        created,
+                        false,
+                    ));
+                }
+            }
+            for gone in changes.merged_away {
+                persons_out.push((job.project.clone(), gone, "{}".into(), now, true));
+            }
+            for (did, person) in changes.links {
+                links.push((job.project.clone(), did, person));
+            }
+        }
+        if !rows.uuid.is_empty() {
+            let mut app = self.conn.appender("analytics_events")?;
+            app.append_record_batch(rows.batch(now)?)?;
+            app.flush()?;
+        }
+        if !persons_out.is_empty() {
+            let mut app = self.conn.appender("analytics_persons")?;
+            for (project, id, props, created, deleted) in persons_out {
+                self.version += 1;
+                app.append_row(params![project, id, props, created, self.version, deleted])?;
+            }
+            app.flush()?;
+        }
+        if !links.is_empty() {
+            let mut app = self.conn.appender("analytics_person_ids")?;
+            for (project, did, person) in links {
+                self.version += 1;
+                app.append_row(params![project, did, person, self.version])?;
+            }
+            app.flush()?;
+        }
+        self.conn.execute_batch("COMMIT")?;
+        Ok(())
+    }
+}

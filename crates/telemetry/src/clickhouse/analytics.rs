@@ -1,0 +1,879 @@
+//! Product analytics on ClickHouse. Nothing is kept in memory between
+//! requests, so any number of liveops nodes can share one ClickHouse:
+//!
+//! - ingest goes through a writer thread that takes every request waiting
+//!   and stores them with one insert per table, answering once ClickHouse
+//!   has the rows. Duplicates are found by asking ClickHouse for the
+//!   batch's ids within its time range; persons are read for the batch's
+//!   distinct ids, changed by the same rules as on DuckDB, and written as
+//!   new versions (the latest wins, as on DuckDB);
+//! - a behavioural query reads the persons and, grouped per distinct id and
+//!   name, the events it needs (its range, its names), lays them out per
+//!   person as the DuckDB store keeps them, and runs the same query code;
+//! - trends read the events of their range and apply the filters and
+//!   breakdowns with the core's definitions.
+//!
+//! Versions are milliseconds since the epoch, kept rising by each writer.
+//! Two nodes changing the same person in the same millisecond is a race
+//! the later read settles arbitrarily.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+
+use liveops_core::analytics::Interval;
+use liveops_core::analytics::event::Event;
+use serde::{Deserialize, Serialize};
+
+use super::ClickHouse;
+use super::client::quote;
+use crate::analytics::persons::{PersonChanges, Persons};
+use crate::analytics::{
+    Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, MAX_COMMIT_EVENTS, Need, OTHER_VALUE, Project,
+    ProjectStats, Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id, property_text,
+    shared_queries,
+};
+use crate::{Result, TelemetryError};
+
+/// Analytics over a ClickHouse installation.
+pub struct ClickHouseAnalytics {
+    ch: Arc<ClickHouse>,
+    queue: Mutex<Option<SyncSender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for ClickHouseAnalytics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClickHouseAnalytics")
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Serialize)]
+struct EventRow<'a> {
+    project_id: &'a str,
+    uuid: &'a str,
+    event: &'a str,
+    distinct_id: &'a str,
+    ts: i64,
+    properties: &'a str,
+    inserted_at: i64,
+}
+
+#[derive(Serialize)]
+struct PersonRow {
+    project_id: String,
+    person_id: String,
+    properties: String,
+    created_at: i64,
+    version: i64,
+    deleted: u8,
+}
+
+#[derive(Serialize)]
+struct LinkRow {
+    project_id: String,
+    distinct_id: String,
+    person_id: String,
+    version: i64,
+}
+
+// Aliases differ from column names: ClickHouse would read a column name
+// inside an aggregate as the alias and refuse the cycle.
+#[derive(Deserialize)]
+struct StoredPerson {
+    person_id: String,
+    #[serde(rename = "p_properties")]
+    properties: String,
+    #[serde(rename = "p_deleted")]
+    deleted: u8,
+    #[serde(rename = "p_created")]
+    created_at: i64,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    distinct_id: String,
+    #[serde(rename = "owner")]
+    person_id: String,
+}
+
+/// A list of strings as a ClickHouse tuple literal for `IN`.
+fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let quoted: Vec<String> = items.into_iter().map(|s| quote(s.as_ref())).collect();
+    if quoted.is_empty() {
+        // `IN ()` is not valid; nothing equals NULL.
+        "(NULL)".into()
+    } else {
+        format!("({})", quoted.join(", "))
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The SQL that reads a project's live persons, oldest first.
+fn persons_sql(project: &str, only: Option<&[String]>) -> String {
+    let only = only.map_or(String::new(), |ids| {
+        format!(" AND person_id IN {}", list(ids))
+    });
+    format!(
+        "SELECT person_id, argMax(properties, version) AS p_properties, \
+         argMax(deleted, version) AS p_deleted, min(created_at) AS p_created \
+         FROM persons WHERE project_id = {}{only} GROUP BY person_id \
+         ORDER BY p_created, person_id",
+        quote(project)
+    )
+}
+
+/// The SQL that reads which person each distinct id belongs to now.
+fn links_sql(project: &str, filter: &str) -> String {
+    format!(
+        "SELECT distinct_id, argMax(person_id, version) AS owner FROM person_ids \
+         WHERE project_id = {}{filter} GROUP BY distinct_id",
+        quote(project)
+    )
+}
+
+/// How long a deletion may take to be applied.
+const MUTATION_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Waits until the server has applied every deletion in the database.
+fn wait_for_mutations(shard: &super::Client) -> Result<()> {
+    #[derive(Deserialize)]
+    struct N {
+        n: u64,
+    }
+    let sql = format!(
+        "SELECT count() AS n FROM system.mutations WHERE database = {} AND is_done = 0",
+        quote(shard.endpoint().database())
+    );
+    let start = std::time::Instant::now();
+    loop {
+        let left: Vec<N> = shard.rows(&sql)?;
+        if left.first().is_none_or(|n| n.n == 0) {
+            return Ok(());
+        }
+        if start.elapsed() > MUTATION_WAIT {
+            return Err(TelemetryError::ClickHouse(
+                "ClickHouse has not finished deleting the person's rows yet; they will go".into(),
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+impl ClickHouseAnalytics {
+    /// Starts the writer; the schema must already be in place.
+    pub fn open(ch: Arc<ClickHouse>) -> Result<ClickHouseAnalytics> {
+        let (tx, rx) = sync_channel::<Job>(1024);
+        let writer = Writer {
+            ch: ch.clone(),
+            version: 0,
+        };
+        let handle = std::thread::Builder::new()
+            .name("analytics-writer".into())
+            .spawn(move || writer.run(rx))?;
+        Ok(ClickHouseAnalytics {
+            ch,
+            queue: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Stops the writer after it has stored everything queued.
+    pub fn close(&self) {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+
+    /// Reads `project`'s live persons and links into `p`; false when it has
+    /// no persons at all.
+    fn load_persons(&self, project: &str, p: &mut Project) -> Result<bool> {
+        let client = self.ch.client();
+        let mut any = false;
+        client.each_row(&persons_sql(project, None), |r: StoredPerson| {
+            any = true;
+            if r.deleted == 0 {
+                p.persons
+                    .load_person(r.person_id, r.properties, r.created_at);
+            }
+            Ok(())
+        })?;
+        client.each_row(&links_sql(project, ""), |l: Link| {
+            p.persons.load_link(&l.distinct_id, &l.person_id);
+            Ok(())
+        })?;
+        Ok(any)
+    }
+
+    /// The condition on `ts` for `[from, to)`, open ends left out.
+    fn range(from: i64, to: i64) -> String {
+        let mut out = String::new();
+        if from > i64::MIN {
+            out.push_str(&format!(" AND ts >= {from}"));
+        }
+        if to < i64::MAX {
+            out.push_str(&format!(" AND ts < {to}"));
+        }
+        out
+    }
+}
+
+impl Source for ClickHouseAnalytics {
+    fn read<T>(
+        &self,
+        project: &str,
+        need: &Need,
+        f: impl FnOnce(&Project) -> T,
+    ) -> Result<Option<T>> {
+        let mut p = Project::default();
+        if !self.load_persons(project, &mut p)? {
+            return Ok(None);
+        }
+        if !need.persons_only {
+            let names = if need.names.is_empty() {
+                String::new()
+            } else {
+                format!(" AND event IN {}", list(&need.names))
+            };
+            #[derive(Deserialize)]
+            struct Run {
+                distinct_id: String,
+                event: String,
+                #[serde(rename = "times")]
+                ts: Vec<i64>,
+            }
+            let sql = format!(
+                "SELECT distinct_id, event, groupArray(ts) AS times FROM events \
+                 WHERE project_id = {}{}{names} GROUP BY distinct_id, event",
+                quote(project),
+                Self::range(need.from, need.to)
+            );
+            self.ch.client().each_row(&sql, |r: Run| {
+                let Some(d) = p.persons.did(&r.distinct_id) else {
+                    return Ok(());
+                };
+                let n = p.names.intern(&r.event);
+                for ts in r.ts {
+                    p.cols.push(d, ts, n);
+                }
+                Ok(())
+            })?;
+        }
+        p.ready();
+        Ok(Some(f(&p)))
+    }
+
+    fn property_values(
+        &self,
+        project: &str,
+        names: &[String],
+        from: i64,
+        to: i64,
+        key: &str,
+    ) -> Result<Vec<(String, i64, Option<String>)>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            distinct_id: String,
+            ts: i64,
+            properties: String,
+        }
+        let sql = format!(
+            "SELECT distinct_id, ts, properties FROM events WHERE project_id = {}{} \
+             AND event IN {}",
+            quote(project),
+            Self::range(from, to),
+            list(names)
+        );
+        let mut out = Vec::new();
+        self.ch.client().each_row(&sql, |r: Row| {
+            out.push((r.distinct_id, r.ts, property_text(&r.properties, key)));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+}
+
+impl Analytics for ClickHouseAnalytics {
+    fn ingest(
+        &self,
+        project: &str,
+        events: Vec<Event>,
+    ) -> futures::channel::oneshot::Receiver<Result<Ingested>> {
+        let (reply, answer) = futures::channel::oneshot::channel();
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match queue {
+            Some(q) => {
+                let job = Job {
+                    project: project.to_owned(),
+                    events,
+                    reply,
+                };
+                if let Err(std::sync::mpsc::SendError(job)) = q.send(job) {
+                    let _ = job.reply.send(Err(TelemetryError::Closed));
+                }
+            }
+            None => {
+                let _ = reply.send(Err(TelemetryError::Closed));
+            }
+        }
+        answer
+    }
+
+    fn stats(&self, project: &str) -> Result<ProjectStats> {
+        #[derive(Deserialize)]
+        struct Counts {
+            events: u64,
+            event_names: u64,
+        }
+        #[derive(Deserialize)]
+        struct N {
+            n: u64,
+        }
+        let p = quote(project);
+        let client = self.ch.client();
+        let counts: Vec<Counts> = client.rows(&format!(
+            "SELECT count() AS events, uniqExact(event) AS event_names FROM events \
+             WHERE project_id = {p}"
+        ))?;
+        let persons: Vec<N> = client.rows(&format!(
+            "SELECT count() AS n FROM (SELECT argMax(deleted, version) AS d FROM persons \
+             WHERE project_id = {p} GROUP BY person_id) WHERE d = 0"
+        ))?;
+        let mut project_layout = Project::default();
+        self.load_persons(project, &mut project_layout)?;
+        let first = counts.first();
+        Ok(ProjectStats {
+            events: first.map_or(0, |c| c.events) as usize,
+            persons: persons.first().map_or(0, |n| n.n) as usize,
+            distinct_ids: project_layout.persons.did_count(),
+            event_names: first.map_or(0, |c| c.event_names) as usize,
+            index_bytes: 0,
+        })
+    }
+
+    fn delete_person(&self, project: &str, distinct_id: &str) -> Result<Option<u64>> {
+        let mut p = Project::default();
+        if !self.load_persons(project, &mut p)? {
+            return Ok(None);
+        }
+        let Some(d) = p.persons.did(distinct_id) else {
+            return Ok(None);
+        };
+        let Some((person_id, dids, _, created)) = p.persons.person(p.persons.person_of(d)) else {
+            return Ok(None);
+        };
+        let names: Vec<String> = dids
+            .iter()
+            .map(|d| p.persons.did_name(*d).to_owned())
+            .collect();
+        let client = self.ch.client();
+        #[derive(Deserialize)]
+        struct N {
+            n: u64,
+        }
+        let counted: Vec<N> = client.rows(&format!(
+            "SELECT count() AS n FROM events WHERE project_id = {} AND distinct_id IN {}",
+            quote(project),
+            list(&names)
+        ))?;
+        // A tombstone hides the person at once; the deletions below take
+        // the rows themselves away as ClickHouse applies them.
+        client.insert(
+            "persons",
+            &[PersonRow {
+                project_id: project.to_owned(),
+                person_id: person_id.to_owned(),
+                properties: "{}".into(),
+                created_at: created,
+                version: now_ms().max(1),
+                deleted: 1,
+            }],
+        )?;
+        let layout = &self.ch.layout;
+        for shard in &self.ch.shards {
+            for (table, condition) in [
+                (
+                    &super::schema::EVENTS,
+                    format!("distinct_id IN {}", list(&names)),
+                ),
+                (
+                    &super::schema::PERSON_IDS,
+                    format!("distinct_id IN {}", list(&names)),
+                ),
+                (
+                    &super::schema::PERSONS,
+                    format!("person_id = {}", quote(person_id)),
+                ),
+            ] {
+                shard.execute(&format!(
+                    "ALTER TABLE {} DELETE WHERE project_id = {} AND {condition}",
+                    table.storage_name(layout),
+                    quote(project)
+                ))?;
+            }
+        }
+        // The deletion answers once it is done, as on DuckDB: ClickHouse
+        // applies it in the background, so wait for that.
+        for shard in &self.ch.shards {
+            wait_for_mutations(shard)?;
+        }
+        Ok(Some(counted.first().map_or(0, |c| c.n)))
+    }
+
+    fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
+        #[derive(Deserialize)]
+        struct N {
+            n: u64,
+        }
+        // Only whole days go: count what they hold first.
+        let day = cutoff_ms.div_euclid(86_400_000) * 86_400_000;
+        let n: Vec<N> = self.ch.client().rows(&format!(
+            "SELECT count() AS n FROM events WHERE project_id = {} AND ts < {day}",
+            quote(project)
+        ))?;
+        self.ch
+            .drop_before(super::Kind::Events, project, cutoff_ms)?;
+        Ok(n.first().map_or(0, |n| n.n))
+    }
+
+    fn export_parquet(&self, project: &str, dest: &Path) -> Result<u64> {
+        // ClickHouse 18.16 writes no Parquet: the rows go through an
+        // in-memory DuckDB and out with the embedded store's own export.
+        let conn = duckdb::Connection::open_in_memory()?;
+        conn.execute_batch(crate::analytics::duck::SCHEMA)?;
+        #[derive(Deserialize)]
+        struct Row {
+            uuid: String,
+            event: String,
+            distinct_id: String,
+            ts: i64,
+            properties: String,
+        }
+        {
+            let mut app = conn.appender("analytics_events")?;
+            self.ch.client().each_row(
+                &format!(
+                    "SELECT uuid, event, distinct_id, ts, properties FROM events \
+                     WHERE project_id = {}",
+                    quote(project)
+                ),
+                |r: Row| {
+                    app.append_row(duckdb::params![
+                        project,
+                        r.uuid,
+                        r.event,
+                        r.distinct_id,
+                        r.ts,
+                        r.properties,
+                        0i64
+                    ])?;
+                    Ok(())
+                },
+            )?;
+            app.flush()?;
+            let mut app = conn.appender("analytics_person_ids")?;
+            self.ch
+                .client()
+                .each_row(&links_sql(project, ""), |l: Link| {
+                    app.append_row(duckdb::params![project, l.distinct_id, l.person_id, 0i64])?;
+                    Ok(())
+                })?;
+            app.flush()?;
+        }
+        crate::analytics::duck::export(&conn, project, dest)
+    }
+
+    fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>> {
+        let mut p = Project::default();
+        self.load_persons(project, &mut p)?;
+        let needs_props = !q.filters.is_empty() || q.breakdown.is_some();
+        let event = q
+            .event
+            .as_ref()
+            .map_or(String::new(), |e| format!(" AND event = {}", quote(e)));
+        let sql = format!(
+            "SELECT distinct_id, ts, {} AS props FROM events WHERE project_id = {}{}{event}",
+            if needs_props { "properties" } else { "''" },
+            quote(project),
+            Self::range(q.from_ms, q.to_ms)
+        );
+        #[derive(Deserialize)]
+        struct Row {
+            distinct_id: String,
+            ts: i64,
+            #[serde(rename = "props")]
+            properties: String,
+        }
+        // (value, bucket) → (events, people); people by person, or by
+        // distinct id for events nobody is linked to.
+        type Who = (bool, u32, String);
+        let mut cells: HashMap<(Option<String>, i64), Tally<Who>> = HashMap::new();
+        let mut per_value: HashMap<String, u64> = HashMap::new();
+        self.ch.client().each_row(&sql, |r: Row| {
+            if !q.filters.iter().all(|f| {
+                f.condition
+                    .test(property_text(&r.properties, &f.key).as_deref())
+            }) {
+                return Ok(());
+            }
+            let value = q
+                .breakdown
+                .as_ref()
+                .and_then(|k| property_text(&r.properties, k));
+            if let Some(v) = &value {
+                *per_value.entry(v.clone()).or_default() += 1;
+            }
+            let who: Who = match p.persons.did(&r.distinct_id) {
+                Some(d) => (true, p.persons.person_of(d), String::new()),
+                None => (false, 0, r.distinct_id),
+            };
+            let cell = cells.entry((value, q.interval.bucket(r.ts))).or_default();
+            cell.0 += 1;
+            cell.1.insert(who);
+            Ok(())
+        })?;
+        Ok(trend_series(q, cells, per_value))
+    }
+
+    fn person_events(
+        &self,
+        project: &str,
+        distinct_ids: &[String],
+        limit: usize,
+    ) -> Result<Vec<StoredEvent>> {
+        if distinct_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            uuid: String,
+            event: String,
+            distinct_id: String,
+            ts: i64,
+            properties: String,
+        }
+        let rows: Vec<Row> = self.ch.client().rows(&format!(
+            "SELECT uuid, event, distinct_id, ts, properties FROM events \
+             WHERE project_id = {} AND distinct_id IN {} ORDER BY ts DESC LIMIT {limit}",
+            quote(project),
+            list(distinct_ids)
+        ))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| StoredEvent {
+                uuid: r.uuid,
+                event: r.event,
+                distinct_id: r.distinct_id,
+                at_ms: r.ts,
+                properties: r.properties,
+            })
+            .collect())
+    }
+
+    fn event_names(&self, project: &str) -> Result<Vec<(String, u64)>> {
+        #[derive(Deserialize)]
+        struct Row {
+            event: String,
+            n: u64,
+        }
+        let rows: Vec<Row> = self.ch.client().rows(&format!(
+            "SELECT event, count() AS n FROM events WHERE project_id = {} GROUP BY event \
+             ORDER BY n DESC, event",
+            quote(project)
+        ))?;
+        Ok(rows.into_iter().map(|r| (r.event, r.n)).collect())
+    }
+
+    shared_queries!();
+}
+
+/// Events and the people behind them.
+type Tally<W> = (u64, HashSet<W>);
+
+/// Trend series from per-(value, bucket) tallies, in the order and shape
+/// the DuckDB store gives: no value first, then values in order, then the
+/// values past the limit as one series.
+fn trend_series<W: std::hash::Hash + Eq + Clone>(
+    q: &TrendsQuery,
+    cells: HashMap<(Option<String>, i64), Tally<W>>,
+    per_value: HashMap<String, u64>,
+) -> Vec<TrendSeries> {
+    let limit = q.breakdown_limit.clamp(1, MAX_BREAKDOWN_LIMIT);
+    let mut ranked: Vec<(String, u64)> = per_value.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let top: HashSet<String> = ranked.into_iter().take(limit).map(|v| v.0).collect();
+    // (shown value, other) → bucket → (events, people)
+    let mut merged: HashMap<(Option<String>, bool), HashMap<i64, Tally<W>>> = HashMap::new();
+    for ((value, bucket), (events, people)) in cells {
+        let key = match value {
+            None => (None, false),
+            Some(v) if top.contains(&v) => (Some(v), false),
+            Some(_) => (Some(OTHER_VALUE.to_owned()), true),
+        };
+        let cell = merged.entry(key).or_default().entry(bucket).or_default();
+        cell.0 += events;
+        cell.1.extend(people);
+    }
+    let first = q.interval.bucket(q.from_ms);
+    let last = q.interval.bucket(q.to_ms - 1);
+    let empty = |interval: Interval| -> Vec<TrendPoint> {
+        (first..=last)
+            .map(|k| TrendPoint {
+                start_ms: interval.bucket_start(k),
+                events: 0,
+                persons: 0,
+            })
+            .collect()
+    };
+    let mut keys: Vec<(Option<String>, bool)> = merged.keys().cloned().collect();
+    keys.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    let mut series: Vec<TrendSeries> = keys
+        .into_iter()
+        .map(|key| {
+            let mut points = empty(q.interval);
+            for (bucket, (events, people)) in &merged[&key] {
+                if let Some(pt) = usize::try_from(bucket - first)
+                    .ok()
+                    .and_then(|i| points.get_mut(i))
+                {
+                    pt.events = *events;
+                    pt.persons = people.len() as u64;
+                }
+            }
+            TrendSeries {
+                value: key.0,
+                other: key.1,
+                points,
+            }
+        })
+        .collect();
+    if series.is_empty() {
+        series.push(TrendSeries {
+            value: None,
+            other: false,
+            points: empty(q.interval),
+        });
+    }
+    series
+}
+
+struct Writer {
+    ch: Arc<ClickHouse>,
+    /// The last version written; versions are milliseconds, kept rising.
+    version: i64,
+}
+
+/// What one batch writes.
+#[derive(Default)]
+struct Batch<'a> {
+    events: Vec<EventRow<'a>>,
+    persons: Vec<PersonRow>,
+    links: Vec<LinkRow>,
+}
+
+impl Writer {
+    fn run(mut self, rx: Receiver<Job>) {
+        while let Ok(first) = rx.recv() {
+            let mut jobs = vec![first];
+            let mut n = jobs[0].events.len();
+            while n < MAX_COMMIT_EVENTS {
+                match rx.try_recv() {
+                    Ok(j) => {
+                        n += j.events.len();
+                        jobs.push(j);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let mut counts = vec![Ingested::default(); jobs.len()];
+            let result = self.commit(&jobs, &mut counts);
+            match result {
+                Ok(()) => {
+                    for (job, count) in jobs.into_iter().zip(counts) {
+                        let _ = job.reply.send(Ok(count));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "storing analytics in ClickHouse failed");
+                    let msg = e.to_string();
+                    for job in jobs {
+                        let _ = job.reply.send(Err(TelemetryError::Ingest(msg.clone())));
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_version(&mut self) -> i64 {
+        self.version = now_ms().max(self.version + 1);
+        self.version
+    }
+
+    fn commit(&mut self, jobs: &[Job], counts: &mut [Ingested]) -> Result<()> {
+        let now = now_ms();
+        let mut batch = Batch::default();
+        let mut projects: Vec<&str> = jobs.iter().map(|j| j.project.as_str()).collect();
+        projects.sort_unstable();
+        projects.dedup();
+        for project in projects {
+            self.prepare(project, jobs, counts, now, &mut batch)?;
+        }
+        // Persons before events: a failure in between leaves people
+        // without events, which a retry fills, never events nobody owns.
+        let client = self.ch.client();
+        client.insert("persons", &batch.persons)?;
+        client.insert("person_ids", &batch.links)?;
+        client.insert("events", &batch.events)?;
+        Ok(())
+    }
+
+    /// Works out one project's rows: new events, and the persons and links
+    /// they change.
+    fn prepare<'a>(
+        &mut self,
+        project: &'a str,
+        jobs: &'a [Job],
+        counts: &mut [Ingested],
+        now: i64,
+        batch: &mut Batch<'a>,
+    ) -> Result<()> {
+        let client = self.ch.client().clone();
+        let mine: Vec<usize> = (0..jobs.len())
+            .filter(|&i| jobs[i].project == project)
+            .collect();
+        let all = || mine.iter().flat_map(|&i| jobs[i].events.iter());
+        let (Some(lo), Some(hi)) = (all().map(|e| e.at_ms).min(), all().map(|e| e.at_ms).max())
+        else {
+            return Ok(());
+        };
+        // Ids already stored: a client's retry resends an event with its
+        // time, so looking within the batch's time range finds it.
+        #[derive(Deserialize)]
+        struct Uuid {
+            uuid: String,
+        }
+        let mut seen: HashSet<String> = client
+            .rows::<Uuid>(&format!(
+                "SELECT uuid FROM events WHERE project_id = {} AND ts >= {lo} AND ts <= {hi} \
+                 AND uuid IN {}",
+                quote(project),
+                list(all().map(|e| e.uuid.as_str()))
+            ))?
+            .into_iter()
+            .map(|u| u.uuid)
+            .collect();
+        // The persons of every distinct id the batch names, with all their
+        // distinct ids (a merge moves them all).
+        let mut dids: Vec<&str> = all()
+            .flat_map(|e| std::iter::once(e.distinct_id.as_str()).chain(e.merge_with.as_deref()))
+            .collect();
+        dids.sort_unstable();
+        dids.dedup();
+        let owners: Vec<Link> = client.rows(&links_sql(
+            project,
+            &format!(" AND distinct_id IN {}", list(&dids)),
+        ))?;
+        let mut owner_ids: Vec<String> = owners.into_iter().map(|l| l.person_id).collect();
+        owner_ids.sort_unstable();
+        owner_ids.dedup();
+        let mut persons = Persons::default();
+        if !owner_ids.is_empty() {
+            for r in client.rows::<StoredPerson>(&persons_sql(project, Some(&owner_ids)))? {
+                if r.deleted == 0 {
+                    persons.load_person(r.person_id, r.properties, r.created_at);
+                }
+            }
+            let cluster = matches!(self.ch.layout, super::Layout::Cluster(_));
+            let filter = format!(
+                " AND distinct_id {}IN (SELECT distinct_id FROM person_ids WHERE project_id = {} \
+                 AND person_id IN {})",
+                if cluster { "GLOBAL " } else { "" },
+                quote(project),
+                list(&owner_ids)
+            );
+            for l in client.rows::<Link>(&links_sql(project, &filter))? {
+                persons.load_link(&l.distinct_id, &l.person_id);
+            }
+        }
+        let mut changes = PersonChanges::default();
+        for &i in &mine {
+            for e in &jobs[i].events {
+                if !seen.insert(e.uuid.clone()) {
+                    counts[i].duplicates += 1;
+                    continue;
+                }
+                let d = persons.resolve(&e.distinct_id, now, &mut new_id, &mut changes);
+                if let Some(other) = &e.merge_with {
+                    persons.merge(d, other, &mut changes);
+                }
+                let person = persons.person_of(d);
+                if let Some(set) = &e.set {
+                    persons.set_props(person, set, false, &mut changes);
+                }
+                if let Some(set) = &e.set_once {
+                    persons.set_props(person, set, true, &mut changes);
+                }
+                batch.events.push(EventRow {
+                    project_id: project,
+                    uuid: &e.uuid,
+                    event: &e.name,
+                    distinct_id: &e.distinct_id,
+                    ts: e.at_ms,
+                    properties: &e.properties,
+                    inserted_at: now,
+                });
+                counts[i].stored += 1;
+            }
+        }
+        let mut touched = changes.touched;
+        touched.sort_unstable();
+        touched.dedup();
+        for t in touched {
+            if let Some((id, _, props, created)) = persons.person(t) {
+                let (id, props) = (id.to_owned(), props.to_owned());
+                let version = self.next_version();
+                batch.persons.push(PersonRow {
+                    project_id: project.to_owned(),
+                    person_id: id,
+                    properties: props,
+                    created_at: created,
+                    version,
+                    deleted: 0,
+                });
+            }
+        }
+        for gone in changes.merged_away {
+            let version = self.next_version();
+            batch.persons.push(PersonRow {
+                project_id: project.to_owned(),
+                person_id: gone,
+                properties: "{}".into(),
+                created_at: now,
+                version,
+                deleted: 1,
+            });
+        }
+        for (did, person) in changes.links {
+            let version = self.next_version();
+            batch.links.push(LinkRow {
+                project_id: project.to_owned(),
+                distinct_id: did,
+                person_id: person,
+                version,
+            });
+        }
+        Ok(())
+    }
+}

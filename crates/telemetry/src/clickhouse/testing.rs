@@ -1,0 +1,187 @@
+//! For tests: `clickhouse-server` processes (Debian's package) started on
+//! free loopback ports, each with a config and data folder of its own, alone
+//! or as the shards of one cluster. Not used by liveops itself.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Says whether a test can run here; in CI, a missing part fails it.
+pub fn available(what: &str, found: bool) -> bool {
+    if !found {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but {what} is missing: run scripts/setup.sh"
+        );
+        eprintln!("{what} is missing; scripts/setup.sh installs it");
+    }
+    found
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// One `clickhouse-server` process, stopped when dropped.
+#[derive(Debug)]
+pub struct Server {
+    pub http: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+pub const SERVER: &str = "/usr/sbin/clickhouse-server";
+
+impl Server {
+    /// Starts a server on free ports; `remote_servers` is put in its config.
+    /// It keeps Tokyo time, so days taken from the server's zone rather
+    /// than UTC would show.
+    pub fn start(http: u16, tcp: u16, remote_servers: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path();
+        for sub in ["data", "tmp", "user_files", "format_schemas"] {
+            std::fs::create_dir_all(root.join(sub)).expect("mkdir");
+        }
+        let path = |p: &str| format!("{}/", root.join(p).display());
+        std::fs::write(
+            root.join("config.xml"),
+            format!(
+                r#"<?xml version="1.0"?>
+<yandex>
+    <logger><level>warning</level><console>1</console></logger>
+    <http_port>{http}</http_port>
+    <tcp_port>{tcp}</tcp_port>
+    <listen_host>127.0.0.1</listen_host>
+    <path>{data}</path>
+    <tmp_path>{tmp}</tmp_path>
+    <user_files_path>{user_files}</user_files_path>
+    <format_schema_path>{format_schemas}</format_schema_path>
+    <users_config>users.xml</users_config>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>Asia/Tokyo</timezone>
+    <mark_cache_size>5368709120</mark_cache_size>
+    <remote_servers>{remote_servers}</remote_servers>
+</yandex>
+"#,
+                data = path("data"),
+                tmp = path("tmp"),
+                user_files = path("user_files"),
+                format_schemas = path("format_schemas"),
+            ),
+        )
+        .expect("config");
+        std::fs::write(
+            root.join("users.xml"),
+            r#"<?xml version="1.0"?>
+<yandex>
+    <profiles><default><insert_distributed_sync>1</insert_distributed_sync></default></profiles>
+    <users><default><password></password><networks><ip>127.0.0.1</ip></networks>
+        <profile>default</profile><quota>default</quota></default></users>
+    <quotas><default></default></quotas>
+</yandex>
+"#,
+        )
+        .expect("users");
+        let log = std::fs::File::create(root.join("server.log")).expect("log");
+        let child = Command::new(SERVER)
+            .arg(format!(
+                "--config-file={}",
+                root.join("config.xml").display()
+            ))
+            .current_dir(root)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start clickhouse-server");
+        let server = Server {
+            http,
+            child,
+            _dir: dir,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let http = reqwest::blocking::Client::new();
+        let start = Instant::now();
+        loop {
+            let ok = http
+                .get(format!("http://127.0.0.1:{}/ping", self.http))
+                .send()
+                .is_ok_and(|r| r.status().is_success());
+            if ok {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "clickhouse-server did not answer on port {}",
+                self.http
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/liveops", self.http)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn server_here() -> bool {
+    available(
+        "clickhouse-server (Debian package)",
+        Path::new(SERVER).exists(),
+    )
+}
+
+/// Two servers, each one shard of the cluster `two`; queries go through
+/// the first.
+pub fn start_cluster() -> Vec<Server> {
+    let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
+    let replicas: String = ports
+        .iter()
+        .map(|(_, tcp)| {
+            format!("<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>")
+        })
+        .collect();
+    let remote = format!("<two>{replicas}</two>");
+    ports
+        .iter()
+        .map(|(http, tcp)| Server::start(*http, *tcp, &remote))
+        .collect()
+}
+
+/// The venv's Python, where `chdb` is installed.
+pub fn venv_python() -> std::path::PathBuf {
+    let venv = std::env::var("LIVEOPS_TEST_VENV").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/liveops-venv",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    Path::new(&venv).join("bin/python")
+}
+
+/// True when the venv has `chdb` (in CI, a missing one fails).
+pub fn chdb_here() -> bool {
+    let python = venv_python();
+    let has = python.exists()
+        && Command::new(&python)
+            .args(["-c", "import chdb"])
+            .status()
+            .is_ok_and(|s| s.success());
+    available("chdb in the test venv", has)
+}

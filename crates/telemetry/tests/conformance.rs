@@ -1,0 +1,535 @@
+//! One conformance suite for every analytics backend: the same seeded
+//! events, the same queries and the same expected answers, on the embedded
+//! DuckDB store, on one ClickHouse server (Debian's 18.16) and on a
+//! two-shard ClickHouse cluster. Every answer ClickHouse gives must also
+//! equal DuckDB's exactly. The SQL the ClickHouse store sent is then run on
+//! `chdb`, a current ClickHouse, to show today's releases take it too.
+
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::executor::block_on;
+use liveops_core::analytics::Interval;
+use liveops_core::analytics::days_from_civil;
+use liveops_core::analytics::event::Event;
+use liveops_core::analytics::filter::parse_filters;
+use liveops_core::analytics::funnel::FunnelOrder;
+use liveops_core::analytics::retention::{Cohort, ReturnMode};
+use liveops_telemetry::analytics::{
+    ActiveQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, RetentionQuery, TrendsQuery,
+};
+use liveops_telemetry::clickhouse::analytics::ClickHouseAnalytics;
+use liveops_telemetry::clickhouse::client::Journal;
+use liveops_telemetry::clickhouse::testing::{
+    Server, chdb_here, free_port, server_here, start_cluster, venv_python,
+};
+use liveops_telemetry::clickhouse::{ClickHouse, schema};
+use liveops_telemetry::{Analytics, DuckDbStore, TelemetryStore};
+
+const DAY: i64 = 86_400_000;
+const HOUR: i64 = 3_600_000;
+const MINUTE: i64 = 60_000;
+const TIMEOUT: Duration = Duration::from_secs(60);
+const P: &str = "shop";
+
+/// Monday 2 November 2026, 00:00 UTC.
+fn d0() -> i64 {
+    days_from_civil(2026, 11, 2) * DAY
+}
+
+fn event(uuid: &str, name: &str, who: &str, at: i64, props: &str) -> Event {
+    Event {
+        uuid: uuid.into(),
+        name: name.into(),
+        distinct_id: who.into(),
+        at_ms: at,
+        properties: props.into(),
+        set: None,
+        set_once: None,
+        merge_with: None,
+    }
+}
+
+/// Three ingest requests: most people; then Cat identifying (merging her
+/// anonymous id) and buying, and Dan; then a resent copy of Ann's first
+/// event. Fay is deleted later.
+fn batches() -> Vec<(&'static str, Vec<Event>)> {
+    let d = d0();
+    let mut first = vec![
+        event(
+            "a1",
+            "$pageview",
+            "ann",
+            d + 10 * HOUR,
+            r#"{"plan":"pro","path":"/home"}"#,
+        ),
+        event("a2", "signup", "ann", d + 10 * HOUR + 5 * MINUTE, "{}"),
+        event(
+            "a3",
+            "purchase",
+            "ann",
+            d + 10 * HOUR + 30 * MINUTE,
+            r#"{"amount":30}"#,
+        ),
+        event(
+            "a4",
+            "$pageview",
+            "ann",
+            d + DAY + 9 * HOUR,
+            r#"{"plan":"pro"}"#,
+        ),
+        event(
+            "a5",
+            "$pageview",
+            "ann",
+            d + 7 * DAY + 9 * HOUR,
+            r#"{"plan":"pro"}"#,
+        ),
+        event(
+            "b1",
+            "$pageview",
+            "bob",
+            d + 11 * HOUR,
+            r#"{"plan":"free"}"#,
+        ),
+        event("bh", "help", "bob", d + 11 * HOUR + 5 * MINUTE, "{}"),
+        event("b2", "signup", "bob", d + 11 * HOUR + 10 * MINUTE, "{}"),
+        event(
+            "b3",
+            "$pageview",
+            "bob",
+            d + 2 * DAY + 12 * HOUR,
+            r#"{"plan":"free"}"#,
+        ),
+        event(
+            "c1",
+            "$pageview",
+            "anon-cat",
+            d + 12 * HOUR,
+            r#"{"plan":"free"}"#,
+        ),
+        event("e1", "signup", "eve", d + 13 * HOUR, "{}"),
+        event("e2", "$pageview", "eve", d + 8 * DAY, "{}"),
+        event("f1", "$pageview", "fay", d + 14 * HOUR, r#"{"plan":"pro"}"#),
+        event("f2", "signup", "fay", d + 14 * HOUR + 5 * MINUTE, "{}"),
+    ];
+    first[0].set = Some(r#"{"name":"Ann"}"#.into());
+    let mut signup = event("c2", "signup", "cat", d + DAY + 11 * HOUR, "{}");
+    signup.merge_with = Some("anon-cat".into());
+    signup.set = Some(r#"{"email":"cat@example.com"}"#.into());
+    let mut dan = event(
+        "d1",
+        "$pageview",
+        "dan",
+        d + DAY + 8 * HOUR,
+        r#"{"plan":"pro"}"#,
+    );
+    dan.set_once = Some(r#"{"first":"d1"}"#.into());
+    let second = vec![
+        signup,
+        event(
+            "c3",
+            "purchase",
+            "cat",
+            d + DAY + 11 * HOUR + 30 * MINUTE,
+            r#"{"amount":12}"#,
+        ),
+        dan,
+        event("d2", "$pageview", "dan", d + 3 * DAY, r#"{"plan":"pro"}"#),
+    ];
+    let third = vec![event(
+        "a1",
+        "$pageview",
+        "ann",
+        d + 10 * HOUR,
+        r#"{"plan":"pro","path":"/home"}"#,
+    )];
+    vec![(P, first), (P, second), (P, third)]
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn funnel(order: FunnelOrder) -> FunnelQuery {
+    FunnelQuery {
+        steps: vec![
+            names(&["$pageview"]),
+            names(&["signup"]),
+            names(&["purchase"]),
+        ],
+        window_ms: DAY,
+        order,
+        exclusions: Vec::new(),
+        from_ms: d0(),
+        to_ms: d0() + 9 * DAY,
+        breakdown: None,
+        dropoff_after: None,
+    }
+}
+
+fn trends(filters: &str, breakdown: Option<&str>) -> TrendsQuery {
+    TrendsQuery {
+        event: Some("$pageview".into()),
+        interval: Interval::Day,
+        from_ms: d0(),
+        to_ms: d0() + 9 * DAY,
+        filters: parse_filters(filters).expect("filters"),
+        breakdown: breakdown.map(str::to_owned),
+        breakdown_limit: 25,
+    }
+}
+
+/// Stores the seed and deletes Fay, checking what each step answers.
+fn seed(a: &dyn Analytics) {
+    let expected = [(14, 0), (4, 0), (0, 1)];
+    for ((project, events), (stored, duplicates)) in batches().into_iter().zip(expected) {
+        let got = block_on(a.ingest(project, events))
+            .expect("answered")
+            .expect("stored");
+        assert_eq!((got.stored, got.duplicates), (stored, duplicates));
+    }
+    assert_eq!(a.delete_person(P, "fay").expect("delete"), Some(2));
+    assert_eq!(a.delete_person(P, "nobody").expect("delete"), None);
+}
+
+/// Every answer the backend gives over the seed, checked against what the
+/// seed implies; the whole text is returned for comparing backends.
+fn answers(a: &dyn Analytics) -> String {
+    let d = d0();
+    let mut out = Vec::new();
+
+    let ordered = a.funnel(P, &funnel(FunnelOrder::Ordered)).expect("funnel");
+    let counts: Vec<u64> = ordered.steps.iter().map(|s| s.count).collect();
+    // Ann, Bob, Cat, Dan and Eve view; Ann, Bob and Cat (within the day)
+    // sign up after it; Ann and Cat buy. Eve signed up before viewing.
+    assert_eq!(counts, [5, 3, 2]);
+    out.push(format!("{ordered:?}"));
+    let strict = a.funnel(P, &funnel(FunnelOrder::Strict)).expect("strict");
+    let counts: Vec<u64> = strict.steps.iter().map(|s| s.count).collect();
+    // Bob asked for help between viewing and signing up.
+    assert_eq!(counts, [5, 2, 2]);
+    out.push(format!("{strict:?}"));
+    out.push(format!(
+        "{:?}",
+        a.funnel(P, &funnel(FunnelOrder::Unordered))
+            .expect("unordered")
+    ));
+    let mut by_plan = funnel(FunnelOrder::Ordered);
+    by_plan.breakdown = Some(FunnelBreakdown::Event("plan".into()));
+    by_plan.dropoff_after = Some(2);
+    let by_plan = a.funnel(P, &by_plan).expect("breakdown");
+    let mut plans: Vec<(String, Vec<u64>)> = by_plan
+        .breakdown
+        .iter()
+        .map(|(v, steps)| (v.clone(), steps.iter().map(|s| s.count).collect()))
+        .collect();
+    plans.sort();
+    assert_eq!(
+        plans,
+        [
+            ("(none)".to_owned(), vec![1, 0, 0]),
+            ("free".to_owned(), vec![2, 2, 1]),
+            ("pro".to_owned(), vec![2, 1, 1]),
+        ]
+    );
+    let dropoff = by_plan.dropoff.as_ref().expect("drop-off");
+    assert_eq!(dropoff.total, 1, "Bob signed up and did not buy");
+    out.push(format!("{by_plan:?}"));
+    let mut excluding = funnel(FunnelOrder::Ordered);
+    excluding.exclusions = vec![(names(&["purchase"]), 0, 1)];
+    out.push(format!(
+        "{:?}",
+        a.funnel(P, &excluding).expect("exclusions")
+    ));
+
+    let views = a.trends(P, &trends("", None)).expect("trends");
+    let per_day: Vec<(u64, u64)> = views[0]
+        .points
+        .iter()
+        .map(|p| (p.events, p.persons))
+        .collect();
+    assert_eq!(
+        per_day,
+        [
+            (3, 3),
+            (2, 2),
+            (1, 1),
+            (1, 1),
+            (0, 0),
+            (0, 0),
+            (0, 0),
+            (1, 1),
+            (1, 1)
+        ]
+    );
+    out.push(format!("{views:?}"));
+    let pro = a.trends(P, &trends("plan=pro", None)).expect("filtered");
+    let pro_events: u64 = pro[0].points.iter().map(|p| p.events).sum();
+    assert_eq!(pro_events, 5, "Ann's three and Dan's two");
+    out.push(format!("{pro:?}"));
+    for (filters, breakdown) in [
+        ("plan!=pro;path?", None),
+        ("", Some("plan")),
+        ("plan~FR", Some("path")),
+    ] {
+        out.push(format!(
+            "{:?}",
+            a.trends(P, &trends(filters, breakdown)).expect("trends")
+        ));
+    }
+    let mut one = trends("", Some("plan"));
+    one.breakdown_limit = 1;
+    one.event = None;
+    let one = a.trends(P, &one).expect("limited");
+    assert!(one.iter().any(|s| s.other), "{one:?}");
+    out.push(format!("{one:?}"));
+
+    let active = a
+        .active_users(
+            P,
+            &ActiveQuery {
+                events: Vec::new(),
+                from_day: d / DAY,
+                days: 9,
+            },
+        )
+        .expect("active");
+    assert_eq!(active.dau[0], 4, "Ann, Bob, Cat and Eve on the first day");
+    out.push(format!("{active:?}"));
+    let sticky = a
+        .stickiness(
+            P,
+            &ActiveQuery {
+                events: names(&["$pageview"]),
+                from_day: d / DAY,
+                days: 9,
+            },
+        )
+        .expect("stickiness");
+    out.push(format!("{sticky:?}"));
+    out.push(format!(
+        "{:?}",
+        a.lifecycle(
+            P,
+            &LifecycleQuery {
+                events: Vec::new(),
+                interval: Interval::Day,
+                from_ms: d,
+                periods: 9,
+            },
+        )
+        .expect("lifecycle")
+    ));
+    for (cohort, mode) in [
+        (Cohort::FirstTime, ReturnMode::On),
+        (Cohort::Recurring, ReturnMode::OnOrAfter),
+    ] {
+        let r = a
+            .retention(
+                P,
+                &RetentionQuery {
+                    start: names(&["$pageview"]),
+                    returning: Vec::new(),
+                    interval: Interval::Day,
+                    from_ms: d,
+                    periods: 8,
+                    cohort,
+                    mode,
+                },
+            )
+            .expect("retention");
+        assert_eq!(r[0].counts[0], 3, "Ann, Bob and Cat first viewed on day 0");
+        out.push(format!("{r:?}"));
+    }
+    let features = a
+        .features(
+            P,
+            &[
+                Feature {
+                    name: "buying".into(),
+                    events: names(&["purchase"]),
+                },
+                Feature {
+                    name: "joining".into(),
+                    events: names(&["signup"]),
+                },
+            ],
+            d,
+            d + 9 * DAY,
+        )
+        .expect("features");
+    assert_eq!(features.active_users, 5);
+    out.push(format!("{features:?}"));
+
+    let cat = a.person(P, "anon-cat").expect("person").expect("Cat");
+    assert_eq!(a.person(P, "cat").expect("person").as_ref(), Some(&cat));
+    let mut ids = cat.distinct_ids.clone();
+    ids.sort();
+    assert_eq!(ids, ["anon-cat", "cat"]);
+    assert!(cat.properties.contains("cat@example.com"), "{cat:?}");
+    assert_eq!(a.person(P, "fay").expect("person"), None, "deleted");
+    let people = a.persons(P, None, 100).expect("persons");
+    assert_eq!(people.len(), 5);
+    let mut shown: Vec<(usize, String)> = people
+        .iter()
+        .map(|p| (p.distinct_ids.len(), p.properties.clone()))
+        .collect();
+    shown.sort();
+    out.push(format!("{shown:?}"));
+    let searched = a.persons(P, Some("an"), 100).expect("search");
+    let mut found: Vec<String> = searched
+        .iter()
+        .flat_map(|p| p.distinct_ids.clone())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["ann", "anon-cat", "cat", "dan"]);
+    let events = a.person_events(P, &cat.distinct_ids, 10).expect("events");
+    assert_eq!(
+        events.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["purchase", "signup", "$pageview"]
+    );
+    out.push(format!("{events:?}"));
+    let names = a.event_names(P).expect("names");
+    assert_eq!(
+        names,
+        [
+            ("$pageview".to_owned(), 9),
+            ("signup".to_owned(), 4),
+            ("purchase".to_owned(), 2),
+            ("help".to_owned(), 1)
+        ]
+    );
+    let stats = a.stats(P).expect("stats");
+    assert_eq!((stats.events, stats.persons, stats.event_names), (16, 5, 4));
+    assert!(a.funnel("elsewhere", &funnel(FunnelOrder::Ordered)).is_ok());
+    assert!(a.persons("elsewhere", None, 10).expect("none").is_empty());
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("events.parquet");
+    assert_eq!(a.export_parquet(P, &file).expect("export"), 16);
+    assert!(std::fs::metadata(&file).expect("written").len() > 0);
+
+    // Retention: a project with an old day and a recent one.
+    let old = vec![
+        event("o1", "$pageview", "ann", d, "{}"),
+        event("o2", "$pageview", "ann", d + 5 * DAY, "{}"),
+    ];
+    block_on(a.ingest("old", old))
+        .expect("answered")
+        .expect("stored");
+    assert_eq!(a.drop_before("old", d + 3 * DAY).expect("drop"), 1);
+    assert_eq!(
+        a.event_names("old").expect("names"),
+        [("$pageview".to_owned(), 1)]
+    );
+    out.join("\n")
+}
+
+fn duckdb_answers() -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
+    seed(store.analytics());
+    let got = answers(store.analytics());
+    store.close().expect("close");
+    got
+}
+
+#[test]
+fn duckdb_conforms() {
+    duckdb_answers();
+}
+
+fn clickhouse_answers(ch: ClickHouse) -> String {
+    ch.migrate(d0()).expect("migrate");
+    let analytics = ClickHouseAnalytics::open(Arc::new(ch)).expect("open");
+    seed(&analytics);
+    let got = answers(&analytics);
+    analytics.close();
+    got
+}
+
+fn same_as_duckdb(clickhouse: &str) {
+    let duck = duckdb_answers();
+    for (i, (c, d)) in clickhouse.lines().zip(duck.lines()).enumerate() {
+        assert_eq!(c, d, "answer {i} differs from DuckDB's");
+    }
+    assert_eq!(clickhouse.lines().count(), duck.lines().count());
+}
+
+#[test]
+fn one_clickhouse_server_conforms_and_its_sql_runs_on_a_current_clickhouse() {
+    if !server_here() {
+        return;
+    }
+    let server = Server::start(free_port(), free_port(), "");
+    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
+    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT)
+        .expect("connect")
+        .with_journal(journal.clone());
+    let got = clickhouse_answers(ch);
+    same_as_duckdb(&got);
+    let sent = journal.lock().expect("journal").clone();
+    replay_on_chdb(&sent);
+}
+
+#[test]
+fn a_two_shard_clickhouse_cluster_conforms() {
+    if !server_here() {
+        return;
+    }
+    let servers = start_cluster();
+    let urls: Vec<String> = servers.iter().map(Server::url).collect();
+    let ch = ClickHouse::connect(&urls[0], Some("two"), &urls, TIMEOUT).expect("connect");
+    let got = clickhouse_answers(ch);
+    same_as_duckdb(&got);
+}
+
+/// Runs every statement the store sent, on empty tables made by the same
+/// migrations, in chdb: each must be accepted.
+fn replay_on_chdb(sent: &[String]) {
+    if !chdb_here() {
+        return;
+    }
+    let mut statements = schema::statements("liveops", &schema::Layout::Single);
+    statements.extend(
+        sent.iter()
+            .filter(|s| !s.starts_with("CREATE") && !s.contains("liveops_migrations"))
+            .cloned(),
+    );
+    assert!(
+        statements.iter().any(|s| s.contains("groupArray")),
+        "the behavioural queries were sent"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("plan.json");
+    std::fs::write(&plan, serde_json::to_vec(&statements).expect("json")).expect("plan");
+    let script = r#"
+import json, sys
+from chdb import session
+s = session.Session(sys.argv[2])
+s.query("CREATE DATABASE IF NOT EXISTS liveops")
+s.query("USE liveops")
+for sql in json.load(open(sys.argv[1])):
+    try:
+        s.query(sql, "JSONEachRow")
+    except Exception as e:
+        print("refused:", sql, "\n", e)
+        sys.exit(1)
+print("ok", len(json.load(open(sys.argv[1]))))
+"#;
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(&plan)
+        .arg(dir.path().join("db"))
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("ok"),
+        "chdb refused the SQL:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
