@@ -118,7 +118,7 @@ fn one_server_migrates_once_and_drops_old_partitions() {
     }
     let server = Server::start(free_port(), free_port(), "");
     let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT).expect("connect");
-    assert_eq!(ch.migrate(NOW).expect("migrate"), [1]);
+    assert_eq!(ch.migrate(NOW).expect("migrate"), [1, 2]);
     assert_eq!(
         ch.migrate(NOW).expect("again"),
         Vec::<u32>::new(),
@@ -150,7 +150,7 @@ fn a_two_shard_cluster_stores_through_distributed_tables() {
     let shard_urls: Vec<String> = servers.iter().map(Server::url).collect();
     let ch =
         ClickHouse::connect(&shard_urls[0], Some("two"), &shard_urls, TIMEOUT).expect("connect");
-    assert_eq!(ch.migrate(NOW).expect("migrate"), [1]);
+    assert_eq!(ch.migrate(NOW).expect("migrate"), [1, 2]);
     retention_story(&ch);
     // The rows are spread over both shards' local tables.
     for url in &shard_urls {

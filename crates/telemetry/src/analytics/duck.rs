@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, RwLock};
 
 use duckdb::{Connection, params};
@@ -16,9 +15,10 @@ use liveops_core::analytics::event::Event;
 
 use super::persons::PersonChanges;
 use super::query::{Need, Source};
+use super::writer::{Commit, Queue};
 use super::{
-    Analytics, Ingested, Job, MAX_COMMIT_EVENTS, Project, ProjectStats, StoredEvent, TrendSeries,
-    TrendsQuery, new_id, uuid_hash,
+    Analytics, Ingested, Job, Project, ProjectStats, StoredEvent, TrendSeries, TrendsQuery, new_id,
+    uuid_hash,
 };
 use crate::{Result, TelemetryError};
 
@@ -46,8 +46,7 @@ pub struct DuckAnalytics {
     maint: Mutex<Option<Connection>>,
     /// Held (shared) by each commit and (exclusively) by a snapshot.
     gate: Arc<RwLock<()>>,
-    queue: Mutex<Option<SyncSender<Job>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    queue: Queue,
 }
 
 impl std::fmt::Debug for DuckAnalytics {
@@ -68,35 +67,25 @@ impl DuckAnalytics {
         let maint = conn.try_clone()?;
         let gate = Arc::new(RwLock::new(()));
         let version = next_version(conn)?;
-        // A bounded queue: when the writer falls behind, requests wait
-        // rather than pile up in memory.
-        let (tx, rx) = sync_channel::<Job>(1024);
-        let writer = Writer {
+        let queue = Queue::start(Writer {
             conn: write,
             projects: projects.clone(),
             gate: gate.clone(),
             version,
-        };
-        let handle = std::thread::Builder::new()
-            .name("analytics-writer".into())
-            .spawn(move || writer.run(rx))?;
+        })?;
         Ok(DuckAnalytics {
             projects,
             read,
             maint: Mutex::new(Some(maint)),
             gate,
-            queue: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(handle)),
+            queue,
         })
     }
 
     /// Stops the writer after it has stored everything queued, and lets go
     /// of the database.
     pub fn close(&self) {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
+        self.queue.close();
         self.read.close();
         self.maint.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
@@ -166,30 +155,12 @@ impl Source for DuckAnalytics {
 }
 
 impl Analytics for DuckAnalytics {
-    /// Queues events for storage; the answer arrives once they are durable.
     fn ingest(
         &self,
         project: &str,
         events: Vec<Event>,
     ) -> futures::channel::oneshot::Receiver<Result<Ingested>> {
-        let (reply, answer) = futures::channel::oneshot::channel();
-        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match queue {
-            Some(q) => {
-                let job = Job {
-                    project: project.to_owned(),
-                    events,
-                    reply,
-                };
-                if let Err(std::sync::mpsc::SendError(job)) = q.send(job) {
-                    let _ = job.reply.send(Err(TelemetryError::Closed));
-                }
-            }
-            None => {
-                let _ = reply.send(Err(TelemetryError::Closed));
-            }
-        }
-        answer
+        self.queue.send(project, events)
     }
 
     /// Events, persons and bytes the index holds for a project.
@@ -450,44 +421,7 @@ struct Writer {
     version: i64,
 }
 
-impl Writer {
-    fn run(mut self, rx: Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
-            let mut jobs = vec![first];
-            let mut n = jobs[0].events.len();
-            while n < MAX_COMMIT_EVENTS {
-                match rx.try_recv() {
-                    Ok(j) => {
-                        n += j.events.len();
-                        jobs.push(j);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let results = self.commit(&mut jobs);
-            for (job, result) in jobs.into_iter().zip(results) {
-                let _ = job.reply.send(result);
-            }
-        }
-    }
-
-    fn project(&self, id: &str) -> Arc<RwLock<Project>> {
-        if let Some(p) = self
-            .projects
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(id)
-        {
-            return p.clone();
-        }
-        self.projects
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(id.to_owned())
-            .or_default()
-            .clone()
-    }
-
+impl Commit for Writer {
     /// Stores every job's events in one transaction. Memory is updated first
     /// (queries may see events a moment before they are durable); if the
     /// commit fails, memory is rebuilt from the database and every job hears
@@ -515,6 +449,25 @@ impl Writer {
                     .collect()
             }
         }
+    }
+}
+
+impl Writer {
+    fn project(&self, id: &str) -> Arc<RwLock<Project>> {
+        if let Some(p) = self
+            .projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
+            return p.clone();
+        }
+        self.projects
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(id.to_owned())
+            .or_default()
+            .clone()
     }
 
     fn write(&mut self, jobs: &[Job], counts: &mut [Ingested], now: i64) -> Result<()> {

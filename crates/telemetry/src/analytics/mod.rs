@@ -15,8 +15,10 @@ mod duck_sql;
 pub(crate) mod index;
 pub(crate) mod persons;
 mod query;
+pub(crate) mod writer;
 
 pub use query::*;
+pub(crate) use writer::Job;
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
@@ -154,16 +156,6 @@ macro_rules! shared_queries {
     };
 }
 pub(crate) use shared_queries;
-
-/// One ingest request waiting for a writer.
-pub(crate) struct Job {
-    pub project: String,
-    pub events: Vec<Event>,
-    pub reply: futures::channel::oneshot::Sender<Result<Ingested>>,
-}
-
-/// The most events one commit takes before answering.
-pub(crate) const MAX_COMMIT_EVENTS: usize = 100_000;
 
 pub(crate) fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -19,8 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use liveops_core::analytics::Interval;
 use liveops_core::analytics::event::Event;
@@ -29,9 +28,10 @@ use serde::{Deserialize, Serialize};
 use super::ClickHouse;
 use super::client::quote;
 use crate::analytics::persons::{PersonChanges, Persons};
+use crate::analytics::writer::{Commit, Queue};
 use crate::analytics::{
-    Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, MAX_COMMIT_EVENTS, Need, OTHER_VALUE, Project,
-    ProjectStats, Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id, property_text,
+    Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, Need, OTHER_VALUE, Project, ProjectStats,
+    Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id, property_text,
     shared_queries,
 };
 use crate::{Result, TelemetryError};
@@ -39,8 +39,7 @@ use crate::{Result, TelemetryError};
 /// Analytics over a ClickHouse installation.
 pub struct ClickHouseAnalytics {
     ch: Arc<ClickHouse>,
-    queue: Mutex<Option<SyncSender<Job>>>,
-    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    queue: Queue,
 }
 
 impl std::fmt::Debug for ClickHouseAnalytics {
@@ -59,6 +58,13 @@ struct EventRow<'a> {
     ts: i64,
     properties: &'a str,
     inserted_at: i64,
+}
+
+#[derive(Serialize)]
+struct EventIdRow<'a> {
+    project_id: &'a str,
+    ts: i64,
+    uuid: &'a str,
 }
 
 #[derive(Serialize)]
@@ -171,27 +177,16 @@ fn wait_for_mutations(shard: &super::Client) -> Result<()> {
 impl ClickHouseAnalytics {
     /// Starts the writer; the schema must already be in place.
     pub fn open(ch: Arc<ClickHouse>) -> Result<ClickHouseAnalytics> {
-        let (tx, rx) = sync_channel::<Job>(1024);
-        let writer = Writer {
+        let queue = Queue::start(Writer {
             ch: ch.clone(),
             version: 0,
-        };
-        let handle = std::thread::Builder::new()
-            .name("analytics-writer".into())
-            .spawn(move || writer.run(rx))?;
-        Ok(ClickHouseAnalytics {
-            ch,
-            queue: Mutex::new(Some(tx)),
-            writer: Mutex::new(Some(handle)),
-        })
+        })?;
+        Ok(ClickHouseAnalytics { ch, queue })
     }
 
     /// Stops the writer after it has stored everything queued.
     pub fn close(&self) {
-        self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
-        if let Some(h) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
-        }
+        self.queue.close();
     }
 
     /// Reads `project`'s live persons and links into `p`; false when it has
@@ -311,24 +306,7 @@ impl Analytics for ClickHouseAnalytics {
         project: &str,
         events: Vec<Event>,
     ) -> futures::channel::oneshot::Receiver<Result<Ingested>> {
-        let (reply, answer) = futures::channel::oneshot::channel();
-        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        match queue {
-            Some(q) => {
-                let job = Job {
-                    project: project.to_owned(),
-                    events,
-                    reply,
-                };
-                if let Err(std::sync::mpsc::SendError(job)) = q.send(job) {
-                    let _ = job.reply.send(Err(TelemetryError::Closed));
-                }
-            }
-            None => {
-                let _ = reply.send(Err(TelemetryError::Closed));
-            }
-        }
-        answer
+        self.queue.send(project, events)
     }
 
     fn stats(&self, project: &str) -> Result<ProjectStats> {
@@ -679,49 +657,35 @@ struct Writer {
 #[derive(Default)]
 struct Batch<'a> {
     events: Vec<EventRow<'a>>,
+    ids: Vec<EventIdRow<'a>>,
     persons: Vec<PersonRow>,
     links: Vec<LinkRow>,
 }
 
-impl Writer {
-    fn run(mut self, rx: Receiver<Job>) {
-        while let Ok(first) = rx.recv() {
-            let mut jobs = vec![first];
-            let mut n = jobs[0].events.len();
-            while n < MAX_COMMIT_EVENTS {
-                match rx.try_recv() {
-                    Ok(j) => {
-                        n += j.events.len();
-                        jobs.push(j);
-                    }
-                    Err(_) => break,
-                }
-            }
-            let mut counts = vec![Ingested::default(); jobs.len()];
-            let result = self.commit(&jobs, &mut counts);
-            match result {
-                Ok(()) => {
-                    for (job, count) in jobs.into_iter().zip(counts) {
-                        let _ = job.reply.send(Ok(count));
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "storing analytics in ClickHouse failed");
-                    let msg = e.to_string();
-                    for job in jobs {
-                        let _ = job.reply.send(Err(TelemetryError::Ingest(msg.clone())));
-                    }
-                }
+impl Commit for Writer {
+    fn commit(&mut self, jobs: &mut [Job]) -> Vec<Result<Ingested>> {
+        let mut counts = vec![Ingested::default(); jobs.len()];
+        match self.store(jobs, &mut counts) {
+            Ok(()) => counts.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "storing analytics in ClickHouse failed");
+                let msg = e.to_string();
+                jobs.iter()
+                    .map(|_| Err(TelemetryError::Ingest(msg.clone())))
+                    .collect()
             }
         }
     }
+}
 
+impl Writer {
     fn next_version(&mut self) -> i64 {
         self.version = now_ms().max(self.version + 1);
         self.version
     }
 
-    fn commit(&mut self, jobs: &[Job], counts: &mut [Ingested]) -> Result<()> {
+    /// Stores every job's events with one insert per table.
+    fn store(&mut self, jobs: &[Job], counts: &mut [Ingested]) -> Result<()> {
         let now = now_ms();
         let mut batch = Batch::default();
         let mut projects: Vec<&str> = jobs.iter().map(|j| j.project.as_str()).collect();
@@ -736,6 +700,8 @@ impl Writer {
         client.insert("persons", &batch.persons)?;
         client.insert("person_ids", &batch.links)?;
         client.insert("events", &batch.events)?;
+        // The ids last: an id stored means its event is.
+        client.insert("event_ids", &batch.ids)?;
         Ok(())
     }
 
@@ -766,7 +732,7 @@ impl Writer {
         }
         let mut seen: HashSet<String> = client
             .rows::<Uuid>(&format!(
-                "SELECT uuid FROM events WHERE project_id = {} AND ts >= {lo} AND ts <= {hi} \
+                "SELECT uuid FROM event_ids WHERE project_id = {} AND ts >= {lo} AND ts <= {hi} \
                  AND uuid IN {}",
                 quote(project),
                 list(all().map(|e| e.uuid.as_str()))
@@ -833,6 +799,11 @@ impl Writer {
                     ts: e.at_ms,
                     properties: &e.properties,
                     inserted_at: now,
+                });
+                batch.ids.push(EventIdRow {
+                    project_id: project,
+                    ts: e.at_ms,
+                    uuid: &e.uuid,
                 });
                 counts[i].stored += 1;
             }

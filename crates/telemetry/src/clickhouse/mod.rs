@@ -28,7 +28,7 @@ use crate::{Result, TelemetryError};
 /// found in them along, as on DuckDB.
 fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
     match kind {
-        Kind::Events => &[&schema::EVENTS],
+        Kind::Events => &[&schema::EVENTS, &schema::EVENT_IDS],
         Kind::Spans => &[&schema::SPANS, &schema::DETECTIONS],
         Kind::Metrics => &[&schema::METRICS],
     }

@@ -102,20 +102,38 @@ pub const DETECTIONS: Table = Table {
     time: ("at_ns", 1_000_000),
 };
 
+/// Each stored event's id, sorted by time: ingest looks a batch's ids up
+/// here within the batch's time range to drop resent copies, which reads a
+/// few recent granules rather than every event of the project.
+pub const EVENT_IDS: Table = Table {
+    name: "event_ids",
+    columns: "project_id String, ts Int64, uuid String",
+    day: "toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))",
+    order_by: "project_id, ts, uuid",
+    time: ("ts", 1),
+};
+
 /// Every migration, oldest first. Append only: a released migration is
 /// never changed, a change is a new one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "telemetry",
-    steps: &[
-        Step::Table(&EVENTS),
-        Step::Table(&PERSONS),
-        Step::Table(&PERSON_IDS),
-        Step::Table(&SPANS),
-        Step::Table(&METRICS),
-        Step::Table(&DETECTIONS),
-    ],
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "telemetry",
+        steps: &[
+            Step::Table(&EVENTS),
+            Step::Table(&PERSONS),
+            Step::Table(&PERSON_IDS),
+            Step::Table(&SPANS),
+            Step::Table(&METRICS),
+            Step::Table(&DETECTIONS),
+        ],
+    },
+    Migration {
+        version: 2,
+        name: "event ids",
+        steps: &[Step::Table(&EVENT_IDS)],
+    },
+];
 
 /// Every telemetry table the migrations make.
 pub fn tables() -> impl Iterator<Item = &'static Table> {
