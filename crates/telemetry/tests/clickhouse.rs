@@ -5,12 +5,11 @@
 //! on today's releases too. Without the server (or the venv) a test is
 //! skipped, except under `CI=true`, where it fails.
 
-use std::process::Command;
 use std::time::Duration;
 
 use liveops_telemetry::clickhouse::schema::{self, EVENTS, Layout};
 use liveops_telemetry::clickhouse::testing::{
-    Server, chdb_here, free_port, server_here, start_cluster, venv_python,
+    ChdbStep, Server, chdb_here, free_port, run_on_chdb, server_here, start_cluster,
 };
 use liveops_telemetry::clickhouse::{ClickHouse, Kind, retention};
 use serde::Deserialize;
@@ -184,53 +183,29 @@ fn the_sql_runs_on_a_current_clickhouse() {
     if !chdb_here() {
         return;
     }
-    let python = venv_python();
-    let mut steps: Vec<serde_json::Value> = schema::statements("liveops", &Layout::Single)
+    let mut steps: Vec<ChdbStep> = schema::statements("liveops", &Layout::Single)
         .into_iter()
-        .map(|sql| serde_json::json!({"run": sql}))
+        .map(ChdbStep::Run)
         .collect();
-    steps.push(serde_json::json!({"run": format!(
+    steps.push(ChdbStep::Run(format!(
         "INSERT INTO events VALUES ('shop', 'a', '$pageview', 'ann', {}, '{{}}', {NOW}), \
          ('shop', 'b', '$pageview', 'ann', {NOW}, '{{}}', {NOW})",
         NOW - 10 * DAY_MS
-    )}));
+    )));
     // The old event's day is 2026-11-26.
-    steps.push(serde_json::json!({
-        "expect": retention::old_days_query(&EVENTS, &Layout::Single, "shop", NOW - 7 * DAY_MS),
-        "equals": "20261126",
-    }));
-    steps.push(serde_json::json!({
-        "run": retention::drop_day(&EVENTS, &Layout::Single, "shop", 20_261_126),
-    }));
-    steps.push(serde_json::json!({"expect": "SELECT count() FROM events", "equals": "1"}));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, serde_json::to_vec(&steps).expect("json")).expect("plan");
-    let script = r#"
-import json, sys
-from chdb import session
-s = session.Session(sys.argv[2])
-s.query("CREATE DATABASE IF NOT EXISTS liveops")
-s.query("USE liveops")
-for step in json.load(open(sys.argv[1])):
-    if "run" in step:
-        s.query(step["run"])
-    else:
-        got = str(s.query(step["expect"], "CSV")).strip()
-        assert got == step["equals"], (step, got)
-print("ok")
-"#;
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .arg(&plan)
-        .arg(dir.path().join("db"))
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("ok"),
-        "chdb refused the SQL:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    steps.push(ChdbStep::Expect {
+        query: retention::old_days_query(&EVENTS, &Layout::Single, "shop", NOW - 7 * DAY_MS),
+        equals: "20261126".into(),
+    });
+    steps.push(ChdbStep::Run(retention::drop_day(
+        &EVENTS,
+        &Layout::Single,
+        "shop",
+        20_261_126,
+    )));
+    steps.push(ChdbStep::Expect {
+        query: "SELECT count() FROM events".into(),
+        equals: "1".into(),
+    });
+    run_on_chdb(&steps);
 }

@@ -5,7 +5,6 @@
 //! equal DuckDB's exactly. The SQL the ClickHouse store sent is then run on
 //! `chdb`, a current ClickHouse, to show today's releases take it too.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,7 +21,7 @@ use liveops_telemetry::analytics::{
 use liveops_telemetry::clickhouse::analytics::ClickHouseAnalytics;
 use liveops_telemetry::clickhouse::client::Journal;
 use liveops_telemetry::clickhouse::testing::{
-    Server, chdb_here, free_port, server_here, start_cluster, venv_python,
+    ChdbStep, Server, chdb_here, free_port, run_on_chdb, server_here, start_cluster,
 };
 use liveops_telemetry::clickhouse::{ClickHouse, schema};
 use liveops_telemetry::{Analytics, DuckDbStore, TelemetryStore};
@@ -502,34 +501,10 @@ fn replay_on_chdb(sent: &[String]) {
         statements.iter().any(|s| s.contains("groupArray")),
         "the behavioural queries were sent"
     );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let plan = dir.path().join("plan.json");
-    std::fs::write(&plan, serde_json::to_vec(&statements).expect("json")).expect("plan");
-    let script = r#"
-import json, sys
-from chdb import session
-s = session.Session(sys.argv[2])
-s.query("CREATE DATABASE IF NOT EXISTS liveops")
-s.query("USE liveops")
-for sql in json.load(open(sys.argv[1])):
-    try:
-        s.query(sql, "JSONEachRow")
-    except Exception as e:
-        print("refused:", sql, "\n", e)
-        sys.exit(1)
-print("ok", len(json.load(open(sys.argv[1]))))
-"#;
-    let out = Command::new(venv_python())
-        .arg("-c")
-        .arg(script)
-        .arg(&plan)
-        .arg(dir.path().join("db"))
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("ok"),
-        "chdb refused the SQL:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_on_chdb(
+        &statements
+            .into_iter()
+            .map(ChdbStep::Run)
+            .collect::<Vec<_>>(),
     );
 }

@@ -185,3 +185,60 @@ pub fn chdb_here() -> bool {
             .is_ok_and(|s| s.success());
     available("chdb in the test venv", has)
 }
+
+/// A step for [`run_on_chdb`]: a statement to run, or a query whose CSV
+/// answer must equal `equals`.
+#[derive(Debug, Clone)]
+pub enum ChdbStep {
+    Run(String),
+    Expect { query: String, equals: String },
+}
+
+/// Runs `steps` in order in chdb, in a database `liveops` of a fresh
+/// session; panics with the statement chdb refused, or the answer that
+/// differed.
+pub fn run_on_chdb(steps: &[ChdbStep]) {
+    let plan: Vec<serde_json::Value> = steps
+        .iter()
+        .map(|s| match s {
+            ChdbStep::Run(sql) => serde_json::json!({ "run": sql }),
+            ChdbStep::Expect { query, equals } => {
+                serde_json::json!({ "expect": query, "equals": equals })
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, serde_json::to_vec(&plan).expect("json")).expect("plan");
+    let script = r#"
+import json, sys
+from chdb import session
+s = session.Session(sys.argv[2])
+s.query("CREATE DATABASE IF NOT EXISTS liveops")
+s.query("USE liveops")
+for step in json.load(open(sys.argv[1])):
+    sql = step.get("run") or step["expect"]
+    try:
+        got = str(s.query(sql, "CSV")).strip()
+    except Exception as e:
+        print("refused:", sql, "\n", e)
+        sys.exit(1)
+    if "expect" in step and got != step["equals"]:
+        print("answered", repr(got), "not", repr(step["equals"]), "to", sql)
+        sys.exit(1)
+print("ok")
+"#;
+    let out = Command::new(venv_python())
+        .arg("-c")
+        .arg(script)
+        .arg(&file)
+        .arg(dir.path().join("db"))
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).starts_with("ok"),
+        "chdb:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
