@@ -120,6 +120,11 @@ async fn shop(app: &TestApp) -> (liveops_store::projects::Project, String, Strin
 }
 
 /// Sends what is due in the outbox, as the job does.
+/// Job timers an hour apart: past the round each server starts with, only
+/// the story's own `deliver` runs deliveries, so none is still in flight
+/// in the background when the story looks at the outcome.
+const STORY_DRIVES_JOBS_MS: u64 = 3_600_000;
+
 async fn deliver(app: &TestApp) {
     liveops_server::support::deliver::run_due(&app.state)
         .await
@@ -130,7 +135,11 @@ async fn deliver(app: &TestApp) {
 /// rows could make the server POST to loopback, link-local and private
 /// addresses, follow redirects with the body, and show the answer.
 async fn outbound_requests_to_internal_addresses_are_refused(backend: Backend) {
-    let app = spawn_app_with(backend, |c| c.outbound_allow.clear()).await;
+    let app = spawn_app_with(backend, |c| {
+        c.outbound_allow.clear();
+        c.job_tick_ms = STORY_DRIVES_JOBS_MS;
+    })
+    .await;
     let rx = Receiver::start().await;
     let (shop, admin, instance) = shop(&app).await;
     let port = rx.base.rsplit(':').next().unwrap_or("9").to_owned();
@@ -220,7 +229,7 @@ async fn outbound_requests_to_internal_addresses_are_refused(backend: Backend) {
 /// With loopback allowed, a redirect is not followed and an error answer
 /// shows as its class, never its body.
 async fn deliveries_follow_no_redirect_and_hide_answers(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_with(backend, |c| c.job_tick_ms = STORY_DRIVES_JOBS_MS).await;
     let rx = Receiver::start().await;
     let (shop, admin, _) = shop(&app).await;
     for path in ["/redirect", "/fail"] {
@@ -273,6 +282,7 @@ async fn deliveries_follow_no_redirect_and_hide_answers(backend: Backend) {
 async fn status_subscriptions_are_confirmed_before_anything_is_sent(backend: Backend) {
     let app = spawn_app_with(backend, |c| {
         c.public_url = Some("https://status.shop.example".into());
+        c.job_tick_ms = STORY_DRIVES_JOBS_MS;
     })
     .await;
     let rx = Receiver::start().await;
