@@ -1,4 +1,6 @@
-//! The embedded DuckDB backend.
+//! The embedded DuckDB backend: [`DuckFile`] is one DuckDB file with the
+//! node's spans and metrics, which both stores keep; [`DuckDbStore`] adds
+//! product analytics to it.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -10,14 +12,14 @@ use crate::analytics::duck::DuckAnalytics;
 use crate::performance::{DuckPerformance, Performance};
 use crate::{Result, TelemetryError, TelemetryStore};
 
-/// Telemetry in one DuckDB file. All access goes through one connection behind
-/// a mutex: DuckDB parallelises each query itself, and a single writer keeps
-/// snapshots simple (checkpoint, then copy the file while nobody writes).
+/// One DuckDB file and the spans and metrics in it. All access goes through
+/// one connection behind a mutex: DuckDB parallelises each query itself,
+/// and a single writer keeps snapshots simple (checkpoint, then copy the
+/// file while nobody writes).
 #[derive(Debug)]
-pub struct DuckDbStore {
+pub(crate) struct DuckFile {
     path: PathBuf,
     conn: Mutex<Option<Connection>>,
-    analytics: DuckAnalytics,
     performance: DuckPerformance,
 }
 
@@ -25,6 +27,83 @@ pub struct DuckDbStore {
 const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS telemetry_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 INSERT INTO telemetry_meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;";
+
+impl DuckFile {
+    /// Opens or creates the file at `path`. Fails if another process holds it.
+    pub(crate) fn open(path: &Path) -> Result<DuckFile> {
+        let conn = Connection::open(path)?;
+        // DuckDB would take most of the machine's memory for its buffers;
+        // liveops keeps its own analytics layout in memory beside it.
+        conn.execute_batch("SET memory_limit = '384MB'")?;
+        // Checkpoints compress what the log holds and stall the writer while
+        // they run; fewer, larger ones keep ingest steady. The log replays
+        // on start after a crash, so this also bounds recovery work.
+        conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
+        conn.execute_batch(SCHEMA)?;
+        let performance = DuckPerformance::open(&conn)?;
+        Ok(DuckFile {
+            path: path.to_owned(),
+            conn: Mutex::new(Some(conn)),
+            performance,
+        })
+    }
+
+    /// Runs `f` with the connection, or fails when the file is closed.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // A panic while holding the lock leaves the connection itself intact,
+        // so a poisoned lock is still usable.
+        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let conn = guard.as_ref().ok_or(TelemetryError::Closed)?;
+        f(conn)
+    }
+
+    pub(crate) fn ping(&self) -> Result<()> {
+        self.with_conn(|c| {
+            c.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn size_bytes(&self) -> u64 {
+        let wal = self.path.with_extension("duckdb.wal");
+        let main = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let wal = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+        main + wal
+    }
+
+    /// Checkpoints and copies the file to `dest` while the connection lock
+    /// keeps every writer on it out.
+    pub(crate) fn snapshot(&self, dest: &Path) -> Result<()> {
+        self.performance.paused(|| {
+            self.with_conn(|c| {
+                c.execute_batch("CHECKPOINT")?;
+                std::fs::copy(&self.path, dest)?;
+                Ok(())
+            })
+        })
+    }
+
+    pub(crate) fn performance(&self) -> &dyn Performance {
+        &self.performance
+    }
+
+    pub(crate) fn close(&self) -> Result<()> {
+        self.performance.close();
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(conn) = guard.take() {
+            conn.execute_batch("CHECKPOINT")?;
+            conn.close().map_err(|(_, e)| TelemetryError::Duck(e))?;
+        }
+        Ok(())
+    }
+}
+
+/// All telemetry in one DuckDB file, which only one process may hold open.
+#[derive(Debug)]
+pub struct DuckDbStore {
+    file: DuckFile,
+    analytics: DuckAnalytics,
+}
 
 impl DuckDbStore {
     /// Opens or creates the store at `path` with the default options.
@@ -35,66 +114,24 @@ impl DuckDbStore {
 
     /// Opens or creates the store at `path`.
     pub fn open_with(path: &Path, options: &crate::Options) -> Result<DuckDbStore> {
-        let conn = Connection::open(path)?;
-        // DuckDB would take most of the machine's memory for its buffers;
-        // liveops keeps its own analytics layout in memory beside it.
-        conn.execute_batch("SET memory_limit = '384MB'")?;
-        // Checkpoints compress what the log holds and stall the writer while
-        // they run; fewer, larger ones keep ingest steady. The log replays
-        // on start after a crash, so this also bounds recovery work.
-        conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
-        conn.execute_batch(SCHEMA)?;
-        let analytics = DuckAnalytics::open(&conn, options)?;
-        let performance = DuckPerformance::open(&conn)?;
-        Ok(DuckDbStore {
-            path: path.to_owned(),
-            conn: Mutex::new(Some(conn)),
-            analytics,
-            performance,
-        })
-    }
-
-    /// Runs `f` with the connection, or fails when the store is closed.
-    pub fn with_conn<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        // A panic while holding the lock leaves the connection itself intact,
-        // so a poisoned lock is still usable.
-        let guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        let conn = guard.as_ref().ok_or(TelemetryError::Closed)?;
-        f(conn)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        let file = DuckFile::open(path)?;
+        let analytics = file.with_conn(|c| DuckAnalytics::open(c, options))?;
+        Ok(DuckDbStore { file, analytics })
     }
 }
 
 impl TelemetryStore for DuckDbStore {
     fn ping(&self) -> Result<()> {
-        self.with_conn(|c| {
-            c.query_row("SELECT 1", [], |_| Ok(()))?;
-            Ok(())
-        })
+        self.file.ping()
     }
 
     fn size_bytes(&self) -> Result<u64> {
-        let wal = self.path.with_extension("duckdb.wal");
-        let main = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
-        let wal = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
-        Ok(main + wal)
+        Ok(self.file.size_bytes())
     }
 
+    /// The analytics writer pauses too while the file is copied.
     fn snapshot(&self, dest: &Path) -> Result<()> {
-        // The analytics writer pauses, and the connection lock keeps every
-        // other writer out, while the file is checkpointed and copied.
-        self.analytics.paused(|| {
-            self.performance.paused(|| {
-                self.with_conn(|c| {
-                    c.execute_batch("CHECKPOINT")?;
-                    std::fs::copy(&self.path, dest)?;
-                    Ok(())
-                })
-            })
-        })
+        self.analytics.paused(|| self.file.snapshot(dest))
     }
 
     fn analytics(&self) -> &dyn Analytics {
@@ -102,18 +139,12 @@ impl TelemetryStore for DuckDbStore {
     }
 
     fn performance(&self) -> &dyn Performance {
-        &self.performance
+        self.file.performance()
     }
 
     fn close(&self) -> Result<()> {
         self.analytics.close();
-        self.performance.close();
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(conn) = guard.take() {
-            conn.execute_batch("CHECKPOINT")?;
-            conn.close().map_err(|(_, e)| TelemetryError::Duck(e))?;
-        }
-        Ok(())
+        self.file.close()
     }
 }
 
@@ -125,7 +156,7 @@ mod tests {
     fn snapshot_is_a_working_copy() -> Result<()> {
         let dir = tempfile::tempdir()?;
         let store = DuckDbStore::open(&dir.path().join("t.duckdb"))?;
-        store.with_conn(|c| {
+        store.file.with_conn(|c| {
             c.execute_batch("CREATE TABLE x (v INTEGER); INSERT INTO x VALUES (1), (2), (3);")?;
             Ok(())
         })?;
@@ -135,8 +166,9 @@ mod tests {
         assert!(matches!(store.ping(), Err(TelemetryError::Closed)));
 
         let restored = DuckDbStore::open(&copy)?;
-        let n: i64 =
-            restored.with_conn(|c| Ok(c.query_row("SELECT sum(v) FROM x", [], |r| r.get(0))?))?;
+        let n: i64 = restored
+            .file
+            .with_conn(|c| Ok(c.query_row("SELECT sum(v) FROM x", [], |r| r.get(0))?))?;
         assert_eq!(n, 6);
         Ok(())
     }

@@ -125,7 +125,6 @@ pub fn open(config: &StoreConfig, now_ms: i64) -> Result<Box<dyn TelemetryStore>
         Some(ch) => Box::new(clickhouse::store::ClickHouseStore::open(
             ch.connect()?,
             &config.duckdb_path,
-            &config.options,
             now_ms,
         )?),
     })

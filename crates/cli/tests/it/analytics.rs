@@ -71,26 +71,7 @@ sc.flush()
 sc.shutdown()
 print(json.dumps({"errors": errors}))
 "#;
-    let out = tokio::task::spawn_blocking({
-        let base = app.base.clone();
-        let key = key.clone();
-        move || {
-            Command::new(venv().join("bin").join("python"))
-                .args(["-c", script, &base, &key])
-                .output()
-                .expect("run python")
-        }
-    })
-    .await
-    .expect("join");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("report");
-    assert_eq!(report["errors"], json!([]), "the SDKs saw errors");
+    crate::helpers::run_sdk_script(script, &app.base, &key).await;
 
     let (_, names) = app
         .get("/api/v1/projects/shop/analytics/events", &admin)

@@ -447,6 +447,34 @@ impl Sink {
 }
 
 /// The Python venv `scripts/setup.sh` built, with the real clients.
+/// Runs an SDK `script` in the test venv's Python with the server's base
+/// URL and a key as its arguments; it prints a JSON report whose `errors`
+/// must be empty, which is returned.
+pub async fn run_sdk_script(script: &'static str, base: &str, key: &str) -> serde_json::Value {
+    let (base, key) = (base.to_owned(), key.to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(venv().join("bin").join("python"))
+            .args(["-c", script, &base, &key])
+            .output()
+            .expect("run python")
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(
+        report["errors"],
+        serde_json::json!([]),
+        "the SDK saw errors"
+    );
+    report
+}
+
 pub fn venv() -> std::path::PathBuf {
     std::path::PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").expect(
         "LIVEOPS_TEST_VENV is not set: run the tests with scripts/test.sh, which builds the venv",

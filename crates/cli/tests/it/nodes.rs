@@ -240,23 +240,7 @@ ph.flush()
 ph.shutdown()
 print(json.dumps({"errors": errors}))
 "#;
-    let out = tokio::task::spawn_blocking({
-        let (base, key) = (a.base.clone(), key.clone());
-        move || {
-            std::process::Command::new(crate::helpers::venv().join("bin").join("python"))
-                .args(["-c", script, &base, &key])
-                .output()
-                .expect("run python")
-        }
-    })
-    .await
-    .expect("join");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains(r#""errors": []"#),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::helpers::run_sdk_script(script, &a.base, &key).await;
 
     // The default range: the last 30 days, up to now.
     let funnel = json!({"steps": ["$pageview", "signup", "purchase"], "window": "1d"});

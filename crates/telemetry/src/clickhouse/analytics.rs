@@ -105,6 +105,37 @@ struct Link {
     person_id: String,
 }
 
+/// An event as read back.
+#[derive(Deserialize)]
+struct StoredRow {
+    uuid: String,
+    event: String,
+    distinct_id: String,
+    ts: i64,
+    properties: String,
+}
+
+impl From<StoredRow> for StoredEvent {
+    fn from(r: StoredRow) -> StoredEvent {
+        StoredEvent {
+            uuid: r.uuid,
+            event: r.event,
+            distinct_id: r.distinct_id,
+            at_ms: r.ts,
+            properties: r.properties,
+        }
+    }
+}
+
+/// The one number a `SELECT count() AS n …` answers.
+fn count(client: &super::Client, sql: &str) -> Result<u64> {
+    #[derive(Deserialize)]
+    struct N {
+        n: u64,
+    }
+    Ok(client.rows::<N>(sql)?.first().map_or(0, |n| n.n))
+}
+
 /// A list of strings as a ClickHouse tuple literal for `IN`.
 fn list(items: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     let quoted: Vec<String> = items.into_iter().map(|s| quote(s.as_ref())).collect();
@@ -151,18 +182,13 @@ const MUTATION_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Waits until the server has applied every deletion in the database.
 fn wait_for_mutations(shard: &super::Client) -> Result<()> {
-    #[derive(Deserialize)]
-    struct N {
-        n: u64,
-    }
     let sql = format!(
         "SELECT count() AS n FROM system.mutations WHERE database = {} AND is_done = 0",
         quote(shard.endpoint().database())
     );
     let start = std::time::Instant::now();
     loop {
-        let left: Vec<N> = shard.rows(&sql)?;
-        if left.first().is_none_or(|n| n.n == 0) {
+        if count(shard, &sql)? == 0 {
             return Ok(());
         }
         if start.elapsed() > MUTATION_WAIT {
@@ -315,27 +341,28 @@ impl Analytics for ClickHouseAnalytics {
             events: u64,
             event_names: u64,
         }
-        #[derive(Deserialize)]
-        struct N {
-            n: u64,
-        }
         let p = quote(project);
         let client = self.ch.client();
         let counts: Vec<Counts> = client.rows(&format!(
             "SELECT count() AS events, uniqExact(event) AS event_names FROM events \
              WHERE project_id = {p}"
         ))?;
-        let persons: Vec<N> = client.rows(&format!(
-            "SELECT count() AS n FROM (SELECT argMax(deleted, version) AS d FROM persons \
-             WHERE project_id = {p} GROUP BY person_id) WHERE d = 0"
-        ))?;
-        let mut project_layout = Project::default();
-        self.load_persons(project, &mut project_layout)?;
+        let persons = count(
+            client,
+            &format!(
+                "SELECT count() AS n FROM (SELECT argMax(deleted, version) AS d FROM persons \
+                 WHERE project_id = {p} GROUP BY person_id) WHERE d = 0"
+            ),
+        )?;
+        let distinct_ids = count(
+            client,
+            &format!("SELECT uniqExact(distinct_id) AS n FROM person_ids WHERE project_id = {p}"),
+        )?;
         let first = counts.first();
         Ok(ProjectStats {
             events: first.map_or(0, |c| c.events) as usize,
-            persons: persons.first().map_or(0, |n| n.n) as usize,
-            distinct_ids: project_layout.persons.did_count(),
+            persons: persons as usize,
+            distinct_ids: distinct_ids as usize,
             event_names: first.map_or(0, |c| c.event_names) as usize,
             index_bytes: 0,
         })
@@ -357,15 +384,14 @@ impl Analytics for ClickHouseAnalytics {
             .map(|d| p.persons.did_name(*d).to_owned())
             .collect();
         let client = self.ch.client();
-        #[derive(Deserialize)]
-        struct N {
-            n: u64,
-        }
-        let counted: Vec<N> = client.rows(&format!(
-            "SELECT count() AS n FROM events WHERE project_id = {} AND distinct_id IN {}",
-            quote(project),
-            list(&names)
-        ))?;
+        let counted = count(
+            client,
+            &format!(
+                "SELECT count() AS n FROM events WHERE project_id = {} AND distinct_id IN {}",
+                quote(project),
+                list(&names)
+            ),
+        )?;
         // A tombstone hides the person at once; the deletions below take
         // the rows themselves away as ClickHouse applies them.
         client.insert(
@@ -407,23 +433,22 @@ impl Analytics for ClickHouseAnalytics {
         for shard in &self.ch.shards {
             wait_for_mutations(shard)?;
         }
-        Ok(Some(counted.first().map_or(0, |c| c.n)))
+        Ok(Some(counted))
     }
 
     fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
-        #[derive(Deserialize)]
-        struct N {
-            n: u64,
-        }
         // Only whole days go: count what they hold first.
         let day = cutoff_ms.div_euclid(86_400_000) * 86_400_000;
-        let n: Vec<N> = self.ch.client().rows(&format!(
-            "SELECT count() AS n FROM events WHERE project_id = {} AND ts < {day}",
-            quote(project)
-        ))?;
+        let n = count(
+            self.ch.client(),
+            &format!(
+                "SELECT count() AS n FROM events WHERE project_id = {} AND ts < {day}",
+                quote(project)
+            ),
+        )?;
         self.ch
             .drop_before(super::Kind::Events, project, cutoff_ms)?;
-        Ok(n.first().map_or(0, |n| n.n))
+        Ok(n)
     }
 
     fn export_parquet(&self, project: &str, dest: &Path) -> Result<u64> {
@@ -431,14 +456,6 @@ impl Analytics for ClickHouseAnalytics {
         // in-memory DuckDB and out with the embedded store's own export.
         let conn = duckdb::Connection::open_in_memory()?;
         conn.execute_batch(crate::analytics::duck::SCHEMA)?;
-        #[derive(Deserialize)]
-        struct Row {
-            uuid: String,
-            event: String,
-            distinct_id: String,
-            ts: i64,
-            properties: String,
-        }
         {
             let mut app = conn.appender("analytics_events")?;
             self.ch.client().each_row(
@@ -447,7 +464,7 @@ impl Analytics for ClickHouseAnalytics {
                      WHERE project_id = {}",
                     quote(project)
                 ),
-                |r: Row| {
+                |r: StoredRow| {
                     app.append_row(duckdb::params![
                         project,
                         r.uuid,
@@ -534,30 +551,13 @@ impl Analytics for ClickHouseAnalytics {
         if distinct_ids.is_empty() {
             return Ok(Vec::new());
         }
-        #[derive(Deserialize)]
-        struct Row {
-            uuid: String,
-            event: String,
-            distinct_id: String,
-            ts: i64,
-            properties: String,
-        }
-        let rows: Vec<Row> = self.ch.client().rows(&format!(
+        let rows: Vec<StoredRow> = self.ch.client().rows(&format!(
             "SELECT uuid, event, distinct_id, ts, properties FROM events \
              WHERE project_id = {} AND distinct_id IN {} ORDER BY ts DESC LIMIT {limit}",
             quote(project),
             list(distinct_ids)
         ))?;
-        Ok(rows
-            .into_iter()
-            .map(|r| StoredEvent {
-                uuid: r.uuid,
-                event: r.event,
-                distinct_id: r.distinct_id,
-                at_ms: r.ts,
-                properties: r.properties,
-            })
-            .collect())
+        Ok(rows.into_iter().map(StoredEvent::from).collect())
     }
 
     fn event_names(&self, project: &str) -> Result<Vec<(String, u64)>> {

@@ -1,7 +1,7 @@
 //! The telemetry store with ClickHouse behind it: product analytics
 //! (events, persons) live in ClickHouse and are shared by every node that
 //! points at it. Spans and metrics still live in the node's own DuckDB file
-//! until their queries move over too.
+//! (with no analytics of its own) until their queries move over too.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -9,29 +9,25 @@ use std::sync::Arc;
 use super::ClickHouse;
 use super::analytics::ClickHouseAnalytics;
 use crate::analytics::Analytics;
+use crate::duck::DuckFile;
 use crate::performance::Performance;
-use crate::{DuckDbStore, Result, TelemetryStore};
+use crate::{Result, TelemetryStore};
 
 #[derive(Debug)]
 pub struct ClickHouseStore {
     ch: Arc<ClickHouse>,
     analytics: ClickHouseAnalytics,
-    local: DuckDbStore,
+    local: DuckFile,
 }
 
 impl ClickHouseStore {
     /// Connects, makes or migrates the schema, and opens the node's own
     /// file for what stays local.
-    pub fn open(
-        ch: ClickHouse,
-        local: &Path,
-        options: &crate::Options,
-        now_ms: i64,
-    ) -> Result<ClickHouseStore> {
+    pub fn open(ch: ClickHouse, local: &Path, now_ms: i64) -> Result<ClickHouseStore> {
         ch.migrate(now_ms)?;
         let ch = Arc::new(ch);
         let analytics = ClickHouseAnalytics::open(ch.clone())?;
-        let local = DuckDbStore::open_with(local, options)?;
+        let local = DuckFile::open(local)?;
         Ok(ClickHouseStore {
             ch,
             analytics,
@@ -52,7 +48,7 @@ impl TelemetryStore for ClickHouseStore {
             bytes: u64,
         }
         let database = self.ch.client().endpoint().database().to_owned();
-        let mut total = self.local.size_bytes()?;
+        let mut total = self.local.size_bytes();
         for shard in &self.ch.shards {
             let rows: Vec<Bytes> = shard.rows(&format!(
                 "SELECT toUInt64(sum(bytes)) AS bytes FROM system.parts \
