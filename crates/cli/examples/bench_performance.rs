@@ -211,14 +211,9 @@ fn rfc3339(ns: i64) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let common::Started {
-        dir: _dir,
-        server,
-        token,
-        server_key: key,
-        ..
-    } = common::start().await;
-    let pid = server.child.id();
+    let mut started = common::start().await;
+    let (token, key) = (started.token.clone(), started.server_key.clone());
+    let pid = started.server.child.id();
     let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
     let from_ns = now_ns - 24 * HOUR_NS - HOUR_NS;
     eprintln!("generating about {} spans…", a.spans);
@@ -236,7 +231,7 @@ async fn main() {
     );
     let sent = common::send_all(
         bodies,
-        &format!("{}/v1/traces", server.base),
+        &format!("{}/v1/traces", started.server.base),
         &[
             ("authorization", format!("Bearer {key}")),
             ("content-type", "application/x-protobuf".into()),
@@ -253,7 +248,8 @@ async fn main() {
     );
 
     let range = format!("from={}&to={}", rfc3339(from_ns), rfc3339(to_ns));
-    let api = |path: &str| format!("{}/api/v1/projects/bench/performance/{path}", server.base);
+    let base = started.server.base.clone();
+    let api = |path: &str| format!("{base}/api/v1/projects/bench/performance/{path}");
     let get = |url: String| {
         let req = http.get(url).bearer_auth(&token);
         async move {
@@ -271,6 +267,14 @@ async fn main() {
     let (all_s, all) = best_of(a.repeat, || get(all_url.clone())).await;
     let report_url = api(&format!("report?{range}"));
     let (report_s, report) = best_of(a.repeat.min(3), || get(report_url.clone())).await;
+
+    eprintln!("restarting the server on its data…");
+    let restarted = common::restart(&mut started, &[]).await;
+    let again_url = format!(
+        "{}/api/v1/projects/bench/performance/routes?{range}&route=GET%20/r7/%7Bid%7D",
+        started.server.base
+    );
+    let again = get(again_url).await;
 
     eprintln!("loading the request spans into DuckDB…");
     let duck = duckdb::Connection::open_in_memory().expect("duckdb");
@@ -341,6 +345,14 @@ async fn main() {
         duck_all / all_s
     );
     println!("| Tuning report over the 24 h | {report_s:.2} s | — | ≤ 2 s |");
+    println!(
+        "| Restart with the spans stored: to `/readyz` | {:.2} s | — | ≤ 2 s |",
+        restarted.ready_secs
+    );
+    println!(
+        "| Idle RSS after the restart | {:.0} MiB | — | ≤ 150 MiB |",
+        restarted.idle_rss_mib
+    );
     println!();
     println!(
         "Check, GET /r7/{{id}}: liveops p50/p90/p95/p99 {}/{}/{}/{} ms · DuckDB quantile_cont {duck_one_values} ns",
@@ -352,5 +364,14 @@ async fn main() {
         report["slow_queries"].as_array().map_or(0, Vec::len),
         report["large_payloads"].as_array().map_or(0, Vec::len)
     );
-    drop(server);
+    println!(
+        "After the restart, GET /r7/{{id}}: {} requests, p50/p90/p95/p99 {}/{}/{}/{} ms (before: {} requests)",
+        again[0]["requests"],
+        again[0]["p50_ms"],
+        again[0]["p90_ms"],
+        again[0]["p95_ms"],
+        again[0]["p99_ms"],
+        one[0]["requests"]
+    );
+    drop(started);
 }

@@ -17,7 +17,7 @@ pub enum RetentionCommand {
         #[arg(long, value_name = "SLUG")]
         project: String,
     },
-    /// Keep KIND (events, spans or metrics) for DAYS days, or with
+    /// Keep KIND (events, spans, metrics or rollups) for DAYS days, or with
     /// --forever keep all of it; older data goes a whole day at a time.
     Set {
         #[arg(long, value_name = "SLUG")]

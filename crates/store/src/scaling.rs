@@ -91,7 +91,7 @@ pub async fn delete_capacity(
         == 1)
 }
 
-/// Sets how many days of `kind` (events, spans or metrics) a project keeps;
+/// Sets how many days of `kind` (events, spans, metrics or rollups) a project keeps;
 /// `None` keeps everything.
 pub async fn set_retention(
     conn: &mut AnyConnection,

@@ -88,13 +88,13 @@ impl DuckFile {
     }
 
     pub(crate) fn close(&self) -> Result<()> {
-        self.performance.close();
+        let flushed = self.performance.close();
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(conn) = guard.take() {
             conn.execute_batch("CHECKPOINT")?;
             conn.close().map_err(|(_, e)| TelemetryError::Duck(e))?;
         }
-        Ok(())
+        flushed
     }
 }
 

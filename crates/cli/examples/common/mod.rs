@@ -32,12 +32,21 @@ pub struct Server {
     pub base: String,
 }
 
+impl Server {
+    /// SIGTERM, then waits for the process to end.
+    pub fn stop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.child.id().to_string()])
+                .status();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
@@ -146,9 +155,21 @@ pub async fn start_with(env: &[(&str, String)]) -> Started {
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    let server = serve(&data, env);
+    Started {
+        dir,
+        server,
+        token,
+        ingest_key,
+        server_key,
+    }
+}
+
+/// Starts `liveops serve` on `data` with the benchmarks' settings.
+pub fn serve(data: &Path, env: &[(&str, String)]) -> Server {
     let mut child = Command::new(liveops_bin())
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("LIVEOPS_DATA_DIR", &data)
+        .env("LIVEOPS_DATA_DIR", data)
         .env("LIVEOPS_LOG", "warn")
         .env("LIVEOPS_REQUEST_TIMEOUT_SECS", "600")
         .env("LIVEOPS_QUERY_TIMEOUT_SECS", "600")
@@ -162,19 +183,48 @@ pub async fn start_with(env: &[(&str, String)]) -> Started {
     if let Some(out) = child.stdout.take() {
         let _ = BufReader::new(out).read_line(&mut line);
     }
-    let server = Server {
+    Server {
         base: line
             .trim()
             .trim_start_matches("liveops listening on ")
             .to_owned(),
         child,
-    };
-    Started {
-        dir,
-        server,
-        token,
-        ingest_key,
-        server_key,
+    }
+}
+
+/// A restart on the same data directory.
+pub struct Restarted {
+    /// From starting the process to the first 200 from `/readyz`.
+    pub ready_secs: f64,
+    /// The server's RSS after five idle seconds.
+    pub idle_rss_mib: f64,
+}
+
+/// Stops `started`'s server (SIGTERM, as a deploy would), starts another
+/// on its data directory in its place, and times it to `/readyz`.
+pub async fn restart(started: &mut Started, env: &[(&str, String)]) -> Restarted {
+    started.server.stop();
+    let t = Instant::now();
+    started.server = serve(&started.dir.path().join("data"), env);
+    let http = reqwest::Client::new();
+    let ready = format!("{}/readyz", started.server.base);
+    while !http
+        .get(&ready)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(600),
+            "the restarted server never got ready"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let ready_secs = t.elapsed().as_secs_f64();
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    Restarted {
+        ready_secs,
+        idle_rss_mib: rss_kib(started.server.child.id()) as f64 / 1024.0,
     }
 }
 

@@ -550,6 +550,7 @@ async fn retention_drops_old_telemetry_and_keeps_recent(backend: Backend) {
             ("events".into(), Value::Null, false),
             ("spans".into(), json!(30), false),
             ("metrics".into(), json!(90), false),
+            ("rollups".into(), json!(400), false),
         ]
     );
 
@@ -587,11 +588,43 @@ async fn retention_drops_old_telemetry_and_keeps_recent(backend: Backend) {
     };
     assert_eq!(trace(1).await, 200);
 
-    // The defaults: the 40-day-old span and the 100-day-old point go.
+    // How many requests the route table counts around `days_ago`.
+    let requests_around = |days_ago: i64| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let at = |ms: i64| {
+                jiff::Timestamp::from_millisecond(ms)
+                    .expect("a time")
+                    .to_string()
+            };
+            let (from, to) = (
+                at(now - (days_ago + 1) * DAY_MS),
+                at(now - (days_ago - 1) * DAY_MS),
+            );
+            let (status, v) = app
+                .get(
+                    &format!("/api/v1/projects/shop/performance/routes?from={from}&to={to}"),
+                    &admin,
+                )
+                .await;
+            assert_eq!(status, 200, "{v}");
+            v.as_array()
+                .expect("routes")
+                .iter()
+                .map(|r| r["requests"].as_u64().unwrap_or(0))
+                .sum::<u64>()
+        }
+    };
+
+    // The defaults: the 40-day-old span and the 100-day-old point go, and
+    // so do the minute rollups of the 40- and 10-day-old requests (minutes
+    // are kept two days); their hourly rollups stay.
     let enforce = || liveops_server::scaling::retention::enforce(&app.state);
-    assert_eq!(enforce().await.expect("enforce"), 2);
+    assert_eq!(enforce().await.expect("enforce"), 4);
     assert_eq!(trace(1).await, 404);
     assert_eq!(trace(2).await, 200);
+    assert_eq!(requests_around(40).await, 1);
 
     // Bad asks are refused with a reason, and change nothing.
     for (kind, body) in [
@@ -661,6 +694,21 @@ async fn retention_drops_old_telemetry_and_keeps_recent(backend: Backend) {
     assert_eq!(trace(2).await, 404);
     assert_eq!(trace(3).await, 200);
 
+    // Hourly rollups kept 20 days: the 40-day-old request leaves the route
+    // table, the 10-day-old one stays in it.
+    let (status, v) = app
+        .send(
+            Method::PUT,
+            &format!("{path}/rollups"),
+            &admin,
+            Some(json!({"days": 20})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(enforce().await.expect("enforce"), 1);
+    assert_eq!(requests_around(40).await, 0);
+    assert_eq!(requests_around(10).await, 1);
+
     // Each change left its audit entry.
     let (_, audit) = app.get("/api/v1/projects/shop/audit", &admin).await;
     let sets = audit["entries"]
@@ -669,7 +717,7 @@ async fn retention_drops_old_telemetry_and_keeps_recent(backend: Backend) {
         .iter()
         .filter(|e| e["action"] == "retention.set")
         .count();
-    assert_eq!(sets, 2, "{audit}");
+    assert_eq!(sets, 3, "{audit}");
 
     // The settings page shows and changes the same settings.
     let (b, html) = crate::ui::root_page(&app.base, "/p/shop/settings").await;

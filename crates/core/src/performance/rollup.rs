@@ -21,10 +21,18 @@ impl std::fmt::Debug for LatencySketch {
 }
 
 impl Default for LatencySketch {
+    /// DDSketch's default configuration (1 % relative error, 2,048 bins),
+    /// the one its portable encoding implies, so a stored sketch merges
+    /// with a fresh one.
     fn default() -> Self {
-        LatencySketch(DDSketch::new(Config::new(Self::ALPHA, 2048, 1e-6)))
+        LatencySketch(DDSketch::new(Config::defaults()))
     }
 }
+
+/// Why stored sketch bytes could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a stored latency sketch could not be read: {0}")]
+pub struct SketchDecodeError(String);
 
 impl LatencySketch {
     /// The sketch's relative accuracy.
@@ -43,6 +51,23 @@ impl LatencySketch {
 
     pub fn count(&self) -> u64 {
         self.0.count() as u64
+    }
+
+    /// The sketch in DDSketch's portable binary encoding (the one the Java
+    /// and Go libraries share): bins as varints, a few hundred bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_java_bytes()
+    }
+
+    /// A sketch from [`LatencySketch::to_bytes`]. Bytes of another
+    /// accuracy are refused, since they would not merge.
+    pub fn from_bytes(bytes: &[u8]) -> Result<LatencySketch, SketchDecodeError> {
+        let d = DDSketch::from_java_bytes(bytes).map_err(|e| SketchDecodeError(e.to_string()))?;
+        let mut probe = DDSketch::new(Config::defaults());
+        probe
+            .merge(&d)
+            .map_err(|_| SketchDecodeError("it was made with another accuracy".into()))?;
+        Ok(LatencySketch(probe))
     }
 
     /// The share of requests slower than `ms` (0 to 1), within the
@@ -214,5 +239,29 @@ mod tests {
         let p75 = a.quantile(0.75).expect("test input");
         assert!((p75 - 1250.0).abs() < 1250.0 * 0.011, "{p75}");
         assert_eq!(LatencySketch::default().quantile(0.5), None);
+    }
+
+    /// A sketch read back from its bytes answers every quantile as before,
+    /// and merges with a fresh one.
+    #[test]
+    fn sketches_survive_their_bytes() {
+        let mut s = LatencySketch::default();
+        for i in 0..5_000u32 {
+            s.add(f64::from(i % 997) * 1.7 + 0.01);
+        }
+        s.add(0.0);
+        let back = LatencySketch::from_bytes(&s.to_bytes()).expect("own bytes");
+        assert_eq!(back.count(), s.count());
+        for q in [0.0, 0.01, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(back.quantile(q), s.quantile(q), "q{q}");
+        }
+        let mut merged = LatencySketch::default();
+        merged.add(5.0);
+        merged.merge(&back);
+        assert_eq!(merged.count(), s.count() + 1);
+        let empty = LatencySketch::from_bytes(&LatencySketch::default().to_bytes());
+        assert_eq!(empty.map(|e| e.count()), Ok(0));
+        assert!(LatencySketch::from_bytes(&[0xff, 0x13]).is_err());
+        assert!(LatencySketch::from_bytes(&[]).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! How long a project keeps each kind of telemetry, in whole days. Events
 //! are kept until a project says otherwise; spans and metrics, which come
-//! in far greater numbers, have limits by default.
+//! in far greater numbers, have limits by default, and the hourly request
+//! rollups outlive the spans they summarise.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,30 +12,36 @@ pub enum Kind {
     Events,
     Spans,
     Metrics,
+    /// The hourly request rollups: route percentiles, error rates and
+    /// Apdex long after the spans have gone.
+    Rollups,
 }
 
 /// The longest retention that can be set: ten years.
 pub const MAX_DAYS: i64 = 3650;
 
 impl Kind {
-    pub const ALL: [Kind; 3] = [Kind::Events, Kind::Spans, Kind::Metrics];
+    pub const ALL: [Kind; 4] = [Kind::Events, Kind::Spans, Kind::Metrics, Kind::Rollups];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Events => "events",
             Kind::Spans => "spans",
             Kind::Metrics => "metrics",
+            Kind::Rollups => "rollups",
         }
     }
 
     /// The days kept when a project has set nothing; `None` keeps all.
     /// Spans (with the detections found in them) go after 30 days, metrics
-    /// after 90: the route percentiles and forecasts read no further back.
+    /// after 90: the detectors and forecasts read no further back. Hourly
+    /// rollups stay 400 days, for a year-on-year look at every route.
     pub fn default_days(self) -> Option<i64> {
         match self {
             Kind::Events => None,
             Kind::Spans => Some(30),
             Kind::Metrics => Some(90),
+            Kind::Rollups => Some(400),
         }
     }
 }
@@ -48,7 +55,7 @@ impl fmt::Display for Kind {
 /// Why a retention was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RetentionError {
-    #[error("`{0}` is not a kind of telemetry: say events, spans or metrics")]
+    #[error("`{0}` is not a kind of telemetry: say events, spans, metrics or rollups")]
     Kind(String),
     #[error("a retention is 1 to {MAX_DAYS} days, or none to keep everything; {0} is neither")]
     Days(i64),
@@ -72,6 +79,10 @@ pub fn days(asked: Option<i64>) -> Result<Option<i64>, RetentionError> {
         other => Ok(other),
     }
 }
+
+/// Minute rollups are kept this long (whatever the retention of the hourly
+/// ones); ranges further back read whole hours.
+pub const MINUTE_ROLLUP_DAYS: i64 = 2;
 
 /// The first moment kept under a retention of `days` at `now_ms`.
 pub fn cutoff_ms(now_ms: i64, days: i64) -> i64 {

@@ -206,7 +206,7 @@ pub struct CapacitySettingView {
 /// How long a project keeps one kind of telemetry.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RetentionKindView {
-    /// events, spans or metrics.
+    /// events, spans, metrics or rollups.
     pub kind: String,
     /// Days kept; null keeps everything.
     pub days: Option<i64>,

@@ -1,5 +1,6 @@
-//! Retention: how long each project keeps its events, spans and metrics,
-//! and the housekeeping step that drops what is older.
+//! Retention: how long each project keeps its events, spans, metrics and
+//! hourly request rollups, and the housekeeping step that drops what is
+//! older (and minute rollups past their fixed window).
 
 use liveops_core::scaling::retention::{self, Kind};
 use liveops_store::audit::Actor;
@@ -91,6 +92,7 @@ pub async fn enforce(state: &AppState) -> Result<u64> {
             Kind::Events => t.analytics().drop_before(&project, cutoff_ms),
             Kind::Spans => t.performance().drop_spans_before(&project, cutoff_ns),
             Kind::Metrics => t.performance().drop_metrics_before(&project, cutoff_ns),
+            Kind::Rollups => t.performance().drop_rollups_before(&project, cutoff_ns),
         })
         .await
         .map_err(ScalingError::internal)??;
@@ -102,6 +104,18 @@ pub async fn enforce(state: &AppState) -> Result<u64> {
             );
         }
         dropped += n;
+    }
+    // Minute rollups are kept a fixed window, whatever the hourly ones do.
+    let minutes_from_ns = retention::cutoff_ms(state.now_ms(), retention::MINUTE_ROLLUP_DAYS)
+        .saturating_mul(1_000_000);
+    for project in state.db.all_projects().await? {
+        let t = state.telemetry.clone();
+        dropped += tokio::task::spawn_blocking(move || {
+            t.performance()
+                .keep_minutes_from(&project.id, minutes_from_ns)
+        })
+        .await
+        .map_err(ScalingError::internal)??;
     }
     Ok(dropped)
 }

@@ -31,6 +31,8 @@ fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
         Kind::Events => &[&schema::EVENTS, &schema::EVENT_IDS],
         Kind::Spans => &[&schema::SPANS, &schema::DETECTIONS],
         Kind::Metrics => &[&schema::METRICS],
+        // Request rollups live in each node's DuckDB file for now.
+        Kind::Rollups => &[],
     }
 }
 

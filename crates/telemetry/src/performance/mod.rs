@@ -1,18 +1,21 @@
 //! Performance telemetry: spans from OpenTelemetry stored in DuckDB, and
 //! per-minute and per-hour request rollups (counts, errors, Apdex, payloads
-//! and a latency sketch) kept in memory per service, route and release, so
-//! that route percentiles over any range merge a few hundred sketches
-//! instead of reading raw spans.
+//! and a latency sketch) per service, route and release, stored beside
+//! them ([`rollups`]), so that route percentiles over any range merge a
+//! few hundred sketches instead of reading raw spans.
 //!
 //! Spans are durable before `ingest` returns: exports that arrive together
-//! share one DuckDB transaction (group commit). The rollups are rebuilt
-//! from the spans at start.
+//! share one DuckDB transaction (group commit). Their requests join the
+//! waiting rollups in the same critical section, and are written as
+//! rollups every few seconds; a start reads only the spans committed
+//! since the last write.
 
 mod query;
+mod rollups;
 
 pub use query::*;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use duckdb::Connection;
@@ -58,63 +61,11 @@ pub struct SeriesKey {
     pub version: String,
 }
 
-/// One series' rollups, by minute and by hour (numbers since the epoch).
-#[derive(Debug, Default)]
-pub(crate) struct Series {
-    minutes: BTreeMap<i64, Rollup>,
-    hours: BTreeMap<i64, Rollup>,
-    /// When the series was first seen (a release's first request).
-    first_ns: i64,
-}
-
-impl Series {
-    fn add(&mut self, start_ns: i64, r: &Rollup) {
-        self.minutes
-            .entry(start_ns.div_euclid(MINUTE_NS))
-            .or_default()
-            .merge(r);
-        self.hours
-            .entry(start_ns.div_euclid(HOUR_NS))
-            .or_default()
-            .merge(r);
-        if self.first_ns == 0 || start_ns < self.first_ns {
-            self.first_ns = start_ns;
-        }
-    }
-
-    /// Everything in `[from_ns, to_ns)` to the minute (a minute the range
-    /// only partly covers counts whole), whole hours from the hourly
-    /// rollups and the ragged ends from the minutes.
-    fn merged(&self, from_ns: i64, to_ns: i64, into: &mut Rollup) {
-        let first_min = from_ns.div_euclid(MINUTE_NS);
-        let end_min = to_ns.div_euclid(MINUTE_NS) + i64::from(to_ns.rem_euclid(MINUTE_NS) != 0);
-        if end_min <= first_min {
-            return;
-        }
-        let first_hour = first_min.div_euclid(60) + i64::from(first_min.rem_euclid(60) != 0);
-        let end_hour = end_min.div_euclid(60);
-        if end_hour > first_hour {
-            for r in self.minutes.range(first_min..first_hour * 60).map(|e| e.1) {
-                into.merge(r);
-            }
-            for r in self.hours.range(first_hour..end_hour).map(|e| e.1) {
-                into.merge(r);
-            }
-            for r in self.minutes.range(end_hour * 60..end_min).map(|e| e.1) {
-                into.merge(r);
-            }
-        } else {
-            for r in self.minutes.range(first_min..end_min).map(|e| e.1) {
-                into.merge(r);
-            }
-        }
-    }
-}
-
 #[derive(Debug, Default)]
 pub(crate) struct ProjectPerf {
-    series: HashMap<SeriesKey, Series>,
     fingerprints: HashSet<i64>,
+    /// Where its minute rollups begin (a minute number on an hour).
+    minutes_from: i64,
 }
 
 /// What one ingest call stored.
@@ -133,9 +84,15 @@ pub trait Performance: Send + Sync + std::fmt::Debug {
     fn ingest_metrics(&self, project: &str, points: &[MetricPoint]) -> Result<usize>;
     /// The projects that have sent spans.
     fn project_ids(&self) -> Result<Vec<String>>;
-    /// Drops spans that started before `cutoff_ns`, the detections found
-    /// in them, and their rollups.
+    /// Drops spans that started before `cutoff_ns` and the detections found
+    /// in them. Their rollups stay.
     fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64>;
+    /// Drops request rollups of both lengths before `cutoff_ns` (an hour
+    /// that straddles it stays whole).
+    fn drop_rollups_before(&self, project: &str, cutoff_ns: i64) -> Result<u64>;
+    /// Keeps minute rollups only from the hour holding `from_ns` on; older
+    /// ranges then read whole hours.
+    fn keep_minutes_from(&self, project: &str, from_ns: i64) -> Result<u64>;
     /// Drops metric points taken before `cutoff_ns`.
     fn drop_metrics_before(&self, project: &str, cutoff_ns: i64) -> Result<u64>;
     /// Every request the query covers, merged into one rollup.
@@ -199,6 +156,11 @@ pub trait Performance: Send + Sync + std::fmt::Debug {
 /// Performance telemetry over a DuckDB database.
 pub struct DuckPerformance {
     conn: Mutex<Option<Connection>>,
+    /// Requests committed but not yet written as rollups, and the last
+    /// commit stamp. Locked only while `conn` is held.
+    open: Mutex<Writer>,
+    /// How long requests may wait before they are written as rollups.
+    flush_every: std::time::Duration,
     projects: RwLock<HashMap<String, Arc<RwLock<ProjectPerf>>>>,
     /// Statements seen lately and their fingerprints: parsing SQL costs far
     /// more than the rest of a span, and most statements repeat.
@@ -229,18 +191,59 @@ fn stored_fingerprint(f: &Fingerprint) -> i64 {
     i64::from_ne_bytes(f.hash.to_ne_bytes())
 }
 
+/// The rollup writer's state.
+#[derive(Debug, Default)]
+pub(crate) struct Writer {
+    pub(crate) open: rollups::Open,
+    /// The newest commit stamp given to spans.
+    pub(crate) stamp: i64,
+}
+
 impl DuckPerformance {
     /// Opens performance telemetry on its own connection to the database
-    /// `conn` belongs to, and rebuilds the rollups from the stored spans.
+    /// `conn` belongs to. Only the request spans committed since rollups
+    /// were last written are read (all of them, once, in a store made
+    /// before rollups were stored).
     pub fn open(conn: &Connection) -> Result<DuckPerformance> {
+        Self::open_with(conn, rollups::FLUSH_EVERY)
+    }
+
+    /// As [`DuckPerformance::open`], writing waiting rollups after
+    /// `flush_every` (zero: at every commit).
+    pub(crate) fn open_with(
+        conn: &Connection,
+        flush_every: std::time::Duration,
+    ) -> Result<DuckPerformance> {
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(rollups::SCHEMA)?;
         let own = conn.try_clone()?;
+        if !rollups::ever_written(&own)? {
+            rollups::register_existing(&own)?;
+        }
+        let mut writer = Writer::default();
+        writer.stamp = rollups::fold_tail(&own, &mut writer.open)?;
+        // A store that had to catch up writes it now, so the next start
+        // need not.
+        rollups::flush(&own, &mut writer.open)?;
         let projects = load(&own)?;
         Ok(DuckPerformance {
             conn: Mutex::new(Some(own)),
+            open: Mutex::new(writer),
+            flush_every,
             projects: RwLock::new(projects),
             prints: Mutex::new(HashMap::new()),
             pending: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `f` on the connection and the rollup writer together.
+    pub(crate) fn with_writer<T>(
+        &self,
+        f: impl FnOnce(&Connection, &mut Writer) -> Result<T>,
+    ) -> Result<T> {
+        self.with_conn(|c| {
+            let mut w = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            f(c, &mut w)
         })
     }
 
@@ -255,25 +258,38 @@ impl DuckPerformance {
         f()
     }
 
-    pub fn close(&self) {
-        self.conn.lock().unwrap_or_else(|p| p.into_inner()).take();
+    /// Writes the waiting rollups and lets the connection go.
+    pub fn close(&self) -> Result<()> {
+        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let written = match guard.as_ref() {
+            Some(c) => {
+                let mut w = self.open.lock().unwrap_or_else(|p| p.into_inner());
+                rollups::flush(c, &mut w.open)
+            }
+            None => Ok(()),
+        };
+        guard.take();
+        written
     }
 
-    fn project(&self, id: &str) -> Arc<RwLock<ProjectPerf>> {
+    /// A project's state, recorded in the store the first time it is seen.
+    fn project(&self, id: &str) -> Result<Arc<RwLock<ProjectPerf>>> {
         if let Some(p) = self
             .projects
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(id)
         {
-            return p.clone();
+            return Ok(p.clone());
         }
-        self.projects
+        self.with_conn(|c| rollups::register(c, id))?;
+        Ok(self
+            .projects
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .entry(id.to_owned())
             .or_default()
-            .clone()
+            .clone())
     }
 
     pub(crate) fn read<T>(&self, project: &str, f: impl FnOnce(&ProjectPerf) -> T) -> Option<T> {
@@ -309,7 +325,10 @@ impl DuckPerformance {
 /// An export ready to write.
 struct Job {
     project: String,
+    /// Stamped with the commit's stamp when written.
     spans: duckdb::arrow::record_batch::RecordBatch,
+    /// Its requests per series and minute.
+    requests: Vec<(SeriesKey, i64, rollups::Cell)>,
     detections: Vec<DetectionRow>,
     queries: Vec<(i64, String, String)>,
     /// Set once the transaction holding the job ends.
@@ -329,13 +348,28 @@ struct DetectionRow {
     bytes: Option<i64>,
 }
 
-/// Writes exports in one transaction.
-fn write_jobs(c: &Connection, jobs: &[Job]) -> Result<()> {
+/// The spans of a batch with `stamp` as their commit stamp (the last
+/// column).
+fn stamped(
+    b: &duckdb::arrow::record_batch::RecordBatch,
+    stamp: i64,
+) -> Result<duckdb::arrow::record_batch::RecordBatch> {
+    use duckdb::arrow::array::{ArrayRef, Int64Array};
+    let mut columns = b.columns().to_vec();
+    if let Some(last) = columns.last_mut() {
+        *last = Arc::new(Int64Array::from(vec![stamp; b.num_rows()])) as ArrayRef;
+    }
+    duckdb::arrow::record_batch::RecordBatch::try_new(b.schema(), columns)
+        .map_err(|e| TelemetryError::Ingest(e.to_string()))
+}
+
+/// Writes exports in one transaction, their spans stamped `stamp`.
+fn write_jobs(c: &Connection, jobs: &[Job], stamp: i64) -> Result<()> {
     c.execute_batch("BEGIN")?;
     let written = (|| -> Result<()> {
         let mut app = c.appender("perf_spans")?;
         for j in jobs {
-            app.append_record_batch(j.spans.clone())?;
+            app.append_record_batch(stamped(&j.spans, stamp)?)?;
         }
         app.flush()?;
         let mut app = c.appender("perf_detections")?;
@@ -557,7 +591,6 @@ fn batch(
     spans: &[Span],
     prints: &[Option<Fingerprint>],
     routes: &[Option<String>],
-    now: i64,
 ) -> Result<duckdb::arrow::record_batch::RecordBatch> {
     use duckdb::arrow::array::{ArrayRef, BooleanArray, Int32Array, Int64Array, StringArray};
     use duckdb::arrow::datatypes::{DataType, Field, Schema};
@@ -653,43 +686,18 @@ fn batch(
                 .collect::<Int64Array>(),
         ),
         strs(&|s| Some(&s.attributes)),
-        Arc::new(Int64Array::from(vec![now; spans.len()])),
+        // The commit stamp, set when the batch is written.
+        Arc::new(Int64Array::from(vec![0; spans.len()])),
     ];
     duckdb::arrow::record_batch::RecordBatch::try_new(Arc::new(schema), columns)
         .map_err(|e| TelemetryError::Ingest(e.to_string()))
 }
 
-/// Rebuilds every project's rollups from the stored request spans.
+/// Every known project with the fingerprints its statements have.
 fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<ProjectPerf>>>> {
     let mut out: HashMap<String, ProjectPerf> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT project_id, service, route, coalesce(version, ''), start_ns, duration_ns, error, \
-         request_bytes, response_bytes FROM perf_spans WHERE route IS NOT NULL",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let project: String = r.get(0)?;
-        let key = SeriesKey {
-            service: r.get(1)?,
-            route: r.get(2)?,
-            version: r.get(3)?,
-        };
-        let start_ns: i64 = r.get(4)?;
-        let mut one = Rollup::default();
-        one.add_request(
-            r.get::<_, i64>(5)? as f64 / 1e6,
-            r.get(6)?,
-            r.get::<_, Option<i64>>(7)?
-                .and_then(|b| u64::try_from(b).ok()),
-            r.get::<_, Option<i64>>(8)?
-                .and_then(|b| u64::try_from(b).ok()),
-        );
-        out.entry(project)
-            .or_default()
-            .series
-            .entry(key)
-            .or_default()
-            .add(start_ns, &one);
+    for (project, minutes_from) in rollups::projects(conn)? {
+        out.entry(project).or_default().minutes_from = minutes_from;
     }
     let mut stmt = conn.prepare("SELECT project_id, fingerprint FROM perf_queries")?;
     let mut rows = stmt.query([])?;
@@ -708,33 +716,198 @@ fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<ProjectPerf>>>> 
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use liveops_core::performance::SpanKind;
+
     use super::*;
 
-    /// Ranges merge hourly rollups in the middle and minutes at the ends,
-    /// and count exactly the requests inside.
+    const BASE: i64 = 1_800_000_000 * 1_000_000_000 - (1_800_000_000 * 1_000_000_000) % HOUR_NS;
+
+    /// `n` requests to `route`, one every 30 s from `from_ns`, taking 1 to
+    /// 97 ms.
+    fn requests(route: &str, from_ns: i64, n: i64, seed: i64) -> Vec<Span> {
+        (0..n)
+            .map(|i| Span {
+                trace_id: format!("{:032x}", seed * 1_000_000 + i),
+                span_id: format!("{:016x}", seed * 1_000_000 + i),
+                parent_id: None,
+                service: "api".into(),
+                version: Some("1.0".into()),
+                host: None,
+                name: route.into(),
+                kind: SpanKind::Server,
+                start_ns: from_ns + i * 30_000_000_000,
+                duration_ns: (1 + (i * 37 + seed) % 97) * 1_000_000,
+                status_error: i % 50 == 0,
+                http: None,
+                db: None,
+                attributes: "{}".into(),
+            })
+            .collect()
+    }
+
+    fn open(path: &std::path::Path, every: Duration) -> (Connection, DuckPerformance) {
+        let conn = Connection::open(path).expect("open");
+        let perf = DuckPerformance::open_with(&conn, every).expect("performance");
+        (conn, perf)
+    }
+
+    fn all(from_ns: i64, to_ns: i64) -> RouteQuery {
+        RouteQuery {
+            from_ns,
+            to_ns,
+            ..RouteQuery::default()
+        }
+    }
+
+    /// What the stored rollups answer, for comparing two stores.
+    fn answers(p: &DuckPerformance) -> Vec<String> {
+        let mut out = Vec::new();
+        for (from, to) in [
+            (BASE, BASE + 5 * HOUR_NS),
+            (BASE + 7 * MINUTE_NS, BASE + 3 * HOUR_NS + 11 * MINUTE_NS),
+            (BASE + 61 * MINUTE_NS, BASE + 62 * MINUTE_NS),
+        ] {
+            out.push(format!(
+                "{:?}",
+                p.routes("shop", &all(from, to)).expect("routes")
+            ));
+        }
+        out.push(format!("{:?}", p.releases("shop").expect("releases")));
+        out.push(format!(
+            "{:?}",
+            p.series("shop", &all(BASE, BASE + 5 * HOUR_NS), 25 * MINUTE_NS)
+                .expect("series")
+        ));
+        out
+    }
+
+    /// Ranges count exactly the requests that started inside them (to the
+    /// minute), whether the rollups wait in memory or are stored.
     #[test]
     fn ranges_count_what_they_cover() {
-        let mut s = Series::default();
-        let base = 1_800_000_000 * 1_000_000_000_i64;
-        let base = base - base.rem_euclid(HOUR_NS);
-        // One request every 30 seconds for five hours.
-        let starts: Vec<i64> = (0..600).map(|i| base + i * 30_000_000_000).collect();
-        for &t in &starts {
-            let mut one = Rollup::default();
-            one.add_request(10.0, false, None, None);
-            s.add(t, &one);
+        let dir = tempfile::tempdir().expect("dir");
+        for (i, every) in [Duration::ZERO, Duration::from_secs(3600)]
+            .into_iter()
+            .enumerate()
+        {
+            let (_c, p) = open(&dir.path().join(format!("{i}.duckdb")), every);
+            let spans = requests("GET /a", BASE, 600, 1);
+            for chunk in spans.chunks(70) {
+                p.ingest("shop", chunk).expect("ingest");
+            }
+            for (from, to) in [
+                (BASE, BASE + 5 * HOUR_NS),
+                (BASE + 7 * MINUTE_NS, BASE + 3 * HOUR_NS + 11 * MINUTE_NS),
+                (BASE + 61 * MINUTE_NS, BASE + 62 * MINUTE_NS),
+                (BASE + 30 * MINUTE_NS, BASE + 30 * MINUTE_NS),
+                (BASE - HOUR_NS, BASE + 90 * MINUTE_NS),
+            ] {
+                let want = spans
+                    .iter()
+                    .filter(|s| s.start_ns >= from && s.start_ns < to)
+                    .count() as u64;
+                let got = p.merged("shop", &all(from, to)).expect("merged").requests;
+                assert_eq!(got, want, "{from} {to} flushing every {every:?}");
+            }
         }
-        for (from, to) in [
-            (base, base + 5 * HOUR_NS),
-            (base + 7 * MINUTE_NS, base + 3 * HOUR_NS + 11 * MINUTE_NS),
-            (base + 61 * MINUTE_NS, base + 62 * MINUTE_NS),
-            (base + 30 * MINUTE_NS, base + 30 * MINUTE_NS),
-            (base - HOUR_NS, base + 90 * MINUTE_NS),
-        ] {
-            let mut r = Rollup::default();
-            s.merged(from, to, &mut r);
-            let want = starts.iter().filter(|&&t| t >= from && t < to).count() as u64;
-            assert_eq!(r.requests, want, "{from} {to}");
+    }
+
+    /// A crash loses the rollups waiting in memory, not the spans: the next
+    /// start folds the spans committed after the last write, and counts
+    /// nothing twice. A clean stop writes everything.
+    #[test]
+    fn rollups_come_back_after_a_crash_without_counting_twice() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (crashed, whole) = (dir.path().join("a.duckdb"), dir.path().join("b.duckdb"));
+        let first = requests("GET /a", BASE, 400, 1);
+        let second = requests("GET /b", BASE + 20 * MINUTE_NS, 300, 2);
+        let third = requests("GET /a", BASE + 2 * HOUR_NS, 200, 3);
+        // The reference: everything in one store, closed cleanly.
+        {
+            let (_c, p) = open(&whole, Duration::from_secs(3600));
+            for s in [&first, &second, &third] {
+                p.ingest("shop", s).expect("ingest");
+            }
+            p.close().expect("close");
         }
+        {
+            // Written at every commit.
+            let (_c, p) = open(&crashed, Duration::ZERO);
+            p.ingest("shop", &first).expect("ingest");
+        }
+        {
+            // Never written: lost with the process.
+            let (_c, p) = open(&crashed, Duration::from_secs(3600));
+            p.ingest("shop", &second).expect("ingest");
+            p.ingest("shop", &third).expect("ingest");
+        }
+        let (_c, back) = open(&crashed, Duration::from_secs(3600));
+        let (_w, reference) = open(&whole, Duration::from_secs(3600));
+        assert_eq!(answers(&back), answers(&reference));
+        let total = back
+            .merged("shop", &all(BASE, BASE + 10 * HOUR_NS))
+            .expect("merged");
+        assert_eq!(total.requests, 900);
+        assert_eq!(back.project_ids().expect("ids"), vec!["shop".to_owned()]);
+        // A clean stop leaves nothing for the next start to fold.
+        back.close().expect("close");
+        let (c, again) = open(&crashed, Duration::from_secs(3600));
+        assert!(again.open.lock().expect("lock").open.is_empty());
+        assert_eq!(answers(&again), answers(&reference));
+        drop(c);
+    }
+
+    /// Spans can go while their rollups stay; rollups go by their own
+    /// retention; minutes past their window leave ranges reading hours.
+    #[test]
+    fn rollups_outlive_spans_and_go_by_their_own_retention() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (_c, p) = open(&dir.path().join("r.duckdb"), Duration::from_secs(3600));
+        let spans = requests("GET /a", BASE, 600, 1);
+        p.ingest("shop", &spans).expect("ingest");
+        let whole = all(BASE, BASE + 5 * HOUR_NS);
+        let before = p.merged("shop", &whole).expect("merged");
+        assert_eq!(
+            p.drop_spans_before("shop", BASE + 10 * HOUR_NS)
+                .expect("drop"),
+            600
+        );
+        assert_eq!(p.merged("shop", &whole).expect("merged").requests, 600);
+        // Minutes before the third hour go: a range from 7 past the first
+        // hour now counts that whole hour, and no minute twice.
+        assert!(
+            p.keep_minutes_from("shop", BASE + 2 * HOUR_NS + 5)
+                .expect("keep")
+                > 0
+        );
+        let ragged = p
+            .merged(
+                "shop",
+                &all(BASE + 7 * MINUTE_NS, BASE + 3 * HOUR_NS + 11 * MINUTE_NS),
+            )
+            .expect("merged");
+        let want = spans
+            .iter()
+            .filter(|s| s.start_ns < BASE + 3 * HOUR_NS + 11 * MINUTE_NS)
+            .count() as u64;
+        assert_eq!(ragged.requests, want);
+        assert_eq!(
+            p.merged("shop", &whole).expect("merged").requests,
+            before.requests
+        );
+        // A project that never sent anything is left alone.
+        assert_eq!(p.keep_minutes_from("other", BASE).expect("keep"), 0);
+        assert_eq!(p.project_ids().expect("ids"), vec!["shop".to_owned()]);
+        // The first two hours' rollups go; the rest stay.
+        p.drop_rollups_before("shop", BASE + 2 * HOUR_NS + 1)
+            .expect("drop");
+        let left = p.merged("shop", &whole).expect("merged").requests;
+        let want = spans
+            .iter()
+            .filter(|s| s.start_ns >= BASE + 2 * HOUR_NS)
+            .count() as u64;
+        assert_eq!(left, want);
     }
 }

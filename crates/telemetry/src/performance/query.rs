@@ -1,4 +1,4 @@
-//! Performance queries: route tables and series from the in-memory rollups;
+//! Performance queries: route tables and series from the stored rollups;
 //! query fingerprints, detector runs, trace evidence and latency samples
 //! from the stored spans in DuckDB.
 
@@ -15,8 +15,9 @@ use liveops_core::performance::Span;
 use liveops_core::performance::metric::MetricPoint;
 use liveops_core::performance::sql::Fingerprint;
 
+use super::rollups::{self, Cell, Filter, Piece, Row};
 use super::{
-    DetectionRow, DuckPerformance, HOUR_NS, Job, MINUTE_NS, Performance, SeriesKey, Stored, batch,
+    DetectionRow, DuckPerformance, Job, MINUTE_NS, Performance, SeriesKey, Stored, batch,
     detect_batch, now_ms, stored_fingerprint, write_jobs,
 };
 use crate::Result;
@@ -146,6 +147,34 @@ fn parse_hex64(s: &str) -> Option<i64> {
         .map(|n| i64::from_ne_bytes(n.to_ne_bytes()))
 }
 
+impl DuckPerformance {
+    fn minutes_from(&self, project: &str) -> i64 {
+        self.read(project, |p| p.minutes_from).unwrap_or(0)
+    }
+
+    /// The rollup rows that cover each of `ranges` (the query's own range
+    /// is ignored), stored and waiting, for the query's series.
+    fn rows(&self, project: &str, q: &RouteQuery, ranges: &[(i64, i64)]) -> Result<Vec<Row>> {
+        let minutes_from = self.minutes_from(project);
+        let mut all: Vec<Piece> = ranges
+            .iter()
+            .flat_map(|&(from, to)| rollups::pieces(from, to, minutes_from))
+            .collect();
+        all = rollups::coalesce(all);
+        if all.len() > 64 {
+            // Many scattered runs (a chart with odd steps): read the hull of
+            // each grain rather than a statement with thousands of terms.
+            all = rollups::hulls(&all);
+        }
+        let filter = Filter {
+            service: q.service.as_deref(),
+            version: q.version.as_deref(),
+            route: q.route.as_deref(),
+        };
+        self.with_writer(|c, w| rollups::read(c, &w.open, project, &all, &filter))
+    }
+}
+
 impl Performance for DuckPerformance {
     /// Stores spans durably (one transaction), then folds the requests among
     /// them into the rollups.
@@ -165,7 +194,7 @@ impl Performance for DuckPerformance {
             .iter()
             .map(|s| s.is_request().then(|| s.route()))
             .collect();
-        let p = self.project(project);
+        let p = self.project(project)?;
         let new_queries: Vec<(i64, String, String)> = {
             let known = p.read().unwrap_or_else(|e| e.into_inner());
             let mut seen = HashSet::new();
@@ -182,12 +211,33 @@ impl Performance for DuckPerformance {
                 })
                 .collect()
         };
+        // The export's requests per series and minute.
+        let mut cells: HashMap<(SeriesKey, i64), Cell> = HashMap::new();
+        let mut requests = 0;
+        for (s, route) in spans.iter().zip(&routes) {
+            let Some(route) = route else { continue };
+            let mut one = Rollup::default();
+            one.add(s);
+            cells
+                .entry((
+                    SeriesKey {
+                        service: s.service.clone(),
+                        route: route.clone(),
+                        version: s.version.clone().unwrap_or_default(),
+                    },
+                    s.start_ns.div_euclid(MINUTE_NS),
+                ))
+                .or_default()
+                .add(s.start_ns, &one);
+            requests += 1;
+        }
         // Everything to write is made ready outside the lock; then one
         // caller writes every export that is waiting in one transaction
         // (group commit), so concurrent exports share a commit.
         let job = Job {
             project: project.to_owned(),
-            spans: batch(project, spans, &prints, &routes, now_ms())?,
+            spans: batch(project, spans, &prints, &routes)?,
+            requests: cells.into_iter().map(|((k, m), c)| (k, m, c)).collect(),
             detections: detect_batch(spans, &prints, &routes)
                 .into_iter()
                 .map(|f| DetectionRow {
@@ -211,13 +261,31 @@ impl Performance for DuckPerformance {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(job);
-        self.with_conn(|c| {
+        self.with_writer(|c, w| {
             if done.get().is_none() {
                 let jobs: Vec<Job> =
                     std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-                let outcome = write_jobs(c, &jobs).map_err(|e| e.to_string());
+                // Stamps only grow, whatever the wall clock does.
+                let stamp = now_ms().max(w.stamp + 1);
+                let outcome = write_jobs(c, &jobs, stamp).map_err(|e| e.to_string());
+                if outcome.is_ok() {
+                    w.stamp = stamp;
+                    for j in &jobs {
+                        for (key, minute, cell) in &j.requests {
+                            w.open.add(&j.project, key, *minute, cell);
+                        }
+                    }
+                    w.open.stamped(stamp);
+                }
                 for j in &jobs {
                     let _ = j.done.set(outcome.clone());
+                }
+                if outcome.is_ok() && w.open.due(self.flush_every) {
+                    // The spans are committed; rollups not yet written are
+                    // rebuilt from them at the next start.
+                    if let Err(e) = rollups::flush(c, &mut w.open) {
+                        tracing::warn!(error = %e, "request rollups could not be written yet");
+                    }
                 }
             }
             Ok(())
@@ -227,24 +295,10 @@ impl Performance for DuckPerformance {
             Some(Err(e)) => return Err(TelemetryError::Ingest(e.clone())),
             None => return Err(TelemetryError::Ingest("the spans were not written".into())),
         }
-        let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
-        guard.fingerprints.extend(new_queries.iter().map(|q| q.0));
-        let mut requests = 0;
-        for (s, route) in spans.iter().zip(routes) {
-            let Some(route) = route else { continue };
-            let mut one = Rollup::default();
-            one.add(s);
-            guard
-                .series
-                .entry(SeriesKey {
-                    service: s.service.clone(),
-                    route,
-                    version: s.version.clone().unwrap_or_default(),
-                })
-                .or_default()
-                .add(s.start_ns, &one);
-            requests += 1;
-        }
+        p.write()
+            .unwrap_or_else(|e| e.into_inner())
+            .fingerprints
+            .extend(new_queries.iter().map(|q| q.0));
         Ok(Stored {
             spans: spans.len(),
             requests,
@@ -293,11 +347,11 @@ impl Performance for DuckPerformance {
             }
         })?;
         // Metrics alone make a project known, for its pages.
-        let _ = self.project(project);
+        self.project(project)?;
         Ok(points.len())
     }
 
-    /// The projects that have sent spans.
+    /// The projects that have sent spans or metrics.
     fn project_ids(&self) -> Result<Vec<String>> {
         let mut ids: Vec<String> = self
             .projects
@@ -310,8 +364,8 @@ impl Performance for DuckPerformance {
         Ok(ids)
     }
 
-    /// Drops spans that started before `cutoff_ns`, the detections found
-    /// in them, and their rollups.
+    /// Drops spans that started before `cutoff_ns` and the detections found
+    /// in them. Their rollups stay.
     fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
         let n = self.with_conn(|c| {
             c.execute(
@@ -323,22 +377,33 @@ impl Performance for DuckPerformance {
                 duckdb::params![project, cutoff_ns],
             )?)
         })?;
-        if let Some(p) = self
+        Ok(n as u64)
+    }
+
+    fn drop_rollups_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
+        self.with_writer(|c, w| rollups::drop_before(c, &mut w.open, project, cutoff_ns))
+    }
+
+    fn keep_minutes_from(&self, project: &str, from_ns: i64) -> Result<u64> {
+        let Some(known) = self
             .projects
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(project)
-        {
-            let mut p = p.write().unwrap_or_else(|e| e.into_inner());
-            for s in p.series.values_mut() {
-                let keep_min = cutoff_ns.div_euclid(MINUTE_NS);
-                s.minutes = s.minutes.split_off(&keep_min);
-                // An hour that straddles the cutoff keeps its rollup whole.
-                s.hours = s.hours.split_off(&cutoff_ns.div_euclid(HOUR_NS));
-            }
-            p.series.retain(|_, s| !s.minutes.is_empty());
-        }
-        Ok(n as u64)
+            .cloned()
+        else {
+            return Ok(0);
+        };
+        // Waiting minutes are written first, so none lands behind the line.
+        let (boundary, n) = self.with_writer(|c, w| {
+            rollups::flush(c, &mut w.open)?;
+            rollups::keep_minutes_from(c, project, from_ns)
+        })?;
+        known
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .minutes_from = boundary;
+        Ok(n)
     }
 
     /// Drops metric points taken before `cutoff_ns`.
@@ -354,54 +419,31 @@ impl Performance for DuckPerformance {
 
     /// Every request the query covers, merged into one rollup.
     fn merged(&self, project: &str, q: &RouteQuery) -> Result<Rollup> {
-        Ok(self
-            .read(project, |p| {
-                let mut r = Rollup::default();
-                for (k, s) in &p.series {
-                    if q.service.as_ref().is_some_and(|x| *x != k.service)
-                        || q.version.as_ref().is_some_and(|x| *x != k.version)
-                        || q.route.as_ref().is_some_and(|x| *x != k.route)
-                    {
-                        continue;
-                    }
-                    s.merged(q.from_ns, q.to_ns, &mut r);
-                }
-                r
-            })
-            .unwrap_or_default())
+        let mut r = Rollup::default();
+        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])? {
+            r.merge(&row.cell.rollup);
+        }
+        Ok(r)
     }
 
     /// Every route in the range, merged over releases unless one is asked
     /// for, most total time first.
     fn routes(&self, project: &str, q: &RouteQuery) -> Result<Vec<RouteStats>> {
         let minutes = (q.to_ns - q.from_ns) as f64 / MINUTE_NS as f64;
-        Ok(self
-            .read(project, |p| {
-                let mut merged: BTreeMap<(&str, &str), Rollup> = BTreeMap::new();
-                for (k, s) in &p.series {
-                    if q.service.as_ref().is_some_and(|x| *x != k.service)
-                        || q.version.as_ref().is_some_and(|x| *x != k.version)
-                        || q.route.as_ref().is_some_and(|x| *x != k.route)
-                    {
-                        continue;
-                    }
-                    s.merged(
-                        q.from_ns,
-                        q.to_ns,
-                        merged
-                            .entry((k.service.as_str(), k.route.as_str()))
-                            .or_default(),
-                    );
-                }
-                let mut out: Vec<RouteStats> = merged
-                    .into_iter()
-                    .filter(|(_, r)| r.requests > 0)
-                    .map(|((svc, route), r)| RouteStats::from_rollup(svc, route, &r, minutes))
-                    .collect();
-                out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
-                out
-            })
-            .unwrap_or_default())
+        let mut merged: BTreeMap<(String, String), Rollup> = BTreeMap::new();
+        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])? {
+            merged
+                .entry((row.key.service, row.key.route))
+                .or_default()
+                .merge(&row.cell.rollup);
+        }
+        let mut out: Vec<RouteStats> = merged
+            .into_iter()
+            .filter(|(_, r)| r.requests > 0)
+            .map(|((svc, route), r)| RouteStats::from_rollup(&svc, &route, &r, minutes))
+            .collect();
+        out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+        Ok(out)
     }
 
     /// One bucket per `step_ns` across the range (the route filter applies),
@@ -413,40 +455,47 @@ impl Performance for DuckPerformance {
         step_ns: i64,
     ) -> Result<Vec<(i64, RouteStats)>> {
         let step = step_ns.max(MINUTE_NS);
-        let mut out = Vec::new();
+        let mut steps = Vec::new();
         let mut at = q.from_ns;
-        while at < q.to_ns && out.len() < 2000 {
-            let end = (at + step).min(q.to_ns);
-            let r = self.merged(
-                project,
-                &RouteQuery {
-                    from_ns: at,
-                    to_ns: end,
-                    ..q.clone()
-                },
-            )?;
-            let label = q.route.clone().unwrap_or_default();
-            let svc = q.service.clone().unwrap_or_default();
-            out.push((
-                at,
-                RouteStats::from_rollup(&svc, &label, &r, (end - at) as f64 / MINUTE_NS as f64),
-            ));
+        while at < q.to_ns && steps.len() < 2000 {
+            let end = at.saturating_add(step).min(q.to_ns);
+            steps.push((at, end));
             at = end;
         }
-        Ok(out)
+        let minutes_from = self.minutes_from(project);
+        let rows = self.rows(project, q, &steps)?;
+        let mut by_bucket: HashMap<(rollups::Grain, i64), Vec<&Row>> = HashMap::new();
+        for r in &rows {
+            by_bucket.entry((r.grain, r.bucket)).or_default().push(r);
+        }
+        let label = q.route.clone().unwrap_or_default();
+        let svc = q.service.clone().unwrap_or_default();
+        Ok(steps
+            .into_iter()
+            .map(|(at, end)| {
+                let mut r = Rollup::default();
+                for p in rollups::pieces(at, end, minutes_from) {
+                    for b in p.from..p.to {
+                        for row in by_bucket.get(&(p.grain, b)).into_iter().flatten() {
+                            r.merge(&row.cell.rollup);
+                        }
+                    }
+                }
+                (
+                    at,
+                    RouteStats::from_rollup(&svc, &label, &r, (end - at) as f64 / MINUTE_NS as f64),
+                )
+            })
+            .collect())
     }
 
     /// Every (service, route, release) with the time its first request
     /// started, oldest release first.
     fn releases(&self, project: &str) -> Result<Vec<(SeriesKey, i64)>> {
-        let mut out = self
-            .read(project, |p| {
-                p.series
-                    .iter()
-                    .map(|(k, s)| (k.clone(), s.first_ns))
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
+        let mut out: Vec<(SeriesKey, i64)> = self
+            .with_writer(|c, w| rollups::series(c, &w.open, project))?
+            .into_iter()
+            .collect();
         out.sort_by(|a, b| (&a.0.service, &a.0.route, a.1).cmp(&(&b.0.service, &b.0.route, b.1)));
         Ok(out)
     }
@@ -454,10 +503,10 @@ impl Performance for DuckPerformance {
     /// The services that sent requests.
     fn services(&self, project: &str) -> Result<Vec<String>> {
         let mut out: Vec<String> = self
-            .read(project, |p| {
-                p.series.keys().map(|k| k.service.clone()).collect()
-            })
-            .unwrap_or_default();
+            .releases(project)?
+            .into_iter()
+            .map(|(k, _)| k.service)
+            .collect();
         out.sort();
         out.dedup();
         Ok(out)
