@@ -10,6 +10,7 @@
 //! rollups every few seconds; a start reads only the spans committed
 //! since the last write.
 
+mod cache;
 mod query;
 mod rollups;
 
@@ -195,6 +196,8 @@ fn stored_fingerprint(f: &Fingerprint) -> i64 {
 #[derive(Debug, Default)]
 pub(crate) struct Writer {
     pub(crate) open: rollups::Open,
+    /// Stored buckets read lately.
+    pub(crate) cache: cache::Cache,
     /// The newest commit stamp given to spans.
     pub(crate) stamp: i64,
 }
@@ -224,7 +227,7 @@ impl DuckPerformance {
         writer.stamp = rollups::fold_tail(&own, &mut writer.open)?;
         // A store that had to catch up writes it now, so the next start
         // need not.
-        rollups::flush(&own, &mut writer.open)?;
+        rollups::flush(&own, &mut writer.open, &mut writer.cache)?;
         let projects = load(&own)?;
         Ok(DuckPerformance {
             conn: Mutex::new(Some(own)),
@@ -264,7 +267,8 @@ impl DuckPerformance {
         let written = match guard.as_ref() {
             Some(c) => {
                 let mut w = self.open.lock().unwrap_or_else(|p| p.into_inner());
-                rollups::flush(c, &mut w.open)
+                let w = &mut *w;
+                rollups::flush(c, &mut w.open, &mut w.cache)
             }
             None => Ok(()),
         };
@@ -811,6 +815,14 @@ mod tests {
                 let got = p.merged("shop", &all(from, to)).expect("merged").requests;
                 assert_eq!(got, want, "{from} {to} flushing every {every:?}");
             }
+            // A bucket read (and cached) before gets more requests: the next
+            // read counts them.
+            let whole = all(BASE, BASE + 5 * HOUR_NS);
+            let before = p.merged("shop", &whole).expect("merged").requests;
+            p.ingest("shop", &requests("GET /a", BASE + 10, 2, 9))
+                .expect("ingest");
+            let after = p.merged("shop", &whole).expect("merged").requests;
+            assert_eq!(after, before + 2, "flushing every {every:?}");
         }
     }
 

@@ -161,17 +161,12 @@ impl DuckPerformance {
             .flat_map(|&(from, to)| rollups::pieces(from, to, minutes_from))
             .collect();
         all = rollups::coalesce(all);
-        if all.len() > 64 {
-            // Many scattered runs (a chart with odd steps): read the hull of
-            // each grain rather than a statement with thousands of terms.
-            all = rollups::hulls(&all);
-        }
         let filter = Filter {
             service: q.service.as_deref(),
             version: q.version.as_deref(),
             route: q.route.as_deref(),
         };
-        self.with_writer(|c, w| rollups::read(c, &w.open, project, &all, &filter))
+        self.with_writer(|c, w| rollups::read(c, &w.open, &mut w.cache, project, &all, &filter))
     }
 }
 
@@ -283,7 +278,7 @@ impl Performance for DuckPerformance {
                 if outcome.is_ok() && w.open.due(self.flush_every) {
                     // The spans are committed; rollups not yet written are
                     // rebuilt from them at the next start.
-                    if let Err(e) = rollups::flush(c, &mut w.open) {
+                    if let Err(e) = rollups::flush(c, &mut w.open, &mut w.cache) {
                         tracing::warn!(error = %e, "request rollups could not be written yet");
                     }
                 }
@@ -381,7 +376,10 @@ impl Performance for DuckPerformance {
     }
 
     fn drop_rollups_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
-        self.with_writer(|c, w| rollups::drop_before(c, &mut w.open, project, cutoff_ns))
+        self.with_writer(|c, w| {
+            w.cache.clear();
+            rollups::drop_before(c, &mut w.open, project, cutoff_ns)
+        })
     }
 
     fn keep_minutes_from(&self, project: &str, from_ns: i64) -> Result<u64> {
@@ -396,7 +394,8 @@ impl Performance for DuckPerformance {
         };
         // Waiting minutes are written first, so none lands behind the line.
         let (boundary, n) = self.with_writer(|c, w| {
-            rollups::flush(c, &mut w.open)?;
+            rollups::flush(c, &mut w.open, &mut w.cache)?;
+            w.cache.clear();
             rollups::keep_minutes_from(c, project, from_ns)
         })?;
         known

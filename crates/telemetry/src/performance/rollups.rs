@@ -20,6 +20,7 @@ use std::time::Instant;
 use duckdb::Connection;
 use liveops_core::performance::{LatencySketch, Rollup};
 
+use super::cache::Cache;
 use super::{HOUR_NS, MINUTE_NS, SeriesKey};
 use crate::{Result, TelemetryError};
 
@@ -294,44 +295,64 @@ pub(crate) fn series(
 }
 
 /// Every row of `project` in `pieces`, stored or waiting, one per
-/// (series, grain, bucket).
+/// (series, grain, bucket). Stored buckets come from `cache` when it has
+/// them; the others are read (every series of them) and kept there.
 pub(crate) fn read(
     c: &Connection,
     open: &Open,
+    cache: &mut Cache,
     project: &str,
     pieces: &[Piece],
     filter: &Filter<'_>,
 ) -> Result<Vec<Row>> {
-    if pieces.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut sql = String::from(
-        "SELECT service, route, version, grain, bucket, first_ns, requests, errors, total_ms, \
-         satisfied, tolerating, request_bytes, response_bytes, max_response_bytes, latency \
-         FROM perf_rollups WHERE project_id = ? AND (",
-    );
-    let mut args: Vec<duckdb::types::Value> = vec![project.to_owned().into()];
-    for (i, p) in pieces.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(" OR ");
+    let mut missing: Vec<Piece> = Vec::new();
+    for p in pieces {
+        let mut run: Option<Piece> = None;
+        for b in p.from..p.to {
+            if cache.has(project, p.grain, b) {
+                missing.extend(run.take());
+            } else {
+                let r = run.get_or_insert(Piece {
+                    grain: p.grain,
+                    from: b,
+                    to: b,
+                });
+                r.to = b + 1;
+            }
         }
-        sql.push_str("(grain = ? AND bucket >= ? AND bucket < ?)");
-        args.push(p.grain.code().into());
-        args.push(p.from.into());
-        args.push(p.to.into());
+        missing.extend(run);
     }
-    sql.push(')');
-    for (col, v) in [
-        ("service", filter.service),
-        ("version", filter.version),
-        ("route", filter.route),
-    ] {
-        if let Some(v) = v {
-            sql.push_str(&format!(" AND {col} = ?"));
-            args.push(v.to_owned().into());
+    let mut missing = coalesce(missing);
+    if missing.len() > 64 {
+        // Many scattered runs: read the hull of each grain rather than a
+        // statement with thousands of terms.
+        missing = hulls(&missing);
+    }
+    if !missing.is_empty() {
+        let mut sql = format!("SELECT {COLUMNS} FROM perf_rollups WHERE project_id = ? AND (");
+        let mut args: Vec<duckdb::types::Value> = vec![project.to_owned().into()];
+        for (i, p) in missing.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str("(grain = ? AND bucket >= ? AND bucket < ?)");
+            args.push(p.grain.code().into());
+            args.push(p.from.into());
+            args.push(p.to.into());
+        }
+        sql.push(')');
+        cache.fill(project, &missing, stored(c, &sql, &args)?);
+    }
+    let mut rows = Vec::new();
+    for p in pieces {
+        for b in p.from..p.to {
+            for packed in cache.get(project, p.grain, b).iter() {
+                if filter.admits(&packed.key) {
+                    rows.push(packed.unpack()?);
+                }
+            }
         }
     }
-    let mut rows = stored(c, &sql, &args)?;
     let mut at: HashMap<(SeriesKey, Grain, i64), usize> = rows
         .iter()
         .enumerate()
@@ -363,13 +384,71 @@ fn count(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-fn stored(c: &Connection, sql: &str, args: &[duckdb::types::Value]) -> Result<Vec<Row>> {
+/// A stored row as read, its sketch still encoded: what the cache keeps.
+#[derive(Debug, Clone)]
+pub(crate) struct Packed {
+    pub(crate) key: SeriesKey,
+    pub(crate) grain: Grain,
+    pub(crate) bucket: i64,
+    first_ns: i64,
+    counts: [u64; 7],
+    total_ms: f64,
+    latency: Box<[u8]>,
+}
+
+impl Packed {
+    /// Roughly what it takes in memory.
+    pub(crate) fn bytes(&self) -> usize {
+        std::mem::size_of::<Packed>()
+            + self.key.service.len()
+            + self.key.route.len()
+            + self.key.version.len()
+            + self.latency.len()
+    }
+
+    pub(crate) fn unpack(&self) -> Result<Row> {
+        let [
+            requests,
+            errors,
+            satisfied,
+            tolerating,
+            request_bytes,
+            response_bytes,
+            max_response_bytes,
+        ] = self.counts;
+        Ok(Row {
+            key: self.key.clone(),
+            grain: self.grain,
+            bucket: self.bucket,
+            cell: Cell {
+                first_ns: self.first_ns,
+                rollup: Rollup {
+                    requests,
+                    errors,
+                    total_ms: self.total_ms,
+                    satisfied,
+                    tolerating,
+                    request_bytes,
+                    response_bytes,
+                    max_response_bytes,
+                    latency: LatencySketch::from_bytes(&self.latency)
+                        .map_err(|e| TelemetryError::Ingest(e.to_string()))?,
+                },
+            },
+        })
+    }
+}
+
+const COLUMNS: &str = "service, route, version, grain, bucket, first_ns, requests, errors, \
+    total_ms, satisfied, tolerating, request_bytes, response_bytes, max_response_bytes, latency";
+
+fn stored(c: &Connection, sql: &str, args: &[duckdb::types::Value]) -> Result<Vec<Packed>> {
     let mut stmt = c.prepare(sql)?;
     let mut q = stmt.query(duckdb::params_from_iter(args.iter()))?;
     let mut out = Vec::new();
     while let Some(r) = q.next()? {
         let latency: Vec<u8> = r.get(14)?;
-        out.push(Row {
+        out.push(Packed {
             key: SeriesKey {
                 service: r.get(0)?,
                 route: r.get(1)?,
@@ -377,21 +456,18 @@ fn stored(c: &Connection, sql: &str, args: &[duckdb::types::Value]) -> Result<Ve
             },
             grain: grain_of(r.get(3)?)?,
             bucket: r.get(4)?,
-            cell: Cell {
-                first_ns: r.get(5)?,
-                rollup: Rollup {
-                    requests: count(r.get(6)?),
-                    errors: count(r.get(7)?),
-                    total_ms: r.get(8)?,
-                    satisfied: count(r.get(9)?),
-                    tolerating: count(r.get(10)?),
-                    request_bytes: count(r.get(11)?),
-                    response_bytes: count(r.get(12)?),
-                    max_response_bytes: count(r.get(13)?),
-                    latency: LatencySketch::from_bytes(&latency)
-                        .map_err(|e| TelemetryError::Ingest(e.to_string()))?,
-                },
-            },
+            first_ns: r.get(5)?,
+            counts: [
+                count(r.get(6)?),
+                count(r.get(7)?),
+                count(r.get(9)?),
+                count(r.get(10)?),
+                count(r.get(11)?),
+                count(r.get(12)?),
+                count(r.get(13)?),
+            ],
+            total_ms: r.get(8)?,
+            latency: latency.into_boxed_slice(),
         });
     }
     Ok(out)
@@ -403,7 +479,7 @@ fn int(v: u64) -> i64 {
 
 /// Writes every waiting bucket, merged with its stored row, and the
 /// stamp they reach, in one transaction; empties `open` once committed.
-pub(crate) fn flush(c: &Connection, open: &mut Open) -> Result<()> {
+pub(crate) fn flush(c: &Connection, open: &mut Open, cache: &mut Cache) -> Result<()> {
     if open.cells.is_empty() {
         return Ok(());
     }
@@ -434,18 +510,16 @@ pub(crate) fn flush(c: &Connection, open: &mut Open) -> Result<()> {
                 grain.code()
             );
             let args: Vec<duckdb::types::Value> = vec![project.clone().into()];
-            let mut rows: HashMap<(SeriesKey, i64), Row> = stored(
+            let mut rows: HashMap<(SeriesKey, i64), Row> = HashMap::new();
+            for packed in stored(
                 c,
-                &format!(
-                    "SELECT service, route, version, grain, bucket, first_ns, requests, errors, \
-                     total_ms, satisfied, tolerating, request_bytes, response_bytes, \
-                     max_response_bytes, latency FROM perf_rollups {filter}"
-                ),
+                &format!("SELECT {COLUMNS} FROM perf_rollups {filter}"),
                 &args,
-            )?
-            .into_iter()
-            .map(|r| ((r.key.clone(), r.bucket), r))
-            .collect();
+            )? {
+                let r = packed.unpack()?;
+                rows.insert((r.key.clone(), r.bucket), r);
+            }
+            let waiting_buckets: Vec<i64> = waiting.keys().copied().collect();
             for (bucket, cells) in waiting {
                 for (key, cell) in cells {
                     rows.entry((key.clone(), bucket))
@@ -460,6 +534,11 @@ pub(crate) fn flush(c: &Connection, open: &mut Open) -> Result<()> {
                 }
             }
             c.execute(&format!("DELETE FROM perf_rollups {filter}"), [&project])?;
+            // Whatever happens to the transaction, these buckets are read
+            // afresh next time.
+            for b in waiting_buckets {
+                cache.forget(&project, grain, b);
+            }
             app_rows.extend(rows.into_values().map(|r| (project.clone(), r)));
         }
         let mut app = c.appender("perf_rollups")?;
