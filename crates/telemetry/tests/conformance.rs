@@ -401,7 +401,15 @@ fn answers(a: &dyn Analytics) -> String {
         ]
     );
     let stats = a.stats(P).expect("stats");
-    assert_eq!((stats.events, stats.persons, stats.event_names), (16, 5, 4));
+    assert_eq!(
+        (
+            stats.events,
+            stats.persons,
+            stats.distinct_ids,
+            stats.event_names
+        ),
+        (16, 5, 6, 4)
+    );
     assert!(a.funnel("elsewhere", &funnel(FunnelOrder::Ordered)).is_ok());
     assert!(a.persons("elsewhere", None, 10).expect("none").is_empty());
 

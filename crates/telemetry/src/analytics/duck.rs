@@ -169,7 +169,7 @@ impl Analytics for DuckAnalytics {
             .in_memory(project, |p| ProjectStats {
                 events: p.cols.len(),
                 persons: p.persons.person_count(),
-                distinct_ids: p.persons.did_count(),
+                distinct_ids: p.persons.live_did_count(),
                 event_names: p.names.len(),
                 index_bytes: p.cols.heap_bytes(),
             })

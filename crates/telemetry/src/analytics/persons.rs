@@ -36,6 +36,12 @@ impl Persons {
         self.did_names.len()
     }
 
+    /// Distinct ids that still belong to someone (a deleted person's
+    /// slots stay, empty, so [`Persons::did_count`] does not shrink).
+    pub fn live_did_count(&self) -> usize {
+        self.dids.len()
+    }
+
     pub fn person_count(&self) -> usize {
         self.person_ids.iter().filter(|p| !p.is_empty()).count()
     }
