@@ -95,12 +95,13 @@ impl ClickHouseConfig {
         clickhouse::ClickHouse::plan(&self.url, self.cluster.as_deref(), &self.shards).map(drop)
     }
 
-    fn connect(&self) -> Result<clickhouse::ClickHouse> {
+    fn connect(&self, options: &Options) -> Result<clickhouse::ClickHouse> {
         clickhouse::ClickHouse::connect(
             &self.url,
             self.cluster.as_deref(),
             &self.shards,
             CLICKHOUSE_TIMEOUT,
+            options.query_timeout,
         )
     }
 }
@@ -123,7 +124,7 @@ pub fn open(config: &StoreConfig, now_ms: i64) -> Result<Box<dyn TelemetryStore>
             &config.options,
         )?),
         Some(ch) => Box::new(clickhouse::store::ClickHouseStore::open(
-            ch.connect()?,
+            ch.connect(&config.options)?,
             &config.duckdb_path,
             now_ms,
         )?),

@@ -116,8 +116,22 @@ fn one_server_migrates_once_and_drops_old_partitions() {
         return;
     }
     let server = Server::start(free_port(), free_port(), "");
-    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT).expect("connect");
+    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT, Duration::from_secs(1))
+        .expect("connect");
     assert_eq!(ch.migrate(NOW).expect("migrate"), [1, 2]);
+    // Questions stop at the query time limit, on the server itself;
+    // maintenance has the longer limit.
+    let started = std::time::Instant::now();
+    let err = ch
+        .reader()
+        .execute("SELECT sum(number) FROM numbers(100000000000) FORMAT Null")
+        .expect_err("stopped")
+        .to_string();
+    assert!(err.contains("Timeout exceeded"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    ch.client()
+        .execute("SELECT sum(number) FROM numbers(1000000) FORMAT Null")
+        .expect("a short maintenance query");
     assert_eq!(
         ch.migrate(NOW).expect("again"),
         Vec::<u32>::new(),
@@ -147,13 +161,13 @@ fn a_two_shard_cluster_stores_through_distributed_tables() {
     }
     let servers = start_cluster();
     let shard_urls: Vec<String> = servers.iter().map(Server::url).collect();
-    let ch =
-        ClickHouse::connect(&shard_urls[0], Some("two"), &shard_urls, TIMEOUT).expect("connect");
+    let ch = ClickHouse::connect(&shard_urls[0], Some("two"), &shard_urls, TIMEOUT, TIMEOUT)
+        .expect("connect");
     assert_eq!(ch.migrate(NOW).expect("migrate"), [1, 2]);
     retention_story(&ch);
     // The rows are spread over both shards' local tables.
     for url in &shard_urls {
-        let one = ClickHouse::connect(url, None, &[], TIMEOUT).expect("shard");
+        let one = ClickHouse::connect(url, None, &[], TIMEOUT, TIMEOUT).expect("shard");
         let n = count(&one, "events_local", "blog");
         assert!(n > 0 && n < 6, "each shard holds some of the six: {n}");
     }
@@ -167,11 +181,12 @@ fn an_unreachable_server_is_a_clear_error() {
         None,
         &[],
         TIMEOUT,
+        TIMEOUT,
     )
     .expect("a good URL");
     let err = ch.migrate(NOW).expect_err("nobody listens").to_string();
     assert!(err.contains("ClickHouse is unreachable"), "{err}");
-    let err = ClickHouse::connect("http://127.0.0.1:1/a", Some("x y"), &[], TIMEOUT)
+    let err = ClickHouse::connect("http://127.0.0.1:1/a", Some("x y"), &[], TIMEOUT, TIMEOUT)
         .expect_err("a bad cluster name")
         .to_string();
     assert!(err.contains("cluster name"), "{err}");

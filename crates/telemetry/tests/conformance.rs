@@ -472,7 +472,7 @@ fn one_clickhouse_server_conforms_and_its_sql_runs_on_a_current_clickhouse() {
     }
     let server = Server::start(free_port(), free_port(), "");
     let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT)
+    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT, TIMEOUT)
         .expect("connect")
         .with_journal(journal.clone());
     let got = clickhouse_answers(ch);
@@ -488,7 +488,7 @@ fn a_two_shard_clickhouse_cluster_conforms() {
     }
     let servers = start_cluster();
     let urls: Vec<String> = servers.iter().map(Server::url).collect();
-    let ch = ClickHouse::connect(&urls[0], Some("two"), &urls, TIMEOUT).expect("connect");
+    let ch = ClickHouse::connect(&urls[0], Some("two"), &urls, TIMEOUT, TIMEOUT).expect("connect");
     let got = clickhouse_answers(ch);
     same_as_duckdb(&got);
 }

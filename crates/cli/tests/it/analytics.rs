@@ -709,11 +709,17 @@ async fn acknowledged_events_survive_kill_9_in_clickhouse() {
     }
     let url = clickhouse.url();
     let stored: Vec<String> = tokio::task::spawn_blocking(move || {
-        ClickHouse::connect(&url, None, &[], Duration::from_secs(60))
-            .expect("connect")
-            .client()
-            .rows::<Row>("SELECT uuid FROM events")
-            .expect("uuids")
+        ClickHouse::connect(
+            &url,
+            None,
+            &[],
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        )
+        .expect("connect")
+        .client()
+        .rows::<Row>("SELECT uuid FROM events")
+        .expect("uuids")
     })
     .await
     .expect("join")

@@ -218,7 +218,7 @@ impl ClickHouseAnalytics {
     /// Reads `project`'s live persons and links into `p`; false when it has
     /// no persons at all.
     fn load_persons(&self, project: &str, p: &mut Project) -> Result<bool> {
-        let client = self.ch.client();
+        let client = self.ch.reader();
         let mut any = false;
         client.each_row(&persons_sql(project, None), |r: StoredPerson| {
             any = true;
@@ -278,7 +278,7 @@ impl Source for ClickHouseAnalytics {
                 quote(project),
                 Self::range(need.from, need.to)
             );
-            self.ch.client().each_row(&sql, |r: Run| {
+            self.ch.reader().each_row(&sql, |r: Run| {
                 let Some(d) = p.persons.did(&r.distinct_id) else {
                     return Ok(());
                 };
@@ -318,7 +318,7 @@ impl Source for ClickHouseAnalytics {
             list(names)
         );
         let mut out = Vec::new();
-        self.ch.client().each_row(&sql, |r: Row| {
+        self.ch.reader().each_row(&sql, |r: Row| {
             out.push((r.distinct_id, r.ts, property_text(&r.properties, key)));
             Ok(())
         })?;
@@ -342,7 +342,7 @@ impl Analytics for ClickHouseAnalytics {
             event_names: u64,
         }
         let p = quote(project);
-        let client = self.ch.client();
+        let client = self.ch.reader();
         let counts: Vec<Counts> = client.rows(&format!(
             "SELECT count() AS events, uniqExact(event) AS event_names FROM events \
              WHERE project_id = {p}"
@@ -516,7 +516,7 @@ impl Analytics for ClickHouseAnalytics {
         type Who = (bool, u32, String);
         let mut cells: HashMap<(Option<String>, i64), Tally<Who>> = HashMap::new();
         let mut per_value: HashMap<String, u64> = HashMap::new();
-        self.ch.client().each_row(&sql, |r: Row| {
+        self.ch.reader().each_row(&sql, |r: Row| {
             if !q.filters.iter().all(|f| {
                 f.condition
                     .test(property_text(&r.properties, &f.key).as_deref())
@@ -551,7 +551,7 @@ impl Analytics for ClickHouseAnalytics {
         if distinct_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<StoredRow> = self.ch.client().rows(&format!(
+        let rows: Vec<StoredRow> = self.ch.reader().rows(&format!(
             "SELECT uuid, event, distinct_id, ts, properties FROM events \
              WHERE project_id = {} AND distinct_id IN {} ORDER BY ts DESC LIMIT {limit}",
             quote(project),
@@ -566,7 +566,7 @@ impl Analytics for ClickHouseAnalytics {
             event: String,
             n: u64,
         }
-        let rows: Vec<Row> = self.ch.client().rows(&format!(
+        let rows: Vec<Row> = self.ch.reader().rows(&format!(
             "SELECT event, count() AS n FROM events WHERE project_id = {} GROUP BY event \
              ORDER BY n DESC, event",
             quote(project)

@@ -41,6 +41,9 @@ fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
 #[derive(Debug, Clone)]
 pub struct ClickHouse {
     query: Client,
+    /// The same server for the API's questions, each stopped by the
+    /// server after the query time limit.
+    reads: Client,
     pub(crate) shards: Vec<Client>,
     pub(crate) layout: Layout,
 }
@@ -78,14 +81,23 @@ impl ClickHouse {
 
     /// Connects to the server at `url`. With `cluster`, `shard_urls` name
     /// one server of each shard (over HTTP), where the local tables are
-    /// made and partitions dropped. Blocking: call it off async threads.
+    /// made and partitions dropped. Ingest, deletions and exports may take
+    /// `timeout`; questions `query_timeout`, after which ClickHouse itself
+    /// stops them (`max_execution_time`). Blocking: call it off async
+    /// threads.
     pub fn connect(
         url: &str,
         cluster: Option<&str>,
         shard_urls: &[String],
         timeout: Duration,
+        query_timeout: Duration,
     ) -> Result<ClickHouse> {
         let (query, layout, shards) = ClickHouse::plan(url, cluster, shard_urls)?;
+        // The server's own limit, in whole seconds (at least one), and a
+        // little longer for the answer to come back over HTTP.
+        let secs = query_timeout.as_secs().max(1);
+        let reads = Client::new(query.clone(), Duration::from_secs(secs + 5))?
+            .with_setting("max_execution_time", &secs.to_string());
         let query = Client::new(query, timeout)?;
         let shards = shards
             .into_iter()
@@ -99,6 +111,7 @@ impl ClickHouse {
         };
         Ok(ClickHouse {
             query,
+            reads,
             shards,
             layout,
         })
@@ -115,6 +128,7 @@ impl ClickHouse {
     pub fn with_journal(self, journal: client::Journal) -> ClickHouse {
         ClickHouse {
             query: self.query.with_journal(journal.clone()),
+            reads: self.reads.with_journal(journal.clone()),
             shards: self
                 .shards
                 .into_iter()
@@ -125,6 +139,11 @@ impl ClickHouse {
     }
 
     /// The client that queries go through.
+    /// The client for questions, under the query time limit.
+    pub fn reader(&self) -> &Client {
+        &self.reads
+    }
+
     pub fn client(&self) -> &Client {
         &self.query
     }
