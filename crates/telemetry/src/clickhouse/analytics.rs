@@ -751,16 +751,26 @@ impl Writer {
             project,
             &format!(" AND distinct_id IN {}", list(&dids)),
         ))?;
-        let mut owner_ids: Vec<String> = owners.into_iter().map(|l| l.person_id).collect();
+        let mut owner_ids: Vec<String> = owners.iter().map(|l| l.person_id.clone()).collect();
         owner_ids.sort_unstable();
         owner_ids.dedup();
         let mut persons = Persons::default();
+        // Only a merge moves a person's other distinct ids; without one the
+        // links of the batch's own ids are all the rules need, and the
+        // second look (a scan of the links by person) is skipped.
+        let merging = all().any(|e| e.merge_with.is_some());
         if !owner_ids.is_empty() {
             for r in client.rows::<StoredPerson>(&persons_sql(project, Some(&owner_ids)))? {
                 if r.deleted == 0 {
                     persons.load_person(r.person_id, r.properties, r.created_at);
                 }
             }
+        }
+        if !merging {
+            for l in &owners {
+                persons.load_link(&l.distinct_id, &l.person_id);
+            }
+        } else if !owner_ids.is_empty() {
             let cluster = matches!(self.ch.layout, super::Layout::Cluster(_));
             let filter = format!(
                 " AND distinct_id {}IN (SELECT distinct_id FROM person_ids WHERE project_id = {} \
