@@ -338,24 +338,47 @@ fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
             p.persons.load_link(&did, &person);
         }
     }
-    let mut stmt =
-        conn.prepare("SELECT project_id, uuid, event, distinct_id, ts FROM analytics_events")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let project: String = r.get(0)?;
-        let Some(p) = out.get_mut(&project) else {
-            continue;
-        };
-        let uuid: String = r.get(1)?;
-        let name: String = r.get(2)?;
-        let did: String = r.get(3)?;
-        let Some(d) = p.persons.did(&did) else {
-            continue;
-        };
-        p.seen.insert(uuid_hash(&uuid));
-        let n = p.names.intern(&name);
-        p.cols.push(d, r.get(4)?, n);
-    }
+    // Each event finds its distinct id's number by a join in DuckDB, which
+    // is many times faster than a hash lookup per event here.
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE load_dids \
+         (project_id VARCHAR NOT NULL, distinct_id VARCHAR NOT NULL, d UINTEGER NOT NULL)",
+    )?;
+    let loaded = (|| -> Result<()> {
+        {
+            let mut app = conn.appender_to_catalog_and_db("load_dids", "temp", "main")?;
+            for (project, p) in &out {
+                for (d, name) in p.persons.live_dids() {
+                    app.append_row(params![project, name, d])?;
+                }
+            }
+            app.flush()?;
+        }
+        let mut stmt = conn.prepare(
+            "SELECT e.uuid, e.event, l.d, e.ts FROM analytics_events e \
+             JOIN load_dids l ON l.project_id = e.project_id AND l.distinct_id = e.distinct_id \
+             WHERE e.project_id = ?",
+        )?;
+        for (project, p) in out.iter_mut() {
+            let mut rows = stmt.query([project])?;
+            while let Some(r) = rows.next()? {
+                // Read in place: no text is copied per event.
+                let uuid = r.get_ref(0)?;
+                let name = r.get_ref(1)?;
+                let unreadable = |e: duckdb::types::FromSqlError| {
+                    TelemetryError::Ingest(format!("a stored event: {e}"))
+                };
+                let uuid = uuid.as_str().map_err(unreadable)?;
+                let name = name.as_str().map_err(unreadable)?;
+                p.seen.insert(uuid_hash(uuid));
+                let n = p.names.intern(name);
+                p.cols.push(r.get(2)?, r.get(3)?, n);
+            }
+        }
+        Ok(())
+    })();
+    conn.execute_batch("DROP TABLE IF EXISTS temp.load_dids")?;
+    loaded?;
     Ok(out
         .into_iter()
         .map(|(k, mut v)| {

@@ -50,6 +50,11 @@ impl Persons {
         self.dids.get(distinct_id).copied()
     }
 
+    /// Every distinct id that belongs to someone, with its number.
+    pub fn live_dids(&self) -> impl Iterator<Item = (u32, &str)> {
+        self.dids.iter().map(|(name, &d)| (d, &**name))
+    }
+
     pub fn did_name(&self, d: u32) -> &str {
         self.did_names.get(d as usize).map_or("", |n| n)
     }
