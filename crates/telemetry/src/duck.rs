@@ -98,6 +98,22 @@ impl DuckFile {
     }
 }
 
+/// Runs `f` as one transaction on `c`: committed when it succeeds, rolled
+/// back when it fails.
+pub(crate) fn in_transaction<T>(c: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    c.execute_batch("BEGIN")?;
+    match f() {
+        Ok(v) => {
+            c.execute_batch("COMMIT")?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = c.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 /// All telemetry in one DuckDB file, which only one process may hold open.
 #[derive(Debug)]
 pub struct DuckDbStore {

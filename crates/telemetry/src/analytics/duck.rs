@@ -20,6 +20,7 @@ use super::{
     Analytics, Ingested, Job, Project, ProjectStats, StoredEvent, TrendSeries, TrendsQuery, new_id,
     uuid_hash,
 };
+use crate::duck::in_transaction;
 use crate::{Result, TelemetryError};
 
 pub(crate) const SCHEMA: &str = "
@@ -199,8 +200,7 @@ impl Analytics for DuckAnalytics {
             .map(|d| guard.persons.did_name(*d).to_owned())
             .collect();
         let deleted = self.with_maint_conn(|c| {
-            c.execute_batch("BEGIN")?;
-            let run = || -> Result<u64> {
+            in_transaction(c, || -> Result<u64> {
                 let mut n = 0u64;
                 for name in &names {
                     n += c.execute(
@@ -217,17 +217,7 @@ impl Analytics for DuckAnalytics {
                     params![project, person_id],
                 )?;
                 Ok(n)
-            };
-            match run() {
-                Ok(n) => {
-                    c.execute_batch("COMMIT")?;
-                    Ok(n)
-                }
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
+            })
         })?;
         let gone = guard.persons.delete(person);
         guard.cols.forget(&gone);

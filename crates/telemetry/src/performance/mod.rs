@@ -25,6 +25,7 @@ use liveops_core::performance::metric::MetricPoint;
 use liveops_core::performance::sql::{self, Fingerprint};
 use liveops_core::performance::{Rollup, Span};
 
+use crate::duck::in_transaction;
 use crate::{Result, TelemetryError};
 
 pub(crate) const SCHEMA: &str = "
@@ -369,8 +370,7 @@ fn stamped(
 
 /// Writes exports in one transaction, their spans stamped `stamp`.
 fn write_jobs(c: &Connection, jobs: &[Job], stamp: i64) -> Result<()> {
-    c.execute_batch("BEGIN")?;
-    let written = (|| -> Result<()> {
+    in_transaction(c, || -> Result<()> {
         let mut app = c.appender("perf_spans")?;
         for j in jobs {
             app.append_record_batch(stamped(&j.spans, stamp)?)?;
@@ -403,17 +403,7 @@ fn write_jobs(c: &Connection, jobs: &[Job], stamp: i64) -> Result<()> {
         }
         app.flush()?;
         Ok(())
-    })();
-    match written {
-        Ok(()) => {
-            c.execute_batch("COMMIT")?;
-            Ok(())
-        }
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    })
 }
 
 /// One detection as stored.

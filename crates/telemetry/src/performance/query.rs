@@ -22,6 +22,7 @@ use super::{
 };
 use crate::Result;
 use crate::TelemetryError;
+use crate::duck::in_transaction;
 
 /// Which requests a route query covers.
 #[derive(Debug, Clone, Default)]
@@ -307,8 +308,7 @@ impl Performance for DuckPerformance {
         }
         let now = now_ms();
         self.with_conn(|c| {
-            c.execute_batch("BEGIN")?;
-            let written = (|| -> Result<()> {
+            in_transaction(c, || -> Result<()> {
                 let mut app = c.appender("perf_metrics")?;
                 for p in points {
                     app.append_row(duckdb::params![
@@ -329,17 +329,7 @@ impl Performance for DuckPerformance {
                 }
                 app.flush()?;
                 Ok(())
-            })();
-            match written {
-                Ok(()) => {
-                    c.execute_batch("COMMIT")?;
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = c.execute_batch("ROLLBACK");
-                    Err(e)
-                }
-            }
+            })
         })?;
         // Metrics alone make a project known, for its pages.
         self.project(project)?;

@@ -22,6 +22,7 @@ use liveops_core::performance::{LatencySketch, Rollup};
 
 use super::cache::Cache;
 use super::{HOUR_NS, MINUTE_NS, SeriesKey};
+use crate::duck::in_transaction;
 use crate::{Result, TelemetryError};
 
 pub(crate) const SCHEMA: &str = "
@@ -494,8 +495,7 @@ pub(crate) fn flush(c: &Connection, open: &mut Open, cache: &mut Cache) -> Resul
             .or_default()
             .push((k.clone(), cell.clone()));
     }
-    c.execute_batch("BEGIN")?;
-    let written = (|| -> Result<()> {
+    in_transaction(c, || -> Result<()> {
         let mut app_rows: Vec<(String, Row)> = Vec::new();
         for ((project, grain), waiting) in groups {
             // Each whole bucket is read, merged and written back: two
@@ -569,19 +569,10 @@ pub(crate) fn flush(c: &Connection, open: &mut Open, cache: &mut Cache) -> Resul
             duckdb::params![THROUGH, open.through],
         )?;
         Ok(())
-    })();
-    match written {
-        Ok(()) => {
-            c.execute_batch("COMMIT")?;
-            open.cells.clear();
-            open.since = None;
-            Ok(())
-        }
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    })?;
+    open.cells.clear();
+    open.since = None;
+    Ok(())
 }
 
 /// Folds the request spans committed after the last write into `open`,
@@ -692,8 +683,7 @@ pub(crate) fn drop_before(
 /// boundary (a minute number) and the rows dropped.
 pub(crate) fn keep_minutes_from(c: &Connection, project: &str, from_ns: i64) -> Result<(i64, u64)> {
     let boundary = from_ns.div_euclid(HOUR_NS) * 60;
-    c.execute_batch("BEGIN")?;
-    let done = (|| -> Result<(i64, u64)> {
+    in_transaction(c, || -> Result<(i64, u64)> {
         c.execute(
             "INSERT INTO perf_projects VALUES (?, ?) ON CONFLICT (project_id) \
              DO UPDATE SET minutes_from = greatest(perf_projects.minutes_from, excluded.minutes_from)",
@@ -709,17 +699,7 @@ pub(crate) fn keep_minutes_from(c: &Connection, project: &str, from_ns: i64) -> 
             |r| r.get(0),
         )?;
         Ok((now, n as u64))
-    })();
-    match done {
-        Ok(v) => {
-            c.execute_batch("COMMIT")?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = c.execute_batch("ROLLBACK");
-            Err(e)
-        }
-    }
+    })
 }
 
 #[cfg(test)]
