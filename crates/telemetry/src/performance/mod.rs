@@ -871,10 +871,14 @@ mod tests {
         p.ingest("shop", &spans).expect("ingest");
         let whole = all(BASE, BASE + 5 * HOUR_NS);
         let before = p.merged("shop", &whole).expect("merged");
+        // Dropped an hour at a time, to the span.
+        let cut = BASE + 2 * HOUR_NS + 30 * MINUTE_NS + 1;
+        let early = spans.iter().filter(|s| s.start_ns < cut).count() as u64;
+        assert_eq!(p.drop_spans_before("shop", cut).expect("drop"), early);
         assert_eq!(
             p.drop_spans_before("shop", BASE + 10 * HOUR_NS)
                 .expect("drop"),
-            600
+            600 - early
         );
         assert_eq!(p.merged("shop", &whole).expect("merged").requests, 600);
         // Minutes before the third hour go: a range from 7 past the first

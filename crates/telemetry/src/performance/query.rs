@@ -17,7 +17,7 @@ use liveops_core::performance::sql::Fingerprint;
 
 use super::rollups::{self, Cell, Filter, Piece, Row};
 use super::{
-    DetectionRow, DuckPerformance, Job, MINUTE_NS, Performance, SeriesKey, Stored, batch,
+    DetectionRow, DuckPerformance, HOUR_NS, Job, MINUTE_NS, Performance, SeriesKey, Stored, batch,
     detect_batch, now_ms, stored_fingerprint, write_jobs,
 };
 use crate::Result;
@@ -352,17 +352,33 @@ impl Performance for DuckPerformance {
     /// Drops spans that started before `cutoff_ns` and the detections found
     /// in them. Their rollups stay.
     fn drop_spans_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
-        let n = self.with_conn(|c| {
-            c.execute(
-                "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
-                duckdb::params![project, cutoff_ns],
-            )?;
-            Ok(c.execute(
-                "DELETE FROM perf_spans WHERE project_id = ? AND start_ns < ?",
-                duckdb::params![project, cutoff_ns],
-            )?)
-        })?;
-        Ok(n as u64)
+        // An hour of spans at a time (from the oldest left), letting go of
+        // the connection between slices, so exports wait for one slice at
+        // most rather than the whole purge.
+        let mut n = 0u64;
+        loop {
+            let step = self.with_conn(|c| {
+                let oldest: Option<i64> = c.query_row(
+                    "SELECT min(start_ns) FROM perf_spans WHERE project_id = ? AND start_ns < ?",
+                    duckdb::params![project, cutoff_ns],
+                    |r| r.get(0),
+                )?;
+                let upto = oldest.map_or(cutoff_ns, |t| t.saturating_add(HOUR_NS).min(cutoff_ns));
+                c.execute(
+                    "DELETE FROM perf_detections WHERE project_id = ? AND at_ns < ?",
+                    duckdb::params![project, upto],
+                )?;
+                let gone = c.execute(
+                    "DELETE FROM perf_spans WHERE project_id = ? AND start_ns < ?",
+                    duckdb::params![project, upto],
+                )? as u64;
+                Ok((gone, upto >= cutoff_ns))
+            })?;
+            n += step.0;
+            if step.1 {
+                return Ok(n);
+            }
+        }
     }
 
     fn drop_rollups_before(&self, project: &str, cutoff_ns: i64) -> Result<u64> {
