@@ -15,7 +15,7 @@ use liveops_core::performance::Span;
 use liveops_core::performance::metric::MetricPoint;
 use liveops_core::performance::sql::Fingerprint;
 
-use super::rollups::{self, Cell, Filter, Piece, Row};
+use super::rollups::{self, Cell, Filter, Row};
 use super::{
     DetectionRow, DuckPerformance, HOUR_NS, Job, MINUTE_NS, Performance, SeriesKey, Stored, batch,
     detect_batch, now_ms, stored_fingerprint, write_jobs,
@@ -154,20 +154,31 @@ impl DuckPerformance {
     }
 
     /// The rollup rows that cover each of `ranges` (the query's own range
-    /// is ignored), stored and waiting, for the query's series.
-    fn rows(&self, project: &str, q: &RouteQuery, ranges: &[(i64, i64)]) -> Result<Vec<Row>> {
-        let minutes_from = self.minutes_from(project);
-        let mut all: Vec<Piece> = ranges
-            .iter()
-            .flat_map(|&(from, to)| rollups::pieces(from, to, minutes_from))
-            .collect();
-        all = rollups::coalesce(all);
+    /// is ignored), stored and waiting, for the query's series, with the
+    /// minute line they were read by. The line is read under the writer,
+    /// which moves it, so the rows match it.
+    fn rows(
+        &self,
+        project: &str,
+        q: &RouteQuery,
+        ranges: &[(i64, i64)],
+    ) -> Result<(Vec<Row>, i64)> {
         let filter = Filter {
             service: q.service.as_deref(),
             version: q.version.as_deref(),
             route: q.route.as_deref(),
         };
-        self.with_writer(|c, w| rollups::read(c, &w.open, &mut w.cache, project, &all, &filter))
+        self.with_writer(|c, w| {
+            let minutes_from = self.minutes_from(project);
+            let all = rollups::coalesce(
+                ranges
+                    .iter()
+                    .flat_map(|&(from, to)| rollups::pieces(from, to, minutes_from))
+                    .collect(),
+            );
+            let rows = rollups::read(c, &w.open, &mut w.cache, project, &all, &filter)?;
+            Ok((rows, minutes_from))
+        })
     }
 }
 
@@ -399,16 +410,18 @@ impl Performance for DuckPerformance {
             return Ok(0);
         };
         // Waiting minutes are written first, so none lands behind the line.
-        let (boundary, n) = self.with_writer(|c, w| {
+        // The line moves before the writer lets go, so no read asks for
+        // the minutes just dropped; the cache stays, since reads never ask
+        // for minutes behind the line again.
+        self.with_writer(|c, w| {
             rollups::flush(c, &mut w.open, &mut w.cache)?;
-            w.cache.clear();
-            rollups::keep_minutes_from(c, project, from_ns)
-        })?;
-        known
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .minutes_from = boundary;
-        Ok(n)
+            let (boundary, n) = rollups::keep_minutes_from(c, project, from_ns)?;
+            known
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .minutes_from = boundary;
+            Ok(n)
+        })
     }
 
     /// Drops metric points taken before `cutoff_ns`.
@@ -425,7 +438,7 @@ impl Performance for DuckPerformance {
     /// Every request the query covers, merged into one rollup.
     fn merged(&self, project: &str, q: &RouteQuery) -> Result<Rollup> {
         let mut r = Rollup::default();
-        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])? {
+        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0 {
             r.merge(&row.cell.rollup);
         }
         Ok(r)
@@ -436,7 +449,7 @@ impl Performance for DuckPerformance {
     fn routes(&self, project: &str, q: &RouteQuery) -> Result<Vec<RouteStats>> {
         let minutes = (q.to_ns - q.from_ns) as f64 / MINUTE_NS as f64;
         let mut merged: BTreeMap<(String, String), Rollup> = BTreeMap::new();
-        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])? {
+        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0 {
             merged
                 .entry((row.key.service, row.key.route))
                 .or_default()
@@ -467,8 +480,7 @@ impl Performance for DuckPerformance {
             steps.push((at, end));
             at = end;
         }
-        let minutes_from = self.minutes_from(project);
-        let rows = self.rows(project, q, &steps)?;
+        let (rows, minutes_from) = self.rows(project, q, &steps)?;
         let mut by_bucket: HashMap<(rollups::Grain, i64), Vec<&Row>> = HashMap::new();
         for r in &rows {
             by_bucket.entry((r.grain, r.bucket)).or_default().push(r);
