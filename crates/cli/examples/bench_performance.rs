@@ -4,7 +4,9 @@
 //! protobuf in batches of 512 (the SDK's default), then route percentiles
 //! for one route and for every route, and the tuning report, each timed
 //! through the API; DuckDB computes the same percentiles from the raw
-//! request spans with 2 threads in the same run.
+//! request spans with 2 threads in the same run. With `--backend
+//! clickhouse` the server keeps the spans in a ClickHouse server
+//! (Debian's `clickhouse-server`) started for the run on the same cores.
 //!
 //! Run it as BENCHMARKS.md says; it prints a Markdown table.
 
@@ -28,6 +30,8 @@ struct Args {
     spans: usize,
     connections: usize,
     repeat: usize,
+    /// `duckdb` (the embedded default) or `clickhouse`.
+    backend: String,
 }
 
 fn args() -> Args {
@@ -35,6 +39,7 @@ fn args() -> Args {
         spans: 10_000_000,
         connections: 16,
         repeat: 5,
+        backend: "duckdb".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,6 +48,7 @@ fn args() -> Args {
             "--spans" => a.spans = value().parse().unwrap_or(a.spans),
             "--connections" => a.connections = value().parse().unwrap_or(a.connections),
             "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
+            "--backend" => a.backend = value(),
             other => eprintln!("ignoring {other}"),
         }
     }
@@ -211,7 +217,23 @@ fn rfc3339(ns: i64) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let mut started = common::start().await;
+    let clickhouse = match a.backend.as_str() {
+        "duckdb" => None,
+        "clickhouse" => Some(
+            tokio::task::spawn_blocking(|| {
+                use liveops_telemetry::clickhouse::testing::{Server, free_port};
+                Server::start(free_port(), free_port(), "")
+            })
+            .await
+            .expect("start clickhouse-server"),
+        ),
+        other => panic!("--backend is duckdb or clickhouse, not {other}"),
+    };
+    let env: Vec<(&str, String)> = clickhouse
+        .iter()
+        .map(|c| ("LIVEOPS_CLICKHOUSE_URL", c.url()))
+        .collect();
+    let mut started = common::start_with(&env).await;
     let (token, key) = (started.token.clone(), started.server_key.clone());
     let pid = started.server.child.id();
     let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
@@ -269,7 +291,7 @@ async fn main() {
     let (report_s, report) = best_of(a.repeat.min(3), || get(report_url.clone())).await;
 
     eprintln!("restarting the server on its data…");
-    let restarted = common::restart(&mut started, &[]).await;
+    let restarted = common::restart(&mut started, &env).await;
     let again_url = format!(
         "{}/api/v1/projects/bench/performance/routes?{range}&route=GET%20/r7/%7Bid%7D",
         started.server.base
@@ -319,6 +341,7 @@ async fn main() {
     let (duck_one, duck_one_values) = time_duck(duck_one_sql);
     let (duck_all, _) = time_duck(duck_all_sql);
 
+    println!("liveops telemetry backend: {}", a.backend);
     println!(
         "Spans: {total} ({} requests on {ROUTES} routes over 24 h, the rest database calls)",
         kept.route.len()
@@ -374,4 +397,5 @@ async fn main() {
         one[0]["requests"]
     );
     drop(started);
+    drop(clickhouse);
 }

@@ -4,7 +4,8 @@
 //! `state.pgdump` for PostgreSQL), the telemetry file and a manifest. It can be
 //! taken while the server runs: SQLite and PostgreSQL snapshot themselves, and
 //! the running server copies its own telemetry file when asked over the
-//! control socket.
+//! control socket. Telemetry kept in ClickHouse is left to ClickHouse's own
+//! backup tools; such a backup holds the state alone.
 
 use std::path::Path;
 
@@ -70,7 +71,10 @@ pub async fn backup(config: &Config, dest: &Path) -> anyhow::Result<Manifest> {
     db.close().await;
 
     let telemetry_dest = dest.join(TELEMETRY);
-    let telemetry = if DataDirLock::held_by_server(config) {
+    // Telemetry in ClickHouse is backed up with ClickHouse's own tools.
+    let telemetry = if config.clickhouse_url.is_some() {
+        false
+    } else if DataDirLock::held_by_server(config) {
         control::call(
             &config.control_socket_path(),
             &control::Request::SnapshotTelemetry {

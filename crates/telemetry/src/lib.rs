@@ -4,7 +4,7 @@
 //! lives here. [`TelemetryStore`] is the boundary the server sees, opened by
 //! [`open`]: [`DuckDbStore`] is the embedded default, a single file in the
 //! data directory that only one process may hold open; with a
-//! [`ClickHouseConfig`], product analytics live in ClickHouse instead, shared
+//! [`ClickHouseConfig`], all telemetry lives in ClickHouse instead, shared
 //! by every node.
 
 pub mod analytics;
@@ -109,7 +109,7 @@ impl ClickHouseConfig {
 /// What [`open`] opens.
 #[derive(Debug, Clone)]
 pub struct StoreConfig {
-    /// The node's own DuckDB file.
+    /// The embedded store's file (unused with ClickHouse).
     pub duckdb_path: PathBuf,
     pub options: Options,
     pub clickhouse: Option<ClickHouseConfig>,
@@ -125,7 +125,6 @@ pub fn open(config: &StoreConfig, now_ms: i64) -> Result<Box<dyn TelemetryStore>
         )?),
         Some(ch) => Box::new(clickhouse::store::ClickHouseStore::open(
             ch.connect(&config.options)?,
-            &config.duckdb_path,
             now_ms,
         )?),
     })

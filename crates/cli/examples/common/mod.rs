@@ -116,13 +116,9 @@ pub struct Started {
 }
 
 /// Starts a server on a fresh data directory with a user, a project
-/// `bench`, an admin token and the project's keys. Rate limits are lifted:
-/// the benchmarks measure throughput, not the limits.
-pub async fn start() -> Started {
-    start_with(&[]).await
-}
-
-/// The same, with more settings for the server (`LIVEOPS_*` variables).
+/// `bench`, an admin token and the project's keys, and `env` as more
+/// settings (`LIVEOPS_*` variables). Rate limits are lifted: the
+/// benchmarks measure throughput, not the limits.
 pub async fn start_with(env: &[(&str, String)]) -> Started {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");

@@ -1,7 +1,8 @@
-//! Several liveops nodes on one PostgreSQL: each background job runs on one
-//! node at a time, a node that stops hands its jobs over at once, and one
-//! that crashes hands them over when its lease runs out. Across all of it,
-//! each escalation level pages exactly once.
+//! Several liveops nodes on one PostgreSQL (and a two-shard ClickHouse
+//! cluster): each background job runs on one node at a time, a node that
+//! stops hands its jobs over at once, and one that crashes hands them over
+//! when its lease runs out. Across all of it, each escalation level pages
+//! exactly once.
 
 use std::time::Duration;
 
@@ -21,16 +22,30 @@ const TICK_MS: u64 = 3_600_000;
 /// The instance key every node of the story shares.
 const KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
-/// A node on the state database at `url` (or a fresh one).
-async fn node(url: Option<Option<Secret>>) -> TestApp {
+/// A node on the state database at `url` (or a fresh one), with its
+/// telemetry in the ClickHouse cluster whose shards `clickhouse` names (or
+/// in its own DuckDB file).
+async fn node(url: Option<Option<Secret>>, clickhouse: &[String]) -> TestApp {
+    let shards = clickhouse.to_vec();
     spawn_app_with(Backend::Postgres, move |c| {
         c.job_tick_ms = TICK_MS;
         c.secret_key = Some(Secret::new(KEY));
         if let Some(url) = url {
             c.database_url = url;
         }
+        in_cluster(c, &shards);
     })
     .await
+}
+
+/// Points a node's telemetry at the two-shard cluster `two` (when `shards`
+/// names its servers).
+fn in_cluster(c: &mut liveops_server::config::Config, shards: &[String]) {
+    if let Some(first) = shards.first() {
+        c.clickhouse_url = Some(Secret::new(first.clone()));
+        c.clickhouse_cluster = Some("two".into());
+        c.clickhouse_shards = shards.iter().map(|u| Secret::new(u.clone())).collect();
+    }
 }
 
 /// Skips the story when PostgreSQL is missing, except in CI, where it fails.
@@ -64,9 +79,22 @@ async fn two_nodes_page_each_level_once_through_a_stop_and_a_crash() {
     if !postgres_or_skip() {
         return;
     }
+    // Telemetry in a two-shard ClickHouse cluster, where one is installed:
+    // the nodes then share nothing but PostgreSQL and ClickHouse.
+    let servers = if liveops_telemetry::clickhouse::testing::server_here() {
+        tokio::task::spawn_blocking(liveops_telemetry::clickhouse::testing::start_cluster)
+            .await
+            .expect("start the cluster")
+    } else {
+        Vec::new()
+    };
+    let shards: Vec<String> = servers
+        .iter()
+        .map(liveops_telemetry::clickhouse::testing::Server::url)
+        .collect();
     let sink = Sink::start().await;
-    let a = node(None).await;
-    let b = node(Some(a.state.config.database_url.clone())).await;
+    let a = node(None, &shards).await;
+    let b = node(Some(a.state.config.database_url.clone()), &shards).await;
 
     // The team, set up through node A.
     let root = a.user("root@example.com", "root-password-1", true).await;
@@ -140,7 +168,7 @@ async fn two_nodes_page_each_level_once_through_a_stop_and_a_crash() {
 
     // A comes back; B keeps the job. Then B crashes, keeping its lease:
     // nobody runs the job until the lease runs out, then A does, once.
-    let a = node(Some(db_url)).await;
+    let a = node(Some(db_url), &shards).await;
     // Its clock starts where B's is.
     advance(&[&a], Duration::from_secs(61));
     advance(&[&a, &b], Duration::from_secs(61));
@@ -162,6 +190,7 @@ async fn two_nodes_page_each_level_once_through_a_stop_and_a_crash() {
         "{detail}"
     );
     a.stop().await;
+    drop(servers);
 }
 
 /// A node whose instance key differs from the one the shared database was
@@ -172,7 +201,7 @@ async fn a_node_with_another_key_refuses_to_start() {
     if !postgres_or_skip() {
         return;
     }
-    let a = node(None).await;
+    let a = node(None, &[]).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let mut config = test_config(Backend::Postgres, dir.path()).await;
     config.database_url = a.state.config.database_url.clone();
@@ -186,7 +215,9 @@ async fn a_node_with_another_key_refuses_to_start() {
 
 /// Two nodes on one PostgreSQL and a two-shard ClickHouse cluster: the
 /// PostHog SDK sends its events to node A, and node B answers the funnel,
-/// the persons and the trends exactly as A does, from the same shared rows.
+/// the persons and the trends exactly as A does, from the same shared rows;
+/// the OpenTelemetry SDK sends its spans to node B, and node A reads the
+/// same route percentiles.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_analytics_through_a_clickhouse_cluster() {
     use liveops_telemetry::clickhouse::testing::{Server, server_here, start_cluster};
@@ -197,11 +228,7 @@ async fn two_nodes_share_analytics_through_a_clickhouse_cluster() {
         .await
         .expect("start the cluster");
     let urls: Vec<String> = servers.iter().map(Server::url).collect();
-    let clickhouse = move |c: &mut liveops_server::config::Config| {
-        c.clickhouse_url = Some(Secret::new(urls[0].clone()));
-        c.clickhouse_cluster = Some("two".into());
-        c.clickhouse_shards = urls.iter().map(|u| Secret::new(u.clone())).collect();
-    };
+    let clickhouse = move |c: &mut liveops_server::config::Config| in_cluster(c, &urls);
     let a = spawn_app_with(Backend::Postgres, {
         let clickhouse = clickhouse.clone();
         move |c| {
@@ -282,6 +309,40 @@ print(json.dumps({"errors": errors}))
     let ids = &people[0]["distinct_ids"];
     assert_eq!(ids.as_array().map(Vec::len), Some(2), "{people}");
     assert_eq!(answers[0], answers[1], "node B answers as node A does");
+
+    // The OpenTelemetry SDK sends its spans to node B; both nodes read the
+    // same route percentiles, and they are the exact ones within the
+    // sketch's error.
+    let server_key = crate::helpers::server_key(&a, &admin).await;
+    let spans = tokio::task::block_in_place(|| {
+        crate::performance::run_service(&b, &server_key, "1.0.0", "protobuf", 20)
+    });
+    let mut routes = Vec::new();
+    for node in [&a, &b] {
+        let (s, r) = node
+            .get("/api/v1/projects/shop/performance/routes?last=1h", &admin)
+            .await;
+        assert_eq!(s, 200, "{r}");
+        routes.push(r);
+    }
+    assert_eq!(routes[0], routes[1], "node A reads what node B took in");
+    let table = routes[0].as_array().expect("routes");
+    assert_eq!(table.len(), 3, "{table:?}");
+    for r in table {
+        let route = r["route"].as_str().expect("route");
+        let mut durations: Vec<i64> = spans.iter().filter(|s| s.0 == route).map(|s| s.1).collect();
+        assert_eq!(
+            r["requests"].as_u64(),
+            Some(durations.len() as u64),
+            "{route}"
+        );
+        let want = crate::performance::exact(&mut durations, 0.99);
+        let got = r["p99_ms"].as_f64().expect("p99");
+        assert!(
+            (got - want).abs() <= want * 0.01 + 1e-6,
+            "{route} p99: {got} vs {want}"
+        );
+    }
     a.stop().await;
     b.stop().await;
     drop(servers);
@@ -370,8 +431,8 @@ async fn the_readme_load_balancer_spreads_requests_and_survives_a_stopped_node()
     if !postgres_or_skip() || !liveops_telemetry::clickhouse::testing::available("haproxy", here) {
         return;
     }
-    let a = node(None).await;
-    let b = node(Some(a.state.config.database_url.clone())).await;
+    let a = node(None, &[]).await;
+    let b = node(Some(a.state.config.database_url.clone()), &[]).await;
     let root = a.user("root@example.com", "root-password-1", true).await;
     let (shop, _) = a.project("Shop", &root).await;
     let admin = a.token(&root, &shop, "read").await;

@@ -21,7 +21,7 @@ const SERVICE: &str = include_str!("otel_service.py");
 
 /// Runs the instrumented service once; returns each server span it made:
 /// (route, duration in ns, trace id).
-fn run_service(
+pub(crate) fn run_service(
     app: &TestApp,
     key: &str,
     version: &str,
@@ -59,7 +59,7 @@ fn run_service(
 }
 
 /// The exact latency (ms) at DDSketch's rank for quantile `q`.
-fn exact(durations: &mut [i64], q: f64) -> f64 {
+pub(crate) fn exact(durations: &mut [i64], q: f64) -> f64 {
     durations.sort_unstable();
     let rank = (q * (durations.len() - 1) as f64).floor() as usize;
     durations[rank] as f64 / 1e6
@@ -546,8 +546,35 @@ async fn otlp_ingest_answers_like_a_collector(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_spans_survive_kill_9() {
     let place = Place::new(Backend::Sqlite).await;
-    let (slug, admin) = bootstrap(&place);
-    let server = place.serve();
+    spans_until_killed(&place, Place::serve).await;
+}
+
+/// The same with the spans in ClickHouse: what a node acknowledged is
+/// there, and counted in the rollups, after the node died.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_spans_survive_kill_9_in_clickhouse() {
+    use liveops_telemetry::clickhouse::testing::{Server, free_port, server_here};
+    if !server_here() {
+        return;
+    }
+    let clickhouse = tokio::task::spawn_blocking(|| Server::start(free_port(), free_port(), ""))
+        .await
+        .expect("start clickhouse");
+    let url = clickhouse.url();
+    let place = Place::new(Backend::Sqlite).await;
+    spans_until_killed(&place, move |place: &Place| {
+        let mut cmd = place.cmd(&["serve", "--listen", "127.0.0.1:0"]);
+        cmd.env("LIVEOPS_CLICKHOUSE_URL", &url);
+        crate::cli::serve_with(cmd)
+    })
+    .await;
+}
+
+/// Four exporters send spans to a server `serve` starts until it is killed
+/// with SIGKILL; a server started again counts every span acknowledged.
+async fn spans_until_killed(place: &Place, serve: impl Fn(&Place) -> crate::cli::Server) {
+    let (slug, admin) = bootstrap(place);
+    let server = serve(place);
     let http = reqwest::Client::new();
     let key: Value = http
         .post(server.url(&format!("/api/v1/projects/{slug}/keys/server")))
@@ -603,7 +630,7 @@ async fn acknowledged_spans_survive_kill_9() {
         acked += w.await.expect("writer");
     }
     assert!(acked > 0);
-    let server = place.serve();
+    let server = serve(place);
     let routes: Value = http
         .get(server.url(&format!(
             "/api/v1/projects/{slug}/performance/routes?last=1h"

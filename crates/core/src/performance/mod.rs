@@ -14,5 +14,5 @@ pub mod slo;
 pub mod span;
 pub mod sql;
 
-pub use rollup::{LatencySketch, Rollup};
+pub use rollup::{APDEX_T_MS, LatencySketch, Rollup};
 pub use span::{DbCall, HttpCall, Span, SpanKind};

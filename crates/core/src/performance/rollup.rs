@@ -70,6 +70,50 @@ impl LatencySketch {
         Ok(LatencySketch(probe))
     }
 
+    /// The bin a latency falls in: `floor(ln(ms) / ln γ)`, or `None` for
+    /// the bin of zero (latencies at or below [`LatencySketch::zero_below`]).
+    /// A store that counts latencies per bin elsewhere (in SQL) rebuilds
+    /// the same sketch with [`LatencySketch::from_bins`].
+    pub fn bin_of(ms: f64) -> Option<i32> {
+        let c = Config::defaults();
+        (ms > c.min_possible()).then(|| c.key(ms))
+    }
+
+    /// `ln γ`, the divisor of [`LatencySketch::bin_of`].
+    pub fn bin_scale() -> f64 {
+        Config::defaults().gamma.ln()
+    }
+
+    /// The largest latency counted in the bin of zero.
+    pub fn zero_below() -> f64 {
+        Config::defaults().min_possible()
+    }
+
+    /// The sketch that adding every latency one by one makes, from how many
+    /// fell in each bin (`None`: the bin of zero) and the smallest and
+    /// largest of them: each bin's count goes in at the bin's value, and the
+    /// extremes are set exactly through DDSketch's portable encoding, whose
+    /// `min` and `max` flags a later occurrence overrides.
+    pub fn from_bins(bins: &[(Option<i32>, u64)], min: f64, max: f64) -> LatencySketch {
+        /// The encoding's flag bytes for the exact minimum and maximum.
+        const FLAG_MIN: u8 = 0x88;
+        const FLAG_MAX: u8 = 0x8C;
+        let c = Config::defaults();
+        let mut s = DDSketch::new(c);
+        for &(bin, n) in bins {
+            s.add_with_count(bin.map_or(0.0, |k| c.value(k)), n);
+        }
+        if s.count() == 0 || !min.is_finite() || !max.is_finite() {
+            return LatencySketch(s);
+        }
+        let mut bytes = s.to_java_bytes();
+        bytes.push(FLAG_MIN);
+        bytes.extend_from_slice(&min.max(0.0).to_le_bytes());
+        bytes.push(FLAG_MAX);
+        bytes.extend_from_slice(&max.max(0.0).to_le_bytes());
+        LatencySketch::from_bytes(&bytes).unwrap_or(LatencySketch(s))
+    }
+
     /// The share of requests slower than `ms` (0 to 1), within the
     /// sketch's error: found by bisecting the quantiles.
     pub fn share_above(&self, ms: f64) -> f64 {
@@ -239,6 +283,39 @@ mod tests {
         let p75 = a.quantile(0.75).expect("test input");
         assert!((p75 - 1250.0).abs() < 1250.0 * 0.011, "{p75}");
         assert_eq!(LatencySketch::default().quantile(0.5), None);
+    }
+
+    /// Counting latencies per bin elsewhere and rebuilding gives the sketch
+    /// that adding them one by one gives.
+    #[test]
+    fn sketches_rebuild_from_their_bins() {
+        let mut s = LatencySketch::default();
+        let mut bins: std::collections::BTreeMap<Option<i32>, u64> = Default::default();
+        let values: Vec<f64> = (0..3_000u32).map(|i| f64::from(i % 911) * 2.3).collect();
+        for &v in &values {
+            s.add(v);
+            *bins.entry(LatencySketch::bin_of(v)).or_default() += 1;
+        }
+        let bins: Vec<(Option<i32>, u64)> = bins.into_iter().collect();
+        let max = values.iter().copied().fold(0.0, f64::max);
+        let back = LatencySketch::from_bins(&bins, 0.0, max);
+        assert_eq!(back.count(), s.count());
+        for q in [0.0, 0.01, 0.5, 0.9, 0.99, 1.0] {
+            assert_eq!(back.quantile(q), s.quantile(q), "q{q}");
+        }
+        let one = LatencySketch::from_bins(&[(LatencySketch::bin_of(42.0), 1)], 42.0, 42.0);
+        let mut single = LatencySketch::default();
+        single.add(42.0);
+        for q in [0.0, 0.5, 1.0] {
+            assert_eq!(one.quantile(q), single.quantile(q), "q{q}");
+        }
+        assert_eq!(one.quantile(1.0), Some(42.0));
+        let scale = LatencySketch::bin_scale();
+        assert_eq!(
+            LatencySketch::bin_of(250.0),
+            Some((250f64.ln() / scale).floor() as i32)
+        );
+        assert_eq!(LatencySketch::bin_of(0.0), None);
     }
 
     /// A sketch read back from its bytes answers every quantile as before,

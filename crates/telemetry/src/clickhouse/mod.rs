@@ -4,12 +4,12 @@
 //!
 //! It makes and migrates the schema, on one server or over a cluster's
 //! shards, enforces retention by dropping partitions, and holds product
-//! analytics ([`analytics`]); [`store`] puts it behind
-//! [`crate::TelemetryStore`]. Spans and metrics stay in each node's DuckDB
-//! file for now.
+//! analytics ([`analytics`]) and performance telemetry ([`performance`]);
+//! [`store`] puts it behind [`crate::TelemetryStore`].
 
 pub mod analytics;
 pub mod client;
+pub mod performance;
 pub mod retention;
 pub mod schema;
 pub mod store;
@@ -31,8 +31,7 @@ fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
         Kind::Events => &[&schema::EVENTS, &schema::EVENT_IDS],
         Kind::Spans => &[&schema::SPANS, &schema::DETECTIONS],
         Kind::Metrics => &[&schema::METRICS],
-        // Request rollups live in each node's DuckDB file for now.
-        Kind::Rollups => &[],
+        Kind::Rollups => &[&schema::PERF_HOURS, &schema::PERF_MINUTES],
     }
 }
 

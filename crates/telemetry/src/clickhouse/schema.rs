@@ -26,6 +26,9 @@ pub struct Table {
     /// The time column, and how many of its units make a millisecond
     /// divided into it: (`ts`, 1) for milliseconds, (`start_ns`, 1_000_000).
     pub time: (&'static str, i64),
+    /// The table engine: `MergeTree`, or `AggregatingMergeTree` for rollups
+    /// whose rows merge their aggregate states.
+    pub engine: &'static str,
 }
 
 /// What one migration does.
@@ -33,6 +36,35 @@ pub struct Table {
 pub enum Step {
     /// Makes a telemetry table (local and distributed in cluster mode).
     Table(&'static Table),
+    /// Makes a materialized view that fills a table from every insert
+    /// into another (on each shard, between the local tables).
+    View(&'static View),
+}
+
+/// A materialized view: on every block inserted into `from`, runs
+/// `select` over it and appends the result to `to`.
+#[derive(Debug)]
+pub struct View {
+    pub name: &'static str,
+    pub from: &'static Table,
+    pub to: &'static Table,
+    /// The query, with `{from}` where the source table goes.
+    pub select: &'static str,
+}
+
+impl View {
+    pub fn create(&self, layout: &Layout) -> String {
+        format!(
+            "CREATE MATERIALIZED VIEW IF NOT EXISTS {} TO {} AS {}",
+            match layout {
+                Layout::Single => self.name.to_owned(),
+                Layout::Cluster(_) => format!("{}_local", self.name),
+            },
+            self.to.storage_name(layout),
+            self.select
+                .replace("{from}", &self.from.storage_name(layout))
+        )
+    }
 }
 
 #[derive(Debug)]
@@ -49,6 +81,7 @@ pub const EVENTS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))",
     order_by: "project_id, event, ts",
     time: ("ts", 1),
+    engine: "MergeTree",
 };
 
 pub const PERSONS: Table = Table {
@@ -58,6 +91,7 @@ pub const PERSONS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(created_at, 1000), 'UTC'))",
     order_by: "project_id, person_id, version",
     time: ("created_at", 1),
+    engine: "MergeTree",
 };
 
 pub const PERSON_IDS: Table = Table {
@@ -66,6 +100,7 @@ pub const PERSON_IDS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(version, 1000), 'UTC'))",
     order_by: "project_id, distinct_id, version",
     time: ("version", 1),
+    engine: "MergeTree",
 };
 
 pub const SPANS: Table = Table {
@@ -80,6 +115,7 @@ pub const SPANS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(start_ns, 1000000000), 'UTC'))",
     order_by: "project_id, service, start_ns",
     time: ("start_ns", 1_000_000),
+    engine: "MergeTree",
 };
 
 pub const METRICS: Table = Table {
@@ -90,6 +126,7 @@ pub const METRICS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(ts_ns, 1000000000), 'UTC'))",
     order_by: "project_id, name, ts_ns",
     time: ("ts_ns", 1_000_000),
+    engine: "MergeTree",
 };
 
 pub const DETECTIONS: Table = Table {
@@ -100,6 +137,7 @@ pub const DETECTIONS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(at_ns, 1000000000), 'UTC'))",
     order_by: "project_id, kind, at_ns",
     time: ("at_ns", 1_000_000),
+    engine: "MergeTree",
 };
 
 /// Each stored event's id, sorted by time: ingest looks a batch's ids up
@@ -111,6 +149,111 @@ pub const EVENT_IDS: Table = Table {
     day: "toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))",
     order_by: "project_id, ts, uuid",
     time: ("ts", 1),
+    engine: "MergeTree",
+};
+
+/// The columns of the request rollups, per minute and per hour: a series
+/// (service, route, release), the bucket's start, and aggregate states that
+/// merge as rows of one bucket meet. `bins` counts latencies per DDSketch
+/// bin (`-32768`: the bin of zero), from which the sketch is rebuilt.
+const ROLLUP_COLUMNS: &str = "project_id String, service String, route_key String, \
+    release String, bucket_ns Int64, \
+    requests AggregateFunction(sum, UInt64), errors AggregateFunction(sum, UInt64), \
+    total_ms AggregateFunction(sum, Float64), satisfied AggregateFunction(sum, UInt64), \
+    tolerating AggregateFunction(sum, UInt64), in_bytes AggregateFunction(sum, UInt64), \
+    out_bytes AggregateFunction(sum, UInt64), max_out_bytes AggregateFunction(max, UInt64), \
+    first_ns AggregateFunction(min, Int64), min_ms AggregateFunction(min, Float64), \
+    max_ms AggregateFunction(max, Float64), \
+    bins AggregateFunction(sumMap, Array(Int32), Array(UInt64))";
+
+/// Request rollups per minute, kept for a recent window.
+pub const PERF_MINUTES: Table = Table {
+    name: "perf_minutes",
+    columns: ROLLUP_COLUMNS,
+    day: "toYYYYMMDD(toDateTime(intDiv(bucket_ns, 1000000000), 'UTC'))",
+    order_by: "project_id, service, route_key, release, bucket_ns",
+    time: ("bucket_ns", 1_000_000),
+    engine: "AggregatingMergeTree",
+};
+
+/// Request rollups per hour, kept longer than the spans.
+pub const PERF_HOURS: Table = Table {
+    name: "perf_hours",
+    columns: ROLLUP_COLUMNS,
+    day: "toYYYYMMDD(toDateTime(intDiv(bucket_ns, 1000000000), 'UTC'))",
+    order_by: "project_id, service, route_key, release, bucket_ns",
+    time: ("bucket_ns", 1_000_000),
+    engine: "AggregatingMergeTree",
+};
+
+/// The bucket's start is filled in per grain; the rest is the same. The
+/// figures follow `liveops_core::performance::Rollup::add_request` (a test
+/// checks the constants against the core's).
+macro_rules! rollup_select {
+    ($grain_ns:literal) => {
+        concat!(
+            "SELECT project_id, service, assumeNotNull(route) AS route_key, \
+             ifNull(version, '') AS release, \
+             toInt64(intDiv(start_ns, ",
+            $grain_ns,
+            ") * ",
+            $grain_ns,
+            ") AS bucket_ns, \
+             sumState(toUInt64(1)) AS requests, sumState(toUInt64(error)) AS errors, \
+             sumState(duration_ns / 1000000) AS total_ms, \
+             sumState(toUInt64(error = 0 AND duration_ns / 1000000 <= 500)) AS satisfied, \
+             sumState(toUInt64(error = 0 AND duration_ns / 1000000 > 500 \
+                 AND duration_ns / 1000000 <= 2000)) AS tolerating, \
+             sumState(toUInt64(ifNull(request_bytes, 0))) AS in_bytes, \
+             sumState(toUInt64(ifNull(response_bytes, 0))) AS out_bytes, \
+             maxState(toUInt64(ifNull(response_bytes, 0))) AS max_out_bytes, \
+             minState(start_ns) AS first_ns, \
+             minState(greatest(duration_ns / 1000000, 0.0)) AS min_ms, \
+             maxState(greatest(duration_ns / 1000000, 0.0)) AS max_ms, \
+             sumMapState([toInt32(if(duration_ns / 1000000 > 1e-9, \
+                 floor(log(duration_ns / 1000000) / 0.020000666706669435), -32768))], \
+                 [toUInt64(1)]) AS bins \
+             FROM {from} WHERE route IS NOT NULL \
+             GROUP BY project_id, service, route_key, release, bucket_ns"
+        )
+    };
+}
+
+/// Fills the minute rollups from every request span stored.
+pub const MINUTES_VIEW: View = View {
+    name: "perf_minutes_view",
+    from: &SPANS,
+    to: &PERF_MINUTES,
+    select: rollup_select!("60000000000"),
+};
+
+/// Fills the hourly rollups from every request span stored.
+pub const HOURS_VIEW: View = View {
+    name: "perf_hours_view",
+    from: &SPANS,
+    to: &PERF_HOURS,
+    select: rollup_select!("3600000000000"),
+};
+
+/// The normalised text of each query fingerprint, noted by the node that
+/// first saw it (a fingerprint may appear once per node).
+pub const PERF_QUERIES: Table = Table {
+    name: "perf_queries",
+    columns: "project_id String, fingerprint Int64, db_system String, query String, seen_at Int64",
+    day: "toYYYYMMDD(toDateTime(intDiv(seen_at, 1000), 'UTC'))",
+    order_by: "project_id, fingerprint",
+    time: ("seen_at", 1),
+    engine: "MergeTree",
+};
+
+/// Where each project's minute rollups begin: the latest line wins.
+pub const PERF_LINES: Table = Table {
+    name: "perf_lines",
+    columns: "project_id String, minutes_from_ns Int64, at Int64",
+    day: "toYYYYMMDD(toDateTime(intDiv(at, 1000), 'UTC'))",
+    order_by: "project_id, at",
+    time: ("at", 1),
+    engine: "MergeTree",
 };
 
 /// Every migration, oldest first. Append only: a released migration is
@@ -133,13 +276,28 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "event ids",
         steps: &[Step::Table(&EVENT_IDS)],
     },
+    // Spans were kept in each node's DuckDB file before this migration,
+    // so the views start from an empty spans table and miss nothing.
+    Migration {
+        version: 3,
+        name: "performance",
+        steps: &[
+            Step::Table(&PERF_MINUTES),
+            Step::Table(&PERF_HOURS),
+            Step::View(&MINUTES_VIEW),
+            Step::View(&HOURS_VIEW),
+            Step::Table(&PERF_QUERIES),
+            Step::Table(&PERF_LINES),
+        ],
+    },
 ];
 
 /// Every telemetry table the migrations make.
 pub fn tables() -> impl Iterator<Item = &'static Table> {
     MIGRATIONS.iter().flat_map(|m| {
-        m.steps.iter().map(|s| match s {
-            Step::Table(t) => *t,
+        m.steps.iter().filter_map(|s| match s {
+            Step::Table(t) => Some(*t),
+            Step::View(_) => None,
         })
     })
 }
@@ -166,10 +324,11 @@ impl Table {
     /// The statement that makes the stored table.
     pub fn create_storage(&self, layout: &Layout) -> String {
         format!(
-            "CREATE TABLE IF NOT EXISTS {} ({}) ENGINE = MergeTree \
+            "CREATE TABLE IF NOT EXISTS {} ({}) ENGINE = {} \
              PARTITION BY (project_id, {}) ORDER BY ({})",
             self.storage_name(layout),
             self.columns,
+            self.engine,
             self.day,
             self.order_by
         )
@@ -226,6 +385,7 @@ pub fn migrate(shards: &[Client], layout: &Layout, now_ms: i64) -> Result<Vec<u3
                             shard.execute(&sql)?;
                         }
                     }
+                    Step::View(v) => shard.execute(&v.create(layout))?,
                 }
             }
             shard.execute(&format!(
@@ -244,9 +404,14 @@ pub fn migrate(shards: &[Client], layout: &Layout, now_ms: i64) -> Result<Vec<u3
 /// another engine.
 pub fn statements(database: &str, layout: &Layout) -> Vec<String> {
     let mut out = vec![LEDGER.to_owned()];
-    for t in tables() {
-        out.push(t.create_storage(layout));
-        out.extend(t.create_distributed(database, layout));
+    for step in MIGRATIONS.iter().flat_map(|m| m.steps) {
+        match step {
+            Step::Table(t) => {
+                out.push(t.create_storage(layout));
+                out.extend(t.create_distributed(database, layout));
+            }
+            Step::View(v) => out.push(v.create(layout)),
+        }
     }
     out
 }
@@ -264,6 +429,33 @@ mod tests {
         let n = names.len();
         names.dedup();
         assert_eq!(names.len(), n);
+    }
+
+    /// The rollup views count requests as the core does: the same Apdex
+    /// thresholds and the same sketch bins.
+    #[test]
+    fn the_rollup_views_share_the_cores_constants() {
+        use liveops_core::performance::{APDEX_T_MS, LatencySketch};
+        for v in [&MINUTES_VIEW, &HOURS_VIEW] {
+            assert!(
+                v.select
+                    .contains(&format!("/ {:?})", LatencySketch::bin_scale()))
+            );
+            assert!(
+                v.select
+                    .contains(&format!("{:?}", LatencySketch::zero_below()))
+            );
+            assert!(v.select.contains(&format!("<= {APDEX_T_MS})")));
+            assert!(v.select.contains(&format!("<= {})", 4.0 * APDEX_T_MS)));
+        }
+        let sql = MINUTES_VIEW.create(&Layout::Cluster("two".into()));
+        assert!(
+            sql.starts_with(
+                "CREATE MATERIALIZED VIEW IF NOT EXISTS perf_minutes_view_local TO perf_minutes_local AS SELECT"
+            ),
+            "{sql}"
+        );
+        assert!(sql.contains("FROM spans_local WHERE"), "{sql}");
     }
 
     #[test]

@@ -1,45 +1,43 @@
 //! The telemetry store with ClickHouse behind it: product analytics
-//! (events, persons) live in ClickHouse and are shared by every node that
-//! points at it. Spans and metrics still live in the node's own DuckDB file
-//! (with no analytics of its own) until their queries move over too.
+//! (events, persons) and performance telemetry (spans, rollups, metrics,
+//! detections) live in ClickHouse and are shared by every node that points
+//! at it. A node keeps no telemetry file of its own.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use super::ClickHouse;
 use super::analytics::ClickHouseAnalytics;
+use super::performance::ClickHousePerformance;
 use crate::analytics::Analytics;
-use crate::duck::DuckFile;
 use crate::performance::Performance;
-use crate::{Result, TelemetryStore};
+use crate::{Result, TelemetryError, TelemetryStore};
 
 #[derive(Debug)]
 pub struct ClickHouseStore {
     ch: Arc<ClickHouse>,
     analytics: ClickHouseAnalytics,
-    local: DuckFile,
+    performance: ClickHousePerformance,
 }
 
 impl ClickHouseStore {
-    /// Connects, makes or migrates the schema, and opens the node's own
-    /// file for what stays local.
-    pub fn open(ch: ClickHouse, local: &Path, now_ms: i64) -> Result<ClickHouseStore> {
+    /// Connects and makes or migrates the schema.
+    pub fn open(ch: ClickHouse, now_ms: i64) -> Result<ClickHouseStore> {
         ch.migrate(now_ms)?;
         let ch = Arc::new(ch);
         let analytics = ClickHouseAnalytics::open(ch.clone())?;
-        let local = DuckFile::open(local)?;
+        let performance = ClickHousePerformance::open(ch.clone());
         Ok(ClickHouseStore {
             ch,
             analytics,
-            local,
+            performance,
         })
     }
 }
 
 impl TelemetryStore for ClickHouseStore {
     fn ping(&self) -> Result<()> {
-        self.ch.client().execute("SELECT 1")?;
-        self.local.ping()
+        self.ch.client().execute("SELECT 1")
     }
 
     fn size_bytes(&self) -> Result<u64> {
@@ -48,7 +46,7 @@ impl TelemetryStore for ClickHouseStore {
             bytes: u64,
         }
         let database = self.ch.client().endpoint().database().to_owned();
-        let mut total = self.local.size_bytes();
+        let mut total = 0;
         for shard in &self.ch.shards {
             let rows: Vec<Bytes> = shard.rows(&format!(
                 "SELECT toUInt64(sum(bytes)) AS bytes FROM system.parts \
@@ -60,10 +58,14 @@ impl TelemetryStore for ClickHouseStore {
         Ok(total)
     }
 
-    /// Copies the node's own file; ClickHouse is backed up with its own
-    /// tools (`BACKUP`, `clickhouse-backup`, or copies of its shards).
-    fn snapshot(&self, dest: &Path) -> Result<()> {
-        self.local.snapshot(dest)
+    /// ClickHouse is backed up with its own tools (`BACKUP`,
+    /// `clickhouse-backup`, or copies of its shards), not by liveops.
+    fn snapshot(&self, _dest: &Path) -> Result<()> {
+        Err(TelemetryError::Config(
+            "telemetry lives in ClickHouse; back it up with ClickHouse's own tools \
+             (BACKUP, clickhouse-backup or copies of each shard)"
+                .into(),
+        ))
     }
 
     fn analytics(&self) -> &dyn Analytics {
@@ -71,11 +73,11 @@ impl TelemetryStore for ClickHouseStore {
     }
 
     fn performance(&self) -> &dyn Performance {
-        self.local.performance()
+        &self.performance
     }
 
     fn close(&self) -> Result<()> {
         self.analytics.close();
-        self.local.close()
+        Ok(())
     }
 }

@@ -11,8 +11,8 @@
 //! since the last write.
 
 mod cache;
-mod query;
-mod rollups;
+pub(crate) mod query;
+pub(crate) mod rollups;
 
 pub use query::*;
 
@@ -51,8 +51,8 @@ CREATE TABLE IF NOT EXISTS perf_queries (
     query VARCHAR NOT NULL);
 ";
 
-const MINUTE_NS: i64 = 60_000_000_000;
-const HOUR_NS: i64 = 60 * MINUTE_NS;
+pub(crate) const MINUTE_NS: i64 = 60_000_000_000;
+pub(crate) const HOUR_NS: i64 = 60 * MINUTE_NS;
 
 /// The series a request belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -164,15 +164,55 @@ pub struct DuckPerformance {
     /// How long requests may wait before they are written as rollups.
     flush_every: std::time::Duration,
     projects: RwLock<HashMap<String, Arc<RwLock<ProjectPerf>>>>,
-    /// Statements seen lately and their fingerprints: parsing SQL costs far
-    /// more than the rest of a span, and most statements repeat.
-    prints: Mutex<HashMap<String, Fingerprint>>,
+    prints: Prints,
     /// Exports waiting for the next commit.
     pending: Mutex<Vec<Job>>,
 }
 
-/// The most statements [`DuckPerformance::prints`] keeps before starting over.
+/// The most statements [`Prints`] keeps before starting over.
 const PRINT_CACHE: usize = 20_000;
+
+/// Statements seen lately and their fingerprints: parsing SQL costs far
+/// more than the rest of a span, and most statements repeat.
+#[derive(Debug, Default)]
+pub(crate) struct Prints(Mutex<HashMap<String, Fingerprint>>);
+
+impl Prints {
+    pub(crate) fn of(&self, statement: &str) -> Fingerprint {
+        if let Some(f) = self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(statement)
+        {
+            return f.clone();
+        }
+        let f = sql::fingerprint(statement);
+        let mut cache = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= PRINT_CACHE {
+            cache.clear();
+        }
+        cache.insert(statement.to_owned(), f.clone());
+        f
+    }
+
+    /// Each span's statement fingerprint, and each request's route.
+    pub(crate) fn read(&self, spans: &[Span]) -> (Vec<Option<Fingerprint>>, Vec<Option<String>>) {
+        let prints = spans
+            .iter()
+            .map(|s| {
+                s.db.as_ref()
+                    .and_then(|d| d.statement.as_deref())
+                    .map(|stmt| self.of(stmt))
+            })
+            .collect();
+        let routes = spans
+            .iter()
+            .map(|s| s.is_request().then(|| s.route()))
+            .collect();
+        (prints, routes)
+    }
+}
 
 impl std::fmt::Debug for DuckPerformance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -180,7 +220,7 @@ impl std::fmt::Debug for DuckPerformance {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -189,7 +229,7 @@ fn now_ms() -> i64 {
 
 /// A span's statement fingerprint as DuckDB stores it (the bits of the
 /// unsigned hash in a signed column).
-fn stored_fingerprint(f: &Fingerprint) -> i64 {
+pub(crate) fn stored_fingerprint(f: &Fingerprint) -> i64 {
     i64::from_ne_bytes(f.hash.to_ne_bytes())
 }
 
@@ -235,7 +275,7 @@ impl DuckPerformance {
             open: Mutex::new(writer),
             flush_every,
             projects: RwLock::new(projects),
-            prints: Mutex::new(HashMap::new()),
+            prints: Prints::default(),
             pending: Mutex::new(Vec::new()),
         })
     }
@@ -306,24 +346,6 @@ impl DuckPerformance {
             .cloned()?;
         let guard = p.read().unwrap_or_else(|e| e.into_inner());
         Some(f(&guard))
-    }
-
-    fn fingerprint(&self, statement: &str) -> Fingerprint {
-        if let Some(f) = self
-            .prints
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(statement)
-        {
-            return f.clone();
-        }
-        let f = sql::fingerprint(statement);
-        let mut cache = self.prints.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= PRINT_CACHE {
-            cache.clear();
-        }
-        cache.insert(statement.to_owned(), f.clone());
-        f
     }
 }
 
@@ -407,24 +429,24 @@ fn write_jobs(c: &Connection, jobs: &[Job], stamp: i64) -> Result<()> {
 }
 
 /// One detection as stored.
-struct Found<'a> {
-    kind: FindingKind,
-    service: &'a str,
-    route: Option<&'a str>,
-    fingerprint: Option<i64>,
-    trace_id: &'a str,
-    span_id: &'a str,
-    at_ns: i64,
-    duration_ns: i64,
-    count: i64,
-    bytes: Option<i64>,
+pub(crate) struct Found<'a> {
+    pub(crate) kind: FindingKind,
+    pub(crate) service: &'a str,
+    pub(crate) route: Option<&'a str>,
+    pub(crate) fingerprint: Option<i64>,
+    pub(crate) trace_id: &'a str,
+    pub(crate) span_id: &'a str,
+    pub(crate) at_ns: i64,
+    pub(crate) duration_ns: i64,
+    pub(crate) count: i64,
+    pub(crate) bytes: Option<i64>,
 }
 
 /// Runs the core's detectors over one export: N+1 under each parent,
 /// repeated reads within each trace, slow reads and large payloads. A
 /// pattern whose calls straddle two exports is not seen; exporters send a
 /// request's spans together far more often than not.
-fn detect_batch<'a>(
+pub(crate) fn detect_batch<'a>(
     spans: &'a [Span],
     prints: &[Option<Fingerprint>],
     routes: &'a [Option<String>],

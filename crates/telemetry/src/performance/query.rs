@@ -13,7 +13,6 @@ use std::sync::{Arc, OnceLock};
 
 use liveops_core::performance::Span;
 use liveops_core::performance::metric::MetricPoint;
-use liveops_core::performance::sql::Fingerprint;
 
 use super::rollups::{self, Cell, Filter, Row};
 use super::{
@@ -138,11 +137,11 @@ pub struct SpanRow {
     pub statement: Option<String>,
 }
 
-pub(super) fn hex64(n: i64) -> String {
+pub(crate) fn hex64(n: i64) -> String {
     format!("{:016x}", u64::from_ne_bytes(n.to_ne_bytes()))
 }
 
-fn parse_hex64(s: &str) -> Option<i64> {
+pub(crate) fn parse_hex64(s: &str) -> Option<i64> {
     u64::from_str_radix(s, 16)
         .ok()
         .map(|n| i64::from_ne_bytes(n.to_ne_bytes()))
@@ -189,18 +188,7 @@ impl Performance for DuckPerformance {
         if spans.is_empty() {
             return Ok(Stored::default());
         }
-        let prints: Vec<Option<Fingerprint>> = spans
-            .iter()
-            .map(|s| {
-                s.db.as_ref()
-                    .and_then(|d| d.statement.as_deref())
-                    .map(|stmt| self.fingerprint(stmt))
-            })
-            .collect();
-        let routes: Vec<Option<String>> = spans
-            .iter()
-            .map(|s| s.is_request().then(|| s.route()))
-            .collect();
+        let (prints, routes) = self.prints.read(spans);
         let p = self.project(project)?;
         let new_queries: Vec<(i64, String, String)> = {
             let known = p.read().unwrap_or_else(|e| e.into_inner());
@@ -437,31 +425,18 @@ impl Performance for DuckPerformance {
 
     /// Every request the query covers, merged into one rollup.
     fn merged(&self, project: &str, q: &RouteQuery) -> Result<Rollup> {
-        let mut r = Rollup::default();
-        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0 {
-            r.merge(&row.cell.rollup);
-        }
-        Ok(r)
+        Ok(merge_rows(
+            self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0,
+        ))
     }
 
     /// Every route in the range, merged over releases unless one is asked
     /// for, most total time first.
     fn routes(&self, project: &str, q: &RouteQuery) -> Result<Vec<RouteStats>> {
-        let minutes = (q.to_ns - q.from_ns) as f64 / MINUTE_NS as f64;
-        let mut merged: BTreeMap<(String, String), Rollup> = BTreeMap::new();
-        for row in self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0 {
-            merged
-                .entry((row.key.service, row.key.route))
-                .or_default()
-                .merge(&row.cell.rollup);
-        }
-        let mut out: Vec<RouteStats> = merged
-            .into_iter()
-            .filter(|(_, r)| r.requests > 0)
-            .map(|((svc, route), r)| RouteStats::from_rollup(&svc, &route, &r, minutes))
-            .collect();
-        out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
-        Ok(out)
+        Ok(route_table(
+            self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0,
+            q,
+        ))
     }
 
     /// One bucket per `step_ns` across the range (the route filter applies),
@@ -472,38 +447,9 @@ impl Performance for DuckPerformance {
         q: &RouteQuery,
         step_ns: i64,
     ) -> Result<Vec<(i64, RouteStats)>> {
-        let step = step_ns.max(MINUTE_NS);
-        let mut steps = Vec::new();
-        let mut at = q.from_ns;
-        while at < q.to_ns && steps.len() < 2000 {
-            let end = at.saturating_add(step).min(q.to_ns);
-            steps.push((at, end));
-            at = end;
-        }
+        let steps = steps_of(q, step_ns);
         let (rows, minutes_from) = self.rows(project, q, &steps)?;
-        let mut by_bucket: HashMap<(rollups::Grain, i64), Vec<&Row>> = HashMap::new();
-        for r in &rows {
-            by_bucket.entry((r.grain, r.bucket)).or_default().push(r);
-        }
-        let label = q.route.clone().unwrap_or_default();
-        let svc = q.service.clone().unwrap_or_default();
-        Ok(steps
-            .into_iter()
-            .map(|(at, end)| {
-                let mut r = Rollup::default();
-                for p in rollups::pieces(at, end, minutes_from) {
-                    for b in p.from..p.to {
-                        for row in by_bucket.get(&(p.grain, b)).into_iter().flatten() {
-                            r.merge(&row.cell.rollup);
-                        }
-                    }
-                }
-                (
-                    at,
-                    RouteStats::from_rollup(&svc, &label, &r, (end - at) as f64 / MINUTE_NS as f64),
-                )
-            })
-            .collect())
+        Ok(series_from(&rows, steps, minutes_from, q))
     }
 
     /// Every (service, route, release) with the time its first request
@@ -769,23 +715,7 @@ impl Performance for DuckPerformance {
                     },
                 )?
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            let mut out: Vec<MetricLine> = Vec::new();
-            for (service, host, b, v) in rows {
-                if out
-                    .last()
-                    .is_none_or(|l| l.service != service || l.host != host)
-                {
-                    out.push(MetricLine {
-                        service,
-                        host,
-                        points: Vec::new(),
-                    });
-                }
-                if let (Some(v), Some(line)) = (v, out.last_mut()) {
-                    line.points.push((from_ns + b * step, v));
-                }
-            }
-            Ok(out)
+            Ok(metric_lines(rows, from_ns, step))
         })
     }
 
@@ -800,15 +730,119 @@ impl Performance for DuckPerformance {
         to_ns: i64,
     ) -> Result<Option<f64>> {
         let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
-        let values: Vec<f64> = lines
-            .iter()
-            .flat_map(|l| l.points.iter().map(|p| p.1))
-            .collect();
-        if values.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(values.iter().sum::<f64>() / values.len() as f64))
+        Ok(mean_of(&lines))
     }
+}
+
+/// Every row merged into one rollup.
+pub(crate) fn merge_rows(rows: Vec<Row>) -> Rollup {
+    let mut r = Rollup::default();
+    for row in rows {
+        r.merge(&row.cell.rollup);
+    }
+    r
+}
+
+/// The route table of rows covering `q`'s range: merged over releases,
+/// most total time first.
+pub(crate) fn route_table(rows: Vec<Row>, q: &RouteQuery) -> Vec<RouteStats> {
+    let minutes = (q.to_ns - q.from_ns) as f64 / MINUTE_NS as f64;
+    let mut merged: BTreeMap<(String, String), Rollup> = BTreeMap::new();
+    for row in rows {
+        merged
+            .entry((row.key.service, row.key.route))
+            .or_default()
+            .merge(&row.cell.rollup);
+    }
+    let mut out: Vec<RouteStats> = merged
+        .into_iter()
+        .filter(|(_, r)| r.requests > 0)
+        .map(|((svc, route), r)| RouteStats::from_rollup(&svc, &route, &r, minutes))
+        .collect();
+    out.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms));
+    out
+}
+
+/// A chart's buckets across `q`'s range: at least a minute each, at most
+/// 2,000 of them.
+pub(crate) fn steps_of(q: &RouteQuery, step_ns: i64) -> Vec<(i64, i64)> {
+    let step = step_ns.max(MINUTE_NS);
+    let mut steps = Vec::new();
+    let mut at = q.from_ns;
+    while at < q.to_ns && steps.len() < 2000 {
+        let end = at.saturating_add(step).min(q.to_ns);
+        steps.push((at, end));
+        at = end;
+    }
+    steps
+}
+
+/// Each step's stats, from the rows read for all of them by the same
+/// minute line.
+pub(crate) fn series_from(
+    rows: &[Row],
+    steps: Vec<(i64, i64)>,
+    minutes_from: i64,
+    q: &RouteQuery,
+) -> Vec<(i64, RouteStats)> {
+    let mut by_bucket: HashMap<(rollups::Grain, i64), Vec<&Row>> = HashMap::new();
+    for r in rows {
+        by_bucket.entry((r.grain, r.bucket)).or_default().push(r);
+    }
+    let label = q.route.clone().unwrap_or_default();
+    let svc = q.service.clone().unwrap_or_default();
+    steps
+        .into_iter()
+        .map(|(at, end)| {
+            let mut r = Rollup::default();
+            for p in rollups::pieces(at, end, minutes_from) {
+                for b in p.from..p.to {
+                    for row in by_bucket.get(&(p.grain, b)).into_iter().flatten() {
+                        r.merge(&row.cell.rollup);
+                    }
+                }
+            }
+            (
+                at,
+                RouteStats::from_rollup(&svc, &label, &r, (end - at) as f64 / MINUTE_NS as f64),
+            )
+        })
+        .collect()
+}
+
+/// Metric rows (service, host, bucket number, value), sorted by service,
+/// host (none first) and bucket, as chart lines.
+pub(crate) fn metric_lines(
+    rows: Vec<(String, Option<String>, i64, Option<f64>)>,
+    from_ns: i64,
+    step: i64,
+) -> Vec<MetricLine> {
+    let mut out: Vec<MetricLine> = Vec::new();
+    for (service, host, b, v) in rows {
+        if out
+            .last()
+            .is_none_or(|l| l.service != service || l.host != host)
+        {
+            out.push(MetricLine {
+                service,
+                host,
+                points: Vec::new(),
+            });
+        }
+        if let (Some(v), Some(line)) = (v, out.last_mut()) {
+            line.points.push((from_ns + b * step, v));
+        }
+    }
+    out
+}
+
+/// The mean of every point of the lines, `None` without points.
+pub(crate) fn mean_of(lines: &[MetricLine]) -> Option<f64> {
+    let values: Vec<f64> = lines
+        .iter()
+        .flat_map(|l| l.points.iter().map(|p| p.1))
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
 }
 
 /// Detections grouped into patterns: one per kind, service, route and

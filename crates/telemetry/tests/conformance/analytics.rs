@@ -1,4 +1,4 @@
-//! One conformance suite for every analytics backend: the same seeded
+//! Product analytics: the same seeded
 //! events, the same queries and the same expected answers, on the embedded
 //! DuckDB store, on one ClickHouse server (Debian's 18.16) and on a
 //! two-shard ClickHouse cluster. Every answer ClickHouse gives must also
