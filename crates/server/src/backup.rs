@@ -161,6 +161,9 @@ pub async fn restore(config: &Config, src: &Path) -> anyhow::Result<Manifest> {
         std::fs::copy(src.join(TELEMETRY), &tmp)
             .context("could not copy the telemetry snapshot")?;
         let _ = std::fs::remove_file(target.with_extension("duckdb.wal"));
+        // The layouts saved from the old file describe other events.
+        liveops_telemetry::forget_layouts(&target)
+            .context("could not remove the old analytics layouts")?;
         std::fs::rename(&tmp, &target).context("could not put the telemetry snapshot in place")?;
     }
 

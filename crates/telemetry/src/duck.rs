@@ -128,11 +128,29 @@ impl DuckDbStore {
         DuckDbStore::open_with(path, &crate::Options::default())
     }
 
-    /// Opens or creates the store at `path`.
+    /// Opens or creates the store at `path`; the analytics layouts are
+    /// saved in the folder beside it ([`layouts_dir`]).
     pub fn open_with(path: &Path, options: &crate::Options) -> Result<DuckDbStore> {
         let file = DuckFile::open(path)?;
-        let analytics = file.with_conn(|c| DuckAnalytics::open(c, options))?;
+        let layouts = layouts_dir(path);
+        let analytics = file.with_conn(|c| DuckAnalytics::open(c, options, Some(&layouts)))?;
         Ok(DuckDbStore { file, analytics })
+    }
+}
+
+/// Where the store at `path` saves its analytics layouts: a folder beside
+/// it (`telemetry.duckdb` → `telemetry.layout`). They are derived data: a
+/// restore of the file must remove them ([`forget_layouts`]).
+pub fn layouts_dir(path: &Path) -> std::path::PathBuf {
+    path.with_extension("layout")
+}
+
+/// Removes the saved analytics layouts of the store at `path`, so the next
+/// start rebuilds them from the file (after the file is replaced).
+pub fn forget_layouts(path: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(layouts_dir(path)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
     }
 }
 

@@ -14,7 +14,7 @@ pub mod performance;
 mod readpool;
 
 pub use analytics::Analytics;
-pub use duck::DuckDbStore;
+pub use duck::{DuckDbStore, forget_layouts, layouts_dir};
 pub use performance::Performance;
 
 use std::path::{Path, PathBuf};

@@ -3,22 +3,26 @@
 //! turns concurrent ingest requests into one DuckDB transaction each round
 //! and answers each request only after that transaction commits, so an
 //! acknowledged event survives a crash. The in-memory [`Project`] mirrors
-//! the events per person for the behavioural queries; it is rebuilt from
-//! DuckDB at start.
+//! the events per person for the behavioural queries. The writer saves it
+//! beside the database now and then and when the store closes
+//! ([`layout`]); a start reads it back and folds in only the events
+//! committed after it, or rebuilds it from DuckDB when it has none.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use duckdb::{Connection, params};
 use liveops_core::analytics::event::Event;
 
+use super::index::{Columns, Names};
+use super::layout;
 use super::persons::PersonChanges;
 use super::query::{Need, Source};
 use super::writer::{Commit, Queue};
 use super::{
-    Analytics, Ingested, Job, Project, ProjectStats, StoredEvent, TrendSeries, TrendsQuery, new_id,
-    uuid_hash,
+    Analytics, Ingested, Job, Project, ProjectStats, SortedHashes, StoredEvent, TrendSeries,
+    TrendsQuery, new_id, uuid_hash,
 };
 use crate::duck::in_transaction;
 use crate::{Result, TelemetryError};
@@ -36,7 +40,8 @@ CREATE TABLE IF NOT EXISTS analytics_person_ids (
     version BIGINT NOT NULL);
 ";
 
-type Projects = RwLock<HashMap<String, Arc<RwLock<Project>>>>;
+type ProjectMap = HashMap<String, Arc<RwLock<Project>>>;
+type Projects = RwLock<ProjectMap>;
 
 /// Product analytics over a DuckDB database.
 pub struct DuckAnalytics {
@@ -48,7 +53,13 @@ pub struct DuckAnalytics {
     /// Held (shared) by each commit and (exclusively) by a snapshot.
     gate: Arc<RwLock<()>>,
     queue: Queue,
+    /// Projects whose events were deleted, for the writer to save anew.
+    changed: Changed,
 }
+
+/// Projects whose layouts differ from the saved ones other than by new
+/// events (deletions, a rebuild).
+type Changed = Arc<Mutex<std::collections::HashSet<String>>>;
 
 impl std::fmt::Debug for DuckAnalytics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -59,9 +70,19 @@ impl std::fmt::Debug for DuckAnalytics {
 impl DuckAnalytics {
     /// Loads analytics from the database `conn` belongs to and starts the
     /// writer on a connection of its own.
-    pub fn open(conn: &Connection, options: &crate::Options) -> Result<DuckAnalytics> {
+    pub fn open(
+        conn: &Connection,
+        options: &crate::Options,
+        layouts: Option<&Path>,
+    ) -> Result<DuckAnalytics> {
         conn.execute_batch(SCHEMA)?;
-        let projects = Arc::new(RwLock::new(load(conn)?));
+        let (projects, rebuilt) = load(conn, layouts)?;
+        let projects = Arc::new(RwLock::new(projects));
+        let changed: Changed = Arc::new(Mutex::new(rebuilt.into_iter().collect()));
+        let stamp: Option<i64> =
+            conn.query_row("SELECT max(inserted_at) FROM analytics_events", [], |r| {
+                r.get(0)
+            })?;
         let write = conn.try_clone()?;
         let read =
             crate::readpool::ReadPool::new(conn, options.read_connections, options.query_timeout)?;
@@ -73,6 +94,13 @@ impl DuckAnalytics {
             projects: projects.clone(),
             gate: gate.clone(),
             version,
+            stamp: stamp.unwrap_or(0),
+            saves: Saves {
+                dir: layouts.map(Path::to_path_buf),
+                pending: HashMap::new(),
+                changed: changed.clone(),
+                last: std::time::Instant::now(),
+            },
         })?;
         Ok(DuckAnalytics {
             projects,
@@ -80,6 +108,7 @@ impl DuckAnalytics {
             maint: Mutex::new(Some(maint)),
             gate,
             queue,
+            changed,
         })
     }
 
@@ -117,6 +146,15 @@ impl DuckAnalytics {
         }
         let guard = p.read().unwrap_or_else(|e| e.into_inner());
         Some(f(&guard))
+    }
+
+    /// Notes that `project`'s saved layout no longer matches, for the
+    /// writer to save it anew.
+    fn changed_now(&self, project: &str) {
+        self.changed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(project.to_owned());
     }
 
     /// Runs a query on one of the read connections, under the time limit.
@@ -221,6 +259,7 @@ impl Analytics for DuckAnalytics {
         })?;
         let gone = guard.persons.delete(person);
         guard.cols.forget(&gone);
+        self.changed_now(project);
         Ok(Some(deleted))
     }
 
@@ -240,6 +279,7 @@ impl Analytics for DuckAnalytics {
                 .unwrap_or_else(|e| e.into_inner())
                 .cols
                 .drop_before(cutoff_ms);
+            self.changed_now(project);
         }
         Ok(n)
     }
@@ -295,8 +335,12 @@ fn next_version(conn: &Connection) -> Result<i64> {
     Ok(v.unwrap_or(0) + 1)
 }
 
-/// Rebuilds every project's memory from the database.
-fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
+/// Rebuilds every project's memory: from its saved layout (in `layouts`)
+/// and the events committed after it, or, without a usable layout, from
+/// every stored event.
+/// Also returns the projects rebuilt from their events, whose layouts are
+/// to be saved anew.
+fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<String>)> {
     let mut out: HashMap<String, Project> = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT project_id, person_id, arg_max(properties, version), arg_max(deleted, version), \
@@ -315,6 +359,7 @@ fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
             .persons
             .load_person(r.get(1)?, r.get(2)?, r.get(4)?);
     }
+    let mut links: HashMap<String, HashMap<String, String>> = HashMap::new();
     let mut stmt = conn.prepare(
         "SELECT project_id, distinct_id, arg_max(person_id, version) FROM analytics_person_ids \
          GROUP BY project_id, distinct_id",
@@ -322,14 +367,46 @@ fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
     let mut rows = stmt.query([])?;
     while let Some(r) = rows.next()? {
         let project: String = r.get(0)?;
-        let did: String = r.get(1)?;
-        let person: String = r.get(2)?;
-        if let Some(p) = out.get_mut(&project) {
+        links
+            .entry(project)
+            .or_default()
+            .insert(r.get(1)?, r.get(2)?);
+    }
+    // Each project's events after its layout's stamp (all of them without
+    // one) are folded in below.
+    let mut after: HashMap<String, i64> = HashMap::new();
+    let mut rebuilt = Vec::new();
+    for (project, p) in out.iter_mut() {
+        let mut links = links.remove(project).unwrap_or_default();
+        let saved = layouts.and_then(|dir| saved_layout(conn, dir, project));
+        let stamp = match saved {
+            Some(s) => {
+                // Distinct ids take the numbers the layout gave them.
+                for name in &s.dids {
+                    let person = links.remove(name.as_str());
+                    let linked = person.and_then(|person| p.persons.load_link(name, &person));
+                    if linked.is_none() {
+                        p.persons.load_gap();
+                    }
+                }
+                p.names = Names::from_list(s.names);
+                p.cols = Columns::from_parts(s.offsets, s.ts, s.events);
+                p.seen_saved = SortedHashes::new(s.seen);
+                s.stamp
+            }
+            None => {
+                rebuilt.push(project.clone());
+                i64::MIN
+            }
+        };
+        for (did, person) in links {
             p.persons.load_link(&did, &person);
         }
+        after.insert(project.clone(), stamp);
     }
-    // Each event finds its distinct id's number by a join in DuckDB, which
-    // is many times faster than a hash lookup per event here.
+    // A project rebuilt from all its events finds each one's distinct id
+    // number by a join in DuckDB, many times faster than a hash lookup per
+    // event here; the few events after a saved layout are looked up.
     conn.execute_batch(
         "CREATE OR REPLACE TEMP TABLE load_dids \
          (project_id VARCHAR NOT NULL, distinct_id VARCHAR NOT NULL, d UINTEGER NOT NULL)",
@@ -337,45 +414,102 @@ fn load(conn: &Connection) -> Result<HashMap<String, Arc<RwLock<Project>>>> {
     let loaded = (|| -> Result<()> {
         {
             let mut app = conn.appender_to_catalog_and_db("load_dids", "temp", "main")?;
-            for (project, p) in &out {
-                for (d, name) in p.persons.live_dids() {
-                    app.append_row(params![project, name, d])?;
+            for project in &rebuilt {
+                if let Some(p) = out.get(project) {
+                    for (d, name) in p.persons.live_dids() {
+                        app.append_row(params![project, name, d])?;
+                    }
                 }
             }
             app.flush()?;
         }
-        let mut stmt = conn.prepare(
+        let mut all = conn.prepare(
             "SELECT e.uuid, e.event, l.d, e.ts FROM analytics_events e \
              JOIN load_dids l ON l.project_id = e.project_id AND l.distinct_id = e.distinct_id \
              WHERE e.project_id = ?",
         )?;
+        let mut tail = conn.prepare(
+            "SELECT uuid, event, distinct_id, ts FROM analytics_events \
+             WHERE project_id = ? AND inserted_at > ?",
+        )?;
+        let unreadable =
+            |e: duckdb::types::FromSqlError| TelemetryError::Ingest(format!("a stored event: {e}"));
         for (project, p) in out.iter_mut() {
-            let mut rows = stmt.query([project])?;
+            let stamp = after.get(project).copied().unwrap_or(i64::MIN);
+            let mut rows = if stamp == i64::MIN {
+                all.query(params![project])?
+            } else {
+                tail.query(params![project, stamp])?
+            };
             while let Some(r) = rows.next()? {
                 // Read in place: no text is copied per event.
-                let uuid = r.get_ref(0)?;
-                let name = r.get_ref(1)?;
-                let unreadable = |e: duckdb::types::FromSqlError| {
-                    TelemetryError::Ingest(format!("a stored event: {e}"))
+                let uuid = r.get_ref(0)?.as_str().map_err(unreadable)?;
+                let name = r.get_ref(1)?.as_str().map_err(unreadable)?;
+                let d = if stamp == i64::MIN {
+                    r.get(2)?
+                } else {
+                    let who = r.get_ref(2)?.as_str().map_err(unreadable)?;
+                    // Links commit with their events; one missing belongs
+                    // to a deleted person.
+                    match p.persons.did(who) {
+                        Some(d) => d,
+                        None => continue,
+                    }
                 };
-                let uuid = uuid.as_str().map_err(unreadable)?;
-                let name = name.as_str().map_err(unreadable)?;
-                p.seen.insert(uuid_hash(uuid));
+                p.first_sight(uuid_hash(uuid));
                 let n = p.names.intern(name);
-                p.cols.push(r.get(2)?, r.get(3)?, n);
+                p.cols.push(d, r.get(3)?, n);
             }
         }
         Ok(())
     })();
     conn.execute_batch("DROP TABLE IF EXISTS temp.load_dids")?;
     loaded?;
-    Ok(out
+    let projects = out
         .into_iter()
         .map(|(k, mut v)| {
             v.ready();
+            v.settle_seen();
             (k, Arc::new(RwLock::new(v)))
         })
-        .collect())
+        .collect();
+    Ok((projects, rebuilt))
+}
+
+/// `project`'s saved layout, when there is one and the database still
+/// holds exactly the events it covers; otherwise `None` (with the reason
+/// logged), and the project is rebuilt from its events.
+fn saved_layout(conn: &Connection, dir: &Path, project: &str) -> Option<layout::Saved> {
+    let saved = match layout::read(&layout::path_of(dir, project)) {
+        Ok(s) => s?,
+        Err(e) => {
+            tracing::warn!(project, error = %e, "rebuilding analytics from the stored events");
+            return None;
+        }
+    };
+    let stored: Result<i64> = conn
+        .query_row(
+            "SELECT count(*) FROM analytics_events WHERE project_id = ? AND inserted_at <= ?",
+            params![project, saved.stamp],
+            |r| r.get(0),
+        )
+        .map_err(Into::into);
+    match stored {
+        Ok(n) if u64::try_from(n).ok() == Some(saved.ts.len() as u64) => Some(saved),
+        Ok(n) => {
+            tracing::info!(
+                project,
+                saved = saved.ts.len(),
+                stored = n,
+                "the saved analytics layout is out of date; rebuilding from the stored events"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::warn!(project, error = %e, "rebuilding analytics from the stored events");
+            None
+        }
+    }
 }
 
 /// Events gathered for one commit, column by column.
@@ -432,7 +566,27 @@ struct Writer {
     projects: Arc<Projects>,
     gate: Arc<RwLock<()>>,
     version: i64,
+    /// The last commit's stamp (`inserted_at`): milliseconds, kept rising.
+    stamp: i64,
+    saves: Saves,
 }
+
+/// When the writer saves each project's layout.
+struct Saves {
+    /// Where layouts go; none, none are saved.
+    dir: Option<PathBuf>,
+    /// Events each project took since its layout was last saved.
+    pending: HashMap<String, usize>,
+    /// Projects changed otherwise, shared with deletion and retention.
+    changed: Changed,
+    last: std::time::Instant,
+}
+
+/// A project's layout is saved once this many events wait, or a tenth of
+/// what it holds, whichever is more…
+const SAVE_AFTER_EVENTS: usize = 1_000_000;
+/// …or once any wait and this long has passed; and when the store closes.
+const SAVE_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Commit for Writer {
     /// Stores every job's events in one transaction. Memory is updated first
@@ -446,14 +600,25 @@ impl Commit for Writer {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
+        // Stamps only rise, whatever the wall clock does, so a saved layout
+        // knows exactly which commits it holds.
+        let stamp = now.max(self.stamp + 1);
         let mut counts = vec![Ingested::default(); jobs.len()];
-        let done = self.write(jobs, &mut counts, now);
+        let done = self.write(jobs, &mut counts, stamp);
+        drop(_g);
         match done {
-            Ok(()) => counts.into_iter().map(Ok).collect(),
+            Ok(()) => {
+                self.stamp = stamp;
+                for (job, c) in jobs.iter().zip(&counts) {
+                    *self.saves.pending.entry(job.project.clone()).or_default() += c.stored;
+                }
+                self.save_due(false);
+                counts.into_iter().map(Ok).collect()
+            }
             Err(e) => {
                 tracing::error!(error = %e, "analytics commit failed and was rolled back");
                 let _ = self.conn.execute_batch("ROLLBACK");
-                if let Ok(fresh) = load(&self.conn) {
+                if let Ok((fresh, _)) = load(&self.conn, self.saves.dir.as_deref()) {
                     *self.projects.write().unwrap_or_else(|p| p.into_inner()) = fresh;
                 }
                 let msg = e.to_string();
@@ -463,9 +628,79 @@ impl Commit for Writer {
             }
         }
     }
+
+    fn finish(&mut self) {
+        self.save_due(true);
+    }
 }
 
 impl Writer {
+    /// Saves the layouts that are due (every one with new events, when
+    /// `all`). Runs between commits, so each holds exactly the commits up
+    /// to the last stamp. A layout that cannot be saved is only logged: the
+    /// events are in DuckDB, and the next start folds them in.
+    fn save_due(&mut self, all: bool) {
+        let Some(dir) = self.saves.dir.clone() else {
+            return;
+        };
+        for id in std::mem::take(&mut *self.saves.changed.lock().unwrap_or_else(|e| e.into_inner()))
+        {
+            *self.saves.pending.entry(id).or_default() += 1;
+        }
+        let late = self.saves.last.elapsed() >= SAVE_AFTER;
+        let due: Vec<String> = self
+            .saves
+            .pending
+            .iter()
+            .filter(|&(id, &n)| {
+                n > 0
+                    && (all || late || {
+                        let held = self
+                            .projects
+                            .read()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get(id.as_str())
+                            .map_or(0, |p| {
+                                p.read().unwrap_or_else(|e| e.into_inner()).cols.len()
+                            });
+                        n >= SAVE_AFTER_EVENTS.max(held / 10)
+                    })
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in due {
+            let project = self
+                .projects
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&id)
+                .cloned();
+            let Some(project) = project else { continue };
+            let saved = std::fs::create_dir_all(&dir)
+                .map_err(Into::into)
+                .and_then(|()| {
+                    {
+                        let mut p = project.write().unwrap_or_else(|e| e.into_inner());
+                        p.ready();
+                        p.settle_seen();
+                    }
+                    let p = project.read().unwrap_or_else(|e| e.into_inner());
+                    layout::write(&layout::path_of(&dir, &id), &p, self.stamp)
+                });
+            match saved {
+                Ok(()) => {
+                    self.saves.pending.remove(&id);
+                }
+                Err(e) => {
+                    tracing::warn!(project = %id, error = %e, "the analytics layout was not saved")
+                }
+            }
+        }
+        if late || all {
+            self.saves.last = std::time::Instant::now();
+        }
+    }
+
     fn project(&self, id: &str) -> Arc<RwLock<Project>> {
         if let Some(p) = self
             .projects
@@ -495,7 +730,7 @@ impl Writer {
             let mut p = project.write().unwrap_or_else(|e| e.into_inner());
             let mut changes = PersonChanges::default();
             for e in &job.events {
-                if !p.seen.insert(uuid_hash(&e.uuid)) {
+                if !p.first_sight(uuid_hash(&e.uuid)) {
                     count.duplicates += 1;
                     continue;
                 }
@@ -565,5 +800,159 @@ impl Writer {
         }
         self.conn.execute_batch("COMMIT")?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures::executor::block_on;
+    use liveops_core::analytics::funnel::FunnelOrder;
+
+    use super::*;
+    use crate::{DuckDbStore, TelemetryStore};
+
+    const P: &str = "shop";
+    const DAY: i64 = 86_400_000;
+    const T0: i64 = 1_800_000_000_000;
+
+    fn event(uuid: &str, name: &str, who: &str, at: i64) -> Event {
+        Event {
+            uuid: uuid.into(),
+            name: name.into(),
+            distinct_id: who.into(),
+            at_ms: T0 + at,
+            properties: "{}".into(),
+            set: None,
+            set_once: None,
+            merge_with: None,
+        }
+    }
+
+    fn ingest(a: &dyn Analytics, events: Vec<Event>) -> Ingested {
+        block_on(a.ingest(P, events))
+            .expect("answered")
+            .expect("stored")
+    }
+
+    /// What a reader sees: sizes, names, persons with their ids and a
+    /// funnel that needs each person's events in order.
+    fn answers(a: &dyn Analytics) -> String {
+        let s = a.stats(P).expect("stats");
+        let funnel = a
+            .funnel(
+                P,
+                &super::super::FunnelQuery {
+                    steps: vec![vec!["view".into()], vec!["buy".into()]],
+                    window_ms: DAY,
+                    order: FunnelOrder::Ordered,
+                    exclusions: Vec::new(),
+                    from_ms: T0,
+                    to_ms: T0 + 10 * DAY,
+                    breakdown: None,
+                    dropoff_after: None,
+                },
+            )
+            .expect("funnel");
+        format!(
+            "{} {} {} {}\n{:?}\n{:?}\n{:?}",
+            s.events,
+            s.persons,
+            s.distinct_ids,
+            s.event_names,
+            a.event_names(P).expect("names"),
+            a.persons(P, None, 100).expect("persons"),
+            funnel.steps.iter().map(|s| s.count).collect::<Vec<_>>()
+        )
+    }
+
+    /// A store opened again reads the layout its last close saved; after a
+    /// crash (a layout older than the events) it folds in the rest; a
+    /// layout that no longer matches the events, or does not read back, is
+    /// rebuilt from them. Every time it answers as before.
+    #[test]
+    fn a_restart_reads_the_saved_layout_and_folds_in_later_events() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.duckdb");
+        let layouts = crate::layouts_dir(&path);
+        let file = layout::path_of(&layouts, P);
+        let store = DuckDbStore::open(&path).expect("open");
+        let a = store.analytics();
+        ingest(
+            a,
+            vec![
+                event("1", "view", "ann", 0),
+                event("2", "buy", "ann", 1000),
+                event("3", "view", "bob", 2000),
+                event("4", "view", "cat", 3000),
+                event("5", "buy", "cat", DAY + 5),
+            ],
+        );
+        let first = answers(a);
+        store.close().expect("close");
+        assert!(file.exists(), "closing saves the layout");
+        let older = std::fs::read(&file).expect("layout");
+
+        let store = DuckDbStore::open(&path).expect("reopen");
+        let a = store.analytics();
+        assert_eq!(answers(a), first, "read back from the layout");
+        // Resent events are still known; new people and events join.
+        assert_eq!(
+            ingest(a, vec![event("2", "buy", "ann", 1000)]).duplicates,
+            1
+        );
+        ingest(
+            a,
+            vec![
+                event("6", "buy", "bob", 2500),
+                event("7", "view", "dan", 4000),
+                event("8", "buy", "dan", 4100),
+            ],
+        );
+        let second = answers(a);
+        assert_ne!(second, first);
+        store.close().expect("close");
+
+        // As after a crash: the layout from before the last events, which
+        // the database still holds, so it is used.
+        std::fs::write(&file, &older).expect("older layout");
+        let usable = |why: &str| {
+            let conn = Connection::open(&path).expect("open the file");
+            let used = saved_layout(&conn, &layouts, P).is_some();
+            drop(conn);
+            assert!(used, "{why}");
+        };
+        usable("an older layout still matches its events");
+        let store = DuckDbStore::open(&path).expect("reopen");
+        let a = store.analytics();
+        assert_eq!(answers(a), second, "the later events folded in");
+        assert_eq!(
+            ingest(a, vec![event("7", "view", "dan", 4000)]).duplicates,
+            1
+        );
+        assert_eq!(a.delete_person(P, "bob").expect("delete"), Some(2));
+        let third = answers(a);
+        store.close().expect("close");
+
+        // A layout that holds events the database no longer has.
+        usable("the close saved the deletion");
+        std::fs::write(&file, &older).expect("older layout");
+        let conn = Connection::open(&path).expect("open the file");
+        assert!(
+            saved_layout(&conn, &layouts, P).is_none(),
+            "bob's events are gone"
+        );
+        drop(conn);
+        let store = DuckDbStore::open(&path).expect("reopen");
+        assert_eq!(answers(store.analytics()), third, "rebuilt: bob is gone");
+        store.close().expect("close");
+
+        // A damaged one.
+        let mut bad = std::fs::read(&file).expect("layout");
+        let mid = bad.len() / 2;
+        bad[mid] ^= 1;
+        std::fs::write(&file, &bad).expect("damaged");
+        let store = DuckDbStore::open(&path).expect("reopen");
+        assert_eq!(answers(store.analytics()), third, "rebuilt from the events");
+        store.close().expect("close");
     }
 }

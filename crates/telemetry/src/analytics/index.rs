@@ -16,6 +16,15 @@ pub struct Names {
 }
 
 impl Names {
+    /// Names numbered in the order given.
+    pub fn from_list(list: Vec<String>) -> Names {
+        let mut n = Names::default();
+        for name in list {
+            n.intern(&name);
+        }
+        n
+    }
+
     pub fn intern(&mut self, name: &str) -> u32 {
         if let Some(&id) = self.ids.get(name) {
             return id;
@@ -51,6 +60,21 @@ pub struct Columns {
 }
 
 impl Columns {
+    /// Sorted columns as [`Columns::parts`] gave them.
+    pub fn from_parts(offsets: Vec<u64>, ts: Vec<i64>, names: Vec<u32>) -> Columns {
+        Columns {
+            offsets,
+            ts,
+            names,
+            delta: Vec::new(),
+        }
+    }
+
+    /// The sorted columns (offsets, times, names), without the delta.
+    pub fn parts(&self) -> (&[u64], &[i64], &[u32]) {
+        (&self.offsets, &self.ts, &self.names)
+    }
+
     pub fn push(&mut self, did: u32, ts: i64, name: u32) {
         self.delta.push((did, ts, name));
     }

@@ -13,6 +13,7 @@
 pub(crate) mod duck;
 mod duck_sql;
 pub(crate) mod index;
+pub(crate) mod layout;
 pub(crate) mod persons;
 mod query;
 pub(crate) mod writer;
@@ -195,10 +196,87 @@ pub(crate) struct Project {
     pub(crate) names: Names,
     pub(crate) persons: Persons,
     pub(crate) cols: Columns,
+    /// Hashes of the event ids seen since the layout was read back.
     pub(crate) seen: Seen,
+    /// Hashes of the event ids the saved layout held.
+    pub(crate) seen_saved: SortedHashes,
+}
+
+/// Event id hashes, sorted, with where each run of equal top 16 bits
+/// starts: half the memory of a set, and a lookup reads one short run.
+#[derive(Debug, Default)]
+pub(crate) struct SortedHashes {
+    values: Vec<u64>,
+    /// `values[starts[b]..starts[b + 1]]` have top bits `b`.
+    starts: Vec<usize>,
+}
+
+impl SortedHashes {
+    /// `values` must be sorted.
+    pub(crate) fn new(values: Vec<u64>) -> SortedHashes {
+        let mut starts = Vec::with_capacity((1 << 16) + 1);
+        let mut i = 0;
+        for b in 0..=(1u64 << 16) {
+            while i < values.len() && (values[i] >> 48) < b {
+                i += 1;
+            }
+            starts.push(i);
+        }
+        SortedHashes { values, starts }
+    }
+
+    pub(crate) fn contains(&self, h: u64) -> bool {
+        let b = (h >> 48) as usize;
+        match (self.starts.get(b), self.starts.get(b + 1)) {
+            (Some(&from), Some(&to)) => self.values[from..to].binary_search(&h).is_ok(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn values(&self) -> &[u64] {
+        &self.values
+    }
 }
 
 impl Project {
+    /// Notes an event id's hash; false when it was seen before (a resent
+    /// event).
+    pub(crate) fn first_sight(&mut self, hash: u64) -> bool {
+        !self.seen_saved.contains(hash) && self.seen.insert(hash)
+    }
+
+    /// Every hash seen, sorted.
+    pub(crate) fn seen_sorted(&self) -> Vec<u64> {
+        let saved = self.seen_saved.values();
+        let mut new: Vec<u64> = self.seen.iter().copied().collect();
+        new.sort_unstable();
+        // Two sorted runs merged in one pass.
+        let mut out = Vec::with_capacity(saved.len() + new.len());
+        let (mut i, mut j) = (0, 0);
+        while i < saved.len() || j < new.len() {
+            let next = if j >= new.len() || (i < saved.len() && saved[i] <= new[j]) {
+                i += 1;
+                saved[i - 1]
+            } else {
+                j += 1;
+                new[j - 1]
+            };
+            if out.last() != Some(&next) {
+                out.push(next);
+            }
+        }
+        out
+    }
+
+    /// Moves the hashes seen lately in with the saved ones, sorted, which
+    /// takes about half the memory.
+    pub(crate) fn settle_seen(&mut self) {
+        if !self.seen.is_empty() {
+            self.seen_saved = SortedHashes::new(self.seen_sorted());
+            self.seen = Seen::default();
+        }
+    }
+
     /// Folds new events in; queries call this (under the write lock) first.
     pub(crate) fn ready(&mut self) {
         if self.cols.has_delta() {
@@ -208,6 +286,32 @@ impl Project {
 
     pub(crate) fn needs_compaction(&self) -> bool {
         self.cols.has_delta()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_hashes_find_exactly_what_they_hold() {
+        let mut values: Vec<u64> = (1..5_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .collect();
+        values.push(u64::MAX);
+        values.push(0);
+        values.sort_unstable();
+        let s = SortedHashes::new(values.clone());
+        for v in &values {
+            assert!(s.contains(*v), "{v}");
+            assert!(!s.contains(v.wrapping_add(1)) || values.contains(&v.wrapping_add(1)));
+        }
+        assert!(!SortedHashes::default().contains(7));
+        let mut p = Project::default();
+        assert!(p.first_sight(5) && !p.first_sight(5));
+        p.settle_seen();
+        assert!(p.seen.is_empty() && !p.first_sight(5) && p.first_sight(6));
+        assert_eq!(p.seen_sorted(), [5, 6]);
     }
 }
 

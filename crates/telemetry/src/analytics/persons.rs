@@ -1,23 +1,69 @@
 //! Persons in memory: distinct ids as dense integers, which person each
 //! belongs to, each person's distinct ids and properties. Merging two
 //! distinct ids (identify, alias) moves one person's ids to the other.
+//!
+//! A project may have millions of persons, so they are kept compact: the
+//! distinct ids and person ids live in one text buffer each, found through
+//! hash tables of numbers rather than tables of strings; a person's one
+//! distinct id (the usual case) needs no list of its own; and properties
+//! that are still `{}` take no text at all.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
+use hashbrown::HashTable;
 use serde_json::{Map, Value};
+
+/// Strings appended to one buffer, each found by its number.
+#[derive(Debug, Default)]
+struct Texts {
+    bytes: String,
+    ends: Vec<usize>,
+}
+
+impl Texts {
+    fn push(&mut self, s: &str) -> u32 {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len());
+        (self.ends.len() - 1) as u32
+    }
+
+    fn get(&self, i: u32) -> &str {
+        let i = i as usize;
+        let Some(&end) = self.ends.get(i) else {
+            return "";
+        };
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.bytes.get(start..end).unwrap_or("")
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+}
+
+/// No person (a distinct id kept only for its number), or no distinct id.
+const NOBODY: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 pub struct Persons {
-    dids: HashMap<Box<str>, u32>,
-    did_names: Vec<Box<str>>,
+    hasher: RandomState,
+    did_names: Texts,
+    /// Live distinct ids, by name.
+    dids: HashTable<u32>,
+    /// Each distinct id's person, or [`NOBODY`] once deleted.
     did_person: Vec<u32>,
-    /// Per person: its id (empty when merged away or deleted), distinct ids
-    /// and properties (a JSON object's text).
-    person_ids: Vec<String>,
-    person_dids: Vec<Vec<u32>>,
-    person_props: Vec<String>,
-    person_created: Vec<i64>,
-    by_id: HashMap<String, u32>,
+    person_ids: Texts,
+    /// Live persons, by id.
+    by_id: HashTable<u32>,
+    alive: Vec<bool>,
+    /// A person's first distinct id ([`NOBODY`]: none)…
+    first_did: Vec<u32>,
+    /// …and all of them, for persons with more than one.
+    more_dids: HashMap<u32, Vec<u32>>,
+    /// Properties as a JSON object's text; `None` is `{}`.
+    props: Vec<Option<Box<str>>>,
+    created: Vec<i64>,
 }
 
 /// What an ingest did to persons, for the writer to store.
@@ -43,38 +89,62 @@ impl Persons {
     }
 
     pub fn person_count(&self) -> usize {
-        self.person_ids.iter().filter(|p| !p.is_empty()).count()
+        self.by_id.len()
     }
 
     pub fn did(&self, distinct_id: &str) -> Option<u32> {
-        self.dids.get(distinct_id).copied()
+        let names = &self.did_names;
+        self.dids
+            .find(self.hasher.hash_one(distinct_id), |&d| {
+                names.get(d) == distinct_id
+            })
+            .copied()
     }
 
     /// Every distinct id that belongs to someone, with its number.
     pub fn live_dids(&self) -> impl Iterator<Item = (u32, &str)> {
-        self.dids.iter().map(|(name, &d)| (d, &**name))
+        self.dids.iter().map(|&d| (d, self.did_names.get(d)))
     }
 
     pub fn did_name(&self, d: u32) -> &str {
-        self.did_names.get(d as usize).map_or("", |n| n)
+        match self.did_person.get(d as usize) {
+            Some(&p) if p != NOBODY => self.did_names.get(d),
+            _ => "",
+        }
     }
 
     pub fn person_of(&self, d: u32) -> u32 {
         self.did_person[d as usize]
     }
 
+    fn dids_of(&self, p: u32) -> &[u32] {
+        if let Some(all) = self.more_dids.get(&p) {
+            return all;
+        }
+        match self.first_did.get(p as usize) {
+            Some(d) if *d != NOBODY => std::slice::from_ref(d),
+            _ => &[],
+        }
+    }
+
+    fn props_of(&self, p: u32) -> &str {
+        self.props
+            .get(p as usize)
+            .and_then(|p| p.as_deref())
+            .unwrap_or("{}")
+    }
+
     /// Person index → (id, distinct ids, properties, created), for live persons.
     pub fn person(&self, p: u32) -> Option<(&str, &[u32], &str, i64)> {
         let i = p as usize;
-        let id = self.person_ids.get(i)?;
-        if id.is_empty() {
+        if !self.alive.get(i).copied().unwrap_or(false) {
             return None;
         }
         Some((
-            id,
-            &self.person_dids[i],
-            &self.person_props[i],
-            self.person_created[i],
+            self.person_ids.get(p),
+            self.dids_of(p),
+            self.props_of(p),
+            self.created[i],
         ))
     }
 
@@ -82,40 +152,108 @@ impl Persons {
         self.person_ids.len()
     }
 
+    fn find_person(&self, id: &str) -> Option<u32> {
+        let ids = &self.person_ids;
+        self.by_id
+            .find(self.hasher.hash_one(id), |&p| ids.get(p) == id)
+            .copied()
+    }
+
+    fn forget_person_id(&mut self, p: u32) {
+        let ids = &self.person_ids;
+        let id = ids.get(p);
+        if let Ok(e) = self.by_id.find_entry(self.hasher.hash_one(id), |&q| q == p) {
+            let _ = e.remove();
+        }
+    }
+
+    fn set_props_text(&mut self, p: u32, text: String) {
+        self.props[p as usize] = (text != "{}").then(|| text.into_boxed_str());
+    }
+
     /// Loads a stored person (at start).
     pub fn load_person(&mut self, id: String, props: String, created: i64) -> u32 {
-        let p = self.person_ids.len() as u32;
-        self.by_id.insert(id.clone(), p);
-        self.person_ids.push(id);
-        self.person_dids.push(Vec::new());
-        self.person_props.push(props);
-        self.person_created.push(created);
+        if let Some(old) = self.find_person(&id) {
+            self.forget_person_id(old);
+        }
+        let p = self.person_ids.push(&id);
+        let (ids, hasher) = (&self.person_ids, &self.hasher);
+        self.by_id
+            .insert_unique(hasher.hash_one(&id), p, |&q| hasher.hash_one(ids.get(q)));
+        self.alive.push(true);
+        self.first_did.push(NOBODY);
+        self.props.push(None);
+        self.set_props_text(p, props);
+        self.created.push(created);
         p
+    }
+
+    /// Takes the next distinct id number for a distinct id that belongs to
+    /// nobody now (a deleted person's), so later ids keep the numbers a
+    /// saved layout gave them.
+    pub fn load_gap(&mut self) -> u32 {
+        let d = self.did_names.push("");
+        self.did_person.push(NOBODY);
+        d
     }
 
     /// Loads a stored distinct id link (at start); unknown persons are skipped.
     pub fn load_link(&mut self, distinct_id: &str, person_id: &str) -> Option<u32> {
-        let p = *self.by_id.get(person_id)?;
+        let p = self.find_person(person_id)?;
         Some(self.attach(distinct_id, p))
     }
 
+    fn add_did(&mut self, p: u32, d: u32) {
+        let first = self.first_did[p as usize];
+        if first == NOBODY {
+            self.first_did[p as usize] = d;
+        } else {
+            self.more_dids
+                .entry(p)
+                .or_insert_with(|| vec![first])
+                .push(d);
+        }
+    }
+
+    fn remove_did(&mut self, p: u32, d: u32) {
+        if let Some(all) = self.more_dids.get_mut(&p) {
+            all.retain(|x| *x != d);
+            self.first_did[p as usize] = all.first().copied().unwrap_or(NOBODY);
+            if all.len() <= 1 {
+                self.more_dids.remove(&p);
+            }
+        } else if self.first_did[p as usize] == d {
+            self.first_did[p as usize] = NOBODY;
+        }
+    }
+
+    fn take_dids(&mut self, p: u32) -> Vec<u32> {
+        let all = self.dids_of(p).to_vec();
+        self.more_dids.remove(&p);
+        self.first_did[p as usize] = NOBODY;
+        all
+    }
+
     fn attach(&mut self, distinct_id: &str, p: u32) -> u32 {
-        match self.dids.get(distinct_id) {
-            Some(&d) => {
+        match self.did(distinct_id) {
+            Some(d) => {
                 let old = self.did_person[d as usize];
                 if old != p {
-                    self.person_dids[old as usize].retain(|x| *x != d);
+                    self.remove_did(old, d);
                     self.did_person[d as usize] = p;
-                    self.person_dids[p as usize].push(d);
+                    self.add_did(p, d);
                 }
                 d
             }
             None => {
-                let d = self.did_names.len() as u32;
-                self.did_names.push(distinct_id.into());
-                self.dids.insert(distinct_id.into(), d);
+                let d = self.did_names.push(distinct_id);
+                let (names, hasher) = (&self.did_names, &self.hasher);
+                self.dids
+                    .insert_unique(hasher.hash_one(distinct_id), d, |&x| {
+                        hasher.hash_one(names.get(x))
+                    });
                 self.did_person.push(p);
-                self.person_dids[p as usize].push(d);
+                self.add_did(p, d);
                 d
             }
         }
@@ -144,7 +282,7 @@ impl Persons {
     pub fn merge(&mut self, keep: u32, other_did: &str, changes: &mut PersonChanges) {
         let into = self.person_of(keep);
         let Some(o) = self.did(other_did) else {
-            let id = self.person_ids[into as usize].clone();
+            let id = self.person_ids.get(into).to_owned();
             self.attach(other_did, into);
             changes.links.push((other_did.to_owned(), id));
             return;
@@ -153,46 +291,51 @@ impl Persons {
         if from == into {
             return;
         }
-        let moved = std::mem::take(&mut self.person_dids[from as usize]);
-        let into_id = self.person_ids[into as usize].clone();
-        for d in &moved {
-            self.did_person[*d as usize] = into;
+        let moved = self.take_dids(from);
+        let into_id = self.person_ids.get(into).to_owned();
+        for &d in &moved {
+            self.did_person[d as usize] = into;
+            self.add_did(into, d);
             changes
                 .links
-                .push((self.did_names[*d as usize].to_string(), into_id.clone()));
+                .push((self.did_names.get(d).to_owned(), into_id.clone()));
         }
-        self.person_dids[into as usize].extend(moved);
-        let old_props = std::mem::take(&mut self.person_props[from as usize]);
-        let merged = merge_props(&self.person_props[into as usize], &old_props, false);
-        self.person_props[into as usize] = merged;
-        let gone = std::mem::take(&mut self.person_ids[from as usize]);
-        self.by_id.remove(&gone);
-        self.person_created[into as usize] =
-            self.person_created[into as usize].min(self.person_created[from as usize]);
+        let old_props = self.props_of(from).to_owned();
+        let merged = merge_props(self.props_of(into), &old_props, false);
+        self.set_props_text(into, merged);
+        self.props[from as usize] = None;
+        self.forget_person_id(from);
+        self.alive[from as usize] = false;
+        let gone = self.person_ids.get(from).to_owned();
+        self.created[into as usize] = self.created[into as usize].min(self.created[from as usize]);
         changes.touched.push(into);
         changes.merged_away.push(gone);
     }
 
     /// Applies `$set` (overwrite) or `$set_once` (fill gaps) to a person.
     pub fn set_props(&mut self, p: u32, doc: &str, once: bool, changes: &mut PersonChanges) {
-        let i = p as usize;
-        let merged = merge_props(&self.person_props[i], doc, !once);
-        if merged != self.person_props[i] {
-            self.person_props[i] = merged;
+        let merged = merge_props(self.props_of(p), doc, !once);
+        if merged != self.props_of(p) {
+            self.set_props_text(p, merged);
             changes.touched.push(p);
         }
     }
 
     /// Forgets a person and their distinct ids; returns those ids' indexes.
     pub fn delete(&mut self, p: u32) -> Vec<u32> {
-        let i = p as usize;
-        let gone = std::mem::take(&mut self.person_ids[i]);
-        self.by_id.remove(&gone);
-        self.person_props[i] = String::new();
-        let dids = std::mem::take(&mut self.person_dids[i]);
-        for d in &dids {
-            let name = std::mem::take(&mut self.did_names[*d as usize]);
-            self.dids.remove(&name);
+        self.forget_person_id(p);
+        self.alive[p as usize] = false;
+        self.props[p as usize] = None;
+        let dids = self.take_dids(p);
+        for &d in &dids {
+            let name = self.did_names.get(d);
+            if let Ok(e) = self
+                .dids
+                .find_entry(self.hasher.hash_one(name), |&x| x == d)
+            {
+                let _ = e.remove();
+            }
+            self.did_person[d as usize] = NOBODY;
         }
         dids
     }

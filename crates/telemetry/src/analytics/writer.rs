@@ -25,6 +25,8 @@ pub(crate) struct Job {
 /// Stores a round of requests; answers one result per job, in order.
 pub(crate) trait Commit: Send + 'static {
     fn commit(&mut self, jobs: &mut [Job]) -> Vec<Result<Ingested>>;
+    /// Runs once the queue is closed and everything in it is stored.
+    fn finish(&mut self) {}
 }
 
 pub(crate) struct Queue {
@@ -56,6 +58,7 @@ impl Queue {
                         let _ = job.reply.send(result);
                     }
                 }
+                store.finish();
             })?;
         Ok(Queue {
             tx: Mutex::new(Some(tx)),
