@@ -59,8 +59,10 @@ pub struct Persons {
     alive: Vec<bool>,
     /// A person's first distinct id ([`NOBODY`]: none)…
     first_did: Vec<u32>,
-    /// …and all of them, for persons with more than one.
+    /// …and all of them, for persons with more than one…
     more_dids: HashMap<u32, Vec<u32>>,
+    /// …which these mark, so a query asks the map only for them.
+    multi: Vec<bool>,
     /// Properties as a JSON object's text; `None` is `{}`.
     props: Vec<Option<Box<str>>>,
     created: Vec<i64>,
@@ -118,7 +120,9 @@ impl Persons {
     }
 
     fn dids_of(&self, p: u32) -> &[u32] {
-        if let Some(all) = self.more_dids.get(&p) {
+        if self.multi.get(p as usize).copied().unwrap_or(false)
+            && let Some(all) = self.more_dids.get(&p)
+        {
             return all;
         }
         match self.first_did.get(p as usize) {
@@ -182,6 +186,7 @@ impl Persons {
             .insert_unique(hasher.hash_one(&id), p, |&q| hasher.hash_one(ids.get(q)));
         self.alive.push(true);
         self.first_did.push(NOBODY);
+        self.multi.push(false);
         self.props.push(None);
         self.set_props_text(p, props);
         self.created.push(created);
@@ -212,6 +217,7 @@ impl Persons {
                 .entry(p)
                 .or_insert_with(|| vec![first])
                 .push(d);
+            self.multi[p as usize] = true;
         }
     }
 
@@ -221,6 +227,7 @@ impl Persons {
             self.first_did[p as usize] = all.first().copied().unwrap_or(NOBODY);
             if all.len() <= 1 {
                 self.more_dids.remove(&p);
+                self.multi[p as usize] = false;
             }
         } else if self.first_did[p as usize] == d {
             self.first_did[p as usize] = NOBODY;
@@ -230,6 +237,7 @@ impl Persons {
     fn take_dids(&mut self, p: u32) -> Vec<u32> {
         let all = self.dids_of(p).to_vec();
         self.more_dids.remove(&p);
+        self.multi[p as usize] = false;
         self.first_did[p as usize] = NOBODY;
         all
     }
