@@ -29,6 +29,9 @@ struct Args {
     python: PathBuf,
     /// Stop after ingest (for profiling the server).
     ingest_only: bool,
+    /// With `--ingest-only`: stop the server and keep its data directory
+    /// (printing where), to time starts on it.
+    keep_data: bool,
     /// `duckdb` (the embedded default) or `clickhouse` (Debian's
     /// `clickhouse-server`, started for the run on the same cores).
     backend: String,
@@ -48,6 +51,7 @@ fn args() -> Args {
         }))
         .join("bin/python"),
         ingest_only: false,
+        keep_data: false,
         backend: "duckdb".into(),
     };
     let mut it = std::env::args().skip(1);
@@ -60,6 +64,7 @@ fn args() -> Args {
             "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
             "--python" => a.python = PathBuf::from(value()),
             "--ingest-only" => a.ingest_only = true,
+            "--keep-data" => a.keep_data = true,
             "--backend" => a.backend = value(),
             other => eprintln!("ignoring {other}"),
         }
@@ -165,6 +170,11 @@ async fn main() {
     );
     drop(bodies);
     if a.ingest_only {
+        if a.keep_data {
+            started.server.stop();
+            let kept = std::mem::replace(&mut started.dir, tempfile::tempdir().expect("tempdir"));
+            println!("data kept in {}", kept.keep().join("data").display());
+        }
         return;
     }
 

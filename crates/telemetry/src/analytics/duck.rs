@@ -17,7 +17,7 @@ use liveops_core::analytics::event::Event;
 
 use super::index::{Columns, Names};
 use super::layout;
-use super::persons::PersonChanges;
+use super::persons::{PersonChanges, Persons};
 use super::query::{Need, Source};
 use super::writer::{Commit, Queue};
 use super::{
@@ -341,69 +341,37 @@ fn next_version(conn: &Connection) -> Result<i64> {
 /// Also returns the projects rebuilt from their events, whose layouts are
 /// to be saved anew.
 fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<String>)> {
+    let started = std::time::Instant::now();
+    let mut ids: Vec<String> = Vec::new();
+    let mut stmt = conn.prepare("SELECT DISTINCT project_id FROM analytics_persons")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        ids.push(r.get(0)?);
+    }
     let mut out: HashMap<String, Project> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT project_id, person_id, arg_max(properties, version), arg_max(deleted, version), \
-         min(created_at) AS created FROM analytics_persons GROUP BY project_id, person_id \
-         ORDER BY created, person_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let deleted: bool = r.get(3)?;
-        if deleted {
-            continue;
-        }
-        let project: String = r.get(0)?;
-        out.entry(project)
-            .or_default()
-            .persons
-            .load_person(r.get(1)?, r.get(2)?, r.get(4)?);
-    }
-    let mut links: HashMap<String, HashMap<String, String>> = HashMap::new();
-    let mut stmt = conn.prepare(
-        "SELECT project_id, distinct_id, arg_max(person_id, version) FROM analytics_person_ids \
-         GROUP BY project_id, distinct_id",
-    )?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let project: String = r.get(0)?;
-        links
-            .entry(project)
-            .or_default()
-            .insert(r.get(1)?, r.get(2)?);
-    }
     // Each project's events after its layout's stamp (all of them without
     // one) are folded in below.
     let mut after: HashMap<String, i64> = HashMap::new();
     let mut rebuilt = Vec::new();
-    for (project, p) in out.iter_mut() {
-        let mut links = links.remove(project).unwrap_or_default();
-        let saved = layouts.and_then(|dir| saved_layout(conn, dir, project));
-        let stamp = match saved {
-            Some(s) => {
-                // Distinct ids take the numbers the layout gave them.
-                for name in &s.dids {
-                    let person = links.remove(name.as_str());
-                    let linked = person.and_then(|person| p.persons.load_link(name, &person));
-                    if linked.is_none() {
-                        p.persons.load_gap();
-                    }
-                }
-                p.names = Names::from_list(s.names);
-                p.cols = Columns::from_parts(s.offsets, s.ts, s.events);
-                p.seen_saved = SortedHashes::new(s.seen);
-                s.stamp
+    for project in ids {
+        let mut p = Project::default();
+        let saved = layouts.and_then(|dir| saved_layout(conn, dir, &project));
+        let stamp = match saved.and_then(|s| restore(&mut p, s)) {
+            Some(covers) => {
+                apply_person_rows(conn, &project, covers.version, &mut p.persons)?;
+                covers.stamp
             }
             None => {
+                p = Project::default();
+                load_persons(conn, &project, &mut p.persons)?;
                 rebuilt.push(project.clone());
                 i64::MIN
             }
         };
-        for (did, person) in links {
-            p.persons.load_link(&did, &person);
-        }
         after.insert(project.clone(), stamp);
+        out.insert(project, p);
     }
+    let layouts_at = started.elapsed();
     // A project rebuilt from all its events finds each one's distinct id
     // number by a join in DuckDB, many times faster than a hash lookup per
     // event here; the few events after a saved layout are looked up.
@@ -465,6 +433,7 @@ fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<St
     })();
     conn.execute_batch("DROP TABLE IF EXISTS temp.load_dids")?;
     loaded?;
+    let events_at = started.elapsed();
     let projects = out
         .into_iter()
         .map(|(k, mut v)| {
@@ -473,7 +442,97 @@ fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<St
             (k, Arc::new(RwLock::new(v)))
         })
         .collect();
+    tracing::info!(
+        persons_ms = layouts_at.as_millis() as u64,
+        events_ms = (events_at - layouts_at).as_millis() as u64,
+        total_ms = started.elapsed().as_millis() as u64,
+        rebuilt = rebuilt.len(),
+        "analytics loaded"
+    );
     Ok((projects, rebuilt))
+}
+
+/// Puts a saved layout in `p`; `None` when its parts do not fit together.
+fn restore(p: &mut Project, mut s: layout::Saved) -> Option<layout::Covers> {
+    p.persons = s.take_persons()?;
+    p.names = Names::from_list(s.names);
+    p.cols = Columns::from_parts(s.offsets, s.ts, s.events);
+    p.seen_saved = SortedHashes::new(s.seen);
+    Some(s.covers)
+}
+
+/// Loads a project's persons and distinct ids from every stored row (the
+/// latest version of each wins).
+fn load_persons(conn: &Connection, project: &str, persons: &mut Persons) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT person_id, arg_max(properties, version), arg_max(deleted, version), \
+         min(created_at) AS created FROM analytics_persons WHERE project_id = ? \
+         GROUP BY person_id ORDER BY created, person_id",
+    )?;
+    let mut rows = stmt.query([project])?;
+    while let Some(r) = rows.next()? {
+        let deleted: bool = r.get(2)?;
+        if !deleted {
+            persons.load_person(r.get(0)?, r.get(1)?, r.get(3)?);
+        }
+    }
+    let mut stmt = conn.prepare(
+        "SELECT distinct_id, arg_max(person_id, version) FROM analytics_person_ids \
+         WHERE project_id = ? GROUP BY distinct_id",
+    )?;
+    let mut rows = stmt.query([project])?;
+    while let Some(r) = rows.next()? {
+        let did: String = r.get(0)?;
+        let person: String = r.get(1)?;
+        persons.load_link(&did, &person);
+    }
+    Ok(())
+}
+
+/// Applies the person and link rows written after a saved layout, in the
+/// order they were written.
+fn apply_person_rows(
+    conn: &Connection,
+    project: &str,
+    version: i64,
+    persons: &mut Persons,
+) -> Result<()> {
+    let mut stmt = conn.prepare(
+        "SELECT version, person_id, properties, deleted, created_at, NULL AS distinct_id \
+         FROM analytics_persons WHERE project_id = ? AND version > ? \
+         UNION ALL SELECT version, person_id, NULL, NULL, NULL, distinct_id \
+         FROM analytics_person_ids WHERE project_id = ? AND version > ? ORDER BY version",
+    )?;
+    let mut rows = stmt.query(params![project, version, project, version])?;
+    while let Some(r) = rows.next()? {
+        let person: String = r.get(1)?;
+        match r.get::<_, Option<String>>(5)? {
+            Some(did) => {
+                persons.load_link(&did, &person);
+            }
+            None => persons.load_row(
+                &person,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                r.get::<_, Option<bool>>(3)?.unwrap_or(false),
+            ),
+        }
+    }
+    Ok(())
+}
+
+/// How many person and link rows of `project` have a version up to
+/// `version`.
+fn person_rows(conn: &Connection, project: &str, version: i64) -> Result<(u64, u64)> {
+    let count = |table: &str| -> Result<u64> {
+        let n: i64 = conn.query_row(
+            &format!("SELECT count(*) FROM {table} WHERE project_id = ? AND version <= ?"),
+            params![project, version],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    };
+    Ok((count("analytics_persons")?, count("analytics_person_ids")?))
 }
 
 /// `project`'s saved layout, when there is one and the database still
@@ -487,20 +546,25 @@ fn saved_layout(conn: &Connection, dir: &Path, project: &str) -> Option<layout::
             return None;
         }
     };
-    let stored: Result<i64> = conn
+    let c = saved.covers;
+    let stored = conn
         .query_row(
             "SELECT count(*) FROM analytics_events WHERE project_id = ? AND inserted_at <= ?",
-            params![project, saved.stamp],
-            |r| r.get(0),
+            params![project, c.stamp],
+            |r| r.get::<_, i64>(0),
         )
-        .map_err(Into::into);
+        .map_err(TelemetryError::from)
+        .and_then(|events| Ok((events, person_rows(conn, project, c.version)?)));
     match stored {
-        Ok(n) if u64::try_from(n).ok() == Some(saved.ts.len() as u64) => Some(saved),
-        Ok(n) => {
+        Ok((events, rows))
+            if u64::try_from(events).ok() == Some(saved.ts.len() as u64)
+                && rows == (c.person_rows, c.link_rows) =>
+        {
+            Some(saved)
+        }
+        Ok(_) => {
             tracing::info!(
                 project,
-                saved = saved.ts.len(),
-                stored = n,
                 "the saved analytics layout is out of date; rebuilding from the stored events"
             );
             None
@@ -684,8 +748,15 @@ impl Writer {
                         p.ready();
                         p.settle_seen();
                     }
+                    let (person_rows, link_rows) = person_rows(&self.conn, &id, self.version)?;
+                    let covers = layout::Covers {
+                        stamp: self.stamp,
+                        version: self.version,
+                        person_rows,
+                        link_rows,
+                    };
                     let p = project.read().unwrap_or_else(|e| e.into_inner());
-                    layout::write(&layout::path_of(&dir, &id), &p, self.stamp)
+                    layout::write(&layout::path_of(&dir, &id), &p, covers)
                 });
             match saved {
                 Ok(()) => {
@@ -885,6 +956,7 @@ mod tests {
                 event("3", "view", "bob", 2000),
                 event("4", "view", "cat", 3000),
                 event("5", "buy", "cat", DAY + 5),
+                event("a", "view", "anon-1", 3500),
             ],
         );
         let first = answers(a);
@@ -900,16 +972,26 @@ mod tests {
             ingest(a, vec![event("2", "buy", "ann", 1000)]).duplicates,
             1
         );
+        // New people, a property set and an anonymous visitor identified:
+        // person rows and links written after the layout.
+        let mut set = event("9", "view", "ann", 5000);
+        set.set = Some(r#"{"plan":"pro"}"#.into());
+        let mut identify = event("b", "buy", "erin", 6000);
+        identify.merge_with = Some("anon-1".into());
         ingest(
             a,
             vec![
                 event("6", "buy", "bob", 2500),
                 event("7", "view", "dan", 4000),
                 event("8", "buy", "dan", 4100),
+                set,
+                identify,
             ],
         );
         let second = answers(a);
         assert_ne!(second, first);
+        assert!(second.contains(r#"\"plan\":\"pro\""#), "{second}");
+        assert!(second.contains(r#"["anon-1", "erin"]"#), "{second}");
         store.close().expect("close");
 
         // As after a crash: the layout from before the last events, which

@@ -2,35 +2,50 @@
 //! project, so that a start reads it back instead of rebuilding it from
 //! every stored event.
 //!
-//! A file holds what [`Project`] keeps of its events: the event names, the
-//! distinct ids in the order of their numbers, the sorted columns, and the
-//! sorted hashes of every event id seen (for dropping resent events). It
-//! covers the events committed up to its stamp; a start checks that the
-//! database still holds exactly that many of them, and folds in only those
-//! committed later. Anything that does not read back (a missing, torn or
+//! A file holds what [`Project`] keeps: the event names, the distinct ids in
+//! the order of their numbers, the sorted columns, the sorted hashes of
+//! every event id seen (for dropping resent events), and the live persons
+//! with each distinct id's person. It covers the events committed up to its
+//! stamp and the person and link rows up to its version; a start checks
+//! that the database still holds exactly that many of each (a deletion
+//! removes rows), and applies only those written later. Anything that does not read back (a missing, torn or
 //! foreign file, a count that differs) means a full rebuild, never a wrong
 //! answer. Files are written whole to a temporary name, synced and renamed.
 //!
-//! Layout, little-endian: `LVLAYOUT`, version (u32), stamp (i64), then
-//! counts of names (u32), distinct ids (u64), events (u64) and ids seen
-//! (u64); each name and distinct id as a u32 length and its UTF-8 bytes;
-//! the offsets (u64, distinct ids + 1), times (i64), name numbers (u32) and
-//! id hashes (u64); and a CRC-32 of everything before it.
+//! Layout, little-endian: `LVLAYOUT`, version (u32), the [`Covers`] (four
+//! 64-bit numbers), then counts of names (u32), distinct ids (u64), events
+//! (u64), ids seen (u64) and persons (u64); each name and distinct id as a
+//! u32 length and its UTF-8 bytes; the offsets (u64, distinct ids + 1),
+//! times (i64), name numbers (u32) and id hashes (u64); each person's id
+//! and properties (as texts) and creation time (i64); each distinct id's
+//! person (u32); and a CRC-32 of everything before it.
 
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::Project;
+use super::persons::{Persons, SavedPersons};
 use crate::{Result, TelemetryError};
 
 const MAGIC: &[u8; 8] = b"LVLAYOUT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// What a saved layout covers, to check against the database.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Covers {
+    /// The newest commit stamp of the events it holds.
+    pub stamp: i64,
+    /// The newest version of the person and link rows it reflects…
+    pub version: i64,
+    /// …and how many such rows there were of each.
+    pub person_rows: u64,
+    pub link_rows: u64,
+}
 
 /// A saved layout, read back.
 #[derive(Debug, Default)]
 pub(crate) struct Saved {
-    /// The newest commit stamp of the events it holds.
-    pub stamp: i64,
+    pub covers: Covers,
     pub names: Vec<String>,
     /// Distinct ids by number; an empty one is a deleted person's.
     pub dids: Vec<String>,
@@ -39,6 +54,14 @@ pub(crate) struct Saved {
     pub events: Vec<u32>,
     /// Sorted.
     pub seen: Vec<u64>,
+    pub persons: SavedPersons,
+}
+
+impl Saved {
+    /// The persons, with the distinct ids by their saved numbers.
+    pub(crate) fn take_persons(&mut self) -> Option<Persons> {
+        Persons::from_saved(&self.dids, std::mem::take(&mut self.persons))
+    }
 }
 
 /// Where a project's layout lives in `dir`: its id in hex, so any project
@@ -69,11 +92,12 @@ impl<W: Write> Out<W> {
     }
 }
 
-/// Writes `p` (folded in: call [`Project::ready`] first) as covering the
-/// events committed up to `stamp`.
-pub(crate) fn write(path: &Path, p: &Project, stamp: i64) -> Result<()> {
+/// Writes `p` (folded in: call [`Project::ready`] first) as covering what
+/// `covers` says.
+pub(crate) fn write(path: &Path, p: &Project, covers: Covers) -> Result<()> {
     let (offsets, ts, events) = p.cols.parts();
     let seen = p.seen_sorted();
+    let persons = p.persons.export();
     let dids = p.persons.did_count();
     let tmp = path.with_extension("layout.tmp");
     let file = std::fs::File::create(&tmp)?;
@@ -83,11 +107,15 @@ pub(crate) fn write(path: &Path, p: &Project, stamp: i64) -> Result<()> {
     };
     out.put(MAGIC)?;
     out.put(&VERSION.to_le_bytes())?;
-    out.put(&stamp.to_le_bytes())?;
+    out.put(&covers.stamp.to_le_bytes())?;
+    out.put(&covers.version.to_le_bytes())?;
+    out.put(&covers.person_rows.to_le_bytes())?;
+    out.put(&covers.link_rows.to_le_bytes())?;
     out.put(&(p.names.len() as u32).to_le_bytes())?;
     out.put(&(dids as u64).to_le_bytes())?;
     out.put(&(ts.len() as u64).to_le_bytes())?;
     out.put(&(seen.len() as u64).to_le_bytes())?;
+    out.put(&(persons.ids.len() as u64).to_le_bytes())?;
     for n in 0..p.names.len() {
         out.text(p.names.name(n as u32))?;
     }
@@ -120,6 +148,17 @@ pub(crate) fn write(path: &Path, p: &Project, stamp: i64) -> Result<()> {
     }
     for h in &seen {
         buf.extend_from_slice(&h.to_le_bytes());
+        flush(&mut out, &mut buf, false)?;
+    }
+    flush(&mut out, &mut buf, true)?;
+    for ((id, props), created) in persons.ids.iter().zip(&persons.props).zip(&persons.created) {
+        out.text(id)?;
+        out.text(props)?;
+        out.put(&created.to_le_bytes())?;
+    }
+    for d in 0..dids {
+        let p = persons.did_person.get(d).copied().unwrap_or(u32::MAX);
+        buf.extend_from_slice(&p.to_le_bytes());
         flush(&mut out, &mut buf, false)?;
     }
     flush(&mut out, &mut buf, true)?;
@@ -216,16 +255,24 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
     if &magic != MAGIC || i.u32()? != VERSION {
         return Err(unusable("it is not a layout of this version"));
     }
-    let stamp = i.u64()? as i64;
+    let covers = Covers {
+        stamp: i.u64()? as i64,
+        version: i.u64()? as i64,
+        person_rows: i.u64()?,
+        link_rows: i.u64()?,
+    };
     let n_names = i.u32()?;
     let n_dids = i.u64()?;
     let n_events = i.u64()?;
     let n_seen = i.u64()?;
+    let n_persons = i.u64()?;
     // The counts alone must fit the file, before anything is allocated.
     let fixed = (n_dids + 1)
         .saturating_mul(8)
         .saturating_add(n_events.saturating_mul(12))
-        .saturating_add(n_seen.saturating_mul(8));
+        .saturating_add(n_seen.saturating_mul(8))
+        .saturating_add(n_persons.saturating_mul(16))
+        .saturating_add(n_dids.saturating_mul(8));
     if fixed > size {
         return Err(unusable("its counts do not fit its size"));
     }
@@ -235,6 +282,13 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
     let ts = i.many(n_events, i64::from_le_bytes)?;
     let events = i.many(n_events, u32::from_le_bytes)?;
     let seen = i.many(n_seen, u64::from_le_bytes)?;
+    let mut persons = SavedPersons::default();
+    for _ in 0..n_persons {
+        persons.ids.push(i.text()?);
+        persons.props.push(i.text()?);
+        persons.created.push(i.u64()? as i64);
+    }
+    persons.did_person = i.many(n_dids, u32::from_le_bytes)?;
     let want = i.crc.clone().finalize();
     let mut crc = [0u8; 4];
     i.r.read_exact(&mut crc)
@@ -251,13 +305,14 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
         return Err(unusable("its columns do not fit together"));
     }
     Ok(Some(Saved {
-        stamp,
+        covers,
         names,
         dids,
         offsets,
         ts,
         events,
         seen,
+        persons,
     }))
 }
 
@@ -293,22 +348,32 @@ mod tests {
         assert!(path.ends_with("73686f702773.layout"));
         assert!(read(&path).expect("none").is_none());
         let p = project();
-        write(&path, &p, 42).expect("write");
-        let s = read(&path).expect("read").expect("saved");
-        assert_eq!(s.stamp, 42);
+        let covers = Covers {
+            stamp: 42,
+            version: 7,
+            person_rows: 2,
+            link_rows: 3,
+        };
+        write(&path, &p, covers).expect("write");
+        let mut s = read(&path).expect("read").expect("saved");
+        assert_eq!(s.covers, covers);
         assert_eq!(s.names, ["view", "buy"]);
         assert_eq!(s.dids, ["ann", "bob"]);
         assert_eq!(s.offsets, [0, 2, 3]);
         assert_eq!(s.ts, [20, 30, 10]);
         assert_eq!(s.events, [1, 0, 1]);
         assert_eq!(s.seen, [3, 7, 9]);
+        let persons = s.take_persons().expect("persons");
+        assert_eq!(persons.did("bob"), Some(1));
+        let (id, dids, props, created) = persons.person(persons.person_of(0)).expect("ann");
+        assert_eq!((id, dids, props, created), ("p1", &[0][..], "{}", 1));
     }
 
     #[test]
     fn a_damaged_layout_is_refused_not_believed() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = path_of(dir.path(), "shop");
-        write(&path, &project(), 42).expect("write");
+        write(&path, &project(), Covers::default()).expect("write");
         let good = std::fs::read(&path).expect("bytes");
         // One byte changed anywhere, or the end cut off.
         for at in [0, 9, 30, good.len() / 2, good.len() - 1] {

@@ -68,6 +68,16 @@ pub struct Persons {
     created: Vec<i64>,
 }
 
+/// Persons as a saved layout keeps them: the live ones, renumbered, and
+/// each distinct id's person.
+#[derive(Debug, Default)]
+pub struct SavedPersons {
+    pub ids: Vec<String>,
+    pub props: Vec<String>,
+    pub created: Vec<i64>,
+    pub did_person: Vec<u32>,
+}
+
 /// What an ingest did to persons, for the writer to store.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct PersonChanges {
@@ -191,6 +201,74 @@ impl Persons {
         self.set_props_text(p, props);
         self.created.push(created);
         p
+    }
+
+    /// The live persons (id, properties, created) and each distinct id's
+    /// person among them ([`NOBODY`] for none), for saving.
+    pub fn export(&self) -> SavedPersons {
+        let mut out = SavedPersons::default();
+        let mut renumber = vec![NOBODY; self.person_ids.len()];
+        for p in 0..self.person_ids.len() as u32 {
+            if let Some((id, _, props, created)) = self.person(p) {
+                renumber[p as usize] = out.ids.len() as u32;
+                out.ids.push(id.to_owned());
+                out.props.push(props.to_owned());
+                out.created.push(created);
+            }
+        }
+        out.did_person = self
+            .did_person
+            .iter()
+            .map(|&p| renumber.get(p as usize).copied().unwrap_or(NOBODY))
+            .collect();
+        out
+    }
+
+    /// Persons as [`Persons::export`] gave them, with the distinct ids
+    /// `names` (by number); `None` when they do not fit together.
+    pub fn from_saved(names: &[String], saved: SavedPersons) -> Option<Persons> {
+        let mut ps = Persons::default();
+        if saved.did_person.len() != names.len()
+            || saved.props.len() != saved.ids.len()
+            || saved.created.len() != saved.ids.len()
+        {
+            return None;
+        }
+        for ((id, props), created) in saved.ids.into_iter().zip(saved.props).zip(saved.created) {
+            ps.load_person(id, props, created);
+        }
+        for (d, (name, &p)) in names.iter().zip(&saved.did_person).enumerate() {
+            let got = if p == NOBODY || name.is_empty() {
+                ps.load_gap()
+            } else if (p as usize) < ps.person_ids.len() && ps.did(name).is_none() {
+                ps.attach(name, p)
+            } else {
+                return None;
+            };
+            if got as usize != d {
+                return None;
+            }
+        }
+        Some(ps)
+    }
+
+    /// Applies one stored person row written after a saved layout: a new
+    /// person, new properties, or a person merged away.
+    pub fn load_row(&mut self, id: &str, props: String, created: i64, deleted: bool) {
+        match self.find_person(id) {
+            Some(p) if deleted => {
+                self.forget_person_id(p);
+                self.alive[p as usize] = false;
+            }
+            Some(p) => {
+                self.set_props_text(p, props);
+                self.created[p as usize] = self.created[p as usize].min(created);
+            }
+            None if !deleted => {
+                self.load_person(id.to_owned(), props, created);
+            }
+            None => {}
+        }
     }
 
     /// Takes the next distinct id number for a distinct id that belongs to

@@ -17,12 +17,16 @@ pub(crate) fn person(
 
 fn view(p: &Project, slot: u32) -> Option<PersonView> {
     let (id, dids, props, created) = p.persons.person(slot)?;
+    // In name order: the order ids joined a person depends on how the
+    // store was loaded.
+    let mut distinct_ids: Vec<String> = dids
+        .iter()
+        .map(|d| p.persons.did_name(*d).to_owned())
+        .collect();
+    distinct_ids.sort_unstable();
     Some(PersonView {
         id: id.to_owned(),
-        distinct_ids: dids
-            .iter()
-            .map(|d| p.persons.did_name(*d).to_owned())
-            .collect(),
+        distinct_ids,
         properties: props.to_owned(),
         created_at: created,
     })
