@@ -149,7 +149,8 @@ struct RollupRecord {
     service: String,
     route_key: String,
     release: String,
-    bucket_ns: i64,
+    /// The bucket's start, or 0 when buckets were merged.
+    bucket: i64,
     requests: u64,
     errors: u64,
     total_ms: f64,
@@ -181,7 +182,7 @@ impl RollupRecord {
                 version: self.release,
             },
             grain,
-            bucket: self.bucket_ns.div_euclid(grain_ns),
+            bucket: self.bucket.div_euclid(grain_ns),
             cell: Cell {
                 rollup: Rollup {
                     requests: self.requests,
@@ -200,9 +201,8 @@ impl RollupRecord {
     }
 }
 
-/// The merged states of each series and bucket of a rollup table.
-const ROLLUP_READ: &str = "SELECT service, route_key, release, bucket_ns, \
-    sumMerge(requests) AS requests, sumMerge(errors) AS errors, sumMerge(total_ms) AS total_ms, \
+/// The merged states of each series (and bucket) of a rollup table.
+const ROLLUP_STATES: &str = "sumMerge(requests) AS requests, sumMerge(errors) AS errors, sumMerge(total_ms) AS total_ms, \
     sumMerge(satisfied) AS satisfied, sumMerge(tolerating) AS tolerating, \
     sumMerge(in_bytes) AS in_bytes, sumMerge(out_bytes) AS out_bytes, \
     maxMerge(max_out_bytes) AS max_out_bytes, minMerge(first_ns) AS first_ns, \
@@ -242,12 +242,15 @@ impl ClickHousePerformance {
     }
 
     /// The rollup rows that cover each of `ranges`, for the query's series,
-    /// with the minute line they were read by.
+    /// with the minute line they were read by: one per series and bucket,
+    /// or with `per_bucket` false, one per series and grain (ClickHouse
+    /// merges the buckets, and far fewer sketches are rebuilt here).
     fn rows(
         &self,
         project: &str,
         q: &RouteQuery,
         ranges: &[(i64, i64)],
+        per_bucket: bool,
     ) -> Result<(Vec<Row>, i64)> {
         let minutes_from = self.minutes_from(project)?;
         let all = rollups::coalesce(
@@ -283,9 +286,14 @@ impl ClickHousePerformance {
             if spans.is_empty() {
                 continue;
             }
+            let (bucket, by) = if per_bucket {
+                ("bucket_ns", ", bucket_ns")
+            } else {
+                ("0", "")
+            };
             let sql = format!(
-                "{ROLLUP_READ} FROM {} WHERE {filter} AND ({}) \
-                 GROUP BY service, route_key, release, bucket_ns",
+                "SELECT service, route_key, release, {bucket} AS bucket, {ROLLUP_STATES} \
+                 FROM {} WHERE {filter} AND ({}) GROUP BY service, route_key, release{by}",
                 table_of(grain),
                 spans.join(" OR ")
             );
@@ -522,13 +530,13 @@ impl Performance for ClickHousePerformance {
 
     fn merged(&self, project: &str, q: &RouteQuery) -> Result<Rollup> {
         Ok(merge_rows(
-            self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0,
+            self.rows(project, q, &[(q.from_ns, q.to_ns)], false)?.0,
         ))
     }
 
     fn routes(&self, project: &str, q: &RouteQuery) -> Result<Vec<RouteStats>> {
         Ok(route_table(
-            self.rows(project, q, &[(q.from_ns, q.to_ns)])?.0,
+            self.rows(project, q, &[(q.from_ns, q.to_ns)], false)?.0,
             q,
         ))
     }
@@ -540,7 +548,7 @@ impl Performance for ClickHousePerformance {
         step_ns: i64,
     ) -> Result<Vec<(i64, RouteStats)>> {
         let steps = steps_of(q, step_ns);
-        let (rows, minutes_from) = self.rows(project, q, &steps)?;
+        let (rows, minutes_from) = self.rows(project, q, &steps, true)?;
         Ok(series_from(&rows, steps, minutes_from, q))
     }
 
