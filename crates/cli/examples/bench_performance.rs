@@ -217,22 +217,7 @@ fn rfc3339(ns: i64) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let clickhouse = match a.backend.as_str() {
-        "duckdb" => None,
-        "clickhouse" => Some(
-            tokio::task::spawn_blocking(|| {
-                use liveops_telemetry::clickhouse::testing::{Server, free_port};
-                Server::start(free_port(), free_port(), "")
-            })
-            .await
-            .expect("start clickhouse-server"),
-        ),
-        other => panic!("--backend is duckdb or clickhouse, not {other}"),
-    };
-    let env: Vec<(&str, String)> = clickhouse
-        .iter()
-        .map(|c| ("LIVEOPS_CLICKHOUSE_URL", c.url()))
-        .collect();
+    let (clickhouse, env) = common::backend(&a.backend).await;
     let mut started = common::start_with(&env).await;
     let (token, key) = (started.token.clone(), started.server_key.clone());
     let pid = started.server.child.id();

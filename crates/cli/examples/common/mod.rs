@@ -115,6 +115,34 @@ pub struct Started {
     pub server_key: String,
 }
 
+/// The telemetry backend a benchmark asked for: for `clickhouse`, Debian's
+/// `clickhouse-server` started on free ports (stopped when dropped) and the
+/// setting that points liveops at it; nothing for `duckdb`.
+pub async fn backend(
+    name: &str,
+) -> (
+    Option<liveops_telemetry::clickhouse::testing::Server>,
+    Vec<(&'static str, String)>,
+) {
+    let clickhouse = match name {
+        "duckdb" => None,
+        "clickhouse" => Some(
+            tokio::task::spawn_blocking(|| {
+                use liveops_telemetry::clickhouse::testing::{Server, free_port};
+                Server::start(free_port(), free_port(), "")
+            })
+            .await
+            .expect("start clickhouse-server"),
+        ),
+        other => panic!("--backend is duckdb or clickhouse, not {other}"),
+    };
+    let env = clickhouse
+        .iter()
+        .map(|c| ("LIVEOPS_CLICKHOUSE_URL", c.url()))
+        .collect();
+    (clickhouse, env)
+}
+
 /// Starts a server on a fresh data directory with a user, a project
 /// `bench`, an admin token and the project's keys, and `env` as more
 /// settings (`LIVEOPS_*` variables). Rate limits are lifted: the

@@ -26,7 +26,7 @@ use super::client::quote;
 use super::schema::{PERF_LINES, PERF_MINUTES};
 use super::{ClickHouse, Kind, retention};
 use crate::performance::query::{
-    MetricLine, MetricName, QueryStats, RouteQuery, RouteStats, SpanRow, hex64, mean_of,
+    MetricLine, MetricName, QueryStats, RouteQuery, RouteStats, SpanRow, by_series, hex64,
     merge_rows, metric_lines, parse_hex64, route_table, series_from, steps_of,
 };
 use crate::performance::rollups::{self, Cell, Grain, Row};
@@ -565,7 +565,7 @@ impl Performance for ClickHousePerformance {
              WHERE project_id = {} GROUP BY service, route_key, release",
             quote(project)
         ))?;
-        let mut out: Vec<(SeriesKey, i64)> = rows
+        let out: Vec<(SeriesKey, i64)> = rows
             .into_iter()
             .map(|r| {
                 (
@@ -578,19 +578,7 @@ impl Performance for ClickHousePerformance {
                 )
             })
             .collect();
-        out.sort_by(|a, b| (&a.0.service, &a.0.route, a.1).cmp(&(&b.0.service, &b.0.route, b.1)));
-        Ok(out)
-    }
-
-    fn services(&self, project: &str) -> Result<Vec<String>> {
-        let mut out: Vec<String> = self
-            .releases(project)?
-            .into_iter()
-            .map(|(k, _)| k.service)
-            .collect();
-        out.sort();
-        out.dedup();
-        Ok(out)
+        Ok(by_series(out))
     }
 
     fn samples(
@@ -881,17 +869,5 @@ impl Performance for ClickHousePerformance {
             from_ns,
             step,
         ))
-    }
-
-    fn metric_value(
-        &self,
-        project: &str,
-        name: &str,
-        service: Option<&str>,
-        from_ns: i64,
-        to_ns: i64,
-    ) -> Result<Option<f64>> {
-        let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
-        Ok(mean_of(&lines))
     }
 }

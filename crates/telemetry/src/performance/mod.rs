@@ -110,7 +110,16 @@ pub trait Performance: Send + Sync + std::fmt::Debug {
     /// started, oldest release first.
     fn releases(&self, project: &str) -> Result<Vec<(SeriesKey, i64)>>;
     /// The services that sent requests.
-    fn services(&self, project: &str) -> Result<Vec<String>>;
+    fn services(&self, project: &str) -> Result<Vec<String>> {
+        let mut out: Vec<String> = self
+            .releases(project)?
+            .into_iter()
+            .map(|(k, _)| k.service)
+            .collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
     /// Latencies (ms) of one route's requests in a release within a range,
     /// at most `limit`, for statistical comparison.
     fn samples(
@@ -152,7 +161,10 @@ pub trait Performance: Send + Sync + std::fmt::Debug {
         service: Option<&str>,
         from_ns: i64,
         to_ns: i64,
-    ) -> Result<Option<f64>>;
+    ) -> Result<Option<f64>> {
+        let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
+        Ok(query::mean_of(&lines))
+    }
 }
 
 /// Performance telemetry over a DuckDB database.

@@ -455,24 +455,11 @@ impl Performance for DuckPerformance {
     /// Every (service, route, release) with the time its first request
     /// started, oldest release first.
     fn releases(&self, project: &str) -> Result<Vec<(SeriesKey, i64)>> {
-        let mut out: Vec<(SeriesKey, i64)> = self
+        let out: Vec<(SeriesKey, i64)> = self
             .with_writer(|c, w| rollups::series(c, &w.open, project))?
             .into_iter()
             .collect();
-        out.sort_by(|a, b| (&a.0.service, &a.0.route, a.1).cmp(&(&b.0.service, &b.0.route, b.1)));
-        Ok(out)
-    }
-
-    /// The services that sent requests.
-    fn services(&self, project: &str) -> Result<Vec<String>> {
-        let mut out: Vec<String> = self
-            .releases(project)?
-            .into_iter()
-            .map(|(k, _)| k.service)
-            .collect();
-        out.sort();
-        out.dedup();
-        Ok(out)
+        Ok(by_series(out))
     }
 
     /// Latencies (ms) of one route's requests in a release within a range,
@@ -718,20 +705,12 @@ impl Performance for DuckPerformance {
             Ok(metric_lines(rows, from_ns, step))
         })
     }
+}
 
-    /// A metric's value over a range: its mean, or a cumulative sum's rate
-    /// per second; `None` without points.
-    fn metric_value(
-        &self,
-        project: &str,
-        name: &str,
-        service: Option<&str>,
-        from_ns: i64,
-        to_ns: i64,
-    ) -> Result<Option<f64>> {
-        let lines = self.metric_series(project, name, service, from_ns, to_ns, to_ns - from_ns)?;
-        Ok(mean_of(&lines))
-    }
+/// Releases by service, route and first request.
+pub(crate) fn by_series(mut out: Vec<(SeriesKey, i64)>) -> Vec<(SeriesKey, i64)> {
+    out.sort_by(|a, b| (&a.0.service, &a.0.route, a.1).cmp(&(&b.0.service, &b.0.route, b.1)));
+    out
 }
 
 /// Every row merged into one rollup.

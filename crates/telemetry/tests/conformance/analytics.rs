@@ -5,8 +5,7 @@
 //! equal DuckDB's exactly. The SQL the ClickHouse store sent is then run on
 //! `chdb`, a current ClickHouse, to show today's releases take it too.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures::executor::block_on;
 use liveops_core::analytics::Interval;
@@ -18,18 +17,14 @@ use liveops_core::analytics::retention::{Cohort, ReturnMode};
 use liveops_telemetry::analytics::{
     ActiveQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, RetentionQuery, TrendsQuery,
 };
+use liveops_telemetry::clickhouse::ClickHouse;
 use liveops_telemetry::clickhouse::analytics::ClickHouseAnalytics;
-use liveops_telemetry::clickhouse::client::Journal;
-use liveops_telemetry::clickhouse::testing::{
-    ChdbStep, Server, chdb_here, free_port, run_on_chdb, server_here, start_cluster,
-};
-use liveops_telemetry::clickhouse::{ClickHouse, schema};
+use liveops_telemetry::clickhouse::testing::{chdb_here, run_on_chdb};
 use liveops_telemetry::{Analytics, DuckDbStore, TelemetryStore};
 
 const DAY: i64 = 86_400_000;
 const HOUR: i64 = 3_600_000;
 const MINUTE: i64 = 60_000;
-const TIMEOUT: Duration = Duration::from_secs(60);
 const P: &str = "shop";
 
 /// Monday 2 November 2026, 00:00 UTC.
@@ -467,52 +462,20 @@ fn same_as_duckdb(clickhouse: &str) {
 
 #[test]
 fn one_clickhouse_server_conforms_and_its_sql_runs_on_a_current_clickhouse() {
-    if !server_here() {
+    let Some((_server, ch, journal)) = super::one_server() else {
         return;
+    };
+    same_as_duckdb(&clickhouse_answers(ch));
+    // Each statement sent runs on chdb's empty tables.
+    if chdb_here() {
+        run_on_chdb(&super::replay(&journal, "groupArray"));
     }
-    let server = Server::start(free_port(), free_port(), "");
-    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT, TIMEOUT)
-        .expect("connect")
-        .with_journal(journal.clone());
-    let got = clickhouse_answers(ch);
-    same_as_duckdb(&got);
-    let sent = journal.lock().expect("journal").clone();
-    replay_on_chdb(&sent);
 }
 
 #[test]
 fn a_two_shard_clickhouse_cluster_conforms() {
-    if !server_here() {
+    let Some((_servers, ch)) = super::two_shards() else {
         return;
-    }
-    let servers = start_cluster();
-    let urls: Vec<String> = servers.iter().map(Server::url).collect();
-    let ch = ClickHouse::connect(&urls[0], Some("two"), &urls, TIMEOUT, TIMEOUT).expect("connect");
-    let got = clickhouse_answers(ch);
-    same_as_duckdb(&got);
-}
-
-/// Runs every statement the store sent, on empty tables made by the same
-/// migrations, in chdb: each must be accepted.
-fn replay_on_chdb(sent: &[String]) {
-    if !chdb_here() {
-        return;
-    }
-    let mut statements = schema::statements("liveops", &schema::Layout::Single);
-    statements.extend(
-        sent.iter()
-            .filter(|s| !s.starts_with("CREATE") && !s.contains("liveops_migrations"))
-            .cloned(),
-    );
-    assert!(
-        statements.iter().any(|s| s.contains("groupArray")),
-        "the behavioural queries were sent"
-    );
-    run_on_chdb(
-        &statements
-            .into_iter()
-            .map(ChdbStep::Run)
-            .collect::<Vec<_>>(),
-    );
+    };
+    same_as_duckdb(&clickhouse_answers(ch));
 }

@@ -5,18 +5,15 @@
 //! DuckDB and nearest-rank on ClickHouse, so it is compared within a rank.
 //! Retention at day boundaries leaves the same answers on both.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
 use liveops_core::analytics::days_from_civil;
 use liveops_core::performance::metric::{MetricKind, MetricPoint};
 use liveops_core::performance::{DbCall, HttpCall, Span, SpanKind};
+use liveops_telemetry::clickhouse::ClickHouse;
 use liveops_telemetry::clickhouse::client::Journal;
 use liveops_telemetry::clickhouse::performance::ClickHousePerformance;
-use liveops_telemetry::clickhouse::testing::{
-    ChdbStep, Server, chdb_here, free_port, run_on_chdb, server_here, start_cluster,
-};
-use liveops_telemetry::clickhouse::{ClickHouse, schema};
+use liveops_telemetry::clickhouse::testing::{ChdbStep, chdb_here, run_on_chdb};
 use liveops_telemetry::performance::{RouteQuery, RouteStats, SeriesKey};
 use liveops_telemetry::{DuckDbStore, Performance, TelemetryStore};
 
@@ -24,7 +21,6 @@ const MS: i64 = 1_000_000;
 const MINUTE: i64 = 60_000 * MS;
 const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
-const TIMEOUT: Duration = Duration::from_secs(60);
 const P: &str = "shop";
 
 /// Monday 2 November 2026, 00:00 UTC, in nanoseconds.
@@ -481,49 +477,27 @@ fn clickhouse_answers(ch: ClickHouse) -> (Vec<String>, Vec<f64>) {
 
 #[test]
 fn one_clickhouse_server_answers_performance_as_duckdb_and_its_sql_runs_on_chdb() {
-    if !server_here() {
+    let Some((_server, ch, journal)) = super::one_server() else {
         return;
-    }
-    let server = Server::start(free_port(), free_port(), "");
-    let journal: Journal = Arc::new(Mutex::new(Vec::new()));
-    let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT, TIMEOUT)
-        .expect("connect")
-        .with_journal(journal.clone());
+    };
     same_as_duckdb(clickhouse_answers(ch));
-    let sent = journal.lock().expect("journal").clone();
-    replay_on_chdb(&sent);
+    if chdb_here() {
+        replay_on_chdb(&journal);
+    }
 }
 
 #[test]
 fn a_two_shard_clickhouse_cluster_answers_performance_as_duckdb() {
-    if !server_here() {
+    let Some((_servers, ch)) = super::two_shards() else {
         return;
-    }
-    let servers = start_cluster();
-    let urls: Vec<String> = servers.iter().map(Server::url).collect();
-    let ch = ClickHouse::connect(&urls[0], Some("two"), &urls, TIMEOUT, TIMEOUT).expect("connect");
+    };
     same_as_duckdb(clickhouse_answers(ch));
 }
 
 /// Every statement the store sent runs on chdb's empty tables; and the
 /// rollup views count a span inserted there as 18.16 does.
-fn replay_on_chdb(sent: &[String]) {
-    if !chdb_here() {
-        return;
-    }
-    let mut steps: Vec<ChdbStep> = schema::statements("liveops", &schema::Layout::Single)
-        .into_iter()
-        .map(ChdbStep::Run)
-        .collect();
-    let reads: Vec<&String> = sent
-        .iter()
-        .filter(|s| !s.starts_with("CREATE") && !s.contains("liveops_migrations"))
-        .collect();
-    assert!(
-        reads.iter().any(|s| s.contains("sumMapMerge(bins)")),
-        "the rollup reads were sent"
-    );
-    steps.extend(reads.into_iter().cloned().map(ChdbStep::Run));
+fn replay_on_chdb(journal: &Journal) {
+    let mut steps = super::replay(journal, "sumMapMerge(bins)");
     steps.push(ChdbStep::Run(
         "INSERT INTO spans (project_id, trace_id, span_id, service, name, kind, route, \
          start_ns, duration_ns, error, attributes, inserted_at) VALUES \
