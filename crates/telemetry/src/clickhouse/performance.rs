@@ -87,10 +87,12 @@ struct SpanRecord {
     inserted_at: i64,
 }
 
-#[derive(Serialize)]
+/// A detection as stored, and as read back.
+#[derive(Serialize, Deserialize)]
 struct DetectionRecord {
+    #[serde(default)]
     project_id: String,
-    kind: &'static str,
+    kind: String,
     service: String,
     route: Option<String>,
     fingerprint: Option<i64>,
@@ -365,7 +367,7 @@ impl Performance for ClickHousePerformance {
             .into_iter()
             .map(|f| DetectionRecord {
                 project_id: project.to_owned(),
-                kind: f.kind.as_str(),
+                kind: f.kind.as_str().to_owned(),
                 service: f.service.to_owned(),
                 route: f.route.map(str::to_owned),
                 fingerprint: f.fingerprint,
@@ -480,8 +482,13 @@ impl Performance for ClickHousePerformance {
         struct Id {
             project_id: String,
         }
+        // Projects whose spans left rollups or findings, or that sent
+        // metrics: all the scan can use, read from the small tables rather
+        // than from every span (a project that sent only plain calls is
+        // left out).
         let rows: Vec<Id> = self.ch.reader().rows(
-            "SELECT DISTINCT project_id FROM (SELECT project_id FROM spans \
+            "SELECT DISTINCT project_id FROM (SELECT project_id FROM perf_hours \
+             UNION ALL SELECT project_id FROM detections \
              UNION ALL SELECT project_id FROM metrics) ORDER BY project_id",
         )?;
         Ok(rows.into_iter().map(|r| r.project_id).collect())
@@ -698,24 +705,11 @@ impl Performance for ClickHousePerformance {
 
     fn detect(&self, project: &str, from_ns: i64, to_ns: i64) -> Result<Vec<Detection>> {
         #[derive(Deserialize)]
-        struct Found {
-            kind: String,
-            service: String,
-            route: Option<String>,
-            fingerprint: Option<i64>,
-            trace_id: String,
-            span_id: String,
-            at_ns: i64,
-            duration_ns: i64,
-            count: i64,
-            bytes: Option<i64>,
-        }
-        #[derive(Deserialize)]
         struct RouteOf {
             trace_id: String,
             first_route: String,
         }
-        let found: Vec<Found> = self.ch.reader().rows(&format!(
+        let found: Vec<DetectionRecord> = self.ch.reader().rows(&format!(
             "SELECT kind, service, route, fingerprint, trace_id, span_id, at_ns, duration_ns, \
              count, bytes FROM detections WHERE project_id = {} AND at_ns >= {from_ns} \
              AND at_ns < {to_ns} ORDER BY at_ns",

@@ -84,7 +84,9 @@ pub trait Performance: Send + Sync + std::fmt::Debug {
     fn ingest(&self, project: &str, spans: &[Span]) -> Result<Stored>;
     /// Stores metric data points durably (one transaction).
     fn ingest_metrics(&self, project: &str, points: &[MetricPoint]) -> Result<usize>;
-    /// The projects that have sent spans.
+    /// The projects the performance scan has something to read in: on
+    /// DuckDB every project that sent spans or metrics; on ClickHouse those
+    /// with rollups, findings or metrics.
     fn project_ids(&self) -> Result<Vec<String>>;
     /// Drops spans that started before `cutoff_ns` and the detections found
     /// in them. Their rollups stay.
