@@ -3,10 +3,11 @@
 //!
 //! - ingest goes through a writer thread that takes every request waiting
 //!   and stores them with one insert per table, answering once ClickHouse
-//!   has the rows. Duplicates are found by asking ClickHouse for the
-//!   batch's ids within its time range; persons are read for the batch's
-//!   distinct ids, changed by the same rules as on DuckDB, and written as
-//!   new versions (the latest wins, as on DuckDB);
+//!   has the rows. One query per project finds which of the batch's ids
+//!   are stored already (within the batch's time range) and the persons of
+//!   its distinct ids; they are changed by the same rules as on DuckDB and
+//!   written as new versions (the latest wins, as on DuckDB). A view fills
+//!   the id table from the events insert itself;
 //! - a behavioural query reads the persons and, grouped per distinct id and
 //!   name, the events it needs (its range, its names), lays them out per
 //!   person as the DuckDB store keeps them, and runs the same query code;
@@ -19,7 +20,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use liveops_core::analytics::Interval;
 use liveops_core::analytics::event::Event;
@@ -40,6 +41,43 @@ use crate::{Result, TelemetryError};
 pub struct ClickHouseAnalytics {
     ch: Arc<ClickHouse>,
     queue: Queue,
+    linked: Arc<Mutex<Linked>>,
+}
+
+/// Distinct ids this node has stored as linked to a person, so that a
+/// round whose events only name such ids and set nothing reads no persons:
+/// an event is stored by its distinct id, and queries find the person
+/// through the links, whoever merged what meanwhile.
+///
+/// Per node, and bounded: forgotten every minute and when it holds
+/// [`Linked::MOST`] ids, and at once on a deletion made on this node. A
+/// deletion made on another node can be missed for up to that minute;
+/// events of the deleted ids stored meanwhile belong to nobody until the
+/// next event after it makes the id a new person, who then owns them.
+#[derive(Debug, Default)]
+struct Linked {
+    ids: HashSet<(String, String)>,
+    since: Option<std::time::Instant>,
+}
+
+impl Linked {
+    const MOST: usize = 200_000;
+    const FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn expire(&mut self) {
+        if self.since.is_none_or(|t| t.elapsed() > Self::FOR) || self.ids.len() > Self::MOST {
+            self.forget();
+            self.since = Some(std::time::Instant::now());
+        }
+    }
+
+    fn contains(&self, project: &str, did: &str) -> bool {
+        self.ids.contains(&(project.to_owned(), did.to_owned()))
+    }
+
+    fn forget(&mut self) {
+        self.ids.clear();
+    }
 }
 
 impl std::fmt::Debug for ClickHouseAnalytics {
@@ -58,13 +96,6 @@ struct EventRow<'a> {
     ts: i64,
     properties: &'a str,
     inserted_at: i64,
-}
-
-#[derive(Serialize)]
-struct EventIdRow<'a> {
-    project_id: &'a str,
-    ts: i64,
-    uuid: &'a str,
 }
 
 #[derive(Serialize)]
@@ -203,11 +234,13 @@ fn wait_for_mutations(shard: &super::Client) -> Result<()> {
 impl ClickHouseAnalytics {
     /// Starts the writer; the schema must already be in place.
     pub fn open(ch: Arc<ClickHouse>) -> Result<ClickHouseAnalytics> {
+        let linked = Arc::new(Mutex::new(Linked::default()));
         let queue = Queue::start(Writer {
             ch: ch.clone(),
             version: 0,
+            linked: linked.clone(),
         })?;
-        Ok(ClickHouseAnalytics { ch, queue })
+        Ok(ClickHouseAnalytics { ch, queue, linked })
     }
 
     /// Stops the writer after it has stored everything queued.
@@ -235,6 +268,110 @@ impl ClickHouseAnalytics {
         Ok(any)
     }
 
+    /// Lays out, for a query that only counts persons by their events, the
+    /// persons with events `need` names: ClickHouse joins each event to
+    /// its person and groups them, so neither the persons' properties nor
+    /// their distinct ids leave it. Each person is one distinct id named
+    /// by the person's id. Names come as their place in `need.names`
+    /// (from 1) when it lists them.
+    fn read_counting<T>(
+        &self,
+        project: &str,
+        need: &Need,
+        f: impl FnOnce(&Project) -> T,
+    ) -> Result<Option<T>> {
+        #[derive(Deserialize)]
+        struct Row {
+            person: String,
+            times: Vec<i64>,
+            #[serde(default)]
+            places: Vec<usize>,
+            #[serde(default)]
+            names: Vec<String>,
+        }
+        let p = quote(project);
+        let listed = !need.names.is_empty();
+        // Listed names come back as their place in the list.
+        let (names_filter, name, alias) = if listed {
+            let quoted: Vec<String> = need.names.iter().map(|n| quote(n)).collect();
+            (
+                format!(" AND event IN {}", list(&need.names)),
+                format!("indexOf([{}], event)", quoted.join(", ")),
+                "places",
+            )
+        } else {
+            (String::new(), "event".to_owned(), "names")
+        };
+        let cluster = matches!(self.ch.layout, super::Layout::Cluster(_));
+        let links = format!(
+            "{}ALL INNER JOIN (SELECT distinct_id, argMax(person_id, version) AS person \
+             FROM person_ids WHERE project_id = {p} GROUP BY distinct_id) AS l USING distinct_id",
+            if cluster { "GLOBAL " } else { "" },
+        );
+        let range = Self::range(need.from, need.to);
+        let bucket = need.grain.and_then(bucket_sql);
+        let sql = match &bucket {
+            // Each distinct id's buckets and names, once each, before the
+            // join: far fewer rows than events meet the persons.
+            Some(bucket) => format!(
+                "SELECT person, groupArray(b) AS times, groupArray(n) AS {alias} FROM \
+                 (SELECT distinct_id, {bucket} AS b, {name} AS n FROM events \
+                 WHERE project_id = {p}{range}{names_filter} GROUP BY distinct_id, b, n) \
+                 AS e {links} GROUP BY person"
+            ),
+            None => format!(
+                "SELECT person, groupArray(ts) AS times, groupArray({name}) AS {alias} FROM \
+                 (SELECT distinct_id, ts, event FROM events WHERE project_id = {p}{range}{names_filter}) \
+                 AS e {links} GROUP BY person"
+            ),
+        };
+        // Buckets come back as their numbers; they go in at their start.
+        let grain = need.grain.filter(|_| bucket.is_some());
+        let mut out = Project::default();
+        let ids: Vec<u32> = need.names.iter().map(|n| out.names.intern(n)).collect();
+        let mut any = false;
+        self.ch.reader().each_row(&sql, |r: Row| {
+            any = true;
+            out.persons.load_person(r.person.clone(), "{}".into(), 0);
+            let Some(d) = out.persons.load_link(&r.person, &r.person) else {
+                return Ok(());
+            };
+            let mut times = r.times;
+            if let Some(interval) = grain {
+                for t in &mut times {
+                    *t = interval.bucket_start(*t);
+                }
+            }
+            if listed {
+                for (ts, place) in times.into_iter().zip(r.places) {
+                    // `indexOf` counts from 1; 0 cannot come back, since
+                    // only the listed names are read.
+                    if let Some(&n) = place.checked_sub(1).and_then(|i| ids.get(i)) {
+                        out.cols.push(d, ts, n);
+                    }
+                }
+            } else {
+                for (ts, name) in times.into_iter().zip(r.names) {
+                    let n = out.names.intern(&name);
+                    out.cols.push(d, ts, n);
+                }
+            }
+            Ok(())
+        })?;
+        // No events in range: still an answer (of zeros), unless the
+        // project has no persons at all, as the full read says.
+        if !any
+            && count(
+                self.ch.reader(),
+                &format!("SELECT count() AS n FROM persons WHERE project_id = {p}"),
+            )? == 0
+        {
+            return Ok(None);
+        }
+        out.ready();
+        Ok(Some(f(&out)))
+    }
+
     /// The condition on `ts` for `[from, to)`, open ends left out.
     fn range(from: i64, to: i64) -> String {
         let mut out = String::new();
@@ -255,6 +392,9 @@ impl Source for ClickHouseAnalytics {
         need: &Need,
         f: impl FnOnce(&Project) -> T,
     ) -> Result<Option<T>> {
+        if !need.detail && !need.persons_only {
+            return self.read_counting(project, need, f);
+        }
         let mut p = Project::default();
         if !self.load_persons(project, &mut p)? {
             return Ok(None);
@@ -369,6 +509,10 @@ impl Analytics for ClickHouseAnalytics {
     }
 
     fn delete_person(&self, project: &str, distinct_id: &str) -> Result<Option<u64>> {
+        self.linked
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .forget();
         let mut p = Project::default();
         if !self.load_persons(project, &mut p)? {
             return Ok(None);
@@ -577,6 +721,20 @@ impl Analytics for ClickHouseAnalytics {
     shared_queries!();
 }
 
+/// The SQL for the number of the bucket of `interval` an event's `ts`
+/// falls in, as [`Interval::bucket`] counts them (floored, so times
+/// before 1970 land as they do there); `None` for calendar months.
+fn bucket_sql(interval: Interval) -> Option<String> {
+    let day = "floor(ts / 86400000)";
+    match interval {
+        Interval::Hour => Some("toInt64(floor(ts / 3600000))".into()),
+        Interval::Day => Some(format!("toInt64({day})")),
+        // 1970-01-01 was a Thursday; the Monday before it is day -3.
+        Interval::Week => Some(format!("toInt64(floor(({day} + 3) / 7))")),
+        Interval::Month => None,
+    }
+}
+
 /// Events and the people behind them.
 type Tally<W> = (u64, HashSet<W>);
 
@@ -647,19 +805,103 @@ fn trend_series<W: std::hash::Hash + Eq + Clone>(
     series
 }
 
+/// What ClickHouse already holds of one project's batch, read in one
+/// query: which of its event ids are stored, which person each of its
+/// distinct ids belongs to, and those persons.
+struct Known {
+    uuids: HashSet<String>,
+    links: Vec<Link>,
+    persons: Vec<StoredPerson>,
+}
+
+impl Known {
+    fn read<'a>(
+        client: &super::Client,
+        project: &str,
+        (lo, hi): (i64, i64),
+        uuids: impl Iterator<Item = &'a str>,
+        dids: &[&str],
+        cluster: bool,
+    ) -> Result<Known> {
+        // One row shape for the parts of the union: `k` says which part a
+        // row is from.
+        #[derive(Deserialize)]
+        struct Row {
+            k: u8,
+            a: String,
+            b: String,
+            c: i64,
+            d: u8,
+        }
+        let p = quote(project);
+        // A client's retry resends an event with its time, so looking
+        // within the batch's time range finds it.
+        let mut sql = format!(
+            "SELECT toUInt8(1) AS k, uuid AS a, '' AS b, toInt64(0) AS c, toUInt8(0) AS d \
+             FROM event_ids WHERE project_id = {p} AND ts >= {lo} AND ts <= {hi} \
+             AND uuid IN {}",
+            list(uuids)
+        );
+        if !dids.is_empty() {
+            let dids = list(dids);
+            let owners = format!(
+                "SELECT argMax(person_id, version) FROM person_ids WHERE project_id = {p} \
+                 AND distinct_id IN {dids} GROUP BY distinct_id"
+            );
+            sql.push_str(&format!(
+                " UNION ALL \
+                 SELECT toUInt8(2) AS k, distinct_id AS a, argMax(person_id, version) AS b, \
+                 toInt64(0) AS c, toUInt8(0) AS d FROM person_ids WHERE project_id = {p} \
+                 AND distinct_id IN {dids} GROUP BY distinct_id \
+                 UNION ALL \
+                 SELECT toUInt8(3) AS k, person_id AS a, argMax(properties, version) AS b, \
+                 min(created_at) AS c, argMax(deleted, version) AS d FROM persons \
+                 WHERE project_id = {p} AND person_id {}IN ({owners}) GROUP BY person_id",
+                if cluster { "GLOBAL " } else { "" },
+            ));
+        }
+        let mut known = Known {
+            uuids: HashSet::new(),
+            links: Vec::new(),
+            persons: Vec::new(),
+        };
+        client.each_row(&sql, |r: Row| {
+            match r.k {
+                1 => {
+                    known.uuids.insert(r.a);
+                }
+                2 => known.links.push(Link {
+                    distinct_id: r.a,
+                    person_id: r.b,
+                }),
+                _ => known.persons.push(StoredPerson {
+                    person_id: r.a,
+                    properties: r.b,
+                    deleted: r.d,
+                    created_at: r.c,
+                }),
+            }
+            Ok(())
+        })?;
+        Ok(known)
+    }
+}
+
 struct Writer {
     ch: Arc<ClickHouse>,
     /// The last version written; versions are milliseconds, kept rising.
     version: i64,
+    linked: Arc<Mutex<Linked>>,
 }
 
 /// What one batch writes.
 #[derive(Default)]
 struct Batch<'a> {
     events: Vec<EventRow<'a>>,
-    ids: Vec<EventIdRow<'a>>,
     persons: Vec<PersonRow>,
     links: Vec<LinkRow>,
+    /// (project, distinct id) that are linked once the batch is stored.
+    linked: Vec<(&'a str, &'a str)>,
 }
 
 impl Commit for Writer {
@@ -699,9 +941,12 @@ impl Writer {
         let client = self.ch.client();
         client.insert("persons", &batch.persons)?;
         client.insert("person_ids", &batch.links)?;
+        // The ids go into `event_ids` with the events, by the view.
         client.insert("events", &batch.events)?;
-        // The ids last: an id stored means its event is.
-        client.insert("event_ids", &batch.ids)?;
+        let mut linked = self.linked.lock().unwrap_or_else(|e| e.into_inner());
+        for (project, did) in batch.linked {
+            linked.ids.insert((project.to_owned(), did.to_owned()));
+        }
         Ok(())
     }
 
@@ -724,54 +969,54 @@ impl Writer {
         else {
             return Ok(());
         };
-        // Ids already stored: a client's retry resends an event with its
-        // time, so looking within the batch's time range finds it.
-        #[derive(Deserialize)]
-        struct Uuid {
-            uuid: String,
-        }
-        let mut seen: HashSet<String> = client
-            .rows::<Uuid>(&format!(
-                "SELECT uuid FROM event_ids WHERE project_id = {} AND ts >= {lo} AND ts <= {hi} \
-                 AND uuid IN {}",
-                quote(project),
-                list(all().map(|e| e.uuid.as_str()))
-            ))?
-            .into_iter()
-            .map(|u| u.uuid)
-            .collect();
-        // The persons of every distinct id the batch names, with all their
-        // distinct ids (a merge moves them all).
-        let mut dids: Vec<&str> = all()
-            .flat_map(|e| std::iter::once(e.distinct_id.as_str()).chain(e.merge_with.as_deref()))
-            .collect();
+        // The distinct ids whose persons the rules need: those of events
+        // that set or merge something, and those not known to be linked.
+        let lookup: HashSet<&str> = {
+            let mut linked = self.linked.lock().unwrap_or_else(|e| e.into_inner());
+            linked.expire();
+            all()
+                .filter(|e| {
+                    e.set.is_some()
+                        || e.set_once.is_some()
+                        || e.merge_with.is_some()
+                        || !linked.contains(project, &e.distinct_id)
+                })
+                .flat_map(|e| {
+                    std::iter::once(e.distinct_id.as_str()).chain(e.merge_with.as_deref())
+                })
+                .collect()
+        };
+        let mut dids: Vec<&str> = lookup.iter().copied().collect();
         dids.sort_unstable();
-        dids.dedup();
-        let owners: Vec<Link> = client.rows(&links_sql(
+        let cluster = matches!(self.ch.layout, super::Layout::Cluster(_));
+        let known = Known::read(
+            &client,
             project,
-            &format!(" AND distinct_id IN {}", list(&dids)),
-        ))?;
-        let mut owner_ids: Vec<String> = owners.iter().map(|l| l.person_id.clone()).collect();
-        owner_ids.sort_unstable();
-        owner_ids.dedup();
+            (lo, hi),
+            all().map(|e| e.uuid.as_str()),
+            &dids,
+            cluster,
+        )?;
+        let mut seen = known.uuids;
+        let owners = known.links;
         let mut persons = Persons::default();
+        for r in known.persons {
+            if r.deleted == 0 {
+                persons.load_person(r.person_id, r.properties, r.created_at);
+            }
+        }
         // Only a merge moves a person's other distinct ids; without one the
         // links of the batch's own ids are all the rules need, and the
         // second look (a scan of the links by person) is skipped.
         let merging = all().any(|e| e.merge_with.is_some());
-        if !owner_ids.is_empty() {
-            for r in client.rows::<StoredPerson>(&persons_sql(project, Some(&owner_ids)))? {
-                if r.deleted == 0 {
-                    persons.load_person(r.person_id, r.properties, r.created_at);
-                }
-            }
-        }
+        let mut owner_ids: Vec<String> = owners.iter().map(|l| l.person_id.clone()).collect();
+        owner_ids.sort_unstable();
+        owner_ids.dedup();
         if !merging {
             for l in &owners {
                 persons.load_link(&l.distinct_id, &l.person_id);
             }
         } else if !owner_ids.is_empty() {
-            let cluster = matches!(self.ch.layout, super::Layout::Cluster(_));
             let filter = format!(
                 " AND distinct_id {}IN (SELECT distinct_id FROM person_ids WHERE project_id = {} \
                  AND person_id IN {})",
@@ -790,16 +1035,20 @@ impl Writer {
                     counts[i].duplicates += 1;
                     continue;
                 }
-                let d = persons.resolve(&e.distinct_id, now, &mut new_id, &mut changes);
-                if let Some(other) = &e.merge_with {
-                    persons.merge(d, other, &mut changes);
-                }
-                let person = persons.person_of(d);
-                if let Some(set) = &e.set {
-                    persons.set_props(person, set, false, &mut changes);
-                }
-                if let Some(set) = &e.set_once {
-                    persons.set_props(person, set, true, &mut changes);
+                if lookup.contains(e.distinct_id.as_str()) {
+                    let d = persons.resolve(&e.distinct_id, now, &mut new_id, &mut changes);
+                    if let Some(other) = &e.merge_with {
+                        persons.merge(d, other, &mut changes);
+                        batch.linked.push((project, other));
+                    }
+                    let person = persons.person_of(d);
+                    if let Some(set) = &e.set {
+                        persons.set_props(person, set, false, &mut changes);
+                    }
+                    if let Some(set) = &e.set_once {
+                        persons.set_props(person, set, true, &mut changes);
+                    }
+                    batch.linked.push((project, &e.distinct_id));
                 }
                 batch.events.push(EventRow {
                     project_id: project,
@@ -809,11 +1058,6 @@ impl Writer {
                     ts: e.at_ms,
                     properties: &e.properties,
                     inserted_at: now,
-                });
-                batch.ids.push(EventIdRow {
-                    project_id: project,
-                    ts: e.at_ms,
-                    uuid: &e.uuid,
                 });
                 counts[i].stored += 1;
             }

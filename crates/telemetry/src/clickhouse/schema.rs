@@ -235,6 +235,16 @@ pub const HOURS_VIEW: View = View {
     select: rollup_select!("3600000000000"),
 };
 
+/// Fills `event_ids` from every event stored, in the same insert: an
+/// event's id is there as soon as the event is, and a round of ingest is
+/// one insert fewer.
+pub const EVENT_IDS_VIEW: View = View {
+    name: "event_ids_view",
+    from: &EVENTS,
+    to: &EVENT_IDS,
+    select: "SELECT project_id, ts, uuid FROM {from}",
+};
+
 /// The normalised text of each query fingerprint, noted by the node that
 /// first saw it (a fingerprint may appear once per node).
 pub const PERF_QUERIES: Table = Table {
@@ -289,6 +299,13 @@ pub const MIGRATIONS: &[Migration] = &[
             Step::Table(&PERF_QUERIES),
             Step::Table(&PERF_LINES),
         ],
+    },
+    // Before this migration each writer inserted the ids itself; a node
+    // not yet upgraded still does, and an id stored twice does no harm.
+    Migration {
+        version: 4,
+        name: "event ids from events",
+        steps: &[Step::View(&EVENT_IDS_VIEW)],
     },
 ];
 

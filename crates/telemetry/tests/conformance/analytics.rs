@@ -337,6 +337,35 @@ fn answers(a: &dyn Analytics) -> String {
         assert_eq!(r[0].counts[0], 3, "Ann, Bob and Cat first viewed on day 0");
         out.push(format!("{r:?}"));
     }
+    // The other intervals, which a store may read by bucket: hours,
+    // weeks from Monday, calendar months; all names and listed ones.
+    for interval in [Interval::Hour, Interval::Week, Interval::Month] {
+        for events in [Vec::new(), names(&["$pageview", "purchase"])] {
+            let q = LifecycleQuery {
+                events: events.clone(),
+                interval,
+                from_ms: d,
+                periods: 3,
+            };
+            out.push(format!(
+                "{interval:?} {:?}",
+                a.lifecycle(P, &q).expect("lifecycle")
+            ));
+            let q = RetentionQuery {
+                start: names(&["$pageview"]),
+                returning: events,
+                interval,
+                from_ms: d - DAY,
+                periods: 3,
+                cohort: Cohort::FirstTime,
+                mode: ReturnMode::OnOrAfter,
+            };
+            out.push(format!(
+                "{interval:?} {:?}",
+                a.retention(P, &q).expect("retention")
+            ));
+        }
+    }
     let features = a
         .features(
             P,
@@ -426,6 +455,90 @@ fn answers(a: &dyn Analytics) -> String {
         a.event_names("old").expect("names"),
         [("$pageview".to_owned(), 1)]
     );
+
+    // Bucket edges: the last minute of a Sunday and of a month, the first
+    // of the next, an hour's edge, and a time before 1970.
+    let edges = vec![
+        event("w1", "$pageview", "gus", d + 7 * DAY - MINUTE, "{}"),
+        event("w2", "$pageview", "gus", d + 7 * DAY, "{}"),
+        event("w3", "$pageview", "hal", d - DAY - MINUTE, "{}"),
+        event("w4", "$pageview", "hal", d - DAY, "{}"),
+        event("w5", "$pageview", "ivy", d + 2 * DAY + HOUR - 1, "{}"),
+        event("w6", "$pageview", "ivy", d + 2 * DAY + HOUR, "{}"),
+        event("w7", "$pageview", "jo", -DAY - 1, "{}"),
+    ];
+    block_on(a.ingest("edges", edges))
+        .expect("answered")
+        .expect("stored");
+    for (interval, from) in [
+        (Interval::Hour, d + 2 * DAY),
+        (Interval::Day, d - 2 * DAY),
+        (Interval::Week, d - 14 * DAY),
+        (Interval::Month, d - 40 * DAY),
+        (Interval::Day, -3 * DAY),
+    ] {
+        let q = LifecycleQuery {
+            events: Vec::new(),
+            interval,
+            from_ms: from,
+            periods: 4,
+        };
+        out.push(format!(
+            "edges {interval:?} {:?}",
+            a.lifecycle("edges", &q).expect("lifecycle")
+        ));
+        let q = RetentionQuery {
+            start: vec!["$pageview".to_owned()],
+            returning: vec!["$pageview".to_owned()],
+            interval,
+            from_ms: from,
+            periods: 4,
+            cohort: Cohort::Recurring,
+            mode: ReturnMode::On,
+        };
+        out.push(format!(
+            "edges {interval:?} {:?}",
+            a.retention("edges", &q).expect("retention")
+        ));
+    }
+
+    // Later rounds: a plain event of a known id, then one that sets a
+    // property, then the id deleted and seen again, which makes a new
+    // person owning only what came after.
+    let mut set = event("k2", "$pageview", "gus", d + 8 * DAY + HOUR, "{}");
+    set.set = Some(r#"{"plan":"team"}"#.into());
+    for round in [
+        vec![event("k1", "$pageview", "gus", d + 8 * DAY, "{}")],
+        vec![set],
+    ] {
+        block_on(a.ingest("edges", round))
+            .expect("answered")
+            .expect("stored");
+    }
+    let gus = a.person("edges", "gus").expect("person").expect("gus");
+    assert_eq!(gus.properties, r#"{"plan":"team"}"#);
+    assert_eq!(a.delete_person("edges", "gus").expect("delete"), Some(4));
+    block_on(a.ingest(
+        "edges",
+        vec![event("k3", "$pageview", "gus", d + 9 * DAY, "{}")],
+    ))
+    .expect("answered")
+    .expect("stored");
+    let again = a
+        .person("edges", "gus")
+        .expect("person")
+        .expect("gus again");
+    assert_ne!(again.id, gus.id);
+    assert_eq!(again.properties, "{}");
+    out.push(format!(
+        "{:?} {:?}",
+        again.distinct_ids,
+        a.person_events("edges", &["gus".into()], 10)
+            .expect("events")
+            .iter()
+            .map(|e| e.uuid.clone())
+            .collect::<Vec<_>>()
+    ));
     out.join("\n")
 }
 

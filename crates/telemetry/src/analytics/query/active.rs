@@ -21,7 +21,8 @@ pub(crate) fn active_users(
         &q.events,
         (q.from_day - 29) * DAY_MS,
         (q.from_day + q.days as i64) * DAY_MS,
-    );
+    )
+    .by(Interval::Day);
     let Some(out) = s.read(project, &need, |p| -> Result<ActiveSeries> {
         let kernel = ActiveUsers {
             activity: activity(&p.names, &q.events),
@@ -66,7 +67,8 @@ pub(crate) fn stickiness(s: &impl Source, project: &str, q: &ActiveQuery) -> Res
         &q.events,
         q.from_day * DAY_MS,
         (q.from_day + q.days as i64) * DAY_MS,
-    );
+    )
+    .by(Interval::Day);
     let Some(out) = s.read(project, &need, |p| -> Result<Vec<u64>> {
         let act = activity(&p.names, &q.events);
         let from = q.from_day * DAY_MS;
@@ -109,7 +111,7 @@ pub(crate) fn lifecycles(
     let counts = s
         .read(
             project,
-            &Need::events(&q.events, i64::MIN, end),
+            &Need::events(&q.events, i64::MIN, end).by(q.interval),
             |p| -> Result<Vec<Lifecycle>> {
                 let act = activity(&p.names, &q.events);
                 let parts = scan(

@@ -26,7 +26,7 @@ pub(crate) fn features(
     let features = &features[..features.len().min(64)];
     let Some(out) = s.read(
         project,
-        &Need::events(&[], from_ms, to_ms),
+        &Need::events(&[], from_ms, to_ms).counting(),
         |p| -> Result<FeatureReport> {
             let masks = NameMasks::new(
                 &features

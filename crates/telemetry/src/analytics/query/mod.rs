@@ -33,6 +33,16 @@ pub(crate) struct Need {
     pub to: i64,
     pub names: Vec<String>,
     pub persons_only: bool,
+    /// Whether the query looks at distinct ids by name or at person
+    /// properties. When it does not, a store may lay out only the persons
+    /// with events in range, each under one distinct id named by the
+    /// person's id, with no properties.
+    pub detail: bool,
+    /// When set, the query looks only at which bucket of this interval
+    /// each event falls in and at its name, so a store may give one event
+    /// per person, bucket and name, at the bucket's start. The query's
+    /// range must then fall on the interval's boundaries.
+    pub grain: Option<Interval>,
 }
 
 impl Need {
@@ -45,7 +55,24 @@ impl Need {
             to,
             names,
             persons_only: false,
+            detail: true,
+            grain: None,
         }
+    }
+
+    /// The same events, for a query that only counts persons by their
+    /// events (see [`Need::detail`]).
+    pub fn counting(mut self) -> Need {
+        self.detail = false;
+        self
+    }
+
+    /// The same events, for a query that counts persons by the buckets of
+    /// `interval` they were active in (see [`Need::grain`]).
+    pub fn by(mut self, interval: Interval) -> Need {
+        self.detail = false;
+        self.grain = Some(interval);
+        self
     }
 
     pub fn persons() -> Need {
@@ -54,6 +81,8 @@ impl Need {
             to: 0,
             names: Vec::new(),
             persons_only: true,
+            detail: true,
+            grain: None,
         }
     }
 }

@@ -28,7 +28,7 @@ pub(crate) fn retention(
     let table = s
         .read(
             project,
-            &Need::events(&names, i64::MIN, to),
+            &Need::events(&names, i64::MIN, to).by(q.interval),
             |p| -> Result<RetentionTable> {
                 let kernel = Retention {
                     masks: NameMasks::new(&[ids(&p.names, &q.start), ids(&p.names, &q.returning)]),
