@@ -11,13 +11,27 @@ use crate::{admin, client};
 /// liveops: incidents, analytics, feedback, releases, performance, security
 /// and reviews for a product that is live, in one self-hosted binary.
 #[derive(Debug, Parser)]
-#[command(name = "liveops", version, propagate_version = true)]
+#[command(
+    name = "liveops",
+    version,
+    propagate_version = true,
+    after_long_help = EXIT_STATUS
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// The exit statuses, which scripts may rely on.
+const EXIT_STATUS: &str = "Exit status:
+  0  success, and also when the reader of the output goes away early
+     (`liveops ... | head`)
+  1  a verdict the output explains (vulnerable dependencies, breaking API
+     changes, a failed check), or an operation that failed (`error: ...`)
+  2  a usage error, or input that cannot be used (a file that does not
+     parse, a bad value)";
 
 #[derive(Debug, Args)]
 pub struct Global {
@@ -131,6 +145,18 @@ pub enum Command {
     /// Continuous improvement: the DORA four keys and the weekly report (client).
     #[command(subcommand)]
     Improvement(ImprovementCommand),
+    /// Print a shell completion script, for example
+    /// `liveops completions bash > /etc/bash_completion.d/liveops`.
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (section 1), one per command, into DIR, or
+    /// print `liveops(1)` when no DIR is given.
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 
     // Today's names from before the commands followed the areas, kept.
     #[command(subcommand, hide = true)]
@@ -419,6 +445,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             client::token_revoke(g, &project, &id).await
         }
         Command::Migrate => admin::migrate(g).await,
+        Command::Completions { shell } => crate::manual::completions(shell),
+        Command::Man { dir } => crate::manual::pages(dir.as_deref()),
         Command::Config(ConfigCommand::Show) => admin::config_show(g),
         Command::Backup { dest } => admin::backup(g, &dest).await,
         Command::Restore { src } => admin::restore(g, &src).await,

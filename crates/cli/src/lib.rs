@@ -1,6 +1,24 @@
 //! The liveops command line: the server, admin commands that work on the data
 //! directory or database directly, and API client commands.
 
+// Every `println!` and `print!` in this crate writes through
+// `output::stdout`: when the reader has gone away (`liveops … | head`), the
+// program ends quietly with success, as ripgrep does, rather than panicking.
+macro_rules! println {
+    () => {
+        $crate::output::stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::stdout(format_args!($($arg)*))
+    };
+}
+
 mod admin;
 mod analytics;
 mod cli;
@@ -8,6 +26,7 @@ mod client;
 mod docs;
 mod feedback;
 mod improvement;
+mod manual;
 mod output;
 mod performance;
 mod releases;

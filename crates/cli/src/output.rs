@@ -4,6 +4,20 @@ use serde_json::Value;
 
 use crate::cli::Format;
 
+/// Writes to standard output. A reader that has gone away ends the program
+/// at once with success, since nobody is left to read the rest; any other
+/// failure to write (a full disk) ends it with status 1 and says why.
+pub fn stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_fmt(args) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: could not write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Prints one record: `key  value` lines, or a JSON object.
 pub fn record(format: Format, fields: &[(&str, Value)]) {
     match format {

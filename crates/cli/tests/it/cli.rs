@@ -177,6 +177,89 @@ pub fn bootstrap(place: &Place) -> (String, String) {
     )
 }
 
+/// Output to a reader that has gone away (`liveops … | head`) ends quietly
+/// with success, as ripgrep's does: no panic, no backtrace.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let place = Place {
+        dir: tempfile::tempdir().expect("tempdir"),
+        database_url: None,
+    };
+    for args in [
+        &["config", "show"][..],
+        &["config", "show", "--format", "json"],
+    ] {
+        let mut child = place
+            .cmd(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn liveops");
+        // The reader goes away before the first line is written.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(stderr.is_empty(), "{args:?} said: {stderr}");
+    }
+}
+
+/// Completion scripts and manual pages come from the grammar itself: every
+/// area is in them, the bash script parses, and the pages say what the exit
+/// statuses mean.
+#[test]
+fn completions_and_manual_pages_cover_every_command() {
+    let place = Place {
+        dir: tempfile::tempdir().expect("tempdir"),
+        database_url: None,
+    };
+    for shell in ["bash", "zsh", "fish"] {
+        let script = place.ok(&["completions", shell]);
+        for word in [
+            "support",
+            "analytics",
+            "security",
+            "improvement",
+            "completions",
+        ] {
+            assert!(script.contains(word), "{shell} lacks {word}");
+        }
+    }
+    let bash = place.dir.path().join("liveops.bash");
+    std::fs::write(&bash, place.ok(&["completions", "bash"])).expect("write");
+    let checked = Command::new("bash")
+        .arg("-n")
+        .arg(&bash)
+        .output()
+        .expect("bash");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let out = place.run(&["completions", "tcsh"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let dir = place.dir.path().join("man");
+    let said = place.ok(&["man", dir.to_str().expect("utf-8 path")]);
+    assert!(said.contains("manual pages in"), "{said}");
+    let top = std::fs::read_to_string(dir.join("liveops.1")).expect("liveops.1");
+    assert!(
+        top.starts_with(".ie"),
+        "roff: {}",
+        &top[..top.len().min(80)]
+    );
+    assert!(top.contains("Exit status"), "{top}");
+    for page in [
+        "liveops-support.1",
+        "liveops-security-audit.1",
+        "liveops-completions.1",
+    ] {
+        assert!(dir.join(page).exists(), "{page}");
+    }
+    assert_eq!(place.ok(&["man"]), top);
+}
+
 #[test]
 fn every_command_has_help() {
     let place = Place {
@@ -198,6 +281,8 @@ fn every_command_has_help() {
         &["token", "revoke"],
         &["migrate"],
         &["config"],
+        &["completions"],
+        &["man"],
         &["config", "show"],
         &["backup"],
         &["restore"],
