@@ -280,7 +280,10 @@ pub fn config_show(g: &Global) -> anyhow::Result<()> {
 
 pub async fn backup(g: &Global, dest: &Path) -> anyhow::Result<()> {
     let config = g.load_config()?;
-    let m = backups::backup(&config, dest).await?;
+    let bar = output::progress(g.format, "writing the backup", "");
+    let m = backups::backup(&config, dest).await;
+    bar.finish_and_clear();
+    let m = m?;
     output::record(
         g.format,
         &[
@@ -296,7 +299,10 @@ pub async fn backup(g: &Global, dest: &Path) -> anyhow::Result<()> {
 
 pub async fn restore(g: &Global, src: &Path) -> anyhow::Result<()> {
     let config = g.load_config()?;
-    let m = backups::restore(&config, src).await?;
+    let bar = output::progress(g.format, "restoring", "");
+    let m = backups::restore(&config, src).await;
+    bar.finish_and_clear();
+    let m = m?;
     output::record(
         g.format,
         &[

@@ -536,9 +536,12 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             );
         }
         AnalyticsCommand::Export { project, out } => {
+            let bar = output::progress(g.format, "exporting events", "bytes");
             let n = c
-                .download(&format!("{}/export", base(&project)), &out)
-                .await?;
+                .download(&format!("{}/export", base(&project)), &out, &bar)
+                .await;
+            bar.finish_and_clear();
+            let n = n?;
             output::record(
                 g.format,
                 &[

@@ -183,7 +183,14 @@ impl Client {
     }
 
     /// GETs `path` and writes the body to `dest`; returns the bytes written.
-    pub(crate) async fn download(&self, path: &str, dest: &std::path::Path) -> anyhow::Result<u64> {
+    /// Downloads `path` into `dest`, counting the bytes on `bar` as they
+    /// arrive.
+    pub(crate) async fn download(
+        &self,
+        path: &str,
+        dest: &std::path::Path,
+        bar: &indicatif::ProgressBar,
+    ) -> anyhow::Result<u64> {
         let url = format!("{}{path}", self.server);
         let resp = self
             .http
@@ -194,7 +201,12 @@ impl Client {
             .await
             .with_context(|| format!("could not reach {}", self.server))?;
         let status = resp.status();
-        let bytes = resp.bytes().await.context("the download broke off")?;
+        let mut resp = resp;
+        let mut bytes = Vec::new();
+        while let Some(chunk) = resp.chunk().await.context("the download broke off")? {
+            bytes.extend_from_slice(&chunk);
+            bar.inc(chunk.len() as u64);
+        }
         if !status.is_success() {
             let detail = ProblemText::explain(&bytes);
             bail!("the server answered {status}: {detail}");

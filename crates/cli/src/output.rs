@@ -18,6 +18,32 @@ pub fn stdout(args: std::fmt::Arguments<'_>) {
     }
 }
 
+/// A progress line for a long operation, on standard error: a spinner with
+/// `message`, the count so far (`unit`: `records`, `bytes`, or none) and
+/// the time taken. Only on a terminal, and never in JSON mode, where
+/// whatever reads the output expects nothing else. The caller clears it
+/// with `finish_and_clear` before printing its result.
+pub fn progress(format: Format, message: &str, unit: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if format == Format::Json || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let count = match unit {
+        "" => String::new(),
+        "bytes" => " {bytes}".to_owned(),
+        unit => format!(" {{pos}} {unit}"),
+    };
+    let style = indicatif::ProgressStyle::with_template(&format!(
+        "{{spinner}} {{msg}}{count} ({{elapsed}})"
+    ))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+    let bar = indicatif::ProgressBar::new_spinner()
+        .with_style(style)
+        .with_message(message.to_owned());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// Prints one record: `key  value` lines, or a JSON object.
 pub fn record(format: Format, fields: &[(&str, Value)]) {
     match format {

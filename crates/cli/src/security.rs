@@ -846,6 +846,7 @@ pub async fn run_osv(g: &Global, cmd: OsvCommand) -> anyhow::Result<()> {
         OsvCommand::Import { paths } => {
             let mut total = liveops_store::security::OsvImported::default();
             let mut skipped = Vec::new();
+            let bar = crate::output::progress(g.format, "importing OSV advisories", "records");
             for path in &paths {
                 let mut records = liveops_wire::osv::Records::open(path)
                     .with_context(|| format!("could not open {}", path.display()))
@@ -855,6 +856,7 @@ pub async fn run_osv(g: &Global, cmd: OsvCommand) -> anyhow::Result<()> {
                     let next = records.next_with_text();
                     if let Some((a, text)) = &next {
                         batch.push(liveops_server::security::osv_row(a, text));
+                        bar.inc(1);
                     }
                     if batch.len() >= 500 || (next.is_none() && !batch.is_empty()) {
                         let done = db
@@ -876,6 +878,7 @@ pub async fn run_osv(g: &Global, cmd: OsvCommand) -> anyhow::Result<()> {
                 }
                 skipped.extend(records.skipped().iter().map(ToString::to_string));
             }
+            bar.finish_and_clear();
             crate::output::record(
                 g.format,
                 &[

@@ -1522,3 +1522,43 @@ async fn expiry_stages_and_the_security_page(backend: crate::helpers::Backend) {
     assert_eq!(reopened["state"], "open", "{reopened}");
     app.stop().await;
 }
+
+/// A long import shows its progress on a terminal (here a pseudo-terminal
+/// from util-linux's `script`), and nothing when its output goes to a
+/// program or in JSON mode.
+#[test]
+fn osv_import_shows_progress_only_on_a_terminal() {
+    let place = Place {
+        dir: tempfile::tempdir().expect("tempdir"),
+        database_url: None,
+    };
+    let dir = format!("{}/crates.io", osv_dir());
+    let on_a_terminal = |json: bool| {
+        let command = format!(
+            "{} security osv import{} {dir}",
+            crate::cli::BIN,
+            if json { " --format json" } else { "" }
+        );
+        let out = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("LIVEOPS_DATA_DIR", place.data_dir())
+            .env_remove("LIVEOPS_DATABASE_URL")
+            .env_remove("NO_COLOR")
+            .output()
+            .expect("script (util-linux)");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let shown = on_a_terminal(false);
+    assert!(
+        shown.contains("importing OSV advisories") && shown.contains("records"),
+        "{shown}"
+    );
+    assert!(shown.contains("unchanged"), "the result follows: {shown}");
+    let json = on_a_terminal(true);
+    assert!(!json.contains("importing"), "{json}");
+    let piped = place.run(&["security", "osv", "import", &dir]);
+    assert_eq!(code(&piped), Some(0));
+    assert_eq!(stderr(&piped), "", "no progress into a pipe");
+    assert!(!stdout(&piped).contains("importing"));
+}
