@@ -260,6 +260,38 @@ fn completions_and_manual_pages_cover_every_command() {
     assert_eq!(place.ok(&["man"]), top);
 }
 
+/// Colour only on a terminal (a pseudo-terminal from util-linux's
+/// `script` here), and never when `NO_COLOR` is set or into a pipe.
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let on_a_terminal = |no_color: bool| {
+        let mut c = Command::new("script");
+        c.args(["-qec", &format!("{BIN} --no-such-flag"), "/dev/null"])
+            .env_remove("NO_COLOR");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().expect("script (util-linux)");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = on_a_terminal(false);
+    assert!(coloured.contains("unexpected argument"), "{coloured}");
+    assert!(
+        coloured.contains('\u{1b}'),
+        "a terminal gets colour: {coloured:?}"
+    );
+    let plain = on_a_terminal(true);
+    assert!(plain.contains("unexpected argument"), "{plain}");
+    assert!(!plain.contains('\u{1b}'), "NO_COLOR: {plain:?}");
+    let piped = Command::new(BIN)
+        .arg("--no-such-flag")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("liveops");
+    assert_eq!(piped.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains('\u{1b}'));
+}
+
 #[test]
 fn every_command_has_help() {
     let place = Place {
