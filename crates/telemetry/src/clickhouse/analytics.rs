@@ -5,12 +5,17 @@
 //!   and stores them with one insert per table, answering once ClickHouse
 //!   has the rows. One query per project finds which of the batch's ids
 //!   are stored already (within the batch's time range) and the persons of
-//!   its distinct ids; they are changed by the same rules as on DuckDB and
-//!   written as new versions (the latest wins, as on DuckDB). A view fills
-//!   the id table from the events insert itself;
-//! - a behavioural query reads the persons and, grouped per distinct id and
-//!   name, the events it needs (its range, its names), lays them out per
-//!   person as the DuckDB store keeps them, and runs the same query code;
+//!   the distinct ids the rules need (see [`Linked`]); they are changed by
+//!   the same rules as on DuckDB and written as new versions (the latest
+//!   wins, as on DuckDB). A view fills the id table from the events insert
+//!   itself;
+//! - a behavioural query that looks at person properties or distinct ids
+//!   reads the persons and, grouped per distinct id and name, the events it
+//!   needs (its range, its names), lays them out per person as the DuckDB
+//!   store keeps them, and runs the same query code; one that only counts
+//!   persons has ClickHouse join the events to their persons and group
+//!   them per person (per bucket and name, when the query looks only at
+//!   buckets), and runs the same code on that;
 //! - trends read the events of their range and apply the filters and
 //!   breakdowns with the core's definitions.
 //!
