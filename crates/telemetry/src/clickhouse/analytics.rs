@@ -61,7 +61,10 @@ pub struct ClickHouseAnalytics {
 /// next event after it makes the id a new person, who then owns them.
 #[derive(Debug, Default)]
 struct Linked {
-    ids: HashSet<(String, String)>,
+    /// Distinct ids by project.
+    ids: HashMap<String, HashSet<String>>,
+    /// How many ids `ids` holds.
+    held: usize,
     since: Option<std::time::Instant>,
 }
 
@@ -70,18 +73,29 @@ impl Linked {
     const FOR: std::time::Duration = std::time::Duration::from_secs(60);
 
     fn expire(&mut self) {
-        if self.since.is_none_or(|t| t.elapsed() > Self::FOR) || self.ids.len() > Self::MOST {
+        if self.since.is_none_or(|t| t.elapsed() > Self::FOR) || self.held > Self::MOST {
             self.forget();
             self.since = Some(std::time::Instant::now());
         }
     }
 
     fn contains(&self, project: &str, did: &str) -> bool {
-        self.ids.contains(&(project.to_owned(), did.to_owned()))
+        self.ids.get(project).is_some_and(|ids| ids.contains(did))
+    }
+
+    fn add(&mut self, project: &str, did: &str) {
+        if !self.contains(project, did) {
+            self.ids
+                .entry(project.to_owned())
+                .or_default()
+                .insert(did.to_owned());
+            self.held += 1;
+        }
     }
 
     fn forget(&mut self) {
         self.ids.clear();
+        self.held = 0;
     }
 }
 
@@ -950,7 +964,7 @@ impl Writer {
         client.insert("events", &batch.events)?;
         let mut linked = self.linked.lock().unwrap_or_else(|e| e.into_inner());
         for (project, did) in batch.linked {
-            linked.ids.insert((project.to_owned(), did.to_owned()));
+            linked.add(project, did);
         }
         Ok(())
     }
