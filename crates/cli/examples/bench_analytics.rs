@@ -220,6 +220,25 @@ async fn main() {
         }
     })
     .await;
+    // The project overview (one read per area, the page's content).
+    let overview_url = format!("{base}/api/v1/projects/bench/overview");
+    let (overview_s, glance) = best_of(a.repeat, || {
+        let req = http.get(&overview_url).bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .expect("overview")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    })
+    .await;
+    eprintln!(
+        "overview: {:.1} ms (active users today: {})",
+        overview_s * 1000.0,
+        glance["active_today"]
+    );
     eprintln!("funnel steps: {}", funnel["steps"]);
 
     eprintln!("exporting Parquet and running DuckDB and chdb…");

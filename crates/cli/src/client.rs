@@ -62,6 +62,11 @@ pub(crate) struct Client {
 }
 
 impl Client {
+    /// The server's address, as the CLI reaches it.
+    pub(crate) fn server(&self) -> &str {
+        self.server.trim_end_matches('/')
+    }
+
     pub(crate) fn new(g: &Global) -> anyhow::Result<Client> {
         let saved = saved();
         let server = g

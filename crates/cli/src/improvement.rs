@@ -3,7 +3,9 @@
 
 use clap::{Args, Subcommand};
 use liveops_server::contract::improvement::{RecipientBody, SavedReportView, StoredReportView};
-use liveops_server::improvement::{DoraView, LinkSuggestion, WeeklyReport, render_text};
+use liveops_server::improvement::{
+    DoraView, LeadTimeView, LinkSuggestion, StagesView, WeeklyReport, render_text,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -31,6 +33,10 @@ pub struct DoraArgs {
     /// linked to one, with the deployment to link.
     #[arg(long)]
     pub suggest: bool,
+    /// Lead time in its stages (coding, review, deploy) per service, from
+    /// the pull requests Git hosts reported.
+    #[arg(long, conflicts_with_all = ["suggest", "trend"])]
+    pub stages: bool,
 }
 
 fn hours(secs: Option<i64>) -> String {
@@ -50,6 +56,9 @@ pub async fn run_dora(g: &Global, a: DoraArgs) -> anyhow::Result<()> {
     }
     if let Some(interval) = &a.trend {
         return trend(g, &c, &a, interval).await;
+    }
+    if a.stages {
+        return stages(g, &c, &a).await;
     }
     let mut q = vec![format!("environment={}", esc(&a.env))];
     for (k, v) in [("from", &a.from), ("to", &a.to), ("service", &a.service)] {
@@ -93,6 +102,48 @@ pub async fn run_dora(g: &Global, a: DoraArgs) -> anyhow::Result<()> {
         vec!["Overall".into(), String::new(), k.level.clone()],
     ];
     crate::output::table(g.format, &v, &["KEY", "VALUE", "LEVEL"], &rows);
+    Ok(())
+}
+
+async fn stages(g: &Global, c: &crate::client::Client, a: &DoraArgs) -> anyhow::Result<()> {
+    let mut q = Vec::new();
+    for (k, v) in [("from", &a.from), ("to", &a.to), ("service", &a.service)] {
+        if let Some(v) = v {
+            q.push(format!("{k}={}", esc(v)));
+        }
+    }
+    let path = format!(
+        "/api/v1/projects/{}/improvement/dora/lead-time?{}",
+        a.project,
+        q.join("&")
+    );
+    let v = c.call(Method::GET, &path, None).await?;
+    let lt: LeadTimeView = read_as(&path, &v)?;
+    let row = |s: &StagesView| {
+        vec![
+            s.service.clone().unwrap_or_else(|| "all".into()),
+            s.changes.to_string(),
+            hours(s.coding_secs),
+            hours(s.review_secs),
+            hours(s.deploy_secs),
+            hours(s.total_secs),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = lt.services.iter().map(row).collect();
+    rows.push(row(&lt.overall));
+    crate::output::table(
+        g.format,
+        &v,
+        &[
+            "SERVICE",
+            "CHANGES",
+            "CODING",
+            "REVIEW",
+            "DEPLOY",
+            "LEAD TIME",
+        ],
+        &rows,
+    );
     Ok(())
 }
 

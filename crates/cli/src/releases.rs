@@ -9,8 +9,9 @@ use clap::Subcommand;
 use liveops_core::releases::changelog::{self, Entry, Release};
 use liveops_core::releases::commits::{self, ConventionalCommit};
 use liveops_server::contract::releases::{
-    DeploymentView, NotesView, ReleaseMoved, ReleaseView, TrainView,
+    DeploymentView, NotesView, PullRequestView, ReleaseMoved, ReleaseView, TrainView,
 };
+use liveops_server::releases::hooks::{CreatedHook, HookView};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -520,6 +521,38 @@ pub enum DeployCommand {
         #[arg(long)]
         env: Option<String>,
     },
+    /// Take deployments, pull requests and releases from a Git host or CI
+    /// (github, gitlab or ci): makes the secret it signs with, replacing
+    /// any before, and prints where it posts to. The secret is shown once.
+    Webhook {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(value_parser = ["github", "gitlab", "ci"])]
+        provider: String,
+        /// Stop taking this sender's webhooks instead.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// The Git hosts and CI systems the project takes webhooks from.
+    Webhooks {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Pull (merge) requests the Git hosts reported, with the stages of
+    /// their lead time.
+    PullRequests {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        repository: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+fn hours(secs: Option<i64>) -> String {
+    secs.map(|s| format!("{:.1} h", s as f64 / 3600.0))
+        .unwrap_or_else(|| "-".into())
 }
 
 fn esc(v: &str) -> String {
@@ -630,6 +663,119 @@ pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {
             let list: Vec<DeploymentView> = read_as("the deployments", &v)?;
             let rows: Vec<Vec<String>> = list.iter().map(row).collect();
             crate::output::table(g.format, &v, &headers, &rows);
+        }
+        DeployCommand::Webhook {
+            project,
+            provider,
+            remove,
+        } => {
+            let path = format!("/api/v1/projects/{project}/releases/webhooks/{provider}");
+            if remove {
+                c.call(reqwest::Method::DELETE, &path, None).await?;
+                crate::output::record(
+                    g.format,
+                    &[("provider", json!(provider)), ("removed", json!(true))],
+                );
+                return Ok(());
+            }
+            let v = c.call(reqwest::Method::PUT, &path, None).await?;
+            let made: CreatedHook = read_as("the webhook", &v)?;
+            let target = made
+                .hook
+                .url
+                .clone()
+                .unwrap_or_else(|| format!("{}{}", c.server(), made.hook.path));
+            let how = match provider.as_str() {
+                "github" => {
+                    "GitHub: Settings → Webhooks → Add webhook; content type application/json; events push, pull requests, deployment statuses, releases."
+                }
+                "gitlab" => {
+                    "GitLab: Settings → Webhooks; secret token as below; triggers push, merge request, deployment and release events."
+                }
+                _ => {
+                    "CI: POST the deployment JSON, signed `X-Liveops-Signature: sha256=<hex HMAC-SHA256 of the body>`."
+                }
+            };
+            crate::output::table(
+                g.format,
+                &v,
+                &["PROVIDER", "URL", "SECRET"],
+                &[vec![
+                    made.hook.provider.clone(),
+                    target,
+                    made.secret.clone(),
+                ]],
+            );
+            if g.format != Format::Json {
+                eprintln!("{how}\nThe secret is shown only now.");
+            }
+        }
+        DeployCommand::Webhooks { project } => {
+            let v = c
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/projects/{project}/releases/webhooks"),
+                    None,
+                )
+                .await?;
+            let list: Vec<HookView> = read_as("the webhooks", &v)?;
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.provider.clone(),
+                        h.url
+                            .clone()
+                            .unwrap_or_else(|| format!("{}{}", c.server(), h.path)),
+                        h.created_at.clone(),
+                    ]
+                })
+                .collect();
+            crate::output::table(g.format, &v, &["PROVIDER", "URL", "SINCE"], &rows);
+        }
+        DeployCommand::PullRequests {
+            project,
+            repository,
+            limit,
+        } => {
+            let mut q = format!("limit={limit}");
+            if let Some(r) = repository {
+                q.push_str(&format!("&repository={}", esc(&r)));
+            }
+            let v = c
+                .call(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/projects/{project}/releases/pull-requests?{q}"),
+                    None,
+                )
+                .await?;
+            let list: Vec<PullRequestView> = read_as("the pull requests", &v)?;
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|p| {
+                    vec![
+                        format!("{}#{}", p.repository, p.number),
+                        p.title.clone(),
+                        p.state.clone(),
+                        hours(p.coding_secs),
+                        hours(p.review_secs),
+                        hours(p.deploy_secs),
+                    ]
+                })
+                .collect();
+            crate::output::table(
+                g.format,
+                &v,
+                &[
+                    "PULL REQUEST",
+                    "TITLE",
+                    "STATE",
+                    "CODING",
+                    "REVIEW",
+                    "DEPLOY",
+                ],
+                &rows,
+            );
         }
     }
     Ok(())

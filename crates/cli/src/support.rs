@@ -138,6 +138,17 @@ pub enum OncallCommand {
         #[arg(long)]
         at: Option<String>,
     },
+    /// Turn on the Acknowledge, Escalate and Resolve buttons of pages sent
+    /// to Slack: the Slack app's signing secret, read from the
+    /// LIVEOPS_SLACK_SIGNING_SECRET environment variable or standard input.
+    /// Point the app's Interactivity Request URL at /ingest/slack/PROJECT.
+    SlackSecret {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// Turn the buttons off instead.
+        #[arg(long)]
+        clear: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -498,7 +509,38 @@ async fn act(g: &Global, c: &Client, base: &str, number: i64, action: &str) -> a
 
 pub async fn oncall(g: &Global, cmd: OncallCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
-    let OncallCommand::Who { project, at } = cmd;
+    let (project, at) = match cmd {
+        OncallCommand::Who { project, at } => (project, at),
+        OncallCommand::SlackSecret { project, clear } => {
+            let secret = if clear {
+                None
+            } else if let Ok(s) = std::env::var("LIVEOPS_SLACK_SIGNING_SECRET") {
+                Some(s)
+            } else {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+                Some(s.trim().to_owned())
+            };
+            c.call(
+                Method::PUT,
+                &format!("/api/v1/projects/{project}/keys/slack/signing"),
+                Some(serde_json::json!({ "signing_secret": secret })),
+            )
+            .await?;
+            output::record(
+                g.format,
+                &[
+                    ("project", Value::from(project.clone())),
+                    ("slack_buttons", Value::from(!clear)),
+                    (
+                        "interactivity_path",
+                        Value::from(format!("/ingest/slack/{project}")),
+                    ),
+                ],
+            );
+            return Ok(());
+        }
+    };
     let q = at
         .map(|a| format!("?at={}", url_escape(&a)))
         .unwrap_or_default();

@@ -31,6 +31,32 @@ pub async fn create_user(
     Ok(user)
 }
 
+/// The first admin of a server that has no user yet, made on the setup
+/// page; `None` when someone else was first.
+pub async fn create_first_admin(
+    db: &Db,
+    clock: &dyn Clock,
+    email: &Email,
+    password_hash: &str,
+) -> Result<Option<User>> {
+    let actor = Actor {
+        kind: liveops_store::audit::ActorKind::System,
+        name: "setup".into(),
+        ip: None,
+    };
+    let mut w = Work::begin(db, clock, &actor, None).await?;
+    let now = w.now();
+    let Some(user) = access::insert_first_admin(w.conn(), email, password_hash, now).await? else {
+        return Ok(None);
+    };
+    w.commit(
+        Audit::new("user.create", email.as_str())
+            .detail(json!({ "admin": true, "first_run": true })),
+    )
+    .await?;
+    Ok(Some(user))
+}
+
 /// A new project and its keys, which are shown only now.
 #[derive(Debug)]
 pub struct CreatedProject {

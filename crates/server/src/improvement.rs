@@ -6,7 +6,9 @@
 
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use liveops_core::improvement::dora::{Deployment, FourKeys, Level, Restore, four_keys};
+use liveops_core::improvement::dora::{
+    Change, Deployment, FourKeys, Level, Restore, four_keys, stages,
+};
 use liveops_store::audit::Actor;
 use liveops_store::improvement::save_report;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
@@ -727,6 +729,84 @@ pub struct DoraView {
     pub time_to_restore_level: Option<String>,
     /// The lowest of the keys' levels: elite, high, medium or low.
     pub level: String,
+}
+
+/// One stage-by-stage lead time, in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StagesView {
+    /// The repository the pull requests were in; absent for all of them.
+    pub service: Option<String>,
+    /// Merged pull requests that reached production in the range.
+    pub changes: usize,
+    /// First commit to pull request opened (median).
+    pub coding_secs: Option<i64>,
+    /// Opened to merged (median).
+    pub review_secs: Option<i64>,
+    /// Merged to running in production (median).
+    pub deploy_secs: Option<i64>,
+    /// First commit to production (median).
+    pub total_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LeadTimeView {
+    pub from: String,
+    pub to: String,
+    pub overall: StagesView,
+    /// Per service, by name.
+    pub services: Vec<StagesView>,
+}
+
+fn stages_view(service: Option<String>, changes: &[Change]) -> StagesView {
+    let s = stages(changes);
+    let secs = |ms: Option<i64>| ms.map(|m| m / 1000);
+    StagesView {
+        service,
+        changes: s.changes,
+        coding_secs: secs(s.coding_ms),
+        review_secs: secs(s.review_ms),
+        deploy_secs: secs(s.deploy_ms),
+        total_secs: secs(s.total_ms),
+    }
+}
+
+/// Lead time in its stages for the pull requests that reached production
+/// in `[from, to)`, overall and per service.
+pub async fn lead_time(
+    state: &AppState,
+    project_id: &str,
+    service: Option<&str>,
+    from: i64,
+    to: i64,
+) -> Result<LeadTimeView> {
+    let prs = state
+        .db
+        .deployed_pull_requests(project_id, service, from, to)
+        .await?;
+    let mut by_service: std::collections::BTreeMap<String, Vec<Change>> = Default::default();
+    let mut all = Vec::with_capacity(prs.len());
+    for p in prs {
+        let (Some(merged_at), Some(deployed_at)) = (p.merged_at, p.deployed_at) else {
+            continue;
+        };
+        let c = Change {
+            first_commit_at: p.first_commit_at,
+            opened_at: p.opened_at,
+            merged_at,
+            deployed_at,
+        };
+        all.push(c);
+        by_service.entry(p.repository).or_default().push(c);
+    }
+    Ok(LeadTimeView {
+        from: format_ms(from),
+        to: format_ms(to),
+        overall: stages_view(None, &all),
+        services: by_service
+            .into_iter()
+            .map(|(s, c)| stages_view(Some(s), &c))
+            .collect(),
+    })
 }
 
 /// The four keys of a project over `[from, to)`.

@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod metrics;
 pub mod outbound;
+pub mod overview;
 pub mod performance;
 pub mod releases;
 pub mod reviews;

@@ -1,7 +1,8 @@
 //! Secrets at rest: outbound webhook and Slack URLs (which carry their
 //! tokens in the path) are sealed with ChaCha20-Poly1305 under the
 //! instance's key before they are stored, and opened only to deliver or
-//! to show a redacted form.
+//! to show a redacted form. The same key, derived apart, signs the links
+//! liveops sends out.
 //!
 //! The nonce is derived from the plaintext with HMAC-SHA256 (the SIV
 //! construction), so one URL always seals to the same text: equality and
@@ -32,6 +33,8 @@ pub enum SealError {
 pub struct Sealer {
     aead: aead::LessSafeKey,
     nonce: hmac::Key,
+    /// Signs the links liveops mails out (acknowledge from the page).
+    links: hmac::Key,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -56,10 +59,25 @@ impl Sealer {
         let nonce = derive(key, b"liveops seal v1 nonce");
         let unbound = aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &enc)
             .unwrap_or_else(|_| unreachable!("ChaCha20-Poly1305 takes 32-byte keys"));
+        let links = derive(key, b"liveops links v1 signature");
         Sealer {
             aead: aead::LessSafeKey::new(unbound),
             nonce: hmac::Key::new(hmac::HMAC_SHA256, &nonce),
+            links: hmac::Key::new(hmac::HMAC_SHA256, &links),
         }
+    }
+
+    /// A signature over `data` under the instance key (base64url), for
+    /// links that must prove liveops made them.
+    pub fn sign_link(&self, data: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(hmac::sign(&self.links, data).as_ref())
+    }
+
+    /// Whether `signature` is `sign_link(data)`; in constant time.
+    pub fn link_signed(&self, data: &[u8], signature: &str) -> bool {
+        URL_SAFE_NO_PAD
+            .decode(signature)
+            .is_ok_and(|tag| hmac::verify(&self.links, data, &tag).is_ok())
     }
 
     /// The configured key (`secret_key`, base64 of 32 bytes), or the data

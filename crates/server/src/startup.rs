@@ -131,6 +131,11 @@ fn routes(state: AppState) -> Router {
             "/status/{project}/unsubscribe",
             get(ui::status::unsubscribe_form).post(ui::status::unsubscribe),
         )
+        .route("/setup", get(ui::setup::form).post(ui::setup::submit))
+        .route(
+            "/act/{token}",
+            get(ui::act::confirm_form).post(ui::act::act),
+        )
         .route("/feeds/{secret}", get(api::feeds::calendar))
         .route("/feedback/widget.js", get(feedback::public::widget))
         .route("/feedback/{project}/form", get(feedback::public::form))
@@ -154,8 +159,8 @@ fn routes(state: AppState) -> Router {
 }
 
 /// Every path that takes data in from outside without a login (SDKs,
-/// exporters, alert senders, mail providers, the feedback form), each
-/// holding one of the ingest slots while it runs.
+/// exporters, alert senders, mail providers, Git hosts and CI, the feedback
+/// form), each holding one of the ingest slots while it runs.
 fn ingest(state: AppState) -> Router<AppState> {
     Router::new()
         .route(
@@ -173,6 +178,22 @@ fn ingest(state: AppState) -> Router<AppState> {
         .route(
             "/ingest/email/{secret}",
             post(ingest::support::inbound_email_by_path).layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
+        .route(
+            "/ingest/slack/{project}",
+            post(ingest::support::slack_actions).layer(DefaultBodyLimit::max(256 * 1024)),
+        )
+        .route(
+            "/ingest/github/{project}",
+            post(ingest::releases::github).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
+        .route(
+            "/ingest/gitlab/{project}",
+            post(ingest::releases::gitlab).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
+        )
+        .route(
+            "/ingest/deployments/{project}",
+            post(ingest::releases::ci).layer(DefaultBodyLimit::max(8 * 1024 * 1024)),
         )
         .route(
             "/feedback/{project}",
@@ -347,6 +368,18 @@ impl Application {
         let jobs = jobs::start(&state, &stop_rx);
         let control_task = tokio::spawn(control::serve(control, state.clone(), stop_rx.clone()));
         tracing::info!(address = %listener.local_addr()?, "liveops is listening");
+        if !state.db.has_users().await? {
+            let at = state.config.public_url.clone().unwrap_or_else(|| {
+                listener
+                    .local_addr()
+                    .map(|a| format!("http://{a}"))
+                    .unwrap_or_default()
+            });
+            tracing::warn!(
+                setup_token = %state.setup_token,
+                "this server has no users yet: open {at}/setup and give the setup token to make the first admin"
+            );
+        }
 
         let otlp_task = otlp.map(|l| {
             let mut stop = stop_rx.clone();

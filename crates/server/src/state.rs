@@ -43,6 +43,9 @@ pub struct Inner {
     /// This node among those sharing the state database: the holder name
     /// of the job leases it takes, kept in the data directory.
     pub node: String,
+    /// What the first-run setup page asks for while the server has no
+    /// user; printed in the log at start, new at every start.
+    pub setup_token: String,
 }
 
 impl AppState {
@@ -68,6 +71,7 @@ impl AppState {
         );
         AppState(Arc::new(Inner {
             node,
+            setup_token: crate::auth::keys::random_string(24),
             ingest_slots: Arc::new(tokio::sync::Semaphore::new(config.ingest_concurrency)),
             outbound,
             trusted_proxies,

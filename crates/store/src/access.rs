@@ -67,6 +67,33 @@ pub async fn insert_user(
     })
 }
 
+/// Inserts the first user, an admin, only while there is no user at all;
+/// `None` when someone else was first.
+pub async fn insert_first_admin(
+    conn: &mut AnyConnection,
+    email: &Email,
+    password_hash: &str,
+    now: i64,
+) -> Result<Option<User>> {
+    let id = new_id();
+    let done = sqlx::query(
+        "INSERT INTO users (id, email, password_hash, is_admin, created_at) \
+         SELECT $1, $2, $3, 1, $4 WHERE NOT EXISTS (SELECT 1 FROM users)",
+    )
+    .bind(&id)
+    .bind(email.as_str())
+    .bind(password_hash)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok((done.rows_affected() == 1).then(|| User {
+        id,
+        email: email.to_string(),
+        is_admin: true,
+        created_at: now,
+    }))
+}
+
 pub async fn set_password(conn: &mut AnyConnection, user_id: &str, hash: &str) -> Result<()> {
     let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
@@ -80,6 +107,15 @@ pub async fn set_password(conn: &mut AnyConnection, user_id: &str, hash: &str) -
 }
 
 impl Db {
+    /// Whether any user exists: a server without one is waiting for its
+    /// first admin.
+    pub async fn has_users(&self) -> Result<bool> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users LIMIT 1")
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn user_by_email(&self, email: &Email) -> Result<User> {
         let row = sqlx::query(&format!("SELECT {USER_COLS} FROM users WHERE email = $1"))
             .bind(email.as_str())

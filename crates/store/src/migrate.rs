@@ -55,6 +55,9 @@ const MIGRATIONS: &[Entry] = &[
     portable!(14, "security_state", "0014_security_state.sql"),
     portable!(15, "nodes", "0015_nodes.sql"),
     portable!(16, "retention", "0016_retention.sql"),
+    portable!(17, "git_hooks", "0017_git_hooks.sql"),
+    portable!(18, "action_links", "0018_action_links.sql"),
+    portable!(19, "ticket_mail", "0019_ticket_mail.sql"),
 ];
 
 #[derive(Debug)]

@@ -134,6 +134,20 @@ pub async fn set_mail_signing_key(
     Ok(())
 }
 
+/// Stores (or clears) a project's sealed Slack signing secret.
+pub async fn set_slack_signing_secret(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    sealed: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE projects SET slack_signing_secret = $1 WHERE id = $2")
+        .bind(sealed)
+        .bind(project_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn insert_project(
     conn: &mut AnyConnection,
     slug: &Slug,
@@ -262,6 +276,16 @@ impl Db {
     }
 
     /// The sealed Mailgun webhook signing key, if one is set.
+    /// The project's sealed Slack signing secret, when it has one.
+    pub async fn slack_signing_secret(&self, project_id: &str) -> Result<Option<String>> {
+        let key: Option<Option<String>> =
+            sqlx::query_scalar("SELECT slack_signing_secret FROM projects WHERE id = $1")
+                .bind(project_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(key.flatten())
+    }
+
     pub async fn mail_signing_key(&self, project_id: &str) -> Result<Option<String>> {
         let key: Option<Option<String>> =
             sqlx::query_scalar("SELECT mail_signing_key FROM projects WHERE id = $1")

@@ -182,6 +182,17 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     .await;
     w.change(
         "PUT",
+        &at("/keys/slack/signing"),
+        Body::Json(json!({"signing_secret": "8f742231b10e8888abcd99yyyzzz85a5"})),
+    )
+    .await;
+    w.vars.insert("provider", "github".into());
+    w.change("PUT", &at("/releases/webhooks/{provider}"), Body::None)
+        .await;
+    w.change("DELETE", &at("/releases/webhooks/{provider}"), Body::None)
+        .await;
+    w.change(
+        "PUT",
         &at("/public-pages"),
         Body::Json(json!({"status_page": true, "changelog": true})),
     )

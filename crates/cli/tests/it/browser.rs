@@ -787,3 +787,181 @@ async fn browser_drafts_writes_and_publishes_a_postmortem() {
     c.close().await.expect("close browser");
     app.stop().await;
 }
+
+/// A new server as a new user meets it: sign-in leads to the setup page,
+/// which makes the first admin with the token from the log; with data in
+/// every area, the project's overview shows how the product is doing now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sets_up_the_first_admin_and_reads_the_overview() {
+    use reqwest::Method;
+    let app = spawn_app(Backend::Sqlite).await;
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+    c.goto(&app.url("/login")).await.expect("goto");
+    assert_eq!(wait_path(&c, |p| p == "/setup").await, "/setup");
+    fill(&c, "#token", &app.state.setup_token).await;
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    fill(&c, "#again", "correct horse battery").await;
+    shot(&c, "40-setup").await;
+    click(&c, "//button[@type='submit']").await;
+    assert_eq!(wait_path(&c, |p| p == "/login").await, "/login");
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    wait_path(&c, |p| p != "/login").await;
+
+    // Data in every area, through the API.
+    let ada = app
+        .state
+        .db
+        .user_by_email(&liveops_core::Email::parse("ada@example.com").expect("email"))
+        .await
+        .expect("the first admin");
+    assert!(ada.is_admin);
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let ok = |got: (u16, serde_json::Value), want: u16| assert_eq!(got.0, want, "{}", got.1);
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/schedules",
+            &admin,
+            Some(json!({"name": "Primary", "time_zone": "UTC", "layers": [
+                {"members": ["ada@example.com"], "start": "2020-01-06T00:00", "shift": "1w"}]})),
+        )
+        .await,
+        201,
+    );
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents",
+            &admin,
+            Some(json!({"title": "Checkout errors", "severity": "sev2"})),
+        )
+        .await,
+        201,
+    );
+    let (_, key) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/ingest-key",
+            &admin,
+            None,
+        )
+        .await;
+    let key = key["ingest_key"].as_str().expect("key").to_owned();
+    for person in ["u1", "u2", "u3"] {
+        let resp = app
+            .http
+            .post(app.url("/capture/"))
+            .json(&json!({"api_key": key, "event": "$pageview", "distinct_id": person}))
+            .send()
+            .await
+            .expect("capture");
+        assert_eq!(resp.status(), 200);
+    }
+    let server_key = crate::helpers::server_key(&app, &admin).await;
+    let resp = app
+        .http
+        .post(app.url("/v1/traces"))
+        .bearer_auth(&server_key)
+        .header("content-type", "application/json")
+        .body(crate::performance::requests("GET /pay", 60, 20, 6, 9).to_string())
+        .send()
+        .await
+        .expect("spans");
+    assert_eq!(resp.status(), 200);
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/performance/slos",
+            &admin,
+            Some(
+                json!({"name": "payments available", "kind": "availability", "objective": 0.99,
+                "route": "GET /pay"}),
+            ),
+        )
+        .await,
+        201,
+    );
+    let next_week = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 7))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/releases/trains",
+            &admin,
+            Some(json!({"name": "weekly", "cadence": "weekly", "first_release": next_week.to_string(),
+                "freeze_days": 2})),
+        )
+        .await,
+        201,
+    );
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/releases",
+            &admin,
+            Some(json!({"kind": "minor", "version": "1.4.0", "train": "weekly"})),
+        )
+        .await,
+        201,
+    );
+
+    let (status, glance) = app.get("/api/v1/projects/shop/overview", &admin).await;
+    assert_eq!(status, 200, "{glance}");
+    assert_eq!(glance["active_today"], 3, "{glance}");
+    assert_eq!(glance["incidents"][0]["number"], 1);
+    assert_eq!(glance["next_release"]["version"], "1.4.0");
+    c.goto(&app.url("/p/shop")).await.expect("overview");
+    let incidents = text_when(&c, "#glance-incidents").await;
+    assert!(
+        incidents.contains("#1 Checkout errors") && incidents.contains("ada@example.com (Primary)"),
+        "{incidents}"
+    );
+    assert!(
+        text_of(&c, "#glance-users .figure").await == "3",
+        "{}",
+        text_of(&c, "#glance-users").await
+    );
+    let traffic = text_of(&c, "#glance-traffic").await;
+    assert!(
+        traffic.contains("12.0 per minute") && traffic.contains("Errors: 10.0 %"),
+        "{traffic}"
+    );
+    assert!(
+        text_of(&c, "#glance-slos")
+            .await
+            .contains("payments available")
+    );
+    let release = text_of(&c, "#glance-release").await;
+    let freeze = next_week
+        .checked_sub(jiff::Span::new().days(2))
+        .expect("date");
+    assert!(
+        release.contains("1.4.0") && release.contains(&format!("freezes {freeze}")),
+        "{release}"
+    );
+    assert!(
+        text_of(&c, "#glance-security")
+            .await
+            .contains("past their patch SLA")
+    );
+    shot(&c, "41-overview").await;
+    c.find(Locator::Css("#glance-incidents h2 a"))
+        .await
+        .expect("link")
+        .click()
+        .await
+        .expect("click");
+    assert_eq!(
+        wait_path(&c, |p| p == "/p/shop/support").await,
+        "/p/shop/support"
+    );
+    c.close().await.expect("close browser");
+    app.stop().await;
+}

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod action_links;
 mod alertmanager;
 mod analytics;
 mod api_fuzz;
@@ -13,6 +14,8 @@ mod cli;
 mod docs;
 mod errors;
 mod feedback;
+mod first_run;
+mod githooks;
 mod hardening;
 mod improvement;
 mod nodes;

@@ -655,7 +655,7 @@ async fn spans_until_killed(place: &Place, serve: impl Fn(&Place) -> crate::cli:
 
 /// JSON spans for `n` requests to `route` now, each taking `ms`, the first
 /// `errors` of them answered 503.
-fn requests(route: &str, n: usize, ms: i64, errors: usize, seed: u64) -> Value {
+pub(crate) fn requests(route: &str, n: usize, ms: i64, errors: usize, seed: u64) -> Value {
     let now = jiff::Timestamp::now().as_nanosecond() as i64;
     let spans: Vec<Value> = (0..n)
         .map(|i| {

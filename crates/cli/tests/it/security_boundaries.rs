@@ -246,6 +246,33 @@ const API: &[(&str, &str, Api)] = &[
     ("GET", "/api/v1/projects/{project}/keys", Admin),
     ("POST", "/api/v1/projects/{project}/keys/{purpose}", Admin),
     ("PUT", "/api/v1/projects/{project}/keys/mail/signing", Admin),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/keys/slack/signing",
+        Admin,
+    ),
+    ("GET", "/api/v1/projects/{project}/overview", Read),
+    ("GET", "/api/v1/projects/{project}/releases/webhooks", Read),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/releases/webhooks/{provider}",
+        Admin,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/releases/webhooks/{provider}",
+        Admin,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/releases/pull-requests",
+        Read,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/improvement/dora/lead-time",
+        Read,
+    ),
     ("PUT", "/api/v1/projects/{project}/public-pages", Admin),
     ("GET", "/api/v1/projects/{project}/members", Read),
     ("PUT", "/api/v1/projects/{project}/members/{email}", Admin),
@@ -585,6 +612,19 @@ const PAGES: &[(&str, &str, Page)] = &[
     ),
     ("POST", "/p/{project}/settings/keys/{purpose}", Page::Form),
     ("POST", "/p/{project}/settings/public-pages", Page::Form),
+    ("GET", "/p/{project}/settings/connections", Page::Session),
+    (
+        "POST",
+        "/p/{project}/settings/connections/slack",
+        Page::Form,
+    ),
+    (
+        "POST",
+        "/p/{project}/settings/connections/{provider}",
+        Page::Form,
+    ),
+    ("GET", "/p/{project}/start", Page::Session),
+    ("POST", "/p/{project}/start/key", Page::Form),
     ("POST", "/p/{project}/settings/retention/{kind}", Page::Form),
     ("GET", "/p/{project}/support", Page::Session),
     ("POST", "/p/{project}/support/incidents", Page::Form),
@@ -699,6 +739,9 @@ enum Key {
     Integration,
     /// Found nowhere (public pages that are off, unknown feeds): 404 for all.
     Missing,
+    /// A signature over the body with a secret the sender shares (Git
+    /// hosts, CI, Slack): no login credential opens it.
+    Signed,
 }
 
 /// How a route takes its key.
@@ -739,6 +782,10 @@ const OTHERS: &[(&str, &str, Key)] = &[
     ("POST", "/v1/metrics", Key::Server),
     ("POST", "/ingest/email", Key::Mail),
     ("POST", "/ingest/alerts", Key::Integration),
+    ("POST", "/ingest/github/shop", Key::Signed),
+    ("POST", "/ingest/gitlab/shop", Key::Signed),
+    ("POST", "/ingest/deployments/shop", Key::Signed),
+    ("POST", "/ingest/slack/shop", Key::Signed),
 ];
 
 fn via(path: &str) -> Via {
@@ -836,6 +883,7 @@ fn concrete(template: &str) -> String {
         .replace("{name}", "nope")
         .replace("{kind}", "nope")
         .replace("{key}", "nope")
+        .replace("{provider}", "nope")
 }
 
 struct Creds {

@@ -1,6 +1,7 @@
 //! The DORA four keys (GitLab's and Four Keys' definitions): deployment
 //! frequency, lead time for changes, change failure rate and time to
-//! restore, each with its 2019 performance level.
+//! restore, each with its 2019 performance level; and lead time cut into
+//! its coding, review and deploy stages.
 
 const HOUR_MS: i64 = 3_600_000;
 const DAY_MS: i64 = 24 * HOUR_MS;
@@ -160,6 +161,63 @@ pub fn four_keys(deployments: &[Deployment], restores: &[Restore], from: i64, to
     }
 }
 
+/// A pull request that reached production, with the times its stages end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// The oldest commit on its branch, when the host told us of it.
+    pub first_commit_at: Option<i64>,
+    pub opened_at: i64,
+    pub merged_at: i64,
+    pub deployed_at: i64,
+}
+
+/// Lead time for changes cut into its stages (GitLab's value-stream and
+/// LinearB's cycle-time stages): coding from the first commit to the pull
+/// request, review from opened to merged, and deploy from merged to
+/// production; each a median in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stages {
+    pub changes: usize,
+    pub coding_ms: Option<i64>,
+    pub review_ms: Option<i64>,
+    pub deploy_ms: Option<i64>,
+    /// First commit (or, without one, the opening) to production.
+    pub total_ms: Option<i64>,
+}
+
+/// The stages of some changes. A stage a clock skew makes negative counts
+/// as zero; coding is left out for changes whose first commit is unknown.
+pub fn stages(changes: &[Change]) -> Stages {
+    let mut coding: Vec<i64> = changes
+        .iter()
+        .filter_map(|c| c.first_commit_at.map(|f| (c.opened_at - f).max(0)))
+        .collect();
+    let mut review: Vec<i64> = changes
+        .iter()
+        .map(|c| (c.merged_at - c.opened_at).max(0))
+        .collect();
+    let mut deploy: Vec<i64> = changes
+        .iter()
+        .map(|c| (c.deployed_at - c.merged_at).max(0))
+        .collect();
+    let mut total: Vec<i64> = changes
+        .iter()
+        .map(|c| {
+            let start = c
+                .first_commit_at
+                .map_or(c.opened_at, |f| f.min(c.opened_at));
+            (c.deployed_at - start).max(0)
+        })
+        .collect();
+    Stages {
+        changes: changes.len(),
+        coding_ms: median(&mut coding),
+        review_ms: median(&mut review),
+        deploy_ms: median(&mut deploy),
+        total_ms: median(&mut total),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +282,40 @@ mod tests {
         assert_eq!(k.frequency_level, Level::Low);
         assert_eq!(median(&mut []), None);
         assert_eq!(median(&mut [5, 1, 3]), Some(3));
+    }
+    #[test]
+    fn stages_are_medians_of_each_step() {
+        let h = HOUR_MS;
+        let changes = [
+            Change {
+                first_commit_at: Some(0),
+                opened_at: 2 * h,
+                merged_at: 5 * h,
+                deployed_at: 6 * h,
+            },
+            Change {
+                first_commit_at: None,
+                opened_at: 10 * h,
+                merged_at: 11 * h,
+                deployed_at: 20 * h,
+            },
+            Change {
+                first_commit_at: Some(30 * h),
+                opened_at: 34 * h,
+                merged_at: 40 * h,
+                deployed_at: 41 * h,
+            },
+        ];
+        let s = stages(&changes);
+        assert_eq!(s.changes, 3);
+        // Coding: 2 h and 4 h (the second has no first commit).
+        assert_eq!(s.coding_ms, Some(3 * h));
+        // Review: 3, 1 and 6 hours.
+        assert_eq!(s.review_ms, Some(3 * h));
+        // Deploy: 1, 9 and 1 hours.
+        assert_eq!(s.deploy_ms, Some(h));
+        // Totals: 6, 10 and 11 hours.
+        assert_eq!(s.total_ms, Some(10 * h));
+        assert_eq!(stages(&[]), Stages::default());
     }
 }

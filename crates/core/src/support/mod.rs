@@ -1,9 +1,10 @@
 //! Production support: incidents, escalation through support tiers, on-call
-//! schedules.
+//! schedules, and ticket e-mail threading.
 
 pub mod alert;
 pub mod escalation;
 pub mod incident;
+pub mod mail;
 pub mod schedule;
 pub mod sla;
 pub mod status;

@@ -1,5 +1,6 @@
 //! The continuous-improvement API: the DORA four keys over a range, per
-//! project and optionally per service, with their performance levels; and
+//! project and optionally per service, with their performance levels, and
+//! lead time in its stages; and
 //! the weekly report, on demand or kept as history, with its recipients.
 
 use axum::Json;
@@ -14,7 +15,7 @@ use crate::auth::{Access, need};
 use crate::contract::improvement::{RecipientBody, SavedReportView, StoredReportView};
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::improvement::{self as report, WeeklyReport};
-use crate::improvement::{DoraView, LinkSuggestion, compute, compute_periods};
+use crate::improvement::{DoraView, LeadTimeView, LinkSuggestion, compute, compute_periods};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 use crate::work::{Audit, Work};
@@ -120,6 +121,34 @@ pub async fn dora_trends(
     let service = q.service.as_deref().filter(|s| !s.is_empty());
     Ok(Json(
         compute_periods(&state, &access.project.id, env, service, from, to, step).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeadTimeQuery {
+    /// Deployed from (date or RFC 3339); 30 days before `to` by default.
+    pub from: Option<String>,
+    /// End, exclusive; now by default.
+    pub to: Option<String>,
+    pub service: Option<String>,
+}
+
+/// Lead time for changes in its stages: coding (first commit to pull
+/// request), review (opened to merged) and deploy (merged to production),
+/// per service, from the pull requests Git hosts reported.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/improvement/dora/lead-time", tag = "improvement",
+    params(("project" = String, Path, description = "Project slug"), LeadTimeQuery),
+    responses((status = 200, description = "The stages", body = LeadTimeView)))]
+pub async fn lead_time(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Read>,
+    ApiQuery(q): ApiQuery<LeadTimeQuery>,
+) -> ApiResult<Json<LeadTimeView>> {
+    let (from, to) = dora_range(q.from.as_deref(), q.to.as_deref(), 30, state.now_ms())?;
+    let service = q.service.as_deref().filter(|s| !s.is_empty());
+    Ok(Json(
+        report::lead_time(&state, &access.project.id, service, from, to).await?,
     ))
 }
 

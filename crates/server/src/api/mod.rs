@@ -8,6 +8,7 @@ pub mod feedback;
 pub mod feeds;
 pub mod improvement;
 pub mod me;
+pub mod overview;
 pub mod performance;
 pub mod projects;
 pub mod releases;
@@ -17,6 +18,7 @@ pub mod security;
 pub mod support;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use axum::Json;
 use axum::Router;
@@ -89,10 +91,12 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(users::list_users, users::create_user))
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project))
+        .routes(routes!(overview::overview))
         .routes(routes!(projects::rotate_ingest_key))
         .routes(routes!(projects::list_keys))
         .routes(routes!(projects::rotate_key))
         .routes(routes!(projects::put_mail_signing))
+        .routes(routes!(projects::put_slack_signing))
         .routes(routes!(projects::put_public_pages))
         .routes(routes!(projects::list_members))
         .routes(routes!(projects::set_member, projects::remove_member))
@@ -177,6 +181,9 @@ pub fn router() -> Router<AppState> {
             releases::list_deployments,
             releases::record_deployment
         ))
+        .routes(routes!(webhooks::list_webhooks))
+        .routes(routes!(webhooks::put_webhook, webhooks::delete_webhook))
+        .routes(routes!(webhooks::list_pull_requests))
         .routes(routes!(feedback::list_feedback, feedback::create_feedback))
         .routes(routes!(feedback::import_feedback))
         .routes(routes!(feedback::get_feedback))
@@ -210,6 +217,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(security::osv_status))
         .routes(routes!(improvement::dora))
         .routes(routes!(improvement::dora_trends))
+        .routes(routes!(improvement::lead_time))
         .routes(routes!(improvement::dora_suggestions))
         .routes(routes!(scaling::list_capacity))
         .routes(routes!(scaling::get_forecast))

@@ -258,6 +258,35 @@ pub async fn put_mail_signing(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct SlackSigningBody {
+    /// The Slack app's signing secret: buttons on pages posted to
+    /// `/ingest/slack/{project}` must carry its signature. `null` turns the
+    /// buttons off.
+    pub signing_secret: Option<String>,
+}
+
+/// Sets or clears the Slack signing secret page buttons are checked with.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/keys/slack/signing", tag = "projects",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = SlackSigningBody,
+    responses((status = 204, description = "Stored (sealed)")))]
+pub async fn put_slack_signing(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiJson(body): ApiJson<SlackSigningBody>,
+) -> ApiResult<StatusCode> {
+    crate::support::links::set_slack_secret(
+        &state,
+        &access.actor(),
+        &access.project.id,
+        body.signing_secret.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PublicPagesBody {
     /// The public status page at `/status/{project}` and its subscriptions.
     pub status_page: bool,

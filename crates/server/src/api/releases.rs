@@ -5,69 +5,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use liveops_store::releases::DeployedCommit;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{Access, need};
 use crate::contract::releases::*;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::releases::deploy::{self, Deployment};
+use crate::releases::deploy;
 use crate::state::AppState;
-use crate::timerange::parse_when;
-
-/// The most commits one deployment may list.
-const MAX_COMMITS: usize = 10_000;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CommitBody {
-    pub sha: String,
-    pub message: String,
-    /// When it was committed (RFC 3339).
-    pub committed_at: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DeploymentBody {
-    pub service: String,
-    pub version: String,
-    /// production (default), staging, …
-    pub environment: Option<String>,
-    /// The commit deployed (7 to 40 hex digits).
-    pub commit: Option<String>,
-    /// When it went live (RFC 3339); now by default.
-    pub deployed_at: Option<String>,
-    /// The commits it carried since the previous deployment.
-    #[serde(default)]
-    pub commits: Vec<CommitBody>,
-    /// The lockfiles it shipped (Cargo.lock, package-lock.json, …): their
-    /// packages are scanned against the OSV database for the service, so
-    /// findings the deployment no longer carries are fixed.
-    #[serde(default)]
-    pub lockfiles: Vec<crate::contract::security::LockfileBody>,
-}
-
-fn text(field: &str, v: &str, max: usize) -> ApiResult<String> {
-    let t = v.trim();
-    if t.is_empty() || t.chars().count() > max || t.chars().any(char::is_control) {
-        return Err(ApiError::unprocessable(format!(
-            "`{field}` needs 1 to {max} printable characters"
-        )));
-    }
-    Ok(t.to_owned())
-}
-
-fn sha(field: &str, v: &str) -> ApiResult<String> {
-    let t = v.trim().to_ascii_lowercase();
-    if !(7..=64).contains(&t.len()) || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::unprocessable(format!(
-            "`{field}` must be a commit id of 7 to 64 hex digits"
-        )));
-    }
-    Ok(t)
-}
 
 /// Records a deployment with the commits it carried.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/releases/deployments", tag = "releases",
@@ -79,57 +24,7 @@ pub async fn record_deployment(
     Access(access, _): Access<need::Write>,
     ApiJson(body): ApiJson<DeploymentBody>,
 ) -> ApiResult<(StatusCode, Json<DeploymentView>)> {
-    let service = text("service", &body.service, 100)?;
-    let version = text("version", &body.version, 100)?;
-    let environment = text(
-        "environment",
-        body.environment.as_deref().unwrap_or("production"),
-        50,
-    )?;
-    let commit = body
-        .commit
-        .as_deref()
-        .map(|c| sha("commit", c))
-        .transpose()?;
-    let deployed_at = body
-        .deployed_at
-        .as_deref()
-        .map(|t| parse_when("deployed_at", t))
-        .transpose()?;
-    if body.commits.len() > MAX_COMMITS {
-        return Err(ApiError::unprocessable(format!(
-            "a deployment lists at most {MAX_COMMITS} commits"
-        )));
-    }
-    let commits = body
-        .commits
-        .iter()
-        .map(|c| {
-            Ok(DeployedCommit {
-                sha: sha("commits[].sha", &c.sha)?,
-                message: c.message.chars().take(10_000).collect(),
-                committed_at: parse_when("commits[].committed_at", &c.committed_at)?,
-            })
-        })
-        .collect::<ApiResult<Vec<_>>>()?;
-    if body.lockfiles.len() > 200 {
-        return Err(ApiError::unprocessable(
-            "a deployment lists at most 200 lockfiles",
-        ));
-    }
-    let d = Deployment {
-        service,
-        version,
-        environment,
-        commit,
-        deployed_at,
-        commits,
-        lockfiles: body
-            .lockfiles
-            .into_iter()
-            .map(|f| (f.name, f.text))
-            .collect(),
-    };
+    let d = body.parse().map_err(ApiError::unprocessable)?;
     let row = deploy::record(&state, &access.actor(), &access.project.id, &d).await?;
     Ok((StatusCode::CREATED, Json(deployment_view(row))))
 }

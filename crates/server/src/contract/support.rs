@@ -52,7 +52,7 @@ pub struct DeliveryView {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LinkView {
-    /// ticket, release, deployment or hotfix.
+    /// ticket, release, deployment, commit or hotfix.
     pub kind: String,
     pub target: String,
 }
@@ -138,6 +138,9 @@ pub struct TicketDetail {
     pub comments: Vec<CommentView>,
     /// Releases that fixed the ticket.
     pub fixed_in: Vec<String>,
+    /// Commits whose message says they fix it, as `repository@sha`.
+    #[serde(default)]
+    pub fixed_by: Vec<String>,
     /// SLA warnings and breaches announced so far.
     pub sla_alerts: Vec<SlaAlertView>,
 }

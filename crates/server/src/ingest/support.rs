@@ -1,6 +1,7 @@
 //! Support intake from machines: alerts from Alertmanager, Grafana and
-//! generic webhooks (by the integration's secret), and inbound e-mail that
-//! opens or continues tickets (by the mail key, or a Mailgun signature).
+//! generic webhooks (by the integration's secret), inbound e-mail that
+//! opens or continues tickets (by the mail key, or a Mailgun signature),
+//! and Slack's buttons on pages (by Slack's signature).
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,7 +16,6 @@ use crate::auth::keys;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::support::service;
-use crate::support::tickets::{self, TicketFields, TicketRequest};
 
 /// Answers Alertmanager, Grafana and generic webhooks.
 pub async fn alerts_by_path(
@@ -93,6 +93,17 @@ pub struct InboundEmail {
     pub from: String,
     pub subject: String,
     pub text: String,
+    /// The mail's own `Message-ID`.
+    #[serde(default)]
+    pub message_id: Option<String>,
+    /// Its `In-Reply-To` and `References` headers, which thread it.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
+    #[serde(default)]
+    pub references: Option<String>,
+    /// The address it was sent to (a ticket's reply-to carries its token).
+    #[serde(default)]
+    pub to: Option<String>,
 }
 
 /// How far Mailgun's signature timestamp may be from now.
@@ -120,11 +131,10 @@ fn mail_secret(headers: &HeaderMap, path: Option<&str>) -> Option<String> {
 
 /// The mail in a body: liveops' JSON, or a provider's form fields
 /// (Mailgun's `sender`/`from`, `subject`, `stripped-text`/`body-plain`,
-/// with `timestamp`, `token` and `signature`).
+/// `Message-Id`, `In-Reply-To`, `References`, `recipient`/`To`, with
+/// `timestamp`, `token` and `signature`).
 struct Mail {
-    from: String,
-    subject: String,
-    text: String,
+    mail: crate::support::mail::Inbound,
     mailgun: Option<(String, String, String)>,
 }
 
@@ -138,14 +148,20 @@ fn read_mail(headers: &HeaderMap, body: &[u8]) -> ApiResult<Mail> {
             ApiError::bad_request(format!("the body is not an inbound e-mail: {e}"))
         })?;
         return Ok(Mail {
-            from: m.from,
-            subject: m.subject,
-            text: m.text,
+            mail: crate::support::mail::Inbound {
+                from: m.from,
+                subject: m.subject,
+                text: m.text,
+                message_id: m.message_id,
+                in_reply_to: m.in_reply_to,
+                references: m.references,
+                to: m.to,
+            },
             mailgun: None,
         });
     }
     let fields: std::collections::HashMap<String, String> = url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.into_owned()))
         .collect();
     let get = |names: &[&str]| names.iter().find_map(|n| fields.get(*n).cloned());
     let from = get(&["from", "sender"])
@@ -155,9 +171,17 @@ fn read_mail(headers: &HeaderMap, body: &[u8]) -> ApiResult<Mail> {
         _ => None,
     };
     Ok(Mail {
-        from,
-        subject: get(&["subject"]).unwrap_or_default(),
-        text: get(&["stripped-text", "body-plain", "text"]).unwrap_or_default(),
+        mail: crate::support::mail::Inbound {
+            from,
+            subject: get(&["subject"]).unwrap_or_default(),
+            // The full plain text: liveops trims quotes and signatures of
+            // an answer itself, and keeps a first message whole.
+            text: get(&["body-plain", "text", "stripped-text"]).unwrap_or_default(),
+            message_id: get(&["message-id"]),
+            in_reply_to: get(&["in-reply-to"]),
+            references: get(&["references"]),
+            to: get(&["recipient", "to"]),
+        },
         mailgun: signed,
     })
 }
@@ -220,29 +244,47 @@ async fn take_mail(
             ));
         }
     }
-    // "Name <address>" or a bare address.
-    let from = mail
-        .from
-        .rsplit_once('<')
-        .map_or(mail.from.as_str(), |(_, rest)| rest.trim_end_matches('>'))
-        .trim()
-        .to_owned();
     let actor = liveops_store::audit::Actor {
         kind: liveops_store::audit::ActorKind::System,
         name: "inbound-email".into(),
         ip: None,
     };
-    let req = TicketRequest::parse(&TicketFields {
-        subject: &mail.subject,
-        requester: &from,
-        body: &mail.text,
-        ..TicketFields::default()
-    })
-    .map_err(ApiError::unprocessable)?;
-    let ticket = tickets::open(state, &project_id, &actor, &req, "email").await?;
+    let got = crate::support::mail::receive(state, &project_id, &actor, &mail.mail).await?;
+    let status = if got.threaded {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     Ok((
-        StatusCode::CREATED,
-        Json(json!({ "ticket": ticket.number })),
+        status,
+        Json(json!({ "ticket": got.ticket, "threaded": got.threaded, "reopened": got.reopened })),
     )
         .into_response())
+}
+
+/// Slack's interactivity requests: a button pressed on a page (acknowledge,
+/// escalate, resolve), checked against the project's Slack signing secret.
+/// A refusal of the button itself (used, expired) answers only the person
+/// who pressed it.
+pub async fn slack_actions(
+    State(state): State<AppState>,
+    Path(project): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let answer = crate::support::links::slack(
+        &state,
+        &project,
+        header("x-slack-request-timestamp"),
+        header("x-slack-signature"),
+        &body,
+    )
+    .await?;
+    Ok(Json(json!({
+        "response_type": if answer.ephemeral { "ephemeral" } else { "in_channel" },
+        "replace_original": false,
+        "text": answer.text,
+    }))
+    .into_response())
 }

@@ -4,6 +4,7 @@
 //! from items, fixed incidents, deployed commits and the OpenAPI diff.
 
 pub mod deploy;
+pub mod hooks;
 
 use jiff::civil::Date;
 use liveops_core::docs::api_diff::{Change, Level, VersionProblem};

@@ -1,7 +1,10 @@
 //! Production support in the server: alert intake, incident actions, the
-//! escalation, SLA, maintenance and delivery jobs, and the public status page.
+//! escalation, SLA, maintenance and delivery jobs, the signed links pages
+//! carry, and the public status page.
 
 pub mod deliver;
+pub mod links;
+pub mod mail;
 pub mod maintenance;
 pub mod sender;
 pub mod service;

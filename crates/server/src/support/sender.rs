@@ -88,11 +88,32 @@ impl Sender {
             .target
             .parse()
             .map_err(|_| format!("failed: {} is not an address", d.target))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(from)
             .to(to)
             .subject(d.subject.clone())
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .header(lettre::message::header::ContentType::TEXT_PLAIN);
+        // A ticket's reply threads: its own Message-ID, the thread before
+        // it, and the reply-to address that carries the ticket's token.
+        let own: serde_json::Value = d
+            .headers
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok())
+            .unwrap_or_default();
+        let field = |name: &str| own.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        if let Some(id) = field("Message-ID") {
+            builder = builder.message_id(Some(id));
+        }
+        if let Some(parent) = field("In-Reply-To") {
+            builder = builder.in_reply_to(parent);
+        }
+        if let Some(thread) = field("References") {
+            builder = builder.references(thread);
+        }
+        if let Some(reply_to) = field("Reply-To").and_then(|r| r.parse::<Mailbox>().ok()) {
+            builder = builder.reply_to(reply_to);
+        }
+        let message = builder
             .body(d.payload.clone())
             .map_err(|_| "failed: the message could not be built".to_owned())?;
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)

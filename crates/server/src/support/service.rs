@@ -305,7 +305,24 @@ pub async fn acknowledge(
 ) -> std::result::Result<(), ActionError> {
     let db = &state.db;
     let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    acknowledge_in(&mut w, db, incident, ack_timeout_secs).await?;
+    w.commit(Audit::new(
+        "incident.acknowledge",
+        incident.number.to_string(),
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Acknowledges as part of a change, by its actor.
+pub(crate) async fn acknowledge_in(
+    w: &mut Work,
+    db: &Db,
+    incident: &IncidentRow,
+    ack_timeout_secs: Option<i64>,
+) -> std::result::Result<(), ActionError> {
     let now = w.now();
+    let by = w.actor().name.clone();
     let deadline = ack_timeout_secs.map(|s| now + s * 1000);
     let tx = w.conn();
     if !incidents::acknowledge(&mut *tx, &incident.id, deadline, now).await? {
@@ -318,7 +335,7 @@ pub async fn acknowledge(
     incidents::add_event(
         &mut *tx,
         &incident.id,
-        &actor.name,
+        &by,
         "acknowledged",
         None,
         false,
@@ -326,11 +343,6 @@ pub async fn acknowledge(
     )
     .await?;
     hook_event(&mut *tx, db, incident, "incident.acknowledged", now).await?;
-    w.commit(Audit::new(
-        "incident.acknowledge",
-        incident.number.to_string(),
-    ))
-    .await?;
     Ok(())
 }
 
@@ -342,12 +354,26 @@ pub async fn resolve(
 ) -> std::result::Result<(), ActionError> {
     let db = &state.db;
     let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    resolve_by(&mut w, db, incident, note).await?;
+    w.commit(Audit::new("incident.resolve", incident.number.to_string()))
+        .await?;
+    Ok(())
+}
+
+/// Resolves as part of a change, by its actor.
+pub(crate) async fn resolve_by(
+    w: &mut Work,
+    db: &Db,
+    incident: &IncidentRow,
+    note: Option<&str>,
+) -> std::result::Result<(), ActionError> {
     let now = w.now();
+    let by = w.actor().name.clone();
     if !resolve_in(
         w.conn(),
         db,
         incident,
-        &actor.name,
+        &by,
         note.unwrap_or("resolved by hand"),
         false,
         now,
@@ -359,8 +385,6 @@ pub async fn resolve(
             incident.number
         )));
     }
-    w.commit(Audit::new("incident.resolve", incident.number.to_string()))
-        .await?;
     Ok(())
 }
 
@@ -371,14 +395,27 @@ pub async fn escalate(
     incident: &IncidentRow,
 ) -> std::result::Result<(), ActionError> {
     let db = &state.db;
+    let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
+    escalate_in(&mut w, incident).await?;
+    w.commit(Audit::new("incident.escalate", incident.number.to_string()))
+        .await?;
+    run_escalated(state, incident).await
+}
+
+/// Moves escalation on as part of a change; `run_escalated` runs the
+/// step once the change is in.
+pub(crate) async fn escalate_in(
+    w: &mut Work,
+    incident: &IncidentRow,
+) -> std::result::Result<(), ActionError> {
     if incident.policy_id.is_none() {
         return Err(ActionError::Refused(format!(
             "incident #{} has no escalation policy to escalate along",
             incident.number
         )));
     }
-    let mut w = Work::begin(db, &*state.clock, actor, Some(&incident.project_id)).await?;
     let now = w.now();
+    let by = w.actor().name.clone();
     let tx = w.conn();
     if !incidents::escalate_now(&mut *tx, &incident.id, now).await? {
         return Err(ActionError::Refused(format!(
@@ -389,18 +426,24 @@ pub async fn escalate(
     incidents::add_event(
         &mut *tx,
         &incident.id,
-        &actor.name,
+        &by,
         "escalated",
         Some("escalated by hand"),
         false,
         now,
     )
     .await?;
-    w.commit(Audit::new("incident.escalate", incident.number.to_string()))
-        .await?;
-    // Run the step now rather than at the job's next tick.
+    Ok(())
+}
+
+/// Runs an escalated incident's step now rather than at the job's next
+/// tick.
+pub(crate) async fn run_escalated(
+    state: &AppState,
+    incident: &IncidentRow,
+) -> std::result::Result<(), ActionError> {
     let fresh = {
-        let mut conn = db.pool().acquire().await.map_err(StoreError::from)?;
+        let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
         incidents::get(&mut conn, &incident.id).await?
     };
     run_step(state, &fresh).await?;
@@ -564,7 +607,7 @@ pub async fn run_step(state: &AppState, incident: &IncidentRow) -> Result<bool> 
             Err(e) => return Err(e),
         };
         names.push(user.email.clone());
-        notify_user(&mut tx, db, incident, &user, level_no, now).await?;
+        notify_user(&mut tx, state, incident, &user, level_no, now).await?;
     }
     let body = format!(
         "level {level_no}: {}; notified {}",
@@ -666,22 +709,17 @@ fn subject(incident: &IncidentRow) -> String {
 }
 
 /// Queues a person's notifications for an escalation level, per their rules;
-/// with no rules, an e-mail to their address at once.
+/// with no rules, an e-mail to their address at once. Each message carries
+/// its own signed links to acknowledge, escalate and resolve.
 async fn notify_user(
     conn: &mut AnyConnection,
-    db: &Db,
+    state: &AppState,
     incident: &IncidentRow,
     user: &liveops_store::access::User,
     level: usize,
     now: i64,
 ) -> Result<()> {
-    let rules = db.rules_of(&user.id).await?;
-    let payload = json!({
-        "event": "incident.notify",
-        "incident": incident_json(incident),
-        "level": level,
-        "user": user.email,
-    });
+    let rules = state.db.rules_of(&user.id).await?;
     let subject = subject(incident);
     let mut deliveries: Vec<(Channel, String, i64)> = rules
         .iter()
@@ -698,7 +736,21 @@ async fn notify_user(
         deliveries.push((Channel::Email, user.email.clone(), now));
     }
     for (channel, target, due_at) in deliveries {
-        let body = render(channel, &subject, &payload);
+        let links = super::links::for_page(state, incident, &user.email, now);
+        let payload = json!({
+            "event": "incident.notify",
+            "incident": incident_json(incident),
+            "level": level,
+            "user": user.email,
+            "links": links
+                .iter()
+                .map(|(a, _, url)| (a.as_str().to_owned(), json!(url)))
+                .collect::<serde_json::Map<_, _>>(),
+        });
+        let body = match channel {
+            Channel::Slack => slack_page(&subject, &links),
+            _ => render(channel, &subject, &payload),
+        };
         notify::enqueue(
             conn,
             &NewDelivery {
@@ -718,6 +770,41 @@ async fn notify_user(
     Ok(())
 }
 
+/// A Slack page: the subject, a button per action whose value is its
+/// signed token (for the interactivity endpoint), and the same actions as
+/// links for a workspace without the app.
+fn slack_page(subject: &str, links: &[(super::links::LinkAction, String, String)]) -> String {
+    let buttons: Vec<serde_json::Value> = links
+        .iter()
+        .map(|(a, token, _)| {
+            let mut b = json!({
+                "type": "button",
+                "action_id": a.as_str(),
+                "text": {"type": "plain_text", "text": a.verb()},
+                "value": token,
+            });
+            if *a == super::links::LinkAction::Acknowledge {
+                b["style"] = json!("primary");
+            }
+            b
+        })
+        .collect();
+    let fallback = links
+        .iter()
+        .map(|(a, _, url)| format!("<{url}|{}>", a.verb()))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    json!({
+        "text": format!("{subject} — incident.notify"),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": subject}},
+            {"type": "actions", "block_id": "incident_actions", "elements": buttons},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": fallback}]},
+        ],
+    })
+    .to_string()
+}
+
 /// The message body for a channel.
 fn render(channel: Channel, subject: &str, payload: &serde_json::Value) -> String {
     match channel {
@@ -726,12 +813,26 @@ fn render(channel: Channel, subject: &str, payload: &serde_json::Value) -> Strin
             json!({ "text": format!("{subject} — {}", payload["event"].as_str().unwrap_or("")) })
                 .to_string()
         }
-        Channel::Email => format!(
-            "{subject}\n\nEvent: {}\nSeverity: {}\nState: {}\n",
-            payload["event"].as_str().unwrap_or(""),
-            payload["incident"]["severity"].as_str().unwrap_or(""),
-            payload["incident"]["state"].as_str().unwrap_or(""),
-        ),
+        Channel::Email => {
+            let mut text = format!(
+                "{subject}\n\nEvent: {}\nSeverity: {}\nState: {}\n",
+                payload["event"].as_str().unwrap_or(""),
+                payload["incident"]["severity"].as_str().unwrap_or(""),
+                payload["incident"]["state"].as_str().unwrap_or(""),
+            );
+            if let Some(links) = payload["links"].as_object().filter(|l| !l.is_empty()) {
+                text.push('\n');
+                for action in super::links::LinkAction::ALL {
+                    if let Some(url) = links.get(action.as_str()).and_then(|u| u.as_str()) {
+                        text.push_str(&format!("{}: {url}\n", action.verb()));
+                    }
+                }
+                text.push_str(
+                    "\nEach link works once, for 24 hours, and asks you to confirm before it acts.\n",
+                );
+            }
+            text
+        }
     }
 }
 

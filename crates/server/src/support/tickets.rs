@@ -110,6 +110,19 @@ pub async fn open(
     source: &str,
 ) -> Result<Ticket> {
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let t = open_in(&mut w, project_id, req, source).await?;
+    w.commit(Audit::new("ticket.open", t.number.to_string()))
+        .await?;
+    Ok(t)
+}
+
+/// Opens a ticket as part of a change.
+pub(crate) async fn open_in(
+    w: &mut Work,
+    project_id: &str,
+    req: &TicketRequest,
+    source: &str,
+) -> Result<Ticket> {
     let now = w.now();
     let tx = w.conn();
     let t = tk::insert_ticket(
@@ -137,8 +150,6 @@ pub async fn open(
         now,
     )
     .await?;
-    w.commit(Audit::new("ticket.open", t.number.to_string()))
-        .await?;
     Ok(t)
 }
 
@@ -238,6 +249,10 @@ pub async fn apply(
         TicketOp::Reply(body) | TicketOp::Note(body) => {
             let public = matches!(op, TicketOp::Reply(_));
             tk::add_comment(&mut *tx, &t.id, &actor.name, public, true, body, now).await?;
+            // A reply goes to the requester by mail; a note never does.
+            if public {
+                super::mail::queue_reply(&mut *tx, state, t, &actor.name, body, now).await?;
+            }
         }
         TicketOp::Escalate => {
             let next = t

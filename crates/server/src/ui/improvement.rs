@@ -1,5 +1,5 @@
 //! The continuous-improvement page: the DORA four keys of the last 30 days
-//! with their levels, and the weekly reports kept so far, the newest in
+//! with their levels, lead time in its stages, and the weekly reports kept so far, the newest in
 //! full.
 
 use axum::extract::{Path, State};
@@ -9,8 +9,8 @@ use maud::{Markup, html};
 
 use super::prologue::load;
 use super::{Frame, UiSession, api_error, page};
+use crate::improvement::{LeadTimeView, StagesView, compute, compute_periods, lead_time};
 use crate::improvement::{WeeklyReport, format_day};
-use crate::improvement::{compute, compute_periods};
 use crate::state::AppState;
 
 const DAY_MS: i64 = 86_400_000;
@@ -39,6 +39,10 @@ pub async fn overview(
     .await
     {
         Ok(k) => k,
+        Err(e) => return api_error(e),
+    };
+    let stages = match lead_time(&state, &project.id, None, to - 30 * DAY_MS, to).await {
+        Ok(l) => l,
         Err(e) => return api_error(e),
     };
     // Twelve weeks of the keys, for the trend chart, from one read.
@@ -121,6 +125,7 @@ pub async fn overview(
                     }
                     p { "Overall: " strong.level { (k.level) } " (the weakest key)." }
                 }
+                (stages_table(&stages))
                 section.trend {
                     h2 { "The last twelve weeks" }
                     (crate::ui::charts::lines(&labels, &trend))
@@ -130,6 +135,38 @@ pub async fn overview(
         },
     )
     .into_response()
+}
+
+/// Lead time in its stages, per service, when Git hosts reported pull
+/// requests that reached production.
+fn stages_table(l: &LeadTimeView) -> Markup {
+    let row = |s: &StagesView| {
+        html! {
+            tr {
+                td { (s.service.as_deref().unwrap_or("All services")) }
+                td { (s.changes) }
+                td { (hours(s.coding_secs)) }
+                td { (hours(s.review_secs)) }
+                td { (hours(s.deploy_secs)) }
+                td { (hours(s.total_secs)) }
+            }
+        }
+    };
+    html! {
+        @if l.overall.changes > 0 {
+            section.stages {
+                h2 { "Lead time in stages, last 30 days" }
+                p { "From the pull requests GitHub or GitLab reported: coding is first commit to pull request, review is opened to merged, deploy is merged to production. Medians." }
+                table.stages {
+                    thead { tr { th { "Service" } th { "Changes" } th { "Coding" } th { "Review" } th { "Deploy" } th { "Lead time" } } }
+                    tbody {
+                        @for s in &l.services { (row(s)) }
+                        @if l.services.len() > 1 { (row(&l.overall)) }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn percent(share: Option<f64>) -> String {

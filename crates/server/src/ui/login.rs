@@ -108,6 +108,11 @@ pub async fn form(
     jar: CookieJar,
     Query(q): Query<NextQuery>,
 ) -> Response {
+    // A server nobody has set up yet has nobody to sign in: its first
+    // admin is made on the setup page.
+    if let Ok(false) = state.db.has_users().await {
+        return Redirect::to("/setup").into_response();
+    }
     let csrf = jar
         .get(LOGIN_CSRF_COOKIE)
         .map(|c| c.value().to_owned())

@@ -15,9 +15,11 @@ macro_rules! or_page {
     };
 }
 
+pub mod act;
 mod analytics;
 pub mod changelog;
 pub mod charts;
+mod connections;
 mod docs;
 mod feedback;
 mod improvement;
@@ -30,6 +32,8 @@ mod reviews;
 mod scaling;
 mod security;
 mod settings;
+pub mod setup;
+mod start;
 pub mod status;
 mod style;
 mod support;
@@ -110,6 +114,8 @@ fn routes() -> Router<AppState> {
         .route("/logout", post(login::logout))
         .route("/assets/app.css", get(style::css))
         .route("/p/{project}", get(pages::overview))
+        .route("/p/{project}/start", get(start::page))
+        .route("/p/{project}/start/key", post(start::new_key))
         .route("/p/{project}/settings", get(settings::page))
         .route("/p/{project}/settings/tokens", post(settings::create_token))
         .route(
@@ -127,6 +133,15 @@ fn routes() -> Router<AppState> {
         .route(
             "/p/{project}/settings/public-pages",
             post(settings::public_pages),
+        )
+        .route("/p/{project}/settings/connections", get(connections::page))
+        .route(
+            "/p/{project}/settings/connections/slack",
+            post(connections::slack),
+        )
+        .route(
+            "/p/{project}/settings/connections/{provider}",
+            post(connections::connect),
         )
         .route("/p/{project}/support", get(support::overview))
         .route("/p/{project}/support/incidents", post(support::open))

@@ -96,12 +96,17 @@ pub async fn overview(
         current: Some(project),
         section: "overview",
     };
+    let g = match crate::overview::glance(&state, &project.id).await {
+        Ok(g) => g,
+        Err(e) => return super::unavailable(e),
+    };
     page(
         &project.name,
         Some(&frame),
         html! {
             h1 { (project.name) }
-            p.meta { "Your role: " strong { (role) } }
+            p.meta { "Your role: " strong { (role) } " · " a href={"/p/" (project.slug) "/start"} { "Getting started" } }
+            (glance(&project.slug, &g))
             ul.cards {
                 @for area in Area::ALL {
                     li.card {
@@ -113,6 +118,81 @@ pub async fn overview(
         },
     )
     .into_response()
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1} %", x * 100.0)
+}
+
+/// How the product is doing now, each part linking to its area.
+fn glance(slug: &str, g: &crate::overview::Glance) -> maud::Markup {
+    let link = |area: &str| format!("/p/{slug}/{area}");
+    html! {
+        section.glance aria-label="Now" {
+            div.tile #glance-incidents {
+                h2 { a href=(link("support")) { "Incidents" } }
+                @if g.incidents.is_empty() {
+                    p.ok { "None open." }
+                } @else {
+                    ul {
+                        @for i in &g.incidents {
+                            li { a href={"/p/" (slug) "/support/incidents/" (i.number)} { "#" (i.number) " " (i.title) } " · " (i.severity.to_uppercase()) " · " (i.state) }
+                        }
+                    }
+                }
+                p { "On call: "
+                    @if g.on_call.is_empty() { "nobody" }
+                    @for (i, c) in g.on_call.iter().enumerate() {
+                        @if i > 0 { "; " }
+                        (c.who) " (" (c.on) ")"
+                    }
+                }
+            }
+            div.tile #glance-users {
+                h2 { a href=(link("analytics")) { "Active users today" } }
+                p.figure { (g.active_today.map_or_else(|| "–".to_owned(), |n| n.to_string())) }
+                p { "Same day last week: " (g.active_week_ago.map_or_else(|| "–".to_owned(), |n| n.to_string())) }
+            }
+            div.tile #glance-traffic {
+                h2 { a href=(link("performance")) { "Requests, last 5 minutes" } }
+                p.figure { (format!("{:.1}", g.traffic.per_minute)) " per minute" }
+                p { "Errors: " (g.traffic.error_rate.map_or_else(|| "–".to_owned(), percent))
+                    " · p95: " (g.traffic.p95_ms.map_or_else(|| "–".to_owned(), |p| format!("{p:.0} ms"))) }
+            }
+            div.tile #glance-slos {
+                h2 { a href=(link("performance")) { "SLO budgets left" } }
+                @if g.slos.is_empty() { p { "No SLOs yet." } }
+                ul {
+                    @for slo in &g.slos {
+                        li { (slo.name) ": "
+                            @match &slo.budget_remaining {
+                                Some(l) if *l >= 0.0 => { (percent(*l)) }
+                                Some(l) => { "overspent (" (percent(*l)) ")" }
+                                None => { "spent" }
+                            }
+                        }
+                    }
+                }
+            }
+            div.tile #glance-security {
+                h2 { a href=(link("security")) { "Security" } }
+                p.figure { (g.findings_past_sla) }
+                p { "findings past their patch SLA" }
+            }
+            div.tile #glance-release {
+                h2 { a href=(link("releases")) { "Next release" } }
+                @match &g.next_release {
+                    Some(r) => {
+                        p.figure { (r.version) }
+                        p { (r.state)
+                            @if let Some(d) = &r.planned_for { " · planned for " (d) }
+                            @if let Some(f) = &r.freeze { " · freezes " (f) } }
+                    }
+                    None => { p { "None planned." } }
+                }
+            }
+        }
+    }
 }
 
 /// Every area has its own page, routed ahead of this one; what reaches

@@ -119,6 +119,7 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
         @if admin {
             section {
                 h2 { "Keys" }
+                p { a href={"/p/" (project.slug) "/settings/connections"} { "Connections" } ": deployments from GitHub, GitLab and CI, and Slack's buttons on pages." }
                 p { "Each key does one thing. The browser key is public (web pages and apps carry it), so it only sends analytics, feedback and error events; OTLP exporters need the server key, the inbound e-mail webhook its own secret." }
                 table.keys {
                     thead { tr { th { "Key" } th { "For" } th { "Starts" } th {} } }

@@ -31,6 +31,15 @@ ul.cards { list-style: none; padding: 0; display: grid; grid-template-columns: r
 li.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
 li.card h2 { font-size: 1.05rem; margin: 0 0 .25rem; }
 li.card p { margin: 0; color: var(--muted); }
+section.glance { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 1rem; margin: 1rem 0 1.5rem; }
+.tile { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
+.tile h2 { font-size: 1rem; margin: 0 0 .25rem; }
+.tile p, .tile ul { margin: .25rem 0 0; }
+.tile ul { padding-left: 1.1rem; }
+.tile .figure { font-size: 1.6rem; font-weight: 600; margin: 0; }
+.tile .ok { color: var(--ok); }
+.field-error { display: block; color: var(--bad); font-size: .9rem; margin: -.25rem 0 .5rem; }
+section.snippet pre { background: #fff; border: 1px solid var(--line); border-radius: 4px; padding: .5rem .75rem; overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; background: #fff; margin-bottom: 1rem; }
 th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { font-weight: 600; color: var(--muted); }

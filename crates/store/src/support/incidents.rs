@@ -336,15 +336,16 @@ pub async fn firing_alerts(conn: &mut AnyConnection, incident_id: &str) -> Resul
     .await?)
 }
 
-/// Links the incident to a ticket, release or deployment.
+/// Links the incident to a ticket, release, deployment or commit; false
+/// when it already was.
 pub async fn add_link(
     conn: &mut AnyConnection,
     incident_id: &str,
     kind: &str,
     target_id: &str,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO support_incident_links (incident_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT DO NOTHING",
     )
@@ -354,7 +355,58 @@ pub async fn add_link(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
+}
+
+/// Records the use of a signed link by its nonce; false when it was used
+/// before.
+pub async fn claim_link(
+    conn: &mut AnyConnection,
+    nonce: &str,
+    incident_id: &str,
+    action: &str,
+    used_by: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO incident_link_uses (nonce, incident_id, action, used_by, used_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+    )
+    .bind(nonce)
+    .bind(incident_id)
+    .bind(action)
+    .bind(used_by)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The id of a project's incident by its number, inside a change.
+pub async fn id_by_number(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    number: i64,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT id FROM support_incidents WHERE project_id = $1 AND number = $2",
+        )
+        .bind(project_id)
+        .bind(number)
+        .fetch_optional(&mut *conn)
+        .await?,
+    )
+}
+
+/// An incident's number, inside a change.
+pub async fn number_of(conn: &mut AnyConnection, incident_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT number FROM support_incidents WHERE id = $1")
+            .bind(incident_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
 pub async fn set_services(
@@ -406,6 +458,16 @@ pub struct AlertRow {
 }
 
 impl Db {
+    /// Whether a signed link (by its nonce) has been used.
+    pub async fn link_used(&self, nonce: &str) -> Result<bool> {
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM incident_link_uses WHERE nonce = $1")
+                .bind(nonce)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn incident_by_number(&self, project_id: &str, number: i64) -> Result<IncidentRow> {
         let row = sqlx::query(&format!(
             "SELECT {COLS} FROM support_incidents WHERE project_id = $1 AND number = $2"

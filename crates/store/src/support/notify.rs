@@ -155,10 +155,12 @@ pub struct OutboxRow {
     /// A key (sealed) to sign a webhook body with, for receivers that
     /// chose one (status-page subscribers).
     pub signing_key: Option<String>,
+    /// An e-mail's own headers, as a JSON object.
+    pub headers: Option<String>,
 }
 
 const OUTBOX_COLS: &str = "id, project_id, incident_id, channel, target, subject, payload, state, attempts, \
-     due_at, last_error, created_at, sent_at, signing_key";
+     due_at, last_error, created_at, sent_at, signing_key, headers";
 
 fn outbox_from(r: &AnyRow) -> Result<OutboxRow> {
     Ok(OutboxRow {
@@ -176,6 +178,7 @@ fn outbox_from(r: &AnyRow) -> Result<OutboxRow> {
         created_at: r.try_get("created_at")?,
         sent_at: r.try_get("sent_at")?,
         signing_key: r.try_get("signing_key")?,
+        headers: r.try_get("headers")?,
     })
 }
 
@@ -196,10 +199,22 @@ pub struct NewDelivery<'a> {
 /// Queues a delivery; it is written with the change that causes it, so the
 /// two commit together and a restart cannot lose it.
 pub async fn enqueue(conn: &mut AnyConnection, d: &NewDelivery<'_>, now: i64) -> Result<String> {
+    enqueue_with(conn, d, None, now).await
+}
+
+/// The same, for an e-mail with headers of its own (`Message-ID`,
+/// `In-Reply-To`, `References`, `Reply-To`), as a JSON object.
+pub async fn enqueue_with(
+    conn: &mut AnyConnection,
+    d: &NewDelivery<'_>,
+    headers: Option<&str>,
+    now: i64,
+) -> Result<String> {
     let id = new_id();
     sqlx::query(
         "INSERT INTO support_outbox (id, project_id, incident_id, channel, target, subject, payload, state, \
-         attempts, due_at, created_at, signing_key) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $10)",
+         attempts, due_at, created_at, signing_key, headers) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(d.project_id)
@@ -211,6 +226,7 @@ pub async fn enqueue(conn: &mut AnyConnection, d: &NewDelivery<'_>, now: i64) ->
     .bind(d.due_at)
     .bind(now)
     .bind(d.signing_key)
+    .bind(headers)
     .execute(&mut *conn)
     .await?;
     Ok(id)

@@ -170,15 +170,16 @@ pub async fn link_incident(
     Ok(())
 }
 
-/// Links a ticket to another area's record; `kind` names it (`release`).
+/// Links a ticket to another area's record; `kind` names it (`release`);
+/// false when it already was.
 pub async fn add_link(
     conn: &mut AnyConnection,
     ticket_id: &str,
     kind: &str,
     target_id: &str,
     now: i64,
-) -> Result<()> {
-    sqlx::query(
+) -> Result<bool> {
+    let done = sqlx::query(
         "INSERT INTO support_ticket_links (ticket_id, kind, target_id, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (ticket_id, kind, target_id) DO NOTHING",
     )
@@ -188,7 +189,77 @@ pub async fn add_link(
     .bind(now)
     .execute(&mut *conn)
     .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The token of a ticket's reply-to address: the one it has, or
+/// `candidate`, stored now.
+pub async fn mail_token(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    candidate: &str,
+) -> Result<String> {
+    sqlx::query("UPDATE support_tickets SET mail_token = $1 WHERE id = $2 AND mail_token IS NULL")
+        .bind(candidate)
+        .bind(ticket_id)
+        .execute(&mut *conn)
+        .await?;
+    let token: Option<String> =
+        sqlx::query_scalar("SELECT mail_token FROM support_tickets WHERE id = $1")
+            .bind(ticket_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    token.ok_or(StoreError::NotFound)
+}
+
+/// Records a message mailed (`out`) or received (`in`) about a ticket, by
+/// its Message-ID.
+pub async fn add_message(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    message_id: &str,
+    direction: &str,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO support_ticket_messages (ticket_id, message_id, direction, at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(ticket_id)
+    .bind(message_id)
+    .bind(direction)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
+}
+
+/// The Message-IDs of a ticket's thread, oldest first, at most the last 50.
+pub async fn thread(conn: &mut AnyConnection, ticket_id: &str) -> Result<Vec<String>> {
+    let mut ids: Vec<String> = sqlx::query_scalar(
+        "SELECT message_id FROM support_ticket_messages WHERE ticket_id = $1 \
+         ORDER BY at DESC, message_id DESC LIMIT 50",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    ids.reverse();
+    Ok(ids)
+}
+
+/// The id of a project's ticket by its number, inside a change.
+pub async fn id_by_number(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    number: i64,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM support_tickets WHERE project_id = $1 AND number = $2")
+            .bind(project_id)
+            .bind(number)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
 }
 
 /// Records that an SLA `level` (at_risk or breached) of a `target`
@@ -288,6 +359,46 @@ impl Db {
         rows.iter()
             .map(|r| Ok((r.try_get("target")?, r.try_get("level")?, r.try_get("at")?)))
             .collect()
+    }
+
+    /// The project's ticket whose reply-to token is `token`.
+    pub async fn ticket_by_mail_token(&self, project_id: &str, token: &str) -> Result<Ticket> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLS} FROM support_tickets WHERE project_id = $1 AND mail_token = $2"
+        ))
+        .bind(project_id)
+        .bind(token)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        ticket_from(&row)
+    }
+
+    /// The project's ticket one of `message_ids` was mailed or received
+    /// about, the most recent first.
+    pub async fn ticket_by_message(
+        &self,
+        project_id: &str,
+        message_ids: &[String],
+    ) -> Result<Option<Ticket>> {
+        for id in message_ids.iter().rev().take(50) {
+            let row = sqlx::query(&format!(
+                "SELECT {} FROM support_tickets t JOIN support_ticket_messages m ON m.ticket_id = t.id \
+                 WHERE t.project_id = $1 AND m.message_id = $2 LIMIT 1",
+                COLS.split(", ")
+                    .map(|c| format!("t.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .bind(project_id)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+            if let Some(r) = row {
+                return Ok(Some(ticket_from(&r)?));
+            }
+        }
+        Ok(None)
     }
 
     /// A ticket's links to other areas: (kind, target).

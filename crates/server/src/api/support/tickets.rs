@@ -115,6 +115,14 @@ async fn find_ticket(state: &AppState, access: &ProjectAccess, number: &str) -> 
 }
 
 async fn ticket_detail(state: &AppState, t: &Ticket) -> ApiResult<TicketDetail> {
+    let links = state.db.ticket_links(&t.id).await?;
+    let of_kind = |kind: &str| -> Vec<String> {
+        links
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, target)| target.clone())
+            .collect()
+    };
     Ok(TicketDetail {
         ticket: ticket_view(state, t).await?,
         comments: state
@@ -129,14 +137,8 @@ async fn ticket_detail(state: &AppState, t: &Ticket) -> ApiResult<TicketDetail> 
                 body: c.body,
             })
             .collect(),
-        fixed_in: state
-            .db
-            .ticket_links(&t.id)
-            .await?
-            .into_iter()
-            .filter(|(kind, _)| kind == "release")
-            .map(|(_, target)| target)
-            .collect(),
+        fixed_in: of_kind("release"),
+        fixed_by: of_kind("commit"),
         sla_alerts: state
             .db
             .sla_alerts(&t.id)

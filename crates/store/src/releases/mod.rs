@@ -1,5 +1,7 @@
 //! Release planning in the state store: deployments and the commits each
-//! one carried.
+//! one carried, trains and releases; what Git hosts report is in `hooks`.
+
+pub mod hooks;
 
 use sqlx::AnyConnection;
 use sqlx::Row;
