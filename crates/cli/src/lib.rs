@@ -27,6 +27,7 @@ mod docs;
 mod feedback;
 mod improvement;
 mod manual;
+mod oncall;
 mod output;
 mod performance;
 mod releases;

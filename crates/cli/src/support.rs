@@ -149,6 +149,21 @@ pub enum OncallCommand {
         #[arg(long)]
         clear: bool,
     },
+    /// On-call schedules: layers, overrides and a two-week preview.
+    #[command(subcommand)]
+    Schedule(crate::oncall::ScheduleCommand),
+    /// Support tiers (L1–L3) and their members.
+    #[command(subcommand)]
+    Tier(crate::oncall::TierCommand),
+    /// Escalation policies.
+    #[command(subcommand)]
+    Policy(crate::oncall::PolicyCommand),
+    /// Alert integrations (Alertmanager, Grafana, generic webhooks).
+    #[command(subcommand)]
+    Integration(crate::oncall::IntegrationCommand),
+    /// Status-page components.
+    #[command(subcommand)]
+    Component(crate::oncall::ComponentCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -511,6 +526,11 @@ pub async fn oncall(g: &Global, cmd: OncallCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
     let (project, at) = match cmd {
         OncallCommand::Who { project, at } => (project, at),
+        OncallCommand::Schedule(c) => return crate::oncall::schedule(g, c).await,
+        OncallCommand::Tier(c) => return crate::oncall::tier(g, c).await,
+        OncallCommand::Policy(c) => return crate::oncall::policy(g, c).await,
+        OncallCommand::Integration(c) => return crate::oncall::integration(g, c).await,
+        OncallCommand::Component(c) => return crate::oncall::component(g, c).await,
         OncallCommand::SlackSecret { project, clear } => {
             let secret = if clear {
                 None

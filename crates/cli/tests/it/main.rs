@@ -19,6 +19,7 @@ mod githooks;
 mod hardening;
 mod improvement;
 mod nodes;
+mod oncall_cli;
 mod performance;
 mod releases;
 mod report;

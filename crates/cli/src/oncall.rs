@@ -1,0 +1,609 @@
+//! Setting up on-call from the command line (client): schedules with their
+//! layers and overrides (and a two-week preview), tiers, escalation
+//! policies, alert integrations (with the Alertmanager and Grafana
+//! settings to paste) and status components.
+//!
+//! Layers and levels are written the way people say them:
+//! `--layer "ann@example.com,bob@example.com start=2026-01-05T09:00 shift=1w days=mon,tue,wed,thu,fri from=09:00 to=17:00"`
+//! and `--level "tier:l1,user:ann@example.com after=5m"`.
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+use liveops_core::TimeSpan;
+use liveops_server::contract::support::{
+    ComponentView, CreatedIntegration, IntegrationView, LevelBody, PolicyView, ScheduleView,
+    TierView,
+};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use crate::cli::{Format, Global};
+use crate::client::{Client, read_as};
+use crate::output;
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// The project's schedules and who is on call on each now.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Make a schedule of one or more layers (later layers win).
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        /// An IANA time zone, e.g. Europe/Berlin.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        /// A layer: members (comma-separated, in rotation order), then
+        /// `start=` (local time of the first hand-off), `shift=` (12h, 1d,
+        /// 1w…), and optionally `days=` (mon,tue…), `from=` and `to=`.
+        #[arg(long = "layer", required = true)]
+        layers: Vec<String>,
+    },
+    /// One schedule, and who is on call for the next two weeks.
+    Show {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        /// How many days to preview.
+        #[arg(long, default_value_t = 14)]
+        days: i64,
+    },
+    /// Put someone on call instead, from one time to another (local times
+    /// in the schedule's zone, e.g. 2026-12-24T18:00).
+    Override {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        #[arg(long, value_name = "EMAIL")]
+        user: String,
+        #[arg(long)]
+        start: String,
+        #[arg(long)]
+        end: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TierCommand {
+    /// L1, L2 and L3: their schedule and members.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Set a tier's members (comma-separated) and, optionally, the
+    /// schedule that says which of them is on call.
+    Set {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// l1, l2 or l3.
+        tier: String,
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<String>,
+        #[arg(long)]
+        schedule: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Escalation policies and their levels.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Make a policy: levels in order, each `targets after=DELAY`.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        /// A level: targets (comma-separated: user:EMAIL, schedule:NAME,
+        /// tier:l1…), then `after=` how long to wait for an
+        /// acknowledgement before the next level (5m, 1h…).
+        #[arg(long = "level", required = true)]
+        levels: Vec<String>,
+        /// How many more times to run through all levels.
+        #[arg(long, default_value_t = 0)]
+        repeat: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Where alerts come in.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Make an alert integration and print its address and secret (shown
+    /// once), with the Alertmanager receiver and Grafana contact point.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        /// alertmanager, grafana or generic.
+        #[arg(long, default_value = "alertmanager")]
+        kind: String,
+        /// The escalation policy for the incidents it opens.
+        #[arg(long)]
+        policy: Option<String>,
+        /// The status component those incidents affect.
+        #[arg(long)]
+        component: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Status-page components and their status.
+    List {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
+    /// Add a component to the status page.
+    Create {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+}
+
+fn seconds(what: &str, v: &str) -> anyhow::Result<i64> {
+    let span: TimeSpan = v
+        .parse()
+        .map_err(|e| anyhow::anyhow!("{what} `{v}`: {e}"))?;
+    Ok(span.seconds())
+}
+
+/// A layer as `--layer` writes it, as the API's JSON.
+pub fn layer(spec: &str) -> anyhow::Result<Value> {
+    let mut out = Map::new();
+    let mut members = None;
+    for part in spec.split_whitespace() {
+        match part.split_once('=') {
+            None if members.is_none() => {
+                members = Some(
+                    part.split(',')
+                        .filter(|m| !m.is_empty())
+                        .map(|m| json!(m))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            None => bail!("layer `{spec}`: `{part}` is neither the members nor key=value"),
+            Some(("start" | "shift" | "from" | "to", v)) => {
+                let k = part.split('=').next().unwrap_or_default();
+                out.insert(k.to_owned(), json!(v));
+            }
+            Some(("days", v)) => {
+                out.insert(
+                    "days".into(),
+                    json!(v.split(',').filter(|d| !d.is_empty()).collect::<Vec<_>>()),
+                );
+            }
+            Some((k, _)) => {
+                bail!("layer `{spec}`: no setting `{k}`; use start, shift, days, from or to")
+            }
+        }
+    }
+    let Some(members) = members.filter(|m| !m.is_empty()) else {
+        bail!("layer `{spec}` names no members");
+    };
+    for needed in ["start", "shift"] {
+        if !out.contains_key(needed) {
+            bail!("layer `{spec}` needs {needed}=");
+        }
+    }
+    out.insert("members".into(), Value::Array(members));
+    Ok(Value::Object(out))
+}
+
+/// A level as `--level` writes it, as the API's JSON.
+pub fn level(spec: &str) -> anyhow::Result<Value> {
+    let mut targets = None;
+    let mut delay = 0;
+    for part in spec.split_whitespace() {
+        match part.split_once('=') {
+            Some(("after", v)) => delay = seconds("after", v)?,
+            Some((k, _)) if !k.contains(':') => {
+                bail!("level `{spec}`: no setting `{k}`; use after=")
+            }
+            _ if targets.is_none() => {
+                targets = Some(
+                    part.split(',')
+                        .filter(|t| !t.is_empty())
+                        .map(|t| json!(t))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            _ => bail!("level `{spec}`: `{part}` is neither the targets nor after="),
+        }
+    }
+    let Some(targets) = targets.filter(|t| !t.is_empty()) else {
+        bail!("level `{spec}` names nobody to notify");
+    };
+    Ok(json!({ "notify": targets, "delay_secs": delay }))
+}
+
+fn esc(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+pub async fn schedule(g: &Global, cmd: ScheduleCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let row = |s: &ScheduleView| {
+        vec![
+            s.name.clone(),
+            s.time_zone.clone(),
+            s.layers.len().to_string(),
+            s.on_call_now.clone().unwrap_or_else(|| "-".into()),
+        ]
+    };
+    let headers = ["SCHEDULE", "ZONE", "LAYERS", "ON CALL NOW"];
+    match cmd {
+        ScheduleCommand::List { project } => {
+            let path = format!("/api/v1/projects/{project}/support/schedules");
+            let v = c.call(Method::GET, &path, None).await?;
+            let list: Vec<ScheduleView> = read_as(&path, &v)?;
+            output::table(
+                g.format,
+                &v,
+                &headers,
+                &list.iter().map(row).collect::<Vec<_>>(),
+            );
+        }
+        ScheduleCommand::Create {
+            project,
+            name,
+            time_zone,
+            layers,
+        } => {
+            let layers = layers
+                .iter()
+                .map(|l| layer(l))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let path = format!("/api/v1/projects/{project}/support/schedules");
+            let v = c
+                .call(
+                    Method::POST,
+                    &path,
+                    Some(json!({"name": name, "time_zone": time_zone, "layers": layers})),
+                )
+                .await?;
+            let s: ScheduleView = read_as(&path, &v)?;
+            output::table(g.format, &v, &headers, &[row(&s)]);
+        }
+        ScheduleCommand::Show {
+            project,
+            name,
+            days,
+        } => {
+            if !(1..=90).contains(&days) {
+                bail!("--days must be 1 to 90");
+            }
+            let path = format!(
+                "/api/v1/projects/{project}/support/schedules/{}",
+                esc(&name)
+            );
+            let v = c.call(Method::GET, &path, None).await?;
+            let s: ScheduleView = read_as(&path, &v)?;
+            // The preview: the schedule's own calendar feed (which also
+            // holds the past week), read as shifts that have not ended.
+            let ics = c.text(&format!("{path}/calendar.ics?days={days}")).await?;
+            let now = jiff::Timestamp::now()
+                .strftime("%Y%m%dT%H%M%SZ")
+                .to_string();
+            let shifts: Vec<_> = shifts(&ics)
+                .into_iter()
+                .filter(|(_, _, end)| *end > now)
+                .collect();
+            if g.format == Format::Json {
+                let mut out = v.clone();
+                out["preview"] = json!(
+                    shifts
+                        .iter()
+                        .map(|(who, from, to)| json!({"user": who, "start": from, "end": to}))
+                        .collect::<Vec<_>>()
+                );
+                println!("{out}");
+                return Ok(());
+            }
+            output::table(g.format, &v, &headers, &[row(&s)]);
+            println!();
+            let rows: Vec<Vec<String>> = shifts
+                .into_iter()
+                .map(|(who, from, to)| vec![from, to, who])
+                .collect();
+            output::table(g.format, &v, &["FROM", "TO", "ON CALL"], &rows);
+        }
+        ScheduleCommand::Override {
+            project,
+            name,
+            user,
+            start,
+            end,
+        } => {
+            let path = format!(
+                "/api/v1/projects/{project}/support/schedules/{}/overrides",
+                esc(&name)
+            );
+            let v = c
+                .call(
+                    Method::POST,
+                    &path,
+                    Some(json!({"user": user, "start": start, "end": end})),
+                )
+                .await?;
+            let s: ScheduleView = read_as(&path, &v)?;
+            output::table(g.format, &v, &headers, &[row(&s)]);
+        }
+    }
+    Ok(())
+}
+
+/// The shifts of an iCalendar feed: (who, start, end), in order.
+fn shifts(ics: &str) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let (mut who, mut from, mut to) = (String::new(), String::new(), String::new());
+    for line in ics.lines().map(str::trim_end) {
+        if line == "BEGIN:VEVENT" {
+            who.clear();
+            from.clear();
+            to.clear();
+        } else if let Some(v) = line.strip_prefix("SUMMARY:") {
+            let v = v.strip_prefix("On call: ").unwrap_or(v);
+            who = v.replace("\\,", ",");
+        } else if let Some((_, v)) = line
+            .split_once("DTSTART")
+            .and_then(|(_, r)| r.split_once(':'))
+        {
+            from = v.to_owned();
+        } else if let Some((_, v)) = line
+            .split_once("DTEND")
+            .and_then(|(_, r)| r.split_once(':'))
+        {
+            to = v.to_owned();
+        } else if line == "END:VEVENT" {
+            out.push((who.clone(), from.clone(), to.clone()));
+        }
+    }
+    out
+}
+
+pub async fn tier(g: &Global, cmd: TierCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let row = |t: &TierView| {
+        vec![
+            t.tier.to_uppercase(),
+            t.schedule.clone().unwrap_or_else(|| "-".into()),
+            t.members.join(", "),
+        ]
+    };
+    let headers = ["TIER", "SCHEDULE", "MEMBERS"];
+    match cmd {
+        TierCommand::List { project } => {
+            let path = format!("/api/v1/projects/{project}/scaling/tiers");
+            let v = c.call(Method::GET, &path, None).await?;
+            let list: Vec<TierView> = read_as(&path, &v)?;
+            output::table(
+                g.format,
+                &v,
+                &headers,
+                &list.iter().map(row).collect::<Vec<_>>(),
+            );
+        }
+        TierCommand::Set {
+            project,
+            tier,
+            members,
+            schedule,
+        } => {
+            let path = format!("/api/v1/projects/{project}/scaling/tiers/{}", esc(&tier));
+            let v = c
+                .call(
+                    Method::PUT,
+                    &path,
+                    Some(json!({"members": members, "schedule": schedule})),
+                )
+                .await?;
+            let t: TierView = read_as(&path, &v)?;
+            output::table(g.format, &v, &headers, &[row(&t)]);
+        }
+    }
+    Ok(())
+}
+
+fn level_text(l: &LevelBody) -> String {
+    format!("{} after {} s", l.notify.join(", "), l.delay_secs)
+}
+
+pub async fn policy(g: &Global, cmd: PolicyCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let row = |p: &PolicyView| {
+        vec![
+            p.name.clone(),
+            p.levels
+                .iter()
+                .map(level_text)
+                .collect::<Vec<_>>()
+                .join("; then "),
+            p.repeat.to_string(),
+        ]
+    };
+    let headers = ["POLICY", "LEVELS", "REPEAT"];
+    let path = |p: &str| format!("/api/v1/projects/{p}/support/policies");
+    match cmd {
+        PolicyCommand::List { project } => {
+            let v = c.call(Method::GET, &path(&project), None).await?;
+            let list: Vec<PolicyView> = read_as("the policies", &v)?;
+            output::table(
+                g.format,
+                &v,
+                &headers,
+                &list.iter().map(row).collect::<Vec<_>>(),
+            );
+        }
+        PolicyCommand::Create {
+            project,
+            name,
+            levels,
+            repeat,
+        } => {
+            let levels = levels
+                .iter()
+                .map(|l| level(l))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let v = c
+                .call(
+                    Method::POST,
+                    &path(&project),
+                    Some(json!({"name": name, "levels": levels, "repeat": repeat})),
+                )
+                .await?;
+            let p: PolicyView = read_as("the policy", &v)?;
+            output::table(g.format, &v, &headers, &[row(&p)]);
+        }
+    }
+    Ok(())
+}
+
+pub async fn integration(g: &Global, cmd: IntegrationCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let path = |p: &str| format!("/api/v1/projects/{p}/support/integrations");
+    match cmd {
+        IntegrationCommand::List { project } => {
+            let v = c.call(Method::GET, &path(&project), None).await?;
+            let list: Vec<IntegrationView> = read_as("the integrations", &v)?;
+            let rows: Vec<Vec<String>> = list
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.name.clone(),
+                        i.kind.clone(),
+                        i.default_severity.clone(),
+                        i.created_at.clone(),
+                    ]
+                })
+                .collect();
+            output::table(
+                g.format,
+                &v,
+                &["INTEGRATION", "KIND", "SEVERITY", "SINCE"],
+                &rows,
+            );
+        }
+        IntegrationCommand::Create {
+            project,
+            name,
+            kind,
+            policy,
+            component,
+        } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &path(&project),
+                    Some(json!({"name": name, "kind": kind, "policy": policy, "component": component})),
+                )
+                .await?;
+            let made: CreatedIntegration = read_as("the integration", &v)?;
+            let url = format!("{}{}", c.server(), made.url_path);
+            if g.format == Format::Json {
+                let mut out = v.clone();
+                out["url"] = json!(url);
+                println!("{out}");
+                return Ok(());
+            }
+            output::record(
+                g.format,
+                &[
+                    ("integration", json!(made.integration.name)),
+                    ("kind", json!(made.integration.kind)),
+                    ("url", json!(url)),
+                ],
+            );
+            println!("\nThe address holds the secret: it is shown only now.\n");
+            println!(
+                "Alertmanager (alertmanager.yml):\n  receivers:\n    - name: liveops\n      webhook_configs:\n        - url: {url}\n          send_resolved: true\n"
+            );
+            println!("Grafana: Alerting → Contact points → Webhook, URL {url}, method POST.");
+        }
+    }
+    Ok(())
+}
+
+pub async fn component(g: &Global, cmd: ComponentCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let path = |p: &str| format!("/api/v1/projects/{p}/support/components");
+    let row = |x: &ComponentView| vec![x.name.clone(), x.status.clone()];
+    match cmd {
+        ComponentCommand::List { project } => {
+            let v = c.call(Method::GET, &path(&project), None).await?;
+            let list: Vec<ComponentView> = read_as("the components", &v)?;
+            output::table(
+                g.format,
+                &v,
+                &["COMPONENT", "STATUS"],
+                &list.iter().map(row).collect::<Vec<_>>(),
+            );
+        }
+        ComponentCommand::Create {
+            project,
+            name,
+            description,
+        } => {
+            let v = c
+                .call(
+                    Method::POST,
+                    &path(&project),
+                    Some(json!({"name": name, "description": description})),
+                )
+                .await
+                .context("adding the component")?;
+            let x: ComponentView = read_as("the component", &v)?;
+            output::table(g.format, &v, &["COMPONENT", "STATUS"], &[row(&x)]);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_and_levels_read_as_people_write_them() {
+        assert_eq!(
+            layer("ann@x.example,bob@x.example start=2026-01-05T09:00 shift=1w days=mon,fri from=09:00 to=17:00")
+                .expect("layer"),
+            json!({"members": ["ann@x.example", "bob@x.example"], "start": "2026-01-05T09:00",
+                   "shift": "1w", "days": ["mon", "fri"], "from": "09:00", "to": "17:00"})
+        );
+        assert!(layer("start=2026-01-05T09:00 shift=1w").is_err());
+        assert!(layer("ann@x.example shift=1w").is_err());
+        assert!(layer("ann@x.example start=x shift=1w colour=red").is_err());
+        assert_eq!(
+            level("tier:l1,user:ann@x.example after=5m").expect("level"),
+            json!({"notify": ["tier:l1", "user:ann@x.example"], "delay_secs": 300})
+        );
+        assert!(level("after=5m").is_err());
+        assert!(level("tier:l1 after=soon").is_err());
+        assert!(level("tier:l1 wait=5m").is_err());
+    }
+
+    #[test]
+    fn a_calendar_feed_reads_as_shifts() {
+        let ics = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nSUMMARY:ann@x.example\r\nDTSTART:20261207T090000Z\r\nDTEND:20261214T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        assert_eq!(
+            shifts(ics),
+            vec![(
+                "ann@x.example".to_owned(),
+                "20261207T090000Z".to_owned(),
+                "20261214T090000Z".to_owned()
+            )]
+        );
+    }
+}
