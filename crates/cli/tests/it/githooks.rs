@@ -97,23 +97,6 @@ async fn deployments(app: &TestApp, admin: &str) -> Vec<Value> {
     list.as_array().expect("deployments").clone()
 }
 
-/// Runs the CLI against the story's server.
-fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(crate::cli::BIN)
-        .args(args)
-        .env("LIVEOPS_SERVER", &app.base)
-        .env("LIVEOPS_TOKEN", token)
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .output()
-        .expect("run liveops");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn repo() -> Value {
     json!({"id": 1, "name": "checkout", "full_name": "acme/checkout", "default_branch": "main"})
 }
@@ -269,21 +252,17 @@ async fn github_webhooks_give_deployments_and_lead_time_stages(backend: Backend)
     assert_eq!(lt["services"], json!([want]));
     assert_eq!(lt["overall"]["changes"], 1);
     // The same from the CLI.
-    let table = cli(&app, &admin, &["dora", "--project", "shop", "--stages"]);
+    let table = app.cli(&admin, &["dora", "--project", "shop", "--stages"]);
     assert!(
         table.contains("checkout") && table.contains("2.0 h") && table.contains("3.0 h"),
         "{table}"
     );
-    let listed = cli(
-        &app,
-        &admin,
-        &["deploy", "pull-requests", "--project", "shop"],
-    );
+    let listed = app.cli(&admin, &["deploy", "pull-requests", "--project", "shop"]);
     assert!(
         listed.contains("checkout#7") && listed.contains("merged"),
         "{listed}"
     );
-    let senders = cli(&app, &admin, &["deploy", "webhooks", "--project", "shop"]);
+    let senders = app.cli(&admin, &["deploy", "webhooks", "--project", "shop"]);
     assert!(senders.contains("/ingest/github/shop"), "{senders}");
     let (_, prs) = app
         .get("/api/v1/projects/shop/releases/pull-requests", &admin)

@@ -288,6 +288,24 @@ impl TestApp {
         status_json(req.send().await.expect("request")).await
     }
 
+    /// Runs the `liveops` CLI against this server with `token`, and returns
+    /// what it printed; a failure fails the test with its error output.
+    pub fn cli(&self, token: &str, args: &[&str]) -> String {
+        let out = std::process::Command::new(crate::cli::BIN)
+            .args(args)
+            .env("LIVEOPS_SERVER", &self.base)
+            .env("LIVEOPS_TOKEN", token)
+            .env("XDG_CONFIG_HOME", "/nonexistent")
+            .output()
+            .expect("run liveops");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// POSTs a raw body (SARIF, CSV, PEM: whatever the endpoint reads).
     pub async fn post_raw(
         &self,

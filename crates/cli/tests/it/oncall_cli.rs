@@ -8,23 +8,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, Sink, TestApp, spawn_app_with, storage_stories};
-
-fn cli(app: &TestApp, token: &str, args: &[&str]) -> String {
-    let out = std::process::Command::new(crate::cli::BIN)
-        .args(args)
-        .env("LIVEOPS_SERVER", &app.base)
-        .env("LIVEOPS_TOKEN", token)
-        .env("XDG_CONFIG_HOME", "/nonexistent")
-        .output()
-        .expect("run liveops");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::helpers::{Backend, Sink, spawn_app_with, storage_stories};
 
 fn json_of(text: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
@@ -62,7 +46,7 @@ async fn a_team_sets_up_on_call_from_the_cli(backend: Backend) {
     let run = |args: &[&str]| {
         let mut all: Vec<&str> = args.to_vec();
         all.extend_from_slice(&p);
-        cli(&app, &admin, &all)
+        app.cli(&admin, &all)
     };
     run(&["oncall", "component", "create", "Checkout"]);
     run(&[
