@@ -104,6 +104,13 @@ pub enum Command {
     },
     /// Show who the API token belongs to (client).
     Whoami,
+    /// A project now: open incidents and who is on call, active users,
+    /// requests, SLO budgets, security findings past their SLA and the next
+    /// release (client).
+    Overview {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+    },
     /// Production support: incidents, on-call, tickets, maintenance windows (client).
     #[command(subcommand)]
     Support(SupportCommand),
@@ -452,6 +459,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Restore { src } => admin::restore(g, &src).await,
         Command::Login { token_stdin } => client::login(g, token_stdin).await,
         Command::Whoami => client::whoami(g).await,
+        Command::Overview { project } => crate::improvement::overview(g, &project).await,
         Command::Support(SupportCommand::Incident(cmd)) | Command::Incident(cmd) => {
             crate::support::incident(g, cmd).await
         }

@@ -1,5 +1,6 @@
-//! Continuous-improvement commands (client): the DORA four keys, and the
-//! weekly report with its history and recipients.
+//! Continuous-improvement commands (client): the DORA four keys, the
+//! weekly report with its history and recipients, and a project's overview
+//! of how it is doing now.
 
 use clap::{Args, Subcommand};
 use liveops_server::contract::improvement::{RecipientBody, SavedReportView, StoredReportView};
@@ -449,5 +450,100 @@ async fn recipients(
             );
         }
     }
+    Ok(())
+}
+
+/// A project now, as its overview page shows it.
+pub async fn overview(g: &Global, project: &str) -> anyhow::Result<()> {
+    let c = crate::client::Client::new(g)?;
+    let path = format!("/api/v1/projects/{project}/overview");
+    let v = c.call(Method::GET, &path, None).await?;
+    let o: liveops_server::overview::Glance = read_as(&path, &v)?;
+    if g.format == Format::Json {
+        println!("{v}");
+        return Ok(());
+    }
+    let pct = |x: f64| format!("{:.1} %", x * 100.0);
+    let dash = || "-".to_owned();
+    let incidents = if o.incidents.is_empty() {
+        "none open".to_owned()
+    } else {
+        o.incidents
+            .iter()
+            .map(|i| format!("#{} {} ({}, {})", i.number, i.title, i.severity, i.state))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let on_call = o
+        .on_call
+        .iter()
+        .map(|c| format!("{} ({})", c.who, c.on))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let slos = o
+        .slos
+        .iter()
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                s.budget_remaining.map_or_else(|| "spent".into(), pct)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let release = o.next_release.as_ref().map_or_else(
+        || "none planned".to_owned(),
+        |r| {
+            let mut t = format!("{} ({})", r.version, r.state);
+            if let Some(d) = &r.planned_for {
+                t.push_str(&format!(", planned for {d}"));
+            }
+            if let Some(f) = &r.freeze {
+                t.push_str(&format!(", freezes {f}"));
+            }
+            t
+        },
+    );
+    crate::output::record(
+        g.format,
+        &[
+            ("incidents", json!(incidents)),
+            (
+                "on call",
+                json!(if on_call.is_empty() {
+                    "nobody".into()
+                } else {
+                    on_call
+                }),
+            ),
+            (
+                "active users today",
+                json!(o.active_today.map_or_else(dash, |n| n.to_string())),
+            ),
+            (
+                "same day last week",
+                json!(o.active_week_ago.map_or_else(dash, |n| n.to_string())),
+            ),
+            (
+                "requests per minute",
+                json!(format!("{:.1}", o.traffic.per_minute)),
+            ),
+            (
+                "error rate",
+                json!(o.traffic.error_rate.map_or_else(dash, pct)),
+            ),
+            (
+                "p95",
+                json!(o.traffic.p95_ms.map_or_else(dash, |p| format!("{p:.0} ms"))),
+            ),
+            (
+                "SLO budgets left",
+                json!(if slos.is_empty() { dash() } else { slos }),
+            ),
+            ("findings past their SLA", json!(o.findings_past_sla)),
+            ("next release", json!(release)),
+        ],
+    );
     Ok(())
 }

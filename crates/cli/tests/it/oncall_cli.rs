@@ -113,7 +113,10 @@ async fn a_team_sets_up_on_call_from_the_cli(backend: Backend) {
     );
     // The lists say what was made.
     let policies = run(&["oncall", "policy", "list"]);
-    assert!(policies.contains("after 300 s"), "{policies}");
+    assert!(
+        policies.contains("schedule:Primary after 300 s; then tier:l1 after 600 s"),
+        "{policies}"
+    );
     assert!(run(&["oncall", "tier", "list"]).contains("Primary"));
     assert!(run(&["oncall", "integration", "list"]).contains("prometheus"));
     assert!(run(&["oncall", "component", "list"]).contains("Checkout"));
@@ -156,6 +159,12 @@ async fn a_team_sets_up_on_call_from_the_cli(backend: Backend) {
     assert_eq!(resp.status(), 200);
     let (_, detail) = app.get("/api/v1/projects/shop/incidents/1", &admin).await;
     assert_eq!(detail["incident"]["state"], "acknowledged", "{detail}");
+    // The project now, from the CLI.
+    let now = run(&["overview"]);
+    assert!(
+        now.contains("#1 Checkout is down (sev1, acknowledged)") && now.contains(&on_call),
+        "{now}"
+    );
     app.stop().await;
 }
 

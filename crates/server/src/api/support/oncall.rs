@@ -401,6 +401,7 @@ pub struct NewPolicy {
 
 async fn policy_view(
     state: &AppState,
+    project_id: &str,
     row: liveops_store::support::oncall::PolicyRow,
 ) -> ApiResult<PolicyView> {
     let mut levels = Vec::new();
@@ -409,7 +410,12 @@ async fn policy_view(
         for t in &l.targets {
             notify.push(match t {
                 StoredTarget::User(u) => format!("user:{}", email_of(state, u).await?),
-                StoredTarget::Schedule(s) => format!("schedule:{s}"),
+                // By name, as it was given; a schedule since deleted by its id.
+                StoredTarget::Schedule(s) => match state.db.schedule(project_id, s).await {
+                    Ok(found) => format!("schedule:{}", found.row.name),
+                    Err(StoreError::NotFound) => format!("schedule:{s}"),
+                    Err(e) => return Err(e.into()),
+                },
                 StoredTarget::Tier(t) => format!("tier:{t}"),
             });
         }
@@ -437,7 +443,7 @@ pub async fn list_policies(
 ) -> ApiResult<Json<Vec<PolicyView>>> {
     let mut out = Vec::new();
     for p in state.db.policies(&access.project.id).await? {
-        out.push(policy_view(&state, p).await?);
+        out.push(policy_view(&state, &access.project.id, p).await?);
     }
     Ok(Json(out))
 }
@@ -523,7 +529,10 @@ pub async fn create_policy(
     .await?;
     w.commit(Audit::new("policy.create", &name)).await?;
     let row = state.db.policy(&access.project.id, &id).await?;
-    Ok((StatusCode::CREATED, Json(policy_view(&state, row).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(policy_view(&state, &access.project.id, row).await?),
+    ))
 }
 
 // ---------------------------------------------------------------- calendars
