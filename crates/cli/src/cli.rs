@@ -111,6 +111,34 @@ pub enum Command {
         #[arg(long, value_name = "SLUG")]
         project: String,
     },
+    /// Make a project's configuration match a YAML file: schedules, tiers,
+    /// policies, integrations, hooks, components, SLOs, alert rules,
+    /// capacity, retention, key funnels, trains and credentials (client).
+    Apply {
+        /// The file, as `export-config` writes it ("-" reads standard input).
+        #[arg(short = 'f', long = "file", value_name = "FILE")]
+        file: PathBuf,
+        /// The project, when the file does not name it.
+        #[arg(long, value_name = "SLUG")]
+        project: Option<String>,
+        /// Print the plan (create, update or delete, per object) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Also delete what the file leaves out.
+        #[arg(long)]
+        prune: bool,
+    },
+    /// Write a project's configuration as YAML, in the form `apply` reads (client).
+    ExportConfig {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        /// Write to FILE instead of standard output.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// One setting of any kind by name: list, set from a file, delete (client).
+    #[command(subcommand)]
+    Settings(crate::configuration::SettingsCommand),
     /// Production support: incidents, on-call, tickets, maintenance windows (client).
     #[command(subcommand)]
     Support(SupportCommand),
@@ -460,6 +488,16 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Login { token_stdin } => client::login(g, token_stdin).await,
         Command::Whoami => client::whoami(g).await,
         Command::Overview { project } => crate::improvement::overview(g, &project).await,
+        Command::Apply {
+            file,
+            project,
+            dry_run,
+            prune,
+        } => crate::configuration::apply(g, &file, project.as_deref(), dry_run, prune).await,
+        Command::ExportConfig { project, output } => {
+            crate::configuration::export(g, &project, output.as_deref()).await
+        }
+        Command::Settings(cmd) => crate::configuration::run(g, cmd).await,
         Command::Support(SupportCommand::Incident(cmd)) | Command::Incident(cmd) => {
             crate::support::incident(g, cmd).await
         }

@@ -23,6 +23,7 @@ mod admin;
 mod analytics;
 mod cli;
 mod client;
+mod configuration;
 mod docs;
 mod feedback;
 mod improvement;

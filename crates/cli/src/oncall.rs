@@ -9,13 +9,12 @@
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
-use liveops_core::TimeSpan;
 use liveops_server::contract::support::{
     ComponentView, CreatedIntegration, IntegrationView, LevelBody, PolicyView, ScheduleView,
     TierView,
 };
 use reqwest::Method;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
 use crate::client::{Client, read_as};
@@ -152,80 +151,18 @@ pub enum ComponentCommand {
     },
 }
 
-fn seconds(what: &str, v: &str) -> anyhow::Result<i64> {
-    let span: TimeSpan = v
-        .parse()
-        .map_err(|e| anyhow::anyhow!("{what} `{v}`: {e}"))?;
-    Ok(span.seconds())
-}
-
 /// A layer as `--layer` writes it, as the API's JSON.
 pub fn layer(spec: &str) -> anyhow::Result<Value> {
-    let mut out = Map::new();
-    let mut members = None;
-    for part in spec.split_whitespace() {
-        match part.split_once('=') {
-            None if members.is_none() => {
-                members = Some(
-                    part.split(',')
-                        .filter(|m| !m.is_empty())
-                        .map(|m| json!(m))
-                        .collect::<Vec<_>>(),
-                );
-            }
-            None => bail!("layer `{spec}`: `{part}` is neither the members nor key=value"),
-            Some(("start" | "shift" | "from" | "to", v)) => {
-                let k = part.split('=').next().unwrap_or_default();
-                out.insert(k.to_owned(), json!(v));
-            }
-            Some(("days", v)) => {
-                out.insert(
-                    "days".into(),
-                    json!(v.split(',').filter(|d| !d.is_empty()).collect::<Vec<_>>()),
-                );
-            }
-            Some((k, _)) => {
-                bail!("layer `{spec}`: no setting `{k}`; use start, shift, days, from or to")
-            }
-        }
-    }
-    let Some(members) = members.filter(|m| !m.is_empty()) else {
-        bail!("layer `{spec}` names no members");
-    };
-    for needed in ["start", "shift"] {
-        if !out.contains_key(needed) {
-            bail!("layer `{spec}` needs {needed}=");
-        }
-    }
-    out.insert("members".into(), Value::Array(members));
-    Ok(Value::Object(out))
+    let l =
+        liveops_server::contract::configuration::layer_line(spec).map_err(anyhow::Error::msg)?;
+    Ok(serde_json::to_value(l)?)
 }
 
 /// A level as `--level` writes it, as the API's JSON.
 pub fn level(spec: &str) -> anyhow::Result<Value> {
-    let mut targets = None;
-    let mut delay = 0;
-    for part in spec.split_whitespace() {
-        match part.split_once('=') {
-            Some(("after", v)) => delay = seconds("after", v)?,
-            Some((k, _)) if !k.contains(':') => {
-                bail!("level `{spec}`: no setting `{k}`; use after=")
-            }
-            _ if targets.is_none() => {
-                targets = Some(
-                    part.split(',')
-                        .filter(|t| !t.is_empty())
-                        .map(|t| json!(t))
-                        .collect::<Vec<_>>(),
-                );
-            }
-            _ => bail!("level `{spec}`: `{part}` is neither the targets nor after="),
-        }
-    }
-    let Some(targets) = targets.filter(|t| !t.is_empty()) else {
-        bail!("level `{spec}` names nobody to notify");
-    };
-    Ok(json!({ "notify": targets, "delay_secs": delay }))
+    let l =
+        liveops_server::contract::configuration::level_line(spec).map_err(anyhow::Error::msg)?;
+    Ok(serde_json::to_value(l)?)
 }
 
 fn esc(v: &str) -> String {
@@ -565,6 +502,97 @@ pub async fn component(g: &Global, cmd: ComponentCommand) -> anyhow::Result<()> 
                 .context("adding the component")?;
             let x: ComponentView = read_as("the component", &v)?;
             output::table(g.format, &v, &["COMPONENT", "STATUS"], &[row(&x)]);
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Your rules.
+    List,
+    /// Reach you at ADDRESS (an e-mail address, or a webhook or Slack URL)
+    /// for incidents at least --min-severity, after --after.
+    Add {
+        /// email, webhook or slack.
+        kind: String,
+        address: String,
+        /// sev1 to sev4 (sev4, the default, is every incident).
+        #[arg(long)]
+        min_severity: Option<String>,
+        /// How long after being paged, like 5m; at once by default.
+        #[arg(long)]
+        after: Option<String>,
+    },
+    /// Remove a rule by its id.
+    Delete { id: String },
+}
+
+pub async fn notify(g: &Global, cmd: NotifyCommand) -> anyhow::Result<()> {
+    let c = Client::new(g)?;
+    let base = "/api/v1/me/notification-rules";
+    match cmd {
+        NotifyCommand::List => {
+            let v = c.call(Method::GET, base, None).await?;
+            let rules: Vec<liveops_server::contract::support::ContactRuleView> = read_as(base, &v)?;
+            let rows: Vec<Vec<String>> = rules
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.clone(),
+                        r.kind.clone(),
+                        r.address.clone(),
+                        r.min_severity.clone(),
+                        format!("{}s", r.delay_secs),
+                    ]
+                })
+                .collect();
+            output::table(
+                g.format,
+                &v,
+                &["ID", "KIND", "ADDRESS", "FROM", "AFTER"],
+                &rows,
+            );
+        }
+        NotifyCommand::Add {
+            kind,
+            address,
+            min_severity,
+            after,
+        } => {
+            let delay = match after.as_deref() {
+                Some(a) => {
+                    let span: liveops_core::TimeSpan = a.parse().map_err(|e| {
+                        crate::Exit::bad_input(anyhow::anyhow!("--after `{a}`: {e}"))
+                    })?;
+                    span.seconds()
+                }
+                None => 0,
+            };
+            let v = c
+                .call(
+                    Method::POST,
+                    base,
+                    Some(json!({"kind": kind, "address": address,
+                        "min_severity": min_severity, "delay_secs": delay})),
+                )
+                .await?;
+            let r: liveops_server::contract::support::ContactRuleView = read_as(base, &v)?;
+            output::record(
+                g.format,
+                &[
+                    ("id", Value::from(r.id)),
+                    ("kind", Value::from(r.kind)),
+                    ("address", Value::from(r.address)),
+                    ("min_severity", Value::from(r.min_severity)),
+                    ("delay_secs", Value::from(r.delay_secs)),
+                ],
+            );
+        }
+        NotifyCommand::Delete { id } => {
+            c.call(Method::DELETE, &format!("{base}/{}", esc(&id)), None)
+                .await?;
+            output::record(g.format, &[("deleted", Value::from(id))]);
         }
     }
     Ok(())

@@ -72,7 +72,7 @@ fn esc(v: &str) -> String {
 }
 
 /// A path segment, percent-encoded.
-fn seg(v: &str) -> String {
+pub(crate) fn seg(v: &str) -> String {
     esc(v).replace('+', "%20")
 }
 

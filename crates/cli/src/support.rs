@@ -164,6 +164,9 @@ pub enum OncallCommand {
     /// Status-page components.
     #[command(subcommand)]
     Component(crate::oncall::ComponentCommand),
+    /// Your own notification rules: how and when liveops reaches you.
+    #[command(subcommand)]
+    Notify(crate::oncall::NotifyCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -531,6 +534,7 @@ pub async fn oncall(g: &Global, cmd: OncallCommand) -> anyhow::Result<()> {
         OncallCommand::Policy(c) => return crate::oncall::policy(g, c).await,
         OncallCommand::Integration(c) => return crate::oncall::integration(g, c).await,
         OncallCommand::Component(c) => return crate::oncall::component(g, c).await,
+        OncallCommand::Notify(c) => return crate::oncall::notify(g, c).await,
         OncallCommand::SlackSecret { project, clear } => {
             let secret = if clear {
                 None

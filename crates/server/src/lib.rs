@@ -9,6 +9,7 @@ pub mod auth;
 pub mod backup;
 pub mod clock;
 pub mod config;
+pub mod configuration;
 pub mod contract;
 pub mod control;
 pub mod docs;

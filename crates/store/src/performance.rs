@@ -494,3 +494,59 @@ impl Db {
         Ok(())
     }
 }
+
+/// Changes a rule's definition in place. Where it stands (firing or not)
+/// starts over, since what it watches may have changed.
+pub async fn update_rule(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    n: &NewRule<'_>,
+) -> Result<RuleRow> {
+    sqlx::query(
+        "UPDATE performance_rules SET metric = $1, comparator = $2, threshold = $3, for_secs = $4, \
+         window_secs = $5, service = $6, route = $7, severity = $8, integration_id = $9, \
+         pending_since = NULL WHERE project_id = $10 AND id = $11",
+    )
+    .bind(n.metric)
+    .bind(n.comparator)
+    .bind(n.threshold)
+    .bind(n.for_secs)
+    .bind(n.window_secs)
+    .bind(n.service)
+    .bind(n.route)
+    .bind(n.severity)
+    .bind(n.integration_id)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    rule_in(conn, project_id, id).await
+}
+
+/// Changes an SLO's definition in place.
+pub async fn update_slo(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    n: &NewSlo<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE performance_slos SET kind = $1, objective = $2, \
+         latency_ms = CASE WHEN $3 = 1 THEN $4 END, period_days = $5, service = $6, route = $7, \
+         integration_id = $8 WHERE project_id = $9 AND id = $10",
+    )
+    .bind(n.kind)
+    .bind(n.objective)
+    .bind(i64::from(n.latency_ms.is_some()))
+    .bind(n.latency_ms.unwrap_or(0.0))
+    .bind(n.period_days)
+    .bind(n.service)
+    .bind(n.route)
+    .bind(n.integration_id)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

@@ -145,3 +145,13 @@ impl Db {
             .collect()
     }
 }
+
+/// Forgets a project's retention for `kind`, so the default applies again.
+pub async fn clear_retention(conn: &mut AnyConnection, project_id: &str, kind: &str) -> Result<()> {
+    sqlx::query("DELETE FROM telemetry_retention WHERE project_id = $1 AND kind = $2")
+        .bind(project_id)
+        .bind(kind)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

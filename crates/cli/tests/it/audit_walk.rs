@@ -186,6 +186,22 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::Json(json!({"signing_secret": "8f742231b10e8888abcd99yyyzzz85a5"})),
     )
     .await;
+    w.change(
+        "POST",
+        &at("/configuration"),
+        Body::Json(json!({"components": [{"name": "Search"}]})),
+    )
+    .await;
+    w.vars.insert("kind", "components".into());
+    w.vars.insert("name", "Search".into());
+    w.change(
+        "PUT",
+        &at("/configuration/{kind}/{name}"),
+        Body::Json(json!({"name": "Search", "description": "Finding things"})),
+    )
+    .await;
+    w.change("DELETE", &at("/configuration/{kind}/{name}"), Body::None)
+        .await;
     w.vars.insert("provider", "github".into());
     w.change("PUT", &at("/releases/webhooks/{provider}"), Body::None)
         .await;
@@ -282,6 +298,17 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::Json(json!({"kind": "webhook", "url": "http://127.0.0.1:9/hook"})),
     )
     .await;
+    let r = w
+        .change(
+            "POST",
+            "/api/v1/me/notification-rules",
+            Body::Json(json!({"kind": "webhook", "address": "http://127.0.0.1:9/mine"})),
+        )
+        .await;
+    w.vars
+        .insert("id", r["id"].as_str().unwrap_or("").to_owned());
+    w.change("DELETE", "/api/v1/me/notification-rules/{id}", Body::None)
+        .await;
     w.change(
         "POST",
         "/api/v1/me/notification-rules",
@@ -801,6 +828,7 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
             .replace("{version}", "9.9.9")
             .replace("{schedule}", "nope")
             .replace("{tier}", "l9")
+            .replace("{kind}", "schedules")
             .replace("{component}", "nope")
             .replace("{service}", "web")
             .replace("{metric}", "requests");

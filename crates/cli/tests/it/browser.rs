@@ -965,3 +965,253 @@ async fn browser_sets_up_the_first_admin_and_reads_the_overview() {
     c.close().await.expect("close browser");
     app.stop().await;
 }
+
+/// Types into a field after clearing what it holds.
+async fn replace_text(c: &Client, css: &str, text: &str) {
+    let e = c
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"));
+    e.clear().await.expect("clear");
+    e.send_keys(text).await.expect("type");
+}
+
+/// Picks an option of a select by its value.
+async fn choose(c: &Client, css: &str, value: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("{css} = {value}: {e}"));
+}
+
+/// Opens a settings form, fills it and saves; back on the configuration
+/// page, which says what was saved.
+async fn add_setting(
+    c: &Client,
+    app: &crate::helpers::TestApp,
+    kind: &str,
+    fields: &[(&str, &str)],
+) -> String {
+    c.goto(&app.url(&format!("/p/shop/settings/configure/{kind}")))
+        .await
+        .expect("form");
+    for (name, value) in fields {
+        let css = format!("#field-{name}");
+        let tag = c
+            .find(Locator::Css(&css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"))
+            .tag_name()
+            .await
+            .expect("tag");
+        if tag == "select" {
+            choose(c, &css, value).await;
+        } else {
+            replace_text(c, &css, value).await;
+        }
+    }
+    click(
+        c,
+        "//form[contains(@class,'settings-form')]//button[@type='submit']",
+    )
+    .await;
+    wait_text(c, "div.notice", "Saved").await
+}
+
+/// A new user sets liveops up in the browser alone: the first admin, a
+/// project, a second person, a status component, a schedule of two people
+/// (a mistake in it is shown beside its field, with what was typed kept;
+/// the saved one previews two weeks), a policy, an Alertmanager integration
+/// (its URL shown once, with the receiver to paste) and an SLO. A test
+/// alert to that URL then pages whoever is on call by e-mail, through a
+/// real SMTP server, and the link in the mail acknowledges it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_sets_up_on_call_from_nothing_and_a_page_is_acknowledged_from_its_mail() {
+    let smtp = crate::smtp::SmtpServer::start().await;
+    let public = "http://liveops.example.org";
+    let app = smtp.app("liveops <pages@example.com>", Some(public)).await;
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+
+    // The first admin, then signing in.
+    c.goto(&app.url("/login")).await.expect("goto");
+    assert_eq!(wait_path(&c, |p| p == "/setup").await, "/setup");
+    fill(&c, "#token", &app.state.setup_token).await;
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    fill(&c, "#again", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    assert_eq!(wait_path(&c, |p| p == "/login").await, "/login");
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    wait_path(&c, |p| p != "/login").await;
+
+    // A project, from the welcome page; it opens on getting started.
+    fill(&c, "#project-name", "Shop").await;
+    click(&c, "//form[@id='new-project']//button").await;
+    assert_eq!(
+        wait_path(&c, |p| p == "/p/shop/start").await,
+        "/p/shop/start"
+    );
+
+    // A second person, with a first password.
+    c.goto(&app.url("/p/shop/settings"))
+        .await
+        .expect("settings");
+    fill(&c, "#member-email", "bob@example.com").await;
+    fill(&c, "#member-password", "correct horse battery").await;
+    click(&c, "//form[@id='add-member']//button").await;
+    wait_text(&c, "main", "bob@example.com").await;
+
+    add_setting(&c, &app, "components", &[("name", "Checkout")]).await;
+
+    // A schedule with a time zone that does not exist: the problem is
+    // beside that field, and the layers typed stay.
+    let layer = "ada@example.com,bob@example.com start=2020-01-06T09:00 shift=1w";
+    c.goto(&app.url("/p/shop/settings/configure/schedules"))
+        .await
+        .expect("form");
+    fill(&c, "#field-name", "Primary").await;
+    fill(&c, "#field-time_zone", "Mars/Olympus").await;
+    fill(&c, "#field-layers", layer).await;
+    click(
+        &c,
+        "//form[contains(@class,'settings-form')]//button[@type='submit']",
+    )
+    .await;
+    let problem = text_when(&c, "#field-time_zone-error").await;
+    assert!(problem.contains("Mars/Olympus"), "{problem}");
+    let kept = c
+        .find(Locator::Css("#field-layers"))
+        .await
+        .expect("layers")
+        .prop("value")
+        .await
+        .expect("value")
+        .unwrap_or_default();
+    assert_eq!(kept.trim(), layer);
+    shot(&c, "50-field-error").await;
+    replace_text(&c, "#field-time_zone", "Europe/Berlin").await;
+    click(
+        &c,
+        "//form[contains(@class,'settings-form')]//button[@type='submit']",
+    )
+    .await;
+    wait_text(&c, "div.notice", "Saved").await;
+    c.goto(&app.url("/p/shop/settings/configure/schedules?name=Primary"))
+        .await
+        .expect("edit");
+    let preview = text_when(&c, "section.preview").await;
+    assert!(
+        preview.contains("ada@example.com") && preview.contains("bob@example.com"),
+        "{preview}"
+    );
+
+    add_setting(
+        &c,
+        &app,
+        "policies",
+        &[("name", "Default"), ("levels", "schedule:Primary after=5m")],
+    )
+    .await;
+    add_setting(
+        &c,
+        &app,
+        "integrations",
+        &[
+            ("name", "Alertmanager"),
+            ("kind", "alertmanager"),
+            ("policy", "Default"),
+            ("component", "Checkout"),
+        ],
+    )
+    .await;
+    let url = text_of(&c, "code.integration-url").await;
+    let receiver = text_when(&c, "section.snippet").await;
+    assert!(
+        receiver.contains("webhook_configs") && receiver.contains(&url),
+        "{receiver}"
+    );
+    shot(&c, "51-integration").await;
+    add_setting(
+        &c,
+        &app,
+        "slos",
+        &[
+            ("name", "Checkout availability"),
+            ("kind", "availability"),
+            ("objective", "0.999"),
+        ],
+    )
+    .await;
+    let all = text_when(&c, "main").await;
+    for want in [
+        "Checkout",
+        "Primary",
+        "Default",
+        "Alertmanager",
+        "Checkout availability",
+    ] {
+        assert!(all.contains(want), "{want} in {all}");
+    }
+
+    // A test alert pages whoever is on call, by e-mail.
+    let path = url
+        .strip_prefix(public)
+        .unwrap_or_else(|| panic!("not under the public URL: {url}"))
+        .to_owned();
+    let resp = app
+        .http
+        .post(app.url(&path))
+        .json(&json!({"version": "4", "status": "firing", "receiver": "liveops",
+            "groupKey": "{}:{alertname=\"CheckoutDown\"}", "groupLabels": {}, "commonLabels": {},
+            "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9093",
+            "alerts": [{"status": "firing", "labels": {"alertname": "CheckoutDown", "severity": "critical"},
+                "annotations": {"summary": "Checkout is down"}, "startsAt": "2026-12-06T10:00:00Z",
+                "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "c0ffee"}]}))
+        .send()
+        .await
+        .expect("alert");
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let start = Instant::now();
+    let link = loop {
+        let found = smtp.messages().iter().find_map(|m| {
+            m["body"].as_str().and_then(|b| {
+                b.lines()
+                    .find_map(|l| l.strip_prefix("Acknowledge: "))
+                    .map(str::to_owned)
+            })
+        });
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no page by mail");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let path = link
+        .strip_prefix(public)
+        .unwrap_or_else(|| panic!("not under the public URL: {link}"))
+        .to_owned();
+    c.goto(&app.url(&path)).await.expect("open the link");
+    text_when(&c, "section.act form button").await;
+    click(&c, "//section[contains(@class,'act')]//form//button").await;
+    let done = wait_text(&c, "section.act", "acknowledged").await;
+    assert!(done.contains("is now acknowledged"), "{done}");
+    shot(&c, "52-acknowledged").await;
+    let shop = app.state.db.project_by_slug("shop").await.expect("shop");
+    let ada = app
+        .state
+        .db
+        .user_by_email(&liveops_core::Email::parse("ada@example.com").expect("email"))
+        .await
+        .expect("ada");
+    let token = app.token(&ada, &shop, "read").await;
+    let (_, detail) = app.get("/api/v1/projects/shop/incidents/1", &token).await;
+    assert_eq!(detail["incident"]["state"], "acknowledged", "{detail}");
+    c.close().await.expect("close browser");
+    app.stop().await;
+}

@@ -11,6 +11,7 @@ mod audit_walk;
 mod backup;
 mod browser;
 mod cli;
+mod configuration;
 mod docs;
 mod errors;
 mod feedback;

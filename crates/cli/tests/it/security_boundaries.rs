@@ -252,6 +252,18 @@ const API: &[(&str, &str, Api)] = &[
         Admin,
     ),
     ("GET", "/api/v1/projects/{project}/overview", Read),
+    ("GET", "/api/v1/projects/{project}/configuration", Admin),
+    ("POST", "/api/v1/projects/{project}/configuration", Admin),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/configuration/{kind}/{name}",
+        Admin,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/configuration/{kind}/{name}",
+        Admin,
+    ),
     ("GET", "/api/v1/projects/{project}/releases/webhooks", Read),
     (
         "PUT",
@@ -490,6 +502,7 @@ const API: &[(&str, &str, Api)] = &[
     ("POST", "/api/v1/projects/{project}/hooks", Admin),
     ("GET", "/api/v1/me/notification-rules", Instance),
     ("POST", "/api/v1/me/notification-rules", Instance),
+    ("DELETE", "/api/v1/me/notification-rules/{id}", Instance),
     ("GET", "/api/v1/projects/{project}/support/incidents", Read),
     (
         "POST",
@@ -613,6 +626,25 @@ const PAGES: &[(&str, &str, Page)] = &[
     ("POST", "/p/{project}/settings/keys/{purpose}", Page::Form),
     ("POST", "/p/{project}/settings/public-pages", Page::Form),
     ("GET", "/p/{project}/settings/connections", Page::Session),
+    ("GET", "/p/{project}/settings/configure", Page::Session),
+    ("GET", "/p/{project}/settings/configure.yaml", Page::Session),
+    (
+        "GET",
+        "/p/{project}/settings/configure/{kind}",
+        Page::Session,
+    ),
+    ("POST", "/p/{project}/settings/configure/{kind}", Page::Form),
+    (
+        "POST",
+        "/p/{project}/settings/configure/{kind}/delete",
+        Page::Form,
+    ),
+    ("POST", "/p/{project}/settings/configure/file", Page::Form),
+    ("POST", "/p/{project}/settings/members", Page::Form),
+    ("GET", "/me/notifications", Page::Session),
+    ("POST", "/me/notifications", Page::Form),
+    ("POST", "/me/notifications/{id}/delete", Page::Form),
+    ("POST", "/projects", Page::Form),
     (
         "POST",
         "/p/{project}/settings/connections/slack",

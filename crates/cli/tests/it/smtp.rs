@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::helpers::{Backend, spawn_app_with};
 
 /// aiosmtpd listening on a free loopback port, killed on drop.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
     venv: PathBuf,
     port: u16,
@@ -20,7 +20,7 @@ struct SmtpServer {
 }
 
 impl SmtpServer {
-    async fn start() -> SmtpServer {
+    pub(crate) async fn start() -> SmtpServer {
         let venv = PathBuf::from(std::env::var("LIVEOPS_TEST_VENV").expect(
             "LIVEOPS_TEST_VENV is not set: run the tests with scripts/test.sh, which builds the venv",
         ));
@@ -67,7 +67,7 @@ impl SmtpServer {
     /// The messages received so far, decoded by Python's own `email`
     /// package: subject, to, from, the threading headers and the plain-text
     /// body of each.
-    fn messages(&self) -> Vec<serde_json::Value> {
+    pub(crate) fn messages(&self) -> Vec<serde_json::Value> {
         let files: Vec<String> = ["new", "cur"]
             .iter()
             .flat_map(|d| {
@@ -116,7 +116,11 @@ impl Drop for SmtpServer {
 impl SmtpServer {
     /// A server that sends its mail here, from `from`, with links under
     /// `public_url`; the jobs tick often so the outbox runs at once.
-    async fn app(&self, from: &str, public_url: Option<&str>) -> crate::helpers::TestApp {
+    pub(crate) async fn app(
+        &self,
+        from: &str,
+        public_url: Option<&str>,
+    ) -> crate::helpers::TestApp {
         let port = self.port;
         spawn_app_with(Backend::Sqlite, |c| {
             c.job_tick_ms = 100;

@@ -89,7 +89,8 @@ async fn openapi_document_describes_the_api(backend: Backend) {
                         "public-pages",
                         "ingest-key",
                         "calendar-feeds",
-                        "overview"
+                        "overview",
+                        "configuration"
                     ]
                     .contains(&first),
                 "{p} is not under an area"

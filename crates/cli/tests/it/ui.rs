@@ -423,10 +423,250 @@ async fn tickets_and_maintenance_work_from_the_pages(backend: Backend) {
     app.stop().await;
 }
 
+/// The settings forms add, edit and delete objects of any kind: a mistake
+/// comes back beside its field with what was typed kept, a rename is
+/// refused, the whole configuration dry-runs from YAML without changing
+/// anything, and a person's notification rules are added and removed.
+async fn settings_forms_add_edit_and_delete(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let b = browser();
+    let csrf = sign_in(&b, &app.base, "ada@example.com", "correct horse battery").await;
+    let post = |path: &str, form: Vec<(&'static str, String)>| {
+        let b = b.clone();
+        let url = app.url(path);
+        async move {
+            let resp = b.post(url).form(&form).send().await.expect("post");
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap_or_default())
+        }
+    };
+    let get = |path: &str| {
+        let b = b.clone();
+        let url = app.url(path);
+        async move {
+            let resp = b.get(url).send().await.expect("get");
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap_or_default())
+        }
+    };
+    let (status, index) = get("/p/shop/settings/configure").await;
+    assert_eq!(status, 200);
+    for title in [
+        "On-call schedules",
+        "Escalation policies",
+        "Alert integrations",
+        "Release trains",
+        "Credential inventory",
+    ] {
+        assert!(index.contains(title), "{title}");
+    }
+    let c = || ("_csrf", csrf.clone());
+    // A bad cadence: 422, the problem beside the field, the name kept.
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains",
+        vec![
+            c(),
+            ("name", "Weekly".into()),
+            ("cadence", "daily".into()),
+            ("first_release", "2026-12-10".into()),
+            ("freeze_days", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+    assert!(page.contains("id=\"field-cadence-error\""), "{page}");
+    assert!(page.contains("value=\"Weekly\""), "{page}");
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains",
+        vec![
+            c(),
+            ("name", "Weekly".into()),
+            ("cadence", "weekly".into()),
+            ("first_release", "2026-12-10".into()),
+            ("freeze_days", "x".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("id=\"field-freeze_days-error\""), "{page}");
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains",
+        vec![
+            c(),
+            ("name", "Weekly".into()),
+            ("cadence", "weekly".into()),
+            ("first_release", "2026-12-10".into()),
+            ("freeze_days", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("Saved:") && page.contains("create trains"),
+        "{page}"
+    );
+    let (_, trains) = app
+        .get("/api/v1/projects/shop/releases/trains", &admin)
+        .await;
+    assert_eq!(trains[0]["freeze_days"], 2, "{trains}");
+    // Edited in place; the name cannot change here.
+    let (status, page) = get("/p/shop/settings/configure/trains?name=Weekly").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("name=\"_editing\" value=\"Weekly\""),
+        "{page}"
+    );
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains",
+        vec![
+            c(),
+            ("_editing", "Weekly".into()),
+            ("name", "Weekly".into()),
+            ("cadence", "biweekly".into()),
+            ("first_release", "2026-12-10".into()),
+            ("freeze_days", "3".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("update trains"), "{page}");
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains",
+        vec![
+            c(),
+            ("_editing", "Weekly".into()),
+            ("name", "Fortnightly".into()),
+            ("cadence", "biweekly".into()),
+            ("first_release", "2026-12-10".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("renaming is not possible"), "{page}");
+    // The same name again is refused as a new object.
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains",
+        vec![
+            c(),
+            ("name", "Weekly".into()),
+            ("cadence", "weekly".into()),
+            ("first_release", "2026-12-10".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("already a train"), "{page}");
+    let (_, trains) = app
+        .get("/api/v1/projects/shop/releases/trains", &admin)
+        .await;
+    assert_eq!(trains[0]["cadence"], "biweekly", "{trains}");
+    assert_eq!(trains[0]["freeze_days"], 3, "{trains}");
+    // A reference to nothing is refused whole.
+    let (status, page) = post(
+        "/p/shop/settings/configure/integrations",
+        vec![
+            c(),
+            ("name", "Grafana".into()),
+            ("kind", "grafana".into()),
+            ("policy", "Nobody".into()),
+            ("auto_resolve", "".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("no escalation policy `Nobody`"), "{page}");
+    let (status, page) = post(
+        "/p/shop/settings/configure/trains/delete",
+        vec![c(), ("name", "Weekly".into())],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("delete trains"), "{page}");
+    let (_, trains) = app
+        .get("/api/v1/projects/shop/releases/trains", &admin)
+        .await;
+    assert_eq!(trains, serde_json::json!([]));
+    // The whole file, dry-run: it says what it would do and does nothing.
+    let (status, page) = post(
+        "/p/shop/settings/configure/file",
+        vec![
+            c(),
+            ("yaml", "components:\n  - name: Search\n".into()),
+            ("mode", "dry_run".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("A dry run") && page.contains("create components"),
+        "{page}"
+    );
+    let (_, components) = app
+        .get("/api/v1/projects/shop/support/components", &admin)
+        .await;
+    assert_eq!(components, serde_json::json!([]));
+    let (status, page) = post(
+        "/p/shop/settings/configure/file",
+        vec![
+            c(),
+            ("yaml", "components: [".into()),
+            ("mode", "apply".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("does not read"), "{page}");
+    // Your notifications.
+    let (status, _) = post(
+        "/me/notifications",
+        vec![
+            c(),
+            ("kind", "webhook".into()),
+            ("address", "http://127.0.0.1:9/mine".into()),
+            ("min_severity", "sev2".into()),
+            ("delay_secs", "60".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, page) = get("/me/notifications").await;
+    assert!(
+        page.contains("http://127.0.0.1:9/mine") && page.contains("sev2"),
+        "{page}"
+    );
+    let (status, page) = post(
+        "/me/notifications",
+        vec![
+            c(),
+            ("kind", "email".into()),
+            ("address", "not an address".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("value=\"not an address\""), "{page}");
+    let id = page
+        .split("/me/notifications/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("a rule to remove")
+        .to_owned();
+    let (status, _) = post(&format!("/me/notifications/{id}/delete"), vec![c()]).await;
+    assert_eq!(status, 303);
+    let (_, page) = get("/me/notifications").await;
+    assert!(page.contains("No rules yet"), "{page}");
+}
+
 storage_stories!(
     sign_in_shows_projects_and_areas,
     repeated_failed_sign_ins_slow_the_account_down,
     tickets_and_maintenance_work_from_the_pages,
+    settings_forms_add_edit_and_delete,
 );
 
 /// A browser signed in as the stories' root user, and the text of the page

@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod configuration;
 pub mod docs;
 pub mod feedback;
 pub mod feeds;
@@ -92,6 +93,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(projects::list_projects, projects::create_project))
         .routes(routes!(projects::get_project))
         .routes(routes!(overview::overview))
+        .routes(routes!(configuration::export, configuration::apply))
+        .routes(routes!(configuration::put_one, configuration::delete_one))
         .routes(routes!(projects::rotate_ingest_key))
         .routes(routes!(projects::list_keys))
         .routes(routes!(projects::rotate_key))
@@ -127,6 +130,7 @@ pub fn router() -> Router<AppState> {
         ))
         .routes(routes!(support::list_hooks, support::create_hook))
         .routes(routes!(support::list_rules, support::create_rule))
+        .routes(routes!(support::delete_rule))
         .routes(routes!(support::list_incidents, support::create_incident))
         .routes(routes!(support::get_incident))
         .routes(routes!(support::acknowledge_incident))

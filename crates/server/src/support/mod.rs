@@ -6,6 +6,7 @@ pub mod deliver;
 pub mod links;
 pub mod mail;
 pub mod maintenance;
+pub mod rules;
 pub mod sender;
 pub mod service;
 pub mod stats;

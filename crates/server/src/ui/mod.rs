@@ -19,11 +19,13 @@ pub mod act;
 mod analytics;
 pub mod changelog;
 pub mod charts;
+mod configure;
 mod connections;
 mod docs;
 mod feedback;
 mod improvement;
 mod login;
+mod me;
 mod pages;
 mod performance;
 mod prologue;
@@ -113,10 +115,14 @@ fn routes() -> Router<AppState> {
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
         .route("/assets/app.css", get(style::css))
+        .route("/projects", post(pages::create_project))
+        .route("/me/notifications", get(me::page).post(me::add))
+        .route("/me/notifications/{id}/delete", post(me::remove))
         .route("/p/{project}", get(pages::overview))
         .route("/p/{project}/start", get(start::page))
         .route("/p/{project}/start/key", post(start::new_key))
         .route("/p/{project}/settings", get(settings::page))
+        .route("/p/{project}/settings/members", post(settings::set_member))
         .route("/p/{project}/settings/tokens", post(settings::create_token))
         .route(
             "/p/{project}/settings/tokens/{id}/revoke",
@@ -133,6 +139,23 @@ fn routes() -> Router<AppState> {
         .route(
             "/p/{project}/settings/public-pages",
             post(settings::public_pages),
+        )
+        .route("/p/{project}/settings/configure", get(configure::page))
+        .route(
+            "/p/{project}/settings/configure.yaml",
+            get(configure::download),
+        )
+        .route(
+            "/p/{project}/settings/configure/file",
+            post(configure::apply_file),
+        )
+        .route(
+            "/p/{project}/settings/configure/{kind}",
+            get(configure::edit).post(configure::save),
+        )
+        .route(
+            "/p/{project}/settings/configure/{kind}/delete",
+            post(configure::delete),
         )
         .route("/p/{project}/settings/connections", get(connections::page))
         .route(
@@ -352,7 +375,7 @@ pub fn page(title: &str, frame: Option<&Frame<'_>>, body: Markup) -> Markup {
                     @if let Some(f) = frame {
                         (switcher(f))
                         span.spacer {}
-                        span.who { (f.session.user.email) }
+                        span.who { a href="/me/notifications" title="Your notifications" { (f.session.user.email) } }
                         form.inline method="post" action="/logout" {
                             input type="hidden" name="_csrf" value=(f.session.csrf_token);
                             button type="submit" { "Sign out" }

@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::{Area, Role};
 use liveops_store::projects::Project;
-use maud::html;
+use maud::{Markup, html};
 
 use super::{Frame, UiSession, error_page, page};
 use crate::state::AppState;
@@ -66,8 +66,8 @@ pub async fn home(State(state): State<AppState>, s: UiSession) -> Response {
             div.empty {
                 p { "You are not a member of any project yet." }
                 @if s.session.user.is_admin {
-                    p { "Create one from the command line on the server:" }
-                    pre { code { "liveops project create \"My product\"" } }
+                    (new_project_form(&s.session.csrf_token, None))
+                    p { "Or from the command line on the server: " code { "liveops project create \"My product\"" } }
                 } @else {
                     p { "Ask an administrator of your liveops instance to add you to a project." }
                 }
@@ -202,4 +202,87 @@ pub async fn area(_s: UiSession, Path((_slug, area)): Path<(String, String)>) ->
         StatusCode::NOT_FOUND,
         &format!("There is no page `{area}`."),
     )
+}
+
+fn new_project_form(csrf: &str, error: Option<&str>) -> Markup {
+    html! {
+        form.stack #new-project method="post" action="/projects" {
+            input type="hidden" name="_csrf" value=(csrf);
+            label for="project-name" { "Project name" }
+            input #project-name name="name" required maxlength="100" placeholder="My product";
+            @if let Some(e) = error { p.field-error role="alert" { (e) } }
+            button type="submit" { "Create project" }
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct NewProjectForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+}
+
+/// Creates a project (instance admins), owned by whoever made it, and
+/// opens its getting-started page.
+pub async fn create_project(
+    State(state): State<AppState>,
+    s: UiSession,
+    axum::Form(f): axum::Form<NewProjectForm>,
+) -> Response {
+    if let Err(page) = super::csrf_ok(&s, &f.csrf) {
+        return page;
+    }
+    if !s.session.user.is_admin {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "Only instance admins may create projects.",
+        );
+    }
+    let made = match liveops_core::ProjectName::parse(&f.name) {
+        Ok(name) => match liveops_core::Slug::from_name(&name) {
+            Ok(slug) => crate::access::create_project(
+                &state.db,
+                &*state.clock,
+                &s.actor(),
+                &name,
+                &slug,
+                Some(&s.session.user),
+            )
+            .await
+            .map_err(|e| match e {
+                liveops_store::StoreError::Conflict(_) => {
+                    Ok(format!("There is a project `{slug}` already."))
+                }
+                other => Err(other),
+            }),
+            Err(e) => Err(Ok(e.to_string())),
+        },
+        Err(e) => Err(Ok(e.to_string())),
+    };
+    match made {
+        Ok(p) => Redirect::to(&format!("/p/{}/start", p.project.slug)).into_response(),
+        Err(Ok(message)) => {
+            let projects = projects_for(&state, &s).await.unwrap_or_default();
+            let frame = Frame {
+                session: &s.session,
+                projects: &projects,
+                current: None,
+                section: "overview",
+            };
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                page(
+                    "New project",
+                    Some(&frame),
+                    html! {
+                        h1 { "New project" }
+                        (new_project_form(&s.session.csrf_token, Some(&message)))
+                    },
+                ),
+            )
+                .into_response()
+        }
+        Err(Err(e)) => super::unavailable(e),
+    }
 }

@@ -91,6 +91,25 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
                     }
                 }
             }
+            @if admin {
+                h3 { "Add a person, or change their role" }
+                form.stack #add-member method="post" action={"/p/" (project.slug) "/settings/members"} {
+                    input type="hidden" name="_csrf" value=(csrf);
+                    label for="member-email" { "E-mail" }
+                    input #member-email type="email" name="email" required maxlength="254";
+                    label for="member-role" { "Role" }
+                    select #member-role name="role" {
+                        option value="viewer" { "viewer" }
+                        option value="responder" selected { "responder" }
+                        option value="admin" { "admin" }
+                    }
+                    @if s.session.user.is_admin {
+                        label for="member-password" { "First password (only for someone without an account yet)" }
+                        input #member-password type="password" name="password" autocomplete="new-password";
+                    }
+                    button type="submit" { "Save" }
+                }
+            }
         }
         section {
             h2 { "API tokens" }
@@ -119,6 +138,7 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
         @if admin {
             section {
                 h2 { "Keys" }
+                p { a href={"/p/" (project.slug) "/settings/configure"} { "Configuration" } ": schedules, tiers, escalation policies, alert integrations, hooks, status components, SLOs, alert rules, capacity, retention, key funnels, trains and credentials; also as one YAML file." }
                 p { a href={"/p/" (project.slug) "/settings/connections"} { "Connections" } ": deployments from GitHub, GitLab and CI, and Slack's buttons on pages." }
                 p { "Each key does one thing. The browser key is public (web pages and apps carry it), so it only sends analytics, feedback and error events; OTLP exporters need the server key, the inbound e-mail webhook its own secret." }
                 table.keys {
@@ -512,4 +532,87 @@ pub async fn public_pages(
         Ok(_) => Redirect::to(&format!("/p/{slug}/settings")).into_response(),
         Err(e) => super::unavailable(e),
     }
+}
+
+#[derive(Deserialize)]
+pub struct MemberForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    email: String,
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+impl std::fmt::Debug for MemberForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemberForm")
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adds a person to the project with a role below owner (owners are made
+/// from the API or CLI), making their account first when an instance
+/// admin gives a first password for an address that has none.
+pub async fn set_member(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Form(f): Form<MemberForm>,
+) -> Response {
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Administer,
+        "Only project admins may add people."
+    ));
+    let flash = match add_member(&state, &s, &project, &f).await {
+        Ok(()) => return Redirect::to(&format!("/p/{}/settings", project.slug)).into_response(),
+        Err(Ok(message)) => Flash::Error(message),
+        Err(Err(e)) => return super::unavailable(e),
+    };
+    render(&state, &s, &slug, Some(flash)).await
+}
+
+/// `Err(Ok(why))` for a person's mistake, `Err(Err(e))` when the store failed.
+async fn add_member(
+    state: &AppState,
+    s: &UiSession,
+    project: &Project,
+    f: &MemberForm,
+) -> Result<(), Result<String, liveops_store::StoreError>> {
+    let email = liveops_core::Email::parse(&f.email).map_err(|e| Ok(e.to_string()))?;
+    let role: liveops_core::Role = f.role.parse().map_err(|_| Ok("Pick a role.".to_owned()))?;
+    if role == liveops_core::Role::Owner {
+        return Err(Ok("Owners are made from the API or the CLI.".into()));
+    }
+    let user = match state.db.user_by_email(&email).await {
+        Ok(u) => u,
+        Err(liveops_store::StoreError::NotFound) => {
+            if !s.session.user.is_admin || f.password.is_empty() {
+                return Err(Ok(format!(
+                    "{email} has no account yet; an instance admin can make one by giving a first password."
+                )));
+            }
+            let hash = crate::auth::password::hash(&f.password).map_err(|e| Ok(format!("{e}.")))?;
+            access::create_user(&state.db, &*state.clock, &s.actor(), &email, &hash, false)
+                .await
+                .map_err(Err)?
+        }
+        Err(e) => return Err(Err(e)),
+    };
+    if state.db.role_of(&project.id, &user.id).await.map_err(Err)?
+        == Some(liveops_core::Role::Owner)
+    {
+        return Err(Ok(format!(
+            "{email} is an owner; change owners from the API or the CLI."
+        )));
+    }
+    access::set_member(&state.db, &*state.clock, &s.actor(), project, &user, role)
+        .await
+        .map_err(Err)
 }

@@ -83,6 +83,16 @@ async fn check(state: &AppState, project_id: &str, what: &str) -> Result<String,
     }
 }
 
+/// An Alertmanager receiver and a Grafana contact point that send to `url`.
+pub(crate) fn alert_snippets(url: &str) -> (String, String) {
+    (
+        format!(
+            "receivers:\n  - name: liveops\n    webhook_configs:\n      - url: {url}\n        send_resolved: true"
+        ),
+        format!("Contact point → Integration: Webhook\nURL: {url}\nHTTP method: POST"),
+    )
+}
+
 fn snippet(title: &str, code: &str, check: Option<(&str, &str)>, slug: &str) -> Markup {
     html! {
         section.snippet {
@@ -147,12 +157,8 @@ async fn render(
     let otel = format!(
         "OTEL_EXPORTER_OTLP_ENDPOINT={base}\nOTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf\nOTEL_EXPORTER_OTLP_HEADERS=Authorization=Bearer%20{server}\nOTEL_SERVICE_NAME=checkout"
     );
-    let alertmanager = format!(
-        "receivers:\n  - name: liveops\n    webhook_configs:\n      - url: {base}/ingest/alerts/<integration secret>\n        send_resolved: true"
-    );
-    let grafana = format!(
-        "Contact point → Integration: Webhook\nURL: {base}/ingest/alerts/<integration secret>\nHTTP method: POST"
-    );
+    let (alertmanager, grafana) =
+        alert_snippets(&format!("{base}/ingest/alerts/<integration secret>"));
     let body = html! {
         h1 { "Getting started" }
         p.lede { "Point your SDKs, exporters and alert senders at this server. Each snippet has a button that checks whether anything has arrived." }

@@ -45,6 +45,13 @@ th, td { text-align: left; padding: .35rem .6rem; border-bottom: 1px solid var(-
 th { font-weight: 600; color: var(--muted); }
 section { margin-bottom: 2rem; }
 form.stack { display: grid; gap: .4rem; max-width: 24rem; }
+form.settings-form { max-width: 40rem; }
+form.settings-form .field { display: flex; flex-direction: column; gap: .2rem; margin-bottom: .5rem; }
+form.settings-form .field textarea { width: 100%; }
+form.settings-form .field.invalid input, form.settings-form .field.invalid textarea { border-color: var(--bad); }
+form.settings-form .field-error { margin: 0; }
+form.wide { max-width: 60rem; }
+#yaml { width: 100%; font-family: monospace; }
 fieldset { border: 1px solid var(--line); border-radius: 4px; }
 input, select, button { font: inherit; padding: .35rem .5rem; }
 button { cursor: pointer; background: var(--accent); color: #fff; border: 0; border-radius: 4px; }

@@ -617,3 +617,42 @@ pub async fn ship_release(
         carried_over: carried,
     })
 }
+
+/// Changes a train's cadence, first release day and freeze; releases it
+/// already planned keep their dates.
+pub async fn update_train(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    cadence: &str,
+    first_release: &str,
+    freeze_days: i64,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE release_trains SET cadence = $1, first_release = $2, freeze_days = $3 \
+         WHERE project_id = $4 AND id = $5",
+    )
+    .bind(cadence)
+    .bind(first_release)
+    .bind(freeze_days)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Stops a train; its releases stay, off any train. False when there was none.
+pub async fn delete_train(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<bool> {
+    sqlx::query("UPDATE releases SET train_id = NULL WHERE project_id = $1 AND train_id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM release_trains WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -152,3 +152,70 @@ pub async fn integrations_in(
     .await?;
     rows.iter().map(integration_from).collect()
 }
+
+/// What an integration does with its alerts, changed in place (its secret,
+/// and so its URL, stays).
+#[derive(Debug)]
+pub struct IntegrationChange<'a> {
+    pub kind: IntegrationKind,
+    pub policy_id: Option<&'a str>,
+    pub component_id: Option<&'a str>,
+    pub default_severity: Severity,
+    pub auto_resolve: bool,
+}
+
+pub async fn update_integration(
+    conn: &mut AnyConnection,
+    id: &str,
+    c: &IntegrationChange<'_>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE support_integrations SET kind = $1, policy_id = $2, component_id = $3, \
+         default_severity = $4, auto_resolve = $5 WHERE id = $6",
+    )
+    .bind(c.kind.as_str())
+    .bind(c.policy_id)
+    .bind(c.component_id)
+    .bind(c.default_severity.as_str())
+    .bind(i64::from(c.auto_resolve))
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes an integration; its URL stops taking alerts. Incidents it opened
+/// stay. Refused (a conflict) while an alert rule or SLO files into it.
+pub async fn delete_integration(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+) -> Result<bool> {
+    let used: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM performance_rules WHERE integration_id = $1) + \
+         (SELECT COUNT(*) FROM performance_slos WHERE integration_id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    if used > 0 {
+        return Err(StoreError::Conflict(
+            "alert rules or SLOs file into this integration; point them elsewhere first",
+        ));
+    }
+    // The alerts' grouping goes with it; the incidents they opened stay.
+    sqlx::query("DELETE FROM support_alerts WHERE integration_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE support_incidents SET integration_id = NULL WHERE integration_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM support_integrations WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

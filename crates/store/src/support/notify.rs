@@ -451,3 +451,42 @@ impl Db {
         Ok(sealed)
     }
 }
+
+/// Removes one of the project's hooks; false when there was none.
+pub async fn delete_hook(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<bool> {
+    let done = sqlx::query("DELETE FROM support_hooks WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Removes one of a person's notification rules with its contact method;
+/// false when they have no such rule.
+pub async fn delete_rule(conn: &mut AnyConnection, user_id: &str, id: &str) -> Result<bool> {
+    let contact: Option<String> = sqlx::query_scalar(
+        "SELECT contact_id FROM support_notification_rules WHERE user_id = $1 AND id = $2",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(contact) = contact else {
+        return Ok(false);
+    };
+    sqlx::query("DELETE FROM support_notification_rules WHERE user_id = $1 AND id = $2")
+        .bind(user_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM support_contact_methods WHERE user_id = $1 AND id = $2 \
+         AND NOT EXISTS (SELECT 1 FROM support_notification_rules WHERE contact_id = $2)",
+    )
+    .bind(user_id)
+    .bind(&contact)
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}

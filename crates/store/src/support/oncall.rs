@@ -121,24 +121,7 @@ pub async fn insert_schedule(
     .execute(&mut *conn)
     .await
     .map_err(StoreError::conflict_as("a schedule with this name"))?;
-    for (pos, l) in layers.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO support_schedule_layers \
-             (id, schedule_id, position, members, start_local, shift, restrict_days, restrict_from, restrict_to) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(new_id())
-        .bind(&id)
-        .bind(pos as i64)
-        .bind(l.members.join(","))
-        .bind(&l.start_local)
-        .bind(&l.shift)
-        .bind(l.restrict_days.as_deref())
-        .bind(l.restrict_from.as_deref())
-        .bind(l.restrict_to.as_deref())
-        .execute(&mut *conn)
-        .await?;
-    }
+    insert_layers(conn, &id, layers).await?;
     Ok(id)
 }
 
@@ -600,4 +583,152 @@ pub async fn remove_from_rotas(
         }
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------- editing
+
+/// Replaces a schedule's time zone and layers, keeping its id, so the tiers,
+/// policies and overrides that name it stay with it.
+pub async fn update_schedule(
+    conn: &mut AnyConnection,
+    schedule_id: &str,
+    tz: &str,
+    layers: &[LayerRow],
+) -> Result<()> {
+    sqlx::query("UPDATE support_schedules SET time_zone = $1 WHERE id = $2")
+        .bind(tz)
+        .bind(schedule_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM support_schedule_layers WHERE schedule_id = $1")
+        .bind(schedule_id)
+        .execute(&mut *conn)
+        .await?;
+    insert_layers(conn, schedule_id, layers).await
+}
+
+async fn insert_layers(
+    conn: &mut AnyConnection,
+    schedule_id: &str,
+    layers: &[LayerRow],
+) -> Result<()> {
+    for (pos, l) in layers.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO support_schedule_layers \
+             (id, schedule_id, position, members, start_local, shift, restrict_days, restrict_from, restrict_to) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(new_id())
+        .bind(schedule_id)
+        .bind(pos as i64)
+        .bind(l.members.join(","))
+        .bind(&l.start_local)
+        .bind(&l.shift)
+        .bind(l.restrict_days.as_deref())
+        .bind(l.restrict_from.as_deref())
+        .bind(l.restrict_to.as_deref())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deletes a schedule with its layers and overrides; a tier that followed
+/// it falls back to its members. False when there was none.
+pub async fn delete_schedule(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    schedule_id: &str,
+) -> Result<bool> {
+    sqlx::query("DELETE FROM support_schedule_layers WHERE schedule_id = $1")
+        .bind(schedule_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM support_schedule_overrides WHERE schedule_id = $1")
+        .bind(schedule_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE support_tiers SET schedule_id = NULL WHERE schedule_id = $1")
+        .bind(schedule_id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM support_schedules WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(schedule_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Replaces a policy's levels, repeats and acknowledgement timeout.
+pub async fn update_policy(
+    conn: &mut AnyConnection,
+    policy_id: &str,
+    levels: &[StoredLevel],
+    repeat: u32,
+    ack_timeout_secs: Option<i64>,
+) -> Result<()> {
+    let json = serde_json::to_string(levels).map_err(|e| StoreError::Other(e.to_string()))?;
+    sqlx::query(
+        "UPDATE support_policies SET levels = $1, repeat_count = $2, ack_timeout_secs = $3 WHERE id = $4",
+    )
+    .bind(json)
+    .bind(i64::from(repeat))
+    .bind(ack_timeout_secs)
+    .bind(policy_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Deletes a policy; integrations that used it page nobody until given
+/// another. False when there was none.
+pub async fn delete_policy(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    policy_id: &str,
+) -> Result<bool> {
+    sqlx::query("UPDATE support_integrations SET policy_id = NULL WHERE policy_id = $1")
+        .bind(policy_id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM support_policies WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(policy_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The id of a project's schedule, policy, component or integration by
+/// name, read in the caller's transaction (so it sees what the same
+/// transaction made).
+pub async fn id_by_name(
+    conn: &mut AnyConnection,
+    kind: Named,
+    project_id: &str,
+    name: &str,
+) -> Result<Option<String>> {
+    let table = match kind {
+        Named::Schedule => "support_schedules",
+        Named::Policy => "support_policies",
+        Named::Component => "support_components",
+        Named::Integration => "support_integrations",
+    };
+    Ok(sqlx::query_scalar(&format!(
+        "SELECT id FROM {table} WHERE project_id = $1 AND (name = $2 OR id = $2)"
+    ))
+    .bind(project_id)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// What [`id_by_name`] looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Named {
+    Schedule,
+    Policy,
+    Component,
+    Integration,
 }

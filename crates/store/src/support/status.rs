@@ -585,3 +585,36 @@ impl Db {
         .await?)
     }
 }
+
+/// Changes a component's description.
+pub async fn describe_component(
+    conn: &mut AnyConnection,
+    id: &str,
+    description: Option<&str>,
+) -> Result<()> {
+    sqlx::query("UPDATE support_components SET description = $1 WHERE id = $2")
+        .bind(description)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes a component off the status page with its history; incidents and
+/// integrations that named it stay. False when there was none.
+pub async fn delete_component(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+) -> Result<bool> {
+    sqlx::query("UPDATE support_integrations SET component_id = NULL WHERE component_id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    let done = sqlx::query("DELETE FROM support_components WHERE project_id = $1 AND id = $2")
+        .bind(project_id)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -114,20 +114,20 @@ pub async fn list_rules(
     InstanceWide(principal): InstanceWide,
 ) -> ApiResult<Json<Vec<ContactRuleView>>> {
     Ok(Json(
-        state
-            .db
-            .rules_of(&principal.user.id)
-            .await?
-            .into_iter()
-            .map(|r| ContactRuleView {
-                id: r.id,
-                kind: r.contact.channel.as_str().into(),
-                address: state.sealer.shown(&r.contact.address),
-                min_severity: r.min_severity.as_str().into(),
-                delay_secs: r.delay_secs,
-            })
-            .collect(),
+        crate::support::rules::list(&state, &principal.user.id).await?,
     ))
+}
+
+fn writes(principal: &crate::auth::Principal) -> ApiResult<()> {
+    if principal
+        .scopes()
+        .is_some_and(|s| !s.contains(liveops_core::Scope::Write))
+    {
+        return Err(ApiError::forbidden(
+            "this API token lacks the `write` scope",
+        ));
+    }
+    Ok(())
 }
 
 /// Adds a contact method with its notification rule.
@@ -140,69 +140,32 @@ pub async fn create_rule(
     InstanceWide(principal): InstanceWide,
     ApiJson(body): ApiJson<NewContact>,
 ) -> ApiResult<(StatusCode, Json<ContactRuleView>)> {
-    if principal
-        .scopes()
-        .is_some_and(|s| !s.contains(liveops_core::Scope::Write))
-    {
-        return Err(ApiError::forbidden(
-            "this API token lacks the `write` scope",
-        ));
-    }
-    let channel: Channel = body.kind.parse().map_err(ApiError::unprocessable)?;
-    let address = match channel {
-        Channel::Email => liveops_core::Email::parse(&body.address)
-            .map_err(unprocessable)?
-            .to_string(),
-        Channel::Webhook | Channel::Slack => check_url(&state, &body.address).await?,
-    };
-    let min: Severity = body
-        .min_severity
-        .as_deref()
-        .unwrap_or("sev4")
-        .parse()
-        .map_err(unprocessable)?;
-    let delay = body.delay_secs.unwrap_or(0);
-    if !(0..=86_400).contains(&delay) {
-        return Err(ApiError::unprocessable(
-            "delay_secs must be between 0 and 86400",
-        ));
-    }
-    let mut w = Work::begin(&state.db, &*state.clock, &principal.actor(), None).await?;
-    let now = w.now();
-    let stored = match channel {
-        Channel::Email => address.clone(),
-        Channel::Webhook | Channel::Slack => state.sealer.seal(&address),
-    };
-    let contact = liveops_store::support::notify::insert_contact(
-        w.conn(),
+    writes(&principal)?;
+    let view = crate::support::rules::add(
+        &state,
+        &principal.actor(),
         &principal.user.id,
-        channel,
-        &stored,
-        now,
+        &crate::support::rules::Wanted {
+            kind: body.kind,
+            address: body.address,
+            min_severity: body.min_severity,
+            delay_secs: body.delay_secs,
+        },
     )
     .await?;
-    let id = liveops_store::support::notify::insert_rule(
-        w.conn(),
-        &principal.user.id,
-        &contact,
-        min,
-        delay,
-    )
-    .await?;
-    w.commit(
-        Audit::new("notification_rule.create", &id).detail(serde_json::json!({
-            "channel": channel.as_str(), "min_severity": min.as_str(), "delay_secs": delay,
-        })),
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ContactRuleView {
-            id,
-            kind: channel.as_str().into(),
-            address,
-            min_severity: min.as_str().into(),
-            delay_secs: delay,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Removes one of your notification rules.
+#[utoipa::path(delete, path = "/api/v1/me/notification-rules/{id}", tag = "support",
+    params(("id" = String, Path, description = "Rule id")),
+    responses((status = 204, description = "Removed")))]
+pub async fn delete_rule(
+    State(state): State<AppState>,
+    InstanceWide(principal): InstanceWide,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    writes(&principal)?;
+    crate::support::rules::remove(&state, &principal.actor(), &principal.user.id, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
