@@ -798,19 +798,7 @@ async fn browser_sets_up_the_first_admin_and_reads_the_overview() {
     let driver = start_chromedriver();
     let profile = tempfile::tempdir().expect("profile dir");
     let c = open_browser(&driver, profile.path()).await;
-    c.goto(&app.url("/login")).await.expect("goto");
-    assert_eq!(wait_path(&c, |p| p == "/setup").await, "/setup");
-    fill(&c, "#token", &app.state.setup_token).await;
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    fill(&c, "#again", "correct horse battery").await;
-    shot(&c, "40-setup").await;
-    click(&c, "//button[@type='submit']").await;
-    assert_eq!(wait_path(&c, |p| p == "/login").await, "/login");
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    click(&c, "//button[@type='submit']").await;
-    wait_path(&c, |p| p != "/login").await;
+    first_admin(&c, &app, Some("40-setup")).await;
 
     // Data in every area, through the API.
     let ada = app
@@ -966,6 +954,26 @@ async fn browser_sets_up_the_first_admin_and_reads_the_overview() {
     app.stop().await;
 }
 
+/// A fresh server's setup page makes ada@example.com its first admin,
+/// who then signs in (`shot` names a screenshot of the filled form).
+async fn first_admin(c: &Client, app: &crate::helpers::TestApp, shot_name: Option<&str>) {
+    c.goto(&app.url("/login")).await.expect("goto");
+    assert_eq!(wait_path(c, |p| p == "/setup").await, "/setup");
+    fill(c, "#token", &app.state.setup_token).await;
+    fill(c, "#email", "ada@example.com").await;
+    fill(c, "#password", "correct horse battery").await;
+    fill(c, "#again", "correct horse battery").await;
+    if let Some(name) = shot_name {
+        shot(c, name).await;
+    }
+    click(c, "//button[@type='submit']").await;
+    assert_eq!(wait_path(c, |p| p == "/login").await, "/login");
+    fill(c, "#email", "ada@example.com").await;
+    fill(c, "#password", "correct horse battery").await;
+    click(c, "//button[@type='submit']").await;
+    wait_path(c, |p| p != "/login").await;
+}
+
 /// Types into a field after clearing what it holds.
 async fn replace_text(c: &Client, css: &str, text: &str) {
     let e = c
@@ -1036,19 +1044,7 @@ async fn browser_sets_up_on_call_from_nothing_and_a_page_is_acknowledged_from_it
     let profile = tempfile::tempdir().expect("profile dir");
     let c = open_browser(&driver, profile.path()).await;
 
-    // The first admin, then signing in.
-    c.goto(&app.url("/login")).await.expect("goto");
-    assert_eq!(wait_path(&c, |p| p == "/setup").await, "/setup");
-    fill(&c, "#token", &app.state.setup_token).await;
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    fill(&c, "#again", "correct horse battery").await;
-    click(&c, "//button[@type='submit']").await;
-    assert_eq!(wait_path(&c, |p| p == "/login").await, "/login");
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    click(&c, "//button[@type='submit']").await;
-    wait_path(&c, |p| p != "/login").await;
+    first_admin(&c, &app, None).await;
 
     // A project, from the welcome page; it opens on getting started.
     fill(&c, "#project-name", "Shop").await;
