@@ -2,6 +2,7 @@
 //! schedules, and ticket e-mail threading.
 
 pub mod alert;
+pub mod errors;
 pub mod escalation;
 pub mod incident;
 pub mod mail;
