@@ -15,5 +15,6 @@ pub mod openapi;
 pub mod osv;
 pub mod otlp;
 pub mod sarif;
+pub mod sentry;
 pub mod slack;
 pub mod x509;
