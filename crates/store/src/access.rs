@@ -75,6 +75,14 @@ pub async fn insert_first_admin(
     password_hash: &str,
     now: i64,
 ) -> Result<Option<User>> {
+    // Two setups at once must not both see no user: SQLite serialises
+    // writers, PostgreSQL needs a lock for it (held to the end of the
+    // transaction).
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock(7146120001)")
+            .execute(&mut *conn)
+            .await?;
+    }
     let id = new_id();
     let done = sqlx::query(
         "INSERT INTO users (id, email, password_hash, is_admin, created_at) \

@@ -156,7 +156,39 @@ async fn getting_started_checks_for_the_first_event(backend: Backend) {
     app.stop().await;
 }
 
+/// Setups sent at once make one admin: the others are told someone was first.
+async fn simultaneous_setups_make_one_admin(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let hash = liveops_server::auth::password::hash("correct horse battery").expect("hash");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let state = app.state.clone();
+        let hash = hash.clone();
+        tasks.push(tokio::spawn(async move {
+            let email =
+                liveops_core::Email::parse(&format!("admin{i}@example.com")).expect("email");
+            liveops_server::access::create_first_admin(&state.db, &*state.clock, &email, &hash)
+                .await
+                .expect("no store error")
+                .is_some()
+        }));
+    }
+    let mut made = 0;
+    for t in tasks {
+        if t.await.expect("task") {
+            made += 1;
+        }
+    }
+    assert_eq!(made, 1);
+    let users: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("count");
+    assert_eq!(users, 1);
+}
+
 storage_stories!(
     the_first_admin_needs_the_setup_token,
     getting_started_checks_for_the_first_event,
+    simultaneous_setups_make_one_admin,
 );
