@@ -132,6 +132,15 @@ pub enum IntegrationCommand {
         #[arg(long)]
         component: Option<String>,
     },
+    /// Print an integration's address again (admins), with the settings to
+    /// paste; --new replaces it, and the old one stops working.
+    Address {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        #[arg(long)]
+        new: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -448,28 +457,44 @@ pub async fn integration(g: &Global, cmd: IntegrationCommand) -> anyhow::Result<
                 .await?;
             let made: CreatedIntegration = read_as("the integration", &v)?;
             let url = format!("{}{}", c.server(), made.url_path);
-            if g.format == Format::Json {
-                let mut out = v.clone();
-                out["url"] = json!(url);
-                println!("{out}");
-                return Ok(());
-            }
-            output::record(
-                g.format,
+            print_address(
+                g,
+                v.clone(),
                 &[
                     ("integration", json!(made.integration.name)),
                     ("kind", json!(made.integration.kind)),
-                    ("url", json!(url)),
                 ],
+                &url,
             );
-            println!("\nThe address holds the secret: it is shown only now.\n");
-            println!(
-                "Alertmanager (alertmanager.yml):\n  receivers:\n    - name: liveops\n      webhook_configs:\n        - url: {url}\n          send_resolved: true\n"
-            );
-            println!("Grafana: Alerting → Contact points → Webhook, URL {url}, method POST.");
+        }
+        IntegrationCommand::Address { project, name, new } => {
+            let at = format!("{}/{}/address", path(&project), esc(&name));
+            let method = if new { Method::POST } else { Method::GET };
+            let v = c.call(method, &at, None).await?;
+            let a: liveops_server::contract::support::IntegrationAddressView =
+                read_as("the address", &v)?;
+            let url = format!("{}{}", c.server(), a.url_path);
+            print_address(g, v, &[("integration", json!(name))], &url);
         }
     }
     Ok(())
+}
+
+/// An integration's address with the Alertmanager and Grafana settings.
+fn print_address(g: &Global, mut raw: Value, fields: &[(&str, Value)], url: &str) {
+    if g.format == Format::Json {
+        raw["url"] = json!(url);
+        println!("{raw}");
+        return;
+    }
+    let mut all = fields.to_vec();
+    all.push(("url", json!(url)));
+    output::record(g.format, &all);
+    println!("\nThe address holds the secret: keep it out of sight.\n");
+    println!(
+        "Alertmanager (alertmanager.yml):\n  receivers:\n    - name: liveops\n      webhook_configs:\n        - url: {url}\n          send_resolved: true\n"
+    );
+    println!("Grafana: Alerting → Contact points → Webhook, URL {url}, method POST.");
 }
 
 pub async fn component(g: &Global, cmd: ComponentCommand) -> anyhow::Result<()> {

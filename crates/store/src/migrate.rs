@@ -58,6 +58,11 @@ const MIGRATIONS: &[Entry] = &[
     portable!(17, "git_hooks", "0017_git_hooks.sql"),
     portable!(18, "action_links", "0018_action_links.sql"),
     portable!(19, "ticket_mail", "0019_ticket_mail.sql"),
+    portable!(
+        20,
+        "integration_addresses",
+        "0020_integration_addresses.sql"
+    ),
 ];
 
 #[derive(Debug)]

@@ -292,6 +292,13 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::Json(json!({"name": "prometheus", "kind": "alertmanager", "policy": "Default"})),
     )
     .await;
+    w.vars.insert("integration", "prometheus".into());
+    w.change(
+        "POST",
+        &at("/support/integrations/{integration}/address"),
+        Body::None,
+    )
+    .await;
     w.change(
         "POST",
         &at("/hooks"),
@@ -829,6 +836,7 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
             .replace("{schedule}", "nope")
             .replace("{tier}", "l9")
             .replace("{kind}", "schedules")
+            .replace("{integration}", "nope")
             .replace("{component}", "nope")
             .replace("{service}", "web")
             .replace("{metric}", "requests");

@@ -1133,6 +1133,12 @@ async fn browser_sets_up_on_call_from_nothing_and_a_page_is_acknowledged_from_it
         "{receiver}"
     );
     shot(&c, "51-integration").await;
+    // Its form shows the same address again, with the receiver to paste.
+    c.goto(&app.url("/p/shop/settings/configure/integrations?name=Alertmanager"))
+        .await
+        .expect("edit");
+    let again = text_when(&c, "#integration-address code.integration-url").await;
+    assert_eq!(again, url);
     add_setting(
         &c,
         &app,

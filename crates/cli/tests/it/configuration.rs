@@ -220,6 +220,59 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         .expect("alert");
     let (status, body) = crate::helpers::status_json(resp).await;
     assert!((200..300).contains(&status), "{status}: {body}");
+    // The address can be shown again, and replaced: the old one then
+    // takes nothing.
+    let again = plan(&app.cli(
+        &admin,
+        &[
+            "--format",
+            "json",
+            "oncall",
+            "integration",
+            "address",
+            "--project",
+            "shop",
+            "Alertmanager",
+        ],
+    ));
+    assert_eq!(again["url_path"], url_path, "{again}");
+    let fresh = plan(&app.cli(
+        &admin,
+        &[
+            "--format",
+            "json",
+            "oncall",
+            "integration",
+            "address",
+            "--project",
+            "shop",
+            "Alertmanager",
+            "--new",
+        ],
+    ));
+    let fresh_path = fresh["url_path"].as_str().expect("new address").to_owned();
+    assert_ne!(fresh_path, url_path);
+    let alert = json!({"version": "4", "status": "firing", "receiver": "liveops",
+        "groupKey": "{}:{alertname=\"Again\"}", "groupLabels": {}, "commonLabels": {},
+        "commonAnnotations": {}, "externalURL": "http://127.0.0.1:9093",
+        "alerts": [{"status": "firing", "labels": {"alertname": "Again"},
+            "annotations": {"summary": "again"}, "startsAt": "2026-12-06T10:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z", "fingerprint": "d00d"}]});
+    for (path, works) in [(url_path, false), (fresh_path.as_str(), true)] {
+        let resp = app
+            .http
+            .post(app.url(path))
+            .json(&alert)
+            .send()
+            .await
+            .expect("alert");
+        assert_eq!(
+            resp.status().is_success(),
+            works,
+            "{path}: {}",
+            resp.status()
+        );
+    }
     let (_, tiers) = app.get("/api/v1/projects/shop/scaling/tiers", &admin).await;
     assert!(
         tiers.to_string().contains("\"schedule\":\"Primary\""),

@@ -498,6 +498,16 @@ const API: &[(&str, &str, Api)] = &[
         "/api/v1/projects/{project}/support/integrations",
         Admin,
     ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/support/integrations/{integration}/address",
+        Admin,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/integrations/{integration}/address",
+        Admin,
+    ),
     ("GET", "/api/v1/projects/{project}/hooks", Admin),
     ("POST", "/api/v1/projects/{project}/hooks", Admin),
     ("GET", "/api/v1/me/notification-rules", Instance),
@@ -640,6 +650,11 @@ const PAGES: &[(&str, &str, Page)] = &[
         Page::Form,
     ),
     ("POST", "/p/{project}/settings/configure/file", Page::Form),
+    (
+        "POST",
+        "/p/{project}/settings/configure/{kind}/address",
+        Page::Form,
+    ),
     ("POST", "/p/{project}/settings/members", Page::Form),
     ("GET", "/me/notifications", Page::Session),
     ("POST", "/me/notifications", Page::Form),

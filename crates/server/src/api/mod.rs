@@ -128,6 +128,10 @@ pub fn router() -> Router<AppState> {
             support::list_integrations,
             support::create_integration
         ))
+        .routes(routes!(
+            support::integration_address,
+            support::replace_integration_address
+        ))
         .routes(routes!(support::list_hooks, support::create_hook))
         .routes(routes!(support::list_rules, support::create_rule))
         .routes(routes!(support::delete_rule))

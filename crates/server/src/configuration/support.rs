@@ -793,7 +793,7 @@ pub(super) async fn put_integration(
         .await?;
         return Ok(None);
     }
-    let secret = format!("lo_alert_{}", keys::random_string(40));
+    let (secret, sealed) = crate::support::integrations::new_secret(cx.state);
     let now = cx.w.now();
     intake::insert_integration(
         cx.w.conn(),
@@ -802,6 +802,7 @@ pub(super) async fn put_integration(
             name: &i.name,
             kind,
             secret_hash: &keys::hash(&secret),
+            secret_sealed: Some(&sealed),
             policy_id: policy_id.as_deref(),
             component_id: component_id.as_deref(),
             default_severity,

@@ -320,6 +320,14 @@ pub struct IntegrationView {
     pub created_at: String,
 }
 
+/// Where an integration takes alerts: a secret address.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntegrationAddressView {
+    /// The path under the server's public URL.
+    pub url_path: String,
+    pub secret: String,
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CreatedIntegration {
     pub integration: IntegrationView,

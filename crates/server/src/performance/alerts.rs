@@ -51,6 +51,7 @@ pub async fn integration_in(
             name: DEFAULT_INTEGRATION,
             kind: IntegrationKind::Generic,
             secret_hash: &keys::hash(&secret),
+            secret_sealed: None,
             policy_id: None,
             component_id: None,
             default_severity: Severity::Sev3,

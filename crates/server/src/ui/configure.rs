@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::Permission;
 use liveops_core::access::authorize;
 use maud::{Markup, html};
@@ -751,6 +751,15 @@ async fn form(
         ("schedules", Some(name)) => two_weeks(state, &project.id, name).await,
         _ => Vec::new(),
     };
+    let address = match (kind.key, editing) {
+        ("integrations", Some(name)) => {
+            match crate::support::integrations::address(state, &project.id, name).await {
+                Ok(a) => Some(a),
+                Err(e) => return e.into_response(),
+            }
+        }
+        _ => None,
+    };
     let body = html! {
         h1 { @if let Some(n) = editing { "Edit " (kind.one) " " (n) } @else { "Add " (kind.one) } }
         p { a href={"/p/" (project.slug) "/settings/configure#kind-" (kind.key)} { "← Configuration" } }
@@ -807,6 +816,27 @@ async fn form(
                 }
             }
             button type="submit" { "Save" }
+        }
+        @if let (Some(address), Some(name)) = (&address, editing) {
+            @let url = format!("{}{}", base_url(state), address.as_ref().map(|a| a.url_path.as_str()).unwrap_or(""));
+            section.snippet #integration-address {
+                h2 { "Where it takes alerts" }
+                @if address.is_some() {
+                    pre { code.secret.integration-url { (url) } }
+                    @let (am, grafana) = super::start::alert_snippets(&url);
+                    h3 { "Prometheus Alertmanager receiver" }
+                    pre { code { (am) } }
+                    h3 { "Grafana contact point" }
+                    pre { code { (grafana) } }
+                } @else {
+                    p { "This integration was made before addresses were kept; give it a new one to see it." }
+                }
+                form.inline method="post" action={"/p/" (project.slug) "/settings/configure/integrations/address"} {
+                    input type="hidden" name="_csrf" value=(s.session.csrf_token);
+                    input type="hidden" name="name" value=(name);
+                    button type="submit" { "New address (the old one stops working)" }
+                }
+            }
         }
         @if !preview.is_empty() {
             section.preview {
@@ -1110,4 +1140,36 @@ pub async fn apply_file(
         },
     };
     index(&state, &s, &slug, Some(flash)).await
+}
+
+/// Gives an integration a new address and shows it, on its form.
+pub async fn replace_address(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, kind)): Path<(String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let Some(kind) = kind_of(&kind).filter(|k| k.key == "integrations") else {
+        return error_page(StatusCode::NOT_FOUND, "Only integrations have an address.");
+    };
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Administer,
+        "Only project admins may change its configuration."
+    ));
+    if let Err(e) =
+        crate::support::integrations::replace(&state, &s.actor(), &project.id, &f.name).await
+    {
+        return e.into_response();
+    }
+    Redirect::to(&format!(
+        "/p/{}/settings/configure/{}?name={}#integration-address",
+        project.slug,
+        kind.key,
+        urlencoded(&f.name)
+    ))
+    .into_response()
 }

@@ -157,6 +157,10 @@ fn routes() -> Router<AppState> {
             "/p/{project}/settings/configure/{kind}/delete",
             post(configure::delete),
         )
+        .route(
+            "/p/{project}/settings/configure/{kind}/address",
+            post(configure::replace_address),
+        )
         .route("/p/{project}/settings/connections", get(connections::page))
         .route(
             "/p/{project}/settings/connections/slack",

@@ -79,6 +79,8 @@ pub struct NewIntegration<'a> {
     pub name: &'a str,
     pub kind: IntegrationKind,
     pub secret_hash: &'a str,
+    /// The secret sealed, so its address can be shown again.
+    pub secret_sealed: Option<&'a str>,
     pub policy_id: Option<&'a str>,
     pub component_id: Option<&'a str>,
     pub default_severity: Severity,
@@ -93,7 +95,8 @@ pub async fn insert_integration(
     let id = new_id();
     sqlx::query(
         "INSERT INTO support_integrations (id, project_id, name, kind, secret_hash, policy_id, component_id, \
-         default_severity, auto_resolve, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         default_severity, auto_resolve, created_at, secret_sealed) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(n.project_id)
@@ -105,6 +108,7 @@ pub async fn insert_integration(
     .bind(n.default_severity.as_str())
     .bind(i64::from(n.auto_resolve))
     .bind(now)
+    .bind(n.secret_sealed)
     .execute(&mut *conn)
     .await
     .map_err(StoreError::conflict_as("an integration with this name"))?;
@@ -217,5 +221,43 @@ pub async fn delete_integration(
         .bind(id)
         .execute(&mut *conn)
         .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// An integration's sealed secret; `None` for one made before secrets were
+/// kept (or not found).
+pub async fn sealed_secret(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar::<_, Option<String>>(
+        "SELECT secret_sealed FROM support_integrations WHERE project_id = $1 AND id = $2",
+    )
+    .bind(project_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
+}
+
+/// Gives an integration a new secret: its old address stops working.
+pub async fn replace_secret(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    secret_hash: &str,
+    secret_sealed: &str,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE support_integrations SET secret_hash = $1, secret_sealed = $2 \
+         WHERE project_id = $3 AND id = $4",
+    )
+    .bind(secret_hash)
+    .bind(secret_sealed)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }

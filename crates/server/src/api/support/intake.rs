@@ -72,7 +72,7 @@ pub async fn create_integration(
         .unwrap_or("sev3")
         .parse()
         .map_err(unprocessable)?;
-    let secret = format!("lo_alert_{}", keys::random_string(40));
+    let (secret, sealed) = crate::support::integrations::new_secret(&state);
     let now = state.now_ms();
     let mut w = Work::begin(
         &state.db,
@@ -89,6 +89,7 @@ pub async fn create_integration(
             name: &name,
             kind,
             secret_hash: &keys::hash(&secret),
+            secret_sealed: Some(&sealed),
             policy_id: policy_id.as_deref(),
             component_id: component_id.as_deref(),
             default_severity,
@@ -116,4 +117,50 @@ pub async fn create_integration(
             },
         }),
     ))
+}
+
+fn address_view(a: crate::support::integrations::Address) -> IntegrationAddressView {
+    IntegrationAddressView {
+        url_path: a.url_path,
+        secret: a.secret,
+    }
+}
+
+/// An integration's address, for admins, with its secret.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/support/integrations/{integration}/address", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("integration" = String, Path, description = "Integration name or id")),
+    responses((status = 200, description = "The address", body = IntegrationAddressView)))]
+pub async fn integration_address(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, integration)): ApiPath<(String, String)>,
+) -> ApiResult<Json<IntegrationAddressView>> {
+    match crate::support::integrations::address(&state, &access.project.id, &integration).await? {
+        Some(a) => Ok(Json(address_view(a))),
+        None => Err(ApiError::conflict(
+            "this integration was made before addresses were kept: replace its address to see one",
+        )),
+    }
+}
+
+/// Gives an integration a new address; the old one stops taking alerts.
+#[utoipa::path(post, path = "/api/v1/projects/{project}/support/integrations/{integration}/address", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("integration" = String, Path, description = "Integration name or id")),
+    responses((status = 200, description = "The new address", body = IntegrationAddressView)))]
+pub async fn replace_integration_address(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Administer>,
+    ApiPath((_project, integration)): ApiPath<(String, String)>,
+) -> ApiResult<Json<IntegrationAddressView>> {
+    Ok(Json(address_view(
+        crate::support::integrations::replace(
+            &state,
+            &access.actor(),
+            &access.project.id,
+            &integration,
+        )
+        .await?,
+    )))
 }

@@ -23,9 +23,9 @@ use crate::auth::{Access, InstanceWide, ProjectAccess, keys, need};
 use crate::contract::support::{
     AlertView, CommentView, ComponentView, ContactRuleView, CreatedIntegration, DeliveryView,
     FixesView, HookView, HotfixView, IncidentDetail, IncidentSummary, IncidentView,
-    IntegrationView, LayerBody, LevelBody, LinkView, MaintenanceView, OnCallEntry, OverrideView,
-    PolicyView, ScheduleView, SlaAlertView, SupportStats, TicketDetail, TicketView, TierView,
-    TimelineEntry,
+    IntegrationAddressView, IntegrationView, LayerBody, LevelBody, LinkView, MaintenanceView,
+    OnCallEntry, OverrideView, PolicyView, ScheduleView, SlaAlertView, SupportStats, TicketDetail,
+    TicketView, TierView, TimelineEntry,
 };
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms};
