@@ -51,6 +51,12 @@ pub struct Config {
     pub smtp_url: Option<Secret>,
     /// The sender of liveops' e-mail.
     pub smtp_from: String,
+    /// A Maildir a mail server delivers support mail to; each message
+    /// becomes a ticket of `inbound_maildir_project`, or an answer on the
+    /// ticket it replies to.
+    pub inbound_maildir: Option<PathBuf>,
+    /// The project (slug) whose tickets `inbound_maildir` holds.
+    pub inbound_maildir_project: Option<String>,
     /// The key outbound webhook URLs are sealed under at rest: base64 of
     /// 32 random bytes. When unset, `secret.key` in the data directory is
     /// used (made on first start). Servers sharing a PostgreSQL database
@@ -99,6 +105,8 @@ impl Default for Config {
             log: "info".into(),
             smtp_url: None,
             smtp_from: "liveops <liveops@localhost>".into(),
+            inbound_maildir: None,
+            inbound_maildir_project: None,
             secret_key: None,
             job_tick_ms: 1000,
             ingest_events_per_sec: 10_000,
@@ -129,6 +137,8 @@ const ENV_KEYS: &[&str] = &[
     "log",
     "smtp_url",
     "smtp_from",
+    "inbound_maildir",
+    "inbound_maildir_project",
     "secret_key",
     "job_tick_ms",
     "ingest_events_per_sec",
@@ -170,6 +180,11 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
+        if self.inbound_maildir.is_some() != self.inbound_maildir_project.is_some() {
+            return Err(ConfigError(
+                "inbound_maildir and inbound_maildir_project go together: the Maildir, and the project its mail is for".into(),
+            ));
+        }
         if let Some(url) = &self.database_url {
             let u = url.expose();
             if !(u.starts_with("postgres://") || u.starts_with("postgresql://")) {

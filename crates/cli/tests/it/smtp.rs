@@ -479,3 +479,118 @@ async fn a_ticket_is_a_conversation_by_email() {
     assert_eq!((status, fresh["ticket"].clone()), (201, json!(2)));
     app.stop().await;
 }
+
+impl SmtpServer {
+    /// Sends `raw` (a whole RFC 5322 message) through this server, as a
+    /// mail client would, with Python's smtplib.
+    fn send_raw(&self, from: &str, to: &str, raw: &str) {
+        let script = "import smtplib, sys\n\
+            s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))\n\
+            s.sendmail(sys.argv[2], [sys.argv[3]], sys.stdin.read().encode())\n\
+            s.quit()\n";
+        let mut child = Command::new(self.venv.join("bin").join("python"))
+            .arg("-c")
+            .arg(script)
+            .arg(self.port.to_string())
+            .arg(from)
+            .arg(to)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("run python");
+        std::io::Write::write_all(child.stdin.as_mut().expect("stdin"), raw.as_bytes())
+            .expect("write mail");
+        drop(child.stdin.take());
+        assert!(child.wait().expect("smtplib").success(), "smtplib failed");
+    }
+
+    /// The names of the files in the Maildir's `dir` (`new` or `cur`).
+    fn files(&self, dir: &str) -> Vec<String> {
+        std::fs::read_dir(self.maildir.join(dir))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+/// Support mail delivered to a Maildir (here by a real SMTP server,
+/// aiosmtpd) becomes tickets without any webhook: a new message opens one,
+/// the same message again is taken once, an answer threads into its
+/// ticket, and a message that cannot be a ticket is set aside, trashed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn support_mail_from_a_maildir_becomes_tickets() {
+    let inbound = SmtpServer::start().await;
+    let maildir = inbound.maildir.clone();
+    let app = spawn_app_with(Backend::Sqlite, |c| {
+        c.job_tick_ms = 100;
+        c.inbound_maildir = Some(maildir);
+        c.inbound_maildir_project = Some("shop".into());
+    })
+    .await;
+    let root = app
+        .user("root@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &root).await;
+    let admin = app.token(&root, &shop, "read,write,admin").await;
+    let first = "From: Cus Tomer <cus@example.org>\r\n\
+        To: support@shop.example\r\n\
+        Subject: Cannot pay\r\n\
+        Message-ID: <first@example.org>\r\n\
+        \r\n\
+        My card is declined.\r\n";
+    inbound.send_raw("cus@example.org", "support@shop.example", first);
+    inbound.send_raw("cus@example.org", "support@shop.example", first);
+    let answer = "From: cus@example.org\r\n\
+        To: support@shop.example\r\n\
+        Subject: Re: Cannot pay\r\n\
+        Message-ID: <second@example.org>\r\n\
+        In-Reply-To: <first@example.org>\r\n\
+        \r\n\
+        It works with another card.\r\n";
+    inbound.send_raw("cus@example.org", "support@shop.example", answer);
+    inbound.send_raw(
+        "nobody@example.org",
+        "support@shop.example",
+        "Subject: who am I\r\n\r\nno sender\r\n",
+    );
+    let start = std::time::Instant::now();
+    loop {
+        if inbound.files("new").is_empty() && inbound.files("cur").len() == 4 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the Maildir was not read: new {:?}, cur {:?}",
+            inbound.files("new"),
+            inbound.files("cur")
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, list) = app
+        .get("/api/v1/projects/shop/support/tickets", &admin)
+        .await;
+    let tickets = list.as_array().expect("tickets");
+    assert_eq!(tickets.len(), 1, "{list}");
+    assert_eq!(tickets[0]["subject"], "Cannot pay", "{list}");
+    let (_, detail) = app
+        .get("/api/v1/projects/shop/support/tickets/1", &admin)
+        .await;
+    let text = detail.to_string();
+    assert!(
+        text.contains("My card is declined.") && text.contains("It works with another card."),
+        "{detail}"
+    );
+    let cur = inbound.files("cur");
+    assert_eq!(
+        cur.iter().filter(|f| f.ends_with(":2,S")).count(),
+        3,
+        "{cur:?}"
+    );
+    assert_eq!(
+        cur.iter().filter(|f| f.ends_with(":2,T")).count(),
+        1,
+        "{cur:?}"
+    );
+    app.stop().await;
+}

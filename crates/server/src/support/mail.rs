@@ -142,6 +142,20 @@ pub async fn receive(
         .message_id
         .as_deref()
         .and_then(|h| message_ids(h).into_iter().next());
+    // The same message again (a provider's retry, a mailbox read twice)
+    // is taken once.
+    if let Some(id) = &message_id
+        && let Some(t) = state
+            .db
+            .ticket_by_message(project_id, std::slice::from_ref(id))
+            .await?
+    {
+        return Ok(Received {
+            ticket: t.number,
+            threaded: true,
+            reopened: false,
+        });
+    }
     let found = thread_of(state, project_id, m)
         .await?
         .filter(|t| t.status != "closed");

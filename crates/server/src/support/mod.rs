@@ -6,6 +6,7 @@ pub mod deliver;
 pub mod integrations;
 pub mod links;
 pub mod mail;
+pub mod maildir;
 pub mod maintenance;
 pub mod rules;
 pub mod sender;
