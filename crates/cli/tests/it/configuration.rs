@@ -350,6 +350,26 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         "{pruned}"
     );
 
+    // What others use cannot go: the policy pages the schedule, and the
+    // integration's alerts page through the policy.
+    for (kind, name, user) in [
+        ("schedules", "Primary", "the escalation policies `Default`"),
+        ("policies", "Default", "the integrations `Alertmanager`"),
+        (
+            "integrations",
+            "Alertmanager",
+            "the alert rules and SLOs `Checkout availability`",
+        ),
+    ] {
+        let (code, err) = cli_fails(
+            &app,
+            &admin,
+            &["settings", "delete", "--project", "shop", kind, name],
+        );
+        assert_eq!(code, 1, "{err}");
+        assert!(err.contains("409") && err.contains(user), "{err}");
+    }
+
     // One setting by name: set from a file, deleted.
     let spec = write(
         dir.path(),

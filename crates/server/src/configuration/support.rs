@@ -647,10 +647,27 @@ pub(super) async fn put_schedule(
     Ok(None)
 }
 
+/// Refuses to delete what others still use, naming them.
+fn in_use(kind: &str, key: &str, users_kind: &str, users: &[String]) -> ApiResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::conflict(format!(
+        "{kind} `{key}` is used by {users_kind} {}: change them first",
+        users
+            .iter()
+            .map(|u| format!("`{u}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )))
+}
+
 pub(super) async fn delete_schedule(cx: &mut Cx<'_>, key: &str) -> ApiResult<()> {
     let id = id_of(cx, Table::Schedule, key)
         .await?
         .ok_or_else(|| vanished("schedules", key))?;
+    let users = oncall::schedule_users(cx.w.conn(), cx.project_id, &id).await?;
+    in_use("schedule", key, "the escalation policies", &users)?;
     oncall::delete_schedule(cx.w.conn(), cx.project_id, &id).await?;
     Ok(())
 }
@@ -742,6 +759,8 @@ pub(super) async fn delete_policy(cx: &mut Cx<'_>, key: &str) -> ApiResult<()> {
     let id = id_of(cx, Table::Policy, key)
         .await?
         .ok_or_else(|| vanished("policies", key))?;
+    let users = oncall::policy_users(cx.w.conn(), &id).await?;
+    in_use("policy", key, "the integrations", &users)?;
     oncall::delete_policy(cx.w.conn(), cx.project_id, &id).await?;
     Ok(())
 }
@@ -820,12 +839,9 @@ pub(super) async fn delete_integration(cx: &mut Cx<'_>, key: &str) -> ApiResult<
     let id = id_of(cx, Table::Integration, key)
         .await?
         .ok_or_else(|| vanished("integrations", key))?;
-    intake::delete_integration(cx.w.conn(), cx.project_id, &id)
-        .await
-        .map_err(|e| match e {
-            StoreError::Conflict(m) => invalid("integrations", key, m),
-            other => other.into(),
-        })?;
+    let users = intake::integration_users(cx.w.conn(), &id).await?;
+    in_use("integration", key, "the alert rules and SLOs", &users)?;
+    intake::delete_integration(cx.w.conn(), cx.project_id, &id).await?;
     Ok(())
 }
 

@@ -189,24 +189,13 @@ pub async fn update_integration(
 }
 
 /// Deletes an integration; its URL stops taking alerts. Incidents it opened
-/// stay. Refused (a conflict) while an alert rule or SLO files into it.
+/// stay. (Alert rules and SLOs that file into it go with it: see
+/// [`integration_users`] to refuse that first.)
 pub async fn delete_integration(
     conn: &mut AnyConnection,
     project_id: &str,
     id: &str,
 ) -> Result<bool> {
-    let used: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM performance_rules WHERE integration_id = $1) + \
-         (SELECT COUNT(*) FROM performance_slos WHERE integration_id = $1)",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    if used > 0 {
-        return Err(StoreError::Conflict(
-            "alert rules or SLOs file into this integration; point them elsewhere first",
-        ));
-    }
     // The alerts' grouping goes with it; the incidents they opened stay.
     sqlx::query("DELETE FROM support_alerts WHERE integration_id = $1")
         .bind(id)
@@ -260,4 +249,15 @@ pub async fn replace_secret(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() > 0)
+}
+
+/// The alert rules and SLOs that file into an integration, by name.
+pub async fn integration_users(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM performance_rules WHERE integration_id = $1 \
+         UNION SELECT name FROM performance_slos WHERE integration_id = $1 ORDER BY 1",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?)
 }

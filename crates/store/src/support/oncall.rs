@@ -732,3 +732,41 @@ pub enum Named {
     Component,
     Integration,
 }
+
+/// The escalation policies whose levels page a schedule, by name.
+pub async fn schedule_users(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    schedule_id: &str,
+) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT name, levels FROM support_policies WHERE project_id = $1 ORDER BY name",
+    )
+    .bind(project_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let levels: String = r.try_get("levels")?;
+        let levels: Vec<StoredLevel> =
+            serde_json::from_str(&levels).map_err(|e| bad("policy", e))?;
+        if levels.iter().any(|l| {
+            l.targets
+                .iter()
+                .any(|t| matches!(t, StoredTarget::Schedule(s) if s == schedule_id))
+        }) {
+            out.push(r.try_get("name")?);
+        }
+    }
+    Ok(out)
+}
+
+/// The integrations whose alerts a policy pages for, by name.
+pub async fn policy_users(conn: &mut AnyConnection, policy_id: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM support_integrations WHERE policy_id = $1 ORDER BY name",
+    )
+    .bind(policy_id)
+    .fetch_all(&mut *conn)
+    .await?)
+}
