@@ -63,6 +63,13 @@ pub enum ScheduleCommand {
         #[arg(long)]
         end: String,
     },
+    /// Take an override out (its id is in `schedule show`).
+    RemoveOverride {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        name: String,
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +292,22 @@ pub async fn schedule(g: &Global, cmd: ScheduleCommand) -> anyhow::Result<()> {
                 .await?;
             let s: ScheduleView = read_as(&path, &v)?;
             output::table(g.format, &v, &headers, &[row(&s)]);
+        }
+        ScheduleCommand::RemoveOverride { project, name, id } => {
+            c.call(
+                Method::DELETE,
+                &format!(
+                    "/api/v1/projects/{project}/support/schedules/{}/overrides/{}",
+                    esc(&name),
+                    esc(&id)
+                ),
+                None,
+            )
+            .await?;
+            output::record(
+                g.format,
+                &[("schedule", json!(name)), ("override_removed", json!(id))],
+            );
         }
     }
     Ok(())

@@ -266,10 +266,21 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     )
     .await;
     w.vars.insert("schedule", "Primary".into());
+    let with = w
+        .change(
+            "POST",
+            &at("/support/schedules/{schedule}/overrides"),
+            Body::Json(json!({"user": "root@example.com", "start": "2099-01-01T00:00:00Z", "end": "2099-01-02T00:00:00Z"})),
+        )
+        .await;
+    w.vars.insert(
+        "id",
+        with["overrides"][0]["id"].as_str().unwrap_or("").to_owned(),
+    );
     w.change(
-        "POST",
-        &at("/support/schedules/{schedule}/overrides"),
-        Body::Json(json!({"user": "root@example.com", "start": "2099-01-01T00:00:00Z", "end": "2099-01-02T00:00:00Z"})),
+        "DELETE",
+        &at("/support/schedules/{schedule}/overrides/{id}"),
+        Body::None,
     )
     .await;
     w.vars.insert("tier", "l1".into());

@@ -350,6 +350,53 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         "{pruned}"
     );
 
+    // An override from the CLI, in the schedule's local time, taken out again.
+    app.cli(
+        &admin,
+        &[
+            "oncall",
+            "schedule",
+            "override",
+            "--project",
+            "shop",
+            "Primary",
+            "--user",
+            "bob@example.com",
+            "--start",
+            "2099-01-01T09:00",
+            "--end",
+            "2099-01-02T09:00",
+        ],
+    );
+    let (_, schedule) = app
+        .get("/api/v1/projects/shop/support/schedules/Primary", &admin)
+        .await;
+    // Berlin is an hour ahead of UTC in winter.
+    assert_eq!(
+        schedule["overrides"][0]["start"], "2099-01-01T08:00:00Z",
+        "{schedule}"
+    );
+    let id = schedule["overrides"][0]["id"]
+        .as_str()
+        .expect("override")
+        .to_owned();
+    app.cli(
+        &admin,
+        &[
+            "oncall",
+            "schedule",
+            "remove-override",
+            "--project",
+            "shop",
+            "Primary",
+            &id,
+        ],
+    );
+    let (_, schedule) = app
+        .get("/api/v1/projects/shop/support/schedules/Primary", &admin)
+        .await;
+    assert_eq!(schedule["overrides"], json!([]), "{schedule}");
+
     // What others use cannot go: the policy pages the schedule, and the
     // integration's alerts page through the policy.
     for (kind, name, user) in [

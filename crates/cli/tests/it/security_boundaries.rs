@@ -479,6 +479,11 @@ const API: &[(&str, &str, Api)] = &[
         "/api/v1/projects/{project}/support/schedules/{schedule}/overrides",
         Write,
     ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/support/schedules/{schedule}/overrides/{id}",
+        Write,
+    ),
     ("GET", "/api/v1/projects/{project}/support/oncall", Read),
     ("GET", "/api/v1/projects/{project}/scaling/tiers", Read),
     (
@@ -653,6 +658,16 @@ const PAGES: &[(&str, &str, Page)] = &[
     (
         "POST",
         "/p/{project}/settings/configure/{kind}/address",
+        Page::Form,
+    ),
+    (
+        "POST",
+        "/p/{project}/settings/configure/{kind}/overrides",
+        Page::Form,
+    ),
+    (
+        "POST",
+        "/p/{project}/settings/configure/{kind}/overrides/delete",
         Page::Form,
     ),
     ("POST", "/p/{project}/settings/members", Page::Form),

@@ -621,6 +621,70 @@ async fn settings_forms_add_edit_and_delete(backend: Backend) {
     .await;
     assert_eq!(status, 422);
     assert!(page.contains("does not read"), "{page}");
+    // A schedule, and an override put in and taken out on its page.
+    let (status, page) = post(
+        "/p/shop/settings/configure/schedules",
+        vec![
+            c(),
+            ("name", "Primary".into()),
+            ("time_zone", "UTC".into()),
+            (
+                "layers",
+                "ada@example.com start=2026-01-05T09:00 shift=1w".into(),
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = post(
+        "/p/shop/settings/configure/schedules/overrides",
+        vec![
+            c(),
+            ("name", "Primary".into()),
+            ("user", "ada@example.com".into()),
+            ("start", "2099-01-02T09:00".into()),
+            ("end", "2099-01-01T09:00".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("must end after it starts"), "{page}");
+    let (status, _) = post(
+        "/p/shop/settings/configure/schedules/overrides",
+        vec![
+            c(),
+            ("name", "Primary".into()),
+            ("user", "ada@example.com".into()),
+            ("start", "2099-01-01T09:00".into()),
+            ("end", "2099-01-02T09:00".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, schedule) = app
+        .get("/api/v1/projects/shop/support/schedules/Primary", &admin)
+        .await;
+    let id = schedule["overrides"][0]["id"]
+        .as_str()
+        .expect("an override")
+        .to_owned();
+    assert_eq!(
+        schedule["overrides"][0]["start"], "2099-01-01T09:00:00Z",
+        "{schedule}"
+    );
+    let (_, page) = get("/p/shop/settings/configure/schedules?name=Primary").await;
+    assert!(page.contains("2099-01-01T09:00:00Z"), "{page}");
+    let (status, _) = post(
+        "/p/shop/settings/configure/schedules/overrides/delete",
+        vec![c(), ("name", "Primary".into()), ("id", id)],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let (_, schedule) = app
+        .get("/api/v1/projects/shop/support/schedules/Primary", &admin)
+        .await;
+    assert_eq!(schedule["overrides"], serde_json::json!([]), "{schedule}");
+
     // Your notifications.
     let (status, _) = post(
         "/me/notifications",

@@ -116,6 +116,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(support::list_schedules, support::create_schedule))
         .routes(routes!(support::get_schedule))
         .routes(routes!(support::create_override))
+        .routes(routes!(support::delete_override))
         .routes(routes!(support::who_is_on_call))
         .routes(routes!(support::schedule_calendar))
         .routes(routes!(support::user_calendar))

@@ -8,6 +8,7 @@ pub mod links;
 pub mod mail;
 pub mod maildir;
 pub mod maintenance;
+pub mod overrides;
 pub mod rules;
 pub mod sender;
 pub mod service;

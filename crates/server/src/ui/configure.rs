@@ -751,6 +751,10 @@ async fn form(
         ("schedules", Some(name)) => two_weeks(state, &project.id, name).await,
         _ => Vec::new(),
     };
+    let overrides = match (kind.key, editing) {
+        ("schedules", Some(name)) => overrides_of(state, &project.id, name).await,
+        _ => Vec::new(),
+    };
     let address = match (kind.key, editing) {
         ("integrations", Some(name)) => {
             match crate::support::integrations::address(state, &project.id, name).await {
@@ -838,6 +842,45 @@ async fn form(
                 }
             }
         }
+        @if let ("schedules", Some(name)) = (kind.key, editing) {
+            section #overrides {
+                h2 { "Overrides" }
+                p { "Someone on call in the schedule's place for a while." }
+                @if overrides.is_empty() {
+                    p.empty { "None." }
+                } @else {
+                    table {
+                        thead { tr { th { "Who" } th { "From" } th { "To" } th {} } }
+                        tbody {
+                            @for (id, who, from, to) in &overrides {
+                                tr {
+                                    td { (who) } td { (from) } td { (to) }
+                                    td {
+                                        form.inline method="post" action={"/p/" (project.slug) "/settings/configure/schedules/overrides/delete"} {
+                                            input type="hidden" name="_csrf" value=(s.session.csrf_token);
+                                            input type="hidden" name="name" value=(name);
+                                            input type="hidden" name="id" value=(id);
+                                            button type="submit" { "Remove" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                form.stack #add-override method="post" action={"/p/" (project.slug) "/settings/configure/schedules/overrides"} {
+                    input type="hidden" name="_csrf" value=(s.session.csrf_token);
+                    input type="hidden" name="name" value=(name);
+                    label for="override-user" { "Who (e-mail)" }
+                    input #override-user name="user" required;
+                    label for="override-start" { "From (local time, like 2026-12-24T18:00)" }
+                    input #override-start name="start" required;
+                    label for="override-end" { "To" }
+                    input #override-end name="end" required;
+                    button type="submit" { "Add override" }
+                }
+            }
+        }
         @if !preview.is_empty() {
             section.preview {
                 h2 { "The next two weeks" }
@@ -853,6 +896,31 @@ async fn form(
         }
     };
     (status, super::page(&title, Some(&frame), body)).into_response()
+}
+
+/// A schedule's overrides: id, who, from and to.
+async fn overrides_of(
+    state: &AppState,
+    project_id: &str,
+    name: &str,
+) -> Vec<(String, String, String, String)> {
+    let Ok(loaded) = state.db.schedule(project_id, name).await else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for o in &loaded.overrides {
+        let who = match state.db.user_by_id(&o.user_id).await {
+            Ok(u) => u.email,
+            Err(_) => o.user_id.clone(),
+        };
+        out.push((
+            o.id.clone(),
+            who,
+            crate::state::format_ms(o.start_at),
+            crate::state::format_ms(o.end_at),
+        ));
+    }
+    out
 }
 
 /// Who is on call in a schedule over the next two weeks.
@@ -1172,4 +1240,125 @@ pub async fn replace_address(
         urlencoded(&f.name)
     ))
     .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct OverrideForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    id: String,
+}
+
+impl std::fmt::Debug for OverrideForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OverrideForm")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Adds an override to a schedule, back on the schedule's form.
+pub async fn add_override(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, kind)): Path<(String, String)>,
+    Form(f): Form<OverrideForm>,
+) -> Response {
+    override_action(state, s, slug, kind, "add", f).await
+}
+
+/// Removes a schedule's override, back on the schedule's form.
+pub async fn delete_override(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, kind)): Path<(String, String)>,
+    Form(f): Form<OverrideForm>,
+) -> Response {
+    override_action(state, s, slug, kind, "delete", f).await
+}
+
+async fn override_action(
+    state: AppState,
+    s: UiSession,
+    slug: String,
+    kind: String,
+    action: &str,
+    f: OverrideForm,
+) -> Response {
+    let Some(kind) = kind_of(&kind).filter(|k| k.key == "schedules") else {
+        return error_page(StatusCode::NOT_FOUND, "Only schedules have overrides.");
+    };
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Your role cannot change who is on call."
+    ));
+    let done = match action {
+        "add" => crate::support::overrides::add(
+            &state,
+            &s.actor(),
+            &project.id,
+            &f.name,
+            &f.user,
+            &f.start,
+            &f.end,
+        )
+        .await
+        .map(|_| ()),
+        "delete" => {
+            crate::support::overrides::remove(&state, &s.actor(), &project.id, &f.name, &f.id).await
+        }
+        _ => return error_page(StatusCode::NOT_FOUND, "There is no such action."),
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!(
+            "/p/{}/settings/configure/{}?name={}#overrides",
+            project.slug,
+            kind.key,
+            urlencoded(&f.name)
+        ))
+        .into_response(),
+        Err(e) if e.status().is_client_error() => {
+            let values = match configuration::export(&state, &project.id, &project.slug).await {
+                Ok(doc) => serde_json::to_value(&doc)
+                    .ok()
+                    .and_then(|all| {
+                        all.get(kind.key)
+                            .and_then(Value::as_array)
+                            .and_then(|items| {
+                                items.iter().find(|i| name_of(kind, i) == f.name).cloned()
+                            })
+                    })
+                    .map(|v| typed(kind, &v))
+                    .unwrap_or_else(|| typed(kind, &Value::Null)),
+                Err(e) => return e.into_response(),
+            };
+            form(
+                &state,
+                &s,
+                &slug,
+                kind,
+                Some(&f.name),
+                values,
+                &[Problem {
+                    field: "",
+                    message: e.detail().unwrap_or("refused").to_owned(),
+                }],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => e.into_response(),
+    }
 }

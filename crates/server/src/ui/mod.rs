@@ -161,6 +161,14 @@ fn routes() -> Router<AppState> {
             "/p/{project}/settings/configure/{kind}/address",
             post(configure::replace_address),
         )
+        .route(
+            "/p/{project}/settings/configure/{kind}/overrides",
+            post(configure::add_override),
+        )
+        .route(
+            "/p/{project}/settings/configure/{kind}/overrides/delete",
+            post(configure::delete_override),
+        )
         .route("/p/{project}/settings/connections", get(connections::page))
         .route(
             "/p/{project}/settings/connections/slack",

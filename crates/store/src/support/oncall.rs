@@ -770,3 +770,18 @@ pub async fn policy_users(conn: &mut AnyConnection, policy_id: &str) -> Result<V
     .fetch_all(&mut *conn)
     .await?)
 }
+
+/// Removes an override from a schedule; false when it has none of that id.
+pub async fn delete_override(
+    conn: &mut AnyConnection,
+    schedule_id: &str,
+    id: &str,
+) -> Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM support_schedule_overrides WHERE schedule_id = $1 AND id = $2")
+            .bind(schedule_id)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}

@@ -183,48 +183,36 @@ pub async fn create_override(
     ApiPath((_project, schedule)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<NewOverride>,
 ) -> ApiResult<(StatusCode, Json<ScheduleView>)> {
-    let loaded = state
-        .db
-        .schedule(&access.project.id, &schedule)
-        .await
-        .map_err(or_missing(ApiError::not_found(format!(
-            "no schedule `{schedule}`"
-        ))))?;
-    let user = member_id(&state, &access, &body.user).await?;
-    let start = parse_time("start", &body.start)?;
-    let end = parse_time("end", &body.end)?;
-    if end <= start {
-        return Err(ApiError::unprocessable(
-            "an override must end after it starts",
-        ));
-    }
-    let now = state.now_ms();
-    let mut w = Work::begin(
-        &state.db,
-        &*state.clock,
+    crate::support::overrides::add(
+        &state,
         &access.actor(),
-        Some(&access.project.id),
-    )
-    .await?;
-    let tx = w.conn();
-    liveops_store::support::oncall::insert_override(
-        &mut *tx,
-        &loaded.row.id,
-        &user,
-        start,
-        end,
-        now,
-    )
-    .await?;
-    w.commit(
-        Audit::new("schedule.override", &loaded.row.name)
-            .detail(serde_json::json!({"user": body.user, "start": body.start, "end": body.end})),
+        &access.project.id,
+        &schedule,
+        &body.user,
+        &body.start,
+        &body.end,
     )
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(schedule_view(&state, &access.project.id, &loaded.row.id).await?),
+        Json(schedule_view(&state, &access.project.id, &schedule).await?),
     ))
+}
+
+/// Takes an override out of a schedule.
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/support/schedules/{schedule}/overrides/{id}", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+           ("schedule" = String, Path, description = "Schedule id or name"),
+           ("id" = String, Path, description = "Override id")),
+    responses((status = 204, description = "Removed")))]
+pub async fn delete_override(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, schedule, id)): ApiPath<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    crate::support::overrides::remove(&state, &access.actor(), &access.project.id, &schedule, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
