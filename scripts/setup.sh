@@ -32,6 +32,18 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 
+# The JavaScript SDKs, pinned by scripts/npm/package-lock.json, into a
+# folder outside the checkout.
+npm_dir="${LIVEOPS_TEST_NODE_DIR:-$HOME/.cache/liveops-npm}"
+npm_want=$(cat scripts/npm/package.json scripts/npm/package-lock.json | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$npm_dir/.lock.sha256" 2>/dev/null)" != "$npm_want" ]; then
+    echo "setup: installing the JavaScript test clients into $npm_dir" >&2
+    mkdir -p "$npm_dir"
+    cp scripts/npm/package.json scripts/npm/package-lock.json "$npm_dir/"
+    (cd "$npm_dir" && npm ci --no-audit --no-fund --silent >&2)
+    echo "$npm_want" > "$npm_dir/.lock.sha256"
+fi
+
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
     if [ "$(id -u)" -eq 0 ] && [ -d /etc/postgresql ]; then
         echo "setup: starting PostgreSQL" >&2
@@ -41,6 +53,7 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432; then
 fi
 
 echo "export LIVEOPS_TEST_VENV=$venv"
+echo "export LIVEOPS_TEST_NODE_DIR=$npm_dir"
 # Real OSV advisories for the security tests: beside the checkout, or at
 # /work/shared/osv on the project's machines.
 for osv in "${LIVEOPS_OSV_DIR:-}" "$PWD/../shared/osv" /work/shared/osv; do

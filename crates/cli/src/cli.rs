@@ -142,6 +142,10 @@ pub enum Command {
     /// Production support: incidents, on-call, tickets, maintenance windows (client).
     #[command(subcommand)]
     Support(SupportCommand),
+    /// Error tracking: the Sentry DSN, issues grouped from stack traces,
+    /// resolve, ignore, merge and unmerge (client).
+    #[command(subcommand)]
+    Errors(crate::errors::ErrorsCommand),
     /// Usage analytics: trends, active users, funnels, retention, features, persons, export (client).
     #[command(subcommand)]
     Analytics(crate::analytics::AnalyticsCommand),
@@ -510,6 +514,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Command::Support(SupportCommand::Maintenance(cmd)) | Command::Maintenance(cmd) => {
             crate::support::maintenance(g, cmd).await
         }
+        Command::Errors(cmd) => crate::errors::run(g, cmd).await,
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
         Command::Feedback(FeedbackArea::Feedback(cmd)) => {
             crate::feedback::run_feedback(g, cmd).await

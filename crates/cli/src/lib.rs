@@ -25,6 +25,7 @@ mod cli;
 mod client;
 mod configuration;
 mod docs;
+mod errors;
 mod feedback;
 mod improvement;
 mod manual;

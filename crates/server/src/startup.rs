@@ -200,6 +200,7 @@ fn ingest(state: AppState) -> Router<AppState> {
             post(feedback::public::post).layer(DefaultBodyLimit::max(64 * 1024)),
         )
         .merge(analytics_ingest())
+        .merge(sentry_ingest())
         .route_layer(middleware::from_fn_with_state(state, system::ingest_gate))
 }
 
@@ -230,6 +231,21 @@ fn analytics_ingest() -> Router<AppState> {
         post(ingest::segment).layer(DefaultBodyLimit::max(1024 * 1024)),
     )
     .merge(otlp_ingest())
+}
+
+/// The paths the Sentry SDKs send to, with and without a trailing slash.
+fn sentry_ingest() -> Router<AppState> {
+    use ingest::errors;
+    let limit = DefaultBodyLimit::max(liveops_wire::sentry::MAX_ENVELOPE_BYTES);
+    let envelope = post(errors::envelope)
+        .options(errors::envelope)
+        .layer(limit);
+    let store = post(errors::store).options(errors::store).layer(limit);
+    Router::new()
+        .route("/api/{project}/envelope/", envelope.clone())
+        .route("/api/{project}/envelope", envelope)
+        .route("/api/{project}/store/", store.clone())
+        .route("/api/{project}/store", store)
 }
 
 /// The OTLP/HTTP paths, also served alone on the optional OTLP listener.

@@ -63,6 +63,7 @@ const MIGRATIONS: &[Entry] = &[
         "integration_addresses",
         "0020_integration_addresses.sql"
     ),
+    portable!(21, "errors", "0021_errors.sql"),
 ];
 
 #[derive(Debug)]

@@ -1,5 +1,5 @@
 //! The embedded DuckDB backend: [`DuckFile`] is one DuckDB file with the
-//! node's spans and metrics, which both stores keep; [`DuckDbStore`] adds
+//! node's spans, metrics and error events, which both stores keep; [`DuckDbStore`] adds
 //! product analytics to it.
 
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use duckdb::Connection;
 
 use crate::analytics::Analytics;
 use crate::analytics::duck::DuckAnalytics;
+use crate::errors::Errors;
 use crate::performance::{DuckPerformance, Performance};
 use crate::{Result, TelemetryError, TelemetryStore};
 
@@ -40,6 +41,7 @@ impl DuckFile {
         // on start after a crash, so this also bounds recovery work.
         conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::errors::duck::SCHEMA)?;
         let performance = DuckPerformance::open(&conn)?;
         Ok(DuckFile {
             path: path.to_owned(),
@@ -85,6 +87,10 @@ impl DuckFile {
 
     pub(crate) fn performance(&self) -> &dyn Performance {
         &self.performance
+    }
+
+    pub(crate) fn errors(&self) -> &dyn Errors {
+        self
     }
 
     pub(crate) fn close(&self) -> Result<()> {
@@ -174,6 +180,10 @@ impl TelemetryStore for DuckDbStore {
 
     fn performance(&self) -> &dyn Performance {
         self.file.performance()
+    }
+
+    fn errors(&self) -> &dyn Errors {
+        self.file.errors()
     }
 
     fn close(&self) -> Result<()> {

@@ -1,4 +1,4 @@
-//! Telemetry store: events, spans and metrics behind a trait, DuckDB by default.
+//! Telemetry store: events, spans, metrics and error events behind a trait, DuckDB by default.
 //!
 //! State (users, incidents, …) lives in the state store; high-volume telemetry
 //! lives here. [`TelemetryStore`] is the boundary the server sees, opened by
@@ -10,11 +10,13 @@
 pub mod analytics;
 pub mod clickhouse;
 mod duck;
+pub mod errors;
 pub mod performance;
 mod readpool;
 
 pub use analytics::Analytics;
 pub use duck::{DuckDbStore, forget_layouts, layouts_dir};
+pub use errors::Errors;
 pub use performance::Performance;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +73,8 @@ pub trait TelemetryStore: Send + Sync + std::fmt::Debug + 'static {
     fn analytics(&self) -> &dyn Analytics;
     /// Spans, route rollups, detectors and metrics.
     fn performance(&self) -> &dyn Performance;
+    /// Error events: the raw events behind error issues.
+    fn errors(&self) -> &dyn Errors;
     /// Flushes everything and releases the store; later calls fail with `Closed`.
     fn close(&self) -> Result<()>;
 }

@@ -8,6 +8,7 @@
 //! object or as pairs, the message as a string or as `logentry`) and strict
 //! where the shape is wrong: a payload that is not a JSON object is refused.
 
+use liveops_core::performance::{DbCall, HttpCall, Span, SpanKind};
 use liveops_core::support::errors::{Exception, Frame as CoreFrame};
 use serde_json::{Map, Value};
 
@@ -32,6 +33,54 @@ pub enum SentryError {
     Dsn(String),
     #[error("the Sentry auth header has no sentry_key")]
     NoKey,
+    #[error("the body does not decompress: {0}")]
+    Compression(String),
+    #[error("the body is larger than {0} bytes")]
+    BodyTooLarge(usize),
+    #[error("content encoding `{0}` is not supported: send gzip, deflate or none")]
+    Encoding(String),
+}
+
+/// The largest envelope taken, decompressed.
+pub const MAX_ENVELOPE_BYTES: usize = 20 * 1024 * 1024;
+
+/// A request body unpacked by its `Content-Encoding`: gzip, deflate (zlib,
+/// or raw deflate as some clients send it) or none; at most `limit` bytes
+/// decompressed.
+pub fn unpack(body: &[u8], encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, SentryError> {
+    use std::io::Read;
+    let encoding = encoding
+        .map(|e| e.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let cap = limit as u64 + 1;
+    let mut out = Vec::new();
+    let read = match encoding.as_str() {
+        "" | "identity" => {
+            out = body.to_vec();
+            Ok(0)
+        }
+        "gzip" | "x-gzip" => flate2::read::MultiGzDecoder::new(body)
+            .take(cap)
+            .read_to_end(&mut out),
+        "deflate" => match flate2::read::ZlibDecoder::new(body)
+            .take(cap)
+            .read_to_end(&mut out)
+        {
+            Ok(n) => Ok(n),
+            Err(_) => {
+                out.clear();
+                flate2::read::DeflateDecoder::new(body)
+                    .take(cap)
+                    .read_to_end(&mut out)
+            }
+        },
+        other => return Err(SentryError::Encoding(other.to_owned())),
+    };
+    read.map_err(|e| SentryError::Compression(e.to_string()))?;
+    if out.len() > limit {
+        return Err(SentryError::BodyTooLarge(limit));
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- DSN and auth
@@ -412,9 +461,592 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, SentryError> {
     Ok(event)
 }
 
+// ---------------------------------------------------------------- exceptions from elsewhere
+
+/// Whether a file belongs to the application rather than its libraries
+/// or the runtime.
+fn in_app_file(file: &str) -> bool {
+    !(file.contains("site-packages")
+        || file.contains("dist-packages")
+        || file.contains("node_modules")
+        || file.starts_with("node:")
+        || file.starts_with("internal/")
+        || file.starts_with('<'))
+}
+
+fn in_app_module(module: &str) -> bool {
+    ![
+        "java.",
+        "javax.",
+        "jdk.",
+        "sun.",
+        "kotlin.",
+        "scala.",
+        "org.springframework.",
+    ]
+    .iter()
+    .any(|p| module.starts_with(p))
+}
+
+/// Frames from a stack trace as a language prints it (Python, Java and
+/// the JVM's languages, JavaScript), innermost last as Sentry keeps them.
+/// Lines of no known shape are skipped; none known, no frames.
+pub fn stack_frames(text: &str) -> Vec<Value> {
+    let mut python = Vec::new();
+    let mut innermost_first = Vec::new();
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some(rest) = t.strip_prefix("File \"") {
+            // File "/app/cart.py", line 10, in checkout
+            let mut parts = rest.splitn(2, "\", line ");
+            let file = parts.next().unwrap_or("");
+            let tail = parts.next().unwrap_or("");
+            let (line_no, function) = tail.split_once(", in ").unwrap_or((tail, ""));
+            python.push(serde_json::json!({
+                "filename": file, "abs_path": file,
+                "lineno": line_no.trim().parse::<u32>().ok(),
+                "function": (!function.is_empty()).then(|| function.trim()),
+                "in_app": in_app_file(file),
+            }));
+        } else if let Some(rest) = t.strip_prefix("at ") {
+            // Java: at com.shop.Cart.checkout(Cart.java:10)
+            // JavaScript: at checkout (/app/cart.js:10:5), or at /app/cart.js:10:5
+            let (head, place) = match rest.rfind('(') {
+                Some(i) if rest.ends_with(')') => (rest[..i].trim(), &rest[i + 1..rest.len() - 1]),
+                _ => ("", rest),
+            };
+            let mut bits = place.rsplitn(3, ':');
+            let last = bits.next().unwrap_or("");
+            let mid = bits.next();
+            let first = bits.next();
+            let (file, line_no, col) = match (first, mid) {
+                (Some(f), Some(l)) => (f, l.parse::<u32>().ok(), last.parse::<u32>().ok()),
+                (None, Some(f)) => (f, last.parse::<u32>().ok(), None),
+                _ => (place, None, None),
+            };
+            let java = head.contains('.') && !head.contains(' ') && file.ends_with(".java")
+                || file.ends_with(".kt")
+                || file.ends_with(".scala");
+            let frame = if java {
+                let (module, function) = head.rsplit_once('.').unwrap_or(("", head));
+                serde_json::json!({
+                    "module": module, "function": function, "filename": file,
+                    "lineno": line_no, "in_app": in_app_module(module),
+                })
+            } else {
+                serde_json::json!({
+                    "function": (!head.is_empty()).then_some(head),
+                    "filename": file, "abs_path": file,
+                    "lineno": line_no, "colno": col, "in_app": in_app_file(file),
+                })
+            };
+            innermost_first.push(frame);
+        }
+    }
+    if !python.is_empty() {
+        return python;
+    }
+    innermost_first.reverse();
+    innermost_first
+}
+
+/// An error event in Sentry's shape for an exception that arrived another
+/// way (an OpenTelemetry span event, a PostHog `$exception`), so it is
+/// stored, grouped and shown like one an SDK sent.
+#[derive(Debug, Clone, Default)]
+pub struct Foreign<'a> {
+    pub ty: Option<&'a str>,
+    pub message: Option<&'a str>,
+    /// Frames in Sentry's shape, innermost last.
+    pub frames: Vec<Value>,
+    pub timestamp_ms: i64,
+    pub platform: &'a str,
+    pub release: Option<&'a str>,
+    pub environment: Option<&'a str>,
+    pub server_name: Option<&'a str>,
+    pub transaction: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub tags: Vec<(String, String)>,
+    pub contexts: Option<Value>,
+    /// The sender's own fingerprint, if it gave one.
+    pub fingerprint: Option<Vec<String>>,
+    /// The sender's id for it, so a resend is known; a new one otherwise.
+    pub event_id: Option<&'a str>,
+}
+
+impl Foreign<'_> {
+    /// The event's payload, as an SDK would have sent it.
+    pub fn payload(&self) -> Vec<u8> {
+        let mut o = serde_json::json!({
+            "event_id": self.event_id.map_or_else(uuid_hex, |id| id.replace('-', "")),
+            "timestamp": self.timestamp_ms as f64 / 1000.0,
+            "level": "error",
+            "platform": self.platform,
+        });
+        let set = |o: &mut Value, k: &str, v: Option<&str>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                o[k] = Value::String(v.to_owned());
+            }
+        };
+        set(&mut o, "release", self.release);
+        set(&mut o, "environment", self.environment);
+        set(&mut o, "server_name", self.server_name);
+        set(&mut o, "transaction", self.transaction);
+        if let Some(u) = self.user_id.filter(|u| !u.is_empty()) {
+            o["user"] = serde_json::json!({"id": u});
+        }
+        if !self.tags.is_empty() {
+            o["tags"] = Value::Object(
+                self.tags
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            );
+        }
+        if let Some(c) = &self.contexts {
+            o["contexts"] = c.clone();
+        }
+        if let Some(f) = &self.fingerprint {
+            o["fingerprint"] = serde_json::json!(f);
+        }
+        if self.ty.is_some() || !self.frames.is_empty() {
+            let mut e = serde_json::json!({"type": self.ty.unwrap_or("Error")});
+            set(&mut e, "value", self.message);
+            if !self.frames.is_empty() {
+                e["stacktrace"] = serde_json::json!({"frames": self.frames});
+            }
+            o["exception"] = serde_json::json!({"values": [e]});
+        } else if let Some(m) = self.message {
+            o["message"] = Value::String(m.to_owned());
+        }
+        o.to_string().into_bytes()
+    }
+}
+
+/// A PostHog `$exception` event's properties (`$exception_list`, or the
+/// older `$exception_type` and `$exception_message`) as an error event
+/// from `distinct_id` at `at_ms`; `None` when they name no exception.
+pub fn posthog_exception(
+    properties: &str,
+    event_id: &str,
+    distinct_id: &str,
+    at_ms: i64,
+) -> Option<Vec<u8>> {
+    let p: Value = serde_json::from_str(properties).ok()?;
+    let list = p.get("$exception_list").and_then(Value::as_array);
+    let first = list.and_then(|l| l.first());
+    let ty = first
+        .and_then(|e| text(e.get("type")))
+        .or_else(|| text(p.get("$exception_type")));
+    let message = first
+        .and_then(|e| text(e.get("value")))
+        .or_else(|| text(p.get("$exception_message")));
+    if ty.is_none() && message.is_none() {
+        return None;
+    }
+    let frames = first
+        .and_then(|e| e.get("stacktrace"))
+        .and_then(|s| s.get("frames"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let fingerprint = match p.get("$exception_fingerprint") {
+        Some(Value::String(f)) if !f.is_empty() => Some(vec![f.clone()]),
+        Some(Value::Array(_)) => {
+            Some(strings(p.get("$exception_fingerprint"))).filter(|f| !f.is_empty())
+        }
+        _ => None,
+    };
+    let url = text(p.get("$current_url"));
+    let browser = text(p.get("$browser"));
+    let os = text(p.get("$os"));
+    let mut tags = Vec::new();
+    if let Some(b) = &browser {
+        tags.push(("browser".to_owned(), b.clone()));
+    }
+    if let Some(o) = &os {
+        tags.push(("os".to_owned(), o.clone()));
+    }
+    let release = text(p.get("$app_version"));
+    let foreign = Foreign {
+        ty: ty.as_deref(),
+        message: message.as_deref(),
+        frames,
+        timestamp_ms: at_ms,
+        platform: "javascript",
+        release: release.as_deref(),
+        transaction: url.as_deref(),
+        user_id: Some(distinct_id),
+        tags,
+        fingerprint,
+        event_id: Some(event_id),
+        ..Foreign::default()
+    };
+    Some(foreign.payload())
+}
+
+/// A new event id: 32 hex digits from the clock and a counter, unique in
+/// this process.
+fn uuid_hex() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    format!("{t:016x}{:016x}", n ^ (u64::from(std::process::id()) << 40))
+}
+
+// ---------------------------------------------------------------- transactions
+
+/// Seconds (a number, or RFC 3339 text) as nanoseconds since the epoch.
+fn timestamp_ns(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        // Whole seconds and the fraction apart: seconds since 1970 times
+        // 1e9 would lose the fraction's last digits in one f64.
+        Value::Number(n) => n.as_f64().filter(|s| s.is_finite()).map(|s| {
+            (s.trunc() as i64).saturating_mul(1_000_000_000) + (s.fract() * 1e9).round() as i64
+        }),
+        other => timestamp_ms(Some(other)).map(|ms| ms.saturating_mul(1_000_000)),
+    }
+}
+
+fn hex_id(v: Option<&Value>, len: usize) -> Option<String> {
+    let s = text(v)?.to_ascii_lowercase().replace('-', "");
+    (s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())).then_some(s)
+}
+
+/// Sentry's span statuses that mean the work failed (a 4xx maps to
+/// others, like `not_found`, which are the caller's mistake).
+fn failed(status: Option<&str>) -> bool {
+    matches!(
+        status,
+        Some(
+            "internal_error"
+                | "unknown_error"
+                | "unknown"
+                | "unavailable"
+                | "data_loss"
+                | "deadline_exceeded"
+                | "aborted"
+        )
+    )
+}
+
+fn span_of(
+    v: &Value,
+    trace_id: &str,
+    service: &str,
+    version: Option<&str>,
+    host: Option<&str>,
+    root: bool,
+) -> Option<Span> {
+    let span_id = hex_id(v.get("span_id"), 16)?;
+    let start = timestamp_ns(v.get("start_timestamp"))?;
+    let end = timestamp_ns(v.get("timestamp")).unwrap_or(start);
+    let op = text(v.get("op")).unwrap_or_default();
+    let description = text(v.get("description"));
+    let data = v.get("data").filter(|d| d.is_object());
+    let datum = |k: &str| data.and_then(|d| text(d.get(k)));
+    let status = text(v.get("status"));
+    let (kind, http, db) = if root || op.starts_with("http.server") {
+        (SpanKind::Server, None, None)
+    } else if op.starts_with("db") {
+        let db = DbCall {
+            system: datum("db.system").unwrap_or_else(|| "sql".to_owned()),
+            statement: description.clone(),
+            operation: datum("db.operation"),
+            namespace: datum("db.name"),
+            table: None,
+        };
+        (SpanKind::Client, None, Some(db))
+    } else if op.starts_with("http.client") {
+        // `GET https://api.example.com/x`, as the SDKs describe it.
+        let (method, url) = description
+            .as_deref()
+            .and_then(|d| d.split_once(' '))
+            .map_or((None, None), |(m, u)| {
+                (Some(m.to_owned()), Some(u.to_owned()))
+            });
+        let http = HttpCall {
+            method,
+            route: None,
+            path: url.and_then(|u| url::Url::parse(&u).ok().map(|u| u.path().to_owned())),
+            status: datum("http.response.status_code").and_then(|s| s.parse().ok()),
+            request_bytes: None,
+            response_bytes: None,
+        };
+        (SpanKind::Client, Some(http), None)
+    } else {
+        (SpanKind::Internal, None, None)
+    };
+    let name = if root {
+        String::new()
+    } else {
+        description.clone().unwrap_or_else(|| op.clone())
+    };
+    let attributes = serde_json::json!({"sentry.op": op, "sentry.status": status}).to_string();
+    Some(Span {
+        trace_id: trace_id.to_owned(),
+        span_id,
+        parent_id: hex_id(v.get("parent_span_id"), 16),
+        service: service.to_owned(),
+        version: version.map(str::to_owned),
+        host: host.map(str::to_owned),
+        name,
+        kind,
+        start_ns: start,
+        duration_ns: (end - start).max(0),
+        status_error: failed(status.as_deref()),
+        http,
+        db,
+        attributes,
+    })
+}
+
+/// Reads a `transaction` item into spans: the transaction itself (a
+/// request when its operation is `http.server` or it carries a request),
+/// then its child spans (database calls, outgoing HTTP, the rest
+/// internal). The service is the release's package (`shop@1.2.0` →
+/// `shop`, version `1.2.0`), else the server name.
+pub fn parse_transaction(bytes: &[u8]) -> Result<Vec<Span>, SentryError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(SentryError::TooLarge);
+    }
+    let v: Value = serde_json::from_slice(bytes).map_err(|e| SentryError::Event(e.to_string()))?;
+    let Value::Object(o) = &v else {
+        return Err(SentryError::Event("it is not an object".into()));
+    };
+    let trace = o
+        .get("contexts")
+        .and_then(|c| c.get("trace"))
+        .ok_or_else(|| SentryError::Event("a transaction needs contexts.trace".into()))?;
+    let trace_id = hex_id(trace.get("trace_id"), 32).ok_or_else(|| {
+        SentryError::Event("contexts.trace.trace_id must be 32 hex digits".into())
+    })?;
+    let release = text(o.get("release"));
+    let (service, version) = match release.as_deref().and_then(|r| r.split_once('@')) {
+        Some((pkg, ver)) => (pkg.to_owned(), Some(ver.to_owned())),
+        None => (
+            text(o.get("server_name")).unwrap_or_else(|| "app".to_owned()),
+            release.clone(),
+        ),
+    };
+    let host = text(o.get("server_name"));
+    let mut root_value = trace.clone();
+    if let Value::Object(m) = &mut root_value {
+        for k in ["start_timestamp", "timestamp"] {
+            if let Some(t) = o.get(k) {
+                m.insert(k.to_owned(), t.clone());
+            }
+        }
+    }
+    let mut root = span_of(
+        &root_value,
+        &trace_id,
+        &service,
+        version.as_deref(),
+        host.as_deref(),
+        true,
+    )
+    .ok_or_else(|| SentryError::Event("the transaction needs a span id and a start".into()))?;
+    let op = text(trace.get("op")).unwrap_or_default();
+    let request = o.get("request").filter(|r| r.is_object());
+    root.name = text(o.get("transaction")).unwrap_or_else(|| op.clone());
+    if !(op.starts_with("http.server") || request.is_some()) {
+        root.kind = SpanKind::Internal;
+    } else {
+        let url = request.and_then(|r| text(r.get("url")));
+        let source = o
+            .get("transaction_info")
+            .and_then(|i| text(i.get("source")));
+        let status = trace
+            .get("data")
+            .and_then(|d| text(d.get("http.response.status_code")))
+            .or_else(|| {
+                tags(o.get("tags"))
+                    .into_iter()
+                    .find(|(k, _)| k == "http.status_code")
+                    .map(|(_, v)| v)
+            })
+            .and_then(|s| s.parse().ok());
+        root.http = Some(HttpCall {
+            method: request
+                .and_then(|r| text(r.get("method")))
+                .map(|m| m.to_ascii_uppercase()),
+            route: (source.as_deref() == Some("route")).then(|| root.name.clone()),
+            path: url.and_then(|u| url::Url::parse(&u).ok().map(|u| u.path().to_owned())),
+            status,
+            request_bytes: None,
+            response_bytes: None,
+        });
+    }
+    let mut out = vec![root];
+    if let Some(Value::Array(spans)) = o.get("spans") {
+        for s in spans {
+            let tid = hex_id(s.get("trace_id"), 32).unwrap_or_else(|| trace_id.clone());
+            if let Some(span) = span_of(
+                s,
+                &tid,
+                &service,
+                version.as_deref(),
+                host.as_deref(),
+                false,
+            ) {
+                out.push(span);
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transactions_become_a_request_and_its_calls() {
+        let t = serde_json::json!({
+            "type": "transaction", "transaction": "/users/{id}",
+            "transaction_info": {"source": "route"},
+            "start_timestamp": 1_700_000_000.0, "timestamp": 1_700_000_000.25,
+            "release": "shop@1.3.0", "server_name": "web-1",
+            "request": {"method": "get", "url": "http://shop.example/users/7"},
+            "contexts": {"trace": {"trace_id": "0af7651916cd43dd8448eb211c80319c",
+                "span_id": "b7ad6b7169203331", "op": "http.server", "status": "internal_error",
+                "data": {"http.response.status_code": "500"}}},
+            "spans": [
+                {"span_id": "00f067aa0ba902b7", "parent_span_id": "b7ad6b7169203331",
+                 "op": "db", "description": "SELECT * FROM users WHERE id = 7",
+                 "start_timestamp": 1_700_000_000.01, "timestamp": 1_700_000_000.02,
+                 "data": {"db.system": "postgresql"}},
+                {"span_id": "nothex", "start_timestamp": 1.0}
+            ]
+        });
+        let spans = parse_transaction(t.to_string().as_bytes()).expect("spans");
+        assert_eq!(spans.len(), 2, "the span without a hex id is left out");
+        let root = &spans[0];
+        assert!(root.is_request() && root.is_error());
+        assert_eq!(root.route(), "GET /users/{id}");
+        assert_eq!(root.service, "shop");
+        assert_eq!(root.version.as_deref(), Some("1.3.0"));
+        assert_eq!(root.duration_ns, 250_000_000);
+        let db = &spans[1];
+        assert_eq!(db.kind, SpanKind::Client);
+        assert_eq!(db.parent_id.as_deref(), Some("b7ad6b7169203331"));
+        assert_eq!(
+            db.db.as_ref().map(|d| d.system.as_str()),
+            Some("postgresql")
+        );
+        assert!(parse_transaction(b"{}").is_err());
+        assert!(parse_transaction(b"[]").is_err());
+    }
+
+    #[test]
+    fn posthog_exceptions_read_in_both_shapes() {
+        let new = serde_json::json!({"$exception_list": [{"type": "TypeError", "value": "x is undefined",
+            "stacktrace": {"type": "resolved", "frames": [{"filename": "app.js", "function": "pay", "lineno": 3, "in_app": true}]}}],
+            "$browser": "Chrome", "$exception_fingerprint": "pay-broken"});
+        let e = parse_event(
+            &posthog_exception(&new.to_string(), "0190-aa", "u1", 5_000).expect("event"),
+        )
+        .expect("read");
+        assert_eq!(e.exceptions[0].ty, "TypeError");
+        assert_eq!(
+            e.exceptions[0].frames[0].core.function.as_deref(),
+            Some("pay")
+        );
+        assert_eq!(e.user_id.as_deref(), Some("u1"));
+        assert_eq!(e.fingerprint, Some(vec!["pay-broken".to_owned()]));
+        assert!(
+            e.tags
+                .contains(&("browser".to_owned(), "Chrome".to_owned()))
+        );
+        let old = serde_json::json!({"$exception_type": "Error", "$exception_message": "boom"});
+        let e = parse_event(
+            &posthog_exception(&old.to_string(), "0190-ab", "u2", 5_000).expect("event"),
+        )
+        .expect("read");
+        assert_eq!(e.exceptions[0].value.as_deref(), Some("boom"));
+        assert!(posthog_exception("{}", "x", "u", 0).is_none());
+        assert!(posthog_exception("not json", "x", "u", 0).is_none());
+    }
+
+    #[test]
+    fn printed_stack_traces_become_frames() {
+        let py = "Traceback (most recent call last):\n  File \"/app/shop/cart.py\", line 10, in checkout\n    total()\n  File \"/usr/lib/python3/site-packages/x.py\", line 3, in total\nValueError: no";
+        let f = stack_frames(py);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0]["function"], "checkout");
+        assert_eq!(f[0]["lineno"], 10);
+        assert_eq!(f[0]["in_app"], true);
+        assert_eq!(f[1]["in_app"], false);
+        let java = "java.lang.IllegalStateException: no\n\tat com.shop.Cart.checkout(Cart.java:42)\n\tat java.base/java.lang.Thread.run(Thread.java:833)";
+        let f = stack_frames(java);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[1]["module"], "com.shop.Cart", "innermost last");
+        assert_eq!(f[1]["function"], "checkout");
+        assert_eq!(f[1]["lineno"], 42);
+        let js = "TypeError: x is undefined\n    at checkout (/app/cart.js:10:5)\n    at /app/node_modules/express/router.js:3:1";
+        let f = stack_frames(js);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[1]["function"], "checkout");
+        assert_eq!(f[1]["colno"], 5);
+        assert_eq!(f[0]["in_app"], false);
+        assert!(stack_frames("nothing here").is_empty());
+        let event = Foreign {
+            ty: Some("ValueError"),
+            message: Some("no"),
+            frames: stack_frames(py),
+            timestamp_ms: 1_700_000_000_000,
+            platform: "python",
+            release: Some("1.0"),
+            ..Foreign::default()
+        };
+        let read = parse_event(&event.payload()).expect("event");
+        assert_eq!(read.exceptions[0].ty, "ValueError");
+        assert_eq!(read.exceptions[0].frames.len(), 2);
+        assert_eq!(read.timestamp_ms, Some(1_700_000_000_000));
+        assert_eq!(read.release.as_deref(), Some("1.0"));
+    }
+
+    #[test]
+    fn bodies_unpack_by_their_encoding() {
+        use std::io::Write;
+        let text = b"{\"a\":1}\n".repeat(100);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&text).expect("gzip");
+        let gz = gz.finish().expect("gzip");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        z.write_all(&text).expect("zlib");
+        let z = z.finish().expect("zlib");
+        let mut raw = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        raw.write_all(&text).expect("deflate");
+        let raw = raw.finish().expect("deflate");
+        assert_eq!(unpack(&gz, Some("gzip"), 10_000).as_deref(), Ok(&text[..]));
+        assert_eq!(
+            unpack(&z, Some("deflate"), 10_000).as_deref(),
+            Ok(&text[..])
+        );
+        assert_eq!(
+            unpack(&raw, Some("Deflate"), 10_000).as_deref(),
+            Ok(&text[..])
+        );
+        assert_eq!(unpack(&text, None, 10_000).as_deref(), Ok(&text[..]));
+        assert_eq!(
+            unpack(&gz, Some("gzip"), 10),
+            Err(SentryError::BodyTooLarge(10))
+        );
+        assert!(matches!(
+            unpack(b"nope", Some("gzip"), 100),
+            Err(SentryError::Compression(_))
+        ));
+        assert_eq!(
+            unpack(b"x", Some("br"), 100),
+            Err(SentryError::Encoding("br".into()))
+        );
+    }
 
     #[test]
     fn dsns_and_auth_headers_read() {

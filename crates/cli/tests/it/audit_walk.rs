@@ -310,6 +310,93 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::None,
     )
     .await;
+    // Error tracking: the DSN (made on first read), its alerts, and two
+    // issues from the Sentry intake to resolve, merge and unmerge.
+    w.send("GET", &w.path(&at("/support/errors/dsn")), &Body::None)
+        .await;
+    let dsn = w
+        .change("POST", &at("/support/errors/dsn"), Body::None)
+        .await;
+    w.change(
+        "PUT",
+        &at("/support/errors/alerts"),
+        Body::Json(json!({"integration": "prometheus", "on_regression": true})),
+    )
+    .await;
+    let rule = w
+        .change(
+            "POST",
+            &at("/support/errors/grouping-rules"),
+            Body::Json(
+                json!({"matcher": "type", "pattern": "Timeout*", "fingerprint": ["timeouts"]}),
+            ),
+        )
+        .await;
+    w.vars
+        .insert("id", rule["id"].as_str().unwrap_or("").to_owned());
+    w.change(
+        "DELETE",
+        &at("/support/errors/grouping-rules/{id}"),
+        Body::None,
+    )
+    .await;
+    for (ty, function) in [("KeyError", "lookup"), ("ValueError", "charge")] {
+        let event = json!({"exception": [{"type": ty, "value": "x",
+            "stacktrace": {"frames": [{"function": function, "module": "shop", "in_app": true}]}}]});
+        let r = app
+            .http
+            .post(app.url(&format!("/api/{}/store/", dsn["number"])))
+            .header(
+                "x-sentry-auth",
+                format!(
+                    "Sentry sentry_key={}",
+                    dsn["public_key"].as_str().unwrap_or("")
+                ),
+            )
+            .body(event.to_string())
+            .send()
+            .await
+            .expect("store");
+        assert_eq!(r.status(), 200);
+    }
+    w.vars.insert("number", "1".into());
+    w.change(
+        "PATCH",
+        &at("/support/errors/issues/{number}"),
+        Body::Json(json!({"status": "resolved", "in_release": "1.0.0"})),
+    )
+    .await;
+    let merged = w
+        .change(
+            "POST",
+            &at("/support/errors/issues/{number}/merge"),
+            Body::Json(json!({"issues": [2]})),
+        )
+        .await;
+    assert_eq!(merged["events"], 2, "{merged}");
+    let (_, issue) = w
+        .send(
+            "GET",
+            &w.path(&at("/support/errors/issues/{number}")),
+            &Body::None,
+        )
+        .await;
+    let fp = issue["fingerprints"][1]["fingerprint"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    w.change(
+        "POST",
+        &at("/support/errors/issues/{number}/unmerge"),
+        Body::Json(json!({"fingerprint": fp})),
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/support/errors/issues/{number}/backlog"),
+        Body::None,
+    )
+    .await;
     w.change(
         "POST",
         &at("/hooks"),
@@ -351,6 +438,12 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     )
     .await;
     w.vars.insert("number", "1".into());
+    w.change(
+        "POST",
+        &at("/support/errors/issues/{number}/links"),
+        Body::Json(json!({"kind": "incident", "number": 1})),
+    )
+    .await;
     w.change(
         "POST",
         &at("/support/incidents/{number}/escalate"),
@@ -828,9 +921,9 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
 
     // Each refused: unknown things, or a body that is not what it takes.
     for (method, template) in &documented {
-        // Rotating the browser key takes nothing it could refuse: an
-        // unknown project it can.
-        let project = if template.ends_with("/ingest-key") {
+        // Rotating the browser key or the DSN takes nothing it could
+        // refuse: an unknown project it can.
+        let project = if template.ends_with("/ingest-key") || template.ends_with("/errors/dsn") {
             "nope"
         } else {
             "shop"

@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod configuration;
 mod docs;
+mod error_tracking;
 mod errors;
 mod feedback;
 mod first_run;

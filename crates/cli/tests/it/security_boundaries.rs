@@ -513,6 +513,72 @@ const API: &[(&str, &str, Api)] = &[
         "/api/v1/projects/{project}/support/integrations/{integration}/address",
         Admin,
     ),
+    ("GET", "/api/v1/projects/{project}/support/errors/dsn", Read),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/errors/dsn",
+        Admin,
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/support/errors/alerts",
+        Admin,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/support/errors/issues",
+        Read,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/support/errors/grouping-rules",
+        Read,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/errors/grouping-rules",
+        Admin,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/support/errors/grouping-rules/{id}",
+        Admin,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/support/errors/issues/{number}",
+        Read,
+    ),
+    (
+        "PATCH",
+        "/api/v1/projects/{project}/support/errors/issues/{number}",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/support/errors/issues/{number}/events/{event}",
+        Read,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/errors/issues/{number}/merge",
+        Write,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/errors/issues/{number}/links",
+        Write,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/errors/issues/{number}/backlog",
+        Write,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/support/errors/issues/{number}/unmerge",
+        Write,
+    ),
     ("GET", "/api/v1/projects/{project}/hooks", Admin),
     ("POST", "/api/v1/projects/{project}/hooks", Admin),
     ("GET", "/api/v1/me/notification-rules", Instance),
@@ -700,6 +766,14 @@ const PAGES: &[(&str, &str, Page)] = &[
         "/p/{project}/support/incidents/{number}/{action}",
         Page::Form,
     ),
+    ("GET", "/p/{project}/support/errors", Page::Session),
+    ("POST", "/p/{project}/support/errors/settings", Page::Form),
+    ("GET", "/p/{project}/support/errors/{number}", Page::Session),
+    (
+        "POST",
+        "/p/{project}/support/errors/{number}/{action}",
+        Page::Form,
+    ),
     ("GET", "/p/{project}/support/tickets", Page::Session),
     ("POST", "/p/{project}/support/tickets", Page::Form),
     (
@@ -799,6 +873,8 @@ enum Key {
     Mail,
     /// An alert integration's secret.
     Integration,
+    /// A project's DSN public key (the Sentry intake).
+    Dsn,
     /// Found nowhere (public pages that are off, unknown feeds): 404 for all.
     Missing,
     /// A signature over the body with a secret the sender shares (Git
@@ -842,6 +918,8 @@ const OTHERS: &[(&str, &str, Key)] = &[
     ("POST", "/v1/batch", Key::Browser),
     ("POST", "/v1/traces", Key::Server),
     ("POST", "/v1/metrics", Key::Server),
+    ("POST", "/api/1/envelope/", Key::Dsn),
+    ("POST", "/api/1/store/", Key::Dsn),
     ("POST", "/ingest/email", Key::Mail),
     ("POST", "/ingest/alerts", Key::Integration),
     ("POST", "/ingest/github/shop", Key::Signed),
@@ -938,6 +1016,7 @@ fn concrete(template: &str) -> String {
         .replace("{version}", "9.9.9")
         .replace("{id}", "00000000000000000000000000000000")
         .replace("{number}", "999")
+        .replace("{event}", "00000000000000000000000000000000")
         .replace("{schedule}", "nope")
         .replace("{train}", "nope")
         .replace("{service}", "nope")

@@ -61,6 +61,11 @@ pub struct Facts {
     pub themes: Vec<(String, u64)>,
     pub findings_opened: u64,
     pub findings_closed: u64,
+    /// Error issues first seen in the period, and before it.
+    pub new_issues: u64,
+    pub new_issues_before: u64,
+    /// Resolved error issues that came back in the period.
+    pub regressed_issues: u64,
 }
 
 /// The sections a review starts from; people edit them.
@@ -167,6 +172,27 @@ pub fn prefill(f: &Facts) -> Sections {
         s.findings
             .push(format!("Fix the performance regression {r}"));
     }
+    if f.regressed_issues > 0 {
+        s.failed.push(format!(
+            "{} resolved error issue(s) regressed",
+            f.regressed_issues
+        ));
+        s.findings.push(format!(
+            "Fix the {} error issue(s) that regressed",
+            f.regressed_issues
+        ));
+    }
+    if f.new_issues > 0 {
+        let line = format!(
+            "{} new error issue(s), {} before",
+            f.new_issues, f.new_issues_before
+        );
+        if rose(f.new_issues, f.new_issues_before) {
+            s.improve.push(line);
+        } else {
+            s.went_well.push(line);
+        }
+    }
     if f.feedback > 0 {
         let top = f
             .themes
@@ -250,6 +276,9 @@ mod tests {
             themes: vec![("Faster search".into(), 5)],
             findings_opened: 3,
             findings_closed: 1,
+            new_issues: 6,
+            new_issues_before: 2,
+            regressed_issues: 1,
             ..Facts::default()
         };
         let s = prefill(&f);
@@ -289,7 +318,17 @@ mod tests {
                 .iter()
                 .any(|l| l.contains("opened 3 against 1 closed"))
         );
-        assert_eq!(s.findings.len(), 4, "{:?}", s.findings);
+        assert!(
+            s.failed
+                .iter()
+                .any(|l| l == "1 resolved error issue(s) regressed")
+        );
+        assert!(
+            s.improve
+                .iter()
+                .any(|l| l == "6 new error issue(s), 2 before")
+        );
+        assert_eq!(s.findings.len(), 5, "{:?}", s.findings);
     }
 
     #[test]

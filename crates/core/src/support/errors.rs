@@ -175,6 +175,34 @@ pub enum Matcher {
     Module(String),
 }
 
+impl Matcher {
+    /// What it looks at (`type`, `message`, `module`) and its pattern.
+    pub fn parts(&self) -> (&'static str, &str) {
+        match self {
+            Matcher::Type(p) => ("type", p),
+            Matcher::Message(p) => ("message", p),
+            Matcher::Module(p) => ("module", p),
+        }
+    }
+
+    /// A matcher from what it looks at and a pattern (1 to 200 characters).
+    pub fn new(what: &str, pattern: &str) -> Result<Matcher, String> {
+        let pattern = pattern.trim();
+        if pattern.is_empty() || pattern.chars().count() > 200 {
+            return Err("a grouping rule's pattern must be 1 to 200 characters".into());
+        }
+        let p = pattern.to_owned();
+        match what {
+            "type" => Ok(Matcher::Type(p)),
+            "message" => Ok(Matcher::Message(p)),
+            "module" => Ok(Matcher::Module(p)),
+            other => Err(format!(
+                "a grouping rule matches type, message or module, not `{other}`"
+            )),
+        }
+    }
+}
+
 /// A project's rule: events it matches group under `fingerprint`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {

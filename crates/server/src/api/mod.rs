@@ -154,6 +154,20 @@ pub fn router() -> Router<AppState> {
             support::create_maintenance
         ))
         .routes(routes!(support::move_maintenance))
+        .routes(routes!(support::get_dsn, support::rotate_dsn))
+        .routes(routes!(support::put_error_alerts))
+        .routes(routes!(support::list_issues))
+        .routes(routes!(support::get_issue, support::update_issue))
+        .routes(routes!(support::get_issue_event))
+        .routes(routes!(support::merge_issues))
+        .routes(routes!(support::unmerge_issue))
+        .routes(routes!(support::link_issue))
+        .routes(routes!(support::issue_to_backlog))
+        .routes(routes!(
+            support::list_grouping_rules,
+            support::add_grouping_rule
+        ))
+        .routes(routes!(support::delete_grouping_rule))
         .routes(routes!(analytics::event_names))
         .routes(routes!(analytics::trends))
         .routes(routes!(analytics::active))

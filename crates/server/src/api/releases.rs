@@ -350,6 +350,7 @@ pub async fn release_notes(
         version: r.version,
         markdown: n.markdown,
         fixed_incidents: n.fixed_incidents,
+        fixed_issues: n.fixed_issues,
         api_base: n.api_base,
         api_changes: n
             .api_changes

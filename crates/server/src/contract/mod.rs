@@ -6,6 +6,7 @@ pub mod access;
 pub mod analytics;
 pub mod configuration;
 pub mod docs;
+pub mod errors;
 pub mod feedback;
 pub mod improvement;
 pub mod performance;

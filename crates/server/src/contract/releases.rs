@@ -277,6 +277,9 @@ pub struct NotesView {
     /// Keep a Changelog Markdown.
     pub markdown: String,
     pub fixed_incidents: Vec<i64>,
+    /// Error issues resolved in it.
+    #[serde(default)]
+    pub fixed_issues: Vec<i64>,
     /// The release whose OpenAPI document this one is compared with.
     pub api_base: Option<String>,
     pub api_changes: Vec<ApiChangeView>,

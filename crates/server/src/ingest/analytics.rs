@@ -110,6 +110,15 @@ async fn store(
             wait,
         ));
     }
+    // PostHog's `$exception`s are error events too.
+    let exceptions: Vec<crate::support::errors::Incoming> = good
+        .iter()
+        .filter(|e| e.name == "$exception")
+        .filter_map(|e| {
+            liveops_wire::sentry::posthog_exception(&e.properties, &e.uuid, &e.distinct_id, e.at_ms)
+        })
+        .filter_map(crate::support::errors::Incoming::from_payload)
+        .collect();
     let answer = state.telemetry.analytics().ingest(project, good).await;
     let stored = match answer {
         Ok(Ok(r)) => r,
@@ -129,6 +138,7 @@ async fn store(
         .ingested
         .get_or_create(&metric("event"))
         .inc_by(stored.stored as u64);
+    crate::support::errors::take_alongside(state, project, exceptions).await;
     Ok((stored.stored + stored.duplicates, bad))
 }
 

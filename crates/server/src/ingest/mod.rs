@@ -4,6 +4,7 @@
 //! purpose.
 
 pub mod analytics;
+pub mod errors;
 pub mod performance;
 pub mod releases;
 pub mod support;

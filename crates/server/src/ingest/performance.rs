@@ -15,6 +15,7 @@ use liveops_wire::otlp::{self, Encoding};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::support::errors::Incoming;
 
 /// OTLP's recommended body limit, before and after decompression.
 pub const OTLP_LIMIT: usize = 20 * 1024 * 1024;
@@ -152,8 +153,8 @@ async fn traces_inner(
     encoding: Encoding,
 ) -> ApiResult<Vec<u8>> {
     let (project, raw) = open_export(state, query, headers, body).await?;
-    let (spans, refusals) =
-        otlp::decode_traces(&raw, encoding).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let (spans, exceptions, refusals) = otlp::decode_traces_with_exceptions(&raw, encoding)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
     let metric = |name: &str| crate::metrics::KindLabels { kind: name.into() };
     state
         .metrics
@@ -163,24 +164,42 @@ async fn traces_inner(
     if !spans.is_empty() {
         take_tokens(state, &project, spans.len(), "spans")?;
         let n = spans.len() as u64;
-        let t = state.telemetry.clone();
-        let stored = tokio::task::spawn_blocking(move || t.performance().ingest(&project, &spans))
-            .await
-            .map_err(ApiError::internal)?;
-        if let Err(e) = stored {
-            tracing::error!(error = %e, "spans could not be stored");
-            return Err(ApiError::unavailable(
-                "spans could not be stored just now; send them again",
-                5,
-            ));
-        }
+        crate::performance::ingest_spans(state, &project, spans).await?;
         state
             .metrics
             .ingested
             .get_or_create(&metric("span"))
             .inc_by(n);
     }
+    // Exceptions the spans recorded are error events too.
+    let incoming: Vec<Incoming> = exceptions.iter().filter_map(error_event).collect();
+    crate::support::errors::take_alongside(state, &project, incoming).await;
     Ok(otlp::trace_response(&refusals, encoding))
+}
+
+/// An exception a span recorded, as an error event.
+fn error_event(x: &otlp::SpanException) -> Option<Incoming> {
+    let frames = x
+        .stacktrace
+        .as_deref()
+        .map(liveops_wire::sentry::stack_frames)
+        .unwrap_or_default();
+    let foreign = liveops_wire::sentry::Foreign {
+        ty: x.ty.as_deref(),
+        message: x.message.as_deref(),
+        frames,
+        timestamp_ms: x.at_ns.div_euclid(1_000_000),
+        platform: "other",
+        release: x.version.as_deref(),
+        server_name: x.host.as_deref(),
+        transaction: Some(&x.transaction),
+        tags: vec![("service".to_owned(), x.service.clone())],
+        contexts: Some(
+            serde_json::json!({"trace": {"trace_id": x.trace_id, "span_id": x.span_id}}),
+        ),
+        ..Default::default()
+    };
+    Incoming::from_payload(foreign.payload())
 }
 
 async fn metrics_inner(

@@ -1,7 +1,7 @@
 //! Every `job_tick_ms`: due escalation steps and acknowledgement timeouts,
 //! SLA warnings, maintenance stages, credential and patch-SLA watches,
-//! postmortem drafts, action-item reminders, inbound ticket mail from a
-//! Maildir, then the notifications due.
+//! postmortem drafts, action-item reminders, error spikes, inbound ticket
+//! mail from a Maildir, then the notifications due.
 
 use super::warn_on;
 use crate::state::AppState;
@@ -35,6 +35,10 @@ pub async fn tick(state: &AppState) {
     warn_on(
         "action item reminders",
         crate::reviews::remind_overdue(state).await,
+    );
+    warn_on(
+        "error spike watch",
+        crate::support::errors::alerts::spikes(state).await,
     );
     warn_on(
         "inbound Maildir",

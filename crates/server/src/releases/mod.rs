@@ -490,6 +490,8 @@ pub struct Notes {
     /// Breaking API changes without the version step they call for.
     pub version_problem: Option<VersionProblem>,
     pub fixed_incidents: Vec<i64>,
+    /// Error issues resolved in it.
+    pub fixed_issues: Vec<i64>,
 }
 
 fn section_of(kind: ItemKind) -> Section {
@@ -543,6 +545,17 @@ pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> 
             breaking: false,
         });
     }
+    let issues = state
+        .db
+        .issues_resolved_in(project_id, &release.version)
+        .await?;
+    for (number, title) in &issues {
+        entries.push(Entry {
+            section: Section::Fixed,
+            text: format!("Error issue #{number}: {title}"),
+            breaking: false,
+        });
+    }
     for m in state
         .db
         .deployed_commit_messages(project_id, &release.version)
@@ -583,6 +596,7 @@ pub async fn notes(state: &AppState, project_id: &str, release: &ReleaseRow) -> 
         api_base,
         version_problem,
         fixed_incidents: incidents.iter().map(|i| i.number).collect(),
+        fixed_issues: issues.iter().map(|(n, _)| *n).collect(),
     })
 }
 

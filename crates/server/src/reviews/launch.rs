@@ -68,6 +68,14 @@ pub struct LaunchFacts {
     pub themes: Vec<ThemeView>,
     pub findings_opened: i64,
     pub findings_fixed: i64,
+    /// Error issues first seen in the period, and before it.
+    #[serde(default)]
+    pub new_issues: i64,
+    #[serde(default)]
+    pub new_issues_before: i64,
+    /// Resolved error issues that came back in the period.
+    #[serde(default)]
+    pub regressed_issues: i64,
     /// Facts worth a backlog item each.
     pub findings: Vec<String>,
 }
@@ -145,6 +153,12 @@ pub async fn generate(
         .await?;
     let themes = state.db.feedback_themes(project_id, from, to, 5).await?;
     let regressions = state.db.regressions_between(project_id, from, to).await?;
+    let (new_issues, regressed_issues) =
+        state.db.issue_counts_between(project_id, from, to).await?;
+    let (new_issues_before, _) = state
+        .db
+        .issue_counts_between(project_id, before_from, from)
+        .await?;
     let mut adoption: Vec<AdoptionView> = now
         .features
         .iter()
@@ -198,6 +212,9 @@ pub async fn generate(
             .collect(),
         findings_opened: counts.findings_opened.max(0) as u64,
         findings_closed: counts.findings_fixed.max(0) as u64,
+        new_issues: new_issues.max(0) as u64,
+        new_issues_before: new_issues_before.max(0) as u64,
+        regressed_issues: regressed_issues.max(0) as u64,
     };
     let sections = launch::prefill(&core);
     Ok((
@@ -223,6 +240,9 @@ pub async fn generate(
                 .collect(),
             findings_opened: counts.findings_opened,
             findings_fixed: counts.findings_fixed,
+            new_issues,
+            new_issues_before,
+            regressed_issues,
             findings: sections.findings.clone(),
         },
         sections,

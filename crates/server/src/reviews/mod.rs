@@ -96,6 +96,19 @@ pub struct PerformanceImpact {
     pub budgets: Vec<BudgetImpact>,
 }
 
+/// An error issue that was new or spiking during an incident.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct IssueInWindow {
+    pub number: i64,
+    pub title: String,
+    /// Its events in the incident window.
+    pub events: u64,
+    /// In the same length of time just before.
+    pub events_before: u64,
+    /// First seen during the incident.
+    pub new: bool,
+}
+
 /// The figures a postmortem is drafted from, kept with it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Facts {
@@ -110,6 +123,10 @@ pub struct Facts {
     pub suspects: Vec<SuspectView>,
     pub usage: UsageImpact,
     pub performance: PerformanceImpact,
+    /// Error issues new or spiking (three times the events of the time
+    /// before, and at least five) in the incident window.
+    #[serde(default)]
+    pub errors: Vec<IssueInWindow>,
     /// When the figures were read.
     pub drafted_at: String,
 }
@@ -164,6 +181,7 @@ pub async fn facts(state: &AppState, incident: &IncidentRow) -> Result<Facts> {
         .collect();
     let usage = usage_impact(state, &project, start, end).await?;
     let performance = performance_impact(state, &project, &services, start, end).await?;
+    let errors = issues_in_window(state, &project, start, end).await?;
     Ok(Facts {
         severity: incident.severity.as_str().into(),
         started_at: format_ms(start),
@@ -175,8 +193,69 @@ pub async fn facts(state: &AppState, incident: &IncidentRow) -> Result<Facts> {
         suspects,
         usage,
         performance,
+        errors,
         drafted_at: format_ms(state.now_ms()),
     })
+}
+
+/// The error issues that were new or spiking in `[start, end)`.
+async fn issues_in_window(
+    state: &AppState,
+    project: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<IssueInWindow>> {
+    use liveops_store::support::errors::{IssueFilter, IssueOrder};
+    let seen = state
+        .db
+        .issues(
+            project,
+            &IssueFilter::default(),
+            IssueOrder::LastSeen,
+            500,
+            0,
+        )
+        .await?;
+    let mut out = Vec::new();
+    for i in seen
+        .into_iter()
+        .filter(|i| i.last_seen >= start && i.first_seen < end)
+    {
+        let prints: Vec<String> = state
+            .db
+            .issue_fingerprints(&i.id)
+            .await?
+            .into_iter()
+            .map(|f| f.fingerprint)
+            .collect();
+        let id = project.to_owned();
+        let before_start = start - (end - start);
+        let t = state.telemetry.clone();
+        let (from_start, from_end, from_before) = tokio::task::spawn_blocking(move || {
+            let e = t.errors();
+            Ok::<_, liveops_telemetry::TelemetryError>((
+                e.count_since(&id, &prints, start)?,
+                e.count_since(&id, &prints, end)?,
+                e.count_since(&id, &prints, before_start)?,
+            ))
+        })
+        .await
+        .map_err(ReviewsError::internal)??;
+        let events = from_start.saturating_sub(from_end);
+        let events_before = from_before.saturating_sub(from_start);
+        let new = i.first_seen >= start;
+        if new || (events >= 5 && events >= events_before.saturating_mul(3)) {
+            out.push(IssueInWindow {
+                number: i.number,
+                title: i.title,
+                events,
+                events_before,
+                new,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.events.cmp(&a.events).then(a.number.cmp(&b.number)));
+    Ok(out)
 }
 
 async fn usage_impact(

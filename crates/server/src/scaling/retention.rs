@@ -89,7 +89,9 @@ pub async fn enforce(state: &AppState) -> Result<u64> {
         let cutoff_ns = cutoff_ms.saturating_mul(1_000_000);
         let t = state.telemetry.clone();
         let n = tokio::task::spawn_blocking(move || match kind {
-            Kind::Events => t.analytics().drop_before(&project, cutoff_ms),
+            // Raw error events follow the events' retention; their issues stay.
+            Kind::Events => Ok(t.analytics().drop_before(&project, cutoff_ms)?
+                + t.errors().drop_before(&project, cutoff_ms)?),
             Kind::Spans => t.performance().drop_spans_before(&project, cutoff_ns),
             Kind::Metrics => t.performance().drop_metrics_before(&project, cutoff_ns),
             Kind::Rollups => t.performance().drop_rollups_before(&project, cutoff_ns),

@@ -3,6 +3,7 @@
 //! carry, and the public status page.
 
 pub mod deliver;
+pub mod errors;
 pub mod integrations;
 pub mod links;
 pub mod mail;

@@ -188,6 +188,19 @@ fn routes() -> Router<AppState> {
             "/p/{project}/support/incidents/{number}/{action}",
             post(support::incident_action),
         )
+        .route("/p/{project}/support/errors", get(support::issue_list))
+        .route(
+            "/p/{project}/support/errors/settings",
+            post(support::settings_action),
+        )
+        .route(
+            "/p/{project}/support/errors/{number}",
+            get(support::issue_page),
+        )
+        .route(
+            "/p/{project}/support/errors/{number}/{action}",
+            post(support::issue_action),
+        )
         .route(
             "/p/{project}/support/tickets",
             get(support::tickets).post(support::open_ticket),

@@ -212,6 +212,7 @@ pub async fn review(
                         tr { th { "Tickets" } td { (f.tickets) " (before: " (f.tickets_before) ")" } }
                         tr { th { "Feedback" } td { (f.feedback) " (before: " (f.feedback_before) ")" } }
                         tr { th { "Security findings" } td { (f.findings_opened) " opened, " (f.findings_fixed) " fixed" } }
+                        tr { th { "Error issues" } td { (f.new_issues) " new (before: " (f.new_issues_before) "), " (f.regressed_issues) " regressed" } }
                     }
                 }
                 @if !f.adoption.is_empty() {
@@ -433,6 +434,16 @@ pub async fn postmortem(
                         tr { th { "Error budget, " (b.slo) } td { (pct(b.consumed)) " consumed (" (b.bad) " bad requests)" } }
                     }
                 } }
+            }
+            @if !f.errors.is_empty() {
+                section {
+                    h2 { "Errors during the incident" }
+                    ul { @for e in &f.errors {
+                        li { a href={"/p/" (project.slug) "/support/errors/" (e.number)} { "#" (e.number) " " (e.title) }
+                            ": " (e.events) " events (" (e.events_before) " before)"
+                            @if e.new { " · new" } }
+                    } }
+                }
             }
             section {
                 h2 { "Suspect changes" }

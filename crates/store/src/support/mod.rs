@@ -2,6 +2,7 @@
 //! alert integrations, incidents and their timelines, notifications, tickets
 //! and the status page.
 
+pub mod errors;
 pub mod incidents;
 pub mod intake;
 pub mod notify;

@@ -9,6 +9,7 @@
 
 pub mod analytics;
 pub mod client;
+pub mod errors;
 pub mod performance;
 pub mod retention;
 pub mod schema;
@@ -25,7 +26,8 @@ pub use schema::Layout;
 use crate::{Result, TelemetryError};
 
 /// The tables a retention of `kind` applies to: spans take the detections
-/// found in them along, as on DuckDB.
+/// found in them along, as on DuckDB. Error events drop their own
+/// tables (`errors`), with the events' retention.
 fn tables_of(kind: Kind) -> &'static [&'static schema::Table] {
     match kind {
         Kind::Events => &[&schema::EVENTS, &schema::EVENT_IDS],

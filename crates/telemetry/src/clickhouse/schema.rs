@@ -266,6 +266,27 @@ pub const PERF_LINES: Table = Table {
     engine: "MergeTree",
 };
 
+/// Error events as the SDKs sent them, with their group's fingerprint.
+pub const ERROR_EVENTS: Table = Table {
+    name: "error_events",
+    columns: "project_id String, event_id String, fingerprint String, ts Int64, level String, \
+              release String, environment String, user_key String, distinct_id String, \
+              payload String",
+    day: "toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))",
+    order_by: "project_id, fingerprint, ts",
+    time: ("ts", 1),
+    engine: "MergeTree",
+};
+/// One row per tag of each error event, for breakdowns and tag searches.
+pub const ERROR_TAGS: Table = Table {
+    name: "error_tags",
+    columns: "project_id String, fingerprint String, event_id String, ts Int64, key String, \
+              value String",
+    day: "toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))",
+    order_by: "project_id, key, value, fingerprint",
+    time: ("ts", 1),
+    engine: "MergeTree",
+};
 /// Every migration, oldest first. Append only: a released migration is
 /// never changed, a change is a new one.
 pub const MIGRATIONS: &[Migration] = &[
@@ -306,6 +327,11 @@ pub const MIGRATIONS: &[Migration] = &[
         version: 4,
         name: "event ids from events",
         steps: &[Step::View(&EVENT_IDS_VIEW)],
+    },
+    Migration {
+        version: 5,
+        name: "error events",
+        steps: &[Step::Table(&ERROR_EVENTS), Step::Table(&ERROR_TAGS)],
     },
 ];
 

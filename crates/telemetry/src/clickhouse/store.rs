@@ -1,6 +1,6 @@
 //! The telemetry store with ClickHouse behind it: product analytics
-//! (events, persons) and performance telemetry (spans, rollups, metrics,
-//! detections) live in ClickHouse and are shared by every node that points
+//! (events, persons), performance telemetry (spans, rollups, metrics,
+//! detections) and error events live in ClickHouse and are shared by every node that points
 //! at it. A node keeps no telemetry file of its own.
 
 use std::path::Path;
@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use super::ClickHouse;
 use super::analytics::ClickHouseAnalytics;
+use super::errors::ClickHouseErrors;
 use super::performance::ClickHousePerformance;
 use crate::analytics::Analytics;
+use crate::errors::Errors;
 use crate::performance::Performance;
 use crate::{Result, TelemetryError, TelemetryStore};
 
@@ -18,6 +20,7 @@ pub struct ClickHouseStore {
     ch: Arc<ClickHouse>,
     analytics: ClickHouseAnalytics,
     performance: ClickHousePerformance,
+    errors: ClickHouseErrors,
 }
 
 impl ClickHouseStore {
@@ -27,10 +30,12 @@ impl ClickHouseStore {
         let ch = Arc::new(ch);
         let analytics = ClickHouseAnalytics::open(ch.clone())?;
         let performance = ClickHousePerformance::open(ch.clone());
+        let errors = ClickHouseErrors::open(ch.clone());
         Ok(ClickHouseStore {
             ch,
             analytics,
             performance,
+            errors,
         })
     }
 }
@@ -74,6 +79,10 @@ impl TelemetryStore for ClickHouseStore {
 
     fn performance(&self) -> &dyn Performance {
         &self.performance
+    }
+
+    fn errors(&self) -> &dyn Errors {
+        &self.errors
     }
 
     fn close(&self) -> Result<()> {

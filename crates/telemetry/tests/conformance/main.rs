@@ -5,6 +5,7 @@
 //! `chdb`, a current ClickHouse.
 
 mod analytics;
+mod errors;
 mod performance;
 
 use std::sync::{Arc, Mutex};

@@ -28,8 +28,8 @@ mod traces;
 use json::*;
 pub use metrics::decode_metrics;
 use metrics::*;
-pub use traces::decode_traces;
 use traces::*;
+pub use traces::{SpanException, decode_traces, decode_traces_with_exceptions};
 
 /// The body's encoding, from its content type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,15 +14,46 @@ pub(super) struct RawSpan {
     end_ns: u64,
     status_code: i64,
     attributes: Vec<(String, Attr)>,
+    /// Its `exception` events: when, and their attributes.
+    exceptions: Vec<(u64, Vec<(String, Attr)>)>,
+}
+
+/// An exception a span recorded (an event named `exception`, per the
+/// OpenTelemetry semantic conventions), with where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanException {
+    pub trace_id: String,
+    pub span_id: String,
+    pub service: String,
+    pub version: Option<String>,
+    pub host: Option<String>,
+    pub at_ns: i64,
+    /// `exception.type`.
+    pub ty: Option<String>,
+    /// `exception.message`.
+    pub message: Option<String>,
+    /// `exception.stacktrace`, as the language prints it.
+    pub stacktrace: Option<String>,
+    /// The span's HTTP route or name, where it happened.
+    pub transaction: String,
 }
 
 /// Decodes an export request into spans, refusing bad spans one by one.
 pub fn decode_traces(body: &[u8], encoding: Encoding) -> Result<(Vec<Span>, Refusals), BodyError> {
+    decode_traces_with_exceptions(body, encoding).map(|(spans, _, refusals)| (spans, refusals))
+}
+
+/// Like [`decode_traces`], with the exceptions the good spans recorded.
+pub fn decode_traces_with_exceptions(
+    body: &[u8],
+    encoding: Encoding,
+) -> Result<(Vec<Span>, Vec<SpanException>, Refusals), BodyError> {
     let resources = match encoding {
         Encoding::Protobuf => from_protobuf(body)?,
         Encoding::Json => from_json(body)?,
     };
     let mut spans = Vec::new();
+    let mut exceptions = Vec::new();
     let mut refusals = Refusals::default();
     for (resource, raws) in resources {
         let find = |k: &str| {
@@ -34,14 +65,45 @@ pub fn decode_traces(body: &[u8], encoding: Encoding) -> Result<(Vec<Span>, Refu
         let service = find("service.name").unwrap_or_else(|| "unknown_service".into());
         let version = find("service.version");
         let host = find("host.name");
-        for raw in raws {
+        for mut raw in raws {
+            let recorded = std::mem::take(&mut raw.exceptions);
             match span(raw, &service, &version, &host) {
-                Ok(s) => spans.push(s),
+                Ok(s) => {
+                    for (at, attrs) in recorded {
+                        exceptions.push(exception_of(&s, at, &attrs));
+                    }
+                    spans.push(s);
+                }
                 Err(why) => refusals.add(why),
             }
         }
     }
-    Ok((spans, refusals))
+    Ok((spans, exceptions, refusals))
+}
+
+fn exception_of(s: &Span, at: u64, attrs: &[(String, Attr)]) -> SpanException {
+    let text = |k: &str| {
+        attrs
+            .iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| v.text())
+            .filter(|t| !t.is_empty())
+    };
+    SpanException {
+        trace_id: s.trace_id.clone(),
+        span_id: s.span_id.clone(),
+        service: s.service.clone(),
+        version: s.version.clone(),
+        host: s.host.clone(),
+        at_ns: i64::try_from(at)
+            .ok()
+            .filter(|t| *t > 0)
+            .unwrap_or(s.start_ns),
+        ty: text("exception.type"),
+        message: text("exception.message"),
+        stacktrace: text("exception.stacktrace"),
+        transaction: s.route(),
+    }
 }
 
 pub(super) fn hex(bytes: &[u8]) -> String {
@@ -192,6 +254,12 @@ pub(super) fn from_protobuf(body: &[u8]) -> Result<Vec<Resource>, BodyError> {
                     end_ns: s.end_time_unix_nano,
                     status_code: s.status.map_or(0, |st| i64::from(st.code)),
                     attributes: attrs_pb(s.attributes),
+                    exceptions: s
+                        .events
+                        .into_iter()
+                        .filter(|e| e.name == "exception")
+                        .map(|e| (e.time_unix_nano, attrs_pb(e.attributes)))
+                        .collect(),
                 })
                 .collect();
             (resource, spans)
@@ -263,6 +331,17 @@ pub(super) fn raw_json(s: &Map<String, Value>) -> RawSpan {
         kind: enumeration(s.get("kind"), KINDS),
         status_code: enumeration(s.get("status").and_then(|st| st.get("code")), STATUS),
         attributes: attrs_json(s.get("attributes")),
+        exceptions: array(s, "events", "events")
+            .iter()
+            .filter_map(Value::as_object)
+            .filter(|e| e.get("name").and_then(Value::as_str) == Some("exception"))
+            .map(|e| {
+                (
+                    uint(field(e, "timeUnixNano", "time_unix_nano")).unwrap_or(0),
+                    attrs_json(e.get("attributes")),
+                )
+            })
+            .collect(),
         ..RawSpan::default()
     };
     // Ids and times that cannot be read are left empty or inverted.

@@ -33,6 +33,7 @@ use crate::support::service::{self, ActionError, ManualIncident};
 use crate::support::tickets::{self as ticket_service, TicketFields, TicketOp, TicketRequest};
 use crate::work::{Audit, Work};
 
+mod errors;
 mod incidents;
 mod intake;
 mod notify;
@@ -40,6 +41,7 @@ mod oncall;
 mod status;
 mod tickets;
 
+pub use errors::*;
 pub use incidents::*;
 pub use intake::*;
 pub use notify::*;

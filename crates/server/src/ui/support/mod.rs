@@ -1,8 +1,10 @@
-//! The production-support pages: incidents, on-call, tickets.
+//! The production-support pages: incidents, on-call, tickets, errors.
 
+mod errors;
 mod maintenance;
 mod tickets;
 
+pub use errors::{issue_action, issue_list, issue_page, settings_action};
 use maintenance::maintenance_section;
 pub use maintenance::{move_maintenance, schedule_maintenance};
 pub use tickets::{open_ticket, ticket, ticket_action, tickets};
@@ -153,6 +155,10 @@ pub async fn overview(
                     }
                 }
             }
+        }
+        section {
+            h2 { "Errors" }
+            p { a href={"/p/" (project.slug) "/support/errors"} { "Issues grouped from error events" } ", with the DSN the Sentry SDKs send to." }
         }
         section {
             h2 { "On call now" }

@@ -1,0 +1,313 @@
+//! The error-tracking benchmark: error events of about 5 KB each (an
+//! exception with twenty frames, context lines and local variables,
+//! breadcrumbs, a user, tags), spread over 2,000 distinct stack traces,
+//! sent to a running `liveops serve` one event per envelope as the Sentry
+//! SDKs send them, over many connections; then 8,000 more events of new
+//! traces so the project holds 10,000 issues, and the issue list and the
+//! busiest issue's page, each timed through the API. Events are made as
+//! they are sent, so a million of them never sit in memory at once.
+//!
+//! Run it as BENCHMARKS.md says; it prints a Markdown table.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Rng, best_of, rss_kib};
+use serde_json::{Value, json};
+
+struct Args {
+    events: usize,
+    traces: usize,
+    issues: usize,
+    connections: usize,
+    repeat: usize,
+    backend: String,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        events: 1_000_000,
+        traces: 2_000,
+        issues: 10_000,
+        connections: 32,
+        repeat: 5,
+        backend: "duckdb".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().unwrap_or_default();
+        match flag.as_str() {
+            "--events" => a.events = value().parse().unwrap_or(a.events),
+            "--traces" => a.traces = value().parse().unwrap_or(a.traces),
+            "--issues" => a.issues = value().parse().unwrap_or(a.issues),
+            "--connections" => a.connections = value().parse().unwrap_or(a.connections),
+            "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
+            "--backend" => a.backend = value(),
+            other => eprintln!("ignoring {other}"),
+        }
+    }
+    a
+}
+
+/// Event `i` of stack trace `trace`, as an envelope of one event.
+fn envelope(i: u64, trace: u64, now_s: f64) -> Vec<u8> {
+    let mut rng = Rng(0x5eed_0000_0000_0001 ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    let frames: Vec<Value> = (0..20)
+        .map(|j| {
+            json!({
+                "module": format!("shop.module{}", (trace + j) % 97),
+                "function": format!("step_{trace}_{j}"),
+                "filename": format!("shop/module{}.py", (trace + j) % 97),
+                "lineno": 10 + j * 7 + rng.below(3),
+                "in_app": j % 4 != 0,
+                "pre_context": ["    order = load(order_id)", "    total = price(order)"],
+                "context_line": format!("    result = step_{trace}_{j}(order, total, {})", rng.below(1000)),
+                "post_context": ["    audit(result)", "    return result"],
+                "vars": {"order_id": rng.below(1_000_000).to_string(), "total": format!("{}.{}", rng.below(500), rng.below(100)), "attempt": rng.below(5)}
+            })
+        })
+        .collect();
+    let region = ["eu", "us", "ap"][(i % 3) as usize];
+    let plan = ["free", "pro"][(i % 2) as usize];
+    let event = json!({
+        "event_id": format!("{:016x}{:016x}", trace + 1, i + 1),
+        "timestamp": now_s - (rng.below(3_600_000) as f64) / 1000.0,
+        "platform": "python",
+        "level": "error",
+        "release": format!("shop@1.{}.0", trace % 5),
+        "environment": if i.is_multiple_of(10) { "staging" } else { "production" },
+        "server_name": format!("web-{}", i % 8),
+        "user": {"id": format!("user-{}", rng.below(50_000)), "ip_address": "10.0.0.1"},
+        "tags": {"region": region, "plan": plan},
+        "contexts": {"os": {"name": "Linux"}, "runtime": {"name": "CPython", "version": "3.12.3"}},
+        "breadcrumbs": {"values": (0..5).map(|k| json!({"category": "query", "message": format!("SELECT * FROM orders WHERE id = {}", rng.below(100_000) + k)})).collect::<Vec<_>>()},
+        "exception": {"values": [{
+            "type": format!("Error{}", trace % 50),
+            "value": format!("order {} could not be charged after {} attempts", rng.below(1_000_000), rng.below(5)),
+            "stacktrace": {"frames": frames}
+        }]}
+    })
+    .to_string();
+    format!(
+        "{{\"event_id\":\"{:016x}{:016x}\"}}\n{{\"type\":\"event\",\"length\":{}}}\n{event}\n",
+        trace + 1,
+        i + 1,
+        event.len()
+    )
+    .into_bytes()
+}
+
+struct Sent {
+    secs: f64,
+    failed: u64,
+    peak_rss_mib: f64,
+    bytes: u64,
+}
+
+/// Sends events `from..to`, event `i` of trace `trace_of(i)`, over
+/// `connections`, retrying 429 and 503, sampling the server's RSS.
+async fn send(
+    url: &str,
+    auth: &str,
+    from: u64,
+    to: u64,
+    trace_of: Arc<dyn Fn(u64) -> u64 + Send + Sync>,
+    connections: usize,
+    pid: u32,
+) -> Sent {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .expect("client");
+    let next = Arc::new(AtomicUsize::new(from as usize));
+    let failed = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let now_s = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..connections {
+        let (http, next, failed, bytes, trace_of) = (
+            http.clone(),
+            next.clone(),
+            failed.clone(),
+            bytes.clone(),
+            trace_of.clone(),
+        );
+        let (url, auth) = (url.to_owned(), auth.to_owned());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as u64;
+                if i >= to {
+                    break;
+                }
+                let body = envelope(i, trace_of(i), now_s);
+                bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
+                loop {
+                    let req = http
+                        .post(&url)
+                        .header("x-sentry-auth", &auth)
+                        .header("content-type", "application/x-sentry-envelope")
+                        .body(body.clone());
+                    match req.send().await {
+                        Ok(r) if r.status().is_success() => break,
+                        Ok(r) if r.status() == 429 || r.status() == 503 => {
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    sampling.abort();
+    Sent {
+        secs,
+        failed: failed.load(Ordering::Relaxed),
+        peak_rss_mib: peak.load(Ordering::Relaxed) as f64 / 1024.0,
+        bytes: bytes.load(Ordering::Relaxed),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let a = args();
+    let (_clickhouse, env) = common::backend(&a.backend).await;
+    let started = common::start_with(&env).await;
+    let token = started.token.clone();
+    let pid = started.server.child.id();
+    let base = started.server.base.clone();
+    let http = reqwest::Client::new();
+    let dsn: Value = http
+        .get(format!("{base}/api/v1/projects/bench/support/errors/dsn"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("dsn")
+        .json()
+        .await
+        .expect("dsn json");
+    let url = format!("{base}/api/{}/envelope/", dsn["number"]);
+    let auth = format!(
+        "Sentry sentry_version=7, sentry_key={}",
+        dsn["public_key"].as_str().unwrap_or("")
+    );
+    let traces = a.traces as u64;
+    eprintln!(
+        "ingesting {} events over {} stack traces on {} connections (server pid {pid})…",
+        a.events, a.traces, a.connections
+    );
+    let main = send(
+        &url,
+        &auth,
+        0,
+        a.events as u64,
+        Arc::new(move |i| i % traces),
+        a.connections,
+        pid,
+    )
+    .await;
+    let eps = a.events as f64 / main.secs;
+    eprintln!(
+        "ingested in {:.1} s ({eps:.0} events/s, {:.1} MB/s), {} failed, peak RSS {:.0} MiB",
+        main.secs,
+        main.bytes as f64 / main.secs / 1e6,
+        main.failed,
+        main.peak_rss_mib
+    );
+    let more = a.issues.saturating_sub(a.traces) as u64;
+    let start = a.events as u64;
+    eprintln!("{more} more events of new traces, to {} issues…", a.issues);
+    let extra = send(
+        &url,
+        &auth,
+        start,
+        start + more,
+        Arc::new(move |i| traces + (i - start)),
+        a.connections,
+        pid,
+    )
+    .await;
+
+    let api = |path: &str| format!("{base}/api/v1/projects/bench/support/errors/{path}");
+    let get = |url: String| {
+        let req = http.get(url).bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .expect("query")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let list_url = api("issues?limit=50");
+    let (list_s, list) = best_of(a.repeat, || get(list_url.clone())).await;
+    let count_url = api("issues?limit=500&offset=9500");
+    let (_, tail) = best_of(1, || get(count_url.clone())).await;
+    let by_events_url = api("issues?limit=50&sort=events");
+    let (events_s, by_events) = best_of(a.repeat, || get(by_events_url.clone())).await;
+    let busiest = by_events[0]["number"].as_i64().unwrap_or(1);
+    let page_url = api(&format!("issues/{busiest}"));
+    let (page_s, page) = best_of(a.repeat, || get(page_url.clone())).await;
+    let issues_total = 9500 + tail.as_array().map_or(0, Vec::len);
+
+    println!("liveops telemetry backend: {}", a.backend);
+    println!();
+    println!("| Measurement | liveops | Target |");
+    println!("|---|---:|---:|");
+    println!(
+        "| Ingest, {} events of {:.1} KB over {} traces, grouping included, durable | {eps:.0} events/s ({:.1} s, {} failed) | ≥ 20,000 events/s |",
+        a.events,
+        main.bytes as f64 / a.events as f64 / 1000.0,
+        a.traces,
+        main.secs,
+        main.failed
+    );
+    println!(
+        "| Peak server RSS while ingesting | {:.0} MiB | – |",
+        main.peak_rss_mib.max(extra.peak_rss_mib)
+    );
+    println!(
+        "| Issue list, {issues_total} issues, 50 by last seen | {:.1} ms | ≤ 50 ms |",
+        list_s * 1000.0
+    );
+    println!(
+        "| Issue list, 50 by events | {:.1} ms | ≤ 50 ms |",
+        events_s * 1000.0
+    );
+    println!(
+        "| Issue page, #{busiest} ({} events, {} users) | {:.1} ms | ≤ 50 ms |",
+        page["issue"]["events"],
+        page["issue"]["users"],
+        page_s * 1000.0
+    );
+    println!();
+    println!(
+        "Checks: the list's first issue is #{} with {} events; the busiest issue holds {} of {} events (every trace equally often: {}).",
+        list[0]["number"],
+        list[0]["events"],
+        by_events[0]["events"],
+        a.events,
+        a.events / a.traces
+    );
+}

@@ -1,0 +1,942 @@
+//! Error tracking with the real Sentry SDK: a small Python app raises two
+//! different bugs, the same bug with different values, a message with ids
+//! in it and two exceptions under one custom fingerprint; liveops groups
+//! them into issues the API, the CLI and the pages show. Then a regression:
+//! an issue resolved in 1.2.0 is seen in 1.3.0, comes back, pages the
+//! person on call and shows in 1.3.0's launch review. Bad envelopes are
+//! refused with a reason and store nothing.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, TestApp, assert_problem, run_sdk_script, shop_with_ingest_key, spawn_app,
+    storage_stories,
+};
+
+/// The app: raises its bugs through sentry_sdk with the DSN given, and
+/// reports any error the SDK logs.
+const APP: &str = r#"
+import json, logging, sys, uuid
+import sentry_sdk
+
+errors = []
+class Catch(logging.Handler):
+    def emit(self, record):
+        if record.levelno >= logging.WARNING:
+            errors.append(record.getMessage())
+logging.getLogger("sentry_sdk.errors").addHandler(Catch())
+logging.getLogger("sentry_sdk.errors").setLevel(logging.WARNING)
+
+sentry_sdk.init(dsn=sys.argv[1], release="shop@1.2.0", environment="production",
+                default_integrations=False, auto_session_tracking=False,
+                traces_sample_rate=0, include_local_variables=True)
+
+def divide(total, parts):
+    return total / parts
+
+def lookup(table, key):
+    return table[key]
+
+def charge(order):
+    raise ValueError(f"order {order} failed to charge")
+
+def report(exc_fn, user):
+    sentry_sdk.set_user({"id": user, "email": user + "@example.com"})
+    try:
+        exc_fn()
+    except Exception as e:
+        sentry_sdk.capture_exception(e)
+
+# Two different bugs: two issues.
+report(lambda: divide(10, 0), "ann")
+report(lambda: lookup({}, "missing"), "bob")
+# One call site, different values: one issue.
+for order, user in [(1234, "ann"), (98, "cat")]:
+    report(lambda: charge(order), user)
+# A message with ids: one issue.
+for _ in range(2):
+    sentry_sdk.capture_message(f"payment {uuid.uuid4()} timed out after {len(errors) + 30}s")
+# Two different exceptions under one fingerprint: one issue.
+for fn in (lambda: divide(1, 0), lambda: lookup({}, "x")):
+    with sentry_sdk.new_scope() as scope:
+        scope.fingerprint = ["checkout-flaky"]
+        try:
+            fn()
+        except Exception as e:
+            sentry_sdk.capture_exception(e)
+sentry_sdk.flush(timeout=10)
+print(json.dumps({"errors": errors}))
+"#;
+
+/// The same app in Node.js with `@sentry/node`; a transport wrapper notes
+/// any answer that is not a success.
+const NODE_APP: &str = r#"
+const Sentry = require("@sentry/node");
+const crypto = require("crypto");
+const errors = [];
+Sentry.init({
+  dsn: process.argv[1], release: "shop@1.2.0", environment: "production",
+  defaultIntegrations: false, tracesSampleRate: 0,
+  transport: (options) => {
+    const inner = Sentry.makeNodeTransport(options);
+    return {
+      send: async (envelope) => {
+        const r = await inner.send(envelope);
+        if (!r || !r.statusCode || r.statusCode >= 300) errors.push("answered " + (r && r.statusCode));
+        return r;
+      },
+      flush: (t) => inner.flush(t),
+    };
+  },
+});
+function divide(a, b) { if (b === 0) throw new RangeError("division by zero"); return a / b; }
+function lookup(table, key) { return table[key].value; }
+function charge(order) { throw new Error(`order ${order} failed to charge`); }
+function report(fn, user) {
+  Sentry.setUser({ id: user, email: user + "@example.com" });
+  try { fn(); } catch (e) { Sentry.captureException(e); }
+}
+report(() => divide(10, 0), "ann");
+report(() => lookup({}, "missing"), "bob");
+for (const [order, user] of [[1234, "ann"], [98, "cat"]]) report(() => charge(order), user);
+for (let i = 0; i < 2; i++) Sentry.captureMessage(`payment ${crypto.randomUUID()} timed out after ${30 + i}s`);
+for (const fn of [() => divide(1, 0), () => lookup({}, "x")]) {
+  Sentry.withScope((scope) => {
+    scope.setFingerprint(["checkout-flaky"]);
+    try { fn(); } catch (e) { Sentry.captureException(e); }
+  });
+}
+Sentry.flush(10000).then((done) => {
+  if (!done) errors.push("flush timed out");
+  console.log(JSON.stringify({ errors }));
+});
+"#;
+
+/// Runs `script` in Node with the test clients' modules and `dsn`.
+async fn run_node(script: &'static str, dsn: &str) {
+    let dir = std::env::var("LIVEOPS_TEST_NODE_DIR").expect(
+        "LIVEOPS_TEST_NODE_DIR is not set: run the tests with scripts/test.sh, which installs the JavaScript clients",
+    );
+    let dsn = dsn.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .args(["-e", script, &dsn])
+            .env("NODE_PATH", std::path::Path::new(&dir).join("node_modules"))
+            .output()
+            .expect("run node")
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("report");
+    assert_eq!(report["errors"], json!([]), "the SDK saw errors");
+}
+
+async fn the_node_sdk_groups_bugs_into_issues(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, _) = shop_with_ingest_key(&app).await;
+    let dsn = dsn(&app, &admin).await;
+    run_node(NODE_APP, &dsn).await;
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 5, "{list:#?}");
+    let total: i64 = list.iter().map(|i| i["events"].as_i64().unwrap_or(0)).sum();
+    assert_eq!(total, 8, "{list:#?}");
+    titled_with(&list, "RangeError", 1);
+    titled_with(&list, "TypeError", 1);
+    let charge = titled(&list, "failed to charge");
+    assert_eq!(charge["events"], 2, "one call site, one issue");
+    assert_eq!(charge["users"], 2);
+    assert_eq!(titled(&list, "payment")["events"], 2);
+    let n = charge["number"].as_i64().expect("number");
+    let (_, d) = app
+        .get(
+            &format!("/api/v1/projects/shop/support/errors/issues/{n}"),
+            &admin,
+        )
+        .await;
+    let frames = d["events"][0]["exceptions"][0]["frames"]
+        .as_array()
+        .expect("frames");
+    assert!(
+        frames.iter().any(|f| f["function"] == "charge"),
+        "{frames:?}"
+    );
+    app.stop().await;
+}
+
+async fn dsn(app: &TestApp, admin: &str) -> String {
+    let (status, d) = app
+        .get("/api/v1/projects/shop/support/errors/dsn", admin)
+        .await;
+    assert_eq!(status, 200, "{d}");
+    let dsn = d["dsn"].as_str().expect("dsn").to_owned();
+    assert!(dsn.starts_with("http://") && dsn.contains('@'), "{dsn}");
+    assert!(
+        dsn.rsplit('/')
+            .next()
+            .is_some_and(|n| n.parse::<u64>().is_ok()),
+        "the SDKs need a numeric project: {dsn}"
+    );
+    dsn
+}
+
+async fn issues(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
+    let (status, v) = app
+        .get(
+            &format!("/api/v1/projects/shop/support/errors/issues?{query}"),
+            admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    v.as_array().expect("issues").clone()
+}
+
+/// The issue titled with `part` that has `events` events (the flaky
+/// issue's title is one of the bugs' too).
+fn titled_with<'a>(list: &'a [Value], part: &str, events: i64) -> &'a Value {
+    list.iter()
+        .find(|i| i["title"].as_str().is_some_and(|t| t.contains(part)) && i["events"] == events)
+        .unwrap_or_else(|| panic!("no issue titled {part} with {events} events: {list:?}"))
+}
+
+fn titled<'a>(list: &'a [Value], part: &str) -> &'a Value {
+    list.iter()
+        .find(|i| i["title"].as_str().is_some_and(|t| t.contains(part)))
+        .unwrap_or_else(|| panic!("no issue titled {part}: {list:?}"))
+}
+
+async fn the_python_sdk_groups_bugs_into_issues(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, _) = shop_with_ingest_key(&app).await;
+    let dsn = dsn(&app, &admin).await;
+    run_sdk_script(APP, &dsn, "").await;
+
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 5, "{list:#?}");
+    let total: i64 = list.iter().map(|i| i["events"].as_i64().unwrap_or(0)).sum();
+    assert_eq!(total, 8, "{list:#?}");
+    let zero = titled_with(&list, "ZeroDivisionError", 1);
+    let key = titled_with(&list, "KeyError", 1);
+    assert_ne!(zero["number"], key["number"], "two bugs, two issues");
+    let charge = titled(&list, "ValueError");
+    assert_eq!(charge["events"], 2, "one call site, one issue");
+    assert_eq!(charge["users"], 2, "ann and cat");
+    assert_eq!(charge["last_release"], "shop@1.2.0");
+    let payment = titled(&list, "payment");
+    assert_eq!(payment["events"], 2, "the ids are not what names it");
+    let flaky: Vec<&Value> = list
+        .iter()
+        .filter(|i| i["events"] == 2 && i != &charge && i != &payment)
+        .collect();
+    assert_eq!(flaky.len(), 1, "the custom fingerprint groups: {list:#?}");
+
+    // The issue page: stack trace with the app's frames, tags, releases,
+    // users, the chart.
+    let n = charge["number"].as_i64().expect("number");
+    let (status, d) = app
+        .get(
+            &format!("/api/v1/projects/shop/support/errors/issues/{n}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    let event = &d["events"][0];
+    let frames = event["exceptions"][0]["frames"].as_array().expect("frames");
+    assert!(
+        frames.iter().any(|f| f["function"] == "charge"),
+        "{frames:?}"
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| f["function"] == "charge" && f["vars"]["order"].is_string()),
+        "local variables come along: {frames:?}"
+    );
+    assert_eq!(d["releases"][0]["release"], "shop@1.2.0");
+    assert_eq!(d["releases"][0]["environment"], "production");
+    assert!(
+        d["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .any(|t| t["key"] == "release" && t["value"] == "shop@1.2.0" && t["events"] == 2),
+        "{}",
+        d["tags"]
+    );
+    let days: i64 = d["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .map(|p| p["events"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(days, 2);
+
+    // The CLI lists, shows and changes issues.
+    let out = app.cli(
+        &admin,
+        &["errors", "list", "--project", "shop", "--sort", "users"],
+    );
+    assert!(
+        out.lines().nth(1).is_some_and(|l| l.contains("ValueError")),
+        "{out}"
+    );
+    let out = app.cli(
+        &admin,
+        &["errors", "show", "--project", "shop", &n.to_string()],
+    );
+    assert!(
+        out.contains("charge") && out.contains("shop@1.2.0"),
+        "{out}"
+    );
+    let out = app.cli(&admin, &["errors", "dsn", "--project", "shop"]);
+    assert_eq!(out.trim(), dsn);
+    let z = zero["number"].as_i64().expect("number").to_string();
+    app.cli(
+        &admin,
+        &["errors", "ignore", "--project", "shop", &z, "--events", "5"],
+    );
+    assert_eq!(issues(&app, &admin, "status=ignored").await.len(), 1);
+    let k = key["number"].as_i64().expect("number").to_string();
+    app.cli(&admin, &["errors", "merge", "--project", "shop", &z, &k]);
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 4, "merged: {list:#?}");
+    let (_, merged) = app
+        .get(
+            &format!("/api/v1/projects/shop/support/errors/issues/{z}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(merged["issue"]["events"], 2);
+    assert_eq!(merged["issue"]["users"], 2, "ann and bob");
+    let fp = merged["fingerprints"][1]["fingerprint"]
+        .as_str()
+        .expect("fingerprint")
+        .to_owned();
+    let out = app.cli(&admin, &["errors", "unmerge", "--project", "shop", &z, &fp]);
+    assert!(out.contains("unresolved"), "{out}");
+    assert_eq!(issues(&app, &admin, "").await.len(), 5);
+
+    // Filters: by tag, release and state.
+    assert_eq!(issues(&app, &admin, "release=shop%401.2.0").await.len(), 5);
+    assert_eq!(issues(&app, &admin, "release=shop%409.9.9").await.len(), 0);
+    assert_eq!(
+        issues(&app, &admin, "tag=environment:production")
+            .await
+            .len(),
+        5
+    );
+    assert_problem(
+        &app.get(
+            "/api/v1/projects/shop/support/errors/issues?sort=best",
+            &admin,
+        )
+        .await,
+        422,
+    );
+    assert_problem(
+        &app.get("/api/v1/projects/shop/support/errors/issues/999", &admin)
+            .await,
+        404,
+    );
+
+    // The pages.
+    let (_, html) = crate::ui::root_page(&app.base, "/p/shop/support/errors").await;
+    assert!(html.contains("ValueError") && html.contains(&dsn), "{html}");
+    let (_, html) = crate::ui::root_page(&app.base, &format!("/p/shop/support/errors/{n}")).await;
+    assert!(html.contains("charge") && html.contains("in app"), "{html}");
+    app.stop().await;
+}
+
+/// An envelope as an SDK frames it: a header line, then an item header and
+/// the event.
+fn envelope(dsn: &str, event: &Value) -> Vec<u8> {
+    let payload = event.to_string();
+    format!(
+        "{}\n{}\n{payload}\n",
+        json!({"event_id": event["event_id"], "dsn": dsn}),
+        json!({"type": "event", "length": payload.len()}),
+    )
+    .into_bytes()
+}
+
+fn bug(release: &str, id: &str) -> Value {
+    json!({
+        "event_id": id,
+        "level": "error",
+        "platform": "python",
+        "release": release,
+        "environment": "production",
+        "user": {"id": "ann"},
+        "exception": {"values": [{
+            "type": "RuntimeError", "value": "cart is gone",
+            "stacktrace": {"frames": [
+                {"module": "shop.cart", "function": "checkout", "lineno": 10, "in_app": true}
+            ]}
+        }]}
+    })
+}
+
+async fn send(app: &TestApp, number: &str, dsn: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = app
+        .http
+        .post(app.url(&format!("/api/{number}/envelope/")))
+        .header("content-type", "application/x-sentry-envelope")
+        .header(
+            "x-sentry-auth",
+            format!("Sentry sentry_version=7, sentry_key={}", key_of(dsn)),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("envelope");
+    crate::helpers::status_json(r).await
+}
+
+fn key_of(dsn: &str) -> String {
+    dsn.trim_start_matches("http://")
+        .split('@')
+        .next()
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn a_fixed_bug_that_returns_in_a_later_release_regresses(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, _) = shop_with_ingest_key(&app).await;
+    let ok = |got: (u16, Value), want: u16| assert_eq!(got.0, want, "{}", got.1);
+    // ann is on call; the errors integration pages through her schedule.
+    let ann = app
+        .user("ann@example.com", "correct horse battery", false)
+        .await;
+    let project = app.state.db.project_by_slug("shop").await.expect("shop");
+    app.member(&project, &ann, liveops_core::Role::Responder)
+        .await;
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/schedules",
+            &admin,
+            Some(json!({"name": "Primary", "time_zone": "UTC", "layers": [
+                {"members": ["ann@example.com"], "start": "2020-01-06T00:00", "shift": "1w"}
+            ]})),
+        )
+        .await,
+        201,
+    );
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/policies",
+            &admin,
+            Some(json!({"name": "Errors", "levels": [{"notify": ["schedule:Primary"], "delay_secs": 600}]})),
+        )
+        .await,
+        201,
+    );
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/integrations",
+            &admin,
+            Some(json!({"name": "errors", "kind": "generic", "policy": "Errors", "default_severity": "sev2"})),
+        )
+        .await,
+        201,
+    );
+    let dsn = dsn(&app, &admin).await;
+    let number = dsn.rsplit('/').next().expect("number").to_owned();
+    // An integration that does not exist is refused.
+    assert_problem(
+        &app.send(
+            Method::PUT,
+            "/api/v1/projects/shop/support/errors/alerts",
+            &admin,
+            Some(json!({"integration": "nope", "on_regression": true})),
+        )
+        .await,
+        422,
+    );
+    ok(
+        app.send(
+            Method::PUT,
+            "/api/v1/projects/shop/support/errors/alerts",
+            &admin,
+            Some(json!({"integration": "errors", "on_regression": true})),
+        )
+        .await,
+        200,
+    );
+    // 1.3.0 ships: a deployment and a release the review reads.
+    ok(
+        app.send(
+            Method::POST,
+            "/api/v1/projects/shop/releases/deployments",
+            &admin,
+            Some(json!({"service": "shop", "version": "1.2.0", "environment": "production",
+                        "deployed_at": jiff::Timestamp::from_millisecond(app.now_ms() - 3_600_000).expect("t").to_string()})),
+        )
+        .await,
+        201,
+    );
+
+    let (status, v) = send(
+        &app,
+        &number,
+        &dsn,
+        envelope(&dsn, &bug("1.2.0", "a".repeat(32).as_str())),
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["id"], "a".repeat(32));
+    // The same event sent again counts once.
+    send(
+        &app,
+        &number,
+        &dsn,
+        envelope(&dsn, &bug("1.2.0", "a".repeat(32).as_str())),
+    )
+    .await;
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["events"], 1, "a resend counts once");
+    let (_, d) = app
+        .get("/api/v1/projects/shop/support/errors/issues/1", &admin)
+        .await;
+    assert_eq!(d["introduced"]["version"], "1.2.0", "{d}");
+
+    let out = app.cli(
+        &admin,
+        &[
+            "errors",
+            "resolve",
+            "--project",
+            "shop",
+            "1",
+            "--in-release",
+            "1.2.0",
+        ],
+    );
+    assert!(out.contains("resolved"), "{out}");
+    // 1.2.0 stragglers are expected: still resolved.
+    app.clock.advance(Duration::from_secs(60));
+    send(
+        &app,
+        &number,
+        &dsn,
+        envelope(&dsn, &bug("1.2.0", &"b".repeat(32))),
+    )
+    .await;
+    assert_eq!(issues(&app, &admin, "").await[0]["status"], "resolved");
+
+    app.clock.advance(Duration::from_secs(3600));
+    let (status, _) = send(
+        &app,
+        &number,
+        &dsn,
+        envelope(&dsn, &bug("1.3.0", &"c".repeat(32))),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list[0]["status"], "unresolved");
+    assert!(list[0]["regressed_at"].is_string(), "{list:?}");
+    let (_, d) = app
+        .get("/api/v1/projects/shop/support/errors/issues/1", &admin)
+        .await;
+    let kinds: Vec<&str> = d["activity"]
+        .as_array()
+        .expect("activity")
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["created", "resolved", "regressed"]);
+    assert_eq!(d["activity"][2]["release"], "1.3.0");
+
+    // An incident opened through the errors integration and its policy
+    // pages ann, who is on call.
+    let (_, open) = app
+        .get("/api/v1/projects/shop/incidents?state=open", &admin)
+        .await;
+    let open = open.as_array().expect("incidents").clone();
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(
+        open[0]["title"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Regressed: #1")),
+        "{open:?}"
+    );
+    assert_eq!(open[0]["severity"], "sev2");
+    liveops_server::jobs::support::tick(&app.state).await;
+    let number_of = open[0]["number"].as_i64().expect("number");
+    let (_, detail) = app
+        .get(
+            &format!("/api/v1/projects/shop/incidents/{number_of}"),
+            &admin,
+        )
+        .await;
+    assert!(
+        detail["deliveries"]
+            .as_array()
+            .expect("deliveries")
+            .iter()
+            .any(|d| d["target"] == "ann@example.com"),
+        "{detail}"
+    );
+
+    // The issue links to the incident (both pages list it) and becomes a
+    // backlog bug.
+    let (status, d) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/support/errors/issues/1/links",
+            &admin,
+            Some(json!({"kind": "incident", "number": number_of})),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["incidents"], json!([number_of]));
+    assert!(
+        detail_links(&app, &admin, number_of)
+            .await
+            .contains(&"issue 1".to_owned()),
+        "the incident lists the issue"
+    );
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/support/errors/issues/1/links",
+            &admin,
+            Some(json!({"kind": "ticket", "number": 404})),
+        )
+        .await,
+        422,
+    );
+    let (status, made) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/support/errors/issues/1/backlog",
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let (_, d) = app
+        .get("/api/v1/projects/shop/support/errors/issues/1", &admin)
+        .await;
+    assert_eq!(d["backlog"], json!([made["item"]]));
+
+    // A spike: two more events within ten minutes open one more incident,
+    // once.
+    ok(
+        app.send(
+            Method::PUT,
+            "/api/v1/projects/shop/support/errors/alerts",
+            &admin,
+            Some(json!({"integration": "errors", "spike_events": 3, "spike_minutes": 10})),
+        )
+        .await,
+        200,
+    );
+    for id in ["d", "e"] {
+        send(
+            &app,
+            &number,
+            &dsn,
+            envelope(&dsn, &bug("1.3.0", &id.repeat(32))),
+        )
+        .await;
+    }
+    let spikes = liveops_server::support::errors::alerts::spikes(&app.state)
+        .await
+        .expect("spikes");
+    assert_eq!(spikes, 1);
+    let again = liveops_server::support::errors::alerts::spikes(&app.state)
+        .await
+        .expect("spikes");
+    assert_eq!(again, 0, "one alert per window");
+    let (_, open) = app
+        .get("/api/v1/projects/shop/incidents?state=open", &admin)
+        .await;
+    assert!(
+        open.as_array()
+            .expect("incidents")
+            .iter()
+            .any(|i| i["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Spiking: #1"))),
+        "{open}"
+    );
+
+    // 1.3.0's launch review counts the regression.
+    let (status, review) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/reviews",
+            &admin,
+            Some(json!({"from": jiff::Timestamp::from_millisecond(app.now_ms() - 600_000).expect("t").to_string(),
+                        "title": "1.3.0"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{review}");
+    assert_eq!(review["facts"]["regressed_issues"], 1, "{review}");
+    assert!(
+        review["failed"]
+            .as_str()
+            .is_some_and(|f| f.contains("1 resolved error issue(s) regressed")),
+        "{review}"
+    );
+    app.stop().await;
+}
+
+/// The links an incident's page lists, as `kind target`.
+async fn detail_links(app: &TestApp, admin: &str, number: i64) -> Vec<String> {
+    let (_, detail) = app
+        .get(&format!("/api/v1/projects/shop/incidents/{number}"), admin)
+        .await;
+    detail["links"]
+        .as_array()
+        .map(|l| {
+            l.iter()
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        x["kind"].as_str().unwrap_or(""),
+                        x["target"].as_str().unwrap_or("")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn bad_envelopes_are_refused_with_a_reason(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, _) = shop_with_ingest_key(&app).await;
+    let dsn = dsn(&app, &admin).await;
+    let number = dsn.rsplit('/').next().expect("number").to_owned();
+    // Not an envelope at all.
+    let got = send(&app, &number, &dsn, b"this is not json\n".to_vec()).await;
+    assert_problem(&got, 400);
+    // An item whose length runs past the end.
+    let got = send(
+        &app,
+        &number,
+        &dsn,
+        b"{}\n{\"type\":\"event\",\"length\":500}\n{}\n".to_vec(),
+    )
+    .await;
+    assert_problem(&got, 400);
+    assert!(
+        got.1["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("length")),
+        "{}",
+        got.1
+    );
+    // An event that is not an object, alone: 400, nothing stored.
+    let got = send(
+        &app,
+        &number,
+        &dsn,
+        b"{}\n{\"type\":\"event\"}\n[1,2]\n".to_vec(),
+    )
+    .await;
+    assert_problem(&got, 400);
+    assert!(issues(&app, &admin, "").await.is_empty());
+    // Beside a good one: the good one is kept.
+    let good = bug("1.0.0", &"d".repeat(32)).to_string();
+    let body = format!("{{}}\n{{\"type\":\"event\"}}\n[1,2]\n{{\"type\":\"event\"}}\n{good}\n");
+    let got = send(&app, &number, &dsn, body.into_bytes()).await;
+    assert_eq!(got.0, 200, "{}", got.1);
+    assert_eq!(issues(&app, &admin, "").await.len(), 1);
+    // A wrong key, an unknown project number.
+    let r = app
+        .http
+        .post(app.url(&format!("/api/{number}/envelope/")))
+        .header("x-sentry-auth", "Sentry sentry_key=nope")
+        .body(envelope(&dsn, &bug("1.0.0", &"e".repeat(32))))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(r.status(), 401);
+    let got = send(
+        &app,
+        "999999",
+        &dsn,
+        envelope(&dsn, &bug("1.0.0", &"e".repeat(32))),
+    )
+    .await;
+    assert_problem(&got, 401);
+    // Too large: 413.
+    let mut big = bug("1.0.0", &"f".repeat(32));
+    big["extra"] = json!({"blob": "x".repeat(1_100_000)});
+    let got = send(&app, &number, &dsn, envelope(&dsn, &big)).await;
+    assert_problem(&got, 413);
+    // gzip and the older store endpoint, with sentry_key in the query.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(
+        &mut gz,
+        bug("1.0.0", &"1".repeat(32)).to_string().as_bytes(),
+    )
+    .expect("gzip");
+    let r = app
+        .http
+        .post(app.url(&format!("/api/{number}/store/?sentry_key={}", key_of(&dsn))))
+        .header("content-encoding", "gzip")
+        .body(gz.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(r.status(), 200);
+    assert_eq!(issues(&app, &admin, "").await[0]["events"], 2);
+    // Other items are taken and dropped.
+    let body = format!(
+        "{{}}\n{}\n{}\n{}\nabc\n",
+        json!({"type": "client_report"}),
+        json!({"discarded_events": []}),
+        json!({"type": "attachment", "length": 3})
+    );
+    assert_eq!(send(&app, &number, &dsn, body.into_bytes()).await.0, 200);
+    app.stop().await;
+}
+
+/// Exceptions that arrive with other telemetry are grouped too, and a
+/// transaction becomes spans; a grouping rule overrides the default.
+async fn exceptions_from_every_intake_are_grouped(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, ingest_key) = shop_with_ingest_key(&app).await;
+    let server_key = crate::helpers::server_key(&app, &admin).await;
+    let dsn = dsn(&app, &admin).await;
+    let number = dsn.rsplit('/').next().expect("number").to_owned();
+
+    // An OpenTelemetry span that recorded an exception.
+    let now_ns = jiff::Timestamp::now().as_nanosecond();
+    let export = json!({"resourceSpans": [{
+        "resource": {"attributes": [
+            {"key": "service.name", "value": {"stringValue": "api"}},
+            {"key": "service.version", "value": {"stringValue": "2.0.0"}}]},
+        "scopeSpans": [{"spans": [{
+            "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "b7ad6b7169203331",
+            "name": "GET /orders", "kind": 2,
+            "startTimeUnixNano": now_ns.to_string(), "endTimeUnixNano": (now_ns + 5_000_000).to_string(),
+            "status": {"code": 2},
+            "attributes": [{"key": "http.route", "value": {"stringValue": "/orders"}},
+                           {"key": "http.request.method", "value": {"stringValue": "GET"}}],
+            "events": [{"name": "exception", "timeUnixNano": now_ns.to_string(), "attributes": [
+                {"key": "exception.type", "value": {"stringValue": "KeyError"}},
+                {"key": "exception.message", "value": {"stringValue": "'sku'"}},
+                {"key": "exception.stacktrace", "value": {"stringValue":
+                    "Traceback (most recent call last):\n  File \"/srv/api/orders.py\", line 12, in list_orders\nKeyError: 'sku'"}}]}]
+        }]}]
+    }]});
+    let r = app
+        .http
+        .post(app.url("/v1/traces"))
+        .bearer_auth(&server_key)
+        .header("content-type", "application/json")
+        .body(export.to_string())
+        .send()
+        .await
+        .expect("otlp");
+    assert_eq!(r.status(), 200);
+
+    // A PostHog $exception from the browser.
+    let r = app
+        .http
+        .post(app.url("/batch/"))
+        .json(&json!({"api_key": ingest_key, "batch": [{
+            "event": "$exception", "distinct_id": "visitor-1",
+            "uuid": "0190f3a4-1111-7000-8000-000000000001",
+            "properties": {"$exception_list": [{"type": "TypeError", "value": "cart is null",
+                "stacktrace": {"frames": [{"filename": "https://shop.example/app.js", "function": "renderCart", "lineno": 40, "in_app": true}]}}],
+                "$browser": "Firefox"}
+        }]}))
+        .send()
+        .await
+        .expect("posthog");
+    assert_eq!(r.status(), 200);
+
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 2, "{list:#?}");
+    let key = titled(&list, "KeyError");
+    assert_eq!(key["last_release"], "2.0.0");
+    assert_eq!(key["culprit"], "orders.py in list_orders");
+    let ty = titled(&list, "TypeError");
+    assert_eq!(ty["users"], 1);
+    assert_eq!(issues(&app, &admin, "tag=browser:Firefox").await.len(), 1);
+
+    // A Sentry transaction: the request and its query become spans.
+    let t = json!({
+        "type": "transaction", "transaction": "/checkout", "transaction_info": {"source": "route"},
+        "start_timestamp": now_ns as f64 / 1e9, "timestamp": now_ns as f64 / 1e9 + 0.3,
+        "release": "shop@1.0.0", "request": {"method": "POST", "url": "http://shop.example/checkout"},
+        "contexts": {"trace": {"trace_id": "1af7651916cd43dd8448eb211c80319c", "span_id": "c7ad6b7169203331", "op": "http.server", "status": "ok"}},
+        "spans": [{"span_id": "10f067aa0ba902b7", "parent_span_id": "c7ad6b7169203331", "op": "db",
+                   "description": "SELECT 1", "start_timestamp": now_ns as f64 / 1e9, "timestamp": now_ns as f64 / 1e9 + 0.1,
+                   "data": {"db.system": "postgresql"}}]
+    });
+    let payload = t.to_string();
+    let body = format!(
+        "{{}}\n{}\n{payload}\n",
+        json!({"type": "transaction", "length": payload.len()})
+    );
+    let (status, v) = send(&app, &number, &dsn, body.into_bytes()).await;
+    assert_eq!(status, 200, "{v}");
+    let (_, routes) = app
+        .get("/api/v1/projects/shop/performance/routes?last=1h", &admin)
+        .await;
+    assert!(
+        routes
+            .as_array()
+            .expect("routes")
+            .iter()
+            .any(|r| r["route"] == "POST /checkout" && r["service"] == "shop"),
+        "{routes}"
+    );
+
+    // A grouping rule: every RuntimeError is one issue, whatever its stack.
+    let (status, rule) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/support/errors/grouping-rules",
+            &admin,
+            Some(json!({"matcher": "type", "pattern": "Runtime*", "fingerprint": ["runtime"]})),
+        )
+        .await;
+    assert_eq!(status, 201, "{rule}");
+    assert_problem(
+        &app.send(
+            Method::POST,
+            "/api/v1/projects/shop/support/errors/grouping-rules",
+            &admin,
+            Some(json!({"matcher": "colour", "pattern": "x", "fingerprint": ["y"]})),
+        )
+        .await,
+        422,
+    );
+    for (i, function) in ["a", "b"].iter().enumerate() {
+        let mut e = bug("1.0.0", &format!("{i}").repeat(32));
+        e["exception"]["values"][0]["stacktrace"]["frames"][0]["function"] = json!(function);
+        assert_eq!(send(&app, &number, &dsn, envelope(&dsn, &e)).await.0, 200);
+    }
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 3, "{list:#?}");
+    assert_eq!(titled(&list, "RuntimeError")["events"], 2);
+    app.stop().await;
+}
+
+storage_stories!(
+    the_node_sdk_groups_bugs_into_issues,
+    exceptions_from_every_intake_are_grouped,
+    the_python_sdk_groups_bugs_into_issues,
+    a_fixed_bug_that_returns_in_a_later_release_regresses,
+    bad_envelopes_are_refused_with_a_reason,
+);

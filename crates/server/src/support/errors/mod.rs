@@ -1,0 +1,639 @@
+//! Error tracking, the bug-fixing half of production support: each
+//! project's Sentry DSN, the intake that groups error events into issues
+//! (raw events to telemetry, issues and their counts to the state store),
+//! and what an event does to its issue's state: a new issue, a regression
+//! of a resolved one, the end of an ignore. Reads and state changes by
+//! people are in [`issues`]; alerts in [`alerts`].
+
+pub mod alerts;
+pub mod issues;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use liveops_core::support::errors::{self as grouping, Grouped};
+use liveops_core::support::issues::{self as lifecycle, Status};
+use liveops_store::StoreError;
+use liveops_store::audit::Actor;
+use liveops_store::projects::KeyPurpose;
+use liveops_store::support::errors::{
+    self as store, ErrorSettings, IssueRow, Sighting, StateChange,
+};
+use liveops_telemetry::errors::ErrorEvent;
+use liveops_wire::sentry::Event;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::{Result, SupportError};
+use crate::auth::keys;
+use crate::contract::errors::{DsnView, GroupingRuleBody, GroupingRuleView};
+use crate::state::AppState;
+use crate::work::{Audit, Work};
+
+/// The DSN of a project as the SDKs take it.
+pub fn dsn_view(base: &str, s: &ErrorSettings) -> Result<DsnView> {
+    let dsn = liveops_wire::sentry::dsn(base, &s.public_key, &s.number.to_string())
+        .map_err(|e| SupportError::invalid(format!("no DSN can be made for {base}: {e}")))?;
+    Ok(DsnView {
+        dsn,
+        number: s.number,
+        public_key: s.public_key.clone(),
+        alert_integration: s.alert_integration.clone(),
+        alert_new: s.alert_new,
+        alert_regression: s.alert_regression,
+        spike_events: s.spike_events,
+        spike_minutes: s.spike_minutes,
+    })
+}
+
+fn new_public_key() -> String {
+    keys::random_string(32).to_ascii_lowercase()
+}
+
+/// A project's error settings, made (with a new DSN) on first use.
+pub async fn settings(state: &AppState, actor: &Actor, project_id: &str) -> Result<ErrorSettings> {
+    if let Some(s) = state.db.error_settings(project_id).await? {
+        return Ok(s);
+    }
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    let s = store::ensure_settings(w.conn(), project_id, &new_public_key(), now).await?;
+    w.commit(Audit::new("errors.dsn.create", s.number.to_string()))
+        .await?;
+    Ok(s)
+}
+
+/// Gives the project's DSN a new public key; SDKs with the old one are
+/// refused from now on.
+pub async fn rotate_key(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+) -> Result<ErrorSettings> {
+    settings(state, actor, project_id).await?;
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    store::set_public_key(w.conn(), project_id, &new_public_key()).await?;
+    w.commit(Audit::action("errors.dsn.rotate")).await?;
+    state.ingest_keys.forget_all();
+    state
+        .db
+        .error_settings(project_id)
+        .await?
+        .ok_or_else(|| SupportError::internal("the DSN vanished"))
+}
+
+/// Sets what error alerts do; the integration must exist.
+pub async fn set_alerts(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    body: &crate::contract::errors::ErrorAlertsBody,
+) -> Result<ErrorSettings> {
+    let integration = body
+        .integration
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let spike_minutes = body.spike_minutes.unwrap_or(60);
+    if !(1..=1440).contains(&spike_minutes) {
+        return Err(SupportError::invalid(
+            "`spike_minutes` must be from 1 to 1440",
+        ));
+    }
+    if body.spike_events.is_some_and(|n| n < 1) {
+        return Err(SupportError::invalid("`spike_events` must be at least 1"));
+    }
+    let (on_new, on_regression) = (body.on_new, body.on_regression);
+    settings(state, actor, project_id).await?;
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    if let Some(name) = integration {
+        let known = liveops_store::support::intake::integrations_in(w.conn(), project_id).await?;
+        if !known.iter().any(|i| i.name == name) {
+            return Err(SupportError::invalid(format!(
+                "the project has no alert integration named `{name}`"
+            )));
+        }
+    }
+    store::set_alerts(
+        w.conn(),
+        project_id,
+        &store::Alerts {
+            integration,
+            on_new,
+            on_regression,
+            spike_events: body.spike_events,
+            spike_minutes,
+        },
+    )
+    .await?;
+    w.commit(Audit::action("errors.alerts").detail(json!({
+        "integration": integration, "on_new": on_new, "on_regression": on_regression,
+        "spike_events": body.spike_events, "spike_minutes": spike_minutes,
+    })))
+    .await?;
+    state
+        .db
+        .error_settings(project_id)
+        .await?
+        .ok_or_else(|| SupportError::internal("the settings vanished"))
+}
+
+/// A project's grouping rules, in the order they are tried.
+pub async fn grouping_rules(state: &AppState, project_id: &str) -> Result<Vec<GroupingRuleView>> {
+    Ok(state
+        .db
+        .grouping_rules(project_id)
+        .await?
+        .into_iter()
+        .map(rule_view)
+        .collect())
+}
+
+fn rule_view(r: store::GroupingRuleRow) -> GroupingRuleView {
+    let (what, pattern) = r.rule.matcher.parts();
+    GroupingRuleView {
+        id: r.id.clone(),
+        matcher: what.to_owned(),
+        pattern: pattern.to_owned(),
+        fingerprint: r.rule.fingerprint.clone(),
+    }
+}
+
+/// Adds a grouping rule after the others: events it matches from now on
+/// group under its fingerprint (events already grouped stay where they are).
+pub async fn add_grouping_rule(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    body: &GroupingRuleBody,
+) -> Result<GroupingRuleView> {
+    let matcher =
+        grouping::Matcher::new(&body.matcher, &body.pattern).map_err(SupportError::invalid)?;
+    let fingerprint: Vec<String> = body
+        .fingerprint
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if fingerprint.is_empty()
+        || fingerprint.len() > 10
+        || fingerprint.iter().any(|p| p.chars().count() > 200)
+    {
+        return Err(SupportError::invalid(
+            "a grouping rule's fingerprint is 1 to 10 parts of at most 200 characters",
+        ));
+    }
+    let rule = grouping::Rule {
+        matcher,
+        fingerprint,
+    };
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    let now = w.now();
+    let row = store::insert_grouping_rule(w.conn(), project_id, &rule, now).await?;
+    w.commit(Audit::new("errors.grouping_rule.add", row.id.clone()))
+        .await?;
+    Ok(rule_view(row))
+}
+
+/// Removes a grouping rule.
+pub async fn delete_grouping_rule(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    id: &str,
+) -> Result<()> {
+    let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
+    if !store::delete_grouping_rule(w.conn(), project_id, id).await? {
+        return Err(SupportError::not_found(format!("no grouping rule {id}")));
+    }
+    w.commit(Audit::new("errors.grouping_rule.delete", id))
+        .await?;
+    Ok(())
+}
+
+/// The project a DSN's number and public key name.
+pub async fn project_for_dsn(state: &AppState, number: &str, key: &str) -> Result<String> {
+    let refused =
+        || SupportError::unauthorized("unknown DSN: check the project number and public key");
+    let number: i64 = number.parse().map_err(|_| refused())?;
+    let cache_key = keys::hash(&format!("sentry:{number}:{key}"));
+    let now = Instant::now();
+    if let Some(p) = state
+        .ingest_keys
+        .recall(KeyPurpose::Browser, &cache_key, now)
+    {
+        return Ok(p);
+    }
+    let settings = state
+        .db
+        .error_settings_by_number(number)
+        .await?
+        .ok_or_else(refused)?;
+    if settings.public_key != key {
+        return Err(refused());
+    }
+    state
+        .ingest_keys
+        .remember(KeyPurpose::Browser, cache_key, &settings.project_id, now);
+    Ok(settings.project_id)
+}
+
+/// Takes `n` events from the project's ingest allowance, or says how long
+/// to wait.
+pub fn take_allowance(state: &AppState, project_id: &str, n: usize) -> Result<()> {
+    state
+        .ingest_keys
+        .take(
+            &format!("errors:{project_id}"),
+            n as u64,
+            state.config.ingest_events_per_sec,
+            Instant::now(),
+        )
+        .map_err(|wait| {
+            SupportError::limited(
+                "this project is sending error events faster than its limit",
+                wait,
+            )
+        })
+}
+
+/// An error event as it arrived: read, and the payload as sent.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub event: Event,
+    pub payload: String,
+}
+
+impl Incoming {
+    /// An event from a payload in Sentry's shape (one made for an
+    /// exception that came another way).
+    pub fn from_payload(payload: Vec<u8>) -> Option<Incoming> {
+        let event = liveops_wire::sentry::parse_event(&payload).ok()?;
+        Some(Incoming {
+            event,
+            payload: String::from_utf8(payload).ok()?,
+        })
+    }
+}
+
+/// Files exceptions that came with other telemetry (OpenTelemetry span
+/// events, PostHog `$exception`s) as error events. The telemetry they came
+/// with is stored already, so a failure here is logged rather than
+/// answered: a resend would store that telemetry twice.
+pub async fn take_alongside(state: &AppState, project_id: &str, incoming: Vec<Incoming>) {
+    if incoming.is_empty() {
+        return;
+    }
+    if let Err(e) = take(state, project_id, incoming).await {
+        tracing::warn!(project = project_id, error = %e, "exceptions could not be filed as errors");
+    }
+}
+
+/// What one intake stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// Event ids, in the order given (a resent event keeps its id).
+    pub ids: Vec<String>,
+    pub new_issues: usize,
+    pub regressions: usize,
+}
+
+/// Event ids stored recently, per project, so an SDK's resend of an event
+/// is counted once. Per node and bounded: a resend to another node, or
+/// after many other events, is stored again.
+#[derive(Debug, Default)]
+struct RecentIds(Mutex<HashMap<String, std::collections::VecDeque<String>>>);
+
+const RECENT_PER_PROJECT: usize = 4096;
+
+impl RecentIds {
+    fn seen(&self, project: &str, id: &str) -> bool {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(project).is_some_and(|q| q.iter().any(|x| x == id))
+    }
+
+    fn note(&self, project: &str, ids: impl IntoIterator<Item = String>) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let q = map.entry(project.to_owned()).or_default();
+        for id in ids {
+            if q.len() >= RECENT_PER_PROJECT {
+                q.pop_front();
+            }
+            q.push_back(id);
+        }
+    }
+}
+
+static RECENT: std::sync::LazyLock<RecentIds> = std::sync::LazyLock::new(RecentIds::default);
+
+/// A fingerprint's parts as one short key: the first 16 bytes of their
+/// SHA-256, in hex.
+pub fn fingerprint_key(f: &grouping::Fingerprint) -> String {
+    let digest = Sha256::digest(f.canonical().as_bytes());
+    hex::encode(&digest[..16])
+}
+
+fn clean_id(id: Option<&str>) -> String {
+    match id {
+        Some(s) => {
+            let s: String = s
+                .chars()
+                .filter(|c| *c != '-')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                s
+            } else {
+                liveops_store::new_id()
+            }
+        }
+        None => liveops_store::new_id(),
+    }
+}
+
+/// One event ready to store, with what the issue needs of it.
+struct Prepared {
+    stored: ErrorEvent,
+    title: String,
+    culprit: Option<String>,
+}
+
+fn prepare(inc: Incoming, rules: &[grouping::Rule], now: i64) -> Prepared {
+    let e = &inc.event;
+    let exceptions: Vec<grouping::Exception> = e.exceptions.iter().map(|x| x.to_core()).collect();
+    let grouped = Grouped {
+        exceptions: &exceptions,
+        message: e.message.as_deref(),
+        fingerprint: e.fingerprint.as_deref(),
+    };
+    let fp = grouping::fingerprint(&grouped, rules);
+    let user = e
+        .user_id
+        .clone()
+        .or_else(|| e.user_email.clone())
+        .or_else(|| e.user_ip.clone())
+        .unwrap_or_default();
+    // An event from the future (a wrong clock) counts as now.
+    let ts = e.timestamp_ms.map_or(now, |t| t.min(now + 60_000));
+    Prepared {
+        stored: ErrorEvent {
+            event_id: clean_id(e.event_id.as_deref()),
+            fingerprint: fingerprint_key(&fp),
+            ts_ms: ts,
+            level: if e.level.is_empty() {
+                "error".into()
+            } else {
+                e.level.clone()
+            },
+            release: e.release.clone().unwrap_or_default(),
+            environment: e.environment.clone().unwrap_or_default(),
+            user,
+            distinct_id: e.user_id.clone().unwrap_or_default(),
+            tags: e.tags.clone(),
+            payload: inc.payload,
+        },
+        title: grouping::title(&exceptions, e.message.as_deref()),
+        culprit: grouping::culprit(&exceptions).or_else(|| e.transaction.clone()),
+    }
+}
+
+/// Stores error events and files them into issues: the events go to
+/// telemetry first (durably), then each fingerprint's issue is made or
+/// counted in one state transaction, regressions and the ends of ignores
+/// included; alerts go out after the commit.
+pub async fn take(state: &AppState, project_id: &str, incoming: Vec<Incoming>) -> Result<Taken> {
+    let now = state.now_ms();
+    let rules: Vec<grouping::Rule> = state
+        .db
+        .grouping_rules(project_id)
+        .await?
+        .into_iter()
+        .map(|r| r.rule)
+        .collect();
+    let mut ids = Vec::with_capacity(incoming.len());
+    let mut fresh = Vec::with_capacity(incoming.len());
+    for inc in incoming {
+        let p = prepare(inc, &rules, now);
+        ids.push(p.stored.event_id.clone());
+        if !RECENT.seen(project_id, &p.stored.event_id)
+            && !fresh
+                .iter()
+                .any(|f: &Prepared| f.stored.event_id == p.stored.event_id)
+        {
+            fresh.push(p);
+        }
+    }
+    if fresh.is_empty() {
+        return Ok(Taken {
+            ids,
+            ..Taken::default()
+        });
+    }
+    let events: Vec<ErrorEvent> = fresh.iter().map(|p| p.stored.clone()).collect();
+    let t = state.telemetry.clone();
+    let project = project_id.to_owned();
+    tokio::task::spawn_blocking(move || t.errors().ingest(&project, &events))
+        .await?
+        .map_err(|e| {
+            tracing::error!(error = %e, "error events could not be stored");
+            SupportError::Unavailable(
+                "error events could not be stored just now; send them again".into(),
+            )
+        })?;
+    RECENT.note(project_id, fresh.iter().map(|p| p.stored.event_id.clone()));
+    let mut outcome = None;
+    for attempt in 0..3 {
+        match file(state, project_id, &fresh, now).await {
+            Err(SupportError::Store(StoreError::Conflict(_))) if attempt < 2 => continue,
+            other => {
+                outcome = Some(other?);
+                break;
+            }
+        }
+    }
+    let filed = outcome.ok_or_else(|| SupportError::internal("the events could not be filed"))?;
+    let taken = Taken {
+        ids,
+        new_issues: filed.new.len(),
+        regressions: filed.regressed.len(),
+    };
+    alerts::after_intake(state, project_id, &filed.new, &filed.regressed).await;
+    Ok(taken)
+}
+
+/// What filing a round of events changed.
+struct Filed {
+    new: Vec<IssueRow>,
+    /// Issues that came back, with the release that brought them.
+    regressed: Vec<(IssueRow, Option<String>)>,
+}
+
+/// Per fingerprint: its events' sighting, and per release and environment
+/// their counts.
+struct Group<'a> {
+    first: &'a Prepared,
+    count: i64,
+    from: i64,
+    to: i64,
+    releases: Vec<&'a str>,
+    by_release: BTreeMap<(&'a str, &'a str), (i64, i64, i64)>,
+    events: Vec<&'a Prepared>,
+}
+
+async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64) -> Result<Filed> {
+    let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
+    for p in events {
+        let e = &p.stored;
+        let g = groups
+            .entry(e.fingerprint.as_str())
+            .or_insert_with(|| Group {
+                first: p,
+                count: 0,
+                from: e.ts_ms,
+                to: e.ts_ms,
+                releases: Vec::new(),
+                by_release: BTreeMap::new(),
+                events: Vec::new(),
+            });
+        g.count += 1;
+        g.from = g.from.min(e.ts_ms);
+        g.to = g.to.max(e.ts_ms);
+        if !e.release.is_empty() {
+            g.releases.push(&e.release);
+        }
+        let slot = g
+            .by_release
+            .entry((&e.release, &e.environment))
+            .or_insert((0, e.ts_ms, e.ts_ms));
+        slot.0 += 1;
+        slot.1 = slot.1.min(e.ts_ms);
+        slot.2 = slot.2.max(e.ts_ms);
+        g.events.push(p);
+    }
+    let mut tx = state.db.begin().await?;
+    let mut filed = Filed {
+        new: Vec::new(),
+        regressed: Vec::new(),
+    };
+    for (fingerprint, g) in &groups {
+        let sighting = Sighting {
+            fingerprint,
+            title: &g.first.title,
+            culprit: g.first.culprit.as_deref(),
+            level: &g.first.stored.level,
+            count: g.count,
+            first: g.from,
+            last: g.to,
+            release: lifecycle::newest(g.releases.iter().copied()),
+        };
+        match store::issue_of_fingerprint(&mut tx, project_id, fingerprint).await? {
+            None => {
+                let issue = store::insert_issue(&mut tx, project_id, &sighting, now).await?;
+                store::add_activity(
+                    &mut tx,
+                    &issue,
+                    "created",
+                    sighting.release,
+                    "liveops",
+                    None,
+                    now,
+                )
+                .await?;
+                filed.new.push(issue);
+            }
+            Some(issue) => {
+                store::add_sighting(&mut tx, &issue, &sighting).await?;
+                if let Some(release) = comes_back(state, project_id, &issue, g, now).await? {
+                    let (kind, change) = match issue.status {
+                        Status::Resolved => ("regressed", StateChange::Regress(now)),
+                        _ => ("unignored", StateChange::Unresolve),
+                    };
+                    store::set_state(&mut tx, &issue.id, &change).await?;
+                    store::add_activity(
+                        &mut tx,
+                        &issue,
+                        kind,
+                        release.as_deref(),
+                        "liveops",
+                        None,
+                        now,
+                    )
+                    .await?;
+                    if issue.status == Status::Resolved {
+                        filed.regressed.push((issue, release));
+                    }
+                }
+            }
+        }
+        for ((release, environment), (n, from, to)) in &g.by_release {
+            store::add_release_sighting(
+                &mut tx,
+                project_id,
+                fingerprint,
+                release,
+                environment,
+                *n,
+                *from,
+                *to,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(filed)
+}
+
+/// Whether the group's events bring a resolved or ignored issue back, and
+/// the release that did (`Some(None)`: back, in no release).
+async fn comes_back(
+    state: &AppState,
+    project_id: &str,
+    issue: &IssueRow,
+    g: &Group<'_>,
+    now: i64,
+) -> Result<Option<Option<String>>> {
+    match issue.status {
+        Status::Unresolved => Ok(None),
+        Status::Resolved => {
+            let (Some(resolution), Some(at)) = (&issue.resolution, issue.resolved_at) else {
+                return Ok(None);
+            };
+            Ok(g.events
+                .iter()
+                .map(|p| &p.stored)
+                .find(|e| {
+                    let release = (!e.release.is_empty()).then_some(e.release.as_str());
+                    // Received after the resolve, by this server's clock:
+                    // an SDK's clock may differ from it.
+                    lifecycle::regresses(resolution, at, release, now)
+                })
+                .map(|e| (!e.release.is_empty()).then(|| e.release.clone())))
+        }
+        Status::Ignored => {
+            let since = issue.ignored_at.unwrap_or(0);
+            let events_since =
+                u64::try_from(issue.times_seen + g.count - issue.ignored_count.unwrap_or(0))
+                    .unwrap_or(0);
+            let users_since = if issue.ignore.users.is_some() {
+                let prints: Vec<String> = state
+                    .db
+                    .issue_fingerprints(&issue.id)
+                    .await?
+                    .into_iter()
+                    .map(|f| f.fingerprint)
+                    .collect();
+                let t = state.telemetry.clone();
+                let project = project_id.to_owned();
+                tokio::task::spawn_blocking(move || t.errors().users(&project, &prints, since))
+                    .await??
+            } else {
+                0
+            };
+            Ok(issue
+                .ignore
+                .ended(events_since, users_since, now)
+                .then(|| lifecycle::newest(g.releases.iter().copied()).map(str::to_owned)))
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! Error events: each one as the SDK sent it, with the fingerprint it
+//! grouped under and the tags issues break down by. The issues themselves
+//! (states, counts) live in the state store; here are the raw events and
+//! the questions only they answer: who was affected, the tag breakdown,
+//! events over time, and sample events. Both backends keep two tables, the
+//! events and one row per tag, and answer with the same SQL shapes.
+
+use crate::{Result, TelemetryError};
+
+/// One error event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorEvent {
+    /// 32 hex digits, the SDK's own id.
+    pub event_id: String,
+    /// The group it belongs to (see [`check_fingerprint`]).
+    pub fingerprint: String,
+    /// When it happened (ms).
+    pub ts_ms: i64,
+    pub level: String,
+    /// Empty when the SDK sent none.
+    pub release: String,
+    pub environment: String,
+    /// Who it happened to: the user's id, e-mail or IP address; empty when
+    /// nobody is known.
+    pub user: String,
+    /// The analytics person's distinct id, when the SDK named the user.
+    pub distinct_id: String,
+    pub tags: Vec<(String, String)>,
+    /// The event as the SDK sent it (JSON).
+    pub payload: String,
+}
+
+/// How many events carried one value of a tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCount {
+    pub key: String,
+    pub value: String,
+    pub events: u64,
+}
+
+/// Error events, whichever store holds them. Methods block.
+pub trait Errors: Send + Sync + std::fmt::Debug {
+    /// Stores events durably (one transaction or insert).
+    fn ingest(&self, project: &str, events: &[ErrorEvent]) -> Result<usize>;
+    /// The newest events of the fingerprints, at most `limit`.
+    fn latest(
+        &self,
+        project: &str,
+        fingerprints: &[String],
+        limit: usize,
+    ) -> Result<Vec<ErrorEvent>>;
+    /// One event by its id.
+    fn event(&self, project: &str, event_id: &str) -> Result<Option<ErrorEvent>>;
+    /// Distinct users the fingerprints' events since `since_ms` reached.
+    fn users(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64>;
+    /// Distinct users per fingerprint, for the issue list.
+    fn users_each(&self, project: &str, fingerprints: &[String]) -> Result<Vec<(String, u64)>>;
+    /// Events since `since_ms`.
+    fn count_since(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64>;
+    /// The most common values of every tag, at most `per_key` each.
+    fn tags(&self, project: &str, fingerprints: &[String], per_key: usize)
+    -> Result<Vec<TagCount>>;
+    /// Events per `step_ms` bucket in `[from_ms, to_ms)`, every bucket
+    /// present, oldest first.
+    fn series(
+        &self,
+        project: &str,
+        fingerprints: &[String],
+        from_ms: i64,
+        to_ms: i64,
+        step_ms: i64,
+    ) -> Result<Vec<(i64, u64)>>;
+    /// The fingerprints with an event carrying `key = value`.
+    fn fingerprints_tagged(&self, project: &str, key: &str, value: &str) -> Result<Vec<String>>;
+    /// Drops events (and their tags) that happened before `cutoff_ms`.
+    fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64>;
+}
+
+/// A fingerprint as stores write it into SQL: 1 to 64 lower-case hex
+/// digits, so a list of them is safe to spell out in a query.
+pub fn check_fingerprint(f: &str) -> Result<&str> {
+    if !f.is_empty()
+        && f.len() <= 64
+        && f.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        Ok(f)
+    } else {
+        Err(TelemetryError::Query(format!("`{f}` is not a fingerprint")))
+    }
+}
+
+/// `'a', 'b'` for an `IN` list of checked fingerprints.
+pub(crate) fn fingerprint_list(fingerprints: &[String]) -> Result<String> {
+    let mut out = Vec::with_capacity(fingerprints.len());
+    for f in fingerprints {
+        out.push(format!("'{}'", check_fingerprint(f)?));
+    }
+    Ok(out.join(", "))
+}
+
+/// Fills the buckets a query left out with zero.
+pub(crate) fn dense(
+    rows: Vec<(i64, u64)>,
+    from_ms: i64,
+    to_ms: i64,
+    step_ms: i64,
+) -> Vec<(i64, u64)> {
+    let step = step_ms.max(1);
+    let buckets = ((to_ms - from_ms).max(0) + step - 1) / step;
+    let mut out: Vec<(i64, u64)> = (0..buckets).map(|i| (from_ms + i * step, 0)).collect();
+    for (i, n) in rows {
+        if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
+            slot.1 += n;
+        }
+    }
+    out
+}
+
+/// Keeps each tag's `per_key` most common values (rows come most events
+/// first).
+pub(crate) fn top_per_key(rows: Vec<TagCount>, per_key: usize) -> Vec<TagCount> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut out = Vec::new();
+    for r in rows {
+        let n = seen.entry(r.key.clone()).or_insert(0);
+        if *n < per_key {
+            *n += 1;
+            out.push(r);
+        }
+    }
+    out.sort_by(|a, b| {
+        a.key
+            .cmp(&b.key)
+            .then(b.events.cmp(&a.events))
+            .then(a.value.cmp(&b.value))
+    });
+    out
+}
+
+pub(crate) mod duck {
+    //! Error events in the embedded DuckDB file.
+
+    use duckdb::Connection;
+
+    use super::{ErrorEvent, Errors, TagCount, dense, fingerprint_list, top_per_key};
+    use crate::Result;
+    use crate::duck::{DuckFile, in_transaction};
+
+    pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS error_events (
+    project_id VARCHAR NOT NULL, event_id VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL,
+    ts BIGINT NOT NULL, level VARCHAR NOT NULL, release VARCHAR NOT NULL,
+    environment VARCHAR NOT NULL, user_key VARCHAR NOT NULL, distinct_id VARCHAR NOT NULL,
+    payload VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS error_tags (
+    project_id VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
+    ts BIGINT NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL);
+";
+
+    const COLS: &str =
+        "event_id, fingerprint, ts, level, release, environment, user_key, distinct_id, payload";
+
+    fn read(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<Vec<ErrorEvent>> {
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt.query_map(params, |r| {
+            Ok(ErrorEvent {
+                event_id: r.get(0)?,
+                fingerprint: r.get(1)?,
+                ts_ms: r.get(2)?,
+                level: r.get(3)?,
+                release: r.get(4)?,
+                environment: r.get(5)?,
+                user: r.get(6)?,
+                distinct_id: r.get(7)?,
+                tags: Vec::new(),
+                payload: r.get(8)?,
+            })
+        })?;
+        let mut out = rows.collect::<Result<Vec<_>, _>>()?;
+        for e in &mut out {
+            let mut stmt = c.prepare_cached(
+                "SELECT key, value FROM error_tags WHERE event_id = ? AND fingerprint = ? ORDER BY key",
+            )?;
+            e.tags = stmt
+                .query_map(duckdb::params![e.event_id, e.fingerprint], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+        }
+        Ok(out)
+    }
+
+    fn scalar(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<u64> {
+        let n: i64 = c.query_row(sql, params, |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Error events on the file's connection, whose lock also keeps them
+    /// out while a snapshot copies the file.
+    impl Errors for DuckFile {
+        fn ingest(&self, project: &str, events: &[ErrorEvent]) -> Result<usize> {
+            self.with_conn(|c| {
+                in_transaction(c, || {
+                    let mut app = c.appender("error_events")?;
+                    for e in events {
+                        app.append_row(duckdb::params![
+                            project,
+                            e.event_id,
+                            e.fingerprint,
+                            e.ts_ms,
+                            e.level,
+                            e.release,
+                            e.environment,
+                            e.user,
+                            e.distinct_id,
+                            e.payload
+                        ])?;
+                    }
+                    app.flush()?;
+                    let mut app = c.appender("error_tags")?;
+                    for e in events {
+                        for (k, v) in &e.tags {
+                            app.append_row(duckdb::params![
+                                project,
+                                e.fingerprint,
+                                e.event_id,
+                                e.ts_ms,
+                                k,
+                                v
+                            ])?;
+                        }
+                    }
+                    app.flush()?;
+                    Ok(events.len())
+                })
+            })
+        }
+
+        fn latest(
+            &self,
+            project: &str,
+            fingerprints: &[String],
+            limit: usize,
+        ) -> Result<Vec<ErrorEvent>> {
+            if fingerprints.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list = fingerprint_list(fingerprints)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            self.with_conn(|c| {
+                read(
+                    c,
+                    &format!(
+                        "SELECT {COLS} FROM error_events WHERE project_id = ? \
+                         AND fingerprint IN ({list}) ORDER BY ts DESC, event_id LIMIT ?"
+                    ),
+                    duckdb::params![project, limit],
+                )
+            })
+        }
+
+        fn event(&self, project: &str, event_id: &str) -> Result<Option<ErrorEvent>> {
+            self.with_conn(|c| {
+                Ok(read(
+                    c,
+                    &format!(
+                        "SELECT {COLS} FROM error_events WHERE project_id = ? AND event_id = ? LIMIT 1"
+                    ),
+                    duckdb::params![project, event_id],
+                )?
+                .pop())
+            })
+        }
+
+        fn users(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64> {
+            if fingerprints.is_empty() {
+                return Ok(0);
+            }
+            let list = fingerprint_list(fingerprints)?;
+            self.with_conn(|c| {
+                scalar(
+                    c,
+                    &format!(
+                        "SELECT count(DISTINCT user_key) FROM error_events WHERE project_id = ? \
+                         AND fingerprint IN ({list}) AND ts >= ? AND user_key <> ''"
+                    ),
+                    duckdb::params![project, since_ms],
+                )
+            })
+        }
+
+        fn users_each(&self, project: &str, fingerprints: &[String]) -> Result<Vec<(String, u64)>> {
+            if fingerprints.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list = fingerprint_list(fingerprints)?;
+            self.with_conn(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT fingerprint, count(DISTINCT user_key) FROM error_events \
+                     WHERE project_id = ? AND fingerprint IN ({list}) AND user_key <> '' \
+                     GROUP BY fingerprint"
+                ))?;
+                let rows = stmt.query_map(duckdb::params![project], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?;
+                Ok(rows
+                    .collect::<Result<Vec<_>, _>>()?
+                    .into_iter()
+                    .map(|(f, n)| (f, u64::try_from(n).unwrap_or(0)))
+                    .collect())
+            })
+        }
+
+        fn count_since(
+            &self,
+            project: &str,
+            fingerprints: &[String],
+            since_ms: i64,
+        ) -> Result<u64> {
+            if fingerprints.is_empty() {
+                return Ok(0);
+            }
+            let list = fingerprint_list(fingerprints)?;
+            self.with_conn(|c| {
+                scalar(
+                    c,
+                    &format!(
+                        "SELECT count(*) FROM error_events WHERE project_id = ? \
+                         AND fingerprint IN ({list}) AND ts >= ?"
+                    ),
+                    duckdb::params![project, since_ms],
+                )
+            })
+        }
+
+        fn tags(
+            &self,
+            project: &str,
+            fingerprints: &[String],
+            per_key: usize,
+        ) -> Result<Vec<TagCount>> {
+            if fingerprints.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list = fingerprint_list(fingerprints)?;
+            let rows = self.with_conn(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT key, value, count(*) AS n FROM error_tags WHERE project_id = ? \
+                     AND fingerprint IN ({list}) GROUP BY key, value ORDER BY n DESC, key, value"
+                ))?;
+                let rows = stmt.query_map(duckdb::params![project], |r| {
+                    Ok(TagCount {
+                        key: r.get(0)?,
+                        value: r.get(1)?,
+                        events: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
+                    })
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })?;
+            Ok(top_per_key(rows, per_key))
+        }
+
+        fn series(
+            &self,
+            project: &str,
+            fingerprints: &[String],
+            from_ms: i64,
+            to_ms: i64,
+            step_ms: i64,
+        ) -> Result<Vec<(i64, u64)>> {
+            let step = step_ms.max(1);
+            if fingerprints.is_empty() {
+                return Ok(dense(Vec::new(), from_ms, to_ms, step));
+            }
+            let list = fingerprint_list(fingerprints)?;
+            let rows = self.with_conn(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT (ts - ?) // ? AS b, count(*) FROM error_events WHERE project_id = ? \
+                     AND fingerprint IN ({list}) AND ts >= ? AND ts < ? GROUP BY b"
+                ))?;
+                let rows = stmt.query_map(
+                    duckdb::params![from_ms, step, project, from_ms, to_ms],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                )?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })?;
+            Ok(dense(
+                rows.into_iter()
+                    .map(|(b, n)| (b, u64::try_from(n).unwrap_or(0)))
+                    .collect(),
+                from_ms,
+                to_ms,
+                step,
+            ))
+        }
+
+        fn fingerprints_tagged(
+            &self,
+            project: &str,
+            key: &str,
+            value: &str,
+        ) -> Result<Vec<String>> {
+            self.with_conn(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT DISTINCT fingerprint FROM error_tags WHERE project_id = ? \
+                     AND key = ? AND value = ? ORDER BY fingerprint",
+                )?;
+                let rows = stmt.query_map(duckdb::params![project, key, value], |r| r.get(0))?;
+                Ok(rows.collect::<Result<Vec<String>, _>>()?)
+            })
+        }
+
+        fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
+            self.with_conn(|c| {
+                in_transaction(c, || {
+                    c.execute(
+                        "DELETE FROM error_tags WHERE project_id = ? AND ts < ?",
+                        duckdb::params![project, cutoff_ms],
+                    )?;
+                    Ok(c.execute(
+                        "DELETE FROM error_events WHERE project_id = ? AND ts < ?",
+                        duckdb::params![project, cutoff_ms],
+                    )? as u64)
+                })
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_hex_fingerprints_reach_sql() {
+        assert!(check_fingerprint("0123abcdef").is_ok());
+        for bad in ["", "ABC", "a'b", "x", &"a".repeat(65)] {
+            assert!(check_fingerprint(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            fingerprint_list(&["ab".into(), "cd".into()]).ok(),
+            Some("'ab', 'cd'".into())
+        );
+    }
+
+    #[test]
+    fn series_are_dense_and_tags_keep_the_top() {
+        assert_eq!(
+            dense(vec![(0, 2), (2, 5), (9, 1)], 1000, 1250, 100),
+            vec![(1000, 2), (1100, 0), (1200, 5)]
+        );
+        let t = |k: &str, v: &str, n| TagCount {
+            key: k.into(),
+            value: v.into(),
+            events: n,
+        };
+        let rows = vec![
+            t("os", "linux", 9),
+            t("release", "1.0", 7),
+            t("os", "mac", 3),
+            t("os", "win", 1),
+        ];
+        assert_eq!(
+            top_per_key(rows, 2),
+            vec![
+                t("os", "linux", 9),
+                t("os", "mac", 3),
+                t("release", "1.0", 7)
+            ]
+        );
+    }
+}
