@@ -1,5 +1,5 @@
 //! The error-tracking benchmark: error events of about 5 KB each (an
-//! exception with twenty frames, context lines and local variables,
+//! exception with twelve frames, context lines and local variables,
 //! breadcrumbs, a user, tags), spread over 2,000 distinct stack traces,
 //! sent to a running `liveops serve` one event per envelope as the Sentry
 //! SDKs send them, over many connections; then 8,000 more events of new
@@ -55,7 +55,7 @@ fn args() -> Args {
 /// Event `i` of stack trace `trace`, as an envelope of one event.
 fn envelope(i: u64, trace: u64, now_s: f64) -> Vec<u8> {
     let mut rng = Rng(0x5eed_0000_0000_0001 ^ i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-    let frames: Vec<Value> = (0..20)
+    let frames: Vec<Value> = (0..12)
         .map(|j| {
             json!({
                 "module": format!("shop.module{}", (trace + j) % 97),

@@ -28,6 +28,8 @@ pub struct Inner {
     pub subscribe_limiter: Limiter,
     /// Public feedback-form submissions per client address.
     pub feedback_limiter: Limiter,
+    /// Error events waiting for the next group commit.
+    pub errors_intake: crate::support::errors::commit::GroupCommit,
     /// Analytics ingest keys recently seen, and their rate limits.
     pub ingest_keys: crate::analytics::keys::IngestKeys,
     /// Seals outbound webhook URLs at rest.
@@ -85,6 +87,7 @@ impl AppState {
             subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
             feedback_limiter: Limiter::new(FEEDBACK_PER_WINDOW, Duration::from_secs(600)),
             ingest_keys: crate::analytics::keys::IngestKeys::default(),
+            errors_intake: crate::support::errors::commit::GroupCommit::default(),
             sealer,
         }))
     }

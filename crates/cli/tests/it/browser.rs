@@ -1217,3 +1217,100 @@ async fn browser_sets_up_on_call_from_nothing_and_a_page_is_acknowledged_from_it
     c.close().await.expect("close browser");
     app.stop().await;
 }
+
+/// An error a Python service sent, followed in chromium: the list shows
+/// it, its page shows the stack trace with the app's frames marked, it is
+/// resolved in the next release from its page, and an admin adds a
+/// grouping rule from the list's settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browser_follows_an_error_to_its_stack_trace_and_resolves_it() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", true)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let (_, dsn) = app
+        .get("/api/v1/projects/shop/support/errors/dsn", &admin)
+        .await;
+    let event = json!({
+        "event_id": "0123456789abcdef0123456789abcdef",
+        "release": "shop@2.1.0", "environment": "production", "platform": "python",
+        "user": {"id": "cus_42"},
+        "exception": {"values": [{"type": "ZeroDivisionError", "value": "division by zero",
+            "stacktrace": {"frames": [
+                {"module": "flask.app", "function": "dispatch", "lineno": 880, "in_app": false},
+                {"module": "shop.cart", "function": "average_price", "lineno": 42, "in_app": true,
+                 "context_line": "    return total / count", "pre_context": ["def average_price(items):", "    total = sum(items)"],
+                 "post_context": [], "vars": {"count": "0", "total": "0"}}
+            ]}}]}
+    });
+    let r = app
+        .http
+        .post(app.url(&format!("/api/{}/store/", dsn["number"])))
+        .header(
+            "x-sentry-auth",
+            format!(
+                "Sentry sentry_key={}",
+                dsn["public_key"].as_str().expect("key")
+            ),
+        )
+        .body(event.to_string())
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(r.status(), 200);
+
+    let driver = start_chromedriver();
+    let profile = tempfile::tempdir().expect("profile dir");
+    let c = open_browser(&driver, profile.path()).await;
+    c.goto(&app.url("/login?next=/p/shop/support/errors"))
+        .await
+        .expect("login");
+    fill(&c, "#email", "ada@example.com").await;
+    fill(&c, "#password", "correct horse battery").await;
+    click(&c, "//button[@type='submit']").await;
+    wait_path(&c, |p| p == "/p/shop/support/errors").await;
+    let listed = wait_text(&c, "table.issues", "ZeroDivisionError").await;
+    assert!(listed.contains("unresolved"), "{listed}");
+    let dsn_shown = text_of(&c, "code.dsn").await;
+    assert_eq!(dsn_shown, dsn["dsn"].as_str().expect("dsn"));
+    shot(&c, "errors-list").await;
+    click(
+        &c,
+        "//table[contains(@class,'issues')]//a[contains(text(),'ZeroDivisionError')]",
+    )
+    .await;
+    wait_path(&c, |p| p == "/p/shop/support/errors/1").await;
+    let frames = wait_text(&c, "ol.frames", "average_price").await;
+    assert!(
+        frames.contains("in app") && frames.contains("return total / count"),
+        "{frames}"
+    );
+    let app_frames = c
+        .find_all(Locator::Css("li.frame[data-in-app=true]"))
+        .await
+        .expect("frames");
+    assert_eq!(app_frames.len(), 1, "one in-app frame, marked");
+    shot(&c, "error-issue").await;
+    click(&c, "//button[text()='Resolve in the next release']").await;
+    let state = wait_text(&c, "main", "resolved for shop@2.1.0").await;
+    assert!(state.contains("by ada@example.com"), "{state}");
+
+    c.goto(&app.url("/p/shop/support/errors"))
+        .await
+        .expect("list");
+    fill(&c, "input[name=pattern]", "Timeout*").await;
+    fill(&c, "input[name=fingerprint]", "timeouts").await;
+    click(&c, "//button[text()='Add the rule']").await;
+    wait_text(&c, "ul.rules", "Timeout*").await;
+    let (_, rules) = app
+        .get(
+            "/api/v1/projects/shop/support/errors/grouping-rules",
+            &admin,
+        )
+        .await;
+    assert_eq!(rules[0]["fingerprint"], json!(["timeouts"]));
+    c.close().await.expect("close browser");
+    app.stop().await;
+}

@@ -6,6 +6,7 @@
 //! people are in [`issues`]; alerts in [`alerts`].
 
 pub mod alerts;
+pub mod commit;
 pub mod issues;
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,7 @@ use crate::auth::keys;
 use crate::contract::errors::{DsnView, GroupingRuleBody, GroupingRuleView};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
+use commit::{Job, Prepared};
 
 /// The DSN of a project as the SDKs take it.
 pub fn dsn_view(base: &str, s: &ErrorSettings) -> Result<DsnView> {
@@ -295,8 +297,6 @@ pub async fn take_alongside(state: &AppState, project_id: &str, incoming: Vec<In
 pub struct Taken {
     /// Event ids, in the order given (a resent event keeps its id).
     pub ids: Vec<String>,
-    pub new_issues: usize,
-    pub regressions: usize,
 }
 
 /// Event ids stored recently, per project, so an SDK's resend of an event
@@ -350,13 +350,6 @@ fn clean_id(id: Option<&str>) -> String {
         }
         None => liveops_store::new_id(),
     }
-}
-
-/// One event ready to store, with what the issue needs of it.
-struct Prepared {
-    stored: ErrorEvent,
-    title: String,
-    culprit: Option<String>,
 }
 
 fn prepare(inc: Incoming, rules: &[grouping::Rule], now: i64) -> Prepared {
@@ -425,41 +418,95 @@ pub async fn take(state: &AppState, project_id: &str, incoming: Vec<Incoming>) -
         }
     }
     if fresh.is_empty() {
-        return Ok(Taken {
-            ids,
-            ..Taken::default()
-        });
+        return Ok(Taken { ids });
     }
+    // Group commit: this intake waits with the others; whichever takes the
+    // writer's turn writes every intake waiting, in one telemetry commit and
+    // one state transaction per project, and answers each.
+    let (done, answer) = tokio::sync::oneshot::channel();
+    state.errors_intake.wait(Job {
+        project: project_id.to_owned(),
+        events: fresh,
+        now,
+        done,
+    });
+    {
+        let (_turn, jobs) = state.errors_intake.turn().await;
+        if !jobs.is_empty() {
+            write_all(state, jobs).await;
+        }
+    }
+    match answer.await {
+        Ok(Ok(())) => Ok(Taken { ids }),
+        Ok(Err(why)) => Err(SupportError::Unavailable(why)),
+        Err(_) => Err(SupportError::internal(
+            "the error intake's writer went away",
+        )),
+    }
+}
+
+/// Writes every waiting intake: per project, the events to telemetry in
+/// one commit, then their issues in one state transaction; then answers
+/// each intake and files the alerts.
+async fn write_all(state: &AppState, jobs: Vec<Job>) {
+    let mut by_project: BTreeMap<String, Vec<Job>> = BTreeMap::new();
+    for j in jobs {
+        by_project.entry(j.project.clone()).or_default().push(j);
+    }
+    for (project, jobs) in by_project {
+        let now = jobs.iter().map(|j| j.now).max().unwrap_or(0);
+        let mut events: Vec<Prepared> = Vec::new();
+        let mut dones = Vec::new();
+        for j in jobs {
+            for p in j.events {
+                if !events
+                    .iter()
+                    .any(|e| e.stored.event_id == p.stored.event_id)
+                {
+                    events.push(p);
+                }
+            }
+            dones.push(j.done);
+        }
+        let answer = write_project(state, &project, &events, now).await;
+        let outcome = match answer {
+            Ok(filed) => {
+                alerts::after_intake(state, &project, &filed.new, &filed.regressed).await;
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "error events could not be stored");
+                Err(if e.is_client_error() {
+                    e.to_string()
+                } else {
+                    "error events could not be stored just now; send them again".to_owned()
+                })
+            }
+        };
+        for d in dones {
+            let _ = d.send(outcome.clone());
+        }
+    }
+}
+
+async fn write_project(
+    state: &AppState,
+    project_id: &str,
+    fresh: &[Prepared],
+    now: i64,
+) -> Result<Filed> {
     let events: Vec<ErrorEvent> = fresh.iter().map(|p| p.stored.clone()).collect();
     let t = state.telemetry.clone();
     let project = project_id.to_owned();
-    tokio::task::spawn_blocking(move || t.errors().ingest(&project, &events))
-        .await?
-        .map_err(|e| {
-            tracing::error!(error = %e, "error events could not be stored");
-            SupportError::Unavailable(
-                "error events could not be stored just now; send them again".into(),
-            )
-        })?;
+    tokio::task::spawn_blocking(move || t.errors().ingest(&project, &events)).await??;
     RECENT.note(project_id, fresh.iter().map(|p| p.stored.event_id.clone()));
-    let mut outcome = None;
     for attempt in 0..3 {
-        match file(state, project_id, &fresh, now).await {
+        match file(state, project_id, fresh, now).await {
             Err(SupportError::Store(StoreError::Conflict(_))) if attempt < 2 => continue,
-            other => {
-                outcome = Some(other?);
-                break;
-            }
+            other => return other,
         }
     }
-    let filed = outcome.ok_or_else(|| SupportError::internal("the events could not be filed"))?;
-    let taken = Taken {
-        ids,
-        new_issues: filed.new.len(),
-        regressions: filed.regressed.len(),
-    };
-    alerts::after_intake(state, project_id, &filed.new, &filed.regressed).await;
-    Ok(taken)
+    Err(SupportError::internal("the events could not be filed"))
 }
 
 /// What filing a round of events changed.

@@ -244,16 +244,12 @@ pub async fn issue_page(
     let can_write = authorize(*role, None, Permission::Write).is_ok();
     let base = format!("/p/{}/support/errors/{}", project.slug, number);
     let i = &d.issue;
-    let chart: Vec<(String, f64)> = d
+    let days: Vec<String> = d
         .series
         .iter()
-        .map(|p| {
-            (
-                p.start.get(5..10).unwrap_or(&p.start).to_owned(),
-                p.events as f64,
-            )
-        })
+        .map(|p| p.start.get(5..10).unwrap_or(&p.start).to_owned())
         .collect();
+    let counts: Vec<f64> = d.series.iter().map(|p| p.events as f64).collect();
     let csrf = &s.session.csrf_token;
     let body = html! {
         p { a href={"/p/" (project.slug) "/support/errors"} { "← Errors" } }
@@ -273,7 +269,8 @@ pub async fn issue_page(
             }
         }
         h2 { "Events per day" }
-        (charts::bars(&chart, "events"))
+        (charts::lines(&days, &[("events".to_owned(), counts)]))
+        @if let Some(e) = d.events.first() { (event_section(e)) }
         @if can_write {
             section.actions {
                 h2 { "Change" }
@@ -341,7 +338,7 @@ pub async fn issue_page(
                 tbody { @for t in &d.tags { tr { td { (t.key) } td { (t.value) } td { (t.events) } } } }
             }
         }
-        @if let Some(e) = d.events.first() { (event_section(e)) }
+
         @if d.fingerprints.len() > 1 {
             h2 { "Fingerprints" }
             ul { @for f in &d.fingerprints { li { code { (f.fingerprint) } " " (f.title) " (" (f.events) ")" } } }
