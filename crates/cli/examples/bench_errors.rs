@@ -12,10 +12,9 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use common::{Rng, best_of, rss_kib};
+use common::{Rng, best_of};
 use serde_json::{Value, json};
 
 struct Args {
@@ -100,15 +99,8 @@ fn envelope(i: u64, trace: u64, now_s: f64) -> Vec<u8> {
     .into_bytes()
 }
 
-struct Sent {
-    secs: f64,
-    failed: u64,
-    peak_rss_mib: f64,
-    bytes: u64,
-}
-
-/// Sends events `from..to`, event `i` of trace `trace_of(i)`, over
-/// `connections`, retrying 429 and 503, sampling the server's RSS.
+/// Sends events `from..to`, event `i` of trace `trace_of(i)`, made as
+/// they are sent; returns what sending took and the bytes sent.
 async fn send(
     url: &str,
     auth: &str,
@@ -117,75 +109,24 @@ async fn send(
     trace_of: Arc<dyn Fn(u64) -> u64 + Send + Sync>,
     connections: usize,
     pid: u32,
-) -> Sent {
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(connections)
-        .build()
-        .expect("client");
-    let next = Arc::new(AtomicUsize::new(from as usize));
-    let failed = Arc::new(AtomicU64::new(0));
-    let bytes = Arc::new(AtomicU64::new(0));
-    let peak = Arc::new(AtomicU64::new(rss_kib(pid)));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        })
-    };
+) -> (common::Sent, u64) {
     let now_s = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (http, next, failed, bytes, trace_of) = (
-            http.clone(),
-            next.clone(),
-            failed.clone(),
-            bytes.clone(),
-            trace_of.clone(),
-        );
-        let (url, auth) = (url.to_owned(), auth.to_owned());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed) as u64;
-                if i >= to {
-                    break;
-                }
-                let body = envelope(i, trace_of(i), now_s);
-                bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
-                loop {
-                    let req = http
-                        .post(&url)
-                        .header("x-sentry-auth", &auth)
-                        .header("content-type", "application/x-sentry-envelope")
-                        .body(body.clone());
-                    match req.send().await {
-                        Ok(r) if r.status().is_success() => break,
-                        Ok(r) if r.status() == 429 || r.status() == 503 => {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                        _ => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            break;
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    for t in tasks {
-        let _ = t.await;
-    }
-    let secs = started.elapsed().as_secs_f64();
-    sampling.abort();
-    Sent {
-        secs,
-        failed: failed.load(Ordering::Relaxed),
-        peak_rss_mib: peak.load(Ordering::Relaxed) as f64 / 1024.0,
-        bytes: bytes.load(Ordering::Relaxed),
-    }
+    let bytes = Arc::new(AtomicU64::new(0));
+    let counted = bytes.clone();
+    let make = Arc::new(move |k: usize| {
+        let i = from + k as u64;
+        (i < to).then(|| {
+            let body = envelope(i, trace_of(i), now_s);
+            counted.fetch_add(body.len() as u64, Ordering::Relaxed);
+            body
+        })
+    });
+    let headers = [
+        ("x-sentry-auth", auth.to_owned()),
+        ("content-type", "application/x-sentry-envelope".to_owned()),
+    ];
+    let sent = common::send_made(make, url, &headers, connections, pid).await;
+    (sent, bytes.load(Ordering::Relaxed))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -216,7 +157,7 @@ async fn main() {
         "ingesting {} events over {} stack traces on {} connections (server pid {pid})…",
         a.events, a.traces, a.connections
     );
-    let main = send(
+    let (main, main_bytes) = send(
         &url,
         &auth,
         0,
@@ -230,14 +171,14 @@ async fn main() {
     eprintln!(
         "ingested in {:.1} s ({eps:.0} events/s, {:.1} MB/s), {} failed, peak RSS {:.0} MiB",
         main.secs,
-        main.bytes as f64 / main.secs / 1e6,
+        main_bytes as f64 / main.secs / 1e6,
         main.failed,
         main.peak_rss_mib
     );
     let more = a.issues.saturating_sub(a.traces) as u64;
     let start = a.events as u64;
     eprintln!("{more} more events of new traces, to {} issues…", a.issues);
-    let extra = send(
+    let (extra, _) = send(
         &url,
         &auth,
         start,
@@ -262,14 +203,16 @@ async fn main() {
     };
     let list_url = api("issues?limit=50");
     let (list_s, list) = best_of(a.repeat, || get(list_url.clone())).await;
-    let count_url = api("issues?limit=500&offset=9500");
+    // The issues past the first (issues - 500), to count them all.
+    let skip = a.issues.saturating_sub(500);
+    let count_url = api(&format!("issues?limit=500&offset={skip}"));
     let (_, tail) = best_of(1, || get(count_url.clone())).await;
     let by_events_url = api("issues?limit=50&sort=events");
     let (events_s, by_events) = best_of(a.repeat, || get(by_events_url.clone())).await;
     let busiest = by_events[0]["number"].as_i64().unwrap_or(1);
     let page_url = api(&format!("issues/{busiest}"));
     let (page_s, page) = best_of(a.repeat, || get(page_url.clone())).await;
-    let issues_total = 9500 + tail.as_array().map_or(0, Vec::len);
+    let issues_total = skip + tail.as_array().map_or(0, Vec::len);
 
     println!("liveops telemetry backend: {}", a.backend);
     println!();
@@ -278,7 +221,7 @@ async fn main() {
     println!(
         "| Ingest, {} events of {:.1} KB over {} traces, grouping included, durable | {eps:.0} events/s ({:.1} s, {} failed) | ≥ 20,000 events/s |",
         a.events,
-        main.bytes as f64 / a.events as f64 / 1000.0,
+        main_bytes as f64 / a.events as f64 / 1000.0,
         a.traces,
         main.secs,
         main.failed

@@ -268,6 +268,19 @@ pub async fn send_all(
     connections: usize,
     pid: u32,
 ) -> Sent {
+    let make = Arc::new(move |i: usize| bodies.get(i).cloned());
+    send_made(make, url, headers, connections, pid).await
+}
+
+/// Like [`send_all`], with body `i` made by `make` as it is sent (none
+/// past the last), so that large runs never hold every body at once.
+pub async fn send_made(
+    make: Arc<dyn Fn(usize) -> Option<Vec<u8>> + Send + Sync>,
+    url: &str,
+    headers: &[(&'static str, String)],
+    connections: usize,
+    pid: u32,
+) -> Sent {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         .build()
@@ -287,13 +300,12 @@ pub async fn send_all(
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..connections {
-        let (http, bodies, next, failed) =
-            (http.clone(), bodies.clone(), next.clone(), failed.clone());
+        let (http, make, next, failed) = (http.clone(), make.clone(), next.clone(), failed.clone());
         let (url, headers) = (url.to_owned(), headers.to_vec());
         tasks.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(body) = bodies.get(i) else { break };
+                let Some(body) = make(i) else { break };
                 loop {
                     let mut req = http.post(&url).body(body.clone());
                     for (k, v) in &headers {

@@ -229,14 +229,8 @@ pub fn event_view(e: &ErrorEvent) -> ErrorEventView {
 /// An issue in full.
 pub async fn show(state: &AppState, project_id: &str, number: i64) -> Result<IssueDetail> {
     let i = issue(state, project_id, number).await?;
-    let prints: Vec<String> = state
-        .db
-        .issue_fingerprints(&i.id)
-        .await?
-        .into_iter()
-        .map(|f| f.fingerprint)
-        .collect();
     let fingerprints = state.db.issue_fingerprints(&i.id).await?;
+    let prints: Vec<String> = fingerprints.iter().map(|f| f.fingerprint.clone()).collect();
     let releases = state.db.issue_releases(&i.id).await?;
     let activity = state.db.issue_activity(&i.id).await?;
     let now = state.now_ms();

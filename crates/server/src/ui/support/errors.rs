@@ -29,6 +29,13 @@ fn status_badge(i: &IssueSummary) -> Markup {
     html! { span.state data-state=(label) { (label) } }
 }
 
+/// `s` as one path segment (a space as `%20`, not the form's `+`).
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 fn base_of(state: &AppState, headers: &HeaderMap) -> String {
     if let Some(u) = state.config.public_url.as_deref() {
         return u.trim_end_matches('/').to_owned();
@@ -175,7 +182,7 @@ pub async fn issue_list(
     page(&format!("Errors · {}", project.name), Some(&frame), body).into_response()
 }
 
-fn event_section(e: &ErrorEventView) -> Markup {
+fn event_section(slug: &str, e: &ErrorEventView) -> Markup {
     html! {
         section.event {
             h2 { "Newest event" }
@@ -183,6 +190,9 @@ fn event_section(e: &ErrorEventView) -> Markup {
                 @if let Some(r) = &e.release { " · release " (r) }
                 @if let Some(env) = &e.environment { " · " (env) }
                 @if let Some(u) = &e.user { " · user " (u) }
+                @if let Some(d) = &e.distinct_id {
+                    " · " a href={"/p/" (slug) "/analytics/persons/" (urlencode(d))} { "what they did before" }
+                }
             }
             @if let Some(m) = &e.message { p.message { (m) } }
             @for x in e.exceptions.iter().rev() {
@@ -270,7 +280,7 @@ pub async fn issue_page(
         }
         h2 { "Events per day" }
         (charts::lines(&days, &[("events".to_owned(), counts)]))
-        @if let Some(e) = d.events.first() { (event_section(e)) }
+        @if let Some(e) = d.events.first() { (event_section(&project.slug, e)) }
         @if can_write {
             section.actions {
                 h2 { "Change" }
