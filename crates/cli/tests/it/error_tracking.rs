@@ -619,6 +619,34 @@ async fn a_fixed_bug_that_returns_in_a_later_release_regresses(backend: Backend)
         .await,
         422,
     );
+    // A customer's ticket points at the issue it hit; the ticket lists it.
+    let (status, t) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/support/tickets",
+            &admin,
+            Some(json!({"subject": "Checkout broke", "requester": "cus@example.org", "body": "It failed"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    let ticket = t["number"].as_i64().expect("ticket number");
+    let (status, d) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/support/errors/issues/1/links",
+            &admin,
+            Some(json!({"kind": "ticket", "number": ticket})),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["tickets"], json!([ticket]));
+    let (_, td) = app
+        .get(
+            &format!("/api/v1/projects/shop/support/tickets/{ticket}"),
+            &admin,
+        )
+        .await;
+    assert_eq!(td["issues"], json!(["1"]), "{td}");
     let (status, made) = app
         .send(
             Method::POST,

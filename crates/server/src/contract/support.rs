@@ -143,6 +143,9 @@ pub struct TicketDetail {
     pub fixed_by: Vec<String>,
     /// SLA warnings and breaches announced so far.
     pub sla_alerts: Vec<SlaAlertView>,
+    /// The error issues the requester hit, by number.
+    #[serde(default)]
+    pub issues: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -139,6 +139,7 @@ async fn ticket_detail(state: &AppState, t: &Ticket) -> ApiResult<TicketDetail> 
             .collect(),
         fixed_in: of_kind("release"),
         fixed_by: of_kind("commit"),
+        issues: of_kind("issue"),
         sla_alerts: state
             .db
             .sla_alerts(&t.id)

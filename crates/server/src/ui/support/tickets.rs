@@ -214,6 +214,12 @@ pub async fn ticket(
         @if !releases.is_empty() {
             p.fixed { "Fixed in release " (releases.join(", ")) }
         }
+        @let issues: Vec<&str> = links.iter().filter(|(k, _)| k == "issue").map(|(_, v)| v.as_str()).collect();
+        @if !issues.is_empty() {
+            p.issues { "Hit error issue"
+                @for n in &issues { " " a href={"/p/" (project.slug) "/support/errors/" (n)} { "#" (n) } }
+            }
+        }
         h2 { "Conversation" }
         ol.conversation {
             @for c in &comments {
