@@ -44,11 +44,13 @@ impl GroupCommit {
             .push(job);
     }
 
-    /// Takes the writer's turn, then every intake waiting (none when the
-    /// writer before took them all).
-    pub(crate) async fn turn(&self) -> (tokio::sync::MutexGuard<'_, ()>, Vec<Job>) {
-        let turn = self.turn.lock().await;
-        let jobs = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
-        (turn, jobs)
+    /// Waits for the writer's turn.
+    pub(crate) async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+
+    /// Every intake waiting; call it holding the turn.
+    pub(crate) fn drain(&self) -> Vec<Job> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }

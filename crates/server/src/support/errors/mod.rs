@@ -430,13 +430,29 @@ pub async fn take(state: &AppState, project_id: &str, incoming: Vec<Incoming>) -
         now,
         done,
     });
-    {
-        let (_turn, jobs) = state.errors_intake.turn().await;
-        if !jobs.is_empty() {
-            write_all(state, jobs).await;
+    // Wait for the answer, or for the turn to write. An intake another
+    // writer answered leaves at once instead of taking the turn: were it
+    // to take it, it would write whatever single intake came in meanwhile,
+    // and every batch after the first would hold one.
+    let mut answer = answer;
+    let got = loop {
+        tokio::select! {
+            biased;
+            got = &mut answer => break got.map_err(drop),
+            turn = state.errors_intake.turn() => {
+                // Writers answer before they give the turn up: without an
+                // answer yet, this intake is still waiting to be written.
+                match answer.try_recv() {
+                    Ok(got) => break Ok(got),
+                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => break Err(()),
+                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+                }
+                write_all(state, state.errors_intake.drain()).await;
+                drop(turn);
+            }
         }
-    }
-    match answer.await {
+    };
+    match got {
         Ok(Ok(())) => Ok(Taken { ids }),
         Ok(Err(why)) => Err(SupportError::Unavailable(why)),
         Err(_) => Err(SupportError::internal(
