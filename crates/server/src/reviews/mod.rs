@@ -221,13 +221,7 @@ async fn issues_in_window(
         .into_iter()
         .filter(|i| i.last_seen >= start && i.first_seen < end)
     {
-        let prints: Vec<String> = state
-            .db
-            .issue_fingerprints(&i.id)
-            .await?
-            .into_iter()
-            .map(|f| f.fingerprint)
-            .collect();
+        let prints: Vec<String> = state.db.issue_prints(&i.id).await?;
         let id = project.to_owned();
         let before_start = start - (end - start);
         let t = state.telemetry.clone();

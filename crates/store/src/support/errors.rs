@@ -914,6 +914,16 @@ impl Db {
         .collect()
     }
 
+    /// Just the fingerprint keys of an issue, for telemetry's questions.
+    pub async fn issue_prints(&self, issue_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT fingerprint FROM error_fingerprints WHERE issue_id = $1 ORDER BY fingerprint",
+        )
+        .bind(issue_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// The fingerprints of many issues at once: (issue id, fingerprint).
     pub async fn fingerprints_of_issues(
         &self,

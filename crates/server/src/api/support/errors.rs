@@ -15,14 +15,10 @@ use crate::support::errors::{self as service, issues};
 /// Where SDKs reach this server: `public_url`, else the host the caller
 /// used.
 fn base_of(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = state.config.public_url.as_deref() {
-        return u.trim_end_matches('/').to_owned();
-    }
     let host = headers
         .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .and_then(|v| v.to_str().ok());
+    service::public_base(state, host)
 }
 
 /// The project's DSN (made on first use) and error alert settings.

@@ -123,13 +123,7 @@ pub async fn spikes(state: &AppState) -> crate::support::Result<usize> {
             .spike_candidates(&s.project_id, now - window, now - window)
             .await?
         {
-            let prints: Vec<String> = state
-                .db
-                .issue_fingerprints(&issue.id)
-                .await?
-                .into_iter()
-                .map(|f| f.fingerprint)
-                .collect();
+            let prints: Vec<String> = state.db.issue_prints(&issue.id).await?;
             let t = state.telemetry.clone();
             let project = s.project_id.clone();
             let n = tokio::task::spawn_blocking(move || {

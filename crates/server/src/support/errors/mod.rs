@@ -33,6 +33,15 @@ use crate::state::AppState;
 use crate::work::{Audit, Work};
 use commit::{Job, Prepared};
 
+/// Where SDKs reach this server: `public_url`, else the host the caller
+/// used (the `Host` header).
+pub fn public_base(state: &AppState, host: Option<&str>) -> String {
+    match state.config.public_url.as_deref() {
+        Some(u) => u.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", host.unwrap_or("localhost")),
+    }
+}
+
 /// The DSN of a project as the SDKs take it.
 pub fn dsn_view(base: &str, s: &ErrorSettings) -> Result<DsnView> {
     let dsn = liveops_wire::sentry::dsn(base, &s.public_key, &s.number.to_string())
@@ -679,13 +688,7 @@ async fn comes_back(
                 u64::try_from(issue.times_seen + g.count - issue.ignored_count.unwrap_or(0))
                     .unwrap_or(0);
             let users_since = if issue.ignore.users.is_some() {
-                let prints: Vec<String> = state
-                    .db
-                    .issue_fingerprints(&issue.id)
-                    .await?
-                    .into_iter()
-                    .map(|f| f.fingerprint)
-                    .collect();
+                let prints: Vec<String> = state.db.issue_prints(&issue.id).await?;
                 let t = state.telemetry.clone();
                 let project = project_id.to_owned();
                 tokio::task::spawn_blocking(move || t.errors().users(&project, &prints, since))

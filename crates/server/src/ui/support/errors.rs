@@ -37,14 +37,10 @@ fn urlencode(s: &str) -> String {
 }
 
 fn base_of(state: &AppState, headers: &HeaderMap) -> String {
-    if let Some(u) = state.config.public_url.as_deref() {
-        return u.trim_end_matches('/').to_owned();
-    }
     let host = headers
         .get(axum::http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    format!("http://{host}")
+        .and_then(|v| v.to_str().ok());
+    service::public_base(state, host)
 }
 
 /// The issue list, with the DSN and how to send to it.
