@@ -146,6 +146,10 @@ pub enum Command {
     /// resolve, ignore, merge and unmerge (client).
     #[command(subcommand)]
     Errors(crate::errors::ErrorsCommand),
+    /// Source maps for browser errors: upload a build's scripts and maps
+    /// for a release, list and delete them (client).
+    #[command(subcommand)]
+    Sourcemaps(crate::sourcemaps::SourcemapsCommand),
     /// Usage analytics: trends, active users, funnels, retention, features, persons, export (client).
     #[command(subcommand)]
     Analytics(crate::analytics::AnalyticsCommand),
@@ -515,6 +519,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<()> {
             crate::support::maintenance(g, cmd).await
         }
         Command::Errors(cmd) => crate::errors::run(g, cmd).await,
+        Command::Sourcemaps(cmd) => crate::sourcemaps::run(g, cmd).await,
         Command::Analytics(cmd) => crate::analytics::run(g, cmd).await,
         Command::Feedback(FeedbackArea::Feedback(cmd)) => {
             crate::feedback::run_feedback(g, cmd).await

@@ -37,6 +37,7 @@ mod retention;
 mod reviews;
 mod scaling;
 mod security;
+mod sourcemaps;
 mod support;
 
 use std::ffi::OsString;

@@ -64,6 +64,7 @@ const MIGRATIONS: &[Entry] = &[
         "0020_integration_addresses.sql"
     ),
     portable!(21, "errors", "0021_errors.sql"),
+    portable!(22, "release_files", "0022_release_files.sql"),
 ];
 
 #[derive(Debug)]

@@ -17,4 +17,5 @@ pub mod otlp;
 pub mod sarif;
 pub mod sentry;
 pub mod slack;
+pub mod sourcemaps;
 pub mod x509;

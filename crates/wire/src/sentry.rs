@@ -245,6 +245,10 @@ pub struct Frame {
     pub post_context: Vec<String>,
     /// Local variables, as the SDK sent them.
     pub vars: Option<Value>,
+    /// For a frame a source map moved: the map, and where the minified
+    /// code was (`url:line:column`).
+    pub sourcemap: Option<String>,
+    pub minified: Option<String>,
 }
 
 /// An exception with its full frames.
@@ -319,6 +323,17 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     }
 }
 
+/// Source lines as sent, blank ones kept (they are part of the context).
+fn lines(v: Option<&Value>) -> Vec<String> {
+    match v {
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn timestamp_ms(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n.as_f64().map(|s| (s * 1000.0).round() as i64),
@@ -351,9 +366,11 @@ fn frame(v: &Value) -> Frame {
         abs_path: text(v.get("abs_path")),
         colno: u32_of("colno"),
         context_line: text(v.get("context_line")),
-        pre_context: strings(v.get("pre_context")),
-        post_context: strings(v.get("post_context")),
+        pre_context: lines(v.get("pre_context")),
+        post_context: lines(v.get("post_context")),
         vars: v.get("vars").filter(|x| x.is_object()).cloned(),
+        sourcemap: text(v.get("data").and_then(|d| d.get("sourcemap"))),
+        minified: text(v.get("data").and_then(|d| d.get("minified"))),
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::helpers::{Backend, artifacts_dir, spawn_app};
 
-struct Driver {
+pub(crate) struct Driver {
     child: Child,
     port: u16,
 }
@@ -21,7 +21,7 @@ impl Drop for Driver {
     }
 }
 
-fn start_chromedriver() -> Driver {
+pub(crate) fn start_chromedriver() -> Driver {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -45,7 +45,7 @@ fn start_chromedriver() -> Driver {
     Driver { child, port }
 }
 
-async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
+pub(crate) async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
     // Several crates in the test build bring rustls; name the provider once.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut caps = serde_json::Map::new();
@@ -71,7 +71,7 @@ async fn open_browser(driver: &Driver, profile: &std::path::Path) -> Client {
 
 /// Waits for the browser to land on a path that `want` accepts: a click
 /// returns before the navigation it starts (form post, redirect) finishes.
-async fn wait_path(c: &Client, want: impl Fn(&str) -> bool) -> String {
+pub(crate) async fn wait_path(c: &Client, want: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let path = c.current_url().await.expect("url").path().to_owned();
@@ -82,7 +82,7 @@ async fn wait_path(c: &Client, want: impl Fn(&str) -> bool) -> String {
     }
 }
 
-async fn shot(client: &Client, name: &str) {
+pub(crate) async fn shot(client: &Client, name: &str) {
     let png = client.screenshot().await.expect("screenshot");
     std::fs::write(
         artifacts_dir("screenshots").join(format!("{name}.png")),
@@ -107,7 +107,7 @@ async fn text_when(client: &Client, css: &str) -> String {
 
 /// Waits until the element's text contains `needle`, across the
 /// navigation a click starts (the element may be missing or stale meanwhile).
-async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
+pub(crate) async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     let start = Instant::now();
     loop {
         if let Ok(e) = client.find(Locator::Css(css)).await
@@ -124,7 +124,7 @@ async fn wait_text(client: &Client, css: &str, needle: &str) -> String {
     }
 }
 
-async fn text_of(client: &Client, css: &str) -> String {
+pub(crate) async fn text_of(client: &Client, css: &str) -> String {
     client
         .find(Locator::Css(css))
         .await
@@ -269,7 +269,7 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
     app.stop().await;
 }
 
-async fn fill(c: &Client, css: &str, text: &str) {
+pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     c.find(Locator::Css(css))
         .await
         .unwrap_or_else(|e| panic!("{css}: {e}"))
@@ -278,7 +278,7 @@ async fn fill(c: &Client, css: &str, text: &str) {
         .expect("type");
 }
 
-async fn click(c: &Client, xpath: &str) {
+pub(crate) async fn click(c: &Client, xpath: &str) {
     c.find(Locator::XPath(xpath))
         .await
         .unwrap_or_else(|e| panic!("{xpath}: {e}"))

@@ -10,6 +10,7 @@ mod api_fuzz;
 mod audit_walk;
 mod backup;
 mod browser;
+mod browser_errors;
 mod cli;
 mod configuration;
 mod docs;

@@ -575,6 +575,21 @@ const API: &[(&str, &str, Api)] = &[
         Write,
     ),
     (
+        "PUT",
+        "/api/v1/projects/{project}/support/errors/releases/{release}/files",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/support/errors/releases/{release}/files",
+        Read,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/support/errors/releases/{release}/files",
+        Write,
+    ),
+    (
         "POST",
         "/api/v1/projects/{project}/support/errors/issues/{number}/unmerge",
         Write,
@@ -1014,6 +1029,7 @@ fn concrete(template: &str) -> String {
         .replace("{distinct_id}", "nobody")
         .replace("{trace}", "00000000000000000000000000000000")
         .replace("{version}", "9.9.9")
+        .replace("{release}", "9.9.9")
         .replace("{id}", "00000000000000000000000000000000")
         .replace("{number}", "999")
         .replace("{event}", "00000000000000000000000000000000")

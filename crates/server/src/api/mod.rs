@@ -168,6 +168,18 @@ pub fn router() -> Router<AppState> {
             support::add_grouping_rule
         ))
         .routes(routes!(support::delete_grouping_rule))
+        .merge(
+            // Source maps are larger than other API bodies.
+            OpenApiRouter::new()
+                .routes(routes!(
+                    support::upload_release_file,
+                    support::list_release_files,
+                    support::delete_release_files
+                ))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    liveops_wire::sourcemaps::MAX_FILE_BYTES,
+                )),
+        )
         .routes(routes!(analytics::event_names))
         .routes(routes!(analytics::trends))
         .routes(routes!(analytics::active))

@@ -125,6 +125,10 @@ pub struct FrameView {
     /// Local variables, as the SDK sent them.
     #[schema(value_type = Option<Object>)]
     pub vars: Option<serde_json::Value>,
+    /// The source map that gave this frame its original place, and where
+    /// the minified code was (`url:line:column`).
+    pub sourcemap: Option<String>,
+    pub minified: Option<String>,
 }
 
 /// One exception of an event, outermost last.
@@ -288,4 +292,46 @@ pub struct IssueLinkBody {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct BacklogFromIssue {
     pub item: i64,
+}
+
+/// A file kept for a release: a source map, or a minified script that
+/// names its map.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseFileView {
+    pub release: String,
+    /// The name the browser loads it under: `~/path` on any host, or a URL.
+    pub name: String,
+    /// `map` or `source`.
+    pub kind: String,
+    pub sha256: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    pub uploaded_by: String,
+}
+
+/// What an upload kept, and whether it replaced a file of that name.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UploadedFile {
+    pub file: ReleaseFileView,
+    pub replaced: bool,
+}
+
+/// Which file of a release.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReleaseFileParams {
+    /// `~/path` (the path the browser loads it from, on any host) or a URL.
+    pub name: Option<String>,
+    /// With no name, delete every file of the release.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// A release with uploaded files.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ReleaseFilesSummaryView {
+    pub release: String,
+    pub files: i64,
+    pub bytes: i64,
+    pub last_upload: String,
 }

@@ -7,6 +7,7 @@ pub mod incidents;
 pub mod intake;
 pub mod notify;
 pub mod oncall;
+pub mod release_files;
 pub mod status;
 pub mod tickets;
 

@@ -1,6 +1,7 @@
 //! Error tracking over the API: the project's DSN and error alerts, the
 //! issue list, an issue in full and one of its events, and resolving,
-//! ignoring, reopening, merging and unmerging issues.
+//! ignoring, reopening, merging and unmerging issues, and the files
+//! (source maps, minified scripts) a release's browser errors are mapped with.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,9 +9,9 @@ use axum::http::HeaderMap;
 
 use crate::auth::{Access, need};
 use crate::contract::errors::*;
-use crate::error::{ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::error::{ApiBytes, ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
-use crate::support::errors::{self as service, issues};
+use crate::support::errors::{self as service, issues, sourcemaps};
 
 /// Where SDKs reach this server: `public_url`, else the host the caller
 /// used.
@@ -247,4 +248,82 @@ pub async fn issue_to_backlog(
         axum::http::StatusCode::CREATED,
         Json(BacklogFromIssue { item }),
     ))
+}
+
+/// Keeps a source map or a minified script for a release, under the name
+/// the browser loads it by; a file of that name is replaced.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/support/errors/releases/{release}/files", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+        ("release" = String, Path, description = "The release, as the SDK's `release` option names it"),
+        ReleaseFileParams),
+    request_body(content = String, content_type = "application/octet-stream"),
+    responses((status = 201, description = "Kept", body = UploadedFile),
+        (status = 200, description = "Kept in place of a file of that name", body = UploadedFile)))]
+pub async fn upload_release_file(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_p, release)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<ReleaseFileParams>,
+    ApiBytes(body): ApiBytes,
+) -> ApiResult<(axum::http::StatusCode, Json<UploadedFile>)> {
+    let name = q
+        .name
+        .ok_or_else(|| ApiError::bad_request("say the file's name with `?name=~/path`"))?;
+    let kept = sourcemaps::upload(
+        &state,
+        &access.actor(),
+        &access.project.id,
+        &release,
+        &name,
+        body.to_vec(),
+    )
+    .await?;
+    let status = if kept.replaced {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::CREATED
+    };
+    Ok((status, Json(kept)))
+}
+
+/// A release's files, by name.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/support/errors/releases/{release}/files", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+        ("release" = String, Path, description = "The release")),
+    responses((status = 200, description = "Files", body = Vec<ReleaseFileView>)))]
+pub async fn list_release_files(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Read>,
+    ApiPath((_p, release)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Vec<ReleaseFileView>>> {
+    Ok(Json(
+        sourcemaps::list(&state, &access.project.id, &release).await?,
+    ))
+}
+
+/// Deletes one file of a release (`?name=`), or all of them (`?all=true`).
+#[utoipa::path(delete, path = "/api/v1/projects/{project}/support/errors/releases/{release}/files", tag = "support",
+    params(("project" = String, Path, description = "Project slug"),
+        ("release" = String, Path, description = "The release"), ReleaseFileParams),
+    responses((status = 204, description = "Deleted")))]
+pub async fn delete_release_files(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_p, release)): ApiPath<(String, String)>,
+    ApiQuery(q): ApiQuery<ReleaseFileParams>,
+) -> ApiResult<axum::http::StatusCode> {
+    if q.name.is_none() && !q.all {
+        return Err(ApiError::bad_request(
+            "say which file with `?name=`, or `?all=true` for every file of the release",
+        ));
+    }
+    sourcemaps::delete(
+        &state,
+        &access.actor(),
+        &access.project.id,
+        &release,
+        q.name.as_deref(),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

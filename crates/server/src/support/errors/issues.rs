@@ -193,6 +193,8 @@ fn frame_view(f: &liveops_wire::sentry::Frame) -> FrameView {
         pre_context: f.pre_context.clone(),
         post_context: f.post_context.clone(),
         vars: f.vars.clone(),
+        sourcemap: f.sourcemap.clone(),
+        minified: f.minified.clone(),
     }
 }
 

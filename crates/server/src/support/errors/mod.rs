@@ -8,6 +8,7 @@
 pub mod alerts;
 pub mod commit;
 pub mod issues;
+pub mod sourcemaps;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -404,7 +405,12 @@ fn prepare(inc: Incoming, rules: &[grouping::Rule], now: i64) -> Prepared {
 /// telemetry first (durably), then each fingerprint's issue is made or
 /// counted in one state transaction, regressions and the ends of ignores
 /// included; alerts go out after the commit.
-pub async fn take(state: &AppState, project_id: &str, incoming: Vec<Incoming>) -> Result<Taken> {
+pub async fn take(
+    state: &AppState,
+    project_id: &str,
+    mut incoming: Vec<Incoming>,
+) -> Result<Taken> {
+    sourcemaps::symbolicate(state, project_id, &mut incoming).await;
     let now = state.now_ms();
     let rules: Vec<grouping::Rule> = state
         .db

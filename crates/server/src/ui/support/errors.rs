@@ -61,6 +61,10 @@ pub async fn issue_list(
         Ok(settings) => service::dsn_view(&base_of(&state, &headers), &settings).ok(),
         Err(e) => return api_error(e),
     };
+    let maps = match service::sourcemaps::releases(&state, &project.id).await {
+        Ok(m) => m,
+        Err(e) => return api_error(e),
+    };
     let admin = authorize(*role, None, Permission::Administer).is_ok();
     let (rules, integrations) = if admin {
         let rules = match service::grouping_rules(&state, &project.id).await {
@@ -131,6 +135,17 @@ pub async fn issue_list(
                 pre { "const Sentry = require(\"@sentry/node\");\nSentry.init({ dsn: \"" (d.dsn) "\", release: \"1.0.0\" });" }
                 p { "Browser (" code { "npm install @sentry/browser" } "):" }
                 pre { "import * as Sentry from \"@sentry/browser\";\nSentry.init({ dsn: \"" (d.dsn) "\", release: \"1.0.0\" });" }
+                h2 { "Source maps" }
+                p { "Minified browser frames are shown in their original source once the build's scripts and maps are uploaded for the release:" }
+                pre { "liveops sourcemaps upload --project " (project.slug) " --release 1.0.0 --url-prefix '~/static/' dist/" }
+                @if maps.is_empty() {
+                    p.empty { "No release has source maps yet." }
+                } @else {
+                    table.sourcemaps {
+                        thead { tr { th { "Release" } th { "Files" } th { "Bytes" } th { "Last upload" } } }
+                        tbody { @for r in &maps { tr { td { (r.release) } td { (r.files) } td { (r.bytes) } td { (r.last_upload) } } } }
+                    }
+                }
                 @if admin {
                     form method="post" action={(base) "/settings"} {
                         input type="hidden" name="_csrf" value=(csrf);
@@ -201,6 +216,9 @@ fn event_section(slug: &str, e: &ErrorEventView) -> Markup {
                             " in " code.function { (f.function.clone().unwrap_or_else(|| "?".into())) }
                             @if let Some(l) = f.lineno { " at line " (l) }
                             @if let Some(c) = f.colno { ":" (c) }
+                            @if let (Some(m), Some(at)) = (&f.sourcemap, &f.minified) {
+                                br; small.minified { "mapped by " code { (m) } " from " code { (at) } }
+                            }
                             @if f.context_line.is_some() {
                                 pre.context {
                                     @for l in &f.pre_context { (l) "\n" }
