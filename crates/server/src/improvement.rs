@@ -177,6 +177,25 @@ pub struct SecurityLine {
     pub fixed: i64,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct NewIssueLine {
+    pub number: i64,
+    pub title: String,
+    /// Events so far.
+    pub events: i64,
+    pub first_seen: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct ErrorsLine {
+    /// Error issues first seen this week.
+    pub new_issues: i64,
+    /// Resolved issues that came back this week.
+    pub regressed: i64,
+    /// The week's new issues with the most events.
+    pub top_new: Vec<NewIssueLine>,
+}
+
 /// One project's week. Counts of things that happened cover the week;
 /// open items are as of `as_of`, the week's end (or when the report was
 /// made, for the week still running).
@@ -200,6 +219,9 @@ pub struct WeeklyReport {
     pub performance: PerformanceLine,
     pub feedback: FeedbackLine,
     pub incidents: IncidentLine,
+    /// Reports kept before error tracking have none.
+    #[serde(default)]
+    pub errors: ErrorsLine,
     pub tickets: TicketLine,
     pub actions: ActionLine,
     pub security: SecurityLine,
@@ -309,6 +331,22 @@ pub async fn generate(state: &AppState, project_id: &str, week_start: i64) -> Re
         .feedback_themes(project_id, from, as_of, TOP as i64)
         .await?;
     let sla = state.db.ticket_sla(project_id, from, as_of).await?;
+    let (new_issues, regressed) = state
+        .db
+        .issue_counts_between(project_id, from, as_of)
+        .await?;
+    let top_new = state
+        .db
+        .issues_first_seen_between(project_id, from, as_of, TOP as i64)
+        .await?
+        .into_iter()
+        .map(|i| NewIssueLine {
+            number: i.number,
+            title: i.title,
+            events: i.times_seen,
+            first_seen: format_ms(i.first_seen),
+        })
+        .collect();
     let open = state.db.open_counts(project_id, as_of).await?;
     let actions: Vec<ActionItemLine> = state
         .db
@@ -357,6 +395,11 @@ pub async fn generate(state: &AppState, project_id: &str, week_start: i64) -> Re
         incidents: IncidentLine {
             opened: week.incidents,
             major: week.major_incidents,
+        },
+        errors: ErrorsLine {
+            new_issues,
+            regressed,
+            top_new,
         },
         tickets: TicketLine {
             opened: sla.opened,
@@ -494,6 +537,14 @@ pub fn render_text(r: &WeeklyReport) -> String {
         "Incidents: {} opened, {} SEV1 or SEV2",
         r.incidents.opened, r.incidents.major
     ));
+    let e = &r.errors;
+    line(format!(
+        "Errors: {} new issues, {} regressed",
+        e.new_issues, e.regressed
+    ));
+    for i in &e.top_new {
+        line(format!("  #{} {} ({} events)", i.number, i.title, i.events));
+    }
     let t = &r.tickets;
     line(format!(
         "Tickets: {} opened, {} resolved",

@@ -55,6 +55,15 @@ pub trait Errors: Send + Sync + std::fmt::Debug {
     fn users(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64>;
     /// Distinct users per fingerprint, for the issue list.
     fn users_each(&self, project: &str, fingerprints: &[String]) -> Result<Vec<(String, u64)>>;
+    /// The users the fingerprints' events reached, the first reached
+    /// first, at most `limit`: each user's key, and the analytics distinct
+    /// id their events carried (empty when none did).
+    fn affected(
+        &self,
+        project: &str,
+        fingerprints: &[String],
+        limit: usize,
+    ) -> Result<Vec<(String, String)>>;
     /// Events since `since_ms`.
     fn count_since(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64>;
     /// The most common values of every tag, at most `per_key` each.
@@ -309,6 +318,29 @@ CREATE TABLE IF NOT EXISTS error_tags (
                     .into_iter()
                     .map(|(f, n)| (f, u64::try_from(n).unwrap_or(0)))
                     .collect())
+            })
+        }
+
+        fn affected(
+            &self,
+            project: &str,
+            fingerprints: &[String],
+            limit: usize,
+        ) -> Result<Vec<(String, String)>> {
+            if fingerprints.is_empty() || limit == 0 {
+                return Ok(Vec::new());
+            }
+            let list = fingerprint_list(fingerprints)?;
+            self.with_conn(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT user_key, max(distinct_id) FROM error_events \
+                     WHERE project_id = ? AND fingerprint IN ({list}) AND user_key <> '' \
+                     GROUP BY user_key ORDER BY min(ts), user_key LIMIT {limit}"
+                ))?;
+                let rows = stmt.query_map(duckdb::params![project], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
             })
         }
 

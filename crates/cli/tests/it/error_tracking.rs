@@ -237,6 +237,24 @@ async fn the_python_sdk_groups_bugs_into_issues(backend: Backend) {
         .filter(|i| i["events"] == 2 && i != &charge && i != &payment)
         .collect();
     assert_eq!(flaky.len(), 1, "the custom fingerprint groups: {list:#?}");
+    // The week's report counts the new issues and lists the top ones.
+    let week = charge["first_seen"].as_str().expect("first seen");
+    let (status, r) = app
+        .get(
+            &format!(
+                "/api/v1/projects/shop/improvement/reports/weekly?week={}",
+                week.replace('+', "%2B")
+            ),
+            &admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["errors"]["new_issues"], 5, "{}", r["errors"]);
+    assert_eq!(r["errors"]["regressed"], 0);
+    let top = r["errors"]["top_new"].as_array().expect("top new");
+    assert_eq!(top.len(), 5);
+    assert_eq!(top[0]["events"], 2, "most events first: {top:?}");
+    assert_eq!(top[4]["events"], 1);
 
     // The issue page: stack trace with the app's frames, tags, releases,
     // users, the chart.
@@ -662,6 +680,22 @@ async fn a_fixed_bug_that_returns_in_a_later_release_regresses(backend: Backend)
         .get("/api/v1/projects/shop/support/errors/issues/1", &admin)
         .await;
     assert_eq!(d["backlog"], json!([made["item"]]));
+    // The customer it reached (ann, by her distinct id) votes for the bug.
+    let (_, item) = app
+        .get(
+            &format!("/api/v1/projects/shop/backlog/{}", made["item"]),
+            &admin,
+        )
+        .await;
+    assert_eq!(
+        (
+            item["item"]["votes"].as_i64(),
+            item["item"]["voters"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{item}"
+    );
+    assert_eq!(item["feedback"][0]["source"], "errors");
 
     // A spike: two more events within ten minutes open one more incident,
     // once.

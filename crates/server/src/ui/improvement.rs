@@ -261,6 +261,13 @@ fn newest(week: &str, r: &WeeklyReport) -> Markup {
             @if !f.themes.is_empty() {
                 ul { @for th in &f.themes { li { (th.title) " (" (th.count) ")" } } }
             }
+            h4 { "Errors" }
+            p { (r.errors.new_issues) " new issues, " (r.errors.regressed) " regressed." }
+            @if !r.errors.top_new.is_empty() {
+                ul.new-issues { @for i in &r.errors.top_new {
+                    li { a href={"/p/" (r.project) "/support/errors/" (i.number)} { "#" (i.number) " " (i.title) } " (" (i.events) " events)" }
+                } }
+            }
             h4 { "Tickets" }
             p {
                 (t.opened) " opened, " (t.resolved) " resolved. First response SLA "

@@ -1102,6 +1102,30 @@ impl Db {
         Ok((new, regressed))
     }
 
+    /// Issues first seen in `[from, to)`, most events first, at most `limit`.
+    pub async fn issues_first_seen_between(
+        &self,
+        project_id: &str,
+        from: i64,
+        to: i64,
+        limit: i64,
+    ) -> Result<Vec<IssueRow>> {
+        sqlx::query(&format!(
+            "SELECT {ISSUE_COLS} FROM error_issues WHERE project_id = $1 \
+             AND first_seen >= $2 AND first_seen < $3 \
+             ORDER BY times_seen DESC, number LIMIT $4"
+        ))
+        .bind(project_id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(issue_from)
+        .collect()
+    }
+
     /// Issues first seen in `[from, to)`, and regressions in it.
     pub async fn issue_counts_between(
         &self,

@@ -73,6 +73,12 @@ struct PerPrint {
 }
 
 #[derive(Deserialize)]
+struct AffectedRow {
+    user_key: String,
+    did: String,
+}
+
+#[derive(Deserialize)]
 struct TagOf {
     event_id: String,
     key: String,
@@ -215,6 +221,25 @@ impl Errors for ClickHouseErrors {
             fingerprint_list(fingerprints)?
         ))?;
         Ok(rows.into_iter().map(|r| (r.fingerprint, r.n)).collect())
+    }
+
+    fn affected(
+        &self,
+        project: &str,
+        fingerprints: &[String],
+        limit: usize,
+    ) -> Result<Vec<(String, String)>> {
+        if fingerprints.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<AffectedRow> = self.ch.reader().rows(&format!(
+            "SELECT user_key, did FROM (SELECT user_key, max(distinct_id) AS did, \
+             min(ts) AS first FROM error_events WHERE project_id = {} AND fingerprint IN ({}) \
+             AND user_key != '' GROUP BY user_key ORDER BY first, user_key LIMIT {limit})",
+            quote(project),
+            fingerprint_list(fingerprints)?
+        ))?;
+        Ok(rows.into_iter().map(|r| (r.user_key, r.did)).collect())
     }
 
     fn count_since(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64> {

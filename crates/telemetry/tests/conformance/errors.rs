@@ -106,6 +106,11 @@ fn answers(e: &dyn Errors) -> Vec<String> {
     each.sort();
     out.push(format!("users each {each:?}"));
     out.push(format!(
+        "affected {:?} {:?}",
+        e.affected(P, &both, 3).expect("affected"),
+        e.affected(P, &[], 3).expect("affected")
+    ));
+    out.push(format!(
         "count since day 2 {}",
         e.count_since(P, &both, d0() + 2 * DAY).expect("count")
     ));

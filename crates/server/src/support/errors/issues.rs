@@ -634,6 +634,58 @@ pub async fn link(
 }
 
 /// Makes a backlog bug from an issue, linked to it; returns its number.
+/// The affected customers a new backlog bug takes as votes, at most.
+const MAX_VOTES_FROM_ISSUE: usize = 500;
+
+/// Each customer an issue reached (known by an analytics distinct id or an
+/// e-mail address; bare IP addresses are not customers) becomes a vote on
+/// the backlog item: feedback from source `errors`, one per issue and
+/// customer, linked to the item. Says how many were added.
+async fn customer_votes(
+    w: &mut Work,
+    project_id: &str,
+    i: &IssueRow,
+    item_id: &str,
+    affected: &[(String, String)],
+    now: i64,
+) -> Result<usize> {
+    use liveops_store::feedback::{self as fb, NewFeedback};
+    let body = format!("Affected by error issue #{}.", i.number);
+    let mut added = 0;
+    for (user, distinct) in affected {
+        let distinct_id = Some(distinct.as_str()).filter(|d| !d.is_empty());
+        let email = Some(user.as_str()).filter(|u| u.contains('@'));
+        if distinct_id.is_none() && email.is_none() {
+            continue;
+        }
+        let external = format!("issue:{}:{user}", i.id);
+        let made = fb::insert_feedback(
+            w.conn(),
+            project_id,
+            &NewFeedback {
+                kind: Some(liveops_core::feedback::FeedbackKind::Bug),
+                title: &i.title,
+                body: &body,
+                source: "errors",
+                external_id: Some(&external),
+                url: None,
+                reporter_email: email,
+                reporter_name: None,
+                distinct_id,
+                ticket_id: None,
+                spam_signal: None,
+                created_at: now,
+            },
+        )
+        .await?;
+        if let Some(f) = made {
+            fb::link_feedback(w.conn(), &f.id, Some(item_id)).await?;
+            added += 1;
+        }
+    }
+    Ok(added)
+}
+
 pub async fn to_backlog(
     state: &AppState,
     actor: &Actor,
@@ -646,6 +698,12 @@ pub async fn to_backlog(
         .get(&i.id)
         .copied()
         .unwrap_or(0);
+    let prints = state.db.issue_prints(&i.id).await?;
+    let project = project_id.to_owned();
+    let affected = on_errors(state, move |t| {
+        t.affected(&project, &prints, MAX_VOTES_FROM_ISSUE)
+    })
+    .await?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let now = w.now();
     let body = format!(
@@ -666,6 +724,7 @@ pub async fn to_backlog(
             other => SupportError::invalid(other.to_string()),
         })?;
     store::link(w.conn(), &i, "backlog", &item.id, now).await?;
+    let votes = customer_votes(&mut w, project_id, &i, &item.id, &affected, now).await?;
     store::add_activity(
         w.conn(),
         &i,
@@ -678,7 +737,7 @@ pub async fn to_backlog(
     .await?;
     w.commit(
         Audit::new("errors.issue.backlog", number.to_string())
-            .detail(json!({ "item": item.number })),
+            .detail(json!({ "item": item.number, "votes": votes })),
     )
     .await?;
     Ok(item.number)
