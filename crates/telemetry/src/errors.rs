@@ -165,14 +165,38 @@ CREATE TABLE IF NOT EXISTS error_events (
 CREATE TABLE IF NOT EXISTS error_tags (
     project_id VARCHAR NOT NULL, fingerprint VARCHAR NOT NULL, event_id VARCHAR NOT NULL,
     ts BIGINT NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL);
+ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
 ";
 
-    const COLS: &str =
-        "event_id, fingerprint, ts, level, release, environment, user_key, distinct_id, payload";
+    const COLS: &str = "event_id, fingerprint, ts, level, release, environment, user_key, \
+         distinct_id, payload, tag_list";
 
-    fn read(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<Vec<ErrorEvent>> {
+    /// Events with their tags.
+    fn read(
+        c: &Connection,
+        project: &str,
+        sql: &str,
+        params: &[&dyn duckdb::ToSql],
+    ) -> Result<Vec<ErrorEvent>> {
+        let mut out = rows_of(c, sql, params)?;
+        tags_of(c, project, &mut out)?;
+        Ok(out)
+    }
+
+    /// Events without their tags.
+    fn rows_of(
+        c: &Connection,
+        sql: &str,
+        params: &[&dyn duckdb::ToSql],
+    ) -> Result<Vec<ErrorEvent>> {
         let mut stmt = c.prepare(sql)?;
         let rows = stmt.query_map(params, |r| {
+            // The tags as a JSON list of pairs, so that an event is read in
+            // one row; empty for events stored before (their tags are read
+            // from `error_tags`). In key order, as the tag table gives them.
+            let mut tags: Vec<(String, String)> =
+                serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default();
+            tags.sort();
             Ok(ErrorEvent {
                 event_id: r.get(0)?,
                 fingerprint: r.get(1)?,
@@ -182,22 +206,57 @@ CREATE TABLE IF NOT EXISTS error_tags (
                 environment: r.get(5)?,
                 user: r.get(6)?,
                 distinct_id: r.get(7)?,
-                tags: Vec::new(),
+                tags,
                 payload: r.get(8)?,
             })
         })?;
-        let mut out = rows.collect::<Result<Vec<_>, _>>()?;
-        for e in &mut out {
-            let mut stmt = c.prepare_cached(
-                "SELECT key, value FROM error_tags WHERE event_id = ? AND fingerprint = ? ORDER BY key",
-            )?;
-            e.tags = stmt
-                .query_map(duckdb::params![e.event_id, e.fingerprint], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Reads the events' tags in one pass over the tags: by their ids,
+    /// within their times (which lets DuckDB skip row groups of other
+    /// times).
+    fn tags_of(c: &Connection, project: &str, events: &mut [ErrorEvent]) -> Result<()> {
+        // Events stored with their tag list have them already.
+        if events.iter().all(|e| !e.tags.is_empty()) {
+            return Ok(());
         }
-        Ok(out)
+        let (Some(lo), Some(hi)) = (
+            events.iter().map(|e| e.ts_ms).min(),
+            events.iter().map(|e| e.ts_ms).max(),
+        ) else {
+            return Ok(());
+        };
+        let ids = vec!["?"; events.len()].join(", ");
+        let mut stmt = c.prepare(&format!(
+            "SELECT event_id, fingerprint, key, value FROM error_tags \
+             WHERE ts BETWEEN ? AND ? AND project_id = ? AND event_id IN ({ids}) ORDER BY key"
+        ))?;
+        let mut params: Vec<&dyn duckdb::ToSql> = vec![&lo, &hi, &project];
+        for e in events.iter() {
+            params.push(&e.event_id);
+        }
+        let rows = stmt
+            .query_map(params.as_slice(), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut found: std::collections::HashMap<(String, String), Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for (id, fingerprint, k, v) in rows {
+            found.entry((id, fingerprint)).or_default().push((k, v));
+        }
+        for e in events.iter_mut().filter(|e| e.tags.is_empty()) {
+            if let Some(tags) = found.remove(&(e.event_id.clone(), e.fingerprint.clone())) {
+                e.tags = tags;
+            }
+        }
+        Ok(())
     }
 
     fn scalar(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<u64> {
@@ -213,6 +272,8 @@ CREATE TABLE IF NOT EXISTS error_tags (
                 in_transaction(c, || {
                     let mut app = c.appender("error_events")?;
                     for e in events {
+                        let tag_list = serde_json::to_string(&e.tags)
+                            .map_err(|x| crate::TelemetryError::Query(x.to_string()))?;
                         app.append_row(duckdb::params![
                             project,
                             e.event_id,
@@ -223,7 +284,8 @@ CREATE TABLE IF NOT EXISTS error_tags (
                             e.environment,
                             e.user,
                             e.distinct_id,
-                            e.payload
+                            e.payload,
+                            tag_list
                         ])?;
                     }
                     app.flush()?;
@@ -257,15 +319,43 @@ CREATE TABLE IF NOT EXISTS error_tags (
             }
             let list = fingerprint_list(fingerprints)?;
             let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // The newest are found without their payloads, then each is
+            // read by its row: reading the payload column for a few rows
+            // scattered over the table would otherwise read all of it.
             self.with_conn(|c| {
-                read(
-                    c,
-                    &format!(
-                        "SELECT {COLS} FROM error_events WHERE project_id = ? \
-                         AND fingerprint IN ({list}) ORDER BY ts DESC, event_id LIMIT ?"
-                    ),
-                    duckdb::params![project, limit],
-                )
+                let mut stmt = c.prepare(&format!(
+                    "SELECT rowid, event_id FROM error_events WHERE project_id = ? \
+                     AND fingerprint IN ({list}) ORDER BY ts DESC, event_id LIMIT ?"
+                ))?;
+                let heads = stmt
+                    .query_map(duckdb::params![project, limit], |r| {
+                        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut out = Vec::with_capacity(heads.len());
+                for (row, id) in heads {
+                    let mut got = rows_of(
+                        c,
+                        &format!(
+                            "SELECT {COLS} FROM error_events WHERE rowid = ? AND event_id = ?"
+                        ),
+                        duckdb::params![row, id],
+                    )?;
+                    if got.is_empty() {
+                        // Not where it was found: read it by its id.
+                        got = rows_of(
+                            c,
+                            &format!(
+                                "SELECT {COLS} FROM error_events \
+                                 WHERE project_id = ? AND event_id = ? LIMIT 1"
+                            ),
+                            duckdb::params![project, id],
+                        )?;
+                    }
+                    out.extend(got);
+                }
+                tags_of(c, project, &mut out)?;
+                Ok(out)
             })
         }
 
@@ -273,6 +363,7 @@ CREATE TABLE IF NOT EXISTS error_tags (
             self.with_conn(|c| {
                 Ok(read(
                     c,
+                    project,
                     &format!(
                         "SELECT {COLS} FROM error_events WHERE project_id = ? AND event_id = ? LIMIT 1"
                     ),
@@ -456,6 +547,71 @@ CREATE TABLE IF NOT EXISTS error_tags (
                     )? as u64)
                 })
             })
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn event(id: &str, tags: &[(&str, &str)]) -> ErrorEvent {
+            ErrorEvent {
+                event_id: id.into(),
+                fingerprint: "aa".into(),
+                ts_ms: 5,
+                level: "error".into(),
+                release: "1.0".into(),
+                environment: "production".into(),
+                user: "u".into(),
+                distinct_id: "u".into(),
+                tags: tags
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect(),
+                payload: "{}".into(),
+            }
+        }
+
+        #[test]
+        fn an_event_has_its_tags_whether_stored_with_its_list_or_before_it() {
+            let dir = tempfile::tempdir().expect("dir");
+            let f = DuckFile::open(&dir.path().join("t.duckdb")).expect("open");
+            // As stored before the tag list: an empty list, tags in the table.
+            f.with_conn(|c| {
+                c.execute_batch(
+                    "INSERT INTO error_events VALUES \
+                     ('p', 'e1', 'aa', 4, 'error', '1.0', 'production', 'u', 'u', '{}', ''); \
+                     INSERT INTO error_tags VALUES ('p', 'aa', 'e1', 4, 'release', '1.0'), \
+                     ('p', 'aa', 'e1', 4, 'browser', 'Firefox');",
+                )?;
+                Ok(())
+            })
+            .expect("old rows");
+            f.ingest("p", &[event("e2", &[("release", "1.0"), ("os", "Linux")])])
+                .expect("ingest");
+            let got = f.latest("p", &["aa".into()], 5).expect("latest");
+            let tags: Vec<(String, Vec<(String, String)>)> =
+                got.into_iter().map(|e| (e.event_id, e.tags)).collect();
+            let pairs = |x: &[(&str, &str)]| -> Vec<(String, String)> {
+                x.iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            };
+            assert_eq!(
+                tags,
+                vec![
+                    (
+                        "e2".to_owned(),
+                        pairs(&[("os", "Linux"), ("release", "1.0")])
+                    ),
+                    (
+                        "e1".to_owned(),
+                        pairs(&[("browser", "Firefox"), ("release", "1.0")])
+                    ),
+                ]
+            );
+            let one = f.event("p", "e1").expect("event").expect("found");
+            assert_eq!(one.tags.len(), 2);
         }
     }
 }

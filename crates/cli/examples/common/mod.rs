@@ -104,9 +104,11 @@ where
 
 /// A benchmark's server and what it sends with.
 pub struct Started {
+    /// Declared before `dir`: fields drop in order, and the server must stop
+    /// (and close its files) before its data directory is removed.
+    pub server: Server,
     /// The data directory's parent, removed when dropped.
     pub dir: tempfile::TempDir,
-    pub server: Server,
     /// An admin API token for the project `bench`.
     pub token: String,
     /// The public browser key (analytics).
