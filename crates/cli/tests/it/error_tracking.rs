@@ -997,7 +997,136 @@ async fn exceptions_from_every_intake_are_grouped(backend: Backend) {
     app.stop().await;
 }
 
+/// The CLI's remaining issue commands: grouping rules (added, used,
+/// listed, deleted), reopen, link, backlog and alerts.
+async fn the_cli_groups_reopens_links_and_alerts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, _) = shop_with_ingest_key(&app).await;
+    let dsn = dsn(&app, &admin).await;
+    let number = dsn.rsplit('/').next().expect("number").to_owned();
+
+    // A rule groups two kinds of timeout under one fingerprint.
+    let out = app.cli(
+        &admin,
+        &[
+            "errors",
+            "rule",
+            "add",
+            "--project",
+            "shop",
+            "type",
+            "Timeout*",
+            "timeouts",
+        ],
+    );
+    assert!(
+        out.contains("Timeout*") && out.contains("timeouts"),
+        "{out}"
+    );
+    for (i, ty) in ["TimeoutError", "TimeoutWarning"].iter().enumerate() {
+        let mut e = bug("2.0.0", &format!("{i}").repeat(32));
+        e["exception"]["values"][0]["type"] = json!(ty);
+        e["exception"]["values"][0]["stacktrace"]["frames"][0]["function"] = json!(format!("f{i}"));
+        let (status, v) = send(&app, &number, &dsn, envelope(&dsn, &e)).await;
+        assert_eq!(status, 200, "{v}");
+    }
+    let list = issues(&app, &admin, "").await;
+    assert_eq!(list.len(), 1, "one issue by the rule: {list:#?}");
+    assert_eq!(list[0]["events"], 2);
+    let out = app.cli(&admin, &["errors", "rule", "list", "--project", "shop"]);
+    let id = out
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .expect("a rule's id")
+        .to_owned();
+    app.cli(
+        &admin,
+        &["errors", "rule", "delete", "--project", "shop", &id],
+    );
+    let (_, rules) = app
+        .get(
+            "/api/v1/projects/shop/support/errors/grouping-rules",
+            &admin,
+        )
+        .await;
+    assert_eq!(rules, json!([]));
+
+    // Resolved, then reopened.
+    app.cli(&admin, &["errors", "resolve", "--project", "shop", "1"]);
+    assert_eq!(issues(&app, &admin, "status=resolved").await.len(), 1);
+    let out = app.cli(&admin, &["errors", "reopen", "--project", "shop", "1"]);
+    assert!(out.contains("unresolved"), "{out}");
+    assert_eq!(issues(&app, &admin, "status=unresolved").await.len(), 1);
+
+    // Linked to a customer's ticket, and made a backlog bug.
+    let (status, t) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/support/tickets",
+            &admin,
+            Some(
+                json!({"subject": "It times out", "requester": "cus@example.org", "body": "Slow"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{t}");
+    let ticket = t["number"].as_i64().expect("ticket").to_string();
+    app.cli(
+        &admin,
+        &[
+            "errors",
+            "link",
+            "--project",
+            "shop",
+            "1",
+            "ticket",
+            &ticket,
+        ],
+    );
+    let out = app.cli(&admin, &["errors", "backlog", "--project", "shop", "1"]);
+    let item = out
+        .split_whitespace()
+        .last()
+        .and_then(|n| n.parse::<i64>().ok())
+        .expect("the item's number");
+    let (_, d) = app
+        .get("/api/v1/projects/shop/support/errors/issues/1", &admin)
+        .await;
+    assert_eq!(d["tickets"], json!([t["number"]]));
+    assert_eq!(d["backlog"], json!([item]));
+
+    // Alerts: spikes set from the CLI, with no integration yet.
+    let out = app.cli(
+        &admin,
+        &[
+            "errors",
+            "alerts",
+            "--project",
+            "shop",
+            "--spike-events",
+            "5",
+            "--spike-minutes",
+            "10",
+        ],
+    );
+    assert!(out.contains("5 events in 10 min"), "{out}");
+    let (_, s) = app
+        .get("/api/v1/projects/shop/support/errors/dsn", &admin)
+        .await;
+    assert_eq!(
+        (
+            &s["spike_events"],
+            &s["spike_minutes"],
+            &s["alert_integration"]
+        ),
+        (&json!(5), &json!(10), &Value::Null)
+    );
+    app.stop().await;
+}
+
 storage_stories!(
+    the_cli_groups_reopens_links_and_alerts,
     the_node_sdk_groups_bugs_into_issues,
     exceptions_from_every_intake_are_grouped,
     the_python_sdk_groups_bugs_into_issues,
