@@ -545,6 +545,27 @@ async fn a_fixed_bug_that_returns_in_a_later_release_regresses(backend: Backend)
         ],
     );
     assert!(out.contains("resolved"), "{out}");
+    // 1.2.0's release notes list the issue as fixed.
+    let (status, v) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/releases",
+            &admin,
+            Some(json!({"kind": "minor", "version": "1.2.0"})),
+        )
+        .await;
+    assert!(status == 201 || status == 409, "{status}: {v}");
+    let (status, notes) = app
+        .get("/api/v1/projects/shop/releases/1.2.0/notes", &admin)
+        .await;
+    assert_eq!(status, 200, "{notes}");
+    assert_eq!(notes["fixed_issues"], json!([1]), "{notes}");
+    assert!(
+        notes["markdown"]
+            .as_str()
+            .is_some_and(|m| m.contains("Error issue #1: RuntimeError: cart is gone")),
+        "{notes}"
+    );
     // 1.2.0 stragglers are expected: still resolved.
     app.clock.advance(Duration::from_secs(60));
     send(
@@ -1125,7 +1146,86 @@ async fn the_cli_groups_reopens_links_and_alerts(backend: Backend) {
     app.stop().await;
 }
 
+/// A postmortem draft lists the error issues that were new or spiking
+/// while the incident lasted, in its facts and its impact section.
+async fn a_postmortem_lists_the_issues_of_its_incident(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (admin, _) = shop_with_ingest_key(&app).await;
+    let dsn = dsn(&app, &admin).await;
+    let number = dsn.rsplit('/').next().expect("number").to_owned();
+    let mut n = 0;
+    let mut event = |ty: &str| {
+        n += 1;
+        let mut e = bug("3.0.0", &format!("{n:032x}"));
+        e["exception"]["values"][0]["type"] = json!(ty);
+        envelope(&dsn, &e)
+    };
+    // Two old bugs, seen once each long before the incident.
+    send(&app, &number, &dsn, event("StaleCacheError")).await;
+    send(&app, &number, &dsn, event("QuietError")).await;
+    app.clock.advance(Duration::from_secs(3600));
+    let (status, inc) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/incidents",
+            &admin,
+            Some(json!({"title": "Checkout is failing", "severity": "sev2"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{inc}");
+    // During it: the old bug spikes, a new one appears.
+    for _ in 0..6 {
+        send(&app, &number, &dsn, event("StaleCacheError")).await;
+    }
+    send(&app, &number, &dsn, event("PaymentGatewayError")).await;
+    // The other old bug, seen once more, neither new nor spiking: left out.
+    send(&app, &number, &dsn, event("QuietError")).await;
+    app.clock.advance(Duration::from_secs(120));
+    let (status, pm) = app
+        .send(
+            Method::POST,
+            &format!(
+                "/api/v1/projects/shop/support/incidents/{}/postmortem",
+                inc["number"]
+            ),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(status, 201, "{pm}");
+    let errors = pm["facts"]["errors"].as_array().expect("errors").clone();
+    let seen: Vec<(String, i64, bool)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["title"].as_str().unwrap_or("").to_owned(),
+                e["events"].as_i64().unwrap_or(-1),
+                e["new"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("StaleCacheError: cart is gone".to_owned(), 6, false),
+            ("PaymentGatewayError: cart is gone".to_owned(), 1, true),
+        ],
+        "{errors:#?}"
+    );
+    let impact = pm["sections"]["impact"].as_str().expect("impact");
+    assert!(
+        impact.contains(
+            "StaleCacheError: cart is gone: 6 events during the incident (0 in as long before)"
+        ) && impact.contains(
+            "PaymentGatewayError: cart is gone: 1 events during the incident, first seen then"
+        ),
+        "{impact}"
+    );
+    app.stop().await;
+}
+
 storage_stories!(
+    a_postmortem_lists_the_issues_of_its_incident,
     the_cli_groups_reopens_links_and_alerts,
     the_node_sdk_groups_bugs_into_issues,
     exceptions_from_every_intake_are_grouped,

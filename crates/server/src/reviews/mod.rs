@@ -455,6 +455,17 @@ pub fn prefilled(incident: &IncidentRow, f: &Facts) -> Sections {
             ));
         }
     }
+    for e in &f.errors {
+        let when = if e.new {
+            ", first seen then".to_owned()
+        } else {
+            format!(" ({} in as long before)", e.events_before)
+        };
+        impact.push(format!(
+            "- Error issue #{} {}: {} events during the incident{when}.",
+            e.number, e.title, e.events
+        ));
+    }
     Sections {
         summary,
         impact: impact.join("\n"),
