@@ -726,7 +726,148 @@ async fn settings_forms_add_edit_and_delete(backend: Backend) {
     assert!(page.contains("No rules yet"), "{page}");
 }
 
+async fn error_dsn(app: &crate::helpers::TestApp, token: &str) -> serde_json::Value {
+    app.get("/api/v1/projects/shop/support/errors/dsn", token)
+        .await
+        .1
+}
+
+/// The errors page's settings forms: an admin replaces the DSN's key (the
+/// old one is refused from then on) and sets spike alerts; a bad number is
+/// refused with a message and changes nothing; a responder may do neither.
+async fn the_errors_page_rotates_the_dsn_and_sets_alerts(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ada = app
+        .user("ada@example.com", "correct horse battery", false)
+        .await;
+    let bob = app
+        .user("bob@example.com", "correct horse battery", false)
+        .await;
+    let (shop, _) = app.project("Shop", &ada).await;
+    app.member(&shop, &bob, liveops_core::Role::Responder).await;
+    let admin = app.token(&ada, &shop, "read,write,admin").await;
+    let before = error_dsn(&app, &admin).await;
+    let post = |b: Client, form: Vec<(&'static str, String)>| {
+        let url = app.url("/p/shop/support/errors/settings");
+        async move {
+            let resp = b.post(url).form(&form).send().await.expect("post");
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap_or_default())
+        }
+    };
+
+    // A responder sees the page but may not change its settings.
+    let bb = browser();
+    let bob_csrf = sign_in(&bb, &app.base, "bob@example.com", "correct horse battery").await;
+    let (status, _) = post(
+        bb.clone(),
+        vec![("_csrf", bob_csrf), ("op", "rotate".into())],
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        error_dsn(&app, &admin).await["public_key"],
+        before["public_key"]
+    );
+
+    let b = browser();
+    let csrf = sign_in(&b, &app.base, "ada@example.com", "correct horse battery").await;
+    let (status, _) = post(
+        b.clone(),
+        vec![("_csrf", csrf.clone()), ("op", "rotate".into())],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let after = error_dsn(&app, &admin).await;
+    assert_ne!(after["public_key"], before["public_key"]);
+    let page = b
+        .get(app.url("/p/shop/support/errors"))
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("body");
+    assert!(
+        page.contains(after["dsn"].as_str().expect("dsn")),
+        "the page shows the new DSN"
+    );
+    let refused = app
+        .http
+        .post(app.url(&format!("/api/{}/store/", before["number"])))
+        .header(
+            "x-sentry-auth",
+            format!(
+                "Sentry sentry_key={}",
+                before["public_key"].as_str().expect("key")
+            ),
+        )
+        .body(r#"{"message": "hello"}"#)
+        .send()
+        .await
+        .expect("store");
+    assert_eq!(refused.status(), 401, "the old key is refused");
+
+    let (status, _) = post(
+        b.clone(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("op", "alerts".into()),
+            ("integration", String::new()),
+            ("on_regression", "1".into()),
+            ("spike_events", "7".into()),
+            ("spike_minutes", "15".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 303);
+    let set = error_dsn(&app, &admin).await;
+    assert_eq!(
+        (
+            &set["spike_events"],
+            &set["spike_minutes"],
+            &set["alert_regression"]
+        ),
+        (
+            &serde_json::json!(7),
+            &serde_json::json!(15),
+            &serde_json::json!(true)
+        )
+    );
+    let (status, body) = post(
+        b.clone(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("op", "alerts".into()),
+            ("spike_events", "many".into()),
+            ("spike_minutes", "15".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("Events must be a whole number."), "{body}");
+    let (status, body) = post(
+        b.clone(),
+        vec![
+            ("_csrf", csrf),
+            ("op", "alerts".into()),
+            ("spike_events", "7".into()),
+            ("spike_minutes", "0".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("spike_minutes"), "{body}");
+    assert_eq!(
+        error_dsn(&app, &admin).await["spike_minutes"],
+        15,
+        "nothing changed"
+    );
+    app.stop().await;
+}
+
 storage_stories!(
+    the_errors_page_rotates_the_dsn_and_sets_alerts,
     sign_in_shows_projects_and_areas,
     repeated_failed_sign_ins_slow_the_account_down,
     tickets_and_maintenance_work_from_the_pages,
