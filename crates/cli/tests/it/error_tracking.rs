@@ -1018,6 +1018,14 @@ async fn exceptions_from_every_intake_are_grouped(backend: Backend) {
     app.stop().await;
 }
 
+/// A backlog item's votes and voters.
+async fn votes_on(app: &TestApp, admin: &str, item: i64) -> (Option<i64>, Option<i64>) {
+    let (_, v) = app
+        .get(&format!("/api/v1/projects/shop/backlog/{item}"), admin)
+        .await;
+    (v["item"]["votes"].as_i64(), v["item"]["voters"].as_i64())
+}
+
 /// The CLI's remaining issue commands: grouping rules (added, used,
 /// listed, deleted), reopen, link, backlog and alerts.
 async fn the_cli_groups_reopens_links_and_alerts(backend: Backend) {
@@ -1116,6 +1124,33 @@ async fn the_cli_groups_reopens_links_and_alerts(backend: Backend) {
         .await;
     assert_eq!(d["tickets"], json!([t["number"]]));
     assert_eq!(d["backlog"], json!([item]));
+    // A customer the issue reaches later (bea, by e-mail) becomes a vote
+    // when the support job next looks, once.
+    let mut later = bug("2.0.0", &"9".repeat(32));
+    later["fingerprint"] = json!(["timeouts"]);
+    later["user"] = json!({"email": "bea@example.com"});
+    later["exception"]["values"][0]["type"] = json!("TimeoutError");
+    let (status, v) = send(&app, &number, &dsn, envelope(&dsn, &later)).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(issues(&app, &admin, "").await.len(), 1, "the same issue");
+    assert_eq!(
+        votes_on(&app, &admin, item).await,
+        (Some(1), Some(1)),
+        "ann only"
+    );
+    let added = liveops_server::support::errors::issues::refresh_votes(&app.state)
+        .await
+        .expect("refresh votes");
+    assert_eq!(added, 1);
+    assert_eq!(
+        votes_on(&app, &admin, item).await,
+        (Some(2), Some(2)),
+        "ann and bea"
+    );
+    let again = liveops_server::support::errors::issues::refresh_votes(&app.state)
+        .await
+        .expect("refresh votes");
+    assert_eq!(again, 0, "each customer votes once");
 
     // Alerts: spikes set from the CLI, with no integration yet.
     let out = app.cli(

@@ -41,6 +41,10 @@ pub async fn tick(state: &AppState) {
         crate::support::errors::alerts::spikes(state).await,
     );
     warn_on(
+        "error votes",
+        crate::support::errors::issues::refresh_votes(state).await,
+    );
+    warn_on(
         "inbound Maildir",
         crate::support::maildir::poll(state).await,
     );

@@ -1102,6 +1102,28 @@ impl Db {
         Ok((new, regressed))
     }
 
+    /// Issues seen since `since` that have a backlog item made from them
+    /// (one that still exists): the issue, and the item's id.
+    pub async fn backlog_issues_seen_since(&self, since: i64) -> Result<Vec<(IssueRow, String)>> {
+        let cols = ISSUE_COLS
+            .split(", ")
+            .map(|c| format!("i.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!(
+            "SELECT {cols}, l.target_id AS item_id FROM error_issue_links l \
+             JOIN error_issues i ON i.id = l.issue_id \
+             JOIN backlog_items b ON b.id = l.target_id \
+             WHERE l.kind = 'backlog' AND i.last_seen >= $1 ORDER BY i.last_seen"
+        ))
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((issue_from(r)?, r.try_get("item_id")?)))
+        .collect()
+    }
+
     /// Issues first seen in `[from, to)`, most events first, at most `limit`.
     pub async fn issues_first_seen_between(
         &self,

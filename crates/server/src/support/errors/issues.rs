@@ -686,6 +686,43 @@ async fn customer_votes(
     Ok(added)
 }
 
+/// How far back the vote refresh looks for issues seen: a few job rounds,
+/// so a round missed (a restart, another node's lease) is caught up.
+const VOTES_LOOKBACK_MS: i64 = 15 * 60_000;
+
+/// Adds the customers an issue reached since its backlog bug was made as
+/// votes on that bug (each customer once: the feedback's external id is
+/// the issue and the customer). Looks at issues seen lately; run by the
+/// support job. Says how many votes were added.
+pub async fn refresh_votes(state: &AppState) -> Result<usize> {
+    let now = state.now_ms();
+    let mut added = 0;
+    for (i, item_id) in state
+        .db
+        .backlog_issues_seen_since(now - VOTES_LOOKBACK_MS)
+        .await?
+    {
+        let prints = state.db.issue_prints(&i.id).await?;
+        let project = i.project_id.clone();
+        let affected = on_errors(state, move |t| {
+            t.affected(&project, &prints, MAX_VOTES_FROM_ISSUE)
+        })
+        .await?;
+        let actor = Actor::system();
+        let mut w = Work::begin(&state.db, &*state.clock, &actor, Some(&i.project_id)).await?;
+        let n = customer_votes(&mut w, &i.project_id, &i, &item_id, &affected, now).await?;
+        if n > 0 {
+            w.commit(
+                Audit::new("errors.issue.votes", i.number.to_string())
+                    .detail(json!({ "votes": n })),
+            )
+            .await?;
+            added += n;
+        }
+    }
+    Ok(added)
+}
+
 pub async fn to_backlog(
     state: &AppState,
     actor: &Actor,
