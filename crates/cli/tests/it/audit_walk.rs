@@ -355,21 +355,7 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     for (ty, function) in [("KeyError", "lookup"), ("ValueError", "charge")] {
         let event = json!({"exception": [{"type": ty, "value": "x",
             "stacktrace": {"frames": [{"function": function, "module": "shop", "in_app": true}]}}]});
-        let r = app
-            .http
-            .post(app.url(&format!("/api/{}/store/", dsn["number"])))
-            .header(
-                "x-sentry-auth",
-                format!(
-                    "Sentry sentry_key={}",
-                    dsn["public_key"].as_str().unwrap_or("")
-                ),
-            )
-            .body(event.to_string())
-            .send()
-            .await
-            .expect("store");
-        assert_eq!(r.status(), 200);
+        assert_eq!(crate::helpers::store_event(&app, &dsn, &event).await, 200);
     }
     w.vars.insert("number", "1".into());
     w.change(

@@ -269,6 +269,17 @@ async fn browser_signs_in_switches_project_and_opens_every_area() {
     app.stop().await;
 }
 
+/// Signs ada in through the login page and waits to land on `next`.
+pub(crate) async fn sign_in_to(c: &Client, app: &crate::helpers::TestApp, next: &str) {
+    c.goto(&app.url(&format!("/login?next={next}")))
+        .await
+        .expect("login");
+    fill(c, "#email", "ada@example.com").await;
+    fill(c, "#password", "correct horse battery").await;
+    click(c, "//button[@type='submit']").await;
+    wait_path(c, |p| p == next).await;
+}
+
 pub(crate) async fn fill(c: &Client, css: &str, text: &str) {
     c.find(Locator::Css(css))
         .await
@@ -735,13 +746,7 @@ async fn browser_drafts_writes_and_publishes_a_postmortem() {
     let driver = start_chromedriver();
     let profile = tempfile::tempdir().expect("profile dir");
     let c = open_browser(&driver, profile.path()).await;
-    c.goto(&app.url("/login?next=/p/shop/support/incidents/1"))
-        .await
-        .expect("login");
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    click(&c, "//button[@type='submit']").await;
-    wait_path(&c, |p| p == "/p/shop/support/incidents/1").await;
+    sign_in_to(&c, &app, "/p/shop/support/incidents/1").await;
     click(&c, "//button[text()='Draft the postmortem']").await;
     assert_eq!(
         wait_path(&c, |p| p == "/p/shop/reviews/postmortems/1").await,
@@ -1245,32 +1250,12 @@ async fn browser_follows_an_error_to_its_stack_trace_and_resolves_it() {
                  "post_context": [], "vars": {"count": "0", "total": "0"}}
             ]}}]}
     });
-    let r = app
-        .http
-        .post(app.url(&format!("/api/{}/store/", dsn["number"])))
-        .header(
-            "x-sentry-auth",
-            format!(
-                "Sentry sentry_key={}",
-                dsn["public_key"].as_str().expect("key")
-            ),
-        )
-        .body(event.to_string())
-        .send()
-        .await
-        .expect("store");
-    assert_eq!(r.status(), 200);
+    assert_eq!(crate::helpers::store_event(&app, &dsn, &event).await, 200);
 
     let driver = start_chromedriver();
     let profile = tempfile::tempdir().expect("profile dir");
     let c = open_browser(&driver, profile.path()).await;
-    c.goto(&app.url("/login?next=/p/shop/support/errors"))
-        .await
-        .expect("login");
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    click(&c, "//button[@type='submit']").await;
-    wait_path(&c, |p| p == "/p/shop/support/errors").await;
+    sign_in_to(&c, &app, "/p/shop/support/errors").await;
     let listed = wait_text(&c, "table.issues", "ZeroDivisionError").await;
     assert!(listed.contains("unresolved"), "{listed}");
     let dsn_shown = text_of(&c, "code.dsn").await;

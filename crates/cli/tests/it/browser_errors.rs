@@ -15,7 +15,7 @@ use axum::routing::get;
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::browser::{click, fill, open_browser, shot, start_chromedriver, wait_path, wait_text};
+use crate::browser::{click, open_browser, shot, sign_in_to, start_chromedriver, wait_text};
 use crate::helpers::{Backend, TestApp, spawn_app, storage_stories};
 
 const RELEASE: &str = "shop-web@1.4.0";
@@ -283,13 +283,7 @@ async fn the_browser_sdk_error_is_shown_in_its_original_source(backend: Backend)
     );
 
     // The issue page shows the same, with where the minified code was.
-    c.goto(&app.url(&format!("/login?next=/p/shop/support/errors/{n}")))
-        .await
-        .expect("login");
-    fill(&c, "#email", "ada@example.com").await;
-    fill(&c, "#password", "correct horse battery").await;
-    click(&c, "//button[@type='submit']").await;
-    wait_path(&c, |p| p == format!("/p/shop/support/errors/{n}")).await;
+    sign_in_to(&c, &app, &format!("/p/shop/support/errors/{n}")).await;
     let shown = wait_text(&c, "ol.frames", "computeTotal").await;
     assert!(
         shown.contains("src/app.js")

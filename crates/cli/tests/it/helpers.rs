@@ -540,3 +540,23 @@ pub async fn shop_with_ingest_key(app: &TestApp) -> (String, String) {
     assert_eq!(status, 200, "{key}");
     (admin, key["ingest_key"].as_str().expect("key").to_owned())
 }
+
+/// Sends one event to the Sentry `store` intake with the DSN's key (`dsn`
+/// as the DSN endpoint answers it); the status it got.
+pub async fn store_event(app: &TestApp, dsn: &Value, event: &Value) -> u16 {
+    app.http
+        .post(app.url(&format!("/api/{}/store/", dsn["number"])))
+        .header(
+            "x-sentry-auth",
+            format!(
+                "Sentry sentry_key={}",
+                dsn["public_key"].as_str().unwrap_or("")
+            ),
+        )
+        .body(event.to_string())
+        .send()
+        .await
+        .expect("store")
+        .status()
+        .as_u16()
+}

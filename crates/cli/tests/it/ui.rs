@@ -792,21 +792,11 @@ async fn the_errors_page_rotates_the_dsn_and_sets_alerts(backend: Backend) {
         page.contains(after["dsn"].as_str().expect("dsn")),
         "the page shows the new DSN"
     );
-    let refused = app
-        .http
-        .post(app.url(&format!("/api/{}/store/", before["number"])))
-        .header(
-            "x-sentry-auth",
-            format!(
-                "Sentry sentry_key={}",
-                before["public_key"].as_str().expect("key")
-            ),
-        )
-        .body(r#"{"message": "hello"}"#)
-        .send()
-        .await
-        .expect("store");
-    assert_eq!(refused.status(), 401, "the old key is refused");
+    assert_eq!(
+        crate::helpers::store_event(&app, &before, &serde_json::json!({"message": "hello"})).await,
+        401,
+        "the old key is refused"
+    );
 
     let (status, _) = post(
         b.clone(),
