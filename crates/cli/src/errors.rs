@@ -110,9 +110,18 @@ pub enum ErrorsCommand {
     Alerts {
         #[arg(long, value_name = "SLUG")]
         project: String,
-        /// The alert integration incidents open through; none stops alerts.
+        /// The alert integration incidents open through; without it, no
+        /// incidents are opened.
         #[arg(long)]
         integration: Option<String>,
+        /// Tell the on-call people of this tier (l1, l2 or l3) through
+        /// their own notification rules.
+        #[arg(long, value_name = "TIER")]
+        notify: Option<String>,
+        /// Severities by level, like `fatal=sev1,error=sev3` (`fatal=sev2`
+        /// unless given).
+        #[arg(long, value_name = "LEVEL=SEV,…")]
+        severities: Option<String>,
         #[arg(long)]
         on_new: bool,
         /// Leave regressions unalerted.
@@ -124,6 +133,10 @@ pub enum ErrorsCommand {
         /// …within this many minutes (60 unless given).
         #[arg(long, value_name = "MINUTES")]
         spike_minutes: Option<i64>,
+        /// Alert when one issue's events within those minutes are at least
+        /// this share (%) of its route's requests.
+        #[arg(long, value_name = "PERCENT")]
+        spike_percent: Option<f64>,
     },
     /// Grouping rules: events whose type, message or module matches group
     /// under a fixed fingerprint.
@@ -396,10 +409,14 @@ pub async fn run(g: &Global, cmd: ErrorsCommand) -> anyhow::Result<()> {
             no_regression,
             spike_events,
             spike_minutes,
+            spike_percent,
+            notify,
+            severities,
         } => {
             let path = format!("{}/alerts", base(&project));
             let body = json!({"integration": integration, "on_new": on_new, "on_regression": !no_regression,
-                              "spike_events": spike_events, "spike_minutes": spike_minutes});
+                              "spike_events": spike_events, "spike_minutes": spike_minutes,
+                              "spike_percent": spike_percent, "notify": notify, "severities": severities});
             let v = c.call(Method::PUT, &path, Some(body)).await?;
             let d: DsnView = read_as(&path, &v)?;
             output::record(
@@ -415,6 +432,18 @@ pub async fn run(g: &Global, cmd: ErrorsCommand) -> anyhow::Result<()> {
                                 .map(|n| format!("{n} events in {} min", d.spike_minutes))
                         ),
                     ),
+                    (
+                        "route spike",
+                        json!(d.spike_percent.map(|p| format!(
+                            "{p} % of a route's requests in {} min",
+                            d.spike_minutes
+                        ))),
+                    ),
+                    (
+                        "notify",
+                        json!(d.notify.map(|t| format!("tier {t} on call"))),
+                    ),
+                    ("severities", json!(d.severities)),
                 ],
             );
         }

@@ -30,6 +30,8 @@ pub struct Inner {
     pub feedback_limiter: Limiter,
     /// Error events waiting for the next group commit.
     pub errors_intake: crate::support::errors::commit::GroupCommit,
+    /// The error intake's grouping rules and recent event ids, per node.
+    pub errors_cache: crate::support::errors::cache::IntakeCache,
     /// Analytics ingest keys recently seen, and their rate limits.
     pub ingest_keys: crate::analytics::keys::IngestKeys,
     /// Seals outbound webhook URLs at rest.
@@ -88,6 +90,7 @@ impl AppState {
             feedback_limiter: Limiter::new(FEEDBACK_PER_WINDOW, Duration::from_secs(600)),
             ingest_keys: crate::analytics::keys::IngestKeys::default(),
             errors_intake: crate::support::errors::commit::GroupCommit::default(),
+            errors_cache: crate::support::errors::cache::IntakeCache::default(),
             sealer,
         }))
     }

@@ -287,6 +287,8 @@ pub struct Event {
     pub environment: Option<String>,
     pub server_name: Option<String>,
     pub transaction: Option<String>,
+    /// How the SDK named the transaction: `route`, `url`, `component`, …
+    pub transaction_source: Option<String>,
     /// Tags as sent, plus those liveops breaks issues down by.
     pub tags: Vec<(String, String)>,
     pub user_id: Option<String>,
@@ -295,6 +297,32 @@ pub struct Event {
     pub contexts: Option<Value>,
     pub breadcrumbs: Vec<Value>,
     pub request: Option<Value>,
+}
+
+impl Event {
+    /// The route of the request the event happened in, named as the
+    /// performance area names the same request's span (a transaction
+    /// named by its route template, else the request's method and path);
+    /// else the transaction's name.
+    pub fn route(&self) -> Option<String> {
+        let template = self
+            .transaction
+            .as_deref()
+            .filter(|_| self.transaction_source.as_deref() == Some("route"));
+        if let Some(r) = &self.request {
+            let path = text(r.get("url"))
+                .and_then(|u| url::Url::parse(&u).ok().map(|u| u.path().to_owned()));
+            let method = text(r.get("method")).map(|m| m.to_ascii_uppercase());
+            if let Some(route) = liveops_core::performance::span::http_route(
+                method.as_deref(),
+                template,
+                path.as_deref(),
+            ) {
+                return Some(route);
+            }
+        }
+        self.transaction.clone()
+    }
 }
 
 fn text(v: Option<&Value>) -> Option<String> {
@@ -445,6 +473,9 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, SentryError> {
         environment: text(o.get("environment")),
         server_name: text(o.get("server_name")),
         transaction: text(o.get("transaction")),
+        transaction_source: o
+            .get("transaction_info")
+            .and_then(|i| text(i.get("source"))),
         tags: tags(o.get("tags")),
         user_id: user.and_then(|u| text(u.get("id"))),
         user_email: user.and_then(|u| text(u.get("email"))),
@@ -921,6 +952,32 @@ pub fn parse_transaction(bytes: &[u8]) -> Result<Vec<Span>, SentryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_event_names_its_route_as_its_transaction_span_would() {
+        let read = |v: serde_json::Value| {
+            parse_event(v.to_string().as_bytes())
+                .expect("an event")
+                .route()
+        };
+        let request =
+            serde_json::json!({"method": "post", "url": "http://shop.test/orders/123?x=1"});
+        assert_eq!(
+            read(serde_json::json!({"transaction": "/orders/{id}",
+                "transaction_info": {"source": "route"}, "request": request})),
+            Some("POST /orders/{id}".to_owned())
+        );
+        assert_eq!(
+            read(serde_json::json!({"transaction": "orders.create", "request": request})),
+            Some("POST /orders/{id}".to_owned()),
+            "a transaction that is not a route template gives way to the path"
+        );
+        assert_eq!(
+            read(serde_json::json!({"transaction": "nightly-job"})),
+            Some("nightly-job".to_owned())
+        );
+        assert_eq!(read(serde_json::json!({"message": "hi"})), None);
+    }
 
     #[test]
     fn transactions_become_a_request_and_its_calls() {

@@ -88,6 +88,17 @@ credentials:
     owner: ann@example.com
     system: stripe
     expires_at: 2027-06-01
+error_alerts:
+  - integration: Alertmanager
+    on_new: true
+    notify: L1
+    spike_events: 50
+    spike_percent: 5
+    severities: error=sev3, fatal=SEV1
+grouping_rules:
+  - matcher: type
+    pattern: Timeout*
+    fingerprint: [timeouts]
 "#;
 
 /// Runs the CLI, which must fail; its exit status and standard error.
@@ -182,6 +193,8 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         "create key_funnels/Signup",
         "create trains/Weekly",
         "create credentials/stripe",
+        "create error_alerts/errors",
+        "create grouping_rules/type:Timeout*",
     ] {
         assert!(planned.iter().any(|c| c == want), "{want} in {planned:?}");
     }
@@ -405,7 +418,7 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         (
             "integrations",
             "Alertmanager",
-            "the alert rules and SLOs `Checkout availability`",
+            "the alert rules, SLOs and error alerts `Checkout availability`, `error alerts`",
         ),
     ] {
         let (code, err) = cli_fails(

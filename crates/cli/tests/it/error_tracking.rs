@@ -172,7 +172,7 @@ async fn the_node_sdk_groups_bugs_into_issues(backend: Backend) {
     app.stop().await;
 }
 
-async fn dsn(app: &TestApp, admin: &str) -> String {
+pub(crate) async fn dsn(app: &TestApp, admin: &str) -> String {
     let (status, d) = app
         .get("/api/v1/projects/shop/support/errors/dsn", admin)
         .await;
@@ -188,7 +188,7 @@ async fn dsn(app: &TestApp, admin: &str) -> String {
     dsn
 }
 
-async fn issues(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
+pub(crate) async fn issues(app: &TestApp, admin: &str, query: &str) -> Vec<Value> {
     let (status, v) = app
         .get(
             &format!("/api/v1/projects/shop/support/errors/issues?{query}"),
@@ -375,7 +375,7 @@ async fn the_python_sdk_groups_bugs_into_issues(backend: Backend) {
 
 /// An envelope as an SDK frames it: a header line, then an item header and
 /// the event.
-fn envelope(dsn: &str, event: &Value) -> Vec<u8> {
+pub(crate) fn envelope(dsn: &str, event: &Value) -> Vec<u8> {
     let payload = event.to_string();
     format!(
         "{}\n{}\n{payload}\n",
@@ -385,7 +385,7 @@ fn envelope(dsn: &str, event: &Value) -> Vec<u8> {
     .into_bytes()
 }
 
-fn bug(release: &str, id: &str) -> Value {
+pub(crate) fn bug(release: &str, id: &str) -> Value {
     json!({
         "event_id": id,
         "level": "error",
@@ -402,7 +402,7 @@ fn bug(release: &str, id: &str) -> Value {
     })
 }
 
-async fn send(app: &TestApp, number: &str, dsn: &str, body: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn send(app: &TestApp, number: &str, dsn: &str, body: Vec<u8>) -> (u16, Value) {
     let r = app
         .http
         .post(app.url(&format!("/api/{number}/envelope/")))
@@ -1029,7 +1029,9 @@ async fn votes_on(app: &TestApp, admin: &str, item: i64) -> (Option<i64>, Option
 /// The CLI's remaining issue commands: grouping rules (added, used,
 /// listed, deleted), reopen, link, backlog and alerts.
 async fn the_cli_groups_reopens_links_and_alerts(backend: Backend) {
-    let app = spawn_app(backend).await;
+    // The story refreshes the votes itself: the background round must not
+    // do it first.
+    let app = crate::helpers::spawn_app_with(backend, |c| c.job_tick_ms = 3_600_000).await;
     let (admin, _) = shop_with_ingest_key(&app).await;
     let dsn = dsn(&app, &admin).await;
     let number = dsn.rsplit('/').next().expect("number").to_owned();

@@ -14,6 +14,7 @@ mod browser_errors;
 mod cli;
 mod configuration;
 mod docs;
+mod error_alerts;
 mod error_tracking;
 mod errors;
 mod feedback;

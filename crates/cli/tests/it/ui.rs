@@ -807,6 +807,9 @@ async fn the_errors_page_rotates_the_dsn_and_sets_alerts(backend: Backend) {
             ("on_regression", "1".into()),
             ("spike_events", "7".into()),
             ("spike_minutes", "15".into()),
+            ("spike_percent", "2.5".into()),
+            ("notify", "l2".into()),
+            ("severities", "warning=sev4".into()),
         ],
     )
     .await;
@@ -824,6 +827,40 @@ async fn the_errors_page_rotates_the_dsn_and_sets_alerts(backend: Backend) {
             &serde_json::json!(true)
         )
     );
+    assert_eq!(
+        (&set["spike_percent"], &set["notify"], &set["severities"]),
+        (
+            &serde_json::json!(2.5),
+            &serde_json::json!("l2"),
+            &serde_json::json!("warning=sev4")
+        )
+    );
+    let (status, body) = post(
+        b.clone(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("op", "alerts".into()),
+            ("spike_percent", "lots".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(
+        body.contains("The share of a route&#39;s requests must be a number.")
+            || body.contains("The share of a route's requests must be a number."),
+        "{body}"
+    );
+    let (status, body) = post(
+        b.clone(),
+        vec![
+            ("_csrf", csrf.clone()),
+            ("op", "alerts".into()),
+            ("severities", "fatal=loud".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.contains("unknown severity"), "{body}");
     let (status, body) = post(
         b.clone(),
         vec![

@@ -135,19 +135,27 @@ impl Span {
         let Some(h) = &self.http else {
             return self.name.clone();
         };
-        let method = h.method.as_deref().unwrap_or("");
-        let join = |r: &str| {
-            if method.is_empty() {
-                r.to_owned()
-            } else {
-                format!("{method} {r}")
-            }
-        };
-        match (&h.route, &h.path) {
-            (Some(r), _) if !r.is_empty() => join(r),
-            (_, Some(p)) if !p.is_empty() => join(&normalise_path(p)),
-            _ => self.name.clone(),
+        http_route(h.method.as_deref(), h.route.as_deref(), h.path.as_deref())
+            .unwrap_or_else(|| self.name.clone())
+    }
+}
+
+/// The route an HTTP request is grouped under, as [`Span::route`] names
+/// it: the route template with its method, else the method and the path
+/// with its ids replaced; `None` with neither.
+pub fn http_route(method: Option<&str>, route: Option<&str>, path: Option<&str>) -> Option<String> {
+    let method = method.unwrap_or("");
+    let join = |r: &str| {
+        if method.is_empty() {
+            r.to_owned()
+        } else {
+            format!("{method} {r}")
         }
+    };
+    match (route, path) {
+        (Some(r), _) if !r.is_empty() => Some(join(r)),
+        (_, Some(p)) if !p.is_empty() => Some(join(&normalise_path(p))),
+        _ => None,
     }
 }
 

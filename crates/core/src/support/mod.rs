@@ -5,6 +5,7 @@ pub mod alert;
 pub mod errors;
 pub mod escalation;
 pub mod incident;
+pub mod issue_alerts;
 pub mod issues;
 pub mod mail;
 pub mod schedule;

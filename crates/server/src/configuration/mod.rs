@@ -16,6 +16,7 @@
 //! Applying the same document twice changes nothing the second time, and an
 //! exported document applies as no change.
 
+mod errors;
 mod others;
 mod support;
 
@@ -49,6 +50,7 @@ async fn current(state: &AppState, project_id: &str) -> ApiResult<Document> {
     let (components, schedules, tiers, policies, integrations, hooks) =
         support::current(state, project_id).await?;
     let rest = others::current(state, project_id).await?;
+    let (error_alerts, grouping_rules) = errors::current(state, project_id).await?;
     Ok(Document {
         project: None,
         components,
@@ -57,6 +59,8 @@ async fn current(state: &AppState, project_id: &str) -> ApiResult<Document> {
         policies,
         integrations,
         hooks,
+        error_alerts,
+        grouping_rules,
         ..rest
     })
 }
@@ -180,6 +184,7 @@ async fn apply_checked(
         }
     }
     let applied = !dry_run && !changes.is_empty();
+    let rules_changed = changes.iter().any(|c| c.kind == "grouping_rules");
     if applied {
         // One entry for the whole change, naming each part.
         let parts: Vec<String> = changes
@@ -191,6 +196,9 @@ async fn apply_checked(
                 .detail(json!({ "changes": parts, "prune": prune })),
         )
         .await?;
+        if rules_changed {
+            state.errors_cache.forget_rules(project_id);
+        }
     }
     // Otherwise the work is dropped, which rolls it back.
     Ok(PlanView {
@@ -235,6 +243,7 @@ fn canonical(
     let mut out = Document::default();
     support::canonical(opened, doc, now, &mut out, problems);
     others::canonical(doc, &mut out, problems);
+    errors::canonical(doc, &mut out, problems);
     for kind in KINDS {
         let mut seen = BTreeMap::new();
         for key in keys(kind, &out) {
@@ -353,6 +362,14 @@ macro_rules! by_kind {
                 let $f: fn(&Document) -> &Vec<_> = |d| &d.credentials;
                 $body
             }
+            "error_alerts" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.error_alerts;
+                $body
+            }
+            "grouping_rules" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.grouping_rules;
+                $body
+            }
             _ => Default::default(),
         }
     };
@@ -404,6 +421,8 @@ async fn write(
         "key_funnels" => others::put_key_funnel(cx, get(&d.key_funnels, kind, key)?, exists).await,
         "trains" => others::put_train(cx, get(&d.trains, kind, key)?, exists).await,
         "credentials" => others::put_credential(cx, get(&d.credentials, kind, key)?).await,
+        "error_alerts" => errors::put_alerts(cx, get(&d.error_alerts, kind, key)?).await,
+        "grouping_rules" => errors::put_rule(cx, get(&d.grouping_rules, kind, key)?, exists).await,
         other => Err(vanished(other, key)),
     }
 }
@@ -423,6 +442,8 @@ async fn delete(cx: &mut Cx<'_>, kind: &str, key: &str) -> ApiResult<()> {
         "key_funnels" => others::delete_key_funnel(cx, key).await,
         "trains" => others::delete_train(cx, key).await,
         "credentials" => others::delete_credential(cx, key).await,
+        "error_alerts" => errors::delete_alerts(cx).await,
+        "grouping_rules" => errors::delete_rule(cx, key).await,
         other => Err(vanished(other, key)),
     }
 }
@@ -504,12 +525,13 @@ pub async fn put_one_checked(
         "policies" => policies, "integrations" => integrations, "hooks" => hooks,
         "slos" => slos, "alert_rules" => alert_rules, "capacity" => capacity,
         "retention" => retention, "key_funnels" => key_funnels, "trains" => trains,
-        "credentials" => credentials);
+        "credentials" => credentials, "error_alerts" => error_alerts,
+        "grouping_rules" => grouping_rules);
     apply_checked(state, actor, project_id, slug, doc, false, false).await
 }
 
 /// Field names a serde message may name, to put it on its field.
-const FIELDS: [&str; 30] = [
+const FIELDS: [&str; 40] = [
     "name",
     "description",
     "time_zone",
@@ -540,6 +562,16 @@ const FIELDS: [&str; 30] = [
     "target_utilisation",
     "days",
     "steps",
+    "on_new",
+    "on_regression",
+    "spike_events",
+    "spike_minutes",
+    "spike_percent",
+    "notify",
+    "severities",
+    "matcher",
+    "pattern",
+    "fingerprint",
 ];
 
 /// Deletes one object; a 404 when there is none of that name.
@@ -570,7 +602,8 @@ pub async fn delete_one(
         "policies" => policies, "integrations" => integrations, "hooks" => hooks,
         "slos" => slos, "alert_rules" => alert_rules, "capacity" => capacity,
         "retention" => retention, "key_funnels" => key_funnels, "trains" => trains,
-        "credentials" => credentials);
+        "credentials" => credentials, "error_alerts" => error_alerts,
+        "grouping_rules" => grouping_rules);
     // Only the one object may go: a dry run first proves it, since anything
     // else would mean stored settings that do not read back as written.
     let dry = apply(state, actor, project_id, slug, doc.clone(), true, true).await?;

@@ -840,7 +840,12 @@ pub(super) async fn delete_integration(cx: &mut Cx<'_>, key: &str) -> ApiResult<
         .await?
         .ok_or_else(|| vanished("integrations", key))?;
     let users = intake::integration_users(cx.w.conn(), &id).await?;
-    in_use("integration", key, "the alert rules and SLOs", &users)?;
+    in_use(
+        "integration",
+        key,
+        "the alert rules, SLOs and error alerts",
+        &users,
+    )?;
     intake::delete_integration(cx.w.conn(), cx.project_id, &id).await?;
     Ok(())
 }

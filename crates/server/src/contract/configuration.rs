@@ -23,7 +23,7 @@ fn yes() -> bool {
 
 /// Every kind of object, in the order they are made (later ones may name
 /// earlier ones); deletions go the other way.
-pub const KINDS: [&str; 13] = [
+pub const KINDS: [&str; 15] = [
     "components",
     "schedules",
     "tiers",
@@ -37,6 +37,8 @@ pub const KINDS: [&str; 13] = [
     "key_funnels",
     "trains",
     "credentials",
+    "error_alerts",
+    "grouping_rules",
 ];
 
 /// A project's configuration.
@@ -73,6 +75,13 @@ pub struct Document {
     pub trains: Vec<TrainSpec>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub credentials: Vec<CredentialSpec>,
+    /// What error issues alert on and where alerts go: at most one entry,
+    /// left out while the defaults hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_alerts: Vec<crate::contract::errors::ErrorAlertsBody>,
+    /// Error grouping rules, tried in the order they were made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grouping_rules: Vec<crate::contract::errors::GroupingRuleBody>,
 }
 
 /// A status-page component.

@@ -19,22 +19,53 @@ pub struct DsnView {
     /// A spike: this many events of one issue within `spike_minutes`.
     pub spike_events: Option<i64>,
     pub spike_minutes: i64,
+    /// A spike: one issue's events within `spike_minutes` are at least this
+    /// share (%) of its route's requests.
+    pub spike_percent: Option<f64>,
+    /// The tier whose on-call people are told of each alert through their
+    /// own notification rules.
+    pub notify: Option<String>,
+    /// The severity alerts take from their issue's level, as `level=sevN`
+    /// pairs.
+    pub severities: String,
 }
 
-/// What error alerts do.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// What error alerts do: which issues alert (new ones, regressions,
+/// spikes), and where they go (an incident through an alert integration,
+/// the on-call people of a tier through their own notification rules, or
+/// both). This is also the `error_alerts` entry of a project's
+/// configuration document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErrorAlertsBody {
-    /// An alert integration's name; none stops error alerts.
+    /// An alert integration's name: alerts open incidents through it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub integration: Option<String>,
     #[serde(default)]
     pub on_new: bool,
     #[serde(default = "yes")]
     pub on_regression: bool,
     /// Alert when one issue has this many events within `spike_minutes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spike_events: Option<i64>,
     /// 60 unless given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spike_minutes: Option<i64>,
+    /// Alert when one issue's events within `spike_minutes` are at least
+    /// this share (%) of the requests its route served then (with at least
+    /// 20 requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spike_percent: Option<f64>,
+    /// `l1`, `l2` or `l3`: that tier's on-call people (else its members)
+    /// are told of each alert through their own notification rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<String>,
+    /// The severity an alert takes from its issue's level, as
+    /// `level=sevN` pairs separated by commas (`fatal=sev1,error=sev3`);
+    /// `fatal=sev2` unless given. Unmapped levels take the integration's
+    /// default severity, or SEV3 for notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severities: Option<String>,
 }
 
 fn yes() -> bool {
@@ -268,8 +299,9 @@ pub struct GroupingRuleView {
     pub fingerprint: Vec<String>,
 }
 
-/// A new grouping rule.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+/// A grouping rule: events whose exception type, message or module
+/// matches the pattern group under the fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupingRuleBody {
     /// type, message or module.

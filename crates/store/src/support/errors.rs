@@ -5,7 +5,11 @@
 //! what happened to it. The events themselves live in telemetry.
 
 use liveops_core::support::errors::{Matcher, Rule};
-use liveops_core::support::issues::{IgnoreUntil, Resolution, Status};
+use liveops_core::support::escalation::Tier;
+use liveops_core::support::issue_alerts::Severities;
+use std::collections::HashMap;
+
+use liveops_core::support::issues::{IgnoreUntil, Resolution, Status, newest};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -13,7 +17,7 @@ use super::parse_stored;
 use crate::{Db, Result, StoreError, new_id};
 
 /// A project's DSN and what its error alerts do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ErrorSettings {
     pub project_id: String,
     /// Sentry's project id: digits, as the SDKs require.
@@ -26,10 +30,18 @@ pub struct ErrorSettings {
     /// A spike: this many events of one issue within `spike_minutes`.
     pub spike_events: Option<i64>,
     pub spike_minutes: i64,
+    /// A spike: one issue's events within `spike_minutes` are at least this
+    /// share (%) of its route's requests.
+    pub spike_percent: Option<f64>,
+    /// The tier whose on-call people are told, through their own
+    /// notification rules.
+    pub notify_tier: Option<Tier>,
+    /// The severity alerts take from their issue's level.
+    pub severities: Severities,
 }
 
 const SETTINGS_COLS: &str = "project_id, number, public_key, alert_integration, alert_new, \
-     alert_regression, spike_events, spike_minutes";
+     alert_regression, spike_events, spike_minutes, spike_percent, notify_tier, severities";
 
 fn settings_from(r: &AnyRow) -> Result<ErrorSettings> {
     Ok(ErrorSettings {
@@ -41,6 +53,16 @@ fn settings_from(r: &AnyRow) -> Result<ErrorSettings> {
         alert_regression: r.try_get::<i64, _>("alert_regression")? != 0,
         spike_events: r.try_get("spike_events")?,
         spike_minutes: r.try_get("spike_minutes")?,
+        spike_percent: r.try_get("spike_percent")?,
+        notify_tier: r
+            .try_get::<Option<String>, _>("notify_tier")?
+            .map(|t| {
+                Tier::parse(&t)
+                    .ok_or_else(|| StoreError::Other(format!("stored tier `{t}` is not valid")))
+            })
+            .transpose()?,
+        severities: Severities::parse(&r.try_get::<String, _>("severities")?)
+            .map_err(|e| StoreError::Other(format!("stored severities: {e}")))?,
     })
 }
 
@@ -99,26 +121,33 @@ pub async fn set_public_key(conn: &mut AnyConnection, project_id: &str, key: &st
 }
 
 /// What error alerts do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Alerts<'a> {
     pub integration: Option<&'a str>,
     pub on_new: bool,
     pub on_regression: bool,
     pub spike_events: Option<i64>,
     pub spike_minutes: i64,
+    pub spike_percent: Option<f64>,
+    pub notify_tier: Option<Tier>,
+    pub severities: &'a Severities,
 }
 
 /// Sets what error alerts do.
 pub async fn set_alerts(conn: &mut AnyConnection, project_id: &str, a: &Alerts<'_>) -> Result<()> {
     let done = sqlx::query(
         "UPDATE error_settings SET alert_integration = $1, alert_new = $2, alert_regression = $3, \
-         spike_events = $4, spike_minutes = $5 WHERE project_id = $6",
+         spike_events = $4, spike_minutes = $5, spike_percent = $6, notify_tier = $7, \
+         severities = $8 WHERE project_id = $9",
     )
     .bind(a.integration)
     .bind(i64::from(a.on_new))
     .bind(i64::from(a.on_regression))
     .bind(a.spike_events)
     .bind(a.spike_minutes)
+    .bind(a.spike_percent)
+    .bind(a.notify_tier.map(Tier::as_str))
+    .bind(a.severities.to_string())
     .bind(project_id)
     .execute(&mut *conn)
     .await?;
@@ -169,6 +198,27 @@ pub async fn insert_grouping_rule(
         id,
         rule: rule.clone(),
     })
+}
+
+/// Gives a grouping rule another fingerprint; `false` when the project has
+/// none by that id.
+pub async fn set_grouping_rule_fingerprint(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    fingerprint: &[String],
+) -> Result<bool> {
+    let parts = serde_json::to_string(fingerprint)
+        .map_err(|e| StoreError::Other(format!("a fingerprint: {e}")))?;
+    let done = sqlx::query(
+        "UPDATE error_grouping_rules SET fingerprint = $1 WHERE project_id = $2 AND id = $3",
+    )
+    .bind(parts)
+    .bind(project_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
 }
 
 /// Removes a grouping rule; `false` when the project has none by that id.
@@ -271,23 +321,50 @@ pub struct Sighting<'a> {
     pub release: Option<&'a str>,
 }
 
-/// The issue a fingerprint belongs to, if it has one yet.
-pub async fn issue_of_fingerprint(
+/// The issues of fingerprints that have one, by fingerprint, in one query
+/// per 500 fingerprints.
+pub async fn issues_of_fingerprints_in(
     conn: &mut AnyConnection,
     project_id: &str,
-    fingerprint: &str,
-) -> Result<Option<IssueRow>> {
-    sqlx::query(&format!(
-        "SELECT {ISSUE_COLS} FROM error_issues WHERE id = \
-         (SELECT issue_id FROM error_fingerprints WHERE project_id = $1 AND fingerprint = $2)"
-    ))
-    .bind(project_id)
-    .bind(fingerprint)
-    .fetch_optional(&mut *conn)
-    .await?
-    .as_ref()
-    .map(issue_from)
-    .transpose()
+    fingerprints: &[&str],
+) -> Result<HashMap<String, IssueRow>> {
+    let cols: Vec<String> = ISSUE_COLS.split(", ").map(|c| format!("i.{c}")).collect();
+    let cols = cols.join(", ");
+    let mut out = HashMap::with_capacity(fingerprints.len());
+    for chunk in fingerprints.chunks(500) {
+        let sql = format!(
+            "SELECT f.fingerprint AS print, {cols} FROM error_fingerprints f \
+             JOIN error_issues i ON i.id = f.issue_id \
+             WHERE f.project_id = $1 AND f.fingerprint IN ({})",
+            marks(2, chunk.len(), 1)
+        );
+        let mut q = sqlx::query(&sql).bind(project_id);
+        for f in chunk {
+            q = q.bind(*f);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            out.insert(r.try_get("print")?, issue_from(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `rows` groups of `per` placeholders from `$first` on: `($2, $3), ($4, $5)`
+/// (or `$2, $3` when `per` is 1).
+fn marks(first: usize, rows: usize, per: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let row: Vec<String> = (0..per)
+                .map(|c| format!("${}", first + r * per + c))
+                .collect();
+            if per == 1 {
+                row.join(", ")
+            } else {
+                format!("({})", row.join(", "))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn next_number(conn: &mut AnyConnection, project_id: &str) -> Result<i64> {
@@ -345,73 +422,129 @@ pub async fn insert_issue(
     issue_in(conn, project_id, &id).await
 }
 
-/// Counts more events of an issue's fingerprint.
-pub async fn add_sighting(
+/// Counts more events of existing issues' fingerprints: one statement for
+/// the fingerprints and one for the issues (each issue once, however many
+/// of its fingerprints came), per 500.
+pub async fn add_sightings(
     conn: &mut AnyConnection,
-    issue: &IssueRow,
-    s: &Sighting<'_>,
+    project_id: &str,
+    seen: &[(&IssueRow, Sighting<'_>)],
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE error_fingerprints SET times_seen = times_seen + $1, \
-         first_seen = CASE WHEN $2 < first_seen THEN $2 ELSE first_seen END, \
-         last_seen = CASE WHEN $3 > last_seen THEN $3 ELSE last_seen END \
-         WHERE project_id = $4 AND fingerprint = $5",
-    )
-    .bind(s.count)
-    .bind(s.first)
-    .bind(s.last)
-    .bind(&issue.project_id)
-    .bind(s.fingerprint)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE error_issues SET times_seen = times_seen + $1, \
-         first_seen = CASE WHEN $2 < first_seen THEN $2 ELSE first_seen END, \
-         last_seen = CASE WHEN $3 > last_seen THEN $3 ELSE last_seen END, \
-         last_release = COALESCE($4, last_release), \
-         first_release = COALESCE(first_release, $4) WHERE id = $5",
-    )
-    .bind(s.count)
-    .bind(s.first)
-    .bind(s.last)
-    .bind(s.release)
-    .bind(&issue.id)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in seen.chunks(500) {
+        let sql = format!(
+            "INSERT INTO error_fingerprints (project_id, fingerprint, issue_id, title, culprit, \
+             first_seen, last_seen, times_seen) VALUES {} \
+             ON CONFLICT (project_id, fingerprint) DO UPDATE SET \
+             times_seen = error_fingerprints.times_seen + excluded.times_seen, \
+             first_seen = CASE WHEN excluded.first_seen < error_fingerprints.first_seen \
+                 THEN excluded.first_seen ELSE error_fingerprints.first_seen END, \
+             last_seen = CASE WHEN excluded.last_seen > error_fingerprints.last_seen \
+                 THEN excluded.last_seen ELSE error_fingerprints.last_seen END",
+            marks(1, chunk.len(), 8)
+        );
+        let mut q = sqlx::query(&sql);
+        for (issue, s) in chunk {
+            q = q
+                .bind(project_id)
+                .bind(s.fingerprint)
+                .bind(&issue.id)
+                .bind(s.title)
+                .bind(s.culprit)
+                .bind(s.first)
+                .bind(s.last)
+                .bind(s.count);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    // Per issue: its events, the earliest and latest, the newest release.
+    let mut issues: Vec<(&str, i64, i64, i64, Vec<&str>)> = Vec::new();
+    for (issue, s) in seen {
+        match issues.iter_mut().find(|i| i.0 == issue.id) {
+            Some(i) => {
+                i.1 += s.count;
+                i.2 = i.2.min(s.first);
+                i.3 = i.3.max(s.last);
+                i.4.extend(s.release);
+            }
+            None => issues.push((
+                &issue.id,
+                s.count,
+                s.first,
+                s.last,
+                s.release.into_iter().collect(),
+            )),
+        }
+    }
+    for chunk in issues.chunks(500) {
+        let sql = format!(
+            "WITH seen (id, n, first_at, last_at, rel) AS (VALUES {}) \
+             UPDATE error_issues SET times_seen = error_issues.times_seen + seen.n, \
+             first_seen = CASE WHEN seen.first_at < error_issues.first_seen \
+                 THEN seen.first_at ELSE error_issues.first_seen END, \
+             last_seen = CASE WHEN seen.last_at > error_issues.last_seen \
+                 THEN seen.last_at ELSE error_issues.last_seen END, \
+             last_release = COALESCE(seen.rel, error_issues.last_release), \
+             first_release = COALESCE(error_issues.first_release, seen.rel) \
+             FROM seen WHERE error_issues.id = seen.id",
+            marks(1, chunk.len(), 5)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, n, first, last, releases) in chunk {
+            q = q
+                .bind(*id)
+                .bind(*n)
+                .bind(*first)
+                .bind(*last)
+                .bind(newest(releases.iter().copied()));
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
-/// Counts events of a fingerprint in one release and environment.
-#[allow(clippy::too_many_arguments)]
-pub async fn add_release_sighting(
+/// Events of one fingerprint in one release and environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseSighting<'a> {
+    pub fingerprint: &'a str,
+    pub release: &'a str,
+    pub environment: &'a str,
+    pub count: i64,
+    pub first: i64,
+    pub last: i64,
+}
+
+/// Counts events of fingerprints per release and environment, one
+/// statement per 500 (each key at most once in `rows`).
+pub async fn add_release_sightings(
     conn: &mut AnyConnection,
     project_id: &str,
-    fingerprint: &str,
-    release: &str,
-    environment: &str,
-    count: i64,
-    first: i64,
-    last: i64,
+    rows: &[ReleaseSighting<'_>],
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO error_fingerprint_releases (project_id, fingerprint, release, environment, \
-         first_seen, last_seen, times_seen) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (project_id, fingerprint, release, environment) DO UPDATE SET \
-         times_seen = error_fingerprint_releases.times_seen + excluded.times_seen, \
-         first_seen = CASE WHEN excluded.first_seen < error_fingerprint_releases.first_seen \
-             THEN excluded.first_seen ELSE error_fingerprint_releases.first_seen END, \
-         last_seen = CASE WHEN excluded.last_seen > error_fingerprint_releases.last_seen \
-             THEN excluded.last_seen ELSE error_fingerprint_releases.last_seen END",
-    )
-    .bind(project_id)
-    .bind(fingerprint)
-    .bind(release)
-    .bind(environment)
-    .bind(first)
-    .bind(last)
-    .bind(count)
-    .execute(&mut *conn)
-    .await?;
+    for chunk in rows.chunks(500) {
+        let sql = format!(
+            "INSERT INTO error_fingerprint_releases (project_id, fingerprint, release, \
+             environment, first_seen, last_seen, times_seen) VALUES {} \
+             ON CONFLICT (project_id, fingerprint, release, environment) DO UPDATE SET \
+             times_seen = error_fingerprint_releases.times_seen + excluded.times_seen, \
+             first_seen = CASE WHEN excluded.first_seen < error_fingerprint_releases.first_seen \
+                 THEN excluded.first_seen ELSE error_fingerprint_releases.first_seen END, \
+             last_seen = CASE WHEN excluded.last_seen > error_fingerprint_releases.last_seen \
+                 THEN excluded.last_seen ELSE error_fingerprint_releases.last_seen END",
+            marks(1, chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql);
+        for r in chunk {
+            q = q
+                .bind(project_id)
+                .bind(r.fingerprint)
+                .bind(r.release)
+                .bind(r.environment)
+                .bind(r.first)
+                .bind(r.last)
+                .bind(r.count);
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -761,11 +894,13 @@ impl Db {
         .transpose()
     }
 
-    /// The settings of projects that alert on spikes through an integration.
+    /// The settings of projects that alert on spikes, through an integration
+    /// or to the on-call people.
     pub async fn spike_watches(&self) -> Result<Vec<ErrorSettings>> {
         sqlx::query(&format!(
             "SELECT {SETTINGS_COLS} FROM error_settings \
-             WHERE spike_events IS NOT NULL AND alert_integration IS NOT NULL"
+             WHERE (spike_events IS NOT NULL OR spike_percent IS NOT NULL) \
+             AND (alert_integration IS NOT NULL OR notify_tier IS NOT NULL)"
         ))
         .fetch_all(self.pool())
         .await?

@@ -251,11 +251,15 @@ pub async fn replace_secret(
     Ok(done.rows_affected() > 0)
 }
 
-/// The alert rules and SLOs that file into an integration, by name.
+/// The alert rules and SLOs that file into an integration, by name, and
+/// `error alerts` when the project's error alerts do.
 pub async fn integration_users(conn: &mut AnyConnection, id: &str) -> Result<Vec<String>> {
     Ok(sqlx::query_scalar(
         "SELECT name FROM performance_rules WHERE integration_id = $1 \
-         UNION SELECT name FROM performance_slos WHERE integration_id = $1 ORDER BY 1",
+         UNION SELECT name FROM performance_slos WHERE integration_id = $1 \
+         UNION SELECT 'error alerts' FROM error_settings e JOIN support_integrations i \
+             ON i.project_id = e.project_id AND i.name = e.alert_integration WHERE i.id = $1 \
+         ORDER BY 1",
     )
     .bind(id)
     .fetch_all(&mut *conn)

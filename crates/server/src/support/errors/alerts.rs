@@ -1,43 +1,141 @@
-//! What error issues tell people: a new issue or a regression opens an
-//! incident through the alert integration the project chose (so its
-//! escalation policy pages whoever is on call), and a regression is also
-//! mailed to the person who resolved the issue. Nothing here fails an
-//! intake: a failure is logged, and the events stay stored.
+//! What error issues tell people. A new issue, a regression or a spike
+//! (events in a window, or a share of the route's requests) alerts as the
+//! project's error settings say:
+//!
+//! - through an alert integration, which opens an incident whose
+//!   escalation policy pages whoever is on call;
+//! - to the on-call people of a tier, each through their own notification
+//!   rules (channels, delays and the least severity they want), without an
+//!   incident;
+//! - or both. The severity comes from the issue's level by the project's
+//!   mapping.
+//!
+//! A regression is also mailed to the person who resolved the issue.
+//! Nothing here fails an intake: a failure is logged, and the events stay
+//! stored.
 
+use jiff::Timestamp;
 use liveops_core::support::alert::{Alert, AlertGroup};
+use liveops_core::support::escalation::Tier;
 use liveops_core::support::incident::Severity;
-use liveops_store::support::errors::IssueRow;
+use liveops_core::support::issue_alerts;
+use liveops_store::StoreError;
+use liveops_store::support::errors::{ErrorSettings, IssueRow};
+use liveops_store::support::intake::Integration;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
+use liveops_telemetry::performance::RouteQuery;
+use serde_json::json;
 
+use super::on_telemetry;
 use crate::state::AppState;
 use crate::support::service;
 
-/// An issue's level as an incident's severity: fatal errors page as SEV2;
-/// the rest take the integration's default.
-fn severity(level: &str) -> Option<Severity> {
-    (level == "fatal").then_some(Severity::Sev2)
+/// Why an issue alerts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Why {
+    New,
+    /// Back after a fix, in this release when one is known.
+    Regressed(Option<String>),
+    /// Busier than the settings allow: what was seen.
+    Spiking(String),
 }
 
-fn group(issue: &IssueRow, what: &str, release: Option<&str>) -> AlertGroup {
-    let title = format!("{what}: #{} {}", issue.number, issue.title);
+impl Why {
+    fn word(&self) -> &'static str {
+        match self {
+            Why::New => "New issue",
+            Why::Regressed(_) => "Regressed",
+            Why::Spiking(_) => "Spiking",
+        }
+    }
+
+    fn event(&self) -> &'static str {
+        match self {
+            Why::New => "error_issue.new",
+            Why::Regressed(_) => "error_issue.regressed",
+            Why::Spiking(_) => "error_issue.spiking",
+        }
+    }
+
+    fn title(&self, issue: &IssueRow) -> String {
+        let base = format!("{}: #{} {}", self.word(), issue.number, issue.title);
+        match self {
+            Why::Spiking(detail) => format!("{base} ({detail})"),
+            _ => base,
+        }
+    }
+}
+
+/// The alert an integration files for an issue.
+fn group(issue: &IssueRow, why: &Why, severity: Option<Severity>) -> AlertGroup {
+    let title = why.title(issue);
     let mut labels = vec![
         ("issue".to_owned(), issue.number.to_string()),
         ("level".to_owned(), issue.level.clone()),
     ];
-    if let Some(r) = release {
-        labels.push(("release".to_owned(), r.to_owned()));
+    if let Why::Regressed(Some(r)) = why {
+        labels.push(("release".to_owned(), r.clone()));
     }
     AlertGroup {
-        key: format!("error-issue:{}:{}", issue.id, what.to_ascii_lowercase()),
+        key: format!(
+            "error-issue:{}:{}",
+            issue.id,
+            why.word().to_ascii_lowercase()
+        ),
         title: title.clone(),
         alerts: vec![Alert {
             fingerprint: issue.id.clone(),
             firing: true,
             summary: title,
-            severity: severity(&issue.level),
+            severity,
             labels,
             starts_at: None,
         }],
+    }
+}
+
+/// Where a project's error alerts go.
+struct Route {
+    settings: ErrorSettings,
+    integration: Option<Integration>,
+}
+
+impl Route {
+    /// The project's alert routes, if its alerts go anywhere.
+    async fn of(state: &AppState, settings: ErrorSettings) -> anyhow::Result<Option<Route>> {
+        let integration = match &settings.alert_integration {
+            None => None,
+            Some(name) => Some(
+                state
+                    .db
+                    .integrations(&settings.project_id)
+                    .await?
+                    .into_iter()
+                    .find(|i| &i.name == name)
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("the error alert integration `{name}` is gone")
+                    })?,
+            ),
+        };
+        if integration.is_none() && settings.notify_tier.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Route {
+            settings,
+            integration,
+        }))
+    }
+
+    /// Raises one alert everywhere it goes.
+    async fn raise(&self, state: &AppState, issue: &IssueRow, why: &Why) -> anyhow::Result<()> {
+        let severity = self.settings.severities.of(&issue.level);
+        if let Some(integration) = &self.integration {
+            service::ingest_alerts(state, integration, &group(issue, why, severity)).await?;
+        }
+        if let Some(tier) = self.settings.notify_tier {
+            tell_on_call(state, tier, issue, why, severity.unwrap_or(Severity::Sev3)).await?;
+        }
+        Ok(())
     }
 }
 
@@ -68,84 +166,225 @@ async fn send(
     let Some(settings) = state.db.error_settings(project_id).await? else {
         return Ok(());
     };
-    let Some(name) = &settings.alert_integration else {
+    let (on_new, on_regression) = (settings.alert_new, settings.alert_regression);
+    let Some(route) = Route::of(state, settings).await? else {
         return Ok(());
     };
-    let Some(integration) = state
-        .db
-        .integrations(project_id)
-        .await?
-        .into_iter()
-        .find(|i| &i.name == name)
-    else {
-        anyhow::bail!("the error alert integration `{name}` is gone");
-    };
-    if settings.alert_new {
+    if on_new {
         for issue in new {
-            service::ingest_alerts(state, &integration, &group(issue, "New issue", None)).await?;
+            route.raise(state, issue, &Why::New).await?;
         }
     }
-    if settings.alert_regression {
+    if on_regression {
         for (issue, release) in regressed {
-            service::ingest_alerts(
-                state,
-                &integration,
-                &group(issue, "Regressed", release.as_deref()),
-            )
-            .await?;
+            route
+                .raise(state, issue, &Why::Regressed(release.clone()))
+                .await?;
         }
     }
     Ok(())
 }
 
-/// Files a "Spiking" alert for each unresolved issue with at least the
-/// project's spike count of events in its spike window, once per window;
-/// run by the support job. Returns how many it filed.
+/// Raises a "Spiking" alert for each unresolved issue busier than its
+/// project allows within the spike window: at least the spike count of
+/// events, or at least the spike share of its route's requests. Once per
+/// window per issue; run by the support job. Returns how many it raised.
 pub async fn spikes(state: &AppState) -> crate::support::Result<usize> {
     let now = state.now_ms();
-    let mut filed = 0;
+    let mut raised = 0;
     for s in state.db.spike_watches().await? {
-        let (Some(limit), Some(name)) = (s.spike_events, &s.alert_integration) else {
-            continue;
-        };
-        let window = s.spike_minutes.max(1) * 60_000;
-        let Some(integration) = state
-            .db
-            .integrations(&s.project_id)
-            .await?
-            .into_iter()
-            .find(|i| &i.name == name)
-        else {
-            continue;
+        let (limit, percent, minutes) = (s.spike_events, s.spike_percent, s.spike_minutes);
+        let window = minutes.max(1) * 60_000;
+        let project = s.project_id.clone();
+        let route = match Route::of(state, s).await {
+            Ok(Some(r)) => r,
+            Ok(None) => continue,
+            Err(e) => {
+                tracing::warn!(project, error = %e, "spike alerts could not be checked");
+                continue;
+            }
         };
         for issue in state
             .db
-            .spike_candidates(&s.project_id, now - window, now - window)
+            .spike_candidates(&project, now - window, now - window)
             .await?
         {
             let prints: Vec<String> = state.db.issue_prints(&issue.id).await?;
-            let t = state.telemetry.clone();
-            let project = s.project_id.clone();
-            let n = tokio::task::spawn_blocking(move || {
-                t.errors().count_since(&project, &prints, now - window)
+            let n = on_telemetry(state, {
+                let (project, prints) = (project.clone(), prints.clone());
+                move |t| t.errors().count_since(&project, &prints, now - window)
             })
-            .await??;
-            if i64::try_from(n).unwrap_or(i64::MAX) < limit {
+            .await?;
+            let mut why = None;
+            if limit.is_some_and(|l| i64::try_from(n).unwrap_or(i64::MAX) >= l) {
+                why = Some(format!("{n} events in {minutes} min"));
+            } else if let Some(p) = percent
+                && let Some((name, requests)) =
+                    route_requests(state, &project, &prints, now - window, now).await?
+                && issue_alerts::spikes_on_route(n, requests, p)
+            {
+                why = Some(format!(
+                    "{n} events in {minutes} min, {:.1} % of the {requests} requests to {name}",
+                    n as f64 * 100.0 / requests as f64
+                ));
+            }
+            let Some(detail) = why else { continue };
+            if let Err(e) = route.raise(state, &issue, &Why::Spiking(detail)).await {
+                tracing::warn!(project, error = %e, "a spike alert could not be raised");
                 continue;
             }
-            let mut g = group(&issue, "Spiking", None);
-            g.title = format!(
-                "Spiking: #{} {} ({n} events in {} min)",
-                issue.number, issue.title, s.spike_minutes
-            );
-            service::ingest_alerts(state, &integration, &g).await?;
             let mut tx = state.db.begin().await?;
             liveops_store::support::errors::mark_spike(&mut tx, &issue.id, now).await?;
             tx.commit().await?;
-            filed += 1;
+            raised += 1;
         }
     }
-    Ok(filed)
+    Ok(raised)
+}
+
+/// The route the issue's newest event happened on, and the requests it
+/// served in `[from_ms, to_ms)`; `None` when the event names no route.
+async fn route_requests(
+    state: &AppState,
+    project: &str,
+    prints: &[String],
+    from_ms: i64,
+    to_ms: i64,
+) -> crate::support::Result<Option<(String, u64)>> {
+    let latest = on_telemetry(state, {
+        let (project, prints) = (project.to_owned(), prints.to_vec());
+        move |t| t.errors().latest(&project, &prints, 1)
+    })
+    .await?;
+    let Some(name) = latest
+        .first()
+        .and_then(|e| liveops_wire::sentry::parse_event(e.payload.as_bytes()).ok())
+        .and_then(|e| e.route())
+    else {
+        return Ok(None);
+    };
+    let q = RouteQuery {
+        from_ns: from_ms.saturating_mul(1_000_000),
+        to_ns: to_ms.saturating_mul(1_000_000),
+        service: None,
+        version: None,
+        route: Some(name.clone()),
+    };
+    let project = project.to_owned();
+    let merged = on_telemetry(state, move |t| t.performance().merged(&project, &q)).await?;
+    Ok(Some((name, merged.requests)))
+}
+
+/// Tells the on-call people of a tier (else its members) about an issue,
+/// each through the channels of their notification rules that want this
+/// severity, after each rule's delay; someone with no rules by e-mail at
+/// once. One message per channel and address.
+async fn tell_on_call(
+    state: &AppState,
+    tier: Tier,
+    issue: &IssueRow,
+    why: &Why,
+    severity: Severity,
+) -> anyhow::Result<()> {
+    let now = state.now_ms();
+    let at = Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
+    let (people, _) = service::tier_on_call(&state.db, &issue.project_id, tier, at).await?;
+    let mut targets: Vec<(Channel, String, i64)> = Vec::new();
+    for p in &people {
+        let user = match state.db.user_by_id(p).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let rules = state.db.rules_of(&user.id).await?;
+        if rules.is_empty() {
+            targets.push((Channel::Email, user.email.clone(), now));
+        }
+        for r in rules.iter().filter(|r| severity <= r.min_severity) {
+            targets.push((
+                r.contact.channel,
+                r.contact.address.clone(),
+                now + r.delay_secs * 1000,
+            ));
+        }
+    }
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let slug = state.db.project_by_id(&issue.project_id).await?.slug;
+    let base = state
+        .config
+        .public_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/'))
+        .unwrap_or("");
+    let url = format!("{base}/p/{slug}/support/errors/{}", issue.number);
+    let subject = format!(
+        "[{}] {}",
+        severity.as_str().to_uppercase(),
+        why.title(issue)
+    );
+    let text = format!(
+        "{subject}\n\nIssue #{} in {slug}: {}\n{}Level: {}\nEvents: {}\nLast seen: {}\n\n{url}\n",
+        issue.number,
+        issue.title,
+        issue
+            .culprit
+            .as_deref()
+            .map(|c| format!("Culprit: {c}\n"))
+            .unwrap_or_default(),
+        issue.level,
+        issue.times_seen,
+        crate::state::format_ms(issue.last_seen),
+    );
+    let payload = json!({
+        "event": why.event(),
+        "severity": severity.as_str(),
+        "issue": {
+            "number": issue.number,
+            "title": issue.title,
+            "culprit": issue.culprit,
+            "level": issue.level,
+            "events": issue.times_seen,
+            "last_seen": crate::state::format_ms(issue.last_seen),
+            "release": match why { Why::Regressed(r) => r.clone(), _ => issue.last_release.clone() },
+        },
+        "detail": match why { Why::Spiking(d) => Some(d.as_str()), _ => None },
+        "url": url,
+    });
+    let mut tx = state.db.begin().await?;
+    // Webhooks and Slack get one message each, however many people share
+    // them; a person's own e-mail and pager targets too.
+    let mut sent: Vec<(Channel, &str)> = Vec::new();
+    for (channel, target, due_at) in &targets {
+        let (channel, due_at) = (*channel, *due_at);
+        if sent.contains(&(channel, target.as_str())) {
+            continue;
+        }
+        sent.push((channel, target));
+        let body = match channel {
+            Channel::Email => text.clone(),
+            Channel::Slack => json!({ "text": format!("{subject} <{url}|open>") }).to_string(),
+            Channel::Webhook => payload.to_string(),
+        };
+        notify::enqueue(
+            &mut tx,
+            &NewDelivery {
+                project_id: &issue.project_id,
+                incident_id: None,
+                channel,
+                target,
+                subject: &subject,
+                payload: &body,
+                due_at,
+                signing_key: None,
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Mails the person who resolved a regressed issue.

@@ -41,8 +41,7 @@ async fn on_errors<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&dyn liveops_telemetry::Errors) -> liveops_telemetry::Result<T> + Send + 'static,
 ) -> Result<T> {
-    let t = state.telemetry.clone();
-    Ok(tokio::task::spawn_blocking(move || f(t.errors())).await??)
+    super::on_telemetry(state, move |t| f(t.errors())).await
 }
 
 /// The summary the list and the page show.

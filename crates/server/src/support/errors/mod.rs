@@ -6,15 +6,17 @@
 //! people are in [`issues`]; alerts in [`alerts`].
 
 pub mod alerts;
+pub mod cache;
 pub mod commit;
 pub mod issues;
 pub mod sourcemaps;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use liveops_core::support::errors::{self as grouping, Grouped};
+use liveops_core::support::escalation::Tier;
+use liveops_core::support::issue_alerts::{self, Severities};
 use liveops_core::support::issues::{self as lifecycle, Status};
 use liveops_store::StoreError;
 use liveops_store::audit::Actor;
@@ -29,7 +31,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Result, SupportError};
 use crate::auth::keys;
-use crate::contract::errors::{DsnView, GroupingRuleBody, GroupingRuleView};
+use crate::contract::errors::{DsnView, ErrorAlertsBody, GroupingRuleBody, GroupingRuleView};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
 use commit::{Job, Prepared};
@@ -41,6 +43,17 @@ pub fn public_base(state: &AppState, host: Option<&str>) -> String {
         Some(u) => u.trim_end_matches('/').to_owned(),
         None => format!("http://{}", host.unwrap_or("localhost")),
     }
+}
+
+/// Runs a telemetry read or write in the blocking pool.
+pub(crate) async fn on_telemetry<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&dyn liveops_telemetry::TelemetryStore) -> liveops_telemetry::Result<T>
+    + Send
+    + 'static,
+) -> Result<T> {
+    let t = state.telemetry.clone();
+    Ok(tokio::task::spawn_blocking(move || f(&*t)).await??)
 }
 
 /// The DSN of a project as the SDKs take it.
@@ -56,10 +69,14 @@ pub fn dsn_view(base: &str, s: &ErrorSettings) -> Result<DsnView> {
         alert_regression: s.alert_regression,
         spike_events: s.spike_events,
         spike_minutes: s.spike_minutes,
+        spike_percent: s.spike_percent,
+        notify: s.notify_tier.map(|t| t.as_str().to_owned()),
+        severities: s.severities.to_string(),
     })
 }
 
-fn new_public_key() -> String {
+/// A new DSN public key.
+pub fn new_public_key() -> String {
     keys::random_string(32).to_ascii_lowercase()
 }
 
@@ -95,55 +112,137 @@ pub async fn rotate_key(
         .ok_or_else(|| SupportError::internal("the DSN vanished"))
 }
 
+/// Error alert settings read and checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertSettings {
+    pub integration: Option<String>,
+    pub on_new: bool,
+    pub on_regression: bool,
+    pub spike_events: Option<i64>,
+    pub spike_minutes: i64,
+    pub spike_percent: Option<f64>,
+    pub notify_tier: Option<Tier>,
+    pub severities: Severities,
+}
+
+impl AlertSettings {
+    /// Reads a body, saying what is wrong with it.
+    pub fn read(body: &ErrorAlertsBody) -> std::result::Result<AlertSettings, String> {
+        let spike_minutes = body.spike_minutes.unwrap_or(60);
+        if !(1..=1440).contains(&spike_minutes) {
+            return Err("`spike_minutes` must be from 1 to 1440".into());
+        }
+        if body.spike_events.is_some_and(|n| n < 1) {
+            return Err("`spike_events` must be at least 1".into());
+        }
+        let spike_percent = body
+            .spike_percent
+            .map(issue_alerts::check_percent)
+            .transpose()
+            .map_err(|e| format!("`spike_percent`: {e}"))?;
+        let notify_tier = match body
+            .notify
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            None => None,
+            Some(t) => {
+                Some(Tier::parse(t).ok_or_else(|| format!("`notify`: `{t}` is not l1, l2 or l3"))?)
+            }
+        };
+        let severities = match body.severities.as_deref() {
+            None => Severities::default(),
+            Some(s) => Severities::parse(s).map_err(|e| format!("`severities`: {e}"))?,
+        };
+        Ok(AlertSettings {
+            integration: body
+                .integration
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+            on_new: body.on_new,
+            on_regression: body.on_regression,
+            spike_events: body.spike_events,
+            spike_minutes,
+            spike_percent,
+            notify_tier,
+            severities,
+        })
+    }
+
+    /// The settings as a body, in the canonical form [`AlertSettings::read`]
+    /// gives back unchanged.
+    pub fn body(&self) -> ErrorAlertsBody {
+        ErrorAlertsBody {
+            integration: self.integration.clone(),
+            on_new: self.on_new,
+            on_regression: self.on_regression,
+            spike_events: self.spike_events,
+            spike_minutes: Some(self.spike_minutes),
+            spike_percent: self.spike_percent,
+            notify: self.notify_tier.map(|t| t.as_str().to_owned()),
+            severities: Some(self.severities.to_string()),
+        }
+    }
+
+    /// A project's stored settings.
+    pub fn of(s: &ErrorSettings) -> AlertSettings {
+        AlertSettings {
+            integration: s.alert_integration.clone(),
+            on_new: s.alert_new,
+            on_regression: s.alert_regression,
+            spike_events: s.spike_events,
+            spike_minutes: s.spike_minutes,
+            spike_percent: s.spike_percent,
+            notify_tier: s.notify_tier,
+            severities: s.severities.clone(),
+        }
+    }
+
+    /// Stores the settings in an open change; the integration must exist.
+    pub async fn store(&self, conn: &mut sqlx::AnyConnection, project_id: &str) -> Result<()> {
+        if let Some(name) = &self.integration {
+            let known = liveops_store::support::intake::integrations_in(conn, project_id).await?;
+            if !known.iter().any(|i| &i.name == name) {
+                return Err(SupportError::invalid(format!(
+                    "the project has no alert integration named `{name}`"
+                )));
+            }
+        }
+        store::set_alerts(
+            conn,
+            project_id,
+            &store::Alerts {
+                integration: self.integration.as_deref(),
+                on_new: self.on_new,
+                on_regression: self.on_regression,
+                spike_events: self.spike_events,
+                spike_minutes: self.spike_minutes,
+                spike_percent: self.spike_percent,
+                notify_tier: self.notify_tier,
+                severities: &self.severities,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 /// Sets what error alerts do; the integration must exist.
 pub async fn set_alerts(
     state: &AppState,
     actor: &Actor,
     project_id: &str,
-    body: &crate::contract::errors::ErrorAlertsBody,
+    body: &ErrorAlertsBody,
 ) -> Result<ErrorSettings> {
-    let integration = body
-        .integration
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let spike_minutes = body.spike_minutes.unwrap_or(60);
-    if !(1..=1440).contains(&spike_minutes) {
-        return Err(SupportError::invalid(
-            "`spike_minutes` must be from 1 to 1440",
-        ));
-    }
-    if body.spike_events.is_some_and(|n| n < 1) {
-        return Err(SupportError::invalid("`spike_events` must be at least 1"));
-    }
-    let (on_new, on_regression) = (body.on_new, body.on_regression);
+    let a = AlertSettings::read(body).map_err(SupportError::invalid)?;
     settings(state, actor, project_id).await?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
-    if let Some(name) = integration {
-        let known = liveops_store::support::intake::integrations_in(w.conn(), project_id).await?;
-        if !known.iter().any(|i| i.name == name) {
-            return Err(SupportError::invalid(format!(
-                "the project has no alert integration named `{name}`"
-            )));
-        }
-    }
-    store::set_alerts(
-        w.conn(),
-        project_id,
-        &store::Alerts {
-            integration,
-            on_new,
-            on_regression,
-            spike_events: body.spike_events,
-            spike_minutes,
-        },
-    )
-    .await?;
-    w.commit(Audit::action("errors.alerts").detail(json!({
-        "integration": integration, "on_new": on_new, "on_regression": on_regression,
-        "spike_events": body.spike_events, "spike_minutes": spike_minutes,
-    })))
-    .await?;
+    a.store(w.conn(), project_id).await?;
+    w.commit(Audit::action("errors.alerts").detail(json!(a.body())))
+        .await?;
     state
         .db
         .error_settings(project_id)
@@ -172,16 +271,9 @@ fn rule_view(r: store::GroupingRuleRow) -> GroupingRuleView {
     }
 }
 
-/// Adds a grouping rule after the others: events it matches from now on
-/// group under its fingerprint (events already grouped stay where they are).
-pub async fn add_grouping_rule(
-    state: &AppState,
-    actor: &Actor,
-    project_id: &str,
-    body: &GroupingRuleBody,
-) -> Result<GroupingRuleView> {
-    let matcher =
-        grouping::Matcher::new(&body.matcher, &body.pattern).map_err(SupportError::invalid)?;
+/// Reads a grouping rule, saying what is wrong with it.
+pub fn rule_of(body: &GroupingRuleBody) -> std::result::Result<grouping::Rule, String> {
+    let matcher = grouping::Matcher::new(&body.matcher, &body.pattern)?;
     let fingerprint: Vec<String> = body
         .fingerprint
         .iter()
@@ -192,19 +284,31 @@ pub async fn add_grouping_rule(
         || fingerprint.len() > 10
         || fingerprint.iter().any(|p| p.chars().count() > 200)
     {
-        return Err(SupportError::invalid(
-            "a grouping rule's fingerprint is 1 to 10 parts of at most 200 characters",
-        ));
+        return Err(
+            "a grouping rule's fingerprint is 1 to 10 parts of at most 200 characters".into(),
+        );
     }
-    let rule = grouping::Rule {
+    Ok(grouping::Rule {
         matcher,
         fingerprint,
-    };
+    })
+}
+
+/// Adds a grouping rule after the others: events it matches from now on
+/// group under its fingerprint (events already grouped stay where they are).
+pub async fn add_grouping_rule(
+    state: &AppState,
+    actor: &Actor,
+    project_id: &str,
+    body: &GroupingRuleBody,
+) -> Result<GroupingRuleView> {
+    let rule = rule_of(body).map_err(SupportError::invalid)?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
     let now = w.now();
     let row = store::insert_grouping_rule(w.conn(), project_id, &rule, now).await?;
     w.commit(Audit::new("errors.grouping_rule.add", row.id.clone()))
         .await?;
+    state.errors_cache.forget_rules(project_id);
     Ok(rule_view(row))
 }
 
@@ -221,6 +325,7 @@ pub async fn delete_grouping_rule(
     }
     w.commit(Audit::new("errors.grouping_rule.delete", id))
         .await?;
+    state.errors_cache.forget_rules(project_id);
     Ok(())
 }
 
@@ -309,34 +414,6 @@ pub struct Taken {
     pub ids: Vec<String>,
 }
 
-/// Event ids stored recently, per project, so an SDK's resend of an event
-/// is counted once. Per node and bounded: a resend to another node, or
-/// after many other events, is stored again.
-#[derive(Debug, Default)]
-struct RecentIds(Mutex<HashMap<String, std::collections::VecDeque<String>>>);
-
-const RECENT_PER_PROJECT: usize = 4096;
-
-impl RecentIds {
-    fn seen(&self, project: &str, id: &str) -> bool {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(project).is_some_and(|q| q.iter().any(|x| x == id))
-    }
-
-    fn note(&self, project: &str, ids: impl IntoIterator<Item = String>) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let q = map.entry(project.to_owned()).or_default();
-        for id in ids {
-            if q.len() >= RECENT_PER_PROJECT {
-                q.pop_front();
-            }
-            q.push_back(id);
-        }
-    }
-}
-
-static RECENT: std::sync::LazyLock<RecentIds> = std::sync::LazyLock::new(RecentIds::default);
-
 /// A fingerprint's parts as one short key: the first 16 bytes of their
 /// SHA-256, in hex.
 pub fn fingerprint_key(f: &grouping::Fingerprint) -> String {
@@ -412,19 +489,27 @@ pub async fn take(
 ) -> Result<Taken> {
     sourcemaps::symbolicate(state, project_id, &mut incoming).await;
     let now = state.now_ms();
-    let rules: Vec<grouping::Rule> = state
-        .db
-        .grouping_rules(project_id)
-        .await?
-        .into_iter()
-        .map(|r| r.rule)
-        .collect();
+    let rules = match state.errors_cache.rules(project_id, Instant::now()) {
+        Some(r) => r,
+        None => {
+            let read: Vec<grouping::Rule> = state
+                .db
+                .grouping_rules(project_id)
+                .await?
+                .into_iter()
+                .map(|r| r.rule)
+                .collect();
+            state
+                .errors_cache
+                .keep_rules(project_id, read, Instant::now())
+        }
+    };
     let mut ids = Vec::with_capacity(incoming.len());
     let mut fresh = Vec::with_capacity(incoming.len());
     for inc in incoming {
         let p = prepare(inc, &rules, now);
         ids.push(p.stored.event_id.clone());
-        if !RECENT.seen(project_id, &p.stored.event_id)
+        if !state.errors_cache.seen(project_id, &p.stored.event_id)
             && !fresh
                 .iter()
                 .any(|f: &Prepared| f.stored.event_id == p.stored.event_id)
@@ -527,10 +612,11 @@ async fn write_project(
     now: i64,
 ) -> Result<Filed> {
     let events: Vec<ErrorEvent> = fresh.iter().map(|p| p.stored.clone()).collect();
-    let t = state.telemetry.clone();
     let project = project_id.to_owned();
-    tokio::task::spawn_blocking(move || t.errors().ingest(&project, &events)).await??;
-    RECENT.note(project_id, fresh.iter().map(|p| p.stored.event_id.clone()));
+    on_telemetry(state, move |t| t.errors().ingest(&project, &events)).await?;
+    state
+        .errors_cache
+        .note(project_id, fresh.iter().map(|p| p.stored.event_id.clone()));
     for attempt in 0..3 {
         match file(state, project_id, fresh, now).await {
             Err(SupportError::Store(StoreError::Conflict(_))) if attempt < 2 => continue,
@@ -594,6 +680,10 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
         new: Vec::new(),
         regressed: Vec::new(),
     };
+    let prints: Vec<&str> = groups.keys().copied().collect();
+    let known = store::issues_of_fingerprints_in(&mut tx, project_id, &prints).await?;
+    let mut seen: Vec<(&IssueRow, Sighting<'_>)> = Vec::with_capacity(known.len());
+    let mut releases: Vec<store::ReleaseSighting<'_>> = Vec::new();
     for (fingerprint, g) in &groups {
         let sighting = Sighting {
             fingerprint,
@@ -605,7 +695,7 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
             last: g.to,
             release: lifecycle::newest(g.releases.iter().copied()),
         };
-        match store::issue_of_fingerprint(&mut tx, project_id, fingerprint).await? {
+        match known.get(*fingerprint) {
             None => {
                 let issue = store::insert_issue(&mut tx, project_id, &sighting, now).await?;
                 store::add_activity(
@@ -621,8 +711,7 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
                 filed.new.push(issue);
             }
             Some(issue) => {
-                store::add_sighting(&mut tx, &issue, &sighting).await?;
-                if let Some(release) = comes_back(state, project_id, &issue, g, now).await? {
+                if let Some(release) = comes_back(state, project_id, issue, g, now).await? {
                     let (kind, change) = match issue.status {
                         Status::Resolved => ("regressed", StateChange::Regress(now)),
                         _ => ("unignored", StateChange::Unresolve),
@@ -630,7 +719,7 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
                     store::set_state(&mut tx, &issue.id, &change).await?;
                     store::add_activity(
                         &mut tx,
-                        &issue,
+                        issue,
                         kind,
                         release.as_deref(),
                         "liveops",
@@ -639,25 +728,29 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
                     )
                     .await?;
                     if issue.status == Status::Resolved {
-                        filed.regressed.push((issue, release));
+                        filed.regressed.push((issue.clone(), release));
                     }
                 }
+                seen.push((issue, sighting));
             }
         }
-        for ((release, environment), (n, from, to)) in &g.by_release {
-            store::add_release_sighting(
-                &mut tx,
-                project_id,
-                fingerprint,
-                release,
-                environment,
-                *n,
-                *from,
-                *to,
-            )
-            .await?;
-        }
+        releases.extend(
+            g.by_release
+                .iter()
+                .map(
+                    |((release, environment), (n, from, to))| store::ReleaseSighting {
+                        fingerprint,
+                        release,
+                        environment,
+                        count: *n,
+                        first: *from,
+                        last: *to,
+                    },
+                ),
+        );
     }
+    store::add_sightings(&mut tx, project_id, &seen).await?;
+    store::add_release_sightings(&mut tx, project_id, &releases).await?;
     tx.commit().await?;
     Ok(filed)
 }
@@ -695,10 +788,8 @@ async fn comes_back(
                     .unwrap_or(0);
             let users_since = if issue.ignore.users.is_some() {
                 let prints: Vec<String> = state.db.issue_prints(&issue.id).await?;
-                let t = state.telemetry.clone();
                 let project = project_id.to_owned();
-                tokio::task::spawn_blocking(move || t.errors().users(&project, &prints, since))
-                    .await??
+                on_telemetry(state, move |t| t.errors().users(&project, &prints, since)).await?
             } else {
                 0
             };

@@ -157,13 +157,20 @@ pub async fn issue_list(
                         input type="hidden" name="_csrf" value=(csrf);
                         input type="hidden" name="op" value="alerts";
                         label { "Open incidents through " select name="integration" {
-                            option value="" selected[d.alert_integration.is_none()] { "nothing (no alerts)" }
+                            option value="" selected[d.alert_integration.is_none()] { "no integration (no incidents)" }
                             @for i in &integrations { option value=(i) selected[d.alert_integration.as_deref() == Some(i.as_str())] { (i) } }
                         } }
+                        label { "Tell the on-call people of " select name="notify" {
+                            option value="" selected[d.notify.is_none()] { "no tier" }
+                            @for t in ["l1", "l2", "l3"] { option value=(t) selected[d.notify.as_deref() == Some(t)] { "tier " (t.to_uppercase()) } }
+                        } " through their notification rules" }
                         label { input type="checkbox" name="on_new" value="1" checked[d.alert_new]; " for every new issue" }
                         label { input type="checkbox" name="on_regression" value="1" checked[d.alert_regression]; " when a resolved issue regresses" }
                         label { "and when an issue has " input name="spike_events" type="number" min="1" value=(d.spike_events.map(|n| n.to_string()).unwrap_or_default());
                             " events within " input name="spike_minutes" type="number" min="1" max="1440" value=(d.spike_minutes); " minutes" }
+                        label { "or, within those minutes, at least " input name="spike_percent" type="number" min="0.01" max="100" step="any" value=(d.spike_percent.map(|n| n.to_string()).unwrap_or_default());
+                            " % of its route's requests" }
+                        label { "Severities by level " input name="severities" value=(d.severities) placeholder="fatal=sev2,error=sev3"; }
                         button type="submit" { "Save alerts" }
                     }
                     h2 { "Grouping rules" }
@@ -392,6 +399,9 @@ pub struct SettingsForm {
     on_regression: Option<String>,
     spike_events: Option<String>,
     spike_minutes: Option<String>,
+    spike_percent: Option<String>,
+    notify: Option<String>,
+    severities: Option<String>,
     matcher: Option<String>,
     pattern: Option<String>,
     fingerprint: Option<String>,
@@ -428,12 +438,27 @@ pub async fn settings_action(
                 Ok(v) => v.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
                 Err(page) => return page,
             };
+            let spike_percent = match f.spike_percent.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(p) => match p.parse::<f64>() {
+                    Ok(p) => Some(p),
+                    Err(_) => {
+                        return error_page(
+                            StatusCode::UNPROCESSABLE_ENTITY,
+                            "The share of a route's requests must be a number.",
+                        );
+                    }
+                },
+            };
             let body = crate::contract::errors::ErrorAlertsBody {
                 integration: f.integration.clone(),
                 on_new: f.on_new.is_some(),
                 on_regression: f.on_regression.is_some(),
                 spike_events,
                 spike_minutes,
+                spike_percent,
+                notify: f.notify.clone(),
+                severities: f.severities.clone(),
             };
             service::set_alerts(&state, &actor, &project.id, &body)
                 .await
