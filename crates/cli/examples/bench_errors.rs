@@ -132,7 +132,13 @@ async fn send(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
-    let (_clickhouse, env) = common::backend(&a.backend).await;
+    let (_clickhouse, mut env) = common::backend(&a.backend).await;
+    // Every connection may wait on the group commit at once: the ingest
+    // slots must not turn some of them away.
+    env.push((
+        "LIVEOPS_INGEST_CONCURRENCY",
+        (a.connections * 2).max(64).to_string(),
+    ));
     let started = common::start_with(&env).await;
     let token = started.token.clone();
     let pid = started.server.child.id();

@@ -8,7 +8,7 @@
 //!   an SDK's resend of an event is counted once (a resend to another
 //!   node, or after that many other events, is stored again).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -27,7 +27,14 @@ type Kept = (Instant, Arc<Vec<Rule>>);
 #[derive(Debug, Default)]
 pub struct IntakeCache {
     rules: Mutex<HashMap<String, Kept>>,
-    recent: Mutex<HashMap<String, VecDeque<String>>>,
+    recent: Mutex<HashMap<String, Recent>>,
+}
+
+/// One project's recent event ids: in the order stored, and as a set.
+#[derive(Debug, Default)]
+struct Recent {
+    order: VecDeque<String>,
+    ids: HashSet<String>,
 }
 
 impl IntakeCache {
@@ -56,18 +63,23 @@ impl IntakeCache {
     /// Whether the event id was stored lately.
     pub fn seen(&self, project: &str, id: &str) -> bool {
         let map = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(project).is_some_and(|q| q.iter().any(|x| x == id))
+        map.get(project).is_some_and(|r| r.ids.contains(id))
     }
 
     /// Remembers stored event ids, forgetting the oldest past the bound.
     pub fn note(&self, project: &str, ids: impl IntoIterator<Item = String>) {
         let mut map = self.recent.lock().unwrap_or_else(|p| p.into_inner());
-        let q = map.entry(project.to_owned()).or_default();
+        let r = map.entry(project.to_owned()).or_default();
         for id in ids {
-            if q.len() >= RECENT_PER_PROJECT {
-                q.pop_front();
+            if !r.ids.insert(id.clone()) {
+                continue;
             }
-            q.push_back(id);
+            if r.order.len() >= RECENT_PER_PROJECT
+                && let Some(old) = r.order.pop_front()
+            {
+                r.ids.remove(&old);
+            }
+            r.order.push_back(id);
         }
     }
 }
@@ -97,5 +109,9 @@ mod tests {
         assert!(c.seen("p", "1"));
         assert!(c.seen("p", &RECENT_PER_PROJECT.to_string()));
         assert!(!c.seen("q", "1"));
+        // A repeat is not noted twice, so it evicts nothing.
+        c.note("p", [RECENT_PER_PROJECT.to_string()]);
+        c.note("p", ["x".to_owned()]);
+        assert!(!c.seen("p", "1") && c.seen("p", "2") && c.seen("p", "x"));
     }
 }

@@ -1,7 +1,12 @@
 //! Group commit for the error intake: intakes that arrive while one is
 //! being written wait together, and whichever takes the writer's turn next
-//! writes them all (see `errors::take`). Kept apart from the intake so the
-//! server's state can hold it without naming the intake.
+//! writes them all (see `errors::take`). Writing has two turns, one after
+//! the other: the telemetry turn stores a batch's events, then the state
+//! turn files its issues. A writer takes the state turn before it gives
+//! the telemetry turn up, so batches are filed in the order they were
+//! stored, while the next batch's events are stored as this one is filed.
+//! Kept apart from the intake so the server's state can hold it without
+//! naming the intake.
 
 use std::sync::Mutex;
 
@@ -27,6 +32,7 @@ pub(crate) struct Job {
 pub struct GroupCommit {
     pending: Mutex<Vec<Job>>,
     turn: tokio::sync::Mutex<()>,
+    state_turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for GroupCommit {
@@ -44,9 +50,14 @@ impl GroupCommit {
             .push(job);
     }
 
-    /// Waits for the writer's turn.
+    /// Waits for the writer's (telemetry) turn.
     pub(crate) async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.turn.lock().await
+    }
+
+    /// Waits for the state turn; take it holding the telemetry turn.
+    pub(crate) async fn state_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.state_turn.lock().await
     }
 
     /// Every intake waiting; call it holding the turn.

@@ -540,15 +540,15 @@ pub async fn take(
             biased;
             got = &mut answer => break got.map_err(drop),
             turn = state.errors_intake.turn() => {
-                // Writers answer before they give the turn up: without an
-                // answer yet, this intake is still waiting to be written.
+                // Without an answer yet, this intake is waiting to be
+                // written, or is being filed by the writer ahead: either
+                // way, write what waits now.
                 match answer.try_recv() {
                     Ok(got) => break Ok(got),
                     Err(tokio::sync::oneshot::error::TryRecvError::Closed) => break Err(()),
                     Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
                 }
-                write_all(state, state.errors_intake.drain()).await;
-                drop(turn);
+                write_all(state, state.errors_intake.drain(), turn).await;
             }
         }
     };
@@ -562,29 +562,41 @@ pub async fn take(
 }
 
 /// Writes every waiting intake: per project, the events to telemetry in
-/// one commit, then their issues in one state transaction; then answers
-/// each intake and files the alerts.
-async fn write_all(state: &AppState, jobs: Vec<Job>) {
+/// one commit; then, holding the state turn instead of the telemetry turn
+/// (`turn`), their issues in one state transaction per project; then
+/// answers each intake and files the alerts.
+async fn write_all(state: &AppState, jobs: Vec<Job>, turn: tokio::sync::MutexGuard<'_, ()>) {
+    if jobs.is_empty() {
+        return;
+    }
     let mut by_project: BTreeMap<String, Vec<Job>> = BTreeMap::new();
     for j in jobs {
         by_project.entry(j.project.clone()).or_default().push(j);
     }
+    let mut stored = Vec::with_capacity(by_project.len());
     for (project, jobs) in by_project {
         let now = jobs.iter().map(|j| j.now).max().unwrap_or(0);
         let mut events: Vec<Prepared> = Vec::new();
+        let mut ids = std::collections::HashSet::new();
         let mut dones = Vec::new();
         for j in jobs {
             for p in j.events {
-                if !events
-                    .iter()
-                    .any(|e| e.stored.event_id == p.stored.event_id)
-                {
+                if ids.insert(p.stored.event_id.clone()) {
                     events.push(p);
                 }
             }
             dones.push(j.done);
         }
-        let answer = write_project(state, &project, &events, now).await;
+        let kept = store_events(state, &project, &events).await;
+        stored.push((project, events, dones, now, kept));
+    }
+    let state_turn = state.errors_intake.state_turn().await;
+    drop(turn);
+    for (project, events, dones, now, kept) in stored {
+        let answer = match kept {
+            Ok(()) => file_all(state, &project, &events, now).await,
+            Err(e) => Err(e),
+        };
         let outcome = match answer {
             Ok(filed) => {
                 alerts::after_intake(state, &project, &filed.new, &filed.regressed).await;
@@ -603,20 +615,28 @@ async fn write_all(state: &AppState, jobs: Vec<Job>) {
             let _ = d.send(outcome.clone());
         }
     }
+    drop(state_turn);
 }
 
-async fn write_project(
-    state: &AppState,
-    project_id: &str,
-    fresh: &[Prepared],
-    now: i64,
-) -> Result<Filed> {
+/// Stores a project's events in telemetry, durably, and remembers their ids.
+async fn store_events(state: &AppState, project_id: &str, fresh: &[Prepared]) -> Result<()> {
     let events: Vec<ErrorEvent> = fresh.iter().map(|p| p.stored.clone()).collect();
     let project = project_id.to_owned();
     on_telemetry(state, move |t| t.errors().ingest(&project, &events)).await?;
     state
         .errors_cache
         .note(project_id, fresh.iter().map(|p| p.stored.event_id.clone()));
+    Ok(())
+}
+
+/// Files stored events into issues, again after a conflict with another
+/// node (twice at most).
+async fn file_all(
+    state: &AppState,
+    project_id: &str,
+    fresh: &[Prepared],
+    now: i64,
+) -> Result<Filed> {
     for attempt in 0..3 {
         match file(state, project_id, fresh, now).await {
             Err(SupportError::Store(StoreError::Conflict(_))) if attempt < 2 => continue,
