@@ -422,6 +422,18 @@ pub async fn insert_issue(
     issue_in(conn, project_id, &id).await
 }
 
+/// An upsert's `SET` that adds the row it brings to the row of `table`
+/// already there: more events, the earlier first sighting, the later last.
+fn counts_added(table: &str) -> String {
+    format!(
+        "times_seen = {table}.times_seen + excluded.times_seen, \
+         first_seen = CASE WHEN excluded.first_seen < {table}.first_seen \
+             THEN excluded.first_seen ELSE {table}.first_seen END, \
+         last_seen = CASE WHEN excluded.last_seen > {table}.last_seen \
+             THEN excluded.last_seen ELSE {table}.last_seen END"
+    )
+}
+
 /// Counts more events of existing issues' fingerprints: one statement for
 /// the fingerprints and one for the issues (each issue once, however many
 /// of its fingerprints came), per 500.
@@ -434,13 +446,9 @@ pub async fn add_sightings(
         let sql = format!(
             "INSERT INTO error_fingerprints (project_id, fingerprint, issue_id, title, culprit, \
              first_seen, last_seen, times_seen) VALUES {} \
-             ON CONFLICT (project_id, fingerprint) DO UPDATE SET \
-             times_seen = error_fingerprints.times_seen + excluded.times_seen, \
-             first_seen = CASE WHEN excluded.first_seen < error_fingerprints.first_seen \
-                 THEN excluded.first_seen ELSE error_fingerprints.first_seen END, \
-             last_seen = CASE WHEN excluded.last_seen > error_fingerprints.last_seen \
-                 THEN excluded.last_seen ELSE error_fingerprints.last_seen END",
-            marks(1, chunk.len(), 8)
+             ON CONFLICT (project_id, fingerprint) DO UPDATE SET {}",
+            marks(1, chunk.len(), 8),
+            counts_added("error_fingerprints")
         );
         let mut q = sqlx::query(&sql);
         for (issue, s) in chunk {
@@ -524,13 +532,9 @@ pub async fn add_release_sightings(
         let sql = format!(
             "INSERT INTO error_fingerprint_releases (project_id, fingerprint, release, \
              environment, first_seen, last_seen, times_seen) VALUES {} \
-             ON CONFLICT (project_id, fingerprint, release, environment) DO UPDATE SET \
-             times_seen = error_fingerprint_releases.times_seen + excluded.times_seen, \
-             first_seen = CASE WHEN excluded.first_seen < error_fingerprint_releases.first_seen \
-                 THEN excluded.first_seen ELSE error_fingerprint_releases.first_seen END, \
-             last_seen = CASE WHEN excluded.last_seen > error_fingerprint_releases.last_seen \
-                 THEN excluded.last_seen ELSE error_fingerprint_releases.last_seen END",
-            marks(1, chunk.len(), 7)
+             ON CONFLICT (project_id, fingerprint, release, environment) DO UPDATE SET {}",
+            marks(1, chunk.len(), 7),
+            counts_added("error_fingerprint_releases")
         );
         let mut q = sqlx::query(&sql);
         for r in chunk {
