@@ -8,7 +8,7 @@ use crate::contract::configuration::Document;
 use crate::contract::errors::{ErrorAlertsBody, GroupingRuleBody};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::support::errors::{self as service, AlertSettings};
+use crate::support::errors::{self as service, alerts_body, read_alerts};
 use liveops_store::support::errors as store;
 
 /// The one name error alerts have in a document.
@@ -38,7 +38,7 @@ fn defaults() -> ErrorAlertsBody {
         notify: None,
         severities: None,
     };
-    AlertSettings::read(&none).map_or(none, |a| a.body())
+    read_alerts(&none).map_or(none, |a| alerts_body(&a))
 }
 
 /// The project's error settings as document entries.
@@ -50,7 +50,7 @@ pub(super) async fn current(
         .db
         .error_settings(project_id)
         .await?
-        .map(|s| AlertSettings::of(&s).body())
+        .map(|s| alerts_body(&s.alerts()))
         .filter(|b| *b != defaults())
         .into_iter()
         .collect();
@@ -72,12 +72,12 @@ pub(super) async fn current(
 }
 
 fn alerts_of(b: &ErrorAlertsBody) -> Result<ErrorAlertsBody, Problem> {
-    AlertSettings::read(b)
-        .map(|a| a.body())
+    read_alerts(b)
+        .map(|a| alerts_body(&a))
         .map_err(|e| at(field_of(&e))(e))
 }
 
-/// The field a message from [`AlertSettings::read`] names.
+/// The field a message from [`read_alerts`] names.
 fn field_of(message: &str) -> &'static str {
     [
         "spike_minutes",
@@ -122,10 +122,9 @@ pub(super) fn canonical(doc: &Document, out: &mut Document, problems: &mut Vec<(
 // ---------------------------------------------------------------- writing
 
 pub(super) async fn put_alerts(cx: &mut Cx<'_>, b: &ErrorAlertsBody) -> ApiResult<Option<String>> {
-    let a = AlertSettings::read(b)
-        .map_err(|e| ApiError::unprocessable(format!("error_alerts: {e}")))?;
+    let a = read_alerts(b).map_err(|e| ApiError::unprocessable(format!("error_alerts: {e}")))?;
     ensure_settings(cx).await?;
-    a.store(cx.w.conn(), cx.project_id).await?;
+    service::store_alerts(cx.w.conn(), cx.project_id, &a).await?;
     Ok(None)
 }
 

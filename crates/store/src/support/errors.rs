@@ -120,27 +120,43 @@ pub async fn set_public_key(conn: &mut AnyConnection, project_id: &str, key: &st
     Ok(())
 }
 
-/// What error alerts do.
+/// What error alerts do, as [`set_alerts`] stores them.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Alerts<'a> {
-    pub integration: Option<&'a str>,
+pub struct Alerts {
+    pub integration: Option<String>,
     pub on_new: bool,
     pub on_regression: bool,
     pub spike_events: Option<i64>,
     pub spike_minutes: i64,
     pub spike_percent: Option<f64>,
     pub notify_tier: Option<Tier>,
-    pub severities: &'a Severities,
+    pub severities: Severities,
+}
+
+impl ErrorSettings {
+    /// What the project's error alerts do.
+    pub fn alerts(&self) -> Alerts {
+        Alerts {
+            integration: self.alert_integration.clone(),
+            on_new: self.alert_new,
+            on_regression: self.alert_regression,
+            spike_events: self.spike_events,
+            spike_minutes: self.spike_minutes,
+            spike_percent: self.spike_percent,
+            notify_tier: self.notify_tier,
+            severities: self.severities.clone(),
+        }
+    }
 }
 
 /// Sets what error alerts do.
-pub async fn set_alerts(conn: &mut AnyConnection, project_id: &str, a: &Alerts<'_>) -> Result<()> {
+pub async fn set_alerts(conn: &mut AnyConnection, project_id: &str, a: &Alerts) -> Result<()> {
     let done = sqlx::query(
         "UPDATE error_settings SET alert_integration = $1, alert_new = $2, alert_regression = $3, \
          spike_events = $4, spike_minutes = $5, spike_percent = $6, notify_tier = $7, \
          severities = $8 WHERE project_id = $9",
     )
-    .bind(a.integration)
+    .bind(a.integration.as_deref())
     .bind(i64::from(a.on_new))
     .bind(i64::from(a.on_regression))
     .bind(a.spike_events)

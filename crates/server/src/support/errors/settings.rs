@@ -7,7 +7,7 @@ use liveops_core::support::errors as grouping;
 use liveops_core::support::escalation::Tier;
 use liveops_core::support::issue_alerts::{self, Severities};
 use liveops_store::audit::Actor;
-use liveops_store::support::errors::{self as store, ErrorSettings};
+use liveops_store::support::errors::{self as store, Alerts, ErrorSettings};
 use serde_json::json;
 
 use super::{Result, SupportError};
@@ -81,122 +81,84 @@ pub async fn rotate_key(
         .ok_or_else(|| SupportError::internal("the DSN vanished"))
 }
 
-/// Error alert settings read and checked.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AlertSettings {
-    pub integration: Option<String>,
-    pub on_new: bool,
-    pub on_regression: bool,
-    pub spike_events: Option<i64>,
-    pub spike_minutes: i64,
-    pub spike_percent: Option<f64>,
-    pub notify_tier: Option<Tier>,
-    pub severities: Severities,
-}
-
-impl AlertSettings {
-    /// Reads a body, saying what is wrong with it.
-    pub fn read(body: &ErrorAlertsBody) -> std::result::Result<AlertSettings, String> {
-        let spike_minutes = body.spike_minutes.unwrap_or(60);
-        if !(1..=1440).contains(&spike_minutes) {
-            return Err("`spike_minutes` must be from 1 to 1440".into());
+/// Reads what error alerts should do from a body, saying what is wrong
+/// with it.
+pub fn read_alerts(body: &ErrorAlertsBody) -> std::result::Result<Alerts, String> {
+    let spike_minutes = body.spike_minutes.unwrap_or(60);
+    if !(1..=1440).contains(&spike_minutes) {
+        return Err("`spike_minutes` must be from 1 to 1440".into());
+    }
+    if body.spike_events.is_some_and(|n| n < 1) {
+        return Err("`spike_events` must be at least 1".into());
+    }
+    let spike_percent = body
+        .spike_percent
+        .map(issue_alerts::check_percent)
+        .transpose()
+        .map_err(|e| format!("`spike_percent`: {e}"))?;
+    let notify_tier = match body
+        .notify
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(t) => {
+            Some(Tier::parse(t).ok_or_else(|| format!("`notify`: `{t}` is not l1, l2 or l3"))?)
         }
-        if body.spike_events.is_some_and(|n| n < 1) {
-            return Err("`spike_events` must be at least 1".into());
-        }
-        let spike_percent = body
-            .spike_percent
-            .map(issue_alerts::check_percent)
-            .transpose()
-            .map_err(|e| format!("`spike_percent`: {e}"))?;
-        let notify_tier = match body
-            .notify
+    };
+    let severities = match body.severities.as_deref() {
+        None => Severities::default(),
+        Some(s) => Severities::parse(s).map_err(|e| format!("`severities`: {e}"))?,
+    };
+    Ok(Alerts {
+        integration: body
+            .integration
             .as_deref()
             .map(str::trim)
-            .filter(|t| !t.is_empty())
-        {
-            None => None,
-            Some(t) => {
-                Some(Tier::parse(t).ok_or_else(|| format!("`notify`: `{t}` is not l1, l2 or l3"))?)
-            }
-        };
-        let severities = match body.severities.as_deref() {
-            None => Severities::default(),
-            Some(s) => Severities::parse(s).map_err(|e| format!("`severities`: {e}"))?,
-        };
-        Ok(AlertSettings {
-            integration: body
-                .integration
-                .as_deref()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-            on_new: body.on_new,
-            on_regression: body.on_regression,
-            spike_events: body.spike_events,
-            spike_minutes,
-            spike_percent,
-            notify_tier,
-            severities,
-        })
-    }
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        on_new: body.on_new,
+        on_regression: body.on_regression,
+        spike_events: body.spike_events,
+        spike_minutes,
+        spike_percent,
+        notify_tier,
+        severities,
+    })
+}
 
-    /// The settings as a body, in the canonical form [`AlertSettings::read`]
-    /// gives back unchanged.
-    pub fn body(&self) -> ErrorAlertsBody {
-        ErrorAlertsBody {
-            integration: self.integration.clone(),
-            on_new: self.on_new,
-            on_regression: self.on_regression,
-            spike_events: self.spike_events,
-            spike_minutes: Some(self.spike_minutes),
-            spike_percent: self.spike_percent,
-            notify: self.notify_tier.map(|t| t.as_str().to_owned()),
-            severities: Some(self.severities.to_string()),
+/// Error alerts as a body, in the canonical form [`read_alerts`] gives
+/// back unchanged.
+pub fn alerts_body(a: &Alerts) -> ErrorAlertsBody {
+    ErrorAlertsBody {
+        integration: a.integration.clone(),
+        on_new: a.on_new,
+        on_regression: a.on_regression,
+        spike_events: a.spike_events,
+        spike_minutes: Some(a.spike_minutes),
+        spike_percent: a.spike_percent,
+        notify: a.notify_tier.map(|t| t.as_str().to_owned()),
+        severities: Some(a.severities.to_string()),
+    }
+}
+
+/// Stores error alerts in an open change; the integration must exist.
+pub async fn store_alerts(
+    conn: &mut sqlx::AnyConnection,
+    project_id: &str,
+    a: &Alerts,
+) -> Result<()> {
+    if let Some(name) = &a.integration {
+        let known = liveops_store::support::intake::integrations_in(conn, project_id).await?;
+        if !known.iter().any(|i| &i.name == name) {
+            return Err(SupportError::invalid(format!(
+                "the project has no alert integration named `{name}`"
+            )));
         }
     }
-
-    /// A project's stored settings.
-    pub fn of(s: &ErrorSettings) -> AlertSettings {
-        AlertSettings {
-            integration: s.alert_integration.clone(),
-            on_new: s.alert_new,
-            on_regression: s.alert_regression,
-            spike_events: s.spike_events,
-            spike_minutes: s.spike_minutes,
-            spike_percent: s.spike_percent,
-            notify_tier: s.notify_tier,
-            severities: s.severities.clone(),
-        }
-    }
-
-    /// Stores the settings in an open change; the integration must exist.
-    pub async fn store(&self, conn: &mut sqlx::AnyConnection, project_id: &str) -> Result<()> {
-        if let Some(name) = &self.integration {
-            let known = liveops_store::support::intake::integrations_in(conn, project_id).await?;
-            if !known.iter().any(|i| &i.name == name) {
-                return Err(SupportError::invalid(format!(
-                    "the project has no alert integration named `{name}`"
-                )));
-            }
-        }
-        store::set_alerts(
-            conn,
-            project_id,
-            &store::Alerts {
-                integration: self.integration.as_deref(),
-                on_new: self.on_new,
-                on_regression: self.on_regression,
-                spike_events: self.spike_events,
-                spike_minutes: self.spike_minutes,
-                spike_percent: self.spike_percent,
-                notify_tier: self.notify_tier,
-                severities: &self.severities,
-            },
-        )
-        .await?;
-        Ok(())
-    }
+    store::set_alerts(conn, project_id, a).await?;
+    Ok(())
 }
 
 /// Sets what error alerts do; the integration must exist.
@@ -206,11 +168,11 @@ pub async fn set_alerts(
     project_id: &str,
     body: &ErrorAlertsBody,
 ) -> Result<ErrorSettings> {
-    let a = AlertSettings::read(body).map_err(SupportError::invalid)?;
+    let a = read_alerts(body).map_err(SupportError::invalid)?;
     settings(state, actor, project_id).await?;
     let mut w = Work::begin(&state.db, &*state.clock, actor, Some(project_id)).await?;
-    a.store(w.conn(), project_id).await?;
-    w.commit(Audit::action("errors.alerts").detail(json!(a.body())))
+    store_alerts(w.conn(), project_id, &a).await?;
+    w.commit(Audit::action("errors.alerts").detail(json!(alerts_body(&a))))
         .await?;
     state
         .db
