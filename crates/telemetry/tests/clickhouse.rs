@@ -115,7 +115,7 @@ fn one_server_migrates_once_and_drops_old_partitions() {
     if !server_here() {
         return;
     }
-    let server = Server::start(free_port(), free_port(), "");
+    let server = Server::start();
     let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT, Duration::from_secs(1))
         .expect("connect");
     assert_eq!(ch.migrate(NOW).expect("migrate"), [1, 2, 3, 4, 5]);

@@ -130,8 +130,8 @@ pub async fn backend(
         "duckdb" => None,
         "clickhouse" => Some(
             tokio::task::spawn_blocking(|| {
-                use liveops_telemetry::clickhouse::testing::{Server, free_port};
-                Server::start(free_port(), free_port(), "")
+                use liveops_telemetry::clickhouse::testing::Server;
+                Server::start()
             })
             .await
             .expect("start clickhouse-server"),

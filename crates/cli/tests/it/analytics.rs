@@ -379,11 +379,11 @@ async fn queries_answer_from_the_events(backend: Backend) {
 /// for the story): every answer the API gives is the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queries_answer_from_the_events_in_clickhouse() {
-    use liveops_telemetry::clickhouse::testing::{Server, free_port, server_here};
+    use liveops_telemetry::clickhouse::testing::{Server, server_here};
     if !server_here() {
         return;
     }
-    let server = tokio::task::spawn_blocking(|| Server::start(free_port(), free_port(), ""))
+    let server = tokio::task::spawn_blocking(Server::start)
         .await
         .expect("start clickhouse");
     let url = server.url();
@@ -689,11 +689,11 @@ async fn acknowledged_events_survive_kill_9() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_events_survive_kill_9_in_clickhouse() {
     use liveops_telemetry::clickhouse::ClickHouse;
-    use liveops_telemetry::clickhouse::testing::{Server, free_port, server_here};
+    use liveops_telemetry::clickhouse::testing::{Server, server_here};
     if !server_here() {
         return;
     }
-    let clickhouse = tokio::task::spawn_blocking(|| Server::start(free_port(), free_port(), ""))
+    let clickhouse = tokio::task::spawn_blocking(Server::start)
         .await
         .expect("start clickhouse");
     let place = Place::new(Backend::Sqlite).await;

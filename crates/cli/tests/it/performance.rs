@@ -553,11 +553,11 @@ async fn acknowledged_spans_survive_kill_9() {
 /// there, and counted in the rollups, after the node died.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_spans_survive_kill_9_in_clickhouse() {
-    use liveops_telemetry::clickhouse::testing::{Server, free_port, server_here};
+    use liveops_telemetry::clickhouse::testing::{Server, server_here};
     if !server_here() {
         return;
     }
-    let clickhouse = tokio::task::spawn_blocking(|| Server::start(free_port(), free_port(), ""))
+    let clickhouse = tokio::task::spawn_blocking(Server::start)
         .await
         .expect("start clickhouse");
     let url = clickhouse.url();

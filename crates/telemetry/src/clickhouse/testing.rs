@@ -37,10 +37,18 @@ pub struct Server {
 pub const SERVER: &str = "/usr/sbin/clickhouse-server";
 
 impl Server {
-    /// Starts a server on free ports; `remote_servers` is put in its config.
-    /// It keeps Tokyo time, so days taken from the server's zone rather
-    /// than UTC would show.
-    pub fn start(http: u16, tcp: u16, remote_servers: &str) -> Server {
+    /// Starts a server alone on free ports. A port that another process
+    /// took between being found free and being bound makes the server
+    /// exit; it is then started again on fresh ports.
+    pub fn start() -> Server {
+        retrying(|| Server::try_start(free_port(), free_port(), ""))
+    }
+
+    /// Starts a server on `http` and `tcp`; `remote_servers` is put in its
+    /// config. It keeps Tokyo time, so days taken from the server's zone
+    /// rather than UTC would show. Says why when it exits or does not
+    /// answer, with the end of its log.
+    fn try_start(http: u16, tcp: u16, remote_servers: &str) -> Result<Server, String> {
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path();
         for sub in ["data", "tmp", "user_files", "format_schemas"] {
@@ -99,16 +107,15 @@ impl Server {
             .stdin(Stdio::null())
             .spawn()
             .expect("start clickhouse-server");
-        let server = Server {
+        let mut server = Server {
             http,
             child,
             _dir: dir,
         };
-        server.wait_ready();
-        server
+        server.wait_ready().map(|()| server)
     }
 
-    fn wait_ready(&self) {
+    fn wait_ready(&mut self) -> Result<(), String> {
         let http = reqwest::blocking::Client::new();
         let start = Instant::now();
         loop {
@@ -117,15 +124,31 @@ impl Server {
                 .send()
                 .is_ok_and(|r| r.status().is_success());
             if ok {
-                return;
+                return Ok(());
             }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "clickhouse-server did not answer on port {}",
-                self.http
-            );
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Err(format!(
+                    "clickhouse-server on port {} exited ({status}):\n{}",
+                    self.http,
+                    self.log_tail()
+                ));
+            }
+            if start.elapsed() > Duration::from_secs(120) {
+                return Err(format!(
+                    "clickhouse-server did not answer on port {} in 120 s:\n{}",
+                    self.http,
+                    self.log_tail()
+                ));
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The last lines the server logged.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self._dir.path().join("server.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
     }
 
     pub fn url(&self) -> String {
@@ -150,18 +173,38 @@ pub fn server_here() -> bool {
 /// Two servers, each one shard of the cluster `two`; queries go through
 /// the first.
 pub fn start_cluster() -> Vec<Server> {
-    let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
-    let replicas: String = ports
-        .iter()
-        .map(|(_, tcp)| {
-            format!("<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>")
-        })
-        .collect();
-    let remote = format!("<two>{replicas}</two>");
-    ports
-        .iter()
-        .map(|(http, tcp)| Server::start(*http, *tcp, &remote))
-        .collect()
+    retrying(|| {
+        let ports: Vec<(u16, u16)> = (0..2).map(|_| (free_port(), free_port())).collect();
+        let replicas: String = ports
+            .iter()
+            .map(|(_, tcp)| {
+                format!(
+                    "<shard><replica><host>127.0.0.1</host><port>{tcp}</port></replica></shard>"
+                )
+            })
+            .collect();
+        let remote = format!("<two>{replicas}</two>");
+        ports
+            .iter()
+            .map(|(http, tcp)| Server::try_start(*http, *tcp, &remote))
+            .collect()
+    })
+}
+
+/// Up to three tries of `start`, each on fresh ports; panics with every
+/// try's reason.
+fn retrying<T>(start: impl Fn() -> Result<T, String>) -> T {
+    let mut reasons = Vec::new();
+    for _ in 0..3 {
+        match start() {
+            Ok(started) => return started,
+            Err(reason) => reasons.push(reason),
+        }
+    }
+    panic!(
+        "clickhouse-server did not start:\n{}",
+        reasons.join("\n---\n")
+    )
 }
 
 /// The venv's Python, where `chdb` is installed.

@@ -12,9 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use liveops_telemetry::clickhouse::client::Journal;
-use liveops_telemetry::clickhouse::testing::{
-    ChdbStep, Server, free_port, server_here, start_cluster,
-};
+use liveops_telemetry::clickhouse::testing::{ChdbStep, Server, server_here, start_cluster};
 use liveops_telemetry::clickhouse::{ClickHouse, schema};
 
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,7 +23,7 @@ fn one_server() -> Option<(Server, ClickHouse, Journal)> {
     if !server_here() {
         return None;
     }
-    let server = Server::start(free_port(), free_port(), "");
+    let server = Server::start();
     let journal: Journal = Arc::new(Mutex::new(Vec::new()));
     let ch = ClickHouse::connect(&server.url(), None, &[], TIMEOUT, TIMEOUT)
         .expect("connect")
