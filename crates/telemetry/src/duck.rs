@@ -89,10 +89,6 @@ impl DuckFile {
         &self.performance
     }
 
-    pub(crate) fn errors(&self) -> &dyn Errors {
-        self
-    }
-
     pub(crate) fn close(&self) -> Result<()> {
         let flushed = self.performance.close();
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,6 +156,18 @@ pub fn forget_layouts(path: &Path) -> Result<()> {
     }
 }
 
+impl DuckDbStore {
+    /// Runs a write on the file's connection.
+    pub(crate) fn writing<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.file.with_conn(f)
+    }
+
+    /// Runs a query on one of the read connections, under the time limit.
+    pub(crate) fn reading<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.analytics.with_read_conn(f)
+    }
+}
+
 impl TelemetryStore for DuckDbStore {
     fn ping(&self) -> Result<()> {
         self.file.ping()
@@ -183,7 +191,7 @@ impl TelemetryStore for DuckDbStore {
     }
 
     fn errors(&self) -> &dyn Errors {
-        self.file.errors()
+        self
     }
 
     fn close(&self) -> Result<()> {

@@ -154,7 +154,7 @@ pub(crate) mod duck {
 
     use super::{ErrorEvent, Errors, TagCount, dense, fingerprint_list, top_per_key};
     use crate::Result;
-    use crate::duck::{DuckFile, in_transaction};
+    use crate::duck::{DuckDbStore, in_transaction};
 
     pub(crate) const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS error_events (
@@ -264,11 +264,12 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// Error events on the file's connection, whose lock also keeps them
-    /// out while a snapshot copies the file.
-    impl Errors for DuckFile {
+    /// Error events are written on the file's connection, whose lock also
+    /// keeps them out while a snapshot copies the file, and read on the
+    /// read connections, under the query time limit and side by side.
+    impl Errors for DuckDbStore {
         fn ingest(&self, project: &str, events: &[ErrorEvent]) -> Result<usize> {
-            self.with_conn(|c| {
+            self.writing(|c| {
                 in_transaction(c, || {
                     let mut app = c.appender("error_events")?;
                     for e in events {
@@ -322,7 +323,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
             // The newest are found without their payloads, then each is
             // read by its row: reading the payload column for a few rows
             // scattered over the table would otherwise read all of it.
-            self.with_conn(|c| {
+            self.reading(|c| {
                 let mut stmt = c.prepare(&format!(
                     "SELECT rowid, event_id FROM error_events WHERE project_id = ? \
                      AND fingerprint IN ({list}) ORDER BY ts DESC, event_id LIMIT ?"
@@ -360,7 +361,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
         }
 
         fn event(&self, project: &str, event_id: &str) -> Result<Option<ErrorEvent>> {
-            self.with_conn(|c| {
+            self.reading(|c| {
                 Ok(read(
                     c,
                     project,
@@ -378,7 +379,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 return Ok(0);
             }
             let list = fingerprint_list(fingerprints)?;
-            self.with_conn(|c| {
+            self.reading(|c| {
                 scalar(
                     c,
                     &format!(
@@ -395,7 +396,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 return Ok(Vec::new());
             }
             let list = fingerprint_list(fingerprints)?;
-            self.with_conn(|c| {
+            self.reading(|c| {
                 let mut stmt = c.prepare(&format!(
                     "SELECT fingerprint, count(DISTINCT user_key) FROM error_events \
                      WHERE project_id = ? AND fingerprint IN ({list}) AND user_key <> '' \
@@ -422,7 +423,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 return Ok(Vec::new());
             }
             let list = fingerprint_list(fingerprints)?;
-            self.with_conn(|c| {
+            self.reading(|c| {
                 let mut stmt = c.prepare(&format!(
                     "SELECT user_key, max(distinct_id) FROM error_events \
                      WHERE project_id = ? AND fingerprint IN ({list}) AND user_key <> '' \
@@ -445,7 +446,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 return Ok(0);
             }
             let list = fingerprint_list(fingerprints)?;
-            self.with_conn(|c| {
+            self.reading(|c| {
                 scalar(
                     c,
                     &format!(
@@ -467,7 +468,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 return Ok(Vec::new());
             }
             let list = fingerprint_list(fingerprints)?;
-            let rows = self.with_conn(|c| {
+            let rows = self.reading(|c| {
                 let mut stmt = c.prepare(&format!(
                     "SELECT key, value, count(*) AS n FROM error_tags WHERE project_id = ? \
                      AND fingerprint IN ({list}) GROUP BY key, value ORDER BY n DESC, key, value"
@@ -497,7 +498,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 return Ok(dense(Vec::new(), from_ms, to_ms, step));
             }
             let list = fingerprint_list(fingerprints)?;
-            let rows = self.with_conn(|c| {
+            let rows = self.reading(|c| {
                 let mut stmt = c.prepare(&format!(
                     "SELECT (ts - ?) // ? AS b, count(*) FROM error_events WHERE project_id = ? \
                      AND fingerprint IN ({list}) AND ts >= ? AND ts < ? GROUP BY b"
@@ -524,7 +525,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
             key: &str,
             value: &str,
         ) -> Result<Vec<String>> {
-            self.with_conn(|c| {
+            self.reading(|c| {
                 let mut stmt = c.prepare(
                     "SELECT DISTINCT fingerprint FROM error_tags WHERE project_id = ? \
                      AND key = ? AND value = ? ORDER BY fingerprint",
@@ -535,7 +536,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
         }
 
         fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
-            self.with_conn(|c| {
+            self.writing(|c| {
                 in_transaction(c, || {
                     c.execute(
                         "DELETE FROM error_tags WHERE project_id = ? AND ts < ?",
@@ -575,9 +576,9 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
         #[test]
         fn an_event_has_its_tags_whether_stored_with_its_list_or_before_it() {
             let dir = tempfile::tempdir().expect("dir");
-            let f = DuckFile::open(&dir.path().join("t.duckdb")).expect("open");
+            let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
             // As stored before the tag list: an empty list, tags in the table.
-            f.with_conn(|c| {
+            f.writing(|c| {
                 c.execute_batch(
                     "INSERT INTO error_events VALUES \
                      ('p', 'e1', 'aa', 4, 'error', '1.0', 'production', 'u', 'u', '{}', ''); \

@@ -237,16 +237,18 @@ pub async fn show(state: &AppState, project_id: &str, number: i64) -> Result<Iss
     let now = state.now_ms();
     let to = (now.div_euclid(DAY_MS) + 1) * DAY_MS;
     let from = to - 14 * DAY_MS;
-    let project = project_id.to_owned();
-    let (users, tags, series, events) = on_errors(state, move |t| {
-        Ok((
-            t.users(&project, &prints, 0)?,
-            t.tags(&project, &prints, 10)?,
-            t.series(&project, &prints, from, to, DAY_MS)?,
-            t.latest(&project, &prints, 5)?,
-        ))
-    })
-    .await?;
+    // Four questions about the same events, asked side by side (each on
+    // a read connection of its own).
+    let asked = || (project_id.to_owned(), prints.clone());
+    let (p, f) = asked();
+    let users = on_errors(state, move |t| t.users(&p, &f, 0));
+    let (p, f) = asked();
+    let tags = on_errors(state, move |t| t.tags(&p, &f, 10));
+    let (p, f) = asked();
+    let series = on_errors(state, move |t| t.series(&p, &f, from, to, DAY_MS));
+    let (p, f) = asked();
+    let events = on_errors(state, move |t| t.latest(&p, &f, 5));
+    let (users, tags, series, events) = tokio::try_join!(users, tags, series, events)?;
     let introduced = introduced(state, project_id, &releases).await?;
     let (incidents, tickets, backlog) = state.db.issue_links(&i).await?;
     Ok(IssueDetail {
