@@ -161,14 +161,7 @@ async fn apply_round_trips_every_kind(backend: Backend) {
     let (shop, _) = app.project("Shop", &root).await;
     let admin = app.token(&root, &shop, "read,write,admin").await;
     for name in ["ann", "bob"] {
-        let u = app
-            .user(
-                &format!("{name}@example.com"),
-                "correct horse battery",
-                false,
-            )
-            .await;
-        app.member(&shop, &u, liveops_core::Role::Responder).await;
+        app.responder(&shop, name).await;
     }
     let file = write(dir.path(), "liveops.yaml", FILE);
 

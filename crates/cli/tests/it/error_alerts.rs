@@ -53,14 +53,7 @@ async fn error_alerts_reach_the_on_call_through_their_rules(backend: Backend) {
     // ann wants SEV3 and worse by e-mail at once; bob only SEV1, after two
     // minutes. Both answer for tier L1.
     for (name, min, delay) in [("ann", "sev3", 0), ("bob", "sev1", 120)] {
-        let u = app
-            .user(
-                &format!("{name}@example.com"),
-                "correct horse battery",
-                false,
-            )
-            .await;
-        app.member(&shop, &u, liveops_core::Role::Responder).await;
+        let u = app.responder(&shop, name).await;
         let t = app.instance_token(&u, "read,write").await;
         ok(
             app.send(

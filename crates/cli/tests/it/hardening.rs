@@ -14,7 +14,6 @@ use serde_json::{Value, json};
 use crate::helpers::{
     Backend, TestApp, assert_problem, spawn_app, spawn_app_with, status_json, storage_stories,
 };
-use liveops_core::Role;
 
 /// What a receiver was sent: path, headers and body.
 type Hits = Arc<Mutex<Vec<(String, HeaderMap, String)>>>;
@@ -1141,15 +1140,7 @@ async fn members_who_leave_are_taken_off_the_rotas(backend: Backend) {
     let (shop, admin, _) = shop(&app).await;
     let mut people = Vec::new();
     for name in ["ann", "bob", "cat"] {
-        let u = app
-            .user(
-                &format!("{name}@example.com"),
-                "correct horse battery",
-                false,
-            )
-            .await;
-        app.member(&shop, &u, Role::Responder).await;
-        people.push(u);
+        people.push(app.responder(&shop, name).await);
     }
     let ok = |got: (u16, Value), want: u16| assert_eq!(got.0, want, "{}", got.1);
     ok(

@@ -199,6 +199,19 @@ impl TestApp {
         .expect("set member");
     }
 
+    /// `{name}@example.com`, a responder in `project`.
+    pub async fn responder(&self, project: &Project, name: &str) -> User {
+        let u = self
+            .user(
+                &format!("{name}@example.com"),
+                "correct horse battery",
+                false,
+            )
+            .await;
+        self.member(project, &u, Role::Responder).await;
+        u
+    }
+
     /// An instance token for `user` (not bound to a project), valid for a day.
     pub async fn instance_token(&self, user: &User, scopes: &str) -> String {
         let scopes: Scopes = scopes.parse().expect("scopes");

@@ -23,14 +23,7 @@ async fn a_team_sets_up_on_call_from_the_cli(backend: Backend) {
     let (shop, _) = app.project("Shop", &root).await;
     let admin = app.token(&root, &shop, "read,write,admin").await;
     for name in ["ann", "bob"] {
-        let u = app
-            .user(
-                &format!("{name}@example.com"),
-                "correct horse battery",
-                false,
-            )
-            .await;
-        app.member(&shop, &u, liveops_core::Role::Responder).await;
+        let u = app.responder(&shop, name).await;
         let t = app.instance_token(&u, "read,write").await;
         let (status, body) = app
             .send(
