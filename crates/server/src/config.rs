@@ -275,6 +275,12 @@ impl Config {
         self.data_dir.join("control.sock")
     }
 
+    /// `public_url` without its trailing slash, for the start of links;
+    /// `None` when unset (links then stay relative).
+    pub fn public_base(&self) -> Option<&str> {
+        self.public_url.as_deref().map(|u| u.trim_end_matches('/'))
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.public_url
             .as_deref()

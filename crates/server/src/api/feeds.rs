@@ -296,12 +296,7 @@ pub async fn create_feed(
             .detail(serde_json::json!({"kind": body.kind, "target": body.target})),
     )
     .await?;
-    let base = state
-        .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/'))
-        .unwrap_or("");
+    let base = state.config.public_base().unwrap_or("");
     let feed = Feed {
         id,
         user_id: principal.user.id.clone(),

@@ -106,9 +106,8 @@ fn view(state: &AppState, slug: &str, provider: &str, created_at: i64) -> HookVi
         provider: provider.to_owned(),
         url: state
             .config
-            .public_url
-            .as_deref()
-            .map(|base| format!("{}{path}", base.trim_end_matches('/'))),
+            .public_base()
+            .map(|base| format!("{base}{path}")),
         path,
         created_at: format_ms(created_at),
     }

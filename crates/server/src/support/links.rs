@@ -161,12 +161,7 @@ pub fn for_page(
     recipient: &str,
     now: i64,
 ) -> Vec<(LinkAction, String, String)> {
-    let base = state
-        .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/'))
-        .unwrap_or("");
+    let base = state.config.public_base().unwrap_or("");
     LinkAction::ALL
         .into_iter()
         .filter(|a| *a != LinkAction::Escalate || incident.policy_id.is_some())

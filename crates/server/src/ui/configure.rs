@@ -581,9 +581,8 @@ fn plan_notice(plan: &PlanView, base: &str) -> Markup {
 fn base_url(state: &AppState) -> String {
     state
         .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/').to_owned())
+        .public_base()
+        .map(str::to_owned)
         .unwrap_or_default()
 }
 

@@ -79,9 +79,8 @@ async fn render(state: &AppState, s: &UiSession, slug: &str, flash: Option<Flash
     };
     let base = state
         .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/').to_owned())
+        .public_base()
+        .map(str::to_owned)
         .unwrap_or_default();
     let csrf = &s.session.csrf_token;
     let frame = Frame {

@@ -134,9 +134,8 @@ async fn render(
     let server = hint(KeyPurpose::Server, "server key");
     let base = state
         .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/').to_owned())
+        .public_base()
+        .map(str::to_owned)
         .unwrap_or_else(|| "http://liveops.example:8080".into());
     let slug = project.slug.as_str();
     let frame = Frame {

@@ -56,11 +56,7 @@ async fn public_project(
 /// The start of links in messages: `public_url` when set, never the
 /// `Host` header (which the requester chooses); else links stay relative.
 fn link_base(state: &AppState) -> Option<String> {
-    state
-        .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/').to_owned())
+    state.config.public_base().map(str::to_owned)
 }
 
 /// Subscribes an e-mail address or a webhook to a project's status

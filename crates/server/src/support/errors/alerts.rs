@@ -312,12 +312,7 @@ async fn tell_on_call(
         return Ok(());
     }
     let slug = state.db.project_by_id(&issue.project_id).await?.slug;
-    let base = state
-        .config
-        .public_url
-        .as_deref()
-        .map(|u| u.trim_end_matches('/'))
-        .unwrap_or("");
+    let base = state.config.public_base().unwrap_or("");
     let url = format!("{base}/p/{slug}/support/errors/{}", issue.number);
     let subject = format!(
         "[{}] {}",
