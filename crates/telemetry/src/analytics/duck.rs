@@ -306,6 +306,10 @@ impl Analytics for DuckAnalytics {
         super::event_names(self, project)
     }
 
+    fn active_users(&self, project: &str, q: &super::ActiveQuery) -> Result<super::ActiveSeries> {
+        super::active_users(self, project, q)
+    }
+
     super::shared_queries!();
 }
 

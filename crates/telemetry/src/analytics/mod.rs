@@ -92,16 +92,10 @@ pub trait Analytics: Send + Sync + std::fmt::Debug {
 }
 
 /// Implements the behavioural queries of [`Analytics`] with the shared
-/// [`query`] code over a [`Source`].
+/// [`query`] code over a [`Source`]; each store implements `active_users`
+/// itself (ClickHouse counts active days in SQL).
 macro_rules! shared_queries {
     () => {
-        fn active_users(
-            &self,
-            project: &str,
-            q: &$crate::analytics::ActiveQuery,
-        ) -> $crate::Result<$crate::analytics::ActiveSeries> {
-            $crate::analytics::active_users(self, project, q)
-        }
         fn stickiness(
             &self,
             project: &str,

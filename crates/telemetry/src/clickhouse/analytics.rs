@@ -28,6 +28,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use liveops_core::analytics::Interval;
+use liveops_core::analytics::active::{ActiveUsers, Activity};
 use liveops_core::analytics::event::Event;
 use serde::{Deserialize, Serialize};
 
@@ -36,9 +37,9 @@ use super::client::quote;
 use crate::analytics::persons::{PersonChanges, Persons};
 use crate::analytics::writer::{Commit, Queue};
 use crate::analytics::{
-    Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, Need, OTHER_VALUE, Project, ProjectStats,
-    Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id, property_text,
-    shared_queries,
+    ActiveQuery, ActiveSeries, Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, Need, OTHER_VALUE,
+    Project, ProjectStats, Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id,
+    property_text, shared_queries,
 };
 use crate::{Result, TelemetryError};
 
@@ -391,6 +392,73 @@ impl ClickHouseAnalytics {
         Ok(Some(f(&out)))
     }
 
+    /// DAU, WAU and MAU with ClickHouse doing the grouping: each person's
+    /// active days, from the 29 days before the first on, come back as the
+    /// bits of one number, grouped by that number, and the core's kernel
+    /// counts the windows from them. `None` when the days do not fit in
+    /// 64 bits; the layout path then answers.
+    fn active_by_masks(&self, project: &str, q: &ActiveQuery) -> Result<Option<ActiveSeries>> {
+        const DAY_MS: i64 = 86_400_000;
+        let width = q.days as i64 + 29;
+        if width > 64 {
+            return Ok(None);
+        }
+        let base_day = q.from_day.saturating_sub(29);
+        let from = base_day.saturating_mul(DAY_MS);
+        let to = (q.from_day.saturating_add(q.days as i64)).saturating_mul(DAY_MS);
+        #[derive(Deserialize)]
+        struct Row {
+            m: u64,
+            n: u64,
+        }
+        let p = quote(project);
+        let names = if q.events.is_empty() {
+            String::new()
+        } else {
+            format!(" AND event IN {}", list(&q.events))
+        };
+        let cluster = matches!(self.ch.layout, super::Layout::Cluster(_));
+        let sql = format!(
+            "SELECT m, count() AS n FROM (SELECT person, groupBitOr(dm) AS m FROM \
+             (SELECT distinct_id, groupBitOr(bitShiftLeft(toUInt64(1), \
+             toUInt8(intDiv(ts - {from}, {DAY_MS})))) AS dm FROM events \
+             WHERE project_id = {p} AND ts >= {from} AND ts < {to}{names} GROUP BY distinct_id) AS e \
+             {}ALL INNER JOIN (SELECT distinct_id, argMax(person_id, version) AS person \
+             FROM person_ids WHERE project_id = {p} GROUP BY distinct_id) AS l USING distinct_id \
+             GROUP BY person) GROUP BY m",
+            if cluster { "GLOBAL " } else { "" },
+        );
+        let kernel = ActiveUsers {
+            activity: Activity::Any,
+            first_day: q.from_day,
+            days: q.days,
+        };
+        let mut tally = kernel.tally();
+        let mut ts = Vec::with_capacity(64);
+        self.ch.reader().each_row(&sql, |r: Row| {
+            ts.clear();
+            ts.extend(
+                (0..width)
+                    .filter(|b| (r.m >> b) & 1 == 1)
+                    .map(|b| (base_day + b).saturating_mul(DAY_MS)),
+            );
+            let names = vec![0; ts.len()];
+            for _ in 0..r.n {
+                kernel.add(&ts, &names, &mut tally);
+            }
+            Ok(())
+        })?;
+        let counts = tally.finish();
+        Ok(Some(ActiveSeries {
+            days: (0..width - 29)
+                .map(|d| (q.from_day + d).saturating_mul(DAY_MS))
+                .collect(),
+            dau: counts.dau,
+            wau: counts.wau,
+            mau: counts.mau,
+        }))
+    }
+
     /// The condition on `ts` for `[from, to)`, open ends left out.
     fn range(from: i64, to: i64) -> String {
         let mut out = String::new();
@@ -735,6 +803,13 @@ impl Analytics for ClickHouseAnalytics {
             quote(project)
         ))?;
         Ok(rows.into_iter().map(|r| (r.event, r.n)).collect())
+    }
+
+    fn active_users(&self, project: &str, q: &ActiveQuery) -> Result<ActiveSeries> {
+        match self.active_by_masks(project, q)? {
+            Some(series) => Ok(series),
+            None => crate::analytics::active_users(self, project, q),
+        }
     }
 
     shared_queries!();

@@ -292,6 +292,25 @@ fn answers(a: &dyn Analytics) -> String {
         .expect("active");
     assert_eq!(active.dau[0], 4, "Ann, Bob, Cat and Eve on the first day");
     out.push(format!("{active:?}"));
+    // Only page views; and a range too wide for ClickHouse's day masks,
+    // which starts before the first event and ends after the last.
+    for (events, from_day, days) in [
+        (names(&["$pageview"]), d / DAY + 2, 9),
+        (Vec::new(), d / DAY - 20, 40),
+    ] {
+        let active = a
+            .active_users(
+                P,
+                &ActiveQuery {
+                    events,
+                    from_day,
+                    days,
+                },
+            )
+            .expect("active");
+        assert!(active.mau.iter().any(|&n| n > 0), "{active:?}");
+        out.push(format!("{active:?}"));
+    }
     let sticky = a
         .stickiness(
             P,
