@@ -1,5 +1,5 @@
 //! A ClickHouse server over its HTTP interface: statements as the request
-//! body, rows in and out as `JSONEachRow`. Only what every release from
+//! body, rows in and out as `JSONEachRow` (in also as `RowBinary`). Only what every release from
 //! 18.16 on understands is used, so the same requests work on Debian's
 //! package and on current servers.
 
@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::rowbinary::{self, Columns};
 use crate::{Result, TelemetryError};
 
 /// Where the server is and who we are to it, read from a URL such as
@@ -275,6 +276,31 @@ impl Client {
             body.push(b'\n');
         }
         let query = format!("INSERT INTO {table} FORMAT JSONEachRow");
+        Self::send(self.request(true, Some(&query)).body(body)).map(drop)
+    }
+}
+
+impl Client {
+    /// Appends rows to `table` as `RowBinary`, each checked against
+    /// `columns` (the table's column list), in one request: cheaper than
+    /// JSON to make and for ClickHouse to read, and stored whole or not at
+    /// all.
+    pub fn insert_binary<T: Serialize>(
+        &self,
+        table: &str,
+        columns: &Columns,
+        rows: &[T],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut body = Vec::with_capacity(rows.len() * 128);
+        for row in rows {
+            rowbinary::write_row(&mut body, columns, row).map_err(|e| {
+                TelemetryError::Ingest(format!("a row for {table} does not serialise: {e}"))
+            })?;
+        }
+        let query = format!("INSERT INTO {table} ({}) FORMAT RowBinary", columns.names());
         Self::send(self.request(true, Some(&query)).body(body)).map(drop)
     }
 }

@@ -12,6 +12,7 @@ pub mod client;
 pub mod errors;
 pub mod performance;
 pub mod retention;
+pub mod rowbinary;
 pub mod schema;
 pub mod store;
 #[doc(hidden)]

@@ -23,6 +23,7 @@ use liveops_core::performance::{LatencySketch, Rollup, Span};
 use serde::{Deserialize, Serialize};
 
 use super::client::quote;
+use super::rowbinary::Columns;
 use super::schema::{PERF_LINES, PERF_MINUTES};
 use super::{ClickHouse, Kind, retention};
 use crate::performance::query::{
@@ -135,6 +136,12 @@ struct LineRecord<'a> {
     project_id: &'a str,
     minutes_from_ns: i64,
     at: i64,
+}
+
+/// The spans table's columns, which [`SpanRecord`] follows in order.
+fn span_columns() -> &'static Columns {
+    static COLUMNS: OnceLock<Columns> = OnceLock::new();
+    COLUMNS.get_or_init(|| Columns::parse(super::schema::SPANS.columns))
 }
 
 /// An export ready to insert.
@@ -316,7 +323,7 @@ impl ClickHousePerformance {
         let detections: Vec<&DetectionRecord> = jobs.iter().flat_map(|j| &j.detections).collect();
         client.insert("detections", &detections)?;
         let spans: Vec<&SpanRecord> = jobs.iter().flat_map(|j| &j.spans).collect();
-        client.insert("spans", &spans)
+        client.insert_binary("spans", span_columns(), &spans)
     }
 
     /// The fingerprints among `keys` this node has not noted for `project`.
