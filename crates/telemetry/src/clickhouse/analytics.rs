@@ -339,9 +339,12 @@ impl ClickHouseAnalytics {
                  WHERE project_id = {p}{range}{names_filter} GROUP BY distinct_id, b, n) \
                  AS e {links} GROUP BY person"
             ),
+            // Each distinct id's events as two arrays before the join, so
+            // the join meets one row per distinct id, not per event.
             None => format!(
-                "SELECT person, groupArray(ts) AS times, groupArray({name}) AS {alias} FROM \
-                 (SELECT distinct_id, ts, event FROM events WHERE project_id = {p}{range}{names_filter}) \
+                "SELECT person, groupArrayArray(t) AS times, groupArrayArray(n) AS {alias} FROM \
+                 (SELECT distinct_id, groupArray(ts) AS t, groupArray({name}) AS n FROM events \
+                 WHERE project_id = {p}{range}{names_filter} GROUP BY distinct_id) \
                  AS e {links} GROUP BY person"
             ),
         };
