@@ -338,7 +338,7 @@ pub struct Sighting<'a> {
 }
 
 /// The issues of fingerprints that have one, by fingerprint, in one query
-/// per 500 fingerprints.
+/// per piece of fingerprints (see [`pieces`]).
 pub async fn issues_of_fingerprints_in(
     conn: &mut AnyConnection,
     project_id: &str,
@@ -347,7 +347,7 @@ pub async fn issues_of_fingerprints_in(
     let cols: Vec<String> = ISSUE_COLS.split(", ").map(|c| format!("i.{c}")).collect();
     let cols = cols.join(", ");
     let mut out = HashMap::with_capacity(fingerprints.len());
-    for chunk in fingerprints.chunks(500) {
+    for chunk in pieces(fingerprints) {
         let sql = format!(
             "SELECT f.fingerprint AS print, {cols} FROM error_fingerprints f \
              JOIN error_issues i ON i.id = f.issue_id \
@@ -363,6 +363,26 @@ pub async fn issues_of_fingerprints_in(
         }
     }
     Ok(out)
+}
+
+/// The most rows one multi-row statement carries.
+const MOST_ROWS: usize = 64;
+
+/// `items` in runs of 64, then of the largest power of two left, so that
+/// multi-row statements come in at most seven shapes, each prepared once
+/// per connection and then reused, however the batches vary.
+fn pieces<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let n = rest.len().min(MOST_ROWS);
+        let n = 1 << n.ilog2();
+        let (piece, tail) = rest.split_at(n);
+        rest = tail;
+        Some(piece)
+    })
 }
 
 /// `rows` groups of `per` placeholders from `$first` on: `($2, $3), ($4, $5)`
@@ -452,13 +472,13 @@ fn counts_added(table: &str) -> String {
 
 /// Counts more events of existing issues' fingerprints: one statement for
 /// the fingerprints and one for the issues (each issue once, however many
-/// of its fingerprints came), per 500.
+/// of its fingerprints came), per piece (see [`pieces`]).
 pub async fn add_sightings(
     conn: &mut AnyConnection,
     project_id: &str,
     seen: &[(&IssueRow, Sighting<'_>)],
 ) -> Result<()> {
-    for chunk in seen.chunks(500) {
+    for chunk in pieces(seen) {
         let sql = format!(
             "INSERT INTO error_fingerprints (project_id, fingerprint, issue_id, title, culprit, \
              first_seen, last_seen, times_seen) VALUES {} \
@@ -499,7 +519,7 @@ pub async fn add_sightings(
             )),
         }
     }
-    for chunk in issues.chunks(500) {
+    for chunk in pieces(&issues) {
         let sql = format!(
             "WITH seen (id, n, first_at, last_at, rel) AS (VALUES {}) \
              UPDATE error_issues SET times_seen = error_issues.times_seen + seen.n, \
@@ -538,13 +558,13 @@ pub struct ReleaseSighting<'a> {
 }
 
 /// Counts events of fingerprints per release and environment, one
-/// statement per 500 (each key at most once in `rows`).
+/// statement per piece (see [`pieces`]; each key at most once in `rows`).
 pub async fn add_release_sightings(
     conn: &mut AnyConnection,
     project_id: &str,
     rows: &[ReleaseSighting<'_>],
 ) -> Result<()> {
-    for chunk in rows.chunks(500) {
+    for chunk in pieces(rows) {
         let sql = format!(
             "INSERT INTO error_fingerprint_releases (project_id, fingerprint, release, \
              environment, first_seen, last_seen, times_seen) VALUES {} \
@@ -1329,5 +1349,24 @@ impl Db {
         .fetch_one(self.pool())
         .await?;
         Ok((new, regressed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_split_into_few_shapes_in_order() {
+        let items: Vec<usize> = (0..150).collect();
+        let sizes: Vec<usize> = pieces(&items).map(<[usize]>::len).collect();
+        assert_eq!(sizes, [64, 64, 16, 4, 2]);
+        let back: Vec<usize> = pieces(&items).flatten().copied().collect();
+        assert_eq!(back, items);
+        assert_eq!(
+            pieces(&items[..7]).map(<[usize]>::len).collect::<Vec<_>>(),
+            [4, 2, 1]
+        );
+        assert_eq!(pieces::<usize>(&[]).count(), 0);
     }
 }
