@@ -333,11 +333,24 @@ fn text(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn values(v: Option<&Value>) -> Vec<Value> {
+/// The items of a list Sentry sends either bare or as `{"values": [...]}`.
+fn values(v: Option<&Value>) -> &[Value] {
     match v {
-        Some(Value::Array(a)) => a.clone(),
+        Some(Value::Array(a)) => a,
         Some(Value::Object(o)) => match o.get("values") {
-            Some(Value::Array(a)) => a.clone(),
+            Some(Value::Array(a)) => a,
+            _ => &[],
+        },
+        _ => &[],
+    }
+}
+
+/// The same, taken out of the event rather than copied.
+fn take_values(v: Option<Value>) -> Vec<Value> {
+    match v {
+        Some(Value::Array(a)) => a,
+        Some(Value::Object(mut o)) => match o.remove("values") {
+            Some(Value::Array(a)) => a,
             _ => Vec::new(),
         },
         _ => Vec::new(),
@@ -445,9 +458,13 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, SentryError> {
         return Err(SentryError::TooLarge);
     }
     let v: Value = serde_json::from_slice(bytes).map_err(|e| SentryError::Event(e.to_string()))?;
-    let Value::Object(o) = &v else {
+    let Value::Object(mut o) = v else {
         return Err(SentryError::Event("it is not an object".into()));
     };
+    // What the event keeps whole is taken out, not copied.
+    let contexts = o.remove("contexts").filter(Value::is_object);
+    let request = o.remove("request").filter(Value::is_object);
+    let breadcrumbs = take_values(o.remove("breadcrumbs"));
     let message = match o.get("logentry").or_else(|| o.get("message")) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Object(m)) => text(m.get("formatted")).or_else(|| text(m.get("message"))),
@@ -480,14 +497,14 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, SentryError> {
         user_id: user.and_then(|u| text(u.get("id"))),
         user_email: user.and_then(|u| text(u.get("email"))),
         user_ip: user.and_then(|u| text(u.get("ip_address"))),
-        contexts: o.get("contexts").filter(|c| c.is_object()).cloned(),
-        breadcrumbs: values(o.get("breadcrumbs")),
-        request: o.get("request").filter(|r| r.is_object()).cloned(),
+        contexts,
+        breadcrumbs,
+        request,
     };
     // The tags issues break down by, from where the SDK keeps them.
-    let contexts = event.contexts.clone();
     let ctx = |name: &str| {
-        contexts
+        event
+            .contexts
             .as_ref()
             .and_then(|c| c.get(name))
             .and_then(|c| text(c.get("name")))
