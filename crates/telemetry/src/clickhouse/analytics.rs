@@ -333,11 +333,14 @@ impl ClickHouseAnalytics {
         let sql = match &bucket {
             // Each distinct id's buckets and names, once each, before the
             // join: far fewer rows than events meet the persons.
+            // Then as two arrays per distinct id, so the join meets one row
+            // per distinct id.
             Some(bucket) => format!(
-                "SELECT person, groupArray(b) AS times, groupArray(n) AS {alias} FROM \
+                "SELECT person, groupArrayArray(bs) AS times, groupArrayArray(ns) AS {alias} FROM \
+                 (SELECT distinct_id, groupArray(b) AS bs, groupArray(n) AS ns FROM \
                  (SELECT distinct_id, {bucket} AS b, {name} AS n FROM events \
                  WHERE project_id = {p}{range}{names_filter} GROUP BY distinct_id, b, n) \
-                 AS e {links} GROUP BY person"
+                 GROUP BY distinct_id) AS e {links} GROUP BY person"
             ),
             // Each distinct id's events as two arrays before the join, so
             // the join meets one row per distinct id, not per event.
