@@ -120,19 +120,64 @@ macro_rules! fixed {
     };
 }
 
-macro_rules! not_a_row {
-    ($($method:ident($($arg:ty),*)),* $(,)?) => {
+/// Methods for values a row or column cannot hold: each fails with
+/// `self.$why()`.
+macro_rules! refusing {
+    ($why:ident: $($method:ident($($arg:ty),*)),* $(,)?) => {
         $(fn $method(self, $(_: $arg),*) -> Result<(), Error> {
-            Err(not_a_struct())
+            Err(self.$why())
         })*
     };
 }
 
-macro_rules! refused {
-    ($($method:ident($($arg:ty),*)),* $(,)?) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<(), Error> {
-            Err(Error(format!("column {}: this kind of value has no RowBinary form here", self.column)))
-        })*
+/// The compound forms neither a row nor a column takes, failing alike.
+macro_rules! refusing_compounds {
+    ($why:ident) => {
+        fn serialize_newtype_variant<T: ?Sized + Serialize>(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: &T,
+        ) -> Result<(), Error> {
+            Err(self.$why())
+        }
+
+        fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+            Err(self.$why())
+        }
+
+        fn serialize_tuple_struct(
+            self,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleStruct, Error> {
+            Err(self.$why())
+        }
+
+        fn serialize_tuple_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeTupleVariant, Error> {
+            Err(self.$why())
+        }
+
+        fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+            Err(self.$why())
+        }
+
+        fn serialize_struct_variant(
+            self,
+            _: &'static str,
+            _: u32,
+            _: &'static str,
+            _: usize,
+        ) -> Result<Self::SerializeStructVariant, Error> {
+            Err(self.$why())
+        }
     };
 }
 
@@ -226,62 +271,19 @@ impl<'a> ser::Serializer for Value<'a> {
         })
     }
 
-    refused! {
+    refusing! {
+        refuse:
         serialize_char(char),
         serialize_unit(),
         serialize_unit_struct(&'static str),
         serialize_unit_variant(&'static str, u32, &'static str),
     }
 
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        self.serialize_unit()
-    }
-
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(self.refuse())
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(self.refuse())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(self.refuse())
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(self.refuse())
-    }
-
     fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
         Err(self.refuse())
     }
 
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(self.refuse())
-    }
+    refusing_compounds!(refuse);
 }
 
 impl Value<'_> {
@@ -388,7 +390,8 @@ impl<'a> ser::Serializer for RowWriter<'a> {
         value.serialize(self)
     }
 
-    not_a_row! {
+    refusing! {
+        refuse:
         serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
         serialize_i64(i64), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32),
         serialize_u64(u64), serialize_f32(f32), serialize_f64(f64), serialize_char(char),
@@ -397,59 +400,17 @@ impl<'a> ser::Serializer for RowWriter<'a> {
         serialize_unit_variant(&'static str, u32, &'static str),
     }
 
-    fn serialize_newtype_variant<T: ?Sized + Serialize>(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: &T,
-    ) -> Result<(), Error> {
-        Err(not_a_struct())
-    }
-
     fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Error> {
-        Err(not_a_struct())
+        Err(self.refuse())
     }
 
-    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
-        Err(not_a_struct())
-    }
-
-    fn serialize_tuple_struct(
-        self,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleStruct, Error> {
-        Err(not_a_struct())
-    }
-
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(not_a_struct())
-    }
-
-    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
-        Err(not_a_struct())
-    }
-
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(not_a_struct())
-    }
+    refusing_compounds!(refuse);
 }
 
-fn not_a_struct() -> Error {
-    Error("a row must be a struct whose fields are the table's columns".into())
+impl RowWriter<'_> {
+    fn refuse(&self) -> Error {
+        Error("a row must be a struct whose fields are the table's columns".into())
+    }
 }
 
 #[cfg(test)]
