@@ -13,9 +13,11 @@
 //!   reads the persons and, grouped per distinct id and name, the events it
 //!   needs (its range, its names), lays them out per person as the DuckDB
 //!   store keeps them, and runs the same query code; one that only counts
-//!   persons has ClickHouse join the events to their persons and group
-//!   them per person (per bucket and name, when the query looks only at
-//!   buckets), and runs the same code on that;
+//!   persons has ClickHouse group the events per distinct id, join them to
+//!   their persons and group them per person (per bucket and name, when
+//!   the query looks only at buckets), and runs the same code on that;
+//!   active users come back as a mask of active days per person, which
+//!   the core's kernel counts;
 //! - trends read the events of their range and apply the filters and
 //!   breakdowns with the core's definitions.
 //!

@@ -1,7 +1,7 @@
 //! A ClickHouse server over its HTTP interface: statements as the request
-//! body, rows in and out as `JSONEachRow` (in also as `RowBinary`). Only what every release from
-//! 18.16 on understands is used, so the same requests work on Debian's
-//! package and on current servers.
+//! body, rows in and out as `JSONEachRow`, and in also as `RowBinary`.
+//! Only what every release from 18.16 on understands is used, so the same
+//! requests work on Debian's package and on current servers.
 
 use std::time::Duration;
 
