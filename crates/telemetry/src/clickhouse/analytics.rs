@@ -450,9 +450,10 @@ impl ClickHouseAnalytics {
                     .filter(|b| (r.m >> b) & 1 == 1)
                     .map(|b| (base_day + b).saturating_mul(DAY_MS)),
             );
-            let names = vec![0; ts.len()];
+            // Any activity counts (the names were filtered in SQL).
+            let names = &[0u32; 64][..ts.len()];
             for _ in 0..r.n {
-                kernel.add(&ts, &names, &mut tally);
+                kernel.add(&ts, names, &mut tally);
             }
             Ok(())
         })?;

@@ -266,21 +266,13 @@ impl Client {
     /// Appends rows to `table`, one JSON object per row, in one request:
     /// ClickHouse stores the whole block or none of it.
     pub fn insert<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut body = Vec::with_capacity(rows.len() * 128);
-        for row in rows {
-            serde_json::to_writer(&mut body, row)
-                .map_err(|e| TelemetryError::Ingest(format!("a row does not serialise: {e}")))?;
+        self.insert_as(table, "FORMAT JSONEachRow", rows, |body, row| {
+            serde_json::to_writer(&mut *body, row).map_err(|e| e.to_string())?;
             body.push(b'\n');
-        }
-        let query = format!("INSERT INTO {table} FORMAT JSONEachRow");
-        Self::send(self.request(true, Some(&query)).body(body)).map(drop)
+            Ok(())
+        })
     }
-}
 
-impl Client {
     /// Appends rows to `table` as `RowBinary`, each checked against
     /// `columns` (the table's column list), in one request: cheaper than
     /// JSON to make and for ClickHouse to read, and stored whole or not at
@@ -291,16 +283,31 @@ impl Client {
         columns: &Columns,
         rows: &[T],
     ) -> Result<()> {
+        let how = format!("({}) FORMAT RowBinary", columns.names());
+        self.insert_as(table, &how, rows, |body, row| {
+            rowbinary::write_row(body, columns, row).map_err(|e| e.to_string())
+        })
+    }
+
+    /// One `INSERT INTO table how` request whose body `write` makes, row
+    /// by row; nothing is sent for no rows.
+    fn insert_as<T>(
+        &self,
+        table: &str,
+        how: &str,
+        rows: &[T],
+        write: impl Fn(&mut Vec<u8>, &T) -> std::result::Result<(), String>,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
         let mut body = Vec::with_capacity(rows.len() * 128);
         for row in rows {
-            rowbinary::write_row(&mut body, columns, row).map_err(|e| {
+            write(&mut body, row).map_err(|e| {
                 TelemetryError::Ingest(format!("a row for {table} does not serialise: {e}"))
             })?;
         }
-        let query = format!("INSERT INTO {table} ({}) FORMAT RowBinary", columns.names());
+        let query = format!("INSERT INTO {table} {how}");
         Self::send(self.request(true, Some(&query)).body(body)).map(drop)
     }
 }
