@@ -56,7 +56,9 @@ def main():
         src = f"read_parquet('{args.parquet}')"
         if args.load_table:
             con.execute(
-                f"CREATE TABLE ev AS SELECT person_id, event, timestamp_ms FROM {src} ORDER BY timestamp_ms"
+                f"""CREATE TABLE ev AS SELECT person_id, event, timestamp_ms,
+                    TRY_CAST(json_extract_string(properties, '$.amount') AS DOUBLE) AS amount
+                    FROM {src} ORDER BY timestamp_ms"""
             )
             src = "ev"
         f, t = args.from_ms, args.to_ms
@@ -130,6 +132,20 @@ def main():
             sql += " SELECT " + ", ".join(f"(SELECT count(*) FROM s{i})" for i in range(len(steps)))
             return con.execute(sql).fetchone()
 
+        amount = "amount" if args.load_table else "TRY_CAST(json_extract_string(properties, '$.amount') AS DOUBLE)"
+
+        def per_day(agg):
+            return con.execute(
+                f"""SELECT timestamp_ms // {day} AS d, {agg}
+                    FROM (SELECT timestamp_ms, {amount} AS amount FROM {src}
+                          WHERE event = 'purchased' AND timestamp_ms >= {f} AND timestamp_ms < {t})
+                    GROUP BY d ORDER BY d"""
+            ).fetchall()
+
+        timed["sum_per_day"], rows = best_of(args.repeat, lambda: per_day("sum(amount)"))
+        out["duckdb_amount_total"] = round(sum(v or 0 for _, v in rows), 2)
+        timed["p95_per_day"], _ = best_of(args.repeat, lambda: per_day("quantile_cont(amount, 0.95)"))
+
         timed["first_entry_funnel"], row = best_of(args.repeat, first_entry_funnel)
         out["duckdb_first_entry_funnel"] = list(row)
         out["timings"]["duckdb"] = timed
@@ -146,7 +162,9 @@ def main():
             s.query(
                 f"""CREATE TABLE bench.ev ENGINE = MergeTree ORDER BY (person_id, timestamp_ms)
                     AS SELECT assumeNotNull(person_id) AS person_id, assumeNotNull(event) AS event,
-                    assumeNotNull(timestamp_ms) AS timestamp_ms FROM {src}"""
+                    assumeNotNull(timestamp_ms) AS timestamp_ms,
+                    toFloat64OrNull(JSONExtractRaw(assumeNotNull(properties), 'amount')) AS amount
+                    FROM {src}"""
             )
             src = "bench.ev"
         conds = ", ".join(f"event = '{e}'" for e in steps)
@@ -190,7 +208,21 @@ def main():
             )
             return json.loads(r.bytes())["data"]
 
+        amount = "amount" if args.load_table else "toFloat64OrNull(JSONExtractRaw(properties, 'amount'))"
+
+        def per_day(agg):
+            r = s.query(
+                f"""SELECT intDiv(timestamp_ms, {day}) AS d, {agg} FROM
+                    (SELECT timestamp_ms, {amount} AS amount FROM {src}
+                     WHERE event = 'purchased' AND timestamp_ms >= {args.from_ms} AND timestamp_ms < {args.to_ms})
+                    GROUP BY d ORDER BY d""",
+                "JSONCompact",
+            )
+            return json.loads(r.bytes())["data"]
+
         timed = {}
+        timed["sum_per_day"], _ = best_of(args.repeat, lambda: per_day("sum(amount)"))
+        timed["p95_per_day"], _ = best_of(args.repeat, lambda: per_day("quantile(0.95)(amount)"))
         timed["funnel"], rows = best_of(args.repeat, funnel)
         levels = {int(lv): int(c) for lv, c in rows}
         out["funnel"] = [sum(c for lv, c in levels.items() if lv >= k) for k in range(1, len(steps) + 1)]

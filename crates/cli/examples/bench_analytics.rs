@@ -106,12 +106,18 @@ fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
             let batch: Vec<Value> = chunk
                 .iter()
                 .map(|(p, i, name, t)| {
+                    let mut properties = json!({"$lib": "bench", "$current_url": "https://shop.example/p"});
+                    // Purchases carry an amount (0 to 200, in cents), for
+                    // the property math.
+                    if *name == "purchased" {
+                        properties["amount"] = json!(((p * 7919 + i * 104_729) % 20_000) as f64 / 100.0);
+                    }
                     json!({
                         "event": name,
                         "distinct_id": format!("person-{p}"),
                         "uuid": format!("{p:08x}-{i:04x}"),
                         "timestamp": jiff::Timestamp::from_second(*t).map(|t| t.to_string()).unwrap_or_default(),
-                        "properties": {"$lib": "bench", "$current_url": "https://shop.example/p"},
+                        "properties": properties,
                     })
                 })
                 .collect();
@@ -220,6 +226,30 @@ async fn main() {
         }
     })
     .await;
+    // Property math: the sum and the p95 of the purchases' amounts per day.
+    let math = |m: &'static str| {
+        let url = api(&format!(
+            "trends?event=purchased&interval=day&from=2026-10-01&to=2026-10-31&math={m}"
+        ));
+        let (http, token) = (http.clone(), token.clone());
+        move || {
+            let req = http.get(url.clone()).bearer_auth(&token);
+            async move {
+                req.send()
+                    .await
+                    .expect("trends")
+                    .json::<Value>()
+                    .await
+                    .unwrap_or_default()
+            }
+        }
+    };
+    let (sum_s, sums) = best_of(a.repeat, math("sum:amount")).await;
+    let (p95_s, _) = best_of(a.repeat, math("p95:amount")).await;
+    let sum_total: f64 = sums["series"][0]["points"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|x| x["value"].as_f64()).sum())
+        .unwrap_or(0.0);
     // The project overview (one read per area, the page's content).
     let overview_url = format!("{base}/api/v1/projects/bench/overview");
     let (overview_s, glance) = best_of(a.repeat, || {
@@ -320,6 +350,18 @@ async fn main() {
         secs(&t["chdb"]["dau"]).map_or("—".into(), |x| format!("{x:.3} s")),
         ratio(dau_s, secs(&t["chdb"]["dau"])),
     );
+    for (name, ours, key) in [
+        ("Sum of a property per day, 30 days", sum_s, "sum_per_day"),
+        ("p95 of a property per day, 30 days", p95_s, "p95_per_day"),
+    ] {
+        println!(
+            "| {name} | {ours:.3} s | {} ({}) | {} ({}) | 5× faster than both |",
+            secs(&t["duckdb"][key]).map_or("—".into(), |x| format!("{x:.3} s")),
+            ratio(ours, secs(&t["duckdb"][key])),
+            secs(&t["chdb"][key]).map_or("—".into(), |x| format!("{x:.3} s")),
+            ratio(ours, secs(&t["chdb"][key])),
+        );
+    }
     println!(
         "| Restart with the events stored: to `/readyz` | {:.2} s | — | — | ≤ 2 s |",
         restarted.ready_secs
@@ -340,5 +382,9 @@ async fn main() {
                 .join("/"))
             .unwrap_or_default(),
         reference["funnel"]
+    );
+    println!(
+        "Check: liveops sum of amounts {sum_total:.2} · DuckDB {}",
+        reference["duckdb_amount_total"]
     );
 }

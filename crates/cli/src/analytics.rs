@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use liveops_server::contract::analytics::{
     ActiveDayView, AnalyticsSettings, DeletedPerson, EventNameView, FeatureUsageView, FunnelView,
-    LifecycleView, PersonDetail, PersonView, RetentionView, StickinessView, TrendsView,
+    LifecycleView, PersonDetail, PersonView, RetentionView, SeriesBody, StickinessView, TrendsBody,
+    TrendsResultView, TrendsView, WebOverviewView,
 };
 
 use crate::cli::{Format, Global};
@@ -23,13 +24,30 @@ pub enum AnalyticsCommand {
         #[arg(long, value_name = "SLUG")]
         project: String,
     },
-    /// Event counts and unique persons per interval.
+    /// Event counts, unique persons or property math per interval, and
+    /// formulas over several series.
     Trends {
         #[arg(long, value_name = "SLUG")]
         project: String,
-        /// One event; all events when absent.
+        /// One event; all events when absent. This is series A.
         #[arg(long)]
         event: Option<String>,
+        /// Series A's number per interval: events (default), persons, or
+        /// AGGREGATE:PROPERTY with sum, avg, min, max, median, p90, p95 or
+        /// p99, such as sum:amount.
+        #[arg(long)]
+        math: Option<String>,
+        /// With property math: each person's aggregate first, then this
+        /// aggregate of those (avg: the average of each person's sum).
+        #[arg(long, value_name = "AGGREGATE")]
+        per_person: Option<String>,
+        /// Another series (B, C, …): EVENT, or EVENT=MATH such as
+        /// '$pageview=persons'; `*` for every event.
+        #[arg(long, value_name = "EVENT[=MATH]")]
+        series: Vec<String>,
+        /// Combines the series point by point: 'A / B', '(A - B) / A * 100'.
+        #[arg(long)]
+        formula: Option<String>,
         /// hour, day, week or month.
         #[arg(long, default_value = "day")]
         interval: String,
@@ -45,6 +63,19 @@ pub enum AnalyticsCommand {
         /// An event property to break down by.
         #[arg(long)]
         breakdown: Option<String>,
+    },
+    /// The web overview of the `$pageview` events: visitors, sessions,
+    /// bounce rate, pages, referrers, UTM parameters, devices.
+    Web {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// The most values each breakdown shows (10 by default).
+        #[arg(long)]
+        top: Option<usize>,
     },
     /// DAU, WAU and MAU per day.
     Active {
@@ -198,6 +229,38 @@ fn query(pairs: &[(&str, &Option<String>)]) -> String {
     }
 }
 
+/// One `--series`: `EVENT` or `EVENT=MATH` (split at the last `=`, as
+/// math never holds one); `*` is every event.
+fn series_body(spec: &str) -> SeriesBody {
+    let (event, math) = match spec.rsplit_once('=') {
+        Some((e, m)) => (e.trim(), Some(m.trim().to_owned())),
+        None => (spec.trim(), None),
+    };
+    SeriesBody {
+        event: (event != "*" && !event.is_empty()).then(|| event.to_owned()),
+        math,
+        per_person: None,
+        filter: None,
+    }
+}
+
+/// A line's name: its series, with its breakdown value.
+fn line_name(series: &str, value: Option<String>) -> String {
+    match value {
+        Some(v) => format!("{series} {v}"),
+        None => series.to_owned(),
+    }
+}
+
+/// A point's value to four decimals without trailing zeros, or nothing
+/// where it has none.
+fn value_text(v: Option<f64>) -> String {
+    v.map_or(String::new(), |v| {
+        let text = format!("{v:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    })
+}
+
 /// A share of 1 as a percentage to one decimal.
 fn pct(f: f64) -> String {
     format!("{:.1}%", f * 100.0)
@@ -220,13 +283,89 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
         AnalyticsCommand::Trends {
             project,
             event,
+            math,
+            per_person,
+            series,
+            formula,
             interval,
             from,
             to,
             filter,
             breakdown,
+        } if !series.is_empty() || formula.is_some() => {
+            let mut all = vec![SeriesBody {
+                event,
+                math,
+                per_person,
+                filter: None,
+            }];
+            all.extend(series.iter().map(|s| series_body(s)));
+            let body = TrendsBody {
+                series: all,
+                formula,
+                interval: Some(interval),
+                from,
+                to,
+                filter,
+                breakdown,
+                breakdown_limit: None,
+            };
+            let path = format!("{}/trends", base(&project));
+            let v = c
+                .call(Method::POST, &path, Some(serde_json::to_value(&body)?))
+                .await?;
+            let trends: TrendsResultView = read_as(&path, &v)?;
+            let mut rows = Vec::new();
+            for s in trends.series {
+                for line in s.lines {
+                    let name = line_name(&s.name, line.value);
+                    for p in line.points {
+                        rows.push(vec![
+                            name.clone(),
+                            p.start,
+                            p.events.to_string(),
+                            p.persons.to_string(),
+                            value_text(p.value),
+                        ]);
+                    }
+                }
+            }
+            if let Some(f) = trends.formula {
+                for line in f.lines {
+                    let name = line_name(&f.formula, line.value);
+                    for p in line.points {
+                        rows.push(vec![
+                            name.clone(),
+                            p.start,
+                            String::new(),
+                            String::new(),
+                            value_text(p.value),
+                        ]);
+                    }
+                }
+            }
+            output::table(
+                g.format,
+                &v,
+                &["SERIES", "START", "EVENTS", "PERSONS", "VALUE"],
+                &rows,
+            );
+        }
+        AnalyticsCommand::Trends {
+            project,
+            event,
+            math,
+            per_person,
+            interval,
+            from,
+            to,
+            filter,
+            breakdown,
+            ..
         } => {
             let q = query(&[
+                ("math", &math),
+                ("per_person", &per_person),
                 ("event", &event),
                 ("interval", &Some(interval)),
                 ("from", &from),
@@ -246,15 +385,75 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                         p.start,
                         p.events.to_string(),
                         p.persons.to_string(),
+                        value_text(p.value),
                     ]);
                 }
             }
             output::table(
                 g.format,
                 &v,
-                &["SERIES", "START", "EVENTS", "PERSONS"],
+                &["SERIES", "START", "EVENTS", "PERSONS", "VALUE"],
                 &rows,
             );
+        }
+        AnalyticsCommand::Web {
+            project,
+            from,
+            to,
+            top,
+        } => {
+            let top = top.map(|t| t.to_string());
+            let q = query(&[("from", &from), ("to", &to), ("top", &top)]);
+            let path = format!("{}/web{q}", base(&project));
+            let v = c.call(Method::GET, &path, None).await?;
+            if g.format == Format::Json {
+                println!("{v}");
+                return Ok(());
+            }
+            let w: WebOverviewView = read_as(&path, &v)?;
+            output::record(
+                g.format,
+                &[
+                    ("range", json!(format!("{} to {}", w.from, w.to))),
+                    ("visitors", json!(w.visitors)),
+                    ("page views", json!(w.page_views)),
+                    ("sessions", json!(w.sessions)),
+                    (
+                        "views per session",
+                        json!(format!("{:.2}", w.views_per_session)),
+                    ),
+                    ("bounce rate", json!(pct(w.bounce_rate))),
+                    (
+                        "mean session",
+                        json!(format!("{:.0}s", w.mean_session_seconds)),
+                    ),
+                    (
+                        "median session",
+                        json!(format!("{:.0}s", w.median_session_seconds)),
+                    ),
+                ],
+            );
+            let sections = [
+                ("PAGE", "VIEWS", w.pages),
+                ("ENTRY PAGE", "SESSIONS", w.entry_pages),
+                ("EXIT PAGE", "SESSIONS", w.exit_pages),
+                ("REFERRER", "SESSIONS", w.referrers),
+                ("CHANNEL", "SESSIONS", w.channels),
+                ("UTM SOURCE", "SESSIONS", w.utm_sources),
+                ("UTM MEDIUM", "SESSIONS", w.utm_mediums),
+                ("UTM CAMPAIGN", "SESSIONS", w.utm_campaigns),
+                ("DEVICE", "SESSIONS", w.devices),
+                ("BROWSER", "SESSIONS", w.browsers),
+                ("OS", "SESSIONS", w.oses),
+            ];
+            for (name, count, rows) in sections {
+                println!();
+                let rows: Vec<Vec<String>> = rows
+                    .into_iter()
+                    .map(|r| vec![r.value, r.count.to_string(), r.visitors.to_string()])
+                    .collect();
+                output::table(g.format, &v, &[name, count, "VISITORS"], &rows);
+            }
         }
         AnalyticsCommand::Active {
             project,

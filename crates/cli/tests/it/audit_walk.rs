@@ -14,6 +14,7 @@ use crate::helpers::{Backend, TestApp, spawn_app_with, storage_stories};
 /// POSTs that only read: a query with a body. They must leave nothing.
 const READS: &[(&str, &str)] = &[
     ("POST", "/api/v1/projects/{project}/analytics/funnel"),
+    ("POST", "/api/v1/projects/{project}/analytics/trends"),
     ("POST", "/api/v1/projects/{project}/analytics/retention"),
 ];
 

@@ -325,9 +325,14 @@ async fn browser_charts_analytics_and_works_a_ticket() {
             .take(1 + p % 3)
         {
             let at = now - jiff::SignedDuration::from_hours((p % 20) as i64 * 24 + 3 - i as i64);
-            batch.push(
-                json!({"event": e, "distinct_id": format!("p{p}"), "timestamp": at.to_string()}),
-            );
+            // Payments carry an amount, for the trends' property math.
+            let properties = if *e == "pay" {
+                json!({"amount": p})
+            } else {
+                json!({})
+            };
+            batch.push(json!({"event": e, "distinct_id": format!("p{p}"),
+                "timestamp": at.to_string(), "properties": properties}));
         }
     }
     let resp = app
@@ -396,6 +401,27 @@ async fn browser_charts_analytics_and_works_a_ticket() {
         .expect("goto");
     let refusal = text_of(&c, "body").await;
     assert!(refusal.contains("not a number"), "{refusal}");
+    // Revenue per visitor: the sum of the payments' amounts over the
+    // visitors, as a formula line of its own.
+    c.goto(&app.url(
+        "/p/shop/analytics?event=pay&math=sum&property=amount&event_b=visit&math_b=persons&formula=A+%2F+B",
+    ))
+    .await
+    .expect("goto");
+    let formula = text_of(&c, "table.trends tr.formula").await;
+    assert!(formula.contains("A / B"), "{formula}");
+    let drawn = c
+        .find_all(Locator::Css("#trends svg.lines polyline"))
+        .await
+        .expect("lines");
+    assert!(!drawn.is_empty(), "the formula is drawn");
+    c.find(Locator::Css("#trends"))
+        .await
+        .expect("trends section")
+        .click()
+        .await
+        .ok();
+    shot(&c, "42-analytics-formula").await;
 
     // Performance: a request with an N+1 of item lookups, over OTLP; its
     // route, its query, and the trace's waterfall.

@@ -11,6 +11,7 @@ mod audit_walk;
 mod backup;
 mod browser;
 mod browser_errors;
+mod business;
 mod cli;
 mod configuration;
 mod docs;

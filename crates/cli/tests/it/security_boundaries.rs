@@ -41,6 +41,8 @@ use Api::*;
 const API: &[(&str, &str, Api)] = &[
     ("GET", "/api/v1/projects/{project}/analytics/events", Read),
     ("GET", "/api/v1/projects/{project}/analytics/trends", Read),
+    ("POST", "/api/v1/projects/{project}/analytics/trends", Read),
+    ("GET", "/api/v1/projects/{project}/analytics/web", Read),
     ("GET", "/api/v1/projects/{project}/analytics/active", Read),
     (
         "GET",
@@ -808,6 +810,7 @@ const PAGES: &[(&str, &str, Page)] = &[
         Page::Form,
     ),
     ("GET", "/p/{project}/analytics", Page::Session),
+    ("GET", "/p/{project}/analytics/web", Page::Session),
     ("POST", "/p/{project}/analytics/features", Page::Form),
     ("GET", "/p/{project}/analytics/persons", Page::Session),
     (

@@ -9,8 +9,10 @@ pub mod active;
 pub mod event;
 pub mod filter;
 pub mod funnel;
+pub mod math;
 pub mod range;
 pub mod retention;
+pub mod web;
 
 use crate::support::incident::UnknownValue;
 

@@ -4,6 +4,8 @@
 
 pub mod funnels;
 pub mod keys;
+pub mod trends;
+pub mod web;
 
 use std::time::Instant;
 

@@ -7,7 +7,6 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use liveops_core::analytics::Interval;
-use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::MAX_STEPS;
 use liveops_core::scaling::retention::Kind as RetentionKind;
 use liveops_store::analytics::KeyFunnel;
@@ -42,7 +41,8 @@ pub async fn event_names(
     ))
 }
 
-/// Event counts and unique persons per interval, filtered and broken down by properties.
+/// Event counts, unique persons or property math per interval, filtered and
+/// broken down by properties: one series.
 #[utoipa::path(get, path = "/api/v1/projects/{project}/analytics/trends", tag = "analytics",
     params(("project" = String, Path, description = "Project slug"), TrendsParams),
     responses((status = 200, description = "Series", body = TrendsView)))]
@@ -51,50 +51,61 @@ pub async fn trends(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<TrendsParams>,
 ) -> ApiResult<Json<TrendsView>> {
-    let interval = interval(p.interval.as_deref(), Interval::Day)?;
+    let req = trends_request(&TrendsBody::from(p), state.now_ms())?;
+    let interval = req.interval;
+    let answer = crate::analytics::trends::run(&state, &access.project.id, req).await?;
+    Ok(Json(TrendsView {
+        interval: interval.as_str().into(),
+        series: answer
+            .series
+            .into_iter()
+            .next()
+            .map(trend_lines_view)
+            .unwrap_or_default(),
+    }))
+}
+
+/// Several series, each with its own event, math and filters, and a
+/// formula over them (`A / B * 100`).
+#[utoipa::path(post, path = "/api/v1/projects/{project}/analytics/trends", tag = "analytics",
+    params(("project" = String, Path, description = "Project slug")),
+    request_body = TrendsBody,
+    responses((status = 200, description = "Series and formula", body = TrendsResultView)))]
+pub async fn trends_query(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Read>,
+    ApiJson(body): ApiJson<TrendsBody>,
+) -> ApiResult<Json<TrendsResultView>> {
+    let req = trends_request(&body, state.now_ms())?;
+    let answer = crate::analytics::trends::run(&state, &access.project.id, req.clone()).await?;
+    Ok(Json(TrendsResultView::new(&req, answer)))
+}
+
+// ---------------------------------------------------------------- web
+
+/// The web overview of a range: visitors, sessions, bounce rate and
+/// duration, pages, entry and exit pages, referrers, channels, UTM
+/// parameters, devices, browsers and operating systems.
+#[utoipa::path(get, path = "/api/v1/projects/{project}/analytics/web", tag = "analytics",
+    params(("project" = String, Path, description = "Project slug"), WebParams),
+    responses((status = 200, description = "Web overview", body = WebOverviewView)))]
+pub async fn web(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Read>,
+    ApiQuery(p): ApiQuery<WebParams>,
+) -> ApiResult<Json<WebOverviewView>> {
     let (from_ms, to_ms) = range(
         p.from.as_deref(),
         p.to.as_deref(),
         30,
         3660,
-        Some(interval),
+        None,
         state.now_ms(),
     )?;
-    let filters = parse_filters(p.filter.as_deref().unwrap_or("")).map_err(unprocessable)?;
-    let query = q::TrendsQuery {
-        event: p
-            .event
-            .map(|e| event_list("event", &[e]))
-            .transpose()?
-            .and_then(|v| v.into_iter().next()),
-        interval,
-        from_ms,
-        to_ms,
-        filters,
-        breakdown: p.breakdown.filter(|b| !b.trim().is_empty()),
-        breakdown_limit: breakdown_limit(p.breakdown_limit)?,
-    };
-    let id = access.project.id.clone();
-    let series = crate::analytics::telemetry(&state, move |a| a.trends(&id, &query)).await?;
-    Ok(Json(TrendsView {
-        interval: interval.as_str().into(),
-        series: series
-            .into_iter()
-            .map(|s| TrendSeriesView {
-                value: s.value,
-                other: s.other,
-                points: s
-                    .points
-                    .into_iter()
-                    .map(|pt| TrendPointView {
-                        start: format_ms(pt.start_ms),
-                        events: pt.events,
-                        persons: pt.persons,
-                    })
-                    .collect(),
-            })
-            .collect(),
-    }))
+    let top = web_top(p.top)?;
+    let o =
+        crate::analytics::web::overview(&state, &access.project.id, from_ms, to_ms, top).await?;
+    Ok(Json(WebOverviewView::new(from_ms, to_ms, o)))
 }
 
 // ---------------------------------------------------------------- active users

@@ -181,7 +181,8 @@ pub fn router() -> Router<AppState> {
                 )),
         )
         .routes(routes!(analytics::event_names))
-        .routes(routes!(analytics::trends))
+        .routes(routes!(analytics::trends, analytics::trends_query))
+        .routes(routes!(analytics::web))
         .routes(routes!(analytics::active))
         .routes(routes!(analytics::stickiness))
         .routes(routes!(analytics::lifecycle))

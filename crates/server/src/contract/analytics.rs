@@ -4,13 +4,18 @@
 
 use liveops_core::TimeSpan;
 use liveops_core::analytics::Interval;
+use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::{FunnelOrder, MAX_STEPS};
+use liveops_core::analytics::math::{Formula, MAX_SERIES, SeriesMath};
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
+use liveops_core::analytics::web::{Overview, Ranked};
 use liveops_store::analytics::KeyFunnel;
 use liveops_telemetry::analytics as q;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::analytics::trends::{SeriesSpec, TrendsAnswer, TrendsRequest};
+use crate::analytics::web::MAX_TOP;
 use crate::error::{ApiError, ApiResult};
 use crate::state::format_ms;
 use crate::timerange::{parse_when, query_range};
@@ -83,6 +88,13 @@ pub struct TrendsParams {
     /// The most breakdown values shown, by event count (25 by default, at
     /// most 300); the others are summed into one series marked `other`.
     pub breakdown_limit: Option<usize>,
+    /// What each point's `value` is: `events` (default), `persons`, or an
+    /// aggregate of a numeric property, `AGGREGATE:PROPERTY`, with sum,
+    /// avg, min, max, median, p90, p95 or p99 (`sum:amount`).
+    pub math: Option<String>,
+    /// With property math: take each person's aggregate first, then this
+    /// aggregate of those (`avg` gives the average of each person's sum).
+    pub per_person: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -91,6 +103,9 @@ pub struct TrendPointView {
     pub events: u64,
     /// Unique persons.
     pub persons: u64,
+    /// The number the math asked for; null where no event gave a number
+    /// (a sum of nothing is 0).
+    pub value: Option<f64>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -106,6 +121,329 @@ pub struct TrendSeriesView {
 pub struct TrendsView {
     pub interval: String,
     pub series: Vec<TrendSeriesView>,
+}
+
+/// One series of a trend.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesBody {
+    /// One event; every event when absent.
+    pub event: Option<String>,
+    /// `events` (default), `persons`, or `AGGREGATE:PROPERTY` such as
+    /// `sum:amount` (sum, avg, min, max, median, p90, p95, p99).
+    pub math: Option<String>,
+    /// With property math: the aggregate of each person's aggregate.
+    pub per_person: Option<String>,
+    /// Filters of this series only, in the `where` syntax of the trends query.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+}
+
+/// Trends of several series, and a formula over them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrendsBody {
+    /// The series, named A, B, … in order (1 to 26).
+    pub series: Vec<SeriesBody>,
+    /// Combines the series point by point: `A / B`, `(A - B) / A * 100`.
+    /// A division by zero gives no value, never an infinity.
+    pub formula: Option<String>,
+    /// hour, day (default), week or month.
+    pub interval: Option<String>,
+    /// Start (date or RFC 3339); 30 days before `to` by default.
+    pub from: Option<String>,
+    /// End, exclusive; the end of today by default.
+    pub to: Option<String>,
+    /// Filters every series keeps to.
+    #[serde(rename = "where")]
+    pub filter: Option<String>,
+    /// An event property to break down by.
+    pub breakdown: Option<String>,
+    /// The most breakdown values shown (25 by default, at most 300).
+    pub breakdown_limit: Option<usize>,
+}
+
+impl From<TrendsParams> for TrendsBody {
+    fn from(p: TrendsParams) -> TrendsBody {
+        TrendsBody {
+            series: vec![SeriesBody {
+                event: p.event,
+                math: p.math,
+                per_person: p.per_person,
+                filter: None,
+            }],
+            formula: None,
+            interval: p.interval,
+            from: p.from,
+            to: p.to,
+            filter: p.filter,
+            breakdown: p.breakdown,
+            breakdown_limit: p.breakdown_limit,
+        }
+    }
+}
+
+/// Parses a trends request: each series' event, math and filters, the
+/// formula (checked against the number of series), the range and the
+/// breakdown.
+pub fn trends_request(body: &TrendsBody, now: i64) -> ApiResult<TrendsRequest> {
+    let interval = interval(body.interval.as_deref(), Interval::Day)?;
+    let (from_ms, to_ms) = range(
+        body.from.as_deref(),
+        body.to.as_deref(),
+        30,
+        3660,
+        Some(interval),
+        now,
+    )?;
+    if body.series.is_empty() || body.series.len() > MAX_SERIES {
+        return Err(ApiError::unprocessable(format!(
+            "a trend needs 1 to {MAX_SERIES} series (A to Z)"
+        )));
+    }
+    let series = body
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let name = (b'A' + i as u8) as char;
+            let event = s
+                .event
+                .as_ref()
+                .filter(|e| !e.trim().is_empty())
+                .map(|e| event_list("event", std::slice::from_ref(e)))
+                .transpose()?
+                .and_then(|v| v.into_iter().next());
+            let math = SeriesMath::parse(s.math.as_deref().unwrap_or(""), s.per_person.as_deref())
+                .map_err(|e| ApiError::unprocessable(format!("series {name}: {e}")))?;
+            let filters = parse_filters(s.filter.as_deref().unwrap_or(""))
+                .map_err(|e| ApiError::unprocessable(format!("series {name}: {e}")))?;
+            Ok(SeriesSpec {
+                event,
+                math,
+                filters,
+            })
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
+    let formula = body
+        .formula
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| Formula::parse(f, series.len()))
+        .transpose()
+        .map_err(unprocessable)?;
+    Ok(TrendsRequest {
+        series,
+        formula,
+        interval,
+        from_ms,
+        to_ms,
+        filters: parse_filters(body.filter.as_deref().unwrap_or("")).map_err(unprocessable)?,
+        breakdown: body.breakdown.clone().filter(|b| !b.trim().is_empty()),
+        breakdown_limit: breakdown_limit(body.breakdown_limit)?,
+    })
+}
+
+/// A series' lines as the API shows them.
+pub fn trend_lines_view(lines: Vec<q::TrendSeries>) -> Vec<TrendSeriesView> {
+    lines
+        .into_iter()
+        .map(|s| TrendSeriesView {
+            value: s.value,
+            other: s.other,
+            points: s
+                .points
+                .into_iter()
+                .map(|pt| TrendPointView {
+                    start: format_ms(pt.start_ms),
+                    events: pt.events,
+                    persons: pt.persons,
+                    value: pt.value,
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// One series of a trends answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NamedSeriesView {
+    /// A, B, … as the formula names it.
+    pub name: String,
+    /// The event; null for every event.
+    pub event: Option<String>,
+    /// The math, as read: `events`, `persons` or `sum:amount`.
+    pub math: String,
+    /// One line per breakdown value (one line without a breakdown).
+    pub lines: Vec<TrendSeriesView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FormulaPointView {
+    pub start: String,
+    /// Null where the formula has no value (a division by zero).
+    pub value: Option<f64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FormulaLineView {
+    pub value: Option<String>,
+    pub other: bool,
+    pub points: Vec<FormulaPointView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FormulaView {
+    pub formula: String,
+    pub lines: Vec<FormulaLineView>,
+}
+
+/// The answer to a trends request with several series.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TrendsResultView {
+    pub interval: String,
+    pub series: Vec<NamedSeriesView>,
+    pub formula: Option<FormulaView>,
+}
+
+impl TrendsResultView {
+    pub fn new(req: &TrendsRequest, answer: TrendsAnswer) -> TrendsResultView {
+        TrendsResultView {
+            interval: req.interval.as_str().into(),
+            series: answer
+                .series
+                .into_iter()
+                .zip(&req.series)
+                .enumerate()
+                .map(|(i, (lines, spec))| NamedSeriesView {
+                    name: ((b'A' + i as u8) as char).to_string(),
+                    event: spec.event.clone(),
+                    math: spec.math.to_string(),
+                    lines: trend_lines_view(lines),
+                })
+                .collect(),
+            formula: answer
+                .formula
+                .zip(req.formula.as_ref())
+                .map(|(lines, f)| FormulaView {
+                    formula: f.to_string(),
+                    lines: lines
+                        .into_iter()
+                        .map(|l| FormulaLineView {
+                            value: l.value,
+                            other: l.other,
+                            points: l
+                                .points
+                                .into_iter()
+                                .map(|(start, value)| FormulaPointView {
+                                    start: format_ms(start),
+                                    value,
+                                })
+                                .collect(),
+                        })
+                        .collect(),
+                }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WebParams {
+    /// Start (date or RFC 3339); 30 days before `to` by default.
+    pub from: Option<String>,
+    /// End, exclusive; the end of today by default.
+    pub to: Option<String>,
+    /// The most values each breakdown shows (10 by default, at most 100).
+    pub top: Option<usize>,
+}
+
+/// One value of a web breakdown.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RankedView {
+    pub value: String,
+    /// Page views for pages; sessions for everything else.
+    pub count: u64,
+    pub visitors: u64,
+}
+
+/// The web overview of a range's `$pageview` events. A session is one
+/// person's views sharing `$session_id`, or, without one, views less than
+/// 30 minutes apart; a bounce is a session of one view; a session's
+/// referrer, UTM parameters, device, browser and OS are its first view's.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebOverviewView {
+    pub from: String,
+    pub to: String,
+    pub visitors: u64,
+    pub page_views: u64,
+    pub sessions: u64,
+    pub views_per_session: f64,
+    /// Bounces ÷ sessions, 0 to 1.
+    pub bounce_rate: f64,
+    pub mean_session_seconds: f64,
+    pub median_session_seconds: f64,
+    pub pages: Vec<RankedView>,
+    pub entry_pages: Vec<RankedView>,
+    pub exit_pages: Vec<RankedView>,
+    /// Referring domains, with search engines and social networks named
+    /// (`Google`, `Reddit`) whatever their country domain.
+    pub referrers: Vec<RankedView>,
+    /// direct, search, social or referral.
+    pub channels: Vec<RankedView>,
+    pub utm_sources: Vec<RankedView>,
+    pub utm_mediums: Vec<RankedView>,
+    pub utm_campaigns: Vec<RankedView>,
+    pub devices: Vec<RankedView>,
+    pub browsers: Vec<RankedView>,
+    pub oses: Vec<RankedView>,
+}
+
+impl WebOverviewView {
+    pub fn new(from_ms: i64, to_ms: i64, o: Overview) -> WebOverviewView {
+        let ranked = |r: Vec<Ranked>| {
+            r.into_iter()
+                .map(|r| RankedView {
+                    value: r.value,
+                    count: r.count,
+                    visitors: r.visitors,
+                })
+                .collect()
+        };
+        WebOverviewView {
+            from: format_ms(from_ms),
+            to: format_ms(to_ms),
+            visitors: o.visitors,
+            page_views: o.page_views,
+            sessions: o.sessions,
+            views_per_session: o.views_per_session,
+            bounce_rate: o.bounce_rate,
+            mean_session_seconds: o.mean_session_ms / 1000.0,
+            median_session_seconds: o.median_session_ms / 1000.0,
+            pages: ranked(o.pages),
+            entry_pages: ranked(o.entry_pages),
+            exit_pages: ranked(o.exit_pages),
+            referrers: ranked(o.referrers),
+            channels: ranked(o.channels),
+            utm_sources: ranked(o.utm_sources),
+            utm_mediums: ranked(o.utm_mediums),
+            utm_campaigns: ranked(o.utm_campaigns),
+            devices: ranked(o.devices),
+            browsers: ranked(o.browsers),
+            oses: ranked(o.oses),
+        }
+    }
+}
+
+/// How many values a web breakdown shows, as asked for.
+pub fn web_top(asked: Option<usize>) -> ApiResult<usize> {
+    match asked {
+        None => Ok(10),
+        Some(n) if (1..=MAX_TOP).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::unprocessable(format!(
+            "top must be between 1 and {MAX_TOP}"
+        ))),
+    }
 }
 
 /// A breakdown limit as asked for, or the default.

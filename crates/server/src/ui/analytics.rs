@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
 use liveops_core::analytics::Interval;
-use liveops_core::analytics::filter::parse_filters;
+use liveops_core::analytics::math::Aggregate;
 use liveops_core::{Area, Permission};
 use liveops_store::audit::{Actor, ActorKind};
 use liveops_telemetry::analytics as q;
@@ -19,8 +19,10 @@ use super::charts::{heat, lines};
 
 use super::prologue::{load, permitted};
 use super::{Frame, UiSession, error_page, page};
+use crate::analytics::trends::TrendsAnswer;
 use crate::contract::analytics::{
-    FunnelBody, RetentionBody, feature_usage_view, funnel_query, funnel_view, retention_query,
+    FunnelBody, RetentionBody, SeriesBody, TrendsBody, feature_usage_view, funnel_query,
+    funnel_view, retention_query, trends_request,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, format_ms};
@@ -58,6 +60,15 @@ async fn run<T: Send + 'static>(
 #[derive(Debug, Default, Deserialize)]
 pub struct AnalyticsForm {
     event: Option<String>,
+    /// Series A's math: events, persons, or an aggregate of `property`.
+    math: Option<String>,
+    property: Option<String>,
+    per_person: Option<String>,
+    /// An optional series B, for formulas.
+    event_b: Option<String>,
+    math_b: Option<String>,
+    property_b: Option<String>,
+    formula: Option<String>,
     interval: Option<String>,
     breakdown: Option<String>,
     /// Trends' property filters, as the API's `where`.
@@ -75,6 +86,90 @@ pub struct AnalyticsForm {
     start_event: Option<String>,
     return_event: Option<String>,
     retention_interval: Option<String>,
+}
+
+/// A line's name in the chart's legend and the table.
+fn line_label(series: &str, value: &Option<String>, broken_down: bool) -> String {
+    match value {
+        Some(v) => format!("{series} {v}"),
+        None if broken_down => format!("{series} (none)"),
+        None => series.to_owned(),
+    }
+}
+
+/// A point's value for the table, or a dash where it has none.
+fn shown(v: Option<f64>) -> String {
+    v.map_or("—".to_owned(), |v| format!("{v:.2}"))
+}
+
+/// The lines the trends chart draws: the formula's when there is one,
+/// else each series' (six at most per series); a missing value is a gap.
+fn drawn_lines(
+    answer: &TrendsAnswer,
+    req: &crate::analytics::trends::TrendsRequest,
+    broken_down: bool,
+) -> Vec<(String, Vec<f64>)> {
+    let gap = |v: Option<f64>| v.unwrap_or(f64::NAN);
+    match (&answer.formula, &req.formula) {
+        (Some(formula), Some(text)) => formula
+            .iter()
+            .take(6)
+            .map(|l| {
+                let label = line_label(text.as_str(), &l.value, broken_down);
+                (label, l.points.iter().map(|p| gap(p.1)).collect())
+            })
+            .collect(),
+        _ => answer
+            .series
+            .iter()
+            .zip(["A", "B"])
+            .flat_map(|(lines, name)| {
+                lines.iter().take(6).map(move |l| {
+                    let label = line_label(name, &l.value, broken_down);
+                    (label, l.points.iter().map(|p| gap(p.value)).collect())
+                })
+            })
+            .collect(),
+    }
+}
+
+/// The math of one series from the form: `events`, `persons`, or an
+/// aggregate with the property it applies to.
+fn form_math(math: &Option<String>, property: &Option<String>) -> Option<String> {
+    match blank(math).as_deref() {
+        None | Some("events") => None,
+        Some("persons") => Some("persons".into()),
+        Some(agg) => Some(format!("{agg}:{}", blank(property).unwrap_or_default())),
+    }
+}
+
+/// The trends part of the form as the API's request: series A, and B
+/// when it names an event or math.
+fn trends_body(f: &AnalyticsForm, interval: Interval, from: i64, to: i64) -> TrendsBody {
+    let mut series = vec![SeriesBody {
+        event: blank(&f.event),
+        math: form_math(&f.math, &f.property),
+        per_person: blank(&f.per_person),
+        filter: None,
+    }];
+    if blank(&f.event_b).is_some() || blank(&f.math_b).is_some() || blank(&f.formula).is_some() {
+        series.push(SeriesBody {
+            event: blank(&f.event_b),
+            math: form_math(&f.math_b, &f.property_b),
+            per_person: None,
+            filter: None,
+        });
+    }
+    TrendsBody {
+        series,
+        formula: blank(&f.formula),
+        interval: Some(interval.as_str().into()),
+        from: Some(format_ms(from)),
+        to: Some(format_ms(to)),
+        filter: blank(&f.filter),
+        breakdown: blank(&f.breakdown),
+        breakdown_limit: None,
+    }
 }
 
 fn blank(s: &Option<String>) -> Option<String> {
@@ -156,25 +251,13 @@ pub async fn page_view(
             Err(r) => return r,
         }
     };
-    let filters = match parse_filters(f.filter.as_deref().unwrap_or("")) {
-        Ok(v) => v,
-        Err(e) => return error_page(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+    let trend = match trends_request(&trends_body(&f, interval, from, to), state.now_ms()) {
+        Ok(req) => req,
+        Err(e) => return api_error(e),
     };
-    let trends = {
-        let id = id.clone();
-        let query = q::TrendsQuery {
-            event: blank(&f.event),
-            interval,
-            from_ms: from,
-            to_ms: to,
-            filters,
-            breakdown: blank(&f.breakdown),
-            breakdown_limit: q::DEFAULT_BREAKDOWN_LIMIT,
-        };
-        match run(&state, move |a| a.trends(&id, &query)).await {
-            Ok(v) => v,
-            Err(r) => return r,
-        }
+    let answer = match crate::analytics::trends::run(&state, &id, trend.clone()).await {
+        Ok(a) => a,
+        Err(e) => return api_error(e),
     };
     let funnel = match blank(&f.steps) {
         Some(steps) => {
@@ -251,6 +334,13 @@ pub async fn page_view(
         .map(|d| format_ms(*d)[5..10].to_owned())
         .collect();
     let base = format!("/p/{}/analytics", project.slug);
+    let math_options = |selected: Option<&str>| {
+        html! {
+            option value="events" selected[selected.is_none_or(|m| m == "events")] { "events" }
+            option value="persons" selected[selected == Some("persons")] { "unique persons" }
+            @for a in Aggregate::ALL { option value=(a.as_str()) selected[selected == Some(a.as_str())] { (a.as_str()) } }
+        }
+    };
     let event_options = |selected: Option<&str>| {
         html! {
             @for (name, count) in &events {
@@ -260,7 +350,7 @@ pub async fn page_view(
     };
     let body = html! {
         h1 { (Area::Analytics.title()) }
-        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } }
+        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/web"} { "Web analytics" } }
         @if events.is_empty() {
             div.empty data-area="analytics" {
                 p { strong { "No events have arrived for this project yet." } }
@@ -306,13 +396,51 @@ pub async fn page_view(
                 " " label title="key=value, key!=value, key~text, key=~regex, key>n, key<n, key? (set), key!? (not set); several joined by ;" {
                     "where " input name="where" value=(f.filter.clone().unwrap_or_default()) size="24" placeholder="plan=pro; amount>10";
                 }
+                br;
+                label { "A: " select name="math" aria-label="Series A math" { (math_options(f.math.as_deref())) } }
+                " " label { "of property " input name="property" value=(f.property.clone().unwrap_or_default()) size="10" placeholder="amount"; }
+                " " label { "per person " select name="per_person" {
+                    option value="" { "no" }
+                    @for a in Aggregate::ALL { option value=(a.as_str()) selected[f.per_person.as_deref() == Some(a.as_str())] { (a.as_str()) " of each person's" } }
+                } }
+                br;
+                label { "B: event " select name="event_b" { option value="" { "all events" } (event_options(f.event_b.as_deref())) } }
+                " " label { "math " select name="math_b" aria-label="Series B math" { (math_options(f.math_b.as_deref())) } }
+                " " label { "of property " input name="property_b" value=(f.property_b.clone().unwrap_or_default()) size="10"; }
+                " " label title="Series A and B combined point by point: A / B, (A - B) / A * 100. A division by zero shows as a gap." {
+                    "formula " input name="formula" value=(f.formula.clone().unwrap_or_default()) size="16" placeholder="A / B * 100";
+                }
                 " " button type="submit" { "Chart" }
             }
-            @let tl: Vec<String> = trends.first().map(|s| s.points.iter().map(|p| format_ms(p.start_ms)[5..if interval == Interval::Hour { 16 } else { 10 }].to_owned()).collect()).unwrap_or_default();
-            (lines(&tl, &trends.iter().take(6).map(|s| (s.value.clone().unwrap_or_else(|| if f.breakdown.is_some() { "(none)".into() } else { "events".into() }), s.points.iter().map(|p| p.events as f64).collect())).collect::<Vec<_>>()))
+            @let tl: Vec<String> = answer.series.first().and_then(|s| s.first()).map(|s| s.points.iter().map(|p| format_ms(p.start_ms)[5..if interval == Interval::Hour { 16 } else { 10 }].to_owned()).collect()).unwrap_or_default();
+            @let drawn = drawn_lines(&answer, &trend, f.breakdown.is_some());
+            (lines(&tl, &drawn))
             table.trends {
-                thead { tr { th { "Series" } th { "Events" } th { "Unique persons (max per interval)" } } }
-                tbody { @for s in &trends { tr { td { (s.value.clone().unwrap_or_else(|| "all".into())) } td { (s.points.iter().map(|p| p.events).sum::<u64>()) } td { (s.points.iter().map(|p| p.persons).max().unwrap_or(0)) } } } }
+                thead { tr { th { "Series" } th { "Math" } th { "Events" } th { "Unique persons (max per interval)" } th { "Latest value" } } }
+                tbody {
+                    @for ((lines, spec), name) in answer.series.iter().zip(&trend.series).zip(["A", "B"]) {
+                        @for s in lines {
+                            tr {
+                                td { (line_label(name, &s.value, f.breakdown.is_some())) }
+                                td { (spec.math.to_string()) }
+                                td { (s.points.iter().map(|p| p.events).sum::<u64>()) }
+                                td { (s.points.iter().map(|p| p.persons).max().unwrap_or(0)) }
+                                td { (shown(s.points.last().and_then(|p| p.value))) }
+                            }
+                        }
+                    }
+                    @if let (Some(formula), Some(text)) = (&answer.formula, &trend.formula) {
+                        @for l in formula {
+                            tr.formula {
+                                td { (line_label(text.as_str(), &l.value, f.breakdown.is_some())) }
+                                td { "formula" }
+                                td {}
+                                td {}
+                                td { (shown(l.points.last().and_then(|p| p.1))) }
+                            }
+                        }
+                    }
+                }
             }
         }
         section #funnel {

@@ -58,27 +58,32 @@ const PALETTE: [&str; 6] = [
 ];
 
 /// Lines over shared x labels, one per series, with a legend, axis ticks
-/// and a tooltip on every point.
+/// and a tooltip on every point. A value that is not finite (a formula's
+/// division by zero) is a gap in its line; the axis goes below zero when
+/// a value does.
 pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
     let (w, h) = (640.0, 220.0);
     let (left, right, top, bottom) = (48.0, 28.0, 12.0, 36.0);
     let n = x_labels.len().max(1);
-    let max = series
-        .iter()
-        .flat_map(|s| s.1.iter().copied())
-        .fold(0.0_f64, f64::max)
-        .max(1.0);
+    let finite = || {
+        series
+            .iter()
+            .flat_map(|s| s.1.iter().copied())
+            .filter(|v| v.is_finite())
+    };
+    let min = finite().fold(0.0_f64, f64::min);
+    let max = finite().fold(0.0_f64, f64::max).max(min + 1.0);
     let x = |i: usize| left + (w - left - right) * (i as f64) / ((n - 1).max(1) as f64);
-    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
-    let ticks = [0.0, 0.5, 1.0];
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - min) / (max - min));
+    let ticks = [0.0, 0.5, 1.0].map(|t| min + (max - min) * t);
     let every = n.div_ceil(6).max(1);
     html! {
         figure.chart {
             svg.lines xmlns="http://www.w3.org/2000/svg" role="img" viewBox={"0 0 " (w) " " (h)}
                 width=(w) height=(h) aria-label="Line chart" {
                 @for t in ticks {
-                    line x1=(left) x2=(w - right) y1=(y(max * t)) y2=(y(max * t)) stroke="#dde" {}
-                    text x=(left - 6.0) y=(y(max * t) + 4.0) font-size="11" text-anchor="end" { (num(max * t)) }
+                    line x1=(left) x2=(w - right) y1=(y(t)) y2=(y(t)) stroke="#dde" {}
+                    text x=(left - 6.0) y=(y(t) + 4.0) font-size="11" text-anchor="end" { (num(t)) }
                 }
                 @for (i, label) in x_labels.iter().enumerate() {
                     @if i % every == 0 || i + 1 == n {
@@ -87,9 +92,11 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
                 }
                 @for (k, (name, values)) in series.iter().enumerate() {
                     @let colour = PALETTE[k % PALETTE.len()];
-                    @let points = values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect::<Vec<_>>().join(" ");
-                    polyline points=(points) fill="none" stroke=(colour) stroke-width="2" {}
-                    @for (i, v) in values.iter().enumerate() {
+                    @for run in runs(values) {
+                        @let points = run.map(|i| format!("{:.1},{:.1}", x(i), y(values[i]))).collect::<Vec<_>>().join(" ");
+                        polyline points=(points) fill="none" stroke=(colour) stroke-width="2" {}
+                    }
+                    @for (i, v) in values.iter().enumerate().filter(|(_, v)| v.is_finite()) {
                         circle cx=(x(i)) cy=(y(*v)) r="2.5" fill=(colour) {
                             title { (name) " · " (x_labels.get(i).map_or("", |s| s.as_str())) ": " (num(*v)) }
                         }
@@ -103,6 +110,27 @@ pub fn lines(x_labels: &[String], series: &[(String, Vec<f64>)]) -> Markup {
             }
         }
     }
+}
+
+/// The index ranges of `values` that hold finite numbers, each as long
+/// as it can be.
+fn runs(values: &[f64]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, v) in values.iter().enumerate() {
+        match (v.is_finite(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                out.push(s..i);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push(s..values.len());
+    }
+    out
 }
 
 /// A number for an axis or a tooltip: whole above 100, else with as many
@@ -283,6 +311,23 @@ mod tests {
         assert_eq!(super::significant(1234.4), "1234");
         assert_eq!(super::significant(0.0), "0");
         assert_eq!(super::significant(4.3e-19), "4.30e-19");
+    }
+
+    #[test]
+    fn gaps_split_a_line_and_negatives_lower_the_axis() {
+        assert_eq!(
+            super::runs(&[1.0, f64::NAN, 2.0, 3.0, f64::NAN]),
+            vec![0..1, 2..4]
+        );
+        assert!(super::runs(&[f64::NAN]).is_empty());
+        let svg = super::lines(
+            &["a".into(), "b".into(), "c".into()],
+            &[("A - B".into(), vec![-4.0, f64::NAN, 2.0])],
+        )
+        .into_string();
+        assert!(!svg.contains("NaN"), "{svg}");
+        assert!(svg.contains(">-4<"), "the axis starts below zero: {svg}");
+        assert_eq!(svg.matches("<circle").count(), 2, "{svg}");
     }
 
     #[test]

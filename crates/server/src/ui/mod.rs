@@ -17,6 +17,7 @@ macro_rules! or_page {
 
 pub mod act;
 mod analytics;
+mod analytics_web;
 pub mod changelog;
 pub mod charts;
 mod configure;
@@ -226,6 +227,7 @@ fn routes() -> Router<AppState> {
             "/p/{project}/analytics/features",
             post(analytics::create_feature),
         )
+        .route("/p/{project}/analytics/web", get(analytics_web::page_view))
         .route("/p/{project}/analytics/persons", get(analytics::persons))
         .route(
             "/p/{project}/analytics/persons/{distinct_id}",

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use duckdb::{Connection, params};
 use liveops_core::analytics::event::Event;
+use liveops_core::analytics::web::PageView;
 
 use super::index::{Columns, Names};
 use super::layout;
@@ -291,6 +292,10 @@ impl Analytics for DuckAnalytics {
 
     fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>> {
         super::duck_sql::trends(self, project, q)
+    }
+
+    fn page_views(&self, project: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PageView>> {
+        super::duck_sql::page_views(self, project, from_ms, to_ms)
     }
 
     fn person_events(

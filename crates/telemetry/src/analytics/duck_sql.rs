@@ -3,11 +3,15 @@
 
 use duckdb::types::Value as DuckValue;
 use liveops_core::analytics::filter::{Condition, PropertyFilter};
+use liveops_core::analytics::math::{Aggregate, SeriesMath};
+use liveops_core::analytics::web::{self, PageView};
 
 use super::duck::DuckAnalytics;
 use liveops_core::analytics::Interval;
 
-use super::{MAX_BREAKDOWN_LIMIT, OTHER_VALUE, StoredEvent, TrendPoint, TrendSeries, TrendsQuery};
+use super::{
+    MAX_BREAKDOWN_LIMIT, OTHER_VALUE, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, page_view,
+};
 use crate::Result;
 
 /// Event counts and unique people per interval, filtered and broken
@@ -42,46 +46,91 @@ pub(super) fn trends(
         filter.push_str(&filter_sql(f, &mut args));
     }
     let limit = q.breakdown_limit.clamp(1, MAX_BREAKDOWN_LIMIT);
-    let sql = match &q.breakdown {
+    // Bound in text order: the ids CTE's project, the breakdown's path,
+    // the number's path, then the filters already in `args`.
+    let mut head = Vec::new();
+    let value = match &q.breakdown {
         Some(k) => {
-            // Bound in text order: the CTE's project id, then this path.
-            args.insert(1, DuckValue::Text(json_path(k)));
-            args.push(DuckValue::BigInt(limit as i64));
-            // Only the top values by events keep their own series; the
-            // rest become one, so a property with a value per event
-            // costs one series, not one per value.
-            format!(
-                "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
-                 FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id), \
-                 base AS (SELECT json_extract_string(e.properties, ?) AS value, {bucket} AS bucket, \
-                 coalesce(ids.person_id, e.distinct_id) AS who \
-                 FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
-                 WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ?{filter}), \
-                 top AS (SELECT value FROM base WHERE value IS NOT NULL GROUP BY value \
-                 ORDER BY count(*) DESC, value LIMIT ?) \
-                 SELECT CASE WHEN value IS NULL THEN NULL \
-                 WHEN value IN (SELECT value FROM top) THEN value ELSE '{OTHER_VALUE}' END AS shown, \
-                 value IS NOT NULL AND value NOT IN (SELECT value FROM top) AS is_other, \
-                 bucket, count(*) AS events, count(DISTINCT who) AS persons \
-                 FROM base GROUP BY shown, is_other, bucket \
-                 ORDER BY is_other, shown NULLS FIRST, bucket"
-            )
+            head.push(DuckValue::Text(json_path(k)));
+            "json_extract_string(e.properties, ?)"
         }
-        None => format!(
-            "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
-             FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id) \
-             SELECT NULL::VARCHAR AS shown, false AS is_other, {bucket} AS bucket, count(*) AS events, \
-             count(DISTINCT coalesce(ids.person_id, e.distinct_id)) AS persons \
-             FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
-             WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ?{filter} \
-             GROUP BY ALL ORDER BY bucket"
-        ),
+        None => "NULL::VARCHAR",
     };
-    let rows: Vec<(Option<String>, bool, i64, i64, i64)> = a.with_read_conn(|c| {
+    let math = q.math.property();
+    let number = match math {
+        Some(m) => {
+            head.push(DuckValue::Text(json_path(&m.property)));
+            NUMBER.to_owned()
+        }
+        None => "NULL::DOUBLE".to_owned(),
+    };
+    args.splice(1..1, head);
+    // Only the top values by events keep their own series; the rest
+    // become one, so a property with a value per event costs one series,
+    // not one per value.
+    let labelled = if q.breakdown.is_some() {
+        args.push(DuckValue::BigInt(limit as i64));
+        format!(
+            "top AS (SELECT value FROM base WHERE value IS NOT NULL GROUP BY value \
+             ORDER BY count(*) DESC, value LIMIT ?), \
+             labelled AS (SELECT CASE WHEN value IS NULL THEN NULL \
+             WHEN value IN (SELECT value FROM top) THEN value ELSE '{OTHER_VALUE}' END AS shown, \
+             value IS NOT NULL AND value NOT IN (SELECT value FROM top) AS is_other, \
+             bucket, who, CASE WHEN isfinite(raw) THEN raw END AS num FROM base)"
+        )
+    } else {
+        "labelled AS (SELECT value AS shown, false AS is_other, bucket, who, \
+         CASE WHEN isfinite(raw) THEN raw END AS num FROM base)"
+            .to_owned()
+    };
+    let totals = match math {
+        None => "SELECT shown, is_other, bucket, count(*) AS events, \
+                 count(DISTINCT who) AS persons, NULL::DOUBLE AS v \
+                 FROM labelled GROUP BY shown, is_other, bucket"
+            .to_owned(),
+        Some(m) => match m.per_person {
+            None => format!(
+                "SELECT shown, is_other, bucket, count(*) AS events, \
+                 count(DISTINCT who) AS persons, {} AS v \
+                 FROM labelled GROUP BY shown, is_other, bucket",
+                aggregate_sql(m.aggregate, "num", true)
+            ),
+            // Each person's aggregate first (none without a number), then
+            // the aggregate of those.
+            Some(outer) => format!(
+                "SELECT shown, is_other, bucket, sum(n)::BIGINT AS events, \
+                 count(*) AS persons, {} AS v FROM \
+                 (SELECT shown, is_other, bucket, who, count(*) AS n, {} AS pv \
+                 FROM labelled GROUP BY shown, is_other, bucket, who) \
+                 GROUP BY shown, is_other, bucket",
+                aggregate_sql(outer, "pv", true),
+                aggregate_sql(m.aggregate, "num", false)
+            ),
+        },
+    };
+    let sql = format!(
+        "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
+         FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id), \
+         base AS (SELECT {value} AS value, {bucket} AS bucket, \
+         coalesce(ids.person_id, e.distinct_id) AS who, {number} AS raw \
+         FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
+         WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ?{filter}), \
+         {labelled} \
+         {totals} ORDER BY is_other, shown NULLS FIRST, bucket"
+    );
+    type Row = (Option<String>, bool, i64, i64, i64, Option<f64>);
+    let rows: Vec<Row> = a.with_read_conn(|c| {
         let mut stmt = c.prepare(&sql)?;
         let rows = stmt
             .query_map(duckdb::params_from_iter(args.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows)
@@ -89,7 +138,7 @@ pub(super) fn trends(
     let first = q.interval.bucket(q.from_ms);
     let last = q.interval.bucket(q.to_ms - 1);
     let mut series: Vec<TrendSeries> = Vec::new();
-    for (value, other, b, events, persons) in rows {
+    for (value, other, b, events, persons, v) in rows {
         if series
             .last()
             .is_none_or(|s| s.value != value || s.other != other)
@@ -98,11 +147,7 @@ pub(super) fn trends(
                 value: value.clone(),
                 other,
                 points: (first..=last)
-                    .map(|k| TrendPoint {
-                        start_ms: q.interval.bucket_start(k),
-                        events: 0,
-                        persons: 0,
-                    })
+                    .map(|k| TrendPoint::empty(q.interval.bucket_start(k), &q.math))
                     .collect(),
             });
         }
@@ -113,6 +158,11 @@ pub(super) fn trends(
         }) {
             pt.events = events as u64;
             pt.persons = persons as u64;
+            pt.value = match q.math {
+                SeriesMath::Events => Some(pt.events as f64),
+                SeriesMath::Persons => Some(pt.persons as f64),
+                SeriesMath::Property(_) => v,
+            };
         }
     }
     if series.is_empty() {
@@ -120,15 +170,38 @@ pub(super) fn trends(
             value: None,
             other: false,
             points: (first..=last)
-                .map(|k| TrendPoint {
-                    start_ms: q.interval.bucket_start(k),
-                    events: 0,
-                    persons: 0,
-                })
+                .map(|k| TrendPoint::empty(q.interval.bucket_start(k), &q.math))
                 .collect(),
         });
     }
     Ok(series)
+}
+
+/// Every page view in `[from, to)`, by person (or distinct id).
+pub(super) fn page_views(
+    a: &DuckAnalytics,
+    project: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<PageView>> {
+    let sql = "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
+               FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id) \
+               SELECT coalesce(ids.person_id, e.distinct_id), e.ts, e.properties \
+               FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
+               WHERE e.project_id = ? AND e.event = ? AND e.ts >= ? AND e.ts < ?";
+    a.with_read_conn(|c| {
+        let mut stmt = c.prepare(sql)?;
+        let rows = stmt
+            .query_map(
+                duckdb::params![project, project, web::PAGEVIEW, from, to],
+                |r| {
+                    let props: String = r.get(2)?;
+                    Ok(page_view(r.get(0)?, r.get(1)?, &props))
+                },
+            )?
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(rows)
+    })
 }
 
 /// Every event named one of `names` in `[from, to)`, with the text of its
@@ -201,6 +274,26 @@ pub(super) fn person_events(
     })
 }
 
+/// A property's number, by the core's `math::number`: its text as a
+/// finite double.
+/// (`labelled` keeps the finite ones.)
+const NUMBER: &str = "TRY_CAST(trim(json_extract_string(e.properties, ?)) AS DOUBLE)";
+
+/// `a` over the column `x`; with `outer`, a sum of nothing is 0, as the
+/// core defines it.
+fn aggregate_sql(a: Aggregate, x: &str, outer: bool) -> String {
+    match a {
+        Aggregate::Sum if outer => format!("coalesce(sum({x}), 0)"),
+        Aggregate::Sum => format!("sum({x})"),
+        Aggregate::Avg => format!("avg({x})"),
+        Aggregate::Min => format!("min({x})"),
+        Aggregate::Max => format!("max({x})"),
+        Aggregate::Median | Aggregate::P90 | Aggregate::P95 | Aggregate::P99 => {
+            format!("quantile_cont({x}, {})", a.quantile().unwrap_or(0.5))
+        }
+    }
+}
+
 fn json_path(prop: &str) -> String {
     format!("$.\"{}\"", prop.replace('\\', "\\\\").replace('"', "\\\""))
 }
@@ -260,6 +353,41 @@ mod tests {
     use super::*;
     use crate::analytics::property_text;
     use liveops_core::analytics::filter::parse_filters;
+    use liveops_core::analytics::math;
+
+    /// DuckDB reads the same number from a property as the core does.
+    #[test]
+    fn numbers_agree_with_the_core_definition() {
+        let rows = [
+            r#"{"n": 12}"#,
+            r#"{"n": "7.5"}"#,
+            r#"{"n": " 3 "}"#,
+            r#"{"n": "ten"}"#,
+            r#"{"n": true}"#,
+            r#"{"n": null}"#,
+            r#"{"n": "1e3"}"#,
+            r#"{"n": -0.25}"#,
+            r#"{"n": "inf"}"#,
+            r#"{"n": "NaN"}"#,
+            r#"{"n": {"a": 1}}"#,
+            r#"{}"#,
+        ];
+        let conn = duckdb::Connection::open_in_memory().expect("duckdb");
+        for r in rows {
+            let got: Option<f64> = conn
+                .query_row(
+                    &format!(
+                        "SELECT CASE WHEN isfinite(raw) THEN raw END FROM \
+                         (SELECT {NUMBER} AS raw FROM (SELECT ?::VARCHAR AS properties) e)"
+                    ),
+                    duckdb::params![json_path("n"), r],
+                    |row| row.get(0),
+                )
+                .expect("query");
+            let want = property_text(r, "n").and_then(|t| math::number(&t));
+            assert_eq!(got, want, "{r}");
+        }
+    }
 
     /// Each filter selects in DuckDB exactly the rows that the core's
     /// definition of the filter accepts.

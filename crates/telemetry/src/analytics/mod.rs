@@ -26,6 +26,7 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::path::Path;
 
 use liveops_core::analytics::event::Event;
+use liveops_core::analytics::web::PageView;
 
 use crate::Result;
 use index::{Columns, Names};
@@ -53,6 +54,9 @@ pub trait Analytics: Send + Sync + std::fmt::Debug {
     /// Event counts and unique people per interval, filtered and broken
     /// down by event properties.
     fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>>;
+    /// Every `$pageview` in `[from, to)`, with who viewed (their person,
+    /// or the distinct id nobody is linked to) and the web properties.
+    fn page_views(&self, project: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PageView>>;
     /// DAU, WAU and MAU per day.
     fn active_users(&self, project: &str, q: &ActiveQuery) -> Result<ActiveSeries>;
     /// Persons by how many days of the range they were active: `[k]` is

@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex};
 use liveops_core::analytics::Interval;
 use liveops_core::analytics::active::{ActiveUsers, Activity};
 use liveops_core::analytics::event::Event;
+use liveops_core::analytics::math::{self, SeriesMath};
+use liveops_core::analytics::web::{self, PageView};
 use serde::{Deserialize, Serialize};
 
 use super::ClickHouse;
@@ -41,7 +43,7 @@ use crate::analytics::writer::{Commit, Queue};
 use crate::analytics::{
     ActiveQuery, ActiveSeries, Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, Need, OTHER_VALUE,
     Project, ProjectStats, Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id,
-    property_text, shared_queries,
+    page_view, property_text, shared_queries,
 };
 use crate::{Result, TelemetryError};
 
@@ -733,7 +735,8 @@ impl Analytics for ClickHouseAnalytics {
     fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>> {
         let mut p = Project::default();
         self.load_persons(project, &mut p)?;
-        let needs_props = !q.filters.is_empty() || q.breakdown.is_some();
+        let math = q.math.property();
+        let needs_props = !q.filters.is_empty() || q.breakdown.is_some() || math.is_some();
         let event = q
             .event
             .as_ref()
@@ -751,8 +754,9 @@ impl Analytics for ClickHouseAnalytics {
             #[serde(rename = "props")]
             properties: String,
         }
-        // (value, bucket) → (events, people); people by person, or by
-        // distinct id for events nobody is linked to.
+        // (value, bucket) → events, and people with the numbers their
+        // events gave; people by person, or by distinct id for events
+        // nobody is linked to.
         type Who = (bool, u32, String);
         let mut cells: HashMap<(Option<String>, i64), Tally<Who>> = HashMap::new();
         let mut per_value: HashMap<String, u64> = HashMap::new();
@@ -774,12 +778,45 @@ impl Analytics for ClickHouseAnalytics {
                 Some(d) => (true, p.persons.person_of(d), String::new()),
                 None => (false, 0, r.distinct_id),
             };
+            let number = math.and_then(|m| {
+                property_text(&r.properties, &m.property).and_then(|t| math::number(&t))
+            });
             let cell = cells.entry((value, q.interval.bucket(r.ts))).or_default();
-            cell.0 += 1;
-            cell.1.insert(who);
+            cell.events += 1;
+            let numbers = cell.people.entry(who).or_default();
+            numbers.extend(number);
             Ok(())
         })?;
         Ok(trend_series(q, cells, per_value))
+    }
+
+    fn page_views(&self, project: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PageView>> {
+        let mut p = Project::default();
+        self.load_persons(project, &mut p)?;
+        let sql = format!(
+            "SELECT distinct_id, ts, properties FROM events WHERE project_id = {} AND event = {}{}",
+            quote(project),
+            quote(web::PAGEVIEW),
+            Self::range(from_ms, to_ms)
+        );
+        #[derive(Deserialize)]
+        struct Row {
+            distinct_id: String,
+            ts: i64,
+            properties: String,
+        }
+        let mut out = Vec::new();
+        self.ch.reader().each_row(&sql, |r: Row| {
+            // Persons by number, unlinked ids by text: only equality
+            // matters, as on DuckDB.
+            let who = match p.persons.did(&r.distinct_id) {
+                Some(d) => format!("person {}", p.persons.person_of(d)),
+                None => format!("id {}", r.distinct_id),
+            };
+            out.push(page_view(who, r.ts, &r.properties));
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     fn person_events(
@@ -839,7 +876,52 @@ fn bucket_sql(interval: Interval) -> Option<String> {
 }
 
 /// Events and the people behind them.
-type Tally<W> = (u64, HashSet<W>);
+/// One interval of one series: its events, and each person's numbers.
+struct Tally<W> {
+    events: u64,
+    people: HashMap<W, Vec<f64>>,
+}
+
+impl<W> Default for Tally<W> {
+    fn default() -> Self {
+        Tally {
+            events: 0,
+            people: HashMap::new(),
+        }
+    }
+}
+
+impl<W: std::hash::Hash + Eq> Tally<W> {
+    fn merge(&mut self, other: Tally<W>) {
+        self.events += other.events;
+        for (who, numbers) in other.people {
+            self.people.entry(who).or_default().extend(numbers);
+        }
+    }
+
+    /// The point's value under `math`, by the core's definitions.
+    fn value(self, math: &SeriesMath) -> Option<f64> {
+        match math {
+            SeriesMath::Events => Some(self.events as f64),
+            SeriesMath::Persons => Some(self.people.len() as f64),
+            SeriesMath::Property(m) => match m.per_person {
+                None => {
+                    let mut all: Vec<f64> = self.people.into_values().flatten().collect();
+                    m.aggregate.of(&mut all)
+                }
+                Some(outer) => {
+                    let mut each: Vec<f64> = self
+                        .people
+                        .into_values()
+                        .filter(|v| !v.is_empty())
+                        .filter_map(|mut v| m.aggregate.of(&mut v))
+                        .collect();
+                    outer.of(&mut each)
+                }
+            },
+        }
+    }
+}
 
 /// Trend series from per-(value, bucket) tallies, in the order and shape
 /// the DuckDB store gives: no value first, then values in order, then the
@@ -855,25 +937,24 @@ fn trend_series<W: std::hash::Hash + Eq + Clone>(
     let top: HashSet<String> = ranked.into_iter().take(limit).map(|v| v.0).collect();
     // (shown value, other) → bucket → (events, people)
     let mut merged: HashMap<(Option<String>, bool), HashMap<i64, Tally<W>>> = HashMap::new();
-    for ((value, bucket), (events, people)) in cells {
+    for ((value, bucket), tally) in cells {
         let key = match value {
             None => (None, false),
             Some(v) if top.contains(&v) => (Some(v), false),
             Some(_) => (Some(OTHER_VALUE.to_owned()), true),
         };
-        let cell = merged.entry(key).or_default().entry(bucket).or_default();
-        cell.0 += events;
-        cell.1.extend(people);
+        merged
+            .entry(key)
+            .or_default()
+            .entry(bucket)
+            .or_default()
+            .merge(tally);
     }
     let first = q.interval.bucket(q.from_ms);
     let last = q.interval.bucket(q.to_ms - 1);
     let empty = |interval: Interval| -> Vec<TrendPoint> {
         (first..=last)
-            .map(|k| TrendPoint {
-                start_ms: interval.bucket_start(k),
-                events: 0,
-                persons: 0,
-            })
+            .map(|k| TrendPoint::empty(interval.bucket_start(k), &q.math))
             .collect()
     };
     let mut keys: Vec<(Option<String>, bool)> = merged.keys().cloned().collect();
@@ -882,13 +963,14 @@ fn trend_series<W: std::hash::Hash + Eq + Clone>(
         .into_iter()
         .map(|key| {
             let mut points = empty(q.interval);
-            for (bucket, (events, people)) in &merged[&key] {
+            for (bucket, tally) in merged.remove(&key).unwrap_or_default() {
                 if let Some(pt) = usize::try_from(bucket - first)
                     .ok()
                     .and_then(|i| points.get_mut(i))
                 {
-                    pt.events = *events;
-                    pt.persons = people.len() as u64;
+                    pt.events = tally.events;
+                    pt.persons = tally.people.len() as u64;
+                    pt.value = tally.value(&q.math);
                 }
             }
             TrendSeries {

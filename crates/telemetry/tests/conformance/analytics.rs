@@ -13,7 +13,9 @@ use liveops_core::analytics::days_from_civil;
 use liveops_core::analytics::event::Event;
 use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::FunnelOrder;
+use liveops_core::analytics::math::SeriesMath;
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
+use liveops_core::analytics::web;
 use liveops_telemetry::analytics::{
     ActiveQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, RetentionQuery, TrendsQuery,
 };
@@ -172,7 +174,240 @@ fn trends(filters: &str, breakdown: Option<&str>) -> TrendsQuery {
         filters: parse_filters(filters).expect("filters"),
         breakdown: breakdown.map(str::to_owned),
         breakdown_limit: 25,
+        math: SeriesMath::Events,
     }
+}
+
+/// Page views of three people, one of them before identifying, with
+/// session ids, referrers, UTM parameters and devices; the web overview
+/// the core makes of what each backend reads.
+fn web_answers(a: &dyn Analytics, out: &mut Vec<String>) {
+    let d = d0();
+    let mut cat = event(
+        "p6",
+        "$pageview",
+        "cat",
+        d + 4 * HOUR + 10 * MINUTE,
+        r#"{"$pathname":"/signup"}"#,
+    );
+    cat.merge_with = Some("anon-cat".into());
+    let views = vec![
+        event(
+            "p1",
+            "$pageview",
+            "ann",
+            d + HOUR,
+            r#"{"$pathname":"/","$session_id":"s1","$referrer":"https://www.google.com/search?q=x","utm_source":"newsletter","$browser":"Chrome","$os":"Mac OS X","$device_type":"Desktop"}"#,
+        ),
+        event(
+            "p2",
+            "$pageview",
+            "ann",
+            d + HOUR + 5 * MINUTE,
+            r#"{"$pathname":"/pricing","$session_id":"s1"}"#,
+        ),
+        event(
+            "p3",
+            "$pageview",
+            "ann",
+            d + 3 * HOUR,
+            r#"{"$pathname":"/docs","$referring_domain":"$direct"}"#,
+        ),
+        event(
+            "p4",
+            "$pageview",
+            "bob",
+            d + 2 * HOUR,
+            r#"{"$current_url":"https://shop.example/pricing?x=1","$referrer":"https://t.co/abc","$browser":"Safari","$os":"iOS","$device_type":"Mobile"}"#,
+        ),
+        event(
+            "p5",
+            "$pageview",
+            "anon-cat",
+            d + 4 * HOUR,
+            r#"{"$pathname":"/"}"#,
+        ),
+        cat,
+        event(
+            "p7",
+            "signup",
+            "cat",
+            d + 4 * HOUR + 11 * MINUTE,
+            r#"{"$pathname":"/welcome"}"#,
+        ),
+        event(
+            "p8",
+            "$pageview",
+            "dee",
+            d + 2 * DAY,
+            r#"{"$pathname":"/later"}"#,
+        ),
+    ];
+    block_on(a.ingest("site", views))
+        .expect("answered")
+        .expect("stored");
+    let o = web::overview(a.page_views("site", d, d + DAY).expect("views"), 10);
+    assert_eq!((o.visitors, o.page_views, o.sessions), (3, 6, 4));
+    assert_eq!((o.bounce_rate, o.views_per_session), (0.5, 1.5));
+    assert_eq!(
+        (o.mean_session_ms, o.median_session_ms),
+        (225_000.0, 150_000.0)
+    );
+    let top = |r: &[web::Ranked]| -> Vec<(String, u64, u64)> {
+        r.iter()
+            .map(|r| (r.value.clone(), r.count, r.visitors))
+            .collect()
+    };
+    assert_eq!(
+        top(&o.pages),
+        [
+            ("/".into(), 2, 2),
+            ("/pricing".into(), 2, 2),
+            ("/docs".into(), 1, 1),
+            ("/signup".into(), 1, 1)
+        ]
+    );
+    assert_eq!(
+        top(&o.referrers),
+        [
+            ("(direct)".into(), 2, 2),
+            ("Google".into(), 1, 1),
+            ("X (Twitter)".into(), 1, 1)
+        ]
+    );
+    assert_eq!(top(&o.utm_sources)[1], ("newsletter".into(), 1, 1));
+    out.push(format!("{o:?}"));
+}
+
+/// Orders with amounts (numbers, a number in a string, text that is not
+/// one, and none) on two days and an empty third, and each backend's
+/// property math over them. Values are compared to six decimals: the
+/// backends add in different orders.
+fn math_answers(a: &dyn Analytics, out: &mut Vec<String>) {
+    type Points = Vec<Option<f64>>;
+    let d = d0();
+    let mut zed = event(
+        "m6",
+        "order",
+        "zed",
+        d + DAY + 3 * HOUR,
+        r#"{"amount":100,"plan":"pro"}"#,
+    );
+    zed.merge_with = Some("anon-zed".into());
+    let orders = vec![
+        event(
+            "m1",
+            "order",
+            "pia",
+            d + HOUR,
+            r#"{"amount":10,"plan":"pro"}"#,
+        ),
+        event(
+            "m2",
+            "order",
+            "pia",
+            d + 2 * HOUR,
+            r#"{"amount":20,"plan":"pro"}"#,
+        ),
+        event(
+            "m3",
+            "order",
+            "quin",
+            d + 3 * HOUR,
+            r#"{"amount":30,"plan":"free"}"#,
+        ),
+        event("m4", "order", "anon-zed", d + 4 * HOUR, r#"{"plan":"pro"}"#),
+        event(
+            "m5",
+            "order",
+            "pia",
+            d + DAY + HOUR,
+            r#"{"amount":5,"plan":"pro"}"#,
+        ),
+        event(
+            "m7",
+            "order",
+            "quin",
+            d + DAY + 2 * HOUR,
+            r#"{"amount":"7.5","plan":"free"}"#,
+        ),
+        event(
+            "m8",
+            "order",
+            "quin",
+            d + DAY + 4 * HOUR,
+            r#"{"amount":"n/a","plan":"free"}"#,
+        ),
+        zed,
+    ];
+    block_on(a.ingest("money", orders))
+        .expect("answered")
+        .expect("stored");
+    let query = |math: &str, per_person: Option<&str>, breakdown: Option<&str>| TrendsQuery {
+        event: Some("order".into()),
+        interval: Interval::Day,
+        from_ms: d,
+        to_ms: d + 3 * DAY,
+        filters: Vec::new(),
+        breakdown: breakdown.map(str::to_owned),
+        breakdown_limit: 25,
+        math: SeriesMath::parse(math, per_person).expect("math"),
+    };
+    let values =
+        |lines: &[liveops_telemetry::analytics::TrendSeries]| -> Vec<(Option<String>, Points)> {
+            lines
+                .iter()
+                .map(|l| {
+                    let v = l
+                        .points
+                        .iter()
+                        .map(|p| p.value.map(|v| (v * 1e6).round() / 1e6));
+                    (l.value.clone(), v.collect())
+                })
+                .collect()
+        };
+    let cases: [(&str, Option<&str>, Points); 10] = [
+        ("events", None, vec![Some(4.0), Some(4.0), Some(0.0)]),
+        ("persons", None, vec![Some(3.0), Some(3.0), Some(0.0)]),
+        ("sum:amount", None, vec![Some(60.0), Some(112.5), Some(0.0)]),
+        ("avg:amount", None, vec![Some(20.0), Some(37.5), None]),
+        ("min:amount", None, vec![Some(10.0), Some(5.0), None]),
+        ("max:amount", None, vec![Some(30.0), Some(100.0), None]),
+        ("median:amount", None, vec![Some(20.0), Some(7.5), None]),
+        // Ranks 1.8 of 10, 20, 30 and of 5, 7.5, 100.
+        ("p90:amount", None, vec![Some(28.0), Some(81.5), None]),
+        // Pia's 30 and Quin's 30 (Zed gave no number); then 5, 7.5, 100.
+        (
+            "sum:amount",
+            Some("avg"),
+            vec![Some(30.0), Some(37.5), None],
+        ),
+        (
+            "max:amount",
+            Some("sum"),
+            vec![Some(50.0), Some(112.5), Some(0.0)],
+        ),
+    ];
+    for (math, per_person, want) in cases {
+        let got = a
+            .trends("money", &query(math, per_person, None))
+            .expect("trends");
+        let got = values(&got);
+        assert_eq!(got, vec![(None, want)], "{math} per person {per_person:?}");
+        out.push(format!("{math} {per_person:?} {got:?}"));
+    }
+    let by_plan = a
+        .trends("money", &query("sum:amount", None, Some("plan")))
+        .expect("by plan");
+    let by_plan = values(&by_plan);
+    assert_eq!(
+        by_plan,
+        vec![
+            (Some("free".into()), vec![Some(30.0), Some(7.5), Some(0.0)]),
+            (Some("pro".into()), vec![Some(30.0), Some(105.0), Some(0.0)]),
+        ]
+    );
+    out.push(format!("{by_plan:?}"));
 }
 
 /// Stores the seed and deletes Fay, checking what each step answers.
@@ -558,6 +793,8 @@ fn answers(a: &dyn Analytics) -> String {
             .map(|e| e.uuid.clone())
             .collect::<Vec<_>>()
     ));
+    math_answers(a, &mut out);
+    web_answers(a, &mut out);
     out.join("\n")
 }
 

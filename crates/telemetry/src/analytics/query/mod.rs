@@ -13,7 +13,9 @@ use liveops_core::analytics::filter::PropertyFilter;
 use liveops_core::analytics::funnel::{
     Exclusion, Funnel, FunnelOrder, FunnelTotals, MAX_STEPS, Scratch,
 };
+pub use liveops_core::analytics::math::SeriesMath;
 use liveops_core::analytics::retention::{Cohort, Retention, RetentionTable, ReturnMode};
+use liveops_core::analytics::web::{self, PageView};
 use liveops_core::analytics::{Interval, NameMasks, median_mean};
 
 use super::Project;
@@ -113,6 +115,21 @@ pub(crate) trait Source {
 /// A property's value as text, as filters and breakdowns compare it:
 /// strings as they are, other JSON values as JSON, `null` and missing as
 /// `None`.
+/// A page view from its stored row: each web property read as
+/// [`property_text`] reads one, from one parse of the document.
+pub(crate) fn page_view(who: String, at_ms: i64, properties: &str) -> PageView {
+    let mut m = match serde_json::from_str(properties) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let values = web::PROPERTIES.map(|k| match m.remove(k) {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(other) => Some(other.to_string()),
+    });
+    PageView::from_values(who, at_ms, values)
+}
+
 pub fn property_text(properties: &str, key: &str) -> Option<String> {
     let Ok(serde_json::Value::Object(mut m)) = serde_json::from_str(properties) else {
         return None;
@@ -347,6 +364,8 @@ pub struct TrendsQuery {
     /// The most breakdown values shown, by event count; the rest are
     /// summed into one "other" series.
     pub breakdown_limit: usize,
+    /// The number each point shows as its `value`.
+    pub math: SeriesMath,
 }
 
 /// How many breakdown values a trend shows unless asked for another number
@@ -357,14 +376,33 @@ pub const MAX_BREAKDOWN_LIMIT: usize = 300;
 /// The value of the series that sums the values past the limit.
 pub const OTHER_VALUE: &str = "$other";
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrendPoint {
     pub start_ms: i64,
     pub events: u64,
     pub persons: u64,
+    /// What the query's math asked for: the events, the persons, or the
+    /// property aggregate (`None` where no event had a number to give).
+    pub value: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl TrendPoint {
+    /// An interval with nothing in it yet.
+    pub fn empty(start_ms: i64, math: &SeriesMath) -> TrendPoint {
+        let value = match math {
+            SeriesMath::Property(p) => p.outer().of(&mut []),
+            _ => Some(0.0),
+        };
+        TrendPoint {
+            start_ms,
+            events: 0,
+            persons: 0,
+            value,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrendSeries {
     /// The breakdown value; `None` without a breakdown (or when unset).
     pub value: Option<String>,
