@@ -42,6 +42,7 @@ impl DuckFile {
         conn.execute_batch("SET checkpoint_threshold = '256MB'")?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::errors::duck::SCHEMA)?;
+        crate::errors::duck::fold_tags(&conn)?;
         let performance = DuckPerformance::open(&conn)?;
         Ok(DuckFile {
             path: path.to_owned(),

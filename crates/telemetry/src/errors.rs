@@ -171,16 +171,36 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
     const COLS: &str = "event_id, fingerprint, ts, level, release, environment, user_key, \
          distinct_id, payload, tag_list";
 
-    /// Events with their tags.
-    fn read(
-        c: &Connection,
-        project: &str,
-        sql: &str,
-        params: &[&dyn duckdb::ToSql],
-    ) -> Result<Vec<ErrorEvent>> {
-        let mut out = rows_of(c, sql, params)?;
-        tags_of(c, project, &mut out)?;
-        Ok(out)
+    /// A tag list as DuckDB reads it: a list of `[key, value]` lists.
+    const PAIRS: &str = "from_json(tag_list, '[[\"VARCHAR\"]]')";
+
+    /// Folds the tags of events stored before their list (the
+    /// `error_tags` rows of events whose `tag_list` is empty) into the
+    /// list, then empties `error_tags`: each event's tags are then in one
+    /// place, read with the event, and counted from its row. Runs once per
+    /// file, recorded in `telemetry_meta`.
+    pub(crate) fn fold_tags(c: &Connection) -> Result<()> {
+        let done: i64 = c.query_row(
+            "SELECT count(*) FROM telemetry_meta WHERE key = 'error_tags_folded'",
+            [],
+            |r| r.get(0),
+        )?;
+        if done > 0 {
+            return Ok(());
+        }
+        in_transaction(c, || {
+            c.execute_batch(
+                "UPDATE error_events SET tag_list = t.list FROM \
+                 (SELECT project_id, event_id, fingerprint, \
+                  to_json(list([key, value] ORDER BY key, value))::VARCHAR AS list \
+                  FROM error_tags GROUP BY project_id, event_id, fingerprint) t \
+                 WHERE error_events.tag_list = '' AND error_events.project_id = t.project_id \
+                 AND error_events.event_id = t.event_id AND error_events.fingerprint = t.fingerprint; \
+                 DELETE FROM error_tags; \
+                 INSERT INTO telemetry_meta VALUES ('error_tags_folded', '1');",
+            )?;
+            Ok(())
+        })
     }
 
     /// Events without their tags.
@@ -192,8 +212,8 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
         let mut stmt = c.prepare(sql)?;
         let rows = stmt.query_map(params, |r| {
             // The tags as a JSON list of pairs, so that an event is read in
-            // one row; empty for events stored before (their tags are read
-            // from `error_tags`). In key order, as the tag table gives them.
+            // one row (events stored before the list have had theirs folded
+            // in, `fold_tags`). In key order.
             let mut tags: Vec<(String, String)> =
                 serde_json::from_str(&r.get::<_, String>(9)?).unwrap_or_default();
             tags.sort();
@@ -211,52 +231,6 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
-    /// Reads the events' tags in one pass over the tags: by their ids,
-    /// within their times (which lets DuckDB skip row groups of other
-    /// times).
-    fn tags_of(c: &Connection, project: &str, events: &mut [ErrorEvent]) -> Result<()> {
-        // Events stored with their tag list have them already.
-        if events.iter().all(|e| !e.tags.is_empty()) {
-            return Ok(());
-        }
-        let (Some(lo), Some(hi)) = (
-            events.iter().map(|e| e.ts_ms).min(),
-            events.iter().map(|e| e.ts_ms).max(),
-        ) else {
-            return Ok(());
-        };
-        let ids = vec!["?"; events.len()].join(", ");
-        let mut stmt = c.prepare(&format!(
-            "SELECT event_id, fingerprint, key, value FROM error_tags \
-             WHERE ts BETWEEN ? AND ? AND project_id = ? AND event_id IN ({ids}) ORDER BY key"
-        ))?;
-        let mut params: Vec<&dyn duckdb::ToSql> = vec![&lo, &hi, &project];
-        for e in events.iter() {
-            params.push(&e.event_id);
-        }
-        let rows = stmt
-            .query_map(params.as_slice(), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut found: std::collections::HashMap<(String, String), Vec<(String, String)>> =
-            std::collections::HashMap::new();
-        for (id, fingerprint, k, v) in rows {
-            found.entry((id, fingerprint)).or_default().push((k, v));
-        }
-        for e in events.iter_mut().filter(|e| e.tags.is_empty()) {
-            if let Some(tags) = found.remove(&(e.event_id.clone(), e.fingerprint.clone())) {
-                e.tags = tags;
-            }
-        }
-        Ok(())
     }
 
     fn scalar(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<u64> {
@@ -288,20 +262,6 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                             e.payload,
                             tag_list
                         ])?;
-                    }
-                    app.flush()?;
-                    let mut app = c.appender("error_tags")?;
-                    for e in events {
-                        for (k, v) in &e.tags {
-                            app.append_row(duckdb::params![
-                                project,
-                                e.fingerprint,
-                                e.event_id,
-                                e.ts_ms,
-                                k,
-                                v
-                            ])?;
-                        }
                     }
                     app.flush()?;
                     Ok(events.len())
@@ -355,16 +315,14 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                     }
                     out.extend(got);
                 }
-                tags_of(c, project, &mut out)?;
                 Ok(out)
             })
         }
 
         fn event(&self, project: &str, event_id: &str) -> Result<Option<ErrorEvent>> {
             self.reading(|c| {
-                Ok(read(
+                Ok(rows_of(
                     c,
-                    project,
                     &format!(
                         "SELECT {COLS} FROM error_events WHERE project_id = ? AND event_id = ? LIMIT 1"
                     ),
@@ -470,8 +428,10 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
             let list = fingerprint_list(fingerprints)?;
             let rows = self.reading(|c| {
                 let mut stmt = c.prepare(&format!(
-                    "SELECT key, value, count(*) AS n FROM error_tags WHERE project_id = ? \
-                     AND fingerprint IN ({list}) GROUP BY key, value ORDER BY n DESC, key, value"
+                    "SELECT p[1] AS key, p[2] AS value, count(*) AS n FROM \
+                     (SELECT unnest({PAIRS}) AS p FROM error_events WHERE project_id = ? \
+                      AND fingerprint IN ({list}) AND tag_list <> '') \
+                     GROUP BY key, value ORDER BY n DESC, key, value"
                 ))?;
                 let rows = stmt.query_map(duckdb::params![project], |r| {
                     Ok(TagCount {
@@ -526,27 +486,34 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
             value: &str,
         ) -> Result<Vec<String>> {
             self.reading(|c| {
-                let mut stmt = c.prepare(
-                    "SELECT DISTINCT fingerprint FROM error_tags WHERE project_id = ? \
-                     AND key = ? AND value = ? ORDER BY fingerprint",
-                )?;
-                let rows = stmt.query_map(duckdb::params![project, key, value], |r| r.get(0))?;
+                // The list test is the exact one. A value that JSON writes
+                // as it is is first looked for in the text, which skips most
+                // rows before any is parsed.
+                let plain = |s: &str| {
+                    s.chars()
+                        .all(|c| c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\')
+                };
+                let (text, needle) = if plain(value) {
+                    ("contains(tag_list, ?)", format!("\"{value}\""))
+                } else {
+                    ("? <> ''", "-".to_owned())
+                };
+                let mut stmt = c.prepare(&format!(
+                    "SELECT DISTINCT fingerprint FROM error_events WHERE project_id = ? \
+                     AND {text} AND list_contains({PAIRS}, [?, ?]) ORDER BY fingerprint"
+                ))?;
+                let rows =
+                    stmt.query_map(duckdb::params![project, needle, key, value], |r| r.get(0))?;
                 Ok(rows.collect::<Result<Vec<String>, _>>()?)
             })
         }
 
         fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
             self.writing(|c| {
-                in_transaction(c, || {
-                    c.execute(
-                        "DELETE FROM error_tags WHERE project_id = ? AND ts < ?",
-                        duckdb::params![project, cutoff_ms],
-                    )?;
-                    Ok(c.execute(
-                        "DELETE FROM error_events WHERE project_id = ? AND ts < ?",
-                        duckdb::params![project, cutoff_ms],
-                    )? as u64)
-                })
+                Ok(c.execute(
+                    "DELETE FROM error_events WHERE project_id = ? AND ts < ?",
+                    duckdb::params![project, cutoff_ms],
+                )? as u64)
             })
         }
     }
@@ -554,6 +521,7 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
     #[cfg(test)]
     mod tests {
         use super::*;
+        use crate::TelemetryStore;
 
         fn event(id: &str, tags: &[(&str, &str)]) -> ErrorEvent {
             ErrorEvent {
@@ -574,45 +542,75 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
         }
 
         #[test]
-        fn an_event_has_its_tags_whether_stored_with_its_list_or_before_it() {
+        fn tags_stored_before_the_list_are_folded_into_it_once() {
             let dir = tempfile::tempdir().expect("dir");
-            let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
-            // As stored before the tag list: an empty list, tags in the table.
+            let path = dir.path().join("t.duckdb");
+            let f = DuckDbStore::open(&path).expect("open");
+            // As stored before the tag list (e1: an empty list, tags in the
+            // table), and while both were written (e3: in both).
             f.writing(|c| {
                 c.execute_batch(
-                    "INSERT INTO error_events VALUES \
-                     ('p', 'e1', 'aa', 4, 'error', '1.0', 'production', 'u', 'u', '{}', ''); \
+                    "DELETE FROM telemetry_meta WHERE key = 'error_tags_folded'; \
+                     INSERT INTO error_events VALUES \
+                     ('p', 'e1', 'aa', 4, 'error', '1.0', 'production', 'u', 'u', '{}', ''), \
+                     ('p', 'e3', 'aa', 6, 'error', '1.0', 'production', 'u', 'u', '{}', \
+                      '[[\"release\",\"1.0\"]]'); \
                      INSERT INTO error_tags VALUES ('p', 'aa', 'e1', 4, 'release', '1.0'), \
-                     ('p', 'aa', 'e1', 4, 'browser', 'Firefox');",
+                     ('p', 'aa', 'e1', 4, 'browser', 'Fire\"fox'), \
+                     ('p', 'aa', 'e3', 6, 'release', '1.0');",
                 )?;
                 Ok(())
             })
             .expect("old rows");
+            f.close().expect("close");
+            let f = DuckDbStore::open(&path).expect("reopen");
             f.ingest("p", &[event("e2", &[("release", "1.0"), ("os", "Linux")])])
                 .expect("ingest");
-            let got = f.latest("p", &["aa".into()], 5).expect("latest");
-            let tags: Vec<(String, Vec<(String, String)>)> =
-                got.into_iter().map(|e| (e.event_id, e.tags)).collect();
             let pairs = |x: &[(&str, &str)]| -> Vec<(String, String)> {
                 x.iter()
                     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                     .collect()
             };
-            assert_eq!(
-                tags,
-                vec![
-                    (
-                        "e2".to_owned(),
-                        pairs(&[("os", "Linux"), ("release", "1.0")])
-                    ),
-                    (
-                        "e1".to_owned(),
-                        pairs(&[("browser", "Firefox"), ("release", "1.0")])
-                    ),
-                ]
-            );
             let one = f.event("p", "e1").expect("event").expect("found");
-            assert_eq!(one.tags.len(), 2);
+            assert_eq!(
+                one.tags,
+                pairs(&[("browser", "Fire\"fox"), ("release", "1.0")])
+            );
+            let latest = f.latest("p", &["aa".into()], 5).expect("latest");
+            assert_eq!(latest[0].event_id, "e3");
+            assert_eq!(latest[0].tags, pairs(&[("release", "1.0")]));
+            // Counted once each, from the events' rows.
+            let tags: Vec<(String, String, u64)> = f
+                .tags("p", &["aa".into()], 10)
+                .expect("tags")
+                .into_iter()
+                .map(|t| (t.key, t.value, t.events))
+                .collect();
+            assert!(
+                tags.contains(&("release".into(), "1.0".into(), 3)),
+                "{tags:?}"
+            );
+            assert!(
+                tags.contains(&("browser".into(), "Fire\"fox".into(), 1)),
+                "{tags:?}"
+            );
+            assert!(tags.contains(&("os".into(), "Linux".into(), 1)), "{tags:?}");
+            for (k, v, want) in [
+                ("os", "Linux", vec!["aa".to_owned()]),
+                ("browser", "Fire\"fox", vec!["aa".to_owned()]),
+                ("os", "Lin", vec![]),
+                ("Linux", "os", vec![]),
+            ] {
+                assert_eq!(
+                    f.fingerprints_tagged("p", k, v).expect("tagged"),
+                    want,
+                    "{k}={v}"
+                );
+            }
+            let left: i64 = f
+                .writing(|c| Ok(c.query_row("SELECT count(*) FROM error_tags", [], |r| r.get(0))?))
+                .expect("count");
+            assert_eq!(left, 0, "the old table is emptied");
         }
     }
 }

@@ -243,7 +243,8 @@ pub struct IssueDetail {
     pub tags: Vec<TagValueView>,
     /// Events per day over the last 14 days.
     pub series: Vec<CountPoint>,
-    /// The newest events, newest first.
+    /// The newest event in full (a list of one, or none); any other
+    /// event is read by its id (`…/issues/{number}/events/{event}`).
     pub events: Vec<ErrorEventView>,
     pub activity: Vec<IssueActivityView>,
     pub introduced: Option<IntroducedView>,
