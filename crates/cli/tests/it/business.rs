@@ -5,7 +5,9 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, assert_problem, shop_with_ingest_key, spawn_app, storage_stories};
+use crate::helpers::{
+    Backend, TestApp, assert_problem, shop_with_ingest_key, spawn_app, storage_stories,
+};
 
 fn at(day: u32, hour: u32) -> String {
     format!("2026-11-{day:02}T{hour:02}:00:00Z")
@@ -47,17 +49,24 @@ fn values(points: &Value) -> Vec<Option<f64>> {
         .collect()
 }
 
-async fn property_math_and_formulas(backend: Backend) {
+/// A server with the Shop project holding `batch`, sent through `/batch`,
+/// and an admin token.
+async fn shop_with(backend: Backend, batch: Vec<Value>) -> (TestApp, String) {
     let app = spawn_app(backend).await;
     let (admin, key) = shop_with_ingest_key(&app).await;
     let resp = app
         .http
         .post(app.url("/batch/"))
-        .json(&json!({"api_key": key, "batch": orders()}))
+        .json(&json!({"api_key": key, "batch": batch}))
         .send()
         .await
         .expect("ingest");
     assert_eq!(resp.status(), 200);
+    (app, admin)
+}
+
+async fn property_math_and_formulas(backend: Backend) {
+    let (app, admin) = shop_with(backend, orders()).await;
     let range = "from=2026-11-02&to=2026-11-05";
 
     // One series over the query string: sums, percentiles and the
@@ -288,16 +297,7 @@ fn page_views() -> Vec<Value> {
 }
 
 async fn web_overview_from_page_views(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let (admin, key) = shop_with_ingest_key(&app).await;
-    let resp = app
-        .http
-        .post(app.url("/batch/"))
-        .json(&json!({"api_key": key, "batch": page_views()}))
-        .send()
-        .await
-        .expect("ingest");
-    assert_eq!(resp.status(), 200);
+    let (app, admin) = shop_with(backend, page_views()).await;
     let (status, w) = app
         .get(
             "/api/v1/projects/shop/analytics/web?from=2026-11-01&to=2026-11-05",

@@ -279,6 +279,22 @@ impl<'a> Tally<'a> {
     }
 }
 
+/// Every breakdown of the overview, as it is counted.
+#[derive(Default)]
+struct Tallies<'a> {
+    pages: Tally<'a>,
+    entry: Tally<'a>,
+    exit: Tally<'a>,
+    referrers: Tally<'a>,
+    channels: Tally<'a>,
+    utm_source: Tally<'a>,
+    utm_medium: Tally<'a>,
+    utm_campaign: Tally<'a>,
+    devices: Tally<'a>,
+    browsers: Tally<'a>,
+    oses: Tally<'a>,
+}
+
 /// The overview of `views` (in any order), each breakdown cut to its `top`
 /// values.
 pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
@@ -302,22 +318,9 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
             _ => sessions.push(i..i + 1),
         }
     }
-    let mut t: [Tally; 11] = Default::default();
-    let [
-        pages,
-        entry,
-        exit,
-        referrers,
-        channels,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        devices,
-        browsers,
-        oses,
-    ] = &mut t;
+    let mut t = Tallies::default();
     for v in &views {
-        pages.add(v.page(), &v.who);
+        t.pages.add(v.page(), &v.who);
     }
     let mut durations: Vec<i64> = Vec::with_capacity(sessions.len());
     let mut bounces = 0u64;
@@ -329,17 +332,17 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
         if s.len() == 1 {
             bounces += 1;
         }
-        entry.add(first.page(), who);
-        exit.add(last.page(), who);
+        t.entry.add(first.page(), who);
+        t.exit.add(last.page(), who);
         let (name, channel) = source(first.referring_domain().as_deref());
-        referrers.add(name, who);
-        channels.add(channel.as_str().to_owned(), who);
-        utm_source.add(or_none(&first.utm_source), who);
-        utm_medium.add(or_none(&first.utm_medium), who);
-        utm_campaign.add(or_none(&first.utm_campaign), who);
-        devices.add(or_none(&first.device_type), who);
-        browsers.add(or_none(&first.browser), who);
-        oses.add(or_none(&first.os), who);
+        t.referrers.add(name, who);
+        t.channels.add(channel.as_str().to_owned(), who);
+        t.utm_source.add(or_none(&first.utm_source), who);
+        t.utm_medium.add(or_none(&first.utm_medium), who);
+        t.utm_campaign.add(or_none(&first.utm_campaign), who);
+        t.devices.add(or_none(&first.device_type), who);
+        t.browsers.add(or_none(&first.browser), who);
+        t.oses.add(or_none(&first.os), who);
     }
     let visitors = {
         let mut who: Vec<&str> = views.iter().map(|v| v.who.as_str()).collect();
@@ -355,19 +358,6 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
         k if k % 2 == 1 => durations[k / 2] as f64,
         k => (durations[k / 2 - 1] + durations[k / 2]) as f64 / 2.0,
     };
-    let [
-        pages,
-        entry,
-        exit,
-        referrers,
-        channels,
-        utm_source,
-        utm_medium,
-        utm_campaign,
-        devices,
-        browsers,
-        oses,
-    ] = t;
     Overview {
         visitors,
         page_views: views.len() as u64,
@@ -376,17 +366,17 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
         bounce_rate: share(bounces as f64),
         mean_session_ms,
         median_session_ms,
-        pages: pages.ranked(top),
-        entry_pages: entry.ranked(top),
-        exit_pages: exit.ranked(top),
-        referrers: referrers.ranked(top),
-        channels: channels.ranked(top),
-        utm_sources: utm_source.ranked(top),
-        utm_mediums: utm_medium.ranked(top),
-        utm_campaigns: utm_campaign.ranked(top),
-        devices: devices.ranked(top),
-        browsers: browsers.ranked(top),
-        oses: oses.ranked(top),
+        pages: t.pages.ranked(top),
+        entry_pages: t.entry.ranked(top),
+        exit_pages: t.exit.ranked(top),
+        referrers: t.referrers.ranked(top),
+        channels: t.channels.ranked(top),
+        utm_sources: t.utm_source.ranked(top),
+        utm_mediums: t.utm_medium.ranked(top),
+        utm_campaigns: t.utm_campaign.ranked(top),
+        devices: t.devices.ranked(top),
+        browsers: t.browsers.ranked(top),
+        oses: t.oses.ranked(top),
     }
 }
 
