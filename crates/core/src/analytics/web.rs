@@ -159,7 +159,8 @@ impl Channel {
 /// Search engines and social networks by the domains they refer from; a
 /// domain matches an entry when it is the entry or ends with `.` and it.
 /// Google, Yahoo and Yandex refer from a domain per country, matched by
-/// their names (`google.de`, `google.co.uk`).
+/// their names (`google.de`, `google.co.uk`, `search.yahoo.co.jp`; not
+/// their other services, such as `mail.google.com`).
 const KNOWN: [(&str, &str, Channel); 22] = [
     ("bing.com", "Bing", Channel::Search),
     ("duckduckgo.com", "DuckDuckGo", Channel::Search),
@@ -197,10 +198,12 @@ pub fn source(domain: Option<&str>) -> (String, Channel) {
         ("yandex", "Yandex"),
     ] {
         let labels: Vec<&str> = d.split('.').collect();
-        // google.com, google.co.uk, search.yahoo.co.jp; not googleusercontent.com.
+        // google.com, google.co.uk, search.yahoo.co.jp; not
+        // googleusercontent.com, nor mail.google.com (not a search).
         if let Some(i) = labels.iter().position(|l| *l == name)
             && labels.len() - i <= 3
             && i + 1 < labels.len()
+            && labels[..i].iter().all(|l| matches!(*l, "www" | "search"))
         {
             return (engine.to_owned(), Channel::Search);
         }
@@ -488,6 +491,11 @@ mod tests {
             (
                 Some("googleusercontent.com"),
                 "googleusercontent.com",
+                Channel::Referral,
+            ),
+            (
+                Some("mail.google.com"),
+                "mail.google.com",
                 Channel::Referral,
             ),
             (Some("duckduckgo.com"), "DuckDuckGo", Channel::Search),
