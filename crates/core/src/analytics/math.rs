@@ -61,15 +61,10 @@ impl Aggregate {
     /// values nearest to rank `(n - 1) · q` (so the median of 1, 2, 3, 4
     /// is 2.5), as DuckDB's `quantile_cont` and PostHog's trends do.
     pub fn of(self, values: &mut [f64]) -> Option<f64> {
-        if let Aggregate::Sum = self {
-            return Some(values.iter().sum());
-        }
-        if values.is_empty() {
-            return None;
-        }
         let n = values.len() as f64;
         Some(match self {
             Aggregate::Sum => values.iter().sum(),
+            _ if values.is_empty() => return None,
             Aggregate::Avg => values.iter().sum::<f64>() / n,
             Aggregate::Min => values.iter().copied().fold(f64::INFINITY, f64::min),
             Aggregate::Max => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),

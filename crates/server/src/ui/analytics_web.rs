@@ -11,8 +11,7 @@ use serde::Deserialize;
 
 use super::charts::bars;
 use super::prologue::load;
-use super::{Frame, UiSession, error_page, page};
-use crate::error::ApiError;
+use super::{Frame, UiSession, api_error, page};
 use crate::state::{AppState, format_ms};
 use crate::timerange::query_range;
 
@@ -24,11 +23,6 @@ pub struct WebForm {
 
 fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn api_error(e: impl Into<ApiError>) -> Response {
-    let e: ApiError = e.into();
-    error_page(e.status(), e.detail().unwrap_or("The query failed."))
 }
 
 /// One breakdown as a table: its values, their counts and visitors.
