@@ -42,6 +42,8 @@ def main():
     p.add_argument("--engines", default="duckdb,chdb")
     p.add_argument("--load-table", action="store_true",
                    help="load the Parquet file into each engine's own table first (benchmark)")
+    p.add_argument("--mrr-to-ms", type=int, default=None,
+                   help="also time MRR with its movements per month up to this time")
     args = p.parse_args()
     steps = args.steps.split(",")
     out = {"timings": {}}
@@ -57,7 +59,9 @@ def main():
         if args.load_table:
             con.execute(
                 f"""CREATE TABLE ev AS SELECT person_id, event, timestamp_ms,
-                    TRY_CAST(json_extract_string(properties, '$.amount') AS DOUBLE) AS amount
+                    TRY_CAST(json_extract_string(properties, '$.amount') AS DOUBLE) AS amount,
+                    json_extract_string(properties, '$.subscription_id') AS sub_id,
+                    json_extract_string(properties, '$.interval') AS sub_interval
                     FROM {src} ORDER BY timestamp_ms"""
             )
             src = "ev"
@@ -146,6 +150,49 @@ def main():
         out["duckdb_amount_total"] = round(sum(v or 0 for _, v in rows), 2)
         timed["p95_per_day"], _ = best_of(args.repeat, lambda: per_day("quantile_cont(amount, 0.95)"))
 
+        if args.mrr_to_ms is not None:
+            sub_id = "sub_id" if args.load_table else "json_extract_string(properties, '$.subscription_id')"
+            sub_interval = "sub_interval" if args.load_table else "json_extract_string(properties, '$.interval')"
+
+            def mrr():
+                # Each event's change of its subscription's monthly amount,
+                # each customer's MRR before and after it, and whether they
+                # had MRR before; then the movements per month and the
+                # running MRR.
+                return con.execute(
+                    f"""WITH s AS (
+                          SELECT person_id AS c, coalesce({sub_id}, '') AS sid, timestamp_ms AS ts,
+                                 CASE WHEN event = 'subscription_cancelled' THEN 0.0
+                                      ELSE {amount} / CASE {sub_interval} WHEN 'year' THEN 12.0 ELSE 1.0 END
+                                 END AS v
+                          FROM {src}
+                          WHERE event IN ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                            AND timestamp_ms < {args.mrr_to_ms}),
+                        d AS (SELECT c, ts, v - coalesce(lag(v) OVER (PARTITION BY c, sid ORDER BY ts), 0) AS delta FROM s),
+                        t AS (SELECT c, ts, delta,
+                                     sum(delta) OVER (PARTITION BY c ORDER BY ts ROWS UNBOUNDED PRECEDING) AS after
+                              FROM d),
+                        k AS (SELECT ts, delta, after, after - delta AS before,
+                                     coalesce(max(CASE WHEN after > 1e-9 THEN 1 ELSE 0 END) OVER (
+                                         PARTITION BY c ORDER BY ts
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS had
+                              FROM t),
+                        m AS (SELECT date_trunc('month', make_timestamp(ts * 1000)) AS month,
+                                 sum(CASE WHEN before <= 1e-9 AND after > 1e-9 AND had = 0 THEN delta ELSE 0 END) AS new,
+                                 sum(CASE WHEN before <= 1e-9 AND after > 1e-9 AND had = 1 THEN delta ELSE 0 END) AS reactivation,
+                                 sum(CASE WHEN before > 1e-9 AND after > 1e-9 AND delta > 0 THEN delta ELSE 0 END) AS expansion,
+                                 sum(CASE WHEN before > 1e-9 AND after > 1e-9 AND delta < 0 THEN delta ELSE 0 END) AS contraction,
+                                 sum(CASE WHEN before > 1e-9 AND after <= 1e-9 THEN delta ELSE 0 END) AS churn,
+                                 sum(delta) AS net
+                              FROM k GROUP BY month)
+                        SELECT month, new, expansion, contraction, churn, reactivation,
+                               sum(net) OVER (ORDER BY month) AS mrr
+                        FROM m ORDER BY month"""
+                ).fetchall()
+
+            timed["mrr"], rows = best_of(args.repeat, mrr)
+            out["duckdb_mrr_last"] = round(rows[-1][6], 2) if rows else None
+
         timed["first_entry_funnel"], row = best_of(args.repeat, first_entry_funnel)
         out["duckdb_first_entry_funnel"] = list(row)
         out["timings"]["duckdb"] = timed
@@ -163,7 +210,9 @@ def main():
                 f"""CREATE TABLE bench.ev ENGINE = MergeTree ORDER BY (person_id, timestamp_ms)
                     AS SELECT assumeNotNull(person_id) AS person_id, assumeNotNull(event) AS event,
                     assumeNotNull(timestamp_ms) AS timestamp_ms,
-                    toFloat64OrNull(JSONExtractRaw(assumeNotNull(properties), 'amount')) AS amount
+                    toFloat64OrNull(JSONExtractRaw(assumeNotNull(properties), 'amount')) AS amount,
+                    JSONExtractString(assumeNotNull(properties), 'subscription_id') AS sub_id,
+                    JSONExtractString(assumeNotNull(properties), 'interval') AS sub_interval
                     FROM {src}"""
             )
             src = "bench.ev"
@@ -223,6 +272,46 @@ def main():
         timed = {}
         timed["sum_per_day"], _ = best_of(args.repeat, lambda: per_day("sum(amount)"))
         timed["p95_per_day"], _ = best_of(args.repeat, lambda: per_day("quantile(0.95)(amount)"))
+        if args.mrr_to_ms is not None:
+            sub_id = "sub_id" if args.load_table else "JSONExtractString(properties, 'subscription_id')"
+            sub_interval = "sub_interval" if args.load_table else "JSONExtractString(properties, 'interval')"
+
+            def mrr():
+                r = s.query(
+                    f"""WITH s AS (
+                          SELECT person_id AS c, {sub_id} AS sid, timestamp_ms AS ts,
+                                 if(event = 'subscription_cancelled', 0.0,
+                                    {amount} / if({sub_interval} = 'year', 12.0, 1.0)) AS v
+                          FROM {src}
+                          WHERE event IN ('subscription_started', 'subscription_changed', 'subscription_cancelled')
+                            AND timestamp_ms < {args.mrr_to_ms}),
+                        d AS (SELECT c, ts, v - lagInFrame(v, 1, 0.) OVER (PARTITION BY c, sid ORDER BY ts
+                                  ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS delta FROM s),
+                        t AS (SELECT c, ts, delta,
+                                     sum(delta) OVER (PARTITION BY c ORDER BY ts ROWS UNBOUNDED PRECEDING) AS after
+                              FROM d),
+                        k AS (SELECT ts, delta, after, after - delta AS before,
+                                     max(after > 1e-9) OVER (PARTITION BY c ORDER BY ts
+                                         ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS had
+                              FROM t),
+                        m AS (SELECT toStartOfMonth(toDateTime(intDiv(ts, 1000), 'UTC')) AS month,
+                                 sumIf(delta, before <= 1e-9 AND after > 1e-9 AND had = 0) AS new,
+                                 sumIf(delta, before <= 1e-9 AND after > 1e-9 AND had = 1) AS reactivation,
+                                 sumIf(delta, before > 1e-9 AND after > 1e-9 AND delta > 0) AS expansion,
+                                 sumIf(delta, before > 1e-9 AND after > 1e-9 AND delta < 0) AS contraction,
+                                 sumIf(delta, before > 1e-9 AND after <= 1e-9) AS churn,
+                                 sum(delta) AS net
+                              FROM k GROUP BY month)
+                        SELECT month, new, expansion, contraction, churn, reactivation,
+                               sum(net) OVER (ORDER BY month ROWS UNBOUNDED PRECEDING) AS mrr
+                        FROM m ORDER BY month""",
+                    "JSONCompact",
+                )
+                return json.loads(r.bytes())["data"]
+
+            timed["mrr"], rows = best_of(args.repeat, mrr)
+            out["chdb_mrr_last"] = round(float(rows[-1][6]), 2) if rows else None
+
         timed["funnel"], rows = best_of(args.repeat, funnel)
         levels = {int(lv): int(c) for lv, c in rows}
         out["funnel"] = [sum(c for lv, c in levels.items() if lv >= k) for k in range(1, len(steps) + 1)]

@@ -35,6 +35,9 @@ struct Args {
     /// `duckdb` (the embedded default) or `clickhouse` (Debian's
     /// `clickhouse-server`, started for the run on the same cores).
     backend: String,
+    /// Subscriptions over the twelve months to the end of the range, for
+    /// MRR.
+    subscriptions: usize,
 }
 
 fn args() -> Args {
@@ -53,6 +56,7 @@ fn args() -> Args {
         ingest_only: false,
         keep_data: false,
         backend: "duckdb".into(),
+        subscriptions: 100_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +70,7 @@ fn args() -> Args {
             "--ingest-only" => a.ingest_only = true,
             "--keep-data" => a.keep_data = true,
             "--backend" => a.backend = value(),
+            "--subscriptions" => a.subscriptions = value().parse().unwrap_or(a.subscriptions),
             other => eprintln!("ignoring {other}"),
         }
     }
@@ -126,6 +131,83 @@ fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The event a subscription's life sends, and its properties.
+type SubEvent = (i64, usize, &'static str, Value);
+
+/// Subscription events for MRR: each subscription starts in the twelve
+/// months to the end of the range, monthly (9, 29 or 99) or yearly (ten
+/// months' worth); some change plan, some cancel. The customers are the
+/// benchmark's persons, some with two subscriptions.
+fn subscription_bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
+    let mut rng = Rng(0x5eed_0000_2026_1204);
+    let end = START + 30 * DAY;
+    let mut events: Vec<SubEvent> = Vec::with_capacity(a.subscriptions * 2);
+    let plans = [9.0, 29.0, 99.0];
+    for n in 0..a.subscriptions {
+        let customer = n % a.persons.max(1);
+        let start = end - 365 * DAY + rng.below(365 * DAY as u64) as i64;
+        let yearly = rng.below(5) == 0;
+        let price = |plan: usize| {
+            let monthly = plans[plan % plans.len()];
+            if yearly {
+                (monthly * 10.0, "year")
+            } else {
+                (monthly, "month")
+            }
+        };
+        let (amount, interval) = price(rng.below(3) as usize);
+        let id = format!("s{n}");
+        events.push((
+            start,
+            customer,
+            "subscription_started",
+            json!({"subscription_id": id, "amount": amount, "interval": interval}),
+        ));
+        let mut t = start;
+        if rng.below(10) < 3 {
+            t += DAY + rng.below(120 * DAY as u64) as i64;
+            let (amount, interval) = price(rng.below(3) as usize);
+            events.push((
+                t,
+                customer,
+                "subscription_changed",
+                json!({"subscription_id": id, "amount": amount, "interval": interval}),
+            ));
+        }
+        if rng.below(4) == 0 {
+            t += DAY + rng.below(240 * DAY as u64) as i64;
+            events.push((
+                t,
+                customer,
+                "subscription_cancelled",
+                json!({"subscription_id": id}),
+            ));
+        }
+    }
+    events.retain(|e| e.0 < end);
+    events.sort_by_key(|e| e.0);
+    events
+        .chunks(100)
+        .enumerate()
+        .map(|(c, chunk)| {
+            let batch: Vec<Value> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (t, customer, name, properties))| {
+                    json!({
+                        "event": name,
+                        "distinct_id": format!("person-{customer}"),
+                        "uuid": format!("sub-{c:06x}-{i:02x}"),
+                        "timestamp": jiff::Timestamp::from_second(*t).map(|t| t.to_string()).unwrap_or_default(),
+                        "properties": properties,
+                    })
+                })
+                .collect();
+            serde_json::to_vec(&json!({"api_key": key, "batch": batch})).unwrap_or_default()
+        })
+        .collect()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let a = args();
@@ -153,6 +235,19 @@ async fn main() {
     )
     .await;
     let ingest_secs = sent.secs;
+    let subscription_batches = Arc::new(subscription_bodies(&a, &key));
+    let subs = common::send_all(
+        subscription_batches,
+        &format!("{}/batch/", started.server.base),
+        &[("content-type", "application/json".into())],
+        a.connections,
+        pid,
+    )
+    .await;
+    eprintln!(
+        "{} subscriptions sent in {:.1} s, {} failed requests",
+        a.subscriptions, subs.secs, subs.failed
+    );
     let peak_mib = sent.peak_rss_mib;
     let eps = a.events as f64 / ingest_secs;
     eprintln!(
@@ -250,6 +345,21 @@ async fn main() {
         .as_array()
         .map(|p| p.iter().filter_map(|x| x["value"].as_f64()).sum())
         .unwrap_or(0.0);
+    // MRR for the twelve months to the end of the range.
+    let mrr_url = api("revenue/mrr?months=12&to=2026-10-15");
+    let (mrr_s, mrr) = best_of(a.repeat, || {
+        let req = http.get(&mrr_url).bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .expect("mrr")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    })
+    .await;
+    let mrr_last = mrr["months"][11]["mrr"].as_f64().unwrap_or(f64::NAN);
     // The project overview (one read per area, the page's content).
     let overview_url = format!("{base}/api/v1/projects/bench/overview");
     let (overview_s, glance) = best_of(a.repeat, || {
@@ -303,6 +413,7 @@ async fn main() {
             &((START - 3 * DAY) * 1000).to_string(),
         ])
         .args(["--periods", "8", "--threads", "2", "--load-table"])
+        .args(["--mrr-to-ms", &((START + 30 * DAY) * 1000).to_string()])
         .args(["--repeat", &a.repeat.to_string()])
         .output()
         .expect("run the reference script");
@@ -363,6 +474,14 @@ async fn main() {
         );
     }
     println!(
+        "| MRR with movements, 12 months, {} subscriptions | {mrr_s:.3} s | {} ({}) | {} ({}) | 5× faster than both |",
+        a.subscriptions,
+        secs(&t["duckdb"]["mrr"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(mrr_s, secs(&t["duckdb"]["mrr"])),
+        secs(&t["chdb"]["mrr"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(mrr_s, secs(&t["chdb"]["mrr"])),
+    );
+    println!(
         "| Restart with the events stored: to `/readyz` | {:.2} s | — | — | ≤ 2 s |",
         restarted.ready_secs
     );
@@ -386,5 +505,9 @@ async fn main() {
     println!(
         "Check: liveops sum of amounts {sum_total:.2} · DuckDB {}",
         reference["duckdb_amount_total"]
+    );
+    println!(
+        "Check: liveops MRR at the end of October {mrr_last:.2} · DuckDB {} · chdb {}",
+        reference["duckdb_mrr_last"], reference["chdb_mrr_last"]
     );
 }

@@ -77,6 +77,11 @@ pub enum AnalyticsCommand {
         #[arg(long)]
         top: Option<usize>,
     },
+    /// Revenue, MRR, the base currency and the currency rates.
+    Revenue {
+        #[command(subcommand)]
+        cmd: crate::revenue::RevenueCommand,
+    },
     /// DAU, WAU and MAU per day.
     Active {
         #[arg(long, value_name = "SLUG")]
@@ -136,6 +141,9 @@ pub enum AnalyticsCommand {
         /// Show who dropped off after this step and what they did next.
         #[arg(long)]
         dropoff_after: Option<usize>,
+        /// Also show what the persons who converted paid in the range.
+        #[arg(long)]
+        revenue: bool,
     },
     /// Cohorts and who came back.
     Retention {
@@ -217,7 +225,7 @@ fn esc(v: &str) -> String {
     url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
-fn query(pairs: &[(&str, &Option<String>)]) -> String {
+pub(crate) fn query(pairs: &[(&str, &Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", esc(v))))
@@ -270,6 +278,7 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
     let c = Client::new(g)?;
     let base = |p: &str| format!("/api/v1/projects/{p}/analytics");
     match cmd {
+        AnalyticsCommand::Revenue { cmd } => return crate::revenue::run(g, cmd).await,
         AnalyticsCommand::Events { project } => {
             let path = format!("{}/events", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -433,6 +442,11 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                     ),
                 ],
             );
+            if !w.geoip_database && w.countries.iter().all(|c| c.value == "(none)") {
+                eprintln!(
+                    "note: the server has no GeoIP database (geoip_database), so countries are unknown"
+                );
+            }
             let sections = [
                 ("PAGE", "VIEWS", w.pages),
                 ("ENTRY PAGE", "SESSIONS", w.entry_pages),
@@ -445,6 +459,7 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 ("DEVICE", "SESSIONS", w.devices),
                 ("BROWSER", "SESSIONS", w.browsers),
                 ("OS", "SESSIONS", w.oses),
+                ("COUNTRY", "SESSIONS", w.countries),
             ];
             for (name, count, rows) in sections {
                 println!();
@@ -538,11 +553,12 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             breakdown,
             breakdown_type,
             dropoff_after,
+            revenue,
         } => {
             let body = json!({
                 "steps": steps, "window": window, "order": order, "from": from, "to": to,
                 "breakdown": breakdown, "breakdown_type": breakdown_type,
-                "dropoff_after": dropoff_after,
+                "dropoff_after": dropoff_after, "revenue": revenue,
             });
             let path = format!("{}/funnel", base(&project));
             let v = c.call(Method::POST, &path, Some(body)).await?;
@@ -580,6 +596,18 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 ],
                 &rows,
             );
+            if let Some(r) = &funnel.revenue {
+                println!();
+                println!(
+                    "The {} persons who converted paid {:.2} {}{}",
+                    r.converted,
+                    r.revenue,
+                    r.currency,
+                    r.per_converted
+                        .map(|p| format!(", {p:.2} per converted person"))
+                        .unwrap_or_default()
+                );
+            }
             if let Some(d) = &funnel.dropoff {
                 println!();
                 println!("{} dropped off after step {}", d.persons, d.after_step);

@@ -34,6 +34,7 @@ mod output;
 mod performance;
 mod releases;
 mod retention;
+mod revenue;
 mod reviews;
 mod scaling;
 mod security;

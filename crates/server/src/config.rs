@@ -85,6 +85,9 @@ pub struct Config {
     /// when `listen` is a loopback address and needs an instance API token
     /// of an administrator otherwise.
     pub metrics_token: Option<Secret>,
+    /// A MaxMind GeoLite2 or GeoIP2 Country (or City) `.mmdb` file: events
+    /// then get their country at ingest. Without one, countries are unknown.
+    pub geoip_database: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -115,6 +118,7 @@ impl Default for Config {
             outbound_allow: Vec::new(),
             trusted_proxies: Vec::new(),
             metrics_token: None,
+            geoip_database: None,
         }
     }
 }
@@ -147,6 +151,7 @@ const ENV_KEYS: &[&str] = &[
     "outbound_allow",
     "trusted_proxies",
     "metrics_token",
+    "geoip_database",
 ];
 
 #[derive(Debug, thiserror::Error)]

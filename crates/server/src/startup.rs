@@ -342,7 +342,14 @@ impl Application {
             tracing::info!(values = sealed, "sealed stored webhook URLs at rest");
         }
         let node = node_id(&config)?;
+        let geoip = match &config.geoip_database {
+            Some(path) => Some(Arc::new(
+                crate::analytics::geoip::GeoIp::open(path).map_err(anyhow::Error::msg)?,
+            )),
+            None => None,
+        };
         let state = AppState::new(config, db, Arc::from(telemetry), sealer, clock, node);
+        let state = state.with_geoip(geoip);
         Ok(Application {
             listener,
             otlp,

@@ -50,6 +50,8 @@ pub struct Inner {
     /// What the first-run setup page asks for while the server has no
     /// user; printed in the log at start, new at every start.
     pub setup_token: String,
+    /// The GeoIP database ingest reads countries from (`geoip_database`).
+    pub geoip: Option<Arc<crate::analytics::geoip::GeoIp>>,
 }
 
 impl AppState {
@@ -92,7 +94,20 @@ impl AppState {
             errors_intake: crate::support::errors::commit::GroupCommit::default(),
             errors_cache: crate::support::errors::cache::IntakeCache::default(),
             sealer,
+            geoip: None,
         }))
+    }
+
+    /// The state with a GeoIP database for ingest; only while it is being
+    /// built, before anything else holds it.
+    pub fn with_geoip(self, geoip: Option<Arc<crate::analytics::geoip::GeoIp>>) -> AppState {
+        match Arc::try_unwrap(self.0) {
+            Ok(mut inner) => {
+                inner.geoip = geoip;
+                AppState(Arc::new(inner))
+            }
+            Err(shared) => AppState(shared),
+        }
     }
 }
 

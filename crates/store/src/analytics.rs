@@ -1,6 +1,7 @@
-//! Analytics settings in the state store: named features and key funnels.
-//! The events themselves live in telemetry; how long they are kept is in
-//! [`crate::scaling`].
+//! Analytics settings in the state store: named features, key funnels,
+//! and revenue (the base currency, the revenue property and the dated
+//! currency rates). The events themselves live in telemetry; how long they
+//! are kept is in [`crate::scaling`].
 
 use sqlx::{AnyConnection, Row};
 
@@ -154,4 +155,145 @@ pub async fn delete_key_funnel(
             .rows_affected()
             == 1,
     )
+}
+
+/// Where a project's revenue is read from and what it is counted in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevenueSettings {
+    pub base_currency: String,
+    pub revenue_property: String,
+}
+
+impl Default for RevenueSettings {
+    fn default() -> Self {
+        RevenueSettings {
+            base_currency: "EUR".into(),
+            revenue_property: "$revenue".into(),
+        }
+    }
+}
+
+/// One dated rate: a unit of `currency` is worth `rate` of the base
+/// currency from `day` (days since 1970-01-01) on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateRow {
+    pub currency: String,
+    pub day: i64,
+    pub rate: f64,
+}
+
+impl Db {
+    /// A project's revenue settings; the defaults when it has set none.
+    pub async fn revenue_settings(&self, project_id: &str) -> Result<RevenueSettings> {
+        let row = sqlx::query(
+            "SELECT base_currency, revenue_property FROM revenue_settings WHERE project_id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(self.pool())
+        .await?;
+        match row {
+            None => Ok(RevenueSettings::default()),
+            Some(r) => Ok(RevenueSettings {
+                base_currency: r.try_get("base_currency")?,
+                revenue_property: r.try_get("revenue_property")?,
+            }),
+        }
+    }
+
+    /// A project's currency rates, by currency and day.
+    pub async fn currency_rates(&self, project_id: &str) -> Result<Vec<RateRow>> {
+        let rows = sqlx::query(
+            "SELECT currency, day, rate FROM currency_rates WHERE project_id = $1 \
+             ORDER BY currency, day",
+        )
+        .bind(project_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RateRow {
+                    currency: r.try_get("currency")?,
+                    day: r.try_get("day")?,
+                    rate: r.try_get("rate")?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Sets a project's revenue settings.
+pub async fn put_revenue_settings(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    s: &RevenueSettings,
+    now: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO revenue_settings (project_id, base_currency, revenue_property, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (project_id) DO UPDATE SET \
+         base_currency = excluded.base_currency, revenue_property = excluded.revenue_property, \
+         updated_at = excluded.updated_at",
+    )
+    .bind(project_id)
+    .bind(&s.base_currency)
+    .bind(&s.revenue_property)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// How many rates a project has.
+pub async fn count_rates(conn: &mut AnyConnection, project_id: &str) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM currency_rates WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(&mut *conn)
+            .await?,
+    )
+}
+
+/// Adds rates; one for a currency and day already there replaces it.
+pub async fn put_rates(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    rates: &[RateRow],
+) -> Result<()> {
+    for r in rates {
+        sqlx::query(
+            "INSERT INTO currency_rates (project_id, currency, day, rate) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (project_id, currency, day) DO UPDATE SET rate = excluded.rate",
+        )
+        .bind(project_id)
+        .bind(&r.currency)
+        .bind(r.day)
+        .bind(r.rate)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Removes a currency's rates, or all of them; how many went.
+pub async fn delete_rates(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    currency: Option<&str>,
+) -> Result<u64> {
+    let done = match currency {
+        Some(c) => {
+            sqlx::query("DELETE FROM currency_rates WHERE project_id = $1 AND currency = $2")
+                .bind(project_id)
+                .bind(c)
+                .execute(&mut *conn)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM currency_rates WHERE project_id = $1")
+                .bind(project_id)
+                .execute(&mut *conn)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
 }

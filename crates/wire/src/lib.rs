@@ -14,6 +14,7 @@ pub mod lockfile;
 pub mod openapi;
 pub mod osv;
 pub mod otlp;
+pub mod rates;
 pub mod sarif;
 pub mod sentry;
 pub mod slack;

@@ -723,6 +723,20 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
         Body::Json(json!({"retention_days": 400})),
     )
     .await;
+    w.change(
+        "PUT",
+        &at("/analytics/revenue/settings"),
+        Body::Json(json!({"base_currency": "USD", "revenue_property": "amount"})),
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/analytics/revenue/rates"),
+        Body::Json(json!({"rates": [{"currency": "EUR", "date": "2026-01-01", "rate": 1.1}]})),
+    )
+    .await;
+    w.change("DELETE", &at("/analytics/revenue/rates"), Body::None)
+        .await;
     // The walk replaced the browser key; a person to delete needs a fresh one.
     let browser_key = app.key(&shop, "browser").await;
     let resp = app

@@ -1,6 +1,7 @@
 //! Business metrics end to end: math on a numeric event property (per
-//! event and per person), formulas over several series, and the web
-//! overview of page views, through the API, the CLI and the pages.
+//! event and per person), formulas over several series, the web overview
+//! of page views, and revenue and MRR in several currencies, through the
+//! API, the CLI and the pages.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -339,6 +340,10 @@ async fn web_overview_from_page_views(backend: Backend) {
     assert_eq!(referrers, ["(direct)", "Google", "X (Twitter)"]);
     assert_eq!(w["utm_campaigns"][1]["value"], "nov");
     assert_eq!(w["browsers"][0]["value"], "Chrome");
+    // No GeoIP database: every session's country is unknown, and the page
+    // says why rather than guessing.
+    assert_eq!(w["geoip_database"], false);
+    assert_eq!(w["countries"][0]["value"], "(none)");
     for q in ["top=0", "from=yesterday-ish"] {
         let got = app
             .get(&format!("/api/v1/projects/shop/analytics/web?{q}"), &admin)
@@ -376,7 +381,411 @@ async fn web_overview_from_page_views(backend: Backend) {
         "{html}"
     );
     assert!(html.contains("Google"), "{html}");
+    assert!(html.contains("id=\"no-geoip\""), "{html}");
     app.stop().await;
 }
 
-storage_stories!(property_math_and_formulas, web_overview_from_page_views);
+/// Revenue in three currencies (one without a rate) and subscription
+/// events from July to November 2026.
+fn money_events() -> Vec<Value> {
+    let event = |n: u32, who: &str, name: &str, when: &str, props: Value| {
+        json!({"event": name, "distinct_id": who, "uuid": format!("m{n}"),
+               "timestamp": when, "properties": props})
+    };
+    let sub = |n: u32, who: &str, name: &str, when: &str, props: Value| {
+        event(100 + n, who, name, &format!("{when}T10:00:00Z"), props)
+    };
+    vec![
+        // PostHog's $revenue in the base currency, Segment's Order
+        // Completed with a total in dollars, a revenue in pounds (the code
+        // in small letters) and one in yen, which has no rate.
+        event(1, "pia", "purchase", &at(2, 9), json!({"$revenue": 100})),
+        event(
+            2,
+            "quin",
+            "Order Completed",
+            &at(2, 10),
+            json!({"total": 50, "currency": "USD"}),
+        ),
+        event(
+            3,
+            "zed",
+            "upgrade",
+            &at(3, 9),
+            json!({"revenue": "20", "currency": "gbp"}),
+        ),
+        event(
+            4,
+            "yan",
+            "purchase",
+            &at(3, 10),
+            json!({"$revenue": 10, "currency": "JPY"}),
+        ),
+        event(
+            5,
+            "pia",
+            "purchase",
+            &at(3, 11),
+            json!({"note": "no amount"}),
+        ),
+        // Before September: a pays 100 a month, b 600 a year; x came and
+        // went in July.
+        sub(
+            1,
+            "a",
+            "subscription_started",
+            "2026-08-05",
+            json!({"subscription_id": "a1", "amount": 100, "interval": "month"}),
+        ),
+        sub(
+            2,
+            "b",
+            "subscription_started",
+            "2026-08-06",
+            json!({"amount": 600, "interval": "year"}),
+        ),
+        sub(
+            3,
+            "x",
+            "subscription_started",
+            "2026-07-06",
+            json!({"amount": 10}),
+        ),
+        sub(4, "x", "subscription_cancelled", "2026-07-20", json!({})),
+        // September: c is new, a expands with a second subscription, b
+        // contracts to 480 a year.
+        sub(
+            5,
+            "c",
+            "subscription_started",
+            "2026-09-03",
+            json!({"amount": 30, "interval": "month"}),
+        ),
+        sub(
+            6,
+            "a",
+            "subscription_started",
+            "2026-09-04",
+            json!({"subscription_id": "a2", "amount": 20}),
+        ),
+        sub(
+            7,
+            "b",
+            "subscription_changed",
+            "2026-09-09",
+            json!({"amount": 480, "interval": "year"}),
+        ),
+        // October: b churns and x comes back.
+        sub(8, "b", "subscription_cancelled", "2026-10-01", json!({})),
+        sub(
+            9,
+            "x",
+            "Subscription Started",
+            "2026-10-02",
+            json!({"amount": 15}),
+        ),
+        // November: a drops its first subscription; d pays 20 dollars a
+        // month; e sends no amount.
+        sub(
+            10,
+            "a",
+            "subscription_canceled",
+            "2026-11-05",
+            json!({"subscription_id": "a1"}),
+        ),
+        sub(
+            11,
+            "d",
+            "subscription_started",
+            "2026-11-06",
+            json!({"amount": 20, "currency": "USD"}),
+        ),
+        sub(
+            12,
+            "e",
+            "subscription_started",
+            "2026-11-07",
+            json!({"interval": "month"}),
+        ),
+    ]
+}
+
+async fn revenue_and_mrr(backend: Backend) {
+    let (app, admin) = shop_with(backend, money_events()).await;
+    let api = "/api/v1/projects/shop/analytics/revenue";
+    let (status, s) = app.get(&format!("{api}/settings"), &admin).await;
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(
+        (s["base_currency"].as_str(), s["revenue_property"].as_str()),
+        (Some("EUR"), Some("$revenue"))
+    );
+
+    // Rates: one bad rate refuses the whole import, saying which.
+    for (rate, says) in [
+        (
+            json!({"currency": "usd", "date": "2026-11-01", "rate": 0}),
+            "positive",
+        ),
+        (
+            json!({"currency": "dollars", "date": "2026-11-01", "rate": 1}),
+            "three letters",
+        ),
+        (
+            json!({"currency": "USD", "date": "01/11/2026", "rate": 1}),
+            "YYYY-MM-DD",
+        ),
+        (
+            json!({"currency": "EUR", "date": "2026-11-01", "rate": 2}),
+            "base currency",
+        ),
+    ] {
+        let body = json!({"rates": [{"currency": "GBP", "date": "2026-11-01", "rate": 1.2}, rate]});
+        let got = app
+            .send(Method::POST, &format!("{api}/rates"), &admin, Some(body))
+            .await;
+        assert_problem(&got, 422);
+        let detail = got.1["detail"].as_str().unwrap_or("");
+        assert!(
+            detail.contains("rates[1]") && detail.contains(says),
+            "{detail}"
+        );
+    }
+    let (_, none) = app.get(&format!("{api}/rates"), &admin).await;
+    assert_eq!(none, json!([]), "nothing of a refused import is kept");
+    let (status, v) = app
+        .send(
+            Method::POST,
+            &format!("{api}/rates"),
+            &admin,
+            Some(json!({"rates": [
+                {"currency": "usd", "date": "2026-11-01", "rate": 0.9},
+                {"currency": "GBP", "date": "2026-11-01", "rate": 1.2}
+            ]})),
+        )
+        .await;
+    assert_eq!((status, v["imported"].as_u64()), (200, Some(2)), "{v}");
+    // From the CLI, a CSV file: dollars are worth less from the 3rd, which
+    // changes nothing on the 2nd.
+    let dir = tempfile::tempdir().expect("dir");
+    let csv = dir.path().join("rates.csv");
+    std::fs::write(&csv, "currency,date,rate\nUSD,2026-11-03,0.8\n").expect("csv");
+    let csv = csv.to_string_lossy().into_owned();
+    let out = app.cli(
+        &admin,
+        &[
+            "analytics",
+            "revenue",
+            "import-rates",
+            "--project",
+            "shop",
+            &csv,
+        ],
+    );
+    assert!(out.contains("imported") && out.contains('1'), "{out}");
+    let (_, rates) = app.get(&format!("{api}/rates"), &admin).await;
+    assert_eq!(rates.as_array().map(Vec::len), Some(3), "{rates}");
+    assert_eq!(rates[0]["currency"], "GBP");
+    assert_eq!(rates[2]["date"], "2026-11-03");
+
+    // The base cannot change under the rates.
+    let got = app
+        .send(
+            Method::PUT,
+            &format!("{api}/settings"),
+            &admin,
+            Some(json!({"base_currency": "USD", "revenue_property": "$revenue"})),
+        )
+        .await;
+    assert_problem(&got, 409);
+
+    // Revenue per day in euros: 100 + 50 × 0.9 on the 2nd, 20 × 1.2 on
+    // the 3rd; the yen payment is counted as unconverted.
+    let (status, r) = app
+        .get(&format!("{api}?from=2026-11-02&to=2026-11-04"), &admin)
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let day = |i: usize| r["points"][i]["revenue"].as_f64().unwrap_or(f64::NAN);
+    assert!((day(0) - 145.0).abs() < 1e-9, "{r}");
+    assert!((day(1) - 24.0).abs() < 1e-9, "{r}");
+    assert_eq!(
+        (r["orders"].as_u64(), r["payers"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(
+        r["unconverted"],
+        json!([{"currency": "JPY", "payments": 1}])
+    );
+    assert!((r["per_payer"].as_f64().unwrap_or(0.0) - 169.0 / 3.0).abs() < 1e-9);
+    let got = app.get(&format!("{api}?interval=fortnight"), &admin).await;
+    assert_problem(&got, 422);
+
+    // A funnel's converted persons and what they paid: Pia (100) and Yan
+    // (yen, left out) bought; Quin and Zed paid through other events.
+    let (status, f) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/analytics/funnel",
+            &admin,
+            Some(json!({"steps": ["purchase"], "from": "2026-11-02", "to": "2026-11-04", "revenue": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{f}");
+    assert_eq!(
+        f["revenue"],
+        json!({"currency": "EUR", "revenue": 100.0, "converted": 2, "per_converted": 50.0,
+               "unconverted_payments": 1}),
+        "{f}"
+    );
+    let (_, plain) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/analytics/funnel",
+            &admin,
+            Some(json!({"steps": ["purchase"], "from": "2026-11-02", "to": "2026-11-04"})),
+        )
+        .await;
+    assert!(plain.get("revenue").is_none(), "only when asked: {plain}");
+    let out = app.cli(
+        &admin,
+        &[
+            "analytics",
+            "funnel",
+            "--project",
+            "shop",
+            "purchase",
+            "--from",
+            "2026-11-02",
+            "--to",
+            "2026-11-04",
+            "--revenue",
+        ],
+    );
+    assert!(
+        out.contains("paid 100.00 EUR, 50.00 per converted person"),
+        "{out}"
+    );
+
+    // MRR for September to November, by hand:
+    //   Sep: new 30 (c), expansion 20 (a), contraction −10 (b): 190, 3 customers;
+    //   Oct: churn −40 (b), reactivation 15 (x): 165, 3 customers;
+    //   Nov: contraction −100 (a), new 16 (d's 20 dollars at 0.8, the rate
+    //   from the 3rd): 81, 4 customers.
+    let (status, m) = app
+        .get(&format!("{api}/mrr?months=3&to=2026-11-15"), &admin)
+        .await;
+    assert_eq!(status, 200, "{m}");
+    let month = |i: usize, k: &str| m["months"][i][k].as_f64().unwrap_or(f64::NAN);
+    let close = |a: f64, b: f64| (a - b).abs() < 1e-9;
+    assert_eq!(m["months"][0]["month"], "2026-09");
+    for (i, want) in [
+        [30.0, 20.0, -10.0, 0.0, 0.0, 190.0],
+        [0.0, 0.0, 0.0, -40.0, 15.0, 165.0],
+        [16.0, 0.0, -100.0, 0.0, 0.0, 81.0],
+    ]
+    .iter()
+    .enumerate()
+    {
+        let got = [
+            "new",
+            "expansion",
+            "contraction",
+            "churn",
+            "reactivation",
+            "mrr",
+        ]
+        .map(|k| month(i, k));
+        assert!(
+            got.iter().zip(want).all(|(g, w)| close(*g, *w)),
+            "month {i}: {got:?} != {want:?}: {m}"
+        );
+    }
+    assert_eq!(m["months"][2]["customers"], 4);
+    assert!(close(month(1, "customer_churn_rate"), 1.0 / 3.0), "{m}");
+    assert!(close(month(0, "gross_mrr_churn_rate"), 10.0 / 150.0), "{m}");
+    assert!(close(month(1, "ltv"), 55.0 * 3.0), "{m}");
+    assert_eq!(m["skipped"], json!([{"reason": "no_amount", "events": 1}]));
+    let got = app.get(&format!("{api}/mrr?months=0"), &admin).await;
+    assert_problem(&got, 422);
+
+    let out = app.cli(
+        &admin,
+        &[
+            "analytics",
+            "revenue",
+            "show",
+            "--project",
+            "shop",
+            "--from",
+            "2026-11-02",
+            "--to",
+            "2026-11-04",
+        ],
+    );
+    assert!(out.contains("169.00 EUR"), "{out}");
+    let out = app.cli(
+        &admin,
+        &[
+            "analytics",
+            "revenue",
+            "mrr",
+            "--project",
+            "shop",
+            "--months",
+            "3",
+            "--to",
+            "2026-11-15",
+        ],
+    );
+    let nov = out.lines().find(|l| l.starts_with("2026-11")).unwrap_or("");
+    assert!(nov.contains("81.00") && nov.contains("-100.00"), "{out}");
+
+    // A launch review of the 3rd against the 2nd: revenue fell from 145
+    // to 24 euros, which it says and files as a finding.
+    let (status, review) = app
+        .send(
+            Method::POST,
+            "/api/v1/projects/shop/reviews",
+            &admin,
+            Some(json!({"from": "2026-11-03", "to": "2026-11-04"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{review}");
+    let facts = &review["facts"];
+    assert!(
+        close(facts["revenue"].as_f64().unwrap_or(0.0), 24.0),
+        "{review}"
+    );
+    assert!(
+        close(facts["revenue_before"].as_f64().unwrap_or(0.0), 145.0),
+        "{review}"
+    );
+    assert_eq!(facts["revenue_currency"], "EUR");
+    assert!(
+        review["failed"]
+            .as_str()
+            .is_some_and(|f| f.contains("Revenue 24.00 EUR (was 145.00)")),
+        "{review}"
+    );
+
+    let (_, html) = crate::ui::root_page(
+        &app.base,
+        "/p/shop/analytics/revenue?from=2026-11-02&to=2026-11-04",
+    )
+    .await;
+    assert!(
+        html.contains("<dd id=\"revenue-total\">169.00 EUR</dd>"),
+        "{html}"
+    );
+    assert!(html.contains("in JPY are left out"), "{html}");
+    assert!(
+        html.contains("<td class=\"mrr-value\">81.00</td>"),
+        "{html}"
+    );
+    app.stop().await;
+}
+
+storage_stories!(
+    property_math_and_formulas,
+    web_overview_from_page_views,
+    revenue_and_mrr
+);

@@ -20,6 +20,7 @@ mod error_tracking;
 mod errors;
 mod feedback;
 mod first_run;
+mod geoip;
 mod githooks;
 mod hardening;
 mod improvement;

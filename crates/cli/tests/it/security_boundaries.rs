@@ -43,6 +43,37 @@ const API: &[(&str, &str, Api)] = &[
     ("GET", "/api/v1/projects/{project}/analytics/trends", Read),
     ("POST", "/api/v1/projects/{project}/analytics/trends", Read),
     ("GET", "/api/v1/projects/{project}/analytics/web", Read),
+    ("GET", "/api/v1/projects/{project}/analytics/revenue", Read),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/revenue/mrr",
+        Read,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/revenue/settings",
+        Read,
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/analytics/revenue/settings",
+        Admin,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/revenue/rates",
+        Read,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/analytics/revenue/rates",
+        Admin,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/analytics/revenue/rates",
+        Admin,
+    ),
     ("GET", "/api/v1/projects/{project}/analytics/active", Read),
     (
         "GET",
@@ -811,6 +842,13 @@ const PAGES: &[(&str, &str, Page)] = &[
     ),
     ("GET", "/p/{project}/analytics", Page::Session),
     ("GET", "/p/{project}/analytics/web", Page::Session),
+    ("GET", "/p/{project}/analytics/revenue", Page::Session),
+    (
+        "POST",
+        "/p/{project}/analytics/revenue/settings",
+        Page::Form,
+    ),
+    ("POST", "/p/{project}/analytics/revenue/rates", Page::Form),
     ("POST", "/p/{project}/analytics/features", Page::Form),
     ("GET", "/p/{project}/analytics/persons", Page::Session),
     (

@@ -12,6 +12,7 @@ pub mod funnel;
 pub mod math;
 pub mod range;
 pub mod retention;
+pub mod revenue;
 pub mod web;
 
 use crate::support::incident::UnknownValue;

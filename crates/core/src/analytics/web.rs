@@ -11,7 +11,11 @@
 //! - a **bounce** is a session of one page view;
 //! - a session's **duration** is the time from its first view to its last;
 //! - a session's referrer, UTM parameters, device, browser and OS are those
-//!   of its first view (its entry page).
+//!   of its first view (its entry page);
+//! - a session's **country** is its first view's `$geoip_country_name`
+//!   (else `$geoip_country_code`), which liveops sets at ingest from a
+//!   GeoIP database when one is configured. Without it, a view has none
+//!   and is counted under `(none)`; nothing is guessed.
 
 use std::collections::{HashMap, HashSet};
 
@@ -24,7 +28,7 @@ pub const PAGEVIEW: &str = "$pageview";
 
 /// The properties a page view is read for, by the names the PostHog SDKs
 /// send, in the order of [`PageView::from_values`].
-pub const PROPERTIES: [&str; 11] = [
+pub const PROPERTIES: [&str; 13] = [
     "$session_id",
     "$current_url",
     "$pathname",
@@ -36,6 +40,8 @@ pub const PROPERTIES: [&str; 11] = [
     "$browser",
     "$os",
     "$device_type",
+    "$geoip_country_name",
+    "$geoip_country_code",
 ];
 
 /// One page view: who (a person, or a distinct id nobody is linked to),
@@ -55,12 +61,13 @@ pub struct PageView {
     pub browser: Option<String>,
     pub os: Option<String>,
     pub device_type: Option<String>,
+    pub country: Option<String>,
 }
 
 impl PageView {
     /// A view from the texts of [`PROPERTIES`], in that order; blank ones
     /// count as absent.
-    pub fn from_values(who: String, at_ms: i64, values: [Option<String>; 11]) -> PageView {
+    pub fn from_values(who: String, at_ms: i64, values: [Option<String>; 13]) -> PageView {
         let [
             session_id,
             url,
@@ -73,6 +80,8 @@ impl PageView {
             browser,
             os,
             device_type,
+            country_name,
+            country_code,
         ] = values.map(|v| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
         PageView {
             who,
@@ -88,6 +97,7 @@ impl PageView {
             browser,
             os,
             device_type,
+            country: country_name.or(country_code),
         }
     }
 
@@ -250,6 +260,7 @@ pub struct Overview {
     pub devices: Vec<Ranked>,
     pub browsers: Vec<Ranked>,
     pub oses: Vec<Ranked>,
+    pub countries: Vec<Ranked>,
 }
 
 /// Counts per value, with the visitors behind each.
@@ -296,6 +307,7 @@ struct Tallies<'a> {
     devices: Tally<'a>,
     browsers: Tally<'a>,
     oses: Tally<'a>,
+    countries: Tally<'a>,
 }
 
 /// The overview of `views` (in any order), each breakdown cut to its `top`
@@ -346,6 +358,7 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
         t.devices.add(or_none(&first.device_type), who);
         t.browsers.add(or_none(&first.browser), who);
         t.oses.add(or_none(&first.os), who);
+        t.countries.add(or_none(&first.country), who);
     }
     let visitors = {
         let mut who: Vec<&str> = views.iter().map(|v| v.who.as_str()).collect();
@@ -380,6 +393,7 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
         devices: t.devices.ranked(top),
         browsers: t.browsers.ranked(top),
         oses: t.oses.ranked(top),
+        countries: t.countries.ranked(top),
     }
 }
 
@@ -562,11 +576,20 @@ mod tests {
 
     #[test]
     fn blank_values_count_as_absent() {
-        let mut values: [Option<String>; 11] = Default::default();
+        let mut values: [Option<String>; 13] = Default::default();
         values[2] = Some("  ".into());
         values[8] = Some("Chrome".into());
-        let v = PageView::from_values("ann".into(), 7, values);
+        values[12] = Some("DE".into());
+        let v = PageView::from_values("ann".into(), 7, values.clone());
         assert_eq!(v.pathname, None);
         assert_eq!(v.browser.as_deref(), Some("Chrome"));
+        assert_eq!(
+            v.country.as_deref(),
+            Some("DE"),
+            "the code when no name came"
+        );
+        values[11] = Some("Germany".into());
+        let v = PageView::from_values("ann".into(), 7, values);
+        assert_eq!(v.country.as_deref(), Some("Germany"));
     }
 }

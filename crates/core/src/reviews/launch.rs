@@ -66,7 +66,21 @@ pub struct Facts {
     pub new_issues_before: u64,
     /// Resolved error issues that came back in the period.
     pub regressed_issues: u64,
+    /// Revenue in the base currency (`currency`), in the period and the
+    /// one before; none when neither had any.
+    pub revenue: Option<Revenue>,
 }
+
+/// Revenue during a review and before it, in one currency.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Revenue {
+    pub currency: String,
+    pub before: f64,
+    pub after: f64,
+}
+
+/// A revenue move worth a line: a tenth.
+const REVENUE_STEP: f64 = 0.1;
 
 /// The sections a review starts from; people edit them.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -151,6 +165,28 @@ pub fn prefill(f: &Facts) -> Sections {
             s.went_well.push(line);
         } else {
             s.improve.push(line);
+        }
+    }
+    if let Some(r) = &f.revenue {
+        let line = format!(
+            "Revenue {:.2} {} (was {:.2})",
+            r.after, r.currency, r.before
+        );
+        if r.before <= 0.0 {
+            if r.after > 0.0 {
+                s.went_well.push(line);
+            }
+        } else if r.after >= r.before * (1.0 + REVENUE_STEP) {
+            s.went_well.push(line);
+        } else if r.after <= r.before * (1.0 - REVENUE_STEP) {
+            s.failed.push(line);
+            s.findings.push(format!(
+                "Revenue fell {} (from {:.2} to {:.2} {})",
+                pct((r.before - r.after) / r.before),
+                r.before,
+                r.after,
+                r.currency
+            ));
         }
     }
     if f.incidents == 0 {
@@ -360,6 +396,42 @@ mod tests {
             ..Facts::default()
         });
         assert!(!unknown.went_well.iter().any(|l| l.contains("retention")));
+    }
+
+    #[test]
+    fn revenue_moves_of_a_tenth_are_reported() {
+        let with = |before: f64, after: f64| {
+            prefill(&Facts {
+                revenue: Some(Revenue {
+                    currency: "EUR".into(),
+                    before,
+                    after,
+                }),
+                ..Facts::default()
+            })
+        };
+        let fell = with(1000.0, 800.0);
+        assert!(
+            fell.failed
+                .contains(&"Revenue 800.00 EUR (was 1000.00)".to_owned())
+        );
+        assert_eq!(
+            fell.findings,
+            ["Revenue fell 20.0 % (from 1000.00 to 800.00 EUR)"]
+        );
+        assert!(
+            with(1000.0, 1100.0)
+                .went_well
+                .contains(&"Revenue 1100.00 EUR (was 1000.00)".to_owned())
+        );
+        let flat = with(1000.0, 950.0);
+        assert!(!format!("{flat:?}").contains("Revenue"), "{flat:?}");
+        assert!(
+            with(0.0, 5.0)
+                .went_well
+                .iter()
+                .any(|l| l.starts_with("Revenue 5.00"))
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Key funnels: the conversions the team watches, which the release,
-//! incident and weekly reviews report on.
+//! Funnels as the API asks them, with the revenue of the persons who
+//! converted when asked; and key funnels: the conversions the team
+//! watches, which the release, incident and weekly reviews report on.
 
 use liveops_store::StoreError;
 use liveops_store::analytics::{self as store, KeyFunnel};
@@ -9,6 +10,54 @@ use serde_json::json;
 use crate::analytics::{AnalyticsError, Result};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
+use liveops_core::analytics::Interval;
+use liveops_core::analytics::revenue as core_revenue;
+use liveops_telemetry::analytics::{FunnelAnswer, FunnelQuery};
+
+/// What a funnel's converted persons paid over its range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FunnelRevenue {
+    pub currency: String,
+    pub revenue: f64,
+    pub converted: u64,
+    pub per_converted: Option<f64>,
+    pub unconverted: u64,
+}
+
+/// Runs a funnel; with `q.converted`, also sums what the persons who
+/// completed it paid in its range.
+pub async fn run(
+    state: &AppState,
+    project_id: &str,
+    q: FunnelQuery,
+) -> Result<(FunnelAnswer, Option<FunnelRevenue>)> {
+    let (with_revenue, from, to) = (q.converted, q.from_ms, q.to_ms);
+    let id = project_id.to_owned();
+    let mut answer = super::telemetry(state, move |a| a.funnel(&id, &q)).await?;
+    if !with_revenue {
+        return Ok((answer, None));
+    }
+    let converted_ids: std::collections::HashSet<String> =
+        std::mem::take(&mut answer.converted).into_iter().collect();
+    let converted = answer.steps.last().map_or(0, |s| s.count);
+    let (payments, money) = super::revenue::payments(state, project_id, from, to).await?;
+    let theirs: Vec<core_revenue::Payment> = payments
+        .into_iter()
+        .filter(|(did, _)| converted_ids.contains(did))
+        .map(|(_, p)| p)
+        .collect();
+    let r = core_revenue::revenue(&theirs, &money.rates, Interval::Day, from, to);
+    Ok((
+        answer,
+        Some(FunnelRevenue {
+            currency: r.base.to_string(),
+            per_converted: (converted > 0).then(|| r.revenue / converted as f64),
+            revenue: r.revenue,
+            converted,
+            unconverted: r.unconverted.values().sum(),
+        }),
+    ))
+}
 
 /// Starts watching a funnel; its `created_at` is the change's instant.
 pub async fn create(
@@ -66,6 +115,7 @@ pub fn conversion(
         to_ms,
         breakdown: None,
         dropoff_after: None,
+        converted: false,
     };
     let answer = a.funnel(project_id, &q)?;
     Ok(answer

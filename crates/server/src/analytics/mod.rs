@@ -3,7 +3,9 @@
 //! job.
 
 pub mod funnels;
+pub mod geoip;
 pub mod keys;
+pub mod revenue;
 pub mod trends;
 pub mod web;
 

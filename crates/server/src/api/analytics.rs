@@ -105,7 +105,12 @@ pub async fn web(
     let top = web_top(p.top)?;
     let o =
         crate::analytics::web::overview(&state, &access.project.id, from_ms, to_ms, top).await?;
-    Ok(Json(WebOverviewView::new(from_ms, to_ms, o)))
+    Ok(Json(WebOverviewView::new(
+        from_ms,
+        to_ms,
+        o,
+        state.geoip.is_some(),
+    )))
 }
 
 // ---------------------------------------------------------------- active users
@@ -229,9 +234,8 @@ pub async fn funnel(
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<Json<FunnelView>> {
     let query = funnel_query(&body, state.now_ms())?;
-    let id = access.project.id.clone();
-    let answer = crate::analytics::telemetry(&state, move |a| a.funnel(&id, &query)).await?;
-    Ok(Json(funnel_view(answer)))
+    let (answer, revenue) = funnels::run(&state, &access.project.id, query).await?;
+    Ok(Json(funnel_view(answer, revenue)))
 }
 
 // ---------------------------------------------------------------- retention

@@ -13,6 +13,7 @@ pub mod overview;
 pub mod performance;
 pub mod projects;
 pub mod releases;
+pub mod revenue;
 pub mod reviews;
 pub mod scaling;
 pub mod security;
@@ -183,6 +184,14 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(analytics::event_names))
         .routes(routes!(analytics::trends, analytics::trends_query))
         .routes(routes!(analytics::web))
+        .routes(routes!(revenue::revenue))
+        .routes(routes!(revenue::mrr))
+        .routes(routes!(revenue::get_settings, revenue::put_settings))
+        .routes(routes!(
+            revenue::rates,
+            revenue::import_rates,
+            revenue::delete_rates
+        ))
         .routes(routes!(analytics::active))
         .routes(routes!(analytics::stickiness))
         .routes(routes!(analytics::lifecycle))

@@ -397,10 +397,16 @@ pub struct WebOverviewView {
     pub devices: Vec<RankedView>,
     pub browsers: Vec<RankedView>,
     pub oses: Vec<RankedView>,
+    /// From `$geoip_country_name` (or `_code`), which ingest sets when a
+    /// GeoIP database is configured; `(none)` for views without one.
+    pub countries: Vec<RankedView>,
+    /// Whether this server has a GeoIP database (`geoip_database`).
+    /// Without one, countries come only from events that carried them.
+    pub geoip_database: bool,
 }
 
 impl WebOverviewView {
-    pub fn new(from_ms: i64, to_ms: i64, o: Overview) -> WebOverviewView {
+    pub fn new(from_ms: i64, to_ms: i64, o: Overview, geoip_database: bool) -> WebOverviewView {
         let ranked = |r: Vec<Ranked>| {
             r.into_iter()
                 .map(|r| RankedView {
@@ -431,6 +437,8 @@ impl WebOverviewView {
             devices: ranked(o.devices),
             browsers: ranked(o.browsers),
             oses: ranked(o.oses),
+            countries: ranked(o.countries),
+            geoip_database,
         }
     }
 }
@@ -558,6 +566,10 @@ pub struct FunnelBody {
     pub breakdown_type: Option<String>,
     /// List who dropped off after this step (1-based) and what they did next.
     pub dropoff_after: Option<usize>,
+    /// Also give the revenue of the persons who converted, in the range,
+    /// and per converted person.
+    #[serde(default)]
+    pub revenue: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -613,6 +625,23 @@ pub struct FunnelView {
     pub dropoff: Option<DropOffView>,
     /// People removed by exclusion steps.
     pub excluded: u64,
+    /// Asked for with `revenue`: what the converted persons paid in the
+    /// range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<FunnelRevenueView>,
+}
+
+/// The revenue of a funnel's converted persons over its range, in the base
+/// currency (see the revenue API for what counts).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FunnelRevenueView {
+    pub currency: String,
+    pub revenue: f64,
+    pub converted: u64,
+    /// Revenue ÷ converted persons, when anyone converted.
+    pub per_converted: Option<f64>,
+    /// Their payments left out for want of a rate.
+    pub unconverted_payments: u64,
 }
 
 pub fn step_views(steps: Vec<q::FunnelStep>) -> Vec<FunnelStepView> {
@@ -721,11 +750,22 @@ pub fn funnel_query(body: &FunnelBody, now: i64) -> ApiResult<q::FunnelQuery> {
         to_ms,
         breakdown,
         dropoff_after: body.dropoff_after,
+        converted: body.revenue,
     })
 }
 
-pub fn funnel_view(a: q::FunnelAnswer) -> FunnelView {
+pub fn funnel_view(
+    a: q::FunnelAnswer,
+    revenue: Option<crate::analytics::funnels::FunnelRevenue>,
+) -> FunnelView {
     FunnelView {
+        revenue: revenue.map(|r| FunnelRevenueView {
+            currency: r.currency,
+            revenue: r.revenue,
+            converted: r.converted,
+            per_converted: r.per_converted,
+            unconverted_payments: r.unconverted,
+        }),
         steps: step_views(a.steps),
         breakdown: a
             .breakdown

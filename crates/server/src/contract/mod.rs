@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod improvement;
 pub mod performance;
 pub mod releases;
+pub mod revenue;
 pub mod reviews;
 pub mod scaling;
 pub mod security;

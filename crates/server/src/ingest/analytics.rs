@@ -4,6 +4,7 @@
 //! is checked on its own; good ones are stored durably before the answer,
 //! bad ones are listed with a reason.
 
+use crate::auth::client::ClientAddr;
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -72,6 +73,7 @@ async fn store(
     state: &AppState,
     project: &str,
     decoded: Decoded,
+    client: ClientAddr,
 ) -> ApiResult<(usize, Vec<(usize, Rejected)>)> {
     let mut good: Vec<Event> = Vec::with_capacity(decoded.events.len());
     let mut bad = Vec::new();
@@ -109,6 +111,9 @@ async fn store(
             "this ingest key is sending events faster than its limit",
             wait,
         ));
+    }
+    if let Some(geoip) = &state.geoip {
+        geoip.enrich(&mut good, client.0);
     }
     // PostHog's `$exception`s are error events too.
     let exceptions: Vec<crate::support::errors::Incoming> = good
@@ -172,6 +177,7 @@ pub async fn posthog(
     uri: axum::http::Uri,
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
+    client: ClientAddr,
     body: Bytes,
 ) -> Response {
     if method == Method::OPTIONS {
@@ -183,7 +189,7 @@ pub async fn posthog(
     } else {
         EVENT_LIMIT
     };
-    let answer = posthog_inner(&state, &query, &headers, &body, limit).await;
+    let answer = posthog_inner(&state, &query, &headers, &body, limit, client).await;
     let resp = match answer {
         Ok(_) if beacon => StatusCode::NO_CONTENT.into_response(),
         Ok(v) => Json(v).into_response(),
@@ -198,6 +204,7 @@ async fn posthog_inner(
     headers: &HeaderMap,
     body: &[u8],
     limit: usize,
+    client: ClientAddr,
 ) -> ApiResult<Value> {
     if body.len() > limit {
         return Err(ApiError::too_large(format!(
@@ -271,7 +278,7 @@ async fn posthog_inner(
         })?
     };
     check_same_key(state, &project, decoded.key.as_deref()).await?;
-    let (count, bad) = store(state, &project, decoded).await?;
+    let (count, bad) = store(state, &project, decoded, client).await?;
     Ok(accepted(count, &bad, json!({"status": "Ok"})))
 }
 
@@ -294,9 +301,10 @@ pub async fn segment(
     State(state): State<AppState>,
     Path(call): Path<String>,
     headers: HeaderMap,
+    client: ClientAddr,
     body: Bytes,
 ) -> Response {
-    match segment_inner(&state, &call, &headers, &body).await {
+    match segment_inner(&state, &call, &headers, &body, client).await {
         Ok(v) => Json(v).into_response(),
         Err(e) => e.into_response(),
     }
@@ -307,6 +315,7 @@ async fn segment_inner(
     call: &str,
     headers: &HeaderMap,
     body: &[u8],
+    client: ClientAddr,
 ) -> ApiResult<Value> {
     if !matches!(
         call,
@@ -361,7 +370,7 @@ async fn segment_inner(
         wire::segment(&raw, call, &mut ctx).map_err(body_error)?
     };
     check_same_key(state, &project, decoded.key.as_deref()).await?;
-    let (count, bad) = store(state, &project, decoded).await?;
+    let (count, bad) = store(state, &project, decoded, client).await?;
     Ok(accepted(count, &bad, json!({"success": true})))
 }
 

@@ -76,6 +76,14 @@ pub struct LaunchFacts {
     /// Resolved error issues that came back in the period.
     #[serde(default)]
     pub regressed_issues: i64,
+    /// Revenue in the base currency during the period and before it (see
+    /// the revenue API for what counts).
+    #[serde(default)]
+    pub revenue: Option<f64>,
+    #[serde(default)]
+    pub revenue_before: Option<f64>,
+    #[serde(default)]
+    pub revenue_currency: Option<String>,
     /// Facts worth a backlog item each.
     pub findings: Vec<String>,
 }
@@ -146,6 +154,16 @@ pub async fn generate(
             Ok((now, before, conversions, retention))
         })
         .await?;
+    let revenue =
+        crate::analytics::revenue::revenue(state, project_id, Interval::Day, from, to).await?;
+    let revenue_before =
+        crate::analytics::revenue::revenue(state, project_id, Interval::Day, before_from, from)
+            .await?;
+    let revenue = (revenue.orders + revenue_before.orders > 0).then(|| launch::Revenue {
+        currency: revenue.base.to_string(),
+        before: revenue_before.revenue,
+        after: revenue.revenue,
+    });
     let counts = state.db.period_counts(project_id, from, to).await?;
     let counts_before = state
         .db
@@ -215,6 +233,7 @@ pub async fn generate(
         new_issues: new_issues.max(0) as u64,
         new_issues_before: new_issues_before.max(0) as u64,
         regressed_issues: regressed_issues.max(0) as u64,
+        revenue: revenue.clone(),
     };
     let sections = launch::prefill(&core);
     Ok((
@@ -243,6 +262,9 @@ pub async fn generate(
             new_issues,
             new_issues_before,
             regressed_issues,
+            revenue: revenue.as_ref().map(|r| r.after),
+            revenue_before: revenue.as_ref().map(|r| r.before),
+            revenue_currency: revenue.map(|r| r.currency),
             findings: sections.findings.clone(),
         },
         sections,

@@ -83,6 +83,8 @@ pub struct AnalyticsForm {
     funnel_breakdown: Option<String>,
     breakdown_type: Option<String>,
     dropoff_after: Option<String>,
+    /// `on`: the revenue of the persons who converted.
+    funnel_revenue: Option<String>,
     start_event: Option<String>,
     return_event: Option<String>,
     retention_interval: Option<String>,
@@ -286,15 +288,15 @@ pub async fn page_view(
                 breakdown: blank(&f.funnel_breakdown),
                 breakdown_type: blank(&f.breakdown_type),
                 dropoff_after,
+                revenue: f.funnel_revenue.as_deref() == Some("on"),
             };
             let query = match funnel_query(&body, state.now_ms()) {
                 Ok(q) => q,
                 Err(e) => return api_error(e),
             };
-            let id = id.clone();
-            match run(&state, move |a| a.funnel(&id, &query)).await {
-                Ok(a) => Some(funnel_view(a)),
-                Err(r) => return r,
+            match crate::analytics::funnels::run(&state, &id, query).await {
+                Ok((a, revenue)) => Some(funnel_view(a, revenue)),
+                Err(e) => return api_error(e),
             }
         }
         None => None,
@@ -350,7 +352,7 @@ pub async fn page_view(
     };
     let body = html! {
         h1 { (Area::Analytics.title()) }
-        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/web"} { "Web analytics" } }
+        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
         @if events.is_empty() {
             div.empty data-area="analytics" {
                 p { strong { "No events have arrived for this project yet." } }
@@ -465,6 +467,7 @@ pub async fn page_view(
                 }
                 label for="dropoff_after" { "Show who dropped off after step" }
                 input #dropoff_after name="dropoff_after" type="number" min="1" value=(f.dropoff_after.clone().unwrap_or_else(|| "1".into())) size="3";
+                label { input type="checkbox" name="funnel_revenue" checked[f.funnel_revenue.as_deref() == Some("on")]; " Revenue of the persons who converted" }
                 button type="submit" { "Run funnel" }
             }
             @if let Some(fv) = &funnel {
@@ -484,6 +487,15 @@ pub async fn page_view(
                     }
                 }
                 (super::charts::bars(&fv.steps.iter().map(|s| (format!("{}. {}", s.step, s.event), s.persons as f64)).collect::<Vec<_>>(), "persons"))
+                @if let Some(r) = &fv.revenue {
+                    p.funnel-revenue {
+                        "The " (r.converted) " persons who converted paid " strong { (format!("{:.2} {}", r.revenue, r.currency)) }
+                        " in the range"
+                        @if let Some(per) = r.per_converted { ", " (format!("{per:.2}")) " per converted person" }
+                        "."
+                        @if r.unconverted_payments > 0 { " " (r.unconverted_payments) " of their payments have no rate and are left out." }
+                    }
+                }
                 @if !fv.breakdown.is_empty() {
                     table.breakdown {
                         thead { tr { th { "Breakdown" } @for st in &fv.steps { th { (st.step) ". " (st.event) } } } }

@@ -99,6 +99,16 @@ pub async fn page_view(
         (ranked("Device", "web-devices", "Sessions", &o.devices))
         (ranked("Browser", "web-browsers", "Sessions", &o.browsers))
         (ranked("OS", "web-os", "Sessions", &o.oses))
+        h2 { "Countries" }
+        @if state.geoip.is_none() && o.countries.iter().all(|c| c.value == "(none)") {
+            p.empty #no-geoip {
+                "No GeoIP database is configured, so countries are not known. Set "
+                code { "geoip_database" } " to a MaxMind GeoLite2 or GeoIP2 Country (or City) "
+                code { ".mmdb" } " file and new events get their country at ingest."
+            }
+        } @else {
+            (ranked("Country", "web-countries", "Sessions", &o.countries))
+        }
     };
     page(
         &format!("Web analytics · {}", project.name),

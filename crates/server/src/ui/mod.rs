@@ -17,6 +17,7 @@ macro_rules! or_page {
 
 pub mod act;
 mod analytics;
+mod analytics_revenue;
 mod analytics_web;
 pub mod changelog;
 pub mod charts;
@@ -228,6 +229,18 @@ fn routes() -> Router<AppState> {
             post(analytics::create_feature),
         )
         .route("/p/{project}/analytics/web", get(analytics_web::page_view))
+        .route(
+            "/p/{project}/analytics/revenue",
+            get(analytics_revenue::page_view),
+        )
+        .route(
+            "/p/{project}/analytics/revenue/settings",
+            post(analytics_revenue::save_settings),
+        )
+        .route(
+            "/p/{project}/analytics/revenue/rates",
+            post(analytics_revenue::import_rates),
+        )
         .route("/p/{project}/analytics/persons", get(analytics::persons))
         .route(
             "/p/{project}/analytics/persons/{distinct_id}",

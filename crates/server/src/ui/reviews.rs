@@ -213,6 +213,9 @@ pub async fn review(
                         tr { th { "Feedback" } td { (f.feedback) " (before: " (f.feedback_before) ")" } }
                         tr { th { "Security findings" } td { (f.findings_opened) " opened, " (f.findings_fixed) " fixed" } }
                         tr { th { "Error issues" } td { (f.new_issues) " new (before: " (f.new_issues_before) "), " (f.regressed_issues) " regressed" } }
+                        @if let (Some(r), Some(b), Some(c)) = (f.revenue, f.revenue_before, &f.revenue_currency) {
+                            tr { th { "Revenue" } td.revenue { (format!("{r:.2} {c} (before: {b:.2})")) } }
+                        }
                     }
                 }
                 @if !f.adoption.is_empty() {

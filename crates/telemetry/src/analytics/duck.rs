@@ -22,8 +22,8 @@ use super::persons::{PersonChanges, Persons};
 use super::query::{Need, Source};
 use super::writer::{Commit, Queue};
 use super::{
-    Analytics, Ingested, Job, Project, ProjectStats, SortedHashes, StoredEvent, TrendSeries,
-    TrendsQuery, new_id, uuid_hash,
+    Analytics, Ingested, Job, Project, ProjectStats, PropertyRow, RowsQuery, SortedHashes,
+    StoredEvent, TrendSeries, TrendsQuery, new_id, uuid_hash,
 };
 use crate::duck::in_transaction;
 use crate::{Result, TelemetryError};
@@ -296,6 +296,10 @@ impl Analytics for DuckAnalytics {
 
     fn page_views(&self, project: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PageView>> {
         super::duck_sql::page_views(self, project, from_ms, to_ms)
+    }
+
+    fn property_rows(&self, project: &str, q: &RowsQuery) -> Result<Vec<PropertyRow>> {
+        super::duck_sql::property_rows(self, project, q)
     }
 
     fn person_events(
@@ -930,6 +934,7 @@ mod tests {
                     to_ms: T0 + 10 * DAY,
                     breakdown: None,
                     dropoff_after: None,
+                    converted: false,
                 },
             )
             .expect("funnel");

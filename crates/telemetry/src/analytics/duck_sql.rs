@@ -10,7 +10,8 @@ use super::duck::DuckAnalytics;
 use liveops_core::analytics::Interval;
 
 use super::{
-    MAX_BREAKDOWN_LIMIT, OTHER_VALUE, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, page_view,
+    MAX_BREAKDOWN_LIMIT, OTHER_VALUE, PropertyRow, RowsQuery, StoredEvent, TrendPoint, TrendSeries,
+    TrendsQuery, page_view,
 };
 use crate::Result;
 
@@ -201,6 +202,54 @@ pub(super) fn page_views(
             )?
             .collect::<std::result::Result<Vec<_>, _>>()?;
         Ok(rows)
+    })
+}
+
+/// Events in range that are named or carry a property, as
+/// [`RowsQuery`] says, by person (or distinct id).
+pub(super) fn property_rows(
+    a: &DuckAnalytics,
+    project: &str,
+    q: &RowsQuery,
+) -> Result<Vec<PropertyRow>> {
+    let mut args = vec![
+        DuckValue::Text(project.to_owned()),
+        DuckValue::Text(project.to_owned()),
+        DuckValue::BigInt(q.from_ms),
+        DuckValue::BigInt(q.to_ms),
+    ];
+    let mut any = Vec::new();
+    if !q.names.is_empty() {
+        any.push(format!(
+            "e.event IN ({})",
+            vec!["?"; q.names.len()].join(", ")
+        ));
+        args.extend(q.names.iter().cloned().map(DuckValue::Text));
+    }
+    for needle in q.needles() {
+        any.push("strpos(e.properties, ?) > 0".to_owned());
+        args.push(DuckValue::Text(needle));
+    }
+    if any.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "WITH ids AS (SELECT distinct_id, arg_max(person_id, version) AS person_id \
+         FROM analytics_person_ids WHERE project_id = ? GROUP BY distinct_id) \
+         SELECT coalesce(ids.person_id, e.distinct_id), e.ts, e.event, e.properties, \
+         e.distinct_id FROM analytics_events e LEFT JOIN ids USING (distinct_id) \
+         WHERE e.project_id = ? AND e.ts >= ? AND e.ts < ? AND ({}) ORDER BY e.ts",
+        any.join(" OR ")
+    );
+    a.with_read_conn(|c| {
+        let mut stmt = c.prepare(&sql)?;
+        let mut out = Vec::new();
+        let mut rows = stmt.query(duckdb::params_from_iter(args.iter()))?;
+        while let Some(r) = rows.next()? {
+            let props: String = r.get(3)?;
+            out.extend(q.row((r.get(0)?, r.get(4)?), r.get(1)?, r.get(2)?, &props));
+        }
+        Ok(out)
     })
 }
 

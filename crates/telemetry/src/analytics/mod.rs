@@ -57,6 +57,10 @@ pub trait Analytics: Send + Sync + std::fmt::Debug {
     /// Every `$pageview` in `[from, to)`, with who viewed (their person,
     /// or the distinct id nobody is linked to) and the web properties.
     fn page_views(&self, project: &str, from_ms: i64, to_ms: i64) -> Result<Vec<PageView>>;
+    /// Events in `[from, to)` named one of `q.names` or carrying one of
+    /// `q.carrying`, with who sent them (as for page views) and the texts
+    /// of the properties `q.keys`. Revenue and subscriptions read these.
+    fn property_rows(&self, project: &str, q: &RowsQuery) -> Result<Vec<PropertyRow>>;
     /// DAU, WAU and MAU per day.
     fn active_users(&self, project: &str, q: &ActiveQuery) -> Result<ActiveSeries>;
     /// Persons by how many days of the range they were active: `[k]` is

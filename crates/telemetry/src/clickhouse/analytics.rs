@@ -42,8 +42,8 @@ use crate::analytics::persons::{PersonChanges, Persons};
 use crate::analytics::writer::{Commit, Queue};
 use crate::analytics::{
     ActiveQuery, ActiveSeries, Analytics, Ingested, Job, MAX_BREAKDOWN_LIMIT, Need, OTHER_VALUE,
-    Project, ProjectStats, Source, StoredEvent, TrendPoint, TrendSeries, TrendsQuery, new_id,
-    page_view, property_text, shared_queries,
+    Project, ProjectStats, PropertyRow, RowsQuery, Source, StoredEvent, TrendPoint, TrendSeries,
+    TrendsQuery, new_id, page_view, property_text, shared_queries,
 };
 use crate::{Result, TelemetryError};
 
@@ -814,6 +814,46 @@ impl Analytics for ClickHouseAnalytics {
                 None => format!("id {}", r.distinct_id),
             };
             out.push(page_view(who, r.ts, &r.properties));
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    fn property_rows(&self, project: &str, q: &RowsQuery) -> Result<Vec<PropertyRow>> {
+        let mut any: Vec<String> = Vec::new();
+        if !q.names.is_empty() {
+            let names: Vec<String> = q.names.iter().map(|n| quote(n)).collect();
+            any.push(format!("event IN ({})", names.join(", ")));
+        }
+        for needle in q.needles() {
+            any.push(format!("position(properties, {}) > 0", quote(&needle)));
+        }
+        if any.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut p = Project::default();
+        self.load_persons(project, &mut p)?;
+        let sql = format!(
+            "SELECT distinct_id, ts, event, properties FROM events WHERE project_id = {}{} \
+             AND ({}) ORDER BY ts",
+            quote(project),
+            Self::range(q.from_ms, q.to_ms),
+            any.join(" OR ")
+        );
+        #[derive(Deserialize)]
+        struct Row {
+            distinct_id: String,
+            ts: i64,
+            event: String,
+            properties: String,
+        }
+        let mut out = Vec::new();
+        self.ch.reader().each_row(&sql, |r: Row| {
+            let who = match p.persons.did(&r.distinct_id) {
+                Some(d) => format!("person {}", p.persons.person_of(d)),
+                None => format!("id {}", r.distinct_id),
+            };
+            out.extend(q.row((who, r.distinct_id), r.ts, r.event, &r.properties));
             Ok(())
         })?;
         Ok(out)

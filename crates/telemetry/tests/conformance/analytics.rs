@@ -15,9 +15,10 @@ use liveops_core::analytics::filter::parse_filters;
 use liveops_core::analytics::funnel::FunnelOrder;
 use liveops_core::analytics::math::SeriesMath;
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
-use liveops_core::analytics::web;
+use liveops_core::analytics::{revenue, web};
 use liveops_telemetry::analytics::{
-    ActiveQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, RetentionQuery, TrendsQuery,
+    ActiveQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, RetentionQuery, RowsQuery,
+    TrendsQuery,
 };
 use liveops_telemetry::clickhouse::ClickHouse;
 use liveops_telemetry::clickhouse::analytics::ClickHouseAnalytics;
@@ -162,6 +163,7 @@ fn funnel(order: FunnelOrder) -> FunnelQuery {
         to_ms: d0() + 9 * DAY,
         breakdown: None,
         dropoff_after: None,
+        converted: false,
     }
 }
 
@@ -277,6 +279,148 @@ fn web_answers(a: &dyn Analytics, out: &mut Vec<String>) {
     );
     assert_eq!(top(&o.utm_sources)[1], ("newsletter".into(), 1, 1));
     out.push(format!("{o:?}"));
+}
+
+/// Revenue events (PostHog's `$revenue`, Segment's `revenue` and an
+/// `Order Completed` total, in two currencies, one sent before its payer
+/// identified) and subscription events, read with `property_rows` and
+/// summed by the core: the same rows on every backend give the same
+/// revenue and MRR.
+fn revenue_answers(a: &dyn Analytics, out: &mut Vec<String>) {
+    let d = d0();
+    let mut pia = event("r3", "purchase", "pia", d + DAY, r#"{"$revenue":5}"#);
+    pia.merge_with = Some("anon-pia".into());
+    let events = vec![
+        event(
+            "r1",
+            "purchase",
+            "anon-pia",
+            d + HOUR,
+            r#"{"$revenue":10,"currency":"USD"}"#,
+        ),
+        event(
+            "r2",
+            "Order Completed",
+            "quin",
+            d + 2 * HOUR,
+            r#"{"total":"40","currency":"usd"}"#,
+        ),
+        pia,
+        event(
+            "r4",
+            "upgrade",
+            "quin",
+            d + DAY + HOUR,
+            r#"{"revenue":7,"$currency":"JPY"}"#,
+        ),
+        event(
+            "r5",
+            "purchase",
+            "quin",
+            d + DAY + 2 * HOUR,
+            r#"{"$revenue":null,"note":"$revenue"}"#,
+        ),
+        event(
+            "s1",
+            "subscription_started",
+            "ann",
+            d - 40 * DAY,
+            r#"{"amount":120,"interval":"year"}"#,
+        ),
+        event(
+            "s2",
+            "subscription_started",
+            "bob",
+            d + HOUR,
+            r#"{"amount":30,"currency":"USD"}"#,
+        ),
+        event(
+            "s3",
+            "subscription_changed",
+            "ann",
+            d + 2 * HOUR,
+            r#"{"amount":20,"interval":"month"}"#,
+        ),
+        event("s4", "subscription_cancelled", "bob", d + 3 * DAY, "{}"),
+        event(
+            "s5",
+            "subscription_started",
+            "cat",
+            d + 3 * DAY,
+            r#"{"interval":"month"}"#,
+        ),
+    ];
+    block_on(a.ingest("money", events))
+        .expect("answered")
+        .expect("stored");
+    let eur = revenue::Currency::parse("EUR").expect("EUR");
+    let usd = revenue::Currency::parse("USD").expect("USD");
+    let rate = revenue::Rate::new(&eur, usd, d / DAY - 100, 0.5).expect("rate");
+    let rates = revenue::RateTable::new(eur, [rate]);
+    let source = revenue::RevenueSource::default();
+    let rows = a
+        .property_rows(
+            "money",
+            &RowsQuery {
+                from_ms: d,
+                to_ms: d + 7 * DAY,
+                names: vec![revenue::ORDER_COMPLETED.into()],
+                carrying: source.amount_properties(),
+                keys: source.keys(),
+            },
+        )
+        .expect("revenue rows");
+    // r5 names `$revenue` only as a value, and its own is null.
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    let payments: Vec<revenue::Payment> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let (amount, currency) = source.read(&r.event, &r.values)?;
+            Some(revenue::Payment {
+                who: r.who,
+                at_ms: r.at_ms,
+                amount,
+                currency,
+            })
+        })
+        .collect();
+    let report = revenue::revenue(&payments, &rates, Interval::Day, d, d + 2 * DAY);
+    assert_eq!(
+        report.points.iter().map(|p| p.revenue).collect::<Vec<_>>(),
+        [25.0, 5.0]
+    );
+    // Pia's payment before she identified is hers: two payers, not three.
+    assert_eq!((report.orders, report.payers), (3, 2));
+    assert_eq!(report.unconverted.get("JPY"), Some(&1));
+    out.push(format!("{report:?}"));
+
+    let rows = a
+        .property_rows(
+            "money",
+            &RowsQuery {
+                from_ms: i64::MIN,
+                to_ms: d + 30 * DAY,
+                names: revenue::Change::event_names(),
+                carrying: Vec::new(),
+                keys: revenue::SUBSCRIPTION_PROPERTIES.map(String::from).to_vec(),
+            },
+        )
+        .expect("subscription rows");
+    assert_eq!(rows.len(), 5);
+    let subs: Vec<revenue::Subscription> = rows
+        .into_iter()
+        .filter_map(|r| {
+            revenue::Subscription::read(&r.event, r.who, r.at_ms, &r.values, &rates)?.ok()
+        })
+        .collect();
+    let months = revenue::mrr(&subs, d, 1);
+    let nov = &months[0];
+    // Ann 10 → 20 (expansion), Bob new at 15 and gone; Cat sent no amount.
+    assert_eq!(
+        (nov.new, nov.expansion, nov.churn, nov.mrr, nov.customers),
+        (15.0, 10.0, -15.0, 20.0, 1)
+    );
+    out.push(format!("{months:?}"));
 }
 
 /// Orders with amounts (numbers, a number in a string, text that is not
@@ -795,6 +939,7 @@ fn answers(a: &dyn Analytics) -> String {
     ));
     math_answers(a, &mut out);
     web_answers(a, &mut out);
+    revenue_answers(a, &mut out);
     out.join("\n")
 }
 

@@ -35,7 +35,7 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
     // Breakdowns read properties and distinct ids, and drop-offs name
     // the persons they sample; other funnels only count persons.
     let mut need = Need::events(&names, q.from_ms, q.to_ms);
-    if q.breakdown.is_none() && q.dropoff_after.is_none() {
+    if q.breakdown.is_none() && q.dropoff_after.is_none() && !q.converted {
         need = need.counting();
     }
     let answer = s.read(project, &need, |p| -> Result<FunnelAnswer> {
@@ -74,6 +74,7 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
             sample: Vec<u32>,
             next: HashMap<u32, u64>,
             paths: HashMap<Vec<u32>, u64>,
+            converted: Vec<u32>,
         }
         let n = q.steps.len();
         let parts = scan(
@@ -89,6 +90,7 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
                 sample: Vec::new(),
                 next: HashMap::new(),
                 paths: HashMap::new(),
+                converted: Vec::new(),
             },
             |acc, person, ts, names| {
                 let Some(level) = funnel.run_with(ts, names, &mut acc.scratch) else {
@@ -100,6 +102,9 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
                 }
                 let times = acc.scratch.times();
                 acc.totals.add(level, times);
+                if q.converted && level == n {
+                    acc.converted.push(person);
+                }
                 let value = match &q.breakdown {
                     Some(FunnelBreakdown::Person(key)) => {
                         let props = p.persons.person(person).map_or("", |x| x.2);
@@ -151,7 +156,12 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
         let mut sample = Vec::new();
         let mut next: HashMap<u32, u64> = HashMap::new();
         let mut paths: HashMap<Vec<u32>, u64> = HashMap::new();
+        let mut converted = Vec::new();
         for part in parts {
+            for person in part.converted {
+                let dids = p.persons.person(person).map_or(&[][..], |x| x.1);
+                converted.extend(dids.iter().map(|&d| p.persons.did_name(d).to_owned()));
+            }
             totals.merge(part.totals);
             for (k, v) in part.by {
                 by.entry(k).or_insert_with(|| FunnelTotals::new(n)).merge(v);
@@ -211,6 +221,7 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
             breakdown,
             dropoff,
             excluded,
+            converted,
         })
     })?;
     match answer {
@@ -220,6 +231,7 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
             breakdown: Vec::new(),
             dropoff: None,
             excluded: 0,
+            converted: Vec::new(),
         }),
     }
 }

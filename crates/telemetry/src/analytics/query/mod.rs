@@ -130,6 +130,83 @@ pub(crate) fn page_view(who: String, at_ms: i64, properties: &str) -> PageView {
     PageView::from_values(who, at_ms, values)
 }
 
+/// Which events [`crate::Analytics::property_rows`] reads, and which of
+/// their properties.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RowsQuery {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Events with one of these names...
+    pub names: Vec<String>,
+    /// ...or with one of these properties set.
+    pub carrying: Vec<String>,
+    /// The properties read, in order.
+    pub keys: Vec<String>,
+}
+
+impl RowsQuery {
+    /// The texts a stored event's properties document holds each property
+    /// name as, for a first cut by substring: a document without any of
+    /// them carries none of the properties.
+    pub(crate) fn needles(&self) -> Vec<String> {
+        self.carrying
+            .iter()
+            .map(|k| serde_json::Value::String(k.clone()).to_string())
+            .collect()
+    }
+
+    /// A stored event as a row, or `None` when it is neither named nor
+    /// carries a property (the substring cut let it through).
+    pub(crate) fn row(
+        &self,
+        (who, distinct_id): (String, String),
+        at_ms: i64,
+        event: String,
+        properties: &str,
+    ) -> Option<PropertyRow> {
+        let mut m = match serde_json::from_str(properties) {
+            Ok(serde_json::Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        let named = self.names.contains(&event);
+        let carries = self
+            .carrying
+            .iter()
+            .any(|k| m.get(k).is_some_and(|v| !v.is_null()));
+        if !named && !carries {
+            return None;
+        }
+        let values = self
+            .keys
+            .iter()
+            .map(|k| match m.remove(k) {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(s)) => Some(s),
+                Some(other) => Some(other.to_string()),
+            })
+            .collect();
+        Some(PropertyRow {
+            who,
+            distinct_id,
+            at_ms,
+            event,
+            values,
+        })
+    }
+}
+
+/// One event as [`RowsQuery`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PropertyRow {
+    pub who: String,
+    /// The distinct id the event came with.
+    pub distinct_id: String,
+    pub at_ms: i64,
+    pub event: String,
+    /// The texts of the query's `keys`, in order.
+    pub values: Vec<Option<String>>,
+}
+
 pub fn property_text(properties: &str, key: &str) -> Option<String> {
     let Ok(serde_json::Value::Object(mut m)) = serde_json::from_str(properties) else {
         return None;
@@ -260,6 +337,8 @@ pub struct FunnelQuery {
     /// Who dropped off after reaching this many steps (1-based), and what
     /// they did next.
     pub dropoff_after: Option<usize>,
+    /// Name the distinct ids of the persons who completed every step.
+    pub converted: bool,
 }
 
 /// What to break a funnel down by.
@@ -295,6 +374,9 @@ pub struct FunnelAnswer {
     pub dropoff: Option<DropOff>,
     /// People the exclusions removed.
     pub excluded: u64,
+    /// With `converted`: every distinct id of each person who completed
+    /// every step.
+    pub converted: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
