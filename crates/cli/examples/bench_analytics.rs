@@ -426,7 +426,13 @@ async fn main() {
     let t = &reference["timings"];
     let secs = |v: &Value| v.as_f64();
     let ratio = |ours: f64, theirs: Option<f64>| {
-        theirs.map_or("—".to_owned(), |x| format!("{:.1}× faster", x / ours))
+        theirs.map_or("—".to_owned(), |x| {
+            if x >= ours {
+                format!("{:.1}× faster", x / ours)
+            } else {
+                format!("liveops {:.1}× slower", ours / x)
+            }
+        })
     };
     println!("liveops telemetry backend: {}", a.backend);
     println!();
