@@ -516,15 +516,17 @@ pub fn mrr(subscriptions: &[Subscription], from_ms: i64, months: usize) -> Vec<M
             ..MrrMonth::default()
         })
         .collect();
-    // Per customer: each subscription's MRR, their total, whether they
-    // ever had MRR.
+    // Per customer: each subscription's MRR (a customer has few, so a
+    // list), their total, whether they ever had MRR. Customers are
+    // numbered once, so each event hashes one name.
     #[derive(Default)]
     struct Customer<'a> {
-        subs: HashMap<&'a str, f64>,
+        subs: Vec<(&'a str, f64)>,
         total: f64,
         ever: bool,
     }
-    let mut customers: HashMap<&str, Customer> = HashMap::new();
+    let mut numbers: HashMap<&str, usize> = HashMap::new();
+    let mut customers: Vec<Customer> = Vec::new();
     let mut opening = (0.0, 0u64);
     let mut month = 0usize;
     let mut running = (0.0f64, 0u64);
@@ -535,17 +537,25 @@ pub fn mrr(subscriptions: &[Subscription], from_ms: i64, months: usize) -> Vec<M
             opening = running;
             started = true;
         }
-        let c = customers.entry(&s.customer).or_default();
-        let before = c.total;
-        match s.change {
-            Change::Cancelled => {
-                c.subs.remove(s.subscription.as_str());
-            }
-            Change::Started | Change::Changed => {
-                c.subs.insert(&s.subscription, s.monthly);
-            }
+        let next = customers.len();
+        let n = *numbers.entry(&s.customer).or_insert(next);
+        if n == next {
+            customers.push(Customer::default());
         }
-        let after: f64 = c.subs.values().sum();
+        let Some(c) = customers.get_mut(n) else {
+            continue;
+        };
+        let before = c.total;
+        let at = c.subs.iter().position(|(id, _)| *id == s.subscription);
+        match (s.change, at) {
+            (Change::Cancelled, Some(i)) => {
+                c.subs.swap_remove(i);
+            }
+            (Change::Cancelled, None) => {}
+            (Change::Started | Change::Changed, Some(i)) => c.subs[i].1 = s.monthly,
+            (Change::Started | Change::Changed, None) => c.subs.push((&s.subscription, s.monthly)),
+        }
+        let after: f64 = c.subs.iter().map(|(_, v)| v).sum();
         c.total = after;
         let had = c.ever;
         if after > 0.0 {

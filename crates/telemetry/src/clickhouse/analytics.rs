@@ -47,6 +47,16 @@ use crate::analytics::{
 };
 use crate::{Result, TelemetryError};
 
+/// Who sent an event, for questions that group by person: persons by
+/// number, unlinked distinct ids by text. Only equality matters, as with
+/// DuckDB's person ids.
+fn who(p: &Project, distinct_id: &str) -> String {
+    match p.persons.did(distinct_id) {
+        Some(d) => format!("person {}", p.persons.person_of(d)),
+        None => format!("id {distinct_id}"),
+    }
+}
+
 /// Analytics over a ClickHouse installation.
 pub struct ClickHouseAnalytics {
     ch: Arc<ClickHouse>,
@@ -807,13 +817,7 @@ impl Analytics for ClickHouseAnalytics {
         }
         let mut out = Vec::new();
         self.ch.reader().each_row(&sql, |r: Row| {
-            // Persons by number, unlinked ids by text: only equality
-            // matters, as on DuckDB.
-            let who = match p.persons.did(&r.distinct_id) {
-                Some(d) => format!("person {}", p.persons.person_of(d)),
-                None => format!("id {}", r.distinct_id),
-            };
-            out.push(page_view(who, r.ts, &r.properties));
+            out.push(page_view(who(&p, &r.distinct_id), r.ts, &r.properties));
             Ok(())
         })?;
         Ok(out)
@@ -849,10 +853,7 @@ impl Analytics for ClickHouseAnalytics {
         }
         let mut out = Vec::new();
         self.ch.reader().each_row(&sql, |r: Row| {
-            let who = match p.persons.did(&r.distinct_id) {
-                Some(d) => format!("person {}", p.persons.person_of(d)),
-                None => format!("id {}", r.distinct_id),
-            };
+            let who = who(&p, &r.distinct_id);
             out.extend(q.row((who, r.distinct_id), r.ts, r.event, &r.properties));
             Ok(())
         })?;
