@@ -348,8 +348,7 @@ impl Application {
             )),
             None => None,
         };
-        let state = AppState::new(config, db, Arc::from(telemetry), sealer, clock, node);
-        let state = state.with_geoip(geoip);
+        let state = AppState::new(config, db, Arc::from(telemetry), sealer, clock, node, geoip);
         Ok(Application {
             listener,
             otlp,

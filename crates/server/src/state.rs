@@ -62,6 +62,7 @@ impl AppState {
         sealer: Arc<crate::sealed::Sealer>,
         clock: Arc<dyn crate::clock::Clock>,
         node: String,
+        geoip: Option<Arc<crate::analytics::geoip::GeoIp>>,
     ) -> AppState {
         // Config::load checked both lists; a config built in code that
         // holds a bad entry gets the strict defaults.
@@ -94,20 +95,8 @@ impl AppState {
             errors_intake: crate::support::errors::commit::GroupCommit::default(),
             errors_cache: crate::support::errors::cache::IntakeCache::default(),
             sealer,
-            geoip: None,
+            geoip,
         }))
-    }
-
-    /// The state with a GeoIP database for ingest; only while it is being
-    /// built, before anything else holds it.
-    pub fn with_geoip(self, geoip: Option<Arc<crate::analytics::geoip::GeoIp>>) -> AppState {
-        match Arc::try_unwrap(self.0) {
-            Ok(mut inner) => {
-                inner.geoip = geoip;
-                AppState(Arc::new(inner))
-            }
-            Err(shared) => AppState(shared),
-        }
     }
 }
 

@@ -219,7 +219,8 @@ impl RevenueSource {
         event: &str,
         values: &[Option<String>],
     ) -> Option<(f64, Result<Option<Currency>, String>)> {
-        let amounts = self.amount_properties().len();
+        // The revenue property, and Segment's `revenue` unless it is that.
+        let amounts = if self.property == "revenue" { 1 } else { 2 };
         let value = |i: usize| values.get(i).and_then(|v| v.as_deref());
         let amount = (0..amounts)
             .find_map(|i| value(i).and_then(number))

@@ -29,7 +29,6 @@ pub const MAX_RATES: usize = 100_000;
 /// A project's revenue settings and rates, ready to convert with.
 #[derive(Debug, Clone)]
 pub struct Money {
-    pub settings: RevenueSettings,
     pub source: RevenueSource,
     pub rates: RateTable,
     pub rate_rows: Vec<RateRow>,
@@ -51,7 +50,6 @@ pub async fn money(state: &AppState, project_id: &str) -> Result<Money> {
     );
     Ok(Money {
         source: RevenueSource::new(&settings.revenue_property),
-        settings,
         rates,
         rate_rows,
     })

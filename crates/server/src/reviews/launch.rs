@@ -2,8 +2,8 @@
 //! period) against the same length of time before, read from analytics,
 //! support, feedback, performance and security, with pre-filled sections.
 
-use liveops_core::analytics::Interval;
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
+use liveops_core::analytics::{Interval, revenue};
 use liveops_core::reviews::launch::{self, Adoption, Conversion, Sections};
 use liveops_telemetry::analytics::{Feature, RetentionQuery};
 use serde::{Deserialize, Serialize};
@@ -154,11 +154,12 @@ pub async fn generate(
             Ok((now, before, conversions, retention))
         })
         .await?;
-    let revenue =
-        crate::analytics::revenue::revenue(state, project_id, Interval::Day, from, to).await?;
-    let revenue_before =
-        crate::analytics::revenue::revenue(state, project_id, Interval::Day, before_from, from)
-            .await?;
+    // One read of both periods' payments, summed per period.
+    let (payments, money) =
+        crate::analytics::revenue::payments(state, project_id, before_from, to).await?;
+    let payments: Vec<_> = payments.into_iter().map(|(_, p)| p).collect();
+    let sum = |from, to| revenue::revenue(&payments, &money.rates, Interval::Day, from, to);
+    let (revenue, revenue_before) = (sum(from, to), sum(before_from, from));
     let revenue = (revenue.orders + revenue_before.orders > 0).then(|| launch::Revenue {
         currency: revenue.base.to_string(),
         before: revenue_before.revenue,
