@@ -1,5 +1,6 @@
 //! Usage-analytics client commands: trends, active users, funnels,
-//! retention, features, persons, deletion and Parquet export.
+//! retention, features, persons, deletion and Parquet export. Every insight
+//! takes `--in-cohort`; trends and funnels break down `--by-cohort`.
 
 use std::path::PathBuf;
 
@@ -61,8 +62,15 @@ pub enum AnalyticsCommand {
         #[arg(long = "where")]
         filter: Option<String>,
         /// An event property to break down by.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "by_cohort")]
         breakdown: Option<String>,
+        /// Break down by these cohorts (ids or names, separated by commas):
+        /// a line each.
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
+        /// Only the persons of this cohort (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// The web overview of the `$pageview` events: visitors, sessions,
     /// bounce rate, pages, referrers, UTM parameters, devices.
@@ -76,11 +84,19 @@ pub enum AnalyticsCommand {
         /// The most values each breakdown shows (10 by default).
         #[arg(long)]
         top: Option<usize>,
+        /// Only the page views of this cohort's persons (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// Revenue, MRR, the base currency and the currency rates.
     Revenue {
         #[command(subcommand)]
         cmd: crate::revenue::RevenueCommand,
+    },
+    /// Named cohorts: list, define, show, sizes over time, delete.
+    Cohort {
+        #[command(subcommand)]
+        cmd: crate::cohorts::CohortCommand,
     },
     /// DAU, WAU and MAU per day.
     Active {
@@ -92,6 +108,9 @@ pub enum AnalyticsCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
+        /// Only the persons of this cohort (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// How many people were active on 1, 2, … days of a range.
     Stickiness {
@@ -103,6 +122,9 @@ pub enum AnalyticsCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
+        /// Only the persons of this cohort (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// New, returning, resurrecting and dormant people per interval.
     Lifecycle {
@@ -115,6 +137,9 @@ pub enum AnalyticsCommand {
         interval: String,
         #[arg(long, default_value_t = 8)]
         periods: usize,
+        /// Only the persons of this cohort (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// Conversion through steps (each an event, or `a|b` for either).
     Funnel {
@@ -144,6 +169,13 @@ pub enum AnalyticsCommand {
         /// Also show what the persons who converted paid in the range.
         #[arg(long)]
         revenue: bool,
+        /// Break down by these cohorts (ids or names, separated by commas)
+        /// instead of a property.
+        #[arg(long, value_name = "COHORTS", conflicts_with = "breakdown")]
+        by_cohort: Option<String>,
+        /// Only the persons of this cohort (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// Cohorts and who came back.
     Retention {
@@ -166,6 +198,9 @@ pub enum AnalyticsCommand {
         /// on or on_or_after.
         #[arg(long, default_value = "on")]
         mode: String,
+        /// Only the persons of this cohort (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// Feature adoption and usage; with --add, define a feature first.
     Features {
@@ -279,6 +314,7 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
     let base = |p: &str| format!("/api/v1/projects/{p}/analytics");
     match cmd {
         AnalyticsCommand::Revenue { cmd } => return crate::revenue::run(g, cmd).await,
+        AnalyticsCommand::Cohort { cmd } => return crate::cohorts::run(g, cmd).await,
         AnalyticsCommand::Events { project } => {
             let path = format!("{}/events", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -301,6 +337,8 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             to,
             filter,
             breakdown,
+            by_cohort,
+            in_cohort,
         } if !series.is_empty() || formula.is_some() => {
             let mut all = vec![SeriesBody {
                 event,
@@ -316,8 +354,10 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 from,
                 to,
                 filter,
-                breakdown,
+                breakdown_type: by_cohort.as_ref().map(|_| "cohort".to_owned()),
+                breakdown: by_cohort.or(breakdown),
                 breakdown_limit: None,
+                in_cohort,
             };
             let path = format!("{}/trends", base(&project));
             let v = c
@@ -370,9 +410,15 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             to,
             filter,
             breakdown,
+            by_cohort,
+            in_cohort,
             ..
         } => {
+            let breakdown_type = by_cohort.as_ref().map(|_| "cohort".to_owned());
+            let breakdown = by_cohort.or(breakdown);
             let q = query(&[
+                ("breakdown_type", &breakdown_type),
+                ("in_cohort", &in_cohort),
                 ("math", &math),
                 ("per_person", &per_person),
                 ("event", &event),
@@ -410,9 +456,15 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             from,
             to,
             top,
+            in_cohort,
         } => {
             let top = top.map(|t| t.to_string());
-            let q = query(&[("from", &from), ("to", &to), ("top", &top)]);
+            let q = query(&[
+                ("from", &from),
+                ("to", &to),
+                ("top", &top),
+                ("in_cohort", &in_cohort),
+            ]);
             let path = format!("{}/web{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
             if g.format == Format::Json {
@@ -475,8 +527,14 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             event,
             from,
             to,
+            in_cohort,
         } => {
-            let q = query(&[("event", &event), ("from", &from), ("to", &to)]);
+            let q = query(&[
+                ("event", &event),
+                ("from", &from),
+                ("to", &to),
+                ("in_cohort", &in_cohort),
+            ]);
             let path = format!("{}/active{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
             let days: Vec<ActiveDayView> = read_as(&path, &v)?;
@@ -498,8 +556,14 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             event,
             from,
             to,
+            in_cohort,
         } => {
-            let q = query(&[("event", &event), ("from", &from), ("to", &to)]);
+            let q = query(&[
+                ("event", &event),
+                ("from", &from),
+                ("to", &to),
+                ("in_cohort", &in_cohort),
+            ]);
             let path = format!("{}/stickiness{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
             let days: Vec<StickinessView> = read_as(&path, &v)?;
@@ -515,11 +579,13 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             event,
             interval,
             periods,
+            in_cohort,
         } => {
             let q = query(&[
                 ("event", &event),
                 ("interval", &Some(interval)),
                 ("periods", &Some(periods.to_string())),
+                ("in_cohort", &in_cohort),
             ]);
             let path = format!("{}/lifecycle{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -554,11 +620,18 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             breakdown_type,
             dropoff_after,
             revenue,
+            by_cohort,
+            in_cohort,
         } => {
+            let breakdown_type = if by_cohort.is_some() {
+                "cohort".to_owned()
+            } else {
+                breakdown_type
+            };
             let body = json!({
                 "steps": steps, "window": window, "order": order, "from": from, "to": to,
-                "breakdown": breakdown, "breakdown_type": breakdown_type,
-                "dropoff_after": dropoff_after, "revenue": revenue,
+                "breakdown": by_cohort.or(breakdown), "breakdown_type": breakdown_type,
+                "dropoff_after": dropoff_after, "revenue": revenue, "in_cohort": in_cohort,
             });
             let path = format!("{}/funnel", base(&project));
             let v = c.call(Method::POST, &path, Some(body)).await?;
@@ -638,10 +711,12 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             from,
             cohort,
             mode,
+            in_cohort,
         } => {
             let body = json!({
                 "start_event": start_event, "return_event": return_event, "interval": interval,
                 "periods": periods, "from": from, "cohort": cohort, "mode": mode,
+                "in_cohort": in_cohort,
             });
             let path = format!("{}/retention", base(&project));
             let v = c.call(Method::POST, &path, Some(body)).await?;

@@ -23,6 +23,7 @@ mod admin;
 mod analytics;
 mod cli;
 mod client;
+mod cohorts;
 mod configuration;
 mod docs;
 mod errors;

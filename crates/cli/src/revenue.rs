@@ -30,6 +30,9 @@ pub enum RevenueCommand {
         from: Option<String>,
         #[arg(long)]
         to: Option<String>,
+        /// Only what this cohort's persons paid (its id or name).
+        #[arg(long, value_name = "COHORT")]
+        in_cohort: Option<String>,
     },
     /// MRR per month with its movements, customers, ARPU, churn and LTV.
     Mrr {
@@ -92,11 +95,13 @@ pub async fn run(g: &Global, cmd: RevenueCommand) -> anyhow::Result<()> {
             interval,
             from,
             to,
+            in_cohort,
         } => {
             let q = crate::analytics::query(&[
                 ("interval", &Some(interval)),
                 ("from", &from),
                 ("to", &to),
+                ("in_cohort", &in_cohort),
             ]);
             let path = format!("{}{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;

@@ -137,6 +137,7 @@ pub async fn glance(state: &AppState, project_id: &str) -> Result<Glance, StoreE
             .active_users(
                 &pid,
                 &ActiveQuery {
+                    persons: None,
                     events: Vec::new(),
                     from_day: today - 7,
                     days: 8,

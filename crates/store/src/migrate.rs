@@ -67,6 +67,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(22, "release_files", "0022_release_files.sql"),
     portable!(23, "error_alerts", "0023_error_alerts.sql"),
     portable!(24, "revenue", "0024_revenue.sql"),
+    portable!(25, "cohorts", "0025_cohorts.sql"),
 ];
 
 #[derive(Debug)]

@@ -81,6 +81,9 @@ pub trait Errors: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<(i64, u64)>>;
     /// The fingerprints with an event carrying `key = value`.
     fn fingerprints_tagged(&self, project: &str, key: &str, value: &str) -> Result<Vec<String>>;
+    /// Each fingerprint with each analytics distinct id its events named,
+    /// once per pair, in order.
+    fn fingerprint_people(&self, project: &str) -> Result<Vec<(String, String)>>;
     /// Drops events (and their tags) that happened before `cutoff_ms`.
     fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64>;
 }
@@ -505,6 +508,17 @@ ALTER TABLE error_events ADD COLUMN IF NOT EXISTS tag_list VARCHAR DEFAULT '';
                 let rows =
                     stmt.query_map(duckdb::params![project, needle, key, value], |r| r.get(0))?;
                 Ok(rows.collect::<Result<Vec<String>, _>>()?)
+            })
+        }
+
+        fn fingerprint_people(&self, project: &str) -> Result<Vec<(String, String)>> {
+            self.reading(|c| {
+                let mut stmt = c.prepare(
+                    "SELECT DISTINCT fingerprint, distinct_id FROM error_events \
+                     WHERE project_id = ? AND distinct_id <> '' ORDER BY fingerprint, distinct_id",
+                )?;
+                let rows = stmt.query_map([project], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<Result<Vec<(String, String)>, _>>()?)
             })
         }
 

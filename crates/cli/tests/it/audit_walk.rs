@@ -737,6 +737,15 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     .await;
     w.change("DELETE", &at("/analytics/revenue/rates"), Body::None)
         .await;
+    w.change(
+        "POST",
+        &at("/analytics/cohorts"),
+        Body::Json(json!({"name": "Buyers", "kind": "behavioural", "event": "order"})),
+    )
+    .await;
+    w.vars.insert("cohort", "Buyers".into());
+    w.change("DELETE", &at("/analytics/cohorts/{cohort}"), Body::None)
+        .await;
     // The walk replaced the browser key; a person to delete needs a fresh one.
     let browser_key = app.key(&shop, "browser").await;
     let resp = app

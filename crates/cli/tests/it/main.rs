@@ -13,6 +13,7 @@ mod browser;
 mod browser_errors;
 mod business;
 mod cli;
+mod cohorts;
 mod configuration;
 mod docs;
 mod error_alerts;

@@ -74,6 +74,27 @@ const API: &[(&str, &str, Api)] = &[
         "/api/v1/projects/{project}/analytics/revenue/rates",
         Admin,
     ),
+    ("GET", "/api/v1/projects/{project}/analytics/cohorts", Read),
+    (
+        "POST",
+        "/api/v1/projects/{project}/analytics/cohorts",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/cohorts/{cohort}",
+        Read,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/analytics/cohorts/{cohort}",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/cohorts/{cohort}/sizes",
+        Read,
+    ),
     ("GET", "/api/v1/projects/{project}/analytics/active", Read),
     (
         "GET",
@@ -843,6 +864,18 @@ const PAGES: &[(&str, &str, Page)] = &[
     ("GET", "/p/{project}/analytics", Page::Session),
     ("GET", "/p/{project}/analytics/web", Page::Session),
     ("GET", "/p/{project}/analytics/revenue", Page::Session),
+    ("GET", "/p/{project}/analytics/cohorts", Page::Session),
+    ("POST", "/p/{project}/analytics/cohorts", Page::Form),
+    (
+        "GET",
+        "/p/{project}/analytics/cohorts/{cohort}",
+        Page::Session,
+    ),
+    (
+        "POST",
+        "/p/{project}/analytics/cohorts/{cohort}/delete",
+        Page::Form,
+    ),
     (
         "POST",
         "/p/{project}/analytics/revenue/settings",

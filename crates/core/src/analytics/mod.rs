@@ -6,6 +6,7 @@
 //! is a lookup in a dense table rather than a string compare.
 
 pub mod active;
+pub mod cohort;
 pub mod event;
 pub mod filter;
 pub mod funnel;

@@ -26,14 +26,42 @@ pub struct FunnelRevenue {
 
 /// Runs a funnel; with `q.converted`, also sums what the persons who
 /// completed it paid in its range.
+/// With cohorts, the funnel keeps to the filter's persons, and a breakdown
+/// by cohorts gives each cohort's steps (in place of a property breakdown).
 pub async fn run(
     state: &AppState,
     project_id: &str,
-    q: FunnelQuery,
+    mut q: FunnelQuery,
+    cohorts: &super::cohorts::CohortChoice,
 ) -> Result<(FunnelAnswer, Option<FunnelRevenue>)> {
+    if q.breakdown.is_some() && !cohorts.breakdown.is_empty() {
+        return Err(AnalyticsError::invalid(
+            "a funnel breaks down by a property or by cohorts, not both",
+        ));
+    }
+    q.persons = super::cohorts::filter(state, project_id, cohorts.filter.as_deref()).await?;
+    let mut by_cohort = Vec::new();
+    if !cohorts.breakdown.is_empty() {
+        let only = super::cohorts::CohortChoice {
+            filter: cohorts.filter.clone(),
+            breakdown: cohorts.breakdown.clone(),
+        };
+        for (label, persons) in super::cohorts::lines(state, project_id, &only).await? {
+            let mut each = q.clone();
+            each.persons = persons;
+            each.converted = false;
+            each.dropoff_after = None;
+            let id = project_id.to_owned();
+            let got = super::telemetry(state, move |a| a.funnel(&id, &each)).await?;
+            by_cohort.push((label.unwrap_or_default(), got.steps));
+        }
+    }
     let (with_revenue, from, to) = (q.converted, q.from_ms, q.to_ms);
     let id = project_id.to_owned();
     let mut answer = super::telemetry(state, move |a| a.funnel(&id, &q)).await?;
+    if !by_cohort.is_empty() {
+        answer.breakdown = by_cohort;
+    }
     if !with_revenue {
         return Ok((answer, None));
     }
@@ -107,6 +135,7 @@ pub fn conversion(
     to_ms: i64,
 ) -> Result<Option<f64>, liveops_telemetry::TelemetryError> {
     let q = liveops_telemetry::analytics::FunnelQuery {
+        persons: None,
         steps: f.steps.clone(),
         window_ms: f.window_ms,
         order: liveops_core::analytics::funnel::FunnelOrder::Ordered,

@@ -240,16 +240,22 @@ pub async fn payments(
     Ok((payments, money))
 }
 
-/// Revenue per `interval` over `[from_ms, to_ms)`, in the base currency.
+/// Revenue per `interval` over `[from_ms, to_ms)`, in the base currency;
+/// with a cohort (by id or name), what its persons paid.
 pub async fn revenue(
     state: &AppState,
     project_id: &str,
     interval: Interval,
-    from_ms: i64,
-    to_ms: i64,
+    (from_ms, to_ms): (i64, i64),
+    in_cohort: Option<&str>,
 ) -> Result<RevenueReport> {
+    let persons = super::cohorts::filter(state, project_id, in_cohort).await?;
     let (payments, money) = payments(state, project_id, from_ms, to_ms).await?;
-    let payments: Vec<Payment> = payments.into_iter().map(|(_, p)| p).collect();
+    let payments: Vec<Payment> = payments
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| persons.as_ref().is_none_or(|m| m.contains(&p.who)))
+        .collect();
     Ok(core_revenue::revenue(
         &payments,
         &money.rates,

@@ -13,7 +13,7 @@ use liveops_store::analytics::KeyFunnel;
 
 use liveops_telemetry::analytics as q;
 
-use crate::analytics::funnels;
+use crate::analytics::{cohorts, funnels};
 use crate::auth::{Access, need};
 use crate::contract::analytics::*;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -103,8 +103,15 @@ pub async fn web(
         state.now_ms(),
     )?;
     let top = web_top(p.top)?;
-    let o =
-        crate::analytics::web::overview(&state, &access.project.id, from_ms, to_ms, top).await?;
+    let o = crate::analytics::web::overview(
+        &state,
+        &access.project.id,
+        from_ms,
+        to_ms,
+        top,
+        p.in_cohort.as_deref(),
+    )
+    .await?;
     Ok(Json(WebOverviewView::new(
         from_ms,
         to_ms,
@@ -125,7 +132,9 @@ pub async fn active(
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<ActiveDayView>>> {
     let (from_day, days, events) = day_range(&p, state.now_ms())?;
+    let persons = cohorts::filter(&state, &access.project.id, p.in_cohort.as_deref()).await?;
     let query = q::ActiveQuery {
+        persons,
         events,
         from_day,
         days,
@@ -154,7 +163,9 @@ pub async fn stickiness(
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<StickinessView>>> {
     let (from_day, days, events) = day_range(&p, state.now_ms())?;
+    let persons = cohorts::filter(&state, &access.project.id, p.in_cohort.as_deref()).await?;
     let query = q::ActiveQuery {
+        persons,
         events,
         from_day,
         days,
@@ -199,7 +210,9 @@ pub async fn lifecycle(
         Some(e) => event_list("event", std::slice::from_ref(e))?,
         None => Vec::new(),
     };
+    let persons = cohorts::filter(&state, &access.project.id, p.in_cohort.as_deref()).await?;
     let query = q::LifecycleQuery {
+        persons,
         events,
         interval,
         from_ms,
@@ -234,7 +247,8 @@ pub async fn funnel(
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<Json<FunnelView>> {
     let query = funnel_query(&body, state.now_ms())?;
-    let (answer, revenue) = funnels::run(&state, &access.project.id, query).await?;
+    let chosen = funnel_cohorts(&body)?;
+    let (answer, revenue) = funnels::run(&state, &access.project.id, query, &chosen).await?;
     Ok(Json(funnel_view(answer, revenue)))
 }
 
@@ -250,7 +264,8 @@ pub async fn retention(
     Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<RetentionBody>,
 ) -> ApiResult<Json<RetentionView>> {
-    let query = retention_query(&body, state.now_ms())?;
+    let mut query = retention_query(&body, state.now_ms())?;
+    query.persons = cohorts::filter(&state, &access.project.id, body.in_cohort.as_deref()).await?;
     let interval = query.interval;
     let id = access.project.id.clone();
     let cohorts = crate::analytics::telemetry(&state, move |a| a.retention(&id, &query)).await?;

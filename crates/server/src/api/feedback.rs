@@ -84,10 +84,15 @@ pub async fn list_feedback(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::unprocessable("`limit` must be 1 to 1000"));
     }
-    let rows = state
-        .db
-        .feedback_list(&access.project.id, st, kind, limit)
-        .await?;
+    let rows = crate::feedback::list(
+        &state,
+        &access.project.id,
+        st,
+        kind,
+        limit,
+        q.in_cohort.as_deref(),
+    )
+    .await?;
     Ok(Json(rows.into_iter().map(feedback_view).collect()))
 }
 

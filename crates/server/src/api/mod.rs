@@ -3,6 +3,7 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod cohorts;
 pub mod configuration;
 pub mod docs;
 pub mod feedback;
@@ -192,6 +193,9 @@ pub fn router() -> Router<AppState> {
             revenue::import_rates,
             revenue::delete_rates
         ))
+        .routes(routes!(cohorts::list, cohorts::create))
+        .routes(routes!(cohorts::show, cohorts::delete))
+        .routes(routes!(cohorts::sizes))
         .routes(routes!(analytics::active))
         .routes(routes!(analytics::stickiness))
         .routes(routes!(analytics::lifecycle))

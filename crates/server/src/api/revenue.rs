@@ -32,7 +32,14 @@ pub async fn revenue(
         Some(interval),
         state.now_ms(),
     )?;
-    let r = service::revenue(&state, &access.project.id, interval, from_ms, to_ms).await?;
+    let r = service::revenue(
+        &state,
+        &access.project.id,
+        interval,
+        (from_ms, to_ms),
+        p.in_cohort.as_deref(),
+    )
+    .await?;
     Ok(Json(RevenueView::new(interval, from_ms, to_ms, r)))
 }
 

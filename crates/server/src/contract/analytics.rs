@@ -14,6 +14,7 @@ use liveops_telemetry::analytics as q;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use crate::analytics::cohorts::CohortChoice;
 use crate::analytics::trends::{SeriesSpec, TrendsAnswer, TrendsRequest};
 use crate::analytics::web::MAX_TOP;
 use crate::error::{ApiError, ApiResult};
@@ -95,6 +96,11 @@ pub struct TrendsParams {
     /// With property math: take each person's aggregate first, then this
     /// aggregate of those (`avg` gives the average of each person's sum).
     pub per_person: Option<String>,
+    /// Only the persons of this cohort (its id or name).
+    pub in_cohort: Option<String>,
+    /// `event` (default): `breakdown` is an event property; `cohort`: it
+    /// lists cohorts (ids or names, separated by commas), a line each.
+    pub breakdown_type: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -157,10 +163,15 @@ pub struct TrendsBody {
     /// Filters every series keeps to.
     #[serde(rename = "where")]
     pub filter: Option<String>,
-    /// An event property to break down by.
+    /// An event property to break down by, or with `breakdown_type`
+    /// `cohort`, cohorts (ids or names, separated by commas).
     pub breakdown: Option<String>,
+    /// `event` (default) or `cohort`.
+    pub breakdown_type: Option<String>,
     /// The most breakdown values shown (25 by default, at most 300).
     pub breakdown_limit: Option<usize>,
+    /// Only the persons of this cohort (its id or name).
+    pub in_cohort: Option<String>,
 }
 
 impl From<TrendsParams> for TrendsBody {
@@ -178,7 +189,9 @@ impl From<TrendsParams> for TrendsBody {
             to: p.to,
             filter: p.filter,
             breakdown: p.breakdown,
+            breakdown_type: p.breakdown_type,
             breakdown_limit: p.breakdown_limit,
+            in_cohort: p.in_cohort,
         }
     }
 }
@@ -239,8 +252,58 @@ pub fn trends_request(body: &TrendsBody, now: i64) -> ApiResult<TrendsRequest> {
         from_ms,
         to_ms,
         filters: parse_filters(body.filter.as_deref().unwrap_or("")).map_err(unprocessable)?,
-        breakdown: body.breakdown.clone().filter(|b| !b.trim().is_empty()),
+        breakdown: match body.breakdown_type.as_deref() {
+            Some("cohort") => None,
+            _ => body.breakdown.clone().filter(|b| !b.trim().is_empty()),
+        },
         breakdown_limit: breakdown_limit(body.breakdown_limit)?,
+        cohorts: cohort_choice(
+            body.in_cohort.as_deref(),
+            body.breakdown_type.as_deref(),
+            body.breakdown.as_deref(),
+            &["event", "cohort"],
+        )?,
+    })
+}
+
+/// The cohorts an insight names: the one it keeps to (`in_cohort`), and
+/// with `breakdown_type` `cohort`, those `breakdown` lists, separated by
+/// commas. `types` are the breakdown types the insight takes.
+pub fn cohort_choice(
+    in_cohort: Option<&str>,
+    breakdown_type: Option<&str>,
+    breakdown: Option<&str>,
+    types: &[&str],
+) -> ApiResult<CohortChoice> {
+    let kind = breakdown_type.unwrap_or("event");
+    if !types.contains(&kind) {
+        return Err(ApiError::unprocessable(format!(
+            "breakdown_type `{kind}` is not one of: {}",
+            types.join(", ")
+        )));
+    }
+    let breakdown: Vec<String> = if kind == "cohort" {
+        breakdown
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if kind == "cohort" && breakdown.is_empty() {
+        return Err(ApiError::unprocessable(
+            "breakdown_type `cohort` needs the cohorts in `breakdown`, separated by commas",
+        ));
+    }
+    Ok(CohortChoice {
+        filter: in_cohort
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+        breakdown,
     })
 }
 
@@ -356,6 +419,8 @@ pub struct WebParams {
     pub to: Option<String>,
     /// The most values each breakdown shows (10 by default, at most 100).
     pub top: Option<usize>,
+    /// Only the page views of this cohort's persons (its id or name).
+    pub in_cohort: Option<String>,
 }
 
 /// One value of a web breakdown.
@@ -475,6 +540,8 @@ pub struct ActiveParams {
     pub from: Option<String>,
     /// Day after the last; tomorrow by default.
     pub to: Option<String>,
+    /// Only the persons of this cohort (its id or name).
+    pub in_cohort: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -522,6 +589,8 @@ pub struct LifecycleParams {
     pub from: Option<String>,
     /// Intervals, 1 to 120; 8 by default.
     pub periods: Option<usize>,
+    /// Only the persons of this cohort (its id or name).
+    pub in_cohort: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -562,8 +631,11 @@ pub struct FunnelBody {
     /// A property to break down by.
     pub breakdown: Option<String>,
     /// `event` (default): the property as the person's step-1 event carried
-    /// it; `person`: the person property as it is now.
+    /// it; `person`: the person property as it is now; `cohort`:
+    /// `breakdown` lists cohorts (ids or names, separated by commas).
     pub breakdown_type: Option<String>,
+    /// Only the persons of this cohort (its id or name).
+    pub in_cohort: Option<String>,
     /// List who dropped off after this step (1-based) and what they did next.
     pub dropoff_after: Option<usize>,
     /// Also give the revenue of the persons who converted, in the range,
@@ -732,16 +804,17 @@ pub fn funnel_query(body: &FunnelBody, now: i64) -> ApiResult<q::FunnelQuery> {
         .filter(|b| !b.is_empty())
         .map(str::to_owned);
     let breakdown = match (body.breakdown_type.as_deref().unwrap_or("event"), key) {
-        (_, None) => None,
+        (_, None) | ("cohort", _) => None,
         ("event", Some(k)) => Some(q::FunnelBreakdown::Event(k)),
         ("person", Some(k)) => Some(q::FunnelBreakdown::Person(k)),
         (other, _) => {
             return Err(ApiError::unprocessable(format!(
-                "breakdown_type `{other}` is not one of: event, person"
+                "breakdown_type `{other}` is not one of: event, person, cohort"
             )));
         }
     };
     Ok(q::FunnelQuery {
+        persons: None,
         steps,
         window_ms: window.millis(),
         order,
@@ -752,6 +825,16 @@ pub fn funnel_query(body: &FunnelBody, now: i64) -> ApiResult<q::FunnelQuery> {
         dropoff_after: body.dropoff_after,
         converted: body.revenue,
     })
+}
+
+/// The cohorts a funnel names.
+pub fn funnel_cohorts(body: &FunnelBody) -> ApiResult<CohortChoice> {
+    cohort_choice(
+        body.in_cohort.as_deref(),
+        body.breakdown_type.as_deref(),
+        body.breakdown.as_deref(),
+        &["event", "person", "cohort"],
+    )
 }
 
 pub fn funnel_view(
@@ -811,6 +894,8 @@ pub struct RetentionBody {
     pub cohort: Option<String>,
     /// on (default) or on_or_after.
     pub mode: Option<String>,
+    /// Only the persons of this cohort (a named cohort's id or name).
+    pub in_cohort: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -850,6 +935,7 @@ pub fn retention_query(body: &RetentionBody, now: i64) -> ApiResult<q::Retention
         None => interval.bucket_start(interval.bucket(now) - periods as i64 + 1),
     };
     Ok(q::RetentionQuery {
+        persons: None,
         start,
         returning,
         interval,

@@ -84,6 +84,9 @@ pub struct IssueListParams {
     pub environment: Option<String>,
     /// `key:value`: an event of the issue carried this tag.
     pub tag: Option<String>,
+    /// Only issues that reached a person of this cohort (its id or name),
+    /// by the analytics distinct id their events named.
+    pub in_cohort: Option<String>,
     /// last_seen (the default), first_seen, events or users.
     pub sort: Option<String>,
     /// At most this many (1–500, 50 unless asked).

@@ -109,6 +109,9 @@ pub struct FeedbackQuery {
     pub kind: Option<String>,
     /// 1 to 1000 (default 200).
     pub limit: Option<i64>,
+    /// Only feedback from the persons of this cohort (its id or name),
+    /// matched by the feedback's distinct id.
+    pub in_cohort: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

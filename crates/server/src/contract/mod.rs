@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod analytics;
+pub mod cohorts;
 pub mod configuration;
 pub mod docs;
 pub mod errors;

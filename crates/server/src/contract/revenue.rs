@@ -20,6 +20,8 @@ pub struct RevenueParams {
     pub from: Option<String>,
     /// End, exclusive; the end of today by default.
     pub to: Option<String>,
+    /// Only what the persons of this cohort (its id or name) paid.
+    pub in_cohort: Option<String>,
 }
 
 /// Revenue in one interval, in the base currency.

@@ -26,6 +26,45 @@ pub type Result<T, E = FeedbackError> = std::result::Result<T, E>;
 crate::area_error_from!(crate::analytics::AnalyticsError => FeedbackError);
 crate::area_error_from!(crate::releases::ReleasesError => FeedbackError);
 
+/// Feedback, newest first. With a cohort, only the feedback whose
+/// distinct id belongs to one of its persons: every piece that passes the
+/// other filters is matched (feedback is counted in thousands, not
+/// millions), then the newest `limit` are kept.
+pub async fn list(
+    state: &AppState,
+    project_id: &str,
+    st: Option<FeedbackState>,
+    kind: Option<FeedbackKind>,
+    limit: i64,
+    in_cohort: Option<&str>,
+) -> Result<Vec<Feedback>> {
+    let Some(which) = in_cohort.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(state.db.feedback_list(project_id, st, kind, limit).await?);
+    };
+    let (_, members) = crate::analytics::cohorts::resolve(state, project_id, which).await?;
+    let all = state
+        .db
+        .feedback_list(project_id, st, kind, i64::MAX)
+        .await?;
+    let ids: Vec<String> = all.iter().filter_map(|f| f.distinct_id.clone()).collect();
+    let id = project_id.to_owned();
+    let who = crate::analytics::telemetry(state, move |a| a.who(&id, &ids)).await?;
+    let mut who = who.into_iter();
+    let mut out = Vec::new();
+    for f in all {
+        if f.distinct_id.is_none() {
+            continue;
+        }
+        if who.next().is_some_and(|w| members.contains(&w)) {
+            out.push(f);
+            if out.len() as i64 >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A backlog item that new feedback may duplicate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Suggestion {

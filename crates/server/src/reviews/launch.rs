@@ -125,6 +125,7 @@ pub async fn generate(
                     return Ok(None);
                 }
                 let q = RetentionQuery {
+                    persons: None,
                     start: Vec::new(),
                     returning: Vec::new(),
                     interval: Interval::Week,

@@ -21,8 +21,8 @@ use super::prologue::{load, permitted};
 use super::{Frame, UiSession, error_page, page};
 use crate::analytics::trends::TrendsAnswer;
 use crate::contract::analytics::{
-    FunnelBody, RetentionBody, SeriesBody, TrendsBody, feature_usage_view, funnel_query,
-    funnel_view, retention_query, trends_request,
+    FunnelBody, RetentionBody, SeriesBody, TrendsBody, feature_usage_view, funnel_cohorts,
+    funnel_query, funnel_view, retention_query, trends_request,
 };
 use crate::error::ApiError;
 use crate::state::{AppState, format_ms};
@@ -88,6 +88,10 @@ pub struct AnalyticsForm {
     start_event: Option<String>,
     return_event: Option<String>,
     retention_interval: Option<String>,
+    /// A cohort (id or name) every insight on the page keeps to.
+    cohort: Option<String>,
+    /// Cohorts the trend breaks down by, separated by commas.
+    trend_cohorts: Option<String>,
 }
 
 /// A line's name in the chart's legend and the table.
@@ -169,8 +173,10 @@ fn trends_body(f: &AnalyticsForm, interval: Interval, from: i64, to: i64) -> Tre
         from: Some(format_ms(from)),
         to: Some(format_ms(to)),
         filter: blank(&f.filter),
-        breakdown: blank(&f.breakdown),
+        breakdown: blank(&f.trend_cohorts).or_else(|| blank(&f.breakdown)),
+        breakdown_type: blank(&f.trend_cohorts).map(|_| "cohort".to_owned()),
         breakdown_limit: None,
+        in_cohort: blank(&f.cohort),
     }
 }
 
@@ -216,9 +222,19 @@ pub async fn page_view(
             Err(r) => return r,
         }
     };
+    let cohort_list = match crate::analytics::cohorts::list(&state, &id).await {
+        Ok(c) => c,
+        Err(e) => return api_error(e),
+    };
+    let persons =
+        match crate::analytics::cohorts::filter(&state, &id, blank(&f.cohort).as_deref()).await {
+            Ok(p) => p,
+            Err(e) => return api_error(e),
+        };
     let active = {
         let id = id.clone();
         let query = q::ActiveQuery {
+            persons: persons.clone(),
             events: Vec::new(),
             from_day,
             days,
@@ -231,6 +247,7 @@ pub async fn page_view(
     let sticky = {
         let id = id.clone();
         let query = q::ActiveQuery {
+            persons: persons.clone(),
             events: Vec::new(),
             from_day,
             days,
@@ -243,6 +260,7 @@ pub async fn page_view(
     let life = {
         let id = id.clone();
         let query = q::LifecycleQuery {
+            persons: persons.clone(),
             events: Vec::new(),
             interval: Interval::Week,
             from_ms: Interval::Week.bucket_start(Interval::Week.bucket(to - 1) - 7),
@@ -287,14 +305,17 @@ pub async fn page_view(
                 to: Some(format_ms(to)),
                 breakdown: blank(&f.funnel_breakdown),
                 breakdown_type: blank(&f.breakdown_type),
+                in_cohort: blank(&f.cohort),
                 dropoff_after,
                 revenue: f.funnel_revenue.as_deref() == Some("on"),
             };
-            let query = match funnel_query(&body, state.now_ms()) {
+            let (query, chosen) = match funnel_query(&body, state.now_ms())
+                .and_then(|q| Ok((q, funnel_cohorts(&body)?)))
+            {
                 Ok(q) => q,
                 Err(e) => return api_error(e),
             };
-            match crate::analytics::funnels::run(&state, &id, query).await {
+            match crate::analytics::funnels::run(&state, &id, query, &chosen).await {
                 Ok((a, revenue)) => Some(funnel_view(a, revenue)),
                 Err(e) => return api_error(e),
             }
@@ -311,9 +332,13 @@ pub async fn page_view(
                 periods: Some(8),
                 cohort: None,
                 mode: None,
+                in_cohort: None,
             };
             let query = match retention_query(&body, state.now_ms()) {
-                Ok(q) => q,
+                Ok(mut q) => {
+                    q.persons = persons.clone();
+                    q
+                }
                 Err(e) => return api_error(e),
             };
             let id = id.clone();
@@ -330,6 +355,7 @@ pub async fn page_view(
     };
     let frame = Frame::of(&s, &projects, project, Area::Analytics);
     let can_write = authorize(*role, None, Permission::Write).is_ok();
+    let chosen_cohort = blank(&f.cohort);
     let labels: Vec<String> = active
         .days
         .iter()
@@ -352,7 +378,7 @@ pub async fn page_view(
     };
     let body = html! {
         h1 { (Area::Analytics.title()) }
-        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
+        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/cohorts"} { "Cohorts" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
         @if events.is_empty() {
             div.empty data-area="analytics" {
                 p { strong { "No events have arrived for this project yet." } }
@@ -362,8 +388,16 @@ pub async fn page_view(
         form.range method="get" action=(base) {
             label { "From " input type="date" name="from" value=(format_ms(from)[..10]); }
             " " label { "To " input type="date" name="to" value=(format_ms(to)[..10]); }
+            " " label { "Cohort " select name="cohort" {
+                option value="" { "everyone" }
+                @for c in &cohort_list { option value=(c.name) selected[chosen_cohort.as_deref() == Some(c.name.as_str())] { (c.name) } }
+            } }
             " " button type="submit" { "Show" }
         }
+        @if let (Some(name), Some(m)) = (&chosen_cohort, &persons) {
+            p #cohort-note { "Every insight below counts only the " strong { (m.len()) } " persons of the cohort " strong { (name) } "." }
+        }
+        datalist #cohort-names { @for c in &cohort_list { option value=(c.name) {} } }
         section #active {
             h2 { "Active users" }
             (lines(&labels, &[
@@ -390,11 +424,13 @@ pub async fn page_view(
             form.inline method="get" action=(base) {
                 input type="hidden" name="from" value=(format_ms(from)[..10]);
                 input type="hidden" name="to" value=(format_ms(to)[..10]);
+                @if let Some(c) = &chosen_cohort { input type="hidden" name="cohort" value=(c); }
                 label { "Event " select name="event" { option value="" { "all events" } (event_options(f.event.as_deref())) } }
                 " " label { "per " select name="interval" {
                     @for i in [Interval::Hour, Interval::Day, Interval::Week, Interval::Month] { option value=(i.as_str()) selected[i == interval] { (i.as_str()) } }
                 } }
                 " " label { "breakdown by property " input name="breakdown" value=(f.breakdown.clone().unwrap_or_default()) size="12"; }
+                " " label title="Cohort names separated by commas; a line for each" { "or by cohorts " input name="trend_cohorts" list="cohort-names" value=(f.trend_cohorts.clone().unwrap_or_default()) size="16"; }
                 " " label title="key=value, key!=value, key~text, key=~regex, key>n, key<n, key? (set), key!? (not set); several joined by ;" {
                     "where " input name="where" value=(f.filter.clone().unwrap_or_default()) size="24" placeholder="plan=pro; amount>10";
                 }
@@ -415,7 +451,8 @@ pub async fn page_view(
                 " " button type="submit" { "Chart" }
             }
             @let tl: Vec<String> = answer.series.first().and_then(|s| s.first()).map(|s| s.points.iter().map(|p| format_ms(p.start_ms)[5..if interval == Interval::Hour { 16 } else { 10 }].to_owned()).collect()).unwrap_or_default();
-            @let drawn = drawn_lines(&answer, &trend, f.breakdown.is_some());
+            @let broken_down = f.breakdown.is_some() || blank(&f.trend_cohorts).is_some();
+            @let drawn = drawn_lines(&answer, &trend, broken_down);
             (lines(&tl, &drawn))
             table.trends {
                 thead { tr { th { "Series" } th { "Math" } th { "Events" } th { "Unique persons (max per interval)" } th { "Latest value" } } }
@@ -423,7 +460,7 @@ pub async fn page_view(
                     @for ((lines, spec), name) in answer.series.iter().zip(&trend.series).zip(["A", "B"]) {
                         @for s in lines {
                             tr {
-                                td { (line_label(name, &s.value, f.breakdown.is_some())) }
+                                td { (line_label(name, &s.value, broken_down)) }
                                 td { (spec.math.to_string()) }
                                 td { (s.points.iter().map(|p| p.events).sum::<u64>()) }
                                 td { (s.points.iter().map(|p| p.persons).max().unwrap_or(0)) }
@@ -434,7 +471,7 @@ pub async fn page_view(
                     @if let (Some(formula), Some(text)) = (&answer.formula, &trend.formula) {
                         @for l in formula {
                             tr.formula {
-                                td { (line_label(text.as_str(), &l.value, f.breakdown.is_some())) }
+                                td { (line_label(text.as_str(), &l.value, broken_down)) }
                                 td { "formula" }
                                 td {}
                                 td {}
@@ -450,6 +487,7 @@ pub async fn page_view(
             form.stack method="get" action=(base) {
                 input type="hidden" name="from" value=(format_ms(from)[..10]);
                 input type="hidden" name="to" value=(format_ms(to)[..10]);
+                @if let Some(c) = &chosen_cohort { input type="hidden" name="cohort" value=(c); }
                 label for="steps" { "Steps, one event per line (several events for one step: a|b)" }
                 textarea #steps name="steps" rows="4" { (f.steps.clone().unwrap_or_default()) }
                 label for="window" { "Conversion window" }
@@ -464,6 +502,7 @@ pub async fn page_view(
                 select #breakdown_type name="breakdown_type" {
                     option value="event" selected[f.breakdown_type.as_deref() != Some("person")] { "the step-1 event" }
                     option value="person" selected[f.breakdown_type.as_deref() == Some("person")] { "the person" }
+                    option value="cohort" selected[f.breakdown_type.as_deref() == Some("cohort")] { "cohorts (names, separated by commas)" }
                 }
                 label for="dropoff_after" { "Show who dropped off after step" }
                 input #dropoff_after name="dropoff_after" type="number" min="1" value=(f.dropoff_after.clone().unwrap_or_else(|| "1".into())) size="3";
@@ -530,6 +569,7 @@ pub async fn page_view(
         section #retention {
             h2 { "Retention" }
             form.inline method="get" action=(base) {
+                @if let Some(c) = &chosen_cohort { input type="hidden" name="cohort" value=(c); }
                 label { "Start event " select name="start_event" { (event_options(f.start_event.as_deref())) } }
                 " " label { "Return event " select name="return_event" { option value="" { "same" } (event_options(f.return_event.as_deref())) } }
                 " " label { "per " select name="retention_interval" {

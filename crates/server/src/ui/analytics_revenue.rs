@@ -84,7 +84,7 @@ pub async fn page_view(
         Ok(r) => (r.from_ms(), r.to_ms()),
         Err(e) => return api_error(e),
     };
-    let r = match service::revenue(&state, &project.id, Interval::Day, from, to).await {
+    let r = match service::revenue(&state, &project.id, Interval::Day, (from, to), None).await {
         Ok(r) => r,
         Err(e) => return api_error(e),
     };

@@ -55,7 +55,7 @@ pub async fn page_view(
         Ok(r) => (r.from_ms(), r.to_ms()),
         Err(e) => return api_error(e),
     };
-    let o = match crate::analytics::web::overview(&state, &project.id, from, to, 10).await {
+    let o = match crate::analytics::web::overview(&state, &project.id, from, to, 10, None).await {
         Ok(o) => o,
         Err(e) => return api_error(e),
     };

@@ -3,7 +3,7 @@
 //! with its votes, RICE or ICE inputs, release and merge buttons.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::Area;
@@ -27,15 +27,31 @@ fn score_text(i: &ItemView) -> String {
         .unwrap_or_else(|| "–".into())
 }
 
+/// The overview's filter: feedback from one cohort's persons.
+#[derive(Debug, Default, Deserialize)]
+pub struct OverviewQuery {
+    in_cohort: Option<String>,
+}
+
 pub async fn overview(
     State(state): State<AppState>,
     s: UiSession,
     Path(slug): Path<String>,
+    Query(q): Query<OverviewQuery>,
 ) -> Response {
     let (projects, idx) = or_page!(load(&state, &s, &slug));
     let project = &projects[idx].0;
-    let feedback = match state.db.feedback_list(&project.id, None, None, 100).await {
+    let chosen = q
+        .in_cohort
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let feedback = match service::list(&state, &project.id, None, None, 100, chosen).await {
         Ok(f) => f,
+        Err(e) => return api_error(e),
+    };
+    let cohorts = match crate::analytics::cohorts::list(&state, &project.id).await {
+        Ok(c) => c,
         Err(e) => return api_error(e),
     };
     let items = match state
@@ -100,6 +116,15 @@ pub async fn overview(
             }
             section {
                 h2 { "Feedback" }
+                @if !cohorts.is_empty() {
+                    form.inline method="get" {
+                        label { "From the cohort " select name="in_cohort" {
+                            option value="" { "everyone" }
+                            @for c in &cohorts { option value=(c.name) selected[chosen == Some(c.name.as_str())] { (c.name) } }
+                        } }
+                        " " button type="submit" { "Show" }
+                    }
+                }
                 table.feedback {
                     thead { tr { th { "#" } th { "Feedback" } th { "Kind" } th { "From" } th { "Source" } th { "Item" } th { "When" } } }
                     tbody {

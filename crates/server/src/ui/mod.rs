@@ -17,6 +17,7 @@ macro_rules! or_page {
 
 pub mod act;
 mod analytics;
+mod analytics_cohorts;
 mod analytics_revenue;
 mod analytics_web;
 pub mod changelog;
@@ -229,6 +230,18 @@ fn routes() -> Router<AppState> {
             post(analytics::create_feature),
         )
         .route("/p/{project}/analytics/web", get(analytics_web::page_view))
+        .route(
+            "/p/{project}/analytics/cohorts",
+            get(analytics_cohorts::list_view).post(analytics_cohorts::create),
+        )
+        .route(
+            "/p/{project}/analytics/cohorts/{cohort}",
+            get(analytics_cohorts::detail_view),
+        )
+        .route(
+            "/p/{project}/analytics/cohorts/{cohort}/delete",
+            post(analytics_cohorts::delete),
+        )
         .route(
             "/p/{project}/analytics/revenue",
             get(analytics_revenue::page_view),

@@ -926,6 +926,7 @@ mod tests {
             .funnel(
                 P,
                 &super::super::FunnelQuery {
+                    persons: None,
                     steps: vec![vec!["view".into()], vec!["buy".into()]],
                     window_ms: DAY,
                     order: FunnelOrder::Ordered,

@@ -46,6 +46,17 @@ pub(super) fn trends(
         filter.push_str(" AND ");
         filter.push_str(&filter_sql(f, &mut args));
     }
+    if let Some(m) = &q.persons {
+        // One parameter, a JSON list, whatever the ids hold.
+        filter.push_str(
+            " AND coalesce(ids.person_id, e.distinct_id) IN \
+             (SELECT unnest(from_json(?::JSON, '[\"VARCHAR\"]')))",
+        );
+        let list: Vec<&str> = m.iter().collect();
+        args.push(DuckValue::Text(
+            serde_json::to_string(&list).unwrap_or_else(|_| "[]".into()),
+        ));
+    }
     let limit = q.breakdown_limit.clamp(1, MAX_BREAKDOWN_LIMIT);
     // Bound in text order: the ids CTE's project, the breakdown's path,
     // the number's path, then the filters already in `args`.

@@ -82,6 +82,21 @@ pub trait Analytics: Send + Sync + std::fmt::Debug {
     ) -> Result<FeatureReport>;
     fn funnel(&self, project: &str, q: &FunnelQuery) -> Result<FunnelAnswer>;
     fn retention(&self, project: &str, q: &RetentionQuery) -> Result<Vec<RetentionCohort>>;
+    /// Who belongs to a cohort.
+    fn cohort(&self, project: &str, q: &CohortQuery) -> Result<Members>;
+    /// How many persons a behavioural cohort held at each of `ends`
+    /// (ascending).
+    fn cohort_sizes(
+        &self,
+        project: &str,
+        event: &str,
+        window: liveops_core::analytics::cohort::Window,
+        did: bool,
+        ends: &[i64],
+    ) -> Result<Vec<u64>>;
+    /// Who each distinct id is, as [`Members`] name persons: its person's
+    /// id, or the id itself when nobody has sent events with it.
+    fn who(&self, project: &str, distinct_ids: &[String]) -> Result<Vec<String>>;
     /// The person a distinct id belongs to.
     fn person(&self, project: &str, distinct_id: &str) -> Result<Option<PersonView>>;
     /// Persons, newest first, whose distinct id contains `search`.
@@ -140,6 +155,26 @@ macro_rules! shared_queries {
             q: &$crate::analytics::RetentionQuery,
         ) -> $crate::Result<Vec<$crate::analytics::RetentionCohort>> {
             $crate::analytics::retention(self, project, q)
+        }
+        fn cohort(
+            &self,
+            project: &str,
+            q: &$crate::analytics::CohortQuery,
+        ) -> $crate::Result<$crate::analytics::Members> {
+            $crate::analytics::cohort(self, project, q)
+        }
+        fn cohort_sizes(
+            &self,
+            project: &str,
+            event: &str,
+            window: liveops_core::analytics::cohort::Window,
+            did: bool,
+            ends: &[i64],
+        ) -> $crate::Result<Vec<u64>> {
+            $crate::analytics::cohort_sizes(self, project, event, window, did, ends)
+        }
+        fn who(&self, project: &str, distinct_ids: &[String]) -> $crate::Result<Vec<String>> {
+            $crate::analytics::who(self, project, distinct_ids)
         }
         fn person(
             &self,

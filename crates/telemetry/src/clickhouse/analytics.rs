@@ -788,6 +788,16 @@ impl Analytics for ClickHouseAnalytics {
                 Some(d) => (true, p.persons.person_of(d), String::new()),
                 None => (false, 0, r.distinct_id),
             };
+            if let Some(m) = &q.persons {
+                let name = if who.0 {
+                    p.persons.person(who.1).map_or("", |v| v.0)
+                } else {
+                    who.2.as_str()
+                };
+                if !m.contains(name) {
+                    return Ok(());
+                }
+            }
             let number = math.and_then(|m| {
                 property_text(&r.properties, &m.property).and_then(|t| math::number(&t))
             });
@@ -893,6 +903,10 @@ impl Analytics for ClickHouseAnalytics {
     }
 
     fn active_users(&self, project: &str, q: &ActiveQuery) -> Result<ActiveSeries> {
+        // A cohort is applied to the persons laid out in memory.
+        if q.persons.is_some() {
+            return crate::analytics::active_users(self, project, q);
+        }
         match self.active_by_masks(project, q)? {
             Some(series) => Ok(series),
             None => crate::analytics::active_users(self, project, q),

@@ -323,6 +323,23 @@ impl Errors for ClickHouseErrors {
         Ok(rows.into_iter().map(|r| r.fingerprint).collect())
     }
 
+    fn fingerprint_people(&self, project: &str) -> Result<Vec<(String, String)>> {
+        #[derive(Deserialize)]
+        struct Pair {
+            fingerprint: String,
+            distinct_id: String,
+        }
+        let rows: Vec<Pair> = self.ch.reader().rows(&format!(
+            "SELECT DISTINCT fingerprint, distinct_id FROM error_events WHERE project_id = {} \
+             AND distinct_id != '' ORDER BY fingerprint, distinct_id",
+            quote(project)
+        ))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.fingerprint, r.distinct_id))
+            .collect())
+    }
+
     /// Drops whole days, by partition, as every ClickHouse retention does.
     fn drop_before(&self, project: &str, cutoff_ms: i64) -> Result<u64> {
         let mut n = 0;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use futures::executor::block_on;
 use liveops_core::analytics::Interval;
+use liveops_core::analytics::cohort::Window;
 use liveops_core::analytics::days_from_civil;
 use liveops_core::analytics::event::Event;
 use liveops_core::analytics::filter::parse_filters;
@@ -17,8 +18,8 @@ use liveops_core::analytics::math::SeriesMath;
 use liveops_core::analytics::retention::{Cohort, ReturnMode};
 use liveops_core::analytics::{revenue, web};
 use liveops_telemetry::analytics::{
-    ActiveQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, RetentionQuery, RowsQuery,
-    TrendsQuery,
+    ActiveQuery, CohortQuery, Feature, FunnelBreakdown, FunnelQuery, LifecycleQuery, Members,
+    RetentionQuery, RowsQuery, TrendsQuery,
 };
 use liveops_telemetry::clickhouse::ClickHouse;
 use liveops_telemetry::clickhouse::analytics::ClickHouseAnalytics;
@@ -151,6 +152,7 @@ fn names(list: &[&str]) -> Vec<String> {
 
 fn funnel(order: FunnelOrder) -> FunnelQuery {
     FunnelQuery {
+        persons: None,
         steps: vec![
             names(&["$pageview"]),
             names(&["signup"]),
@@ -169,6 +171,7 @@ fn funnel(order: FunnelOrder) -> FunnelQuery {
 
 fn trends(filters: &str, breakdown: Option<&str>) -> TrendsQuery {
     TrendsQuery {
+        persons: None,
         event: Some("$pageview".into()),
         interval: Interval::Day,
         from_ms: d0(),
@@ -488,6 +491,7 @@ fn math_answers(a: &dyn Analytics, out: &mut Vec<String>) {
         .expect("answered")
         .expect("stored");
     let query = |math: &str, per_person: Option<&str>, breakdown: Option<&str>| TrendsQuery {
+        persons: None,
         event: Some("order".into()),
         interval: Interval::Day,
         from_ms: d,
@@ -555,6 +559,114 @@ fn math_answers(a: &dyn Analytics, out: &mut Vec<String>) {
 }
 
 /// Stores the seed and deletes Fay, checking what each step answers.
+/// Cohorts over the seed: who belongs (by their distinct ids, since
+/// person ids differ between stores), sizes over time, and a cohort as the
+/// filter of a trend, a funnel and active users.
+fn cohort_answers(a: &dyn Analytics, out: &mut Vec<String>) {
+    let d = d0();
+    let window = Window {
+        min_count: 2,
+        days: 7,
+    };
+    let person = |did: &str| a.person(P, did).expect("person").expect("known").id;
+    let named = |m: &Members| -> Vec<&str> {
+        let mut got: Vec<&str> = ["ann", "bob", "cat", "dan", "eve"]
+            .into_iter()
+            .filter(|n| m.contains(&person(n)))
+            .collect();
+        got.sort_unstable();
+        got
+    };
+    let viewers = a
+        .cohort(
+            P,
+            &CohortQuery::Behavioural {
+                event: "$pageview".into(),
+                window,
+                did: true,
+                at_ms: d + 4 * DAY,
+            },
+        )
+        .expect("cohort");
+    // Two views in [d - 3 days, d + 4 days): Ann, Bob and Dan; Cat viewed
+    // once (as anon-cat), Eve not yet.
+    assert_eq!(named(&viewers), ["ann", "bob", "dan"]);
+    assert_eq!(viewers.len(), 3);
+    let others = a
+        .cohort(
+            P,
+            &CohortQuery::Behavioural {
+                event: "$pageview".into(),
+                window,
+                did: false,
+                at_ms: d + 4 * DAY,
+            },
+        )
+        .expect("cohort");
+    assert_eq!(named(&others), ["cat", "eve"]);
+    let emails = a
+        .cohort(
+            P,
+            &CohortQuery::Property {
+                filters: parse_filters("email~example.com").expect("filters"),
+            },
+        )
+        .expect("cohort");
+    assert_eq!(named(&emails), ["cat"]);
+    let listed = a
+        .cohort(
+            P,
+            &CohortQuery::Static {
+                distinct_ids: names(&["anon-cat", "eve", "zed"]),
+            },
+        )
+        .expect("cohort");
+    // Zed has sent nothing yet: he stands for himself.
+    assert_eq!(named(&listed), ["cat", "eve"]);
+    assert!(listed.contains("zed") && listed.len() == 3);
+    let ends: Vec<i64> = [1, 2, 3, 4, 7, 8, 9].iter().map(|k| d + k * DAY).collect();
+    let sizes = a
+        .cohort_sizes(P, "$pageview", window, true, &ends)
+        .expect("sizes");
+    assert_eq!(sizes, [0, 1, 2, 3, 3, 2, 0]);
+    let not = a
+        .cohort_sizes(P, "$pageview", window, false, &ends)
+        .expect("sizes");
+    // Everyone who had sent anything by then (Dan from the second day on),
+    // less those who had.
+    assert_eq!(not, [4, 4, 3, 2, 2, 3, 5]);
+    out.push(format!("cohorts {sizes:?} {not:?}"));
+    let mut views = trends("", None);
+    views.event = Some("$pageview".into());
+    views.from_ms = d;
+    views.to_ms = d + 3 * DAY;
+    views.persons = Some(viewers.clone());
+    let got = a.trends(P, &views).expect("trends");
+    let events: Vec<u64> = got[0].points.iter().map(|p| p.events).collect();
+    let people: Vec<u64> = got[0].points.iter().map(|p| p.persons).collect();
+    assert_eq!((events, people), (vec![2, 2, 1], vec![2, 2, 1]));
+    let mut f = funnel(FunnelOrder::Ordered);
+    f.persons = Some(viewers.clone());
+    let got = a.funnel(P, &f).expect("funnel");
+    let counts: Vec<u64> = got.steps.iter().map(|s| s.count).collect();
+    assert_eq!(counts, [3, 2, 1]);
+    let active = a
+        .active_users(
+            P,
+            &ActiveQuery {
+                persons: Some(viewers),
+                events: Vec::new(),
+                from_day: d / DAY,
+                days: 3,
+            },
+        )
+        .expect("active");
+    // Day 1 Ann and Bob (Cat and Eve are not in it), day 2 Ann and Dan,
+    // day 3 Bob.
+    assert_eq!(active.dau, [2, 2, 1]);
+    out.push(format!("{:?}", active.wau));
+}
+
 fn seed(a: &dyn Analytics) {
     let expected = [(14, 0), (4, 0), (0, 1)];
     for ((project, events), (stored, duplicates)) in batches().into_iter().zip(expected) {
@@ -663,6 +775,7 @@ fn answers(a: &dyn Analytics) -> String {
         .active_users(
             P,
             &ActiveQuery {
+                persons: None,
                 events: Vec::new(),
                 from_day: d / DAY,
                 days: 9,
@@ -681,6 +794,7 @@ fn answers(a: &dyn Analytics) -> String {
             .active_users(
                 P,
                 &ActiveQuery {
+                    persons: None,
                     events,
                     from_day,
                     days,
@@ -694,6 +808,7 @@ fn answers(a: &dyn Analytics) -> String {
         .stickiness(
             P,
             &ActiveQuery {
+                persons: None,
                 events: names(&["$pageview"]),
                 from_day: d / DAY,
                 days: 9,
@@ -706,6 +821,7 @@ fn answers(a: &dyn Analytics) -> String {
         a.lifecycle(
             P,
             &LifecycleQuery {
+                persons: None,
                 events: Vec::new(),
                 interval: Interval::Day,
                 from_ms: d,
@@ -722,6 +838,7 @@ fn answers(a: &dyn Analytics) -> String {
             .retention(
                 P,
                 &RetentionQuery {
+                    persons: None,
                     start: names(&["$pageview"]),
                     returning: Vec::new(),
                     interval: Interval::Day,
@@ -740,6 +857,7 @@ fn answers(a: &dyn Analytics) -> String {
     for interval in [Interval::Hour, Interval::Week, Interval::Month] {
         for events in [Vec::new(), names(&["$pageview", "purchase"])] {
             let q = LifecycleQuery {
+                persons: None,
                 events: events.clone(),
                 interval,
                 from_ms: d,
@@ -750,6 +868,7 @@ fn answers(a: &dyn Analytics) -> String {
                 a.lifecycle(P, &q).expect("lifecycle")
             ));
             let q = RetentionQuery {
+                persons: None,
                 start: names(&["$pageview"]),
                 returning: events,
                 interval,
@@ -876,6 +995,7 @@ fn answers(a: &dyn Analytics) -> String {
         (Interval::Day, -3 * DAY),
     ] {
         let q = LifecycleQuery {
+            persons: None,
             events: Vec::new(),
             interval,
             from_ms: from,
@@ -886,6 +1006,7 @@ fn answers(a: &dyn Analytics) -> String {
             a.lifecycle("edges", &q).expect("lifecycle")
         ));
         let q = RetentionQuery {
+            persons: None,
             start: vec!["$pageview".to_owned()],
             returning: vec!["$pageview".to_owned()],
             interval,
@@ -940,6 +1061,7 @@ fn answers(a: &dyn Analytics) -> String {
     math_answers(a, &mut out);
     web_answers(a, &mut out);
     revenue_answers(a, &mut out);
+    cohort_answers(a, &mut out);
     out.join("\n")
 }
 

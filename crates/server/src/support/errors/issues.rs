@@ -148,11 +148,24 @@ pub async fn list(
             Some(ids)
         }
     };
+    let reached = match p
+        .in_cohort
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
+        None => None,
+        Some(which) => Some(reached_by_cohort(state, project_id, which).await?),
+    };
+    let ids = match (tagged, reached) {
+        (Some(t), Some(r)) => Some(t.into_iter().filter(|i| r.contains(i)).collect()),
+        (t, r) => t.or(r),
+    };
     let filter = IssueFilter {
         status,
         release: p.release.as_deref().filter(|s| !s.is_empty()),
         environment: p.environment.as_deref().filter(|s| !s.is_empty()),
-        ids: tagged.as_deref(),
+        ids: ids.as_deref(),
     };
     let order = by_users.unwrap_or(IssueOrder::LastSeen);
     let (take, skip) = if users_sort {
@@ -178,6 +191,41 @@ pub async fn list(
             .collect();
     }
     Ok(out)
+}
+
+/// The ids of the issues whose events named a distinct id of a person in
+/// the cohort, sorted.
+async fn reached_by_cohort(state: &AppState, project_id: &str, which: &str) -> Result<Vec<String>> {
+    // Analytics errors come back by their kind (a 404 stays a 404).
+    let theirs =
+        |e: crate::analytics::AnalyticsError| SupportError::from(crate::error::ApiError::from(e));
+    let (_, members) = crate::analytics::cohorts::resolve(state, project_id, which)
+        .await
+        .map_err(theirs)?;
+    let project = project_id.to_owned();
+    let pairs = on_errors(state, move |t| t.fingerprint_people(&project)).await?;
+    let dids: Vec<String> = pairs.iter().map(|(_, d)| d.clone()).collect();
+    let project = project_id.to_owned();
+    let who = crate::analytics::telemetry(state, move |a| a.who(&project, &dids))
+        .await
+        .map_err(theirs)?;
+    let mut prints: Vec<String> = pairs
+        .into_iter()
+        .zip(who)
+        .filter(|(_, w)| members.contains(w))
+        .map(|((f, _), _)| f)
+        .collect();
+    prints.dedup();
+    let mut ids: Vec<String> = state
+        .db
+        .issues_of_fingerprints(project_id, &prints)
+        .await?
+        .into_iter()
+        .map(|(_, i)| i)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
 }
 
 fn frame_view(f: &liveops_wire::sentry::Frame) -> FrameView {

@@ -79,6 +79,10 @@ pub async fn issue_list(
     } else {
         (Vec::new(), Vec::new())
     };
+    let cohorts = match crate::analytics::cohorts::list(&state, &project.id).await {
+        Ok(c) => c,
+        Err(e) => return api_error(e),
+    };
     let frame = Frame::of(&s, &projects, project, Area::Support);
     let base = format!("/p/{}/support/errors", project.slug);
     let sort = q.sort.clone().unwrap_or_else(|| "last_seen".into());
@@ -95,6 +99,12 @@ pub async fn issue_list(
             label { "Release " input name="release" value=(q.release.clone().unwrap_or_default()); }
             label { "Environment " input name="environment" value=(q.environment.clone().unwrap_or_default()); }
             label { "Tag " input name="tag" placeholder="browser:Chrome" value=(q.tag.clone().unwrap_or_default()); }
+            @if !cohorts.is_empty() {
+                label { "Reached cohort " select name="in_cohort" {
+                    option value="" { "anyone" }
+                    @for c in &cohorts { option value=(c.name) selected[q.in_cohort.as_deref() == Some(c.name.as_str())] { (c.name) } }
+                } }
+            }
             label { "Sort " select name="sort" {
                 @for (v, l) in [("last_seen", "last seen"), ("first_seen", "first seen"), ("events", "events"), ("users", "users")] {
                     option value=(v) selected[sort == v] { (l) }

@@ -36,6 +36,7 @@ pub(crate) fn active_users(
             p,
             from,
             to,
+            q.persons.as_ref(),
             || kernel.tally(),
             |acc, _, ts, names| kernel.add(ts, names, acc),
         )?;
@@ -77,6 +78,7 @@ pub(crate) fn stickiness(s: &impl Source, project: &str, q: &ActiveQuery) -> Res
             p,
             from,
             to,
+            q.persons.as_ref(),
             || vec![0u64; q.days],
             |acc, _, ts, names| {
                 if let Some(n) = active_days(&act, ts, names, q.from_day, q.days) {
@@ -118,6 +120,7 @@ pub(crate) fn lifecycles(
                     p,
                     i64::MIN,
                     end,
+                    q.persons.as_ref(),
                     || vec![Lifecycle::default(); q.periods],
                     |acc, _, ts, names| lifecycle(&act, q.interval, first, ts, names, acc),
                 )?;

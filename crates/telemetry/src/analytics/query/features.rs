@@ -40,6 +40,7 @@ pub(crate) fn features(
                 p,
                 from_ms,
                 to_ms,
+                None,
                 || (0u64, vec![(0u64, 0u64); k]),
                 |acc, _, _, names| {
                     acc.0 += 1;

@@ -81,6 +81,7 @@ pub(crate) fn funnel(s: &impl Source, project: &str, q: &FunnelQuery) -> Result<
             p,
             q.from_ms,
             q.to_ms,
+            q.persons.as_ref(),
             || Acc {
                 scratch: Scratch::default(),
                 totals: FunnelTotals::new(n),

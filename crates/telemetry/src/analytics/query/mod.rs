@@ -27,6 +27,54 @@ const DAY_MS: i64 = 86_400_000;
 /// Event names that match: any of these; empty means every event.
 pub type EventSet = Vec<String>;
 
+/// The persons of a cohort, as the stores name who did something: a
+/// person's id, or the distinct id of events nobody is linked to. Cheap to
+/// clone; sorted, so a lookup is a binary search.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members(std::sync::Arc<Vec<String>>);
+
+impl Members {
+    pub fn new(mut who: Vec<String>) -> Members {
+        who.sort_unstable();
+        who.dedup();
+        Members(std::sync::Arc::new(who))
+    }
+
+    pub fn contains(&self, who: &str) -> bool {
+        self.0.binary_search_by(|m| m.as_str().cmp(who)).is_ok()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// In order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(String::as_str)
+    }
+
+    /// Those in both.
+    pub fn intersect(&self, other: &Members) -> Members {
+        let (small, large) = if self.len() <= other.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        Members(std::sync::Arc::new(
+            small
+                .0
+                .iter()
+                .filter(|m| large.contains(m))
+                .cloned()
+                .collect(),
+        ))
+    }
+}
+
 /// What a query reads: events in `[from, to)` with one of `names` (all
 /// names when empty), or only the persons.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,14 +280,22 @@ fn activity(names: &Names, set: &[String]) -> Activity {
 
 /// Runs `visit` for every live person with their time-sorted events within
 /// `[from, to)`, on every core, and returns each worker's accumulator.
+/// With `keep`, only the persons in it are visited.
 fn scan<A: Send>(
     p: &Project,
     from: i64,
     to: i64,
+    keep: Option<&Members>,
     init: impl Fn() -> A + Sync,
     visit: impl Fn(&mut A, u32, &[i64], &[u32]) + Sync,
 ) -> Result<Vec<A>> {
     let slots = p.persons.person_slots();
+    let kept: Option<Vec<bool>> = keep.map(|m| {
+        (0..slots as u32)
+            .map(|slot| p.persons.person(slot).is_some_and(|v| m.contains(v.0)))
+            .collect()
+    });
+    let kept = kept.as_deref();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
@@ -253,6 +309,9 @@ fn scan<A: Send>(
                     let (mut ts_buf, mut name_buf) = (Vec::new(), Vec::new());
                     let mut pairs: Vec<(i64, u32)> = Vec::new();
                     for person in (t * chunk)..((t + 1) * chunk).min(slots) {
+                        if kept.is_some_and(|k| !k.get(person).copied().unwrap_or(false)) {
+                            continue;
+                        }
                         let Some((_, dids, _, _)) = p.persons.person(person as u32) else {
                             continue;
                         };
@@ -298,6 +357,8 @@ pub struct ActiveQuery {
     pub events: EventSet,
     pub from_day: i64,
     pub days: usize,
+    /// Only these persons (a cohort); everyone when `None`.
+    pub persons: Option<Members>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -339,6 +400,8 @@ pub struct FunnelQuery {
     pub dropoff_after: Option<usize>,
     /// Name the distinct ids of the persons who completed every step.
     pub converted: bool,
+    /// Only these persons (a cohort); everyone when `None`.
+    pub persons: Option<Members>,
 }
 
 /// What to break a funnel down by.
@@ -389,6 +452,8 @@ pub struct RetentionQuery {
     pub periods: usize,
     pub cohort: Cohort,
     pub mode: ReturnMode,
+    /// Only these persons (a cohort); everyone when `None`.
+    pub persons: Option<Members>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -404,6 +469,8 @@ pub struct LifecycleQuery {
     pub interval: Interval,
     pub from_ms: i64,
     pub periods: usize,
+    /// Only these persons (a cohort); everyone when `None`.
+    pub persons: Option<Members>,
 }
 
 #[derive(Debug, Clone)]
@@ -448,6 +515,8 @@ pub struct TrendsQuery {
     pub breakdown_limit: usize,
     /// The number each point shows as its `value`.
     pub math: SeriesMath,
+    /// Only the events of these persons (a cohort); everyone's when `None`.
+    pub persons: Option<Members>,
 }
 
 /// How many breakdown values a trend shows unless asked for another number
@@ -548,12 +617,15 @@ fn steps_of(labels: &[String], totals: &mut FunnelTotals) -> Vec<FunnelStep> {
 }
 
 mod active;
+mod cohort;
 mod features;
 mod funnel;
 mod persons;
 mod retention;
 
 pub(crate) use active::{active_users, lifecycles, stickiness};
+pub use cohort::CohortQuery;
+pub(crate) use cohort::{cohort, cohort_sizes, who};
 pub(crate) use features::features;
 pub(crate) use funnel::funnel;
 pub(crate) use persons::{event_names, person, persons};

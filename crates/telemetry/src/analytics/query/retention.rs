@@ -48,6 +48,7 @@ pub(crate) fn retention(
                     p,
                     i64::MIN,
                     to,
+                    q.persons.as_ref(),
                     || RetentionTable::new(q.periods),
                     |acc, _, ts, names| kernel.add(ts, names, acc),
                 )?;

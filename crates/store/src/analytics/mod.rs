@@ -3,6 +3,8 @@
 //! currency rates). The events themselves live in telemetry; how long they
 //! are kept is in [`crate::scaling`].
 
+pub mod cohorts;
+
 use sqlx::{AnyConnection, Row};
 
 use crate::{Db, Result, StoreError, new_id};
