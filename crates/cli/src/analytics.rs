@@ -98,6 +98,11 @@ pub enum AnalyticsCommand {
         #[command(subcommand)]
         cmd: crate::cohorts::CohortCommand,
     },
+    /// Saved insights: list, save, show (answered now), delete.
+    Insight {
+        #[command(subcommand)]
+        cmd: crate::insights::InsightCommand,
+    },
     /// DAU, WAU and MAU per day.
     Active {
         #[arg(long, value_name = "SLUG")]
@@ -315,6 +320,7 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
     match cmd {
         AnalyticsCommand::Revenue { cmd } => return crate::revenue::run(g, cmd).await,
         AnalyticsCommand::Cohort { cmd } => return crate::cohorts::run(g, cmd).await,
+        AnalyticsCommand::Insight { cmd } => return crate::insights::run(g, cmd).await,
         AnalyticsCommand::Events { project } => {
             let path = format!("{}/events", base(&project));
             let v = c.call(Method::GET, &path, None).await?;

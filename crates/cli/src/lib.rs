@@ -29,6 +29,7 @@ mod docs;
 mod errors;
 mod feedback;
 mod improvement;
+mod insights;
 mod manual;
 mod oncall;
 mod output;

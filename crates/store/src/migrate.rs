@@ -68,6 +68,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(23, "error_alerts", "0023_error_alerts.sql"),
     portable!(24, "revenue", "0024_revenue.sql"),
     portable!(25, "cohorts", "0025_cohorts.sql"),
+    portable!(26, "insights", "0026_insights.sql"),
 ];
 
 #[derive(Debug)]

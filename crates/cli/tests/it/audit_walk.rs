@@ -744,6 +744,17 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     )
     .await;
     w.vars.insert("cohort", "Buyers".into());
+    w.change(
+        "POST",
+        &at("/analytics/insights"),
+        Body::Json(
+            json!({"name": "Orders", "kind": "trends", "query": {"series": [{"event": "order"}]}}),
+        ),
+    )
+    .await;
+    w.vars.insert("insight", "Orders".into());
+    w.change("DELETE", &at("/analytics/insights/{insight}"), Body::None)
+        .await;
     w.change("DELETE", &at("/analytics/cohorts/{cohort}"), Body::None)
         .await;
     // The walk replaced the browser key; a person to delete needs a fresh one.

@@ -25,6 +25,7 @@ mod geoip;
 mod githooks;
 mod hardening;
 mod improvement;
+mod insights;
 mod nodes;
 mod oncall_cli;
 mod performance;

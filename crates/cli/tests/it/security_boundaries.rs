@@ -74,6 +74,22 @@ const API: &[(&str, &str, Api)] = &[
         "/api/v1/projects/{project}/analytics/revenue/rates",
         Admin,
     ),
+    ("GET", "/api/v1/projects/{project}/analytics/insights", Read),
+    (
+        "POST",
+        "/api/v1/projects/{project}/analytics/insights",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/insights/{insight}",
+        Read,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/analytics/insights/{insight}",
+        Write,
+    ),
     ("GET", "/api/v1/projects/{project}/analytics/cohorts", Read),
     (
         "POST",
@@ -864,6 +880,18 @@ const PAGES: &[(&str, &str, Page)] = &[
     ("GET", "/p/{project}/analytics", Page::Session),
     ("GET", "/p/{project}/analytics/web", Page::Session),
     ("GET", "/p/{project}/analytics/revenue", Page::Session),
+    ("GET", "/p/{project}/analytics/insights", Page::Session),
+    ("POST", "/p/{project}/analytics/insights", Page::Form),
+    (
+        "GET",
+        "/p/{project}/analytics/insights/{insight}",
+        Page::Session,
+    ),
+    (
+        "POST",
+        "/p/{project}/analytics/insights/{insight}/delete",
+        Page::Form,
+    ),
     ("GET", "/p/{project}/analytics/cohorts", Page::Session),
     ("POST", "/p/{project}/analytics/cohorts", Page::Form),
     (

@@ -10,6 +10,7 @@ pub mod cohort;
 pub mod event;
 pub mod filter;
 pub mod funnel;
+pub mod insight;
 pub mod math;
 pub mod range;
 pub mod retention;

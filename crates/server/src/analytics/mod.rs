@@ -5,6 +5,7 @@
 pub mod cohorts;
 pub mod funnels;
 pub mod geoip;
+pub mod insights;
 pub mod keys;
 pub mod revenue;
 pub mod trends;

@@ -6,19 +6,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use liveops_core::analytics::Interval;
 use liveops_core::analytics::funnel::MAX_STEPS;
 use liveops_core::scaling::retention::Kind as RetentionKind;
 use liveops_store::analytics::KeyFunnel;
 
-use liveops_telemetry::analytics as q;
-
-use crate::analytics::{cohorts, funnels};
+use crate::analytics::funnels;
 use crate::auth::{Access, need};
 use crate::contract::analytics::*;
+use crate::contract::answers;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::{AppState, format_ms};
-use crate::timerange::parse_when;
 use crate::work::{Audit, Work};
 
 // ---------------------------------------------------------------- events and trends
@@ -76,9 +73,9 @@ pub async fn trends_query(
     Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<TrendsBody>,
 ) -> ApiResult<Json<TrendsResultView>> {
-    let req = trends_request(&body, state.now_ms())?;
-    let answer = crate::analytics::trends::run(&state, &access.project.id, req.clone()).await?;
-    Ok(Json(TrendsResultView::new(&req, answer)))
+    Ok(Json(
+        answers::trends(&state, &access.project.id, &body).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- web
@@ -94,30 +91,7 @@ pub async fn web(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<WebParams>,
 ) -> ApiResult<Json<WebOverviewView>> {
-    let (from_ms, to_ms) = range(
-        p.from.as_deref(),
-        p.to.as_deref(),
-        30,
-        3660,
-        None,
-        state.now_ms(),
-    )?;
-    let top = web_top(p.top)?;
-    let o = crate::analytics::web::overview(
-        &state,
-        &access.project.id,
-        from_ms,
-        to_ms,
-        top,
-        p.in_cohort.as_deref(),
-    )
-    .await?;
-    Ok(Json(WebOverviewView::new(
-        from_ms,
-        to_ms,
-        o,
-        state.geoip.is_some(),
-    )))
+    Ok(Json(answers::web(&state, &access.project.id, &p).await?))
 }
 
 // ---------------------------------------------------------------- active users
@@ -131,26 +105,7 @@ pub async fn active(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<ActiveDayView>>> {
-    let (from_day, days, events) = day_range(&p, state.now_ms())?;
-    let persons = cohorts::filter(&state, &access.project.id, p.in_cohort.as_deref()).await?;
-    let query = q::ActiveQuery {
-        persons,
-        events,
-        from_day,
-        days,
-    };
-    let id = access.project.id.clone();
-    let s = crate::analytics::telemetry(&state, move |a| a.active_users(&id, &query)).await?;
-    Ok(Json(
-        (0..s.days.len())
-            .map(|i| ActiveDayView {
-                date: format_ms(s.days[i])[..10].to_owned(),
-                dau: s.dau[i],
-                wau: s.wau[i],
-                mau: s.mau[i],
-            })
-            .collect(),
-    ))
+    Ok(Json(answers::active(&state, &access.project.id, &p).await?))
 }
 
 /// How many people were active on 1, 2, … days of the range.
@@ -162,24 +117,8 @@ pub async fn stickiness(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<ActiveParams>,
 ) -> ApiResult<Json<Vec<StickinessView>>> {
-    let (from_day, days, events) = day_range(&p, state.now_ms())?;
-    let persons = cohorts::filter(&state, &access.project.id, p.in_cohort.as_deref()).await?;
-    let query = q::ActiveQuery {
-        persons,
-        events,
-        from_day,
-        days,
-    };
-    let id = access.project.id.clone();
-    let hist = crate::analytics::telemetry(&state, move |a| a.stickiness(&id, &query)).await?;
     Ok(Json(
-        hist.into_iter()
-            .enumerate()
-            .map(|(k, persons)| StickinessView {
-                days: k as u64 + 1,
-                persons,
-            })
-            .collect(),
+        answers::stickiness(&state, &access.project.id, &p).await?,
     ))
 }
 
@@ -192,44 +131,8 @@ pub async fn lifecycle(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<LifecycleParams>,
 ) -> ApiResult<Json<Vec<LifecycleView>>> {
-    let interval = interval(p.interval.as_deref(), Interval::Week)?;
-    if interval == Interval::Hour {
-        return Err(ApiError::unprocessable(
-            "lifecycle works per day, week or month",
-        ));
-    }
-    let periods = p.periods.unwrap_or(8);
-    if !(1..=120).contains(&periods) {
-        return Err(ApiError::unprocessable("periods must be 1 to 120"));
-    }
-    let from_ms = match &p.from {
-        Some(f) => parse_when("from", f)?,
-        None => interval.bucket_start(interval.bucket(state.now_ms()) - periods as i64 + 1),
-    };
-    let events = match &p.event {
-        Some(e) => event_list("event", std::slice::from_ref(e))?,
-        None => Vec::new(),
-    };
-    let persons = cohorts::filter(&state, &access.project.id, p.in_cohort.as_deref()).await?;
-    let query = q::LifecycleQuery {
-        persons,
-        events,
-        interval,
-        from_ms,
-        periods,
-    };
-    let id = access.project.id.clone();
-    let rows = crate::analytics::telemetry(&state, move |a| a.lifecycle(&id, &query)).await?;
     Ok(Json(
-        rows.into_iter()
-            .map(|(start, l)| LifecycleView {
-                start: format_ms(start),
-                new: l.new,
-                returning: l.returning,
-                resurrecting: l.resurrecting,
-                dormant: l.dormant,
-            })
-            .collect(),
+        answers::lifecycle(&state, &access.project.id, &p).await?,
     ))
 }
 
@@ -246,10 +149,9 @@ pub async fn funnel(
     Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<FunnelBody>,
 ) -> ApiResult<Json<FunnelView>> {
-    let query = funnel_query(&body, state.now_ms())?;
-    let chosen = funnel_cohorts(&body)?;
-    let (answer, revenue) = funnels::run(&state, &access.project.id, query, &chosen).await?;
-    Ok(Json(funnel_view(answer, revenue)))
+    Ok(Json(
+        answers::funnel(&state, &access.project.id, &body).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- retention
@@ -264,36 +166,9 @@ pub async fn retention(
     Access(access, _): Access<need::Read>,
     ApiJson(body): ApiJson<RetentionBody>,
 ) -> ApiResult<Json<RetentionView>> {
-    let mut query = retention_query(&body, state.now_ms())?;
-    query.persons = cohorts::filter(&state, &access.project.id, body.in_cohort.as_deref()).await?;
-    let interval = query.interval;
-    let id = access.project.id.clone();
-    let cohorts = crate::analytics::telemetry(&state, move |a| a.retention(&id, &query)).await?;
-    Ok(Json(RetentionView {
-        interval: interval.as_str().into(),
-        cohorts: cohorts
-            .into_iter()
-            .map(|c| {
-                let size = c.counts.first().copied().unwrap_or(0);
-                CohortView {
-                    start: format_ms(c.start_ms),
-                    size,
-                    rates: c
-                        .counts
-                        .iter()
-                        .map(|&n| {
-                            if size == 0 {
-                                0.0
-                            } else {
-                                n as f64 / size as f64
-                            }
-                        })
-                        .collect(),
-                    counts: c.counts,
-                }
-            })
-            .collect(),
-    }))
+    Ok(Json(
+        answers::retention(&state, &access.project.id, &body).await?,
+    ))
 }
 
 // ---------------------------------------------------------------- features

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod feedback;
 pub mod feeds;
 pub mod improvement;
+pub mod insights;
 pub mod me;
 pub mod overview;
 pub mod performance;
@@ -196,6 +197,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(cohorts::list, cohorts::create))
         .routes(routes!(cohorts::show, cohorts::delete))
         .routes(routes!(cohorts::sizes))
+        .routes(routes!(insights::list, insights::create))
+        .routes(routes!(insights::show, insights::delete))
         .routes(routes!(analytics::active))
         .routes(routes!(analytics::stickiness))
         .routes(routes!(analytics::lifecycle))

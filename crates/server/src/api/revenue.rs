@@ -3,11 +3,9 @@
 
 use axum::Json;
 use axum::extract::State;
-use liveops_core::analytics::Interval;
 
 use crate::analytics::revenue::{self as service, RateInput};
 use crate::auth::{Access, need};
-use crate::contract::analytics::{interval, range};
 use crate::contract::revenue::*;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -23,24 +21,9 @@ pub async fn revenue(
     Access(access, _): Access<need::Read>,
     ApiQuery(p): ApiQuery<RevenueParams>,
 ) -> ApiResult<Json<RevenueView>> {
-    let interval = interval(p.interval.as_deref(), Interval::Day)?;
-    let (from_ms, to_ms) = range(
-        p.from.as_deref(),
-        p.to.as_deref(),
-        30,
-        3660,
-        Some(interval),
-        state.now_ms(),
-    )?;
-    let r = service::revenue(
-        &state,
-        &access.project.id,
-        interval,
-        (from_ms, to_ms),
-        p.in_cohort.as_deref(),
-    )
-    .await?;
-    Ok(Json(RevenueView::new(interval, from_ms, to_ms, r)))
+    Ok(Json(
+        crate::contract::answers::revenue(&state, &access.project.id, &p).await?,
+    ))
 }
 
 /// MRR per month with its movements (new, expansion, contraction, churn,

@@ -603,7 +603,7 @@ pub struct LifecycleView {
     pub dormant: u64,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExclusionBody {
     pub event: String,
@@ -613,7 +613,7 @@ pub struct ExclusionBody {
     pub before_step: usize,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelBody {
     /// Each step is one event name, or several separated by `|` (any of them).
@@ -877,7 +877,7 @@ pub fn funnel_view(
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionBody {
     /// The event that puts a person in a cohort.

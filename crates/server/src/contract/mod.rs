@@ -4,12 +4,14 @@
 
 pub mod access;
 pub mod analytics;
+pub mod answers;
 pub mod cohorts;
 pub mod configuration;
 pub mod docs;
 pub mod errors;
 pub mod feedback;
 pub mod improvement;
+pub mod insights;
 pub mod performance;
 pub mod releases;
 pub mod revenue;

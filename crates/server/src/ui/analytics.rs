@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
 use liveops_core::analytics::Interval;
+use liveops_core::analytics::insight::InsightKind;
 use liveops_core::analytics::math::Aggregate;
 use liveops_core::{Area, Permission};
 use liveops_store::audit::{Actor, ActorKind};
@@ -15,6 +16,7 @@ use liveops_telemetry::analytics as q;
 use maud::html;
 use serde::Deserialize;
 
+use super::analytics_insights::save_form;
 use super::charts::{heat, lines};
 
 use super::prologue::{load, permitted};
@@ -279,6 +281,21 @@ pub async fn page_view(
         Ok(a) => a,
         Err(e) => return api_error(e),
     };
+    // What the page asked, for saving as insights: without a range the
+    // form did not set, so a saved insight stays relative to its day.
+    let relative = blank(&f.from).is_none() && blank(&f.to).is_none();
+    let saved = |v: serde_json::Value| {
+        let mut v = v;
+        if relative && let Some(o) = v.as_object_mut() {
+            o.remove("from");
+            o.remove("to");
+        }
+        v
+    };
+    let trends_json =
+        saved(serde_json::to_value(trends_body(&f, interval, from, to)).unwrap_or_default());
+    let mut funnel_json = None;
+    let mut retention_json = None;
     let funnel = match blank(&f.steps) {
         Some(steps) => {
             let steps: Vec<String> = steps
@@ -309,6 +326,7 @@ pub async fn page_view(
                 dropoff_after,
                 revenue: f.funnel_revenue.as_deref() == Some("on"),
             };
+            funnel_json = serde_json::to_value(&body).ok().map(&saved);
             let (query, chosen) = match funnel_query(&body, state.now_ms())
                 .and_then(|q| Ok((q, funnel_cohorts(&body)?)))
             {
@@ -332,8 +350,9 @@ pub async fn page_view(
                 periods: Some(8),
                 cohort: None,
                 mode: None,
-                in_cohort: None,
+                in_cohort: blank(&f.cohort),
             };
+            retention_json = serde_json::to_value(&body).ok();
             let query = match retention_query(&body, state.now_ms()) {
                 Ok(mut q) => {
                     q.persons = persons.clone();
@@ -378,7 +397,7 @@ pub async fn page_view(
     };
     let body = html! {
         h1 { (Area::Analytics.title()) }
-        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/cohorts"} { "Cohorts" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
+        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/cohorts"} { "Cohorts" } " · " a href={(base) "/insights"} { "Saved insights" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
         @if events.is_empty() {
             div.empty data-area="analytics" {
                 p { strong { "No events have arrived for this project yet." } }
@@ -454,6 +473,7 @@ pub async fn page_view(
             @let broken_down = f.breakdown.is_some() || blank(&f.trend_cohorts).is_some();
             @let drawn = drawn_lines(&answer, &trend, broken_down);
             (lines(&tl, &drawn))
+            @if can_write { (save_form(&s, &base, InsightKind::Trends, &trends_json)) }
             table.trends {
                 thead { tr { th { "Series" } th { "Math" } th { "Events" } th { "Unique persons (max per interval)" } th { "Latest value" } } }
                 tbody {
@@ -509,6 +529,7 @@ pub async fn page_view(
                 label { input type="checkbox" name="funnel_revenue" checked[f.funnel_revenue.as_deref() == Some("on")]; " Revenue of the persons who converted" }
                 button type="submit" { "Run funnel" }
             }
+            @if let (true, Some(j)) = (can_write, &funnel_json) { (save_form(&s, &base, InsightKind::Funnel, j)) }
             @if let Some(fv) = &funnel {
                 table.funnel {
                     thead { tr { th { "Step" } th { "Persons" } th { "Conversion" } th { "From previous" } th { "Drop-off" } th { "Median time" } } }
@@ -577,6 +598,7 @@ pub async fn page_view(
                 } }
                 " " button type="submit" { "Show retention" }
             }
+            @if let (true, Some(j)) = (can_write, &retention_json) { (save_form(&s, &base, InsightKind::Retention, j)) }
             @if let Some(cohorts) = &retention {
                 table.retention {
                     thead { tr { th { "Cohort" } th { "People" } @for k in 0..cohorts.len() { th { (k) } } } }

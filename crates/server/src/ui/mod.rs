@@ -18,6 +18,7 @@ macro_rules! or_page {
 pub mod act;
 mod analytics;
 mod analytics_cohorts;
+mod analytics_insights;
 mod analytics_revenue;
 mod analytics_web;
 pub mod changelog;
@@ -230,6 +231,18 @@ fn routes() -> Router<AppState> {
             post(analytics::create_feature),
         )
         .route("/p/{project}/analytics/web", get(analytics_web::page_view))
+        .route(
+            "/p/{project}/analytics/insights",
+            get(analytics_insights::list_view).post(analytics_insights::create),
+        )
+        .route(
+            "/p/{project}/analytics/insights/{insight}",
+            get(analytics_insights::insight_view),
+        )
+        .route(
+            "/p/{project}/analytics/insights/{insight}/delete",
+            post(analytics_insights::delete),
+        )
         .route(
             "/p/{project}/analytics/cohorts",
             get(analytics_cohorts::list_view).post(analytics_cohorts::create),

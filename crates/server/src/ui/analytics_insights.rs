@@ -1,0 +1,353 @@
+//! The saved-insights pages: the project's insights, and an insight's own
+//! page (its link to share inside the project), answered for today by the
+//! same code as the API and drawn by its kind; the analytics page saves
+//! its trend, funnel and retention through the form here.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use liveops_core::access::authorize;
+use liveops_core::analytics::insight::InsightKind;
+use liveops_core::{Area, Permission};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::charts::{bars, heat, lines};
+use super::prologue::{load, permitted};
+use super::{Frame, UiSession, api_error, csrf_field, page};
+use crate::analytics::insights as service;
+use crate::contract::analytics::{
+    ActiveDayView, FunnelView, LifecycleView, RetentionView, StickinessView, TrendsResultView,
+    WebOverviewView,
+};
+use crate::contract::answers;
+use crate::contract::insights::{InsightBody, InsightView};
+use crate::contract::revenue::RevenueView;
+use crate::error::ApiError;
+use crate::state::{AppState, format_ms};
+
+fn url_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+pub async fn list_view(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+) -> Response {
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, _) = &projects[idx];
+    let rows = match service::list(&state, &project.id).await {
+        Ok(r) => r,
+        Err(e) => return api_error(e),
+    };
+    let views: Vec<InsightView> = rows
+        .iter()
+        .map(|r| InsightView::new(r, &project.slug))
+        .collect();
+    let base = format!("/p/{}/analytics", project.slug);
+    let frame = Frame::of(&s, &projects, project, Area::Analytics);
+    let body = html! {
+        p { a href=(base) { "← Analytics" } }
+        h1 { "Saved insights" }
+        p.lede { "A saved insight is a question kept under a name. Its page answers it for today; share its link with anyone in the project. Save one from the analytics page, or through the API and the CLI." }
+        @if views.is_empty() {
+            p.empty { "No saved insights yet." }
+        } @else {
+            table.insights {
+                thead { tr { th { "Insight" } th { "Kind" } th { "Saved by" } th { "Saved" } } }
+                tbody { @for v in &views { tr {
+                    td { a href=(v.link) { (v.name) } }
+                    td { (v.kind) }
+                    td { (v.created_by) }
+                    td { (v.created_at[..10]) }
+                } } }
+            }
+        }
+    };
+    page(&format!("Insights · {}", project.name), Some(&frame), body).into_response()
+}
+
+fn parse<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(ApiError::internal)
+}
+
+fn pct(f: f64) -> String {
+    format!("{:.1}%", f * 100.0)
+}
+
+/// An answer drawn by its kind.
+fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Markup, ApiError> {
+    Ok(match kind {
+        InsightKind::Trends => {
+            let t: TrendsResultView = parse(result)?;
+            let labels: Vec<String> = t
+                .series
+                .first()
+                .and_then(|s| s.lines.first())
+                .map(|l| l.points.iter().map(|p| p.start[5..10].to_owned()).collect())
+                .unwrap_or_default();
+            let mut drawn: Vec<(String, Vec<f64>)> = Vec::new();
+            for s in &t.series {
+                for l in s.lines.iter().take(6) {
+                    let name = match &l.value {
+                        Some(v) => format!("{} {v}", s.name),
+                        None => s.name.clone(),
+                    };
+                    drawn.push((
+                        name,
+                        l.points
+                            .iter()
+                            .map(|p| p.value.unwrap_or(f64::NAN))
+                            .collect(),
+                    ));
+                }
+            }
+            if let Some(f) = &t.formula {
+                for l in f.lines.iter().take(6) {
+                    drawn.push((
+                        f.formula.clone(),
+                        l.points
+                            .iter()
+                            .map(|p| p.value.unwrap_or(f64::NAN))
+                            .collect(),
+                    ));
+                }
+            }
+            html! {
+                (lines(&labels, &drawn))
+                table.trends {
+                    thead { tr { th { "Line" } th { "Total" } th { "Latest" } } }
+                    tbody { @for (name, values) in &drawn { tr {
+                        td { (name) }
+                        td.total { (values.iter().filter(|v| v.is_finite()).sum::<f64>()) }
+                        td { (values.last().filter(|v| v.is_finite()).map_or("—".to_owned(), |v| format!("{v:.2}"))) }
+                    } } }
+                }
+            }
+        }
+        InsightKind::Funnel => {
+            let f: FunnelView = parse(result)?;
+            html! {
+                (bars(&f.steps.iter().map(|s| (format!("{}. {}", s.step, s.event), s.persons as f64)).collect::<Vec<_>>(), "persons"))
+                table.funnel {
+                    thead { tr { th { "Step" } th { "Persons" } th { "Conversion" } } }
+                    tbody { @for st in &f.steps { tr { td { (st.step) ". " (st.event) } td.persons { (st.persons) } td { (pct(st.conversion)) } } } }
+                }
+                @for b in &f.breakdown {
+                    p { (b.value) ": " @for (i, st) in b.steps.iter().enumerate() { @if i > 0 { " → " } (st.persons) } }
+                }
+            }
+        }
+        InsightKind::Retention => {
+            let r: RetentionView = parse(result)?;
+            html! {
+                table.retention {
+                    thead { tr { th { "Cohort" } th { "People" } @for k in 0..r.cohorts.len() { th { (k) } } } }
+                    tbody { @for c in &r.cohorts { tr {
+                        td { (c.start[..10]) } td { (c.size) }
+                        @for x in &c.rates { td style=(heat(*x)) { (pct(*x)) } }
+                    } } }
+                }
+            }
+        }
+        InsightKind::Stickiness => {
+            let s: Vec<StickinessView> = parse(result)?;
+            html! { (bars(&s.iter().filter(|d| d.persons > 0).map(|d| (format!("{} days", d.days), d.persons as f64)).collect::<Vec<_>>(), "people")) }
+        }
+        InsightKind::Lifecycle => {
+            let l: Vec<LifecycleView> = parse(result)?;
+            html! {
+                table.lifecycle {
+                    thead { tr { th { "From" } th { "New" } th { "Returning" } th { "Resurrecting" } th { "Dormant" } } }
+                    tbody { @for x in &l { tr { td { (x.start[..10]) } td { (x.new) } td { (x.returning) } td { (x.resurrecting) } td { "−" (x.dormant) } } } }
+                }
+            }
+        }
+        InsightKind::Active => {
+            let a: Vec<ActiveDayView> = parse(result)?;
+            let labels: Vec<String> = a.iter().map(|d| d.date[5..].to_owned()).collect();
+            html! {
+                (lines(&labels, &[
+                    ("DAU".to_owned(), a.iter().map(|d| d.dau as f64).collect()),
+                    ("WAU".to_owned(), a.iter().map(|d| d.wau as f64).collect()),
+                    ("MAU".to_owned(), a.iter().map(|d| d.mau as f64).collect()),
+                ]))
+            }
+        }
+        InsightKind::Web => {
+            let w: WebOverviewView = parse(result)?;
+            html! {
+                dl.web-summary {
+                    dt { "Visitors" } dd { (w.visitors) }
+                    dt { "Page views" } dd.page-views { (w.page_views) }
+                    dt { "Sessions" } dd { (w.sessions) }
+                    dt { "Bounce rate" } dd { (pct(w.bounce_rate)) }
+                }
+                table.pages {
+                    thead { tr { th { "Page" } th { "Views" } } }
+                    tbody { @for p in &w.pages { tr { td { (p.value) } td { (p.count) } } } }
+                }
+            }
+        }
+        InsightKind::Revenue => {
+            let r: RevenueView = parse(result)?;
+            let labels: Vec<String> = r.points.iter().map(|p| p.start[5..10].to_owned()).collect();
+            html! {
+                p { "Revenue " strong.revenue { (format!("{:.2}", r.revenue)) " " (r.base_currency) } ", " (r.orders) " orders, " (r.payers) " payers." }
+                (lines(&labels, &[(format!("revenue ({})", r.base_currency), r.points.iter().map(|p| p.revenue).collect())]))
+            }
+        }
+    })
+}
+
+pub async fn insight_view(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, which)): Path<(String, String)>,
+) -> Response {
+    let (projects, idx) = or_page!(load(&state, &s, &slug));
+    let (project, role) = &projects[idx];
+    let can_write = authorize(*role, None, Permission::Write).is_ok();
+    let row = match service::find(&state, &project.id, &which).await {
+        Ok(r) => r,
+        Err(e) => return api_error(e),
+    };
+    let query = match service::query_of(&row) {
+        Ok(q) => q,
+        Err(e) => return api_error(e),
+    };
+    let result = match answers::answer(&state, &project.id, row.kind, &query).await {
+        Ok(r) => r,
+        Err(e) => return api_error(e),
+    };
+    let chart = match drawn(row.kind, result) {
+        Ok(m) => m,
+        Err(e) => return api_error(e),
+    };
+    let view = InsightView::new(&row, &project.slug);
+    let base = format!("/p/{}/analytics", project.slug);
+    let frame = Frame::of(&s, &projects, project, Area::Analytics);
+    let body = html! {
+        p { a href={(base) "/insights"} { "← Saved insights" } }
+        h1 { (view.name) }
+        p.lede { (view.kind) ", saved by " (view.created_by) " on " (view.created_at[..10]) ". Answered " span.computed-at { (format_ms(state.now_ms())) } "." }
+        (chart)
+        details {
+            summary { "The question" }
+            pre.query { (serde_json::to_string_pretty(&view.query).unwrap_or_default()) }
+        }
+        @if can_write {
+            form method="post" action={(base) "/insights/" (url_segment(&view.id)) "/delete"} {
+                (csrf_field(&s))
+                button.danger type="submit" { "Delete this insight" }
+            }
+        }
+    };
+    page(&format!("{} · Insights", view.name), Some(&frame), body).into_response()
+}
+
+/// The save form as pages post it: a name, a kind and the request.
+#[derive(Debug, Deserialize)]
+pub struct SaveForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    name: String,
+    kind: String,
+    query: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path(slug): Path<String>,
+    Form(f): Form<SaveForm>,
+) -> Response {
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Only members who may write can save insights."
+    ));
+    let query: serde_json::Value = match serde_json::from_str(&f.query) {
+        Ok(q) => q,
+        Err(e) => {
+            return api_error(ApiError::unprocessable(format!(
+                "the query is not JSON: {e}"
+            )));
+        }
+    };
+    let body = InsightBody {
+        name: f.name,
+        kind: f.kind,
+        query,
+    };
+    let kind = match body.parse(state.now_ms()) {
+        Ok(k) => k,
+        Err(e) => return api_error(e),
+    };
+    match service::create(
+        &state,
+        &s.actor(),
+        &project.id,
+        &body.name,
+        kind,
+        &body.query,
+    )
+    .await
+    {
+        Ok(row) => Redirect::to(&format!(
+            "/p/{slug}/analytics/insights/{}",
+            url_segment(&row.id)
+        ))
+        .into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeleteForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, which)): Path<(String, String)>,
+    Form(f): Form<DeleteForm>,
+) -> Response {
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Only members who may write can delete insights."
+    ));
+    match service::delete(&state, &s.actor(), &project.id, &which).await {
+        Ok(()) => Redirect::to(&format!("/p/{slug}/analytics/insights")).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+/// The form that saves a question of the analytics page as an insight.
+pub fn save_form(
+    s: &UiSession,
+    base: &str,
+    kind: InsightKind,
+    query: &serde_json::Value,
+) -> Markup {
+    html! {
+        form.inline.save-insight method="post" action={(base) "/insights"} {
+            (csrf_field(s))
+            input type="hidden" name="kind" value=(kind.as_str());
+            input type="hidden" name="query" value=(query.to_string());
+            label { "Save as " input name="name" required maxlength="120" placeholder="insight name"; }
+            " " button type="submit" { "Save insight" }
+        }
+    }
+}
