@@ -98,10 +98,16 @@ pub enum AnalyticsCommand {
         #[command(subcommand)]
         cmd: crate::cohorts::CohortCommand,
     },
-    /// Saved insights: list, save, show (answered now), delete.
+    /// Saved insights: list, save, show (answered now), goal, delete.
     Insight {
         #[command(subcommand)]
         cmd: crate::insights::InsightCommand,
+    },
+    /// Dashboards of saved insights: list, create, show, delete, export,
+    /// import.
+    Dashboard {
+        #[command(subcommand)]
+        cmd: crate::dashboards::DashboardCommand,
     },
     /// DAU, WAU and MAU per day.
     Active {
@@ -321,6 +327,7 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
         AnalyticsCommand::Revenue { cmd } => return crate::revenue::run(g, cmd).await,
         AnalyticsCommand::Cohort { cmd } => return crate::cohorts::run(g, cmd).await,
         AnalyticsCommand::Insight { cmd } => return crate::insights::run(g, cmd).await,
+        AnalyticsCommand::Dashboard { cmd } => return crate::dashboards::run(g, cmd).await,
         AnalyticsCommand::Events { project } => {
             let path = format!("{}/events", base(&project));
             let v = c.call(Method::GET, &path, None).await?;

@@ -44,6 +44,20 @@ pub enum InsightCommand {
         project: String,
         insight: String,
     },
+    /// Set the goal on an insight's headline number ('>= 50000'), or
+    /// remove it with --none.
+    Goal {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        insight: String,
+        /// `>=` or `<=`.
+        #[arg(long, required_unless_present = "none")]
+        op: Option<String>,
+        #[arg(long, required_unless_present = "none", allow_negative_numbers = true)]
+        target: Option<f64>,
+        #[arg(long, conflicts_with_all = ["op", "target"])]
+        none: bool,
+    },
     /// Delete a saved insight (id or name).
     Delete {
         #[arg(long, value_name = "SLUG")]
@@ -121,6 +135,24 @@ pub async fn run(g: &Global, cmd: InsightCommand) -> anyhow::Result<()> {
                 "{}",
                 serde_json::to_string_pretty(&a.result).unwrap_or_default()
             );
+        }
+        InsightCommand::Goal {
+            project,
+            insight,
+            op,
+            target,
+            none: _,
+        } => {
+            let goal = match (op, target) {
+                (Some(op), Some(target)) => json!({"op": op, "target": target}),
+                _ => serde_json::Value::Null,
+            };
+            let path = format!("{}/{}/goal", base(&project), esc(&insight));
+            let v = c
+                .call(Method::PUT, &path, Some(json!({ "goal": goal })))
+                .await?;
+            let i: InsightView = read_as(&path, &v)?;
+            println!("goal set on {}", i.name);
         }
         InsightCommand::Delete { project, insight } => {
             let path = format!("{}/{}", base(&project), esc(&insight));

@@ -25,6 +25,7 @@ mod cli;
 mod client;
 mod cohorts;
 mod configuration;
+mod dashboards;
 mod docs;
 mod errors;
 mod feedback;

@@ -52,6 +52,8 @@ pub struct Inner {
     pub setup_token: String,
     /// The GeoIP database ingest reads countries from (`geoip_database`).
     pub geoip: Option<Arc<crate::analytics::geoip::GeoIp>>,
+    /// The dashboards' answers, per node.
+    pub answers: crate::analytics::cache::AnswerCache,
 }
 
 impl AppState {
@@ -96,6 +98,7 @@ impl AppState {
             errors_cache: crate::support::errors::cache::IntakeCache::default(),
             sealer,
             geoip,
+            answers: crate::analytics::cache::AnswerCache::default(),
         }))
     }
 }

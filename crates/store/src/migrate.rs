@@ -69,6 +69,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(24, "revenue", "0024_revenue.sql"),
     portable!(25, "cohorts", "0025_cohorts.sql"),
     portable!(26, "insights", "0026_insights.sql"),
+    portable!(27, "dashboards", "0027_dashboards.sql"),
 ];
 
 #[derive(Debug)]

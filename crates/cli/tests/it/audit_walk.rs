@@ -753,6 +753,40 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     )
     .await;
     w.vars.insert("insight", "Orders".into());
+    w.change(
+        "PUT",
+        &at("/analytics/insights/{insight}/goal"),
+        Body::Json(json!({"goal": {"op": ">=", "target": 10}})),
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/analytics/dashboards"),
+        Body::Json(json!({"name": "Board", "days": 7, "tiles": [{"insight": "Orders"}]})),
+    )
+    .await;
+    w.vars.insert("dashboard", "Board".into());
+    w.change(
+        "PUT",
+        &at("/analytics/dashboards/{dashboard}"),
+        Body::Json(
+            json!({"name": "Board", "days": 14, "tiles": [{"insight": "Orders", "width": 2}]}),
+        ),
+    )
+    .await;
+    w.change(
+        "POST",
+        &at("/analytics/dashboards/import"),
+        Body::Json(json!({"name": "Board 2", "days": 7, "tiles": [{"width": 1, "insight":
+            {"name": "Orders", "kind": "trends", "query": {"series": [{"event": "order"}]}, "goal": null}}]})),
+    )
+    .await;
+    w.change(
+        "DELETE",
+        &at("/analytics/dashboards/{dashboard}"),
+        Body::None,
+    )
+    .await;
     w.change("DELETE", &at("/analytics/insights/{insight}"), Body::None)
         .await;
     w.change("DELETE", &at("/analytics/cohorts/{cohort}"), Body::None)

@@ -15,6 +15,7 @@ mod business;
 mod cli;
 mod cohorts;
 mod configuration;
+mod dashboards;
 mod docs;
 mod error_alerts;
 mod error_tracking;

@@ -76,6 +76,46 @@ const API: &[(&str, &str, Api)] = &[
     ),
     ("GET", "/api/v1/projects/{project}/analytics/insights", Read),
     (
+        "PUT",
+        "/api/v1/projects/{project}/analytics/insights/{insight}/goal",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/dashboards",
+        Read,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/analytics/dashboards",
+        Write,
+    ),
+    (
+        "POST",
+        "/api/v1/projects/{project}/analytics/dashboards/import",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/dashboards/{dashboard}",
+        Read,
+    ),
+    (
+        "PUT",
+        "/api/v1/projects/{project}/analytics/dashboards/{dashboard}",
+        Write,
+    ),
+    (
+        "DELETE",
+        "/api/v1/projects/{project}/analytics/dashboards/{dashboard}",
+        Write,
+    ),
+    (
+        "GET",
+        "/api/v1/projects/{project}/analytics/dashboards/{dashboard}/export",
+        Read,
+    ),
+    (
         "POST",
         "/api/v1/projects/{project}/analytics/insights",
         Write,
@@ -881,6 +921,38 @@ const PAGES: &[(&str, &str, Page)] = &[
     ("GET", "/p/{project}/analytics/web", Page::Session),
     ("GET", "/p/{project}/analytics/revenue", Page::Session),
     ("GET", "/p/{project}/analytics/insights", Page::Session),
+    (
+        "POST",
+        "/p/{project}/analytics/insights/{insight}/goal",
+        Page::Form,
+    ),
+    ("GET", "/p/{project}/analytics/dashboards", Page::Session),
+    ("POST", "/p/{project}/analytics/dashboards", Page::Form),
+    (
+        "POST",
+        "/p/{project}/analytics/dashboards/import",
+        Page::Form,
+    ),
+    (
+        "GET",
+        "/p/{project}/analytics/dashboards/{dashboard}",
+        Page::Session,
+    ),
+    (
+        "POST",
+        "/p/{project}/analytics/dashboards/{dashboard}/frame",
+        Page::Form,
+    ),
+    (
+        "GET",
+        "/p/{project}/analytics/dashboards/{dashboard}/export",
+        Page::Session,
+    ),
+    (
+        "POST",
+        "/p/{project}/analytics/dashboards/{dashboard}/delete",
+        Page::Form,
+    ),
     ("POST", "/p/{project}/analytics/insights", Page::Form),
     (
         "GET",

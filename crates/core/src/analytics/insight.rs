@@ -1,7 +1,8 @@
 //! Saved insights: a question asked of the analytics (a trend, a funnel,
 //! retention, stickiness, lifecycle, active users, the web overview or
 //! revenue), kept under a name so that anyone in the project can open it
-//! again by its link and see it answered for today.
+//! again by its link and see it answered for today; and the goal a team
+//! sets on an insight's headline number, with how far it is attained.
 
 use std::fmt;
 use std::str::FromStr;
@@ -80,6 +81,77 @@ pub fn insight_name(name: &str) -> Option<String> {
         .then(|| name.to_owned())
 }
 
+/// Which way a goal points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GoalOp {
+    /// The value should be at least the target.
+    AtLeast,
+    /// The value should be at most the target.
+    AtMost,
+}
+
+impl GoalOp {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoalOp::AtLeast => ">=",
+            GoalOp::AtMost => "<=",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<GoalOp> {
+        match s.trim() {
+            ">=" | "at_least" => Some(GoalOp::AtLeast),
+            "<=" | "at_most" => Some(GoalOp::AtMost),
+            _ => None,
+        }
+    }
+}
+
+/// A goal on an insight's headline number: "weekly revenue >= 50000",
+/// "checkout conversion >= 35" (per cent).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Goal {
+    pub op: GoalOp,
+    pub target: f64,
+}
+
+/// How far a value is towards its goal.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Attainment {
+    /// Value ÷ target for "at least"; target ÷ value for "at most"; 1
+    /// where the target and the value are both 0. `None` when it has no
+    /// meaning (a target of 0 to reach from below, a value of 0 to stay
+    /// under).
+    pub ratio: Option<f64>,
+    pub met: bool,
+}
+
+impl Goal {
+    /// A goal with a finite target.
+    pub fn new(op: GoalOp, target: f64) -> Option<Goal> {
+        target.is_finite().then_some(Goal { op, target })
+    }
+
+    pub fn attainment(&self, value: f64) -> Attainment {
+        let met = match self.op {
+            GoalOp::AtLeast => value >= self.target,
+            GoalOp::AtMost => value <= self.target,
+        };
+        let (num, den) = match self.op {
+            GoalOp::AtLeast => (value, self.target),
+            GoalOp::AtMost => (self.target, value),
+        };
+        let ratio = if num == 0.0 && den == 0.0 {
+            Some(1.0)
+        } else if den == 0.0 {
+            None
+        } else {
+            Some(num / den)
+        };
+        Attainment { ratio, met }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +171,33 @@ mod tests {
         );
         assert_eq!(insight_name(" "), None);
         assert_eq!(insight_name("a\nb"), None);
+    }
+
+    #[test]
+    fn goals_say_how_far_a_value_is() {
+        let at_least = Goal::new(GoalOp::AtLeast, 50.0).expect("goal");
+        assert_eq!(
+            at_least.attainment(40.0),
+            Attainment {
+                ratio: Some(0.8),
+                met: false
+            }
+        );
+        assert!(at_least.attainment(50.0).met);
+        let at_most = Goal::new(GoalOp::AtMost, 2.0).expect("goal");
+        assert_eq!(
+            at_most.attainment(4.0),
+            Attainment {
+                ratio: Some(0.5),
+                met: false
+            }
+        );
+        assert!(at_most.attainment(0.0).met && at_most.attainment(0.0).ratio.is_none());
+        let zero = Goal::new(GoalOp::AtLeast, 0.0).expect("goal");
+        assert_eq!(zero.attainment(0.0).ratio, Some(1.0));
+        assert!(Goal::new(GoalOp::AtLeast, f64::NAN).is_none());
+        assert_eq!(GoalOp::parse(">="), Some(GoalOp::AtLeast));
+        assert_eq!(GoalOp::parse("at_most"), Some(GoalOp::AtMost));
+        assert_eq!(GoalOp::parse("="), None);
     }
 }

@@ -2,7 +2,9 @@
 //! endpoints, ingest-key lookup and per-key rate limits, and the retention
 //! job.
 
+pub mod cache;
 pub mod cohorts;
+pub mod dashboards;
 pub mod funnels;
 pub mod geoip;
 pub mod insights;

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod audit;
 pub mod cohorts;
 pub mod configuration;
+pub mod dashboards;
 pub mod docs;
 pub mod feedback;
 pub mod feeds;
@@ -199,6 +200,15 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(cohorts::sizes))
         .routes(routes!(insights::list, insights::create))
         .routes(routes!(insights::show, insights::delete))
+        .routes(routes!(dashboards::put_goal))
+        .routes(routes!(dashboards::list, dashboards::create))
+        .routes(routes!(dashboards::import))
+        .routes(routes!(
+            dashboards::show,
+            dashboards::update,
+            dashboards::delete
+        ))
+        .routes(routes!(dashboards::export_json))
         .routes(routes!(analytics::active))
         .routes(routes!(analytics::stickiness))
         .routes(routes!(analytics::lifecycle))

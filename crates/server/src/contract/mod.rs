@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod answers;
 pub mod cohorts;
 pub mod configuration;
+pub mod dashboards;
 pub mod docs;
 pub mod errors;
 pub mod feedback;

@@ -397,7 +397,7 @@ pub async fn page_view(
     };
     let body = html! {
         h1 { (Area::Analytics.title()) }
-        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/cohorts"} { "Cohorts" } " · " a href={(base) "/insights"} { "Saved insights" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
+        p.lede { (Area::Analytics.summary()) " " a href={(base) "/persons"} { "Persons" } " · " a href={(base) "/cohorts"} { "Cohorts" } " · " a href={(base) "/insights"} { "Saved insights" } " · " a href={(base) "/dashboards"} { "Dashboards" } " · " a href={(base) "/web"} { "Web analytics" } " · " a href={(base) "/revenue"} { "Revenue" } }
         @if events.is_empty() {
             div.empty data-area="analytics" {
                 p { strong { "No events have arrived for this project yet." } }

@@ -7,7 +7,7 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use liveops_core::access::authorize;
-use liveops_core::analytics::insight::InsightKind;
+use liveops_core::analytics::insight::{GoalOp, InsightKind};
 use liveops_core::{Area, Permission};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -22,6 +22,7 @@ use crate::contract::analytics::{
     WebOverviewView,
 };
 use crate::contract::answers;
+use crate::contract::dashboards::GoalBody;
 use crate::contract::insights::{InsightBody, InsightView};
 use crate::contract::revenue::RevenueView;
 use crate::error::ApiError;
@@ -78,7 +79,7 @@ fn pct(f: f64) -> String {
 }
 
 /// An answer drawn by its kind.
-fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Markup, ApiError> {
+pub(super) fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Markup, ApiError> {
     Ok(match kind {
         InsightKind::Trends => {
             let t: TrendsResultView = parse(result)?;
@@ -222,6 +223,11 @@ pub async fn insight_view(
         Ok(r) => r,
         Err(e) => return api_error(e),
     };
+    let head = crate::contract::dashboards::headline(row.kind, &result);
+    let goal = match state.db.insight_goal(&row.id).await {
+        Ok(g) => g,
+        Err(e) => return api_error(crate::analytics::AnalyticsError::from(e)),
+    };
     let chart = match drawn(row.kind, result) {
         Ok(m) => m,
         Err(e) => return api_error(e),
@@ -234,9 +240,26 @@ pub async fn insight_view(
         h1 { (view.name) }
         p.lede { (view.kind) ", saved by " (view.created_by) " on " (view.created_at[..10]) ". Answered " span.computed-at { (format_ms(state.now_ms())) } "." }
         (chart)
+        @if let Some(h) = head {
+            p.headline { "Headline: " strong { (format!("{h:.2}")) }
+                @if let Some(g) = goal { " · goal " (g.op.as_str()) " " (g.target) " · "
+                    @if g.attainment(h).met { span.goal-met { "met" } } @else { span.goal-missed { "not met" } } }
+            }
+        }
         details {
             summary { "The question" }
             pre.query { (serde_json::to_string_pretty(&view.query).unwrap_or_default()) }
+        }
+        @if can_write {
+            form.inline.goal method="post" action={(base) "/insights/" (url_segment(&view.id)) "/goal"} {
+                (csrf_field(&s))
+                label { "Goal: headline " select name="op" {
+                    option value=">=" selected[goal.is_none_or(|g| g.op == GoalOp::AtLeast)] { "≥" }
+                    option value="<=" selected[goal.is_some_and(|g| g.op == GoalOp::AtMost)] { "≤" }
+                } }
+                " " input name="target" size="8" value=(goal.map(|g| g.target.to_string()).unwrap_or_default()) placeholder="empty: none";
+                " " button type="submit" { "Set goal" }
+            }
         }
         @if can_write {
             form method="post" action={(base) "/insights/" (url_segment(&view.id)) "/delete"} {
@@ -330,6 +353,59 @@ pub async fn delete(
     ));
     match service::delete(&state, &s.actor(), &project.id, &which).await {
         Ok(()) => Redirect::to(&format!("/p/{slug}/analytics/insights")).into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GoalForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    op: String,
+    target: String,
+}
+
+pub async fn set_goal(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, which)): Path<(String, String)>,
+    Form(f): Form<GoalForm>,
+) -> Response {
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Only members who may write can set goals."
+    ));
+    let goal = match f.target.trim() {
+        "" => None,
+        t => match t.parse::<f64>().ok().and_then(|target| {
+            GoalBody {
+                op: f.op.clone(),
+                target,
+            }
+            .parse()
+            .ok()
+        }) {
+            Some(g) => Some(g),
+            None => {
+                return api_error(ApiError::unprocessable(format!(
+                    "the goal `{} {t}` needs >= or <= and a number",
+                    f.op
+                )));
+            }
+        },
+    };
+    match crate::analytics::dashboards::set_goal(&state, &s.actor(), &project.id, &which, goal)
+        .await
+    {
+        Ok(row) => Redirect::to(&format!(
+            "/p/{slug}/analytics/insights/{}",
+            url_segment(&row.id)
+        ))
+        .into_response(),
         Err(e) => api_error(e),
     }
 }

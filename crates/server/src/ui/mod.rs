@@ -18,6 +18,7 @@ macro_rules! or_page {
 pub mod act;
 mod analytics;
 mod analytics_cohorts;
+mod analytics_dashboards;
 mod analytics_insights;
 mod analytics_revenue;
 mod analytics_web;
@@ -242,6 +243,34 @@ fn routes() -> Router<AppState> {
         .route(
             "/p/{project}/analytics/insights/{insight}/delete",
             post(analytics_insights::delete),
+        )
+        .route(
+            "/p/{project}/analytics/insights/{insight}/goal",
+            post(analytics_insights::set_goal),
+        )
+        .route(
+            "/p/{project}/analytics/dashboards",
+            get(analytics_dashboards::list_view).post(analytics_dashboards::create),
+        )
+        .route(
+            "/p/{project}/analytics/dashboards/import",
+            post(analytics_dashboards::import),
+        )
+        .route(
+            "/p/{project}/analytics/dashboards/{dashboard}",
+            get(analytics_dashboards::dashboard_view),
+        )
+        .route(
+            "/p/{project}/analytics/dashboards/{dashboard}/frame",
+            post(analytics_dashboards::set_frame),
+        )
+        .route(
+            "/p/{project}/analytics/dashboards/{dashboard}/export",
+            get(analytics_dashboards::export_json),
+        )
+        .route(
+            "/p/{project}/analytics/dashboards/{dashboard}/delete",
+            post(analytics_dashboards::delete),
         )
         .route(
             "/p/{project}/analytics/cohorts",

@@ -4,6 +4,7 @@
 //! are kept is in [`crate::scaling`].
 
 pub mod cohorts;
+pub mod dashboards;
 pub mod insights;
 
 use sqlx::{AnyConnection, Row};
