@@ -15,7 +15,7 @@ use liveops_server::contract::analytics::{
 };
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -265,10 +265,6 @@ pub enum AnalyticsCommand {
         #[arg(long)]
         forever: bool,
     },
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 pub(crate) fn query(pairs: &[(&str, &Option<String>)]) -> String {

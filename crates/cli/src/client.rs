@@ -450,3 +450,11 @@ pub(crate) fn read_as<T: serde::de::DeserializeOwned>(path: &str, v: &Value) -> 
     T::deserialize(v)
         .with_context(|| format!("{path} answered in a shape this liveops does not read"))
 }
+
+/// Escapes a value for a URL's path segment or query: spaces as `%20`,
+/// which both read as a space (a `+` would stay a `+` in a path).
+pub(crate) fn esc(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

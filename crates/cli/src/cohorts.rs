@@ -13,7 +13,7 @@ use serde_json::json;
 use liveops_server::contract::cohorts::{CohortBody, CohortDetailView, CohortSizeView, CohortView};
 
 use crate::cli::Global;
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -72,10 +72,6 @@ pub enum CohortCommand {
         project: String,
         cohort: String,
     },
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 fn summary(c: &CohortView) -> Vec<(&'static str, serde_json::Value)> {

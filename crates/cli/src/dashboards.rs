@@ -14,7 +14,7 @@ use liveops_server::contract::dashboards::{
 };
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -71,10 +71,6 @@ pub enum DashboardCommand {
         project: String,
         file: PathBuf,
     },
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// `INSIGHT` or `INSIGHT:WIDTH`.

@@ -11,7 +11,7 @@ use liveops_server::contract::errors::{
 };
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -214,10 +214,6 @@ fn row(i: &IssueSummary) -> Vec<String> {
         i.last_release.clone().unwrap_or_default(),
         i.title.clone(),
     ]
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 fn show_one(format: Format, v: &Value, i: &IssueSummary) {

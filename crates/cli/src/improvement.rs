@@ -11,6 +11,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
+use crate::client::esc;
 use crate::client::read_as;
 
 #[derive(Debug, Args)]
@@ -232,10 +233,6 @@ async fn suggest(g: &Global, c: &crate::client::Client, a: &DoraArgs) -> anyhow:
         &rows,
     );
     Ok(())
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use serde_json::json;
 use liveops_server::contract::insights::{InsightAnswerView, InsightBody, InsightView};
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -58,16 +58,34 @@ pub enum InsightCommand {
         #[arg(long, conflicts_with_all = ["op", "target"])]
         none: bool,
     },
+    /// Alert the on-call people of a tier when the insight's headline
+    /// goes --above or --below a value, or moves by --change per cent;
+    /// --none removes the alert.
+    Alert {
+        #[arg(long, value_name = "SLUG")]
+        project: String,
+        insight: String,
+        #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["below", "change", "none"])]
+        above: Option<f64>,
+        #[arg(long, allow_negative_numbers = true, conflicts_with_all = ["change", "none"])]
+        below: Option<f64>,
+        #[arg(long, value_name = "PERCENT", conflicts_with = "none")]
+        change: Option<f64>,
+        /// l1, l2 or l3.
+        #[arg(long, default_value = "l1")]
+        tier: String,
+        /// sev1 to sev4.
+        #[arg(long, default_value = "sev3")]
+        severity: String,
+        #[arg(long)]
+        none: bool,
+    },
     /// Delete a saved insight (id or name).
     Delete {
         #[arg(long, value_name = "SLUG")]
         project: String,
         insight: String,
     },
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 pub async fn run(g: &Global, cmd: InsightCommand) -> anyhow::Result<()> {
@@ -153,6 +171,32 @@ pub async fn run(g: &Global, cmd: InsightCommand) -> anyhow::Result<()> {
                 .await?;
             let i: InsightView = read_as(&path, &v)?;
             println!("goal set on {}", i.name);
+        }
+        InsightCommand::Alert {
+            project,
+            insight,
+            above,
+            below,
+            change,
+            tier,
+            severity,
+            none,
+        } => {
+            let rule = [("above", above), ("below", below), ("change", change)]
+                .into_iter()
+                .find_map(|(c, v)| v.map(|v| (c, v)));
+            let alert = match (rule, none) {
+                (_, true) => serde_json::Value::Null,
+                (Some((condition, value)), false) => json!({"condition": condition,
+                    "value": value, "tier": tier, "severity": severity}),
+                (None, false) => anyhow::bail!("say when: --above, --below or --change, or --none"),
+            };
+            let path = format!("{}/{}/alert", base(&project), esc(&insight));
+            let v = c
+                .call(Method::PUT, &path, Some(json!({ "alert": alert })))
+                .await?;
+            let i: InsightView = read_as(&path, &v)?;
+            println!("alert set on {}", i.name);
         }
         InsightCommand::Delete { project, insight } => {
             let path = format!("{}/{}", base(&project), esc(&insight));

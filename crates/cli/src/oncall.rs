@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -179,10 +179,6 @@ pub fn level(spec: &str) -> anyhow::Result<Value> {
     let l =
         liveops_server::contract::configuration::level_line(spec).map_err(anyhow::Error::msg)?;
     Ok(serde_json::to_value(l)?)
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 pub async fn schedule(g: &Global, cmd: ScheduleCommand) -> anyhow::Result<()> {

@@ -10,7 +10,7 @@ use liveops_server::contract::performance::{
 };
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 /// Which requests a command covers.
@@ -49,10 +49,6 @@ impl Range {
             .collect();
         parts.join("&")
     }
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::cli::{Format, Global};
+use crate::client::esc;
 use crate::client::read_as;
 
 #[derive(Debug, Subcommand)]
@@ -553,10 +554,6 @@ pub enum DeployCommand {
 fn hours(secs: Option<i64>) -> String {
     secs.map(|s| format!("{:.1} h", s as f64 / 3600.0))
         .unwrap_or_else(|| "-".into())
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 pub async fn run_deploy(g: &Global, cmd: DeployCommand) -> anyhow::Result<()> {

@@ -12,7 +12,7 @@ use liveops_server::contract::scaling::{
 };
 
 use crate::cli::{Format, Global};
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 /// `liveops capacity`: every service's forecasts in brief, or one
@@ -65,10 +65,6 @@ pub enum CapacityCommand {
         service: String,
         metric: String,
     },
-}
-
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
 }
 
 /// A path segment, percent-encoded.

@@ -12,7 +12,7 @@ use reqwest::Method;
 use liveops_server::contract::errors::{ReleaseFileView, UploadedFile};
 
 use crate::cli::Global;
-use crate::client::{Client, read_as};
+use crate::client::{Client, esc, read_as};
 use crate::output;
 
 #[derive(Debug, Subcommand)]
@@ -50,13 +50,6 @@ pub enum SourcemapsCommand {
         #[arg(long)]
         all: bool,
     },
-}
-
-/// A path segment or query value, percent-encoded.
-fn esc(v: &str) -> String {
-    url::form_urlencoded::byte_serialize(v.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
 }
 
 const UPLOADED: [&str; 4] = ["NAME", "KIND", "BYTES", "WAS"];

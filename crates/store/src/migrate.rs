@@ -70,6 +70,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(25, "cohorts", "0025_cohorts.sql"),
     portable!(26, "insights", "0026_insights.sql"),
     portable!(27, "dashboards", "0027_dashboards.sql"),
+    portable!(28, "insight_alerts", "0028_insight_alerts.sql"),
 ];
 
 #[derive(Debug)]

@@ -760,6 +760,12 @@ async fn every_change_leaves_one_audit_entry(backend: Backend) {
     )
     .await;
     w.change(
+        "PUT",
+        &at("/analytics/insights/{insight}/alert"),
+        Body::Json(json!({"alert": {"condition": "above", "value": 100, "tier": "l1"}})),
+    )
+    .await;
+    w.change(
         "POST",
         &at("/analytics/dashboards"),
         Body::Json(json!({"name": "Board", "days": 7, "tiles": [{"insight": "Orders"}]})),

@@ -252,6 +252,96 @@ async fn dashboards_of_saved_insights(backend: Backend) {
     let (_, filtered) = app.get(&format!("{api}/dashboards/Sales"), &admin).await;
     assert_eq!(filtered["tiles"][0]["headline"], 40.0, "{filtered}");
 
+    // An alert: today's order value above 50 tells L1 on call, through
+    // their rules, once; the tile shows it firing.
+    let shop = app.state.db.project_by_slug("shop").await.expect("shop");
+    let ann = app.responder(&shop, "ann").await;
+    let ann_token = app.instance_token(&ann, "read,write").await;
+    let (status, v) = app
+        .send(Method::POST, "/api/v1/me/notification-rules", &ann_token,
+            Some(json!({"kind": "email", "address": "ann-pager@example.com", "min_severity": "sev3", "delay_secs": 0})))
+        .await;
+    assert_eq!(status, 201, "{v}");
+    let (status, v) = app
+        .send(
+            Method::PUT,
+            "/api/v1/projects/shop/tiers/l1",
+            &admin,
+            Some(json!({"members": ["ann@example.com"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    for (alert, says) in [
+        (
+            json!({"condition": "equals", "value": 1, "tier": "l1"}),
+            "above",
+        ),
+        (
+            json!({"condition": "above", "value": 1, "tier": "l7"}),
+            "tier",
+        ),
+        (
+            json!({"condition": "above", "value": 1, "tier": "l1", "severity": "sev9"}),
+            "sev9",
+        ),
+        (
+            json!({"condition": "change", "value": 0, "tier": "l1"}),
+            "positive",
+        ),
+    ] {
+        let got = app
+            .send(
+                Method::PUT,
+                &format!("{api}/insights/Checkout/alert"),
+                &admin,
+                Some(json!({"alert": alert})),
+            )
+            .await;
+        assert_problem(&got, 422);
+        assert!(
+            got.1["detail"].as_str().unwrap_or("").contains(says),
+            "{}",
+            got.1
+        );
+    }
+    let out = app.cli(
+        &admin,
+        &[
+            "analytics",
+            "insight",
+            "alert",
+            "--project",
+            "shop",
+            "Order value",
+            "--above",
+            "50",
+            "--tier",
+            "l1",
+        ],
+    );
+    assert!(out.contains("alert set"), "{out}");
+    let told = |app: &TestApp| {
+        let id = shop.id.clone();
+        let db = app.state.db.clone();
+        async move {
+            db.deliveries_for_project(&id, 100)
+                .await
+                .expect("outbox")
+                .into_iter()
+                .filter(|d| d.subject.contains("Order value"))
+                .map(|d| d.target)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(told(&app).await.is_empty());
+    liveops_server::jobs::housekeeping::tick(&app.state).await;
+    assert_eq!(told(&app).await, ["ann-pager@example.com"]);
+    liveops_server::jobs::housekeeping::tick(&app.state).await;
+    assert_eq!(told(&app).await.len(), 1, "told once while it keeps firing");
+    let (_, alerted) = app.get(&format!("{api}/dashboards/Sales"), &admin).await;
+    assert_eq!(alerted["tiles"][0]["alert"]["firing"], true, "{alerted}");
+    assert_eq!(alerted["tiles"][0]["alert"]["last_value"], 60.0);
+
     // Export, then import into another project: its insights and goals
     // come along. Into this project under the same insight names but
     // another question, it is refused and nothing is kept.
@@ -389,7 +479,7 @@ async fn dashboards_of_saved_insights(backend: Backend) {
         .await
         .expect("html");
     assert!(page.contains("data-insight=\"Checkout\""), "{page}");
-    assert!(page.contains("grid-column:span 2"), "{page}");
+    assert!(page.contains("class=\"tile span-2\""), "{page}");
     assert!(
         page.contains("<span class=\"goal-met\">met</span>"),
         "{page}"
@@ -399,6 +489,10 @@ async fn dashboards_of_saved_insights(backend: Backend) {
         "Visitors: 3 > 2: {page}"
     );
     assert!(page.contains("Answered"), "{page}");
+    assert!(
+        page.contains("<strong class=\"alert-firing\">firing</strong>"),
+        "{page}"
+    );
     let del = app.cli(
         &admin,
         &[

@@ -10,6 +10,7 @@ mod api_fuzz;
 mod audit_walk;
 mod backup;
 mod browser;
+mod browser_dashboards;
 mod browser_errors;
 mod business;
 mod cli;

@@ -81,6 +81,11 @@ const API: &[(&str, &str, Api)] = &[
         Write,
     ),
     (
+        "PUT",
+        "/api/v1/projects/{project}/analytics/insights/{insight}/alert",
+        Write,
+    ),
+    (
         "GET",
         "/api/v1/projects/{project}/analytics/dashboards",
         Read,
@@ -924,6 +929,11 @@ const PAGES: &[(&str, &str, Page)] = &[
     (
         "POST",
         "/p/{project}/analytics/insights/{insight}/goal",
+        Page::Form,
+    ),
+    (
+        "POST",
+        "/p/{project}/analytics/insights/{insight}/alert",
         Page::Form,
     ),
     ("GET", "/p/{project}/analytics/dashboards", Page::Session),

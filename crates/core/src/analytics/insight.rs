@@ -152,6 +152,70 @@ impl Goal {
     }
 }
 
+/// When an insight alerts, by its headline number.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AlertRule {
+    /// Above the value.
+    Above(f64),
+    /// Below the value.
+    Below(f64),
+    /// Moved by at least this many per cent, up or down, against the
+    /// period before.
+    Change(f64),
+}
+
+impl AlertRule {
+    /// A rule from its condition's name and value; `None` for an unknown
+    /// condition, a value that is not finite, or a change that is not
+    /// positive.
+    pub fn parse(condition: &str, value: f64) -> Option<AlertRule> {
+        if !value.is_finite() {
+            return None;
+        }
+        match condition.trim() {
+            "above" => Some(AlertRule::Above(value)),
+            "below" => Some(AlertRule::Below(value)),
+            "change" if value > 0.0 => Some(AlertRule::Change(value)),
+            _ => None,
+        }
+    }
+
+    pub fn condition(&self) -> &'static str {
+        match self {
+            AlertRule::Above(_) => "above",
+            AlertRule::Below(_) => "below",
+            AlertRule::Change(_) => "change",
+        }
+    }
+
+    pub fn value(&self) -> f64 {
+        match self {
+            AlertRule::Above(v) | AlertRule::Below(v) | AlertRule::Change(v) => *v,
+        }
+    }
+
+    /// Whether `value` (with the period before's, for a change) breaks
+    /// the rule. A change from 0 is unmeasured, never a breach.
+    pub fn breached(&self, value: f64, previous: Option<f64>) -> bool {
+        match self {
+            AlertRule::Above(t) => value > *t,
+            AlertRule::Below(t) => value < *t,
+            AlertRule::Change(p) => previous
+                .filter(|prev| *prev != 0.0)
+                .is_some_and(|prev| ((value - prev) / prev).abs() * 100.0 >= *p),
+        }
+    }
+
+    /// The rule in words.
+    pub fn describe(&self) -> String {
+        match self {
+            AlertRule::Above(t) => format!("above {t}"),
+            AlertRule::Below(t) => format!("below {t}"),
+            AlertRule::Change(p) => format!("moves {p}% against the period before"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,5 +263,22 @@ mod tests {
         assert_eq!(GoalOp::parse(">="), Some(GoalOp::AtLeast));
         assert_eq!(GoalOp::parse("at_most"), Some(GoalOp::AtMost));
         assert_eq!(GoalOp::parse("="), None);
+    }
+
+    #[test]
+    fn alert_rules_say_when_they_break() {
+        let above = AlertRule::parse("above", 50.0).expect("rule");
+        assert!(above.breached(51.0, None) && !above.breached(50.0, None));
+        let below = AlertRule::parse("below", 10.0).expect("rule");
+        assert!(below.breached(9.0, None) && !below.breached(10.0, None));
+        let change = AlertRule::parse("change", 20.0).expect("rule");
+        assert!(change.breached(80.0, Some(100.0)));
+        assert!(change.breached(120.0, Some(100.0)));
+        assert!(!change.breached(110.0, Some(100.0)));
+        assert!(!change.breached(5.0, Some(0.0)) && !change.breached(5.0, None));
+        assert_eq!(AlertRule::parse("change", 0.0), None);
+        assert_eq!(AlertRule::parse("above", f64::INFINITY), None);
+        assert_eq!(AlertRule::parse("equals", 1.0), None);
+        assert_eq!(change.describe(), "moves 20% against the period before");
     }
 }

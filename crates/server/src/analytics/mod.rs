@@ -2,6 +2,7 @@
 //! endpoints, ingest-key lookup and per-key rate limits, and the retention
 //! job.
 
+pub mod alerts;
 pub mod cache;
 pub mod cohorts;
 pub mod dashboards;

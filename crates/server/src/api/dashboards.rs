@@ -157,6 +157,29 @@ pub async fn import(
     ))
 }
 
+/// Sets (or with `alert: null`, removes) the alert on a saved insight:
+/// when its headline number goes above or below a value, or moves by a
+/// share against the period before, the tier's on-call people are told
+/// through their notification rules. Checked every housekeeping round.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/analytics/insights/{insight}/alert", tag = "analytics",
+    params(("project" = String, Path, description = "Project slug"),
+        ("insight" = String, Path, description = "Insight id or name")),
+    request_body = AlertPut,
+    responses((status = 200, description = "The insight", body = InsightView),
+        (status = 404, description = "No such insight")))]
+pub async fn put_alert(
+    State(state): State<AppState>,
+    Access(access, _): Access<need::Write>,
+    ApiPath((_project, which)): ApiPath<(String, String)>,
+    ApiJson(body): ApiJson<AlertPut>,
+) -> ApiResult<Json<InsightView>> {
+    let spec = body.alert.as_ref().map(AlertBody::parse).transpose()?;
+    let row =
+        crate::analytics::alerts::set(&state, &access.actor(), &access.project.id, &which, spec)
+            .await?;
+    Ok(Json(InsightView::new(&row, &access.project.slug)))
+}
+
 /// Sets (or with `goal: null`, removes) the goal on a saved insight's
 /// headline number.
 #[utoipa::path(put, path = "/api/v1/projects/{project}/analytics/insights/{insight}/goal", tag = "analytics",

@@ -201,6 +201,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(insights::list, insights::create))
         .routes(routes!(insights::show, insights::delete))
         .routes(routes!(dashboards::put_goal))
+        .routes(routes!(dashboards::put_alert))
         .routes(routes!(dashboards::list, dashboards::create))
         .routes(routes!(dashboards::import))
         .routes(routes!(

@@ -5,7 +5,9 @@
 //! and how a dashboard's range and filters are laid over each insight's
 //! own request.
 
-use liveops_core::analytics::insight::{Goal, GoalOp, InsightKind};
+use liveops_core::analytics::insight::{AlertRule, Goal, GoalOp, InsightKind};
+use liveops_core::support::escalation::Tier;
+use liveops_core::support::incident::Severity;
 use liveops_store::analytics::dashboards::{DashboardRow, Frame};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,6 +15,7 @@ use utoipa::ToSchema;
 
 use super::answers;
 use super::insights::InsightView;
+use crate::analytics::alerts::AlertSpec;
 use crate::analytics::cache::{Cached, Lookup};
 use crate::analytics::dashboards::{CarriedInsight, TileSpec};
 use crate::error::{ApiError, ApiResult};
@@ -50,6 +53,84 @@ impl GoalBody {
 #[serde(deny_unknown_fields)]
 pub struct GoalPut {
     pub goal: Option<GoalBody>,
+}
+
+/// An alert to set on an insight.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertBody {
+    /// `above` or `below` a value, or `change`: moved by `value` per cent
+    /// against the period before (trends).
+    pub condition: String,
+    pub value: f64,
+    /// Whose on-call people are told: l1, l2 or l3.
+    pub tier: String,
+    /// sev1 to sev4 (sev3 by default), matched against each person's
+    /// notification rules.
+    pub severity: Option<String>,
+}
+
+impl AlertBody {
+    pub fn parse(&self) -> ApiResult<AlertSpec> {
+        let rule = AlertRule::parse(&self.condition, self.value).ok_or_else(|| {
+            ApiError::unprocessable(
+                "an alert is `above` or `below` a finite value, or a `change` of a positive per cent",
+            )
+        })?;
+        let tier = Tier::parse(&self.tier)
+            .ok_or_else(|| ApiError::unprocessable("an alert's tier is l1, l2 or l3"))?;
+        let severity = match self.severity.as_deref() {
+            None => Severity::Sev3,
+            Some(s) => s
+                .parse()
+                .map_err(|e: liveops_core::support::incident::UnknownValue| {
+                    ApiError::unprocessable(e.to_string())
+                })?,
+        };
+        Ok(AlertSpec {
+            rule,
+            tier,
+            severity,
+        })
+    }
+}
+
+/// The alert to set on an insight; none removes it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AlertPut {
+    pub alert: Option<AlertBody>,
+}
+
+/// An alert with what its last check found.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AlertView {
+    pub condition: String,
+    pub value: f64,
+    pub tier: String,
+    pub severity: String,
+    /// The rule in words.
+    pub rule: String,
+    pub firing: bool,
+    pub last_value: Option<f64>,
+    pub checked_at: Option<String>,
+    pub fired_at: Option<String>,
+}
+
+impl AlertView {
+    pub fn new(a: &liveops_store::analytics::dashboards::AlertRow) -> AlertView {
+        AlertView {
+            condition: a.rule.condition().to_owned(),
+            value: a.rule.value(),
+            tier: a.tier.as_str().to_owned(),
+            severity: a.severity.as_str().to_owned(),
+            rule: a.rule.describe(),
+            firing: a.firing,
+            last_value: a.last_value,
+            checked_at: a.checked_at.map(format_ms),
+            fired_at: a.fired_at.map(format_ms),
+        }
+    }
 }
 
 /// A tile as asked for.
@@ -172,6 +253,8 @@ pub struct TileView {
     /// Headline ÷ target (target ÷ headline for `<=`).
     pub attainment: Option<f64>,
     pub met: Option<bool>,
+    /// The insight's alert, with what its last check found.
+    pub alert: Option<AlertView>,
 }
 
 /// A dashboard with every tile answered.
@@ -336,6 +419,26 @@ pub fn headline(kind: InsightKind, result: &Value) -> Option<f64> {
     }
 }
 
+/// The period before's headline, where a kind has one: a trend's
+/// second-to-last point (of its formula, if it has one).
+pub fn previous_headline(kind: InsightKind, result: &Value) -> Option<f64> {
+    let before_last = |points: &Value| {
+        points.as_array().and_then(|p| {
+            p.len()
+                .checked_sub(2)
+                .and_then(|i| p.get(i))
+                .and_then(|x| x["value"].as_f64())
+        })
+    };
+    match kind {
+        InsightKind::Trends => match result.get("formula").filter(|f| !f.is_null()) {
+            Some(f) => before_last(&f["lines"][0]["points"]),
+            None => before_last(&result["series"][0]["lines"][0]["points"]),
+        },
+        _ => None,
+    }
+}
+
 /// Answers one question through the answer cache.
 async fn cached_answer(
     state: &AppState,
@@ -379,6 +482,7 @@ pub async fn answer(
         let query = crate::analytics::insights::query_of(&row)?;
         let q = framed(row.kind, &query, &d.frame, now);
         let goal = state.db.insight_goal(&row.id).await?;
+        let alert = state.db.insight_alert(&row.id).await?;
         let (result, error, computed, stale) =
             match cached_answer(state, project_id, row.kind, &q, version).await {
                 Ok((c, stale)) => (Some(c.value), None, Some(c.computed_at), stale),
@@ -406,6 +510,7 @@ pub async fn answer(
             goal: goal.map(GoalBody::of),
             attainment: reached.and_then(|r| r.ratio),
             met: reached.map(|r| r.met),
+            alert: alert.as_ref().map(AlertView::new),
         });
     }
     Ok(DashboardAnswerView {

@@ -1,7 +1,7 @@
 //! Every ten minutes: expired sessions and sign-in failures go, events,
 //! spans and metrics past each project's retention go, each cohort's size
-//! is measured once a day, and the last complete week's reports are made
-//! and sent.
+//! is measured once a day, the alerts on saved insights are checked, and
+//! the last complete week's reports are made and sent.
 
 use crate::state::AppState;
 
@@ -27,6 +27,10 @@ pub async fn tick(state: &AppState) {
     super::warn_on(
         "measuring the cohorts",
         crate::analytics::cohorts::measure_all(state).await,
+    );
+    super::warn_on(
+        "checking the insight alerts",
+        super::analytics::check_alerts(state).await,
     );
     super::warn_on(
         "making the weekly reports",

@@ -8,6 +8,7 @@
 //! at a time: a round runs only on the node holding the job's lease (see
 //! [`Job::round`]), and a node that stops gives its leases up.
 
+pub mod analytics;
 pub mod housekeeping;
 pub mod performance;
 pub mod support;

@@ -9,6 +9,7 @@ pub mod links;
 pub mod mail;
 pub mod maildir;
 pub mod maintenance;
+pub mod notice;
 pub mod overrides;
 pub mod rules;
 pub mod sender;

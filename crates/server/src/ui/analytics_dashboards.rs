@@ -275,9 +275,9 @@ pub async fn dashboard_view(
                 " " button type="submit" { "Apply to all" }
             }
         }
-        div.dashboard-grid style="display:grid;grid-template-columns:repeat(3,minmax(0,1fr));gap:1rem" {
+        div.dashboard-grid {
             @for (t, chart) in &tiles {
-                section.tile style={"grid-column:span " (t.width)} data-insight=(t.insight.name) {
+                section class={"tile span-" (t.width.clamp(1, 3))} data-insight=(t.insight.name) {
                     h2 { a href=(t.insight.link) { (t.insight.name) } }
                     @if let Some(m) = chart { (m) }
                     @if let Some(err) = &t.error { p.error { (err) } }
@@ -289,6 +289,10 @@ pub async fn dashboard_view(
                                 @if t.met == Some(true) { " · " span.goal-met { "met" } } @else { " · " span.goal-missed { "not met" } }
                             }
                         }
+                    }
+                    @if let Some(a) = &t.alert {
+                        p.alert { "Alert " (a.rule) ": "
+                            @if a.firing { strong.alert-firing { "firing" } } @else { span.alert-quiet { "quiet" } } }
                     }
                     @if let Some(age) = t.age_secs {
                         p.age { small { "Answered " (age) " s ago" @if t.stale { span.stale { " — new data has arrived since; it is answered again within a minute" } } } }

@@ -22,7 +22,7 @@ use crate::contract::analytics::{
     WebOverviewView,
 };
 use crate::contract::answers;
-use crate::contract::dashboards::GoalBody;
+use crate::contract::dashboards::{AlertBody, AlertView, GoalBody};
 use crate::contract::insights::{InsightBody, InsightView};
 use crate::contract::revenue::RevenueView;
 use crate::error::ApiError;
@@ -228,6 +228,10 @@ pub async fn insight_view(
         Ok(g) => g,
         Err(e) => return api_error(crate::analytics::AnalyticsError::from(e)),
     };
+    let alert = match state.db.insight_alert(&row.id).await {
+        Ok(a) => a.as_ref().map(AlertView::new),
+        Err(e) => return api_error(crate::analytics::AnalyticsError::from(e)),
+    };
     let chart = match drawn(row.kind, result) {
         Ok(m) => m,
         Err(e) => return api_error(e),
@@ -249,6 +253,29 @@ pub async fn insight_view(
         details {
             summary { "The question" }
             pre.query { (serde_json::to_string_pretty(&view.query).unwrap_or_default()) }
+        }
+        @if let Some(a) = &alert {
+            p.alert { "Alert when " (a.rule) ", telling " (a.tier.to_uppercase()) " on call (" (a.severity) "): "
+                @if a.firing { strong.alert-firing { "firing since " (a.fired_at.clone().unwrap_or_default()) } }
+                @else { span.alert-quiet { "quiet" } }
+                @if let Some(c) = &a.checked_at { " · checked " (c) }
+            }
+        }
+        @if can_write {
+            form.inline.alert method="post" action={(base) "/insights/" (url_segment(&view.id)) "/alert"} {
+                (csrf_field(&s))
+                label { "Alert when the headline is " select name="condition" {
+                    option value="" { "— no alert —" }
+                    @for (v, l) in [("above", "above"), ("below", "below"), ("change", "changed by % against the period before")] {
+                        option value=(v) selected[alert.as_ref().is_some_and(|a| a.condition == v)] { (l) }
+                    }
+                } }
+                " " input name="value" size="8" value=(alert.as_ref().map(|a| a.value.to_string()).unwrap_or_default());
+                " " label { "tell " select name="tier" {
+                    @for t in ["l1", "l2", "l3"] { option value=(t) selected[alert.as_ref().is_some_and(|a| a.tier == t)] { (t.to_uppercase()) " on call" } }
+                } }
+                " " button type="submit" { "Set alert" }
+            }
         }
         @if can_write {
             form.inline.goal method="post" action={(base) "/insights/" (url_segment(&view.id)) "/goal"} {
@@ -401,6 +428,60 @@ pub async fn set_goal(
     match crate::analytics::dashboards::set_goal(&state, &s.actor(), &project.id, &which, goal)
         .await
     {
+        Ok(row) => Redirect::to(&format!(
+            "/p/{slug}/analytics/insights/{}",
+            url_segment(&row.id)
+        ))
+        .into_response(),
+        Err(e) => api_error(e),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AlertForm {
+    #[serde(rename = "_csrf")]
+    csrf: String,
+    condition: String,
+    value: String,
+    tier: String,
+}
+
+pub async fn set_alert(
+    State(state): State<AppState>,
+    s: UiSession,
+    Path((slug, which)): Path<(String, String)>,
+    Form(f): Form<AlertForm>,
+) -> Response {
+    let (project, _) = or_page!(permitted(
+        &state,
+        &s,
+        &slug,
+        &f.csrf,
+        Permission::Write,
+        "Only members who may write can set alerts."
+    ));
+    let spec = match f.condition.trim() {
+        "" => None,
+        c => {
+            let Ok(value) = f.value.trim().parse::<f64>() else {
+                return api_error(ApiError::unprocessable(format!(
+                    "the alert's value `{}` is not a number",
+                    f.value.trim()
+                )));
+            };
+            let body = AlertBody {
+                condition: c.to_owned(),
+                value,
+                tier: f.tier.clone(),
+                severity: None,
+            };
+            match body.parse() {
+                Ok(spec) => Some(spec),
+                Err(e) => return api_error(e),
+            }
+        }
+    };
+    match crate::analytics::alerts::set(&state, &s.actor(), &project.id, &which, spec).await {
         Ok(row) => Redirect::to(&format!(
             "/p/{slug}/analytics/insights/{}",
             url_segment(&row.id)

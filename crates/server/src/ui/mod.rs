@@ -249,6 +249,10 @@ fn routes() -> Router<AppState> {
             post(analytics_insights::set_goal),
         )
         .route(
+            "/p/{project}/analytics/insights/{insight}/alert",
+            post(analytics_insights::set_alert),
+        )
+        .route(
             "/p/{project}/analytics/dashboards",
             get(analytics_dashboards::list_view).post(analytics_dashboards::create),
         )

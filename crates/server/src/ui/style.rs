@@ -34,6 +34,11 @@ li.card p { margin: 0; color: var(--muted); }
 section.glance { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 1rem; margin: 1rem 0 1.5rem; }
 .tile { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
 .tile h2 { font-size: 1rem; margin: 0 0 .25rem; }
+.dashboard-grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 1rem; margin-bottom: 1rem; }
+.dashboard-grid > section { margin-bottom: 0; min-width: 0; overflow-x: auto; }
+.dashboard-grid svg { max-width: 100%; height: auto; }
+.span-1 { grid-column: span 1; } .span-2 { grid-column: span 2; } .span-3 { grid-column: span 3; }
+.goal-met, .alert-quiet { color: var(--ok); } .goal-missed { color: #a15c00; } .alert-firing { color: var(--bad); }
 .tile p, .tile ul { margin: .25rem 0 0; }
 .tile ul { padding-left: 1.1rem; }
 .tile .figure { font-size: 1.6rem; font-weight: 600; margin: 0; }

@@ -229,3 +229,125 @@ pub async fn put_goal(
     }
     Ok(())
 }
+
+/// An alert on a saved insight, with what its last check found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRow {
+    pub insight_id: String,
+    pub project_id: String,
+    pub rule: liveops_core::analytics::insight::AlertRule,
+    pub tier: liveops_core::support::escalation::Tier,
+    pub severity: liveops_core::support::incident::Severity,
+    pub firing: bool,
+    pub last_value: Option<f64>,
+    pub checked_at: Option<i64>,
+    pub fired_at: Option<i64>,
+}
+
+fn alert_row(r: &sqlx::any::AnyRow) -> Result<AlertRow> {
+    let bad = |what: &str| StoreError::Other(format!("insight alert: bad {what}"));
+    let condition: String = r.try_get("condition")?;
+    let value: f64 = r.try_get("value")?;
+    let tier: String = r.try_get("tier")?;
+    let severity: String = r.try_get("severity")?;
+    let firing: i64 = r.try_get("firing")?;
+    Ok(AlertRow {
+        insight_id: r.try_get("insight_id")?,
+        project_id: r.try_get("project_id")?,
+        rule: liveops_core::analytics::insight::AlertRule::parse(&condition, value)
+            .ok_or_else(|| bad("condition"))?,
+        tier: liveops_core::support::escalation::Tier::parse(&tier).ok_or_else(|| bad("tier"))?,
+        severity: severity.parse().map_err(|_| bad("severity"))?,
+        firing: firing != 0,
+        last_value: r.try_get("last_value")?,
+        checked_at: r.try_get("checked_at")?,
+        fired_at: r.try_get("fired_at")?,
+    })
+}
+
+const ALERT_COLUMNS: &str = "insight_id, project_id, condition, value, tier, severity, firing, \
+     last_value, checked_at, fired_at";
+
+impl Db {
+    /// The alert on an insight, if any.
+    pub async fn insight_alert(&self, insight_id: &str) -> Result<Option<AlertRow>> {
+        sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM insight_alerts WHERE insight_id = $1"
+        ))
+        .bind(insight_id)
+        .fetch_optional(self.pool())
+        .await?
+        .as_ref()
+        .map(alert_row)
+        .transpose()
+    }
+
+    /// Every project's insight alerts.
+    pub async fn insight_alerts(&self) -> Result<Vec<AlertRow>> {
+        sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM insight_alerts ORDER BY project_id, insight_id"
+        ))
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(alert_row)
+        .collect()
+    }
+
+    /// What an alert's check found (a measurement, not a change anyone
+    /// made).
+    pub async fn record_alert_check(
+        &self,
+        insight_id: &str,
+        firing: bool,
+        value: Option<f64>,
+        now: i64,
+        fired_at: Option<i64>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE insight_alerts SET firing = $2, last_value = $3, checked_at = $4, \
+             fired_at = $5 WHERE insight_id = $1",
+        )
+        .bind(insight_id)
+        .bind(i64::from(firing))
+        .bind(value)
+        .bind(now)
+        .bind(fired_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+/// Sets (or with `None`, removes) the alert on an insight; a new rule
+/// starts quiet.
+pub async fn put_alert(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    insight_id: &str,
+    alert: Option<(
+        liveops_core::analytics::insight::AlertRule,
+        liveops_core::support::escalation::Tier,
+        liveops_core::support::incident::Severity,
+    )>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM insight_alerts WHERE insight_id = $1")
+        .bind(insight_id)
+        .execute(&mut *conn)
+        .await?;
+    if let Some((rule, tier, severity)) = alert {
+        sqlx::query(
+            "INSERT INTO insight_alerts (insight_id, project_id, condition, value, tier, severity, \
+             firing) VALUES ($1, $2, $3, $4, $5, $6, 0)",
+        )
+        .bind(insight_id)
+        .bind(project_id)
+        .bind(rule.condition())
+        .bind(rule.value())
+        .bind(tier.as_str())
+        .bind(severity.as_str())
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}

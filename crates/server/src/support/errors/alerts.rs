@@ -14,12 +14,10 @@
 //! Nothing here fails an intake: a failure is logged, and the events stay
 //! stored.
 
-use jiff::Timestamp;
 use liveops_core::support::alert::{Alert, AlertGroup};
 use liveops_core::support::escalation::Tier;
 use liveops_core::support::incident::Severity;
 use liveops_core::support::issue_alerts;
-use liveops_store::StoreError;
 use liveops_store::support::errors::{ErrorSettings, IssueRow};
 use liveops_store::support::intake::Integration;
 use liveops_store::support::notify::{self, Channel, NewDelivery};
@@ -275,10 +273,8 @@ async fn route_requests(
     Ok(Some((name, merged.requests)))
 }
 
-/// Tells the on-call people of a tier (else its members) about an issue,
-/// each through the channels of their notification rules that want this
-/// severity, after each rule's delay; someone with no rules by e-mail at
-/// once. One message per channel and address.
+/// Tells the people on call in `tier` about an issue, each through their
+/// own notification rules (see [`crate::support::notice`]).
 async fn tell_on_call(
     state: &AppState,
     tier: Tier,
@@ -286,31 +282,6 @@ async fn tell_on_call(
     why: &Why,
     severity: Severity,
 ) -> anyhow::Result<()> {
-    let now = state.now_ms();
-    let at = Timestamp::from_millisecond(now).unwrap_or(Timestamp::UNIX_EPOCH);
-    let (people, _) = service::tier_on_call(&state.db, &issue.project_id, tier, at).await?;
-    let mut targets: Vec<(Channel, String, i64)> = Vec::new();
-    for p in &people {
-        let user = match state.db.user_by_id(p).await {
-            Ok(u) => u,
-            Err(StoreError::NotFound) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        let rules = state.db.rules_of(&user.id).await?;
-        if rules.is_empty() {
-            targets.push((Channel::Email, user.email.clone(), now));
-        }
-        for r in rules.iter().filter(|r| severity <= r.min_severity) {
-            targets.push((
-                r.contact.channel,
-                r.contact.address.clone(),
-                now + r.delay_secs * 1000,
-            ));
-        }
-    }
-    if targets.is_empty() {
-        return Ok(());
-    }
     let slug = state.db.project_by_id(&issue.project_id).await?.slug;
     let base = state.config.public_base().unwrap_or("");
     let url = format!("{base}/p/{slug}/support/errors/{}", issue.number);
@@ -347,38 +318,19 @@ async fn tell_on_call(
         "detail": match why { Why::Spiking(d) => Some(d.as_str()), _ => None },
         "url": url,
     });
-    let mut tx = state.db.begin().await?;
-    // Webhooks and Slack get one message each, however many people share
-    // them; a person's own e-mail and pager targets too.
-    let mut sent: Vec<(Channel, &str)> = Vec::new();
-    for (channel, target, due_at) in &targets {
-        let (channel, due_at) = (*channel, *due_at);
-        if sent.contains(&(channel, target.as_str())) {
-            continue;
-        }
-        sent.push((channel, target));
-        let body = match channel {
-            Channel::Email => text.clone(),
-            Channel::Slack => json!({ "text": format!("{subject} <{url}|open>") }).to_string(),
-            Channel::Webhook => payload.to_string(),
-        };
-        notify::enqueue(
-            &mut tx,
-            &NewDelivery {
-                project_id: &issue.project_id,
-                incident_id: None,
-                channel,
-                target,
-                subject: &subject,
-                payload: &body,
-                due_at,
-                signing_key: None,
-            },
-            now,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    crate::support::notice::tell_on_call(
+        state,
+        &issue.project_id,
+        tier,
+        severity,
+        &crate::support::notice::Notice {
+            subject,
+            text,
+            url,
+            payload,
+        },
+    )
+    .await?;
     Ok(())
 }
 
