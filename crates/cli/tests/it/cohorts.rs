@@ -328,6 +328,57 @@ async fn cohorts_filter_and_break_down(backend: Backend) {
     let both = funnel(json!({"breakdown": "plan", "in_cohort": "Nobody"})).await;
     assert_problem(&both, 404);
 
+    // Daily retention of a first view, broken down by cohorts: of the
+    // Regulars, Pia (first view three days ago) came back on each of the
+    // next two days, and Quin (two days ago) the next day; later cohorts
+    // have fewer periods to come back in.
+    let (status, r) = app
+        .send(
+            Method::POST,
+            &format!("{api}/retention"),
+            &admin,
+            Some(
+                json!({"start_event": "$pageview", "interval": "day", "periods": 3,
+                "from": &iso(today - 3 * DAY)[..10], "breakdown_type": "cohort",
+                "breakdown": "Regulars,Pro"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["breakdown"][0]["value"], "Regulars");
+    let counts = |c: &Value| -> Vec<Vec<u64>> {
+        c.as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|row| {
+                        row["counts"]
+                            .as_array()
+                            .map(|n| n.iter().filter_map(Value::as_u64).collect())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        counts(&r["breakdown"][0]["cohorts"]),
+        [vec![1, 1, 1], vec![1, 1], vec![0]]
+    );
+    assert_eq!(r["breakdown"][1]["value"], "Pro");
+    assert_eq!(
+        counts(&r["breakdown"][1]["cohorts"]),
+        [vec![1, 1, 1], vec![0, 0], vec![0]]
+    );
+    let wrong = app
+        .send(
+            Method::POST,
+            &format!("{api}/retention"),
+            &admin,
+            Some(json!({"start_event": "$pageview", "breakdown": "Regulars"})),
+        )
+        .await;
+    assert_problem(&wrong, 422);
+
     // Active users kept to Pro: Pia alone two and three days ago, Pia and
     // Uma yesterday.
     let from = &iso(today - 3 * DAY)[..10];

@@ -896,6 +896,10 @@ pub struct RetentionBody {
     pub mode: Option<String>,
     /// Only the persons of this cohort (a named cohort's id or name).
     pub in_cohort: Option<String>,
+    /// `cohort` to break down by named cohorts, listed in `breakdown`.
+    pub breakdown_type: Option<String>,
+    /// Named cohorts (ids or names) separated by commas.
+    pub breakdown: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -911,6 +915,17 @@ pub struct CohortView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RetentionView {
     pub interval: String,
+    pub cohorts: Vec<CohortView>,
+    /// With a breakdown by named cohorts: the same table for each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breakdown: Vec<RetentionLineView>,
+}
+
+/// Retention of one named cohort's persons.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RetentionLineView {
+    /// The named cohort.
+    pub value: String,
     pub cohorts: Vec<CohortView>,
 }
 

@@ -131,36 +131,72 @@ pub async fn retention(
     project_id: &str,
     body: &RetentionBody,
 ) -> ApiResult<RetentionView> {
+    if body
+        .breakdown
+        .as_deref()
+        .is_some_and(|b| !b.trim().is_empty())
+        && body.breakdown_type.as_deref() != Some("cohort")
+    {
+        return Err(ApiError::unprocessable(
+            "retention breaks down by named cohorts only: breakdown_type `cohort`",
+        ));
+    }
+    let chosen = cohort_choice(
+        body.in_cohort.as_deref(),
+        body.breakdown_type.as_deref(),
+        body.breakdown.as_deref(),
+        &["event", "cohort"],
+    )?;
     let mut query = retention_query(body, state.now_ms())?;
-    query.persons = cohorts::filter(state, project_id, body.in_cohort.as_deref()).await?;
     let interval = query.interval;
-    let id = project_id.to_owned();
-    let rows = telemetry(state, move |a| a.retention(&id, &query)).await?;
+    let mut tables = Vec::new();
+    for (label, persons) in cohorts::lines(state, project_id, &chosen).await? {
+        query.persons = persons;
+        let (id, q) = (project_id.to_owned(), query.clone());
+        let rows = telemetry(state, move |a| a.retention(&id, &q)).await?;
+        tables.push((label, cohort_views(rows)));
+    }
+    // With a breakdown, the whole table keeps to the filter alone.
+    let cohorts = if chosen.breakdown.is_empty() {
+        tables.pop().map(|t| t.1).unwrap_or_default()
+    } else {
+        query.persons = cohorts::filter(state, project_id, body.in_cohort.as_deref()).await?;
+        let id = project_id.to_owned();
+        cohort_views(telemetry(state, move |a| a.retention(&id, &query)).await?)
+    };
     Ok(RetentionView {
         interval: interval.as_str().into(),
-        cohorts: rows
+        cohorts,
+        breakdown: tables
             .into_iter()
-            .map(|c| {
-                let size = c.counts.first().copied().unwrap_or(0);
-                CohortView {
-                    start: format_ms(c.start_ms),
-                    size,
-                    rates: c
-                        .counts
-                        .iter()
-                        .map(|&n| {
-                            if size == 0 {
-                                0.0
-                            } else {
-                                n as f64 / size as f64
-                            }
-                        })
-                        .collect(),
-                    counts: c.counts,
-                }
-            })
+            .filter_map(|(label, cohorts)| label.map(|value| RetentionLineView { value, cohorts }))
             .collect(),
     })
+}
+
+/// Retention rows as the API shows them.
+fn cohort_views(rows: Vec<q::RetentionCohort>) -> Vec<CohortView> {
+    rows.into_iter()
+        .map(|c| {
+            let size = c.counts.first().copied().unwrap_or(0);
+            CohortView {
+                start: format_ms(c.start_ms),
+                size,
+                rates: c
+                    .counts
+                    .iter()
+                    .map(|&n| {
+                        if size == 0 {
+                            0.0
+                        } else {
+                            n as f64 / size as f64
+                        }
+                    })
+                    .collect(),
+                counts: c.counts,
+            }
+        })
+        .collect()
 }
 
 /// Trends of one or more series, with the formula over them.

@@ -20,7 +20,7 @@ use super::analytics_insights::save_form;
 use super::charts::{heat, lines};
 
 use super::prologue::{load, permitted};
-use super::{Frame, UiSession, error_page, page};
+use super::{Frame, UiSession, error_page, page, url_segment};
 use crate::analytics::trends::TrendsAnswer;
 use crate::contract::analytics::{
     FunnelBody, RetentionBody, SeriesBody, TrendsBody, feature_usage_view, funnel_cohorts,
@@ -351,6 +351,8 @@ pub async fn page_view(
                 cohort: None,
                 mode: None,
                 in_cohort: blank(&f.cohort),
+                breakdown_type: None,
+                breakdown: None,
             };
             retention_json = serde_json::to_value(&body).ok();
             let query = match retention_query(&body, state.now_ms()) {
@@ -645,10 +647,6 @@ pub async fn page_view(
         }
     };
     page(&format!("Analytics · {}", project.name), Some(&frame), body).into_response()
-}
-
-fn url_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[derive(Debug, Deserialize)]

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::charts::lines;
 use super::prologue::{load, permitted};
-use super::{Frame, UiSession, api_error, csrf_field, page};
+use super::{Frame, UiSession, api_error, csrf_field, page, url_segment};
 use crate::analytics::cohorts as service;
 use crate::contract::cohorts::{CohortBody, CohortView};
 use crate::state::{AppState, format_ms};
@@ -25,10 +25,6 @@ const DAY_MS: i64 = 86_400_000;
 
 fn blank(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|v| !v.is_empty())
-}
-
-fn url_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 pub async fn list_view(

@@ -17,15 +17,11 @@ use serde::Deserialize;
 
 use super::analytics_insights::drawn;
 use super::prologue::{load, permitted};
-use super::{Frame, UiSession, api_error, csrf_field, page};
+use super::{Frame, UiSession, api_error, csrf_field, page, url_segment};
 use crate::analytics::dashboards::{self as service, TileSpec};
 use crate::contract::dashboards::{DashboardExport, DashboardView, answer, export};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-fn url_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 pub async fn list_view(
     State(state): State<AppState>,

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::charts::{bars, heat, lines};
 use super::prologue::{load, permitted};
-use super::{Frame, UiSession, api_error, csrf_field, page};
+use super::{Frame, UiSession, api_error, csrf_field, page, url_segment};
 use crate::analytics::insights as service;
 use crate::contract::analytics::{
     ActiveDayView, FunnelView, LifecycleView, RetentionView, StickinessView, TrendsResultView,
@@ -27,10 +27,6 @@ use crate::contract::insights::{InsightBody, InsightView};
 use crate::contract::revenue::RevenueView;
 use crate::error::ApiError;
 use crate::state::{AppState, format_ms};
-
-fn url_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 pub async fn list_view(
     State(state): State<AppState>,

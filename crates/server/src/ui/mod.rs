@@ -547,6 +547,14 @@ pub(crate) fn api_error(e: impl Into<crate::error::ApiError>) -> Response {
     error_page(e.status(), e.detail().unwrap_or("That did not work."))
 }
 
+/// A value escaped for a link's path segment or query (a space as `%20`,
+/// which both read as a space).
+pub(crate) fn url_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
 /// The hidden CSRF field every form that changes something carries.
 pub(crate) fn csrf_field(s: &UiSession) -> Markup {
     html! { input type="hidden" name="_csrf" value=(s.session.csrf_token); }
