@@ -380,6 +380,78 @@ async fn main() {
         glance["active_today"]
     );
     eprintln!("funnel steps: {}", funnel["steps"]);
+    // A dashboard of eight saved insights over the same month: its first
+    // load answers every tile; later loads, with no new data, come from
+    // the answer cache.
+    let range = json!({"from": from, "to": to});
+    let insights = [
+        ("Funnel", "funnel", funnel_body.clone()),
+        ("Retention", "retention", retention_body.clone()),
+        ("Active", "active", range.clone()),
+        ("Stickiness", "stickiness", range.clone()),
+        (
+            "Order sum",
+            "trends",
+            json!({"series": [{"event": "purchased", "math": "sum:amount"}], "from": from, "to": to}),
+        ),
+        (
+            "Order p95",
+            "trends",
+            json!({"series": [{"event": "purchased", "math": "p95:amount"}], "from": from, "to": to}),
+        ),
+        ("Web", "web", range.clone()),
+        (
+            "Lifecycle",
+            "lifecycle",
+            json!({"interval": "week", "from": "2026-09-28", "periods": 4}),
+        ),
+    ];
+    for (name, kind, query) in &insights {
+        let resp = http
+            .post(api("insights"))
+            .bearer_auth(&token)
+            .json(&json!({"name": name, "kind": kind, "query": query}))
+            .send()
+            .await
+            .expect("save insight");
+        assert_eq!(resp.status().as_u16(), 201, "{name}");
+    }
+    let tiles: Vec<Value> = insights
+        .iter()
+        .map(|(n, _, _)| json!({"insight": n}))
+        .collect();
+    let resp = http
+        .post(api("dashboards"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Bench", "tiles": tiles}))
+        .send()
+        .await
+        .expect("dashboard");
+    assert_eq!(resp.status().as_u16(), 201);
+    let board_url = api("dashboards/Bench");
+    let load = || {
+        let req = http.get(&board_url).bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .expect("dashboard")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let cold = std::time::Instant::now();
+    let board = load().await;
+    let cold_s = cold.elapsed().as_secs_f64();
+    let failed = board["tiles"]
+        .as_array()
+        .map_or(0, |t| t.iter().filter(|t| !t["error"].is_null()).count());
+    let (warm_s, _) = best_of(a.repeat, load).await;
+    eprintln!(
+        "dashboard of 8 insights: first load {:.1} ms, cached {:.1} ms ({failed} tiles failed)",
+        cold_s * 1000.0,
+        warm_s * 1000.0
+    );
 
     eprintln!("exporting Parquet and running DuckDB and chdb…");
     let parquet = started.dir.path().join("events.parquet");
