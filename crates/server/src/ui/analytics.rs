@@ -612,7 +612,7 @@ pub async fn page_view(
                                 td { (size) }
                                 @for n in &c.counts {
                                     @let share = if size == 0 { 0.0 } else { *n as f64 / size as f64 };
-                                    td style=(heat(share)) title={(n) " people"} { (format!("{:.0}%", share * 100.0)) }
+                                    td class=(heat(share)) title={(n) " people"} { (format!("{:.0}%", share * 100.0)) }
                                 }
                             }
                         }

@@ -144,7 +144,7 @@ pub(super) fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Mark
                     thead { tr { th { "Cohort" } th { "People" } @for k in 0..r.cohorts.len() { th { (k) } } } }
                     tbody { @for c in &r.cohorts { tr {
                         td { (c.start[..10]) } td { (c.size) }
-                        @for x in &c.rates { td style=(heat(*x)) { (pct(*x)) } }
+                        @for x in &c.rates { td class=(heat(*x)) { (pct(*x)) } }
                     } } }
                 }
             }

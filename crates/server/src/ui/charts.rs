@@ -160,13 +160,13 @@ pub(crate) fn significant(v: f64) -> String {
     format!("{v:.decimals$}")
 }
 
-/// A cell background whose strength follows `share` (0 to 1).
+/// The class of a cell whose background strength follows `share` (0 to
+/// 1), in eleven steps (`heat-0` to `heat-10`, see the stylesheet).
 pub fn heat(share: f64) -> String {
-    let a = (share.clamp(0.0, 1.0) * 0.85 + 0.05).min(0.9);
-    format!(
-        "background: rgba(31, 95, 191, {a:.2}); color: {}",
-        if a > 0.5 { "#fff" } else { "#111" }
-    )
+    // A class, not a `style` attribute: the pages' CSP (`style-src 'self'`)
+    // drops inline styles, so the shades live in the stylesheet.
+    let step = (share.clamp(0.0, 1.0) * 10.0).round() as u8;
+    format!("heat-{step}")
 }
 
 /// One forecast step for [`forecast`]: the point forecast and its 80 % and
@@ -302,6 +302,20 @@ pub fn forecast(
 #[cfg(test)]
 mod tests {
     use super::num;
+
+    #[test]
+    fn heat_steps_are_classes_the_stylesheet_defines() {
+        assert_eq!(super::heat(0.0), "heat-0");
+        assert_eq!(super::heat(0.44), "heat-4");
+        assert_eq!(super::heat(1.7), "heat-10");
+        assert_eq!(super::heat(f64::NAN), "heat-0");
+        for k in 0..=10 {
+            assert!(
+                crate::ui::style::CSS.contains(&format!(".heat-{k} {{")),
+                "{k}"
+            );
+        }
+    }
 
     #[test]
     fn significant_digits_follow_the_magnitude() {

@@ -3,7 +3,7 @@
 use axum::http::header;
 use axum::response::IntoResponse;
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root { --fg: #1d232b; --muted: #5b6673; --line: #d8dde3; --bg: #f6f7f9; --accent: #1f5fbf; --bad: #b3261e; --ok: #1e7b3a; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
@@ -34,6 +34,17 @@ li.card p { margin: 0; color: var(--muted); }
 section.glance { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 1rem; margin: 1rem 0 1.5rem; }
 .tile { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; }
 .tile h2 { font-size: 1rem; margin: 0 0 .25rem; }
+.heat-0 { background: rgba(31, 95, 191, 0.05); color: #111; }
+.heat-1 { background: rgba(31, 95, 191, 0.14); color: #111; }
+.heat-2 { background: rgba(31, 95, 191, 0.22); color: #111; }
+.heat-3 { background: rgba(31, 95, 191, 0.30); color: #111; }
+.heat-4 { background: rgba(31, 95, 191, 0.39); color: #111; }
+.heat-5 { background: rgba(31, 95, 191, 0.47); color: #111; }
+.heat-6 { background: rgba(31, 95, 191, 0.56); color: #fff; }
+.heat-7 { background: rgba(31, 95, 191, 0.65); color: #fff; }
+.heat-8 { background: rgba(31, 95, 191, 0.73); color: #fff; }
+.heat-9 { background: rgba(31, 95, 191, 0.82); color: #fff; }
+.heat-10 { background: rgba(31, 95, 191, 0.90); color: #fff; }
 .dashboard-grid { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 1rem; margin-bottom: 1rem; }
 .dashboard-grid > section { margin-bottom: 0; min-width: 0; overflow-x: auto; }
 .dashboard-grid svg { max-width: 100%; height: auto; }
