@@ -188,33 +188,46 @@ pub struct CohortChoice {
     pub breakdown: Vec<String>,
 }
 
-/// The lines an insight draws for a choice of cohorts: with no breakdown,
-/// one line (`None`) of the filter's persons (everyone without a filter);
-/// otherwise a line per cohort, named by it, of its persons that are also
-/// in the filter.
-pub async fn lines(
+/// A choice of cohorts evaluated once: the filter's persons (everyone
+/// when `None`) and each breakdown cohort's persons that are also in it.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    pub filter: Option<Members>,
+    pub breakdown: Vec<(String, Members)>,
+}
+
+impl Resolved {
+    /// The lines an insight draws: with no breakdown, one line (`None`)
+    /// of the filter's persons; otherwise a line per cohort, named by it.
+    pub fn lines(&self) -> Vec<(Option<String>, Option<Members>)> {
+        if self.breakdown.is_empty() {
+            return vec![(None, self.filter.clone())];
+        }
+        self.breakdown
+            .iter()
+            .map(|(name, m)| (Some(name.clone()), Some(m.clone())))
+            .collect()
+    }
+}
+
+/// Evaluates every cohort a choice names, each once.
+pub async fn resolve_choice(
     state: &AppState,
     project_id: &str,
     choice: &CohortChoice,
-) -> Result<Vec<(Option<String>, Option<Members>)>> {
-    let filter = match &choice.filter {
-        Some(which) => Some(resolve(state, project_id, which).await?.1),
-        None => None,
-    };
-    if choice.breakdown.is_empty() {
-        return Ok(vec![(None, filter)]);
-    }
-    Ok(resolve_all(state, project_id, &choice.breakdown)
-        .await?
-        .into_iter()
-        .map(|(row, m)| {
+) -> Result<Resolved> {
+    let filter = filter(state, project_id, choice.filter.as_deref()).await?;
+    let mut breakdown = Vec::with_capacity(choice.breakdown.len());
+    if !choice.breakdown.is_empty() {
+        for (row, m) in resolve_all(state, project_id, &choice.breakdown).await? {
             let m = match &filter {
                 Some(f) => f.intersect(&m),
                 None => m,
             };
-            (Some(row.name), Some(m))
-        })
-        .collect())
+            breakdown.push((row.name, m));
+        }
+    }
+    Ok(Resolved { filter, breakdown })
 }
 
 /// The persons of the cohort an insight keeps to, if it names one.

@@ -39,22 +39,17 @@ pub async fn run(
             "a funnel breaks down by a property or by cohorts, not both",
         ));
     }
-    q.persons = super::cohorts::filter(state, project_id, cohorts.filter.as_deref()).await?;
+    let chosen = super::cohorts::resolve_choice(state, project_id, cohorts).await?;
+    q.persons = chosen.filter;
     let mut by_cohort = Vec::new();
-    if !cohorts.breakdown.is_empty() {
-        let only = super::cohorts::CohortChoice {
-            filter: cohorts.filter.clone(),
-            breakdown: cohorts.breakdown.clone(),
-        };
-        for (label, persons) in super::cohorts::lines(state, project_id, &only).await? {
-            let mut each = q.clone();
-            each.persons = persons;
-            each.converted = false;
-            each.dropoff_after = None;
-            let id = project_id.to_owned();
-            let got = super::telemetry(state, move |a| a.funnel(&id, &each)).await?;
-            by_cohort.push((label.unwrap_or_default(), got.steps));
-        }
+    for (label, persons) in chosen.breakdown {
+        let mut each = q.clone();
+        each.persons = Some(persons);
+        each.converted = false;
+        each.dropoff_after = None;
+        let id = project_id.to_owned();
+        let got = super::telemetry(state, move |a| a.funnel(&id, &each)).await?;
+        by_cohort.push((label, got.steps));
     }
     let (with_revenue, from, to) = (q.converted, q.from_ms, q.to_ms);
     let id = project_id.to_owned();

@@ -71,7 +71,9 @@ pub async fn run(state: &AppState, project_id: &str, req: TrendsRequest) -> Resu
             "a trend breaks down by a property or by cohorts, not both",
         ));
     }
-    let lines = super::cohorts::lines(state, project_id, &req.cohorts).await?;
+    let lines = super::cohorts::resolve_choice(state, project_id, &req.cohorts)
+        .await?
+        .lines();
     let mut series = Vec::with_capacity(req.series.len());
     for s in &req.series {
         let mut filters = req.filters.clone();

@@ -15,20 +15,28 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
+/// The days active users and stickiness count over, with the cohort.
+async fn active_query(
+    state: &AppState,
+    project_id: &str,
+    p: &ActiveParams,
+) -> ApiResult<q::ActiveQuery> {
+    let (from_day, days, events) = day_range(p, state.now_ms())?;
+    Ok(q::ActiveQuery {
+        persons: cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?,
+        events,
+        from_day,
+        days,
+    })
+}
+
 /// DAU, WAU and MAU per day.
 pub async fn active(
     state: &AppState,
     project_id: &str,
     p: &ActiveParams,
 ) -> ApiResult<Vec<ActiveDayView>> {
-    let (from_day, days, events) = day_range(p, state.now_ms())?;
-    let persons = cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?;
-    let query = q::ActiveQuery {
-        persons,
-        events,
-        from_day,
-        days,
-    };
+    let query = active_query(state, project_id, p).await?;
     let id = project_id.to_owned();
     let s = telemetry(state, move |a| a.active_users(&id, &query)).await?;
     Ok((0..s.days.len())
@@ -47,14 +55,7 @@ pub async fn stickiness(
     project_id: &str,
     p: &ActiveParams,
 ) -> ApiResult<Vec<StickinessView>> {
-    let (from_day, days, events) = day_range(p, state.now_ms())?;
-    let persons = cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?;
-    let query = q::ActiveQuery {
-        persons,
-        events,
-        from_day,
-        days,
-    };
+    let query = active_query(state, project_id, p).await?;
     let id = project_id.to_owned();
     let hist = telemetry(state, move |a| a.stickiness(&id, &query)).await?;
     Ok(hist
@@ -67,12 +68,8 @@ pub async fn stickiness(
         .collect())
 }
 
-/// New, returning, resurrecting and dormant people per interval.
-pub async fn lifecycle(
-    state: &AppState,
-    project_id: &str,
-    p: &LifecycleParams,
-) -> ApiResult<Vec<LifecycleView>> {
+/// A lifecycle request read at `now`, without its cohort.
+fn lifecycle_query(p: &LifecycleParams, now: i64) -> ApiResult<q::LifecycleQuery> {
     let interval = interval(p.interval.as_deref(), Interval::Week)?;
     if interval == Interval::Hour {
         return Err(ApiError::unprocessable(
@@ -85,20 +82,29 @@ pub async fn lifecycle(
     }
     let from_ms = match &p.from {
         Some(f) => parse_when("from", f)?,
-        None => interval.bucket_start(interval.bucket(state.now_ms()) - periods as i64 + 1),
+        None => interval.bucket_start(interval.bucket(now) - periods as i64 + 1),
     };
     let events = match &p.event {
         Some(e) => event_list("event", std::slice::from_ref(e))?,
         None => Vec::new(),
     };
-    let persons = cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?;
-    let query = q::LifecycleQuery {
-        persons,
+    Ok(q::LifecycleQuery {
+        persons: None,
         events,
         interval,
         from_ms,
         periods,
-    };
+    })
+}
+
+/// New, returning, resurrecting and dormant people per interval.
+pub async fn lifecycle(
+    state: &AppState,
+    project_id: &str,
+    p: &LifecycleParams,
+) -> ApiResult<Vec<LifecycleView>> {
+    let mut query = lifecycle_query(p, state.now_ms())?;
+    query.persons = cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?;
     let id = project_id.to_owned();
     let rows = telemetry(state, move |a| a.lifecycle(&id, &query)).await?;
     Ok(rows
@@ -147,30 +153,27 @@ pub async fn retention(
         body.breakdown.as_deref(),
         &["event", "cohort"],
     )?;
-    let mut query = retention_query(body, state.now_ms())?;
+    let resolved = cohorts::resolve_choice(state, project_id, &chosen).await?;
+    let query = retention_query(body, state.now_ms())?;
     let interval = query.interval;
-    let mut tables = Vec::new();
-    for (label, persons) in cohorts::lines(state, project_id, &chosen).await? {
-        query.persons = persons;
-        let (id, q) = (project_id.to_owned(), query.clone());
-        let rows = telemetry(state, move |a| a.retention(&id, &q)).await?;
-        tables.push((label, cohort_views(rows)));
-    }
-    // With a breakdown, the whole table keeps to the filter alone.
-    let cohorts = if chosen.breakdown.is_empty() {
-        tables.pop().map(|t| t.1).unwrap_or_default()
-    } else {
-        query.persons = cohorts::filter(state, project_id, body.in_cohort.as_deref()).await?;
+    // The whole table keeps to the filter; each named cohort gets its own.
+    let run = |persons| {
+        let mut q = query.clone();
+        q.persons = persons;
         let id = project_id.to_owned();
-        cohort_views(telemetry(state, move |a| a.retention(&id, &query)).await?)
+        async move { telemetry(state, move |a| a.retention(&id, &q)).await }
     };
+    let mut breakdown = Vec::with_capacity(resolved.breakdown.len());
+    for (value, persons) in resolved.breakdown {
+        breakdown.push(RetentionLineView {
+            value,
+            cohorts: cohort_views(run(Some(persons)).await?),
+        });
+    }
     Ok(RetentionView {
         interval: interval.as_str().into(),
-        cohorts,
-        breakdown: tables
-            .into_iter()
-            .filter_map(|(label, cohorts)| label.map(|value| RetentionLineView { value, cohorts }))
-            .collect(),
+        cohorts: cohort_views(run(resolved.filter).await?),
+        breakdown,
     })
 }
 
@@ -288,10 +291,7 @@ pub fn check(kind: InsightKind, query: &serde_json::Value, now: i64) -> ApiResul
         InsightKind::Active | InsightKind::Stickiness => {
             day_range(&read::<ActiveParams>(kind, query)?, now).map(|_| ())
         }
-        InsightKind::Lifecycle => {
-            let p: LifecycleParams = read(kind, query)?;
-            interval(p.interval.as_deref(), Interval::Week).map(|_| ())
-        }
+        InsightKind::Lifecycle => lifecycle_query(&read(kind, query)?, now).map(|_| ()),
         InsightKind::Web => {
             let p: WebParams = read(kind, query)?;
             range(p.from.as_deref(), p.to.as_deref(), 30, 3660, None, now)?;

@@ -439,6 +439,24 @@ pub fn previous_headline(kind: InsightKind, result: &Value) -> Option<f64> {
     }
 }
 
+/// Each tile's insight, in order, from one read of the project's insights.
+async fn tile_insights(
+    state: &AppState,
+    project_id: &str,
+    d: &DashboardRow,
+) -> ApiResult<Vec<liveops_store::analytics::insights::InsightRow>> {
+    let all = crate::analytics::insights::list(state, project_id).await?;
+    d.tiles
+        .iter()
+        .map(|t| {
+            all.iter()
+                .find(|i| i.id == t.insight_id)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(format!("no insight `{}`", t.insight_id)))
+        })
+        .collect()
+}
+
 /// Answers one question through the answer cache.
 async fn cached_answer(
     state: &AppState,
@@ -476,10 +494,10 @@ pub async fn answer(
     let stats = crate::analytics::telemetry(state, move |a| a.stats(&id)).await?;
     let version = (stats.events as u64, stats.persons as u64);
     let now = state.now_ms();
+    let saved = tile_insights(state, project_id, d).await?;
     let mut tiles = Vec::with_capacity(d.tiles.len());
-    for t in &d.tiles {
-        let row = crate::analytics::insights::find(state, project_id, &t.insight_id).await?;
-        let query = crate::analytics::insights::query_of(&row)?;
+    for (t, row) in d.tiles.iter().zip(&saved) {
+        let query = crate::analytics::insights::query_of(row)?;
         let q = framed(row.kind, &query, &d.frame, now);
         let goal = state.db.insight_goal(&row.id).await?;
         let alert = state.db.insight_alert(&row.id).await?;
@@ -499,7 +517,7 @@ pub async fn answer(
             _ => None,
         };
         tiles.push(TileView {
-            insight: InsightView::new(&row, slug),
+            insight: InsightView::new(row, slug),
             width: t.width,
             result,
             error,
@@ -525,15 +543,15 @@ pub async fn export(
     project_id: &str,
     d: &DashboardRow,
 ) -> ApiResult<DashboardExport> {
+    let saved = tile_insights(state, project_id, d).await?;
     let mut tiles = Vec::with_capacity(d.tiles.len());
-    for t in &d.tiles {
-        let row = crate::analytics::insights::find(state, project_id, &t.insight_id).await?;
+    for (t, row) in d.tiles.iter().zip(&saved) {
         tiles.push(ExportedTile {
             width: t.width,
             insight: ExportedInsight {
                 name: row.name.clone(),
                 kind: row.kind.as_str().to_owned(),
-                query: crate::analytics::insights::query_of(&row)?,
+                query: crate::analytics::insights::query_of(row)?,
                 goal: state.db.insight_goal(&row.id).await?.map(GoalBody::of),
             },
         });

@@ -206,18 +206,9 @@ pub async fn put_members(conn: &mut AnyConnection, cohort_id: &str, ids: &[Strin
     Ok(())
 }
 
-/// Removes a cohort, its list and its sizes; false when there was none.
+/// Removes a cohort; its list and sizes go with it (`ON DELETE CASCADE`).
+/// False when there was none.
 pub async fn delete_cohort(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<bool> {
-    for table in ["cohort_members", "cohort_sizes"] {
-        sqlx::query(&format!(
-            "DELETE FROM {table} WHERE cohort_id IN \
-             (SELECT id FROM cohorts WHERE project_id = $1 AND id = $2)"
-        ))
-        .bind(project_id)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    }
     let done = sqlx::query("DELETE FROM cohorts WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(id)

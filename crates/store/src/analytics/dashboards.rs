@@ -186,21 +186,13 @@ async fn put_tiles(conn: &mut AnyConnection, id: &str, tiles: &[Tile]) -> Result
     Ok(())
 }
 
-/// Removes a dashboard and its tiles (not the insights); false when there
-/// was none.
+/// Removes a dashboard; its tiles go with it (`ON DELETE CASCADE`), its
+/// insights stay. False when there was none.
 pub async fn delete_dashboard(
     conn: &mut AnyConnection,
     project_id: &str,
     id: &str,
 ) -> Result<bool> {
-    sqlx::query(
-        "DELETE FROM dashboard_tiles WHERE dashboard_id IN \
-         (SELECT id FROM dashboards WHERE project_id = $1 AND id = $2)",
-    )
-    .bind(project_id)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
     let done = sqlx::query("DELETE FROM dashboards WHERE project_id = $1 AND id = $2")
         .bind(project_id)
         .bind(id)

@@ -42,17 +42,23 @@ fn did(s: &impl Source, project: &str, event: &str, window: Window, at: i64) -> 
             at - width(window),
             at,
             None,
-            Vec::new,
-            |acc: &mut Vec<u32>, person, _, names| {
-                let n = names.iter().filter(|&&x| x == id).count();
-                if n as u64 >= u64::from(window.min_count) {
+            || (Vec::new(), Vec::new()),
+            |(acc, times): &mut (Vec<u32>, Vec<i64>), person, ts, names| {
+                times.clear();
+                times.extend(
+                    ts.iter()
+                        .zip(names)
+                        .filter(|(_, n)| **n == id)
+                        .map(|(t, _)| *t),
+                );
+                if window.did_by(times, at) {
                     acc.push(person);
                 }
             },
         )?;
         Ok(parts
             .into_iter()
-            .flatten()
+            .flat_map(|(slots, _)| slots)
             .filter_map(|slot| p.persons.person(slot).map(|v| v.0.to_owned()))
             .collect())
     })?;
