@@ -6,7 +6,10 @@ the same measures liveops computes, each from plain SQL:
 
 - funnel: ClickHouse `windowFunnel` levels (chdb), and the per-step counts
   they imply;
-- dau / wau / mau per day and weekly first-time retention (DuckDB SQL).
+- dau / wau / mau per day and weekly first-time retention (DuckDB SQL);
+- the sum and p95 of a property per day, MRR with its movements, and the
+  web overview (sessions by `$session_id` or 30 minutes without a view,
+  bounce rate, durations, top, entry and exit pages, UTM sources), in both.
 
 With --time it also times each query (best of --repeat runs), for the
 benchmark. Both engines are limited to --threads threads.
@@ -15,6 +18,21 @@ benchmark. Both engines are limited to --threads threads.
 import argparse
 import json
 import time
+
+
+# A page view's page as liveops reads it: `$pathname`, else the path of
+# `$current_url` without its query or fragment, else `(unknown)`.
+DUCK_PAGE = """coalesce(nullif(trim(json_extract_string(properties, '$."$pathname"')), ''),
+    CASE WHEN nullif(trim(json_extract_string(properties, '$."$current_url"')), '') IS NULL THEN '(unknown)'
+    ELSE coalesce(nullif(regexp_extract(trim(json_extract_string(properties, '$."$current_url"')),
+        '^(?:[^:/?#]*://)?[^/?#]*(/[^?#]*)?', 1), ''), '/') END)"""
+CH_PAGE = """if(trim(JSONExtractString(assumeNotNull(properties), '$pathname')) != '',
+    trim(JSONExtractString(assumeNotNull(properties), '$pathname')),
+    if(trim(JSONExtractString(assumeNotNull(properties), '$current_url')) = '', '(unknown)',
+       if(extract(trim(JSONExtractString(assumeNotNull(properties), '$current_url')),
+              '^(?:[^:/?#]*://)?[^/?#]*(/[^?#]*)?') = '', '/',
+          extract(trim(JSONExtractString(assumeNotNull(properties), '$current_url')),
+              '^(?:[^:/?#]*://)?[^/?#]*(/[^?#]*)?'))))"""
 
 
 def best_of(repeat, fn):
@@ -44,6 +62,8 @@ def main():
                    help="load the Parquet file into each engine's own table first (benchmark)")
     p.add_argument("--mrr-to-ms", type=int, default=None,
                    help="also time MRR with its movements per month up to this time")
+    p.add_argument("--web", action="store_true",
+                   help="also time the web overview of [from, to)")
     args = p.parse_args()
     steps = args.steps.split(",")
     out = {"timings": {}}
@@ -61,7 +81,10 @@ def main():
                 f"""CREATE TABLE ev AS SELECT person_id, event, timestamp_ms,
                     TRY_CAST(json_extract_string(properties, '$.amount') AS DOUBLE) AS amount,
                     json_extract_string(properties, '$.subscription_id') AS sub_id,
-                    json_extract_string(properties, '$.interval') AS sub_interval
+                    json_extract_string(properties, '$.interval') AS sub_interval,
+                    {DUCK_PAGE} AS page,
+                    nullif(trim(json_extract_string(properties, '$."$session_id"')), '') AS sid,
+                    nullif(trim(json_extract_string(properties, '$.utm_source')), '') AS utm_source
                     FROM {src} ORDER BY timestamp_ms"""
             )
             src = "ev"
@@ -193,6 +216,45 @@ def main():
             timed["mrr"], rows = best_of(args.repeat, mrr)
             out["duckdb_mrr_last"] = round(rows[-1][6], 2) if rows else None
 
+        if args.web:
+            page = "page" if args.load_table else DUCK_PAGE
+            sid = "sid" if args.load_table else "nullif(trim(json_extract_string(properties, '$.\"$session_id\"')), '')"
+            utm = "utm_source" if args.load_table else "nullif(trim(json_extract_string(properties, '$.utm_source')), '')"
+
+            def web():
+                # Sessions per person: a new one where the session id
+                # changes, or, without ids, after 30 minutes; a session's
+                # entry and UTM source are its first view's.
+                return con.execute(
+                    f"""WITH v AS (SELECT person_id AS who, timestamp_ms AS t, {page} AS page,
+                                   {sid} AS sid, {utm} AS utm FROM {src}
+                                   WHERE event = '$pageview' AND timestamp_ms >= {f} AND timestamp_ms < {t}),
+                        s AS (SELECT *, CASE WHEN lag(t) OVER w IS NULL THEN 1
+                                   WHEN sid IS NOT NULL AND lag(sid) OVER w IS NOT NULL
+                                        THEN (sid <> lag(sid) OVER w)::INT
+                                   ELSE (t - lag(t) OVER w > 1800000)::INT END AS starts
+                              FROM v WINDOW w AS (PARTITION BY who ORDER BY t)),
+                        n AS (SELECT *, sum(starts) OVER (PARTITION BY who ORDER BY t
+                                  ROWS UNBOUNDED PRECEDING) AS sno FROM s),
+                        sess AS MATERIALIZED (SELECT who, sno, max(t) - min(t) AS dur, count(*) AS views,
+                                  arg_min(page, t) AS entry, arg_max(page, t) AS exit,
+                                  coalesce(arg_min(utm, t), '(none)') AS utm FROM n GROUP BY who, sno),
+                        top AS (SELECT 'page' AS k, page AS value, count(*) AS c, count(DISTINCT who) AS w
+                                  FROM v GROUP BY page
+                                UNION ALL SELECT 'entry', entry, count(*), count(DISTINCT who) FROM sess GROUP BY entry
+                                UNION ALL SELECT 'exit', exit, count(*), count(DISTINCT who) FROM sess GROUP BY exit
+                                UNION ALL SELECT 'utm_source', utm, count(*), count(DISTINCT who) FROM sess GROUP BY utm),
+                        ranked AS (SELECT *, row_number() OVER (PARTITION BY k ORDER BY c DESC, value) AS r FROM top)
+                    SELECT 'summary', NULL, (SELECT count(DISTINCT who) FROM v), (SELECT count(*) FROM v),
+                           count(*), avg((views = 1)::INT), avg(dur), median(dur) FROM sess
+                    UNION ALL SELECT k, value, c, w, NULL, NULL, NULL, NULL FROM ranked WHERE r <= 10"""
+                ).fetchall()
+
+            timed["web"], rows = best_of(args.repeat, web)
+            summary = next(r for r in rows if r[0] == "summary")
+            out["duckdb_web"] = {"visitors": summary[2], "page_views": summary[3],
+                                 "sessions": summary[4], "bounce_rate": round(summary[5], 6)}
+
         timed["first_entry_funnel"], row = best_of(args.repeat, first_entry_funnel)
         out["duckdb_first_entry_funnel"] = list(row)
         out["timings"]["duckdb"] = timed
@@ -212,7 +274,10 @@ def main():
                     assumeNotNull(timestamp_ms) AS timestamp_ms,
                     toFloat64OrNull(JSONExtractRaw(assumeNotNull(properties), 'amount')) AS amount,
                     JSONExtractString(assumeNotNull(properties), 'subscription_id') AS sub_id,
-                    JSONExtractString(assumeNotNull(properties), 'interval') AS sub_interval
+                    JSONExtractString(assumeNotNull(properties), 'interval') AS sub_interval,
+                    {CH_PAGE} AS page,
+                    trim(JSONExtractString(assumeNotNull(properties), '$session_id')) AS sid,
+                    trim(JSONExtractString(assumeNotNull(properties), 'utm_source')) AS utm_source
                     FROM {src}"""
             )
             src = "bench.ev"
@@ -311,6 +376,56 @@ def main():
 
             timed["mrr"], rows = best_of(args.repeat, mrr)
             out["chdb_mrr_last"] = round(float(rows[-1][6]), 2) if rows else None
+
+        if args.web:
+            page = "page" if args.load_table else CH_PAGE.replace("assumeNotNull(properties)", "properties")
+            sid = "sid" if args.load_table else "trim(JSONExtractString(properties, '$session_id'))"
+            utm = "utm_source" if args.load_table else "trim(JSONExtractString(properties, 'utm_source'))"
+            views = f"""SELECT person_id AS who, timestamp_ms AS t, {page} AS page, {sid} AS sid,
+                        {utm} AS utm FROM {src}
+                        WHERE event = '$pageview' AND timestamp_ms >= {args.from_ms} AND timestamp_ms < {args.to_ms}"""
+            # The same sessions as the DuckDB SQL; ClickHouse runs a CTE
+            # once per use, so the sessions go into a temporary table
+            # (timed with the rest).
+            sessions = f"""SELECT who, sno, max(t) - min(t) AS dur, count() AS views,
+                               argMin(page, t) AS entry, argMax(page, t) AS exit,
+                               argMin(if(utm = '', '(none)', utm), t) AS utm
+                           FROM (SELECT *, sum(starts) OVER (PARTITION BY who ORDER BY t
+                                     ROWS UNBOUNDED PRECEDING) AS sno
+                                 FROM (SELECT *, if(row_number() OVER w = 1, 1,
+                                          if(sid != '' AND prev_sid != '', toUInt8(sid != prev_sid),
+                                             toUInt8(t - prev_t > 1800000))) AS starts
+                                       FROM (SELECT *, lagInFrame(sid) OVER w AS prev_sid,
+                                                 lagInFrame(t) OVER w AS prev_t
+                                             FROM ({views}) WINDOW w AS (PARTITION BY who ORDER BY t
+                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
+                                       WINDOW w AS (PARTITION BY who ORDER BY t
+                                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)))
+                           GROUP BY who, sno"""
+
+            def web():
+                s.query("DROP TABLE IF EXISTS bench_sessions")
+                s.query(f"CREATE TEMPORARY TABLE bench_sessions ENGINE = Memory AS {sessions}")
+                summary = json.loads(s.query(
+                    f"""SELECT (SELECT uniqExact(who) FROM ({views})), (SELECT count() FROM ({views})),
+                               count(), avg(views = 1), avg(dur), median(dur) FROM bench_sessions""",
+                    "JSONCompact").bytes())["data"]
+                tops = json.loads(s.query(
+                    f"""SELECT k, value, c, w FROM (
+                          SELECT k, value, c, w, row_number() OVER (PARTITION BY k ORDER BY c DESC, value) AS r
+                          FROM (SELECT 'page' AS k, page AS value, count() AS c, uniqExact(who) AS w
+                                FROM ({views}) GROUP BY page
+                                UNION ALL SELECT 'entry', entry, count(), uniqExact(who) FROM bench_sessions GROUP BY entry
+                                UNION ALL SELECT 'exit', exit, count(), uniqExact(who) FROM bench_sessions GROUP BY exit
+                                UNION ALL SELECT 'utm_source', utm, count(), uniqExact(who) FROM bench_sessions GROUP BY utm))
+                        WHERE r <= 10""",
+                    "JSONCompact").bytes())["data"]
+                return summary, tops
+
+            timed["web"], (summary, _) = best_of(args.repeat, web)
+            row = summary[0]
+            out["chdb_web"] = {"visitors": int(row[0]), "page_views": int(row[1]),
+                               "sessions": int(row[2]), "bounce_rate": round(float(row[3]), 6)}
 
         timed["funnel"], rows = best_of(args.repeat, funnel)
         levels = {int(lv): int(c) for lv, c in rows}

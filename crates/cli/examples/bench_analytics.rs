@@ -345,6 +345,20 @@ async fn main() {
         .as_array()
         .map(|p| p.iter().filter_map(|x| x["value"].as_f64()).sum())
         .unwrap_or(0.0);
+    // The web overview of the month's page views.
+    let web_url = api("web?from=2026-10-01&to=2026-10-31");
+    let (web_s, web) = best_of(a.repeat, || {
+        let req = http.get(&web_url).bearer_auth(&token);
+        async move {
+            req.send()
+                .await
+                .expect("web")
+                .json::<Value>()
+                .await
+                .unwrap_or_default()
+        }
+    })
+    .await;
     // MRR for the twelve months to the end of the range.
     let mrr_url = api("revenue/mrr?months=12&to=2026-10-15");
     let (mrr_s, mrr) = best_of(a.repeat, || {
@@ -416,6 +430,22 @@ async fn main() {
             .expect("save insight");
         assert_eq!(resp.status().as_u16(), 201, "{name}");
     }
+    // Each insight answered on its own, to see where a first load goes.
+    for (name, _, _) in &insights {
+        let t = std::time::Instant::now();
+        let resp = http
+            .get(api(&format!("insights/{}", name.replace(' ', "%20"))))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("insight");
+        let status = resp.status().as_u16();
+        let _ = resp.bytes().await;
+        eprintln!(
+            "insight {name}: {:.1} ms ({status})",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
     let tiles: Vec<Value> = insights
         .iter()
         .map(|(n, _, _)| json!({"insight": n}))
@@ -486,6 +516,7 @@ async fn main() {
         ])
         .args(["--periods", "8", "--threads", "2", "--load-table"])
         .args(["--mrr-to-ms", &((START + 30 * DAY) * 1000).to_string()])
+        .arg("--web")
         .args(["--repeat", &a.repeat.to_string()])
         .output()
         .expect("run the reference script");
@@ -560,6 +591,13 @@ async fn main() {
         ratio(mrr_s, secs(&t["chdb"]["mrr"])),
     );
     println!(
+        "| Web overview, 30 days | {web_s:.3} s | {} ({}) | {} ({}) | 5× faster than both |",
+        secs(&t["duckdb"]["web"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(web_s, secs(&t["duckdb"]["web"])),
+        secs(&t["chdb"]["web"]).map_or("—".into(), |x| format!("{x:.3} s")),
+        ratio(web_s, secs(&t["chdb"]["web"])),
+    );
+    println!(
         "| Restart with the events stored: to `/readyz` | {:.2} s | — | — | ≤ 2 s |",
         restarted.ready_secs
     );
@@ -583,6 +621,15 @@ async fn main() {
     println!(
         "Check: liveops sum of amounts {sum_total:.2} · DuckDB {}",
         reference["duckdb_amount_total"]
+    );
+    println!(
+        "Check: liveops web visitors/views/sessions/bounce {}/{}/{}/{:.6} · DuckDB {} · chdb {}",
+        web["visitors"],
+        web["page_views"],
+        web["sessions"],
+        web["bounce_rate"].as_f64().unwrap_or(f64::NAN),
+        reference["duckdb_web"],
+        reference["chdb_web"]
     );
     println!(
         "Check: liveops MRR at the end of October {mrr_last:.2} · DuckDB {} · chdb {}",

@@ -17,7 +17,8 @@
 //!   GeoIP database when one is configured. Without it, a view has none
 //!   and is counted under `(none)`; nothing is guessed.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// The inactivity after which a view without `$session_id` starts a new
 /// session.
@@ -104,17 +105,22 @@ impl PageView {
     /// The page: `$pathname`, else the path of `$current_url` (without
     /// query or fragment), else `(unknown)`.
     pub fn page(&self) -> String {
+        self.page_str().to_owned()
+    }
+
+    /// [`PageView::page`], borrowed from the view.
+    fn page_str(&self) -> &str {
         if let Some(p) = &self.pathname {
-            return p.clone();
+            return p;
         }
         match &self.url {
             Some(url) => {
                 let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
                 let path = rest.find('/').map_or("/", |i| &rest[i..]);
                 let path = path.split(['?', '#']).next().unwrap_or("/");
-                if path.is_empty() { "/" } else { path }.to_owned()
+                if path.is_empty() { "/" } else { path }
             }
-            None => UNKNOWN.to_owned(),
+            None => UNKNOWN,
         }
     }
 
@@ -263,17 +269,29 @@ pub struct Overview {
     pub countries: Vec<Ranked>,
 }
 
-/// Counts per value, with the visitors behind each.
+/// A session's value of a property its first view did not have.
+fn or_none(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or(NONE)
+}
+
+/// Counts per value, with the visitors behind each. Values are added in
+/// the order of their visitors' numbers (views sorted by visitor), so a
+/// visitor is new to a value exactly when it differs from the last one
+/// that value saw.
 #[derive(Default)]
 struct Tally<'a> {
-    counts: HashMap<String, (u64, HashSet<&'a str>)>,
+    /// Per value: its count, its visitors and the last visitor's number.
+    counts: HashMap<Cow<'a, str>, (u64, u64, u32)>,
 }
 
 impl<'a> Tally<'a> {
-    fn add(&mut self, value: String, who: &'a str) {
-        let e = self.counts.entry(value).or_default();
+    fn add(&mut self, value: impl Into<Cow<'a, str>>, visitor: u32) {
+        let e = self.counts.entry(value.into()).or_insert((0, 0, u32::MAX));
         e.0 += 1;
-        e.1.insert(who);
+        if e.2 != visitor {
+            e.2 = visitor;
+            e.1 += 1;
+        }
     }
 
     /// The `top` values by count, then by value.
@@ -281,10 +299,10 @@ impl<'a> Tally<'a> {
         let mut out: Vec<Ranked> = self
             .counts
             .into_iter()
-            .map(|(value, (count, who))| Ranked {
-                value,
+            .map(|(value, (count, visitors, _))| Ranked {
+                value: value.into_owned(),
                 count,
-                visitors: who.len() as u64,
+                visitors,
             })
             .collect();
         out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
@@ -333,25 +351,44 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
             _ => sessions.push(i..i + 1),
         }
     }
+    // Each view's visitor, numbered in the order of the sort.
+    let mut visitor: Vec<u32> = Vec::with_capacity(views.len());
+    let mut visitors = 0u32;
+    for i in 0..views.len() {
+        if i > 0 && views[i].who != views[i - 1].who {
+            visitors += 1;
+        }
+        visitor.push(visitors);
+    }
+    let visitors = if views.is_empty() {
+        0
+    } else {
+        u64::from(visitors) + 1
+    };
     let mut t = Tallies::default();
-    for v in &views {
-        t.pages.add(v.page(), &v.who);
+    for (v, &who) in views.iter().zip(&visitor) {
+        t.pages.add(v.page_str(), who);
     }
     let mut durations: Vec<i64> = Vec::with_capacity(sessions.len());
     let mut bounces = 0u64;
-    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| NONE.to_owned());
     for s in &sessions {
         let (first, last) = (&views[s.start], &views[s.end - 1]);
-        let who = first.who.as_str();
+        let who = visitor[s.start];
         durations.push(last.at_ms - first.at_ms);
         if s.len() == 1 {
             bounces += 1;
         }
-        t.entry.add(first.page(), who);
-        t.exit.add(last.page(), who);
-        let (name, channel) = source(first.referring_domain().as_deref());
+        t.entry.add(first.page_str(), who);
+        t.exit.add(last.page_str(), who);
+        let (name, channel) = match first.referring_domain() {
+            None => (Cow::Borrowed(DIRECT), Channel::Direct),
+            Some(d) => {
+                let (name, channel) = source(Some(&d));
+                (Cow::Owned(name), channel)
+            }
+        };
         t.referrers.add(name, who);
-        t.channels.add(channel.as_str().to_owned(), who);
+        t.channels.add(channel.as_str(), who);
         t.utm_source.add(or_none(&first.utm_source), who);
         t.utm_medium.add(or_none(&first.utm_medium), who);
         t.utm_campaign.add(or_none(&first.utm_campaign), who);
@@ -360,11 +397,6 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
         t.oses.add(or_none(&first.os), who);
         t.countries.add(or_none(&first.country), who);
     }
-    let visitors = {
-        let mut who: Vec<&str> = views.iter().map(|v| v.who.as_str()).collect();
-        who.dedup();
-        who.len() as u64
-    };
     let n = sessions.len() as f64;
     let share = |a: f64| if n == 0.0 { 0.0 } else { a / n };
     let mean_session_ms = share(durations.iter().sum::<i64>() as f64);

@@ -149,6 +149,102 @@ impl DuckAnalytics {
         Some(f(&guard))
     }
 
+    /// A trend of `event`'s numeric property from its column in memory,
+    /// filled first if the project has none yet; `None` when the name has
+    /// too many events to keep (the SQL answers it then).
+    fn column_trend(
+        &self,
+        project: &str,
+        event: &str,
+        math: &liveops_core::analytics::math::PropertyMath,
+        q: &TrendsQuery,
+    ) -> Result<Option<Vec<TrendSeries>>> {
+        let Some(p) = self.project(project) else {
+            return Ok(None);
+        };
+        let answer = |guard: &Project| {
+            let name = guard.names.get(event)?;
+            let col = guard.props.get(name, &math.property)?;
+            Some(super::props::trend(guard, col, math, q))
+        };
+        if let Some(lines) = answer(&p.read().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(Some(lines));
+        }
+        {
+            // Commits wait while the column is read from the database, so
+            // it holds every stored event of the name and the writer
+            // appends exactly the later ones.
+            let _g = self.gate.write().unwrap_or_else(|e| e.into_inner());
+            let name = {
+                let guard = p.read().unwrap_or_else(|e| e.into_inner());
+                match guard.names.get(event) {
+                    // No such event: the SQL's empty answer.
+                    None => return Ok(None),
+                    Some(n) if guard.props.get(n, &math.property).is_some() => None,
+                    Some(n) => Some(n),
+                }
+            };
+            if let Some(name) = name {
+                // A column that cannot be read (the time limit) leaves the
+                // question to the SQL.
+                let Ok(rows) = self.column_rows(project, event, &math.property) else {
+                    return Ok(None);
+                };
+                let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
+                let Some(col) = rows.map(|rows| {
+                    let mut col = super::props::PropColumn::default();
+                    for (did, ts, text) in rows {
+                        if let Some(d) = guard.persons.did(&did) {
+                            col.push(
+                                d,
+                                ts,
+                                text.as_deref()
+                                    .and_then(liveops_core::analytics::math::number),
+                            );
+                        }
+                    }
+                    col
+                }) else {
+                    return Ok(None);
+                };
+                guard.props.insert(name, &math.property, col);
+            }
+        }
+        Ok(answer(&p.read().unwrap_or_else(|e| e.into_inner())))
+    }
+
+    /// Every stored event of `event` with its distinct id, time and the
+    /// property's text; `None` past the column cap.
+    #[allow(clippy::type_complexity)]
+    fn column_rows(
+        &self,
+        project: &str,
+        event: &str,
+        property: &str,
+    ) -> Result<Option<Vec<(String, i64, Option<String>)>>> {
+        let path = super::duck_sql::json_path(property);
+        self.with_read_conn(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM analytics_events WHERE project_id = ? AND event = ?",
+                params![project, event],
+                |r| r.get(0),
+            )?;
+            if n as u64 > super::props::MAX_ROWS as u64 {
+                return Ok(None);
+            }
+            let mut stmt = c.prepare(
+                "SELECT distinct_id, ts, json_extract_string(properties, ?) \
+                 FROM analytics_events WHERE project_id = ? AND event = ?",
+            )?;
+            let rows = stmt
+                .query_map(params![path, project, event], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok(Some(rows))
+        })
+    }
+
     /// Notes that `project`'s saved layout no longer matches, for the
     /// writer to save it anew.
     fn changed_now(&self, project: &str) {
@@ -211,7 +307,7 @@ impl Analytics for DuckAnalytics {
                 persons: p.persons.person_count(),
                 distinct_ids: p.persons.live_did_count(),
                 event_names: p.names.len(),
-                index_bytes: p.cols.heap_bytes(),
+                index_bytes: p.cols.heap_bytes() + p.props.heap_bytes(),
             })
             .unwrap_or_default())
     }
@@ -260,6 +356,7 @@ impl Analytics for DuckAnalytics {
         })?;
         let gone = guard.persons.delete(person);
         guard.cols.forget(&gone);
+        guard.props.clear();
         self.changed_now(project);
         Ok(Some(deleted))
     }
@@ -276,10 +373,10 @@ impl Analytics for DuckAnalytics {
         if n > 0
             && let Some(p) = self.project(project)
         {
-            p.write()
-                .unwrap_or_else(|e| e.into_inner())
-                .cols
-                .drop_before(cutoff_ms);
+            let mut guard = p.write().unwrap_or_else(|e| e.into_inner());
+            guard.cols.drop_before(cutoff_ms);
+            guard.props.clear();
+            drop(guard);
             self.changed_now(project);
         }
         Ok(n)
@@ -290,7 +387,14 @@ impl Analytics for DuckAnalytics {
         self.with_maint_conn(|c| export(c, project, dest))
     }
 
+    /// Property math over one event name comes from the column kept in
+    /// memory (filled on first use); everything else is SQL.
     fn trends(&self, project: &str, q: &TrendsQuery) -> Result<Vec<TrendSeries>> {
+        if let Some((event, math)) = super::props::answerable(q)
+            && let Some(lines) = self.column_trend(project, event, math, q)?
+        {
+            return Ok(lines);
+        }
         super::duck_sql::trends(self, project, q)
     }
 
@@ -822,6 +926,7 @@ impl Writer {
                     names,
                     persons,
                     cols,
+                    props,
                     ..
                 } = &mut *p;
                 let d = persons.resolve(&e.distinct_id, now, &mut new_id, &mut changes);
@@ -837,6 +942,7 @@ impl Writer {
                 }
                 let n = names.intern(&e.name);
                 cols.push(d, e.at_ms, n);
+                props.push_event(n, d, e.at_ms, &e.properties);
                 rows.push(&job.project, e);
                 count.stored += 1;
             }
@@ -949,6 +1055,85 @@ mod tests {
             a.persons(P, None, 100).expect("persons"),
             funnel.steps.iter().map(|s| s.count).collect::<Vec<_>>()
         )
+    }
+
+    /// Property math from the column kept in memory answers exactly as the
+    /// SQL does: when the column is first filled, after later events are
+    /// appended to it, for a cohort, and after a person is deleted.
+    #[test]
+    fn column_trends_answer_as_the_sql_does() {
+        use super::super::Members;
+        use liveops_core::analytics::Interval;
+        use liveops_core::analytics::math::SeriesMath;
+        let conn = Connection::open_in_memory().expect("duckdb");
+        let a = DuckAnalytics::open(&conn, &crate::Options::default(), None).expect("open");
+        let order = |uuid: &str, who: &str, at: i64, props: &str| Event {
+            properties: props.into(),
+            ..event(uuid, "order", who, at)
+        };
+        ingest(
+            &a,
+            vec![
+                order("1", "ann", 0, r#"{"amount": 10}"#),
+                order("2", "ann", 1000, r#"{"amount": "20.5"}"#),
+                order("3", "bob", 2000, r#"{"amount": "n/a"}"#),
+                order("4", "cat", DAY + 5, r#"{"amount": 7}"#),
+                order("5", "cat", DAY + 6, r#"{}"#),
+                event("6", "view", "bob", 3000),
+            ],
+        );
+        let query = |math: &str, per_person: Option<&str>, persons: Option<Members>| TrendsQuery {
+            persons,
+            event: Some("order".into()),
+            interval: Interval::Day,
+            from_ms: T0,
+            to_ms: T0 + 3 * DAY,
+            filters: Vec::new(),
+            breakdown: None,
+            breakdown_limit: 25,
+            math: SeriesMath::parse(math, per_person).expect("math"),
+        };
+        let same = |a: &DuckAnalytics, persons: Option<Members>| {
+            for (math, per_person) in [
+                ("sum:amount", None),
+                ("avg:amount", None),
+                ("p95:amount", None),
+                ("min:amount", Some("avg")),
+                ("sum:amount", Some("max")),
+            ] {
+                let q = query(math, per_person, persons.clone());
+                // Interpolated percentiles may differ in the last bit.
+                let rounded = |lines: Vec<TrendSeries>| -> Vec<(u64, u64, Option<f64>)> {
+                    lines
+                        .iter()
+                        .flat_map(|l| &l.points)
+                        .map(|p| {
+                            (
+                                p.events,
+                                p.persons,
+                                p.value.map(|v| (v * 1e9).round() / 1e9),
+                            )
+                        })
+                        .collect()
+                };
+                let sql = rounded(super::super::duck_sql::trends(a, P, &q).expect("sql"));
+                let kept = rounded(a.trends(P, &q).expect("column"));
+                assert_eq!(kept, sql, "{math} per person {per_person:?}");
+            }
+        };
+        same(&a, None);
+        let bytes = a.stats(P).expect("stats").index_bytes;
+        ingest(&a, vec![order("7", "bob", DAY + 9, r#"{"amount": 2.25}"#)]);
+        assert!(
+            a.stats(P).expect("stats").index_bytes > bytes,
+            "a column is kept"
+        );
+        same(&a, None);
+        let ann = a.person(P, "ann").expect("person").expect("known").id;
+        same(&a, Some(Members::new(vec![ann])));
+        a.delete_person(P, "cat").expect("deleted");
+        same(&a, None);
+        a.close();
     }
 
     /// A store opened again reads the layout its last close saved; after a

@@ -354,7 +354,7 @@ fn aggregate_sql(a: Aggregate, x: &str, outer: bool) -> String {
     }
 }
 
-fn json_path(prop: &str) -> String {
+pub(super) fn json_path(prop: &str) -> String {
     format!("$.\"{}\"", prop.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

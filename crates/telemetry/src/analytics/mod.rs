@@ -15,6 +15,7 @@ mod duck_sql;
 pub(crate) mod index;
 pub(crate) mod layout;
 pub(crate) mod persons;
+pub(crate) mod props;
 mod query;
 pub(crate) mod writer;
 
@@ -237,6 +238,8 @@ pub(crate) struct Project {
     pub(crate) seen: Seen,
     /// Hashes of the event ids the saved layout held.
     pub(crate) seen_saved: SortedHashes,
+    /// Numeric properties trends asked for, per event (not saved).
+    pub(crate) props: props::PropColumns,
 }
 
 /// Event id hashes, sorted, with where each run of equal top 16 bits

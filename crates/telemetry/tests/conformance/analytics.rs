@@ -556,6 +556,39 @@ fn math_answers(a: &dyn Analytics, out: &mut Vec<String>) {
         ]
     );
     out.push(format!("{by_plan:?}"));
+    // An order after the trends were asked counts (DuckDB answers from a
+    // column it now keeps in memory), and a deleted person's do not.
+    let later = event(
+        "m9",
+        "order",
+        "quin",
+        d + 2 * DAY + HOUR,
+        r#"{"amount":12.5}"#,
+    );
+    block_on(a.ingest("money", vec![later]))
+        .expect("answered")
+        .expect("stored");
+    let sums = |a: &dyn Analytics, math: &str, per_person: Option<&str>| {
+        values(
+            &a.trends("money", &query(math, per_person, None))
+                .expect("trends"),
+        )
+    };
+    assert_eq!(
+        sums(a, "sum:amount", None),
+        vec![(None, vec![Some(60.0), Some(112.5), Some(12.5)])]
+    );
+    assert_eq!(
+        sums(a, "max:amount", Some("sum")),
+        vec![(None, vec![Some(50.0), Some(112.5), Some(12.5)])]
+    );
+    a.delete_person("money", "quin").expect("deleted");
+    let after = sums(a, "sum:amount", None);
+    assert_eq!(
+        after,
+        vec![(None, vec![Some(30.0), Some(105.0), Some(0.0)])]
+    );
+    out.push(format!("{after:?}"));
 }
 
 /// Stores the seed and deletes Fay, checking what each step answers.
