@@ -1,6 +1,6 @@
 //! Usage-analytics client commands: trends, active users, funnels,
 //! retention, features, persons, deletion and Parquet export. Every insight
-//! takes `--in-cohort`; trends and funnels break down `--by-cohort`.
+//! takes `--in-cohort`, and compares named cohorts with `--by-cohort`.
 
 use std::path::PathBuf;
 
@@ -87,6 +87,9 @@ pub enum AnalyticsCommand {
         /// Only the page views of this cohort's persons (its id or name).
         #[arg(long, value_name = "COHORT")]
         in_cohort: Option<String>,
+        /// Compare these cohorts (ids or names, separated by commas).
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
     },
     /// Revenue, MRR, the base currency and the currency rates.
     Revenue {
@@ -122,6 +125,9 @@ pub enum AnalyticsCommand {
         /// Only the persons of this cohort (its id or name).
         #[arg(long, value_name = "COHORT")]
         in_cohort: Option<String>,
+        /// Compare these cohorts (ids or names, separated by commas).
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
     },
     /// How many people were active on 1, 2, … days of a range.
     Stickiness {
@@ -136,6 +142,9 @@ pub enum AnalyticsCommand {
         /// Only the persons of this cohort (its id or name).
         #[arg(long, value_name = "COHORT")]
         in_cohort: Option<String>,
+        /// Compare these cohorts (ids or names, separated by commas).
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
     },
     /// New, returning, resurrecting and dormant people per interval.
     Lifecycle {
@@ -151,6 +160,9 @@ pub enum AnalyticsCommand {
         /// Only the persons of this cohort (its id or name).
         #[arg(long, value_name = "COHORT")]
         in_cohort: Option<String>,
+        /// Compare these cohorts (ids or names, separated by commas).
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
     },
     /// Conversion through steps (each an event, or `a|b` for either).
     Funnel {
@@ -212,6 +224,9 @@ pub enum AnalyticsCommand {
         /// Only the persons of this cohort (its id or name).
         #[arg(long, value_name = "COHORT")]
         in_cohort: Option<String>,
+        /// Compare these cohorts (ids or names, separated by commas).
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
     },
     /// Feature adoption and usage; with --add, define a feature first.
     Features {
@@ -312,6 +327,49 @@ fn value_text(v: Option<f64>) -> String {
 }
 
 /// A share of 1 as a percentage to one decimal.
+/// A retention table, a row per starting period.
+fn print_retention(rows: &[liveops_server::contract::analytics::CohortView]) {
+    println!("{:<12} {:>7}  periods 0, 1, 2, …", "STARTED", "PEOPLE");
+    for co in rows {
+        let rates: Vec<String> = co
+            .rates
+            .iter()
+            .map(|r| format!("{:>5.1}%", r * 100.0))
+            .collect();
+        println!(
+            "{:<12} {:>7}  {}",
+            co.start.get(..10).unwrap_or(&co.start),
+            co.size,
+            rates.join(" ")
+        );
+    }
+}
+
+/// `cohort` when cohorts are compared, for the query's `breakdown_type`.
+fn cohort_type(by_cohort: &Option<String>) -> Option<String> {
+    by_cohort.as_ref().map(|_| "cohort".to_owned())
+}
+
+/// A row with its cohort first, when cohorts are compared.
+fn with_cohort(
+    by_cohort: &Option<String>,
+    cohort: Option<String>,
+    row: Vec<String>,
+) -> Vec<String> {
+    match by_cohort {
+        Some(_) => std::iter::once(cohort.unwrap_or_default())
+            .chain(row)
+            .collect(),
+        None => row,
+    }
+}
+
+/// Column names, with `COHORT` first when cohorts are compared.
+fn headers<'a>(by_cohort: &Option<String>, names: &[&'a str]) -> Vec<&'a str> {
+    let first = by_cohort.as_ref().map(|_| "COHORT");
+    first.into_iter().chain(names.iter().copied()).collect()
+}
+
 fn pct(f: f64) -> String {
     format!("{:.1}%", f * 100.0)
 }
@@ -466,6 +524,7 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             to,
             top,
             in_cohort,
+            by_cohort,
         } => {
             let top = top.map(|t| t.to_string());
             let q = query(&[
@@ -473,6 +532,8 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 ("to", &to),
                 ("top", &top),
                 ("in_cohort", &in_cohort),
+                ("breakdown_type", &cohort_type(&by_cohort)),
+                ("breakdown", &by_cohort),
             ]);
             let path = format!("{}/web{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -503,6 +564,34 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                     ),
                 ],
             );
+            if !w.breakdown.is_empty() {
+                println!();
+                let rows: Vec<Vec<String>> = w
+                    .breakdown
+                    .iter()
+                    .map(|b| {
+                        vec![
+                            b.value.clone(),
+                            b.visitors.to_string(),
+                            b.page_views.to_string(),
+                            b.sessions.to_string(),
+                            pct(b.bounce_rate),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    g.format,
+                    &v,
+                    &[
+                        "COHORT",
+                        "VISITORS",
+                        "PAGE VIEWS",
+                        "SESSIONS",
+                        "BOUNCE RATE",
+                    ],
+                    &rows,
+                );
+            }
             if !w.geoip_database && w.countries.iter().all(|c| c.value == "(none)") {
                 eprintln!(
                     "note: the server has no GeoIP database (geoip_database), so countries are unknown"
@@ -537,12 +626,15 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             from,
             to,
             in_cohort,
+            by_cohort,
         } => {
             let q = query(&[
                 ("event", &event),
                 ("from", &from),
                 ("to", &to),
                 ("in_cohort", &in_cohort),
+                ("breakdown_type", &cohort_type(&by_cohort)),
+                ("breakdown", &by_cohort),
             ]);
             let path = format!("{}/active{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -550,15 +642,20 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             let rows: Vec<Vec<String>> = days
                 .into_iter()
                 .map(|d| {
-                    vec![
-                        d.date,
-                        d.dau.to_string(),
-                        d.wau.to_string(),
-                        d.mau.to_string(),
-                    ]
+                    with_cohort(
+                        &by_cohort,
+                        d.cohort,
+                        vec![
+                            d.date,
+                            d.dau.to_string(),
+                            d.wau.to_string(),
+                            d.mau.to_string(),
+                        ],
+                    )
                 })
                 .collect();
-            output::table(g.format, &v, &["DATE", "DAU", "WAU", "MAU"], &rows);
+            let head = headers(&by_cohort, &["DATE", "DAU", "WAU", "MAU"]);
+            output::table(g.format, &v, &head, &rows);
         }
         AnalyticsCommand::Stickiness {
             project,
@@ -566,22 +663,32 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             from,
             to,
             in_cohort,
+            by_cohort,
         } => {
             let q = query(&[
                 ("event", &event),
                 ("from", &from),
                 ("to", &to),
                 ("in_cohort", &in_cohort),
+                ("breakdown_type", &cohort_type(&by_cohort)),
+                ("breakdown", &by_cohort),
             ]);
             let path = format!("{}/stickiness{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
             let days: Vec<StickinessView> = read_as(&path, &v)?;
             let rows: Vec<Vec<String>> = days
-                .iter()
+                .into_iter()
                 .filter(|d| d.persons > 0)
-                .map(|d| vec![d.days.to_string(), d.persons.to_string()])
+                .map(|d| {
+                    with_cohort(
+                        &by_cohort,
+                        d.cohort,
+                        vec![d.days.to_string(), d.persons.to_string()],
+                    )
+                })
                 .collect();
-            output::table(g.format, &v, &["DAYS ACTIVE", "PERSONS"], &rows);
+            let head = headers(&by_cohort, &["DAYS ACTIVE", "PERSONS"]);
+            output::table(g.format, &v, &head, &rows);
         }
         AnalyticsCommand::Lifecycle {
             project,
@@ -589,12 +696,15 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             interval,
             periods,
             in_cohort,
+            by_cohort,
         } => {
             let q = query(&[
                 ("event", &event),
                 ("interval", &Some(interval)),
                 ("periods", &Some(periods.to_string())),
                 ("in_cohort", &in_cohort),
+                ("breakdown_type", &cohort_type(&by_cohort)),
+                ("breakdown", &by_cohort),
             ]);
             let path = format!("{}/lifecycle{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -602,21 +712,24 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             let rows: Vec<Vec<String>> = intervals
                 .into_iter()
                 .map(|d| {
-                    vec![
-                        d.start,
-                        d.new.to_string(),
-                        d.returning.to_string(),
-                        d.resurrecting.to_string(),
-                        format!("-{}", d.dormant),
-                    ]
+                    with_cohort(
+                        &by_cohort,
+                        d.cohort,
+                        vec![
+                            d.start,
+                            d.new.to_string(),
+                            d.returning.to_string(),
+                            d.resurrecting.to_string(),
+                            format!("-{}", d.dormant),
+                        ],
+                    )
                 })
                 .collect();
-            output::table(
-                g.format,
-                &v,
+            let head = headers(
+                &by_cohort,
                 &["START", "NEW", "RETURNING", "RESURRECTING", "DORMANT"],
-                &rows,
             );
+            output::table(g.format, &v, &head, &rows);
         }
         AnalyticsCommand::Funnel {
             project,
@@ -721,11 +834,13 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
             cohort,
             mode,
             in_cohort,
+            by_cohort,
         } => {
             let body = json!({
                 "start_event": start_event, "return_event": return_event, "interval": interval,
                 "periods": periods, "from": from, "cohort": cohort, "mode": mode,
-                "in_cohort": in_cohort,
+                "in_cohort": in_cohort, "breakdown_type": cohort_type(&by_cohort),
+                "breakdown": by_cohort,
             });
             let path = format!("{}/retention", base(&project));
             let v = c.call(Method::POST, &path, Some(body)).await?;
@@ -734,19 +849,11 @@ pub async fn run(g: &Global, cmd: AnalyticsCommand) -> anyhow::Result<()> {
                 return Ok(());
             }
             let retention: RetentionView = read_as(&path, &v)?;
-            println!("{:<12} {:>7}  periods 0, 1, 2, …", "COHORT", "PEOPLE");
-            for co in &retention.cohorts {
-                let rates: Vec<String> = co
-                    .rates
-                    .iter()
-                    .map(|r| format!("{:>5.1}%", r * 100.0))
-                    .collect();
-                println!(
-                    "{:<12} {:>7}  {}",
-                    co.start.get(..10).unwrap_or(&co.start),
-                    co.size,
-                    rates.join(" ")
-                );
+            print_retention(&retention.cohorts);
+            for line in &retention.breakdown {
+                println!();
+                println!("COHORT {}", line.value);
+                print_retention(&line.cohorts);
             }
         }
         AnalyticsCommand::Features {

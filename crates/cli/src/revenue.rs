@@ -33,6 +33,10 @@ pub enum RevenueCommand {
         /// Only what this cohort's persons paid (its id or name).
         #[arg(long, value_name = "COHORT")]
         in_cohort: Option<String>,
+        /// Compare what these cohorts paid (ids or names, separated by
+        /// commas).
+        #[arg(long, value_name = "COHORTS")]
+        by_cohort: Option<String>,
     },
     /// MRR per month with its movements, customers, ARPU, churn and LTV.
     Mrr {
@@ -96,12 +100,18 @@ pub async fn run(g: &Global, cmd: RevenueCommand) -> anyhow::Result<()> {
             from,
             to,
             in_cohort,
+            by_cohort,
         } => {
             let q = crate::analytics::query(&[
                 ("interval", &Some(interval)),
                 ("from", &from),
                 ("to", &to),
                 ("in_cohort", &in_cohort),
+                (
+                    "breakdown_type",
+                    &by_cohort.as_ref().map(|_| "cohort".to_owned()),
+                ),
+                ("breakdown", &by_cohort),
             ]);
             let path = format!("{}{q}", base(&project));
             let v = c.call(Method::GET, &path, None).await?;
@@ -148,6 +158,28 @@ pub async fn run(g: &Global, cmd: RevenueCommand) -> anyhow::Result<()> {
                 &["START", "REVENUE", "ORDERS", "PAYERS"],
                 &rows,
             );
+            if !r.breakdown.is_empty() {
+                println!();
+                let rows: Vec<Vec<String>> = r
+                    .breakdown
+                    .iter()
+                    .map(|b| {
+                        vec![
+                            b.value.clone(),
+                            money(b.revenue),
+                            b.orders.to_string(),
+                            b.payers.to_string(),
+                            maybe(b.per_payer, money),
+                        ]
+                    })
+                    .collect();
+                output::table(
+                    g.format,
+                    &v,
+                    &["COHORT", "REVENUE", "ORDERS", "PAYERS", "PER PAYER"],
+                    &rows,
+                );
+            }
         }
         RevenueCommand::Mrr {
             project,

@@ -416,6 +416,7 @@ async fn cohorts_filter_and_break_down(backend: Backend) {
             .any(|l| l.contains(&iso(today - DAY)[..10]) && l.contains(" 2")),
         "{out}"
     );
+    compare_cohorts(&app, &admin, today).await;
 
     // Regulars at the end of each of the last six days, from the events:
     // nobody until Pia's second view, then Pia, then Pia and Quin.
@@ -553,6 +554,201 @@ async fn cohorts_filter_and_break_down(backend: Backend) {
         "{text}"
     );
     app.stop().await;
+}
+
+/// Active users, stickiness, lifecycle, the web overview and revenue, each
+/// compared between Regulars (Pia, Quin) and Pro (Pia, Uma), over the
+/// three days before today.
+async fn compare_cohorts(app: &crate::helpers::TestApp, admin: &str, today: i64) {
+    let api = "/api/v1/projects/shop/analytics";
+    let from = &iso(today - 3 * DAY)[..10];
+    let to = &iso(today)[..10];
+    let by = "breakdown_type=cohort&breakdown=Regulars,Pro";
+    let per_cohort = |rows: &Value, field: &str| -> Vec<(String, Vec<u64>)> {
+        let mut out: Vec<(String, Vec<u64>)> = Vec::new();
+        for r in rows.as_array().into_iter().flatten() {
+            let c = r["cohort"].as_str().unwrap_or("(none)").to_owned();
+            let n = r[field].as_u64().unwrap_or(999);
+            match out.last_mut() {
+                Some((last, ns)) if *last == c => ns.push(n),
+                _ => out.push((c, vec![n])),
+            }
+        }
+        out
+    };
+    let line = |c: &str, ns: &[u64]| (c.to_owned(), ns.to_vec());
+    // DAU: Regulars Pia, then Pia and Quin twice; Pro Pia, Pia, then Pia
+    // and Uma.
+    let (status, active) = app
+        .get(&format!("{api}/active?{by}&from={from}&to={to}"), admin)
+        .await;
+    assert_eq!(status, 200, "{active}");
+    assert_eq!(
+        per_cohort(&active, "dau"),
+        [line("Regulars", &[1, 2, 2]), line("Pro", &[1, 1, 2])]
+    );
+    // Days active of three: Regulars Pia 3, Quin 2; Pro Pia 3, Uma 1.
+    let (status, sticky) = app
+        .get(&format!("{api}/stickiness?{by}&from={from}&to={to}"), admin)
+        .await;
+    assert_eq!(status, 200, "{sticky}");
+    assert_eq!(
+        per_cohort(&sticky, "persons"),
+        [line("Regulars", &[0, 1, 1]), line("Pro", &[1, 0, 1])]
+    );
+    // Daily lifecycle: Pia is new three days ago, Quin two days ago, Uma
+    // yesterday; after that each is returning.
+    let (status, life) = app
+        .get(
+            &format!("{api}/lifecycle?{by}&interval=day&periods=3&from={from}"),
+            admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{life}");
+    assert_eq!(
+        per_cohort(&life, "new"),
+        [line("Regulars", &[1, 1, 0]), line("Pro", &[1, 0, 1])]
+    );
+    assert_eq!(
+        per_cohort(&life, "returning"),
+        [line("Regulars", &[0, 1, 2]), line("Pro", &[0, 1, 1])]
+    );
+    // Page views in the last 30 days: the Regulars' five (each its own
+    // session, a day apart) and Pia's three for Pro; the whole is all seven.
+    let (status, web) = app.get(&format!("{api}/web?{by}"), admin).await;
+    assert_eq!(status, 200, "{web}");
+    assert_eq!(web["page_views"], 7, "{web}");
+    let b = &web["breakdown"];
+    assert_eq!(
+        (
+            &b[0]["value"],
+            &b[0]["page_views"],
+            &b[0]["visitors"],
+            &b[0]["sessions"]
+        ),
+        (&json!("Regulars"), &json!(5), &json!(2), &json!(5)),
+        "{web}"
+    );
+    assert_eq!(b[0]["bounce_rate"].as_f64(), Some(1.0), "{web}");
+    assert_eq!(
+        (&b[1]["value"], &b[1]["page_views"], &b[1]["visitors"]),
+        (&json!("Pro"), &json!(3), &json!(1)),
+        "{web}"
+    );
+    // Pia's 30 for each; VIP (Zed, Uma, Ghost) paid nothing.
+    let (status, r) = app
+        .get(
+            &format!("{api}/revenue?breakdown_type=cohort&breakdown=Regulars,VIP"),
+            admin,
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    let paid: Vec<(String, f64, u64)> = r["breakdown"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            (
+                l["value"].as_str().unwrap_or("").to_owned(),
+                l["revenue"].as_f64().unwrap_or(-1.0),
+                l["payers"].as_u64().unwrap_or(99),
+            )
+        })
+        .collect();
+    assert_eq!(paid, [("Regulars".into(), 30.0, 1), ("VIP".into(), 0.0, 0)]);
+    // Only named cohorts compare here, and a comparison names them.
+    for (path, says) in [
+        (
+            "active?breakdown_type=person&breakdown=plan",
+            "named cohorts only",
+        ),
+        ("stickiness?breakdown=plan", "named cohorts only"),
+        ("lifecycle?breakdown_type=cohort", "needs the cohorts"),
+        (
+            "web?breakdown_type=cohort&breakdown=Nobody",
+            "no cohort `Nobody`",
+        ),
+        (
+            "revenue?breakdown_type=event&breakdown=plan",
+            "named cohorts only",
+        ),
+    ] {
+        let got = app.get(&format!("{api}/{path}"), admin).await;
+        let status = if says.starts_with("no cohort") {
+            404
+        } else {
+            422
+        };
+        assert_problem(&got, status);
+        let detail = got.1["detail"].as_str().unwrap_or("");
+        assert!(detail.contains(says), "{path}: {detail}");
+    }
+    // The CLI puts each row's cohort first.
+    let out = app.cli(
+        admin,
+        &[
+            "analytics",
+            "stickiness",
+            "--project",
+            "shop",
+            "--by-cohort",
+            "Regulars,Pro",
+            "--from",
+            from,
+            "--to",
+            to,
+        ],
+    );
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["Regulars", "2", "1"],
+            vec!["Regulars", "3", "1"],
+            vec!["Pro", "1", "1"],
+            vec!["Pro", "3", "1"]
+        ],
+        "{out}"
+    );
+    let out = app.cli(
+        admin,
+        &[
+            "analytics",
+            "revenue",
+            "show",
+            "--project",
+            "shop",
+            "--by-cohort",
+            "Regulars,VIP",
+        ],
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("Regulars") && l.contains("30.00")),
+        "{out}"
+    );
+    // A saved insight of active users by cohort draws a DAU line per cohort.
+    let query = json!({"from": from, "to": to, "breakdown_type": "cohort",
+        "breakdown": "Regulars,Pro"});
+    let (status, saved) = app
+        .send(
+            Method::POST,
+            &format!("{api}/insights"),
+            admin,
+            Some(json!({"name": "DAU by cohort", "kind": "active", "query": query})),
+        )
+        .await;
+    assert_eq!(status, 201, "{saved}");
+    let link = saved["link"].as_str().unwrap_or("");
+    let (_, html) = crate::ui::root_page(&app.base, link).await;
+    assert!(
+        html.contains("DAU Regulars") && html.contains("DAU Pro"),
+        "{html}"
+    );
 }
 
 storage_stories!(cohorts_filter_and_break_down);

@@ -99,6 +99,44 @@ grouping_rules:
   - matcher: type
     pattern: Timeout*
     fingerprint: [timeouts]
+revenue:
+  - base_currency: usd
+    property: amount
+revenue_rates:
+  - currency: eur
+    date: 2026-01-01
+    rate: 1.1
+cohorts:
+  - name: Pro
+    kind: property
+    where: plan=pro
+  - name: Regulars
+    kind: behavioural
+    event: $pageview
+    min_count: 2
+    days: 7
+  - name: VIP
+    kind: static
+    distinct_ids: [zed, uma, zed]
+insights:
+  - name: Daily orders
+    kind: trends
+    query:
+      series: [{event: order}]
+      in_cohort: Pro
+    goal: {op: ">=", target: 50}
+    alert: {condition: above, value: 40, tier: L1}
+  - name: Signup funnel
+    kind: funnel
+    query: {steps: [visited, signed_up]}
+dashboards:
+  - name: Growth
+    days: 30
+    in_cohort: Regulars
+    tiles:
+      - insight: Daily orders
+        width: 2
+      - insight: Signup funnel
 "#;
 
 /// Runs the CLI, which must fail; its exit status and standard error.
@@ -152,6 +190,39 @@ async fn applies(app: &TestApp, count_of: &str) -> i64 {
     .expect("count")
 }
 
+/// The analytics part of the file, as the API shows it.
+async fn analytics_settings_were_made(app: &TestApp, admin: &str) {
+    let api = "/api/v1/projects/shop/analytics";
+    let (_, settings) = app.get(&format!("{api}/revenue/settings"), admin).await;
+    assert_eq!(settings["base_currency"], "USD", "{settings}");
+    assert_eq!(settings["revenue_property"], "amount", "{settings}");
+    let (_, vip) = app.get(&format!("{api}/cohorts/VIP"), admin).await;
+    assert_eq!(vip["cohort"]["listed"], 2, "zed once, and uma: {vip}");
+    let (status, growth) = app.get(&format!("{api}/dashboards/Growth"), admin).await;
+    assert_eq!(status, 200, "{growth}");
+    let orders = &growth["tiles"][0];
+    assert_eq!(orders["goal"]["target"], 50.0, "{growth}");
+    assert_eq!(orders["alert"]["tier"], "l1", "{growth}");
+    assert_eq!(orders["alert"]["severity"], "sev3", "{growth}");
+    assert_eq!(growth["dashboard"]["in_cohort"], "Regulars", "{growth}");
+    let tiles: Vec<(&str, i64)> = growth["tiles"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            (
+                t["insight"]["name"].as_str().unwrap_or(""),
+                t["width"].as_i64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tiles,
+        [("Daily orders", 2), ("Signup funnel", 1)],
+        "{growth}"
+    );
+}
+
 async fn apply_round_trips_every_kind(backend: Backend) {
     let app = spawn_app_with(backend, |_| {}).await;
     let dir = tempfile::tempdir().expect("tempdir");
@@ -188,6 +259,14 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         "create credentials/stripe",
         "create error_alerts/errors",
         "create grouping_rules/type:Timeout*",
+        "create revenue/revenue",
+        "create revenue_rates/EUR@2026-01-01",
+        "create cohorts/Pro",
+        "create cohorts/Regulars",
+        "create cohorts/VIP",
+        "create insights/Daily orders",
+        "create insights/Signup funnel",
+        "create dashboards/Growth",
     ] {
         assert!(planned.iter().any(|c| c == want), "{want} in {planned:?}");
     }
@@ -284,6 +363,7 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         tiers.to_string().contains("\"schedule\":\"Primary\""),
         "{tiers}"
     );
+    analytics_settings_were_made(&app, &admin).await;
     let (_, policies) = app
         .get("/api/v1/projects/shop/support/policies", &admin)
         .await;
@@ -501,6 +581,34 @@ async fn apply_round_trips_every_kind(backend: Backend) {
         err.contains("422") && err.contains("no schedule `Nowhere`"),
         "{err}"
     );
+    let (_, components) = app
+        .get("/api/v1/projects/shop/support/components", &admin)
+        .await;
+    assert!(!components.to_string().contains("Billing"), "{components}");
+    // Analytics settings that do not check are named with their field; a
+    // dashboard of an insight that does not exist is refused whole.
+    let bad = write(
+        dir.path(),
+        "bad-analytics.yaml",
+        "project: shop\ninsights:\n  - name: Pie\n    kind: pie\n    query: {}\nrevenue_rates:\n  - currency: USD\n    date: 2026-02-01\n    rate: 1\ncohorts:\n  - name: Few\n    kind: static\n",
+    );
+    let (code, err) = cli_fails(&app, &admin, &["apply", "-f", &bad]);
+    assert_eq!(code, 1, "{err}");
+    for says in [
+        "insights `Pie`: kind",
+        "revenue_rates `USD@2026-02-01`: rate",
+        "cohorts `Few`: distinct_ids",
+    ] {
+        assert!(err.contains("422") && err.contains(says), "{says}: {err}");
+    }
+    let dangling = write(
+        dir.path(),
+        "dangling-board.yaml",
+        "project: shop\ncomponents:\n  - name: Billing\ndashboards:\n  - name: Empty\n    tiles:\n      - insight: Nowhere\n",
+    );
+    let (code, err) = cli_fails(&app, &admin, &["apply", "-f", &dangling]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no insight `Nowhere`"), "{err}");
     let (_, components) = app
         .get("/api/v1/projects/shop/support/components", &admin)
         .await;

@@ -36,6 +36,17 @@ fn date_ok(d: &str) -> bool {
 /// Checks a range and filters: the last 1 to [`MAX_DAYS`] days or a range
 /// of dates (not both), property filters that parse, a cohort that exists.
 async fn check_frame(state: &AppState, project_id: &str, f: &Frame) -> Result<()> {
+    check_frame_shape(f)?;
+    if !f.in_cohort.is_empty() {
+        super::cohorts::find(state, project_id, &f.in_cohort).await?;
+    }
+    Ok(())
+}
+
+/// Checks a range and filters without reading anything: the last 1 to
+/// [`MAX_DAYS`] days or a range of dates (not both), property filters
+/// that parse.
+pub fn check_frame_shape(f: &Frame) -> Result<()> {
     if let Some(d) = f.days
         && !(1..=MAX_DAYS).contains(&d)
     {
@@ -52,9 +63,6 @@ async fn check_frame(state: &AppState, project_id: &str, f: &Frame) -> Result<()
         return Err(AnalyticsError::invalid("from and to are dates: YYYY-MM-DD"));
     }
     parse_filters(&f.filter).map_err(|e| AnalyticsError::invalid(format!("where: {e}")))?;
-    if !f.in_cohort.is_empty() {
-        super::cohorts::find(state, project_id, &f.in_cohort).await?;
-    }
     Ok(())
 }
 
@@ -82,7 +90,7 @@ async fn tiles_of(state: &AppState, project_id: &str, specs: &[TileSpec]) -> Res
     Ok(out)
 }
 
-fn name_of(name: &str) -> Result<String> {
+pub fn name_of(name: &str) -> Result<String> {
     insight_name(name).ok_or_else(|| {
         AnalyticsError::invalid("a dashboard needs a name of 1 to 120 printable characters")
     })

@@ -14,6 +14,7 @@ use liveops_store::analytics::{self as store, RateRow, RevenueSettings};
 use liveops_store::audit::Actor;
 use liveops_telemetry::analytics::RowsQuery;
 
+use super::cohorts::CohortChoice;
 use super::{AnalyticsError, Result, telemetry};
 use crate::state::AppState;
 use crate::work::{Audit, Work};
@@ -109,8 +110,8 @@ pub struct RateInput {
     pub rate: f64,
 }
 
-/// A date as a day number.
-fn day_of(date: &str) -> Option<i64> {
+/// A date (`YYYY-MM-DD`) as a day number.
+pub fn day_of(date: &str) -> Option<i64> {
     let d: jiff::civil::Date = date.trim().parse().ok()?;
     let ms = d
         .to_zoned(jiff::tz::TimeZone::UTC)
@@ -240,29 +241,37 @@ pub async fn payments(
     Ok((payments, money))
 }
 
-/// Revenue per `interval` over `[from_ms, to_ms)`, in the base currency;
-/// with a cohort (by id or name), what its persons paid.
+/// Revenue per `interval` over `[from_ms, to_ms)`, in the base currency:
+/// what the persons of the choice's filter cohort paid (everyone without
+/// one), and what each breakdown cohort's persons within it paid, named.
 pub async fn revenue(
     state: &AppState,
     project_id: &str,
     interval: Interval,
     (from_ms, to_ms): (i64, i64),
-    in_cohort: Option<&str>,
-) -> Result<RevenueReport> {
-    let persons = super::cohorts::filter(state, project_id, in_cohort).await?;
+    choice: &CohortChoice,
+) -> Result<(RevenueReport, Vec<(String, RevenueReport)>)> {
+    let resolved = super::cohorts::resolve_choice(state, project_id, choice).await?;
     let (payments, money) = payments(state, project_id, from_ms, to_ms).await?;
     let payments: Vec<Payment> = payments
         .into_iter()
         .map(|(_, p)| p)
-        .filter(|p| persons.as_ref().is_none_or(|m| m.contains(&p.who)))
+        .filter(|p| resolved.filter.as_ref().is_none_or(|m| m.contains(&p.who)))
         .collect();
-    Ok(core_revenue::revenue(
-        &payments,
-        &money.rates,
-        interval,
-        from_ms,
-        to_ms,
-    ))
+    let sum = |ps: &[Payment]| core_revenue::revenue(ps, &money.rates, interval, from_ms, to_ms);
+    let each = resolved
+        .breakdown
+        .iter()
+        .map(|(name, m)| {
+            let theirs: Vec<Payment> = payments
+                .iter()
+                .filter(|p| m.contains(&p.who))
+                .cloned()
+                .collect();
+            (name.clone(), sum(&theirs))
+        })
+        .collect();
+    Ok((sum(&payments), each))
 }
 
 /// MRR with its movements, per month, and the subscription events left

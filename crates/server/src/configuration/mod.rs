@@ -1,7 +1,9 @@
 //! Configuration as a document: export a project's settings, and make them
 //! match a document (`liveops apply -f`). It composes the areas' settings
 //! (on-call, status page, alert rules and SLOs, capacity and retention, key
-//! funnels, release trains, credentials) behind one plan:
+//! funnels, release trains, credentials, error alerts and grouping rules,
+//! revenue settings and rates, cohorts, saved insights and dashboards)
+//! behind one plan:
 //!
 //! 1. every object of the document is checked and put in its canonical form
 //!    (defaults filled, names trimmed, addresses lower-cased), so that two
@@ -16,6 +18,7 @@
 //! Applying the same document twice changes nothing the second time, and an
 //! exported document applies as no change.
 
+mod analytics;
 mod errors;
 mod others;
 mod support;
@@ -51,7 +54,13 @@ async fn current(state: &AppState, project_id: &str) -> ApiResult<Document> {
         support::current(state, project_id).await?;
     let rest = others::current(state, project_id).await?;
     let (error_alerts, grouping_rules) = errors::current(state, project_id).await?;
+    let a = analytics::current(state, project_id).await?;
     Ok(Document {
+        revenue: a.revenue,
+        revenue_rates: a.revenue_rates,
+        cohorts: a.cohorts,
+        insights: a.insights,
+        dashboards: a.dashboards,
         project: None,
         components,
         schedules,
@@ -133,7 +142,7 @@ async fn apply_checked(
     let now_doc = current(state, project_id).await?;
     let opened = support::opened_hooks(state, project_id).await?;
     let mut problems = Vec::new();
-    let desired = canonical(&opened, &doc, &now_doc, &mut problems);
+    let desired = canonical(&opened, &doc, &now_doc, state.now_ms(), &mut problems);
     if !problems.is_empty() {
         return Err(Refusal::Invalid(problems));
     }
@@ -238,12 +247,14 @@ fn canonical(
     opened: &std::collections::HashMap<String, String>,
     doc: &Document,
     now: &Document,
+    now_ms: i64,
     problems: &mut Vec<(String, Problem)>,
 ) -> Document {
     let mut out = Document::default();
     support::canonical(opened, doc, now, &mut out, problems);
     others::canonical(doc, &mut out, problems);
     errors::canonical(doc, &mut out, problems);
+    analytics::canonical(doc, now, now_ms, &mut out, problems);
     for kind in KINDS {
         let mut seen = BTreeMap::new();
         for key in keys(kind, &out) {
@@ -370,6 +381,26 @@ macro_rules! by_kind {
                 let $f: fn(&Document) -> &Vec<_> = |d| &d.grouping_rules;
                 $body
             }
+            "revenue" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.revenue;
+                $body
+            }
+            "revenue_rates" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.revenue_rates;
+                $body
+            }
+            "cohorts" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.cohorts;
+                $body
+            }
+            "insights" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.insights;
+                $body
+            }
+            "dashboards" => {
+                let $f: fn(&Document) -> &Vec<_> = |d| &d.dashboards;
+                $body
+            }
             _ => Default::default(),
         }
     };
@@ -423,6 +454,11 @@ async fn write(
         "credentials" => others::put_credential(cx, get(&d.credentials, kind, key)?).await,
         "error_alerts" => errors::put_alerts(cx, get(&d.error_alerts, kind, key)?).await,
         "grouping_rules" => errors::put_rule(cx, get(&d.grouping_rules, kind, key)?, exists).await,
+        "revenue" => analytics::put_revenue(cx, get(&d.revenue, kind, key)?).await,
+        "revenue_rates" => analytics::put_rate(cx, get(&d.revenue_rates, kind, key)?).await,
+        "cohorts" => analytics::put_cohort(cx, get(&d.cohorts, kind, key)?, exists).await,
+        "insights" => analytics::put_insight(cx, get(&d.insights, kind, key)?, exists).await,
+        "dashboards" => analytics::put_dashboard(cx, get(&d.dashboards, kind, key)?, exists).await,
         other => Err(vanished(other, key)),
     }
 }
@@ -444,6 +480,11 @@ async fn delete(cx: &mut Cx<'_>, kind: &str, key: &str) -> ApiResult<()> {
         "credentials" => others::delete_credential(cx, key).await,
         "error_alerts" => errors::delete_alerts(cx).await,
         "grouping_rules" => errors::delete_rule(cx, key).await,
+        "revenue" => analytics::delete_revenue(cx).await,
+        "revenue_rates" => analytics::delete_rate(cx, key).await,
+        "cohorts" => analytics::delete_cohort(cx, key).await,
+        "insights" => analytics::delete_insight(cx, key).await,
+        "dashboards" => analytics::delete_dashboard(cx, key).await,
         other => Err(vanished(other, key)),
     }
 }
@@ -526,12 +567,14 @@ pub async fn put_one_checked(
         "slos" => slos, "alert_rules" => alert_rules, "capacity" => capacity,
         "retention" => retention, "key_funnels" => key_funnels, "trains" => trains,
         "credentials" => credentials, "error_alerts" => error_alerts,
-        "grouping_rules" => grouping_rules);
+        "grouping_rules" => grouping_rules, "revenue" => revenue,
+        "revenue_rates" => revenue_rates, "cohorts" => cohorts, "insights" => insights,
+        "dashboards" => dashboards);
     apply_checked(state, actor, project_id, slug, doc, false, false).await
 }
 
 /// Field names a serde message may name, to put it on its field.
-const FIELDS: [&str; 40] = [
+const FIELDS: [&str; 55] = [
     "name",
     "description",
     "time_zone",
@@ -572,6 +615,21 @@ const FIELDS: [&str; 40] = [
     "matcher",
     "pattern",
     "fingerprint",
+    "base_currency",
+    "property",
+    "currency",
+    "date",
+    "rate",
+    "event",
+    "min_count",
+    "did",
+    "where",
+    "distinct_ids",
+    "query",
+    "goal",
+    "alert",
+    "tiles",
+    "width",
 ];
 
 /// Deletes one object; a 404 when there is none of that name.
@@ -603,7 +661,9 @@ pub async fn delete_one(
         "slos" => slos, "alert_rules" => alert_rules, "capacity" => capacity,
         "retention" => retention, "key_funnels" => key_funnels, "trains" => trains,
         "credentials" => credentials, "error_alerts" => error_alerts,
-        "grouping_rules" => grouping_rules);
+        "grouping_rules" => grouping_rules, "revenue" => revenue,
+        "revenue_rates" => revenue_rates, "cohorts" => cohorts, "insights" => insights,
+        "dashboards" => dashboards);
     // Only the one object may go: a dry run first proves it, since anything
     // else would mean stored settings that do not read back as written.
     let dry = apply(state, actor, project_id, slug, doc.clone(), true, true).await?;

@@ -307,6 +307,23 @@ pub fn cohort_choice(
     })
 }
 
+/// A choice of cohorts for an insight that breaks down by named cohorts
+/// only (`what` names the insight in the refusal).
+pub fn cohorts_only(
+    what: &str,
+    in_cohort: Option<&str>,
+    breakdown_type: Option<&str>,
+    breakdown: Option<&str>,
+) -> ApiResult<CohortChoice> {
+    let asked = breakdown.is_some_and(|b| !b.trim().is_empty());
+    if (asked || breakdown_type.is_some()) && breakdown_type != Some("cohort") {
+        return Err(ApiError::unprocessable(format!(
+            "{what} breaks down by named cohorts only: breakdown_type `cohort`"
+        )));
+    }
+    cohort_choice(in_cohort, breakdown_type, breakdown, &["event", "cohort"])
+}
+
 /// A series' lines as the API shows them.
 pub fn trend_lines_view(lines: Vec<q::TrendSeries>) -> Vec<TrendSeriesView> {
     lines
@@ -421,6 +438,11 @@ pub struct WebParams {
     pub top: Option<usize>,
     /// Only the page views of this cohort's persons (its id or name).
     pub in_cohort: Option<String>,
+    /// `cohort` to compare named cohorts (the only breakdown here).
+    pub breakdown_type: Option<String>,
+    /// With `breakdown_type=cohort`: cohorts (ids or names) separated by
+    /// commas, each summed on its own in `breakdown`.
+    pub breakdown: Option<String>,
 }
 
 /// One value of a web breakdown.
@@ -468,6 +490,39 @@ pub struct WebOverviewView {
     /// Whether this server has a GeoIP database (`geoip_database`).
     /// Without one, countries come only from events that carried them.
     pub geoip_database: bool,
+    /// With a cohort breakdown: the headline figures of each cohort's
+    /// persons' views (within `in_cohort`, if set), in the order asked.
+    #[serde(default)]
+    pub breakdown: Vec<WebCohortView>,
+}
+
+/// The web overview's headline figures for one cohort.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct WebCohortView {
+    /// The cohort's name.
+    pub value: String,
+    pub visitors: u64,
+    pub page_views: u64,
+    pub sessions: u64,
+    pub views_per_session: f64,
+    pub bounce_rate: f64,
+    pub mean_session_seconds: f64,
+    pub median_session_seconds: f64,
+}
+
+impl WebCohortView {
+    pub fn new(value: String, o: &Overview) -> WebCohortView {
+        WebCohortView {
+            value,
+            visitors: o.visitors,
+            page_views: o.page_views,
+            sessions: o.sessions,
+            views_per_session: o.views_per_session,
+            bounce_rate: o.bounce_rate,
+            mean_session_seconds: o.mean_session_ms / 1000.0,
+            median_session_seconds: o.median_session_ms / 1000.0,
+        }
+    }
 }
 
 impl WebOverviewView {
@@ -504,6 +559,7 @@ impl WebOverviewView {
             oses: ranked(o.oses),
             countries: ranked(o.countries),
             geoip_database,
+            breakdown: Vec::new(),
         }
     }
 }
@@ -542,10 +598,18 @@ pub struct ActiveParams {
     pub to: Option<String>,
     /// Only the persons of this cohort (its id or name).
     pub in_cohort: Option<String>,
+    /// `cohort` to compare named cohorts (the only breakdown here).
+    pub breakdown_type: Option<String>,
+    /// With `breakdown_type=cohort`: cohorts (ids or names) separated by
+    /// commas; the rows then come per cohort, each naming it in `cohort`.
+    pub breakdown: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ActiveDayView {
+    /// With a cohort breakdown, the cohort this row counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
     pub date: String,
     pub dau: u64,
     /// Distinct people over the 7 days ending this day.
@@ -574,6 +638,9 @@ pub fn day_range(p: &ActiveParams, now: i64) -> ApiResult<(i64, usize, Vec<Strin
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct StickinessView {
+    /// With a cohort breakdown, the cohort this row counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
     /// Days active in the range.
     pub days: u64,
     pub persons: u64,
@@ -591,10 +658,18 @@ pub struct LifecycleParams {
     pub periods: Option<usize>,
     /// Only the persons of this cohort (its id or name).
     pub in_cohort: Option<String>,
+    /// `cohort` to compare named cohorts (the only breakdown here).
+    pub breakdown_type: Option<String>,
+    /// With `breakdown_type=cohort`: cohorts (ids or names) separated by
+    /// commas; the rows then come per cohort, each naming it in `cohort`.
+    pub breakdown: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct LifecycleView {
+    /// With a cohort breakdown, the cohort this row counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cohort: Option<String>,
     pub start: String,
     pub new: u64,
     pub returning: u64,

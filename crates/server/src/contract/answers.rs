@@ -9,25 +9,61 @@ use liveops_telemetry::analytics as q;
 use serde::de::DeserializeOwned;
 
 use super::analytics::*;
-use super::revenue::{RevenueParams, RevenueView};
-use crate::analytics::{cohorts, funnels, telemetry};
+use super::revenue::{RevenueLineView, RevenueParams, RevenueView};
+use crate::analytics::cohorts::{self, CohortChoice};
+use crate::analytics::{funnels, telemetry};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, format_ms};
 use crate::timerange::parse_when;
 
-/// The days active users and stickiness count over, with the cohort.
-async fn active_query(
-    state: &AppState,
-    project_id: &str,
-    p: &ActiveParams,
-) -> ApiResult<q::ActiveQuery> {
-    let (from_day, days, events) = day_range(p, state.now_ms())?;
-    Ok(q::ActiveQuery {
-        persons: cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?,
+/// The days active users and stickiness count over, without a cohort,
+/// and the cohorts asked for.
+fn active_query(p: &ActiveParams, now: i64) -> ApiResult<(q::ActiveQuery, CohortChoice)> {
+    let (from_day, days, events) = day_range(p, now)?;
+    let choice = cohorts_only(
+        "active users and stickiness",
+        p.in_cohort.as_deref(),
+        p.breakdown_type.as_deref(),
+        p.breakdown.as_deref(),
+    )?;
+    let query = q::ActiveQuery {
+        persons: None,
         events,
         from_day,
         days,
-    })
+    };
+    Ok((query, choice))
+}
+
+/// Runs `ask` once per line the choice draws (one without a breakdown,
+/// else one per cohort), each with its persons, and names each line's
+/// rows by its cohort.
+async fn per_line<Q, R, T>(
+    state: &AppState,
+    project_id: &str,
+    choice: &CohortChoice,
+    query: Q,
+    ask: fn(
+        &dyn liveops_telemetry::Analytics,
+        &str,
+        &Q,
+    ) -> Result<R, liveops_telemetry::TelemetryError>,
+    rows: impl Fn(Option<String>, R) -> Vec<T>,
+) -> ApiResult<Vec<T>>
+where
+    Q: Clone + Send + 'static + WithPersons,
+    R: Send + 'static,
+{
+    let resolved = cohorts::resolve_choice(state, project_id, choice).await?;
+    let mut out = Vec::new();
+    for (name, persons) in resolved.lines() {
+        let mut one = query.clone();
+        one.set_persons(persons);
+        let id = project_id.to_owned();
+        let got = telemetry(state, move |a| ask(a, &id, &one)).await?;
+        out.extend(rows(name, got));
+    }
+    Ok(out)
 }
 
 /// DAU, WAU and MAU per day.
@@ -36,17 +72,26 @@ pub async fn active(
     project_id: &str,
     p: &ActiveParams,
 ) -> ApiResult<Vec<ActiveDayView>> {
-    let query = active_query(state, project_id, p).await?;
-    let id = project_id.to_owned();
-    let s = telemetry(state, move |a| a.active_users(&id, &query)).await?;
-    Ok((0..s.days.len())
-        .map(|i| ActiveDayView {
-            date: format_ms(s.days[i])[..10].to_owned(),
-            dau: s.dau[i],
-            wau: s.wau[i],
-            mau: s.mau[i],
-        })
-        .collect())
+    let (query, choice) = active_query(p, state.now_ms())?;
+    per_line(
+        state,
+        project_id,
+        &choice,
+        query,
+        |a, id, q| a.active_users(id, q),
+        |cohort, s| {
+            (0..s.days.len())
+                .map(|i| ActiveDayView {
+                    cohort: cohort.clone(),
+                    date: format_ms(s.days[i])[..10].to_owned(),
+                    dau: s.dau[i],
+                    wau: s.wau[i],
+                    mau: s.mau[i],
+                })
+                .collect()
+        },
+    )
+    .await
 }
 
 /// Persons by how many days of the range they were active.
@@ -55,17 +100,25 @@ pub async fn stickiness(
     project_id: &str,
     p: &ActiveParams,
 ) -> ApiResult<Vec<StickinessView>> {
-    let query = active_query(state, project_id, p).await?;
-    let id = project_id.to_owned();
-    let hist = telemetry(state, move |a| a.stickiness(&id, &query)).await?;
-    Ok(hist
-        .into_iter()
-        .enumerate()
-        .map(|(k, persons)| StickinessView {
-            days: k as u64 + 1,
-            persons,
-        })
-        .collect())
+    let (query, choice) = active_query(p, state.now_ms())?;
+    per_line(
+        state,
+        project_id,
+        &choice,
+        query,
+        |a, id, q| a.stickiness(id, q),
+        |cohort, hist| {
+            hist.into_iter()
+                .enumerate()
+                .map(|(k, persons)| StickinessView {
+                    cohort: cohort.clone(),
+                    days: k as u64 + 1,
+                    persons,
+                })
+                .collect()
+        },
+    )
+    .await
 }
 
 /// A lifecycle request read at `now`, without its cohort.
@@ -103,20 +156,54 @@ pub async fn lifecycle(
     project_id: &str,
     p: &LifecycleParams,
 ) -> ApiResult<Vec<LifecycleView>> {
-    let mut query = lifecycle_query(p, state.now_ms())?;
-    query.persons = cohorts::filter(state, project_id, p.in_cohort.as_deref()).await?;
-    let id = project_id.to_owned();
-    let rows = telemetry(state, move |a| a.lifecycle(&id, &query)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(start, l)| LifecycleView {
-            start: format_ms(start),
-            new: l.new,
-            returning: l.returning,
-            resurrecting: l.resurrecting,
-            dormant: l.dormant,
-        })
-        .collect())
+    let query = lifecycle_query(p, state.now_ms())?;
+    let choice = lifecycle_cohorts(p)?;
+    per_line(
+        state,
+        project_id,
+        &choice,
+        query,
+        |a, id, q| a.lifecycle(id, q),
+        |cohort, rows| {
+            rows.into_iter()
+                .map(|(start, l)| LifecycleView {
+                    cohort: cohort.clone(),
+                    start: format_ms(start),
+                    new: l.new,
+                    returning: l.returning,
+                    resurrecting: l.resurrecting,
+                    dormant: l.dormant,
+                })
+                .collect()
+        },
+    )
+    .await
+}
+
+fn lifecycle_cohorts(p: &LifecycleParams) -> ApiResult<CohortChoice> {
+    cohorts_only(
+        "lifecycle",
+        p.in_cohort.as_deref(),
+        p.breakdown_type.as_deref(),
+        p.breakdown.as_deref(),
+    )
+}
+
+/// A query that can be kept to a set of persons.
+trait WithPersons {
+    fn set_persons(&mut self, persons: Option<q::Members>);
+}
+
+impl WithPersons for q::ActiveQuery {
+    fn set_persons(&mut self, persons: Option<q::Members>) {
+        self.persons = persons;
+    }
+}
+
+impl WithPersons for q::LifecycleQuery {
+    fn set_persons(&mut self, persons: Option<q::Members>) {
+        self.persons = persons;
+    }
 }
 
 /// A funnel, with its revenue when asked.
@@ -137,22 +224,7 @@ pub async fn retention(
     project_id: &str,
     body: &RetentionBody,
 ) -> ApiResult<RetentionView> {
-    if body
-        .breakdown
-        .as_deref()
-        .is_some_and(|b| !b.trim().is_empty())
-        && body.breakdown_type.as_deref() != Some("cohort")
-    {
-        return Err(ApiError::unprocessable(
-            "retention breaks down by named cohorts only: breakdown_type `cohort`",
-        ));
-    }
-    let chosen = cohort_choice(
-        body.in_cohort.as_deref(),
-        body.breakdown_type.as_deref(),
-        body.breakdown.as_deref(),
-        &["event", "cohort"],
-    )?;
+    let chosen = retention_cohorts(body)?;
     let resolved = cohorts::resolve_choice(state, project_id, &chosen).await?;
     let query = retention_query(body, state.now_ms())?;
     let interval = query.interval;
@@ -175,6 +247,15 @@ pub async fn retention(
         cohorts: cohort_views(run(resolved.filter).await?),
         breakdown,
     })
+}
+
+fn retention_cohorts(body: &RetentionBody) -> ApiResult<CohortChoice> {
+    cohorts_only(
+        "retention",
+        body.in_cohort.as_deref(),
+        body.breakdown_type.as_deref(),
+        body.breakdown.as_deref(),
+    )
 }
 
 /// Retention rows as the API shows them.
@@ -224,21 +305,33 @@ pub async fn web(state: &AppState, project_id: &str, p: &WebParams) -> ApiResult
         state.now_ms(),
     )?;
     let top = web_top(p.top)?;
-    let o = crate::analytics::web::overview(
-        state,
-        project_id,
-        from_ms,
-        to_ms,
-        top,
+    let choice = web_cohorts(p)?;
+    let (o, each) =
+        crate::analytics::web::overview(state, project_id, from_ms, to_ms, top, &choice).await?;
+    let mut view = WebOverviewView::new(from_ms, to_ms, o, state.geoip.is_some());
+    view.breakdown = each
+        .into_iter()
+        .map(|(name, o)| WebCohortView::new(name, &o))
+        .collect();
+    Ok(view)
+}
+
+fn web_cohorts(p: &WebParams) -> ApiResult<CohortChoice> {
+    cohorts_only(
+        "the web overview",
         p.in_cohort.as_deref(),
+        p.breakdown_type.as_deref(),
+        p.breakdown.as_deref(),
     )
-    .await?;
-    Ok(WebOverviewView::new(
-        from_ms,
-        to_ms,
-        o,
-        state.geoip.is_some(),
-    ))
+}
+
+fn revenue_cohorts(p: &RevenueParams) -> ApiResult<CohortChoice> {
+    cohorts_only(
+        "revenue",
+        p.in_cohort.as_deref(),
+        p.breakdown_type.as_deref(),
+        p.breakdown.as_deref(),
+    )
 }
 
 /// Revenue per interval.
@@ -256,15 +349,16 @@ pub async fn revenue(
         Some(interval),
         state.now_ms(),
     )?;
-    let r = crate::analytics::revenue::revenue(
-        state,
-        project_id,
-        interval,
-        (from_ms, to_ms),
-        p.in_cohort.as_deref(),
-    )
-    .await?;
-    Ok(RevenueView::new(interval, from_ms, to_ms, r))
+    let choice = revenue_cohorts(p)?;
+    let (r, each) =
+        crate::analytics::revenue::revenue(state, project_id, interval, (from_ms, to_ms), &choice)
+            .await?;
+    let mut view = RevenueView::new(interval, from_ms, to_ms, r);
+    view.breakdown = each
+        .into_iter()
+        .map(|(name, r)| RevenueLineView::new(name, &r))
+        .collect();
+    Ok(view)
 }
 
 /// A kind's request read from its JSON, or a 422 that says what is wrong.
@@ -287,20 +381,30 @@ pub fn check(kind: InsightKind, query: &serde_json::Value, now: i64) -> ApiResul
             funnel_query(&b, now)?;
             funnel_cohorts(&b).map(|_| ())
         }
-        InsightKind::Retention => retention_query(&read(kind, query)?, now).map(|_| ()),
-        InsightKind::Active | InsightKind::Stickiness => {
-            day_range(&read::<ActiveParams>(kind, query)?, now).map(|_| ())
+        InsightKind::Retention => {
+            let b: RetentionBody = read(kind, query)?;
+            retention_query(&b, now)?;
+            retention_cohorts(&b).map(|_| ())
         }
-        InsightKind::Lifecycle => lifecycle_query(&read(kind, query)?, now).map(|_| ()),
+        InsightKind::Active | InsightKind::Stickiness => {
+            active_query(&read::<ActiveParams>(kind, query)?, now).map(|_| ())
+        }
+        InsightKind::Lifecycle => {
+            let p: LifecycleParams = read(kind, query)?;
+            lifecycle_query(&p, now)?;
+            lifecycle_cohorts(&p).map(|_| ())
+        }
         InsightKind::Web => {
             let p: WebParams = read(kind, query)?;
             range(p.from.as_deref(), p.to.as_deref(), 30, 3660, None, now)?;
-            web_top(p.top).map(|_| ())
+            web_top(p.top)?;
+            web_cohorts(&p).map(|_| ())
         }
         InsightKind::Revenue => {
             let p: RevenueParams = read(kind, query)?;
             let i = interval(p.interval.as_deref(), Interval::Day)?;
-            range(p.from.as_deref(), p.to.as_deref(), 30, 3660, Some(i), now).map(|_| ())
+            range(p.from.as_deref(), p.to.as_deref(), 30, 3660, Some(i), now)?;
+            revenue_cohorts(&p).map(|_| ())
         }
     }
 }

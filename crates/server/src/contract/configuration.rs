@@ -23,7 +23,7 @@ fn yes() -> bool {
 
 /// Every kind of object, in the order they are made (later ones may name
 /// earlier ones); deletions go the other way.
-pub const KINDS: [&str; 15] = [
+pub const KINDS: [&str; 20] = [
     "components",
     "schedules",
     "tiers",
@@ -39,6 +39,11 @@ pub const KINDS: [&str; 15] = [
     "credentials",
     "error_alerts",
     "grouping_rules",
+    "revenue",
+    "revenue_rates",
+    "cohorts",
+    "insights",
+    "dashboards",
 ];
 
 /// A project's configuration.
@@ -82,6 +87,109 @@ pub struct Document {
     /// Error grouping rules, tried in the order they were made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grouping_rules: Vec<crate::contract::errors::GroupingRuleBody>,
+    /// The base currency and the revenue property: at most one entry, left
+    /// out while the defaults (EUR, `$revenue`) hold.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revenue: Vec<RevenueSpec>,
+    /// Dated currency rates against the base currency.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revenue_rates: Vec<RateSpec>,
+    /// Named cohorts of persons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cohorts: Vec<CohortSpec>,
+    /// Saved insights, with their goals and alerts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub insights: Vec<InsightSpec>,
+    /// Dashboards of saved insights.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dashboards: Vec<DashboardSpec>,
+}
+
+/// How revenue is read and summed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevenueSpec {
+    /// A three-letter code such as EUR; rates are against it.
+    pub base_currency: String,
+    /// The event property revenue is read from first.
+    pub property: String,
+}
+
+/// One currency rate: from `date` on, a unit of `currency` is worth `rate`
+/// of the base currency. Named `CUR@YYYY-MM-DD`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateSpec {
+    pub currency: String,
+    pub date: String,
+    pub rate: f64,
+}
+
+/// A named cohort: `behavioural` (did `event` at least `min_count` times
+/// in the last `days` days, or with `did: false` did not), `property`
+/// (`where` person property filters) or `static` (its `distinct_ids`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CohortSpec {
+    pub name: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub did: Option<bool>,
+    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub distinct_ids: Vec<String>,
+}
+
+/// A saved insight: its kind (trends, funnel, retention, stickiness,
+/// lifecycle, active, web or revenue), the request its kind's endpoint
+/// takes, and optionally a goal and an alert on its headline number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InsightSpec {
+    pub name: String,
+    pub kind: String,
+    #[schema(value_type = Object)]
+    pub query: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goal: Option<crate::contract::dashboards::GoalBody>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alert: Option<crate::contract::dashboards::AlertBody>,
+}
+
+/// A dashboard: its range (the last `days` days, or `from` to `to`),
+/// filters for every tile, and its insights by name in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_cohort: Option<String>,
+    #[serde(rename = "where", default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    pub tiles: Vec<DashboardTileSpec>,
+}
+
+/// One tile: a saved insight by name, 1 to 3 columns wide (1 when left
+/// out).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardTileSpec {
+    pub insight: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
 }
 
 /// A status-page component.

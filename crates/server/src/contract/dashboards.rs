@@ -56,7 +56,7 @@ pub struct GoalPut {
 }
 
 /// An alert to set on an insight.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlertBody {
     /// `above` or `below` a value, or `change`: moved by `value` per cent
@@ -405,18 +405,21 @@ pub fn headline(kind: InsightKind, result: &Value) -> Option<f64> {
             .and_then(|s| s["conversion"].as_f64())
             .map(|c| c * 100.0),
         InsightKind::Retention => result["cohorts"][0]["rates"][1].as_f64().map(|r| r * 100.0),
-        InsightKind::Active => result
-            .as_array()
-            .and_then(|d| d.last())
-            .and_then(|d| d["dau"].as_f64()),
-        InsightKind::Lifecycle => result
-            .as_array()
-            .and_then(|d| d.last())
-            .and_then(|d| d["new"].as_f64()),
+        InsightKind::Active => first_line_last(result).and_then(|d| d["dau"].as_f64()),
+        InsightKind::Lifecycle => first_line_last(result).and_then(|d| d["new"].as_f64()),
         InsightKind::Stickiness => None,
         InsightKind::Web => result["visitors"].as_f64(),
         InsightKind::Revenue => result["revenue"].as_f64(),
     }
+}
+
+/// The last row of an answer's first line: with a cohort breakdown the
+/// rows come per cohort, each naming it, and the first cohort leads as a
+/// trend's first line does.
+fn first_line_last(result: &Value) -> Option<&Value> {
+    let rows = result.as_array()?;
+    let first = rows.first()?.get("cohort");
+    rows.iter().take_while(|r| r.get("cohort") == first).last()
 }
 
 /// The period before's headline, where a kind has one: a trend's
@@ -627,5 +630,12 @@ mod tests {
             Some(12.5)
         );
         assert_eq!(headline(InsightKind::Stickiness, &json!([])), None);
+        let by_cohort = json!([
+            {"cohort": "a", "dau": 1}, {"cohort": "a", "dau": 2},
+            {"cohort": "b", "dau": 7}
+        ]);
+        assert_eq!(headline(InsightKind::Active, &by_cohort), Some(2.0));
+        let whole = json!([{"dau": 3}, {"dau": 5}]);
+        assert_eq!(headline(InsightKind::Active, &whole), Some(5.0));
     }
 }

@@ -22,6 +22,11 @@ pub struct RevenueParams {
     pub to: Option<String>,
     /// Only what the persons of this cohort (its id or name) paid.
     pub in_cohort: Option<String>,
+    /// `cohort` to compare named cohorts (the only breakdown here).
+    pub breakdown_type: Option<String>,
+    /// With `breakdown_type=cohort`: cohorts (ids or names) separated by
+    /// commas, each one's revenue in `breakdown`.
+    pub breakdown: Option<String>,
 }
 
 /// Revenue in one interval, in the base currency.
@@ -59,11 +64,53 @@ pub struct RevenueView {
     pub per_payer: Option<f64>,
     pub points: Vec<RevenuePointView>,
     pub unconverted: Vec<UnconvertedView>,
+    /// With a cohort breakdown: what each cohort's persons paid (within
+    /// `in_cohort`, if set), in the order asked.
+    #[serde(default)]
+    pub breakdown: Vec<RevenueLineView>,
+}
+
+/// One cohort's revenue over the range.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevenueLineView {
+    /// The cohort's name.
+    pub value: String,
+    pub revenue: f64,
+    pub orders: u64,
+    pub payers: u64,
+    pub per_payer: Option<f64>,
+    pub points: Vec<RevenuePointView>,
+}
+
+fn points(r: &RevenueReport) -> Vec<RevenuePointView> {
+    r.points
+        .iter()
+        .map(|p| RevenuePointView {
+            start: format_ms(p.start_ms),
+            revenue: p.revenue,
+            orders: p.orders,
+            payers: p.payers,
+        })
+        .collect()
+}
+
+impl RevenueLineView {
+    pub fn new(value: String, r: &RevenueReport) -> RevenueLineView {
+        RevenueLineView {
+            value,
+            revenue: r.revenue,
+            orders: r.orders,
+            payers: r.payers,
+            per_payer: (r.payers > 0).then(|| r.revenue / r.payers as f64),
+            points: points(r),
+        }
+    }
 }
 
 impl RevenueView {
     pub fn new(interval: Interval, from_ms: i64, to_ms: i64, r: RevenueReport) -> RevenueView {
         RevenueView {
+            points: points(&r),
             base_currency: r.base.to_string(),
             interval: interval.as_str().into(),
             from: format_ms(from_ms),
@@ -72,21 +119,12 @@ impl RevenueView {
             revenue: r.revenue,
             orders: r.orders,
             payers: r.payers,
-            points: r
-                .points
-                .into_iter()
-                .map(|p| RevenuePointView {
-                    start: format_ms(p.start_ms),
-                    revenue: p.revenue,
-                    orders: p.orders,
-                    payers: p.payers,
-                })
-                .collect(),
             unconverted: r
                 .unconverted
                 .into_iter()
                 .map(|(currency, payments)| UnconvertedView { currency, payments })
                 .collect(),
+            breakdown: Vec::new(),
         }
     }
 }

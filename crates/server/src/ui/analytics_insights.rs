@@ -75,6 +75,37 @@ fn pct(f: f64) -> String {
 }
 
 /// An answer drawn by its kind.
+/// Rows that come per cohort (each naming it, in runs), grouped in order;
+/// rows of no cohort make one group named `None`.
+fn by_cohort<T>(
+    rows: &[T],
+    cohort: impl Fn(&T) -> &Option<String>,
+) -> Vec<(Option<String>, Vec<&T>)> {
+    let mut out: Vec<(Option<String>, Vec<&T>)> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some((c, group)) if c == cohort(r) => group.push(r),
+            _ => out.push((cohort(r).clone(), vec![r])),
+        }
+    }
+    out
+}
+
+/// Revenue's lines: the whole, then each cohort's.
+fn revenue_lines(r: &RevenueView) -> Vec<(String, Vec<f64>)> {
+    let mut out = vec![(
+        format!("revenue ({})", r.base_currency),
+        r.points.iter().map(|p| p.revenue).collect(),
+    )];
+    for c in r.breakdown.iter().take(6) {
+        out.push((
+            c.value.clone(),
+            c.points.iter().map(|p| p.revenue).collect(),
+        ));
+    }
+    out
+}
+
 pub(super) fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Markup, ApiError> {
     Ok(match kind {
         InsightKind::Trends => {
@@ -151,27 +182,51 @@ pub(super) fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Mark
         }
         InsightKind::Stickiness => {
             let s: Vec<StickinessView> = parse(result)?;
-            html! { (bars(&s.iter().filter(|d| d.persons > 0).map(|d| (format!("{} days", d.days), d.persons as f64)).collect::<Vec<_>>(), "people")) }
+            html! {
+                @for (cohort, rows) in by_cohort(&s, |d| &d.cohort) {
+                    @if let Some(c) = cohort { h3.cohort { (c) } }
+                    (bars(&rows.iter().filter(|d| d.persons > 0).map(|d| (format!("{} days", d.days), d.persons as f64)).collect::<Vec<_>>(), "people"))
+                }
+            }
         }
         InsightKind::Lifecycle => {
             let l: Vec<LifecycleView> = parse(result)?;
+            let cohorts = l.iter().any(|x| x.cohort.is_some());
             html! {
                 table.lifecycle {
-                    thead { tr { th { "From" } th { "New" } th { "Returning" } th { "Resurrecting" } th { "Dormant" } } }
-                    tbody { @for x in &l { tr { td { (x.start[..10]) } td { (x.new) } td { (x.returning) } td { (x.resurrecting) } td { "−" (x.dormant) } } } }
+                    thead { tr { @if cohorts { th { "Cohort" } } th { "From" } th { "New" } th { "Returning" } th { "Resurrecting" } th { "Dormant" } } }
+                    tbody { @for x in &l { tr {
+                        @if cohorts { td { (x.cohort.clone().unwrap_or_default()) } }
+                        td { (x.start[..10]) } td { (x.new) } td { (x.returning) } td { (x.resurrecting) } td { "−" (x.dormant) }
+                    } } }
                 }
             }
         }
         InsightKind::Active => {
             let a: Vec<ActiveDayView> = parse(result)?;
-            let labels: Vec<String> = a.iter().map(|d| d.date[5..].to_owned()).collect();
-            html! {
-                (lines(&labels, &[
+            let groups = by_cohort(&a, |d| &d.cohort);
+            let labels: Vec<String> = groups
+                .first()
+                .map(|(_, rows)| rows.iter().map(|d| d.date[5..].to_owned()).collect())
+                .unwrap_or_default();
+            let drawn: Vec<(String, Vec<f64>)> = match groups.as_slice() {
+                [(None, a)] => vec![
                     ("DAU".to_owned(), a.iter().map(|d| d.dau as f64).collect()),
                     ("WAU".to_owned(), a.iter().map(|d| d.wau as f64).collect()),
                     ("MAU".to_owned(), a.iter().map(|d| d.mau as f64).collect()),
-                ]))
-            }
+                ],
+                // Compared by cohort, each cohort's DAU is a line.
+                _ => groups
+                    .iter()
+                    .map(|(c, rows)| {
+                        (
+                            format!("DAU {}", c.as_deref().unwrap_or("")),
+                            rows.iter().map(|d| d.dau as f64).collect(),
+                        )
+                    })
+                    .collect(),
+            };
+            html! { (lines(&labels, &drawn)) }
         }
         InsightKind::Web => {
             let w: WebOverviewView = parse(result)?;
@@ -181,6 +236,12 @@ pub(super) fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Mark
                     dt { "Page views" } dd.page-views { (w.page_views) }
                     dt { "Sessions" } dd { (w.sessions) }
                     dt { "Bounce rate" } dd { (pct(w.bounce_rate)) }
+                }
+                @if !w.breakdown.is_empty() {
+                    table.web-cohorts {
+                        thead { tr { th { "Cohort" } th { "Visitors" } th { "Page views" } th { "Sessions" } th { "Bounce rate" } } }
+                        tbody { @for c in &w.breakdown { tr { td { (c.value) } td { (c.visitors) } td { (c.page_views) } td { (c.sessions) } td { (pct(c.bounce_rate)) } } } }
+                    }
                 }
                 table.pages {
                     thead { tr { th { "Page" } th { "Views" } } }
@@ -193,7 +254,13 @@ pub(super) fn drawn(kind: InsightKind, result: serde_json::Value) -> Result<Mark
             let labels: Vec<String> = r.points.iter().map(|p| p.start[5..10].to_owned()).collect();
             html! {
                 p { "Revenue " strong.revenue { (format!("{:.2}", r.revenue)) " " (r.base_currency) } ", " (r.orders) " orders, " (r.payers) " payers." }
-                (lines(&labels, &[(format!("revenue ({})", r.base_currency), r.points.iter().map(|p| p.revenue).collect())]))
+                (lines(&labels, &revenue_lines(&r)))
+                @if !r.breakdown.is_empty() {
+                    table.revenue-cohorts {
+                        thead { tr { th { "Cohort" } th { "Revenue" } th { "Orders" } th { "Payers" } } }
+                        tbody { @for c in &r.breakdown { tr { td { (c.value) } td { (format!("{:.2}", c.revenue)) } td { (c.orders) } td { (c.payers) } } } }
+                    }
+                }
             }
         }
     })

@@ -84,8 +84,9 @@ pub async fn page_view(
         Ok(r) => (r.from_ms(), r.to_ms()),
         Err(e) => return api_error(e),
     };
-    let r = match service::revenue(&state, &project.id, Interval::Day, (from, to), None).await {
-        Ok(r) => r,
+    let choice = crate::analytics::cohorts::CohortChoice::default();
+    let r = match service::revenue(&state, &project.id, Interval::Day, (from, to), &choice).await {
+        Ok((r, _)) => r,
         Err(e) => return api_error(e),
     };
     let m = match service::mrr(&state, &project.id, to - 1, 12).await {

@@ -55,8 +55,17 @@ pub async fn page_view(
         Ok(r) => (r.from_ms(), r.to_ms()),
         Err(e) => return api_error(e),
     };
-    let o = match crate::analytics::web::overview(&state, &project.id, from, to, 10, None).await {
-        Ok(o) => o,
+    let o = match crate::analytics::web::overview(
+        &state,
+        &project.id,
+        from,
+        to,
+        10,
+        &Default::default(),
+    )
+    .await
+    {
+        Ok((o, _)) => o,
         Err(e) => return api_error(e),
     };
     let frame = Frame::of(&s, &projects, project, Area::Analytics);

@@ -180,6 +180,44 @@ pub async fn insert_cohort(
     })
 }
 
+/// Gives a cohort a new rule, in place (its id, which insights may name,
+/// stays); its list is set apart with [`put_members`].
+pub async fn update_cohort(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    rule: &CohortRule,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE cohorts SET kind = $3, definition = $4, updated_at = $5 \
+         WHERE project_id = $1 AND id = $2",
+    )
+    .bind(project_id)
+    .bind(id)
+    .bind(rule.kind())
+    .bind(encode(rule))
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A cohort's id by its name, read in the open change.
+pub async fn cohort_id(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name: &str,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM cohorts WHERE project_id = $1 AND (id = $2 OR name = $2)",
+    )
+    .bind(project_id)
+    .bind(name)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Lists a static cohort's distinct ids (`ids` sorted and without
 /// repeats), in place of any it had.
 pub async fn put_members(conn: &mut AnyConnection, cohort_id: &str, ids: &[String]) -> Result<()> {

@@ -102,6 +102,45 @@ pub async fn insert_insight(
     })
 }
 
+/// Gives a saved insight a new question, in place (its id, which
+/// dashboards hold, stays).
+pub async fn update_insight(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    id: &str,
+    kind: InsightKind,
+    query: &str,
+    now: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE saved_insights SET kind = $3, query = $4, updated_at = $5 \
+         WHERE project_id = $1 AND id = $2",
+    )
+    .bind(project_id)
+    .bind(id)
+    .bind(kind.as_str())
+    .bind(query)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// A saved insight's id by its name, read in the open change.
+pub async fn insight_id(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    name: &str,
+) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM saved_insights WHERE project_id = $1 AND name = $2")
+            .bind(project_id)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?,
+    )
+}
+
 /// Removes a saved insight; false when there was none.
 pub async fn delete_insight(conn: &mut AnyConnection, project_id: &str, id: &str) -> Result<bool> {
     let done = sqlx::query("DELETE FROM saved_insights WHERE project_id = $1 AND id = $2")

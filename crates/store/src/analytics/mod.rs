@@ -278,6 +278,24 @@ pub async fn put_rates(
     Ok(())
 }
 
+/// Removes one currency's rate of one day; false when there was none.
+pub async fn delete_rate(
+    conn: &mut AnyConnection,
+    project_id: &str,
+    currency: &str,
+    day: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "DELETE FROM currency_rates WHERE project_id = $1 AND currency = $2 AND day = $3",
+    )
+    .bind(project_id)
+    .bind(currency)
+    .bind(day)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
 /// Removes a currency's rates, or all of them; how many went.
 pub async fn delete_rates(
     conn: &mut AnyConnection,
