@@ -18,7 +18,8 @@
 //!   and is counted under `(none)`; nothing is guessed.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+use hashbrown::HashMap;
 
 /// The inactivity after which a view without `$session_id` starts a new
 /// session.
@@ -83,7 +84,16 @@ impl PageView {
             device_type,
             country_name,
             country_code,
-        ] = values.map(|v| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()));
+        ] = values.map(|v| {
+            v.map(|s| {
+                if s.trim().len() == s.len() {
+                    s
+                } else {
+                    s.trim().to_owned()
+                }
+            })
+            .filter(|s| !s.is_empty())
+        });
         PageView {
             who,
             at_ms,
@@ -277,29 +287,46 @@ fn or_none(v: &Option<String>) -> &str {
 /// Counts per value, with the visitors behind each. Values are added in
 /// the order of their visitors' numbers (views sorted by visitor), so a
 /// visitor is new to a value exactly when it differs from the last one
-/// that value saw.
+/// that value saw. Runs of one value (most views share their page, most
+/// sessions their UTM values) are counted without hashing it again.
 #[derive(Default)]
 struct Tally<'a> {
-    /// Per value: its count, its visitors and the last visitor's number.
-    counts: HashMap<Cow<'a, str>, (u64, u64, u32)>,
+    index: HashMap<Cow<'a, str>, usize>,
+    /// Per value, in the order first met: its text, count, visitors and
+    /// the last visitor's number.
+    rows: Vec<(Cow<'a, str>, u64, u64, u32)>,
+    last: Option<usize>,
 }
 
 impl<'a> Tally<'a> {
     fn add(&mut self, value: impl Into<Cow<'a, str>>, visitor: u32) {
-        let e = self.counts.entry(value.into()).or_insert((0, 0, u32::MAX));
-        e.0 += 1;
-        if e.2 != visitor {
-            e.2 = visitor;
-            e.1 += 1;
+        let value = value.into();
+        let slot = match self.last {
+            Some(l) if self.rows[l].0 == value => l,
+            _ => {
+                let next = self.rows.len();
+                let slot = *self.index.entry(value.clone()).or_insert(next);
+                if slot == next {
+                    self.rows.push((value, 0, 0, u32::MAX));
+                }
+                self.last = Some(slot);
+                slot
+            }
+        };
+        let row = &mut self.rows[slot];
+        row.1 += 1;
+        if row.3 != visitor {
+            row.3 = visitor;
+            row.2 += 1;
         }
     }
 
     /// The `top` values by count, then by value.
     fn ranked(self, top: usize) -> Vec<Ranked> {
         let mut out: Vec<Ranked> = self
-            .counts
+            .rows
             .into_iter()
-            .map(|(value, (count, visitors, _))| Ranked {
+            .map(|(value, count, visitors, _)| Ranked {
                 value: value.into_owned(),
                 count,
                 visitors,
@@ -331,15 +358,42 @@ struct Tallies<'a> {
 /// The overview of `views` (in any order), each breakdown cut to its `top`
 /// values.
 pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
-    views.sort_by(|a, b| a.who.cmp(&b.who).then(a.at_ms.cmp(&b.at_ms)));
-    // Each session as the range of its views.
+    // Each view's visitor, numbered as first met; then the views in order
+    // of visitor and time (ties in their given order), sorted by small
+    // keys and moved once.
+    let mut keys: Vec<(u32, i64, u32)> = {
+        let mut numbers: HashMap<&str, u32> = HashMap::with_capacity(views.len() / 4);
+        views
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let next = numbers.len() as u32;
+                (
+                    *numbers.entry(v.who.as_str()).or_insert(next),
+                    v.at_ms,
+                    i as u32,
+                )
+            })
+            .collect()
+    };
+    keys.sort_unstable();
+    let views: Vec<PageView> = keys
+        .iter()
+        .map(|k| std::mem::take(&mut views[k.2 as usize]))
+        .collect();
+    let visitor: Vec<u32> = keys.iter().map(|k| k.0).collect();
+    drop(keys);
+    let visitors = visitor.iter().max().map_or(0, |m| u64::from(*m) + 1);
+    let view = |k: usize| &views[k];
+    let who = |k: usize| visitor[k];
+    // Each session as the range of its views' positions.
     let mut sessions: Vec<std::ops::Range<usize>> = Vec::new();
-    for i in 0..views.len() {
-        let starts = match i.checked_sub(1).map(|p| &views[p]) {
+    for k in 0..views.len() {
+        let starts = match k.checked_sub(1) {
             None => true,
-            Some(prev) => {
-                let v = &views[i];
-                prev.who != v.who
+            Some(p) => {
+                let (prev, v) = (view(p), view(k));
+                who(p) != who(k)
                     || match (&prev.session_id, &v.session_id) {
                         (Some(a), Some(b)) => a != b,
                         _ => v.at_ms - prev.at_ms > SESSION_GAP_MS,
@@ -347,33 +401,19 @@ pub fn overview(mut views: Vec<PageView>, top: usize) -> Overview {
             }
         };
         match sessions.last_mut() {
-            Some(s) if !starts => s.end = i + 1,
-            _ => sessions.push(i..i + 1),
+            Some(s) if !starts => s.end = k + 1,
+            _ => sessions.push(k..k + 1),
         }
     }
-    // Each view's visitor, numbered in the order of the sort.
-    let mut visitor: Vec<u32> = Vec::with_capacity(views.len());
-    let mut visitors = 0u32;
-    for i in 0..views.len() {
-        if i > 0 && views[i].who != views[i - 1].who {
-            visitors += 1;
-        }
-        visitor.push(visitors);
-    }
-    let visitors = if views.is_empty() {
-        0
-    } else {
-        u64::from(visitors) + 1
-    };
     let mut t = Tallies::default();
-    for (v, &who) in views.iter().zip(&visitor) {
-        t.pages.add(v.page_str(), who);
+    for k in 0..views.len() {
+        t.pages.add(view(k).page_str(), who(k));
     }
     let mut durations: Vec<i64> = Vec::with_capacity(sessions.len());
     let mut bounces = 0u64;
     for s in &sessions {
-        let (first, last) = (&views[s.start], &views[s.end - 1]);
-        let who = visitor[s.start];
+        let (first, last) = (view(s.start), view(s.end - 1));
+        let who = who(s.start);
         durations.push(last.at_ms - first.at_ms);
         if s.len() == 1 {
             bounces += 1;

@@ -166,6 +166,12 @@ pub(crate) trait Source {
 /// A page view from its stored row: each web property read as
 /// [`property_text`] reads one, from one parse of the document.
 pub(crate) fn page_view(who: String, at_ms: i64, properties: &str) -> PageView {
+    // Most documents read as the web properties alone, each left as its
+    // JSON text, without building the rest; one that does not (a repeated
+    // key, say) is read whole, as before.
+    if let Ok(w) = serde_json::from_str::<WebProperties>(properties) {
+        return PageView::from_values(who, at_ms, w.texts());
+    }
     let mut m = match serde_json::from_str(properties) {
         Ok(serde_json::Value::Object(m)) => m,
         _ => serde_json::Map::new(),
@@ -176,6 +182,69 @@ pub(crate) fn page_view(who: String, at_ms: i64, properties: &str) -> PageView {
         Some(other) => Some(other.to_string()),
     });
     PageView::from_values(who, at_ms, values)
+}
+
+/// The properties a page view is read for, as their JSON texts.
+#[derive(serde::Deserialize)]
+struct WebProperties<'a> {
+    #[serde(rename = "$session_id", borrow, default)]
+    session_id: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$current_url", borrow, default)]
+    url: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$pathname", borrow, default)]
+    pathname: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$referrer", borrow, default)]
+    referrer: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$referring_domain", borrow, default)]
+    referring_domain: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "utm_source", borrow, default)]
+    utm_source: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "utm_medium", borrow, default)]
+    utm_medium: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "utm_campaign", borrow, default)]
+    utm_campaign: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$browser", borrow, default)]
+    browser: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$os", borrow, default)]
+    os: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$device_type", borrow, default)]
+    device_type: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$geoip_country_name", borrow, default)]
+    country_name: Option<&'a serde_json::value::RawValue>,
+    #[serde(rename = "$geoip_country_code", borrow, default)]
+    country_code: Option<&'a serde_json::value::RawValue>,
+}
+
+impl WebProperties<'_> {
+    /// The texts, in the order of [`web::PROPERTIES`], as
+    /// [`property_text`] reads each.
+    fn texts(&self) -> [Option<String>; 13] {
+        let text = |raw: Option<&serde_json::value::RawValue>| -> Option<String> {
+            let raw = raw?.get();
+            match raw.as_bytes().first() {
+                Some(b'"') => serde_json::from_str::<String>(raw).ok(),
+                _ => match serde_json::from_str::<serde_json::Value>(raw).ok()? {
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                },
+            }
+        };
+        [
+            text(self.session_id),
+            text(self.url),
+            text(self.pathname),
+            text(self.referrer),
+            text(self.referring_domain),
+            text(self.utm_source),
+            text(self.utm_medium),
+            text(self.utm_campaign),
+            text(self.browser),
+            text(self.os),
+            text(self.device_type),
+            text(self.country_name),
+            text(self.country_code),
+        ]
+    }
 }
 
 /// Which events [`crate::Analytics::property_rows`] reads, and which of
