@@ -19,7 +19,7 @@ use super::{Cx, Named, Problem, at, vanished};
 use crate::analytics::dashboards::{MAX_TILES, check_frame_shape, name_of};
 use crate::analytics::insights::MAX_QUERY_BYTES;
 use crate::analytics::revenue::day_of;
-use crate::contract::cohorts::CohortBody;
+use crate::contract::cohorts::{CohortBody, RuleFields};
 use crate::contract::configuration::{
     CohortSpec, DashboardSpec, DashboardTileSpec, Document, InsightSpec, RateSpec, RevenueSpec,
 };
@@ -87,35 +87,32 @@ fn date_of(day: i64) -> String {
 fn cohort_spec(name: &str, rule: &CohortRule, mut ids: Vec<String>) -> CohortSpec {
     ids.sort_unstable();
     ids.dedup();
-    let mut spec = CohortSpec {
+    let f = RuleFields::of(rule);
+    CohortSpec {
         name: name.to_owned(),
         kind: rule.kind().to_owned(),
-        event: None,
-        min_count: None,
-        days: None,
-        did: None,
-        filter: None,
+        event: f.event,
+        min_count: f.min_count,
+        days: f.days,
+        did: f.did,
+        filter: f.filter,
         distinct_ids: ids,
-    };
-    match rule {
-        CohortRule::Behavioural {
-            event,
-            min_count,
-            days,
-            did,
-        } => {
-            spec.event = Some(event.clone());
-            spec.min_count = Some(*min_count);
-            spec.days = Some(*days);
-            spec.did = Some(*did);
-        }
-        CohortRule::Property { filters } => {
-            let parts: Vec<String> = filters.iter().map(ToString::to_string).collect();
-            spec.filter = Some(parts.join(";"));
-        }
-        CohortRule::Static => {}
     }
-    spec
+}
+
+/// A cohort entry as the API's body for it.
+fn body_of(c: &CohortSpec) -> CohortBody {
+    CohortBody {
+        name: c.name.clone(),
+        kind: c.kind.clone(),
+        event: c.event.clone(),
+        min_count: c.min_count,
+        days: c.days,
+        did: c.did,
+        filter: c.filter.clone(),
+        distinct_ids: c.distinct_ids.clone(),
+        csv: None,
+    }
 }
 
 fn alert_body(
@@ -244,17 +241,7 @@ fn rate_spec(base: &Currency, r: &RateSpec) -> Result<RateSpec, Problem> {
 }
 
 fn cohort_of(c: &CohortSpec) -> Result<CohortSpec, Problem> {
-    let body = CohortBody {
-        name: c.name.clone(),
-        kind: c.kind.clone(),
-        event: c.event.clone(),
-        min_count: c.min_count,
-        days: c.days,
-        did: c.did,
-        filter: c.filter.clone(),
-        distinct_ids: c.distinct_ids.clone(),
-        csv: None,
-    };
+    let body = body_of(c);
     let new = body.parse().map_err(|e| Problem::from(said(e)))?;
     let name = cohort_name(&new.name).map_err(|e| at("name")(e.to_string()))?;
     match (&new.rule, new.distinct_ids.is_empty()) {
@@ -473,15 +460,8 @@ pub(super) async fn delete_rate(cx: &mut Cx<'_>, key: &str) -> ApiResult<()> {
 /// The rule a checked cohort entry states.
 fn rule_of(c: &CohortSpec) -> ApiResult<CohortRule> {
     let body = CohortBody {
-        name: c.name.clone(),
-        kind: c.kind.clone(),
-        event: c.event.clone(),
-        min_count: c.min_count,
-        days: c.days,
-        did: c.did,
-        filter: c.filter.clone(),
         distinct_ids: Vec::new(),
-        csv: None,
+        ..body_of(c)
     };
     Ok(body.parse()?.rule)
 }

@@ -107,28 +107,57 @@ pub struct CohortView {
     pub created_at: String,
 }
 
-impl CohortView {
-    pub fn new(row: &CohortRow, size: usize) -> CohortView {
-        let (mut event, mut min_count, mut days, mut did, mut filter) =
-            (None, None, None, None, None);
-        match &row.rule {
+/// A rule's fields as bodies and documents spell them: the event, count,
+/// days and `did` of a behavioural rule, the filters of a property rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleFields {
+    pub event: Option<String>,
+    pub min_count: Option<u32>,
+    pub days: Option<u32>,
+    pub did: Option<bool>,
+    pub filter: Option<String>,
+}
+
+impl RuleFields {
+    pub fn of(rule: &CohortRule) -> RuleFields {
+        let mut f = RuleFields {
+            event: None,
+            min_count: None,
+            days: None,
+            did: None,
+            filter: None,
+        };
+        match rule {
             CohortRule::Behavioural {
-                event: e,
-                min_count: m,
-                days: d,
-                did: x,
+                event,
+                min_count,
+                days,
+                did,
             } => {
-                event = Some(e.clone());
-                min_count = Some(*m);
-                days = Some(*d);
-                did = Some(*x);
+                f.event = Some(event.clone());
+                f.min_count = Some(*min_count);
+                f.days = Some(*days);
+                f.did = Some(*did);
             }
             CohortRule::Property { filters } => {
                 let parts: Vec<String> = filters.iter().map(ToString::to_string).collect();
-                filter = Some(parts.join(";"));
+                f.filter = Some(parts.join(";"));
             }
             CohortRule::Static => {}
         }
+        f
+    }
+}
+
+impl CohortView {
+    pub fn new(row: &CohortRow, size: usize) -> CohortView {
+        let RuleFields {
+            event,
+            min_count,
+            days,
+            did,
+            filter,
+        } = RuleFields::of(&row.rule);
         CohortView {
             id: row.id.clone(),
             name: row.name.clone(),
