@@ -231,6 +231,9 @@ async fn main() {
     let (events_s, by_events) = best_of(a.repeat, || get(by_events_url.clone())).await;
     let busiest = by_events[0]["number"].as_i64().unwrap_or(1);
     let page_url = api(&format!("issues/{busiest}"));
+    // The first load fills the issue's digests from the table (on the
+    // DuckDB backend); the best of the later ones reads them.
+    let (first_s, _) = best_of(1, || get(page_url.clone())).await;
     let (page_s, page) = best_of(a.repeat, || get(page_url.clone())).await;
     let issues_total = skip + tail.as_array().map_or(0, Vec::len);
 
@@ -263,6 +266,10 @@ async fn main() {
         page["issue"]["events"],
         page["issue"]["users"],
         page_s * 1000.0
+    );
+    println!(
+        "| Issue page, first load | {:.1} ms | ≤ 50 ms |",
+        first_s * 1000.0
     );
     println!();
     println!(

@@ -122,6 +122,9 @@ pub(crate) fn in_transaction<T>(c: &Connection, f: impl FnOnce() -> Result<T>) -
 pub struct DuckDbStore {
     file: DuckFile,
     analytics: DuckAnalytics,
+    /// Digests of the error events per fingerprint, changed only under the
+    /// file's connection lock.
+    pub(crate) error_digests: Mutex<crate::errors::digest::Digests>,
 }
 
 impl DuckDbStore {
@@ -137,7 +140,11 @@ impl DuckDbStore {
         let file = DuckFile::open(path)?;
         let layouts = layouts_dir(path);
         let analytics = file.with_conn(|c| DuckAnalytics::open(c, options, Some(&layouts)))?;
-        Ok(DuckDbStore { file, analytics })
+        Ok(DuckDbStore {
+            file,
+            analytics,
+            error_digests: Mutex::default(),
+        })
     }
 }
 

@@ -600,6 +600,32 @@ async fn a_fixed_bug_that_returns_in_a_later_release_regresses(backend: Backend)
         .collect();
     assert_eq!(kinds, ["created", "resolved", "regressed"]);
     assert_eq!(d["activity"][2]["release"], "1.3.0");
+    // The page was read before the two later events: its users, tags,
+    // chart and newest event count them too.
+    assert_eq!(
+        d["events"][0]["event_id"],
+        "c".repeat(32),
+        "{}",
+        d["events"]
+    );
+    assert_eq!(d["issue"]["users"], 1, "ann each time");
+    let tag = |value: &str| {
+        d["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .find(|t| t["key"] == "release" && t["value"] == value)
+            .map(|t| t["events"].clone())
+    };
+    assert_eq!(tag("1.2.0"), Some(json!(2)), "{}", d["tags"]);
+    assert_eq!(tag("1.3.0"), Some(json!(1)), "{}", d["tags"]);
+    let charted: i64 = d["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .map(|p| p["events"].as_i64().unwrap_or(0))
+        .sum();
+    assert_eq!(charted, 3, "{}", d["series"]);
 
     // An incident opened through the errors integration and its policy
     // pages ann, who is on call.

@@ -22,8 +22,8 @@ use super::persons::{PersonChanges, Persons};
 use super::query::{Need, Source};
 use super::writer::{Commit, Queue};
 use super::{
-    Analytics, Ingested, Job, Project, ProjectStats, PropertyRow, RowsQuery, SortedHashes,
-    StoredEvent, TrendSeries, TrendsQuery, new_id, uuid_hash,
+    Analytics, Ingested, Job, Project, ProjectStats, PropertyRow, RowsQuery, StoredEvent,
+    TrendSeries, TrendsQuery, new_id, uuid_hash,
 };
 use crate::duck::in_transaction;
 use crate::{Result, TelemetryError};
@@ -574,7 +574,7 @@ fn restore(p: &mut Project, mut s: layout::Saved) -> Option<layout::Covers> {
     p.persons = s.take_persons()?;
     p.names = Names::from_list(s.names);
     p.cols = Columns::from_parts(s.offsets, s.ts, s.events);
-    p.seen_saved = SortedHashes::new(s.seen);
+    p.seen_saved = s.seen;
     Some(s.covers)
 }
 

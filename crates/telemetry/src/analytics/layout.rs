@@ -23,8 +23,8 @@
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::Project;
 use super::persons::{Persons, SavedPersons};
+use super::{Project, SortedHashes};
 use crate::{Result, TelemetryError};
 
 const MAGIC: &[u8; 8] = b"LVLAYOUT";
@@ -52,8 +52,7 @@ pub(crate) struct Saved {
     pub offsets: Vec<u64>,
     pub ts: Vec<i64>,
     pub events: Vec<u32>,
-    /// Sorted.
-    pub seen: Vec<u64>,
+    pub seen: SortedHashes,
     pub persons: SavedPersons,
 }
 
@@ -96,7 +95,7 @@ impl<W: Write> Out<W> {
 /// `covers` says.
 pub(crate) fn write(path: &Path, p: &Project, covers: Covers) -> Result<()> {
     let (offsets, ts, events) = p.cols.parts();
-    let seen = p.seen_sorted();
+    let seen = p.seen_all();
     let persons = p.persons.export();
     let dids = p.persons.did_count();
     let tmp = path.with_extension("layout.tmp");
@@ -146,7 +145,7 @@ pub(crate) fn write(path: &Path, p: &Project, covers: Covers) -> Result<()> {
         buf.extend_from_slice(&n.to_le_bytes());
         flush(&mut out, &mut buf, false)?;
     }
-    for h in &seen {
+    for h in seen.iter() {
         buf.extend_from_slice(&h.to_le_bytes());
         flush(&mut out, &mut buf, false)?;
     }
@@ -235,6 +234,29 @@ impl<R: Read> In<R> {
         }
         Ok(out)
     }
+
+    /// `n` hashes in ascending order, kept as they are read (never all
+    /// as 64-bit numbers at once).
+    fn hashes(&mut self, n: u64) -> Result<SortedHashes> {
+        let n = usize::try_from(n).map_err(|_| unusable("too many values"))?;
+        let mut out = SortedHashes::with_capacity(n);
+        let mut chunk = vec![0u8; 8 * 8192];
+        let mut left = n;
+        while left > 0 {
+            let k = left.min(8192);
+            let bytes = &mut chunk[..k * 8];
+            self.take(bytes)?;
+            for c in bytes.chunks_exact(8) {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(c);
+                if !out.push(u64::from_le_bytes(a)) {
+                    return Err(unusable("its event ids are out of order"));
+                }
+            }
+            left -= k;
+        }
+        Ok(out.finish())
+    }
 }
 
 /// Reads a saved layout; `None` when there is none. A file that does not
@@ -281,7 +303,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
     let offsets = i.many(n_dids + 1, u64::from_le_bytes)?;
     let ts = i.many(n_events, i64::from_le_bytes)?;
     let events = i.many(n_events, u32::from_le_bytes)?;
-    let seen = i.many(n_seen, u64::from_le_bytes)?;
+    let seen = i.hashes(n_seen)?;
     let mut persons = SavedPersons::default();
     for _ in 0..n_persons {
         persons.ids.push(i.text()?);
@@ -299,8 +321,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
     let sound = offsets.first() == Some(&0)
         && offsets.windows(2).all(|w| w[0] <= w[1])
         && offsets.last() == Some(&n_events)
-        && events.iter().all(|&n| n < n_names)
-        && seen.windows(2).all(|w| w[0] < w[1]);
+        && events.iter().all(|&n| n < n_names);
     if !sound {
         return Err(unusable("its columns do not fit together"));
     }
@@ -362,7 +383,7 @@ mod tests {
         assert_eq!(s.offsets, [0, 2, 3]);
         assert_eq!(s.ts, [20, 30, 10]);
         assert_eq!(s.events, [1, 0, 1]);
-        assert_eq!(s.seen, [3, 7, 9]);
+        assert_eq!(s.seen.iter().collect::<Vec<_>>(), [3, 7, 9]);
         let persons = s.take_persons().expect("persons");
         assert_eq!(persons.did("bob"), Some(1));
         let (id, dids, props, created) = persons.person(persons.person_of(0)).expect("ann");

@@ -242,39 +242,96 @@ pub(crate) struct Project {
     pub(crate) props: props::PropColumns,
 }
 
-/// Event id hashes, sorted, with where each run of equal top 16 bits
-/// starts: half the memory of a set, and a lookup reads one short run.
+/// Event id hashes, sorted, six bytes each: the top 16 bits of a hash
+/// say which run it is in (`starts`), so only the low 48 are kept, as 32
+/// and 16 bits. A lookup reads one short run.
 #[derive(Debug, Default)]
 pub(crate) struct SortedHashes {
-    values: Vec<u64>,
-    /// `values[starts[b]..starts[b + 1]]` have top bits `b`.
+    low: Vec<u32>,
+    mid: Vec<u16>,
+    /// The run of top bits `b` is `starts[b]..starts[b + 1]`; empty when
+    /// no hash is held.
     starts: Vec<usize>,
 }
 
+const RUNS: usize = 1 << 16;
+const LOW_48: u64 = (1 << 48) - 1;
+
 impl SortedHashes {
-    /// `values` must be sorted.
-    pub(crate) fn new(values: Vec<u64>) -> SortedHashes {
-        let mut starts = Vec::with_capacity((1 << 16) + 1);
-        let mut i = 0;
-        for b in 0..=(1u64 << 16) {
-            while i < values.len() && (values[i] >> 48) < b {
-                i += 1;
-            }
-            starts.push(i);
+    /// An empty set to [`push`](Self::push) hashes into, in ascending order.
+    pub(crate) fn with_capacity(n: usize) -> SortedHashes {
+        SortedHashes {
+            low: Vec::with_capacity(n),
+            mid: Vec::with_capacity(n),
+            starts: Vec::with_capacity(RUNS + 1),
         }
-        SortedHashes { values, starts }
+    }
+
+    /// Adds a hash greater than every one held; false (and nothing added)
+    /// for any other.
+    pub(crate) fn push(&mut self, h: u64) -> bool {
+        if self.last().is_some_and(|last| h <= last) {
+            return false;
+        }
+        let run = (h >> 48) as usize;
+        while self.starts.len() <= run {
+            self.starts.push(self.low.len());
+        }
+        self.low.push(h as u32);
+        self.mid.push((h >> 32) as u16);
+        true
+    }
+
+    /// Closes the runs after the last hash pushed.
+    pub(crate) fn finish(mut self) -> SortedHashes {
+        if !self.low.is_empty() {
+            while self.starts.len() <= RUNS {
+                self.starts.push(self.low.len());
+            }
+        }
+        self.low.shrink_to_fit();
+        self.mid.shrink_to_fit();
+        self
+    }
+
+    fn at(&self, run: usize, i: usize) -> u64 {
+        ((run as u64) << 48) | (u64::from(self.mid[i]) << 32) | u64::from(self.low[i])
+    }
+
+    fn last(&self) -> Option<u64> {
+        let i = self.low.len().checked_sub(1)?;
+        Some(self.at(self.starts.len().checked_sub(1)?, i))
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.low.len()
     }
 
     pub(crate) fn contains(&self, h: u64) -> bool {
-        let b = (h >> 48) as usize;
-        match (self.starts.get(b), self.starts.get(b + 1)) {
-            (Some(&from), Some(&to)) => self.values[from..to].binary_search(&h).is_ok(),
-            _ => false,
+        let run = (h >> 48) as usize;
+        let (Some(&from), Some(&to)) = (self.starts.get(run), self.starts.get(run + 1)) else {
+            return false;
+        };
+        let key = h & LOW_48;
+        let (mut lo, mut hi) = (from, to);
+        while lo < hi {
+            let m = lo + (hi - lo) / 2;
+            let k = (u64::from(self.mid[m]) << 32) | u64::from(self.low[m]);
+            match k.cmp(&key) {
+                std::cmp::Ordering::Less => lo = m + 1,
+                std::cmp::Ordering::Greater => hi = m,
+                std::cmp::Ordering::Equal => return true,
+            }
         }
+        false
     }
 
-    pub(crate) fn values(&self) -> &[u64] {
-        &self.values
+    /// The hashes, in ascending order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = u64> + '_ {
+        self.starts
+            .windows(2)
+            .enumerate()
+            .flat_map(move |(run, w)| (w[0]..w[1]).map(move |i| self.at(run, i)))
     }
 }
 
@@ -285,34 +342,34 @@ impl Project {
         !self.seen_saved.contains(hash) && self.seen.insert(hash)
     }
 
-    /// Every hash seen, sorted.
-    pub(crate) fn seen_sorted(&self) -> Vec<u64> {
-        let saved = self.seen_saved.values();
+    /// Every hash seen, sorted, once each.
+    pub(crate) fn seen_all(&self) -> SortedHashes {
         let mut new: Vec<u64> = self.seen.iter().copied().collect();
         new.sort_unstable();
-        // Two sorted runs merged in one pass.
-        let mut out = Vec::with_capacity(saved.len() + new.len());
-        let (mut i, mut j) = (0, 0);
-        while i < saved.len() || j < new.len() {
-            let next = if j >= new.len() || (i < saved.len() && saved[i] <= new[j]) {
-                i += 1;
-                saved[i - 1]
-            } else {
-                j += 1;
-                new[j - 1]
+        let mut out = SortedHashes::with_capacity(self.seen_saved.len() + new.len());
+        // Two sorted runs merged in one pass; a hash in both is pushed
+        // once (the second push is refused).
+        let mut saved = self.seen_saved.iter().peekable();
+        let mut new = new.into_iter().peekable();
+        loop {
+            let next = match (saved.peek(), new.peek()) {
+                (Some(&a), Some(&b)) if a <= b => saved.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => new.next(),
+                (Some(_), None) => saved.next(),
+                (None, None) => break,
             };
-            if out.last() != Some(&next) {
-                out.push(next);
+            if let Some(h) = next {
+                out.push(h);
             }
         }
-        out
+        out.finish()
     }
 
     /// Moves the hashes seen lately in with the saved ones, sorted, which
-    /// takes about half the memory.
+    /// takes less than half the memory.
     pub(crate) fn settle_seen(&mut self) {
         if !self.seen.is_empty() {
-            self.seen_saved = SortedHashes::new(self.seen_sorted());
+            self.seen_saved = self.seen_all();
             self.seen = Seen::default();
         }
     }
@@ -341,7 +398,14 @@ mod tests {
         values.push(u64::MAX);
         values.push(0);
         values.sort_unstable();
-        let s = SortedHashes::new(values.clone());
+        let mut s = SortedHashes::with_capacity(0);
+        for v in &values {
+            assert!(s.push(*v));
+        }
+        assert!(!s.push(values[3]), "not above the last");
+        let s = s.finish();
+        assert_eq!(s.iter().collect::<Vec<_>>(), values);
+        assert_eq!(s.len(), values.len());
         for v in &values {
             assert!(s.contains(*v), "{v}");
             assert!(!s.contains(v.wrapping_add(1)) || values.contains(&v.wrapping_add(1)));
@@ -351,7 +415,10 @@ mod tests {
         assert!(p.first_sight(5) && !p.first_sight(5));
         p.settle_seen();
         assert!(p.seen.is_empty() && !p.first_sight(5) && p.first_sight(6));
-        assert_eq!(p.seen_sorted(), [5, 6]);
+        assert_eq!(p.seen_all().iter().collect::<Vec<_>>(), [5, 6]);
+        p.first_sight(1);
+        p.first_sight(u64::MAX);
+        assert_eq!(p.seen_all().iter().collect::<Vec<_>>(), [1, 5, 6, u64::MAX]);
     }
 }
 
