@@ -4,7 +4,9 @@ use std::process::ExitCode;
 
 /// mimalloc rather than glibc's allocator: ingest allocates and frees across
 /// threads constantly, where glibc's arenas spend much time in locks and
-/// consolidation (see BENCHMARKS.md).
+/// consolidation (see BENCHMARKS.md). Built without transparent huge pages
+/// (the workspace's `no_thp` feature), which made partly used memory count
+/// whole in 2 MiB pages.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

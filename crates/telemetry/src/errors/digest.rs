@@ -23,25 +23,6 @@ pub(crate) const DAY_MS: i64 = 86_400_000;
 /// digests) are held: some tens of MiB at most.
 pub(crate) const MAX_ENTRIES: usize = 400_000;
 
-/// What a digest is filled with, as the table answers.
-#[derive(Debug, Default)]
-pub(crate) struct Filled {
-    /// Each distinct non-empty user key.
-    pub users: Vec<String>,
-    /// Each tag value with its count of events.
-    pub tags: Vec<(String, String, u64)>,
-    /// Events per day (days since the epoch).
-    pub days: Vec<(i64, u64)>,
-    /// The newest event (time, id), the lowest id among equal times.
-    pub newest: Option<(i64, String)>,
-}
-
-impl Filled {
-    fn entries(&self) -> usize {
-        1 + self.users.len() + self.tags.len() + self.days.len()
-    }
-}
-
 /// One fingerprint's digest.
 #[derive(Debug, Default)]
 struct Digest {
@@ -62,14 +43,23 @@ impl Digest {
         1 + self.users.len() + self.tags.len() + self.days.len()
     }
 
-    fn note_time(&mut self, ts: i64, id: &str) {
-        self.earliest = Some(self.earliest.map_or(ts, |e| e.min(ts)));
+    /// Counts one event in.
+    fn add(&mut self, hasher: &RandomState, e: &ErrorEvent) {
+        if !e.user.is_empty() {
+            self.users.insert(hasher.hash_one(e.user.as_str()));
+        }
+        for (k, v) in &e.tags {
+            *self.tags.entry((k.clone(), v.clone())).or_insert(0) += 1;
+        }
+        *self.days.entry(e.ts_ms.div_euclid(DAY_MS)).or_insert(0) += 1;
+        let ts = e.ts_ms;
+        self.earliest = Some(self.earliest.map_or(ts, |t| t.min(ts)));
         let newer = match &self.newest {
             None => true,
-            Some((t, i)) => ts > *t || (ts == *t && id < i.as_str()),
+            Some((t, id)) => ts > *t || (ts == *t && e.event_id < *id),
         };
         if newer {
-            self.newest = Some((ts, id.to_owned()));
+            self.newest = Some((ts, e.event_id.clone()));
         }
     }
 }
@@ -123,34 +113,36 @@ impl Digests {
             .collect()
     }
 
-    /// Holds a digest filled from the table, unless it alone would take
-    /// more than the bound; then makes room by forgetting the least
-    /// recently used others.
-    pub(crate) fn fill(&mut self, project: &str, fingerprint: &str, filled: Filled) {
-        let key = Digests::key(project, fingerprint);
-        if filled.entries() > self.max_entries {
-            self.too_big.insert(key);
-            return;
-        }
+    /// Holds digests of `fingerprints` made from all their events (as the
+    /// table holds them), except those that alone would take more than
+    /// the bound; then makes room by forgetting the least recently used.
+    pub(crate) fn fill(&mut self, project: &str, fingerprints: &[String], events: &[ErrorEvent]) {
         self.clock += 1;
-        let mut d = Digest {
-            used: self.clock,
-            ..Digest::default()
-        };
-        for u in &filled.users {
-            d.users.insert(self.hasher.hash_one(u.as_str()));
+        let mut made: HashMap<&str, Digest> = fingerprints
+            .iter()
+            .map(|f| {
+                let d = Digest {
+                    used: self.clock,
+                    ..Digest::default()
+                };
+                (f.as_str(), d)
+            })
+            .collect();
+        for e in events {
+            if let Some(d) = made.get_mut(e.fingerprint.as_str()) {
+                d.add(&self.hasher, e);
+            }
         }
-        for (k, v, n) in filled.tags {
-            *d.tags.entry((k, v)).or_insert(0) += n;
-        }
-        for (day, n) in filled.days {
-            *d.days.entry(day).or_insert(0) += n;
-        }
-        d.earliest = d.days.keys().next().map(|day| day * DAY_MS);
-        d.newest = filled.newest;
-        self.entries += d.entries();
-        if let Some(old) = self.held.insert(key, d) {
-            self.entries -= old.entries();
+        for (f, d) in made {
+            let key = Digests::key(project, f);
+            if d.entries() > self.max_entries {
+                self.too_big.insert(key);
+                continue;
+            }
+            self.entries += d.entries();
+            if let Some(old) = self.held.insert(key, d) {
+                self.entries -= old.entries();
+            }
         }
         self.shrink();
     }
@@ -167,14 +159,7 @@ impl Digests {
                 continue;
             };
             let before = d.entries();
-            if !e.user.is_empty() {
-                d.users.insert(self.hasher.hash_one(e.user.as_str()));
-            }
-            for (k, v) in &e.tags {
-                *d.tags.entry((k.clone(), v.clone())).or_insert(0) += 1;
-            }
-            *d.days.entry(e.ts_ms.div_euclid(DAY_MS)).or_insert(0) += 1;
-            d.note_time(e.ts_ms, &e.event_id);
+            d.add(&self.hasher, e);
             self.entries = self.entries + d.entries() - before;
         }
         self.shrink();
@@ -348,15 +333,13 @@ mod tests {
         assert_eq!(d.missing("p", &fps), fps);
         d.fill(
             "p",
-            "aa",
-            Filled {
-                users: vec!["u1".into(), "u2".into()],
-                tags: vec![("os".into(), "linux".into(), 2)],
-                days: vec![(1, 2)],
-                newest: Some((DAY_MS + 5, "e2".into())),
-            },
+            &fps,
+            &[
+                event("e1", "aa", DAY_MS + 1, "u1", &[("os", "linux")]),
+                event("e2", "aa", DAY_MS + 5, "u2", &[("os", "linux")]),
+                event("e7", "zz", DAY_MS + 6, "u7", &[("os", "linux")]),
+            ],
         );
-        d.fill("p", "bb", Filled::default());
         assert!(d.missing("p", &fps).is_empty());
         // Events of other projects and fingerprints are not counted.
         d.note(
@@ -370,7 +353,8 @@ mod tests {
         d.note("q", &[event("e8", "aa", DAY_MS * 4, "u8", &[])]);
         assert_eq!(d.users("p", &fps, 0), Some(2));
         assert_eq!(d.users("p", &fps[1..], 0), Some(1));
-        assert_eq!(d.users("p", &fps, DAY_MS + 1), None, "not every event");
+        assert_eq!(d.users("p", &fps, DAY_MS + 1), Some(2));
+        assert_eq!(d.users("p", &fps, DAY_MS + 2), None, "not every event");
         let tags: Vec<(String, u64)> = d
             .tags("p", &fps)
             .unwrap_or_default()
@@ -396,22 +380,25 @@ mod tests {
     #[test]
     fn keeps_the_recently_used_within_the_bound() {
         let mut d = Digests::with_bound(6);
-        let users = |n: usize| Filled {
-            users: (0..n).map(|i| format!("u{i}")).collect(),
-            ..Filled::default()
+        let fill = |d: &mut Digests, fp: &str, n: usize| {
+            let events: Vec<ErrorEvent> = (0..n)
+                .map(|i| event(&format!("e{i}"), fp, 0, &format!("u{i}"), &[]))
+                .collect();
+            d.fill("p", &[fp.to_owned()], &events);
         };
-        d.fill("p", "aa", users(2));
-        d.fill("p", "bb", users(2));
+        // Each digest takes one entry, one per user and one per day.
+        fill(&mut d, "aa", 1);
+        fill(&mut d, "bb", 1);
         assert_eq!(d.held(), 2);
         assert!(d.users("p", &["aa".to_owned()], 0).is_some());
         // A third pushes out the least recently asked about (bb).
-        d.fill("p", "cc", users(1));
+        fill(&mut d, "cc", 1);
         assert_eq!(
             d.missing("p", &["aa".into(), "bb".into(), "cc".into()]),
             ["bb"]
         );
         // One that would not fit alone is not held, nor filled again.
-        d.fill("p", "dd", users(9));
+        fill(&mut d, "dd", 9);
         assert!(d.missing("p", &["dd".into()]).is_empty());
         assert_eq!(d.users("p", &["dd".to_owned()], 0), None);
     }

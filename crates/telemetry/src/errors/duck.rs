@@ -2,7 +2,7 @@
 
 use duckdb::Connection;
 
-use super::digest::{DAY_MS, Digests, Filled};
+use super::digest::Digests;
 use super::{ErrorEvent, Errors, TagCount, dense, fingerprint_list, top_per_key};
 use crate::Result;
 use crate::duck::{DuckDbStore, in_transaction};
@@ -80,68 +80,30 @@ fn rows_of(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<V
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Fills digests of `fingerprints` from the table, one for each
-/// (an empty one for a fingerprint without events).
-fn fill(c: &Connection, project: &str, fingerprints: &[String]) -> Result<Vec<(String, Filled)>> {
+/// What digests of `fingerprints` are made of: each of their events, with
+/// only the fields a digest counts (one scan of the table).
+fn digest_rows(c: &Connection, project: &str, fingerprints: &[String]) -> Result<Vec<ErrorEvent>> {
     let list = fingerprint_list(fingerprints)?;
-    let mut out: std::collections::HashMap<String, Filled> = fingerprints
-        .iter()
-        .map(|f| (f.clone(), Filled::default()))
-        .collect();
-    let of = "FROM error_events WHERE project_id = ? AND fingerprint IN";
-    let mut users = c.prepare(&format!(
-        "SELECT fingerprint, user_key {of} ({list}) AND user_key <> '' GROUP BY ALL"
+    let mut stmt = c.prepare(&format!(
+        "SELECT fingerprint, user_key, ts, event_id, tag_list FROM error_events \
+         WHERE project_id = ? AND fingerprint IN ({list})"
     ))?;
-    for row in users.query_map([project], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-        let (f, u) = row?;
-        if let Some(d) = out.get_mut(&f) {
-            d.users.push(u);
-        }
-    }
-    let mut tags = c.prepare(&format!(
-        "SELECT fingerprint, p[1], p[2], count(*) FROM \
-         (SELECT fingerprint, unnest({PAIRS}) AS p {of} ({list}) AND tag_list <> '') \
-         GROUP BY ALL"
-    ))?;
-    for row in tags.query_map([project], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get::<_, i64>(3)?,
-        ))
-    })? {
-        let (f, k, v, n) = row?;
-        if let Some(d) = out.get_mut(&f) {
-            d.tags.push((k, v, u64::try_from(n).unwrap_or(0)));
-        }
-    }
-    let mut days = c.prepare(&format!(
-        "SELECT fingerprint, CAST(floor(ts / {DAY_MS}.0) AS BIGINT) AS d, count(*) \
-         {of} ({list}) GROUP BY ALL"
-    ))?;
-    for row in days.query_map([project], |r| {
-        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, i64>(2)?))
-    })? {
-        let (f, day, n) = row?;
-        if let Some(d) = out.get_mut(&f) {
-            d.days.push((day, u64::try_from(n).unwrap_or(0)));
-        }
-    }
-    let mut newest = c.prepare(&format!(
-        "SELECT fingerprint, ts, event_id FROM (SELECT fingerprint, ts, event_id, \
-         row_number() OVER (PARTITION BY fingerprint ORDER BY ts DESC, event_id) AS r \
-         {of} ({list})) WHERE r = 1"
-    ))?;
-    for row in newest.query_map([project], |r| {
-        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-    })? {
-        let (f, ts, id) = row?;
-        if let Some(d) = out.get_mut(&f) {
-            d.newest = Some((ts, id));
-        }
-    }
-    Ok(out.into_iter().collect())
+    let rows = stmt.query_map([project], |r| {
+        Ok(ErrorEvent {
+            fingerprint: r.get(0)?,
+            user: r.get(1)?,
+            ts_ms: r.get(2)?,
+            event_id: r.get(3)?,
+            // As `rows_of` reads them.
+            tags: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
+            level: String::new(),
+            release: String::new(),
+            environment: String::new(),
+            distinct_id: String::new(),
+            payload: String::new(),
+        })
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
 
 impl DuckDbStore {
@@ -168,11 +130,8 @@ impl DuckDbStore {
         self.writing(|c| {
             let missing = self.digests().missing(project, fingerprints);
             if !missing.is_empty() {
-                let filled = fill(c, project, &missing)?;
-                let mut d = self.digests();
-                for (f, x) in filled {
-                    d.fill(project, &f, x);
-                }
+                let rows = digest_rows(c, project, &missing)?;
+                self.digests().fill(project, &missing, &rows);
             }
             Ok(answer(&mut self.digests()))
         })
@@ -517,6 +476,7 @@ impl Errors for DuckDbStore {
 
 #[cfg(test)]
 mod tests {
+    use super::super::digest::DAY_MS;
     use super::*;
     use crate::TelemetryStore;
 
