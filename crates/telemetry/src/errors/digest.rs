@@ -23,6 +23,10 @@ pub(crate) const DAY_MS: i64 = 86_400_000;
 /// digests) are held: some tens of MiB at most.
 pub(crate) const MAX_ENTRIES: usize = 400_000;
 
+/// A fill reads at most this many events (a few tens of MiB, under the
+/// write lock): fingerprints with more are asked of the table instead.
+pub(crate) const MAX_FILL_EVENTS: usize = 200_000;
+
 /// One fingerprint's digest.
 #[derive(Debug, Default)]
 struct Digest {
@@ -76,16 +80,17 @@ pub(crate) struct Digests {
     clock: u64,
     entries: usize,
     max_entries: usize,
+    max_fill: usize,
 }
 
 impl Default for Digests {
     fn default() -> Self {
-        Digests::with_bound(MAX_ENTRIES)
+        Digests::with_bounds(MAX_ENTRIES, MAX_FILL_EVENTS)
     }
 }
 
 impl Digests {
-    pub(crate) fn with_bound(max_entries: usize) -> Digests {
+    pub(crate) fn with_bounds(max_entries: usize, max_fill: usize) -> Digests {
         Digests {
             held: HashMap::new(),
             too_big: HashSet::new(),
@@ -93,6 +98,7 @@ impl Digests {
             clock: 0,
             entries: 0,
             max_entries,
+            max_fill,
         }
     }
 
@@ -145,6 +151,19 @@ impl Digests {
             }
         }
         self.shrink();
+    }
+
+    /// How many events a fill may read.
+    pub(crate) fn max_fill(&self) -> usize {
+        self.max_fill
+    }
+
+    /// Marks fingerprints whose events were too many to fill from: they
+    /// are asked of the table from now on.
+    pub(crate) fn refuse(&mut self, project: &str, fingerprints: &[String]) {
+        for f in fingerprints {
+            self.too_big.insert(Digests::key(project, f));
+        }
     }
 
     /// Counts newly stored events into the digests held for their
@@ -379,7 +398,7 @@ mod tests {
 
     #[test]
     fn keeps_the_recently_used_within_the_bound() {
-        let mut d = Digests::with_bound(6);
+        let mut d = Digests::with_bounds(6, MAX_FILL_EVENTS);
         let fill = |d: &mut Digests, fp: &str, n: usize| {
             let events: Vec<ErrorEvent> = (0..n)
                 .map(|i| event(&format!("e{i}"), fp, 0, &format!("u{i}"), &[]))

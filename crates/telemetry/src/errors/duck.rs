@@ -81,12 +81,19 @@ fn rows_of(c: &Connection, sql: &str, params: &[&dyn duckdb::ToSql]) -> Result<V
 }
 
 /// What digests of `fingerprints` are made of: each of their events, with
-/// only the fields a digest counts (one scan of the table).
-fn digest_rows(c: &Connection, project: &str, fingerprints: &[String]) -> Result<Vec<ErrorEvent>> {
+/// only the fields a digest counts (one scan of the table); `None` when
+/// they have more than `max` events.
+fn digest_rows(
+    c: &Connection,
+    project: &str,
+    fingerprints: &[String],
+    max: usize,
+) -> Result<Option<Vec<ErrorEvent>>> {
     let list = fingerprint_list(fingerprints)?;
+    let limit = max.saturating_add(1);
     let mut stmt = c.prepare(&format!(
         "SELECT fingerprint, user_key, ts, event_id, tag_list FROM error_events \
-         WHERE project_id = ? AND fingerprint IN ({list})"
+         WHERE project_id = ? AND fingerprint IN ({list}) LIMIT {limit}"
     ))?;
     let rows = stmt.query_map([project], |r| {
         Ok(ErrorEvent {
@@ -103,7 +110,8 @@ fn digest_rows(c: &Connection, project: &str, fingerprints: &[String]) -> Result
             payload: String::new(),
         })
     })?;
-    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    let rows = rows.collect::<Result<Vec<_>, _>>()?;
+    Ok((rows.len() <= max).then_some(rows))
 }
 
 impl DuckDbStore {
@@ -130,8 +138,11 @@ impl DuckDbStore {
         self.writing(|c| {
             let missing = self.digests().missing(project, fingerprints);
             if !missing.is_empty() {
-                let rows = digest_rows(c, project, &missing)?;
-                self.digests().fill(project, &missing, &rows);
+                let max = self.digests().max_fill();
+                match digest_rows(c, project, &missing, max)? {
+                    Some(rows) => self.digests().fill(project, &missing, &rows),
+                    None => self.digests().refuse(project, &missing),
+                }
             }
             Ok(answer(&mut self.digests()))
         })
@@ -519,7 +530,7 @@ mod tests {
             )
         };
         let digested = ask();
-        let held = std::mem::replace(&mut *f.digests(), Digests::with_bound(0));
+        let held = std::mem::replace(&mut *f.digests(), Digests::with_bounds(0, 0));
         let table = ask();
         *f.digests() = held;
         (digested, table)
@@ -587,6 +598,15 @@ mod tests {
         let (digested, table) = both_ways(&f);
         assert_eq!(digested, table);
         assert_eq!(table.4, 2);
+
+        // A fingerprint with more events than a fill may read is asked of
+        // the table, then and later.
+        *f.digests() = Digests::with_bounds(1_000, 2);
+        assert_eq!(f.users("p", &["aa".to_owned()], 0).expect("users"), 2);
+        assert_eq!(f.digests().held(), 0);
+        assert!(f.digests().missing("p", &["aa".to_owned()]).is_empty());
+        assert_eq!(f.users("p", &["cc".to_owned()], 0).expect("users"), 1);
+        assert_eq!(f.digests().held(), 1, "cc has one event");
     }
 
     #[test]
