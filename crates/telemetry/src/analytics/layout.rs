@@ -215,23 +215,36 @@ impl<R: Read> In<R> {
         String::from_utf8(b).map_err(|_| unusable("a name is not UTF-8"))
     }
 
-    /// `n` values of `N` bytes each, read in chunks.
-    fn many<const N: usize, T>(&mut self, n: u64, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
-        let n = usize::try_from(n).map_err(|_| unusable("too many values"))?;
-        let mut out = Vec::with_capacity(n);
+    /// `n` values of `N` bytes each, read in chunks, each given to `f`.
+    fn each<const N: usize>(
+        &mut self,
+        n: usize,
+        mut f: impl FnMut([u8; N]) -> Result<()>,
+    ) -> Result<()> {
         let mut chunk = vec![0u8; N * 8192];
         let mut left = n;
         while left > 0 {
             let k = left.min(8192);
             let bytes = &mut chunk[..k * N];
             self.take(bytes)?;
-            out.extend(bytes.chunks_exact(N).map(|c| {
+            for c in bytes.chunks_exact(N) {
                 let mut a = [0u8; N];
                 a.copy_from_slice(c);
-                f(a)
-            }));
+                f(a)?;
+            }
             left -= k;
         }
+        Ok(())
+    }
+
+    /// `n` values of `N` bytes each.
+    fn many<const N: usize, T>(&mut self, n: u64, f: impl Fn([u8; N]) -> T) -> Result<Vec<T>> {
+        let n = usize::try_from(n).map_err(|_| unusable("too many values"))?;
+        let mut out = Vec::with_capacity(n);
+        self.each(n, |a| {
+            out.push(f(a));
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -240,21 +253,13 @@ impl<R: Read> In<R> {
     fn hashes(&mut self, n: u64) -> Result<SortedHashes> {
         let n = usize::try_from(n).map_err(|_| unusable("too many values"))?;
         let mut out = SortedHashes::with_capacity(n);
-        let mut chunk = vec![0u8; 8 * 8192];
-        let mut left = n;
-        while left > 0 {
-            let k = left.min(8192);
-            let bytes = &mut chunk[..k * 8];
-            self.take(bytes)?;
-            for c in bytes.chunks_exact(8) {
-                let mut a = [0u8; 8];
-                a.copy_from_slice(c);
-                if !out.push(u64::from_le_bytes(a)) {
-                    return Err(unusable("its event ids are out of order"));
-                }
+        self.each(n, |a| {
+            if out.push(u64::from_le_bytes(a)) {
+                Ok(())
+            } else {
+                Err(unusable("its event ids are out of order"))
             }
-            left -= k;
-        }
+        })?;
         Ok(out.finish())
     }
 }

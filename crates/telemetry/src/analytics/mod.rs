@@ -300,7 +300,10 @@ impl SortedHashes {
 
     fn last(&self) -> Option<u64> {
         let i = self.low.len().checked_sub(1)?;
-        Some(self.at(self.starts.len().checked_sub(1)?, i))
+        // The run holding `i`: the last that starts at or before it
+        // (runs closed by `finish` start after it).
+        let run = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        Some(self.at(run, i))
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -403,7 +406,8 @@ mod tests {
             assert!(s.push(*v));
         }
         assert!(!s.push(values[3]), "not above the last");
-        let s = s.finish();
+        let mut s = s.finish();
+        assert!(!s.push(values[3]), "nor once finished");
         assert_eq!(s.iter().collect::<Vec<_>>(), values);
         assert_eq!(s.len(), values.len());
         for v in &values {

@@ -130,8 +130,15 @@ impl DuckDbStore {
         fingerprints: &[String],
         answer: impl Fn(&mut Digests) -> Option<T>,
     ) -> Result<Option<T>> {
-        if let Some(v) = answer(&mut self.digests()) {
-            return Ok(Some(v));
+        {
+            let mut d = self.digests();
+            if let Some(v) = answer(&mut d) {
+                return Ok(Some(v));
+            }
+            if d.missing(project, fingerprints).is_empty() {
+                // Held or refused, and still no answer: not one to keep.
+                return Ok(None);
+            }
         }
         // Under the write lock, so that no batch is stored between the
         // table's answer and the digest's first note.
