@@ -473,7 +473,7 @@ fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<St
     for project in ids {
         let mut p = Project::default();
         let saved = layouts.and_then(|dir| saved_layout(conn, dir, &project));
-        let stamp = match saved.and_then(|s| restore(&mut p, s)) {
+        let stamp = match saved.map(|s| restore(&mut p, s)) {
             Some(covers) => {
                 apply_person_rows(conn, &project, covers.version, &mut p.persons)?;
                 covers.stamp
@@ -551,15 +551,18 @@ fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<St
     conn.execute_batch("DROP TABLE IF EXISTS temp.load_dids")?;
     loaded?;
     let events_at = started.elapsed();
+    let mut in_place = 0;
     let projects = out
         .into_iter()
         .map(|(k, mut v)| {
             v.ready();
             v.settle_seen();
+            in_place += usize::from(v.cols.is_mapped());
             (k, Arc::new(RwLock::new(v)))
         })
         .collect();
     tracing::info!(
+        in_place,
         persons_ms = layouts_at.as_millis() as u64,
         events_ms = (events_at - layouts_at).as_millis() as u64,
         total_ms = started.elapsed().as_millis() as u64,
@@ -569,13 +572,14 @@ fn load(conn: &Connection, layouts: Option<&Path>) -> Result<(ProjectMap, Vec<St
     Ok((projects, rebuilt))
 }
 
-/// Puts a saved layout in `p`; `None` when its parts do not fit together.
-fn restore(p: &mut Project, mut s: layout::Saved) -> Option<layout::Covers> {
-    p.persons = s.take_persons()?;
+/// Puts a saved layout in `p`; returns what it covers.
+fn restore(p: &mut Project, s: layout::Saved) -> layout::Covers {
+    p.persons = s.persons;
     p.names = Names::from_list(s.names);
-    p.cols = Columns::from_parts(s.offsets, s.ts, s.events);
-    p.seen_saved = s.seen;
-    Some(s.covers)
+    let (offsets, ts, events) = s.cols.cols;
+    p.cols = Columns::from_parts(offsets, ts, events);
+    p.seen_saved = s.cols.seen;
+    s.covers
 }
 
 /// Loads a project's persons and distinct ids from every stored row (the
@@ -674,7 +678,7 @@ fn saved_layout(conn: &Connection, dir: &Path, project: &str) -> Option<layout::
         .and_then(|events| Ok((events, person_rows(conn, project, c.version)?)));
     match stored {
         Ok((events, rows))
-            if u64::try_from(events).ok() == Some(saved.ts.len() as u64)
+            if u64::try_from(events).ok() == Some(saved.cols.cols.1.len() as u64)
                 && rows == (c.person_rows, c.link_rows) =>
         {
             Some(saved)
@@ -858,13 +862,14 @@ impl Writer {
                 .cloned();
             let Some(project) = project else { continue };
             let saved = std::fs::create_dir_all(&dir)
-                .map_err(Into::into)
+                .map_err(TelemetryError::from)
                 .and_then(|()| {
-                    {
+                    let generation = {
                         let mut p = project.write().unwrap_or_else(|e| e.into_inner());
                         p.ready();
                         p.settle_seen();
-                    }
+                        p.cols.generation()
+                    };
                     let (person_rows, link_rows) = person_rows(&self.conn, &id, self.version)?;
                     let covers = layout::Covers {
                         stamp: self.stamp,
@@ -872,8 +877,17 @@ impl Writer {
                         person_rows,
                         link_rows,
                     };
-                    let p = project.read().unwrap_or_else(|e| e.into_inner());
-                    layout::write(&layout::path_of(&dir, &id), &p, covers)
+                    let in_place = {
+                        let p = project.read().unwrap_or_else(|e| e.into_inner());
+                        layout::write(&layout::path_of(&dir, &id), &p, covers)?
+                    };
+                    // The arrays just written are read from the file from
+                    // now on, and their copies in memory go.
+                    if let Some(in_place) = in_place {
+                        let mut p = project.write().unwrap_or_else(|e| e.into_inner());
+                        p.use_in_place(generation, in_place);
+                    }
+                    Ok(())
                 });
             match saved {
                 Ok(()) => {

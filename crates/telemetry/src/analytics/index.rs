@@ -8,6 +8,8 @@
 
 use std::collections::HashMap;
 
+use super::mapped::Col;
+
 /// Event names as dense integers.
 #[derive(Debug, Default)]
 pub struct Names {
@@ -49,25 +51,69 @@ impl Names {
 }
 
 /// Events by distinct id: `ts[offsets[d]..offsets[d + 1]]` are distinct id
-/// `d`'s times in ascending order, `names` alongside.
+/// `d`'s times in ascending order, `names` alongside. The sorted columns
+/// may be read in place from a saved layout (see [`super::mapped`]).
 #[derive(Debug, Default)]
 pub struct Columns {
-    offsets: Vec<u64>,
-    ts: Vec<i64>,
-    names: Vec<u32>,
+    offsets: Col<u64>,
+    ts: Col<i64>,
+    names: Col<u32>,
     /// Events not yet folded in: (distinct id, time, name).
     delta: Vec<(u32, i64, u32)>,
+    /// Counts the changes to the sorted columns.
+    generation: u64,
 }
 
 impl Columns {
     /// Sorted columns as [`Columns::parts`] gave them.
-    pub fn from_parts(offsets: Vec<u64>, ts: Vec<i64>, names: Vec<u32>) -> Columns {
+    pub(crate) fn from_parts(offsets: Col<u64>, ts: Col<i64>, names: Col<u32>) -> Columns {
         Columns {
             offsets,
             ts,
             names,
             delta: Vec::new(),
+            generation: 0,
         }
+    }
+
+    /// Which state of the sorted columns this is: any change to them
+    /// moves it on.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Takes `parts` (the same columns, read from a saved layout) in place
+    /// of the sorted columns, if they are still at `generation`; the delta
+    /// stays as it is.
+    pub(crate) fn replace_sorted(
+        &mut self,
+        generation: u64,
+        (offsets, ts, names): (Col<u64>, Col<i64>, Col<u32>),
+    ) -> bool {
+        // A file's offsets may go on past the columns' last distinct id,
+        // as empty runs.
+        let same = generation == self.generation
+            && offsets.len() >= self.offsets.len()
+            && ts.len() == self.ts.len()
+            && names.len() == self.names.len();
+        if same {
+            self.offsets = offsets;
+            self.ts = ts;
+            self.names = names;
+        }
+        same
+    }
+
+    /// Whether the sorted columns are read in place from a file.
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.ts.is_mapped()
+    }
+
+    fn set(&mut self, offsets: Vec<u64>, ts: Vec<i64>, names: Vec<u32>) {
+        self.offsets = offsets.into();
+        self.ts = ts.into();
+        self.names = names.into();
+        self.generation += 1;
     }
 
     /// The sorted columns (offsets, times, names), without the delta.
@@ -85,9 +131,9 @@ impl Columns {
 
     /// Bytes held by the columns.
     pub fn heap_bytes(&self) -> usize {
-        self.offsets.capacity() * 8
-            + self.ts.capacity() * 8
-            + self.names.capacity() * 4
+        self.offsets.heap_bytes()
+            + self.ts.heap_bytes()
+            + self.names.heap_bytes()
             + self.delta.capacity() * 16
     }
 
@@ -149,9 +195,7 @@ impl Columns {
             }
             offsets.push(ts.len() as u64);
         }
-        self.offsets = offsets;
-        self.ts = ts;
-        self.names = names;
+        self.set(offsets, ts, names);
         self.delta = Vec::new();
     }
 
@@ -159,10 +203,11 @@ impl Columns {
     #[inline]
     pub fn of(&self, d: u32) -> (&[i64], &[u32]) {
         let d = d as usize;
-        if d + 1 >= self.offsets.len() {
+        let offsets: &[u64] = &self.offsets;
+        let (Some(&a), Some(&b)) = (offsets.get(d), offsets.get(d + 1)) else {
             return (&[], &[]);
-        }
-        let (a, b) = (self.offsets[d] as usize, self.offsets[d + 1] as usize);
+        };
+        let (a, b) = (a as usize, b as usize);
         (&self.ts[a..b], &self.names[a..b])
     }
 
@@ -182,9 +227,7 @@ impl Columns {
             }
             offsets.push(ts.len() as u64);
         }
-        self.offsets = offsets;
-        self.ts = ts;
-        self.names = names;
+        self.set(offsets, ts, names);
     }
 
     /// Drops events before `cutoff` (the retention limit).
@@ -201,9 +244,7 @@ impl Columns {
             names.extend_from_slice(&self.names[keep..b]);
             offsets.push(ts.len() as u64);
         }
-        self.offsets = offsets;
-        self.ts = ts;
-        self.names = names;
+        self.set(offsets, ts, names);
     }
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod duck;
 mod duck_sql;
 pub(crate) mod index;
 pub(crate) mod layout;
+pub(crate) mod mapped;
 pub(crate) mod persons;
 pub(crate) mod props;
 mod query;
@@ -31,6 +32,7 @@ use liveops_core::analytics::web::PageView;
 
 use crate::Result;
 use index::{Columns, Names};
+use mapped::Col;
 use persons::Persons;
 
 /// Product analytics, whichever store holds it. Methods block, except
@@ -244,27 +246,53 @@ pub(crate) struct Project {
 
 /// Event id hashes, sorted, six bytes each: the top 16 bits of a hash
 /// say which run it is in (`starts`), so only the low 48 are kept, as 32
-/// and 16 bits. A lookup reads one short run.
+/// and 16 bits. A lookup reads one short run. The arrays may be read in
+/// place from a saved layout (see [`mapped`]).
 #[derive(Debug, Default)]
 pub(crate) struct SortedHashes {
-    low: Vec<u32>,
-    mid: Vec<u16>,
+    low: Col<u32>,
+    mid: Col<u16>,
     /// The run of top bits `b` is `starts[b]..starts[b + 1]`; empty when
     /// no hash is held.
-    starts: Vec<usize>,
+    starts: Col<u64>,
 }
 
-const RUNS: usize = 1 << 16;
+pub(crate) const RUNS: usize = 1 << 16;
 const LOW_48: u64 = (1 << 48) - 1;
 
 impl SortedHashes {
     /// An empty set to [`push`](Self::push) hashes into, in ascending order.
     pub(crate) fn with_capacity(n: usize) -> SortedHashes {
         SortedHashes {
-            low: Vec::with_capacity(n),
-            mid: Vec::with_capacity(n),
-            starts: Vec::with_capacity(RUNS + 1),
+            low: Vec::with_capacity(n).into(),
+            mid: Vec::with_capacity(n).into(),
+            starts: Vec::with_capacity(RUNS + 1).into(),
         }
+    }
+
+    /// The arrays as [`SortedHashes::parts`] gave them; `None` when they
+    /// do not fit together.
+    pub(crate) fn from_parts(
+        starts: Col<u64>,
+        low: Col<u32>,
+        mid: Col<u16>,
+    ) -> Option<SortedHashes> {
+        let n = low.len() as u64;
+        let sound = mid.len() == low.len()
+            && if starts.is_empty() {
+                n == 0
+            } else {
+                starts.len() == RUNS + 1
+                    && starts.first() == Some(&0)
+                    && starts.last() == Some(&n)
+                    && starts.windows(2).all(|w| w[0] <= w[1])
+            };
+        sound.then_some(SortedHashes { low, mid, starts })
+    }
+
+    /// The run starts, low and middle bits, to save.
+    pub(crate) fn parts(&self) -> (&[u64], &[u32], &[u16]) {
+        (&self.starts, &self.low, &self.mid)
     }
 
     /// Adds a hash greater than every one held; false (and nothing added)
@@ -274,24 +302,36 @@ impl SortedHashes {
             return false;
         }
         let run = (h >> 48) as usize;
-        while self.starts.len() <= run {
-            self.starts.push(self.low.len());
+        let held = self.low.len() as u64;
+        let starts = self.starts.to_mut();
+        while starts.len() <= run {
+            starts.push(held);
         }
-        self.low.push(h as u32);
-        self.mid.push((h >> 32) as u16);
+        self.low.to_mut().push(h as u32);
+        self.mid.to_mut().push((h >> 32) as u16);
         true
     }
 
     /// Closes the runs after the last hash pushed.
     pub(crate) fn finish(mut self) -> SortedHashes {
-        if !self.low.is_empty() {
-            while self.starts.len() <= RUNS {
-                self.starts.push(self.low.len());
+        let held = self.low.len() as u64;
+        if held > 0 && self.starts.len() <= RUNS {
+            let starts = self.starts.to_mut();
+            while starts.len() <= RUNS {
+                starts.push(held);
             }
         }
-        self.low.shrink_to_fit();
-        self.mid.shrink_to_fit();
+        if !self.low.is_mapped() {
+            self.low.to_mut().shrink_to_fit();
+            self.mid.to_mut().shrink_to_fit();
+        }
         self
+    }
+
+    /// Whether the arrays are read in place from a file.
+    #[cfg(test)]
+    pub(crate) fn is_mapped(&self) -> bool {
+        self.low.is_mapped()
     }
 
     fn at(&self, run: usize, i: usize) -> u64 {
@@ -302,7 +342,10 @@ impl SortedHashes {
         let i = self.low.len().checked_sub(1)?;
         // The run holding `i`: the last that starts at or before it
         // (runs closed by `finish` start after it).
-        let run = self.starts.partition_point(|&s| s <= i).checked_sub(1)?;
+        let run = self
+            .starts
+            .partition_point(|&s| s <= i as u64)
+            .checked_sub(1)?;
         Some(self.at(run, i))
     }
 
@@ -312,14 +355,16 @@ impl SortedHashes {
 
     pub(crate) fn contains(&self, h: u64) -> bool {
         let run = (h >> 48) as usize;
-        let (Some(&from), Some(&to)) = (self.starts.get(run), self.starts.get(run + 1)) else {
+        let starts: &[u64] = &self.starts;
+        let (Some(&from), Some(&to)) = (starts.get(run), starts.get(run + 1)) else {
             return false;
         };
         let key = h & LOW_48;
-        let (mut lo, mut hi) = (from, to);
+        let (low, mid): (&[u32], &[u16]) = (&self.low, &self.mid);
+        let (mut lo, mut hi) = (from as usize, to as usize);
         while lo < hi {
             let m = lo + (hi - lo) / 2;
-            let k = (u64::from(self.mid[m]) << 32) | u64::from(self.low[m]);
+            let k = (u64::from(mid[m]) << 32) | u64::from(low[m]);
             match k.cmp(&key) {
                 std::cmp::Ordering::Less => lo = m + 1,
                 std::cmp::Ordering::Greater => hi = m,
@@ -334,7 +379,7 @@ impl SortedHashes {
         self.starts
             .windows(2)
             .enumerate()
-            .flat_map(move |(run, w)| (w[0]..w[1]).map(move |i| self.at(run, i)))
+            .flat_map(move |(run, w)| (w[0] as usize..w[1] as usize).map(move |i| self.at(run, i)))
     }
 }
 
@@ -375,6 +420,20 @@ impl Project {
             self.seen_saved = self.seen_all();
             self.seen = Seen::default();
         }
+    }
+
+    /// Reads the columns and the ids seen in place from the layout file
+    /// just saved, when they are still what the file holds: the columns at
+    /// `generation` and no hashes settled since. True when taken.
+    pub(crate) fn use_in_place(&mut self, generation: u64, saved: layout::InPlace) -> bool {
+        if saved.seen.len() != self.seen_saved.len() {
+            return false;
+        }
+        let taken = self.cols.replace_sorted(generation, saved.cols);
+        if taken {
+            self.seen_saved = saved.seen;
+        }
+        taken
     }
 
     /// Folds new events in; queries call this (under the write lock) first.

@@ -40,6 +40,11 @@ impl Texts {
     fn len(&self) -> usize {
         self.ends.len()
     }
+
+    fn reserve(&mut self, n: usize, bytes: usize) {
+        self.bytes.reserve_exact(bytes);
+        self.ends.reserve_exact(n);
+    }
 }
 
 /// No person (a distinct id kept only for its number), or no distinct id.
@@ -224,32 +229,37 @@ impl Persons {
         out
     }
 
-    /// Persons as [`Persons::export`] gave them, with the distinct ids
-    /// `names` (by number); `None` when they do not fit together.
-    pub fn from_saved(names: &[String], saved: SavedPersons) -> Option<Persons> {
-        let mut ps = Persons::default();
-        if saved.did_person.len() != names.len()
-            || saved.props.len() != saved.ids.len()
-            || saved.created.len() != saved.ids.len()
-        {
-            return None;
-        }
-        for ((id, props), created) in saved.ids.into_iter().zip(saved.props).zip(saved.created) {
-            ps.load_person(id, props, created);
-        }
-        for (d, (name, &p)) in names.iter().zip(&saved.did_person).enumerate() {
-            let got = if p == NOBODY || name.is_empty() {
-                ps.load_gap()
-            } else if (p as usize) < ps.person_ids.len() && ps.did(name).is_none() {
-                ps.attach(name, p)
-            } else {
-                return None;
-            };
-            if got as usize != d {
-                return None;
-            }
-        }
-        Some(ps)
+    /// Makes room for a saved layout's persons and distinct ids (how many,
+    /// and their texts' bytes), so reading them back grows nothing.
+    pub fn reserve(&mut self, persons: usize, id_bytes: usize, dids: usize, did_bytes: usize) {
+        self.person_ids.reserve(persons, id_bytes);
+        self.did_names.reserve(dids, did_bytes);
+        let (ids, hasher) = (&self.person_ids, &self.hasher);
+        self.by_id
+            .reserve(persons, |&q| hasher.hash_one(ids.get(q)));
+        let (names, hasher) = (&self.did_names, &self.hasher);
+        self.dids.reserve(dids, |&x| hasher.hash_one(names.get(x)));
+        self.alive.reserve_exact(persons);
+        self.first_did.reserve_exact(persons);
+        self.multi.reserve_exact(persons);
+        self.props.reserve_exact(persons);
+        self.created.reserve_exact(persons);
+        self.did_person.reserve_exact(dids);
+    }
+
+    /// Gives distinct id number `d`, named `name`, back to person `p` of
+    /// those loaded from a saved layout ([`NOBODY`] or an empty name: a
+    /// deleted person's). False when it does not fit: not the next number,
+    /// no such person, or a name already taken.
+    pub fn restore_did(&mut self, d: usize, name: &str, p: u32) -> bool {
+        let got = if p == NOBODY || name.is_empty() {
+            self.load_gap()
+        } else if (p as usize) < self.person_ids.len() && self.did(name).is_none() {
+            self.attach(name, p)
+        } else {
+            return false;
+        };
+        got as usize == d
     }
 
     /// Applies one stored person row written after a saved layout: a new
