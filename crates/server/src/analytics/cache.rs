@@ -2,10 +2,12 @@
 //! with when it was made and how much data the project held then. An
 //! answer is reused while the project holds the same data; once new data
 //! has arrived it is still shown for up to [`STALE_MS`], saying how old it
-//! is, and then made again. Several nodes each keep their own; at worst a
-//! node answers afresh.
+//! is, while it is made again in the background (one refresh per question
+//! at a time, [`AnswerCache::begin_refresh`]); past that it is made again
+//! before answering. Several nodes each keep their own; at worst a node
+//! answers afresh.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 /// How long an answer may be shown after new data arrived.
@@ -36,6 +38,8 @@ pub enum Lookup {
 #[derive(Debug, Default)]
 pub struct AnswerCache {
     map: Mutex<HashMap<String, Cached>>,
+    /// Questions being answered again in the background.
+    refreshing: Mutex<HashSet<String>>,
 }
 
 impl AnswerCache {
@@ -61,6 +65,20 @@ impl AnswerCache {
         }
         map.insert(key, cached);
     }
+
+    /// Claims the refresh of `key`: true for the one caller that should
+    /// make its answer again, false while another refresh of it runs.
+    pub fn begin_refresh(&self, key: &str) -> bool {
+        let mut busy = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
+        busy.insert(key.to_owned())
+    }
+
+    /// Ends a refresh [`begin_refresh`](Self::begin_refresh) claimed,
+    /// whether it kept an answer or failed.
+    pub fn end_refresh(&self, key: &str) {
+        let mut busy = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
+        busy.remove(key);
+    }
 }
 
 #[cfg(test)]
@@ -83,5 +101,15 @@ mod tests {
             Lookup::Stale(kept)
         );
         assert_eq!(c.lookup("q", (11, 2), 1_000 + STALE_MS), Lookup::Missing);
+    }
+
+    #[test]
+    fn one_refresh_of_a_question_at_a_time() {
+        let c = AnswerCache::default();
+        assert!(c.begin_refresh("q"));
+        assert!(!c.begin_refresh("q"), "already running");
+        assert!(c.begin_refresh("r"), "another question");
+        c.end_refresh("q");
+        assert!(c.begin_refresh("q"), "free again");
     }
 }

@@ -460,7 +460,9 @@ async fn tile_insights(
         .collect()
 }
 
-/// Answers one question through the answer cache.
+/// Answers one question through the answer cache. A stale answer is
+/// shown as it is while a background task makes it again, so a dashboard
+/// that is looked at keeps up with new data without waiting for it.
 async fn cached_answer(
     state: &AppState,
     project_id: &str,
@@ -472,17 +474,48 @@ async fn cached_answer(
     let key = format!("{project_id}\u{1f}{}\u{1f}{query}", kind.as_str());
     match state.answers.lookup(&key, version, now) {
         Lookup::Fresh(c) => return Ok((c, false)),
-        Lookup::Stale(c) => return Ok((c, true)),
+        Lookup::Stale(c) => {
+            if state.answers.begin_refresh(&key) {
+                let (state, project_id, query) =
+                    (state.clone(), project_id.to_owned(), query.clone());
+                tokio::spawn(async move {
+                    let made = make_answer(&state, &project_id, kind, &query, version, &key).await;
+                    if let Err(e) = made {
+                        tracing::warn!(
+                            error = e.detail().unwrap_or("failed"),
+                            "a dashboard answer was not made again"
+                        );
+                    }
+                    state.answers.end_refresh(&key);
+                });
+            }
+            return Ok((c, true));
+        }
         Lookup::Missing => {}
     }
+    make_answer(state, project_id, kind, query, version, &key)
+        .await
+        .map(|c| (c, false))
+}
+
+/// Answers a question and keeps the answer as made from `version`.
+async fn make_answer(
+    state: &AppState,
+    project_id: &str,
+    kind: InsightKind,
+    query: &Value,
+    version: (u64, u64),
+    key: &str,
+) -> ApiResult<Cached> {
+    let computed_at = state.now_ms();
     let value = answers::answer(state, project_id, kind, query).await?;
     let c = Cached {
         value,
-        computed_at: now,
+        computed_at,
         version,
     };
-    state.answers.keep(key, c.clone());
-    Ok((c, false))
+    state.answers.keep(key.to_owned(), c.clone());
+    Ok(c)
 }
 
 /// A dashboard with each tile answered. A tile that cannot be answered
