@@ -77,6 +77,16 @@ fn args() -> Args {
     a
 }
 
+/// Sends a request and reads its JSON answer (null when it has none).
+async fn json_of(req: reqwest::RequestBuilder, what: &str) -> Value {
+    req.send()
+        .await
+        .expect(what)
+        .json::<Value>()
+        .await
+        .unwrap_or_default()
+}
+
 /// PostHog `/batch` bodies of 100 events: each person has a session or
 /// more over the 30 days, walking some way down the funnel.
 fn bodies(a: &Args, key: &str) -> Vec<Vec<u8>> {
@@ -459,17 +469,7 @@ async fn main() {
         .expect("dashboard");
     assert_eq!(resp.status().as_u16(), 201);
     let board_url = api("dashboards/Bench");
-    let load = || {
-        let req = http.get(&board_url).bearer_auth(&token);
-        async move {
-            req.send()
-                .await
-                .expect("dashboard")
-                .json::<Value>()
-                .await
-                .unwrap_or_default()
-        }
-    };
+    let load = || json_of(http.get(&board_url).bearer_auth(&token), "dashboard");
     let cold = std::time::Instant::now();
     let board = load().await;
     let cold_s = cold.elapsed().as_secs_f64();
@@ -567,15 +567,10 @@ async fn main() {
             started.server.base
         );
         let ask = || {
-            let req = http.post(&url).bearer_auth(&token).json(&funnel_body);
-            async move {
-                req.send()
-                    .await
-                    .expect("funnel")
-                    .json::<Value>()
-                    .await
-                    .unwrap_or_default()
-            }
+            json_of(
+                http.post(&url).bearer_auth(&token).json(&funnel_body),
+                "funnel",
+            )
         };
         let t = std::time::Instant::now();
         let first = ask().await;
