@@ -82,20 +82,16 @@ impl Columns {
         self.generation
     }
 
-    /// Takes `parts` (the same columns, read from a saved layout) in place
-    /// of the sorted columns, if they are still at `generation`; the delta
-    /// stays as it is.
+    /// Takes `parts` (the columns as saved at `generation`, read from the
+    /// layout file) in place of the sorted columns, if they are still at
+    /// `generation`; the delta stays as it is. (The file's offsets may go
+    /// on past the last distinct id with events, as empty runs.)
     pub(crate) fn replace_sorted(
         &mut self,
         generation: u64,
         (offsets, ts, names): (Col<u64>, Col<i64>, Col<u32>),
     ) -> bool {
-        // A file's offsets may go on past the columns' last distinct id,
-        // as empty runs.
-        let same = generation == self.generation
-            && offsets.len() >= self.offsets.len()
-            && ts.len() == self.ts.len()
-            && names.len() == self.names.len();
+        let same = generation == self.generation;
         if same {
             self.offsets = offsets;
             self.ts = ts;
