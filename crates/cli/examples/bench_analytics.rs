@@ -269,7 +269,8 @@ async fn main() {
         if a.keep_data {
             started.server.stop();
             let kept = std::mem::replace(&mut started.dir, tempfile::tempdir().expect("tempdir"));
-            println!("data kept in {}", kept.keep().join("data").display());
+            let _ = kept.keep();
+            println!("data kept in {}", started.data.display());
         }
         return;
     }

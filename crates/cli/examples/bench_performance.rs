@@ -7,6 +7,8 @@
 //! request spans with 2 threads in the same run. With `--backend
 //! clickhouse` the server keeps the spans in a ClickHouse server
 //! (Debian's `clickhouse-server`) started for the run on the same cores.
+//! With `--data-dir DIR` it runs on a data directory `bench_analytics
+//! --ingest-only --keep-data` kept, so the restart holds events and spans.
 //!
 //! Run it as BENCHMARKS.md says; it prints a Markdown table.
 
@@ -32,6 +34,10 @@ struct Args {
     repeat: usize,
     /// `duckdb` (the embedded default) or `clickhouse`.
     backend: String,
+    /// A data directory another benchmark kept (`bench_analytics
+    /// --ingest-only --keep-data`): the spans go in beside what it holds,
+    /// and the restart is timed with both.
+    data_dir: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -40,6 +46,7 @@ fn args() -> Args {
         connections: 16,
         repeat: 5,
         backend: "duckdb".into(),
+        data_dir: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -49,6 +56,7 @@ fn args() -> Args {
             "--connections" => a.connections = value().parse().unwrap_or(a.connections),
             "--repeat" => a.repeat = value().parse().unwrap_or(a.repeat),
             "--backend" => a.backend = value(),
+            "--data-dir" => a.data_dir = Some(value().into()),
             other => eprintln!("ignoring {other}"),
         }
     }
@@ -218,7 +226,10 @@ fn rfc3339(ns: i64) -> String {
 async fn main() {
     let a = args();
     let (clickhouse, env) = common::backend(&a.backend).await;
-    let mut started = common::start_with(&env).await;
+    let mut started = match &a.data_dir {
+        Some(dir) => common::start_on(dir.clone(), &env).await,
+        None => common::start_with(&env).await,
+    };
     let (token, key) = (started.token.clone(), started.server_key.clone());
     let pid = started.server.child.id();
     let now_ns = jiff::Timestamp::now().as_nanosecond() as i64;
@@ -327,6 +338,12 @@ async fn main() {
     let (duck_all, _) = time_duck(duck_all_sql);
 
     println!("liveops telemetry backend: {}", a.backend);
+    if let Some(dir) = &a.data_dir {
+        println!(
+            "on a kept data directory, beside what it held: {}",
+            dir.display()
+        );
+    }
     println!(
         "Spans: {total} ({} requests on {ROUTES} routes over 24 h, the rest database calls)",
         kept.route.len()

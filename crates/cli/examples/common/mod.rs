@@ -109,6 +109,8 @@ pub struct Started {
     pub server: Server,
     /// The data directory's parent, removed when dropped.
     pub dir: tempfile::TempDir,
+    /// The data directory: `dir`'s `data`, or a kept one (`start_on`).
+    pub data: PathBuf,
     /// An admin API token for the project `bench`.
     pub token: String,
     /// The public browser key (analytics).
@@ -184,10 +186,69 @@ pub async fn start_with(env: &[(&str, String)]) -> Started {
     let server = serve(&data, env);
     Started {
         dir,
+        data,
         server,
         token,
         ingest_key,
         server_key,
+    }
+}
+
+/// Starts a server on a data directory a benchmark kept (`--keep-data`),
+/// which holds the user and the project `bench` already: a new admin
+/// token, and new browser and server keys (the old ones were shown once).
+/// The directory stays when the benchmark ends.
+pub async fn start_on(data: PathBuf, env: &[(&str, String)]) -> Started {
+    let token = liveops(
+        &data,
+        &[
+            "token",
+            "create",
+            "--user",
+            "bench@example.com",
+            "--project",
+            "bench",
+            "--scopes",
+            "read,write,admin",
+        ],
+    )["token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let server = serve(&data, env);
+    let http = reqwest::Client::new();
+    let ready = format!("{}/readyz", server.base);
+    while !http
+        .get(&ready)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut keys = Vec::new();
+    for purpose in ["browser", "server"] {
+        let key: Value = http
+            .post(format!(
+                "{}/api/v1/projects/bench/keys/{purpose}",
+                server.base
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("new key")
+            .json()
+            .await
+            .unwrap_or_default();
+        keys.push(key["key"].as_str().unwrap_or_default().to_owned());
+    }
+    Started {
+        dir: tempfile::tempdir().expect("tempdir"),
+        data,
+        server,
+        token,
+        ingest_key: keys[0].clone(),
+        server_key: keys[1].clone(),
     }
 }
 
@@ -231,7 +292,7 @@ pub struct Restarted {
 pub async fn restart(started: &mut Started, env: &[(&str, String)]) -> Restarted {
     started.server.stop();
     let t = Instant::now();
-    started.server = serve(&started.dir.path().join("data"), env);
+    started.server = serve(&started.data, env);
     let http = reqwest::Client::new();
     let ready = format!("{}/readyz", started.server.base);
     while !http

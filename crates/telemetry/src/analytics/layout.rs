@@ -563,7 +563,10 @@ mod tests {
         let persons = &s.persons;
         assert_eq!(persons.did("bob"), Some(1));
         let (id, dids, props, created) = persons.person(persons.person_of(0)).expect("ann");
-        assert_eq!((id, dids, props, created), ("p1", &[0][..], "{}", 1));
+        assert_eq!(
+            (id.as_str(), dids, props, created),
+            ("p1", &[0][..], "{}", 1)
+        );
     }
 
     /// After a save the project reads its arrays from the file, with the

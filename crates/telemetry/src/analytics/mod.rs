@@ -18,6 +18,7 @@ pub(crate) mod mapped;
 pub(crate) mod persons;
 pub(crate) mod props;
 mod query;
+pub(crate) mod texts;
 pub(crate) mod writer;
 
 pub use query::*;

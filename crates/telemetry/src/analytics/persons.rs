@@ -2,11 +2,12 @@
 //! belongs to, each person's distinct ids and properties. Merging two
 //! distinct ids (identify, alias) moves one person's ids to the other.
 //!
-//! A project may have millions of persons, so they are kept compact: the
-//! distinct ids and person ids live in one text buffer each, found through
-//! hash tables of numbers rather than tables of strings; a person's one
-//! distinct id (the usual case) needs no list of its own; and properties
-//! that are still `{}` take no text at all.
+//! A project may have millions of persons, so they are kept compact (see
+//! [`super::texts`]): the distinct ids live in one text buffer, person ids
+//! as the 16 bytes of their UUID, both found through hash tables of
+//! numbers rather than tables of strings; a person's one distinct id (the
+//! usual case) needs no list of its own; properties live in one buffer,
+//! and those that are still `{}` take no text at all.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
@@ -14,38 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use hashbrown::HashTable;
 use serde_json::{Map, Value};
 
-/// Strings appended to one buffer, each found by its number.
-#[derive(Debug, Default)]
-struct Texts {
-    bytes: String,
-    ends: Vec<usize>,
-}
-
-impl Texts {
-    fn push(&mut self, s: &str) -> u32 {
-        self.bytes.push_str(s);
-        self.ends.push(self.bytes.len());
-        (self.ends.len() - 1) as u32
-    }
-
-    fn get(&self, i: u32) -> &str {
-        let i = i as usize;
-        let Some(&end) = self.ends.get(i) else {
-            return "";
-        };
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.bytes.get(start..end).unwrap_or("")
-    }
-
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    fn reserve(&mut self, n: usize, bytes: usize) {
-        self.bytes.reserve_exact(bytes);
-        self.ends.reserve_exact(n);
-    }
-}
+use super::texts::{IdKey, PersonId, PersonIds, PropTexts, Texts};
 
 /// No person (a distinct id kept only for its number), or no distinct id.
 const NOBODY: u32 = u32::MAX;
@@ -58,7 +28,7 @@ pub struct Persons {
     dids: HashTable<u32>,
     /// Each distinct id's person, or [`NOBODY`] once deleted.
     did_person: Vec<u32>,
-    person_ids: Texts,
+    person_ids: PersonIds,
     /// Live persons, by id.
     by_id: HashTable<u32>,
     alive: Vec<bool>,
@@ -68,8 +38,8 @@ pub struct Persons {
     more_dids: HashMap<u32, Vec<u32>>,
     /// …which these mark, so a query asks the map only for them.
     multi: Vec<bool>,
-    /// Properties as a JSON object's text; `None` is `{}`.
-    props: Vec<Option<Box<str>>>,
+    /// Properties as a JSON object's text.
+    props: PropTexts,
     created: Vec<i64>,
 }
 
@@ -147,14 +117,11 @@ impl Persons {
     }
 
     fn props_of(&self, p: u32) -> &str {
-        self.props
-            .get(p as usize)
-            .and_then(|p| p.as_deref())
-            .unwrap_or("{}")
+        self.props.get(p)
     }
 
     /// Person index → (id, distinct ids, properties, created), for live persons.
-    pub fn person(&self, p: u32) -> Option<(&str, &[u32], &str, i64)> {
+    pub fn person(&self, p: u32) -> Option<(PersonId<'_>, &[u32], &str, i64)> {
         let i = p as usize;
         if !self.alive.get(i).copied().unwrap_or(false) {
             return None;
@@ -172,22 +139,22 @@ impl Persons {
     }
 
     fn find_person(&self, id: &str) -> Option<u32> {
+        let key = IdKey::of(id);
         let ids = &self.person_ids;
         self.by_id
-            .find(self.hasher.hash_one(id), |&p| ids.get(p) == id)
+            .find(self.hasher.hash_one(key), |&p| ids.key(p) == key)
             .copied()
     }
 
     fn forget_person_id(&mut self, p: u32) {
-        let ids = &self.person_ids;
-        let id = ids.get(p);
-        if let Ok(e) = self.by_id.find_entry(self.hasher.hash_one(id), |&q| q == p) {
+        let hash = self.hasher.hash_one(self.person_ids.key(p));
+        if let Ok(e) = self.by_id.find_entry(hash, |&q| q == p) {
             let _ = e.remove();
         }
     }
 
-    fn set_props_text(&mut self, p: u32, text: String) {
-        self.props[p as usize] = (text != "{}").then(|| text.into_boxed_str());
+    fn set_props_text(&mut self, p: u32, text: &str) {
+        self.props.set(p, text);
     }
 
     /// Loads a stored person (at start).
@@ -198,12 +165,13 @@ impl Persons {
         let p = self.person_ids.push(&id);
         let (ids, hasher) = (&self.person_ids, &self.hasher);
         self.by_id
-            .insert_unique(hasher.hash_one(&id), p, |&q| hasher.hash_one(ids.get(q)));
+            .insert_unique(hasher.hash_one(ids.key(p)), p, |&q| {
+                hasher.hash_one(ids.key(q))
+            });
         self.alive.push(true);
         self.first_did.push(NOBODY);
         self.multi.push(false);
-        self.props.push(None);
-        self.set_props_text(p, props);
+        self.props.push(&props);
         self.created.push(created);
         p
     }
@@ -216,7 +184,7 @@ impl Persons {
         for p in 0..self.person_ids.len() as u32 {
             if let Some((id, _, props, created)) = self.person(p) {
                 renumber[p as usize] = out.ids.len() as u32;
-                out.ids.push(id.to_owned());
+                out.ids.push(id.to_string());
                 out.props.push(props.to_owned());
                 out.created.push(created);
             }
@@ -232,17 +200,19 @@ impl Persons {
     /// Makes room for a saved layout's persons and distinct ids (how many,
     /// and their texts' bytes), so reading them back grows nothing.
     pub fn reserve(&mut self, persons: usize, id_bytes: usize, dids: usize, did_bytes: usize) {
-        self.person_ids.reserve(persons, id_bytes);
+        // Person ids take 16 bytes each whatever their text's length.
+        let _ = id_bytes;
+        self.person_ids.reserve(persons);
         self.did_names.reserve(dids, did_bytes);
         let (ids, hasher) = (&self.person_ids, &self.hasher);
         self.by_id
-            .reserve(persons, |&q| hasher.hash_one(ids.get(q)));
+            .reserve(persons, |&q| hasher.hash_one(ids.key(q)));
         let (names, hasher) = (&self.did_names, &self.hasher);
         self.dids.reserve(dids, |&x| hasher.hash_one(names.get(x)));
         self.alive.reserve_exact(persons);
         self.first_did.reserve_exact(persons);
         self.multi.reserve_exact(persons);
-        self.props.reserve_exact(persons);
+        self.props.reserve(persons);
         self.created.reserve_exact(persons);
         self.did_person.reserve_exact(dids);
     }
@@ -271,7 +241,7 @@ impl Persons {
                 self.alive[p as usize] = false;
             }
             Some(p) => {
-                self.set_props_text(p, props);
+                self.set_props_text(p, &props);
                 self.created[p as usize] = self.created[p as usize].min(created);
             }
             None if !deleted => {
@@ -378,7 +348,7 @@ impl Persons {
     pub fn merge(&mut self, keep: u32, other_did: &str, changes: &mut PersonChanges) {
         let into = self.person_of(keep);
         let Some(o) = self.did(other_did) else {
-            let id = self.person_ids.get(into).to_owned();
+            let id = self.person_ids.get(into).to_string();
             self.attach(other_did, into);
             changes.links.push((other_did.to_owned(), id));
             return;
@@ -388,7 +358,7 @@ impl Persons {
             return;
         }
         let moved = self.take_dids(from);
-        let into_id = self.person_ids.get(into).to_owned();
+        let into_id = self.person_ids.get(into).to_string();
         for &d in &moved {
             self.did_person[d as usize] = into;
             self.add_did(into, d);
@@ -398,11 +368,11 @@ impl Persons {
         }
         let old_props = self.props_of(from).to_owned();
         let merged = merge_props(self.props_of(into), &old_props, false);
-        self.set_props_text(into, merged);
-        self.props[from as usize] = None;
+        self.set_props_text(into, &merged);
+        self.set_props_text(from, "{}");
         self.forget_person_id(from);
         self.alive[from as usize] = false;
-        let gone = self.person_ids.get(from).to_owned();
+        let gone = self.person_ids.get(from).to_string();
         self.created[into as usize] = self.created[into as usize].min(self.created[from as usize]);
         changes.touched.push(into);
         changes.merged_away.push(gone);
@@ -412,7 +382,7 @@ impl Persons {
     pub fn set_props(&mut self, p: u32, doc: &str, once: bool, changes: &mut PersonChanges) {
         let merged = merge_props(self.props_of(p), doc, !once);
         if merged != self.props_of(p) {
-            self.set_props_text(p, merged);
+            self.set_props_text(p, &merged);
             changes.touched.push(p);
         }
     }
@@ -421,7 +391,7 @@ impl Persons {
     pub fn delete(&mut self, p: u32) -> Vec<u32> {
         self.forget_person_id(p);
         self.alive[p as usize] = false;
-        self.props[p as usize] = None;
+        self.set_props_text(p, "{}");
         let dids = self.take_dids(p);
         for &d in &dids {
             let name = self.did_names.get(d);
@@ -477,7 +447,7 @@ mod tests {
         assert_eq!(ps.person_of(anon), ps.person_of(user));
         assert_eq!(ps.person_count(), 1);
         let (id, dids, props, created) = ps.person(ps.person_of(user)).expect("live");
-        assert_eq!((id, dids.len(), created), ("p2", 2, 1));
+        assert_eq!((id.as_str(), dids.len(), created), ("p2", 2, 1));
         assert_eq!(props, r#"{"a":1,"b":2}"#);
         assert_eq!(ch.merged_away, vec!["p1".to_owned()]);
         // An alias to an id never seen joins the person directly.

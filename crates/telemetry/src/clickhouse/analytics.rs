@@ -670,7 +670,7 @@ impl Analytics for ClickHouseAnalytics {
                 ),
                 (
                     &super::schema::PERSONS,
-                    format!("person_id = {}", quote(person_id)),
+                    format!("person_id = {}", quote(&person_id)),
                 ),
             ] {
                 shard.execute(&format!(
@@ -789,10 +789,11 @@ impl Analytics for ClickHouseAnalytics {
                 None => (false, 0, r.distinct_id),
             };
             if let Some(m) = &q.persons {
-                let name = if who.0 {
-                    p.persons.person(who.1).map_or("", |v| v.0)
-                } else {
-                    who.2.as_str()
+                let id = who.0.then(|| p.persons.person(who.1)).flatten();
+                let name = match &id {
+                    Some(v) => v.0.as_str(),
+                    None if who.0 => "",
+                    None => who.2.as_str(),
                 };
                 if !m.contains(name) {
                     return Ok(());

@@ -46,7 +46,9 @@ pub(crate) fn persons(
         // Newest first; the id (a time-ordered UUID) breaks ties.
         slots.sort_by(|&a, &b| {
             let (x, y) = (p.persons.person(a), p.persons.person(b));
-            let key = |v: Option<(&str, &[u32], &str, i64)>| v.map(|v| (v.3, v.0.to_owned()));
+            let key = |v: Option<(crate::analytics::texts::PersonId<'_>, &[u32], &str, i64)>| {
+                v.map(|v| (v.3, v.0.to_string()))
+            };
             key(y).cmp(&key(x))
         });
         let mut out = Vec::new();
