@@ -167,22 +167,7 @@ pub async fn start_with(env: &[(&str, String)]) -> Started {
         .as_str()
         .unwrap_or_default()
         .to_owned();
-    let token = liveops(
-        &data,
-        &[
-            "token",
-            "create",
-            "--user",
-            "bench@example.com",
-            "--project",
-            "bench",
-            "--scopes",
-            "read,write,admin",
-        ],
-    )["token"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let token = admin_token(&data);
     let server = serve(&data, env);
     Started {
         dir,
@@ -194,13 +179,10 @@ pub async fn start_with(env: &[(&str, String)]) -> Started {
     }
 }
 
-/// Starts a server on a data directory a benchmark kept (`--keep-data`),
-/// which holds the user and the project `bench` already: a new admin
-/// token, and new browser and server keys (the old ones were shown once).
-/// The directory stays when the benchmark ends.
-pub async fn start_on(data: PathBuf, env: &[(&str, String)]) -> Started {
-    let token = liveops(
-        &data,
+/// A new admin API token for the project `bench` in `data`.
+fn admin_token(data: &Path) -> String {
+    liveops(
+        data,
         &[
             "token",
             "create",
@@ -214,7 +196,15 @@ pub async fn start_on(data: PathBuf, env: &[(&str, String)]) -> Started {
     )["token"]
         .as_str()
         .unwrap_or_default()
-        .to_owned();
+        .to_owned()
+}
+
+/// Starts a server on a data directory a benchmark kept (`--keep-data`),
+/// which holds the user and the project `bench` already: a new admin
+/// token, and new browser and server keys (the old ones were shown once).
+/// The directory stays when the benchmark ends.
+pub async fn start_on(data: PathBuf, env: &[(&str, String)]) -> Started {
+    let token = admin_token(&data);
     let server = serve(&data, env);
     let http = reqwest::Client::new();
     let ready = format!("{}/readyz", server.base);

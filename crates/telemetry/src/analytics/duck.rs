@@ -329,7 +329,7 @@ impl Analytics for DuckAnalytics {
         let Some((person_id, dids, _, _)) = guard.persons.person(person) else {
             return Ok(None);
         };
-        let person_id = person_id.to_owned();
+        let person_id = person_id.to_string();
         let names: Vec<String> = dids
             .iter()
             .map(|d| guard.persons.did_name(*d).to_owned())
@@ -967,7 +967,7 @@ impl Writer {
                 if let Some((id, _, props, created)) = p.persons.person(t) {
                     persons_out.push((
                         job.project.clone(),
-                        id.to_owned(),
+                        id.to_string(),
                         props.to_owned(),
                         created,
                         false,

@@ -564,7 +564,7 @@ mod tests {
         assert_eq!(persons.did("bob"), Some(1));
         let (id, dids, props, created) = persons.person(persons.person_of(0)).expect("ann");
         assert_eq!(
-            (id.as_str(), dids, props, created),
+            (id.to_string().as_str(), dids, props, created),
             ("p1", &[0][..], "{}", 1)
         );
     }

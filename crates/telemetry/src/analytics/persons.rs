@@ -15,7 +15,7 @@ use std::hash::{BuildHasher, RandomState};
 use hashbrown::HashTable;
 use serde_json::{Map, Value};
 
-use super::texts::{IdKey, PersonId, PersonIds, PropTexts, Texts};
+use super::texts::{IdKey, IdOf, PersonIds, PropTexts, Texts};
 
 /// No person (a distinct id kept only for its number), or no distinct id.
 const NOBODY: u32 = u32::MAX;
@@ -121,13 +121,13 @@ impl Persons {
     }
 
     /// Person index → (id, distinct ids, properties, created), for live persons.
-    pub fn person(&self, p: u32) -> Option<(PersonId<'_>, &[u32], &str, i64)> {
+    pub fn person(&self, p: u32) -> Option<(IdOf<'_>, &[u32], &str, i64)> {
         let i = p as usize;
         if !self.alive.get(i).copied().unwrap_or(false) {
             return None;
         }
         Some((
-            self.person_ids.get(p),
+            self.person_ids.of(p),
             self.dids_of(p),
             self.props_of(p),
             self.created[i],
@@ -447,7 +447,7 @@ mod tests {
         assert_eq!(ps.person_of(anon), ps.person_of(user));
         assert_eq!(ps.person_count(), 1);
         let (id, dids, props, created) = ps.person(ps.person_of(user)).expect("live");
-        assert_eq!((id.as_str(), dids.len(), created), ("p2", 2, 1));
+        assert_eq!((id.to_string().as_str(), dids.len(), created), ("p2", 2, 1));
         assert_eq!(props, r#"{"a":1,"b":2}"#);
         assert_eq!(ch.merged_away, vec!["p1".to_owned()]);
         // An alias to an id never seen joins the person directly.

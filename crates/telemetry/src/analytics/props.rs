@@ -183,7 +183,11 @@ pub(crate) fn trend(
 /// Which person slots a cohort keeps.
 fn kept_slots(p: &Project, m: &Members) -> Vec<bool> {
     (0..p.persons.person_slots() as u32)
-        .map(|slot| p.persons.person(slot).is_some_and(|v| m.contains(&v.0)))
+        .map(|slot| {
+            p.persons
+                .person(slot)
+                .is_some_and(|v| m.contains(&v.0.text()))
+        })
         .collect()
 }
 

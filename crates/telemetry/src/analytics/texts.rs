@@ -94,9 +94,29 @@ impl fmt::Debug for PersonId<'_> {
     }
 }
 
-impl PartialEq<&str> for PersonId<'_> {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
+/// A person's id, made into text only when asked: queries that walk every
+/// person and never look at the id pay nothing for it.
+#[derive(Clone, Copy)]
+pub struct IdOf<'a> {
+    ids: &'a PersonIds,
+    p: u32,
+}
+
+impl<'a> IdOf<'a> {
+    pub fn text(&self) -> PersonId<'a> {
+        self.ids.get(self.p)
+    }
+}
+
+impl fmt::Display for IdOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text().as_str())
+    }
+}
+
+impl fmt::Debug for IdOf<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.text().as_str(), f)
     }
 }
 
@@ -165,6 +185,10 @@ impl PersonIds {
             }
             IdKey::Text(t) => PersonId::Text(t),
         }
+    }
+
+    pub fn of(&self, p: u32) -> IdOf<'_> {
+        IdOf { ids: self, p }
     }
 
     pub fn len(&self) -> usize {

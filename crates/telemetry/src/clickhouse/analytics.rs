@@ -650,7 +650,7 @@ impl Analytics for ClickHouseAnalytics {
             "persons",
             &[PersonRow {
                 project_id: project.to_owned(),
-                person_id: person_id.to_owned(),
+                person_id: person_id.to_string(),
                 properties: "{}".into(),
                 created_at: created,
                 version: now_ms().max(1),
@@ -670,7 +670,7 @@ impl Analytics for ClickHouseAnalytics {
                 ),
                 (
                     &super::schema::PERSONS,
-                    format!("person_id = {}", quote(&person_id)),
+                    format!("person_id = {}", quote(&person_id.text())),
                 ),
             ] {
                 shard.execute(&format!(
@@ -790,8 +790,9 @@ impl Analytics for ClickHouseAnalytics {
             };
             if let Some(m) = &q.persons {
                 let id = who.0.then(|| p.persons.person(who.1)).flatten();
+                let id = id.map(|v| v.0.text());
                 let name = match &id {
-                    Some(v) => v.0.as_str(),
+                    Some(v) => v.as_str(),
                     None if who.0 => "",
                     None => who.2.as_str(),
                 };
@@ -1308,7 +1309,7 @@ impl Writer {
         touched.dedup();
         for t in touched {
             if let Some((id, _, props, created)) = persons.person(t) {
-                let (id, props) = (id.to_owned(), props.to_owned());
+                let (id, props) = (id.to_string(), props.to_owned());
                 let version = self.next_version();
                 batch.persons.push(PersonRow {
                     project_id: project.to_owned(),

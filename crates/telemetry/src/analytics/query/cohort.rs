@@ -59,7 +59,7 @@ fn did(s: &impl Source, project: &str, event: &str, window: Window, at: i64) -> 
         Ok(parts
             .into_iter()
             .flat_map(|(slots, _)| slots)
-            .filter_map(|slot| p.persons.person(slot).map(|v| v.0.to_owned()))
+            .filter_map(|slot| p.persons.person(slot).map(|v| v.0.to_string()))
             .collect())
     })?;
     Ok(Members::new(who.transpose()?.unwrap_or_default()))
@@ -70,7 +70,7 @@ fn everyone(s: &impl Source, project: &str) -> Result<Vec<String>> {
     Ok(s.read(project, &Need::persons(), |p| {
         (0..p.persons.person_slots() as u32)
             .filter_map(|slot| p.persons.person(slot))
-            .map(|v| v.0.to_owned())
+            .map(|v| v.0.to_string())
             .collect()
     })?
     .unwrap_or_default())
@@ -127,7 +127,7 @@ pub(crate) fn cohort(s: &impl Source, project: &str, q: &CohortQuery) -> Result<
                             .iter()
                             .all(|f| f.condition.test(property_text(props, &f.key).as_deref()))
                     })
-                    .map(|v| v.0.to_owned())
+                    .map(|v| v.0.to_string())
                     .collect()
             })?
             .unwrap_or_default(),
@@ -146,7 +146,7 @@ pub(crate) fn who(s: &impl Source, project: &str, distinct_ids: &[String]) -> Re
                 p.persons
                     .did(d)
                     .and_then(|x| p.persons.person(p.persons.person_of(x)))
-                    .map_or_else(|| d.clone(), |v| v.0.to_owned())
+                    .map_or_else(|| d.clone(), |v| v.0.to_string())
             })
             .collect::<Vec<String>>()
     })?;

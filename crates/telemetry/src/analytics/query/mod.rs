@@ -361,7 +361,11 @@ fn scan<A: Send>(
     let slots = p.persons.person_slots();
     let kept: Option<Vec<bool>> = keep.map(|m| {
         (0..slots as u32)
-            .map(|slot| p.persons.person(slot).is_some_and(|v| m.contains(&v.0)))
+            .map(|slot| {
+                p.persons
+                    .person(slot)
+                    .is_some_and(|v| m.contains(&v.0.text()))
+            })
             .collect()
     });
     let kept = kept.as_deref();

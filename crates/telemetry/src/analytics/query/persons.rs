@@ -25,7 +25,7 @@ fn view(p: &Project, slot: u32) -> Option<PersonView> {
         .collect();
     distinct_ids.sort_unstable();
     Some(PersonView {
-        id: id.to_owned(),
+        id: id.to_string(),
         distinct_ids,
         properties: props.to_owned(),
         created_at: created,
@@ -46,7 +46,7 @@ pub(crate) fn persons(
         // Newest first; the id (a time-ordered UUID) breaks ties.
         slots.sort_by(|&a, &b| {
             let (x, y) = (p.persons.person(a), p.persons.person(b));
-            let key = |v: Option<(crate::analytics::texts::PersonId<'_>, &[u32], &str, i64)>| {
+            let key = |v: Option<(crate::analytics::texts::IdOf<'_>, &[u32], &str, i64)>| {
                 v.map(|v| (v.3, v.0.to_string()))
             };
             key(y).cmp(&key(x))
