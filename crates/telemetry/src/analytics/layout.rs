@@ -183,7 +183,7 @@ pub(crate) fn write(path: &Path, p: &Project, covers: Covers) -> Result<Option<I
         merged = p.seen_all();
         &merged
     };
-    let persons = p.persons.export();
+    let persons = p.persons.saved_order();
     let dids = p.persons.did_count();
     let tmp = path.with_extension("layout.tmp");
     let file = std::fs::OpenOptions::new()
@@ -207,7 +207,7 @@ pub(crate) fn write(path: &Path, p: &Project, covers: Covers) -> Result<Option<I
     out.put(&(dids as u64).to_le_bytes())?;
     out.put(&(ts.len() as u64).to_le_bytes())?;
     out.put(&(seen.len() as u64).to_le_bytes())?;
-    out.put(&(persons.ids.len() as u64).to_le_bytes())?;
+    out.put(&(persons.live.len() as u64).to_le_bytes())?;
     for n in 0..p.names.len() {
         out.text(p.names.name(n as u32))?;
     }
@@ -234,8 +234,12 @@ pub(crate) fn write(path: &Path, p: &Project, covers: Covers) -> Result<Option<I
     out.align()?;
     at.mid = out.array(mid.iter().copied(), u16::to_le_bytes)?;
     out.align()?;
-    for ((id, props), created) in persons.ids.iter().zip(&persons.props).zip(&persons.created) {
-        out.text(id)?;
+    for &slot in &persons.live {
+        let (id, _, props, created) = p
+            .persons
+            .person(slot)
+            .ok_or_else(|| TelemetryError::Ingest("a saved person is gone".into()))?;
+        out.text(&id.text())?;
         out.text(props)?;
         out.put(&created.to_le_bytes())?;
     }
@@ -457,10 +461,13 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
     at.mid = i.each::<2>(n_seen, |_| Ok(()))?;
     i.align()?;
     let persons_at = i.at;
-    let mut id_bytes = 0;
+    let mut props = (0, 0);
     for _ in 0..n_persons {
-        id_bytes += i.skip_text(&mut scratch)?;
         i.skip_text(&mut scratch)?;
+        let len = i.skip_text(&mut scratch)?;
+        if scratch != b"{}" {
+            props = (props.0 + 1, props.1 + len);
+        }
         i.u64()?;
     }
     let did_person = i.many(n_dids, u32::from_le_bytes)?;
@@ -479,7 +486,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<Saved>> {
     // Checked: now the persons, then their distinct ids, in place.
     let count = |n: u64| usize::try_from(n).map_err(|_| unusable("too many values"));
     let mut persons = Persons::default();
-    persons.reserve(count(n_persons)?, id_bytes, count(n_dids)?, did_bytes);
+    persons.reserve(count(n_persons)?, props, count(n_dids)?, did_bytes);
     let again = |from: u64| -> Result<In<BufReader<&std::fs::File>>> {
         (&file).seek(SeekFrom::Start(from))?;
         Ok(In {

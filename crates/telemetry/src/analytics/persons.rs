@@ -43,13 +43,11 @@ pub struct Persons {
     created: Vec<i64>,
 }
 
-/// Persons as a saved layout keeps them: the live ones, renumbered, and
-/// each distinct id's person.
+/// Persons as a saved layout keeps them: the live ones' numbers, in the
+/// order they are saved, and each distinct id's person by that order.
 #[derive(Debug, Default)]
-pub struct SavedPersons {
-    pub ids: Vec<String>,
-    pub props: Vec<String>,
-    pub created: Vec<i64>,
+pub struct SavedOrder {
+    pub live: Vec<u32>,
     pub did_person: Vec<u32>,
 }
 
@@ -153,10 +151,6 @@ impl Persons {
         }
     }
 
-    fn set_props_text(&mut self, p: u32, text: &str) {
-        self.props.set(p, text);
-    }
-
     /// Loads a stored person (at start).
     pub fn load_person(&mut self, id: String, props: String, created: i64) -> u32 {
         if let Some(old) = self.find_person(&id) {
@@ -176,17 +170,16 @@ impl Persons {
         p
     }
 
-    /// The live persons (id, properties, created) and each distinct id's
-    /// person among them ([`NOBODY`] for none), for saving.
-    pub fn export(&self) -> SavedPersons {
-        let mut out = SavedPersons::default();
+    /// The live persons and each distinct id's person among them
+    /// ([`NOBODY`] for none), for saving; the saver reads each person
+    /// through [`Persons::person`].
+    pub fn saved_order(&self) -> SavedOrder {
+        let mut out = SavedOrder::default();
         let mut renumber = vec![NOBODY; self.person_ids.len()];
         for p in 0..self.person_ids.len() as u32 {
-            if let Some((id, _, props, created)) = self.person(p) {
-                renumber[p as usize] = out.ids.len() as u32;
-                out.ids.push(id.to_string());
-                out.props.push(props.to_owned());
-                out.created.push(created);
+            if self.person(p).is_some() {
+                renumber[p as usize] = out.live.len() as u32;
+                out.live.push(p);
             }
         }
         out.did_person = self
@@ -197,11 +190,16 @@ impl Persons {
         out
     }
 
-    /// Makes room for a saved layout's persons and distinct ids (how many,
-    /// and their texts' bytes), so reading them back grows nothing.
-    pub fn reserve(&mut self, persons: usize, id_bytes: usize, dids: usize, did_bytes: usize) {
-        // Person ids take 16 bytes each whatever their text's length.
-        let _ = id_bytes;
+    /// Makes room for a saved layout's persons, their properties other
+    /// than `{}` (how many, and their bytes) and distinct ids (how many,
+    /// and their bytes), so reading them back grows nothing.
+    pub fn reserve(
+        &mut self,
+        persons: usize,
+        props: (usize, usize),
+        dids: usize,
+        did_bytes: usize,
+    ) {
         self.person_ids.reserve(persons);
         self.did_names.reserve(dids, did_bytes);
         let (ids, hasher) = (&self.person_ids, &self.hasher);
@@ -212,7 +210,7 @@ impl Persons {
         self.alive.reserve_exact(persons);
         self.first_did.reserve_exact(persons);
         self.multi.reserve_exact(persons);
-        self.props.reserve(persons);
+        self.props.reserve(persons, props);
         self.created.reserve_exact(persons);
         self.did_person.reserve_exact(dids);
     }
@@ -241,7 +239,7 @@ impl Persons {
                 self.alive[p as usize] = false;
             }
             Some(p) => {
-                self.set_props_text(p, &props);
+                self.props.set(p, &props);
                 self.created[p as usize] = self.created[p as usize].min(created);
             }
             None if !deleted => {
@@ -368,8 +366,8 @@ impl Persons {
         }
         let old_props = self.props_of(from).to_owned();
         let merged = merge_props(self.props_of(into), &old_props, false);
-        self.set_props_text(into, &merged);
-        self.set_props_text(from, "{}");
+        self.props.set(into, &merged);
+        self.props.set(from, "{}");
         self.forget_person_id(from);
         self.alive[from as usize] = false;
         let gone = self.person_ids.get(from).to_string();
@@ -382,7 +380,7 @@ impl Persons {
     pub fn set_props(&mut self, p: u32, doc: &str, once: bool, changes: &mut PersonChanges) {
         let merged = merge_props(self.props_of(p), doc, !once);
         if merged != self.props_of(p) {
-            self.set_props_text(p, &merged);
+            self.props.set(p, &merged);
             changes.touched.push(p);
         }
     }
@@ -391,7 +389,7 @@ impl Persons {
     pub fn delete(&mut self, p: u32) -> Vec<u32> {
         self.forget_person_id(p);
         self.alive[p as usize] = false;
-        self.set_props_text(p, "{}");
+        self.props.set(p, "{}");
         let dids = self.take_dids(p);
         for &d in &dids {
             let name = self.did_names.get(d);

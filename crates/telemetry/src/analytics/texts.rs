@@ -258,8 +258,11 @@ impl PropTexts {
         self.dead = 0;
     }
 
-    pub fn reserve(&mut self, n: usize) {
+    /// Room for `n` persons, `texts` of whom have properties other than
+    /// `{}`, in `bytes`.
+    pub fn reserve(&mut self, n: usize, (texts, bytes): (usize, usize)) {
         self.at.reserve_exact(n);
+        self.texts.reserve(texts, bytes);
     }
 }
 
