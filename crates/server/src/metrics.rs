@@ -46,6 +46,8 @@ pub struct Metrics {
     /// Items refused by the ingest endpoints, by kind.
     pub ingest_rejected: Family<KindLabels, Counter>,
     pub storage_bytes: Family<StoreLabels, Gauge>,
+    /// Bytes acknowledged into a spool and not yet filed, by stream.
+    pub spool_backlog: Family<KindLabels, Gauge>,
     /// Background jobs started again after a panic, by job.
     pub job_restarts: Family<KindLabels, Counter>,
     /// Rounds each background job has finished.
@@ -84,6 +86,12 @@ impl Metrics {
             "Bytes on disk per store",
             storage_bytes.clone(),
         );
+        let spool_backlog = Family::<KindLabels, Gauge>::default();
+        registry.register(
+            "spool_backlog_bytes",
+            "Bytes acknowledged into a spool and not yet filed, by stream",
+            spool_backlog.clone(),
+        );
         let job_restarts = Family::<KindLabels, Counter>::default();
         registry.register(
             "job_restarts",
@@ -104,6 +112,7 @@ impl Metrics {
             ingested,
             ingest_rejected,
             storage_bytes,
+            spool_backlog,
             job_restarts,
         }
     }

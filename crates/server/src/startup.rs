@@ -19,6 +19,7 @@ use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
 use crate::state::AppState;
+use crate::support::errors;
 use crate::{api, control, feedback, ingest, jobs, system, ui};
 
 /// Opens the state database the configuration names.
@@ -116,7 +117,11 @@ pub fn router(state: AppState) -> Router {
 /// Every route, under its current path.
 fn routes(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.request_timeout_secs);
-    let api = api::router().layer(DefaultBodyLimit::max(state.config.max_body_bytes));
+    // Reads answer with the error events this node has acknowledged.
+    let caught_up = middleware::from_fn_with_state(state.clone(), errors::intake::caught_up);
+    let api = api::router()
+        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(caught_up.clone());
     Router::new()
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
@@ -143,7 +148,7 @@ fn routes(state: AppState) -> Router {
         .route("/changelog/{project}/feed.atom", get(ui::changelog::feed))
         .merge(ingest(state.clone()))
         .merge(api)
-        .merge(ui::router(state.clone()))
+        .merge(ui::router(state.clone()).layer(caught_up))
         .fallback(fallback)
         .layer(middleware::from_fn(system::problem_for_bare_errors))
         .layer(middleware::from_fn_with_state(state.clone(), system::track))
@@ -348,7 +353,19 @@ impl Application {
             )),
             None => None,
         };
+        let spool_dir = config.data_dir.join("spool").join(errors::spool::STREAM);
         let state = AppState::new(config, db, Arc::from(telemetry), sealer, clock, node, geoip);
+        // Error events are acknowledged once in this node's spool; the
+        // filer goes on from where the state database says it stopped.
+        let filed = state
+            .db
+            .spool_position(&state.node, errors::spool::STREAM)
+            .await
+            .context("could not read the error spool's position")?;
+        state
+            .errors_intake
+            .open(&spool_dir, filed)
+            .with_context(|| format!("could not open the error spool {}", spool_dir.display()))?;
         Ok(Application {
             listener,
             otlp,
@@ -388,6 +405,11 @@ impl Application {
         } = self;
         let (stop_tx, stop_rx) = watch::channel(false);
         let jobs = jobs::start(&state, &stop_rx);
+        // Aborted with this future, should a test drop it as a crash would.
+        let mut filer = AbortOnDrop(tokio::spawn(errors::intake::run_filer(
+            state.clone(),
+            stop_rx.clone(),
+        )));
         let control_task = tokio::spawn(control::serve(control, state.clone(), stop_rx.clone()));
         tracing::info!(address = %listener.local_addr()?, "liveops is listening");
         if !state.db.has_users().await? {
@@ -438,6 +460,9 @@ impl Application {
             let _ = t.await;
         }
         let _ = control_task.await;
+        // The filer files what the spool holds before the stores close.
+        let _ = (&mut *filer).await;
+        state.errors_intake.close();
         let telemetry = state.telemetry.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || telemetry.close()).await? {
             tracing::error!(error = %e, "closing the telemetry store failed");
@@ -447,6 +472,28 @@ impl Application {
         drop(lock);
         tracing::info!("liveops stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// A task that ends when its handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl std::ops::Deref for AbortOnDrop {
+    type Target = tokio::task::JoinHandle<()>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AbortOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

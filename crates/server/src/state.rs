@@ -28,8 +28,8 @@ pub struct Inner {
     pub subscribe_limiter: Limiter,
     /// Public feedback-form submissions per client address.
     pub feedback_limiter: Limiter,
-    /// Error events waiting for the next group commit.
-    pub errors_intake: crate::support::errors::commit::GroupCommit,
+    /// This node's spool of error events, and how far it is filed.
+    pub errors_intake: crate::support::errors::spool::IntakeSpool,
     /// The error intake's grouping rules and recent event ids, per node.
     pub errors_cache: crate::support::errors::cache::IntakeCache,
     /// Analytics ingest keys recently seen, and their rate limits.
@@ -94,7 +94,7 @@ impl AppState {
             subscribe_limiter: Limiter::new(10, Duration::from_secs(3600)),
             feedback_limiter: Limiter::new(FEEDBACK_PER_WINDOW, Duration::from_secs(600)),
             ingest_keys: crate::analytics::keys::IngestKeys::default(),
-            errors_intake: crate::support::errors::commit::GroupCommit::default(),
+            errors_intake: crate::support::errors::spool::IntakeSpool::default(),
             errors_cache: crate::support::errors::cache::IntakeCache::default(),
             sealer,
             geoip,

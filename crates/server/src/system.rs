@@ -90,6 +90,13 @@ pub async fn metrics(State(state): State<AppState>, req: Request) -> Response {
     if let Ok(bytes) = state.db.size_bytes().await {
         state.metrics.set_storage("state", bytes);
     }
+    state
+        .metrics
+        .spool_backlog
+        .get_or_create(&crate::metrics::KindLabels {
+            kind: crate::support::errors::spool::STREAM.into(),
+        })
+        .set(i64::try_from(state.errors_intake.backlog()).unwrap_or(i64::MAX));
     let telemetry = state.telemetry.clone();
     if let Ok(Ok(bytes)) = tokio::task::spawn_blocking(move || telemetry.size_bytes()).await {
         state

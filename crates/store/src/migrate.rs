@@ -71,6 +71,7 @@ const MIGRATIONS: &[Entry] = &[
     portable!(26, "insights", "0026_insights.sql"),
     portable!(27, "dashboards", "0027_dashboards.sql"),
     portable!(28, "insight_alerts", "0028_insight_alerts.sql"),
+    portable!(29, "spool_positions", "0029_spool_positions.sql"),
 ];
 
 #[derive(Debug)]

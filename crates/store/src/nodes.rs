@@ -80,3 +80,44 @@ impl Db {
         Ok(row.try_get("value")?)
     }
 }
+
+impl Db {
+    /// How far `node`'s filer has read its spool of `stream` (0 before it
+    /// has read anything).
+    pub async fn spool_position(&self, node: &str, stream: &str) -> Result<u64> {
+        use sqlx::Row;
+        let row =
+            sqlx::query("SELECT position FROM spool_positions WHERE node = $1 AND stream = $2")
+                .bind(node)
+                .bind(stream)
+                .fetch_optional(self.pool())
+                .await?;
+        let at: i64 = match row {
+            Some(r) => r.try_get("position")?,
+            None => 0,
+        };
+        Ok(u64::try_from(at).unwrap_or(0))
+    }
+}
+
+/// Records how far `node`'s filer has read its spool of `stream`, in the
+/// transaction that files what it read.
+pub async fn set_spool_position(
+    conn: &mut sqlx::AnyConnection,
+    node: &str,
+    stream: &str,
+    position: u64,
+) -> Result<()> {
+    let position = i64::try_from(position)
+        .map_err(|_| crate::StoreError::Other("a spool position past 2^63".into()))?;
+    sqlx::query(
+        "INSERT INTO spool_positions (node, stream, position) VALUES ($1, $2, $3) \
+         ON CONFLICT (node, stream) DO UPDATE SET position = excluded.position",
+    )
+    .bind(node)
+    .bind(stream)
+    .bind(position)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

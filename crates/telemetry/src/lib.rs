@@ -13,6 +13,7 @@ mod duck;
 pub mod errors;
 pub mod performance;
 mod readpool;
+pub mod spool;
 
 pub use analytics::Analytics;
 pub use duck::{DuckDbStore, forget_layouts, layouts_dir};

@@ -12,6 +12,14 @@ use crate::helpers::{Backend, TestApp, assert_problem, shop_with_ingest_key, spa
 
 /// The outbox rows whose subject contains `part`: (target, subject, due).
 async fn told(app: &TestApp, part: &str) -> Vec<(String, String, i64)> {
+    // Alerts go out as the events are filed, just after they are
+    // acknowledged.
+    assert!(
+        app.state
+            .errors_intake
+            .caught_up(std::time::Duration::from_secs(10))
+            .await
+    );
     let shop = app.state.db.project_by_slug("shop").await.expect("shop");
     let mut rows: Vec<(String, String, i64)> = app
         .state

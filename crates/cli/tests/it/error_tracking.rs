@@ -1287,7 +1287,110 @@ async fn a_postmortem_lists_the_issues_of_its_incident(backend: Backend) {
     app.stop().await;
 }
 
+/// Error events acknowledged by a server killed with SIGKILL (in its spool,
+/// filed or not) are all filed, once each, by the server started again on
+/// the same data directory.
+async fn acknowledged_error_events_survive_kill_9(backend: Backend) {
+    use crate::cli::{Place, bootstrap};
+    let place = Place::new(backend).await;
+    let (slug, admin) = bootstrap(&place);
+    let server = place.serve();
+    let http = reqwest::Client::new();
+    let api = |server: &crate::cli::Server, path: &str| {
+        server.url(&format!("/api/v1/projects/{slug}/support/errors/{path}"))
+    };
+    let dsn: Value = http
+        .get(api(&server, "dsn"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("dsn")
+        .json()
+        .await
+        .expect("json");
+    let (number, dsn) = (
+        dsn["number"].to_string(),
+        dsn["dsn"].as_str().expect("dsn").to_owned(),
+    );
+    let url = server.url(&format!("/api/{number}/envelope/"));
+    let auth = format!("Sentry sentry_version=7, sentry_key={}", key_of(&dsn));
+    // Four SDKs at once, so that syncs are shared, until the kill.
+    let going = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut writers = Vec::new();
+    for w in 0..4u64 {
+        let (http, url, auth, dsn) = (http.clone(), url.clone(), auth.clone(), dsn.clone());
+        let going = going.clone();
+        writers.push(tokio::spawn(async move {
+            let mut acked = 0u64;
+            for n in 0..100_000u64 {
+                let id = format!("{:032x}", (w + 1) * 1_000_000 + n);
+                match http
+                    .post(&url)
+                    .header("content-type", "application/x-sentry-envelope")
+                    .header("x-sentry-auth", &auth)
+                    .body(envelope(&dsn, &bug("2.0.0", &id)))
+                    .send()
+                    .await
+                {
+                    Ok(r) if r.status() == 200 => {
+                        acked += 1;
+                        going.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    let start = std::time::Instant::now();
+    while going.load(std::sync::atomic::Ordering::Relaxed) < 300 {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the SDKs did not get going"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill9();
+    let mut acked = 0;
+    for w in writers {
+        acked += w.await.expect("writer");
+    }
+    let server = place.serve();
+    let list: Value = http
+        .get(api(&server, "issues"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("issues")
+        .json()
+        .await
+        .expect("json");
+    let list = list.as_array().expect("issues");
+    assert_eq!(list.len(), 1, "{list:?}");
+    // Every acknowledged event is counted, once; an envelope cut off
+    // mid-answer may be there too (at most one per SDK).
+    let events = list[0]["events"].as_u64().unwrap_or(0);
+    assert!(
+        events >= acked && events <= acked + 4,
+        "{events} filed, {acked} acknowledged"
+    );
+    let page: Value = http
+        .get(api(&server, &format!("issues/{}", list[0]["number"])))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("issue")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["issue"]["events"], list[0]["events"], "{page}");
+    // Telemetry holds each of them once too.
+    assert_eq!(page["tags"][0]["events"], list[0]["events"], "{page}");
+    server.stop();
+}
+
 storage_stories!(
+    acknowledged_error_events_survive_kill_9,
     a_postmortem_lists_the_issues_of_its_incident,
     the_cli_groups_reopens_links_and_alerts,
     the_node_sdk_groups_bugs_into_issues,

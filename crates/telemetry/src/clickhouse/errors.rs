@@ -10,7 +10,9 @@ use super::client::quote;
 use super::schema::{ERROR_EVENTS, ERROR_TAGS};
 use super::{ClickHouse, retention};
 use crate::Result;
-use crate::errors::{ErrorEvent, Errors, TagCount, dense, fingerprint_list, top_per_key};
+use crate::errors::{
+    ErrorEvent, Errors, TagCount, dense, event_id_list, fingerprint_list, top_per_key,
+};
 
 #[derive(Debug)]
 pub struct ClickHouseErrors {
@@ -64,6 +66,11 @@ struct Tagged {
     key: String,
     value: String,
     n: u64,
+}
+
+#[derive(Deserialize)]
+struct StoredId {
+    event_id: String,
 }
 
 #[derive(Deserialize)]
@@ -195,6 +202,20 @@ impl Errors for ClickHouseErrors {
             quote(event_id)
         ))?;
         Ok(self.events(project, rows)?.pop())
+    }
+
+    fn stored(&self, project: &str, event_ids: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in event_ids.chunks(1000) {
+            let rows: Vec<StoredId> = self.ch.reader().rows(&format!(
+                "SELECT DISTINCT event_id FROM error_events WHERE project_id = {} \
+                 AND event_id IN ({})",
+                quote(project),
+                event_id_list(chunk)?
+            ))?;
+            out.extend(rows.into_iter().map(|r| r.event_id));
+        }
+        Ok(out)
     }
 
     fn users(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64> {

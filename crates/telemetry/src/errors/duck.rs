@@ -280,6 +280,25 @@ impl Errors for DuckDbStore {
         })
     }
 
+    fn stored(&self, project: &str, event_ids: &[String]) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        for chunk in event_ids.chunks(1000) {
+            let list = super::event_id_list(chunk)?;
+            let found = self.reading(|c| {
+                let mut stmt = c.prepare(&format!(
+                    "SELECT DISTINCT event_id FROM error_events WHERE project_id = ? \
+                     AND event_id IN ({list})"
+                ))?;
+                let ids = stmt
+                    .query_map(duckdb::params![project], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(ids)
+            })?;
+            out.extend(found);
+        }
+        Ok(out)
+    }
+
     fn users(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64> {
         if fingerprints.is_empty() {
             return Ok(0);

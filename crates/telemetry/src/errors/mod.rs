@@ -53,6 +53,9 @@ pub trait Errors: Send + Sync + std::fmt::Debug {
     ) -> Result<Vec<ErrorEvent>>;
     /// One event by its id.
     fn event(&self, project: &str, event_id: &str) -> Result<Option<ErrorEvent>>;
+    /// Which of these event ids (32 hex digits each) are stored already:
+    /// a filer that starts again after a crash stores only the others.
+    fn stored(&self, project: &str, event_ids: &[String]) -> Result<Vec<String>>;
     /// Distinct users the fingerprints' events since `since_ms` reached.
     fn users(&self, project: &str, fingerprints: &[String], since_ms: i64) -> Result<u64>;
     /// Distinct users per fingerprint, for the issue list.
@@ -109,6 +112,18 @@ pub(crate) fn fingerprint_list(fingerprints: &[String]) -> Result<String> {
     let mut out = Vec::with_capacity(fingerprints.len());
     for f in fingerprints {
         out.push(format!("'{}'", check_fingerprint(f)?));
+    }
+    Ok(out.join(", "))
+}
+
+/// `'a', 'b'` for an `IN` list of event ids, each checked as 32 hex digits.
+pub(crate) fn event_id_list(ids: &[String]) -> Result<String> {
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if id.len() != 32 {
+            return Err(TelemetryError::Query(format!("`{id}` is not an event id")));
+        }
+        out.push(format!("'{}'", check_fingerprint(id)?));
     }
     Ok(out.join(", "))
 }

@@ -132,6 +132,19 @@ fn answers(e: &dyn Errors) -> Vec<String> {
         "bad print {}",
         e.users(P, &["x'y".to_owned()], 0).is_err()
     ));
+    // Which ids are stored: 7 and 29 here, 99 only in another project,
+    // 500 nowhere; an id that is not 32 hex digits is refused.
+    let ids: Vec<String> = [7u64, 29, 99, 500]
+        .iter()
+        .map(|n| format!("{n:032x}"))
+        .collect();
+    let mut stored = e.stored(P, &ids).expect("stored");
+    stored.sort();
+    out.push(format!("stored {stored:?}"));
+    out.push(format!(
+        "bad id {}",
+        e.stored(P, &["x'y".to_owned()]).is_err()
+    ));
     out
 }
 
@@ -172,6 +185,11 @@ fn duckdb_answers_error_questions() {
     assert!(text.contains("tagged [\"aa\", \"bb\"]"), "{text}");
     assert!(text.contains("bad print true"), "{text}");
     assert!(text.contains("missing true"), "{text}");
+    assert!(
+        text.contains(&format!("stored [\"{:032x}\", \"{:032x}\"]", 7, 29)),
+        "{text}"
+    );
+    assert!(text.contains("bad id true"), "{text}");
     let retained = &text[text.find("after retention").expect("marker")..];
     assert!(retained.contains("count 20"), "{retained}");
     assert!(retained.contains("blog kept 1"), "{retained}");

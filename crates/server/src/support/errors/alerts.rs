@@ -188,6 +188,8 @@ async fn send(
 /// events, or at least the spike share of its route's requests. Once per
 /// window per issue; run by the support job. Returns how many it raised.
 pub async fn spikes(state: &AppState) -> crate::support::Result<usize> {
+    // Counted over what this node has acknowledged, filed.
+    state.errors_intake.caught_up(super::spool::CATCH_UP).await;
     let now = state.now_ms();
     let mut raised = 0;
     for s in state.db.spike_watches().await? {

@@ -746,6 +746,8 @@ const VOTES_LOOKBACK_MS: i64 = 15 * 60_000;
 /// the issue and the customer). Looks at issues seen lately; run by the
 /// support job. Says how many votes were added.
 pub async fn refresh_votes(state: &AppState) -> Result<usize> {
+    // Counted over what this node has acknowledged, filed.
+    state.errors_intake.caught_up(super::spool::CATCH_UP).await;
     let now = state.now_ms();
     let mut added = 0;
     for (i, item_id) in state

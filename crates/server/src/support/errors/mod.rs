@@ -8,10 +8,11 @@
 
 pub mod alerts;
 pub mod cache;
-pub mod commit;
+pub mod intake;
 pub mod issues;
 pub mod settings;
 pub mod sourcemaps;
+pub mod spool;
 
 pub use settings::*;
 
@@ -30,7 +31,7 @@ use sha2::{Digest, Sha256};
 use super::{Result, SupportError};
 use crate::auth::keys;
 use crate::state::AppState;
-use commit::{Job, Prepared};
+use spool::{Prepared, Spooled};
 
 /// Runs a telemetry read or write in the blocking pool.
 pub(crate) async fn on_telemetry<T: Send + 'static>(
@@ -192,10 +193,11 @@ fn prepare(inc: Incoming, rules: &[grouping::Rule], now: i64) -> Prepared {
     }
 }
 
-/// Stores error events and files them into issues: the events go to
-/// telemetry first (durably), then each fingerprint's issue is made or
-/// counted in one state transaction, regressions and the ends of ignores
-/// included; alerts go out after the commit.
+/// Takes error events in: each is read and grouped here, and the intake
+/// is answered once they are durable in this node's spool. The filer
+/// ([`intake::run_filer`]) then stores them in telemetry and files them
+/// into issues ([`file_batch`]): each fingerprint's issue made or counted,
+/// regressions and the ends of ignores included, alerts after the commit.
 pub async fn take(
     state: &AppState,
     project_id: &str,
@@ -234,127 +236,136 @@ pub async fn take(
     if fresh.is_empty() {
         return Ok(Taken { ids });
     }
-    // Group commit: this intake waits with the others; whichever takes the
-    // writer's turn writes every intake waiting, in one telemetry commit and
-    // one state transaction per project, and answers each.
-    let (done, answer) = tokio::sync::oneshot::channel();
-    state.errors_intake.wait(Job {
-        project: project_id.to_owned(),
-        events: fresh,
-        now,
-        done,
-    });
-    // Wait for the answer, or for the turn to write. An intake another
-    // writer answered leaves at once instead of taking the turn: were it
-    // to take it, it would write whatever single intake came in meanwhile,
-    // and every batch after the first would hold one.
-    let mut answer = answer;
-    let got = loop {
-        tokio::select! {
-            biased;
-            got = &mut answer => break got.map_err(drop),
-            turn = state.errors_intake.turn() => {
-                // Without an answer yet, this intake is waiting to be
-                // written, or is being filed by the writer ahead: either
-                // way, write what waits now.
-                match answer.try_recv() {
-                    Ok(got) => break Ok(got),
-                    Err(tokio::sync::oneshot::error::TryRecvError::Closed) => break Err(()),
-                    Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
-                }
-                write_all(state, state.errors_intake.drain(), turn).await;
-            }
-        }
-    };
-    match got {
-        Ok(Ok(())) => Ok(Taken { ids }),
-        Ok(Err(why)) => Err(SupportError::Unavailable(why)),
-        Err(_) => Err(SupportError::internal(
-            "the error intake's writer went away",
-        )),
-    }
-}
-
-/// Writes every waiting intake: per project, the events to telemetry in
-/// one commit; then, holding the state turn instead of the telemetry turn
-/// (`turn`), their issues in one state transaction per project; then
-/// answers each intake and files the alerts.
-async fn write_all(state: &AppState, jobs: Vec<Job>, turn: tokio::sync::MutexGuard<'_, ()>) {
-    if jobs.is_empty() {
-        return;
-    }
-    let mut by_project: BTreeMap<String, Vec<Job>> = BTreeMap::new();
-    for j in jobs {
-        by_project.entry(j.project.clone()).or_default().push(j);
-    }
-    let mut stored = Vec::with_capacity(by_project.len());
-    for (project, jobs) in by_project {
-        let now = jobs.iter().map(|j| j.now).max().unwrap_or(0);
-        let mut events: Vec<Prepared> = Vec::new();
-        let mut ids = std::collections::HashSet::new();
-        let mut dones = Vec::new();
-        for j in jobs {
-            for p in j.events {
-                if ids.insert(p.stored.event_id.clone()) {
-                    events.push(p);
-                }
-            }
-            dones.push(j.done);
-        }
-        let kept = store_events(state, &project, &events).await;
-        stored.push((project, events, dones, now, kept));
-    }
-    let state_turn = state.errors_intake.state_turn().await;
-    drop(turn);
-    for (project, events, dones, now, kept) in stored {
-        let answer = match kept {
-            Ok(()) => file_all(state, &project, &events, now).await,
-            Err(e) => Err(e),
-        };
-        let outcome = match answer {
-            Ok(filed) => {
-                alerts::after_intake(state, &project, &filed.new, &filed.regressed).await;
-                Ok(())
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "error events could not be stored");
-                Err(if e.is_client_error() {
-                    e.to_string()
-                } else {
-                    "error events could not be stored just now; send them again".to_owned()
-                })
-            }
-        };
-        for d in dones {
-            let _ = d.send(outcome.clone());
-        }
-    }
-    drop(state_turn);
-}
-
-/// Stores a project's events in telemetry, durably, and remembers their ids.
-async fn store_events(state: &AppState, project_id: &str, fresh: &[Prepared]) -> Result<()> {
-    let events: Vec<ErrorEvent> = fresh.iter().map(|p| p.stored.clone()).collect();
-    let project = project_id.to_owned();
-    on_telemetry(state, move |t| t.errors().ingest(&project, &events)).await?;
+    // Answered once durable in the spool; the filer stores and files them.
+    let records = fresh
+        .iter()
+        .map(|p| spool::encode(project_id, now, p))
+        .collect();
+    state.errors_intake.append(records).await.map_err(|why| {
+        tracing::error!(error = %why, "error events could not be spooled");
+        SupportError::Unavailable(
+            "error events could not be stored just now; send them again".to_owned(),
+        )
+    })?;
     state
         .errors_cache
-        .note(project_id, fresh.iter().map(|p| p.stored.event_id.clone()));
+        .note(project_id, fresh.into_iter().map(|p| p.stored.event_id));
+    Ok(Taken { ids })
+}
+
+/// Stores a batch of spooled events in telemetry and files them into
+/// issues, in one state transaction that also records the spool position
+/// after them (`position`); then files the alerts. With `replay`, events
+/// telemetry holds already (a crash came between the two) are not stored
+/// again, but are filed.
+pub(crate) async fn file_batch(
+    state: &AppState,
+    batch: Vec<Spooled>,
+    position: Option<u64>,
+    replay: bool,
+) -> Result<()> {
+    let mut by_project: BTreeMap<String, (i64, Vec<Prepared>)> = BTreeMap::new();
+    let mut ids = std::collections::HashSet::new();
+    for s in batch {
+        if !ids.insert((s.project.clone(), s.event.stored.event_id.clone())) {
+            continue;
+        }
+        let slot = by_project.entry(s.project).or_insert((0, Vec::new()));
+        slot.0 = slot.0.max(s.now);
+        slot.1.push(s.event);
+    }
+    drop(ids);
+    let mut projects = Vec::with_capacity(by_project.len());
+    for (project, (now, events)) in by_project {
+        let events = store_events(state, &project, events, replay).await?;
+        projects.push((project, now, events));
+    }
+    let filed = file_all(state, &projects, position).await?;
+    for ((project, _, _), f) in projects.iter().zip(filed) {
+        alerts::after_intake(state, project, &f.new, &f.regressed).await;
+    }
     Ok(())
 }
 
-/// Files stored events into issues, again after a conflict with another
-/// node (twice at most).
-async fn file_all(
+/// Stores a project's events in telemetry, durably (with `replay`, only
+/// those it does not hold yet). The payloads are moved into the store, not
+/// copied; the events come back without them.
+async fn store_events(
     state: &AppState,
     project_id: &str,
-    fresh: &[Prepared],
-    now: i64,
-) -> Result<Filed> {
+    mut events: Vec<Prepared>,
+    replay: bool,
+) -> Result<Vec<Prepared>> {
+    let project = project_id.to_owned();
+    let events = on_telemetry(state, move |t| {
+        let mut stored = std::collections::HashSet::new();
+        if replay {
+            let ids: Vec<String> = events.iter().map(|p| p.stored.event_id.clone()).collect();
+            stored.extend(t.errors().stored(&project, &ids)?);
+        }
+        let rows: Vec<ErrorEvent> = events
+            .iter_mut()
+            .filter(|p| !stored.contains(&p.stored.event_id))
+            .map(|p| ErrorEvent {
+                payload: std::mem::take(&mut p.stored.payload),
+                ..p.stored.clone()
+            })
+            .collect();
+        if !rows.is_empty() {
+            t.errors().ingest(&project, &rows)?;
+        }
+        Ok(events)
+    })
+    .await?;
+    Ok(events)
+}
+
+/// Files stored events into issues, every project's in one transaction
+/// with the spool position; again after a conflict with another node
+/// (twice at most).
+async fn file_all(
+    state: &AppState,
+    projects: &[(String, i64, Vec<Prepared>)],
+    position: Option<u64>,
+) -> Result<Vec<Filed>> {
     for attempt in 0..3 {
-        match file(state, project_id, fresh, now).await {
+        let mut tx = state.db.begin().await?;
+        let mut filed = Vec::with_capacity(projects.len());
+        let mut failed = None;
+        for (project, now, events) in projects {
+            match file(state, &mut tx, project, events, *now).await {
+                Ok(f) => filed.push(f),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let done = match failed {
+            Some(e) => Err(e),
+            None => match position {
+                Some(at) => liveops_store::nodes::set_spool_position(
+                    &mut tx,
+                    &state.node,
+                    spool::STREAM,
+                    at,
+                )
+                .await
+                .map_err(SupportError::from),
+                None => Ok(()),
+            },
+        };
+        let done = match done {
+            Ok(()) => tx
+                .commit()
+                .await
+                .map_err(|e| SupportError::from(StoreError::from(e))),
+            Err(e) => Err(e),
+        };
+        match done {
+            Ok(()) => return Ok(filed),
             Err(SupportError::Store(StoreError::Conflict(_))) if attempt < 2 => continue,
-            other => return other,
+            Err(e) => return Err(e),
         }
     }
     Err(SupportError::internal("the events could not be filed"))
@@ -379,7 +390,13 @@ struct Group<'a> {
     events: Vec<&'a Prepared>,
 }
 
-async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64) -> Result<Filed> {
+async fn file(
+    state: &AppState,
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    project_id: &str,
+    events: &[Prepared],
+    now: i64,
+) -> Result<Filed> {
     let mut groups: BTreeMap<&str, Group<'_>> = BTreeMap::new();
     for p in events {
         let e = &p.stored;
@@ -409,13 +426,12 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
         slot.2 = slot.2.max(e.ts_ms);
         g.events.push(p);
     }
-    let mut tx = state.db.begin().await?;
     let mut filed = Filed {
         new: Vec::new(),
         regressed: Vec::new(),
     };
     let prints: Vec<&str> = groups.keys().copied().collect();
-    let known = store::issues_of_fingerprints_in(&mut tx, project_id, &prints).await?;
+    let known = store::issues_of_fingerprints_in(&mut *tx, project_id, &prints).await?;
     let mut seen: Vec<(&IssueRow, Sighting<'_>)> = Vec::with_capacity(known.len());
     let mut releases: Vec<store::ReleaseSighting<'_>> = Vec::new();
     for (fingerprint, g) in &groups {
@@ -431,9 +447,9 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
         };
         match known.get(*fingerprint) {
             None => {
-                let issue = store::insert_issue(&mut tx, project_id, &sighting, now).await?;
+                let issue = store::insert_issue(&mut *tx, project_id, &sighting, now).await?;
                 store::add_activity(
-                    &mut tx,
+                    &mut *tx,
                     &issue,
                     "created",
                     sighting.release,
@@ -450,9 +466,9 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
                         Status::Resolved => ("regressed", StateChange::Regress(now)),
                         _ => ("unignored", StateChange::Unresolve),
                     };
-                    store::set_state(&mut tx, &issue.id, &change).await?;
+                    store::set_state(&mut *tx, &issue.id, &change).await?;
                     store::add_activity(
-                        &mut tx,
+                        &mut *tx,
                         issue,
                         kind,
                         release.as_deref(),
@@ -483,9 +499,8 @@ async fn file(state: &AppState, project_id: &str, events: &[Prepared], now: i64)
                 ),
         );
     }
-    store::add_sightings(&mut tx, project_id, &seen).await?;
-    store::add_release_sightings(&mut tx, project_id, &releases).await?;
-    tx.commit().await?;
+    store::add_sightings(&mut *tx, project_id, &seen).await?;
+    store::add_release_sightings(&mut *tx, project_id, &releases).await?;
     Ok(filed)
 }
 
