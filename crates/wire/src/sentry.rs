@@ -458,6 +458,263 @@ pub fn parse_event(bytes: &[u8]) -> Result<Event, SentryError> {
         return Err(SentryError::TooLarge);
     }
     let v: Value = serde_json::from_slice(bytes).map_err(|e| SentryError::Event(e.to_string()))?;
+    event_from(v)
+}
+
+/// Reads what the intake needs of an event payload: what grouping, the
+/// issue's counts and its tags read. Breadcrumbs, the request, contexts
+/// other than the browser, OS and runtime names, and each frame's local
+/// variables, context lines and source-map notes are left out (the issue
+/// page reads them from the stored payload with [`parse_event`]). The
+/// payload's bulk is skipped without building a JSON tree of it; the
+/// fields kept are read by the same code as [`parse_event`], so they come
+/// out the same. A payload of an unusual shape is read in full.
+pub fn parse_event_summary(bytes: &[u8]) -> Result<Event, SentryError> {
+    if bytes.len() > MAX_EVENT_BYTES {
+        return Err(SentryError::TooLarge);
+    }
+    match summary::reduced(bytes) {
+        Some(v) => event_from(v),
+        None => parse_event(bytes),
+    }
+}
+
+/// The parts of an event the intake reads, as raw JSON slices.
+mod summary {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::value::RawValue;
+    use serde_json::{Map, Value};
+
+    type Raw<'a> = Option<&'a RawValue>;
+
+    /// A field as present, `null` included (an absent one is `None`), as
+    /// a JSON tree would have it.
+    fn keep<'de, D: Deserializer<'de>>(d: D) -> Result<Raw<'de>, D::Error> {
+        <&RawValue>::deserialize(d).map(Some)
+    }
+
+    #[derive(Deserialize)]
+    struct Top<'a> {
+        #[serde(borrow, default, deserialize_with = "keep")]
+        event_id: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        timestamp: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        level: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        platform: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        logentry: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        message: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        exception: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        fingerprint: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        release: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        environment: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        server_name: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        transaction: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        transaction_info: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        tags: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        user: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        contexts: Raw<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Values<'a> {
+        #[serde(borrow, default, deserialize_with = "keep")]
+        values: Raw<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Exception<'a> {
+        #[serde(borrow, default, deserialize_with = "keep", rename = "type")]
+        ty: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        value: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        module: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        stacktrace: Raw<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Stacktrace<'a> {
+        #[serde(borrow, default, deserialize_with = "keep")]
+        frames: Raw<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Frame<'a> {
+        #[serde(borrow, default, deserialize_with = "keep")]
+        module: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        function: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        filename: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        abs_path: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        lineno: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        colno: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        in_app: Raw<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Contexts<'a> {
+        #[serde(borrow, default, deserialize_with = "keep")]
+        browser: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        os: Raw<'a>,
+        #[serde(borrow, default, deserialize_with = "keep")]
+        runtime: Raw<'a>,
+    }
+
+    #[derive(Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow, default, deserialize_with = "keep")]
+        name: Raw<'a>,
+    }
+
+    /// A struct from a JSON object only: serde would also take a list,
+    /// field by field, which a JSON tree would not read as one.
+    fn object<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str(text).ok()
+    }
+
+    fn tree(raw: &RawValue) -> Option<Value> {
+        serde_json::from_str(raw.get()).ok()
+    }
+
+    /// Puts each present field into `o`, as its JSON tree.
+    fn put(o: &mut Map<String, Value>, fields: &[(&str, Raw<'_>)]) -> Option<()> {
+        for (k, raw) in fields {
+            if let Some(r) = raw {
+                o.insert((*k).to_owned(), tree(r)?);
+            }
+        }
+        Some(())
+    }
+
+    /// A list sent bare or as `{"values": [...]}`, as raw items; `None`
+    /// for any other shape (read in full then).
+    fn items(raw: &RawValue) -> Option<Vec<&RawValue>> {
+        match serde_json::from_str::<Vec<&RawValue>>(raw.get()) {
+            Ok(list) => Some(list),
+            Err(_) => {
+                let v: Values<'_> = object(raw.get())?;
+                match v.values {
+                    Some(r) => serde_json::from_str(r.get()).ok(),
+                    None => Some(Vec::new()),
+                }
+            }
+        }
+    }
+
+    fn frame(raw: &RawValue) -> Option<Value> {
+        let f: Frame<'_> = object(raw.get())?;
+        let mut o = Map::new();
+        put(
+            &mut o,
+            &[
+                ("module", f.module),
+                ("function", f.function),
+                ("filename", f.filename),
+                ("abs_path", f.abs_path),
+                ("lineno", f.lineno),
+                ("colno", f.colno),
+                ("in_app", f.in_app),
+            ],
+        )?;
+        Some(Value::Object(o))
+    }
+
+    fn exception(raw: &RawValue) -> Option<Value> {
+        let x: Exception<'_> = object(raw.get())?;
+        let mut o = Map::new();
+        put(
+            &mut o,
+            &[("type", x.ty), ("value", x.value), ("module", x.module)],
+        )?;
+        if let Some(st) = x.stacktrace {
+            let st: Stacktrace<'_> = object(st.get())?;
+            let mut s = Map::new();
+            if let Some(frames) = st.frames {
+                let list: Vec<&RawValue> = serde_json::from_str(frames.get()).ok()?;
+                let frames = list.into_iter().map(frame).collect::<Option<Vec<_>>>()?;
+                s.insert("frames".into(), Value::Array(frames));
+            }
+            o.insert("stacktrace".into(), Value::Object(s));
+        }
+        Some(Value::Object(o))
+    }
+
+    /// The event with only the fields the intake reads, or `None` when its
+    /// shape is unusual enough that only a full read is sure to read it as
+    /// [`super::parse_event`] does.
+    pub(super) fn reduced(bytes: &[u8]) -> Option<Value> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let top: Top<'_> = object(text)?;
+        let mut o = Map::new();
+        put(
+            &mut o,
+            &[
+                ("event_id", top.event_id),
+                ("timestamp", top.timestamp),
+                ("level", top.level),
+                ("platform", top.platform),
+                ("logentry", top.logentry),
+                ("message", top.message),
+                ("fingerprint", top.fingerprint),
+                ("release", top.release),
+                ("environment", top.environment),
+                ("server_name", top.server_name),
+                ("transaction", top.transaction),
+                ("transaction_info", top.transaction_info),
+                ("tags", top.tags),
+                ("user", top.user),
+            ],
+        )?;
+        if let Some(raw) = top.exception {
+            let list = items(raw)?
+                .into_iter()
+                .map(exception)
+                .collect::<Option<Vec<_>>>()?;
+            o.insert("exception".into(), Value::Array(list));
+        }
+        if let Some(raw) = top.contexts {
+            let c: Contexts<'_> = object(raw.get())?;
+            let mut m = Map::new();
+            for (k, ctx) in [("browser", c.browser), ("os", c.os), ("runtime", c.runtime)] {
+                if let Some(ctx) = ctx {
+                    let n: Named<'_> = object(ctx.get())?;
+                    let mut named = Map::new();
+                    put(&mut named, &[("name", n.name)])?;
+                    m.insert(k.into(), Value::Object(named));
+                }
+            }
+            o.insert("contexts".into(), Value::Object(m));
+        }
+        Some(Value::Object(o))
+    }
+}
+
+/// An event from its JSON tree.
+fn event_from(v: Value) -> Result<Event, SentryError> {
     let Value::Object(mut o) = v else {
         return Err(SentryError::Event("it is not an object".into()));
     };
@@ -1268,5 +1525,124 @@ mod tests {
         assert!(matches!(parse_event(b"{"), Err(SentryError::Event(_))));
         let big = vec![b' '; MAX_EVENT_BYTES + 1];
         assert_eq!(parse_event(&big), Err(SentryError::TooLarge));
+    }
+
+    /// What the intake reads of an event, to compare the two readers.
+    fn intake_view(e: &Event) -> String {
+        let exceptions: Vec<_> = e
+            .exceptions
+            .iter()
+            .map(|x| {
+                let frames: Vec<_> = x
+                    .frames
+                    .iter()
+                    .map(|f| (f.core.clone(), f.abs_path.clone(), f.colno))
+                    .collect();
+                (x.ty.clone(), x.value.clone(), x.module.clone(), frames)
+            })
+            .collect();
+        format!(
+            "{:?}",
+            (
+                (
+                    &e.event_id,
+                    e.timestamp_ms,
+                    &e.level,
+                    &e.platform,
+                    &e.message
+                ),
+                exceptions,
+                (&e.fingerprint, &e.release, &e.environment, &e.server_name),
+                (&e.transaction, &e.transaction_source, &e.tags),
+                (&e.user_id, &e.user_email, &e.user_ip),
+            )
+        )
+    }
+
+    #[test]
+    fn the_intakes_summary_reads_what_the_full_reader_reads() {
+        use serde_json::json;
+        let events = [
+            json!({
+                "event_id": "4f1b1d2f8c2e4e5f9a6b7c8d9e0f1a2b", "timestamp": "2026-12-06T10:00:00.123456Z",
+                "level": "warning", "platform": "python", "release": "shop@1.3.0",
+                "environment": "production", "server_name": "web-1",
+                "exception": {"values": [{
+                    "type": "ZeroDivisionError", "value": "division by zero", "module": null,
+                    "mechanism": {"type": "excepthook", "handled": false},
+                    "stacktrace": {"frames": [
+                        {"filename": "app.py", "abs_path": "/srv/app.py", "function": "<module>",
+                         "module": "__main__", "lineno": 12, "in_app": true,
+                         "context_line": "    1 / 0", "pre_context": ["def f():"], "post_context": [],
+                         "vars": {"x": "1", "deep": {"a": [1, 2, {"b": null}]}}}]}}]},
+                "tags": {"feature": "checkout", "n": 5, "empty": ""},
+                "user": {"id": 7, "email": "ann@example.com", "ip_address": "127.0.0.1"},
+                "contexts": {"os": {"name": "Linux"}, "runtime": {"name": "CPython", "version": "3.11.7"},
+                             "device": {"model": "x"}},
+                "breadcrumbs": {"values": [{"message": "clicked", "data": {"k": [1, 2]}}]},
+                "request": {"url": "http://shop/cart", "method": "post"},
+                "fingerprint": ["{{ default }}", "checkout", 3],
+                "transaction": "/cart", "transaction_info": {"source": "route"}
+            }),
+            json!({"timestamp": 1_796_551_200.5, "exception": [{"type": "Error", "value": "boom"}],
+                   "tags": [["a", "b"], ["c"]],
+                   "logentry": {"message": "user %s failed", "formatted": "user 7 failed"}}),
+            // A browser event with columns and a source-map note.
+            json!({"platform": "javascript", "exception": {"values": [{"type": "TypeError",
+                   "stacktrace": {"frames": [{"filename": "https://shop/app.min.js", "lineno": 1,
+                   "colno": 3301, "function": "a", "data": {"sourcemap": "app.js.map"}}]}}]},
+                   "contexts": {"browser": {"name": "Firefox", "version": "120"}},
+                   "user": {"ip_address": "{{auto}}"}}),
+            // A message only, with logentry null (the full reader then
+            // reads no message).
+            json!({"message": "payment 42 timed out", "logentry": null, "level": null}),
+            json!({"message": {"formatted": "formatted text"}, "exception": {"values": 5}}),
+            json!({"exception": {"other": []}, "contexts": {"browser": "Chrome"}}),
+            json!({"exception": {"values": [{"type": "E", "stacktrace": {"frames": [1, {"function": "f"}]}}]}}),
+            json!({"exception": {"values": [{"type": "E", "stacktrace": "none"}]}, "fingerprint": "x"}),
+            json!({}),
+        ];
+        for e in &events {
+            let text = e.to_string();
+            let full = parse_event(text.as_bytes()).expect("full");
+            let summary = parse_event_summary(text.as_bytes()).expect("summary");
+            assert_eq!(intake_view(&summary), intake_view(&full), "{text}");
+            // What the summary leaves out.
+            assert!(
+                summary.breadcrumbs.is_empty() && summary.request.is_none(),
+                "{text}"
+            );
+            assert!(
+                summary
+                    .exceptions
+                    .iter()
+                    .flat_map(|x| &x.frames)
+                    .all(|f| f.vars.is_none() && f.context_line.is_none()),
+                "{text}"
+            );
+        }
+        // The summary was taken, not the full read, for the first event.
+        assert!(summary::reduced(events[0].to_string().as_bytes()).is_some());
+        // A repeated key, which only a full read takes (the last wins).
+        let twice = br#"{"release": "1.0", "release": "2.0"}"#;
+        assert!(summary::reduced(twice).is_none());
+        assert_eq!(
+            parse_event_summary(twice)
+                .expect("event")
+                .release
+                .as_deref(),
+            Some("2.0")
+        );
+        // Refused alike.
+        assert!(matches!(
+            parse_event_summary(b"[1, 2]"),
+            Err(SentryError::Event(_))
+        ));
+        assert!(matches!(
+            parse_event_summary(b"{"),
+            Err(SentryError::Event(_))
+        ));
+        let big = vec![b' '; MAX_EVENT_BYTES + 1];
+        assert_eq!(parse_event_summary(&big), Err(SentryError::TooLarge));
     }
 }

@@ -160,7 +160,7 @@ async fn envelope_inner(
     let mut too_large = false;
     for (n, item) in env.items.iter().enumerate() {
         match item.ty.as_str() {
-            "event" => match sentry::parse_event(&item.payload) {
+            "event" => match sentry::parse_event_summary(&item.payload) {
                 Ok(event) => incoming.push(Incoming {
                     event,
                     payload: String::from_utf8_lossy(&item.payload).into_owned(),
@@ -269,7 +269,7 @@ pub async fn store(
             Ok(p) => p,
             Err(e) => return refusal(e),
         };
-        let event = match sentry::parse_event(&raw) {
+        let event = match sentry::parse_event_summary(&raw) {
             Ok(e) => e,
             Err(e) => return bad(e),
         };

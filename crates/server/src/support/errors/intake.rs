@@ -41,6 +41,7 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
     let Some(spool) = state.errors_intake.spool().cloned() else {
         return;
     };
+
     let mut durable = state.errors_intake.durable_changes();
     let mut at = state.errors_intake.filed();
     // The first batch after a start may hold events a crash left stored in

@@ -101,7 +101,7 @@ impl Incoming {
     /// An event from a payload in Sentry's shape (one made for an
     /// exception that came another way).
     pub fn from_payload(payload: Vec<u8>) -> Option<Incoming> {
-        let event = liveops_wire::sentry::parse_event(&payload).ok()?;
+        let event = liveops_wire::sentry::parse_event_summary(&payload).ok()?;
         Some(Incoming {
             event,
             payload: String::from_utf8(payload).ok()?,
