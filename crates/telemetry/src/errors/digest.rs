@@ -153,6 +153,15 @@ impl Digests {
         self.shrink();
     }
 
+    /// Holds empty digests of fingerprints that have no events stored yet,
+    /// to be counted on by the batches that bring them.
+    pub(crate) fn start(&mut self, project: &str, fingerprints: &[String]) {
+        let missing = self.missing(project, fingerprints);
+        if !missing.is_empty() {
+            self.fill(project, &missing, &[]);
+        }
+    }
+
     /// How many events a fill may read.
     pub(crate) fn max_fill(&self) -> usize {
         self.max_fill

@@ -285,6 +285,10 @@ impl Errors for DuckDbStore {
         })
     }
 
+    fn first_events(&self, project: &str, fingerprints: &[String]) {
+        self.digests().start(project, fingerprints);
+    }
+
     fn stored(&self, project: &str, event_ids: &[String]) -> Result<Vec<String>> {
         let mut out = Vec::new();
         for chunk in event_ids.chunks(1000) {
@@ -565,6 +569,39 @@ mod tests {
         let table = ask();
         *f.digests() = held;
         (digested, table)
+    }
+
+    #[test]
+    fn fingerprints_started_before_their_first_events_are_counted_from_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
+        let at = |id: &str, fp: &str, ts: i64, user: &str, tags: &[(&str, &str)]| ErrorEvent {
+            fingerprint: fp.into(),
+            ts_ms: ts,
+            user: user.into(),
+            ..event(id, tags)
+        };
+        f.first_events("p", &["aa".to_owned(), "bb".to_owned()]);
+        assert_eq!(f.digests().held(), 2, "held before any event");
+        f.ingest(
+            "p",
+            &[
+                at("e1", "aa", 10, "u1", &[("os", "linux")]),
+                at("e2", "bb", DAY_MS + 3, "u2", &[("os", "mac")]),
+            ],
+        )
+        .expect("ingest");
+        f.ingest("p", &[at("e3", "aa", 2 * DAY_MS, "u3", &[("os", "win")])])
+            .expect("ingest");
+        // Answered from the digests, counted as the batches came, and the
+        // same as the table's answers.
+        let (digested, table) = both_ways(&f);
+        assert_eq!(digested, table);
+        assert_eq!(table.0, 3);
+        assert_eq!(table.3, ["e3"]);
+        // A fingerprint held already is not started again.
+        f.first_events("p", &["aa".to_owned()]);
+        assert_eq!(f.users("p", &["aa".to_owned()], 0).expect("users"), 2);
     }
 
     #[test]

@@ -44,9 +44,11 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
 
     let mut durable = state.errors_intake.durable_changes();
     let mut at = state.errors_intake.filed();
-    // The first batch after a start may hold events a crash left stored in
-    // telemetry but not filed: those are not stored again.
-    let mut replay = true;
+    // Records from before this start may be stored in telemetry already
+    // (a crash between the two commits): those are not stored again. So
+    // may a batch that failed part way.
+    let recovered = state.errors_intake.recovered();
+    let mut failed = false;
     loop {
         let stopping = *stop.borrow();
         if at >= spool.durable() {
@@ -74,6 +76,7 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
                         }
                     }
                     drop(records);
+                    let replay = failed || at < recovered;
                     super::file_batch(&state, batch, Some(end), replay)
                         .await
                         .map(|()| end)
@@ -87,7 +90,7 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
         match outcome {
             Ok(end) => {
                 at = end;
-                replay = false;
+                failed = false;
                 state.errors_intake.set_filed(at);
                 let s = spool.clone();
                 if let Ok(Err(e)) = tokio::task::spawn_blocking(move || s.release(end)).await {
@@ -97,7 +100,7 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
             Err(e) => {
                 tracing::error!(error = %e, "spooled error events could not be filed; trying again");
                 // Part of the batch may be stored already.
-                replay = true;
+                failed = true;
                 if stopping {
                     return;
                 }

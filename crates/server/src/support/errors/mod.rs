@@ -16,7 +16,7 @@ pub mod spool;
 
 pub use settings::*;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use liveops_core::support::errors::{self as grouping, Grouped};
@@ -277,6 +277,32 @@ pub(crate) async fn file_batch(
     drop(ids);
     let mut projects = Vec::with_capacity(by_project.len());
     for (project, (now, events)) in by_project {
+        if !replay {
+            // Fingerprints no issue has yet have no events stored either
+            // (after a crash, `replay`, some may): telemetry may count
+            // them from their first.
+            let prints: BTreeSet<&str> = events
+                .iter()
+                .map(|p| p.stored.fingerprint.as_str())
+                .collect();
+            let prints: Vec<&str> = prints.into_iter().collect();
+            let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
+            let known = store::issues_of_fingerprints_in(&mut conn, &project, &prints).await?;
+            let new: Vec<String> = prints
+                .iter()
+                .filter(|f| !known.contains_key(**f))
+                .map(|f| (*f).to_owned())
+                .collect();
+            drop(conn);
+            if !new.is_empty() {
+                let p = project.clone();
+                on_telemetry(state, move |t| {
+                    t.errors().first_events(&p, &new);
+                    Ok(())
+                })
+                .await?;
+            }
+        }
         let events = store_events(state, &project, events, replay).await?;
         projects.push((project, now, events));
     }

@@ -125,6 +125,9 @@ pub struct IntakeSpool {
     durable: Arc<watch::Sender<u64>>,
     /// Everything before this position is filed.
     filed: watch::Sender<u64>,
+    /// The spool's end when it was opened: what a crash may have left
+    /// stored but not filed lies before it.
+    recovered: std::sync::atomic::AtomicU64,
 }
 
 impl Default for IntakeSpool {
@@ -133,6 +136,7 @@ impl Default for IntakeSpool {
             spool: OnceLock::new(),
             durable: Arc::new(watch::channel(0).0),
             filed: watch::channel(0).0,
+            recovered: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -159,6 +163,8 @@ impl IntakeSpool {
             }),
         )?;
         self.durable.send_replace(spool.durable());
+        self.recovered
+            .store(spool.durable(), std::sync::atomic::Ordering::Release);
         self.filed.send_replace(filed);
         let _ = self.spool.set(Arc::new(spool));
         Ok(())
@@ -182,6 +188,11 @@ impl IntakeSpool {
         );
         rx.await
             .unwrap_or_else(|_| Err("the error spool went away".into()))
+    }
+
+    /// The spool's end when it was opened.
+    pub(crate) fn recovered(&self) -> u64 {
+        self.recovered.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub(crate) fn filed(&self) -> u64 {
