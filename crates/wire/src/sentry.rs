@@ -493,98 +493,32 @@ mod summary {
         <&RawValue>::deserialize(d).map(Some)
     }
 
-    #[derive(Deserialize)]
-    struct Top<'a> {
-        #[serde(borrow, default, deserialize_with = "keep")]
-        event_id: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        timestamp: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        level: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        platform: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        logentry: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        message: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        exception: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        fingerprint: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        release: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        environment: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        server_name: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        transaction: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        transaction_info: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        tags: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        user: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        contexts: Raw<'a>,
+    /// Structs of raw fields, each kept as present (`null` included).
+    macro_rules! raw_fields {
+        ($($name:ident { $($field:ident $(= $json:literal)?),* $(,)? })*) => {$(
+            #[derive(Deserialize)]
+            struct $name<'a> {
+                $(
+                    #[serde(borrow, default, deserialize_with = "keep")]
+                    $(#[serde(rename = $json)])?
+                    $field: Raw<'a>,
+                )*
+            }
+        )*};
     }
 
-    #[derive(Deserialize)]
-    struct Values<'a> {
-        #[serde(borrow, default, deserialize_with = "keep")]
-        values: Raw<'a>,
-    }
-
-    #[derive(Deserialize)]
-    struct Exception<'a> {
-        #[serde(borrow, default, deserialize_with = "keep", rename = "type")]
-        ty: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        value: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        module: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        stacktrace: Raw<'a>,
-    }
-
-    #[derive(Deserialize)]
-    struct Stacktrace<'a> {
-        #[serde(borrow, default, deserialize_with = "keep")]
-        frames: Raw<'a>,
-    }
-
-    #[derive(Deserialize)]
-    struct Frame<'a> {
-        #[serde(borrow, default, deserialize_with = "keep")]
-        module: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        function: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        filename: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        abs_path: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        lineno: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        colno: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        in_app: Raw<'a>,
-    }
-
-    #[derive(Deserialize)]
-    struct Contexts<'a> {
-        #[serde(borrow, default, deserialize_with = "keep")]
-        browser: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        os: Raw<'a>,
-        #[serde(borrow, default, deserialize_with = "keep")]
-        runtime: Raw<'a>,
-    }
-
-    #[derive(Deserialize)]
-    struct Named<'a> {
-        #[serde(borrow, default, deserialize_with = "keep")]
-        name: Raw<'a>,
+    raw_fields! {
+        Top {
+            event_id, timestamp, level, platform, logentry, message, exception,
+            fingerprint, release, environment, server_name, transaction,
+            transaction_info, tags, user, contexts,
+        }
+        Values { values }
+        Exception { ty = "type", value, module, stacktrace }
+        Stacktrace { frames }
+        Frame { module, function, filename, abs_path, lineno, colno, in_app }
+        Contexts { browser, os, runtime }
+        Named { name }
     }
 
     /// A struct from a JSON object only: serde would also take a list,

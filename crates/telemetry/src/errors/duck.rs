@@ -571,16 +571,20 @@ mod tests {
         (digested, table)
     }
 
-    #[test]
-    fn fingerprints_started_before_their_first_events_are_counted_from_them() {
-        let dir = tempfile::tempdir().expect("dir");
-        let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
-        let at = |id: &str, fp: &str, ts: i64, user: &str, tags: &[(&str, &str)]| ErrorEvent {
+    /// Event `id` of fingerprint `fp` at `ts`, to `user`.
+    fn at(id: &str, fp: &str, ts: i64, user: &str, tags: &[(&str, &str)]) -> ErrorEvent {
+        ErrorEvent {
             fingerprint: fp.into(),
             ts_ms: ts,
             user: user.into(),
             ..event(id, tags)
-        };
+        }
+    }
+
+    #[test]
+    fn fingerprints_started_before_their_first_events_are_counted_from_them() {
+        let dir = tempfile::tempdir().expect("dir");
+        let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
         f.first_events("p", &["aa".to_owned(), "bb".to_owned()]);
         assert_eq!(f.digests().held(), 2, "held before any event");
         f.ingest(
@@ -608,12 +612,6 @@ mod tests {
     fn digests_answer_as_the_table_does() {
         let dir = tempfile::tempdir().expect("dir");
         let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
-        let at = |id: &str, fp: &str, ts: i64, user: &str, tags: &[(&str, &str)]| ErrorEvent {
-            fingerprint: fp.into(),
-            ts_ms: ts,
-            user: user.into(),
-            ..event(id, tags)
-        };
         f.ingest(
             "p",
             &[
