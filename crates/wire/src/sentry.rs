@@ -504,7 +504,17 @@ mod summary {
                     $field: Raw<'a>,
                 )*
             }
+
+            impl<'a> $name<'a> {
+                /// Each field by its name in the JSON.
+                #[allow(dead_code)]
+                fn pairs(&self) -> Vec<(&'static str, Raw<'a>)> {
+                    vec![$((raw_fields!(@json $field $($json)?), self.$field)),*]
+                }
+            }
         )*};
+        (@json $field:ident $json:literal) => { $json };
+        (@json $field:ident) => { stringify!($field) };
     }
 
     raw_fields! {
@@ -562,28 +572,16 @@ mod summary {
     fn frame(raw: &RawValue) -> Option<Value> {
         let f: Frame<'_> = object(raw.get())?;
         let mut o = Map::new();
-        put(
-            &mut o,
-            &[
-                ("module", f.module),
-                ("function", f.function),
-                ("filename", f.filename),
-                ("abs_path", f.abs_path),
-                ("lineno", f.lineno),
-                ("colno", f.colno),
-                ("in_app", f.in_app),
-            ],
-        )?;
+        put(&mut o, &f.pairs())?;
         Some(Value::Object(o))
     }
 
     fn exception(raw: &RawValue) -> Option<Value> {
         let x: Exception<'_> = object(raw.get())?;
         let mut o = Map::new();
-        put(
-            &mut o,
-            &[("type", x.ty), ("value", x.value), ("module", x.module)],
-        )?;
+        let mut pairs = x.pairs();
+        pairs.retain(|(k, _)| *k != "stacktrace");
+        put(&mut o, &pairs)?;
         if let Some(st) = x.stacktrace {
             let st: Stacktrace<'_> = object(st.get())?;
             let mut s = Map::new();
@@ -604,25 +602,10 @@ mod summary {
         let text = std::str::from_utf8(bytes).ok()?;
         let top: Top<'_> = object(text)?;
         let mut o = Map::new();
-        put(
-            &mut o,
-            &[
-                ("event_id", top.event_id),
-                ("timestamp", top.timestamp),
-                ("level", top.level),
-                ("platform", top.platform),
-                ("logentry", top.logentry),
-                ("message", top.message),
-                ("fingerprint", top.fingerprint),
-                ("release", top.release),
-                ("environment", top.environment),
-                ("server_name", top.server_name),
-                ("transaction", top.transaction),
-                ("transaction_info", top.transaction_info),
-                ("tags", top.tags),
-                ("user", top.user),
-            ],
-        )?;
+        // The exception and contexts are read below, only in part.
+        let mut pairs = top.pairs();
+        pairs.retain(|(k, _)| !matches!(*k, "exception" | "contexts"));
+        put(&mut o, &pairs)?;
         if let Some(raw) = top.exception {
             let list = items(raw)?
                 .into_iter()
@@ -637,7 +620,7 @@ mod summary {
                 if let Some(ctx) = ctx {
                     let n: Named<'_> = object(ctx.get())?;
                     let mut named = Map::new();
-                    put(&mut named, &[("name", n.name)])?;
+                    put(&mut named, &n.pairs())?;
                     m.insert(k.into(), Value::Object(named));
                 }
             }
