@@ -13,11 +13,13 @@
 //! ([`caught_up`]), so a client that sends an event and then asks about it
 //! sees it. A read on another node does not wait for this node's spool.
 
+use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use futures::FutureExt;
 use tokio::sync::watch;
 
 use super::spool::{CATCH_UP, decode};
@@ -41,7 +43,6 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
     let Some(spool) = state.errors_intake.spool().cloned() else {
         return;
     };
-
     let mut durable = state.errors_intake.durable_changes();
     let mut at = state.errors_intake.filed();
     // Records from before this start may be stored in telemetry already
@@ -77,12 +78,22 @@ pub async fn run_filer(state: AppState, mut stop: watch::Receiver<bool>) {
                     }
                     drop(records);
                     let replay = failed || at < recovered;
-                    super::file_batch(&state, batch, Some(end), replay)
-                        .await
-                        .map(|()| end)
-                        .map_err(|e| e.to_string())
+                    // A panic while filing is a failed try, not the end
+                    // of the filer: the batch is tried again.
+                    let filed =
+                        AssertUnwindSafe(super::file_batch(&state, batch, Some(end), replay))
+                            .catch_unwind()
+                            .await;
+                    match filed {
+                        Ok(Ok(())) => Ok(end),
+                        Ok(Err(e)) => Err(e.to_string()),
+                        Err(_) => Err("filing panicked".to_owned()),
+                    }
                 }
-                None => continue,
+                None => Err(format!(
+                    "the spool holds nothing at {at}, before its end at {}",
+                    spool.durable()
+                )),
             },
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(e.to_string()),
