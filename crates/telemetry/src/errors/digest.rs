@@ -153,12 +153,23 @@ impl Digests {
         self.shrink();
     }
 
-    /// Holds empty digests of fingerprints that have no events stored yet,
-    /// to be counted on by the batches that bring them.
-    pub(crate) fn start(&mut self, project: &str, fingerprints: &[String]) {
-        let missing = self.missing(project, fingerprints);
-        if !missing.is_empty() {
-            self.fill(project, &missing, &[]);
+    /// Holds digests made from `events`, which are every event their
+    /// fingerprints have, for those not held yet (a fill from the table may
+    /// have come first); too many events for one fill are asked of the
+    /// table instead.
+    pub(crate) fn start(&mut self, project: &str, events: &[ErrorEvent]) {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for e in events {
+            *counts.entry(e.fingerprint.as_str()).or_default() += 1;
+        }
+        let prints: Vec<String> = counts.keys().map(|f| (*f).to_owned()).collect();
+        let (fits, big): (Vec<String>, Vec<String>) = self
+            .missing(project, &prints)
+            .into_iter()
+            .partition(|f| counts.get(f.as_str()).is_some_and(|n| *n <= self.max_fill));
+        self.refuse(project, &big);
+        if !fits.is_empty() {
+            self.fill(project, &fits, events);
         }
     }
 

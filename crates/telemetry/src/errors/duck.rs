@@ -285,8 +285,15 @@ impl Errors for DuckDbStore {
         })
     }
 
-    fn first_events(&self, project: &str, fingerprints: &[String]) {
-        self.digests().start(project, fingerprints);
+    fn first_events(&self, project: &str, events: &[ErrorEvent]) {
+        // Under the write lock, as a fill from the table is.
+        let started = self.writing(|_| {
+            self.digests().start(project, events);
+            Ok(())
+        });
+        if let Err(e) = started {
+            tracing::warn!(error = %e, "digests could not be started");
+        }
     }
 
     fn stored(&self, project: &str, event_ids: &[String]) -> Result<Vec<String>> {
@@ -582,19 +589,16 @@ mod tests {
     }
 
     #[test]
-    fn fingerprints_started_before_their_first_events_are_counted_from_them() {
+    fn fingerprints_started_from_their_first_events_are_counted_from_them() {
         let dir = tempfile::tempdir().expect("dir");
         let f = DuckDbStore::open(&dir.path().join("t.duckdb")).expect("open");
-        f.first_events("p", &["aa".to_owned(), "bb".to_owned()]);
-        assert_eq!(f.digests().held(), 2, "held before any event");
-        f.ingest(
-            "p",
-            &[
-                at("e1", "aa", 10, "u1", &[("os", "linux")]),
-                at("e2", "bb", DAY_MS + 3, "u2", &[("os", "mac")]),
-            ],
-        )
-        .expect("ingest");
+        let first = [
+            at("e1", "aa", 10, "u1", &[("os", "linux")]),
+            at("e2", "bb", DAY_MS + 3, "u2", &[("os", "mac")]),
+        ];
+        f.ingest("p", &first).expect("ingest");
+        f.first_events("p", &first);
+        assert_eq!(f.digests().held(), 2, "held without a fill");
         f.ingest("p", &[at("e3", "aa", 2 * DAY_MS, "u3", &[("os", "win")])])
             .expect("ingest");
         // Answered from the digests, counted as the batches came, and the
@@ -604,8 +608,15 @@ mod tests {
         assert_eq!(table.0, 3);
         assert_eq!(table.3, ["e3"]);
         // A fingerprint held already is not started again.
-        f.first_events("p", &["aa".to_owned()]);
+        f.first_events("p", &first[..1]);
         assert_eq!(f.users("p", &["aa".to_owned()], 0).expect("users"), 2);
+        // More first events than one fill may read: asked of the table.
+        *f.digests() = Digests::with_bounds(1_000, 1);
+        let flood = [at("e4", "cc", 10, "u1", &[]), at("e5", "cc", 11, "u2", &[])];
+        f.ingest("p", &flood).expect("ingest");
+        f.first_events("p", &flood);
+        assert_eq!(f.digests().held(), 0);
+        assert_eq!(f.users("p", &["cc".to_owned()], 0).expect("users"), 2);
     }
 
     #[test]

@@ -44,12 +44,12 @@ pub struct TagCount {
 pub trait Errors: Send + Sync + std::fmt::Debug {
     /// Stores events durably (one transaction or insert).
     fn ingest(&self, project: &str, events: &[ErrorEvent]) -> Result<usize>;
-    /// Says, just before the batch that stores their first events, that
-    /// these fingerprints have none stored yet: a store that keeps
-    /// per-fingerprint digests starts theirs empty, so they are counted
-    /// from their first event instead of read from the table when first
-    /// asked about. Only for fingerprints known to have no events.
-    fn first_events(&self, _project: &str, _fingerprints: &[String]) {}
+    /// Says that `events`, stored already, are every event their
+    /// fingerprints have: a store that keeps per-fingerprint digests may
+    /// start theirs from them, instead of reading the table when the
+    /// fingerprints are first asked about. Only for fingerprints known to
+    /// have no other events.
+    fn first_events(&self, _project: &str, _events: &[ErrorEvent]) {}
     /// The newest events of the fingerprints, at most `limit`.
     fn latest(
         &self,

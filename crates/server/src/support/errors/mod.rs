@@ -16,7 +16,7 @@ pub mod spool;
 
 pub use settings::*;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use liveops_core::support::errors::{self as grouping, Grouped};
@@ -277,38 +277,30 @@ pub(crate) async fn file_batch(
     drop(ids);
     let mut projects = Vec::with_capacity(by_project.len());
     for (project, (now, events)) in by_project {
-        if !replay {
-            // Fingerprints no issue has yet have no events stored either
-            // (after a crash, `replay`, some may): telemetry may count
-            // them from their first.
-            let prints: BTreeSet<&str> = events
-                .iter()
-                .map(|p| p.stored.fingerprint.as_str())
-                .collect();
-            let prints: Vec<&str> = prints.into_iter().collect();
-            let mut conn = state.db.pool().acquire().await.map_err(StoreError::from)?;
-            let known = store::issues_of_fingerprints_in(&mut conn, &project, &prints).await?;
-            let new: Vec<String> = prints
-                .iter()
-                .filter(|f| !known.contains_key(**f))
-                .map(|f| (*f).to_owned())
-                .collect();
-            drop(conn);
-            if !new.is_empty() {
-                let p = project.clone();
-                on_telemetry(state, move |t| {
-                    t.errors().first_events(&p, &new);
-                    Ok(())
-                })
-                .await?;
-            }
-        }
         let events = store_events(state, &project, events, replay).await?;
         projects.push((project, now, events));
     }
     let filed = file_all(state, &projects, position).await?;
-    for ((project, _, _), f) in projects.iter().zip(filed) {
-        alerts::after_intake(state, project, &f.new, &f.regressed).await;
+    for ((project, _, events), f) in projects.into_iter().zip(filed) {
+        if !replay && !f.new_prints.is_empty() {
+            // A fingerprint that had no issue had no events stored before
+            // this batch (after a crash, `replay`, it may have had): its
+            // events here are all it has, so telemetry may keep counts of
+            // them from now on rather than read them from its table when
+            // first asked.
+            let first: Vec<ErrorEvent> = events
+                .into_iter()
+                .filter(|p| f.new_prints.contains(&p.stored.fingerprint))
+                .map(|p| p.stored)
+                .collect();
+            let p = project.clone();
+            on_telemetry(state, move |t| {
+                t.errors().first_events(&p, &first);
+                Ok(())
+            })
+            .await?;
+        }
+        alerts::after_intake(state, &project, &f.new, &f.regressed).await;
     }
     Ok(())
 }
@@ -400,6 +392,8 @@ async fn file_all(
 /// What filing a round of events changed.
 struct Filed {
     new: Vec<IssueRow>,
+    /// The fingerprints of the new issues.
+    new_prints: Vec<String>,
     /// Issues that came back, with the release that brought them.
     regressed: Vec<(IssueRow, Option<String>)>,
 }
@@ -454,6 +448,7 @@ async fn file(
     }
     let mut filed = Filed {
         new: Vec::new(),
+        new_prints: Vec::new(),
         regressed: Vec::new(),
     };
     let prints: Vec<&str> = groups.keys().copied().collect();
@@ -485,6 +480,7 @@ async fn file(
                 )
                 .await?;
                 filed.new.push(issue);
+                filed.new_prints.push((*fingerprint).to_owned());
             }
             Some(issue) => {
                 if let Some(release) = comes_back(state, project_id, issue, g, now).await? {
